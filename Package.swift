@@ -1,0 +1,72 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "mzpanel",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mzpanel", targets: ["mzpanel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/sql-kit", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-kit", from: "2.17.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // Pure domain: ids, plans, destinations, jobs, runs, schedules, retention. No I/O.
+        .target(name: "BackupCore", exclude: ["Schedule"], swiftSettings: strict),
+        // Storage port and its SQL implementation (SQLite by default, PostgreSQL).
+        .target(
+            name: "Store",
+            dependencies: [
+                "BackupCore",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The hub: JSON API, authentication, OpenAPI document.
+        .target(
+            name: "ControlPlane",
+            dependencies: [
+                "BackupCore", "Store",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        // The CLI's client side: API client, command implementations, output formatting.
+        .target(
+            name: "HubClient",
+            dependencies: [
+                "BackupCore", "ControlPlane", "Store",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "mzpanel", dependencies: ["HubClient"], swiftSettings: strict),
+        .testTarget(name: "BackupCoreTests", dependencies: ["BackupCore"], swiftSettings: strict),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "BackupCore"], swiftSettings: strict),
+        .testTarget(
+            name: "ControlPlaneTests",
+            dependencies: [
+                "ControlPlane", "Store", "BackupCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "EndToEndTests", dependencies: ["BackupCore"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,92 @@
+extension DestinationSettings {
+    /// Checks the settings a kind needs, drops the ones it does not use and normalizes the rest.
+    public func validated(for kind: DestinationKind) throws(DomainError) -> DestinationSettings {
+        var clean = DestinationSettings()
+        switch kind {
+        case .local:
+            clean.path = try Self.absolutePath(path, field: "path")
+        case .s3:
+            clean.endpoint = try Self.endpointURL(endpoint)
+            clean.bucket = try Self.bucketName(bucket)
+            clean.prefix = try Self.prefixPath(prefix)
+            clean.region = try Self.optionalToken(region, field: "region")
+            clean.pathStyle = pathStyle ?? false
+        case .b2:
+            clean.bucket = try Self.bucketName(bucket)
+            clean.prefix = try Self.prefixPath(prefix)
+        case .rclone:
+            guard let remote = remote?.trimmingSpaces, !remote.isEmpty else {
+                throw .invalid("remote", "an rclone destination needs the remote's name (as in your rclone configuration)")
+            }
+            clean.remote = try Self.optionalToken(remote, field: "remote")
+            clean.prefix = try Self.prefixPath(prefix)
+        case .peer:
+            guard let peer = peerServerID?.trimmingSpaces, !peer.isEmpty else {
+                throw .invalid("peerServerID", "a peer destination needs the storage server (its id or name)")
+            }
+            clean.peerServerID = peer
+        }
+        return clean
+    }
+
+    static func absolutePath(_ value: String?, field: String) throws(DomainError) -> String {
+        guard let raw = value?.trimmingSpaces, !raw.isEmpty else {
+            throw .invalid(field, "a local destination needs an absolute directory path, e.g. /var/backups/mzpanel")
+        }
+        guard raw.hasPrefix("/") else {
+            throw .invalid(field, "\"\(raw)\" is not an absolute path; start it with /")
+        }
+        let parts = raw.split(separator: "/", omittingEmptySubsequences: true)
+        if parts.contains(where: { $0 == ".." || $0 == "." }) {
+            throw .invalid(field, "\"\(raw)\" contains \".\" or \"..\"; give the directory's plain absolute path")
+        }
+        if raw.contains("\0") || raw.contains("\n") {
+            throw .invalid(field, "the path contains a control character")
+        }
+        if parts.isEmpty { throw .invalid(field, "\"/\" cannot hold backups; choose a directory such as /var/backups/mzpanel") }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    static func endpointURL(_ value: String?) throws(DomainError) -> String {
+        guard let raw = value?.trimmingSpaces, !raw.isEmpty else {
+            throw .invalid("endpoint", "an s3 destination needs the endpoint URL, e.g. https://s3.eu-central-1.amazonaws.com")
+        }
+        guard raw.hasPrefix("https://") || raw.hasPrefix("http://") else {
+            throw .invalid("endpoint", "\"\(raw)\" must start with https:// (or http:// for a server on a private network)")
+        }
+        let host = raw.drop(while: { $0 != "/" }).dropFirst(2)
+        if host.isEmpty || host.hasPrefix("/") || raw.contains(" ") || raw.contains("@") {
+            throw .invalid("endpoint", "\"\(raw)\" is not a valid URL with a host (credentials never go into the URL)")
+        }
+        return raw.hasSuffix("/") ? String(raw.dropLast()) : raw
+    }
+
+    static func bucketName(_ value: String?) throws(DomainError) -> String {
+        guard let raw = value?.trimmingSpaces, !raw.isEmpty else {
+            throw .invalid("bucket", "a bucket name is required")
+        }
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")
+        guard raw.count >= 3, raw.count <= 63, raw.allSatisfy({ allowed.contains($0) }) else {
+            throw .invalid("bucket", "\"\(raw)\" is not a bucket name: use 3–63 letters, digits, '.', '-' or '_'")
+        }
+        return raw
+    }
+
+    static func prefixPath(_ value: String?) throws(DomainError) -> String? {
+        guard let raw = value?.trimmingSpaces, !raw.isEmpty else { return nil }
+        let parts = raw.split(separator: "/", omittingEmptySubsequences: true)
+        if parts.contains(where: { $0 == ".." || $0 == "." }) || raw.contains("\0") || raw.contains("\n") {
+            throw .invalid("prefix", "\"\(raw)\" must be a plain folder path without \".\" or \"..\"")
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: "/")
+    }
+
+    static func optionalToken(_ value: String?, field: String) throws(DomainError) -> String? {
+        guard let raw = value?.trimmingSpaces, !raw.isEmpty else { return nil }
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")
+        guard raw.count <= 64, raw.allSatisfy({ allowed.contains($0) }) else {
+            throw .invalid(field, "\"\(raw)\" may contain only letters, digits, '.', '-' and '_'")
+        }
+        return raw
+    }
+}

@@ -1,0 +1,40 @@
+/// A rule of the domain that an input broke, in words a person can act on.
+///
+/// `field` names the input that is wrong (a JSON key or CLI option without dashes) so an API
+/// client or the web UI can show the message next to it. Messages never contain secrets.
+public struct DomainError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: String, Sendable, Codable {
+        case invalid = "invalid"
+        case planRequired = "plan_required"
+        case notFound = "not_found"
+        case conflict = "conflict"
+        case unauthorized = "unauthorized"
+    }
+
+    public let code: Code
+    public let field: String?
+    public let message: String
+
+    public init(_ code: Code, field: String? = nil, _ message: String) {
+        self.code = code
+        self.field = field
+        self.message = message
+    }
+
+    public static func invalid(_ field: String?, _ message: String) -> DomainError {
+        DomainError(.invalid, field: field, message)
+    }
+
+    public static func notFound(_ resource: String, _ reference: String) -> DomainError {
+        DomainError(.notFound, "\(resource) \"\(reference)\" was not found in this account")
+    }
+
+    public static func conflict(_ field: String?, _ message: String) -> DomainError {
+        DomainError(.conflict, field: field, message)
+    }
+
+    public var description: String {
+        if let field { return "\(field): \(message)" }
+        return message
+    }
+}

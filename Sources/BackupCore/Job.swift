@@ -1,0 +1,141 @@
+import Foundation
+
+/// What a job backs up: `full` = paths and databases, `database` = databases only.
+public enum JobKind: String, Sendable, Codable, CaseIterable {
+    case full, database
+}
+
+/// A database engine the agent can dump and restore.
+public enum DatabaseEngine: String, Sendable, Codable, CaseIterable {
+    case postgresql, mysql, mariadb, sqlite
+
+    /// Accepts the common spellings (`postgres`, `pg`, `mysql`, `mariadb`, `sqlite3`).
+    public init?(spelling: String) {
+        switch spelling.lowercased() {
+        case "postgresql", "postgres", "pg", "pgsql": self = .postgresql
+        case "mysql": self = .mysql
+        case "mariadb": self = .mariadb
+        case "sqlite", "sqlite3": self = .sqlite
+        default: return nil
+        }
+    }
+}
+
+/// One database a job dumps. `name` is the database (`*` = all databases for PostgreSQL and
+/// MySQL/MariaDB, the file path for SQLite); `connection` is how to reach it without a password
+/// (host/port/user, a socket; passwords stay on the server in `.pgpass` or an option file).
+public struct DatabaseSource: Sendable, Codable, Equatable {
+    public var engine: DatabaseEngine
+    public var name: String
+    public var connection: String?
+
+    public init(engine: DatabaseEngine, name: String, connection: String? = nil) {
+        self.engine = engine
+        self.name = name
+        self.connection = connection
+    }
+
+    /// Parses the CLI form `ENGINE:NAME[@CONNECTION]`.
+    public static func parse(_ text: String) throws(DomainError) -> DatabaseSource {
+        guard let colon = text.firstIndex(of: ":") else {
+            throw .invalid("database", "\"\(text)\" should be ENGINE:NAME[@CONNECTION], e.g. postgresql:shop@localhost:5432")
+        }
+        let engineText = String(text[..<colon])
+        guard let engine = DatabaseEngine(spelling: engineText) else {
+            throw .invalid("database", "\"\(engineText)\" is not a database engine; use postgresql, mysql, mariadb or sqlite")
+        }
+        let rest = text[text.index(after: colon)...]
+        if let at = rest.firstIndex(of: "@"), engine != .sqlite {
+            return DatabaseSource(engine: engine, name: String(rest[..<at]), connection: String(rest[rest.index(after: at)...]))
+        }
+        return DatabaseSource(engine: engine, name: String(rest))
+    }
+
+    public func validated(index: Int) throws(DomainError) -> DatabaseSource {
+        let field = "sources.databases[\(index)]"
+        var clean = self
+        clean.name = name.trimmingSpaces
+        if clean.name.isEmpty {
+            throw .invalid(field, "the database name is required (\"*\" means all databases)")
+        }
+        if engine == .sqlite {
+            guard clean.name.hasPrefix("/") else {
+                throw .invalid(field, "a SQLite database is given by its absolute file path, e.g. sqlite:/var/lib/app/app.db")
+            }
+        } else if clean.name != "*" {
+            let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-$.")
+            guard clean.name.count <= 64, clean.name.allSatisfy({ allowed.contains($0) }) else {
+                throw .invalid(field, "\"\(clean.name)\" is not a database name: use letters, digits, '_', '-', '$', '.' (or \"*\" for all)")
+            }
+        }
+        if let connection = connection?.trimmingSpaces, !connection.isEmpty {
+            let lower = connection.lowercased()
+            let userPart = connection.lastIndex(of: "@").map { connection[..<$0] } ?? ""
+            if lower.contains("password") || lower.contains("://") || userPart.contains(":") {
+                throw .invalid(field, "the connection must not contain a password; keep it on the server in ~/.pgpass or a MySQL option file")
+            }
+            if connection.contains("\n") || connection.contains("\0") || connection.count > 256 {
+                throw .invalid(field, "the connection is not a valid host, host:port, user@host or socket path")
+            }
+            clean.connection = connection
+        } else {
+            clean.connection = nil
+        }
+        return clean
+    }
+}
+
+/// What a job reads on its server.
+public struct JobSources: Sendable, Codable, Equatable {
+    public var paths: [String]
+    public var excludes: [String]
+    public var databases: [DatabaseSource]
+
+    public init(paths: [String] = [], excludes: [String] = [], databases: [DatabaseSource] = []) {
+        self.paths = paths
+        self.excludes = excludes
+        self.databases = databases
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        paths = try c.decodeIfPresent([String].self, forKey: .paths) ?? []
+        excludes = try c.decodeIfPresent([String].self, forKey: .excludes) ?? []
+        databases = try c.decodeIfPresent([DatabaseSource].self, forKey: .databases) ?? []
+    }
+}
+
+/// A backup job: what, when, how long to keep, where. Belongs to one server.
+public struct Job: Sendable, Codable, Equatable {
+    public var id: String
+    public var accountID: String
+    public var serverID: String
+    public var name: String
+    public var kind: JobKind
+    public var sources: JobSources
+    public var schedule: Schedule
+    public var retention: RetentionPolicy
+    public var destinationIDs: [String]
+    public var enabled: Bool
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(
+        id: String, accountID: String, serverID: String, name: String, kind: JobKind, sources: JobSources,
+        schedule: Schedule, retention: RetentionPolicy, destinationIDs: [String], enabled: Bool,
+        createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.accountID = accountID
+        self.serverID = serverID
+        self.name = name
+        self.kind = kind
+        self.sources = sources
+        self.schedule = schedule
+        self.retention = retention
+        self.destinationIDs = destinationIDs
+        self.enabled = enabled
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}

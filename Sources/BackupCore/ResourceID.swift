@@ -1,0 +1,53 @@
+/// Identifiers of the hub's resources: a kind prefix and 20 random base-32 characters
+/// (`srv_…`, `dst_…`, `job_…`), so an id is recognisable in logs and never mistaken for a name.
+public enum ResourceKind: String, Sendable, CaseIterable {
+    case account = "acc"
+    case user = "usr"
+    case apiToken = "tok"
+    case session = "ses"
+    case server = "srv"
+    case enrollmentToken = "enr"
+    case destination = "dst"
+    case job = "job"
+    case run = "run"
+    case snapshot = "snp"
+
+    /// The resource's name in messages ("server", "destination"…).
+    public var noun: String {
+        switch self {
+        case .account: "account"
+        case .user: "user"
+        case .apiToken: "API token"
+        case .session: "session"
+        case .server: "server"
+        case .enrollmentToken: "enrollment token"
+        case .destination: "destination"
+        case .job: "job"
+        case .run: "run"
+        case .snapshot: "snapshot"
+        }
+    }
+}
+
+public enum ResourceID {
+    static let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789")
+
+    /// A new random id of the given kind.
+    public static func make(_ kind: ResourceKind) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return make(kind, using: &generator)
+    }
+
+    public static func make<G: RandomNumberGenerator>(_ kind: ResourceKind, using generator: inout G) -> String {
+        let body = (0..<20).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }
+        return kind.rawValue + "_" + String(body)
+    }
+
+    /// True when `reference` has the shape of an id of `kind` (used to tell ids from names).
+    public static func looksLike(_ reference: String, _ kind: ResourceKind) -> Bool {
+        let prefix = kind.rawValue + "_"
+        guard reference.hasPrefix(prefix) else { return false }
+        let body = reference.dropFirst(prefix.count)
+        return body.count == 20 && body.allSatisfy { alphabet.contains($0) }
+    }
+}

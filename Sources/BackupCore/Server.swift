@@ -1,0 +1,90 @@
+import Foundation
+
+/// A machine of the account whose agent runs backups. It exists before its agent enrolls so
+/// jobs can be prepared; enrollment fills in its public key.
+public struct Server: Sendable, Codable, Equatable {
+    public var id: String
+    public var accountID: String
+    public var name: String
+    /// The agent's X25519 public key (base64), set at enrollment; credentials are sealed to it.
+    public var publicKey: String?
+    /// The key's fingerprint as the agent prints it (`mzpanel-agent fingerprint`).
+    public var keyFingerprint: String?
+    public var agentVersion: String?
+    public var enrolledAt: Date?
+    public var lastSeenAt: Date?
+    public var createdAt: Date
+
+    public init(
+        id: String, accountID: String, name: String, publicKey: String? = nil, keyFingerprint: String? = nil,
+        agentVersion: String? = nil, enrolledAt: Date? = nil, lastSeenAt: Date? = nil, createdAt: Date
+    ) {
+        self.id = id
+        self.accountID = accountID
+        self.name = name
+        self.publicKey = publicKey
+        self.keyFingerprint = keyFingerprint
+        self.agentVersion = agentVersion
+        self.enrolledAt = enrolledAt
+        self.lastSeenAt = lastSeenAt
+        self.createdAt = createdAt
+    }
+}
+
+/// A one-time, short-lived secret that lets an agent enroll as a given server.
+public struct EnrollmentToken: Sendable, Codable, Equatable {
+    public var id: String
+    public var accountID: String
+    public var serverID: String
+    public var createdAt: Date
+    public var expiresAt: Date
+    public var usedAt: Date?
+
+    public init(id: String, accountID: String, serverID: String, createdAt: Date, expiresAt: Date, usedAt: Date? = nil) {
+        self.id = id
+        self.accountID = accountID
+        self.serverID = serverID
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.usedAt = usedAt
+    }
+
+    /// Default lifetime of an enrollment token, and the bounds a caller may choose within.
+    public static let defaultLifetimeSeconds = 3600
+    public static let lifetimeRange = 60...(7 * 24 * 3600)
+
+    public static func validatedLifetime(_ seconds: Int?) throws(DomainError) -> Int {
+        let value = seconds ?? defaultLifetimeSeconds
+        guard lifetimeRange.contains(value) else {
+            throw .invalid("expiresInSeconds", "\(value) s is out of range; an enrollment token lives from 60 s to 7 days (604800 s)")
+        }
+        return value
+    }
+}
+
+/// A destination credential sealed to one server's key. The hub stores and forwards it and
+/// cannot open it: to the hub it is opaque bytes.
+public struct SealedEnvelope: Sendable, Codable, Equatable {
+    public var accountID: String
+    public var destinationID: String
+    public var serverID: String
+    /// Which of the server's keys it was sealed to (the key fingerprint).
+    public var keyID: String
+    /// The envelope format version.
+    public var version: Int
+    public var ciphertext: Data
+    public var createdAt: Date
+
+    public init(accountID: String, destinationID: String, serverID: String, keyID: String, version: Int, ciphertext: Data, createdAt: Date) {
+        self.accountID = accountID
+        self.destinationID = destinationID
+        self.serverID = serverID
+        self.keyID = keyID
+        self.version = version
+        self.ciphertext = ciphertext
+        self.createdAt = createdAt
+    }
+
+    /// The largest envelope accepted: credentials are small; 64 KiB leaves room for rclone configurations.
+    public static let maxCiphertextBytes = 64 * 1024
+}

@@ -1,0 +1,82 @@
+import BackupCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Store
+
+/// Log in and out, the account, and API tokens.
+struct AccountRoutes {
+    let hub: HubServices
+
+    struct LoginRequest: Decodable { let email: String; let password: String }
+    struct LoginResponse: Encodable, Sendable { let account: Account; let email: String; let expiresAt: Date }
+    struct AccountView: Encodable, Sendable {
+        let account: Account
+        let plan: PlanView
+    }
+    struct PlanView: Encodable, Sendable {
+        let name: Plan
+        let title: String
+        let destinationKinds: [DestinationKind]
+    }
+    struct TokenRequest: Decodable { let name: String }
+    struct TokenCreated: Encodable, Sendable { let token: APIToken; let secret: String }
+    struct TokenList: Encodable, Sendable { let tokens: [APIToken] }
+
+    func register(on api: inout APIRouter) {
+        api.on(.post, "/api/v1/session", summary: "Log in with email and password (sets the session cookie)", tag: "account",
+               authenticated: false, body: "LoginRequest", response: "LoginResponse", status: 201) { request, context in
+            let body = try await request.decodeJSON(LoginRequest.self, context: context)
+            let email = body.email.trimmingSpaces.lowercased()
+            guard let user = try await hub.store.user(email: email),
+                  try await AccountProvisioning.verify(body.password, hash: user.passwordHash),
+                  let account = try await hub.store.account(id: user.accountID)
+            else {
+                throw APIError(.unauthorized, code: "unauthorized", "the email or the password is wrong")
+            }
+            let secret = Secrets.make(prefix: Secrets.sessionPrefix)
+            let now = hub.clock.now()
+            let session = WebSession(id: ResourceID.make(.session), accountID: account.id, userID: user.id, createdAt: now,
+                                     expiresAt: now.addingTimeInterval(hub.configuration.sessionLifetime))
+            try await hub.store.createSession(session, hash: Secrets.hash(secret))
+            var response = try JSONBody(LoginResponse(account: account, email: user.email, expiresAt: session.expiresAt), status: .created)
+                .response(from: request, context: context)
+            response.setCookie(.init(name: Authenticator.sessionCookie, value: secret, expires: session.expiresAt, path: "/",
+                                     secure: hub.configuration.secureCookies, httpOnly: true, sameSite: .strict))
+            return response
+        }
+        api.on(.delete, "/api/v1/session", summary: "Log out (ends the session)", tag: "account", authenticated: false,
+               response: "Deleted") { request, context in
+            if let secret = request.cookies[Authenticator.sessionCookie]?.value {
+                try await hub.store.deleteSession(hash: Secrets.hash(secret))
+            }
+            var response = try JSONBody(Deleted()).response(from: request, context: context)
+            response.setCookie(.init(name: Authenticator.sessionCookie, value: "", maxAge: 0, path: "/", secure: hub.configuration.secureCookies, httpOnly: true, sameSite: .strict))
+            return response
+        }
+        api.on(.get, "/api/v1/account", summary: "The caller's account and plan", tag: "account", response: "AccountView") { _, context in
+            guard let account = try await hub.store.account(id: try context.accountID()) else { throw APIError.unauthorized }
+            let kinds = DestinationKind.allCases.filter { account.plan.allows($0) }
+            return JSONBody(AccountView(account: account, plan: PlanView(name: account.plan, title: account.plan.title, destinationKinds: kinds)))
+        }
+        api.on(.get, "/api/v1/tokens", summary: "List API tokens (secrets are never shown again)", tag: "account", response: "TokenList") { _, context in
+            JSONBody(TokenList(tokens: try await hub.store.apiTokens(accountID: try context.accountID())))
+        }
+        api.on(.post, "/api/v1/tokens", summary: "Create an API token; the secret is in this response only", tag: "account",
+               body: "TokenRequest", response: "TokenCreated", status: 201) { request, context in
+            let accountID = try context.accountID()
+            let body = try await request.decodeJSON(TokenRequest.self, context: context)
+            let name = body.name.trimmingSpaces
+            guard !name.isEmpty, name.count <= 100 else { throw APIError.badRequest("a token needs a name of 1–100 characters (what it is for)", field: "name") }
+            let issued = try await AccountProvisioning(store: hub.store, clock: hub.clock).issueAPIToken(accountID: accountID, name: name)
+            return JSONBody(TokenCreated(token: issued.token, secret: issued.secret), status: .created)
+        }
+        api.on(.delete, "/api/v1/tokens/{token}", summary: "Revoke an API token", tag: "account", response: "Deleted") { _, context in
+            let id = try context.parameter("token")
+            guard try await hub.store.revokeAPIToken(accountID: try context.accountID(), id: id, at: hub.clock.now()) else {
+                throw APIError.notFound(.apiToken, id)
+            }
+            return JSONBody(Deleted())
+        }
+    }
+}

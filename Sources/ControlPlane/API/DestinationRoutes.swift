@@ -1,0 +1,186 @@
+import BackupCore
+import Foundation
+import Hummingbird
+import Store
+
+/// Destinations (account-wide) and their sealed credential envelopes, one per server.
+struct DestinationRoutes {
+    let hub: HubServices
+
+    struct DestinationRequest: Decodable {
+        let name: String
+        let kind: String
+        let settings: DestinationSettings?
+    }
+    struct DestinationUpdate: Decodable {
+        let name: String?
+        let kind: String?
+        let settings: DestinationSettings?
+    }
+    struct DestinationView: Encodable, Sendable {
+        let destination: Destination
+        let jobs: [JobReference]
+        let sealedTo: [String]
+
+        func encode(to encoder: any Encoder) throws {
+            try destination.encode(to: encoder)
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(jobs, forKey: .jobs)
+            try container.encode(sealedTo, forKey: .sealedTo)
+        }
+        enum Keys: String, CodingKey { case jobs, sealedTo }
+    }
+    struct JobReference: Encodable, Sendable { let id: String; let name: String }
+    struct DestinationList: Encodable, Sendable { let destinations: [Destination] }
+    struct EnvelopeRequest: Decodable {
+        let keyID: String
+        let version: Int
+        /// base64
+        let ciphertext: String
+    }
+    struct EnvelopeList: Encodable, Sendable { let envelopes: [SealedEnvelope] }
+
+    func register(on api: inout APIRouter) {
+        api.on(.get, "/api/v1/destinations", summary: "List destinations", tag: "destinations", response: "DestinationList") { _, context in
+            JSONBody(DestinationList(destinations: try await hub.store.destinations(accountID: try context.accountID())))
+        }
+        api.on(.post, "/api/v1/destinations", summary: "Create a destination (offsite kinds need Plus)", tag: "destinations",
+               body: "DestinationRequest", response: "Destination", status: 201) { request, context in
+            let account = try await account(context)
+            let body = try await request.decodeJSON(DestinationRequest.self, context: context)
+            let name = try Name.validate(body.name)
+            let kind = try Self.kind(body.kind)
+            try account.plan.authorize(kind)
+            let settings = try await resolved(try (body.settings ?? DestinationSettings()).validated(for: kind), accountID: account.id)
+            let now = hub.clock.now()
+            let destination = Destination(id: ResourceID.make(.destination), accountID: account.id, name: name, kind: kind,
+                                          settings: settings, createdAt: now, updatedAt: now)
+            try await hub.store.createDestination(destination)
+            return JSONBody(destination, status: .created)
+        }
+        api.on(.get, "/api/v1/destinations/{destination}", summary: "Show a destination, the jobs using it and the servers it is sealed to",
+               tag: "destinations", response: "DestinationDetail") { _, context in
+            let destination = try await destination(context)
+            let jobs = try await hub.store.jobsUsing(accountID: destination.accountID, destinationID: destination.id)
+            let envelopes = try await hub.store.envelopes(accountID: destination.accountID, destinationID: destination.id)
+            return JSONBody(DestinationView(destination: destination, jobs: jobs.map { JobReference(id: $0.id, name: $0.name) },
+                                            sealedTo: envelopes.map(\.serverID)))
+        }
+        api.on(.patch, "/api/v1/destinations/{destination}", summary: "Rename a destination or change its settings", tag: "destinations",
+               body: "DestinationUpdate", response: "Destination") { request, context in
+            let account = try await account(context)
+            var destination = try await destination(context)
+            let body = try await request.decodeJSON(DestinationUpdate.self, context: context)
+            if let kind = body.kind, kind != destination.kind.rawValue {
+                throw APIError.badRequest("a destination's kind cannot change; create a new destination of kind \(kind)", field: "kind")
+            }
+            if let name = body.name { destination.name = try Name.validate(name) }
+            if let settings = body.settings {
+                try account.plan.authorize(destination.kind)
+                destination.settings = try await resolved(try settings.validated(for: destination.kind), accountID: account.id)
+            }
+            destination.updatedAt = hub.clock.now()
+            try await hub.store.updateDestination(destination)
+            return JSONBody(destination)
+        }
+        api.on(.delete, "/api/v1/destinations/{destination}", summary: "Delete a destination no job uses (stored backups are not touched)",
+               tag: "destinations", response: "Deleted") { _, context in
+            let destination = try await destination(context)
+            guard try await hub.store.deleteDestination(accountID: destination.accountID, id: destination.id) else {
+                throw APIError.notFound(.destination, destination.id)
+            }
+            return JSONBody(Deleted())
+        }
+        api.on(.get, "/api/v1/destinations/{destination}/envelopes", summary: "List the sealed credential envelopes of a destination",
+               tag: "destinations", response: "EnvelopeList") { _, context in
+            let destination = try await destination(context)
+            return JSONBody(EnvelopeList(envelopes: try await hub.store.envelopes(accountID: destination.accountID, destinationID: destination.id)))
+        }
+        api.on(.get, "/api/v1/destinations/{destination}/envelopes/{server}", summary: "Show the envelope sealed to one server",
+               tag: "destinations", response: "SealedEnvelope") { _, context in
+            let (destination, server) = try await pair(context)
+            guard let envelope = try await hub.store.envelopes(accountID: destination.accountID, destinationID: destination.id)
+                .first(where: { $0.serverID == server.id }) else {
+                throw APIError(.notFound, code: "not_found", "destination \(destination.name) is not sealed to server \(server.name)")
+            }
+            return JSONBody(envelope)
+        }
+        api.on(.put, "/api/v1/destinations/{destination}/envelopes/{server}", summary: "Store (or replace) the envelope sealed to one server; opaque to the hub",
+               tag: "destinations", body: "EnvelopeRequest", response: "SealedEnvelope") { request, context in
+            let (destination, server) = try await pair(context)
+            let body = try await request.decodeJSON(EnvelopeRequest.self, context: context)
+            let envelope = try validatedEnvelope(body, destination: destination, server: server)
+            try await hub.store.putEnvelope(envelope)
+            return JSONBody(envelope)
+        }
+        api.on(.delete, "/api/v1/destinations/{destination}/envelopes/{server}", summary: "Remove the envelope sealed to one server",
+               tag: "destinations", response: "Deleted") { _, context in
+            let (destination, server) = try await pair(context)
+            guard try await hub.store.deleteEnvelope(accountID: destination.accountID, destinationID: destination.id, serverID: server.id) else {
+                throw APIError(.notFound, code: "not_found", "destination \(destination.name) is not sealed to server \(server.name)")
+            }
+            return JSONBody(Deleted())
+        }
+    }
+
+    static func kind(_ text: String) throws -> DestinationKind {
+        guard let kind = DestinationKind(rawValue: text.lowercased()) else {
+            throw APIError.badRequest("\"\(text)\" is not a destination kind; use one of \(DestinationKind.allCases.map(\.rawValue).joined(separator: ", "))", field: "kind")
+        }
+        return kind
+    }
+
+    func account(_ context: HubRequestContext) async throws -> Account {
+        guard let account = try await hub.store.account(id: try context.accountID()) else { throw APIError.unauthorized }
+        return account
+    }
+
+    func destination(_ context: HubRequestContext) async throws -> Destination {
+        let reference = try context.parameter("destination")
+        guard let destination = try await hub.store.destination(accountID: try context.accountID(), reference: reference) else {
+            throw APIError.notFound(.destination, reference)
+        }
+        return destination
+    }
+
+    func pair(_ context: HubRequestContext) async throws -> (Destination, Server) {
+        let destination = try await destination(context)
+        let reference = try context.parameter("server")
+        guard let server = try await hub.store.server(accountID: destination.accountID, reference: reference) else {
+            throw APIError.notFound(.server, reference)
+        }
+        return (destination, server)
+    }
+
+    /// A peer destination names its storage server by id or name; store the id.
+    func resolved(_ settings: DestinationSettings, accountID: String) async throws -> DestinationSettings {
+        guard let reference = settings.peerServerID else { return settings }
+        guard let server = try await hub.store.server(accountID: accountID, reference: reference) else {
+            throw APIError(.badRequest, code: "invalid", "no server \"\(reference)\" in this account to store peer backups", field: "settings.peerServerID")
+        }
+        var clean = settings
+        clean.peerServerID = server.id
+        return clean
+    }
+
+    func validatedEnvelope(_ body: EnvelopeRequest, destination: Destination, server: Server) throws -> SealedEnvelope {
+        let keyID = body.keyID.trimmingSpaces
+        guard !keyID.isEmpty, keyID.count <= 128 else {
+            throw APIError.badRequest("keyID must name the server key the envelope is sealed to (1–128 characters)", field: "keyID")
+        }
+        if let fingerprint = server.keyFingerprint, fingerprint != keyID {
+            throw APIError(.conflict, code: "conflict", "the envelope is sealed to key \(keyID) but server \(server.name) has key \(fingerprint); seal it again to the current key", field: "keyID")
+        }
+        guard (1...100).contains(body.version) else {
+            throw APIError.badRequest("version \(body.version) is not an envelope format version this hub knows (1–100)", field: "version")
+        }
+        guard let ciphertext = Data(base64Encoded: body.ciphertext), !ciphertext.isEmpty else {
+            throw APIError.badRequest("ciphertext must be non-empty base64", field: "ciphertext")
+        }
+        guard ciphertext.count <= SealedEnvelope.maxCiphertextBytes else {
+            throw APIError.badRequest("the envelope is \(ciphertext.count) bytes; the limit is \(SealedEnvelope.maxCiphertextBytes)", field: "ciphertext")
+        }
+        return SealedEnvelope(accountID: destination.accountID, destinationID: destination.id, serverID: server.id, keyID: keyID,
+                              version: body.version, ciphertext: ciphertext, createdAt: hub.clock.now())
+    }
+}

@@ -1,0 +1,94 @@
+import BackupCore
+import Foundation
+import Hummingbird
+import Store
+
+/// Runs and snapshots (read-only here: agents report them), the fleet summary and the schedule preview.
+struct HistoryRoutes {
+    let hub: HubServices
+    var jobs: JobRoutes { JobRoutes(hub: hub) }
+
+    struct RunPage: Encodable, Sendable { let runs: [Run]; let nextCursor: String? }
+    struct SnapshotPage: Encodable, Sendable { let snapshots: [Snapshot]; let nextCursor: String? }
+    struct PreviewRequest: Decodable {
+        let schedule: String
+        let timeZone: String?
+        let count: Int?
+        let from: Date?
+    }
+    struct Preview: Encodable, Sendable {
+        let calendar: String
+        let timeZone: String
+        let onCalendar: String
+        let next: [Date]
+    }
+
+    static let listQuery = ["server", "job", "destination", "since", "until", "cursor", "limit"]
+
+    func register(on api: inout APIRouter) {
+        api.on(.get, "/api/v1/runs", summary: "List runs, newest first, with filters and cursor pagination", tag: "history",
+               response: "RunPage", query: Self.listQuery + ["status"]) { request, context in
+            let accountID = try context.accountID()
+            let query = QueryParameters(request: request)
+            let scope = try await scope(query, accountID: accountID)
+            let filter = RunFilter(serverID: scope.server, jobID: scope.job, destinationID: scope.destination,
+                                   status: try query.enumeration("status", RunStatus.self), since: scope.since, until: scope.until)
+            let page = try await hub.store.runs(accountID: accountID, filter: filter, after: try query.cursor(), limit: try query.limit())
+            return JSONBody(RunPage(runs: page.items, nextCursor: page.nextCursor?.token))
+        }
+        api.on(.get, "/api/v1/runs/{run}", summary: "Show a run with its per-destination results", tag: "history", response: "Run") { _, context in
+            let id = try context.parameter("run")
+            guard let run = try await hub.store.run(accountID: try context.accountID(), id: id) else { throw APIError.notFound(.run, id) }
+            return JSONBody(run)
+        }
+        api.on(.get, "/api/v1/snapshots", summary: "List snapshots, newest first, with filters and cursor pagination", tag: "history",
+               response: "SnapshotPage", query: Self.listQuery) { request, context in
+            let accountID = try context.accountID()
+            let query = QueryParameters(request: request)
+            let scope = try await scope(query, accountID: accountID)
+            let filter = SnapshotFilter(serverID: scope.server, jobID: scope.job, destinationID: scope.destination, since: scope.since, until: scope.until)
+            let page = try await hub.store.snapshots(accountID: accountID, filter: filter, after: try query.cursor(), limit: try query.limit())
+            return JSONBody(SnapshotPage(snapshots: page.items, nextCursor: page.nextCursor?.token))
+        }
+        api.on(.get, "/api/v1/snapshots/{snapshot}", summary: "Show a snapshot and its copies", tag: "history", response: "Snapshot") { _, context in
+            let id = try context.parameter("snapshot")
+            guard let snapshot = try await hub.store.snapshot(accountID: try context.accountID(), id: id) else { throw APIError.notFound(.snapshot, id) }
+            return JSONBody(snapshot)
+        }
+        api.on(.get, "/api/v1/fleet", summary: "Counts over the whole fleet", tag: "history", response: "FleetSummary") { _, context in
+            JSONBody(try await hub.store.fleetSummary(accountID: try context.accountID(), now: hub.clock.now()))
+        }
+        api.on(.post, "/api/v1/schedules/preview", summary: "Normalize a schedule and list its next elapses in a time zone", tag: "jobs",
+               body: "PreviewRequest", response: "SchedulePreview") { request, context in
+            _ = try context.accountID()
+            let body = try await request.decodeJSON(PreviewRequest.self, context: context)
+            let count = body.count ?? 5
+            guard (1...100).contains(count) else { throw APIError.badRequest("count \(count) is out of range; ask for 1 to 100 elapses", field: "count") }
+            let schedule = try JobRoutes.schedule(body.schedule, timeZone: body.timeZone ?? "UTC")
+            let next = schedule.nextElapses(after: body.from ?? hub.clock.now(), count: count)
+            return JSONBody(Preview(calendar: schedule.calendar, timeZone: schedule.timeZone, onCalendar: schedule.onCalendarLine, next: next))
+        }
+    }
+
+    /// The resource filters shared by the run and snapshot listings, resolved from names or ids.
+    func scope(_ query: QueryParameters, accountID: String) async throws -> (server: String?, job: String?, destination: String?, since: Date?, until: Date?) {
+        var server: String?
+        if let reference = query.string("server") { server = try await jobs.serverID(reference, accountID: accountID, field: "server") }
+        var destination: String?
+        if let reference = query.string("destination") { destination = try await jobs.destinationIDs([reference], accountID: accountID)[0].id }
+        var job: String?
+        if let reference = query.string("job") {
+            let matches = try await hub.store.jobs(accountID: accountID, reference: reference, serverID: server)
+            if matches.count > 1 {
+                throw APIError(.conflict, code: "ambiguous", "\(matches.count) jobs are named \"\(reference)\"; add server=… or use the job's id", field: "job")
+            }
+            guard let match = matches.first else { throw APIError(.badRequest, code: "invalid", "no job \"\(reference)\" in this account", field: "job") }
+            job = match.id
+        }
+        let since = try query.date("since"), until = try query.date("until")
+        if let since, let until, since >= until {
+            throw APIError.badRequest("since must be earlier than until", field: "since")
+        }
+        return (server, job, destination, since, until)
+    }
+}

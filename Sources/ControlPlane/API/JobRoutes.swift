@@ -1,0 +1,174 @@
+import BackupCore
+import Foundation
+import Hummingbird
+import Store
+
+/// Jobs: per server, what to back up, when, how long to keep, where.
+struct JobRoutes {
+    let hub: HubServices
+
+    struct JobRequest: Decodable {
+        let name: String
+        let server: String
+        let kind: String
+        let sources: JobSources?
+        let schedule: String
+        let timeZone: String?
+        let retention: RetentionPolicy?
+        let destinations: [String]
+        let enabled: Bool?
+    }
+    struct JobUpdate: Decodable {
+        let name: String?
+        let kind: String?
+        let sources: JobSources?
+        let schedule: String?
+        let timeZone: String?
+        let retention: RetentionPolicy?
+        let destinations: [String]?
+        let enabled: Bool?
+    }
+    /// A job with what people ask next: when it runs and what it keeps, in words.
+    struct JobView: Encodable, Sendable {
+        let job: Job
+        let onCalendar: String
+        let nextRunAt: Date?
+        let retentionSummary: String
+
+        init(_ job: Job, now: Date) {
+            self.job = job
+            self.onCalendar = job.schedule.onCalendarLine
+            self.nextRunAt = job.enabled ? job.schedule.nextElapse(after: now) : nil
+            self.retentionSummary = job.retention.summary
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            try job.encode(to: encoder)
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(onCalendar, forKey: .onCalendar)
+            try container.encodeIfPresent(nextRunAt, forKey: .nextRunAt)
+            try container.encode(retentionSummary, forKey: .retentionSummary)
+        }
+        enum Keys: String, CodingKey { case onCalendar, nextRunAt, retentionSummary }
+    }
+    struct JobList: Encodable, Sendable { let jobs: [JobView] }
+
+    func register(on api: inout APIRouter) {
+        api.on(.get, "/api/v1/jobs", summary: "List jobs, optionally of one server or writing to one destination", tag: "jobs",
+               response: "JobList", query: ["server", "destination"]) { request, context in
+            let accountID = try context.accountID()
+            let query = QueryParameters(request: request)
+            var server: String?
+            if let reference = query.string("server") { server = try await serverID(reference, accountID: accountID, field: "server") }
+            var destination: String?
+            if let reference = query.string("destination") { destination = try await destinationIDs([reference], accountID: accountID)[0].id }
+            let jobs = try await hub.store.jobs(accountID: accountID, serverID: server, destinationID: destination)
+            let now = hub.clock.now()
+            return JSONBody(JobList(jobs: jobs.map { JobView($0, now: now) }))
+        }
+        api.on(.post, "/api/v1/jobs", summary: "Create a job", tag: "jobs", body: "JobRequest", response: "Job", status: 201) { request, context in
+            let accountID = try context.accountID()
+            let body = try await request.decodeJSON(JobRequest.self, context: context)
+            let name = try Name.validate(body.name)
+            let kind = try Self.kind(body.kind)
+            let sources = try (body.sources ?? JobSources()).validated(for: kind)
+            let schedule = try Self.schedule(body.schedule, timeZone: body.timeZone ?? "UTC")
+            let retention = try (body.retention ?? .standard).validated()
+            let server = try await serverID(body.server, accountID: accountID, field: "server")
+            let destinations = try await authorizedDestinations(body.destinations, accountID: accountID)
+            let now = hub.clock.now()
+            let job = Job(id: ResourceID.make(.job), accountID: accountID, serverID: server, name: name, kind: kind, sources: sources,
+                          schedule: schedule, retention: retention, destinationIDs: destinations, enabled: body.enabled ?? true,
+                          createdAt: now, updatedAt: now)
+            try await hub.store.createJob(job)
+            return JSONBody(JobView(job, now: now), status: .created)
+        }
+        api.on(.get, "/api/v1/jobs/{job}", summary: "Show a job (by id, or by name when unique)", tag: "jobs", response: "Job",
+               query: ["server"]) { request, context in
+            JSONBody(JobView(try await job(request, context), now: hub.clock.now()))
+        }
+        api.on(.patch, "/api/v1/jobs/{job}", summary: "Change a job; omitted fields stay as they are", tag: "jobs", body: "JobUpdate",
+               response: "Job", query: ["server"]) { request, context in
+            var job = try await job(request, context)
+            let body = try await request.decodeJSON(JobUpdate.self, context: context)
+            if let name = body.name { job.name = try Name.validate(name) }
+            if let kind = body.kind { job.kind = try Self.kind(kind) }
+            job.sources = try (body.sources ?? job.sources).validated(for: job.kind)
+            if body.schedule != nil || body.timeZone != nil {
+                let input = body.schedule ?? job.schedule.calendar
+                job.schedule = try Self.schedule(input, timeZone: body.timeZone ?? job.schedule.timeZone)
+            }
+            if let retention = body.retention { job.retention = try retention.validated() }
+            if let destinations = body.destinations { job.destinationIDs = try await authorizedDestinations(destinations, accountID: job.accountID) }
+            if let enabled = body.enabled { job.enabled = enabled }
+            job.updatedAt = hub.clock.now()
+            try await hub.store.updateJob(job)
+            return JSONBody(JobView(job, now: job.updatedAt))
+        }
+        api.on(.delete, "/api/v1/jobs/{job}", summary: "Delete a job (its runs and snapshots stay listed)", tag: "jobs", response: "Deleted",
+               query: ["server"]) { request, context in
+            let job = try await job(request, context)
+            guard try await hub.store.deleteJob(accountID: job.accountID, id: job.id) else { throw APIError.notFound(.job, job.id) }
+            return JSONBody(Deleted())
+        }
+    }
+
+    static func kind(_ text: String) throws -> JobKind {
+        guard let kind = JobKind(rawValue: text.lowercased()) else {
+            throw APIError.badRequest("\"\(text)\" is not a job kind; use full (paths and databases) or database (databases only)", field: "kind")
+        }
+        return kind
+    }
+
+    static func schedule(_ input: String, timeZone: String) throws -> Schedule {
+        do {
+            return try Schedule.parse(input, timeZone: timeZone)
+        } catch let error as ScheduleError {
+            throw APIError.badRequest(error.description, field: error.fragment == timeZone ? "timeZone" : "schedule")
+        }
+    }
+
+    func job(_ request: Request, _ context: HubRequestContext) async throws -> Job {
+        let accountID = try context.accountID()
+        let reference = try context.parameter("job")
+        var server: String?
+        if let name = QueryParameters(request: request).string("server") { server = try await serverID(name, accountID: accountID, field: "server") }
+        let matches = try await hub.store.jobs(accountID: accountID, reference: reference, serverID: server)
+        if matches.count > 1 {
+            throw APIError(.conflict, code: "ambiguous", "\(matches.count) jobs are named \"\(reference)\" (on different servers); give the server too (?server=NAME, --server) or use the job's id")
+        }
+        guard let job = matches.first else { throw APIError.notFound(.job, reference) }
+        return job
+    }
+
+    func serverID(_ reference: String, accountID: String, field: String) async throws -> String {
+        guard let server = try await hub.store.server(accountID: accountID, reference: reference) else {
+            throw APIError(.badRequest, code: "invalid", "no server \"\(reference)\" in this account; see mzpanel servers list", field: field)
+        }
+        return server.id
+    }
+
+    func destinationIDs(_ references: [String], accountID: String) async throws -> [Destination] {
+        var found: [Destination] = []
+        for (index, reference) in references.enumerated() {
+            guard let destination = try await hub.store.destination(accountID: accountID, reference: reference) else {
+                throw APIError(.badRequest, code: "invalid", "no destination \"\(reference)\" in this account; see mzpanel destinations list", field: "destinations[\(index)]")
+            }
+            found.append(destination)
+        }
+        return found
+    }
+
+    /// Resolves destinations and checks the plan still includes each one's kind.
+    func authorizedDestinations(_ references: [String], accountID: String) async throws -> [String] {
+        guard let account = try await hub.store.account(id: accountID) else { throw APIError.unauthorized }
+        let destinations = try await destinationIDs(references, accountID: accountID)
+        for destination in destinations { try account.plan.authorize(destination.kind) }
+        do {
+            return try Job.validatedDestinations(destinations.map(\.id))
+        } catch {
+            throw APIError(error)
+        }
+    }
+}
+

@@ -1,0 +1,43 @@
+import BackupCore
+import Foundation
+import Hummingbird
+import Logging
+import Store
+
+/// The hub's version, reported by /api/health and the OpenAPI document.
+public let hubVersion = "0.1.0"
+
+/// The router with every API route, and the table the OpenAPI document is built from.
+public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestContext>, routes: [RouteDoc]) {
+    let router = Router(context: HubRequestContext.self)
+    router.add(middleware: ErrorMappingMiddleware())
+    router.add(middleware: Authenticator(store: hub.store, clock: hub.clock))
+    var api = APIRouter(router: router)
+    AccountRoutes(hub: hub).register(on: &api)
+    ServerRoutes(hub: hub).register(on: &api)
+    DestinationRoutes(hub: hub).register(on: &api)
+    JobRoutes(hub: hub).register(on: &api)
+    HistoryRoutes(hub: hub).register(on: &api)
+
+    struct Health: Encodable, Sendable { let status: String; let database: String; let version: String }
+    api.on(.get, "/api/health", summary: "Liveness and the database in use", tag: "meta", authenticated: false, response: "Health") { _, _ in
+        JSONBody(Health(status: "ok", database: (hub.store as? SQLHubStore)?.backend.dialect.rawValue ?? "unknown", version: hubVersion))
+    }
+    let openAPIRoute = RouteDoc(method: .get, path: "/api/openapi.json", summary: "This document", tag: "meta", authenticated: false,
+                                requestSchema: nil, responseSchema: nil, successStatus: 200, query: [])
+    let document = try OpenAPIDocument.build(routes: api.docs + [openAPIRoute], version: hubVersion)
+    router.get("/api/openapi.json") { _, _ in
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: document)))
+    }
+    return (router, api.docs + [openAPIRoute])
+}
+
+/// Assembles the control plane: router, middleware and server settings. Tests call it too.
+public func buildApplication(hub: HubServices, logger: Logger) throws -> some ApplicationProtocol {
+    let (router, _) = try buildRouter(hub: hub)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(hub.configuration.host, port: hub.configuration.port), serverName: "mzpanel"),
+        logger: logger
+    )
+}

@@ -1,0 +1,85 @@
+import BackupCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// An error answered to an API client: a status, a stable code, a message a person can act on
+/// and, when it concerns one input, that input's name. Body: `{"error":{"code","message","field"}}`.
+public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
+    public let status: HTTPResponse.Status
+    public let code: String
+    public let message: String
+    public let field: String?
+
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String, field: String? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+    }
+
+    public var description: String { message }
+
+    public static func badRequest(_ message: String, field: String? = nil) -> APIError {
+        APIError(.badRequest, code: "invalid", message, field: field)
+    }
+
+    public static func notFound(_ kind: ResourceKind, _ reference: String) -> APIError {
+        APIError(.notFound, code: "not_found", "no \(kind.noun) \"\(reference)\" in this account")
+    }
+
+    public static let unauthorized = APIError(
+        .unauthorized, code: "unauthorized",
+        "missing, expired or revoked credentials: send Authorization: Bearer <API token> (mzpanel login) or log in again"
+    )
+
+    /// Maps a domain rule violation to its HTTP status.
+    public init(_ error: DomainError) {
+        let status: HTTPResponse.Status = switch error.code {
+        case .invalid: .badRequest
+        case .planRequired: .init(code: 402, reasonPhrase: "Payment Required")
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .unauthorized: .unauthorized
+        }
+        self.init(status, code: error.code.rawValue, error.message, field: error.field)
+    }
+
+    struct Body: Encodable {
+        struct Detail: Encodable {
+            let code: String
+            let message: String
+            let field: String?
+        }
+        let error: Detail
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let data = try JSONEncoder().encode(Body(error: .init(code: code, message: message, field: field)))
+        var response = Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer realm=\"mzpanel\"" }
+        return response
+    }
+}
+
+/// Turns every error a handler throws into an `APIError`, so no client ever sees an HTML page
+/// or a stack trace, and unexpected failures are logged (without request data) and answered 500.
+struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as DomainError {
+            throw APIError(error)
+        } catch let error as HTTPError {
+            let message = error.body ?? (error.status == .notFound ? "no such API route: \(request.method) \(request.uri.path)" : error.status.reasonPhrase)
+            let code = error.status == .notFound ? "not_found" : error.status == .contentTooLarge ? "too_large" : error.status.code < 500 ? "invalid" : "internal"
+            throw APIError(error.status, code: code, message)
+        } catch {
+            context.logger.error("request failed", metadata: ["error.type": "\(type(of: error))", "http.path": "\(request.uri.path)"])
+            throw APIError(.internalServerError, code: "internal", "the hub could not complete the request; it has been logged. Try again, and report it if it persists.")
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// An encodable value answered as JSON with a chosen status.
+public struct JSONBody<Value: Encodable & Sendable>: ResponseGenerator, Sendable {
+    public let value: Value
+    public let status: HTTPResponse.Status
+
+    public init(_ value: Value, status: HTTPResponse.Status = .ok) {
+        self.value = value
+        self.status = status
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let data = try HubJSON.encoder().encode(value)
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension Request {
+    /// Decodes a JSON body, answering 400 with the offending field and what was expected.
+    func decodeJSON<T: Decodable>(_ type: T.Type, context: HubRequestContext) async throws -> T {
+        var request = self
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: context.maxUploadSize)
+        } catch {
+            throw APIError(.contentTooLarge, code: "too_large", "the request body is larger than \(context.maxUploadSize / 1024) KiB")
+        }
+        if buffer.readableBytes == 0 {
+            throw APIError.badRequest("the request needs a JSON body")
+        }
+        do {
+            return try HubJSON.decoder().decode(T.self, from: Data(buffer: buffer))
+        } catch let error as DecodingError {
+            throw APIError.badRequest(Self.explain(error), field: Self.field(of: error))
+        } catch {
+            throw APIError.badRequest("the body is not valid JSON")
+        }
+    }
+
+    static func path(_ keys: [any CodingKey]) -> String {
+        keys.reduce("") { text, key in
+            if let index = key.intValue { return text + "[\(index)]" }
+            return text.isEmpty ? key.stringValue : text + "." + key.stringValue
+        }
+    }
+
+    static func field(of error: DecodingError) -> String? {
+        switch error {
+        case .keyNotFound(let key, let context): let p = path(context.codingPath + [key]); return p.isEmpty ? nil : p
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            let p = path(context.codingPath); return p.isEmpty ? nil : p
+        @unknown default: return nil
+        }
+    }
+
+    static func explain(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "\"\(path(context.codingPath + [key]))\" is required"
+        case .typeMismatch(let type, let context):
+            return "\"\(path(context.codingPath))\" must be \(describe(type))"
+        case .valueNotFound(let type, let context):
+            return "\"\(path(context.codingPath))\" must be \(describe(type)), not null"
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty { return "the body is not valid JSON" }
+            return "\"\(path(context.codingPath))\": \(context.debugDescription)"
+        @unknown default:
+            return "the body does not match the expected shape"
+        }
+    }
+
+    static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Int64.Type: "a whole number"
+        case is Bool.Type: "true or false"
+        case is Double.Type: "a number"
+        default: String(describing: type).hasPrefix("Array") ? "a list" : "an object"
+        }
+    }
+}
+
+extension DecodingError {
+    /// Convenience for enums decoded from strings with a helpful list of accepted values.
+    static func unknownValue<T: RawRepresentable & CaseIterable>(_ text: String, _ type: T.Type, in container: any SingleValueDecodingContainer) -> DecodingError where T.RawValue == String {
+        .dataCorruptedError(in: container, debugDescription: "\"\(text)\" is not one of \(T.allCases.map { $0.rawValue }.joined(separator: ", "))")
+    }
+}

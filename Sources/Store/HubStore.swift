@@ -1,0 +1,71 @@
+import BackupCore
+import Foundation
+
+/// The hub's storage port. One SQL implementation runs on SQLite and PostgreSQL; every method
+/// that reads or changes a tenant's resource takes the caller's `accountID` and never crosses it.
+public protocol HubStore: Sendable {
+    // Accounts, users, credentials
+    func createAccount(_ account: Account, user: User?) async throws
+    func account(id: String) async throws -> Account?
+    func setPlan(accountID: String, plan: Plan) async throws -> Bool
+    func user(email: String) async throws -> User?
+    func createAPIToken(_ token: APIToken, hash: String) async throws
+    /// The live (not revoked) token with this hash.
+    func apiToken(hash: String) async throws -> APIToken?
+    func apiTokens(accountID: String) async throws -> [APIToken]
+    func revokeAPIToken(accountID: String, id: String, at: Date) async throws -> Bool
+    func touchAPIToken(id: String, at: Date) async throws
+    func createSession(_ session: WebSession, hash: String) async throws
+    /// The unexpired session with this hash.
+    func session(hash: String, now: Date) async throws -> WebSession?
+    func deleteSession(hash: String) async throws
+
+    // Servers and enrollment
+    func createServer(_ server: Server) async throws
+    /// The server with this id or name.
+    func server(accountID: String, reference: String) async throws -> Server?
+    func servers(accountID: String) async throws -> [Server]
+    func updateServer(_ server: Server) async throws
+    /// Deletes the server, its jobs, envelopes and enrollment tokens; returns the destinations
+    /// it held envelopes for (their provider keys were readable on that server), or nil.
+    func deleteServer(accountID: String, id: String) async throws -> [Destination]?
+    func createEnrollmentToken(_ token: EnrollmentToken, hash: String) async throws
+    func enrollmentTokens(accountID: String, serverID: String) async throws -> [EnrollmentToken]
+    func deleteEnrollmentToken(accountID: String, id: String) async throws -> Bool
+    /// Marks the token used if it is unused and unexpired (atomic: a token enrolls once).
+    func consumeEnrollmentToken(hash: String, now: Date) async throws -> EnrollmentToken?
+
+    // Destinations and sealed envelopes
+    func createDestination(_ destination: Destination) async throws
+    func destination(accountID: String, reference: String) async throws -> Destination?
+    func destinations(accountID: String) async throws -> [Destination]
+    func updateDestination(_ destination: Destination) async throws
+    func deleteDestination(accountID: String, id: String) async throws -> Bool
+    /// Ids and names of the jobs that write to a destination.
+    func jobsUsing(accountID: String, destinationID: String) async throws -> [(id: String, name: String)]
+    func putEnvelope(_ envelope: SealedEnvelope) async throws
+    func envelopes(accountID: String, destinationID: String) async throws -> [SealedEnvelope]
+    func envelopes(accountID: String, serverID: String) async throws -> [SealedEnvelope]
+    func deleteEnvelope(accountID: String, destinationID: String, serverID: String) async throws -> Bool
+
+    // Jobs
+    func createJob(_ job: Job) async throws
+    func job(accountID: String, id: String) async throws -> Job?
+    /// Jobs whose id or name is `reference`, optionally on one server.
+    func jobs(accountID: String, reference: String, serverID: String?) async throws -> [Job]
+    func jobs(accountID: String, serverID: String?, destinationID: String?) async throws -> [Job]
+    func updateJob(_ job: Job) async throws
+    func deleteJob(accountID: String, id: String) async throws -> Bool
+
+    // Runs and snapshots
+    /// Stores a run; a second run for the same (job, slot) is refused with `DomainError.conflict`.
+    func insertRun(_ run: Run) async throws
+    func updateRun(_ run: Run) async throws
+    func run(accountID: String, id: String) async throws -> Run?
+    func runs(accountID: String, filter: RunFilter, after: Cursor?, limit: Int) async throws -> Page<Run>
+    func insertSnapshot(_ snapshot: Snapshot) async throws
+    func snapshot(accountID: String, id: String) async throws -> Snapshot?
+    func snapshots(accountID: String, filter: SnapshotFilter, after: Cursor?, limit: Int) async throws -> Page<Snapshot>
+
+    func fleetSummary(accountID: String, now: Date) async throws -> FleetSummary
+}

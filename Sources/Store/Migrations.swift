@@ -1,0 +1,117 @@
+import Foundation
+import SQLKit
+
+/// The hub's schema, as ordered steps. Each step runs once, in a transaction, and is recorded in
+/// `schema_migrations`. The SQL is the common subset of SQLite and PostgreSQL: TEXT ids, BIGINT
+/// millisecond timestamps, JSON documents in TEXT columns.
+enum Migrations {
+    static let steps: [(version: Int, statements: [String])] = [
+        (1, [
+            """
+            CREATE TABLE accounts (id TEXT PRIMARY KEY, name TEXT NOT NULL, plan TEXT NOT NULL, created_at BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE users (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+              email TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, created_at BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE api_tokens (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+              name TEXT NOT NULL, prefix TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL,
+              last_used_at BIGINT, revoked_at BIGINT)
+            """,
+            "CREATE INDEX api_tokens_account ON api_tokens (account_id, created_at)",
+            """
+            CREATE TABLE web_sessions (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+              user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, token_hash TEXT NOT NULL UNIQUE,
+              created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE servers (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+              name TEXT NOT NULL, public_key TEXT, key_fingerprint TEXT, agent_version TEXT, enrolled_at BIGINT,
+              last_seen_at BIGINT, created_at BIGINT NOT NULL, UNIQUE (account_id, name))
+            """,
+            """
+            CREATE TABLE enrollment_tokens (id TEXT PRIMARY KEY, account_id TEXT NOT NULL,
+              server_id TEXT NOT NULL REFERENCES servers(id) ON DELETE CASCADE, token_hash TEXT NOT NULL UNIQUE,
+              created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT)
+            """,
+            "CREATE INDEX enrollment_tokens_server ON enrollment_tokens (server_id, created_at)",
+            """
+            CREATE TABLE destinations (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+              name TEXT NOT NULL, kind TEXT NOT NULL, settings TEXT NOT NULL, created_at BIGINT NOT NULL,
+              updated_at BIGINT NOT NULL, UNIQUE (account_id, name))
+            """,
+            """
+            CREATE TABLE envelopes (account_id TEXT NOT NULL,
+              destination_id TEXT NOT NULL REFERENCES destinations(id) ON DELETE CASCADE,
+              server_id TEXT NOT NULL REFERENCES servers(id) ON DELETE CASCADE, key_id TEXT NOT NULL,
+              version INTEGER NOT NULL, ciphertext TEXT NOT NULL, created_at BIGINT NOT NULL,
+              PRIMARY KEY (destination_id, server_id))
+            """,
+            "CREATE INDEX envelopes_server ON envelopes (server_id)",
+            """
+            CREATE TABLE jobs (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+              server_id TEXT NOT NULL REFERENCES servers(id) ON DELETE CASCADE, name TEXT NOT NULL, kind TEXT NOT NULL,
+              sources TEXT NOT NULL, schedule_calendar TEXT NOT NULL, schedule_time_zone TEXT NOT NULL,
+              retention TEXT NOT NULL, enabled INTEGER NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+              UNIQUE (server_id, name))
+            """,
+            "CREATE INDEX jobs_account ON jobs (account_id, created_at, id)",
+            "CREATE INDEX jobs_account_name ON jobs (account_id, name)",
+            """
+            CREATE TABLE job_destinations (job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+              destination_id TEXT NOT NULL REFERENCES destinations(id), account_id TEXT NOT NULL,
+              position INTEGER NOT NULL, PRIMARY KEY (job_id, destination_id))
+            """,
+            "CREATE INDEX job_destinations_destination ON job_destinations (destination_id)",
+            """
+            CREATE TABLE runs (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+              server_id TEXT NOT NULL, job_id TEXT NOT NULL, trigger TEXT NOT NULL, slot BIGINT, status TEXT NOT NULL,
+              created_at BIGINT NOT NULL, started_at BIGINT, finished_at BIGINT, bytes_added BIGINT NOT NULL,
+              bytes_processed BIGINT NOT NULL, files_new BIGINT NOT NULL, results TEXT NOT NULL, log_excerpt TEXT,
+              UNIQUE (job_id, slot))
+            """,
+            "CREATE INDEX runs_account ON runs (account_id, created_at, id)",
+            "CREATE INDEX runs_server ON runs (account_id, server_id, created_at, id)",
+            "CREATE INDEX runs_job ON runs (account_id, job_id, created_at, id)",
+            "CREATE INDEX runs_status ON runs (account_id, status, created_at, id)",
+            """
+            CREATE TABLE run_destinations (run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+              destination_id TEXT NOT NULL, account_id TEXT NOT NULL, created_at BIGINT NOT NULL,
+              PRIMARY KEY (run_id, destination_id))
+            """,
+            "CREATE INDEX run_destinations_destination ON run_destinations (account_id, destination_id, created_at, run_id)",
+            """
+            CREATE TABLE snapshots (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+              server_id TEXT NOT NULL, job_id TEXT NOT NULL, run_id TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL,
+              bytes_total BIGINT NOT NULL)
+            """,
+            "CREATE INDEX snapshots_account ON snapshots (account_id, created_at, id)",
+            "CREATE INDEX snapshots_server ON snapshots (account_id, server_id, created_at, id)",
+            "CREATE INDEX snapshots_job ON snapshots (account_id, job_id, created_at, id)",
+            """
+            CREATE TABLE snapshot_copies (snapshot_id TEXT NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+              destination_id TEXT NOT NULL, account_id TEXT NOT NULL, created_at BIGINT NOT NULL,
+              restic_ids TEXT NOT NULL, bytes_added BIGINT NOT NULL, bytes_total BIGINT NOT NULL,
+              PRIMARY KEY (snapshot_id, destination_id))
+            """,
+            "CREATE INDEX snapshot_copies_destination ON snapshot_copies (account_id, destination_id, created_at, snapshot_id)",
+        ]),
+    ]
+
+    /// Applies the steps not yet recorded; safe to call on every start.
+    static func run(on backend: SQLBackend) async throws {
+        try await backend.withDatabase { db in
+            try await db.raw("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)").run()
+        }
+        for step in steps {
+            try await backend.transaction { db in
+                let done = try await db.raw("SELECT version FROM schema_migrations WHERE version = \(bind: step.version)").first()
+                guard done == nil else { return }
+                for statement in step.statements { try await db.raw(SQLQueryString(statement)).run() }
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                try await db.raw("INSERT INTO schema_migrations (version, applied_at) VALUES (\(bind: step.version), \(bind: now))").run()
+            }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import AsyncKit
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresKit
+import SQLKit
+import SQLiteKit
+
+/// Where the hub's SQL runs: an SQLite file (the default, one connection, WAL) or a PostgreSQL
+/// server (a pool). Every operation borrows one connection for its whole duration, so a
+/// transaction never interleaves with another request's statements.
+public final class SQLBackend: @unchecked Sendable {
+    public enum Dialect: String, Sendable { case sqlite, postgresql }
+
+    public let dialect: Dialect
+    private let sqlitePool: EventLoopConnectionPool<SQLiteConnectionSource>?
+    private let postgresPool: EventLoopConnectionPool<PostgresConnectionSource>?
+    private let logger: Logger
+
+    /// Opens (creating if needed) an SQLite database file.
+    public static func sqlite(path: String, logger: Logger) async throws -> SQLBackend {
+        let source = SQLiteConnectionSource(configuration: .init(storage: .file(path: path), enableForeignKeys: true))
+        let pool = EventLoopConnectionPool(source: source, maxConnections: 1, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())
+        let backend = SQLBackend(dialect: .sqlite, sqlitePool: pool, postgresPool: nil, logger: logger)
+        try await backend.withDatabase { db in
+            try await db.raw("PRAGMA journal_mode = WAL").run()
+            try await db.raw("PRAGMA synchronous = NORMAL").run()
+            try await db.raw("PRAGMA busy_timeout = 5000").run()
+        }
+        return backend
+    }
+
+    /// Connects to PostgreSQL given a `postgres://user:pass@host:port/db` URL (`?sslmode=…` honoured).
+    public static func postgres(url: String, maxConnections: Int = 8, logger: Logger) async throws -> SQLBackend {
+        let configuration: SQLPostgresConfiguration
+        do {
+            configuration = try SQLPostgresConfiguration(url: url)
+        } catch {
+            throw StoreError.configuration("the database URL is not a valid postgres:// URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE)")
+        }
+        let pool = EventLoopConnectionPool(
+            source: PostgresConnectionSource(sqlConfiguration: configuration), maxConnections: maxConnections,
+            logger: logger, on: MultiThreadedEventLoopGroup.singleton.any()
+        )
+        let backend = SQLBackend(dialect: .postgresql, sqlitePool: nil, postgresPool: pool, logger: logger)
+        do {
+            try await backend.withDatabase { db in try await db.raw("SELECT 1").run() }
+        } catch {
+            await backend.shutdown()
+            throw StoreError.unavailable("cannot connect to PostgreSQL: \(StoreError.redacted(String(reflecting: error)))")
+        }
+        return backend
+    }
+
+    private init(dialect: Dialect, sqlitePool: EventLoopConnectionPool<SQLiteConnectionSource>?, postgresPool: EventLoopConnectionPool<PostgresConnectionSource>?, logger: Logger) {
+        self.dialect = dialect
+        self.sqlitePool = sqlitePool
+        self.postgresPool = postgresPool
+        self.logger = logger
+    }
+
+    /// Runs `body` with one connection held for its whole duration.
+    public func withDatabase<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        if let pool = sqlitePool {
+            let connection = try await pool.requestConnection(logger: logger).get()
+            defer { pool.releaseConnection(connection, logger: logger) }
+            return try await body(connection.sql(queryLogLevel: .trace))
+        }
+        let pool = postgresPool!
+        let connection = try await pool.requestConnection(logger: logger).get()
+        defer { pool.releaseConnection(connection, logger: logger) }
+        return try await body(connection.sql(queryLogLevel: .trace))
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await withDatabase { db in
+            try await db.raw("BEGIN").run()
+            do {
+                let result = try await body(db)
+                try await db.raw("COMMIT").run()
+                return result
+            } catch {
+                try? await db.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    public func shutdown() async {
+        try? await sqlitePool?.close().get()
+        try? await postgresPool?.close().get()
+    }
+}

@@ -1,0 +1,119 @@
+import BackupCore
+import Foundation
+import SQLKit
+
+extension SQLHubStore {
+    public func createDestination(_ destination: Destination) async throws {
+        let settings = try ColumnJSON.encode(destination.settings)
+        try await write { db in
+            if try await db.raw("SELECT id FROM destinations WHERE account_id = \(bind: destination.accountID) AND name = \(bind: destination.name)").first() != nil {
+                throw DomainError.conflict("name", "a destination named \"\(destination.name)\" already exists; choose another name")
+            }
+            try await db.raw("""
+                INSERT INTO destinations (id, account_id, name, kind, settings, created_at, updated_at)
+                VALUES (\(bind: destination.id), \(bind: destination.accountID), \(bind: destination.name), \(bind: destination.kind.rawValue),
+                        \(bind: settings), \(bind: destination.createdAt.millisecondsSince1970), \(bind: destination.updatedAt.millisecondsSince1970))
+                """).run()
+        }
+    }
+
+    public func destination(accountID: String, reference: String) async throws -> Destination? {
+        try await read { db in
+            try await db.raw("""
+                SELECT * FROM destinations WHERE account_id = \(bind: accountID) AND (id = \(bind: reference) OR name = \(bind: reference))
+                """).first().map(Self.destination)
+        }
+    }
+
+    public func destinations(accountID: String) async throws -> [Destination] {
+        try await read { db in
+            try await db.raw("SELECT * FROM destinations WHERE account_id = \(bind: accountID) ORDER BY name").all().map(Self.destination)
+        }
+    }
+
+    public func updateDestination(_ destination: Destination) async throws {
+        let settings = try ColumnJSON.encode(destination.settings)
+        try await write { db in
+            if try await db.raw("SELECT id FROM destinations WHERE account_id = \(bind: destination.accountID) AND name = \(bind: destination.name) AND id <> \(bind: destination.id)").first() != nil {
+                throw DomainError.conflict("name", "a destination named \"\(destination.name)\" already exists; choose another name")
+            }
+            try await db.raw("""
+                UPDATE destinations SET name = \(bind: destination.name), settings = \(bind: settings), updated_at = \(bind: destination.updatedAt.millisecondsSince1970)
+                WHERE id = \(bind: destination.id) AND account_id = \(bind: destination.accountID)
+                """).run()
+        }
+    }
+
+    public func deleteDestination(accountID: String, id: String) async throws -> Bool {
+        try await write { db in
+            guard try await db.raw("SELECT id FROM destinations WHERE id = \(bind: id) AND account_id = \(bind: accountID)").first() != nil else { return false }
+            let users = try await db.raw("SELECT j.name FROM job_destinations jd JOIN jobs j ON j.id = jd.job_id WHERE jd.destination_id = \(bind: id) ORDER BY j.name").all()
+            if !users.isEmpty {
+                let names = try users.map { try $0.text("name") }.joined(separator: ", ")
+                throw DomainError.conflict(nil, "the destination is used by the jobs \(names); remove it from those jobs first")
+            }
+            try await db.raw("DELETE FROM envelopes WHERE destination_id = \(bind: id)").run()
+            try await db.raw("DELETE FROM destinations WHERE id = \(bind: id)").run()
+            return true
+        }
+    }
+
+    public func jobsUsing(accountID: String, destinationID: String) async throws -> [(id: String, name: String)] {
+        try await read { db in
+            try await db.raw("""
+                SELECT j.id, j.name FROM job_destinations jd JOIN jobs j ON j.id = jd.job_id
+                WHERE jd.destination_id = \(bind: destinationID) AND j.account_id = \(bind: accountID) ORDER BY j.name
+                """).all().map { (id: try $0.text("id"), name: try $0.text("name")) }
+        }
+    }
+
+    public func putEnvelope(_ envelope: SealedEnvelope) async throws {
+        let ciphertext = envelope.ciphertext.base64EncodedString()
+        try await write { db in
+            try await db.raw("DELETE FROM envelopes WHERE destination_id = \(bind: envelope.destinationID) AND server_id = \(bind: envelope.serverID)").run()
+            try await db.raw("""
+                INSERT INTO envelopes (account_id, destination_id, server_id, key_id, version, ciphertext, created_at)
+                VALUES (\(bind: envelope.accountID), \(bind: envelope.destinationID), \(bind: envelope.serverID), \(bind: envelope.keyID),
+                        \(bind: envelope.version), \(bind: ciphertext), \(bind: envelope.createdAt.millisecondsSince1970))
+                """).run()
+        }
+    }
+
+    public func envelopes(accountID: String, destinationID: String) async throws -> [SealedEnvelope] {
+        try await read { db in
+            try await db.raw("SELECT * FROM envelopes WHERE account_id = \(bind: accountID) AND destination_id = \(bind: destinationID) ORDER BY server_id").all().map(Self.envelope)
+        }
+    }
+
+    public func envelopes(accountID: String, serverID: String) async throws -> [SealedEnvelope] {
+        try await read { db in
+            try await db.raw("SELECT * FROM envelopes WHERE account_id = \(bind: accountID) AND server_id = \(bind: serverID) ORDER BY destination_id").all().map(Self.envelope)
+        }
+    }
+
+    public func deleteEnvelope(accountID: String, destinationID: String, serverID: String) async throws -> Bool {
+        try await write { db in
+            let selector = SQLQueryString("account_id = \(bind: accountID) AND destination_id = \(bind: destinationID) AND server_id = \(bind: serverID)")
+            guard try await db.raw("SELECT server_id FROM envelopes WHERE \(selector)").first() != nil else { return false }
+            try await db.raw("DELETE FROM envelopes WHERE \(selector)").run()
+            return true
+        }
+    }
+
+    static func destination(_ row: any SQLRow) throws -> Destination {
+        guard let kind = DestinationKind(rawValue: try row.text("kind")) else { throw StoreError.corrupt("destinations.kind holds an unknown kind") }
+        return Destination(
+            id: try row.text("id"), accountID: try row.text("account_id"), name: try row.text("name"), kind: kind,
+            settings: try row.document("settings", as: DestinationSettings.self),
+            createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at")
+        )
+    }
+
+    static func envelope(_ row: any SQLRow) throws -> SealedEnvelope {
+        guard let ciphertext = Data(base64Encoded: try row.text("ciphertext")) else { throw StoreError.corrupt("envelopes.ciphertext is not base64") }
+        return SealedEnvelope(
+            accountID: try row.text("account_id"), destinationID: try row.text("destination_id"), serverID: try row.text("server_id"),
+            keyID: try row.text("key_id"), version: Int(try row.integer("version")), ciphertext: ciphertext, createdAt: try row.date("created_at")
+        )
+    }
+}

@@ -1,0 +1,110 @@
+import BackupCore
+import Foundation
+import SQLKit
+
+extension SQLHubStore {
+    public func createJob(_ job: Job) async throws {
+        let documents = try Self.jobDocuments(job)
+        try await write { db in
+            try await Self.refuseDuplicateJobName(job, on: db)
+            try await db.raw("""
+                INSERT INTO jobs (id, account_id, server_id, name, kind, sources, schedule_calendar, schedule_time_zone, retention, enabled, created_at, updated_at)
+                VALUES (\(bind: job.id), \(bind: job.accountID), \(bind: job.serverID), \(bind: job.name), \(bind: job.kind.rawValue), \(bind: documents.sources),
+                        \(bind: job.schedule.calendar), \(bind: job.schedule.timeZone), \(bind: documents.retention), \(bind: job.enabled ? 1 : 0),
+                        \(bind: job.createdAt.millisecondsSince1970), \(bind: job.updatedAt.millisecondsSince1970))
+                """).run()
+            try await Self.writeJobDestinations(job, on: db)
+        }
+    }
+
+    public func updateJob(_ job: Job) async throws {
+        let documents = try Self.jobDocuments(job)
+        try await write { db in
+            try await Self.refuseDuplicateJobName(job, on: db)
+            try await db.raw("""
+                UPDATE jobs SET name = \(bind: job.name), kind = \(bind: job.kind.rawValue), sources = \(bind: documents.sources),
+                  schedule_calendar = \(bind: job.schedule.calendar), schedule_time_zone = \(bind: job.schedule.timeZone),
+                  retention = \(bind: documents.retention), enabled = \(bind: job.enabled ? 1 : 0), updated_at = \(bind: job.updatedAt.millisecondsSince1970)
+                WHERE id = \(bind: job.id) AND account_id = \(bind: job.accountID)
+                """).run()
+            try await db.raw("DELETE FROM job_destinations WHERE job_id = \(bind: job.id)").run()
+            try await Self.writeJobDestinations(job, on: db)
+        }
+    }
+
+    public func job(accountID: String, id: String) async throws -> Job? {
+        try await read { db in
+            try await Self.loadJobs(on: db, where: "j.account_id = \(bind: accountID) AND j.id = \(bind: id)").first
+        }
+    }
+
+    public func jobs(accountID: String, reference: String, serverID: String?) async throws -> [Job] {
+        try await read { db in
+            var condition = SQLQueryString("j.account_id = \(bind: accountID) AND (j.id = \(bind: reference) OR j.name = \(bind: reference))")
+            if let serverID { condition = condition + " AND j.server_id = \(bind: serverID)" }
+            return try await Self.loadJobs(on: db, where: condition)
+        }
+    }
+
+    public func jobs(accountID: String, serverID: String?, destinationID: String?) async throws -> [Job] {
+        try await read { db in
+            var condition = SQLQueryString("j.account_id = \(bind: accountID)")
+            if let serverID { condition = condition + " AND j.server_id = \(bind: serverID)" }
+            if let destinationID {
+                condition = condition + " AND j.id IN (SELECT job_id FROM job_destinations WHERE destination_id = \(bind: destinationID))"
+            }
+            return try await Self.loadJobs(on: db, where: condition)
+        }
+    }
+
+    public func deleteJob(accountID: String, id: String) async throws -> Bool {
+        try await write { db in
+            guard try await db.raw("SELECT id FROM jobs WHERE id = \(bind: id) AND account_id = \(bind: accountID)").first() != nil else { return false }
+            try await db.raw("DELETE FROM job_destinations WHERE job_id = \(bind: id)").run()
+            try await db.raw("DELETE FROM jobs WHERE id = \(bind: id)").run()
+            return true
+        }
+    }
+
+    /// Loads jobs and their destination lists with two queries, whatever the number of jobs.
+    static func loadJobs(on db: any SQLDatabase, where condition: SQLQueryString) async throws -> [Job] {
+        let rows = try await db.raw("SELECT j.* FROM jobs j WHERE " + condition + " ORDER BY j.name, j.id").all()
+        guard !rows.isEmpty else { return [] }
+        let links = try await db.raw("""
+            SELECT jd.job_id, jd.destination_id FROM job_destinations jd JOIN jobs j ON j.id = jd.job_id
+            WHERE
+            """ + " " + condition + " ORDER BY jd.job_id, jd.position").all()
+        var destinations: [String: [String]] = [:]
+        for link in links { destinations[try link.text("job_id"), default: []].append(try link.text("destination_id")) }
+        return try rows.map { row in
+            let id = try row.text("id")
+            guard let kind = JobKind(rawValue: try row.text("kind")) else { throw StoreError.corrupt("jobs.kind holds an unknown kind") }
+            return Job(
+                id: id, accountID: try row.text("account_id"), serverID: try row.text("server_id"), name: try row.text("name"), kind: kind,
+                sources: try row.document("sources", as: JobSources.self),
+                schedule: Schedule(storedCalendar: try row.text("schedule_calendar"), timeZone: try row.text("schedule_time_zone")),
+                retention: try row.document("retention", as: RetentionPolicy.self), destinationIDs: destinations[id] ?? [],
+                enabled: try row.integer("enabled") != 0, createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at")
+            )
+        }
+    }
+
+    static func jobDocuments(_ job: Job) throws -> (sources: String, retention: String) {
+        (try ColumnJSON.encode(job.sources), try ColumnJSON.encode(job.retention))
+    }
+
+    static func refuseDuplicateJobName(_ job: Job, on db: any SQLDatabase) async throws {
+        if try await db.raw("SELECT id FROM jobs WHERE server_id = \(bind: job.serverID) AND name = \(bind: job.name) AND id <> \(bind: job.id)").first() != nil {
+            throw DomainError.conflict("name", "this server already has a job named \"\(job.name)\"; choose another name")
+        }
+    }
+
+    static func writeJobDestinations(_ job: Job, on db: any SQLDatabase) async throws {
+        for (position, destinationID) in job.destinationIDs.enumerated() {
+            try await db.raw("""
+                INSERT INTO job_destinations (job_id, destination_id, account_id, position)
+                VALUES (\(bind: job.id), \(bind: destinationID), \(bind: job.accountID), \(bind: position))
+                """).run()
+        }
+    }
+}

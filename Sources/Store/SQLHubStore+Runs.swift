@@ -1,0 +1,105 @@
+import BackupCore
+import Foundation
+import SQLKit
+
+extension SQLHubStore {
+    public func insertRun(_ run: Run) async throws {
+        let results = try ColumnJSON.encode(run.results)
+        do {
+            try await write { db in
+                try await db.raw("""
+                    INSERT INTO runs (id, account_id, server_id, job_id, trigger, slot, status, created_at, started_at, finished_at,
+                                      bytes_added, bytes_processed, files_new, results, log_excerpt)
+                    VALUES (\(bind: run.id), \(bind: run.accountID), \(bind: run.serverID), \(bind: run.jobID), \(bind: run.trigger.rawValue),
+                            \(bind: run.slot.milliseconds), \(bind: run.status.rawValue), \(bind: run.createdAt.millisecondsSince1970),
+                            \(bind: run.startedAt.milliseconds), \(bind: run.finishedAt.milliseconds), \(bind: run.bytesAdded),
+                            \(bind: run.bytesProcessed), \(bind: run.filesNew), \(bind: results), \(bind: run.logExcerpt))
+                    """).run()
+                try await Self.writeRunDestinations(run, on: db)
+            }
+        } catch where Self.isUniqueViolation(error) {
+            throw DomainError.conflict("slot", "job \(run.jobID) already has a run for this slot or this run id")
+        }
+    }
+
+    public func updateRun(_ run: Run) async throws {
+        let results = try ColumnJSON.encode(run.results)
+        try await write { db in
+            try await db.raw("""
+                UPDATE runs SET status = \(bind: run.status.rawValue), started_at = \(bind: run.startedAt.milliseconds),
+                  finished_at = \(bind: run.finishedAt.milliseconds), bytes_added = \(bind: run.bytesAdded),
+                  bytes_processed = \(bind: run.bytesProcessed), files_new = \(bind: run.filesNew), results = \(bind: results),
+                  log_excerpt = \(bind: run.logExcerpt)
+                WHERE id = \(bind: run.id) AND account_id = \(bind: run.accountID)
+                """).run()
+            try await db.raw("DELETE FROM run_destinations WHERE run_id = \(bind: run.id)").run()
+            try await Self.writeRunDestinations(run, on: db)
+        }
+    }
+
+    public func run(accountID: String, id: String) async throws -> Run? {
+        try await read { db in
+            try await db.raw("SELECT * FROM runs WHERE account_id = \(bind: accountID) AND id = \(bind: id)").first().map(Self.run)
+        }
+    }
+
+    public func runs(accountID: String, filter: RunFilter, after cursor: Cursor?, limit: Int) async throws -> Page<Run> {
+        try await read { db in
+            // With a destination filter, walk that destination's index of runs; otherwise the runs table's.
+            var query: SQLQueryString
+            if let destinationID = filter.destinationID {
+                query = "SELECT r.* FROM run_destinations rd JOIN runs r ON r.id = rd.run_id WHERE rd.account_id = \(bind: accountID) AND rd.destination_id = \(bind: destinationID)"
+                query = query + Self.keyset(cursor: cursor, since: filter.since, until: filter.until, alias: "rd", idColumn: "run_id")
+            } else {
+                query = "SELECT r.* FROM runs r WHERE r.account_id = \(bind: accountID)"
+                query = query + Self.keyset(cursor: cursor, since: filter.since, until: filter.until, alias: "r", idColumn: "id")
+            }
+            if let serverID = filter.serverID { query = query + " AND r.server_id = \(bind: serverID)" }
+            if let jobID = filter.jobID { query = query + " AND r.job_id = \(bind: jobID)" }
+            if let status = filter.status { query = query + " AND r.status = \(bind: status.rawValue)" }
+            query = query + " ORDER BY r.created_at DESC, r.id DESC LIMIT \(literal: limit + 1)"
+            let runs = try await db.raw(query).all().map(Self.run)
+            return Self.page(runs, limit: limit) { Cursor(createdAt: $0.createdAt, id: $0.id) }
+        }
+    }
+
+    /// `AND` conditions that seek past a cursor and bound the time range, on `alias`'s columns.
+    static func keyset(cursor: Cursor?, since: Date?, until: Date?, alias: String, idColumn: String) -> SQLQueryString {
+        var text = SQLQueryString("")
+        if let cursor {
+            let ms = cursor.createdAt.millisecondsSince1970
+            text = text + " AND (\(unsafeRaw: alias).created_at, \(unsafeRaw: alias).\(unsafeRaw: idColumn)) < (\(bind: ms), \(bind: cursor.id))"
+        }
+        if let since { text = text + " AND \(unsafeRaw: alias).created_at >= \(bind: since.millisecondsSince1970)" }
+        if let until { text = text + " AND \(unsafeRaw: alias).created_at < \(bind: until.millisecondsSince1970)" }
+        return text
+    }
+
+    static func page<T>(_ items: [T], limit: Int, cursor: (T) -> Cursor) -> Page<T> {
+        guard items.count > limit else { return Page(items: items, nextCursor: nil) }
+        let kept = Array(items.prefix(limit))
+        return Page(items: kept, nextCursor: kept.last.map(cursor))
+    }
+
+    static func writeRunDestinations(_ run: Run, on db: any SQLDatabase) async throws {
+        for result in run.results {
+            try await db.raw("""
+                INSERT INTO run_destinations (run_id, destination_id, account_id, created_at)
+                VALUES (\(bind: run.id), \(bind: result.destinationID), \(bind: run.accountID), \(bind: run.createdAt.millisecondsSince1970))
+                """).run()
+        }
+    }
+
+    static func run(_ row: any SQLRow) throws -> Run {
+        guard let trigger = RunTrigger(rawValue: try row.text("trigger")), let status = RunStatus(rawValue: try row.text("status")) else {
+            throw StoreError.corrupt("runs holds an unknown trigger or status")
+        }
+        return Run(
+            id: try row.text("id"), accountID: try row.text("account_id"), serverID: try row.text("server_id"), jobID: try row.text("job_id"),
+            trigger: trigger, slot: try row.optionalDate("slot"), status: status, createdAt: try row.date("created_at"),
+            startedAt: try row.optionalDate("started_at"), finishedAt: try row.optionalDate("finished_at"),
+            bytesAdded: try row.integer("bytes_added"), bytesProcessed: try row.integer("bytes_processed"), filesNew: try row.integer("files_new"),
+            results: try row.document("results", as: [DestinationResult].self), logExcerpt: try row.optionalText("log_excerpt")
+        )
+    }
+}

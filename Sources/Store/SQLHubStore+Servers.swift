@@ -1,0 +1,119 @@
+import BackupCore
+import Foundation
+import SQLKit
+
+extension SQLHubStore {
+    public func createServer(_ server: Server) async throws {
+        try await write { db in
+            if try await db.raw("SELECT id FROM servers WHERE account_id = \(bind: server.accountID) AND name = \(bind: server.name)").first() != nil {
+                throw DomainError.conflict("name", "a server named \"\(server.name)\" already exists; choose another name")
+            }
+            try await db.raw("""
+                INSERT INTO servers (id, account_id, name, public_key, key_fingerprint, agent_version, enrolled_at, last_seen_at, created_at)
+                VALUES (\(bind: server.id), \(bind: server.accountID), \(bind: server.name), \(bind: server.publicKey), \(bind: server.keyFingerprint),
+                        \(bind: server.agentVersion), \(bind: server.enrolledAt.milliseconds), \(bind: server.lastSeenAt.milliseconds), \(bind: server.createdAt.millisecondsSince1970))
+                """).run()
+        }
+    }
+
+    public func server(accountID: String, reference: String) async throws -> Server? {
+        try await read { db in
+            try await db.raw("""
+                SELECT * FROM servers WHERE account_id = \(bind: accountID) AND (id = \(bind: reference) OR name = \(bind: reference))
+                """).first().map(Self.server)
+        }
+    }
+
+    public func servers(accountID: String) async throws -> [Server] {
+        try await read { db in
+            try await db.raw("SELECT * FROM servers WHERE account_id = \(bind: accountID) ORDER BY name").all().map(Self.server)
+        }
+    }
+
+    public func updateServer(_ server: Server) async throws {
+        try await write { db in
+            if try await db.raw("SELECT id FROM servers WHERE account_id = \(bind: server.accountID) AND name = \(bind: server.name) AND id <> \(bind: server.id)").first() != nil {
+                throw DomainError.conflict("name", "a server named \"\(server.name)\" already exists; choose another name")
+            }
+            try await db.raw("""
+                UPDATE servers SET name = \(bind: server.name), public_key = \(bind: server.publicKey), key_fingerprint = \(bind: server.keyFingerprint),
+                  agent_version = \(bind: server.agentVersion), enrolled_at = \(bind: server.enrolledAt.milliseconds), last_seen_at = \(bind: server.lastSeenAt.milliseconds)
+                WHERE id = \(bind: server.id) AND account_id = \(bind: server.accountID)
+                """).run()
+        }
+    }
+
+    public func deleteServer(accountID: String, id: String) async throws -> [Destination]? {
+        try await write { db in
+            guard try await db.raw("SELECT id FROM servers WHERE id = \(bind: id) AND account_id = \(bind: accountID)").first() != nil else { return nil }
+            let exposed = try await db.raw("""
+                SELECT d.* FROM destinations d JOIN envelopes e ON e.destination_id = d.id
+                WHERE e.server_id = \(bind: id) AND d.account_id = \(bind: accountID) ORDER BY d.name
+                """).all().map(Self.destination)
+            try await db.raw("DELETE FROM job_destinations WHERE job_id IN (SELECT id FROM jobs WHERE server_id = \(bind: id))").run()
+            try await db.raw("DELETE FROM jobs WHERE server_id = \(bind: id)").run()
+            try await db.raw("DELETE FROM envelopes WHERE server_id = \(bind: id)").run()
+            try await db.raw("DELETE FROM enrollment_tokens WHERE server_id = \(bind: id)").run()
+            try await db.raw("DELETE FROM servers WHERE id = \(bind: id)").run()
+            return exposed
+        }
+    }
+
+    public func createEnrollmentToken(_ token: EnrollmentToken, hash: String) async throws {
+        try await write { db in
+            try await db.raw("""
+                INSERT INTO enrollment_tokens (id, account_id, server_id, token_hash, created_at, expires_at)
+                VALUES (\(bind: token.id), \(bind: token.accountID), \(bind: token.serverID), \(bind: hash),
+                        \(bind: token.createdAt.millisecondsSince1970), \(bind: token.expiresAt.millisecondsSince1970))
+                """).run()
+        }
+    }
+
+    public func enrollmentTokens(accountID: String, serverID: String) async throws -> [EnrollmentToken] {
+        try await read { db in
+            try await db.raw("""
+                SELECT * FROM enrollment_tokens WHERE account_id = \(bind: accountID) AND server_id = \(bind: serverID) ORDER BY created_at, id
+                """).all().map(Self.enrollmentToken)
+        }
+    }
+
+    public func deleteEnrollmentToken(accountID: String, id: String) async throws -> Bool {
+        try await write { db in
+            guard try await db.raw("SELECT id FROM enrollment_tokens WHERE id = \(bind: id) AND account_id = \(bind: accountID)").first() != nil else { return false }
+            try await db.raw("DELETE FROM enrollment_tokens WHERE id = \(bind: id)").run()
+            return true
+        }
+    }
+
+    public func consumeEnrollmentToken(hash: String, now: Date) async throws -> EnrollmentToken? {
+        try await write { db in
+            let ms = now.millisecondsSince1970
+            guard let row = try await db.raw("""
+                SELECT * FROM enrollment_tokens WHERE token_hash = \(bind: hash) AND used_at IS NULL AND expires_at > \(bind: ms)
+                """).first() else { return nil }
+            var token = try Self.enrollmentToken(row)
+            // The guard on used_at makes a concurrent second use update nothing.
+            try await db.raw("UPDATE enrollment_tokens SET used_at = \(bind: ms) WHERE id = \(bind: token.id) AND used_at IS NULL").run()
+            let check = try await db.raw("SELECT used_at FROM enrollment_tokens WHERE id = \(bind: token.id)").first()
+            guard try check?.optionalInteger("used_at") == ms else { return nil }
+            token.usedAt = now
+            return token
+        }
+    }
+
+    static func server(_ row: any SQLRow) throws -> Server {
+        Server(
+            id: try row.text("id"), accountID: try row.text("account_id"), name: try row.text("name"),
+            publicKey: try row.optionalText("public_key"), keyFingerprint: try row.optionalText("key_fingerprint"),
+            agentVersion: try row.optionalText("agent_version"), enrolledAt: try row.optionalDate("enrolled_at"),
+            lastSeenAt: try row.optionalDate("last_seen_at"), createdAt: try row.date("created_at")
+        )
+    }
+
+    static func enrollmentToken(_ row: any SQLRow) throws -> EnrollmentToken {
+        EnrollmentToken(
+            id: try row.text("id"), accountID: try row.text("account_id"), serverID: try row.text("server_id"),
+            createdAt: try row.date("created_at"), expiresAt: try row.date("expires_at"), usedAt: try row.optionalDate("used_at")
+        )
+    }
+}
