@@ -49,14 +49,17 @@ let package = Package(
         ),
         // The CLI's client side: API client, command implementations, output formatting.
         .target(
-            name: "HubClient",
+            name: "MZPanelCLI",
             dependencies: [
                 "BackupCore", "ControlPlane", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),
-        .executableTarget(name: "mzpanel", dependencies: ["HubClient"], swiftSettings: strict),
+        .executableTarget(name: "mzpanel", dependencies: ["MZPanelCLI"], swiftSettings: strict),
+        // Benchmark (not a test): seeds a large fleet and prints listing latencies.
+        .executableTarget(name: "mzpanel-bench", dependencies: ["Store", "ControlPlane", "BackupCore"], swiftSettings: strict),
         .testTarget(name: "BackupCoreTests", dependencies: ["BackupCore"], swiftSettings: strict),
         .testTarget(name: "StoreTests", dependencies: ["Store", "BackupCore"], swiftSettings: strict),
         .testTarget(

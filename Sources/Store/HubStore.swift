@@ -54,6 +54,8 @@ public protocol HubStore: Sendable {
     /// Jobs whose id or name is `reference`, optionally on one server.
     func jobs(accountID: String, reference: String, serverID: String?) async throws -> [Job]
     func jobs(accountID: String, serverID: String?, destinationID: String?) async throws -> [Job]
+    /// One page of jobs, newest first.
+    func jobs(accountID: String, serverID: String?, destinationID: String?, after: Cursor?, limit: Int) async throws -> Page<Job>
     func updateJob(_ job: Job) async throws
     func deleteJob(accountID: String, id: String) async throws -> Bool
 

@@ -57,6 +57,19 @@ extension SQLHubStore {
         }
     }
 
+    public func jobs(accountID: String, serverID: String?, destinationID: String?, after cursor: Cursor?, limit: Int) async throws -> Page<Job> {
+        try await read { db in
+            var condition = SQLQueryString("j.account_id = \(bind: accountID)")
+            if let serverID { condition = condition + " AND j.server_id = \(bind: serverID)" }
+            if let destinationID {
+                condition = condition + " AND j.id IN (SELECT job_id FROM job_destinations WHERE destination_id = \(bind: destinationID))"
+            }
+            condition = condition + Self.keyset(cursor: cursor, since: nil, until: nil, alias: "j", idColumn: "id")
+            let jobs = try await Self.loadJobs(on: db, where: condition, order: "j.created_at DESC, j.id DESC", limit: limit + 1)
+            return Self.page(jobs, limit: limit) { Cursor(createdAt: $0.createdAt, id: $0.id) }
+        }
+    }
+
     public func deleteJob(accountID: String, id: String) async throws -> Bool {
         try await write { db in
             guard try await db.raw("SELECT id FROM jobs WHERE id = \(bind: id) AND account_id = \(bind: accountID)").first() != nil else { return false }
@@ -67,23 +80,26 @@ extension SQLHubStore {
     }
 
     /// Loads jobs and their destination lists with two queries, whatever the number of jobs.
-    static func loadJobs(on db: any SQLDatabase, where condition: SQLQueryString) async throws -> [Job] {
-        let rows = try await db.raw("SELECT j.* FROM jobs j WHERE " + condition + " ORDER BY j.name, j.id").all()
+    static func loadJobs(on db: any SQLDatabase, where condition: SQLQueryString, order: String = "j.name, j.id", limit: Int? = nil) async throws -> [Job] {
+        var query = "SELECT j.* FROM jobs j WHERE " + condition + " ORDER BY \(unsafeRaw: order)"
+        if let limit { query = query + " LIMIT \(literal: limit)" }
+        let rows = try await db.raw(query).all()
         guard !rows.isEmpty else { return [] }
+        let ids = try rows.map { try $0.text("id") }
         let links = try await db.raw("""
-            SELECT jd.job_id, jd.destination_id FROM job_destinations jd JOIN jobs j ON j.id = jd.job_id
-            WHERE
-            """ + " " + condition + " ORDER BY jd.job_id, jd.position").all()
+            SELECT job_id, destination_id FROM job_destinations WHERE job_id IN (\(binds: ids)) ORDER BY job_id, position
+            """).all()
         var destinations: [String: [String]] = [:]
         for link in links { destinations[try link.text("job_id"), default: []].append(try link.text("destination_id")) }
+        let decoder = JSONDecoder()
         return try rows.map { row in
             let id = try row.text("id")
             guard let kind = JobKind(rawValue: try row.text("kind")) else { throw StoreError.corrupt("jobs.kind holds an unknown kind") }
             return Job(
                 id: id, accountID: try row.text("account_id"), serverID: try row.text("server_id"), name: try row.text("name"), kind: kind,
-                sources: try row.document("sources", as: JobSources.self),
+                sources: try row.document("sources", as: JobSources.self, decoder: decoder),
                 schedule: Schedule(storedCalendar: try row.text("schedule_calendar"), timeZone: try row.text("schedule_time_zone")),
-                retention: try row.document("retention", as: RetentionPolicy.self), destinationIDs: destinations[id] ?? [],
+                retention: try row.document("retention", as: RetentionPolicy.self, decoder: decoder), destinationIDs: destinations[id] ?? [],
                 enabled: try row.integer("enabled") != 0, createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at")
             )
         }

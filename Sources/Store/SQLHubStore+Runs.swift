@@ -47,7 +47,10 @@ extension SQLHubStore {
         try await read { db in
             // With a destination filter, walk that destination's index of runs; otherwise the runs table's.
             var query: SQLQueryString
+            // Order by the columns of the index being walked so the database can stop after one page.
+            var order = SQLQueryString(" ORDER BY r.created_at DESC, r.id DESC")
             if let destinationID = filter.destinationID {
+                order = " ORDER BY rd.created_at DESC, rd.run_id DESC"
                 query = "SELECT r.* FROM run_destinations rd JOIN runs r ON r.id = rd.run_id WHERE rd.account_id = \(bind: accountID) AND rd.destination_id = \(bind: destinationID)"
                 query = query + Self.keyset(cursor: cursor, since: filter.since, until: filter.until, alias: "rd", idColumn: "run_id")
             } else {
@@ -57,7 +60,7 @@ extension SQLHubStore {
             if let serverID = filter.serverID { query = query + " AND r.server_id = \(bind: serverID)" }
             if let jobID = filter.jobID { query = query + " AND r.job_id = \(bind: jobID)" }
             if let status = filter.status { query = query + " AND r.status = \(bind: status.rawValue)" }
-            query = query + " ORDER BY r.created_at DESC, r.id DESC LIMIT \(literal: limit + 1)"
+            query = query + order + " LIMIT \(literal: limit + 1)"
             let runs = try await db.raw(query).all().map(Self.run)
             return Self.page(runs, limit: limit) { Cursor(createdAt: $0.createdAt, id: $0.id) }
         }

@@ -36,7 +36,10 @@ extension SQLHubStore {
     public func snapshots(accountID: String, filter: SnapshotFilter, after cursor: Cursor?, limit: Int) async throws -> Page<Snapshot> {
         try await read { db in
             var query: SQLQueryString
+            // Order by the columns of the index being walked so the database can stop after one page.
+            var order = SQLQueryString(" ORDER BY s.created_at DESC, s.id DESC")
             if let destinationID = filter.destinationID {
+                order = " ORDER BY c.created_at DESC, c.snapshot_id DESC"
                 query = "SELECT s.* FROM snapshot_copies c JOIN snapshots s ON s.id = c.snapshot_id WHERE c.account_id = \(bind: accountID) AND c.destination_id = \(bind: destinationID)"
                 query = query + Self.keyset(cursor: cursor, since: filter.since, until: filter.until, alias: "c", idColumn: "snapshot_id")
             } else {
@@ -45,7 +48,7 @@ extension SQLHubStore {
             }
             if let serverID = filter.serverID { query = query + " AND s.server_id = \(bind: serverID)" }
             if let jobID = filter.jobID { query = query + " AND s.job_id = \(bind: jobID)" }
-            query = query + " ORDER BY s.created_at DESC, s.id DESC LIMIT \(literal: limit + 1)"
+            query = query + order + " LIMIT \(literal: limit + 1)"
             let snapshots = try await Self.withCopies(try await db.raw(query).all(), on: db)
             return Self.page(snapshots, limit: limit) { Cursor(createdAt: $0.createdAt, id: $0.id) }
         }
@@ -55,7 +58,7 @@ extension SQLHubStore {
     static func withCopies(_ rows: [any SQLRow], on db: any SQLDatabase) async throws -> [Snapshot] {
         guard !rows.isEmpty else { return [] }
         let ids = try rows.map { try $0.text("id") }
-        let copyRows = try await db.raw("SELECT * FROM snapshot_copies WHERE snapshot_id IN \(binds: ids) ORDER BY snapshot_id, destination_id").all()
+        let copyRows = try await db.raw("SELECT * FROM snapshot_copies WHERE snapshot_id IN (\(binds: ids)) ORDER BY snapshot_id, destination_id").all()
         var copies: [String: [SnapshotCopy]] = [:]
         for row in copyRows {
             copies[try row.text("snapshot_id"), default: []].append(SnapshotCopy(

@@ -60,9 +60,9 @@ enum ColumnJSON {
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String, column: String) throws -> T {
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String, column: String, decoder: JSONDecoder = JSONDecoder()) throws -> T {
         do {
-            return try JSONDecoder().decode(type, from: Data(text.utf8))
+            return try decoder.decode(type, from: Data(text.utf8))
         } catch {
             throw StoreError.corrupt("column \(column) holds a document this version cannot read")
         }
@@ -76,8 +76,8 @@ extension SQLRow {
     func optionalInteger(_ column: String) throws -> Int64? { try decode(column: column, as: Int64?.self) }
     func date(_ column: String) throws -> Date { Date(millisecondsSince1970: try integer(column)) }
     func optionalDate(_ column: String) throws -> Date? { try optionalInteger(column).map(Date.init(millisecondsSince1970:)) }
-    func document<T: Decodable>(_ column: String, as type: T.Type) throws -> T {
-        try ColumnJSON.decode(type, try text(column), column: column)
+    func document<T: Decodable>(_ column: String, as type: T.Type, decoder: JSONDecoder = JSONDecoder()) throws -> T {
+        try ColumnJSON.decode(type, try text(column), column: column, decoder: decoder)
     }
 }
 

@@ -1,1 +1,3 @@
-print("mzpanel")
+import MZPanelCLI
+
+await MZPanelCommand.runMain()

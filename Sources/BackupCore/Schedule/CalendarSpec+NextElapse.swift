@@ -94,6 +94,7 @@ extension CalendarSpec {
         if t.year != tm.year {
             order = t.year < tm.year ? -1 : 1
             t.month = 0
+            t.day = 1
         } else if t.month != tm.month {
             order = t.month < tm.month ? -1 : 1
             t.day = 1
@@ -117,14 +118,26 @@ extension CalendarSpec {
         return 1
     }
 
+    private static func compareFields(_ a: BrokenDownTime, _ b: BrokenDownTime) -> Int {
+        let lhs = (a.year, a.month, a.day, a.hour, a.minute, a.second)
+        let rhs = (b.year, b.month, b.day, b.hour, b.minute, b.second)
+        return lhs == rhs ? 0 : (lhs < rhs ? -1 : 1)
+    }
+
     // MARK: The search
 
     private func findNext(_ result: inout BrokenDownTime, _ resultUsec: inout Int, clock: inout WallClock) -> Bool {
+        let start = result
+        let startUsec = resultUsec
         var c = result
         var usec = resultUsec
+        // Set once the search got stuck behind the start (time zones whose DST offset is
+        // negative, like Europe/Dublin): from then on the DST flag found by the conversion is
+        // kept instead of being re-guessed, as systemd does.
+        var keepDSTFlag = false
         for _ in 0..<Self.maximumSearchSteps {
             _ = clock.makeTime(&c)
-            c.dst = nil
+            if !keepDSTFlag { c.dst = nil }
 
             var r = match(year, isDay: false, in: c, value: &c.year, clock: &clock)
             if r > 0 {
@@ -197,6 +210,16 @@ extension CalendarSpec {
                 continue
             }
             if r == 0 { continue }
+
+            // Found a time before the start (the wall clock went backwards)? Advance an hour
+            // and let the conversion pick the DST state.
+            var order = Self.compareFields(start, c)
+            if order == 0 { order = startUsec >= usec + 1 ? 1 : -1 }
+            if order >= 0 {
+                keepDSTFlag = true
+                c.hour += 1
+                continue
+            }
 
             result = c
             resultUsec = usec

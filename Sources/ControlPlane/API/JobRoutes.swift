@@ -51,20 +51,21 @@ struct JobRoutes {
         }
         enum Keys: String, CodingKey { case onCalendar, nextRunAt, retentionSummary }
     }
-    struct JobList: Encodable, Sendable { let jobs: [JobView] }
+    struct JobList: Encodable, Sendable { let jobs: [JobView]; let nextCursor: String? }
 
     func register(on api: inout APIRouter) {
         api.on(.get, "/api/v1/jobs", summary: "List jobs, optionally of one server or writing to one destination", tag: "jobs",
-               response: "JobList", query: ["server", "destination"]) { request, context in
+               response: "JobList", query: ["server", "destination", "cursor", "limit"]) { request, context in
             let accountID = try context.accountID()
             let query = QueryParameters(request: request)
             var server: String?
             if let reference = query.string("server") { server = try await serverID(reference, accountID: accountID, field: "server") }
             var destination: String?
             if let reference = query.string("destination") { destination = try await destinationIDs([reference], accountID: accountID)[0].id }
-            let jobs = try await hub.store.jobs(accountID: accountID, serverID: server, destinationID: destination)
+            let page = try await hub.store.jobs(accountID: accountID, serverID: server, destinationID: destination,
+                                                after: try query.cursor(), limit: try query.limit())
             let now = hub.clock.now()
-            return JSONBody(JobList(jobs: jobs.map { JobView($0, now: now) }))
+            return JSONBody(JobList(jobs: page.items.map { JobView($0, now: now) }, nextCursor: page.nextCursor?.token))
         }
         api.on(.post, "/api/v1/jobs", summary: "Create a job", tag: "jobs", body: "JobRequest", response: "Job", status: 201) { request, context in
             let accountID = try context.accountID()

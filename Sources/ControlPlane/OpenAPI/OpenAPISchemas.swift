@@ -59,7 +59,7 @@ enum OpenAPISchemas {
         "retention": {"$ref": "#/components/schemas/Retention"}, "destinationIDs": {"type": "array", "items": {"type": "string"}}, "enabled": {"type": "boolean"},
         "onCalendar": {"type": "string"}, "nextRunAt": {"type": "string", "format": "date-time"}, "retentionSummary": {"type": "string"},
         "createdAt": {"type": "string", "format": "date-time"}, "updatedAt": {"type": "string", "format": "date-time"}}},
-      "JobList": {"type": "object", "properties": {"jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}}}},
+      "JobList": {"type": "object", "properties": {"jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}}, "nextCursor": {"type": "string", "nullable": true}}},
       "JobRequest": {"type": "object", "required": ["name", "server", "kind", "schedule", "destinations"], "properties": {"name": {"type": "string"},
         "server": {"type": "string", "description": "server id or name"}, "kind": {"type": "string", "enum": ["full", "database"]},
         "sources": {"$ref": "#/components/schemas/JobSources"}, "schedule": {"type": "string", "description": "preset, 5-field cron or systemd OnCalendar"},

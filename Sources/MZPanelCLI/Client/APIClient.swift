@@ -1,0 +1,66 @@
+import ControlPlane
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A small JSON client for the hub's API, used by every client command.
+struct APIClient {
+    let baseURL: String
+    let token: String
+
+    init(settings: ClientSettings) {
+        baseURL = settings.url.hasSuffix("/") ? String(settings.url.dropLast()) : settings.url
+        token = settings.token
+    }
+
+    static func fromEnvironment() throws -> APIClient { APIClient(settings: try ClientSettings.load()) }
+
+    struct ErrorBody: Decodable {
+        struct Detail: Decodable { let code: String; let message: String; let field: String? }
+        let error: Detail
+    }
+
+    /// Sends a request and decodes the JSON answer; API errors become `CLIError`s with the hub's message.
+    func send<T: Decodable>(_ method: String, _ path: String, query: [String: String?] = [:], body: (any Encodable)? = nil, as type: T.Type = T.self) async throws -> T {
+        let data = try await raw(method, path, query: query, body: body)
+        do {
+            return try HubJSON.decoder().decode(T.self, from: data)
+        } catch {
+            throw CLIError("the hub at \(baseURL) answered something this CLI does not understand; are the CLI and hub the same version?")
+        }
+    }
+
+    func raw(_ method: String, _ path: String, query: [String: String?] = [:], body: (any Encodable)? = nil) async throws -> Data {
+        guard var components = URLComponents(string: baseURL + path) else {
+            throw CLIError("the hub URL \"\(baseURL)\" is not a valid URL; run mzpanel login again")
+        }
+        let items = query.compactMap { key, value in value.map { URLQueryItem(name: key, value: $0) } }.sorted { $0.name < $1.name }
+        if !items.isEmpty { components.queryItems = items }
+        guard let url = components.url else { throw CLIError("cannot build a URL for \(path)") }
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        if let body {
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = try HubJSON.encoder().encode(body)
+        }
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await URLSession.shared.data(for: request)
+        } catch {
+            throw CLIError("cannot reach the hub at \(baseURL): \(error.localizedDescription). Is `mzpanel serve` running, and is the URL right?")
+        }
+        guard let http = response as? HTTPURLResponse else { throw CLIError("the hub at \(baseURL) did not answer over HTTP") }
+        guard (200..<300).contains(http.statusCode) else {
+            if let failure = try? JSONDecoder().decode(ErrorBody.self, from: data) {
+                let field = failure.error.field.map { " (\($0))" } ?? ""
+                throw CLIError(failure.error.message + field, exitCode: http.statusCode == 404 ? 3 : 1)
+            }
+            throw CLIError("the hub answered HTTP \(http.statusCode) for \(method) \(path)")
+        }
+        return data
+    }
+}

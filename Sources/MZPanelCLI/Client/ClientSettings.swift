@@ -1,0 +1,42 @@
+import Foundation
+
+/// Where the CLI finds the hub: `MZPANEL_URL`/`MZPANEL_TOKEN` first, then the file written by
+/// `mzpanel login` (`$MZPANEL_CONFIG`, else `~/.config/mzpanel/client.json`, mode 0600).
+struct ClientSettings: Codable {
+    var url: String
+    var token: String
+
+    static var path: String {
+        if let custom = ProcessInfo.processInfo.environment["MZPANEL_CONFIG"], !custom.isEmpty { return custom }
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+        return home + "/.config/mzpanel/client.json"
+    }
+
+    static func load() throws -> ClientSettings {
+        let environment = ProcessInfo.processInfo.environment
+        let saved = (try? Data(contentsOf: URL(fileURLWithPath: path))).flatMap { try? JSONDecoder().decode(ClientSettings.self, from: $0) }
+        guard let url = environment["MZPANEL_URL"].nonEmpty ?? saved?.url,
+              let token = environment["MZPANEL_TOKEN"].nonEmpty ?? saved?.token
+        else { throw CLIError.notLoggedIn() }
+        return ClientSettings(url: url, token: token)
+    }
+
+    /// Saves the settings with owner-only permissions (the token is a secret).
+    func save() throws {
+        let file = URL(fileURLWithPath: Self.path)
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(self)
+        FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
+        try data.write(to: file)
+    }
+}
+
+extension Optional where Wrapped == String {
+    var nonEmpty: String? {
+        guard let value = self?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
+        return value
+    }
+}

@@ -1,0 +1,6 @@
+import ControlPlane
+import Foundation
+
+enum ControlPlaneJSON {
+    static var decoder: JSONDecoder { HubJSON.decoder() }
+}

@@ -1,0 +1,185 @@
+import ArgumentParser
+import BackupCore
+import Foundation
+
+struct JobsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jobs", abstract: "List, add, show, edit and remove backup jobs.",
+        subcommands: [List.self, Add.self, Show.self, Edit.self, Remove.self], defaultSubcommand: List.self
+    )
+
+    /// A job as the API answers it, with its next run and retention in words.
+    struct JobInfo: Decodable {
+        let job: Job
+        let onCalendar: String
+        let nextRunAt: Date?
+        let retentionSummary: String
+
+        init(from decoder: any Decoder) throws {
+            job = try Job(from: decoder)
+            let container = try decoder.container(keyedBy: Keys.self)
+            onCalendar = try container.decode(String.self, forKey: .onCalendar)
+            nextRunAt = try container.decodeIfPresent(Date.self, forKey: .nextRunAt)
+            retentionSummary = try container.decode(String.self, forKey: .retentionSummary)
+        }
+        enum Keys: String, CodingKey { case onCalendar, nextRunAt, retentionSummary }
+    }
+    struct JobList: Decodable { let jobs: [JobInfo]; let nextCursor: String? }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List jobs.")
+        @Option(name: .long, help: "Only this server's jobs (id or name).") var server: String?
+        @Option(name: .long, help: "Only jobs writing to this destination (id or name).") var destination: String?
+        @Option(name: .long, help: "Page size (1–500, default 50).") var limit: Int?
+        @Option(name: .long, help: "Continue after this cursor (printed under the previous page).") var cursor: String?
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            let data = try await options.client().raw("GET", "/api/v1/jobs", query: [
+                "server": server, "destination": destination, "limit": limit.map(String.init), "cursor": cursor,
+            ])
+            if options.json { return Output.json(data) }
+            let list = try HubDecoding.decode(JobList.self, data)
+            if list.jobs.isEmpty { return print("No jobs yet. Add one with: mzpanel jobs add NAME --server S --kind full --path DIR --schedule daily --destination D") }
+            Output.table(["NAME", "ID", "SERVER", "KIND", "SCHEDULE", "NEXT RUN", "ENABLED"], list.jobs.map {
+                [$0.job.name, $0.job.id, $0.job.serverID, $0.job.kind.rawValue, $0.onCalendar, Output.date($0.nextRunAt), $0.job.enabled ? "yes" : "no"]
+            })
+            if let next = list.nextCursor { print("\nMore: add --cursor \(next)") }
+        }
+    }
+
+    /// The options that describe a job, shared by add and edit.
+    struct JobOptions: ParsableArguments {
+        @Option(name: .long, help: "full (paths and databases) or database (databases only).") var kind: String?
+        @Option(name: .long, help: "A path to back up (repeatable).") var path: [String] = []
+        @Option(name: .long, help: "A glob to exclude (repeatable).") var exclude: [String] = []
+        @Option(name: .long, help: "A database, ENGINE:NAME[@CONNECTION] (repeatable), e.g. postgresql:shop@localhost:5432.") var database: [String] = []
+        @Option(name: .long, help: "When: a preset (hourly, daily 02:30, weekly sun 03:00…), a 5-field cron line or a systemd OnCalendar expression.")
+        var schedule: String?
+        @Option(name: .long, help: "IANA time zone for the schedule, e.g. Europe/Berlin (default UTC).") var tz: String?
+        @Option(name: .long) var keepLast: Int?
+        @Option(name: .long) var keepHourly: Int?
+        @Option(name: .long) var keepDaily: Int?
+        @Option(name: .long) var keepWeekly: Int?
+        @Option(name: .long) var keepMonthly: Int?
+        @Option(name: .long) var keepYearly: Int?
+        @Option(name: .long, help: "Keep everything younger than this, e.g. 7d, 2w, 1y2m.") var keepWithin: String?
+        @Flag(name: .long, help: "Keep every snapshot (no retention).") var keepAll = false
+        @Option(name: .long, help: "A destination (id or name, repeatable).") var destination: [String] = []
+
+        var sources: JobSources? {
+            get throws {
+                if path.isEmpty && exclude.isEmpty && database.isEmpty { return nil }
+                do {
+                    return JobSources(paths: path, excludes: exclude, databases: try database.map(DatabaseSource.parse))
+                } catch {
+                    throw CLIError("--database: \(error.message)")
+                }
+            }
+        }
+
+        var retention: RetentionPolicy? {
+            let policy = RetentionPolicy(keepLast: keepLast, keepHourly: keepHourly, keepDaily: keepDaily, keepWeekly: keepWeekly,
+                                         keepMonthly: keepMonthly, keepYearly: keepYearly, keepWithin: keepWithin, keepAll: keepAll)
+            return policy == RetentionPolicy() ? nil : policy
+        }
+    }
+
+    struct JobBody: Encodable {
+        var name: String?
+        var server: String?
+        var kind: String?
+        var sources: JobSources?
+        var schedule: String?
+        var timeZone: String?
+        var retention: RetentionPolicy?
+        var destinations: [String]?
+        var enabled: Bool?
+    }
+
+    static func describe(_ info: JobInfo) {
+        let job = info.job
+        var pairs: [(String, String)] = [
+            ("Name", job.name), ("ID", job.id), ("Server", job.serverID), ("Kind", job.kind.rawValue),
+            ("Schedule", info.onCalendar), ("Next run", job.enabled ? Output.date(info.nextRunAt) : "disabled"),
+            ("Retention", info.retentionSummary), ("Destinations", job.destinationIDs.joined(separator: ", ")),
+        ]
+        if !job.sources.paths.isEmpty { pairs.append(("Paths", job.sources.paths.joined(separator: " "))) }
+        if !job.sources.excludes.isEmpty { pairs.append(("Excludes", job.sources.excludes.joined(separator: " "))) }
+        for database in job.sources.databases {
+            pairs.append(("Database", "\(database.engine.rawValue):\(database.name)" + (database.connection.map { "@" + $0 } ?? "")))
+        }
+        Output.fields(pairs)
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a job to a server.")
+        @Argument(help: "The job's name (unique on its server).") var name: String
+        @Option(name: .long, help: "The server (id or name).") var server: String
+        @OptionGroup var job: JobOptions
+        @Flag(name: .long, help: "Create the job disabled.") var disabled = false
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            guard let kind = job.kind else { throw CLIError("--kind is required: full (paths and databases) or database (databases only)") }
+            guard let schedule = job.schedule else { throw CLIError("--schedule is required, e.g. --schedule daily or --schedule \"daily 02:30\"") }
+            guard !job.destination.isEmpty else { throw CLIError("--destination is required (repeat it for more copies); see mzpanel destinations list") }
+            let body = JobBody(name: name, server: server, kind: kind, sources: try job.sources ?? JobSources(), schedule: schedule, timeZone: job.tz,
+                               retention: job.retention, destinations: job.destination, enabled: !disabled)
+            let data = try await options.client().raw("POST", "/api/v1/jobs", body: body)
+            if options.json { return Output.json(data) }
+            let info = try HubDecoding.decode(JobInfo.self, data)
+            print("Added job \(info.job.name) (\(info.job.id)).")
+            JobsCommand.describe(info)
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a job.")
+        @Argument(help: "Job id or name.") var job: String
+        @Option(name: .long, help: "The job's server, when several servers have a job of that name.") var server: String?
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            let data = try await options.client().raw("GET", "/api/v1/jobs/\(job.pathSegment)", query: ["server": server])
+            if options.json { return Output.json(data) }
+            JobsCommand.describe(try HubDecoding.decode(JobInfo.self, data))
+        }
+    }
+
+    struct Edit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "edit", abstract: "Change a job. Given list options (--path, --exclude, --database, --destination) replace the whole list."
+        )
+        @Argument(help: "Job id or name.") var job: String
+        @Option(name: .long, help: "The job's server, when several servers have a job of that name.") var server: String?
+        @Option(name: .long, help: "A new name.") var name: String?
+        @OptionGroup var changes: JobOptions
+        @Flag(inversion: .prefixedEnableDisable, help: "Enable or disable the job.") var enable: Bool?
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            let body = JobBody(name: name, kind: changes.kind, sources: try changes.sources, schedule: changes.schedule, timeZone: changes.tz,
+                               retention: changes.retention, destinations: changes.destination.isEmpty ? nil : changes.destination, enabled: enable)
+            let data = try await options.client().raw("PATCH", "/api/v1/jobs/\(job.pathSegment)", query: ["server": server], body: body)
+            if options.json { return Output.json(data) }
+            print("Updated job \(job).")
+            JobsCommand.describe(try HubDecoding.decode(JobInfo.self, data))
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a job (its runs and snapshots stay listed; stored backups are not deleted).")
+        @Argument(help: "Job id or name.") var job: String
+        @Option(name: .long, help: "The job's server, when several servers have a job of that name.") var server: String?
+        @Flag(name: .long, help: "Do not ask for confirmation.") var yes = false
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            try Confirmation.require("Remove job \(job)?", yes: yes)
+            let data = try await options.client().raw("DELETE", "/api/v1/jobs/\(job.pathSegment)", query: ["server": server])
+            if options.json { return Output.json(data) }
+            print("Removed job \(job).")
+        }
+    }
+}

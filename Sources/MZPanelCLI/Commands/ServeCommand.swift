@@ -1,0 +1,78 @@
+import ArgumentParser
+import BackupCore
+import ControlPlane
+import Foundation
+import Hummingbird
+import Logging
+import Store
+
+/// Options that say where the hub keeps its state; shared by `serve` and `admin`.
+struct HubStateOptions: ParsableArguments {
+    @Option(name: .long, help: "Directory for the hub's state (SQLite file). Default: $MZPANEL_DATA_DIR, else /var/lib/mzpanel as root, else ~/.local/share/mzpanel.")
+    var dataDir: String?
+
+    @Option(name: .long, help: "A postgres:// URL to store state in PostgreSQL instead of SQLite. Default: $MZPANEL_DATABASE_URL. Prefer the variable: a URL with a password is visible in the process list.")
+    var database: String?
+
+    var resolvedDataDir: String {
+        if let dataDir { return dataDir }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["MZPANEL_DATA_DIR"], !fromEnvironment.isEmpty { return fromEnvironment }
+        if getuid() == 0 { return "/var/lib/mzpanel" }
+        return (ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()) + "/.local/share/mzpanel"
+    }
+
+    var resolvedDatabase: String? { database ?? ProcessInfo.processInfo.environment["MZPANEL_DATABASE_URL"].nonEmpty }
+
+    /// Opens the store, creating the data directory (0700) for SQLite.
+    func openStore(logger: Logger) async throws -> SQLHubStore {
+        let directory = resolvedDataDir
+        // The database holds token hashes and sealed envelopes: owner-only, like every file the hub writes.
+        umask(0o077)
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw CLIError("cannot create the data directory \(directory): \(error.localizedDescription)")
+        }
+        do {
+            return try await SQLHubStore.open(database: resolvedDatabase, sqlitePath: directory + "/hub.sqlite", logger: logger)
+        } catch let error as StoreError {
+            throw CLIError(error.description)
+        }
+    }
+}
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the hub: API (and later web UI and agent link).")
+
+    @OptionGroup var state: HubStateOptions
+
+    @Option(name: .long, help: "Address to listen on, HOST:PORT.")
+    var listen = "127.0.0.1:8780"
+
+    @Option(name: .long, help: "The URL agents and browsers use to reach this hub (default http://LISTEN).")
+    var publicURL: String?
+
+    func run() async throws {
+        var configuration = HubConfiguration()
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) else {
+            throw CLIError("--listen \(listen) is not HOST:PORT (e.g. 127.0.0.1:8780 or 0.0.0.0:443)")
+        }
+        configuration.host = String(listen[..<colon])
+        configuration.port = port
+        configuration.publicURL = publicURL
+        configuration.secureCookies = publicURL?.hasPrefix("https://") ?? false
+        var logger = Logger(label: "mzpanel.hub")
+        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+        let store = try await state.openStore(logger: logger)
+        let hub = HubServices(store: store, clock: SystemClock(), configuration: configuration)
+        let app = try buildApplication(hub: hub, logger: logger)
+        logger.info("hub starting", metadata: ["hub.listen": "\(listen)", "hub.database": "\(store.backend.dialect.rawValue)"])
+        do {
+            try await app.runService()
+        } catch {
+            await store.shutdown()
+            throw CLIError("the hub stopped: \(error)")
+        }
+        await store.shutdown()
+    }
+}

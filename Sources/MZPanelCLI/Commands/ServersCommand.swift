@@ -1,0 +1,99 @@
+import ArgumentParser
+import BackupCore
+import Foundation
+
+struct ServersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "servers", abstract: "List, add, show and remove servers.",
+        subcommands: [List.self, Add.self, Show.self, Remove.self], defaultSubcommand: List.self
+    )
+
+    struct ServerList: Decodable { let servers: [Server] }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the account's servers.")
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            let data = try await options.client().raw("GET", "/api/v1/servers")
+            if options.json { return Output.json(data) }
+            let list = try HubDecoding.decode(ServerList.self, data)
+            if list.servers.isEmpty { return print("No servers yet. Add one with: mzpanel servers add NAME") }
+            Output.table(["NAME", "ID", "ENROLLED", "AGENT", "LAST SEEN"], list.servers.map {
+                [$0.name, $0.id, $0.enrolledAt == nil ? "no" : "yes", $0.agentVersion ?? "-", Output.date($0.lastSeenAt)]
+            })
+        }
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a server; prints its enrollment token and the agent command.")
+        @Argument(help: "The server's name (letters, digits, '.', '-', '_').") var name: String
+        @OptionGroup var options: ClientOptions
+
+        struct Created: Decodable {
+            struct Enrollment: Decodable { let secret: String; let command: String; let enrollmentToken: EnrollmentToken }
+            let server: Server
+            let enrollment: Enrollment
+        }
+
+        func run() async throws {
+            struct Body: Encodable { let name: String }
+            let data = try await options.client().raw("POST", "/api/v1/servers", body: Body(name: name))
+            if options.json { return Output.json(data) }
+            let created = try HubDecoding.decode(Created.self, data)
+            print("Added server \(created.server.name) (\(created.server.id)).")
+            print("Enroll its agent within the hour (the token works once, until \(Output.date(created.enrollment.enrollmentToken.expiresAt))):")
+            print("")
+            print("  " + created.enrollment.command)
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a server.")
+        @Argument(help: "Server id or name.") var server: String
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            let data = try await options.client().raw("GET", "/api/v1/servers/\(server.pathSegment)")
+            if options.json { return Output.json(data) }
+            let item = try HubDecoding.decode(Server.self, data)
+            Output.fields([
+                ("Name", item.name), ("ID", item.id), ("Enrolled", Output.date(item.enrolledAt)),
+                ("Key fingerprint", item.keyFingerprint ?? "-"), ("Agent version", item.agentVersion ?? "-"),
+                ("Last seen", Output.date(item.lastSeenAt)), ("Created", Output.date(item.createdAt)),
+            ])
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a server, its jobs and its sealed credentials (runs and snapshots stay listed).")
+        @Argument(help: "Server id or name.") var server: String
+        @Flag(name: .long, help: "Do not ask for confirmation.") var yes = false
+        @OptionGroup var options: ClientOptions
+
+        struct Deleted: Decodable { let exposedDestinations: [Destination] }
+
+        func run() async throws {
+            try Confirmation.require("Remove server \(server) and all its jobs?", yes: yes)
+            let data = try await options.client().raw("DELETE", "/api/v1/servers/\(server.pathSegment)")
+            if options.json { return Output.json(data) }
+            let deleted = try HubDecoding.decode(Deleted.self, data)
+            print("Removed server \(server).")
+            if !deleted.exposedDestinations.isEmpty {
+                print("That server could open the credentials of: \(deleted.exposedDestinations.map(\.name).joined(separator: ", ")).")
+                print("Rotate those providers' keys if the server may be compromised.")
+            }
+        }
+    }
+}
+
+/// Decodes hub answers, turning a mismatch into a version hint.
+enum HubDecoding {
+    static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
+        do {
+            return try ControlPlaneJSON.decoder.decode(type, from: data)
+        } catch {
+            throw CLIError("the hub answered something this CLI does not understand; are the CLI and hub the same version?")
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import BackupCore
+import ControlPlane
+import Foundation
+import Logging
+import Store
+
+// Seeds a synthetic fleet and prints the latency of the hub's fleet listings (store query plus
+// JSON encoding, as the API does) on SQLite and, when MZPANEL_BENCH_POSTGRES_URL is set, PostgreSQL.
+//   swift run -c release mzpanel-bench [servers] [jobs-per-server] [snapshots]
+let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
+let servers = arguments.count > 0 ? arguments[0] : 1_000
+let jobsPerServer = arguments.count > 1 ? arguments[1] : 10
+let snapshotCount = arguments.count > 2 ? arguments[2] : 100_000
+let repetitions = 30
+var logger = Logger(label: "bench")
+logger.logLevel = ProcessInfo.processInfo.environment["BENCH_TRACE"] != nil ? .trace : .warning
+
+func measure(_ label: String, _ body: () async throws -> Int) async throws {
+    var samples: [Double] = []
+    var items = 0
+    for _ in 0..<repetitions {
+        let start = ContinuousClock.now
+        items = try await body()
+        let elapsed = ContinuousClock.now - start
+        samples.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+    }
+    samples.sort()
+    let median = samples[samples.count / 2], p95 = samples[Int(Double(samples.count) * 0.95) - 1]
+    print("  " + label.padding(toLength: 40, withPad: " ", startingAt: 0) + String(format: "%8.2f ms median  %8.2f ms p95  (%d items)", median, p95, items))
+}
+
+func encode(_ value: some Encodable) throws -> Int { try HubJSON.encoder().encode(value).count > 0 ? 1 : 0 }
+
+func bench(_ name: String, store: SQLHubStore) async throws {
+    let account = "acc_benchaccountaaaaaaaa"
+    let seedStart = ContinuousClock.now
+    let seeded = try await Seeder(backend: store.backend, accountID: account, servers: servers, jobsPerServer: jobsPerServer, snapshots: snapshotCount).run(store: store)
+    print("\(name): seeded \(servers) servers, \(servers * jobsPerServer) jobs, \(snapshotCount) snapshots with \(snapshotCount * 2) copies and \(snapshotCount) runs in \(ContinuousClock.now - seedStart)")
+    let server = seeded.serverIDs[servers / 2], job = seeded.jobIDs[seeded.jobIDs.count / 3]
+    let destination = "dst_benchobjectaaaaaaaaaaa"
+    // A deep cursor: the position half way down the whole snapshot history.
+    let deep = Cursor(createdAt: Date(millisecondsSince1970: 1_700_000_000_000 + Int64(snapshotCount / 2) * 60_000), id: String(format: "snp_bench%011d", snapshotCount / 2))
+    let deepRun = Cursor(createdAt: deep.createdAt, id: String(format: "run_bench%011d", snapshotCount / 2))
+    try await measure("snapshots: first page (50)") {
+        let page = try await store.snapshots(accountID: account, filter: .init(), after: nil, limit: 50); _ = try encode(page.items); return page.items.count }
+    try await measure("snapshots: server filter") {
+        let page = try await store.snapshots(accountID: account, filter: .init(serverID: server), after: nil, limit: 50); _ = try encode(page.items); return page.items.count }
+    try await measure("snapshots: job filter") {
+        let page = try await store.snapshots(accountID: account, filter: .init(jobID: job), after: nil, limit: 50); _ = try encode(page.items); return page.items.count }
+    try await measure("snapshots: destination filter") {
+        let page = try await store.snapshots(accountID: account, filter: .init(destinationID: destination), after: nil, limit: 50); _ = try encode(page.items); return page.items.count }
+    try await measure("snapshots: deep cursor (half way)") {
+        let page = try await store.snapshots(accountID: account, filter: .init(), after: deep, limit: 50); _ = try encode(page.items); return page.items.count }
+    try await measure("snapshots: destination + deep cursor") {
+        let page = try await store.snapshots(accountID: account, filter: .init(destinationID: destination), after: deep, limit: 50); _ = try encode(page.items); return page.items.count }
+    try await measure("runs: first page (50)") {
+        let page = try await store.runs(accountID: account, filter: .init(), after: nil, limit: 50); _ = try encode(page.items); return page.items.count }
+    try await measure("runs: status=failed") {
+        let page = try await store.runs(accountID: account, filter: .init(status: .failed), after: nil, limit: 50); _ = try encode(page.items); return page.items.count }
+    try await measure("runs: destination filter + deep cursor") {
+        let page = try await store.runs(accountID: account, filter: .init(destinationID: destination), after: deepRun, limit: 50); _ = try encode(page.items); return page.items.count }
+    try await measure("servers: all (\(servers))") {
+        let list = try await store.servers(accountID: account); _ = try encode(list); return list.count }
+    try await measure("jobs: one server's") {
+        let list = try await store.jobs(accountID: account, serverID: server, destinationID: nil); _ = try encode(list); return list.count }
+    try await measure("jobs: first page (50)") {
+        let page = try await store.jobs(accountID: account, serverID: nil, destinationID: nil, after: nil, limit: 50); _ = try encode(page.items); return page.items.count }
+    try await measure("jobs: destination filter") {
+        let page = try await store.jobs(accountID: account, serverID: nil, destinationID: destination, after: nil, limit: 50); _ = try encode(page.items); return page.items.count }
+    try await measure("fleet summary") {
+        let summary = try await store.fleetSummary(accountID: account, now: Date()); _ = try encode(summary); return summary.snapshots }
+}
+
+let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mzpanel-bench-\(UUID().uuidString)")
+try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+let sqlite = try await SQLHubStore.open(database: nil, sqlitePath: directory.appendingPathComponent("hub.sqlite").path, logger: logger)
+try await bench("SQLite", store: sqlite)
+await sqlite.shutdown()
+try? FileManager.default.removeItem(at: directory)
+
+if let url = ProcessInfo.processInfo.environment["MZPANEL_BENCH_POSTGRES_URL"] {
+    // The benchmark needs an empty database: it drops and recreates the public schema.
+    let backend = try await SQLBackend.postgres(url: url, logger: logger)
+    try await backend.withDatabase { db in
+        try await db.raw("DROP SCHEMA public CASCADE").run()
+        try await db.raw("CREATE SCHEMA public").run()
+    }
+    let postgres = try await SQLHubStore(backend: backend)
+    try await bench("PostgreSQL", store: postgres)
+    await postgres.shutdown()
+} else {
+    print("PostgreSQL: skipped (set MZPANEL_BENCH_POSTGRES_URL to an empty database's URL)")
+}

@@ -1,0 +1,78 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Runs the real `mzpanel` binary the way a user does and captures what they would see.
+struct CommandResult {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+
+    var json: Any? { try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) }
+    var object: [String: Any] { json as? [String: Any] ?? [:] }
+}
+
+struct CommandRunner {
+    let binary: URL
+    var environment: [String: String]
+
+    /// The `mzpanel` binary built next to the test bundle (`swift build` puts both in one folder).
+    static func locateBinary() -> URL? {
+        var candidates: [URL] = []
+        if let custom = ProcessInfo.processInfo.environment["MZPANEL_BIN"] { candidates.append(URL(fileURLWithPath: custom)) }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            candidates.append(directory.appendingPathComponent("mzpanel"))
+            directory = directory.deletingLastPathComponent()
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        candidates.append(root.appendingPathComponent(".build/debug/mzpanel"))
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    @discardableResult
+    func run(_ arguments: [String], stdin: String? = nil) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = environment
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CommandResult(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
+                             stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+
+    /// Starts `mzpanel serve` on a free loopback port and waits until it answers.
+    func startHub() async throws -> (process: Process, url: String) {
+        for _ in 0..<5 {
+            let port = Int.random(in: 20_000..<50_000)
+            let process = Process()
+            process.executableURL = binary
+            process.arguments = ["serve", "--listen", "127.0.0.1:\(port)"]
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let url = "http://127.0.0.1:\(port)"
+            for _ in 0..<100 {
+                if !process.isRunning { break }
+                if let (_, response) = try? await URLSession.shared.data(from: URL(string: url + "/api/health")!),
+                   (response as? HTTPURLResponse)?.statusCode == 200 {
+                    return (process, url)
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            process.terminate()
+        }
+        throw CocoaError(.featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "the hub did not start"])
+    }
+}
