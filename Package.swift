@@ -23,7 +23,7 @@ let package = Package(
     ],
     targets: [
         // Pure domain: ids, plans, destinations, jobs, runs, schedules, retention. No I/O.
-        .target(name: "BackupCore", exclude: ["Schedule"], swiftSettings: strict),
+        .target(name: "BackupCore", swiftSettings: strict),
         // Storage port and its SQL implementation (SQLite by default, PostgreSQL).
         .target(
             name: "Store",
@@ -61,12 +61,22 @@ let package = Package(
         // Benchmark (not a test): seeds a large fleet and prints listing latencies.
         .executableTarget(name: "mzpanel-bench", dependencies: ["Store", "ControlPlane", "BackupCore"], swiftSettings: strict),
         .testTarget(name: "BackupCoreTests", dependencies: ["BackupCore"], swiftSettings: strict),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "BackupCore"], swiftSettings: strict),
+        .testTarget(
+            name: "StoreTests",
+            dependencies: [
+                "Store", "BackupCore",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: [
                 "ControlPlane", "Store", "BackupCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

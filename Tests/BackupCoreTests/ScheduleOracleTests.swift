@@ -131,6 +131,20 @@ struct ScheduleOracleTests {
     static let allCases: [Case] =
         presets + cronLines + calendarExpressions + berlin + newYork + sydney + otherZones + zoneInExpression
 
+    /// The input as systemd would get it in a unit file (zone appended unless already there).
+    static func rawLine(_ item: Case) -> String {
+        let lastWord = item.input.split(separator: " ").last.map(String.init) ?? ""
+        let hasZone = lastWord.contains("/") && lastWord.first?.isLetter == true || lastWord.lowercased() == "utc"
+        return hasZone ? item.input : item.input + " " + item.zone
+    }
+
+    /// Preset extensions and cron lines, which systemd itself does not understand.
+    static func isExtensionSyntax(_ input: String) -> Bool {
+        let words = input.split(separator: " ").map { $0.lowercased() }
+        if input.hasPrefix("@") && !input.dropFirst().allSatisfy(\.isNumber) { return true }
+        return words.count >= 5 || SchedulePreset.keywords.contains(words.first ?? "")
+    }
+
     // MARK: Tests
 
     @Test("the corpus is large and covers DST zones")
@@ -164,10 +178,12 @@ struct ScheduleOracleTests {
         var checked = 0
         var giveUps = 0
         var comparedElapses = 0
+        var rawCompared = 0
         var mismatches: [String] = []
         for key in groups.keys.sorted() {
             let group = groups[key]!
-            let lines = Array(Set(group.jobs.map(\.line))).sorted()
+            // Our normalized line, and the input itself (with the zone) for systemd to normalize.
+            let lines = Array(Set(group.jobs.map(\.line) + group.jobs.map { Self.rawLine($0.item) })).sorted()
             let batch = try SystemdAnalyzeOracle.evaluate(lines, base: group.base, iterations: group.iterations)
             let baseDate = SystemdAnalyzeOracle.date(group.base)
             for job in group.jobs {
@@ -195,6 +211,15 @@ struct ScheduleOracleTests {
                 if answer.normalized != job.line {
                     mismatches.append("\(job.item): normalized \(job.line) but systemd says \(answer.normalized)")
                 }
+                let raw = Self.rawLine(job.item)
+                if let rawAnswer = batch.answers[raw] {
+                    rawCompared += 1
+                    if rawAnswer.normalized != job.line {
+                        mismatches.append("\(job.item): systemd normalizes the input to \(rawAnswer.normalized), we to \(job.line)")
+                    }
+                } else if !Self.isExtensionSyntax(job.item.input) {
+                    mismatches.append("\(job.item): systemd rejects \(raw), we accept it")
+                }
                 comparedElapses += answer.elapses.count
                 if ours != answer.elapses {
                     let firstDifference = zip(ours, answer.elapses).enumerated().first { $0.element.0 != $0.element.1 }
@@ -206,8 +231,89 @@ struct ScheduleOracleTests {
         }
         #expect(checked >= 170)
         #expect(comparedElapses >= 3000)
+        #expect(rawCompared >= 150, "inputs normalized by systemd itself: \(rawCompared)")
         #expect(giveUps < checked / 10, "too many evaluations where systemd gives up")
         #expect(mismatches.isEmpty, "\(mismatches.count) mismatches:\n\(mismatches.joined(separator: "\n"))")
+    }
+
+    // MARK: Generated expressions
+
+    /// Pieces combined into "[weekdays] [date] [time]" expressions, valid and invalid alike.
+    static let weekdayPieces = ["", "", "", "Mon", "mon..fri", "Sat,Sun", "Fri..Mon", "Mon-Wed", "Tue,", "Monday..Wednesday,Sat",
+                                "Sun", "Wed..Wed", "Mo", "Mon..Tue..Fri", "Thu,Fri,Sat,Sun,Mon"]
+    static let datePieces = ["", "", "*-*-*", "*-*-1", "2026-*-*", "*-2~1", "*-*~7/1", "*-1/3-1", "26-12-24", "*-*-31", "*-02-29",
+                             "*-13-1", "*-*-0", "2027-06-15", "*-*~01..07", "12-25", "*-*-1..7", "*-*-*/2", "2026..2028-1-1",
+                             "*-1,7-1", "*-*-15/10", "1999-*-*", "*~1", "*-*-1,15,31", "*-3,10-*", "*-10~1..7"]
+    static let timePieces = ["", "12:00", "*:0/15", "*:*:*", "0..23/5:0", "1,2,3:4:5", "*:50/15", "25:00", "*:*:1.5", "02:30",
+                             "*:*", "00:00:05..05", "12:00:00.123456", "2:30", "*:30", "01..03:*/5", "0/6:00", "*:*:0/20",
+                             "23:59:60", "12:", "06:00:00", "*:0..30/10", "1..3:00,30", "00:00:59.9999995", "2:0/20", "1..4:15"]
+    static let generatedZones = ["UTC", "Europe/Berlin", "America/New_York", "Australia/Sydney"]
+    static let generatedBases = ["2026-03-27 12:00:00", "2026-10-23 12:00:00", "2026-04-03 00:00:00", "2026-10-30 18:00:00"]
+
+    /// A fixed pseudo-random selection (same every run).
+    static func generatedCases(count: Int) -> [(expression: String, zone: String, base: String)] {
+        var state: UInt64 = 0x5EED_CA1E_DA7E
+        func next(_ n: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(n))
+        }
+        var seen = Set<String>()
+        var result: [(String, String, String)] = []
+        while result.count < count {
+            let parts = [weekdayPieces[next(weekdayPieces.count)], datePieces[next(datePieces.count)], timePieces[next(timePieces.count)]]
+            let expression = parts.filter { !$0.isEmpty }.joined(separator: " ")
+            let zone = generatedZones[next(generatedZones.count)]
+            let base = generatedBases[next(generatedBases.count)]
+            guard !expression.isEmpty, seen.insert(expression + zone).inserted else { continue }
+            result.append((expression, zone, base))
+        }
+        return result
+    }
+
+    @Test("generated expressions: same acceptance, normalization and elapses as systemd")
+    func generatedExpressionsAgree() throws {
+        let cases = Self.generatedCases(count: 600)
+        var accepted = 0
+        var rejected = 0
+        var problems: [String] = []
+        for base in Self.generatedBases {
+            let group = cases.filter { $0.base == base }
+            let lines = group.map { "\($0.expression) \($0.zone)" }
+            let batch = try SystemdAnalyzeOracle.evaluate(lines, base: base, iterations: 5)
+            let baseDate = SystemdAnalyzeOracle.date(base)
+            for (item, line) in zip(group, lines) {
+                let ours = try? Schedule.parse(item.expression, timeZone: item.zone)
+                let gaveUp = batch.standardError.contains("Failed to determine next elapse for '\(line)'")
+                guard let answer = batch.answers[line] else {
+                    if gaveUp {
+                        accepted += 1
+                        if let ours, ours.nextElapses(after: baseDate, count: 5).count >= 5 {
+                            problems.append("\(line) from \(base): systemd gives up, we do not")
+                        } else if ours == nil {
+                            problems.append("\(line): systemd accepts it, we reject it")
+                        }
+                        continue
+                    }
+                    rejected += 1
+                    if let ours { problems.append("\(line): systemd rejects it, we accept it as \(ours.onCalendarLine)") }
+                    continue
+                }
+                accepted += 1
+                guard let ours else {
+                    problems.append("\(line): systemd accepts it (\(answer.normalized)), we reject it")
+                    continue
+                }
+                if answer.normalized != ours.onCalendarLine {
+                    problems.append("\(line): systemd normalizes to \(answer.normalized), we to \(ours.onCalendarLine)")
+                }
+                let elapses = ours.nextElapses(after: baseDate, count: 5).map(SystemdAnalyzeOracle.format)
+                if elapses != answer.elapses {
+                    problems.append("\(line) from \(base): systemd \(answer.elapses), we \(elapses)")
+                }
+            }
+        }
+        #expect(accepted >= 100 && rejected >= 50, "accepted \(accepted), rejected \(rejected)")
+        #expect(problems.isEmpty, "\(problems.count) disagreements:\n\(problems.joined(separator: "\n"))")
     }
 
     /// Expressions systemd refuses must be refused too (and the other way round, above).

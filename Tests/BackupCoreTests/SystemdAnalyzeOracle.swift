@@ -26,7 +26,7 @@ enum SystemdAnalyzeOracle {
     struct Batch {
         /// Keyed by the expression as given.
         var answers: [String: Answer]
-        /// Everything systemd-analyze printed (error messages included).
+        /// The error messages systemd-analyze printed.
         var standardError: String
     }
 
@@ -43,17 +43,23 @@ enum SystemdAnalyzeOracle {
         environment["SYSTEMD_COLORS"] = "0"
         environment["SYSTEMD_PAGER"] = "cat"
         process.environment = environment
-        // One pipe for both streams: the error lines ("Failed to parse …") never look like
-        // the table lines the parser reads, and a single reader cannot deadlock.
+        // Standard output through a pipe; error messages into a temporary file, so that the
+        // two streams can neither interleave mid-line nor block each other.
+        let errorFile = FileManager.default.temporaryDirectory
+            .appendingPathComponent("systemd-analyze-\(UUID().uuidString).err")
+        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errorFile) }
+        let errorHandle = try FileHandle(forWritingTo: errorFile)
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = output
+        process.standardError = errorHandle
         process.standardInput = FileHandle.nullDevice
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        return Batch(answers: parse(text), standardError: text)
+        try errorHandle.close()
+        let errors = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
+        return Batch(answers: parse(String(decoding: data, as: UTF8.self)), standardError: errors)
     }
 
     enum OracleError: Error { case notInstalled }
@@ -83,11 +89,13 @@ enum SystemdAnalyzeOracle {
             current = nil
         }
         for line in stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
-            if let v = value(line, after: "Original form:") {
+            if line.trimmingCharacters(in: .whitespaces).isEmpty {
+                flush()  // blocks are separated by blank lines
+            } else if let v = value(line, after: "Original form:") {
                 flush()
                 original = v
             } else if let v = value(line, after: "Normalized form:") {
-                if original == nil { flush() }
+                if current != nil { flush() }  // a new block without an "Original form:" line
                 key = original ?? v
                 current = Answer(normalized: v, elapses: [])
             } else if let v = value(line, after: "Next elapse:") {

@@ -1,6 +1,9 @@
 import Foundation
 
-/// Next-elapse computation with systemd's semantics (systemd 252, `calendar_spec_next_usec`).
+/// Next-elapse computation with systemd's semantics: `calendar_spec_next_usec` of systemd 252
+/// as shipped by Debian 12 (252.38, which includes the upstream fix for time zones with a
+/// negative DST offset). The algorithm is re-implemented from its documented behaviour and
+/// checked against `systemd-analyze calendar` by the oracle tests.
 ///
 /// The search walks the wall clock of the schedule's zone field by field — year, month, day,
 /// weekday, hour, minute, second — jumping straight to the next matching value of each field
@@ -14,7 +17,10 @@ import Foundation
 /// * wall-clock times that exist twice (the hour repeated in autumn) elapse once, at the
 ///   first occurrence; the search then continues after the repeated hour. Only when the
 ///   start time itself lies in the second occurrence are times in that second occurrence
-///   found.
+///   found;
+/// * like systemd, the search gives up after 1000 steps; this happens in rare zones whose
+///   gap is not a whole hour (Pacific/Chatham, 02:45 → 03:45), where then no elapse is
+///   returned for patterns hitting the gap.
 extension CalendarSpec {
     /// Latest start time systemd accepts (9999-12-30 23:59:59.999999 UTC), in microseconds.
     static let latestStartMicroseconds: Int64 = 253_402_214_399_999_999
@@ -39,7 +45,7 @@ extension CalendarSpec {
 
     /// The earliest value ≥ `value` that a field list allows: -1 when none, 0 when `value`
     /// itself matches, 1 when `value` was moved forward.
-    private func match(_ list: [CalendarComponent], isDay: Bool, in tm: BrokenDownTime,
+    private func match(_ list: [Component], isDay: Bool, in tm: BrokenDownTime,
                        value: inout Int, clock: inout WallClock) -> Int {
         if list.isEmpty { return 0 }
         let fromEnd = endOfMonth && isDay

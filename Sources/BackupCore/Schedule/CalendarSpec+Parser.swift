@@ -22,7 +22,7 @@ struct CalendarSpecParser {
     private var pos = 0
     private var spec = CalendarSpec()
     /// Components with the text they came from, per field, for error messages.
-    private var parsed: [CalendarField: [(component: CalendarComponent, span: Range<Int>)]] = [:]
+    private var parsed: [CalendarSpec.Field: [(component: CalendarSpec.Component, span: Range<Int>)]] = [:]
 
     private static let space = UInt8(ascii: " ")
     private static let comma = UInt8(ascii: ",")
@@ -71,7 +71,7 @@ struct CalendarSpecParser {
 
     static func shorthand(_ word: String) -> CalendarSpec? {
         var c = CalendarSpec()
-        let zero = [CalendarComponent(start: 0)]
+        let zero = [CalendarSpec.Component(start: 0)]
         switch word {
         case "minutely":
             c.second = zero
@@ -80,22 +80,22 @@ struct CalendarSpecParser {
         case "daily":
             c.hour = zero; c.minute = zero; c.second = zero
         case "monthly":
-            c.day = [CalendarComponent(start: 1)]
+            c.day = [CalendarSpec.Component(start: 1)]
             c.hour = zero; c.minute = zero; c.second = zero
         case "annually", "yearly", "anually":
-            c.month = [CalendarComponent(start: 1)]
-            c.day = [CalendarComponent(start: 1)]
+            c.month = [CalendarSpec.Component(start: 1)]
+            c.day = [CalendarSpec.Component(start: 1)]
             c.hour = zero; c.minute = zero; c.second = zero
         case "weekly":
             c.weekdayBits = 1
             c.hour = zero; c.minute = zero; c.second = zero
         case "quarterly":
-            c.month = [1, 4, 7, 10].map { CalendarComponent(start: $0) }
-            c.day = [CalendarComponent(start: 1)]
+            c.month = [1, 4, 7, 10].map { CalendarSpec.Component(start: $0) }
+            c.day = [CalendarSpec.Component(start: 1)]
             c.hour = zero; c.minute = zero; c.second = zero
         case "biannually", "bi-annually", "semiannually", "semi-annually":
-            c.month = [1, 7].map { CalendarComponent(start: $0) }
-            c.day = [CalendarComponent(start: 1)]
+            c.month = [1, 7].map { CalendarSpec.Component(start: $0) }
+            c.day = [CalendarSpec.Component(start: 1)]
             c.hour = zero; c.minute = zero; c.second = zero
         default:
             return nil
@@ -296,13 +296,17 @@ struct CalendarSpecParser {
 
     private func componentSyntaxError(componentStart: Int) -> ScheduleError {
         let separators: Set<UInt8> = [Self.space, Self.comma, Self.colon, Self.dash, Self.tilde]
-        var end = wordEnd(from: pos, separators: separators)
-        if end == pos && pos < bytes.count { end = pos + 1 }
-        if componentStart == pos && end == pos {
-            // Nothing where a value belongs, e.g. "12:" or "*-*-".
+        let end = wordEnd(from: pos, separators: separators)
+        if end == pos {
+            // Nothing usable where a value belongs, e.g. "12:", "*-*-" or "1..:00".
+            if componentStart < pos {
+                return error(componentStart..<pos) {
+                    "\($0) is incomplete; a range is written 1..5 and a repetition 0/15"
+                }
+            }
             let fragment = text(0..<bytes.count)
             return ScheduleError(input: input, fragment: fragment,
-                                 reason: "\(ScheduleError.quoted(fragment)) is missing a value at its end; each field takes \"*\" or numbers")
+                                 reason: "\(ScheduleError.quoted(fragment)) is missing a value; each field takes \"*\" or numbers, e.g. \"*-*-* 02:30\"")
         }
         let range = componentStart..<end
         let word = text(range)
@@ -322,7 +326,7 @@ struct CalendarSpecParser {
     }
 
     /// One list element: N, A..B, N/S or A..B/S.
-    private mutating func component(seconds: Bool) throws -> (CalendarComponent, Range<Int>) {
+    private mutating func component(seconds: Bool) throws -> (CalendarSpec.Component, Range<Int>) {
         let begin = pos
         let unit = seconds ? CalendarSpec.microsecondsPerSecond : 1
         let start = try decimal(seconds: seconds, componentStart: begin)
@@ -352,21 +356,21 @@ struct CalendarSpecParser {
         if let b = current, ![Self.space, Self.comma, Self.dash, Self.tilde, Self.colon].contains(b) {
             throw componentSyntaxError(componentStart: begin)
         }
-        return (CalendarComponent(start: start, stop: stop, repeatStep: repeatStep), begin..<pos)
+        return (CalendarSpec.Component(start: start, stop: stop, repeatStep: repeatStep), begin..<pos)
     }
 
     /// A field: `*` or a comma separated list. Returns nil for `*` (except for seconds,
     /// where `*` is the repetition 0/1 as in systemd).
-    private mutating func chain(seconds: Bool) throws -> [(component: CalendarComponent, span: Range<Int>)]? {
+    private mutating func chain(seconds: Bool) throws -> [(component: CalendarSpec.Component, span: Range<Int>)]? {
         if current == Self.star {
             let begin = pos
             pos += 1
             if seconds {
-                return [(CalendarComponent(start: 0, stop: -1, repeatStep: CalendarSpec.microsecondsPerSecond), begin..<pos)]
+                return [(CalendarSpec.Component(start: 0, stop: -1, repeatStep: CalendarSpec.microsecondsPerSecond), begin..<pos)]
             }
             return nil
         }
-        var list: [(component: CalendarComponent, span: Range<Int>)] = []
+        var list: [(component: CalendarSpec.Component, span: Range<Int>)] = []
         while true {
             if list.count >= 240 {
                 throw error(pos..<bytes.count) { "\($0): a field may list at most 240 values" }
@@ -393,13 +397,13 @@ struct CalendarSpecParser {
                     "\($0) is not a timestamp; \"@\" must be followed by seconds since 1970-01-01 UTC, e.g. \"@1767225600\""
                 }
             }
-            let t = BrokenDownTime(localSeconds: Int64(seconds))
-            spec.year = [CalendarComponent(start: t.year)]
-            spec.month = [CalendarComponent(start: t.month + 1)]
-            spec.day = [CalendarComponent(start: t.day)]
-            spec.hour = [CalendarComponent(start: t.hour)]
-            spec.minute = [CalendarComponent(start: t.minute)]
-            spec.second = [CalendarComponent(start: t.second * CalendarSpec.microsecondsPerSecond)]
+            let t = CalendarSpec.BrokenDownTime(localSeconds: Int64(seconds))
+            spec.year = [CalendarSpec.Component(start: t.year)]
+            spec.month = [CalendarSpec.Component(start: t.month + 1)]
+            spec.day = [CalendarSpec.Component(start: t.day)]
+            spec.hour = [CalendarSpec.Component(start: t.hour)]
+            spec.minute = [CalendarSpec.Component(start: t.minute)]
+            spec.second = [CalendarSpec.Component(start: t.second * CalendarSpec.microsecondsPerSecond)]
             spec.isAbsoluteUTC = true
             parsed[.year] = [(spec.year[0], begin..<pos)]
             return true
@@ -449,6 +453,11 @@ struct CalendarSpecParser {
         let end = wordEnd(from: start, separators: [Self.space])
         let word = text(start..<end)
         if failure < bytes.count && bytes[failure] == Self.slash && failure > 0 && bytes[failure - 1] == Self.star {
+            if word.contains(":") {
+                return error(start..<end) {
+                    "\($0) uses \"*/N\", which systemd does not accept; write \"0/N\" instead, e.g. \"0/6:00\" for every 6 hours or \"*:0/15\" for every 15 minutes"
+                }
+            }
             return error(start..<end) {
                 "\($0) uses \"*/N\", which systemd does not accept; write \"1/N\" for days or months (e.g. \"*-*-1/2\") and \"0/N\" for hours or minutes"
             }
@@ -466,9 +475,10 @@ struct CalendarSpecParser {
     private mutating func parseTime() throws {
         let begin = pos
         if atEnd {
-            spec.hour = [CalendarComponent(start: 0)]
-            spec.minute = [CalendarComponent(start: 0)]
-            spec.second = [CalendarComponent(start: 0)]
+            // No time: 00:00:00.
+            parsed[.hour] = [(CalendarSpec.Component(start: 0), pos..<pos)]
+            parsed[.minute] = [(CalendarSpec.Component(start: 0), pos..<pos)]
+            parsed[.second] = [(CalendarSpec.Component(start: 0), pos..<pos)]
             return
         }
         let hour = try chain(seconds: false)
@@ -477,7 +487,7 @@ struct CalendarSpecParser {
         }
         pos += 1
         let minute = try chain(seconds: false)
-        var second: [(component: CalendarComponent, span: Range<Int>)]? = [(CalendarComponent(start: 0), pos..<pos)]
+        var second: [(component: CalendarSpec.Component, span: Range<Int>)]? = [(CalendarSpec.Component(start: 0), pos..<pos)]
         if !atEnd {
             guard current == Self.colon else {
                 throw timeSyntaxError(from: begin)
@@ -528,12 +538,12 @@ struct CalendarSpecParser {
             return spec
         }
         if parsed[.day] == nil { spec.endOfMonth = false }
-        for field in CalendarField.allCases {
+        for field in CalendarSpec.Field.allCases {
             guard let entries = parsed[field] else {
                 spec.setComponents([], of: field)
                 continue
             }
-            var list: [CalendarComponent] = []
+            var list: [CalendarSpec.Component] = []
             for (raw, span) in entries {
                 var c = raw
                 if field == .year { c = c.withFullYears() }
@@ -548,8 +558,8 @@ struct CalendarSpecParser {
         return spec
     }
 
-    private func validationError(_ problem: CalendarSpec.ComponentProblem, component c: CalendarComponent,
-                                 field: CalendarField, span: Range<Int>) -> ScheduleError {
+    private func validationError(_ problem: CalendarSpec.ComponentProblem, component c: CalendarSpec.Component,
+                                 field: CalendarSpec.Field, span: Range<Int>) -> ScheduleError {
         let fromEnd = spec.endOfMonth && field == .day
         let shown = { (v: Int) -> String in
             field == .second ? Self.secondsText(v) : String(v)

@@ -1,66 +1,70 @@
 import Foundation
 
-/// One element of a comma separated list in a calendar event field, in the systemd.time(7)
-/// sense: `start`, `start..stop`, `start/repeat` or `start..stop/repeat`.
-///
-/// Seconds are kept in microseconds (systemd accepts fractional seconds), every other
-/// field in its natural unit.
-struct CalendarComponent: Hashable, Sendable, Comparable {
-    var start: Int
-    /// End of a range, or -1 when the component is not a range.
-    var stop: Int = -1
-    /// Repetition step, or 0 when the value does not repeat.
-    var repeatStep: Int = 0
+extension CalendarSpec {
+    /// One element of a comma separated list in a calendar event field, in the systemd.time(7)
+    /// sense: `start`, `start..stop`, `start/repeat` or `start..stop/repeat`.
+    ///
+    /// Seconds are kept in microseconds (systemd accepts fractional seconds), every other
+    /// field in its natural unit.
+    struct Component: Hashable, Sendable, Comparable {
+        var start: Int
+        /// End of a range, or -1 when the component is not a range.
+        var stop: Int = -1
+        /// Repetition step, or 0 when the value does not repeat.
+        var repeatStep: Int = 0
 
-    static func < (a: CalendarComponent, b: CalendarComponent) -> Bool {
-        (a.start, a.stop, a.repeatStep) < (b.start, b.stop, b.repeatStep)
+        static func < (a: Component, b: Component) -> Bool {
+            (a.start, a.stop, a.repeatStep) < (b.start, b.stop, b.repeatStep)
+        }
     }
 }
 
-/// The fields of a calendar event expression.
-enum CalendarField: Sendable, CaseIterable {
-    case year, month, day, hour, minute, second
+extension CalendarSpec {
+    /// The fields of a calendar event expression.
+    enum Field: Sendable, CaseIterable {
+        case year, month, day, hour, minute, second
 
-    /// What the field is called in messages.
-    var noun: String {
-        switch self {
-        case .year: "a year"
-        case .month: "a month"
-        case .day: "a day of the month"
-        case .hour: "an hour"
-        case .minute: "a minute"
-        case .second: "a second"
+        /// What the field is called in messages.
+        var noun: String {
+            switch self {
+            case .year: "a year"
+            case .month: "a month"
+            case .day: "a day of the month"
+            case .hour: "an hour"
+            case .minute: "a minute"
+            case .second: "a second"
+            }
         }
-    }
 
-    var plural: String {
-        switch self {
-        case .year: "years"
-        case .month: "months"
-        case .day: "days of the month"
-        case .hour: "hours"
-        case .minute: "minutes"
-        case .second: "seconds"
+        var plural: String {
+            switch self {
+            case .year: "years"
+            case .month: "months"
+            case .day: "days of the month"
+            case .hour: "hours"
+            case .minute: "minutes"
+            case .second: "seconds"
+            }
         }
-    }
 
-    /// Valid values (seconds in microseconds).
-    var bounds: ClosedRange<Int> {
-        switch self {
-        case .year: CalendarSpec.minYear...CalendarSpec.maxYear
-        case .month: 1...12
-        case .day: 1...31
-        case .hour: 0...23
-        case .minute: 0...59
-        case .second: 0...(60 * CalendarSpec.microsecondsPerSecond - 1)
+        /// Valid values (seconds in microseconds).
+        var bounds: ClosedRange<Int> {
+            switch self {
+            case .year: CalendarSpec.minYear...CalendarSpec.maxYear
+            case .month: 1...12
+            case .day: 1...31
+            case .hour: 0...23
+            case .minute: 0...59
+            case .second: 0...(60 * CalendarSpec.microsecondsPerSecond - 1)
+            }
         }
-    }
 
-    /// The valid values as shown to people.
-    var boundsText: String {
-        switch self {
-        case .second: "0–59"
-        default: "\(bounds.lowerBound)–\(bounds.upperBound)"
+        /// The valid values as shown to people.
+        var boundsText: String {
+            switch self {
+            case .second: "0–59"
+            default: "\(bounds.lowerBound)–\(bounds.upperBound)"
+            }
         }
     }
 }
@@ -77,19 +81,19 @@ struct CalendarSpec: Hashable, Sendable {
     /// Bit 0 = Monday … bit 6 = Sunday; -1 means any day of the week.
     var weekdayBits: Int = -1
     /// Each list empty means `*` (any value).
-    var year: [CalendarComponent] = []
-    var month: [CalendarComponent] = []
-    var day: [CalendarComponent] = []
+    var year: [Component] = []
+    var month: [Component] = []
+    var day: [Component] = []
     /// `~` in the date: the day values count backwards from the end of the month.
     var endOfMonth = false
-    var hour: [CalendarComponent] = []
-    var minute: [CalendarComponent] = []
+    var hour: [Component] = []
+    var minute: [Component] = []
     /// Seconds, in microseconds.
-    var second: [CalendarComponent] = []
+    var second: [Component] = []
     /// Set by the `@EPOCH` form: the expression denotes an absolute UTC instant.
     var isAbsoluteUTC = false
 
-    func components(of field: CalendarField) -> [CalendarComponent] {
+    func components(of field: Field) -> [Component] {
         switch field {
         case .year: year
         case .month: month
@@ -100,7 +104,7 @@ struct CalendarSpec: Hashable, Sendable {
         }
     }
 
-    mutating func setComponents(_ list: [CalendarComponent], of field: CalendarField) {
+    mutating func setComponents(_ list: [Component], of field: Field) {
         switch field {
         case .year: year = list
         case .month: month = list
@@ -114,11 +118,11 @@ struct CalendarSpec: Hashable, Sendable {
 
 // MARK: - Normalization
 
-extension CalendarComponent {
+extension CalendarSpec.Component {
     /// systemd's per-element normalization: a range is shortened to a whole number of
     /// repetitions, and a repetition that can never fire twice (or a range `a..a`) becomes a
     /// plain value.
-    func normalized() -> CalendarComponent {
+    func normalized() -> Self {
         var c = self
         if c.stop > c.start && c.repeatStep > 0 {
             c.stop -= (c.stop - c.start) % c.repeatStep
@@ -131,7 +135,7 @@ extension CalendarComponent {
     }
 
     /// Two digit years: 0…69 mean 2000…2069, 70…99 mean 1970…1999.
-    func withFullYears() -> CalendarComponent {
+    func withFullYears() -> Self {
         func fix(_ v: Int) -> Int {
             if v >= 0 && v < 70 { return v + 2000 }
             if v >= 70 && v < 100 { return v + 1900 }
@@ -146,8 +150,8 @@ extension CalendarComponent {
 
 extension CalendarSpec {
     /// Sorts and de-duplicates a component list (after per-element normalization).
-    static func normalizedList(_ list: [CalendarComponent]) -> [CalendarComponent] {
-        var result: [CalendarComponent] = []
+    static func normalizedList(_ list: [Component]) -> [Component] {
+        var result: [Component] = []
         for c in list.sorted() where result.last != c {
             result.append(c)
         }
@@ -156,7 +160,7 @@ extension CalendarSpec {
 
     /// Why a (normalized) component is not acceptable for a field, or nil when it is fine.
     /// Same rules as systemd's validity check.
-    static func problem(with c: CalendarComponent, field: CalendarField, endOfMonth: Bool) -> ComponentProblem? {
+    static func problem(with c: Component, field: Field, endOfMonth: Bool) -> ComponentProblem? {
         let from = field.bounds.lowerBound
         var to = field.bounds.upperBound
         let fromEnd = endOfMonth && field == .day
@@ -226,7 +230,7 @@ extension CalendarSpec {
     }
 
     /// Formats a component list; `seconds` lists are in microseconds.
-    static func formatList(_ list: [CalendarComponent], width: Int, seconds: Bool) -> String {
+    static func formatList(_ list: [Component], width: Int, seconds: Bool) -> String {
         let unit = seconds ? microsecondsPerSecond : 1
         if list.isEmpty { return "*" }
         if seconds && list.contains(where: { $0.start == 0 && $0.stop < 0 && $0.repeatStep == unit }) {

@@ -78,10 +78,16 @@ public struct Schedule: Sendable, Hashable, Codable, CustomStringConvertible {
         self.timeZone = timeZone
     }
 
-    /// A word that was probably meant as a time zone ("Europe/Berln", "CET").
+    /// A word that was probably meant as a time zone ("Europe/Berln", "europe/berlin", "CET"),
+    /// as opposed to a cron field such as "mon-fri/2".
     private static func looksLikeTimeZone(_ word: String) -> Bool {
         if ScheduleTimeZone.isAbbreviation(word) { return true }
-        return word.contains("/") && word.first?.isLetter == true && word.allSatisfy { $0.isLetter || $0 == "/" || $0 == "_" || $0 == "-" || $0 == "+" || $0.isNumber }
+        let parts = word.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count >= 2, let area = parts.first, let place = parts.last else { return false }
+        let letters = { (s: Substring) in s.count >= 2 && s.allSatisfy { $0.isLetter || $0 == "_" } }
+        return letters(area) && place.first?.isLetter == true
+            && word.allSatisfy { $0.isLetter || $0.isNumber || "/_-+".contains($0) }
+            && (area.first?.isUppercase == true || word.contains("_") || area.count > 3)
     }
 
     /// The OnCalendar line to put in a systemd .timer unit: calendar + " " + timeZone
@@ -93,7 +99,7 @@ public struct Schedule: Sendable, Hashable, Codable, CustomStringConvertible {
     // MARK: Elapse times
 
     /// The parsed expression and clock, or nil if the stored values are not valid.
-    private func compiled() -> (CalendarSpec, WallClock)? {
+    private func compiled() -> (CalendarSpec, CalendarSpec.WallClock)? {
         guard let zone = ScheduleTimeZone.canonical(timeZone),
               let spec = try? CalendarSpecParser.parse(calendar, input: calendar)
         else { return nil }

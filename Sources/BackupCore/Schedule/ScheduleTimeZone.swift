@@ -65,8 +65,8 @@ enum ScheduleTimeZone {
     }
 
     /// The clock to compute in.
-    static func clock(for name: String) -> WallClock {
+    static func clock(for name: String) -> CalendarSpec.WallClock {
         if name == "UTC" { return .utc }
-        return WallClock(zone: TimeZone(identifier: name))
+        return CalendarSpec.WallClock(zone: TimeZone(identifier: name))
     }
 }

@@ -1,0 +1,84 @@
+import BackupCore
+import ControlPlane
+import Foundation
+import HummingbirdTesting
+import Store
+import Testing
+
+/// One of everything an account owns, created through the API (runs and snapshots through the
+/// store, as agents report them). Names start with `prefix` so another account's names differ.
+struct AccountWorld: Sendable {
+    let account: TestAccount
+    let serverID: String, serverName: String
+    let enrollmentTokenID: String
+    let destinationID: String, destinationName: String
+    let jobID: String, jobName: String
+    let apiTokenID: String, apiTokenSecret: String
+    let runID: String
+    let snapshotID: String
+
+    static func build(_ hub: TestHub, _ client: any TestClientProtocol, account: TestAccount, prefix: String) async throws -> AccountWorld {
+        let token = account.token
+        let server = try await client.call(.post, "/api/v1/servers", token: token, body: #"{"name":"\#(prefix)-web"}"#)
+        try #require(server.status == .created, "\(server)")
+        let serverID = try #require(server.json["server"]["id"].string)
+        let enrollment = try await client.call(.post, "/api/v1/servers/\(serverID)/enrollment-tokens", token: token, body: #"{"expiresInSeconds":600}"#)
+        try #require(enrollment.status == .created, "\(enrollment)")
+        let destination = try await client.call(.post, "/api/v1/destinations", token: token,
+                                                body: #"{"name":"\#(prefix)-nas","kind":"local","settings":{"path":"/var/backups/\#(prefix)"}}"#)
+        try #require(destination.status == .created, "\(destination)")
+        let destinationID = try #require(destination.json["id"].string)
+        let envelope = try await client.call(.put, "/api/v1/destinations/\(destinationID)/envelopes/\(serverID)", token: token,
+                                             body: #"{"keyID":"key-\#(prefix)","version":1,"ciphertext":"\#(Data("sealed for \(prefix)".utf8).base64EncodedString())"}"#)
+        try #require(envelope.status == .ok, "\(envelope)")
+        let job = try await client.call(.post, "/api/v1/jobs", token: token, body: """
+            {"name":"\(prefix)-site","server":"\(prefix)-web","kind":"full","sources":{"paths":["/var/www"]},"schedule":"daily",
+             "retention":{"keepDaily":7},"destinations":["\(prefix)-nas"]}
+            """)
+        try #require(job.status == .created, "\(job)")
+        let jobID = try #require(job.json["id"].string)
+        let apiToken = try await client.call(.post, "/api/v1/tokens", token: token, body: #"{"name":"\#(prefix) automation"}"#)
+        try #require(apiToken.status == .created, "\(apiToken)")
+
+        let run = Run(id: ResourceID.make(.run), accountID: account.id, serverID: serverID, jobID: jobID, trigger: .timer,
+                      slot: hub.clock.now(), status: .succeeded, createdAt: hub.clock.now(), startedAt: hub.clock.now(),
+                      finishedAt: hub.clock.now().addingTimeInterval(30), bytesAdded: 10, bytesProcessed: 100, filesNew: 1,
+                      results: [DestinationResult(destinationID: destinationID, status: .succeeded, resticSnapshotIDs: ["r1"])])
+        try await hub.store.insertRun(run)
+        let snapshot = Snapshot(id: ResourceID.make(.snapshot), accountID: account.id, serverID: serverID, jobID: jobID, runID: run.id,
+                                createdAt: hub.clock.now(), copies: [SnapshotCopy(destinationID: destinationID, resticSnapshotIDs: ["r1"], bytesTotal: 1234)])
+        try await hub.store.insertSnapshot(snapshot)
+
+        return AccountWorld(
+            account: account, serverID: serverID, serverName: "\(prefix)-web",
+            enrollmentTokenID: try #require(enrollment.json["enrollmentToken"]["id"].string),
+            destinationID: destinationID, destinationName: "\(prefix)-nas", jobID: jobID, jobName: "\(prefix)-site",
+            apiTokenID: try #require(apiToken.json["token"]["id"].string), apiTokenSecret: try #require(apiToken.json["secret"].string),
+            runID: run.id, snapshotID: snapshot.id
+        )
+    }
+
+    /// Every id and name of this world: none may appear in another account's answers.
+    var identifiers: [String] {
+        [serverID, serverName, enrollmentTokenID, destinationID, destinationName, jobID, jobName, apiTokenID, runID, snapshotID, account.id]
+    }
+
+    /// What the owner sees of everything, to compare before and after another account's attempts.
+    func state(_ client: any TestClientProtocol) async throws -> [String: JSONValue] {
+        var state: [String: JSONValue] = [:]
+        for path in [
+            "/api/v1/servers/\(serverID)", "/api/v1/servers/\(serverID)/enrollment-tokens", "/api/v1/destinations/\(destinationID)",
+            "/api/v1/destinations/\(destinationID)/envelopes", "/api/v1/destinations/\(destinationID)/envelopes/\(serverID)",
+            "/api/v1/jobs/\(jobID)", "/api/v1/runs/\(runID)", "/api/v1/snapshots/\(snapshotID)", "/api/v1/servers", "/api/v1/destinations",
+            "/api/v1/jobs", "/api/v1/runs", "/api/v1/snapshots", "/api/v1/fleet", "/api/v1/account",
+        ] {
+            let response = try await client.call(.get, path, token: account.token)
+            #expect(response.status == .ok, "\(path): \(response)")
+            state[path] = response.json
+        }
+        // The token listing carries lastUsedAt, which the reads above just set: compare ids and revocation only.
+        let tokens = try await client.call(.get, "/api/v1/tokens", token: account.token)
+        state["/api/v1/tokens"] = .array(tokens.json["tokens"].array.map { .object(["id": $0["id"], "revokedAt": $0["revokedAt"]]) })
+        return state
+    }
+}
