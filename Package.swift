@@ -20,15 +20,18 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Pure domain: ids, plans, destinations, jobs, runs, schedules, retention. No I/O.
         .target(name: "BackupCore", swiftSettings: strict),
+        // Versioned Codable messages between agent and hub.
+        .target(name: "LinkProtocol", dependencies: ["BackupCore"], swiftSettings: strict),
         // Storage port and its SQL implementation (SQLite by default, PostgreSQL).
         .target(
             name: "Store",
             dependencies: [
-                "BackupCore",
+                "BackupCore", "LinkProtocol",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
@@ -40,9 +43,10 @@ let package = Package(
         .target(
             name: "ControlPlane",
             dependencies: [
-                "BackupCore", "Store",
+                "BackupCore", "Store", "LinkProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
@@ -60,6 +64,24 @@ let package = Package(
         .executableTarget(name: "mzpanel", dependencies: ["MZPanelCLI"], swiftSettings: strict),
         // Benchmark (not a test): seeds a large fleet and prints listing latencies.
         .executableTarget(name: "mzpanel-bench", dependencies: ["Store", "ControlPlane", "BackupCore"], swiftSettings: strict),
+        // restic CLI adapter: command builder, JSON-lines decoder, exit-code mapping, version detection.
+        .target(name: "ResticKit", swiftSettings: strict),
+        .testTarget(name: "ResticKitTests", dependencies: ["ResticKit"], swiftSettings: strict),
+        // The agent on each server: state, hub link, outbox, slots, timers, job runner. No web framework, no NIO.
+        .target(
+            name: "Agent",
+            dependencies: [
+                "BackupCore", "LinkProtocol", "ResticKit",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "mzpanel-agent",
+            dependencies: ["Agent", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "BackupCore", "LinkProtocol"], swiftSettings: strict),
         .testTarget(name: "BackupCoreTests", dependencies: ["BackupCore"], swiftSettings: strict),
         .testTarget(
             name: "StoreTests",

@@ -33,6 +33,12 @@ public struct DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         DomainError(.conflict, field: field, message)
     }
 
+    /// The same error with its field placed under `prefix` (e.g. `path` → `settings.path`).
+    public func prefixed(_ prefix: String) -> DomainError {
+        guard let field, field != prefix, !field.hasPrefix(prefix + ".") else { return self }
+        return DomainError(code, field: prefix + "." + field, message)
+    }
+
     public var description: String {
         if let field { return "\(field): \(message)" }
         return message

@@ -73,11 +73,13 @@ public struct Run: Sendable, Codable, Equatable {
     public var results: [DestinationResult]
     /// The last lines of the agent's log for this run, redacted.
     public var logExcerpt: String?
+    /// Live progress while the run is running (the last report from the agent).
+    public var progress: RunProgress?
 
     public init(
         id: String, accountID: String, serverID: String, jobID: String, trigger: RunTrigger, slot: Date? = nil,
         status: RunStatus, createdAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, bytesAdded: Int64 = 0,
-        bytesProcessed: Int64 = 0, filesNew: Int64 = 0, results: [DestinationResult] = [], logExcerpt: String? = nil
+        bytesProcessed: Int64 = 0, filesNew: Int64 = 0, results: [DestinationResult] = [], logExcerpt: String? = nil, progress: RunProgress? = nil
     ) {
         self.id = id
         self.accountID = accountID
@@ -94,6 +96,7 @@ public struct Run: Sendable, Codable, Equatable {
         self.filesNew = filesNew
         self.results = results
         self.logExcerpt = logExcerpt
+        self.progress = progress
     }
 
     /// Largest log excerpt kept per run.

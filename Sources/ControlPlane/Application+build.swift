@@ -2,6 +2,7 @@ import BackupCore
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import Store
 
 /// The hub's version, reported by /api/health and the OpenAPI document.
@@ -18,6 +19,8 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
     DestinationRoutes(hub: hub).register(on: &api)
     JobRoutes(hub: hub).register(on: &api)
     HistoryRoutes(hub: hub).register(on: &api)
+    RunNowRoute(hub: hub).register(on: &api)
+    AgentRoutes(hub: hub).register(on: &api)
 
     struct Health: Encodable, Sendable { let status: String; let database: String; let version: String }
     api.on(.get, "/api/health", summary: "Liveness and the database in use", tag: "meta", authenticated: false, response: "Health") { _, _ in
@@ -35,9 +38,14 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
 /// Assembles the control plane: router, middleware and server settings. Tests call it too.
 public func buildApplication(hub: HubServices, logger: Logger) throws -> some ApplicationProtocol {
     let (router, _) = try buildRouter(hub: hub)
+    var services: [any Service] = []
+    if hub.configuration.runScheduler {
+        services.append(HubScheduler(store: hub.store, clock: hub.clock, logger: logger))
+    }
     return Application(
         router: router,
         configuration: .init(address: .hostname(hub.configuration.host, port: hub.configuration.port), serverName: "mzpanel"),
+        services: services,
         logger: logger
     )
 }

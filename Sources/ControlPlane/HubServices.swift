@@ -16,6 +16,8 @@ public struct HubConfiguration: Sendable {
     public var secureCookies: Bool = false
     /// bcrypt cost for passwords (default 12; tests lower it).
     public var bcryptCost: UInt8 = 12
+    /// Run the scheduler that triggers due slots (default on; router-only tests turn it off).
+    public var runScheduler: Bool = true
 
     public init() {}
 

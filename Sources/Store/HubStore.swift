@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import LinkProtocol
 
 /// The hub's storage port. One SQL implementation runs on SQLite and PostgreSQL; every method
 /// that reads or changes a tenant's resource takes the caller's `accountID` and never crosses it.
@@ -70,4 +71,26 @@ public protocol HubStore: Sendable {
     func snapshots(accountID: String, filter: SnapshotFilter, after: Cursor?, limit: Int) async throws -> Page<Snapshot>
 
     func fleetSummary(accountID: String, now: Date) async throws -> FleetSummary
+    /// The snapshot a run produced, if any.
+    func snapshot(accountID: String, runID: String) async throws -> Snapshot?
+
+    // Agents
+    /// Consumes an enrollment token and binds the agent's key and credential to its server.
+    func enroll(tokenHash: String, publicKey: String, keyFingerprint: String, agentVersion: String, credentialHash: String, now: Date) async throws -> Server?
+    /// The server whose agent holds this credential.
+    func server(agentCredentialHash: String) async throws -> Server?
+    func touchServer(id: String, at: Date) async throws
+    /// Applies an agent's event once: a repeated event id changes nothing and returns false.
+    func ingest(_ event: AgentEvent, accountID: String, serverID: String, now: Date) async throws -> Bool
+    func enqueueCommand(_ command: AgentCommand, accountID: String, serverID: String) async throws
+    func pendingCommands(serverID: String) async throws -> [AgentCommand]
+    func ackCommand(serverID: String, id: String, at: Date) async throws -> Bool
+
+    // Scheduling and health
+    /// The newest run of each of these jobs.
+    func lastRuns(accountID: String, jobIDs: [String]) async throws -> [String: Run]
+    /// Enabled jobs on enrolled servers, across all accounts (for the hub's scheduler).
+    func schedulableJobs() async throws -> [Job]
+    /// Whether the job already has a run for this slot.
+    func hasRun(jobID: String, slot: Date) async throws -> Bool
 }

@@ -97,6 +97,21 @@ enum Migrations {
             """,
             "CREATE INDEX snapshot_copies_destination ON snapshot_copies (account_id, destination_id, created_at, snapshot_id)",
         ]),
+        (2, [
+            "ALTER TABLE servers ADD COLUMN agent_credential_hash TEXT",
+            "CREATE UNIQUE INDEX servers_agent_credential ON servers (agent_credential_hash)",
+            "ALTER TABLE runs ADD COLUMN progress TEXT",
+            "CREATE INDEX runs_job_status ON runs (job_id, status)",
+            "CREATE INDEX snapshots_run ON snapshots (account_id, run_id)",
+            """
+            CREATE TABLE agent_events (server_id TEXT NOT NULL, id TEXT NOT NULL, received_at BIGINT NOT NULL, PRIMARY KEY (server_id, id))
+            """,
+            """
+            CREATE TABLE agent_commands (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, server_id TEXT NOT NULL,
+              kind TEXT NOT NULL, job_id TEXT, run_id TEXT, slot BIGINT, created_at BIGINT NOT NULL, acked_at BIGINT)
+            """,
+            "CREATE INDEX agent_commands_pending ON agent_commands (server_id, acked_at, created_at)",
+        ]),
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.

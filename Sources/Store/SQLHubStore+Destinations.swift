@@ -70,6 +70,11 @@ extension SQLHubStore {
     public func putEnvelope(_ envelope: SealedEnvelope) async throws {
         let ciphertext = envelope.ciphertext.base64EncodedString()
         try await write { db in
+            guard try await db.raw("SELECT id FROM destinations WHERE id = \(bind: envelope.destinationID) AND account_id = \(bind: envelope.accountID)").first() != nil,
+                  try await db.raw("SELECT id FROM servers WHERE id = \(bind: envelope.serverID) AND account_id = \(bind: envelope.accountID)").first() != nil
+            else {
+                throw DomainError.notFound("destination or server", envelope.destinationID)
+            }
             try await db.raw("DELETE FROM envelopes WHERE destination_id = \(bind: envelope.destinationID) AND server_id = \(bind: envelope.serverID)").run()
             try await db.raw("""
                 INSERT INTO envelopes (account_id, destination_id, server_id, key_id, version, ciphertext, created_at)

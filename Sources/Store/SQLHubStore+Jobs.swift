@@ -20,6 +20,9 @@ extension SQLHubStore {
     public func updateJob(_ job: Job) async throws {
         let documents = try Self.jobDocuments(job)
         try await write { db in
+            guard try await db.raw("SELECT id FROM jobs WHERE id = \(bind: job.id) AND account_id = \(bind: job.accountID)").first() != nil else {
+                throw DomainError.notFound("job", job.id)
+            }
             try await Self.refuseDuplicateJobName(job, on: db)
             try await db.raw("""
                 UPDATE jobs SET name = \(bind: job.name), kind = \(bind: job.kind.rawValue), sources = \(bind: documents.sources),

@@ -25,6 +25,9 @@ extension SQLHubStore {
     public func updateRun(_ run: Run) async throws {
         let results = try ColumnJSON.encode(run.results)
         try await write { db in
+            guard try await db.raw("SELECT id FROM runs WHERE id = \(bind: run.id) AND account_id = \(bind: run.accountID)").first() != nil else {
+                throw DomainError.notFound("run", run.id)
+            }
             try await db.raw("""
                 UPDATE runs SET status = \(bind: run.status.rawValue), started_at = \(bind: run.startedAt.milliseconds),
                   finished_at = \(bind: run.finishedAt.milliseconds), bytes_added = \(bind: run.bytesAdded),
@@ -102,7 +105,8 @@ extension SQLHubStore {
             trigger: trigger, slot: try row.optionalDate("slot"), status: status, createdAt: try row.date("created_at"),
             startedAt: try row.optionalDate("started_at"), finishedAt: try row.optionalDate("finished_at"),
             bytesAdded: try row.integer("bytes_added"), bytesProcessed: try row.integer("bytes_processed"), filesNew: try row.integer("files_new"),
-            results: try row.document("results", as: [DestinationResult].self), logExcerpt: try row.optionalText("log_excerpt")
+            results: try row.document("results", as: [DestinationResult].self), logExcerpt: try row.optionalText("log_excerpt"),
+            progress: try row.optionalText("progress").flatMap { try? ColumnJSON.decode(RunProgress.self, $0, column: "progress") }
         )
     }
 }

@@ -86,19 +86,19 @@ extension SQLHubStore {
     }
 
     public func consumeEnrollmentToken(hash: String, now: Date) async throws -> EnrollmentToken? {
-        try await write { db in
-            let ms = now.millisecondsSince1970
-            guard let row = try await db.raw("""
-                SELECT * FROM enrollment_tokens WHERE token_hash = \(bind: hash) AND used_at IS NULL AND expires_at > \(bind: ms)
-                """).first() else { return nil }
-            var token = try Self.enrollmentToken(row)
-            // The guard on used_at makes a concurrent second use update nothing.
-            try await db.raw("UPDATE enrollment_tokens SET used_at = \(bind: ms) WHERE id = \(bind: token.id) AND used_at IS NULL").run()
-            let check = try await db.raw("SELECT used_at FROM enrollment_tokens WHERE id = \(bind: token.id)").first()
-            guard try check?.optionalInteger("used_at") == ms else { return nil }
-            token.usedAt = now
-            return token
-        }
+        try await write { db in try await Self.consumeEnrollmentToken(hash: hash, now: now, on: db) }
+    }
+
+    /// Marks an unused, unexpired token used in one guarded UPDATE: of concurrent callers exactly
+    /// one gets the row back (RETURNING works on SQLite ≥ 3.35 and PostgreSQL).
+    static func consumeEnrollmentToken(hash: String, now: Date, on db: any SQLDatabase) async throws -> EnrollmentToken? {
+        let ms = now.millisecondsSince1970
+        guard let row = try await db.raw("""
+            UPDATE enrollment_tokens SET used_at = \(bind: ms)
+            WHERE token_hash = \(bind: hash) AND used_at IS NULL AND expires_at > \(bind: ms)
+            RETURNING id, account_id, server_id, created_at, expires_at, used_at
+            """).first() else { return nil }
+        return try enrollmentToken(row)
     }
 
     static func server(_ row: any SQLRow) throws -> Server {

@@ -4,25 +4,27 @@ import SQLKit
 
 extension SQLHubStore {
     public func insertSnapshot(_ snapshot: Snapshot) async throws {
-        let copies = try snapshot.copies.map { ($0, try ColumnJSON.encode($0.resticSnapshotIDs)) }
-        let total = snapshot.copies.map(\.bytesTotal).max() ?? 0
         do {
-            try await write { db in
-                try await db.raw("""
-                    INSERT INTO snapshots (id, account_id, server_id, job_id, run_id, created_at, bytes_total)
-                    VALUES (\(bind: snapshot.id), \(bind: snapshot.accountID), \(bind: snapshot.serverID), \(bind: snapshot.jobID),
-                            \(bind: snapshot.runID), \(bind: snapshot.createdAt.millisecondsSince1970), \(bind: total))
-                    """).run()
-                for (copy, ids) in copies {
-                    try await db.raw("""
-                        INSERT INTO snapshot_copies (snapshot_id, destination_id, account_id, created_at, restic_ids, bytes_added, bytes_total)
-                        VALUES (\(bind: snapshot.id), \(bind: copy.destinationID), \(bind: snapshot.accountID), \(bind: snapshot.createdAt.millisecondsSince1970),
-                                \(bind: ids), \(bind: copy.bytesAdded), \(bind: copy.bytesTotal))
-                        """).run()
-                }
-            }
+            try await write { db in try await Self.insertSnapshot(snapshot, on: db) }
         } catch where Self.isUniqueViolation(error) {
             throw DomainError.conflict("runID", "run \(snapshot.runID) already has a snapshot")
+        }
+    }
+
+    static func insertSnapshot(_ snapshot: Snapshot, on db: any SQLDatabase) async throws {
+        let total = snapshot.copies.map(\.bytesTotal).max() ?? 0
+        try await db.raw("""
+            INSERT INTO snapshots (id, account_id, server_id, job_id, run_id, created_at, bytes_total)
+            VALUES (\(bind: snapshot.id), \(bind: snapshot.accountID), \(bind: snapshot.serverID), \(bind: snapshot.jobID),
+                    \(bind: snapshot.runID), \(bind: snapshot.createdAt.millisecondsSince1970), \(bind: total))
+            """).run()
+        for copy in snapshot.copies {
+            let ids = try ColumnJSON.encode(copy.resticSnapshotIDs)
+            try await db.raw("""
+                INSERT INTO snapshot_copies (snapshot_id, destination_id, account_id, created_at, restic_ids, bytes_added, bytes_total)
+                VALUES (\(bind: snapshot.id), \(bind: copy.destinationID), \(bind: snapshot.accountID), \(bind: snapshot.createdAt.millisecondsSince1970),
+                        \(bind: ids), \(bind: copy.bytesAdded), \(bind: copy.bytesTotal))
+                """).run()
         }
     }
 
@@ -96,7 +98,7 @@ extension SQLHubStore {
             }
             // Protected bytes: the newest snapshot's size per job, summed.
             if let row = try await db.raw("""
-                SELECT COALESCE(SUM(s.bytes_total), 0) AS bytes FROM snapshots s
+                SELECT CAST(COALESCE(SUM(s.bytes_total), 0) AS BIGINT) AS bytes FROM snapshots s
                 JOIN (SELECT job_id, MAX(created_at) AS newest FROM snapshots WHERE account_id = \(bind: accountID) GROUP BY job_id) n
                   ON n.job_id = s.job_id AND n.newest = s.created_at
                 WHERE s.account_id = \(bind: accountID)

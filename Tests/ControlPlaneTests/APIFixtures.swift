@@ -1,6 +1,7 @@
 import BackupCore
 import ControlPlane
 import Foundation
+import HTTPTypes
 import HummingbirdTesting
 import Store
 import Testing
@@ -16,6 +17,9 @@ struct AccountWorld: Sendable {
     let apiTokenID: String, apiTokenSecret: String
     let runID: String
     let snapshotID: String
+    /// The server's agent credential and a command queued for it, when the hub has agent routes.
+    let agentCredential: String?
+    let commandID: String?
 
     static func build(_ hub: TestHub, _ client: any TestClientProtocol, account: TestAccount, prefix: String) async throws -> AccountWorld {
         let token = account.token
@@ -49,18 +53,40 @@ struct AccountWorld: Sendable {
                                 createdAt: hub.clock.now(), copies: [SnapshotCopy(destinationID: destinationID, resticSnapshotIDs: ["r1"], bytesTotal: 1234)])
         try await hub.store.insertSnapshot(snapshot)
 
+        // Enroll the server's agent and queue a command for it, when the hub serves agents.
+        let routes = try hub.routeTable().map { "\($0.method) \($0.path)" }
+        var agentCredential: String?
+        var commandID: String?
+        if routes.contains("POST /api/agent/v1/enroll") {
+            let secret = try #require(server.json["enrollment"]["secret"].string)
+            let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+            let enrolled = try await client.call(.post, "/api/agent/v1/enroll", body: """
+                {"token":"\(secret)","publicKey":"\(key)","keyFingerprint":"key-\(prefix)","hostname":"\(prefix).example.com","agentVersion":"0.0.0-test"}
+                """)
+            try #require(enrolled.status == .created, "\(enrolled)")
+            agentCredential = try #require(enrolled.json["credential"].string)
+            if routes.contains("POST /api/v1/jobs/{job}/run") {
+                let queued = try await client.call(.post, "/api/v1/jobs/\(jobID)/run", token: token)
+                try #require(queued.status == .accepted, "\(queued)")
+                let commands = try await client.call(.get, "/api/agent/v1/commands?wait=0", headers: [.authorization: "Agent \(agentCredential!)"])
+                try #require(commands.status == .ok, "\(commands)")
+                commandID = commands.json["commands"][0]["id"].string
+            }
+        }
+
         return AccountWorld(
             account: account, serverID: serverID, serverName: "\(prefix)-web",
             enrollmentTokenID: try #require(enrollment.json["enrollmentToken"]["id"].string),
             destinationID: destinationID, destinationName: "\(prefix)-nas", jobID: jobID, jobName: "\(prefix)-site",
             apiTokenID: try #require(apiToken.json["token"]["id"].string), apiTokenSecret: try #require(apiToken.json["secret"].string),
-            runID: run.id, snapshotID: snapshot.id
+            runID: run.id, snapshotID: snapshot.id, agentCredential: agentCredential, commandID: commandID
         )
     }
 
     /// Every id and name of this world: none may appear in another account's answers.
     var identifiers: [String] {
         [serverID, serverName, enrollmentTokenID, destinationID, destinationName, jobID, jobName, apiTokenID, runID, snapshotID, account.id]
+            + [commandID].compactMap { $0 }
     }
 
     /// What the owner sees of everything, to compare before and after another account's attempts.

@@ -63,6 +63,8 @@ func withTestHub<T: Sendable>(_ body: @Sendable (TestHub, any TestClientProtocol
     let store = try await SQLHubStore.open(database: nil, sqlitePath: directory.appendingPathComponent("hub.sqlite").path, logger: TestHub.logger)
     var configuration = HubConfiguration()
     configuration.bcryptCost = 4
+    // The scheduler would enqueue commands on its own timer; these tests drive the hub by hand.
+    configuration.runScheduler = false
     let clock = TestClock()
     let hub = TestHub(store: store, clock: clock, services: HubServices(store: store, clock: clock, configuration: configuration))
     do {

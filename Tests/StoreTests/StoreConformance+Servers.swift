@@ -144,7 +144,8 @@ struct ServerConformanceTests {
                 }
                 return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }
-            #expect(winners == 1)
+            #expect(winners >= 1)
+            #expect(winners == 1, "a token enrolls once, even when consumers race")
         }
     }
 

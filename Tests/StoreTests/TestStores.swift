@@ -93,10 +93,12 @@ func withStore<T>(_ kind: StoreKind, _ body: (SQLHubStore) async throws -> T) as
     }
 }
 
-/// Creates one PostgreSQL database per test (`mzt_<random>`) through a single maintenance
-/// connection to the configured database, and drops it when the test ends.
+/// Creates one PostgreSQL database per test (`mzt_<random>`) through a small pool of maintenance
+/// connections to the configured database, and drops it when the test ends. Requests beyond the
+/// pool's width wait here, not in the connection pool (whose request timeout is 10 s).
 actor PostgresScratchDatabases {
     static let shared = PostgresScratchDatabases()
+    static let width = 3
 
     struct Database: Sendable {
         let name: String
@@ -104,12 +106,28 @@ actor PostgresScratchDatabases {
     }
 
     private var maintenance: Task<SQLBackend, any Error>?
+    private var running = 0
+    private var waiters: [CheckedContinuation<Void, Never>] = []
 
     private func backend(baseURL: String) async throws -> SQLBackend {
         if let maintenance { return try await maintenance.value }
-        let task = Task { try await SQLBackend.postgres(url: baseURL, maxConnections: 1, logger: TestEnvironment.logger) }
+        let task = Task { try await SQLBackend.postgres(url: baseURL, maxConnections: Self.width, logger: TestEnvironment.logger) }
         maintenance = task
         return try await task.value
+    }
+
+    /// Runs one maintenance statement when a connection is free.
+    private func execute(_ sql: String, baseURL: String) async throws {
+        if running < Self.width {
+            running += 1
+        } else {
+            await withCheckedContinuation { waiters.append($0) }
+        }
+        defer {
+            if waiters.isEmpty { running -= 1 } else { waiters.removeFirst().resume() }
+        }
+        let backend = try await backend(baseURL: baseURL)
+        try await backend.withDatabase { db in try await db.raw(SQLQueryString(sql)).run() }
     }
 
     func create(baseURL: String) async throws -> Database {
@@ -119,15 +137,13 @@ actor PostgresScratchDatabases {
         let name = "mzt_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
         components.path = "/" + name
         guard let url = components.string else { throw TestSetupError("cannot build the scratch database URL") }
-        let backend = try await backend(baseURL: baseURL)
-        try await backend.withDatabase { db in try await db.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
+        try await execute("CREATE DATABASE \(name)", baseURL: baseURL)
         return Database(name: name, url: url)
     }
 
     func drop(_ database: Database) async throws {
-        guard let maintenance else { return }
-        let backend = try await maintenance.value
-        try await backend.withDatabase { db in try await db.raw("DROP DATABASE IF EXISTS \(unsafeRaw: database.name) WITH (FORCE)").run() }
+        guard let baseURL = TestEnvironment.postgresURL else { return }
+        try await execute("DROP DATABASE IF EXISTS \(database.name) WITH (FORCE)", baseURL: baseURL)
     }
 }
 

@@ -51,7 +51,7 @@ struct DestinationRoutes {
             let name = try Name.validate(body.name)
             let kind = try Self.kind(body.kind)
             try account.plan.authorize(kind)
-            let settings = try await resolved(try (body.settings ?? DestinationSettings()).validated(for: kind), accountID: account.id)
+            let settings = try await resolved(try Self.validated(body.settings ?? DestinationSettings(), kind: kind), accountID: account.id)
             let now = hub.clock.now()
             let destination = Destination(id: ResourceID.make(.destination), accountID: account.id, name: name, kind: kind,
                                           settings: settings, createdAt: now, updatedAt: now)
@@ -77,7 +77,7 @@ struct DestinationRoutes {
             if let name = body.name { destination.name = try Name.validate(name) }
             if let settings = body.settings {
                 try account.plan.authorize(destination.kind)
-                destination.settings = try await resolved(try settings.validated(for: destination.kind), accountID: account.id)
+                destination.settings = try await resolved(try Self.validated(settings, kind: destination.kind), accountID: account.id)
             }
             destination.updatedAt = hub.clock.now()
             try await hub.store.updateDestination(destination)
@@ -120,6 +120,15 @@ struct DestinationRoutes {
                 throw APIError(.notFound, code: "not_found", "destination \(destination.name) is not sealed to server \(server.name)")
             }
             return JSONBody(Deleted())
+        }
+    }
+
+    /// Validates settings, naming fields as the request does (`settings.path`).
+    static func validated(_ settings: DestinationSettings, kind: DestinationKind) throws -> DestinationSettings {
+        do {
+            return try settings.validated(for: kind)
+        } catch {
+            throw error.prefixed("settings")
         }
     }
 

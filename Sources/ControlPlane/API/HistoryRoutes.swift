@@ -8,6 +8,18 @@ struct HistoryRoutes {
     let hub: HubServices
     var jobs: JobRoutes { JobRoutes(hub: hub) }
 
+    /// A run with the snapshot it produced.
+    struct RunView: Encodable, Sendable {
+        let run: Run
+        let snapshot: Snapshot?
+
+        func encode(to encoder: any Encoder) throws {
+            try run.encode(to: encoder)
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encodeIfPresent(snapshot, forKey: .snapshot)
+        }
+        enum Keys: String, CodingKey { case snapshot }
+    }
     struct RunPage: Encodable, Sendable { let runs: [Run]; let nextCursor: String? }
     struct SnapshotPage: Encodable, Sendable { let snapshots: [Snapshot]; let nextCursor: String? }
     struct PreviewRequest: Decodable {
@@ -36,10 +48,11 @@ struct HistoryRoutes {
             let page = try await hub.store.runs(accountID: accountID, filter: filter, after: try query.cursor(), limit: try query.limit())
             return JSONBody(RunPage(runs: page.items, nextCursor: page.nextCursor?.token))
         }
-        api.on(.get, "/api/v1/runs/{run}", summary: "Show a run with its per-destination results", tag: "history", response: "Run") { _, context in
+        api.on(.get, "/api/v1/runs/{run}", summary: "Show a run with its per-destination results, live progress and snapshot", tag: "history", response: "RunDetail") { _, context in
             let id = try context.parameter("run")
-            guard let run = try await hub.store.run(accountID: try context.accountID(), id: id) else { throw APIError.notFound(.run, id) }
-            return JSONBody(run)
+            let accountID = try context.accountID()
+            guard let run = try await hub.store.run(accountID: accountID, id: id) else { throw APIError.notFound(.run, id) }
+            return JSONBody(RunView(run: run, snapshot: try await hub.store.snapshot(accountID: accountID, runID: run.id)))
         }
         api.on(.get, "/api/v1/snapshots", summary: "List snapshots, newest first, with filters and cursor pagination", tag: "history",
                response: "SnapshotPage", query: Self.listQuery) { request, context in
@@ -75,7 +88,7 @@ struct HistoryRoutes {
         var server: String?
         if let reference = query.string("server") { server = try await jobs.serverID(reference, accountID: accountID, field: "server") }
         var destination: String?
-        if let reference = query.string("destination") { destination = try await jobs.destinationIDs([reference], accountID: accountID)[0].id }
+        if let reference = query.string("destination") { destination = try await jobs.destinationIDs([reference], accountID: accountID, field: "destination")[0].id }
         var job: String?
         if let reference = query.string("job") {
             let matches = try await hub.store.jobs(accountID: accountID, reference: reference, serverID: server)

@@ -34,9 +34,13 @@ struct JobRoutes {
         let onCalendar: String
         let nextRunAt: Date?
         let retentionSummary: String
+        let health: JobHealth?
+        let lastRun: Run?
 
-        init(_ job: Job, now: Date) {
+        init(_ job: Job, now: Date, health: JobHealth? = nil, lastRun: Run? = nil) {
             self.job = job
+            self.health = health
+            self.lastRun = lastRun
             self.onCalendar = job.schedule.onCalendarLine
             self.nextRunAt = job.enabled ? job.schedule.nextElapse(after: now) : nil
             self.retentionSummary = job.retention.summary
@@ -48,8 +52,18 @@ struct JobRoutes {
             try container.encode(onCalendar, forKey: .onCalendar)
             try container.encodeIfPresent(nextRunAt, forKey: .nextRunAt)
             try container.encode(retentionSummary, forKey: .retentionSummary)
+            try container.encodeIfPresent(health, forKey: .health)
+            try container.encodeIfPresent(lastRun.map(LastRun.init), forKey: .lastRun)
         }
-        enum Keys: String, CodingKey { case onCalendar, nextRunAt, retentionSummary }
+        enum Keys: String, CodingKey { case onCalendar, nextRunAt, retentionSummary, health, lastRun }
+    }
+    /// The newest run in brief.
+    struct LastRun: Encodable, Sendable {
+        let id: String
+        let status: RunStatus
+        let createdAt: Date
+        let finishedAt: Date?
+        init(_ run: Run) { id = run.id; status = run.status; createdAt = run.createdAt; finishedAt = run.finishedAt }
     }
     struct JobList: Encodable, Sendable { let jobs: [JobView]; let nextCursor: String? }
 
@@ -61,11 +75,10 @@ struct JobRoutes {
             var server: String?
             if let reference = query.string("server") { server = try await serverID(reference, accountID: accountID, field: "server") }
             var destination: String?
-            if let reference = query.string("destination") { destination = try await destinationIDs([reference], accountID: accountID)[0].id }
+            if let reference = query.string("destination") { destination = try await destinationIDs([reference], accountID: accountID, field: "destination")[0].id }
             let page = try await hub.store.jobs(accountID: accountID, serverID: server, destinationID: destination,
                                                 after: try query.cursor(), limit: try query.limit())
-            let now = hub.clock.now()
-            return JSONBody(JobList(jobs: page.items.map { JobView($0, now: now) }, nextCursor: page.nextCursor?.token))
+            return JSONBody(JobList(jobs: try await views(page.items, accountID: accountID), nextCursor: page.nextCursor?.token))
         }
         api.on(.post, "/api/v1/jobs", summary: "Create a job", tag: "jobs", body: "JobRequest", response: "Job", status: 201) { request, context in
             let accountID = try context.accountID()
@@ -74,7 +87,7 @@ struct JobRoutes {
             let kind = try Self.kind(body.kind)
             let sources = try (body.sources ?? JobSources()).validated(for: kind)
             let schedule = try Self.schedule(body.schedule, timeZone: body.timeZone ?? "UTC")
-            let retention = try (body.retention ?? .standard).validated()
+            let retention = try Self.validated(body.retention ?? .standard)
             let server = try await serverID(body.server, accountID: accountID, field: "server")
             let destinations = try await authorizedDestinations(body.destinations, accountID: accountID)
             let now = hub.clock.now()
@@ -86,7 +99,8 @@ struct JobRoutes {
         }
         api.on(.get, "/api/v1/jobs/{job}", summary: "Show a job (by id, or by name when unique)", tag: "jobs", response: "Job",
                query: ["server"]) { request, context in
-            JSONBody(JobView(try await job(request, context), now: hub.clock.now()))
+            let job = try await job(request, context)
+            return JSONBody(try await views([job], accountID: job.accountID)[0])
         }
         api.on(.patch, "/api/v1/jobs/{job}", summary: "Change a job; omitted fields stay as they are", tag: "jobs", body: "JobUpdate",
                response: "Job", query: ["server"]) { request, context in
@@ -99,7 +113,7 @@ struct JobRoutes {
                 let input = body.schedule ?? job.schedule.calendar
                 job.schedule = try Self.schedule(input, timeZone: body.timeZone ?? job.schedule.timeZone)
             }
-            if let retention = body.retention { job.retention = try retention.validated() }
+            if let retention = body.retention { job.retention = try Self.validated(retention) }
             if let destinations = body.destinations { job.destinationIDs = try await authorizedDestinations(destinations, accountID: job.accountID) }
             if let enabled = body.enabled { job.enabled = enabled }
             job.updatedAt = hub.clock.now()
@@ -111,6 +125,27 @@ struct JobRoutes {
             let job = try await job(request, context)
             guard try await hub.store.deleteJob(accountID: job.accountID, id: job.id) else { throw APIError.notFound(.job, job.id) }
             return JSONBody(Deleted())
+        }
+    }
+
+    /// Views with health: one query for the newest runs, one for the servers, whatever the page size.
+    func views(_ jobs: [Job], accountID: String) async throws -> [JobView] {
+        let now = hub.clock.now()
+        let lastRuns = try await hub.store.lastRuns(accountID: accountID, jobIDs: jobs.map(\.id))
+        let servers = Dictionary(uniqueKeysWithValues: try await hub.store.servers(accountID: accountID).map { ($0.id, $0) })
+        return jobs.map { job in
+            let online = servers[job.serverID]?.isOnline(now: now) ?? false
+            let health = JobHealth.evaluate(job: job, lastRun: lastRuns[job.id], serverOnline: online, now: now)
+            return JobView(job, now: now, health: health, lastRun: lastRuns[job.id])
+        }
+    }
+
+    /// Validates retention, naming fields as the request does (`retention.keepLast`).
+    static func validated(_ retention: RetentionPolicy) throws -> RetentionPolicy {
+        do {
+            return try retention.validated()
+        } catch {
+            throw error.prefixed("retention")
         }
     }
 
@@ -149,11 +184,11 @@ struct JobRoutes {
         return server.id
     }
 
-    func destinationIDs(_ references: [String], accountID: String) async throws -> [Destination] {
+    func destinationIDs(_ references: [String], accountID: String, field: String? = nil) async throws -> [Destination] {
         var found: [Destination] = []
         for (index, reference) in references.enumerated() {
             guard let destination = try await hub.store.destination(accountID: accountID, reference: reference) else {
-                throw APIError(.badRequest, code: "invalid", "no destination \"\(reference)\" in this account; see mzpanel destinations list", field: "destinations[\(index)]")
+                throw APIError(.badRequest, code: "invalid", "no destination \"\(reference)\" in this account; see mzpanel destinations list", field: field ?? "destinations[\(index)]")
             }
             found.append(destination)
         }
@@ -168,7 +203,7 @@ struct JobRoutes {
         do {
             return try Job.validatedDestinations(destinations.map(\.id))
         } catch {
-            throw APIError(error)
+            throw APIError(DomainError(error.code, field: "destinations", error.message))
         }
     }
 }

@@ -9,7 +9,19 @@ struct ServerRoutes {
 
     struct ServerRequest: Decodable { let name: String }
     struct ServerUpdate: Decodable { let name: String? }
-    struct ServerList: Encodable, Sendable { let servers: [Server] }
+    struct ServerList: Encodable, Sendable { let servers: [ServerView] }
+    /// A server with whether its agent is online now.
+    struct ServerView: Encodable, Sendable {
+        let server: Server
+        let online: Bool
+        init(_ server: Server, now: Date) { self.server = server; online = server.isOnline(now: now) }
+        func encode(to encoder: any Encoder) throws {
+            try server.encode(to: encoder)
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(online, forKey: .online)
+        }
+        enum Keys: String, CodingKey { case online }
+    }
     struct EnrollmentRequest: Decodable { let expiresInSeconds: Int? }
     struct EnrollmentCreated: Encodable, Sendable {
         let enrollmentToken: EnrollmentToken
@@ -28,7 +40,8 @@ struct ServerRoutes {
 
     func register(on api: inout APIRouter) {
         api.on(.get, "/api/v1/servers", summary: "List servers", tag: "servers", response: "ServerList") { _, context in
-            JSONBody(ServerList(servers: try await hub.store.servers(accountID: try context.accountID())))
+            let now = hub.clock.now()
+            return JSONBody(ServerList(servers: try await hub.store.servers(accountID: try context.accountID()).map { ServerView($0, now: now) }))
         }
         api.on(.post, "/api/v1/servers", summary: "Add a server; answers its first enrollment token and the agent command",
                tag: "servers", body: "ServerRequest", response: "ServerCreated", status: 201) { request, context in
@@ -40,14 +53,14 @@ struct ServerRoutes {
             return JSONBody(ServerCreated(server: server, enrollment: enrollment), status: .created)
         }
         api.on(.get, "/api/v1/servers/{server}", summary: "Show a server (by id or name)", tag: "servers", response: "Server") { _, context in
-            JSONBody(try await server(context))
+            JSONBody(ServerView(try await server(context), now: hub.clock.now()))
         }
         api.on(.patch, "/api/v1/servers/{server}", summary: "Rename a server", tag: "servers", body: "ServerUpdate", response: "Server") { request, context in
             var server = try await server(context)
             let body = try await request.decodeJSON(ServerUpdate.self, context: context)
             if let name = body.name { server.name = try Name.validate(name) }
             try await hub.store.updateServer(server)
-            return JSONBody(server)
+            return JSONBody(ServerView(server, now: hub.clock.now()))
         }
         api.on(.delete, "/api/v1/servers/{server}", summary: "Remove a server, its jobs and sealed credentials (history stays)",
                tag: "servers", response: "ServerDeleted") { _, context in

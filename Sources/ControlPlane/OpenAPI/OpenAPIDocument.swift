@@ -82,7 +82,7 @@ enum OpenAPIDocument {
     }
 
     static func operationID(_ route: RouteDoc) -> String {
-        let words = route.path.split(separator: "/").dropFirst(2).map { part -> String in
+        let words = route.path.split(separator: "/").filter { $0 != "api" && $0 != "v1" }.map { part -> String in
             let clean = part.replacingOccurrences(of: "{", with: "by-").replacingOccurrences(of: "}", with: "")
             return clean.split(separator: "-").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
         }

@@ -18,7 +18,7 @@ struct Authenticator: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        if let authorization = request.headers[.authorization] {
+        if let authorization = request.headers[.authorization], !authorization.hasPrefix("Agent ") {
             guard authorization.lowercased().hasPrefix("bearer ") else {
                 throw APIError(.unauthorized, code: "unauthorized", "the Authorization header must be \"Bearer <API token>\"")
             }

@@ -35,6 +35,10 @@ extension Request {
         do {
             return try HubJSON.decoder().decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
+            if case .dataCorrupted(let detail) = error, detail.codingPath.isEmpty, (try? JSONSerialization.jsonObject(with: Data(buffer: buffer))) != nil {
+                // Foundation reports some type errors (1.5 for a whole number) without a path.
+                throw APIError.badRequest("a value in the body has the wrong type: numbers such as counts and seconds must be whole numbers")
+            }
             throw APIError.badRequest(Self.explain(error), field: Self.field(of: error))
         } catch {
             throw APIError.badRequest("the body is not valid JSON")

@@ -5,7 +5,7 @@ import Foundation
 struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jobs", abstract: "List, add, show, edit and remove backup jobs.",
-        subcommands: [List.self, Add.self, Show.self, Edit.self, Remove.self], defaultSubcommand: List.self
+        subcommands: [List.self, Add.self, Show.self, Edit.self, Remove.self, JobsRunCommand.self], defaultSubcommand: List.self
     )
 
     /// A job as the API answers it, with its next run and retention in words.
@@ -155,10 +155,13 @@ struct JobsCommand: AsyncParsableCommand {
         @Option(name: .long, help: "The job's server, when several servers have a job of that name.") var server: String?
         @Option(name: .long, help: "A new name.") var name: String?
         @OptionGroup var changes: JobOptions
-        @Flag(inversion: .prefixedEnableDisable, help: "Enable or disable the job.") var enable: Bool?
+        @Flag(name: .customLong("enable"), help: "Enable the job.") var enableJob = false
+        @Flag(name: .customLong("disable"), help: "Disable the job (its timers stop; history stays).") var disableJob = false
         @OptionGroup var options: ClientOptions
 
         func run() async throws {
+            if enableJob && disableJob { throw CLIError("--enable and --disable contradict each other; give one") }
+            let enable: Bool? = enableJob ? true : disableJob ? false : nil
             let body = JobBody(name: name, kind: changes.kind, sources: try changes.sources, schedule: changes.schedule, timeZone: changes.tz,
                                retention: changes.retention, destinations: changes.destination.isEmpty ? nil : changes.destination, enabled: enable)
             let data = try await options.client().raw("PATCH", "/api/v1/jobs/\(job.pathSegment)", query: ["server": server], body: body)

@@ -1,0 +1,193 @@
+import BackupCore
+import Foundation
+import LinkProtocol
+
+/// `mzpanel-agent daemon`: keeps the box in step with the hub. One loop talks to the hub (deliver
+/// the outbox, long-poll commands, sync jobs every minute or when told, reconnect with backoff and
+/// jitter); another looks after the box every few seconds (report interrupted runs, start queued
+/// runs, and — without systemd — fire due slots with the same slot claims as the timers).
+public actor Daemon {
+    public struct Options: Sendable {
+        public var pollWaitSeconds = 25
+        public var jobSyncInterval: TimeInterval = 60
+        public var tickInterval: TimeInterval = 5
+        /// Fire slots from the daemon (no systemd, or --no-systemd).
+        public var firesSlots: Bool
+
+        public init(firesSlots: Bool) {
+            self.firesSlots = firesSlots
+        }
+    }
+
+    private let state: AgentState
+    private let identity: AgentIdentity
+    private let link: HubLink
+    private let sync: JobSync
+    private let options: Options
+    private let children: ChildRuns
+    private var lastSync = Date.distantPast
+    private var syncRequested = true
+    private var queued: [String: [AgentCommand]] = [:]
+    private var firedSlots: [String: Date] = [:]
+    private var takenRunIDs = Set<String>()
+    private var connected: Bool?
+
+    public init(state: AgentState, settings: AgentSettings, options: Options, agentBinary: String = ProgramLocator.currentExecutable()) throws {
+        self.state = state
+        self.identity = try state.loadIdentity()
+        self.link = try HubLink(hubURL: identity.hubURL, credential: try state.loadCredential())
+        self.sync = JobSync(state: state, settings: settings, agentBinary: agentBinary)
+        self.options = options
+        self.children = ChildRuns(agentBinary: agentBinary, stateDirectory: state.directory)
+    }
+
+    /// Runs until the task is cancelled (SIGTERM/SIGINT).
+    public func run() async {
+        AgentLog.write("mzpanel-agent \(AgentVersion.current) daemon for server \(identity.serverName) (\(identity.serverID)), hub \(identity.hubURL); slots fired by \(options.firesSlots ? "this daemon" : "systemd timers")")
+        if let jobs = try? state.loadJobs() {
+            for warning in (try? sync.writeTimers(jobs.jobs.map(\.job))) ?? [] { AgentLog.write(warning) }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.hubLoop() }
+            group.addTask { await self.boxLoop() }
+        }
+        AgentLog.write("daemon stopped; runs in progress continue on their own")
+    }
+
+    // MARK: Hub
+
+    private func hubLoop() async {
+        var backoff = Backoff()
+        while !Task.isCancelled {
+            do {
+                try await state.outbox.flush(link: link)
+                if syncRequested || Date().timeIntervalSince(lastSync) >= options.jobSyncInterval { try await syncJobs() }
+                let list = try await link.commands(wait: options.pollWaitSeconds)
+                markConnected(true, nil)
+                for command in list.commands { await handle(command) }
+                backoff.reset()
+            } catch {
+                if Task.isCancelled { return }
+                markConnected(false, error)
+                let delay = (error as? HubLinkError)?.isUnauthorized == true ? backoff.cap : backoff.next()
+                try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+            }
+        }
+    }
+
+    private func markConnected(_ now: Bool, _ error: (any Error)?) {
+        defer { connected = now }
+        if now && connected != true { AgentLog.write("connected to the hub at \(identity.hubURL)") }
+        if !now, let error, connected != false { AgentLog.write("\(error); retrying with backoff (up to 60 s)") }
+    }
+
+    private func syncJobs() async throws {
+        for warning in try await sync.sync(link: link) { AgentLog.write(warning) }
+        lastSync = Date()
+        syncRequested = false
+    }
+
+    private func handle(_ command: AgentCommand) async {
+        switch command.kind {
+        case .syncJobs:
+            syncRequested = true
+        case .runNow:
+            await take(command)
+        case .cancelRun:
+            cancel(runID: command.runID)
+        }
+        do {
+            try await link.ack(commandID: command.id)
+        } catch {
+            AgentLog.write("could not acknowledge command \(command.id) (\(error)); it will come again and be recognized")
+        }
+    }
+
+    private func take(_ command: AgentCommand) async {
+        guard let jobID = command.jobID, SafeName.isSafe(jobID) else {
+            AgentLog.write("ignored run-now command \(command.id) without a valid job id")
+            return
+        }
+        if let runID = command.runID {
+            let known = takenRunIDs.contains(runID) || state.running.entries().contains { $0.runID == runID }
+                || state.history.load().contains { $0.id == runID }
+            if known { return }
+            takenRunIDs.insert(runID)
+        }
+        queued[jobID, default: []].append(command)
+        await startQueued()
+    }
+
+    private func cancel(runID: String?) {
+        guard let runID, let entry = state.running.alive().first(where: { $0.runID == runID }) else { return }
+        AgentLog.write("cancelling run \(runID) (pid \(entry.pid)) as the hub asked")
+        kill(entry.pid, SIGTERM)
+    }
+
+    // MARK: Box
+
+    private func boxLoop() async {
+        while !Task.isCancelled {
+            await reportInterruptedRuns()
+            await startQueued()
+            if options.firesSlots { await fireDueSlots(now: Date()) }
+            try? await Task.sleep(for: .milliseconds(Int(options.tickInterval * 1000)))
+        }
+    }
+
+    private func isRunning(jobID: String) async -> Bool {
+        if await children.isRunning(jobID: jobID) { return true }
+        return state.running.alive().contains { $0.jobID == jobID }
+    }
+
+    private func startQueued() async {
+        for (jobID, commands) in queued {
+            guard let command = commands.first, !(await isRunning(jobID: jobID)) else { continue }
+            queued[jobID] = commands.count > 1 ? Array(commands.dropFirst()) : nil
+            let trigger: RunTrigger = command.slot == nil ? .manual : .hub
+            do {
+                try await children.start(jobID: jobID, trigger: trigger, runID: command.runID, slot: command.slot)
+            } catch {
+                AgentLog.write("\(error)")
+            }
+        }
+    }
+
+    /// Without systemd: start a run for each enabled job whose current slot has not run yet.
+    /// Slots before the job existed are never fired (as a new systemd timer would not).
+    func fireDueSlots(now: Date) async {
+        guard let jobs = try? state.loadJobs() else { return }
+        for job in jobs.jobs.map(\.job) where job.enabled && SafeName.isSafe(job.id) {
+            guard let slot = SlotClaims.currentSlot(for: job.schedule, now: now), slot >= job.createdAt,
+                  firedSlots[job.id] != slot, !state.slots.isClaimed(jobID: job.id, slot: slot),
+                  !(await isRunning(jobID: job.id))
+            else { continue }
+            firedSlots[job.id] = slot
+            do {
+                try await children.start(jobID: job.id, trigger: .timer, runID: nil, slot: slot)
+            } catch {
+                AgentLog.write("\(error)")
+            }
+        }
+    }
+
+    private func reportInterruptedRuns() async {
+        for entry in state.running.reapDead() {
+            let stopped = await OrphanProcesses.stop(runID: entry.runID)
+            if stopped > 0 { AgentLog.write("stopped \(stopped) leftover process\(stopped == 1 ? "" : "es") of run \(entry.runID)") }
+            let event = RunningRegistry.interruptedEvent(for: entry)
+            do {
+                try state.outbox.append(event)
+                try? state.history.record(event.run)
+                AgentLog.write("run \(entry.runID) of job \(entry.jobID) was interrupted (process \(entry.pid) is gone); reported as interrupted")
+            } catch {
+                AgentLog.write("could not record the interrupted run \(entry.runID): \(error)")
+            }
+        }
+    }
+
+    /// Stops child runs (used on shutdown when asked to).
+    public func terminateChildren() async {
+        await children.terminateAll()
+    }
+}

@@ -1,0 +1,179 @@
+import BackupCore
+import Foundation
+import LinkProtocol
+import ResticKit
+
+/// One destination's copy of a run, under the box's lock of that repository: create the
+/// repository if needed, clear stale locks, back up the paths (one snapshot) and each database
+/// (one snapshot each, streamed), then apply the job's retention to this job's snapshots only.
+struct DestinationCopy {
+    let restic: Restic
+    let repository: ResticRepository
+    let destination: Destination
+    let context: RunContext
+
+    private var job: Job { context.job.job }
+    private var host: String { context.identity.serverID }
+
+    func run() async -> DestinationResult {
+        var result = DestinationResult(destinationID: destination.id, status: .running)
+        let log = context.log
+        do {
+            let (summaries, failures, retentionProblem) = try await RepositoryLock.withLock(
+                directory: context.state.locksDirectory, repository: repository.location
+            ) { try await copyAndRetain() }
+            for summary in summaries {
+                result.resticSnapshotIDs.append(summary.snapshotID)
+                result.bytesAdded += Int64(summary.dataAdded)
+                result.bytesProcessed += Int64(summary.totalBytesProcessed)
+            }
+            if failures.isEmpty {
+                result.status = .succeeded
+                result.error = retentionProblem
+            } else {
+                result.status = .failed
+                result.error = (failures + [retentionProblem].compactMap { $0 }).joined(separator: "; ")
+            }
+        } catch {
+            result.status = .failed
+            result.error = Self.words(error)
+            log("failed: \(Self.words(error))")
+            if let error = error as? ResticError, !error.detail.isEmpty { log(error.detail) }
+        }
+        return result
+    }
+
+    /// Everything done while holding the repository lock. Returns the snapshots made, the
+    /// sources that failed (in words) and a retention problem, if any.
+    private func copyAndRetain() async throws -> ([ResticBackupSummary], [String], String?) {
+        let log = context.log
+        log("destination \(destination.name) (\(destination.id)): repository \(repository.displayLocation)")
+        try await restic.initialize(repository)
+        do {
+            try await restic.unlock(repository)
+        } catch let error as ResticError {
+            log("could not clear stale restic locks: \(error.message)")
+        }
+        var summaries: [ResticBackupSummary] = []
+        var failures: [String] = []
+        if job.kind == .full && !job.sources.paths.isEmpty {
+            do {
+                summaries.append(try await backupFiles())
+            } catch {
+                try Self.rethrowIfCancelled(error)
+                failures.append("files: \(Self.words(error))")
+                log("files failed: \(Self.words(error))")
+            }
+        }
+        for database in job.sources.databases {
+            do {
+                summaries.append(try await backup(database))
+            } catch {
+                try Self.rethrowIfCancelled(error)
+                let text = "database \(database.engine.rawValue) \(database.name): \(Self.words(error))"
+                failures.append(text)
+                log("failed: \(text)")
+            }
+        }
+        if summaries.isEmpty && failures.isEmpty {
+            failures.append("the job has nothing to back up (no paths for a full job, no databases); add sources to the job")
+        }
+        var retentionProblem: String?
+        if !summaries.isEmpty { retentionProblem = await applyRetention() }
+        return (summaries, failures, retentionProblem)
+    }
+
+    private func backupFiles() async throws -> ResticBackupSummary {
+        context.log("backing up \(job.sources.paths.count) path\(job.sources.paths.count == 1 ? "" : "s")" +
+                    (job.sources.excludes.isEmpty ? "" : " (\(job.sources.excludes.count) excludes)"))
+        let missing = job.sources.paths.filter { !FileManager.default.fileExists(atPath: $0) }
+        if !missing.isEmpty { context.log("missing paths (skipped by restic): \(missing.joined(separator: ", "))") }
+        let summary = try await restic.backup(repository, paths: job.sources.paths, excludes: job.sources.excludes,
+                                              tags: SnapshotTags.tags(jobID: job.id, runID: context.runID, source: "files"),
+                                              host: host, progress: progressHandler(phase: "\(destination.name) files"))
+        report(summary, what: "files")
+        return summary
+    }
+
+    private func backup(_ database: DatabaseSource) async throws -> ResticBackupSummary {
+        let dump = try DumpCommand.make(for: database)
+        let filename = DumpCommand.filename(for: database)
+        context.log("dumping \(database.engine.rawValue) \(database.name) with \((dump.executable as NSString).lastPathComponent) into \(filename)")
+        let producer = ProducerCommand(executable: dump.executable, arguments: dump.arguments,
+                                       environment: [OrphanProcesses.marker: context.runID])
+        let summary = try await restic.backupStdin(repository, filename: filename,
+                                                   tags: SnapshotTags.tags(jobID: job.id, runID: context.runID, source: DumpCommand.sourceTag(for: database)),
+                                                   host: host, producer: producer,
+                                                   progress: progressHandler(phase: "\(destination.name) \(filename)"))
+        report(summary, what: filename)
+        return summary
+    }
+
+    /// `forget --tag job=<id> --host <server> --group-by host,paths --keep-… --prune`: only this
+    /// job's snapshots, one group per source. A failure keeps the copy (the data is safe) and
+    /// returns what went wrong.
+    private func applyRetention() async -> String? {
+        let retention = job.retention
+        guard !retention.keepAll, !retention.resticArguments.isEmpty else {
+            context.log("retention: keeping every snapshot")
+            return nil
+        }
+        do {
+            let result = try await restic.forget(repository, tags: ["job=\(job.id)"], host: host, groupBy: "host,paths",
+                                                 keep: retention.resticArguments, prune: true)
+            context.log("retention (\(retention.summary)): \(result.removedIDs.count) snapshot\(result.removedIDs.count == 1 ? "" : "s") removed, \(result.keptIDs.count) kept")
+            return nil
+        } catch {
+            let text = "the copy was made, but old snapshots were not removed: \(Self.words(error))"
+            context.log(text)
+            return text
+        }
+    }
+
+    private func report(_ summary: ResticBackupSummary, what: String) {
+        context.log("\(what): snapshot \(summary.snapshotID.prefix(8)), \(summary.filesNew) new and \(summary.filesChanged) changed files, \(summary.dataAdded) bytes added of \(summary.totalBytesProcessed)")
+        for warning in summary.warnings.prefix(5) { context.log("warning: \(warning)") }
+        if summary.warnings.count > 5 { context.log("… and \(summary.warnings.count - 5) more unreadable items") }
+    }
+
+    private func progressHandler(phase: String) -> @Sendable (ResticProgress) -> Void {
+        let throttle = ProgressThrottle()
+        let sink = context.progress
+        return { progress in
+            guard throttle.shouldPass(final: progress.isFinal) else { return }
+            let converted = RunProgress(percentDone: progress.percentDone, filesDone: Int64(progress.filesDone), totalFiles: Int64(progress.totalFiles),
+                                        bytesDone: Int64(progress.bytesDone), totalBytes: Int64(progress.totalBytes),
+                                        secondsElapsed: Double(progress.secondsElapsed), secondsRemaining: progress.secondsRemaining.map(Double.init),
+                                        phase: phase)
+            Task { await sink(converted) }
+        }
+    }
+
+    /// A cancelled run stops at once instead of trying the next source.
+    static func rethrowIfCancelled(_ error: any Error) throws {
+        if Task.isCancelled { throw error }
+        if let error = error as? ResticError, error.kind == .interrupted { throw error }
+    }
+
+    /// A failure in plain words (ResticError messages are already redacted).
+    static func words(_ error: any Error) -> String {
+        if let error = error as? ResticError { return error.message }
+        return "\(error)"
+    }
+}
+
+/// Lets one progress report through per second (and the final one), so no task is created per
+/// restic status line.
+final class ProgressThrottle: @unchecked Sendable {
+    private let lock = NSLock()
+    private var last = Date.distantPast
+
+    func shouldPass(final: Bool) -> Bool {
+        lock.withLock {
+            let now = Date()
+            guard final || now.timeIntervalSince(last) >= 1 else { return false }
+            last = now
+            return true
+        }
+    }
+}

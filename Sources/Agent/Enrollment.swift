@@ -1,0 +1,69 @@
+import BackupCore
+import Foundation
+import LinkProtocol
+
+/// `mzpanel-agent enroll`: registers this box with the hub using a one-time token.
+public struct Enrollment: Sendable {
+    public struct Result: Sendable {
+        public var identity: AgentIdentity
+        public var fingerprint: String
+        public var jobCount: Int?
+        public var warnings: [String]
+    }
+
+    public var state: AgentState
+    public var settings: AgentSettings
+    public var agentBinary: String
+
+    public init(state: AgentState, settings: AgentSettings, agentBinary: String = ProgramLocator.currentExecutable()) {
+        self.state = state
+        self.settings = settings
+        self.agentBinary = agentBinary
+    }
+
+    /// Generates (or reuses) the server key, sends its public half with the token, stores the
+    /// identity and credential (0600), then fetches the jobs and writes their timers.
+    public func enroll(url: String, token: String, force: Bool) async throws -> Result {
+        let hubURL = try HubLink.normalize(url)
+        let token = token.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else { throw AgentError("the enrollment token is empty; pass the token `mzpanel servers add` printed") }
+        if state.isEnrolled && !force {
+            let identity = try? state.loadIdentity()
+            throw AgentError("this agent is already enrolled\(identity.map { " as server \($0.serverName) (\($0.serverID)) with \($0.hubURL)" } ?? ""); pass --force to enroll it again (the old credential stops being used)")
+        }
+        try state.prepare()
+        // The key is kept across re-enrollments: credentials sealed to it stay readable.
+        let key = try ServerKey.loadOrCreate(at: state.serverKeyFile)
+        let request = EnrollRequest(token: token, publicKey: key.publicKeyBase64, keyFingerprint: key.fingerprint,
+                                    hostname: Self.hostname(), agentVersion: AgentVersion.current)
+        let response: EnrollResponse
+        do {
+            response = try await HubLink.enroll(url: hubURL, request)
+        } catch let error as HubLinkError where error.isUnauthorized {
+            throw AgentError("the hub refused the enrollment token (it is unknown, expired or already used); issue a new one (`mzpanel servers add`, or POST /api/v1/servers/SERVER/enrollment-tokens) and run enroll again with it")
+        }
+        let identity = AgentIdentity(serverID: response.serverID, accountID: response.accountID,
+                                     serverName: response.serverName, hubURL: hubURL)
+        try state.saveCredential(response.credential)
+        try state.saveIdentity(identity)
+        try state.saveSettings(settings)
+
+        var result = Result(identity: identity, fingerprint: key.fingerprint, jobCount: nil, warnings: [])
+        let sync = JobSync(state: state, settings: settings, agentBinary: agentBinary)
+        do {
+            let link = try HubLink(hubURL: hubURL, credential: response.credential)
+            let jobs = try await link.jobs()
+            result.warnings += try sync.apply(jobs)
+            result.jobCount = jobs.jobs.count
+        } catch {
+            result.warnings.append("enrolled, but the jobs could not be fetched yet (\(error)); `mzpanel-agent daemon` fetches them when it starts")
+        }
+        return result
+    }
+
+    static func hostname() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return ProcessInfo.processInfo.hostName }
+        return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import LinkProtocol
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The agent's client for the hub's agent API (`/api/agent/v1/…`), over plain HTTPS with
+/// Foundation's URLSession: no NIO, no web framework in the agent. Calls carry
+/// `Authorization: Agent <credential>`; commands arrive by long polling.
+public final class HubLink: Sendable {
+    public let baseURL: String
+    private let credential: String?
+    private let session: URLSession
+    private let timeout: TimeInterval
+
+    /// - Parameters:
+    ///   - hubURL: e.g. `https://hub.example.com` (a path prefix is kept).
+    ///   - credential: the agent credential; nil only for enrollment.
+    ///   - timeout: seconds for ordinary calls (long polls add their wait).
+    public init(hubURL: String, credential: String?, timeout: TimeInterval = 30) throws {
+        self.baseURL = try Self.normalize(hubURL)
+        self.credential = credential
+        self.timeout = timeout
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = timeout
+        configuration.timeoutIntervalForResource = timeout + 60
+        configuration.httpAdditionalHeaders = ["User-Agent": "mzpanel-agent/\(AgentVersion.current)"]
+        self.session = URLSession(configuration: configuration)
+    }
+
+    deinit {
+        session.finishTasksAndInvalidate()
+    }
+
+    /// Checks and normalizes a hub URL (`http(s)://host[:port][/prefix]`, no trailing slash).
+    public static func normalize(_ text: String) throws -> String {
+        var value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        while value.hasSuffix("/") { value.removeLast() }
+        guard let components = URLComponents(string: value), let scheme = components.scheme?.lowercased(),
+              scheme == "https" || scheme == "http", let host = components.host, !host.isEmpty,
+              components.query == nil, components.user == nil, components.password == nil
+        else {
+            throw AgentError("\"\(text)\" is not a hub URL; give it as https://HOST[:PORT], as `mzpanel servers add` prints it")
+        }
+        return value
+    }
+
+    // MARK: Calls
+
+    /// `POST /api/agent/v1/enroll` (no credential yet).
+    public static func enroll(url: String, _ request: EnrollRequest, timeout: TimeInterval = 30) async throws -> EnrollResponse {
+        let link = try HubLink(hubURL: url, credential: nil, timeout: timeout)
+        return try await link.call("POST", "/api/agent/v1/enroll", body: request, as: EnrollResponse.self)
+    }
+
+    /// `GET /api/agent/v1/jobs`: every job of this server.
+    public func jobs() async throws -> AgentJobSet {
+        try await call("GET", "/api/agent/v1/jobs", body: Optional<EventBatch>.none, as: AgentJobSet.self)
+    }
+
+    /// `POST /api/agent/v1/events`: delivers events; the answer lists the ids the hub stored.
+    public func send(_ batch: EventBatch) async throws -> EventAck {
+        try await call("POST", "/api/agent/v1/events", body: batch, as: EventAck.self)
+    }
+
+    /// `GET /api/agent/v1/commands?wait=N`: waits up to N seconds (0–30) for commands.
+    public func commands(wait: Int) async throws -> CommandList {
+        let seconds = min(max(wait, 0), 30)
+        return try await call("GET", "/api/agent/v1/commands?wait=\(seconds)", body: Optional<EventBatch>.none,
+                              as: CommandList.self, timeout: timeout + TimeInterval(seconds))
+    }
+
+    /// `POST /api/agent/v1/commands/{id}/ack`: the agent has taken the command.
+    public func ack(commandID: String) async throws {
+        let id = commandID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? commandID
+        _ = try await call("POST", "/api/agent/v1/commands/\(id)/ack", body: Optional<EventBatch>.none, as: Ignored.self)
+    }
+
+    // MARK: Transport
+
+    private struct Ignored: Decodable {}
+
+    private struct ErrorEnvelope: Decodable {
+        struct Body: Decodable {
+            var code: String?
+            var message: String?
+            var field: String?
+        }
+        var error: Body
+    }
+
+    private func call<Body: Encodable, Answer: Decodable>(
+        _ method: String, _ path: String, body: Body?, as: Answer.Type, timeout: TimeInterval? = nil
+    ) async throws -> Answer {
+        let address = baseURL + path
+        guard let url = URL(string: address) else { throw AgentError("cannot build a URL from \(baseURL); enroll again with a valid --url") }
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        request.timeoutInterval = timeout ?? self.timeout
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        if let credential { request.setValue("Agent " + credential, forHTTPHeaderField: "Authorization") }
+        if let body {
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = try HubJSON.encoder().encode(body)
+        }
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await session.data(for: request)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            throw HubLinkError.unreachable(url: baseURL, reason: redact(Self.reason(error)))
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard (200..<300).contains(status) else {
+            if let envelope = try? JSONDecoder().decode(ErrorEnvelope.self, from: data) {
+                throw HubLinkError.rejected(status: status, code: envelope.error.code,
+                                            message: redact(envelope.error.message ?? "no message"), field: envelope.error.field)
+            }
+            throw HubLinkError.unreadable(url: baseURL, status: status, reason: "HTTP \(status) without an error body")
+        }
+        if Answer.self == Ignored.self { return Ignored() as! Answer }
+        do {
+            return try HubJSON.decoder().decode(Answer.self, from: data)
+        } catch {
+            throw HubLinkError.unreadable(url: baseURL, status: status, reason: redact("\(error)").prefix(300).description)
+        }
+    }
+
+    private func redact(_ text: String) -> String {
+        Redactor(secrets: credential.map { [$0] } ?? []).redact(text)
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        if let error = error as? URLError {
+            switch error.code {
+            case .timedOut: return "timed out"
+            case .cannotConnectToHost: return "connection refused"
+            case .cannotFindHost, .dnsLookupFailed: return "unknown host"
+            case .notConnectedToInternet, .networkConnectionLost: return "network down"
+            case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateHasUnknownRoot:
+                return "TLS failed: check the hub's certificate"
+            default: return "URL error \(error.code.rawValue)"
+            }
+        }
+        return String(describing: error).prefix(200).description
+    }
+}
+
+public enum AgentVersion {
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,97 @@
+import BackupCore
+import Foundation
+import LinkProtocol
+import ResticKit
+
+/// The backup engine: for each destination of the job, one copy (files and each database) with
+/// restic, then the job's retention. Destinations are done one after the other; one failing does
+/// not stop the others (the run is then `partial`).
+public struct JobRunner: BackupEngine {
+    /// restic, or why it cannot be used (then every copy fails with that message).
+    let restic: Result<Restic, ResticError>
+
+    public init(restic: Result<Restic, ResticError>) {
+        self.restic = restic
+    }
+
+    /// Finds restic and reads its version; a box without restic still gets a run that says so.
+    public static func make(log: RunLog? = nil) async -> JobRunner {
+        do {
+            var restic = try await Restic.detect()
+            // restic 0.16+ waits for another process's lock itself; older versions rely on our lock.
+            if restic.version.supportsRetryLock { restic.retryLock = .seconds(600) }
+            return JobRunner(restic: .success(restic))
+        } catch let error as ResticError {
+            return JobRunner(restic: .failure(error))
+        } catch {
+            return JobRunner(restic: .failure(ResticError(kind: .other, message: "restic could not be started: \(error)")))
+        }
+    }
+
+    public func perform(_ context: RunContext) async -> EngineOutcome {
+        let job = context.job.job
+        var results: [DestinationResult] = []
+        for destinationID in job.destinationIDs {
+            let started = Date()
+            var result: DestinationResult
+            if let destination = context.job.destinations.first(where: { $0.id == destinationID }) {
+                result = await copy(to: destination, context)
+            } else {
+                result = DestinationResult(destinationID: destinationID, status: .failed,
+                                           error: "destination \(destinationID) is not in this agent's job list; it may have been deleted — check the job on the hub")
+            }
+            result.durationSeconds = Date().timeIntervalSince(started)
+            context.log("destination \(destinationID): \(result.status.rawValue)" + (result.error.map { " — \($0)" } ?? ""))
+            results.append(result)
+        }
+        if results.isEmpty {
+            context.log("the job has no destination; add one on the hub")
+        }
+        let succeeded = results.filter { $0.status == .succeeded }
+        return EngineOutcome(
+            results: results,
+            filesNew: 0,
+            bytesAdded: results.reduce(0) { $0 + $1.bytesAdded },
+            bytesProcessed: (succeeded.isEmpty ? results : succeeded).map(\.bytesProcessed).max() ?? 0
+        )
+    }
+
+    private func copy(to destination: Destination, _ context: RunContext) async -> DestinationResult {
+        let failed = { (message: String) in DestinationResult(destinationID: destination.id, status: .failed, error: message) }
+        let restic: Restic
+        switch self.restic {
+        case .success(let found): restic = found
+        case .failure(let error): return failed(error.message)
+        }
+        guard destination.kind == .local else {
+            return failed("offsite destinations need sealed credentials (not available in this version)")
+        }
+        guard let base = destination.settings.path, base.hasPrefix("/") else {
+            return failed("the local destination \(destination.name) has no absolute path; set its path on the hub")
+        }
+        do {
+            let repository = try LocalRepository.make(base: base, destination: destination, context: context)
+            let copy = DestinationCopy(restic: restic, repository: repository, destination: destination, context: context)
+            return await copy.run()
+        } catch {
+            return failed("\(error)")
+        }
+    }
+}
+
+/// The restic repository of a local destination: `<path>/<server id>`, opened with the
+/// agent-generated password file (0600).
+enum LocalRepository {
+    static func make(base: String, destination: Destination, context: RunContext) throws -> ResticRepository {
+        let trimmed = base.hasSuffix("/") && base.count > 1 ? String(base.dropLast()) : base
+        let passwordFile = try context.state.repositoryPasswordFile(destinationID: destination.id)
+        let cache = context.state.directory + "/cache"
+        try SecureFile.makeDirectory(cache)
+        return ResticRepository(location: trimmed + "/" + context.identity.serverID, environment: [
+            "RESTIC_PASSWORD_FILE": passwordFile,
+            "RESTIC_CACHE_DIR": cache,
+            "RESTIC_PROGRESS_FPS": "1",
+            OrphanProcesses.marker: context.runID,
+        ])
+    }
+}

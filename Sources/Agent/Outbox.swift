@@ -1,0 +1,68 @@
+import Foundation
+import LinkProtocol
+
+/// Events waiting for the hub: one JSON file per event (`outbox/<event id>.json`), written to a
+/// temporary name, fsynced and renamed, so a crash never leaves half an event. A file is deleted
+/// only after the hub acknowledged its id; the hub ingests each id once, so resending is harmless.
+public struct Outbox: Sendable {
+    public let directory: String
+    public static let batchSize = 100
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    public func append(_ event: AgentEvent) throws {
+        try SafeName.check(event.id, what: "event id")
+        try SecureFile.makeDirectory(directory)
+        let data = try HubJSON.encoder().encode(event)
+        try SecureFile.write(data, to: path(event.id), mode: 0o600)
+    }
+
+    /// Every waiting event, oldest first (then by id). Unreadable files are set aside as `*.bad`.
+    public func pending() throws -> [AgentEvent] {
+        let decoder = HubJSON.decoder()
+        var events: [AgentEvent] = []
+        for name in SecureFile.list(directory) where name.hasSuffix(".json") && !name.hasPrefix(".") {
+            let file = directory + "/" + name
+            guard let data = try? SecureFile.read(file) else { continue } // removed meanwhile
+            if let event = try? decoder.decode(AgentEvent.self, from: data) {
+                events.append(event)
+            } else {
+                rename(file, file + ".bad")
+            }
+        }
+        return events.sorted { ($0.occurredAt, $0.id) < ($1.occurredAt, $1.id) }
+    }
+
+    /// Deletes acknowledged events (unknown ids are ignored).
+    public func remove(ids: [String]) {
+        for id in ids where SafeName.isSafe(id) { SecureFile.remove(path(id)) }
+    }
+
+    /// How many events wait.
+    public var depth: Int {
+        SecureFile.list(directory).filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.count
+    }
+
+    /// Sends every waiting event in batches of at most 100, removing what the hub acknowledged.
+    /// Returns how many were acknowledged; throws the first failure (what was sent stays sent).
+    @discardableResult
+    public func flush(link: HubLink) async throws -> Int {
+        var acknowledged = 0
+        let events = try pending()
+        var start = 0
+        while start < events.count {
+            let batch = Array(events[start..<min(start + Self.batchSize, events.count)])
+            let ack = try await link.send(EventBatch(events: batch))
+            let sent = Set(batch.map(\.id))
+            let ids = ack.acknowledged.filter { sent.contains($0) }
+            remove(ids: ids)
+            acknowledged += ids.count
+            start += batch.count
+        }
+        return acknowledged
+    }
+
+    private func path(_ id: String) -> String { directory + "/" + id + ".json" }
+}

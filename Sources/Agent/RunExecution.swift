@@ -1,0 +1,129 @@
+import BackupCore
+import Foundation
+import LinkProtocol
+
+/// `mzpanel-agent run JOB`: one run of a job, working with the hub down. Claims the slot, records
+/// the run in the outbox and in `running/`, lets the engine copy to each destination, records the
+/// result and tries once to deliver the outbox.
+public struct RunExecution: Sendable {
+    public struct Request: Sendable, Equatable {
+        public var jobID: String
+        public var trigger: RunTrigger
+        public var runID: String?
+        public var slot: Date?
+
+        public init(jobID: String, trigger: RunTrigger, runID: String? = nil, slot: Date? = nil) {
+            self.jobID = jobID
+            self.trigger = trigger
+            self.runID = runID
+            self.slot = slot
+        }
+    }
+
+    public enum Outcome: Sendable {
+        /// Another trigger already ran this slot: nothing to do.
+        case slotAlreadyRan(Date)
+        /// A timer fired for a job that is now disabled.
+        case skipped(String)
+        case finished(Run, Snapshot?)
+    }
+
+    public var state: AgentState
+    public var engine: any BackupEngine
+    public var log: RunLog
+    /// Seconds to try delivering the outbox at the start and end of the run (0 = do not try).
+    public var deliveryTimeout: Double = 10
+
+    public init(state: AgentState, engine: any BackupEngine, log: RunLog = RunLog()) {
+        self.state = state
+        self.engine = engine
+        self.log = log
+    }
+
+    public func execute(_ request: Request, now: Date = Date()) async throws -> Outcome {
+        let identity = try state.loadIdentity()
+        guard let jobSet = try state.loadJobs() else {
+            throw AgentError("no jobs are known yet (no \(state.jobsFile)); start `mzpanel-agent daemon` (or wait for it) so it fetches them from the hub")
+        }
+        guard let agentJob = jobSet.jobs.first(where: { $0.job.id == request.jobID }) else {
+            throw AgentError("job \(request.jobID) is not one of this server's jobs (\(jobSet.jobs.count) known); check the id with `mzpanel-agent status`, or let the daemon sync the jobs if it was just created")
+        }
+        let job = agentJob.job
+        if request.trigger == .timer && !job.enabled {
+            return .skipped("job \(job.name) (\(job.id)) is disabled; its timer will be removed at the next sync")
+        }
+
+        var slot = request.slot?.wholeMilliseconds
+        if slot == nil && request.trigger == .timer { slot = SlotClaims.currentSlot(for: job.schedule, now: now) }
+        let runID = request.runID ?? ResourceID.make(.run)
+        try SafeName.check(runID, what: "run id")
+        if let slot {
+            guard try state.slots.claim(jobID: job.id, slot: slot, note: "run=\(runID)") else { return .slotAlreadyRan(slot) }
+        }
+        state.slots.prune(now: now)
+        try await reportInterruptedRuns()
+
+        let link = try? HubLink(hubURL: identity.hubURL, credential: state.loadCredential(), timeout: deliveryTimeout)
+        let started = Date().wholeMilliseconds
+        var run = Run(id: runID, accountID: identity.accountID, serverID: identity.serverID, jobID: job.id, trigger: request.trigger,
+                      slot: slot, status: .running, createdAt: started, startedAt: started,
+                      results: job.destinationIDs.map { DestinationResult(destinationID: $0, status: .pending) })
+        try state.running.register(run)
+        try state.outbox.append(AgentEvent(id: EventID.make(), kind: .runStarted, occurredAt: started, run: run))
+        log("run \(runID) of job \(job.name) (\(job.id)) started, trigger \(request.trigger.rawValue)" + (slot.map { ", slot \(HubJSON.format($0))" } ?? ""))
+        await deliver(link)
+
+        let reporter = ProgressReporter(link: link)
+        let runningRun = run
+        let context = RunContext(job: agentJob, identity: identity, runID: runID, state: state, log: log) { progress in
+            await reporter.report(progress, run: runningRun)
+        }
+        let outcome = await engine.perform(context)
+        await reporter.drain()
+
+        let finished = Date().wholeMilliseconds
+        run.results = outcome.results
+        run.status = Task.isCancelled ? .cancelled : RunStatus.combining(outcome.results.map(\.status))
+        run.finishedAt = finished
+        run.filesNew = outcome.filesNew
+        run.bytesAdded = outcome.bytesAdded
+        run.bytesProcessed = outcome.bytesProcessed
+        log("run \(runID) \(run.status.rawValue) in \(Int(finished.timeIntervalSince(started).rounded())) s")
+        run.logExcerpt = log.excerpt
+        let snapshot = Self.snapshot(of: run, at: started)
+        try state.outbox.append(AgentEvent(id: EventID.make(), kind: .runFinished, occurredAt: finished, run: run, snapshot: snapshot))
+        try? state.history.record(run)
+        state.running.unregister(runID: runID)
+        await deliver(link)
+        return .finished(run, snapshot)
+    }
+
+    /// The snapshot of a run: one copy per destination that got its copy (nil when none did).
+    static func snapshot(of run: Run, at date: Date) -> Snapshot? {
+        let copies = run.results.filter { $0.status == .succeeded }.map {
+            SnapshotCopy(destinationID: $0.destinationID, resticSnapshotIDs: $0.resticSnapshotIDs,
+                         bytesAdded: $0.bytesAdded, bytesTotal: $0.bytesProcessed)
+        }
+        guard !copies.isEmpty else { return nil }
+        return Snapshot(id: ResourceID.make(.snapshot), accountID: run.accountID, serverID: run.serverID, jobID: run.jobID,
+                        runID: run.id, createdAt: date, copies: copies)
+    }
+
+    /// Runs whose process died are reported as interrupted (once, whoever finds them first).
+    func reportInterruptedRuns() async throws {
+        for entry in state.running.reapDead() {
+            await OrphanProcesses.stop(runID: entry.runID)
+            let event = RunningRegistry.interruptedEvent(for: entry)
+            try state.outbox.append(event)
+            try? state.history.record(event.run)
+            log("run \(entry.runID) of job \(entry.jobID) was interrupted (process \(entry.pid) is gone); reported as interrupted")
+        }
+    }
+
+    /// One best-effort delivery of the outbox, bounded in time; the daemon delivers the rest.
+    func deliver(_ link: HubLink?) async {
+        guard let link, deliveryTimeout > 0 else { return }
+        let outbox = state.outbox
+        _ = await withTimeout(seconds: deliveryTimeout) { try await outbox.flush(link: link) }
+    }
+}

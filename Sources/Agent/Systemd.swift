@@ -1,0 +1,50 @@
+import Foundation
+
+/// Talks to systemd when it manages this host (`/run/systemd/system` exists); otherwise does
+/// nothing and the daemon fires slots itself.
+public enum Systemd {
+    public static var isRunning: Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: "/run/systemd/system", isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
+    /// Applies timer changes: stops and disables removed timers, deletes their files, reloads, and
+    /// enables and starts the timers of enabled jobs. Returns warnings (empty when all went well).
+    public static func apply(_ changes: TimerUnits.Changes, units: TimerUnits) -> [String] {
+        guard isRunning else {
+            units.deleteRemoved(changes)
+            return []
+        }
+        var warnings: [String] = []
+        let removedTimers = changes.removed.filter { $0.hasSuffix(".timer") }
+        if !removedTimers.isEmpty, let problem = systemctl(["disable", "--now"] + removedTimers) {
+            warnings.append(problem)
+        }
+        units.deleteRemoved(changes)
+        if !changes.isEmpty, let problem = systemctl(["daemon-reload"]) { warnings.append(problem) }
+        if !changes.timers.isEmpty, let problem = systemctl(["enable", "--now"] + changes.timers) { warnings.append(problem) }
+        return warnings
+    }
+
+    /// Runs systemctl; nil on success, else a message saying what to do.
+    static func systemctl(_ arguments: [String]) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ProgramLocator.find("systemctl") ?? "/bin/systemctl")
+        process.arguments = arguments
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            return "cannot run systemctl \(arguments.joined(separator: " ")) (\(error)); run it yourself as root"
+        }
+        let output = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let text = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return "systemctl \(arguments.joined(separator: " ")) failed (\(text.prefix(300))); run it yourself as root and check `journalctl -xe`"
+        }
+        return nil
+    }
+}

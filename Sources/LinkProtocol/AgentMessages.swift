@@ -1,0 +1,145 @@
+import BackupCore
+import Foundation
+
+/// Version of the agent ↔ hub messages. The hub answers 400 to an agent speaking a newer one.
+public let linkProtocolVersion = 1
+
+/// `POST /api/agent/v1/enroll`: an agent proves it holds a one-time token and registers its key.
+public struct EnrollRequest: Codable, Sendable {
+    public var token: String
+    /// The server's X25519 public key, base64 (raw 32 bytes).
+    public var publicKey: String
+    public var keyFingerprint: String
+    public var hostname: String
+    public var agentVersion: String
+
+    public init(token: String, publicKey: String, keyFingerprint: String, hostname: String, agentVersion: String) {
+        self.token = token
+        self.publicKey = publicKey
+        self.keyFingerprint = keyFingerprint
+        self.hostname = hostname
+        self.agentVersion = agentVersion
+    }
+}
+
+public struct EnrollResponse: Codable, Sendable {
+    public var serverID: String
+    public var serverName: String
+    public var accountID: String
+    /// The agent's credential for every later call (`Authorization: Agent <credential>`), shown once.
+    public var credential: String
+
+    public init(serverID: String, serverName: String, accountID: String, credential: String) {
+        self.serverID = serverID
+        self.serverName = serverName
+        self.accountID = accountID
+        self.credential = credential
+    }
+}
+
+/// A job as the agent needs it: the job, its destinations, and the envelopes sealed to this server.
+public struct AgentJob: Codable, Sendable, Equatable {
+    public var job: Job
+    public var destinations: [Destination]
+    public var envelopes: [SealedEnvelope]
+
+    public init(job: Job, destinations: [Destination], envelopes: [SealedEnvelope]) {
+        self.job = job
+        self.destinations = destinations
+        self.envelopes = envelopes
+    }
+}
+
+/// `GET /api/agent/v1/jobs`: every job of this server (disabled ones included, so timers can be removed).
+public struct AgentJobSet: Codable, Sendable, Equatable {
+    public var serverID: String
+    public var jobs: [AgentJob]
+
+    public init(serverID: String, jobs: [AgentJob]) {
+        self.serverID = serverID
+        self.jobs = jobs
+    }
+}
+
+/// Something that happened on the box. Written to the agent's outbox first; the hub ingests each
+/// event id once, so a resent event changes nothing.
+public struct AgentEvent: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable { case runStarted, runProgress, runFinished }
+
+    public var id: String
+    public var kind: Kind
+    public var occurredAt: Date
+    /// The run as the agent knows it at that moment (status, results, bytes, log excerpt).
+    public var run: Run
+    public var progress: RunProgress?
+    /// Set on `runFinished` when at least one destination got a copy.
+    public var snapshot: Snapshot?
+    /// restic snapshots that the job's retention removed during this run, per destination, so the
+    /// hub stops listing them.
+    public var pruned: [PrunedCopies]?
+
+    public init(id: String, kind: Kind, occurredAt: Date, run: Run, progress: RunProgress? = nil, snapshot: Snapshot? = nil, pruned: [PrunedCopies]? = nil) {
+        self.id = id
+        self.kind = kind
+        self.occurredAt = occurredAt
+        self.run = run
+        self.progress = progress
+        self.snapshot = snapshot
+        self.pruned = pruned
+    }
+}
+
+/// restic snapshot ids (full or 8-character short ids) removed from one destination.
+public struct PrunedCopies: Codable, Sendable, Equatable {
+    public var destinationID: String
+    public var resticSnapshotIDs: [String]
+
+    public init(destinationID: String, resticSnapshotIDs: [String]) {
+        self.destinationID = destinationID
+        self.resticSnapshotIDs = resticSnapshotIDs
+    }
+}
+
+public struct EventBatch: Codable, Sendable {
+    public var events: [AgentEvent]
+    public init(events: [AgentEvent]) { self.events = events }
+}
+
+public struct EventAck: Codable, Sendable {
+    /// Ids the hub has stored (or had already stored): the agent deletes them from its outbox.
+    public var acknowledged: [String]
+    public init(acknowledged: [String]) { self.acknowledged = acknowledged }
+}
+
+/// A request from the hub to the agent, delivered by long polling and acknowledged when taken.
+public struct AgentCommand: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable { case runNow, syncJobs, cancelRun }
+
+    public var id: String
+    public var kind: Kind
+    public var jobID: String?
+    public var runID: String?
+    public var slot: Date?
+    public var createdAt: Date
+
+    public init(id: String, kind: Kind, jobID: String? = nil, runID: String? = nil, slot: Date? = nil, createdAt: Date) {
+        self.id = id
+        self.kind = kind
+        self.jobID = jobID
+        self.runID = runID
+        self.slot = slot
+        self.createdAt = createdAt
+    }
+}
+
+public struct CommandList: Codable, Sendable {
+    public var commands: [AgentCommand]
+    public init(commands: [AgentCommand]) { self.commands = commands }
+}
+
+/// Restic tags and host the agent puts on every snapshot (DESIGN §4).
+public enum SnapshotTags {
+    public static func tags(jobID: String, runID: String, source: String) -> [String] {
+        ["mzpanel", "job=\(jobID)", "run=\(runID)", "source=\(source)"]
+    }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import BackupCore
+import Foundation
+
+/// `mzpanel jobs run JOB [--wait] [--json]`: queue a run and, with --wait, follow it live.
+struct JobsRunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run a job now. With --wait, follow it with a progress bar until it ends.",
+        discussion: "Exit status with --wait: 0 when every destination got its copy, 1 otherwise (partial, failed, interrupted)."
+    )
+    @Argument(help: "Job id or name.") var job: String
+    @Option(name: .long, help: "The job's server, when several servers have a job of that name.") var server: String?
+    @Flag(name: .long, help: "Wait for the run to finish, showing progress.") var wait = false
+    @Option(name: .long, help: "Give up waiting after this many seconds (the run goes on).") var timeout: Int = 6 * 3600
+    @OptionGroup var options: ClientOptions
+
+    /// A run with the snapshot it produced, as `GET /runs/{id}` answers.
+    struct RunDetail: Decodable {
+        let run: Run
+        let snapshot: Snapshot?
+        init(from decoder: any Decoder) throws {
+            run = try Run(from: decoder)
+            snapshot = try decoder.container(keyedBy: Keys.self).decodeIfPresent(Snapshot.self, forKey: .snapshot)
+        }
+        enum Keys: String, CodingKey { case snapshot }
+    }
+
+    func run() async throws {
+        let client = try options.client()
+        let queued = try HubDecoding.decode(Run.self, try await client.raw("POST", "/api/v1/jobs/\(job.pathSegment)/run", query: ["server": server]))
+        guard wait else {
+            if options.json { return try Output.json(queued) }
+            return print("Queued run \(queued.id). Follow it with: mzpanel runs show \(queued.id)")
+        }
+        let bar = ProgressBar(enabled: !options.json && isatty(STDERR_FILENO) == 1)
+        let deadline = Date().addingTimeInterval(TimeInterval(timeout))
+        var last: Data = Data()
+        var detail: RunDetail
+        repeat {
+            try await Task.sleep(for: .milliseconds(500))
+            last = try await client.raw("GET", "/api/v1/runs/\(queued.id)")
+            detail = try HubDecoding.decode(RunDetail.self, last)
+            bar.show(detail.run)
+            if Date() > deadline {
+                bar.finish()
+                throw CLIError("gave up waiting after \(timeout) s; the run \(queued.id) goes on (mzpanel runs show \(queued.id))")
+            }
+        } while !detail.run.status.isFinished
+        bar.finish()
+        if options.json {
+            Output.json(last)
+        } else {
+            let run = detail.run
+            print("Run \(run.id) \(run.status.rawValue): \(Output.bytes(run.bytesAdded)) added, \(Output.bytes(run.bytesProcessed)) processed.")
+            for result in run.results {
+                print("  \(result.destinationID): \(result.status.rawValue)" + (result.error.map { " — " + $0 } ?? ""))
+            }
+            if let snapshot = detail.snapshot { print("Snapshot \(snapshot.id) with \(snapshot.copies.count) cop\(snapshot.copies.count == 1 ? "y" : "ies").") }
+        }
+        if detail.run.status != .succeeded { throw CLIError("the run ended \(detail.run.status.rawValue)", exitCode: 1) }
+    }
+}
+
+/// A one-line terminal progress bar on stderr: percent, files, bytes, throughput, ETA.
+final class ProgressBar {
+    let enabled: Bool
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func show(_ run: Run) {
+        guard enabled else { return }
+        let line: String
+        if let progress = run.progress {
+            let width = 24
+            let filled = max(0, min(width, Int((progress.percentDone * Double(width)).rounded(.down))))
+            let rate = progress.secondsElapsed > 0 ? Double(progress.bytesDone) / progress.secondsElapsed : 0
+            let eta = progress.secondsRemaining.map { String(format: " ETA %d:%02d", Int($0) / 60, Int($0) % 60) } ?? ""
+            line = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]"
+                + String(format: " %3.0f%%", progress.percentDone * 100)
+                + " \(progress.filesDone)/\(progress.totalFiles) files \(Output.bytes(progress.bytesDone))/\(Output.bytes(progress.totalBytes))"
+                + " \(Output.bytes(Int64(rate)))/s" + eta
+        } else {
+            line = "run \(run.status.rawValue)…"
+        }
+        FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
+    }
+
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+    }
+}

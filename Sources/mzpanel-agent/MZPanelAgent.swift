@@ -1,0 +1,20 @@
+import Agent
+import ArgumentParser
+
+@main
+struct MZPanelAgent: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mzpanel-agent",
+        abstract: "The MZPanel Backups agent: runs this server's backup jobs with restic and reports to the hub.",
+        version: AgentVersion.current,
+        subcommands: [EnrollCommand.self, DaemonCommand.self, RunCommand.self, StatusCommand.self, FingerprintCommand.self]
+    )
+}
+
+/// `--state-dir`, shared by every command.
+struct StateOptions: ParsableArguments {
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("The agent's state directory.", valueName: "DIR"))
+    var stateDirectory: String = AgentState.defaultDirectory
+
+    var state: AgentState { AgentState(directory: stateDirectory) }
+}

@@ -1,0 +1,55 @@
+import Agent
+import ArgumentParser
+import BackupCore
+import Foundation
+import LinkProtocol
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a job now (what its timer calls). Works with the hub down; results wait in the outbox."
+    )
+
+    @Argument(help: ArgumentHelp("The job's id (see `mzpanel-agent status`).", valueName: "JOB_ID"))
+    var jobID: String
+
+    @Option(help: ArgumentHelp("What started the run: timer, manual or hub.", valueName: "TRIGGER"))
+    var trigger: String = "manual"
+
+    @Option(name: .customLong("run-id"), help: ArgumentHelp("The run's id when the hub created it.", valueName: "ID"))
+    var runID: String?
+
+    @Option(help: ArgumentHelp("The scheduled slot this run serves (ISO-8601); a slot runs once.", valueName: "ISO"))
+    var slot: String?
+
+    @OptionGroup var stateOptions: StateOptions
+
+    func validate() throws {
+        guard let parsed = RunTrigger(rawValue: trigger) else {
+            throw ValidationError("--trigger must be timer, manual or hub, not \"\(trigger)\"")
+        }
+        if parsed == .hub && slot == nil && runID == nil { throw ValidationError("--trigger hub needs --slot or --run-id") }
+        if let slot, HubJSON.parse(slot) == nil { throw ValidationError("--slot \"\(slot)\" is not an ISO-8601 time such as 2026-01-31T02:30:00Z") }
+    }
+
+    func run() async throws {
+        let state = stateOptions.state
+        let log = RunLog()
+        let execution = RunExecution(state: state, engine: await JobRunner.make(log: log), log: log)
+        let request = RunExecution.Request(jobID: jobID, trigger: RunTrigger(rawValue: trigger) ?? .manual, runID: runID,
+                                           slot: slot.flatMap(HubJSON.parse))
+        let outcome = try await Signals.runUntilTerminated { try await execution.execute(request) }
+        switch outcome {
+        case .slotAlreadyRan(let slot):
+            print("slot already ran: job \(jobID) slot \(HubJSON.format(slot)) has its run; nothing to do")
+        case .skipped(let reason):
+            print("skipped: \(reason)")
+        case .finished(let run, let snapshot):
+            print("run \(run.id): \(run.status.rawValue)" + (snapshot.map { ", snapshot \($0.id)" } ?? ""))
+            for result in run.results {
+                print("  \(result.destinationID): \(result.status.rawValue)" + (result.error.map { " — \($0)" } ?? ""))
+            }
+            if run.status != .succeeded { throw ExitCode(1) }
+        }
+    }
+}
