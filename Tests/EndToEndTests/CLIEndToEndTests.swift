@@ -19,82 +19,82 @@ struct CLIEndToEndTests {
         runner = CommandRunner(binary: try #require(CommandRunner.locateBinary()), environment: environment)
     }
 
-    func createAccount(plan: String) throws -> String {
+    func createAccount(plan: String) async throws -> String {
         let passwordFile = directory.appendingPathComponent("password")
         try "a long enough passphrase\n".write(to: passwordFile, atomically: true, encoding: .utf8)
-        let created = try runner.run(["admin", "create-account", "--email", "ops@example.com", "--plan", plan, "--password-file", passwordFile.path, "--json"])
+        let created = try await runner.run(["admin", "create-account", "--email", "ops@example.com", "--plan", plan, "--password-file", passwordFile.path, "--json"])
         #expect(created.status == 0, "\(created.stderr)")
         return try #require(created.object["apiToken"] as? String)
     }
 
     @Test("a user sets up servers, destinations and jobs, and lists history")
     func fullSetup() async throws {
-        let token = try createAccount(plan: "free")
+        let token = try await createAccount(plan: "free")
         let (hub, url) = try await runner.startHub()
         defer { hub.terminate(); hub.waitUntilExit() }
 
-        let login = try runner.run(["login", "--url", url, "--token-file", "-"], stdin: token + "\n")
+        let login = try await runner.run(["login", "--url", url, "--token-file", "-"], stdin: token + "\n")
         #expect(login.status == 0, "\(login.stderr)")
         let attributes = try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent("client.json").path)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
 
-        let server = try runner.run(["servers", "add", "web-1", "--json"])
+        let server = try await runner.run(["servers", "add", "web-1", "--json"])
         #expect(server.status == 0, "\(server.stderr)")
         let enrollment = try #require(server.object["enrollment"] as? [String: Any])
         #expect((enrollment["command"] as? String)?.hasPrefix("mzpanel-agent enroll --url \(url) --token mze_") == true)
 
-        let listed = try runner.run(["servers", "list", "--json"])
+        let listed = try await runner.run(["servers", "list", "--json"])
         let servers = try #require(listed.object["servers"] as? [[String: Any]])
         #expect(servers.map { $0["name"] as? String } == ["web-1"])
 
-        let local = try runner.run(["destinations", "add", "here", "--kind", "local", "--path", directory.appendingPathComponent("repo").path, "--json"])
+        let local = try await runner.run(["destinations", "add", "here", "--kind", "local", "--path", directory.appendingPathComponent("repo").path, "--json"])
         #expect(local.status == 0, "\(local.stderr)")
         #expect(local.object["kind"] as? String == "local")
 
-        let offsite = try runner.run(["destinations", "add", "cloud", "--kind", "s3", "--endpoint", "https://s3.example.com", "--bucket", "backups"])
+        let offsite = try await runner.run(["destinations", "add", "cloud", "--kind", "s3", "--endpoint", "https://s3.example.com", "--bucket", "backups"])
         #expect(offsite.status != 0)
         #expect(offsite.stderr.contains("Plus plan"))
 
-        let job = try runner.run(["jobs", "add", "nightly", "--server", "web-1", "--kind", "full", "--path", "/etc", "--exclude", "*.tmp",
+        let job = try await runner.run(["jobs", "add", "nightly", "--server", "web-1", "--kind", "full", "--path", "/etc", "--exclude", "*.tmp",
                                   "--schedule", "daily 02:30", "--tz", "Europe/Berlin", "--keep-last", "2", "--destination", "here", "--json"])
         #expect(job.status == 0, "\(job.stderr)")
         #expect((job.object["schedule"] as? [String: Any])?["timeZone"] as? String == "Europe/Berlin")
         #expect((job.object["retention"] as? [String: Any])?["keepLast"] as? Int == 2)
 
-        let edited = try runner.run(["jobs", "edit", "nightly", "--keep-daily", "7", "--disable", "--json"])
+        let edited = try await runner.run(["jobs", "edit", "nightly", "--keep-daily", "7", "--disable", "--json"])
         #expect(edited.status == 0, "\(edited.stderr)")
         #expect((edited.object["retention"] as? [String: Any])?["keepDaily"] as? Int == 7)
         #expect(edited.object["enabled"] as? Bool == false)
 
-        let shown = try runner.run(["jobs", "show", "nightly"])
+        let shown = try await runner.run(["jobs", "show", "nightly"])
         #expect(shown.status == 0)
         #expect(shown.stdout.contains("keeps 7 daily"))
 
-        let runs = try runner.run(["runs", "list", "--job", "nightly", "--json"])
+        let runs = try await runner.run(["runs", "list", "--job", "nightly", "--json"])
         #expect(runs.status == 0, "\(runs.stderr)")
         #expect((runs.object["runs"] as? [Any])?.isEmpty == true)
-        let snapshots = try runner.run(["snapshots", "list", "--server", "web-1", "--destination", "here", "--json"])
+        let snapshots = try await runner.run(["snapshots", "list", "--server", "web-1", "--destination", "here", "--json"])
         #expect(snapshots.status == 0, "\(snapshots.stderr)")
         #expect((snapshots.object["snapshots"] as? [Any])?.isEmpty == true)
 
         // Destructive commands need confirmation when not on a terminal.
-        let refused = try runner.run(["jobs", "rm", "nightly"])
+        let refused = try await runner.run(["jobs", "rm", "nightly"])
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("--yes"))
-        #expect(try runner.run(["jobs", "show", "nightly", "--json"]).status == 0)
-        #expect(try runner.run(["jobs", "rm", "nightly", "--yes"]).status == 0)
-        #expect(try runner.run(["jobs", "show", "nightly"]).status == 3)
-        #expect(try runner.run(["servers", "rm", "web-1", "--yes"]).status == 0)
+        #expect(try await runner.run(["jobs", "show", "nightly", "--json"]).status == 0)
+        #expect(try await runner.run(["jobs", "rm", "nightly", "--yes"]).status == 0)
+        #expect(try await runner.run(["jobs", "show", "nightly"]).status == 3)
+        #expect(try await runner.run(["servers", "rm", "web-1", "--yes"]).status == 0)
     }
 
     @Test("bad input gets a clear message and a non-zero exit, never a crash")
     func badInput() async throws {
-        let token = try createAccount(plan: "plus")
+        let token = try await createAccount(plan: "plus")
         let (hub, url) = try await runner.startHub()
         defer { hub.terminate(); hub.waitUntilExit() }
-        #expect(try runner.run(["login", "--url", url, "--token-file", "-"], stdin: token).status == 0)
-        #expect(try runner.run(["servers", "add", "db-1"]).status == 0)
-        #expect(try runner.run(["destinations", "add", "here", "--kind", "local", "--path", "/srv/backups"]).status == 0)
+        #expect(try await runner.run(["login", "--url", url, "--token-file", "-"], stdin: token).status == 0)
+        #expect(try await runner.run(["servers", "add", "db-1"]).status == 0)
+        #expect(try await runner.run(["destinations", "add", "here", "--kind", "local", "--path", "/srv/backups"]).status == 0)
 
         let cases: [(arguments: [String], message: String)] = [
             (["servers", "add", "bad name"], "contains \" \""),
@@ -113,24 +113,24 @@ struct CLIEndToEndTests {
             (["schedule", "preview", "every blue moon"], "every"),
         ]
         for item in cases {
-            let result = try runner.run(item.arguments)
+            let result = try await runner.run(item.arguments)
             #expect(result.status != 0, "\(item.arguments) should fail")
             #expect(result.stderr.contains(item.message), "\(item.arguments): \(result.stderr)")
             #expect(!result.stderr.contains("Fatal error"), "\(item.arguments) crashed")
         }
-        #expect(try runner.run(["jobs", "list", "--no-such-flag"]).status == 64)
+        #expect(try await runner.run(["jobs", "list", "--no-such-flag"]).status == 64)
     }
 
     @Test("client commands without a login say how to log in")
-    func notLoggedIn() throws {
-        let result = try runner.run(["servers", "list"])
+    func notLoggedIn() async throws {
+        let result = try await runner.run(["servers", "list"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("mzpanel login"))
     }
 
     @Test("schedule preview prints the next elapses in the chosen zone")
-    func schedulePreview() throws {
-        let result = try runner.run(["schedule", "preview", "daily 02:30", "--tz", "Europe/Berlin", "--count", "3", "--from", "2026-01-10T00:00:00Z", "--json"])
+    func schedulePreview() async throws {
+        let result = try await runner.run(["schedule", "preview", "daily 02:30", "--tz", "Europe/Berlin", "--count", "3", "--from", "2026-01-10T00:00:00Z", "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.object["next"] as? [String] == ["2026-01-10T01:30:00.000Z", "2026-01-11T01:30:00.000Z", "2026-01-12T01:30:00.000Z"])
     }

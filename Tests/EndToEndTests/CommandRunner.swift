@@ -31,8 +31,18 @@ struct CommandRunner {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }
 
+    /// Runs the command on a dispatch thread: waiting for a child must never block one of the
+    /// few threads of Swift's cooperative pool (2 on a 2-core machine), or parallel tests starve.
     @discardableResult
-    func run(_ arguments: [String], stdin: String? = nil) throws -> CommandResult {
+    func run(_ arguments: [String], stdin: String? = nil) async throws -> CommandResult {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try runBlocking(arguments, stdin: stdin) })
+            }
+        }
+    }
+
+    func runBlocking(_ arguments: [String], stdin: String? = nil) throws -> CommandResult {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments

@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import Hummingbird
+import LinkProtocol
 import Store
 
 /// Jobs: per server, what to back up, when, how long to keep, where.
@@ -95,6 +96,7 @@ struct JobRoutes {
                           schedule: schedule, retention: retention, destinationIDs: destinations, enabled: body.enabled ?? true,
                           createdAt: now, updatedAt: now)
             try await hub.store.createJob(job)
+            try await notifyAgent(serverID: job.serverID, accountID: accountID)
             return JSONBody(JobView(job, now: now), status: .created)
         }
         api.on(.get, "/api/v1/jobs/{job}", summary: "Show a job (by id, or by name when unique)", tag: "jobs", response: "Job",
@@ -118,14 +120,23 @@ struct JobRoutes {
             if let enabled = body.enabled { job.enabled = enabled }
             job.updatedAt = hub.clock.now()
             try await hub.store.updateJob(job)
+            try await notifyAgent(serverID: job.serverID, accountID: job.accountID)
             return JSONBody(JobView(job, now: job.updatedAt))
         }
         api.on(.delete, "/api/v1/jobs/{job}", summary: "Delete a job (its runs and snapshots stay listed)", tag: "jobs", response: "Deleted",
                query: ["server"]) { request, context in
             let job = try await job(request, context)
             guard try await hub.store.deleteJob(accountID: job.accountID, id: job.id) else { throw APIError.notFound(.job, job.id) }
+            try await notifyAgent(serverID: job.serverID, accountID: job.accountID)
             return JSONBody(Deleted())
         }
+    }
+
+    /// Tells the server's agent to fetch its jobs again (timers follow the change at once).
+    func notifyAgent(serverID: String, accountID: String) async throws {
+        guard try await hub.store.server(accountID: accountID, reference: serverID)?.enrolledAt != nil else { return }
+        let command = AgentCommand(id: ResourceID.make(.run).replacingOccurrences(of: "run_", with: "cmd_"), kind: .syncJobs, createdAt: hub.clock.now())
+        try await hub.store.enqueueCommand(command, accountID: accountID, serverID: serverID)
     }
 
     /// Views with health: one query for the newest runs, one for the servers, whatever the page size.
