@@ -26,6 +26,10 @@ public protocol HubStore: Sendable {
     /// The server with this id or name.
     func server(accountID: String, reference: String) async throws -> Server?
     func servers(accountID: String) async throws -> [Server]
+    /// One page of servers, newest first.
+    func servers(accountID: String, after: Cursor?, limit: Int) async throws -> Page<Server>
+    /// The account's servers among these ids.
+    func servers(accountID: String, ids: [String]) async throws -> [Server]
     func updateServer(_ server: Server) async throws
     /// Deletes the server, its jobs, envelopes and enrollment tokens; returns the destinations
     /// it held envelopes for (their provider keys were readable on that server), or nil.

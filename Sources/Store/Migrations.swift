@@ -110,7 +110,11 @@ enum Migrations {
             CREATE TABLE agent_commands (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, server_id TEXT NOT NULL,
               kind TEXT NOT NULL, job_id TEXT, run_id TEXT, slot BIGINT, created_at BIGINT NOT NULL, acked_at BIGINT)
             """,
+            "CREATE INDEX servers_account ON servers (account_id, created_at, id)",
             "CREATE INDEX agent_commands_pending ON agent_commands (server_id, acked_at, created_at)",
+            // The newest snapshot's size per job, kept on ingestion so the fleet summary is a sum over jobs.
+            "ALTER TABLE jobs ADD COLUMN protected_bytes BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE jobs ADD COLUMN protected_at BIGINT",
         ]),
     ]
 

@@ -65,7 +65,8 @@ extension SQLHubStore {
             var condition = SQLQueryString("j.account_id = \(bind: accountID)")
             if let serverID { condition = condition + " AND j.server_id = \(bind: serverID)" }
             if let destinationID {
-                condition = condition + " AND j.id IN (SELECT job_id FROM job_destinations WHERE destination_id = \(bind: destinationID))"
+                // EXISTS lets the database walk jobs newest first and stop after one page.
+                condition = condition + " AND EXISTS (SELECT 1 FROM job_destinations jd WHERE jd.job_id = j.id AND jd.destination_id = \(bind: destinationID))"
             }
             condition = condition + Self.keyset(cursor: cursor, since: nil, until: nil, alias: "j", idColumn: "id")
             let jobs = try await Self.loadJobs(on: db, where: condition, order: "j.created_at DESC, j.id DESC", limit: limit + 1)

@@ -30,6 +30,23 @@ extension SQLHubStore {
         }
     }
 
+    public func servers(accountID: String, after cursor: Cursor?, limit: Int) async throws -> Page<Server> {
+        try await read { db in
+            let query = "SELECT s.* FROM servers s WHERE s.account_id = \(bind: accountID)"
+                + Self.keyset(cursor: cursor, since: nil, until: nil, alias: "s", idColumn: "id")
+                + " ORDER BY s.created_at DESC, s.id DESC LIMIT \(literal: limit + 1)"
+            let servers = try await db.raw(query).all().map(Self.server)
+            return Self.page(servers, limit: limit) { Cursor(createdAt: $0.createdAt, id: $0.id) }
+        }
+    }
+
+    public func servers(accountID: String, ids: [String]) async throws -> [Server] {
+        guard !ids.isEmpty else { return [] }
+        return try await read { db in
+            try await db.raw("SELECT * FROM servers WHERE account_id = \(bind: accountID) AND id IN (\(binds: Array(Set(ids)))) ORDER BY name").all().map(Self.server)
+        }
+    }
+
     public func updateServer(_ server: Server) async throws {
         try await write { db in
             if try await db.raw("SELECT id FROM servers WHERE account_id = \(bind: server.accountID) AND name = \(bind: server.name) AND id <> \(bind: server.id)").first() != nil {

@@ -18,6 +18,11 @@ extension SQLHubStore {
             VALUES (\(bind: snapshot.id), \(bind: snapshot.accountID), \(bind: snapshot.serverID), \(bind: snapshot.jobID),
                     \(bind: snapshot.runID), \(bind: snapshot.createdAt.millisecondsSince1970), \(bind: total))
             """).run()
+        try await db.raw("""
+            UPDATE jobs SET protected_bytes = \(bind: total), protected_at = \(bind: snapshot.createdAt.millisecondsSince1970)
+            WHERE id = \(bind: snapshot.jobID) AND account_id = \(bind: snapshot.accountID)
+              AND (protected_at IS NULL OR protected_at <= \(bind: snapshot.createdAt.millisecondsSince1970))
+            """).run()
         for copy in snapshot.copies {
             let ids = try ColumnJSON.encode(copy.resticSnapshotIDs)
             try await db.raw("""
@@ -96,12 +101,9 @@ extension SQLHubStore {
                 summary.jobsEnabled = Int(try row.integer("jobs_enabled"))
                 summary.snapshots = Int(try row.integer("snapshots"))
             }
-            // Protected bytes: the newest snapshot's size per job, summed.
+            // Protected bytes: the newest snapshot's size per existing job, summed.
             if let row = try await db.raw("""
-                SELECT CAST(COALESCE(SUM(s.bytes_total), 0) AS BIGINT) AS bytes FROM snapshots s
-                JOIN (SELECT job_id, MAX(created_at) AS newest FROM snapshots WHERE account_id = \(bind: accountID) GROUP BY job_id) n
-                  ON n.job_id = s.job_id AND n.newest = s.created_at
-                WHERE s.account_id = \(bind: accountID)
+                SELECT CAST(COALESCE(SUM(protected_bytes), 0) AS BIGINT) AS bytes FROM jobs WHERE account_id = \(bind: accountID)
                 """).first() {
                 summary.protectedBytes = try row.integer("bytes")
             }

@@ -80,10 +80,10 @@ struct Seeder {
                 runRows = []; runLinks = []; snapshotRows = []; copyRows = []
             }
         }
-        if backend.dialect == .postgresql {
-            try await backend.withDatabase { db in try await db.raw("ANALYZE").run() }
-        } else {
-            try await backend.withDatabase { db in try await db.raw("ANALYZE").run() }
+        // What ingestion maintains: each job's newest snapshot size.
+        try await backend.withDatabase { db in
+            try await db.raw("UPDATE jobs SET protected_bytes = 5000, protected_at = \(bind: ms)").run()
+            try await db.raw("ANALYZE").run()
         }
         return (serverIDs, jobIDs)
     }

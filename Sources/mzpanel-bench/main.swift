@@ -59,8 +59,11 @@ func bench(_ name: String, store: SQLHubStore) async throws {
         let page = try await store.runs(accountID: account, filter: .init(status: .failed), after: nil, limit: 50); _ = try encode(page.items); return page.items.count }
     try await measure("runs: destination filter + deep cursor") {
         let page = try await store.runs(accountID: account, filter: .init(destinationID: destination), after: deepRun, limit: 50); _ = try encode(page.items); return page.items.count }
-    try await measure("servers: all (\(servers))") {
-        let list = try await store.servers(accountID: account); _ = try encode(list); return list.count }
+    try await measure("servers: first page (50)") {
+        let page = try await store.servers(accountID: account, after: nil, limit: 50); _ = try encode(page.items); return page.items.count }
+    try await measure("servers: deep cursor (half way)") {
+        let page = try await store.servers(accountID: account, after: Cursor(createdAt: Date(millisecondsSince1970: 1_700_000_000_000), id: String(format: "srv_bench%011d", servers / 2)), limit: 50)
+        _ = try encode(page.items); return page.items.count }
     try await measure("jobs: one server's") {
         let list = try await store.jobs(accountID: account, serverID: server, destinationID: nil); _ = try encode(list); return list.count }
     try await measure("jobs: first page (50)") {

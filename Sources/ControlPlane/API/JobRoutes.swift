@@ -143,7 +143,7 @@ struct JobRoutes {
     func views(_ jobs: [Job], accountID: String) async throws -> [JobView] {
         let now = hub.clock.now()
         let lastRuns = try await hub.store.lastRuns(accountID: accountID, jobIDs: jobs.map(\.id))
-        let servers = Dictionary(uniqueKeysWithValues: try await hub.store.servers(accountID: accountID).map { ($0.id, $0) })
+        let servers = Dictionary(uniqueKeysWithValues: try await hub.store.servers(accountID: accountID, ids: jobs.map(\.serverID)).map { ($0.id, $0) })
         return jobs.map { job in
             let online = servers[job.serverID]?.isOnline(now: now) ?? false
             let health = JobHealth.evaluate(job: job, lastRun: lastRuns[job.id], serverOnline: online, now: now)

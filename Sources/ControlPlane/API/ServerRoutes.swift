@@ -9,7 +9,7 @@ struct ServerRoutes {
 
     struct ServerRequest: Decodable { let name: String }
     struct ServerUpdate: Decodable { let name: String? }
-    struct ServerList: Encodable, Sendable { let servers: [ServerView] }
+    struct ServerList: Encodable, Sendable { let servers: [ServerView]; let nextCursor: String? }
     /// A server with whether its agent is online now.
     struct ServerView: Encodable, Sendable {
         let server: Server
@@ -39,9 +39,12 @@ struct ServerRoutes {
     }
 
     func register(on api: inout APIRouter) {
-        api.on(.get, "/api/v1/servers", summary: "List servers", tag: "servers", response: "ServerList") { _, context in
+        api.on(.get, "/api/v1/servers", summary: "List servers, newest first, with cursor pagination", tag: "servers",
+               response: "ServerList", query: ["cursor", "limit"]) { request, context in
             let now = hub.clock.now()
-            return JSONBody(ServerList(servers: try await hub.store.servers(accountID: try context.accountID()).map { ServerView($0, now: now) }))
+            let query = QueryParameters(request: request)
+            let page = try await hub.store.servers(accountID: try context.accountID(), after: try query.cursor(), limit: try query.limit())
+            return JSONBody(ServerList(servers: page.items.map { ServerView($0, now: now) }, nextCursor: page.nextCursor?.token))
         }
         api.on(.post, "/api/v1/servers", summary: "Add a server; answers its first enrollment token and the agent command",
                tag: "servers", body: "ServerRequest", response: "ServerCreated", status: 201) { request, context in

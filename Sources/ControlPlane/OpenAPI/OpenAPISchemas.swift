@@ -20,7 +20,7 @@ enum OpenAPISchemas {
       "Server": {"type": "object", "properties": {"id": {"type": "string"}, "accountID": {"type": "string"}, "name": {"type": "string"}, "publicKey": {"type": "string"},
         "keyFingerprint": {"type": "string"}, "agentVersion": {"type": "string"}, "enrolledAt": {"type": "string", "format": "date-time"},
         "lastSeenAt": {"type": "string", "format": "date-time"}, "createdAt": {"type": "string", "format": "date-time"}, "online": {"type": "boolean"}}},
-      "ServerList": {"type": "object", "properties": {"servers": {"type": "array", "items": {"$ref": "#/components/schemas/Server"}}}},
+      "ServerList": {"type": "object", "properties": {"servers": {"type": "array", "items": {"$ref": "#/components/schemas/Server"}}, "nextCursor": {"type": "string", "nullable": true}}},
       "ServerRequest": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "maxLength": 64}}},
       "ServerUpdate": {"type": "object", "properties": {"name": {"type": "string", "maxLength": 64}}},
       "ServerCreated": {"type": "object", "properties": {"server": {"$ref": "#/components/schemas/Server"}, "enrollment": {"$ref": "#/components/schemas/EnrollmentCreated"}}},

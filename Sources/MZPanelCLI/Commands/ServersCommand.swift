@@ -8,20 +8,23 @@ struct ServersCommand: AsyncParsableCommand {
         subcommands: [List.self, Add.self, Show.self, Remove.self], defaultSubcommand: List.self
     )
 
-    struct ServerList: Decodable { let servers: [Server] }
+    struct ServerList: Decodable { let servers: [Server]; let nextCursor: String? }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the account's servers.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the account's servers, newest first.")
+        @Option(name: .long, help: "Page size (1–500, default 50).") var limit: Int?
+        @Option(name: .long, help: "Continue after this cursor (printed under the previous page).") var cursor: String?
         @OptionGroup var options: ClientOptions
 
         func run() async throws {
-            let data = try await options.client().raw("GET", "/api/v1/servers")
+            let data = try await options.client().raw("GET", "/api/v1/servers", query: ["limit": limit.map(String.init), "cursor": cursor])
             if options.json { return Output.json(data) }
             let list = try HubDecoding.decode(ServerList.self, data)
             if list.servers.isEmpty { return print("No servers yet. Add one with: mzpanel servers add NAME") }
             Output.table(["NAME", "ID", "ENROLLED", "AGENT", "LAST SEEN"], list.servers.map {
                 [$0.name, $0.id, $0.enrolledAt == nil ? "no" : "yes", $0.agentVersion ?? "-", Output.date($0.lastSeenAt)]
             })
+            if let next = list.nextCursor { print("\nMore: add --cursor \(next)") }
         }
     }
 
