@@ -33,11 +33,16 @@ public struct EngineOutcome: Sendable, Equatable {
     public var filesNew: Int64
     public var bytesAdded: Int64
     public var bytesProcessed: Int64
+    /// Per destination, the restic snapshots (full ids) that retention removed. Not yet carried
+    /// by the link protocol: the hub needs them to drop the snapshots it lists.
+    public var removedSnapshotIDs: [String: [String]]
 
-    public init(results: [DestinationResult], filesNew: Int64 = 0, bytesAdded: Int64 = 0, bytesProcessed: Int64 = 0) {
+    public init(results: [DestinationResult], filesNew: Int64 = 0, bytesAdded: Int64 = 0, bytesProcessed: Int64 = 0,
+                removedSnapshotIDs: [String: [String]] = [:]) {
         self.results = results
         self.filesNew = filesNew
         self.bytesAdded = bytesAdded
         self.bytesProcessed = bytesProcessed
+        self.removedSnapshotIDs = removedSnapshotIDs
     }
 }

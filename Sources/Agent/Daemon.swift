@@ -30,6 +30,8 @@ public actor Daemon {
     private var queued: [String: [AgentCommand]] = [:]
     private var firedSlots: [String: Date] = [:]
     private var takenRunIDs = Set<String>()
+    /// Commands already taken (the hub offers a command until its ack arrives).
+    private var takenCommandIDs = Set<String>()
     private var connected: Bool?
 
     public init(state: AgentState, settings: AgentSettings, options: Options, agentBinary: String = ProgramLocator.currentExecutable()) throws {
@@ -64,8 +66,11 @@ public actor Daemon {
                 if syncRequested || Date().timeIntervalSince(lastSync) >= options.jobSyncInterval { try await syncJobs() }
                 let list = try await link.commands(wait: options.pollWaitSeconds)
                 markConnected(true, nil)
-                for command in list.commands { await handle(command) }
+                var allAcknowledged = true
+                for command in list.commands where !(await handle(command)) { allAcknowledged = false }
                 backoff.reset()
+                // The hub keeps offering a command until its ack arrives: do not spin meanwhile.
+                if !allAcknowledged { try await Task.sleep(for: .seconds(2)) }
             } catch {
                 if Task.isCancelled { return }
                 markConnected(false, error)
@@ -87,23 +92,33 @@ public actor Daemon {
         syncRequested = false
     }
 
-    private func handle(_ command: AgentCommand) async {
-        switch command.kind {
-        case .syncJobs:
-            syncRequested = true
-        case .runNow:
+    /// Takes a command (once, however often it is offered) and acknowledges it; false when the ack failed.
+    private func handle(_ command: AgentCommand) async -> Bool {
+        if takenCommandIDs.count > 10_000 { takenCommandIDs.removeAll() }
+        if takenCommandIDs.insert(command.id).inserted {
             await take(command)
-        case .cancelRun:
-            cancel(runID: command.runID)
         }
         do {
             try await link.ack(commandID: command.id)
+            return true
         } catch {
             AgentLog.write("could not acknowledge command \(command.id) (\(error)); it will come again and be recognized")
+            return false
         }
     }
 
     private func take(_ command: AgentCommand) async {
+        switch command.kind {
+        case .syncJobs:
+            syncRequested = true
+        case .runNow:
+            await queueRun(command)
+        case .cancelRun:
+            cancel(runID: command.runID)
+        }
+    }
+
+    private func queueRun(_ command: AgentCommand) async {
         guard let jobID = command.jobID, SafeName.isSafe(jobID) else {
             AgentLog.write("ignored run-now command \(command.id) without a valid job id")
             return
@@ -143,6 +158,8 @@ public actor Daemon {
     private func startQueued() async {
         for (jobID, commands) in queued {
             guard let command = commands.first, !(await isRunning(jobID: jobID)) else { continue }
+            // A job created a moment ago: wait for the job sync that is under way.
+            if syncRequested, !((try? state.loadJobs())?.jobs.contains { $0.job.id == jobID } ?? false) { continue }
             queued[jobID] = commands.count > 1 ? Array(commands.dropFirst()) : nil
             let trigger: RunTrigger = command.slot == nil ? .manual : .hub
             do {

@@ -15,18 +15,33 @@ struct DestinationCopy {
     private var job: Job { context.job.job }
     private var host: String { context.identity.serverID }
 
-    func run() async -> DestinationResult {
-        var result = DestinationResult(destinationID: destination.id, status: .running)
+    /// What one destination's copy produced.
+    struct Outcome {
+        var result: DestinationResult
+        var filesNew: Int64 = 0
+        /// restic snapshots that retention removed (full ids).
+        var removedSnapshotIDs: [String] = []
+    }
+
+    func run() async -> Outcome {
+        var outcome = Outcome(result: DestinationResult(destinationID: destination.id, status: .running))
+        var result: DestinationResult {
+            get { outcome.result }
+            set { outcome.result = newValue }
+        }
         let log = context.log
         do {
-            let (summaries, failures, retentionProblem) = try await RepositoryLock.withLock(
+            let (summaries, failures, retention) = try await RepositoryLock.withLock(
                 directory: context.state.locksDirectory, repository: repository.location
             ) { try await copyAndRetain() }
             for summary in summaries {
                 result.resticSnapshotIDs.append(summary.snapshotID)
                 result.bytesAdded += Int64(summary.dataAdded)
                 result.bytesProcessed += Int64(summary.totalBytesProcessed)
+                outcome.filesNew += Int64(summary.filesNew)
             }
+            outcome.removedSnapshotIDs = retention.removed
+            let retentionProblem = retention.problem
             if failures.isEmpty {
                 result.status = .succeeded
                 result.error = retentionProblem
@@ -40,12 +55,12 @@ struct DestinationCopy {
             log("failed: \(Self.words(error))")
             if let error = error as? ResticError, !error.detail.isEmpty { log(error.detail) }
         }
-        return result
+        return outcome
     }
 
     /// Everything done while holding the repository lock. Returns the snapshots made, the
     /// sources that failed (in words) and a retention problem, if any.
-    private func copyAndRetain() async throws -> ([ResticBackupSummary], [String], String?) {
+    private func copyAndRetain() async throws -> ([ResticBackupSummary], [String], (problem: String?, removed: [String])) {
         let log = context.log
         log("destination \(destination.name) (\(destination.id)): repository \(repository.displayLocation)")
         try await restic.initialize(repository)
@@ -78,9 +93,9 @@ struct DestinationCopy {
         if summaries.isEmpty && failures.isEmpty {
             failures.append("the job has nothing to back up (no paths for a full job, no databases); add sources to the job")
         }
-        var retentionProblem: String?
-        if !summaries.isEmpty { retentionProblem = await applyRetention() }
-        return (summaries, failures, retentionProblem)
+        var retention: (problem: String?, removed: [String]) = (nil, [])
+        if !summaries.isEmpty { retention = await applyRetention() }
+        return (summaries, failures, retention)
     }
 
     private func backupFiles() async throws -> ResticBackupSummary {
@@ -112,21 +127,23 @@ struct DestinationCopy {
     /// `forget --tag job=<id> --host <server> --group-by host,paths --keep-… --prune`: only this
     /// job's snapshots, one group per source. A failure keeps the copy (the data is safe) and
     /// returns what went wrong.
-    private func applyRetention() async -> String? {
+    private func applyRetention() async -> (problem: String?, removed: [String]) {
         let retention = job.retention
         guard !retention.keepAll, !retention.resticArguments.isEmpty else {
             context.log("retention: keeping every snapshot")
-            return nil
+            return (nil, [])
         }
         do {
             let result = try await restic.forget(repository, tags: ["job=\(job.id)"], host: host, groupBy: "host,paths",
                                                  keep: retention.resticArguments, prune: true)
-            context.log("retention (\(retention.summary)): \(result.removedIDs.count) snapshot\(result.removedIDs.count == 1 ? "" : "s") removed, \(result.keptIDs.count) kept")
-            return nil
+            let removed = result.removedIDs
+            context.log("retention (\(retention.summary)): \(removed.count) snapshot\(removed.count == 1 ? "" : "s") removed" +
+                        (removed.isEmpty ? "" : " (\(removed.map { String($0.prefix(8)) }.joined(separator: ", ")))") + ", \(result.keptIDs.count) kept")
+            return (nil, removed)
         } catch {
             let text = "the copy was made, but old snapshots were not removed: \(Self.words(error))"
             context.log(text)
-            return text
+            return (text, [])
         }
     }
 
@@ -157,7 +174,10 @@ struct DestinationCopy {
 
     /// A failure in plain words (ResticError messages are already redacted).
     static func words(_ error: any Error) -> String {
-        if let error = error as? ResticError { return error.message }
+        if let error = error as? ResticError {
+            if error.kind == .interrupted { return "the run was stopped before this copy finished (the agent was asked to stop); the next run makes a new copy" }
+            return error.message
+        }
         return "\(error)"
     }
 }

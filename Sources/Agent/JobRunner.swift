@@ -31,11 +31,18 @@ public struct JobRunner: BackupEngine {
     public func perform(_ context: RunContext) async -> EngineOutcome {
         let job = context.job.job
         var results: [DestinationResult] = []
+        var filesNew: Int64 = 0
+        var removed: [String: [String]] = [:]
         for destinationID in job.destinationIDs {
             let started = Date()
             var result: DestinationResult
-            if let destination = context.job.destinations.first(where: { $0.id == destinationID }) {
-                result = await copy(to: destination, context)
+            if Task.isCancelled {
+                result = DestinationResult(destinationID: destinationID, status: .failed, error: "the run was cancelled before this copy started")
+            } else if let destination = context.job.destinations.first(where: { $0.id == destinationID }) {
+                let copied = await copy(to: destination, context)
+                result = copied.result
+                if result.status == .succeeded { filesNew = max(filesNew, copied.filesNew) }
+                if !copied.removedSnapshotIDs.isEmpty { removed[destinationID] = copied.removedSnapshotIDs }
             } else {
                 result = DestinationResult(destinationID: destinationID, status: .failed,
                                            error: "destination \(destinationID) is not in this agent's job list; it may have been deleted — check the job on the hub")
@@ -50,14 +57,15 @@ public struct JobRunner: BackupEngine {
         let succeeded = results.filter { $0.status == .succeeded }
         return EngineOutcome(
             results: results,
-            filesNew: 0,
+            filesNew: filesNew,
             bytesAdded: results.reduce(0) { $0 + $1.bytesAdded },
-            bytesProcessed: (succeeded.isEmpty ? results : succeeded).map(\.bytesProcessed).max() ?? 0
+            bytesProcessed: (succeeded.isEmpty ? results : succeeded).map(\.bytesProcessed).max() ?? 0,
+            removedSnapshotIDs: removed
         )
     }
 
-    private func copy(to destination: Destination, _ context: RunContext) async -> DestinationResult {
-        let failed = { (message: String) in DestinationResult(destinationID: destination.id, status: .failed, error: message) }
+    private func copy(to destination: Destination, _ context: RunContext) async -> DestinationCopy.Outcome {
+        let failed = { (message: String) in DestinationCopy.Outcome(result: DestinationResult(destinationID: destination.id, status: .failed, error: message)) }
         let restic: Restic
         switch self.restic {
         case .success(let found): restic = found

@@ -47,6 +47,9 @@ public struct Outbox: Sendable {
 
     /// Sends every waiting event in batches of at most 100, removing what the hub acknowledged.
     /// Returns how many were acknowledged; throws the first failure (what was sent stays sent).
+    /// An event the hub refuses outright (a 4xx other than 401/403/408/429) would block the queue
+    /// forever: its batch is retried one event at a time and the refused event is set aside as
+    /// `<id>.json.rejected` (and logged), so the others still arrive.
     @discardableResult
     public func flush(link: HubLink) async throws -> Int {
         var acknowledged = 0
@@ -54,14 +57,34 @@ public struct Outbox: Sendable {
         var start = 0
         while start < events.count {
             let batch = Array(events[start..<min(start + Self.batchSize, events.count)])
-            let ack = try await link.send(EventBatch(events: batch))
-            let sent = Set(batch.map(\.id))
-            let ids = ack.acknowledged.filter { sent.contains($0) }
-            remove(ids: ids)
-            acknowledged += ids.count
+            do {
+                acknowledged += try await send(batch, link: link)
+            } catch let error as HubLinkError where Self.isRefusal(error) {
+                for event in batch {
+                    do {
+                        acknowledged += try await send([event], link: link)
+                    } catch let single as HubLinkError where Self.isRefusal(single) {
+                        rename(path(event.id), path(event.id) + ".rejected")
+                        AgentLog.write("the hub refused event \(event.id) (\(event.kind.rawValue) of run \(event.run.id)): \(single); it is kept in \(directory) as \(event.id).json.rejected")
+                    }
+                }
+            }
             start += batch.count
         }
         return acknowledged
+    }
+
+    private func send(_ batch: [AgentEvent], link: HubLink) async throws -> Int {
+        let ack = try await link.send(EventBatch(events: batch))
+        let sent = Set(batch.map(\.id))
+        let ids = ack.acknowledged.filter { sent.contains($0) }
+        remove(ids: ids)
+        return ids.count
+    }
+
+    static func isRefusal(_ error: HubLinkError) -> Bool {
+        guard case .rejected(let status, _, _, _) = error else { return false }
+        return (400..<500).contains(status) && !error.isUnauthorized && !error.isTransient && status != 404
     }
 
     private func path(_ id: String) -> String { directory + "/" + id + ".json" }

@@ -23,19 +23,40 @@ public struct Redactor: Sendable {
     }
 
     /// `scheme://user:pass@host` → `scheme://user:[redacted]@host`; `password=x`, `secret: x`,
-    /// `Authorization: Agent x` → the value masked.
+    /// `Authorization: Agent x` → the value masked. (Swift Regex, not NSRegularExpression: the
+    /// latter loads ICU, which the daemon's memory budget does not need.)
     static func redactPatterns(_ text: String) -> String {
-        var result = text
-        let patterns: [(String, String)] = [
-            (#"(://[^/\s:@]+):[^@\s/]+@"#, "$1:" + mask + "@"),
-            (#"(?i)((?:password|passwd|secret|token|credential|access_key|secret_key|api_key)[\w-]*\s*[=:]\s*)("[^"]*"|\S+)"#, "$1" + mask),
-            (#"(?i)(authorization:\s*(?:agent|bearer|basic)\s+)\S+"#, "$1" + mask),
-        ]
-        for (pattern, template) in patterns {
-            guard let regex = try? NSRegularExpression(pattern: pattern) else { continue }
-            let range = NSRange(result.startIndex..., in: result)
-            result = regex.stringByReplacingMatches(in: result, range: range, withTemplate: template)
+        var result = redactURLPasswords(text)
+        let lower = result.lowercased()
+        // Regexes only when a keyword is present: most lines have none, and compiling them costs.
+        if ["pass", "secret", "token", "credential", "_key"].contains(where: lower.contains) {
+            result = result.replacing(#/(?i)((?:password|passwd|secret|token|credential|access_key|secret_key|api_key)[\w-]*\s*[=:]\s*)("[^"]*"|\S+)/#) { match in
+                match.output.1 + mask
+            }
+        }
+        if lower.contains("authorization") {
+            result = result.replacing(#/(?i)(authorization:\s*(?:agent|bearer|basic)\s+)\S+/#) { match in match.output.1 + mask }
         }
         return result
+    }
+
+    /// `scheme://user:pass@host` → `scheme://user:[redacted]@host`, for every URL in `text`.
+    static func redactURLPasswords(_ text: String) -> String {
+        guard text.contains("://") else { return text }
+        var output = ""
+        var rest = Substring(text)
+        while let schemeEnd = rest.range(of: "://") {
+            output += rest[..<schemeEnd.upperBound]
+            rest = rest[schemeEnd.upperBound...]
+            let authorityEnd = rest.firstIndex { $0 == "/" || $0.isWhitespace || $0 == "\"" || $0 == "'" } ?? rest.endIndex
+            let authority = rest[..<authorityEnd]
+            if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
+                output += authority[..<colon] + ":" + mask + authority[at...]
+            } else {
+                output += authority
+            }
+            rest = rest[authorityEnd...]
+        }
+        return output + rest
     }
 }

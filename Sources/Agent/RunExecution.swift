@@ -46,6 +46,7 @@ public struct RunExecution: Sendable {
             throw AgentError("no jobs are known yet (no \(state.jobsFile)); start `mzpanel-agent daemon` (or wait for it) so it fetches them from the hub")
         }
         guard let agentJob = jobSet.jobs.first(where: { $0.job.id == request.jobID }) else {
+            if let runID = request.runID { try reportUnknownJob(request, runID: runID, identity: identity, known: jobSet.jobs.count) }
             throw AgentError("job \(request.jobID) is not one of this server's jobs (\(jobSet.jobs.count) known); check the id with `mzpanel-agent status`, or let the daemon sync the jobs if it was just created")
         }
         let job = agentJob.job
@@ -71,7 +72,8 @@ public struct RunExecution: Sendable {
         try state.running.register(run)
         try state.outbox.append(AgentEvent(id: EventID.make(), kind: .runStarted, occurredAt: started, run: run))
         log("run \(runID) of job \(job.name) (\(job.id)) started, trigger \(request.trigger.rawValue)" + (slot.map { ", slot \(HubJSON.format($0))" } ?? ""))
-        await deliver(link)
+        // Tell the hub at once (so it shows the run and its progress), without delaying the backup.
+        let announce = Task { await deliver(link) }
 
         let reporter = ProgressReporter(link: link)
         let runningRun = run
@@ -80,6 +82,7 @@ public struct RunExecution: Sendable {
         }
         let outcome = await engine.perform(context)
         await reporter.drain()
+        await announce.value
 
         let finished = Date().wholeMilliseconds
         run.results = outcome.results
@@ -91,11 +94,25 @@ public struct RunExecution: Sendable {
         log("run \(runID) \(run.status.rawValue) in \(Int(finished.timeIntervalSince(started).rounded())) s")
         run.logExcerpt = log.excerpt
         let snapshot = Self.snapshot(of: run, at: started)
-        try state.outbox.append(AgentEvent(id: EventID.make(), kind: .runFinished, occurredAt: finished, run: run, snapshot: snapshot))
+        let pruned = outcome.removedSnapshotIDs.sorted { $0.key < $1.key }.map { PrunedCopies(destinationID: $0.key, resticSnapshotIDs: $0.value) }
+        try state.outbox.append(AgentEvent(id: EventID.make(), kind: .runFinished, occurredAt: finished, run: run, snapshot: snapshot,
+                                           pruned: pruned.isEmpty ? nil : pruned))
         try? state.history.record(run)
         state.running.unregister(runID: runID)
         await deliver(link)
         return .finished(run, snapshot)
+    }
+
+    /// The hub created a run for a job this box does not know: end that run as failed (so it does
+    /// not stay queued), saying why.
+    func reportUnknownJob(_ request: Request, runID: String, identity: AgentIdentity, known: Int) throws {
+        try SafeName.check(runID, what: "run id")
+        let now = Date().wholeMilliseconds
+        let message = "job \(request.jobID) is not in this agent's job list (\(known) jobs known); the agent could not fetch it yet — check that `mzpanel-agent daemon` runs and reaches the hub, then run the job again"
+        log(message)
+        let run = Run(id: runID, accountID: identity.accountID, serverID: identity.serverID, jobID: request.jobID, trigger: request.trigger,
+                      slot: request.slot, status: .failed, createdAt: now, startedAt: now, finishedAt: now, logExcerpt: log.excerpt)
+        try state.outbox.append(AgentEvent(id: EventID.make(), kind: .runFinished, occurredAt: now, run: run))
     }
 
     /// The snapshot of a run: one copy per destination that got its copy (nil when none did).

@@ -27,9 +27,11 @@ public struct ServerKey: Sendable {
 
     public static func fingerprint(publicKey raw: Data) -> String {
         let digest = Array(SHA256.hash(data: raw).prefix(16))
-        return stride(from: 0, to: digest.count, by: 2).map { index in
-            String(format: "%02x%02x", digest[index], digest[index + 1])
-        }.joined(separator: ":")
+        let hex = digest.map { byte in
+            let text = String(byte, radix: 16)
+            return byte < 16 ? "0" + text : text
+        }
+        return stride(from: 0, to: hex.count, by: 2).map { hex[$0] + hex[$0 + 1] }.joined(separator: ":")
     }
 
     /// Loads the key from `path`; throws when it is missing or damaged.

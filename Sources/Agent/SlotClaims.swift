@@ -28,12 +28,16 @@ public struct SlotClaims: Sendable {
         SafeName.isSafe(jobID) && FileManager.default.fileExists(atPath: path(jobID: jobID, slot: slot))
     }
 
-    /// Removes claims of slots older than 30 days (the hub never triggers slots that old).
+    /// Removes claims whose slot and whose claim are both older than 30 days (the hub never
+    /// triggers slots that old; a late claim of an old slot is kept its 30 days too).
     public func prune(now: Date = Date()) {
-        let limit = (now.addingTimeInterval(-Self.retention)).millisecondsSince1970
+        let limit = now.addingTimeInterval(-Self.retention)
         for job in SecureFile.list(directory) where SafeName.isSafe(job) {
             for name in SecureFile.list(directory + "/" + job) {
-                if let ms = Int64(name), ms < limit { SecureFile.remove(directory + "/" + job + "/" + name) }
+                guard let ms = Int64(name), ms < limit.millisecondsSince1970 else { continue }
+                let path = directory + "/" + job + "/" + name
+                let claimed = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
+                if claimed < limit { SecureFile.remove(path) }
             }
         }
     }

@@ -52,7 +52,7 @@ public struct StatusReport: Codable, Sendable {
         return StatusReport(
             enrolled: state.isEnrolled, stateDirectory: state.directory, identity: identity,
             keyFingerprint: (try? ServerKey.load(from: state.serverKeyFile))?.fingerprint, agentVersion: AgentVersion.current,
-            systemdDirectory: (try? state.loadSettings())?.systemdDirectory, systemdRunning: Systemd.isRunning,
+            systemdDirectory: FileManager.default.fileExists(atPath: state.settingsFile) ? (try? state.loadSettings())?.systemdDirectory : nil, systemdRunning: Systemd.isRunning,
             jobsFetched: jobSet != nil, jobs: jobs, outboxDepth: state.outbox.depth, running: running,
             lastRuns: state.history.load())
     }

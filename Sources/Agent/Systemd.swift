@@ -9,9 +9,10 @@ public enum Systemd {
     }
 
     /// Applies timer changes: stops and disables removed timers, deletes their files, reloads, and
-    /// enables and starts the timers of enabled jobs. Returns warnings (empty when all went well).
-    public static func apply(_ changes: TimerUnits.Changes, units: TimerUnits) -> [String] {
-        guard isRunning else {
+    /// enables and (re)starts the timers that were written. Returns warnings (empty when all went well).
+    public static func apply(_ changes: TimerUnits.Changes, units: TimerUnits, systemdRunning: Bool = Systemd.isRunning,
+                             systemctl: ([String]) -> String? = { Systemd.systemctl($0) }) -> [String] {
+        guard systemdRunning else {
             units.deleteRemoved(changes)
             return []
         }
@@ -22,12 +23,19 @@ public enum Systemd {
         }
         units.deleteRemoved(changes)
         if !changes.isEmpty, let problem = systemctl(["daemon-reload"]) { warnings.append(problem) }
-        if !changes.timers.isEmpty, let problem = systemctl(["enable", "--now"] + changes.timers) { warnings.append(problem) }
+        // Timers whose timer or service file was (re)written: enable them and re-arm them with the
+        // new settings. Unchanged timers are left alone (this runs at every job sync).
+        let written = Set(changes.written.map { ($0 as NSString).deletingPathExtension })
+        let changed = changes.timers.filter { written.contains(($0 as NSString).deletingPathExtension) }
+        if !changed.isEmpty {
+            if let problem = systemctl(["enable"] + changed) { warnings.append(problem) }
+            if let problem = systemctl(["restart"] + changed) { warnings.append(problem) }
+        }
         return warnings
     }
 
     /// Runs systemctl; nil on success, else a message saying what to do.
-    static func systemctl(_ arguments: [String]) -> String? {
+    public static func systemctl(_ arguments: [String]) -> String? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ProgramLocator.find("systemctl") ?? "/bin/systemctl")
         process.arguments = arguments

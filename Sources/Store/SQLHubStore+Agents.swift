@@ -52,7 +52,17 @@ extension SQLHubStore {
         snapshot?.jobID = run.jobID
         let finalRun = run
         let finalSnapshot = snapshot
-        return try await write { db in
+        do {
+            return try await applyEvent(event, run: finalRun, snapshot: finalSnapshot, progress: progress, results: results,
+                                        accountID: accountID, serverID: serverID, now: now)
+        } catch where Self.isUniqueViolation(error) {
+            return false // the same event delivered twice at once (the run and the daemon both flush): stored by the other
+        }
+    }
+
+    private func applyEvent(_ event: AgentEvent, run finalRun: Run, snapshot finalSnapshot: Snapshot?, progress: String?, results: String,
+                            accountID: String, serverID: String, now: Date) async throws -> Bool {
+        try await write { db in
             if try await db.raw("SELECT id FROM agent_events WHERE server_id = \(bind: serverID) AND id = \(bind: event.id)").first() != nil { return false }
             try await db.raw("INSERT INTO agent_events (id, server_id, received_at) VALUES (\(bind: event.id), \(bind: serverID), \(bind: now.millisecondsSince1970))").run()
             // A run or job of another server is never touched, whatever the event claims.

@@ -9,6 +9,20 @@ struct MZPanelAgent: AsyncParsableCommand {
         version: AgentVersion.current,
         subcommands: [EnrollCommand.self, DaemonCommand.self, RunCommand.self, StatusCommand.self, FingerprintCommand.self]
     )
+
+    static func main() async {
+        Signals.resetInherited()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// `--state-dir`, shared by every command.

@@ -17,19 +17,27 @@ final class FakeHub: @unchecked Sendable {
         var enrollResponse: EnrollResponse?
         var jobs: AgentJobSet?
         var commands: [AgentCommand]
+        var rejectIDs: [String]
     }
 
     static func start(in root: String, acknowledgeUpTo: Int = .max, token: String = "enr_token",
-                      enrollResponse: EnrollResponse? = nil, jobs: AgentJobSet? = nil, commands: [AgentCommand] = []) throws -> FakeHub {
+                      enrollResponse: EnrollResponse? = nil, jobs: AgentJobSet? = nil, commands: [AgentCommand] = [],
+                      rejectIDs: [String] = []) throws -> FakeHub {
         let script = root + "/fake_hub.py"
         try Data(pythonSource.utf8).write(to: URL(fileURLWithPath: script))
         let configFile = root + "/fake_hub.json"
-        let config = Config(ackLimit: min(acknowledgeUpTo, 1_000_000_000), token: token, enrollResponse: enrollResponse, jobs: jobs, commands: commands)
+        let config = Config(ackLimit: min(acknowledgeUpTo, 1_000_000_000), token: token, enrollResponse: enrollResponse, jobs: jobs, commands: commands, rejectIDs: rejectIDs)
         try HubJSON.encoder().encode(config).write(to: URL(fileURLWithPath: configFile))
         let logFile = root + "/fake_hub.log"
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, configFile, logFile]
+        // The system python, not a version-manager shim (a shim may fork, and killing it would orphan the server).
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            process.arguments = [script, configFile, logFile]
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", script, configFile, logFile]
+        }
         let out = Pipe()
         process.standardOutput = out
         try process.run()
@@ -50,8 +58,9 @@ final class FakeHub: @unchecked Sendable {
         self.configFile = configFile
     }
 
+    /// SIGKILL: the test process blocks SIGTERM and its children inherit the mask.
     func stop() {
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 
@@ -140,6 +149,8 @@ class Handler(BaseHTTPRequestHandler):
         if not self.authorized(): return self.error(401, "unauthorized", "agent credential required")
         if path == "/api/agent/v1/events":
             events = json.loads(body)["events"]
+            if any(event["id"] in (config.get("rejectIDs") or []) for event in events):
+                return self.error(400, "bad_request", "event is about another server's run")
             acknowledged = []
             with lock:
                 for event in events:
@@ -153,6 +164,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200, {"deleted": True})
         self.error(404, "not_found", "no route")
 
+def exit_with_parent():
+    import os, time
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+threading.Thread(target=exit_with_parent, daemon=True).start()
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 print(server.server_address[1], flush=True)
 server.serve_forever()

@@ -86,7 +86,8 @@ struct JobRunnerTests {
             // The hub is down: both runs' start and finish wait in the outbox, nothing is running.
             let events = try setup.state.outbox.pending()
             #expect(events.map(\.kind) == [.runStarted, .runFinished, .runStarted, .runFinished])
-            #expect(events.last?.snapshot == secondSnapshot)
+            #expect(events.last?.snapshot?.id == secondSnapshot?.id)
+            #expect(events.last?.snapshot?.copies == secondSnapshot?.copies)
             #expect(setup.state.running.entries().isEmpty)
             #expect(setup.state.history.load().map(\.id) == [second.id, first.id])
             let password = try setup.state.repositoryPasswordFile(destinationID: setup.destination.id)
@@ -150,6 +151,28 @@ struct JobRunnerTests {
             let error = try #require(failed.results.first?.error)
             #expect(error.contains("sqlite3"), "\(error)")
             #expect(try setup.snapshots(tags: ["job=\(brokenJob)"]).isEmpty)
+        }
+    }
+
+    @Test("a broken PostgreSQL connection fails the copy in plain words and leaves no snapshot",
+          .enabled(if: ProgramLocator.find("pg_dump") != nil || Fixtures.isCI, "pg_dump is not installed (apt-get install postgresql-client)"))
+    func brokenPostgres() async throws {
+        try await withTemporaryDirectory { root in
+            let jobID = ResourceID.make(.job)
+            let setup = try Self.setup(root: root) { destination in
+                [AgentJob(job: try Fixtures.job(id: jobID, kind: .database,
+                                                databases: [DatabaseSource(engine: .postgresql, name: "shop", connection: "backup@127.0.0.1:1")],
+                                                destinationIDs: [destination.id]),
+                          destinations: [destination], envelopes: [])]
+            }
+            let (run, snapshot) = try Self.finished(try await setup.execution().execute(.init(jobID: jobID, trigger: .manual)))
+            #expect(run.status == .failed)
+            #expect(snapshot == nil)
+            let error = try #require(run.results.first?.error)
+            #expect(error.contains("database postgresql shop"), "\(error)")
+            #expect(error.contains("pg_dump"), "\(error)")
+            #expect(error.lowercased().contains("connection") || error.lowercased().contains("connect"), "\(error)")
+            #expect(try setup.snapshots(tags: ["job=\(jobID)"]).isEmpty, "the partial snapshot was forgotten")
         }
     }
 

@@ -61,4 +61,28 @@ struct OutboxTests {
             #expect(hub.authorizations().allSatisfy { $0 == "Agent mza_secret_credential" })
         }
     }
+
+    @Test("an event the hub refuses is set aside so the others still arrive")
+    func poisonEvent() async throws {
+        try await withTemporaryDirectory { root in
+            let hub = try FakeHub.start(in: root, rejectIDs: ["evt_002"])
+            defer { hub.stop() }
+            let outbox = Outbox(directory: root + "/outbox")
+            for index in 0..<5 { try outbox.append(Self.event(String(format: "evt_%03d", index), at: Double(index))) }
+            let acknowledged = try await outbox.flush(link: try HubLink(hubURL: hub.url, credential: "mza_x"))
+            #expect(acknowledged == 4)
+            #expect(outbox.depth == 0)
+            #expect(FileManager.default.fileExists(atPath: root + "/outbox/evt_002.json.rejected"))
+        }
+    }
+
+    @Test("a hub that is down leaves every event in place")
+    func hubDown() async throws {
+        try await withTemporaryDirectory { root in
+            let outbox = Outbox(directory: root + "/outbox")
+            try outbox.append(Self.event("evt_a", at: 1))
+            await #expect(throws: HubLinkError.self) { try await outbox.flush(link: try HubLink(hubURL: "http://127.0.0.1:9", credential: "mza_x", timeout: 3)) }
+            #expect(outbox.depth == 1)
+        }
+    }
 }

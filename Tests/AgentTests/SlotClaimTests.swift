@@ -26,18 +26,22 @@ struct SlotClaimTests {
         }
     }
 
-    @Test("claims older than 30 days are pruned, recent ones kept")
+    @Test("claims of slots older than 30 days, claimed more than 30 days ago, are pruned; others kept")
     func prune() async throws {
         try await withTemporaryDirectory { root in
             let claims = SlotClaims(directory: root + "/slots")
-            let now = Date(timeIntervalSince1970: 1_767_225_600)
+            let now = Date()
             let old = now.addingTimeInterval(-31 * 86400)
+            let oldClaimedLate = now.addingTimeInterval(-32 * 86400)
             let recent = now.addingTimeInterval(-29 * 86400)
             let claimedOld = try claims.claim(jobID: "job_a", slot: old)
+            let claimedLate = try claims.claim(jobID: "job_a", slot: oldClaimedLate)
             let claimedRecent = try claims.claim(jobID: "job_a", slot: recent)
-            #expect(claimedOld && claimedRecent)
+            #expect(claimedOld && claimedLate && claimedRecent)
+            try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: claims.path(jobID: "job_a", slot: old))
             claims.prune(now: now)
             #expect(!claims.isClaimed(jobID: "job_a", slot: old))
+            #expect(claims.isClaimed(jobID: "job_a", slot: oldClaimedLate), "claimed today: kept")
             #expect(claims.isClaimed(jobID: "job_a", slot: recent))
         }
     }

@@ -83,3 +83,40 @@ struct TimerUnitsTests {
         }
     }
 }
+
+@Suite("systemd control")
+struct SystemdControlTests {
+    @Test("with systemd: removed timers are disabled first, then reload, then written timers enabled and re-armed; nothing for no change")
+    func sequence() async throws {
+        try await withTemporaryDirectory { root in
+            let units = TimerUnits(directory: root, agentBinary: "/bin/true", stateDirectory: "/var/lib/mzpanel-agent")
+            let a = try Fixtures.job(id: "job_a"), b = try Fixtures.job(id: "job_b")
+            var calls: [[String]] = []
+            let record: ([String]) -> String? = { calls.append($0); return nil }
+            _ = Systemd.apply(try units.install(jobs: [a, b]), units: units, systemdRunning: true, systemctl: record)
+            #expect(calls == [["daemon-reload"], ["enable", "mzpanel-job-job_a.timer", "mzpanel-job-job_b.timer"],
+                              ["restart", "mzpanel-job-job_a.timer", "mzpanel-job-job_b.timer"]])
+            calls = []
+            _ = Systemd.apply(try units.install(jobs: [a, b]), units: units, systemdRunning: true, systemctl: record)
+            #expect(calls.isEmpty, "an unchanged job set touches nothing")
+            var changedB = b
+            changedB.schedule = try Schedule.parse("hourly")
+            _ = Systemd.apply(try units.install(jobs: [changedB]), units: units, systemdRunning: true, systemctl: record)
+            #expect(calls == [["disable", "--now", "mzpanel-job-job_a.timer"], ["daemon-reload"],
+                              ["enable", "mzpanel-job-job_b.timer"], ["restart", "mzpanel-job-job_b.timer"]])
+            #expect(!FileManager.default.fileExists(atPath: root + "/mzpanel-job-job_a.timer"))
+        }
+    }
+
+    @Test("without systemd: files only, no systemctl")
+    func withoutSystemd() async throws {
+        try await withTemporaryDirectory { root in
+            let units = TimerUnits(directory: root, agentBinary: "/bin/true", stateDirectory: "/var/lib/mzpanel-agent")
+            var called = false
+            _ = Systemd.apply(try units.install(jobs: [try Fixtures.job(id: "job_a")]), units: units, systemdRunning: false) { _ in called = true; return nil }
+            _ = Systemd.apply(try units.install(jobs: []), units: units, systemdRunning: false) { _ in called = true; return nil }
+            #expect(!called)
+            #expect(SecureFile.list(root).isEmpty)
+        }
+    }
+}

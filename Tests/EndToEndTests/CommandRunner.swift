@@ -17,17 +17,17 @@ struct CommandRunner {
     let binary: URL
     var environment: [String: String]
 
-    /// The `mzpanel` binary built next to the test bundle (`swift build` puts both in one folder).
-    static func locateBinary() -> URL? {
+    /// A binary (`mzpanel`, `mzpanel-agent`) built next to the test bundle (`swift build` puts them in one folder).
+    static func locateBinary(_ name: String = "mzpanel") -> URL? {
         var candidates: [URL] = []
-        if let custom = ProcessInfo.processInfo.environment["MZPANEL_BIN"] { candidates.append(URL(fileURLWithPath: custom)) }
+        if name == "mzpanel", let custom = ProcessInfo.processInfo.environment["MZPANEL_BIN"] { candidates.append(URL(fileURLWithPath: custom)) }
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for _ in 0..<4 {
-            candidates.append(directory.appendingPathComponent("mzpanel"))
+            candidates.append(directory.appendingPathComponent(name))
             directory = directory.deletingLastPathComponent()
         }
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(root.appendingPathComponent(".build/debug/mzpanel"))
+        candidates.append(root.appendingPathComponent(".build/debug/\(name)"))
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }
 
@@ -61,10 +61,25 @@ struct CommandRunner {
                              stderr: String(decoding: stderrData, as: UTF8.self))
     }
 
-    /// Starts `mzpanel serve` on a free loopback port and waits until it answers.
-    func startHub() async throws -> (process: Process, url: String) {
+    /// Starts a long-running subcommand (the agent's daemon) with output to a log file.
+    func start(_ arguments: [String], log: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = environment
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Starts `mzpanel serve` on a free loopback port (or the given one) and waits until it answers.
+    func startHub(port fixedPort: Int? = nil) async throws -> (process: Process, url: String) {
         for _ in 0..<5 {
-            let port = Int.random(in: 20_000..<50_000)
+            let port = fixedPort ?? Int.random(in: 20_000..<50_000)
             let process = Process()
             process.executableURL = binary
             process.arguments = ["serve", "--listen", "127.0.0.1:\(port)"]

@@ -2,6 +2,7 @@ import BackupCore
 import Foundation
 import Hummingbird
 import LinkProtocol
+import ServiceLifecycle
 import Store
 
 /// The agents' side of the hub: enrollment, job definitions, event ingestion and commands.
@@ -70,7 +71,10 @@ struct AgentRoutes {
             let deadline = ContinuousClock.now + .seconds(wait)
             while true {
                 let commands = try await hub.store.pendingCommands(serverID: server.id)
-                if !commands.isEmpty || ContinuousClock.now >= deadline { return JSONBody(CommandList(commands: commands)) }
+                // A hub that is shutting down answers at once instead of holding the poll open.
+                if !commands.isEmpty || ContinuousClock.now >= deadline || Task.isShuttingDownGracefully || Task.isCancelled {
+                    return JSONBody(CommandList(commands: commands))
+                }
                 try await Task.sleep(for: .milliseconds(250))
             }
         }

@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A hub process, the CLI logged in to it, and agents enrolled on this machine: real binaries,
+/// real restic, one temporary directory.
+final class Fleet: @unchecked Sendable {
+    let directory: URL
+    let cli: CommandRunner
+    let agentBinary: URL
+    private(set) var hub: Process?
+    private(set) var url = ""
+    private(set) var port = 0
+    private var daemons: [Process] = []
+
+    static var available: Bool {
+        CommandRunner.locateBinary("mzpanel") != nil && CommandRunner.locateBinary("mzpanel-agent") != nil && Restic.installed
+    }
+
+    init(plan: String = "free") async throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mzpanel-fleet-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var environment = ProcessInfo.processInfo.environment
+        environment["MZPANEL_DATA_DIR"] = directory.appendingPathComponent("hub").path
+        environment["MZPANEL_CONFIG"] = directory.appendingPathComponent("client.json").path
+        for key in ["MZPANEL_URL", "MZPANEL_TOKEN", "MZPANEL_DATABASE_URL"] { environment.removeValue(forKey: key) }
+        cli = CommandRunner(binary: try #require(CommandRunner.locateBinary("mzpanel")), environment: environment)
+        agentBinary = try #require(CommandRunner.locateBinary("mzpanel-agent"))
+        let passwordFile = directory.appendingPathComponent("password")
+        try "a long enough passphrase\n".write(to: passwordFile, atomically: true, encoding: .utf8)
+        let created = try await cli.run(["admin", "create-account", "--email", "ops@example.com", "--plan", plan, "--password-file", passwordFile.path, "--json"])
+        let token = try #require(created.object["apiToken"] as? String, "\(created.stderr)")
+        try await startHub()
+        let login = try await cli.run(["login", "--url", url, "--token-file", "-"], stdin: token)
+        #expect(login.status == 0, "\(login.stderr)")
+    }
+
+    /// Starts the hub (again, on the same port and data after a stop).
+    func startHub() async throws {
+        let started = try await cli.startHub(port: port == 0 ? nil : port)
+        hub = started.process
+        url = started.url
+        port = Int(url.split(separator: ":").last ?? "") ?? 0
+    }
+
+    func stopHub() {
+        hub?.terminate()
+        hub?.waitUntilExit()
+        hub = nil
+    }
+
+    /// The agent of one enrolled server, with its own state directory.
+    struct Agent {
+        let serverID: String
+        let stateDir: URL
+        let runner: CommandRunner
+
+        func run(_ arguments: [String]) async throws -> CommandResult {
+            try await runner.run(arguments + ["--state-dir", stateDir.path])
+        }
+    }
+
+    /// Adds a server and enrolls an agent for it (no systemd: the daemon fires schedules).
+    func enroll(_ name: String) async throws -> Agent {
+        let added = try await cli.run(["servers", "add", name, "--json"])
+        let server = try #require(added.object["server"] as? [String: Any], "\(added.stderr)")
+        let enrollment = try #require(added.object["enrollment"] as? [String: Any])
+        let secret = try #require(enrollment["secret"] as? String)
+        let stateDir = directory.appendingPathComponent("agent-\(name)")
+        let runner = CommandRunner(binary: agentBinary, environment: cli.environment)
+        let enrolled = try await runner.run(["enroll", "--url", url, "--token-file", "-", "--state-dir", stateDir.path, "--no-systemd"], stdin: secret)
+        #expect(enrolled.status == 0, "\(enrolled.stdout)\(enrolled.stderr)")
+        return Agent(serverID: try #require(server["id"] as? String), stateDir: stateDir, runner: runner)
+    }
+
+    /// Starts an agent's daemon; stopped by `shutdown()`.
+    func startDaemon(_ agent: Agent) throws -> Process {
+        let daemon = try agent.runner.start(["daemon", "--state-dir", agent.stateDir.path, "--no-systemd"],
+                                            log: directory.appendingPathComponent("daemon-\(agent.serverID).log"))
+        daemons.append(daemon)
+        return daemon
+    }
+
+    /// Polls until `condition` holds or `seconds` pass.
+    func eventually(_ seconds: Double = 30, _ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        return try await condition()
+    }
+
+    /// A generated tree of files to back up.
+    func makeTree(_ name: String, files: Int = 20) throws -> URL {
+        let root = directory.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        for index in 0..<files {
+            let data = Data((0..<(1024 + index * 97)).map { UInt8(($0 * 31 + index) % 251) })
+            try data.write(to: root.appendingPathComponent(index % 2 == 0 ? "file-\(index).bin" : "sub/file-\(index).bin"))
+        }
+        return root
+    }
+
+    func shutdown() {
+        for daemon in daemons where daemon.isRunning { daemon.terminate(); daemon.waitUntilExit() }
+        stopHub()
+    }
+}
+
+/// restic run directly, to look into repositories the way an operator would.
+enum Restic {
+    static var installed: Bool {
+        ["/usr/bin/restic", "/usr/local/bin/restic"].contains { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// The job's snapshots in a local repository, using the password the agent generated.
+    static func snapshots(repository: String, passwordFile: String, tag: String) async throws -> [[String: Any]] {
+        let runner = CommandRunner(binary: URL(fileURLWithPath: "/usr/bin/restic"),
+                                   environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "RESTIC_PASSWORD_FILE": passwordFile])
+        let result = try await runner.run(["-r", repository, "snapshots", "--json", "--tag", tag])
+        return (result.json as? [[String: Any]]) ?? []
+    }
+
+    static func check(repository: String, passwordFile: String) async throws -> Int32 {
+        let runner = CommandRunner(binary: URL(fileURLWithPath: "/usr/bin/restic"),
+                                   environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "RESTIC_PASSWORD_FILE": passwordFile])
+        return try await runner.run(["-r", repository, "check"]).status
+    }
+}
