@@ -14,6 +14,7 @@ struct JobsCommand: AsyncParsableCommand {
         let onCalendar: String
         let nextRunAt: Date?
         let retentionSummary: String
+        let health: String?
 
         init(from decoder: any Decoder) throws {
             job = try Job(from: decoder)
@@ -21,8 +22,9 @@ struct JobsCommand: AsyncParsableCommand {
             onCalendar = try container.decode(String.self, forKey: .onCalendar)
             nextRunAt = try container.decodeIfPresent(Date.self, forKey: .nextRunAt)
             retentionSummary = try container.decode(String.self, forKey: .retentionSummary)
+            health = try container.decodeIfPresent(String.self, forKey: .health)
         }
-        enum Keys: String, CodingKey { case onCalendar, nextRunAt, retentionSummary }
+        enum Keys: String, CodingKey { case onCalendar, nextRunAt, retentionSummary, health }
     }
     struct JobList: Decodable { let jobs: [JobInfo]; let nextCursor: String? }
 
@@ -41,8 +43,8 @@ struct JobsCommand: AsyncParsableCommand {
             if options.json { return Output.json(data) }
             let list = try HubDecoding.decode(JobList.self, data)
             if list.jobs.isEmpty { return print("No jobs yet. Add one with: mzpanel jobs add NAME --server S --kind full --path DIR --schedule daily --destination D") }
-            Output.table(["NAME", "ID", "SERVER", "KIND", "SCHEDULE", "NEXT RUN", "ENABLED"], list.jobs.map {
-                [$0.job.name, $0.job.id, $0.job.serverID, $0.job.kind.rawValue, $0.onCalendar, Output.date($0.nextRunAt), $0.job.enabled ? "yes" : "no"]
+            Output.table(["NAME", "ID", "SERVER", "KIND", "SCHEDULE", "NEXT RUN", "HEALTH"], list.jobs.map {
+                [$0.job.name, $0.job.id, $0.job.serverID, $0.job.kind.rawValue, $0.onCalendar, Output.date($0.nextRunAt), $0.health ?? "-"]
             })
             if let next = list.nextCursor { print("\nMore: add --cursor \(next)") }
         }
@@ -103,6 +105,7 @@ struct JobsCommand: AsyncParsableCommand {
             ("Name", job.name), ("ID", job.id), ("Server", job.serverID), ("Kind", job.kind.rawValue),
             ("Schedule", info.onCalendar), ("Next run", job.enabled ? Output.date(info.nextRunAt) : "disabled"),
             ("Retention", info.retentionSummary), ("Destinations", job.destinationIDs.joined(separator: ", ")),
+            ("Health", info.health ?? "-"),
         ]
         if !job.sources.paths.isEmpty { pairs.append(("Paths", job.sources.paths.joined(separator: " "))) }
         if !job.sources.excludes.isEmpty { pairs.append(("Excludes", job.sources.excludes.joined(separator: " "))) }

@@ -8,7 +8,17 @@ struct ServersCommand: AsyncParsableCommand {
         subcommands: [List.self, Add.self, Show.self, Remove.self], defaultSubcommand: List.self
     )
 
-    struct ServerList: Decodable { let servers: [Server]; let nextCursor: String? }
+    struct ServerList: Decodable { let servers: [ServerInfo]; let nextCursor: String? }
+    /// A server as the API answers it, with whether its agent is online.
+    struct ServerInfo: Decodable {
+        let server: Server
+        let online: Bool
+        init(from decoder: any Decoder) throws {
+            server = try Server(from: decoder)
+            online = try decoder.container(keyedBy: Keys.self).decodeIfPresent(Bool.self, forKey: .online) ?? false
+        }
+        enum Keys: String, CodingKey { case online }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List the account's servers, newest first.")
@@ -21,8 +31,9 @@ struct ServersCommand: AsyncParsableCommand {
             if options.json { return Output.json(data) }
             let list = try HubDecoding.decode(ServerList.self, data)
             if list.servers.isEmpty { return print("No servers yet. Add one with: mzpanel servers add NAME") }
-            Output.table(["NAME", "ID", "ENROLLED", "AGENT", "LAST SEEN"], list.servers.map {
-                [$0.name, $0.id, $0.enrolledAt == nil ? "no" : "yes", $0.agentVersion ?? "-", Output.date($0.lastSeenAt)]
+            Output.table(["NAME", "ID", "AGENT", "VERSION", "LAST SEEN"], list.servers.map {
+                [$0.server.name, $0.server.id, $0.server.enrolledAt == nil ? "not enrolled" : $0.online ? "online" : "offline",
+                 $0.server.agentVersion ?? "-", Output.date($0.server.lastSeenAt)]
             })
             if let next = list.nextCursor { print("\nMore: add --cursor \(next)") }
         }
