@@ -63,11 +63,13 @@ struct DestinationCopy {
     private func copyAndRetain() async throws -> ([ResticBackupSummary], [String], (problem: String?, removed: [String])) {
         let log = context.log
         log("destination \(destination.name) (\(destination.id)): repository \(repository.displayLocation)")
-        try await restic.initialize(repository)
-        do {
-            try await restic.unlock(repository)
-        } catch let error as ResticError {
-            log("could not clear stale restic locks: \(error.message)")
+        // A repository created just now has no stale locks: skip the extra restic process.
+        if try await !restic.initialize(repository) {
+            do {
+                try await restic.unlock(repository)
+            } catch let error as ResticError {
+                log("could not clear stale restic locks: \(error.message)")
+            }
         }
         var summaries: [ResticBackupSummary] = []
         var failures: [String] = []

@@ -84,13 +84,15 @@ public struct Restic: Sendable {
 
     /// Creates the repository unless it exists already (idempotent, also when another process
     /// creates it at the same moment).
-    public func initialize(_ repository: ResticRepository) async throws {
-        if try await isInitialized(repository) { return }
+    /// Returns true when this call created the repository (a new repository has no stale locks).
+    @discardableResult
+    public func initialize(_ repository: ResticRepository) async throws -> Bool {
+        if try await isInitialized(repository) { return false }
         let output = try await run(repository, ["init"])
-        if output.succeeded { return }
+        if output.succeeded { return true }
         let lower = output.stderr.lowercased()
         if lower.contains("config file already exists") || lower.contains("already initialized") {
-            return
+            return false
         }
         throw failure(output, repository, operation: "creating the repository")
     }

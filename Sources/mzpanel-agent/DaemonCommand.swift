@@ -23,6 +23,6 @@ struct DaemonCommand: AsyncParsableCommand {
         if noSystemd { settings.systemdDirectory = nil }
         let firesSlots = settings.systemdDirectory == nil || !Systemd.isRunning
         let daemon = try Daemon(state: state, settings: settings, options: .init(firesSlots: firesSlots))
-        try await Signals.runUntilTerminated { await daemon.run() }
+        try await Signals.runUntilTerminated(exitAfter: .seconds(2)) { await daemon.run() }
     }
 }

@@ -27,6 +27,18 @@ struct AgentEndToEndTests {
         #expect(known, "the agent never learned job \(jobID)")
     }
 
+    /// A fleet with one enrolled server, its daemon, a local destination and a job "nightly" it knows.
+    func nightlyJob() async throws -> (Fleet, Fleet.Agent, String) {
+        let fleet = try await Fleet()
+        let agent = try await fleet.enroll("web-1")
+        _ = try fleet.startDaemon(agent)
+        _ = try await addLocalDestination(fleet)
+        let tree = try fleet.makeTree("site")
+        let jobID = try await addJob(fleet, "nightly", server: "web-1", path: tree, keepLast: 5)
+        try await waitForJob(fleet, agent, jobID)
+        return (fleet, agent, jobID)
+    }
+
     @Test("three runs with keep-last 2 leave exactly two snapshots, in restic and in the hub")
     func fullLoop() async throws {
         let fleet = try await Fleet()
@@ -93,14 +105,8 @@ struct AgentEndToEndTests {
 
     @Test("run now from the CLI waits for the agent and prints the finished run with its snapshot")
     func runNow() async throws {
-        let fleet = try await Fleet()
+        let (fleet, _, _) = try await nightlyJob()
         defer { fleet.shutdown() }
-        let agent = try await fleet.enroll("web-1")
-        _ = try fleet.startDaemon(agent)
-        _ = try await addLocalDestination(fleet)
-        let tree = try fleet.makeTree("site")
-        let jobID = try await addJob(fleet, "nightly", server: "web-1", path: tree, keepLast: 5)
-        try await waitForJob(fleet, agent, jobID)
         let result = try await fleet.cli.run(["jobs", "run", "nightly", "--wait", "--json"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.object["status"] as? String == "succeeded")
@@ -143,14 +149,8 @@ struct AgentEndToEndTests {
 
     @Test("a timer and a hub trigger for the same slot give one run")
     func slotDedupe() async throws {
-        let fleet = try await Fleet()
+        let (fleet, agent, jobID) = try await nightlyJob()
         defer { fleet.shutdown() }
-        let agent = try await fleet.enroll("web-1")
-        _ = try fleet.startDaemon(agent)
-        _ = try await addLocalDestination(fleet)
-        let tree = try fleet.makeTree("site")
-        let jobID = try await addJob(fleet, "nightly", server: "web-1", path: tree, keepLast: 5)
-        try await waitForJob(fleet, agent, jobID)
         let slot = "2026-11-20T03:00:00Z"
         let first = try await agent.run(["run", jobID, "--trigger", "timer", "--slot", slot])
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
