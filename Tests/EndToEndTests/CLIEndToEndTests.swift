@@ -61,6 +61,15 @@ struct CLIEndToEndTests {
         #expect((job.object["schedule"] as? [String: Any])?["timeZone"] as? String == "Europe/Berlin")
         #expect((job.object["retention"] as? [String: Any])?["keepLast"] as? Int == 2)
 
+        let site = try await runner.run(["jobs", "add", "shop", "--server", "web-1", "--site", "/var/www/shop", "--database", "mariadb:shop",
+                                         "--schedule", "daily", "--keep-daily", "7", "--destination", "here", "--json"])
+        #expect(site.status == 0, "\(site.stderr)")
+        #expect(site.object["kind"] as? String == "full")
+        let siteSources = try #require(site.object["sources"] as? [String: Any])
+        #expect(siteSources["paths"] as? [String] == ["/var/www/shop"])
+        #expect((siteSources["excludes"] as? [String])?.contains("/var/www/shop/wp-content/cache") == true)
+        #expect((siteSources["databases"] as? [[String: Any]])?.first?["engine"] as? String == "mariadb")
+
         let edited = try await runner.run(["jobs", "edit", "nightly", "--keep-daily", "7", "--disable", "--json"])
         #expect(edited.status == 0, "\(edited.stderr)")
         #expect((edited.object["retention"] as? [String: Any])?["keepDaily"] as? Int == 7)

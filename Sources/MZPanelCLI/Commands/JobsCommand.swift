@@ -119,15 +119,29 @@ struct JobsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a job to a server.")
         @Argument(help: "The job's name (unique on its server).") var name: String
         @Option(name: .long, help: "The server (id or name).") var server: String
+        @Option(name: .long, help: "Site preset: this web root with its caches excluded (plus any --database); implies --kind full.")
+        var site: String?
         @OptionGroup var job: JobOptions
         @Flag(name: .long, help: "Create the job disabled.") var disabled = false
         @OptionGroup var options: ClientOptions
 
         func run() async throws {
-            guard let kind = job.kind else { throw CLIError("--kind is required: full (paths and databases) or database (databases only)") }
+            var sources = try job.sources ?? JobSources()
+            if let site {
+                if let kind = job.kind, kind != JobKind.full.rawValue { throw CLIError("--site backs up files and databases: use it with --kind full or without --kind") }
+                do {
+                    let preset = try SitePreset.sources(root: site, databases: sources.databases)
+                    sources = JobSources(paths: preset.paths + sources.paths, excludes: preset.excludes + sources.excludes, databases: sources.databases)
+                } catch {
+                    throw CLIError("--site: \(error.message)")
+                }
+            }
+            guard let kind = job.kind ?? (site != nil ? JobKind.full.rawValue : nil) else {
+                throw CLIError("--kind is required: full (paths and databases) or database (databases only), or use --site DIR")
+            }
             guard let schedule = job.schedule else { throw CLIError("--schedule is required, e.g. --schedule daily or --schedule \"daily 02:30\"") }
             guard !job.destination.isEmpty else { throw CLIError("--destination is required (repeat it for more copies); see mzpanel destinations list") }
-            let body = JobBody(name: name, server: server, kind: kind, sources: try job.sources ?? JobSources(), schedule: schedule, timeZone: job.tz,
+            let body = JobBody(name: name, server: server, kind: kind, sources: sources, schedule: schedule, timeZone: job.tz,
                                retention: job.retention, destinations: job.destination, enabled: !disabled)
             let data = try await options.client().raw("POST", "/api/v1/jobs", body: body)
             if options.json { return Output.json(data) }

@@ -59,6 +59,12 @@ struct ServersCommand: AsyncParsableCommand {
             print("Enroll its agent within the hour (the token works once, until \(Output.date(created.enrollment.enrollmentToken.expiresAt))):")
             print("")
             print("  " + created.enrollment.command)
+            print("")
+            print("or, to keep the token out of the server's process list:")
+            print("")
+            let words = created.enrollment.command.split(separator: " ")
+            let hubURL = words.firstIndex(of: "--url").flatMap { words.indices.contains($0 + 1) ? String(words[$0 + 1]) : nil } ?? "HUB_URL"
+            print("  printf '%s\\n' '\(created.enrollment.secret)' | mzpanel-agent enroll --url \(hubURL) --token-file -")
         }
     }
 
