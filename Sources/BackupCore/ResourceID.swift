@@ -11,6 +11,7 @@ public enum ResourceKind: String, Sendable, CaseIterable {
     case job = "job"
     case run = "run"
     case snapshot = "snp"
+    case command = "cmd"
 
     /// The resource's name in messages ("server", "destination"…).
     public var noun: String {
@@ -25,6 +26,7 @@ public enum ResourceKind: String, Sendable, CaseIterable {
         case .job: "job"
         case .run: "run"
         case .snapshot: "snapshot"
+        case .command: "agent command"
         }
     }
 }

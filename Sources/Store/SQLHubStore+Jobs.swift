@@ -51,24 +51,13 @@ extension SQLHubStore {
 
     public func jobs(accountID: String, serverID: String?, destinationID: String?) async throws -> [Job] {
         try await read { db in
-            var condition = SQLQueryString("j.account_id = \(bind: accountID)")
-            if let serverID { condition = condition + " AND j.server_id = \(bind: serverID)" }
-            if let destinationID {
-                condition = condition + " AND j.id IN (SELECT job_id FROM job_destinations WHERE destination_id = \(bind: destinationID))"
-            }
-            return try await Self.loadJobs(on: db, where: condition)
+            try await Self.loadJobs(on: db, where: Self.jobFilter(accountID: accountID, serverID: serverID, destinationID: destinationID))
         }
     }
 
     public func jobs(accountID: String, serverID: String?, destinationID: String?, after cursor: Cursor?, limit: Int) async throws -> Page<Job> {
         try await read { db in
-            var condition = SQLQueryString("j.account_id = \(bind: accountID)")
-            if let serverID { condition = condition + " AND j.server_id = \(bind: serverID)" }
-            if let destinationID {
-                // EXISTS lets the database walk jobs newest first and stop after one page.
-                condition = condition + " AND EXISTS (SELECT 1 FROM job_destinations jd WHERE jd.job_id = j.id AND jd.destination_id = \(bind: destinationID))"
-            }
-            condition = condition + Self.keyset(cursor: cursor, since: nil, until: nil, alias: "j", idColumn: "id")
+            let condition = Self.jobFilter(accountID: accountID, serverID: serverID, destinationID: destinationID) + Self.keyset(cursor: cursor, since: nil, until: nil, alias: "j", idColumn: "id")
             let jobs = try await Self.loadJobs(on: db, where: condition, order: "j.created_at DESC, j.id DESC", limit: limit + 1)
             return Self.page(jobs, limit: limit) { Cursor(createdAt: $0.createdAt, id: $0.id) }
         }
@@ -107,6 +96,17 @@ extension SQLHubStore {
                 enabled: try row.integer("enabled") != 0, createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at")
             )
         }
+    }
+
+    /// The account's jobs, optionally of one server and writing to one destination.
+    static func jobFilter(accountID: String, serverID: String?, destinationID: String?) -> SQLQueryString {
+        var condition = SQLQueryString("j.account_id = \(bind: accountID)")
+        if let serverID { condition = condition + " AND j.server_id = \(bind: serverID)" }
+        if let destinationID {
+            // EXISTS lets the database walk jobs in index order and stop after one page.
+            condition = condition + " AND EXISTS (SELECT 1 FROM job_destinations jd WHERE jd.job_id = j.id AND jd.destination_id = \(bind: destinationID))"
+        }
+        return condition
     }
 
     static func jobDocuments(_ job: Job) throws -> (sources: String, retention: String) {

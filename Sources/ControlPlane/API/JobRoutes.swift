@@ -135,7 +135,7 @@ struct JobRoutes {
     /// Tells the server's agent to fetch its jobs again (timers follow the change at once).
     func notifyAgent(serverID: String, accountID: String) async throws {
         guard try await hub.store.server(accountID: accountID, reference: serverID)?.enrolledAt != nil else { return }
-        let command = AgentCommand(id: ResourceID.make(.run).replacingOccurrences(of: "run_", with: "cmd_"), kind: .syncJobs, createdAt: hub.clock.now())
+        let command = AgentCommand(id: ResourceID.make(.command), kind: .syncJobs, createdAt: hub.clock.now())
         try await hub.store.enqueueCommand(command, accountID: accountID, serverID: serverID)
     }
 

@@ -24,7 +24,7 @@ struct RunNowRoute {
             let run = Run(id: ResourceID.make(.run), accountID: job.accountID, serverID: job.serverID, jobID: job.id, trigger: .manual,
                           status: .queued, createdAt: now)
             try await hub.store.insertRun(run)
-            try await hub.store.enqueueCommand(AgentCommand(id: ResourceID.make(.run).replacingOccurrences(of: "run_", with: "cmd_"), kind: .runNow,
+            try await hub.store.enqueueCommand(AgentCommand(id: ResourceID.make(.command), kind: .runNow,
                                                             jobID: job.id, runID: run.id, createdAt: now),
                                                accountID: job.accountID, serverID: job.serverID)
             return JSONBody(run, status: .accepted)

@@ -87,10 +87,3 @@ extension Request {
         }
     }
 }
-
-extension DecodingError {
-    /// Convenience for enums decoded from strings with a helpful list of accepted values.
-    static func unknownValue<T: RawRepresentable & CaseIterable>(_ text: String, _ type: T.Type, in container: any SingleValueDecodingContainer) -> DecodingError where T.RawValue == String {
-        .dataCorruptedError(in: container, debugDescription: "\"\(text)\" is not one of \(T.allCases.map { $0.rawValue }.joined(separator: ", "))")
-    }
-}

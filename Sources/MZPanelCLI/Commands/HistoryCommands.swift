@@ -16,9 +16,6 @@ struct HistoryFilters: ParsableArguments {
         ["server": server, "job": job, "destination": destination, "since": since, "until": until, "limit": limit.map(String.init), "cursor": cursor]
     }
 
-    func printNext(_ cursor: String?) {
-        if let cursor { print("\nMore: add --cursor \(cursor)") }
-    }
 }
 
 struct RunsCommand: AsyncParsableCommand {
@@ -44,7 +41,7 @@ struct RunsCommand: AsyncParsableCommand {
             Output.table(["ID", "JOB", "STATUS", "TRIGGER", "STARTED", "ADDED"], page.runs.map {
                 [$0.id, $0.jobID, $0.status.rawValue, $0.trigger.rawValue, Output.date($0.startedAt ?? $0.createdAt), Output.bytes($0.bytesAdded)]
             })
-            filters.printNext(page.nextCursor)
+            Output.nextPage(page.nextCursor)
         }
     }
 
@@ -91,7 +88,7 @@ struct SnapshotsCommand: AsyncParsableCommand {
                 [$0.id, Output.date($0.createdAt), $0.jobID, $0.serverID, $0.copies.map(\.destinationID).joined(separator: ","),
                  Output.bytes($0.copies.map(\.bytesTotal).max() ?? 0)]
             })
-            filters.printNext(page.nextCursor)
+            Output.nextPage(page.nextCursor)
         }
     }
 

@@ -46,7 +46,7 @@ struct JobsCommand: AsyncParsableCommand {
             Output.table(["NAME", "ID", "SERVER", "KIND", "SCHEDULE", "NEXT RUN", "HEALTH"], list.jobs.map {
                 [$0.job.name, $0.job.id, $0.job.serverID, $0.job.kind.rawValue, $0.onCalendar, Output.date($0.nextRunAt), $0.health ?? "-"]
             })
-            if let next = list.nextCursor { print("\nMore: add --cursor \(next)") }
+            Output.nextPage(list.nextCursor)
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BackupCore
+import ControlPlane
 import Foundation
 
 struct ServersCommand: AsyncParsableCommand {
@@ -35,7 +36,7 @@ struct ServersCommand: AsyncParsableCommand {
                 [$0.server.name, $0.server.id, $0.server.enrolledAt == nil ? "not enrolled" : $0.online ? "online" : "offline",
                  $0.server.agentVersion ?? "-", Output.date($0.server.lastSeenAt)]
             })
-            if let next = list.nextCursor { print("\nMore: add --cursor \(next)") }
+            Output.nextPage(list.nextCursor)
         }
     }
 
@@ -111,7 +112,7 @@ struct ServersCommand: AsyncParsableCommand {
 enum HubDecoding {
     static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
         do {
-            return try ControlPlaneJSON.decoder.decode(type, from: data)
+            return try HubJSON.decoder().decode(type, from: data)
         } catch {
             throw CLIError("the hub answered something this CLI does not understand; are the CLI and hub the same version?")
         }

@@ -38,6 +38,11 @@ enum Output {
         for (key, value) in pairs { print(key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value) }
     }
 
+    /// Under a listing page: how to get the next one.
+    static func nextPage(_ cursor: String?) {
+        if let cursor { print("\nMore: add --cursor \(cursor)") }
+    }
+
     static func date(_ date: Date?) -> String {
         guard let date else { return "-" }
         return HubJSON.format(date)

@@ -1,6 +1,0 @@
-import ControlPlane
-import Foundation
-
-enum ControlPlaneJSON {
-    static var decoder: JSONDecoder { HubJSON.decoder() }
-}
