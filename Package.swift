@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "MZPanelCLI",
             dependencies: [
-                "BackupCore", "ControlPlane", "Store",
+                "BackupCore", "ControlPlane", "Store", "Sealing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
@@ -64,6 +64,18 @@ let package = Package(
         .executableTarget(name: "mzpanel", dependencies: ["MZPanelCLI"], swiftSettings: strict),
         // Benchmark (not a test): seeds a large fleet and prints listing latencies.
         .executableTarget(name: "mzpanel-bench", dependencies: ["Store", "ControlPlane", "BackupCore"], swiftSettings: strict),
+        // Credential sealing (docs/sealing.md): HPKE, envelopes, vault, destination keys. The CLI seals, the agent opens.
+        .target(
+            name: "Sealing",
+            dependencies: [
+                "BackupCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "SealingTests", dependencies: ["Sealing", "BackupCore", .product(name: "Crypto", package: "swift-crypto")],
+                    resources: [.copy("Vectors")], swiftSettings: strict),
         // restic CLI adapter: command builder, JSON-lines decoder, exit-code mapping, version detection.
         .target(name: "ResticKit", swiftSettings: strict),
         .testTarget(name: "ResticKitTests", dependencies: ["ResticKit"], swiftSettings: strict),
@@ -71,7 +83,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "BackupCore", "LinkProtocol", "ResticKit",
+                "BackupCore", "LinkProtocol", "ResticKit", "Sealing",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
