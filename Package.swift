@@ -114,6 +114,6 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["BackupCore"], swiftSettings: strict),
+        .testTarget(name: "EndToEndTests", dependencies: ["BackupCore", "Sealing", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
     ]
 )

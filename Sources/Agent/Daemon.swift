@@ -25,6 +25,7 @@ public actor Daemon {
     private let sync: JobSync
     private let options: Options
     private let children: ChildRuns
+    private let peers: PeerSupervisor
     private var lastSync = Date.distantPast
     private var syncRequested = true
     private var queued: [String: [AgentCommand]] = [:]
@@ -41,6 +42,7 @@ public actor Daemon {
         self.sync = JobSync(state: state, settings: settings, agentBinary: agentBinary)
         self.options = options
         self.children = ChildRuns(agentBinary: agentBinary, stateDirectory: state.directory)
+        self.peers = PeerSupervisor(state: state)
     }
 
     /// Runs until the task is cancelled (SIGTERM/SIGINT).
@@ -48,11 +50,14 @@ public actor Daemon {
         AgentLog.write("mzpanel-agent \(AgentVersion.current) daemon for server \(identity.serverName) (\(identity.serverID)), hub \(identity.hubURL); slots fired by \(options.firesSlots ? "this daemon" : "systemd timers")")
         if let jobs = try? state.loadJobs() {
             for warning in (try? sync.writeTimers(jobs.jobs.map(\.job))) ?? [] { AgentLog.write(warning) }
+            // Serve stored peer destinations even while the hub is unreachable.
+            await peers.reconcile(jobs.peerStores ?? [], link: nil)
         }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.hubLoop() }
             group.addTask { await self.boxLoop() }
         }
+        await peers.stopAll()
         AgentLog.write("daemon stopped; runs in progress continue on their own")
     }
 
@@ -87,7 +92,9 @@ public actor Daemon {
     }
 
     private func syncJobs() async throws {
-        for warning in try await sync.sync(link: link) { AgentLog.write(warning) }
+        let jobs = try await link.jobs()
+        for warning in try sync.apply(jobs) { AgentLog.write(warning) }
+        await peers.reconcile(jobs.peerStores ?? [], link: link)
         lastSync = Date()
         syncRequested = false
     }
@@ -146,6 +153,7 @@ public actor Daemon {
             await reportInterruptedRuns()
             await startQueued()
             if options.firesSlots { await fireDueSlots(now: Date()) }
+            await peers.restartDead()
             try? await Task.sleep(for: .milliseconds(Int(options.tickInterval * 1000)))
         }
     }

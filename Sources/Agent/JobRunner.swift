@@ -2,6 +2,7 @@ import BackupCore
 import Foundation
 import LinkProtocol
 import ResticKit
+import Sealing
 
 /// The backup engine: for each destination of the job, one copy (files and each database) with
 /// restic, then the job's retention. Destinations are done one after the other; one failing does
@@ -71,8 +72,16 @@ public struct JobRunner: BackupEngine {
         case .success(let found): restic = found
         case .failure(let error): return failed(error.message)
         }
-        guard destination.kind == .local else {
-            return failed("offsite destinations need sealed credentials (not available in this version)")
+        if destination.kind.isOffsite {
+            do {
+                let repository = try OffsiteRepository.make(destination: destination, context: context)
+                return await DestinationCopy(restic: restic, repository: repository, destination: destination, context: context).run()
+            } catch let error as SealingError {
+                context.log("destination \(destination.name): \(error.description)")
+                return failed(error.description)
+            } catch {
+                return failed("\(error)")
+            }
         }
         guard let base = destination.settings.path, base.hasPrefix("/") else {
             return failed("the local destination \(destination.name) has no absolute path; set its path on the hub")

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Sealing
 
 /// The server's X25519 key pair. Destination credentials are sealed to its public key; the private
 /// key stays in `server.key` (0600) and never leaves the box.
@@ -25,14 +26,7 @@ public struct ServerKey: Sendable {
     /// `ab12:cd34:…`: the first 16 bytes of SHA-256 of the raw public key, hex in groups of two bytes.
     public var fingerprint: String { Self.fingerprint(publicKey: publicKeyRaw) }
 
-    public static func fingerprint(publicKey raw: Data) -> String {
-        let digest = Array(SHA256.hash(data: raw).prefix(16))
-        let hex = digest.map { byte in
-            let text = String(byte, radix: 16)
-            return byte < 16 ? "0" + text : text
-        }
-        return stride(from: 0, to: hex.count, by: 2).map { hex[$0] + hex[$0 + 1] }.joined(separator: ":")
-    }
+    public static func fingerprint(publicKey raw: Data) -> String { KeyFingerprint.of(raw) }
 
     /// Loads the key from `path`; throws when it is missing or damaged.
     public static func load(from path: String) throws -> ServerKey {

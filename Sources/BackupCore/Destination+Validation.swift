@@ -25,6 +25,8 @@ extension DestinationSettings {
                 throw .invalid("peerServerID", "a peer destination needs the storage server (its id or name)")
             }
             clean.peerServerID = peer
+            clean.peerAddress = try Self.hostPort(peerAddress)
+            if path != nil { clean.path = try Self.absolutePath(path, field: "path") }
         }
         return clean
     }
@@ -45,6 +47,22 @@ extension DestinationSettings {
         }
         if parts.isEmpty { throw .invalid(field, "\"/\" cannot hold backups; choose a directory such as /var/backups/mzpanel") }
         return "/" + parts.joined(separator: "/")
+    }
+
+    /// `host:port` (a name, IPv4 address or [IPv6] address, and a port 1–65535).
+    static func hostPort(_ value: String?) throws(DomainError) -> String {
+        guard let raw = value?.trimmingSpaces, !raw.isEmpty else {
+            throw .invalid("peerAddress", "a peer destination needs the address where sources reach the storage server, e.g. backup.example.net:8443")
+        }
+        guard let colon = raw.lastIndex(of: ":"), let port = Int(raw[raw.index(after: colon)...]), (1...65535).contains(port) else {
+            throw .invalid("peerAddress", "\"\(raw)\" must be host:port with a port from 1 to 65535")
+        }
+        let host = raw[..<colon]
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-[]:")
+        guard !host.isEmpty, host.allSatisfy({ allowed.contains($0) }) else {
+            throw .invalid("peerAddress", "\"\(host)\" is not a host name or address")
+        }
+        return raw
     }
 
     static func endpointURL(_ value: String?) throws(DomainError) -> String {

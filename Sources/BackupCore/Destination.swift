@@ -22,6 +22,7 @@ public enum DestinationKind: String, Sendable, Codable, CaseIterable {
 /// The non-secret settings of a destination. Which fields apply depends on the kind.
 public struct DestinationSettings: Sendable, Codable, Equatable {
     /// `local`: absolute directory on the server; repositories are `<path>/<server id>`.
+    /// `peer`: directory on the storage server (default /var/backups/mzpanel-peer/<destination id>).
     public var path: String?
     /// `s3`: endpoint URL (`https://s3.eu-central-1.amazonaws.com`, an R2 or MinIO URL…).
     public var endpoint: String?
@@ -37,10 +38,13 @@ public struct DestinationSettings: Sendable, Codable, Equatable {
     public var remote: String?
     /// `peer`: the id of the account's server that stores the backups.
     public var peerServerID: String?
+    /// `peer`: `host:port` where source servers reach the storage server's restic REST server.
+    public var peerAddress: String?
 
     public init(
         path: String? = nil, endpoint: String? = nil, bucket: String? = nil, prefix: String? = nil,
-        region: String? = nil, pathStyle: Bool? = nil, remote: String? = nil, peerServerID: String? = nil
+        region: String? = nil, pathStyle: Bool? = nil, remote: String? = nil, peerServerID: String? = nil,
+        peerAddress: String? = nil
     ) {
         self.path = path
         self.endpoint = endpoint
@@ -50,6 +54,7 @@ public struct DestinationSettings: Sendable, Codable, Equatable {
         self.pathStyle = pathStyle
         self.remote = remote
         self.peerServerID = peerServerID
+        self.peerAddress = peerAddress
     }
 }
 
@@ -59,18 +64,22 @@ public struct Destination: Sendable, Codable, Equatable {
     public var name: String
     public var kind: DestinationKind
     public var settings: DestinationSettings
+    /// The destination's data key wrapped under the account vault, and its credential box
+    /// (docs/sealing.md). Nil for local destinations and offsite ones not yet given a credential.
+    public var credentialKey: DestinationKeyRecord?
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         id: String, accountID: String, name: String, kind: DestinationKind, settings: DestinationSettings,
-        createdAt: Date, updatedAt: Date
+        credentialKey: DestinationKeyRecord? = nil, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.accountID = accountID
         self.name = name
         self.kind = kind
         self.settings = settings
+        self.credentialKey = credentialKey
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

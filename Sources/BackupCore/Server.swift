@@ -73,15 +73,20 @@ public struct SealedEnvelope: Sendable, Codable, Equatable {
     /// The envelope format version.
     public var version: Int
     public var ciphertext: Data
+    /// For a peer destination: the source server's htpasswd line (`user:{SHA}…`) for the storage
+    /// server. A one-way hash of a 256-bit random password; the password is inside the envelope.
+    public var peerLogin: String?
     public var createdAt: Date
 
-    public init(accountID: String, destinationID: String, serverID: String, keyID: String, version: Int, ciphertext: Data, createdAt: Date) {
+    public init(accountID: String, destinationID: String, serverID: String, keyID: String, version: Int, ciphertext: Data,
+                peerLogin: String? = nil, createdAt: Date) {
         self.accountID = accountID
         self.destinationID = destinationID
         self.serverID = serverID
         self.keyID = keyID
         self.version = version
         self.ciphertext = ciphertext
+        self.peerLogin = peerLogin
         self.createdAt = createdAt
     }
 

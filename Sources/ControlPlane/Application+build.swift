@@ -17,6 +17,7 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
     AccountRoutes(hub: hub).register(on: &api)
     ServerRoutes(hub: hub).register(on: &api)
     DestinationRoutes(hub: hub).register(on: &api)
+    VaultRoutes(hub: hub).register(on: &api)
     JobRoutes(hub: hub).register(on: &api)
     HistoryRoutes(hub: hub).register(on: &api)
     RunNowRoute(hub: hub).register(on: &api)

@@ -36,3 +36,19 @@ public struct HubServices: Sendable {
         self.configuration = configuration
     }
 }
+
+extension HubServices {
+    /// Tells an enrolled server's agent to fetch its job list again (jobs, destinations or envelopes changed).
+    func notifyAgent(serverID: String, accountID: String) async throws {
+        guard try await store.server(accountID: accountID, reference: serverID)?.enrolledAt != nil else { return }
+        let command = AgentCommand(id: ResourceID.make(.command), kind: .syncJobs, createdAt: clock.now())
+        try await store.enqueueCommand(command, accountID: accountID, serverID: serverID)
+    }
+
+    /// Notifies every server that runs a job writing to this destination, and its peer storage server.
+    func notifyAgents(using destination: Destination) async throws {
+        var servers = Set(try await store.jobs(accountID: destination.accountID, serverID: nil, destinationID: destination.id).map(\.serverID))
+        if let storage = destination.settings.peerServerID { servers.insert(storage) }
+        for server in servers.sorted() { try await notifyAgent(serverID: server, accountID: destination.accountID) }
+    }
+}

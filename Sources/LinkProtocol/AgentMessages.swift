@@ -42,11 +42,53 @@ public struct AgentJob: Codable, Sendable, Equatable {
     public var job: Job
     public var destinations: [Destination]
     public var envelopes: [SealedEnvelope]
+    /// The TLS certificate (PEM) of each peer destination's storage server, to pin with `--cacert`.
+    public var peerCertificates: [String: String]?
 
-    public init(job: Job, destinations: [Destination], envelopes: [SealedEnvelope]) {
+    public init(job: Job, destinations: [Destination], envelopes: [SealedEnvelope], peerCertificates: [String: String]? = nil) {
         self.job = job
         self.destinations = destinations
         self.envelopes = envelopes
+        self.peerCertificates = peerCertificates
+    }
+}
+
+/// A peer destination this server stores for other servers of the account: it serves the
+/// destination with `rclone serve restic`, one login per source server.
+public struct PeerStore: Codable, Sendable, Equatable {
+    public var destination: Destination
+    /// htpasswd lines (`<source server id>:{SHA}…`) of the source servers sealed to it.
+    public var logins: [String]
+
+    public init(destination: Destination, logins: [String]) {
+        self.destination = destination
+        self.logins = logins
+    }
+}
+
+/// The storage server's report on one peer destination (`PUT /api/agent/v1/peer-stores/{destination}`).
+public struct PeerReport: Codable, Sendable, Equatable {
+    public var destinationID: String
+    /// The server's self-signed certificate (PEM); sources pin it.
+    public var certificate: String?
+    /// Whether `rclone serve restic` is up and listening.
+    public var listening: Bool
+    public var freeBytes: Int64?
+    /// Bytes stored per source server id.
+    public var usedBytes: [String: Int64]
+    /// Why it is not serving, in words.
+    public var error: String?
+    public var reportedAt: Date?
+
+    public init(destinationID: String, certificate: String?, listening: Bool, freeBytes: Int64?, usedBytes: [String: Int64],
+                error: String? = nil, reportedAt: Date? = nil) {
+        self.destinationID = destinationID
+        self.certificate = certificate
+        self.listening = listening
+        self.freeBytes = freeBytes
+        self.usedBytes = usedBytes
+        self.error = error
+        self.reportedAt = reportedAt
     }
 }
 
@@ -54,10 +96,13 @@ public struct AgentJob: Codable, Sendable, Equatable {
 public struct AgentJobSet: Codable, Sendable, Equatable {
     public var serverID: String
     public var jobs: [AgentJob]
+    /// Peer destinations stored on this server.
+    public var peerStores: [PeerStore]?
 
-    public init(serverID: String, jobs: [AgentJob]) {
+    public init(serverID: String, jobs: [AgentJob], peerStores: [PeerStore]? = nil) {
         self.serverID = serverID
         self.jobs = jobs
+        self.peerStores = peerStores
     }
 }
 

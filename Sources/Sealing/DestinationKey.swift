@@ -39,9 +39,13 @@ public struct PeerLogin: Sendable, Equatable {
     public var password: String
 
     public static func generate(serverID: String) -> PeerLogin {
-        let password = Boxes.randomBytes(32).base64EncodedString()
+        PeerLogin(user: serverID, password: randomPassword())
+    }
+
+    /// 32 random bytes as base64url without padding (43 characters): peer and repository passwords.
+    public static func randomPassword() -> String {
+        Boxes.randomBytes(32).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        return PeerLogin(user: serverID, password: password)
     }
 
     /// `user:{SHA}base64(SHA-1(password))`, the line the storage server's htpasswd file gets.

@@ -52,6 +52,14 @@ public protocol HubStore: Sendable {
     func envelopes(accountID: String, destinationID: String) async throws -> [SealedEnvelope]
     func envelopes(accountID: String, serverID: String) async throws -> [SealedEnvelope]
     func deleteEnvelope(accountID: String, destinationID: String, serverID: String) async throws -> Bool
+    /// The account's vault document (docs/sealing.md), if one was created.
+    func vault(accountID: String) async throws -> VaultDocument?
+    /// Creates the vault (`replacing: false`; a second one is a conflict) or replaces it (`true`).
+    func putVault(accountID: String, document: VaultDocument, replacing: Bool, now: Date) async throws
+    /// Stores a storage server's report on a peer destination it stores.
+    func putPeerReport(_ report: PeerReport, accountID: String, serverID: String, now: Date) async throws
+    /// The latest reports on the account's peer destinations, by destination id.
+    func peerReports(accountID: String) async throws -> [String: PeerReport]
 
     // Jobs
     func createJob(_ job: Job) async throws

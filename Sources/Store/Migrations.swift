@@ -116,6 +116,18 @@ enum Migrations {
             "ALTER TABLE jobs ADD COLUMN protected_bytes BIGINT NOT NULL DEFAULT 0",
             "ALTER TABLE jobs ADD COLUMN protected_at BIGINT",
         ]),
+        (3, [
+            // Sealing (docs/sealing.md): the account vault, each destination's key record, and the
+            // htpasswd line of a source server's peer login. All ciphertext or one-way hashes.
+            "CREATE TABLE vaults (account_id TEXT PRIMARY KEY, document TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+            "ALTER TABLE destinations ADD COLUMN credential_key TEXT",
+            "ALTER TABLE envelopes ADD COLUMN peer_login TEXT",
+            // What each peer destination's storage server last reported (certificate, space).
+            """
+            CREATE TABLE peer_reports (destination_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, server_id TEXT NOT NULL,
+              report TEXT NOT NULL, reported_at BIGINT NOT NULL)
+            """,
+        ]),
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.

@@ -1,18 +1,20 @@
 import BackupCore
 import Foundation
+import LinkProtocol
 import SQLKit
 
 extension SQLHubStore {
     public func createDestination(_ destination: Destination) async throws {
         let settings = try ColumnJSON.encode(destination.settings)
+        let key = try destination.credentialKey.map(ColumnJSON.encode)
         try await write { db in
             if try await db.raw("SELECT id FROM destinations WHERE account_id = \(bind: destination.accountID) AND name = \(bind: destination.name)").first() != nil {
                 throw DomainError.conflict("name", "a destination named \"\(destination.name)\" already exists; choose another name")
             }
             try await db.raw("""
-                INSERT INTO destinations (id, account_id, name, kind, settings, created_at, updated_at)
+                INSERT INTO destinations (id, account_id, name, kind, settings, credential_key, created_at, updated_at)
                 VALUES (\(bind: destination.id), \(bind: destination.accountID), \(bind: destination.name), \(bind: destination.kind.rawValue),
-                        \(bind: settings), \(bind: destination.createdAt.millisecondsSince1970), \(bind: destination.updatedAt.millisecondsSince1970))
+                        \(bind: settings), \(bind: key), \(bind: destination.createdAt.millisecondsSince1970), \(bind: destination.updatedAt.millisecondsSince1970))
                 """).run()
         }
     }
@@ -33,12 +35,13 @@ extension SQLHubStore {
 
     public func updateDestination(_ destination: Destination) async throws {
         let settings = try ColumnJSON.encode(destination.settings)
+        let key = try destination.credentialKey.map(ColumnJSON.encode)
         try await write { db in
             if try await db.raw("SELECT id FROM destinations WHERE account_id = \(bind: destination.accountID) AND name = \(bind: destination.name) AND id <> \(bind: destination.id)").first() != nil {
                 throw DomainError.conflict("name", "a destination named \"\(destination.name)\" already exists; choose another name")
             }
             try await db.raw("""
-                UPDATE destinations SET name = \(bind: destination.name), settings = \(bind: settings), updated_at = \(bind: destination.updatedAt.millisecondsSince1970)
+                UPDATE destinations SET name = \(bind: destination.name), settings = \(bind: settings), credential_key = \(bind: key), updated_at = \(bind: destination.updatedAt.millisecondsSince1970)
                 WHERE id = \(bind: destination.id) AND account_id = \(bind: destination.accountID)
                 """).run()
         }
@@ -77,9 +80,9 @@ extension SQLHubStore {
             }
             try await db.raw("DELETE FROM envelopes WHERE destination_id = \(bind: envelope.destinationID) AND server_id = \(bind: envelope.serverID)").run()
             try await db.raw("""
-                INSERT INTO envelopes (account_id, destination_id, server_id, key_id, version, ciphertext, created_at)
+                INSERT INTO envelopes (account_id, destination_id, server_id, key_id, version, ciphertext, peer_login, created_at)
                 VALUES (\(bind: envelope.accountID), \(bind: envelope.destinationID), \(bind: envelope.serverID), \(bind: envelope.keyID),
-                        \(bind: envelope.version), \(bind: ciphertext), \(bind: envelope.createdAt.millisecondsSince1970))
+                        \(bind: envelope.version), \(bind: ciphertext), \(bind: envelope.peerLogin), \(bind: envelope.createdAt.millisecondsSince1970))
                 """).run()
         }
     }
@@ -110,6 +113,7 @@ extension SQLHubStore {
         return Destination(
             id: try row.text("id"), accountID: try row.text("account_id"), name: try row.text("name"), kind: kind,
             settings: try row.document("settings", as: DestinationSettings.self),
+            credentialKey: try row.optionalText("credential_key").map { try ColumnJSON.decode(DestinationKeyRecord.self, $0, column: "credential_key") },
             createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at")
         )
     }
@@ -118,7 +122,53 @@ extension SQLHubStore {
         guard let ciphertext = Data(base64Encoded: try row.text("ciphertext")) else { throw StoreError.corrupt("envelopes.ciphertext is not base64") }
         return SealedEnvelope(
             accountID: try row.text("account_id"), destinationID: try row.text("destination_id"), serverID: try row.text("server_id"),
-            keyID: try row.text("key_id"), version: Int(try row.integer("version")), ciphertext: ciphertext, createdAt: try row.date("created_at")
+            keyID: try row.text("key_id"), version: Int(try row.integer("version")), ciphertext: ciphertext,
+            peerLogin: try row.optionalText("peer_login"), createdAt: try row.date("created_at")
         )
+    }
+}
+
+extension SQLHubStore {
+    public func vault(accountID: String) async throws -> VaultDocument? {
+        try await read { db in
+            try await db.raw("SELECT document FROM vaults WHERE account_id = \(bind: accountID)").first()
+                .map { try $0.document("document", as: VaultDocument.self) }
+        }
+    }
+
+    public func putVault(accountID: String, document: VaultDocument, replacing: Bool, now: Date) async throws {
+        let text = try ColumnJSON.encode(document)
+        try await write { db in
+            let exists = try await db.raw("SELECT account_id FROM vaults WHERE account_id = \(bind: accountID)").first() != nil
+            if exists && !replacing {
+                throw DomainError.conflict(nil, "this account already has a vault; unlock it, or change its passphrase with replace=true")
+            }
+            if !exists && replacing { throw DomainError.notFound("vault", accountID) }
+            try await db.raw("DELETE FROM vaults WHERE account_id = \(bind: accountID)").run()
+            try await db.raw("INSERT INTO vaults (account_id, document, updated_at) VALUES (\(bind: accountID), \(bind: text), \(bind: now.millisecondsSince1970))").run()
+        }
+    }
+}
+
+extension SQLHubStore {
+    public func putPeerReport(_ report: PeerReport, accountID: String, serverID: String, now: Date) async throws {
+        var stored = report
+        stored.reportedAt = now
+        let text = try ColumnJSON.encode(stored)
+        try await write { db in
+            try await db.raw("DELETE FROM peer_reports WHERE destination_id = \(bind: report.destinationID) AND account_id = \(bind: accountID)").run()
+            try await db.raw("""
+                INSERT INTO peer_reports (destination_id, account_id, server_id, report, reported_at)
+                VALUES (\(bind: report.destinationID), \(bind: accountID), \(bind: serverID), \(bind: text), \(bind: now.millisecondsSince1970))
+                """).run()
+        }
+    }
+
+    public func peerReports(accountID: String) async throws -> [String: PeerReport] {
+        try await read { db in
+            let rows = try await db.raw("SELECT report FROM peer_reports WHERE account_id = \(bind: accountID)").all()
+            let reports = try rows.map { try $0.document("report", as: PeerReport.self) }
+            return Dictionary(reports.map { ($0.destinationID, $0) }) { first, _ in first }
+        }
     }
 }

@@ -79,7 +79,7 @@ struct APIDestinationTests {
             let plus = try await hub.account("peer@example.com", plan: .plus)
             let server = try await client.call(.post, "/api/v1/servers", token: plus.token, body: #"{"name":"vault"}"#)
             let serverID = try #require(server.json["server"]["id"].string)
-            let peer = try await client.call(.post, "/api/v1/destinations", token: plus.token, body: #"{"name":"peer","kind":"peer","settings":{"peerServerID":"vault"}}"#)
+            let peer = try await client.call(.post, "/api/v1/destinations", token: plus.token, body: #"{"name":"peer","kind":"peer","settings":{"peerServerID":"vault","peerAddress":"vault.example.net:8443"}}"#)
             expectStatus(peer, .created)
             #expect(peer.json["settings"]["peerServerID"].string == serverID)
         }
@@ -104,12 +104,11 @@ struct APIDestinationTests {
 
     @Test func envelopesArePutReadListedAndDeleted() async throws {
         try await withTestHub { hub, client in
-            let account = try await hub.account("envelopes@example.com")
+            let account = try await hub.account("envelopes@example.com", plan: .plus)
             let token = account.token
             let server = try await client.call(.post, "/api/v1/servers", token: token, body: #"{"name":"web1"}"#)
             let serverID = try #require(server.json["server"]["id"].string)
-            let destination = try await client.call(.post, "/api/v1/destinations", token: token, body: #"{"name":"nas","kind":"local","settings":{"path":"/srv"}}"#)
-            let destinationID = try #require(destination.json["id"].string)
+            let destinationID = try await OffsiteFixture.create(client, token: token, name: "nas")
             let bytes = Data((0...255).map(UInt8.init))
 
             let put = try await client.call(.put, "/api/v1/destinations/nas/envelopes/web1", token: token,
@@ -146,10 +145,10 @@ struct APIDestinationTests {
 
     @Test func anEnvelopeMustMatchAnEnrolledServersKey() async throws {
         try await withTestHub { hub, client in
-            let account = try await hub.account("keys@example.com")
+            let account = try await hub.account("keys@example.com", plan: .plus)
             let created = try await client.call(.post, "/api/v1/servers", token: account.token, body: #"{"name":"web1"}"#)
             let serverID = try #require(created.json["server"]["id"].string)
-            _ = try await client.call(.post, "/api/v1/destinations", token: account.token, body: #"{"name":"nas","kind":"local","settings":{"path":"/srv"}}"#)
+            _ = try await OffsiteFixture.create(client, token: account.token, name: "nas")
             var server = try #require(try await hub.store.server(accountID: account.id, reference: serverID))
             server.keyFingerprint = "SHA256:current"
             server.publicKey = "cHVibGlj"

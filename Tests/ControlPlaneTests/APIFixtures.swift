@@ -28,10 +28,9 @@ struct AccountWorld: Sendable {
         let serverID = try #require(server.json["server"]["id"].string)
         let enrollment = try await client.call(.post, "/api/v1/servers/\(serverID)/enrollment-tokens", token: token, body: #"{"expiresInSeconds":600}"#)
         try #require(enrollment.status == .created, "\(enrollment)")
-        let destination = try await client.call(.post, "/api/v1/destinations", token: token,
-                                                body: #"{"name":"\#(prefix)-nas","kind":"local","settings":{"path":"/var/backups/\#(prefix)"}}"#)
-        try #require(destination.status == .created, "\(destination)")
-        let destinationID = try #require(destination.json["id"].string)
+        // An offsite destination (Plus) with a key record, so envelopes can be sealed to the server.
+        _ = try await hub.store.setPlan(accountID: account.id, plan: .plus)
+        let destinationID = try await OffsiteFixture.create(client, token: token, name: "\(prefix)-nas")
         let envelope = try await client.call(.put, "/api/v1/destinations/\(destinationID)/envelopes/\(serverID)", token: token,
                                              body: #"{"keyID":"key-\#(prefix)","version":1,"ciphertext":"\#(Data("sealed for \(prefix)".utf8).base64EncodedString())"}"#)
         try #require(envelope.status == .ok, "\(envelope)")
@@ -106,5 +105,20 @@ struct AccountWorld: Sendable {
         let tokens = try await client.call(.get, "/api/v1/tokens", token: account.token)
         state["/api/v1/tokens"] = .array(tokens.json["tokens"].array.map { .object(["id": $0["id"], "revokedAt": $0["revokedAt"]]) })
         return state
+    }
+}
+
+/// An s3 destination with a (shape-valid) key record: what a sealing client leaves on the hub.
+enum OffsiteFixture {
+    static let keyRecord = #"{"credentialKey":{"v":1,"wrappedKey":{"nonce":"AAAAAAAAAAAAAAAA","ct":"\#(Data(count: 48).base64EncodedString())"},"credential":{"nonce":"AAAAAAAAAAAAAAAA","ct":"\#(Data(count: 64).base64EncodedString())"}}}"#
+
+    static func create(_ client: any TestClientProtocol, token: String, name: String) async throws -> String {
+        let destination = try await client.call(.post, "/api/v1/destinations", token: token,
+                                                body: #"{"name":"\#(name)","kind":"s3","settings":{"endpoint":"https://s3.example.com","bucket":"backups"}}"#)
+        try #require(destination.status == .created, "\(destination)")
+        let id = try #require(destination.json["id"].string)
+        let keyed = try await client.call(.patch, "/api/v1/destinations/\(id)", token: token, body: keyRecord)
+        try #require(keyed.status == .ok, "\(keyed)")
+        return id
     }
 }

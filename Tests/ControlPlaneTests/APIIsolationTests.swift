@@ -22,6 +22,7 @@ struct APIIsolationTests {
         case run = "runs"
         case snapshot = "snapshots"
         case agentCommand = "commands"
+        case peerStore = "peer-stores"
 
         func value(in world: AccountWorld, byName: Bool) -> String? {
             switch self {
@@ -29,7 +30,7 @@ struct APIIsolationTests {
             case .apiToken: world.apiTokenID
             case .server, .envelopeServer: byName ? world.serverName : world.serverID
             case .enrollmentToken: world.enrollmentTokenID
-            case .destination: byName ? world.destinationName : world.destinationID
+            case .destination, .peerStore: byName ? world.destinationName : world.destinationID
             case .job: byName ? world.jobName : world.jobID
             case .run: world.runID
             case .snapshot: world.snapshotID
@@ -43,6 +44,8 @@ struct APIIsolationTests {
         "EnrollmentRequest": #"{"expiresInSeconds":600}"#,
         "DestinationUpdate": #"{"name":"hijacked-destination","settings":{"path":"/tmp/hijacked"}}"#,
         "EnvelopeRequest": #"{"keyID":"key-hijack","version":1,"ciphertext":"aGlqYWNrZWQ="}"#,
+        "PeerReport": #"{"destinationID":"x","listening":true,"usedBytes":{}}"#,
+        "VaultRequest": #"{"vault":{}}"#,
         "JobUpdate": #"{"name":"hijacked-job","enabled":false,"destinations":["bravo-nas"]}"#,
     ]
 
@@ -200,7 +203,7 @@ struct APIIsolationTests {
                 expectError(try await client.call(.patch, "/api/v1/jobs/\(b.jobID)", token: token, body: #"{"destinations":["\#(destination)"]}"#),
                             .badRequest, field: "destinations[0]")
                 expectError(try await client.call(.post, "/api/v1/destinations", token: token,
-                                                  body: #"{"name":"steal","kind":"peer","settings":{"peerServerID":"\#(server)"}}"#),
+                                                  body: #"{"name":"steal","kind":"peer","settings":{"peerServerID":"\#(server)","peerAddress":"steal.example.net:8443"}}"#),
                             .badRequest, field: "settings.peerServerID")
             }
             #expect(try await client.call(.get, "/api/v1/jobs", token: token).json["jobs"].ids == [b.jobID])

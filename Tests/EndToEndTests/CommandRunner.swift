@@ -77,15 +77,23 @@ struct CommandRunner {
     }
 
     /// Starts `mzpanel serve` on a free loopback port (or the given one) and waits until it answers.
-    func startHub(port fixedPort: Int? = nil) async throws -> (process: Process, url: String) {
+    func startHub(port fixedPort: Int? = nil, log: URL? = nil) async throws -> (process: Process, url: String) {
         for _ in 0..<5 {
             let port = fixedPort ?? Int.random(in: 20_000..<50_000)
             let process = Process()
             process.executableURL = binary
             process.arguments = ["serve", "--listen", "127.0.0.1:\(port)"]
             process.environment = environment
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            if let log {
+                if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
+                let handle = try FileHandle(forWritingTo: log)
+                handle.seekToEndOfFile()
+                process.standardOutput = handle
+                process.standardError = handle
+            } else {
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+            }
             try process.run()
             let url = "http://127.0.0.1:\(port)"
             for _ in 0..<100 {

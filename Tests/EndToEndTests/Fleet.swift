@@ -39,7 +39,7 @@ final class Fleet: @unchecked Sendable {
 
     /// Starts the hub (again, on the same port and data after a stop).
     func startHub() async throws {
-        let started = try await cli.startHub(port: port == 0 ? nil : port)
+        let started = try await cli.startHub(port: port == 0 ? nil : port, log: directory.appendingPathComponent("hub.log"))
         hub = started.process
         url = started.url
         port = Int(url.split(separator: ":").last ?? "") ?? 0
@@ -81,6 +81,21 @@ final class Fleet: @unchecked Sendable {
                                             log: directory.appendingPathComponent("daemon-\(agent.serverID).log"))
         daemons.append(daemon)
         return daemon
+    }
+
+    /// Calls the hub's API as the logged-in CLI user; returns the JSON object (empty on errors).
+    func api(_ method: String, _ path: String, body: [String: Any]? = nil) async throws -> [String: Any] {
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("client.json"))) as? [String: Any]
+        let token = try #require(config?["token"] as? String)
+        var request = URLRequest(url: try #require(URL(string: url + path)))
+        request.httpMethod = method
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        if let body {
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = try JSONSerialization.data(withJSONObject: body)
+        }
+        let (data, _) = try await URLSession.shared.data(for: request)
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
     }
 
     /// Polls until `condition` holds or `seconds` pass.

@@ -39,11 +39,22 @@ struct AgentRoutes {
             let jobs = try await hub.store.jobs(accountID: server.accountID, serverID: server.id, destinationID: nil)
             let destinations = Dictionary(uniqueKeysWithValues: try await hub.store.destinations(accountID: server.accountID).map { ($0.id, $0) })
             let envelopes = try await hub.store.envelopes(accountID: server.accountID, serverID: server.id)
+            let peerDestinations = destinations.values.filter { $0.kind == .peer }
+            let reports = peerDestinations.isEmpty ? [:] : try await hub.store.peerReports(accountID: server.accountID)
             let agentJobs = jobs.map { job in
-                AgentJob(job: job, destinations: job.destinationIDs.compactMap { destinations[$0] },
-                         envelopes: envelopes.filter { job.destinationIDs.contains($0.destinationID) })
+                let certificates = job.destinationIDs.reduce(into: [String: String]()) { result, id in
+                    if destinations[id]?.kind == .peer, let certificate = reports[id]?.certificate { result[id] = certificate }
+                }
+                return AgentJob(job: job, destinations: job.destinationIDs.compactMap { destinations[$0] },
+                                envelopes: envelopes.filter { job.destinationIDs.contains($0.destinationID) },
+                                peerCertificates: certificates.isEmpty ? nil : certificates)
             }
-            return JSONBody(AgentJobSet(serverID: server.id, jobs: agentJobs))
+            var stores: [PeerStore] = []
+            for destination in peerDestinations.sorted(by: { $0.id < $1.id }) where destination.settings.peerServerID == server.id {
+                let logins = try await hub.store.envelopes(accountID: server.accountID, destinationID: destination.id).compactMap(\.peerLogin)
+                stores.append(PeerStore(destination: destination, logins: logins))
+            }
+            return JSONBody(AgentJobSet(serverID: server.id, jobs: agentJobs, peerStores: stores.isEmpty ? nil : stores))
         }
         api.on(.post, "/api/agent/v1/events", summary: "Deliver outbox events; each id is applied once and acknowledged",
                tag: "agent", body: "EventBatch", response: "EventAck") { request, context in
@@ -60,6 +71,34 @@ struct AgentRoutes {
                 acknowledged.append(event.id)
             }
             return JSONBody(EventAck(acknowledged: acknowledged))
+        }
+        api.on(.put, "/api/agent/v1/peer-stores/{destination}", summary: "The storage server reports on a peer destination it serves (certificate, space)",
+               tag: "agent", body: "PeerReport", response: "PeerReport") { request, context in
+            let server = try await agent(request)
+            let id = try context.parameter("destination")
+            guard let destination = try await hub.store.destination(accountID: server.accountID, reference: id),
+                  destination.kind == .peer, destination.settings.peerServerID == server.id else {
+                throw APIError(.notFound, code: "not_found", "this server stores no peer destination \"\(id)\"")
+            }
+            var report = try await request.decodeJSON(PeerReport.self, context: context)
+            report.destinationID = destination.id
+            if let certificate = report.certificate {
+                guard certificate.count <= 16 * 1024, certificate.hasPrefix("-----BEGIN CERTIFICATE-----") else {
+                    throw APIError.badRequest("certificate must be one PEM certificate of at most 16 KiB", field: "certificate")
+                }
+            }
+            guard report.usedBytes.count <= 10_000, (report.error?.count ?? 0) <= 2000 else {
+                throw APIError.badRequest("the report is too large", field: "usedBytes")
+            }
+            let previous = try await hub.store.peerReports(accountID: server.accountID)[destination.id]
+            try await hub.store.putPeerReport(report, accountID: server.accountID, serverID: server.id, now: hub.clock.now())
+            // Sources pin the certificate: a new one reaches them with their next job sync.
+            if previous?.certificate != report.certificate {
+                for envelope in try await hub.store.envelopes(accountID: server.accountID, destinationID: destination.id) {
+                    try await hub.notifyAgent(serverID: envelope.serverID, accountID: server.accountID)
+                }
+            }
+            return JSONBody(report)
         }
         api.on(.get, "/api/agent/v1/commands", summary: "Long-poll for commands (run now, sync jobs); wait=0–30 seconds",
                tag: "agent", response: "CommandList", query: ["wait"]) { request, _ in

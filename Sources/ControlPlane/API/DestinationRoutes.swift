@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import Hummingbird
+import LinkProtocol
 import Store
 
 /// Destinations (account-wide) and their sealed credential envelopes, one per server.
@@ -16,19 +17,23 @@ struct DestinationRoutes {
         let name: String?
         let kind: String?
         let settings: DestinationSettings?
+        let credentialKey: DestinationKeyRecord?
     }
     struct DestinationView: Encodable, Sendable {
         let destination: Destination
         let jobs: [JobReference]
         let sealedTo: [String]
+        /// Peer destinations: the storage server's latest report.
+        let peer: PeerReport?
 
         func encode(to encoder: any Encoder) throws {
             try destination.encode(to: encoder)
             var container = encoder.container(keyedBy: Keys.self)
             try container.encode(jobs, forKey: .jobs)
             try container.encode(sealedTo, forKey: .sealedTo)
+            try container.encodeIfPresent(peer, forKey: .peer)
         }
-        enum Keys: String, CodingKey { case jobs, sealedTo }
+        enum Keys: String, CodingKey { case jobs, sealedTo, peer }
     }
     struct JobReference: Encodable, Sendable { let id: String; let name: String }
     struct DestinationList: Encodable, Sendable { let destinations: [Destination] }
@@ -37,6 +42,8 @@ struct DestinationRoutes {
         let version: Int
         /// base64
         let ciphertext: String
+        /// Peer destinations: the source server's htpasswd line (`<server id>:{SHA}<base64>`).
+        let peerLogin: String?
     }
     struct EnvelopeList: Encodable, Sendable { let envelopes: [SealedEnvelope] }
 
@@ -63,8 +70,9 @@ struct DestinationRoutes {
             let destination = try await destination(context)
             let jobs = try await hub.store.jobsUsing(accountID: destination.accountID, destinationID: destination.id)
             let envelopes = try await hub.store.envelopes(accountID: destination.accountID, destinationID: destination.id)
+            let peer = destination.kind == .peer ? try await hub.store.peerReports(accountID: destination.accountID)[destination.id] : nil
             return JSONBody(DestinationView(destination: destination, jobs: jobs.map { JobReference(id: $0.id, name: $0.name) },
-                                            sealedTo: envelopes.map(\.serverID)))
+                                            sealedTo: envelopes.map(\.serverID), peer: peer))
         }
         api.on(.patch, "/api/v1/destinations/{destination}", summary: "Rename a destination or change its settings", tag: "destinations",
                body: "DestinationUpdate", response: "Destination") { request, context in
@@ -79,8 +87,16 @@ struct DestinationRoutes {
                 try account.plan.authorize(destination.kind)
                 destination.settings = try await resolved(try Self.validated(settings, kind: destination.kind), accountID: account.id)
             }
+            if let key = body.credentialKey {
+                // A new credential: envelopes of the old one stop being valid and must be sealed again.
+                destination.credentialKey = try Self.validated(key, kind: destination.kind)
+                for envelope in try await hub.store.envelopes(accountID: destination.accountID, destinationID: destination.id) {
+                    _ = try await hub.store.deleteEnvelope(accountID: destination.accountID, destinationID: destination.id, serverID: envelope.serverID)
+                }
+            }
             destination.updatedAt = hub.clock.now()
             try await hub.store.updateDestination(destination)
+            try await hub.notifyAgents(using: destination)
             return JSONBody(destination)
         }
         api.on(.delete, "/api/v1/destinations/{destination}", summary: "Delete a destination no job uses (stored backups are not touched)",
@@ -111,6 +127,8 @@ struct DestinationRoutes {
             let body = try await request.decodeJSON(EnvelopeRequest.self, context: context)
             let envelope = try validatedEnvelope(body, destination: destination, server: server)
             try await hub.store.putEnvelope(envelope)
+            try await hub.notifyAgent(serverID: server.id, accountID: destination.accountID)
+            if let storage = destination.settings.peerServerID { try await hub.notifyAgent(serverID: storage, accountID: destination.accountID) }
             return JSONBody(envelope)
         }
         api.on(.delete, "/api/v1/destinations/{destination}/envelopes/{server}", summary: "Remove the envelope sealed to one server",
@@ -119,6 +137,8 @@ struct DestinationRoutes {
             guard try await hub.store.deleteEnvelope(accountID: destination.accountID, destinationID: destination.id, serverID: server.id) else {
                 throw APIError(.notFound, code: "not_found", "destination \(destination.name) is not sealed to server \(server.name)")
             }
+            try await hub.notifyAgent(serverID: server.id, accountID: destination.accountID)
+            if let storage = destination.settings.peerServerID { try await hub.notifyAgent(serverID: storage, accountID: destination.accountID) }
             return JSONBody(Deleted())
         }
     }
@@ -129,6 +149,19 @@ struct DestinationRoutes {
             return try settings.validated(for: kind)
         } catch {
             throw error.prefixed("settings")
+        }
+    }
+
+    /// A key record is for offsite kinds only (a local repository's password stays on its server).
+    static func validated(_ key: DestinationKeyRecord?, kind: DestinationKind) throws -> DestinationKeyRecord? {
+        guard let key else { return nil }
+        guard kind.isOffsite else {
+            throw APIError.badRequest("a local destination has no sealed credential: its repository password is made and kept by the agent", field: "credentialKey")
+        }
+        do throws(DomainError) {
+            return try key.validated()
+        } catch {
+            throw error.prefixed("credentialKey")
         }
     }
 
@@ -189,7 +222,34 @@ struct DestinationRoutes {
         guard ciphertext.count <= SealedEnvelope.maxCiphertextBytes else {
             throw APIError.badRequest("the envelope is \(ciphertext.count) bytes; the limit is \(SealedEnvelope.maxCiphertextBytes)", field: "ciphertext")
         }
+        guard destination.kind.isOffsite else {
+            throw APIError.badRequest("destination \(destination.name) is local: its repository password is kept by the agent and needs no envelope", field: "ciphertext")
+        }
+        guard destination.credentialKey != nil else {
+            throw APIError(.conflict, code: "conflict", "destination \(destination.name) has no credential yet; give it one (credentialKey) before sealing it to servers", field: "ciphertext")
+        }
+        var peerLogin: String?
+        if destination.kind == .peer {
+            peerLogin = try Self.validatedPeerLogin(body.peerLogin, server: server)
+            if server.id == destination.settings.peerServerID {
+                throw APIError.badRequest("server \(server.name) stores this peer destination; it cannot back up into itself", field: "peerLogin")
+            }
+        } else if body.peerLogin != nil {
+            throw APIError.badRequest("peerLogin is only for peer destinations", field: "peerLogin")
+        }
         return SealedEnvelope(accountID: destination.accountID, destinationID: destination.id, serverID: server.id, keyID: keyID,
-                              version: body.version, ciphertext: ciphertext, createdAt: hub.clock.now())
+                              version: body.version, ciphertext: ciphertext, peerLogin: peerLogin, createdAt: hub.clock.now())
+    }
+
+    /// `<server id>:{SHA}<base64 of 20 bytes>`: the only htpasswd form accepted (docs/sealing.md).
+    static func validatedPeerLogin(_ line: String?, server: Server) throws -> String {
+        guard let line else {
+            throw APIError.badRequest("a peer destination's envelope needs the source server's peerLogin (htpasswd line)", field: "peerLogin")
+        }
+        let prefix = server.id + ":{SHA}"
+        guard line.hasPrefix(prefix), let hash = Data(base64Encoded: String(line.dropFirst(prefix.count))), hash.count == 20 else {
+            throw APIError.badRequest("peerLogin must be \"\(server.id):{SHA}\" followed by base64 of a SHA-1 digest", field: "peerLogin")
+        }
+        return line
     }
 }

@@ -134,9 +134,7 @@ struct JobRoutes {
 
     /// Tells the server's agent to fetch its jobs again (timers follow the change at once).
     func notifyAgent(serverID: String, accountID: String) async throws {
-        guard try await hub.store.server(accountID: accountID, reference: serverID)?.enrolledAt != nil else { return }
-        let command = AgentCommand(id: ResourceID.make(.command), kind: .syncJobs, createdAt: hub.clock.now())
-        try await hub.store.enqueueCommand(command, accountID: accountID, serverID: serverID)
+        try await hub.notifyAgent(serverID: serverID, accountID: accountID)
     }
 
     /// Views with health: one query for the newest runs, one for the servers, whatever the page size.

@@ -19,6 +19,16 @@ enum SecretInput {
         return value
     }
 
+    /// Reads a whole file (an rclone configuration); refuses an empty one.
+    static func readAll(file path: String, what: String) throws -> String {
+        guard let contents = path == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: path) else {
+            throw CLIError("cannot read the \(what) file \(path); check the path and its permissions")
+        }
+        let text = String(decoding: contents, as: UTF8.self)
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw CLIError("the \(what) file \(path) is empty") }
+        return text
+    }
+
     /// Prompts on the terminal without echo; fails in scripts, which should pass a file.
     static func prompt(_ label: String, flag: String) throws -> String {
         guard isatty(STDIN_FILENO) == 1 else {

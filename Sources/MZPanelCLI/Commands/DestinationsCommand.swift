@@ -1,11 +1,13 @@
 import ArgumentParser
 import BackupCore
+import ControlPlane
 import Foundation
+import Sealing
 
 struct DestinationsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "destinations", abstract: "List, add, show and remove destinations (where backups are stored).",
-        subcommands: [List.self, Add.self, Show.self, Remove.self], defaultSubcommand: List.self
+        subcommands: [List.self, Add.self, Show.self, Attach.self, Remove.self], defaultSubcommand: List.self
     )
 
     struct DestinationList: Decodable { let destinations: [Destination] }
@@ -37,11 +39,17 @@ struct DestinationsCommand: AsyncParsableCommand {
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "add", abstract: "Add a destination. Free: local. Plus: also s3, b2, rclone, peer.",
-            discussion: "Credentials of offsite destinations are sealed to each server's key before they leave this machine (see docs/security.md)."
+            discussion: """
+                Offsite credentials are read from files (never from flags), encrypted on this machine under a new
+                destination key, which is wrapped under the account's vault (created on first use) and sealed to
+                each server that uses the destination (--attach, `destinations attach`, or `jobs add`). The hub
+                stores ciphertext only. Without --repository-password-file a random restic password is made; it is
+                kept inside the sealed credential (see docs/security.md).
+                """
         )
         @Argument(help: "The destination's name.") var name: String
         @Option(name: .long, help: "local, s3, b2, rclone or peer.") var kind: String
-        @Option(name: .long, help: "local: absolute directory on each server.") var path: String?
+        @Option(name: .long, help: "local: absolute directory on each server; peer: directory on the storage server.") var path: String?
         @Option(name: .long, help: "s3: endpoint URL.") var endpoint: String?
         @Option(name: .long, help: "s3, b2: bucket.") var bucket: String?
         @Option(name: .long, help: "s3, b2, rclone: folder inside the bucket or remote.") var prefix: String?
@@ -49,16 +57,77 @@ struct DestinationsCommand: AsyncParsableCommand {
         @Flag(name: .long, help: "s3: path-style addressing (MinIO and most self-hosted servers).") var pathStyle = false
         @Option(name: .long, help: "rclone: the remote's name.") var remote: String?
         @Option(name: .long, help: "peer: the storage server (id or name).") var server: String?
+        @Option(name: .long, help: "peer: host:port where source servers reach the storage server.") var address: String?
+        @OptionGroup var credentials: CredentialFiles
+        @Option(name: .long, help: "Seal the new destination to this server right away (repeatable).") var attach: [String] = []
+        @OptionGroup var vault: VaultOptions
         @OptionGroup var options: ClientOptions
 
         func run() async throws {
             struct Body: Encodable { let name: String; let kind: String; let settings: DestinationSettings }
             let settings = DestinationSettings(path: path, endpoint: endpoint, bucket: bucket, prefix: prefix, region: region,
-                                               pathStyle: pathStyle ? true : nil, remote: remote, peerServerID: server)
-            let data = try await options.client().raw("POST", "/api/v1/destinations", body: Body(name: name, kind: kind, settings: settings))
-            if options.json { return Output.json(data) }
-            let destination = try HubDecoding.decode(Destination.self, data)
+                                               pathStyle: pathStyle ? true : nil, remote: remote, peerServerID: server, peerAddress: address)
+            let parsedKind = DestinationKind(rawValue: kind.lowercased())
+            let client = try options.client()
+            if let parsedKind, parsedKind.isOffsite {
+                // The plan first: a Free account learns what Plus unlocks before preparing credentials.
+                let account = try await VaultAccess(client: client, options: vault).account()
+                do { try account.plan.authorize(parsedKind) } catch { throw CLIError(error.message) }
+            }
+            // Read every credential file before anything is created, so a typo changes nothing.
+            let credential = try parsedKind.map { try credentials.credential(for: $0) } ?? nil
+            if parsedKind == .local && credentials.anyGiven { throw CLIError("a local destination takes no credential files: its repository password is made and kept by the agent") }
+            let data = try await client.raw("POST", "/api/v1/destinations", body: Body(name: name, kind: kind, settings: settings))
+            var destination = try HubDecoding.decode(Destination.self, data)
+            var sealedTo: [String] = []
+            if let credential {
+                do {
+                    let access = VaultAccess(client: client, options: vault)
+                    let accountID = try await access.accountID()
+                    let vaultKey = try await access.unlock(accountID: accountID, create: true)
+                    let (record, _) = try DestinationKey.create(accountID: accountID, destinationID: destination.id, vaultKey: vaultKey, credential: credential)
+                    struct KeyBody: Encodable { let credentialKey: DestinationKeyRecord }
+                    destination = try await client.send("PATCH", "/api/v1/destinations/\(destination.id)", body: KeyBody(credentialKey: record))
+                    let sealer = DestinationSealer(client: client, accountID: accountID, vaultKey: vaultKey)
+                    for server in attach { sealedTo.append(try await sealer.seal(destination, to: server).name) }
+                } catch {
+                    // No half-made destination: without its credential it is useless.
+                    _ = try? await client.raw("DELETE", "/api/v1/destinations/\(destination.id)")
+                    throw error
+                }
+            } else if !attach.isEmpty {
+                throw CLIError("--attach is for offsite destinations; a local destination is used by any server of a job without sealing")
+            }
+            if options.json { return Output.json(try HubJSON.encoder().encode(destination)) }
             print("Added destination \(destination.name) (\(destination.id)), \(destination.kind.rawValue): \(DestinationsCommand.location(destination)).")
+            if credential != nil {
+                print(sealedTo.isEmpty
+                      ? "Its credential is sealed; servers get it when a job uses it there (or: mzpanel destinations attach \(destination.name) --server S)."
+                      : "Sealed to \(sealedTo.joined(separator: ", ")).")
+            }
+        }
+    }
+
+    struct Attach: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "attach", abstract: "Seal an offsite destination to another server (unlocks the vault; the credential is not typed again).")
+        @Argument(help: "Destination id or name.") var destination: String
+        @Option(name: .long, help: "The server (id or name); repeatable.") var server: [String] = []
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            guard !server.isEmpty else { throw CLIError("--server is required: the server to seal the destination to") }
+            let client = try options.client()
+            let item = try await client.send("GET", "/api/v1/destinations/\(destination.pathSegment)", as: Destination.self)
+            guard item.kind.isOffsite else { throw CLIError("destination \(item.name) is local; local destinations need no sealing") }
+            let access = VaultAccess(client: client, options: vault)
+            let accountID = try await access.accountID()
+            let sealer = DestinationSealer(client: client, accountID: accountID, vaultKey: try await access.unlock(accountID: accountID, create: false))
+            var names: [String] = []
+            for reference in server { names.append(try await sealer.seal(item, to: reference).name) }
+            if options.json { return Output.json(try HubJSON.encoder().encode(["destination": item.id, "sealedTo": names.joined(separator: ",")])) }
+            print("Sealed \(item.name) to \(names.joined(separator: ", ")).")
         }
     }
 

@@ -123,6 +123,7 @@ struct JobsCommand: AsyncParsableCommand {
         var site: String?
         @OptionGroup var job: JobOptions
         @Flag(name: .long, help: "Create the job disabled.") var disabled = false
+        @OptionGroup var vault: VaultOptions
         @OptionGroup var options: ClientOptions
 
         func run() async throws {
@@ -143,10 +144,13 @@ struct JobsCommand: AsyncParsableCommand {
             guard !job.destination.isEmpty else { throw CLIError("--destination is required (repeat it for more copies); see mzpanel destinations list") }
             let body = JobBody(name: name, server: server, kind: kind, sources: sources, schedule: schedule, timeZone: job.tz,
                                retention: job.retention, destinations: job.destination, enabled: !disabled)
-            let data = try await options.client().raw("POST", "/api/v1/jobs", body: body)
-            if options.json { return Output.json(data) }
+            let client = try options.client()
+            let data = try await client.raw("POST", "/api/v1/jobs", body: body)
             let info = try HubDecoding.decode(JobInfo.self, data)
+            let sealing = try await JobSealing.sealMissing(job: info.job, client: client, vault: vault)
+            if options.json { return Output.json(data) }
             print("Added job \(info.job.name) (\(info.job.id)).")
+            sealing.forEach { print($0) }
             JobsCommand.describe(info)
         }
     }
@@ -174,6 +178,7 @@ struct JobsCommand: AsyncParsableCommand {
         @OptionGroup var changes: JobOptions
         @Flag(name: .customLong("enable"), help: "Enable the job.") var enableJob = false
         @Flag(name: .customLong("disable"), help: "Disable the job (its timers stop; history stays).") var disableJob = false
+        @OptionGroup var vault: VaultOptions
         @OptionGroup var options: ClientOptions
 
         func run() async throws {
@@ -181,10 +186,14 @@ struct JobsCommand: AsyncParsableCommand {
             let enable: Bool? = enableJob ? true : disableJob ? false : nil
             let body = JobBody(name: name, kind: changes.kind, sources: try changes.sources, schedule: changes.schedule, timeZone: changes.tz,
                                retention: changes.retention, destinations: changes.destination.isEmpty ? nil : changes.destination, enabled: enable)
-            let data = try await options.client().raw("PATCH", "/api/v1/jobs/\(job.pathSegment)", query: ["server": server], body: body)
+            let client = try options.client()
+            let data = try await client.raw("PATCH", "/api/v1/jobs/\(job.pathSegment)", query: ["server": server], body: body)
+            let info = try HubDecoding.decode(JobInfo.self, data)
+            let sealing = changes.destination.isEmpty ? [] : try await JobSealing.sealMissing(job: info.job, client: client, vault: vault)
             if options.json { return Output.json(data) }
             print("Updated job \(job).")
-            JobsCommand.describe(try HubDecoding.decode(JobInfo.self, data))
+            sealing.forEach { print($0) }
+            JobsCommand.describe(info)
         }
     }
 

@@ -1,0 +1,30 @@
+import BackupCore
+import Foundation
+import ResticKit
+
+/// The repository of a peer destination on a source server: `rest:https://user:pass@host:port/user/`
+/// on the storage server's `rclone serve restic`, its certificate pinned with `--cacert`. The login
+/// comes from this server's envelope; the location holds it, so ResticKit hands the location to
+/// restic through its environment, never its arguments.
+enum PeerRepository {
+    static func make(destination: Destination, context: RunContext, environment: [String: String], login: [String: String]) throws -> ResticRepository {
+        guard let user = login["restUser"], let password = login["restPassword"], !user.isEmpty, !password.isEmpty else {
+            throw OffsiteRepository.Failure(description: "the envelope of \(destination.name) holds no peer login; seal the destination to this server again")
+        }
+        guard let address = destination.settings.peerAddress else {
+            throw OffsiteRepository.Failure(description: "the peer destination \(destination.name) has no address; set it on the hub")
+        }
+        guard let certificate = context.job.peerCertificates?[destination.id] else {
+            throw OffsiteRepository.Failure(description: "the storage server of \(destination.name) has not reported its certificate yet; is its agent running (mzpanel-agent daemon)?")
+        }
+        let directory = context.state.directory + "/peer-certificates"
+        try SecureFile.makeDirectory(directory)
+        let path = directory + "/" + destination.id + ".pem"
+        try SecureFile.write(Data(certificate.utf8), to: path, mode: 0o644)
+        let safe = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_"))
+        guard user.unicodeScalars.allSatisfy(safe.contains), password.unicodeScalars.allSatisfy(safe.contains) else {
+            throw OffsiteRepository.Failure(description: "the peer login of \(destination.name) has characters a URL cannot carry; seal the destination to this server again")
+        }
+        return ResticRepository(location: "rest:https://\(user):\(password)@\(address)/\(user)/", environment: environment, caCertificatePath: path)
+    }
+}

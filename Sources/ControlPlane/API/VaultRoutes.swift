@@ -1,0 +1,39 @@
+import BackupCore
+import Foundation
+import Hummingbird
+import Store
+
+/// The account vault (docs/sealing.md): stored for the user's browser and CLI, never opened here.
+struct VaultRoutes {
+    let hub: HubServices
+
+    struct VaultRequest: Decodable {
+        let vault: VaultDocument
+        /// True to replace an existing vault (a passphrase change); false or absent creates one.
+        let replace: Bool?
+    }
+
+    func register(on api: inout APIRouter) {
+        api.on(.get, "/api/v1/vault", summary: "The account's vault document (ciphertext; unlocked only in the browser or CLI)",
+               tag: "vault", response: "VaultDocument") { _, context in
+            guard let vault = try await hub.store.vault(accountID: try context.accountID()) else {
+                throw APIError(.notFound, code: "not_found",
+                               "this account has no vault yet; it is created with the first offsite destination (`mzpanel destinations add`, or the web form)")
+            }
+            return JSONBody(vault)
+        }
+        api.on(.put, "/api/v1/vault", summary: "Create the account's vault, or replace it after a passphrase change (replace=true)",
+               tag: "vault", body: "VaultRequest", response: "VaultDocument") { request, context in
+            let accountID = try context.accountID()
+            let body = try await request.decodeJSON(VaultRequest.self, context: context)
+            let document: VaultDocument
+            do throws(DomainError) {
+                document = try body.vault.validated()
+            } catch {
+                throw error.prefixed("vault")
+            }
+            try await hub.store.putVault(accountID: accountID, document: document, replacing: body.replace ?? false, now: hub.clock.now())
+            return JSONBody(document)
+        }
+    }
+}

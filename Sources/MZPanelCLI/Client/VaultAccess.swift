@@ -1,0 +1,160 @@
+import ArgumentParser
+import BackupCore
+import Foundation
+import Sealing
+
+/// Where the vault passphrase comes from: `--vault-passphrase-file`, `MZPANEL_VAULT_PASSPHRASE_FILE`,
+/// `--vault-recovery-key-file`, or a prompt on a terminal. Never a flag's value.
+struct VaultOptions: ParsableArguments {
+    @Option(name: .long, help: "A file holding the account's vault passphrase (or - for standard input). Default: $MZPANEL_VAULT_PASSPHRASE_FILE, else a prompt.")
+    var vaultPassphraseFile: String?
+    @Option(name: .long, help: "Unlock the vault with the recovery key in this file instead of the passphrase.")
+    var vaultRecoveryKeyFile: String?
+    @Option(name: .long, help: "When this command creates the vault: also write the recovery key to this new file (mode 0600).")
+    var recoveryKeyOut: String?
+
+    var passphraseFile: String? {
+        vaultPassphraseFile ?? ProcessInfo.processInfo.environment["MZPANEL_VAULT_PASSPHRASE_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// True when a passphrase or recovery key can be had without asking (or a terminal can ask).
+    var canUnlock: Bool { passphraseFile != nil || vaultRecoveryKeyFile != nil || isatty(STDIN_FILENO) == 1 }
+}
+
+/// Unlocks (or, for the first offsite destination, creates) the account's vault.
+struct VaultAccess {
+    let client: APIClient
+    let options: VaultOptions
+
+    struct AccountInfo: Decodable { let account: Account }
+
+    func account() async throws -> Account {
+        try await client.send("GET", "/api/v1/account", as: AccountInfo.self).account
+    }
+
+    func accountID() async throws -> String { try await account().id }
+
+    /// The vault key. Creates the vault when the account has none and `create` is true.
+    func unlock(accountID: String, create: Bool) async throws -> Data {
+        let document: VaultDocument
+        do {
+            document = try await client.send("GET", "/api/v1/vault", as: VaultDocument.self)
+        } catch let error as CLIError where error.exitCode == 3 {
+            guard create else {
+                throw CLIError("this account has no vault yet: add an offsite destination first (`mzpanel destinations add … --kind s3 …` creates it)")
+            }
+            return try await createVault(accountID: accountID)
+        }
+        if let file = options.vaultRecoveryKeyFile {
+            return try wrap { try Vault.unlock(document, accountID: accountID, recoveryKey: try SecretInput.read(file: file, what: "recovery key")) }
+        }
+        let passphrase = try readPassphrase(confirm: false)
+        return try wrap { try Vault.unlock(document, accountID: accountID, passphrase: passphrase) }
+    }
+
+    private func createVault(accountID: String) async throws -> Data {
+        FileHandle.standardError.write(Data("This account has no vault yet. Its passphrase protects every offsite credential; the hub never sees it.\n".utf8))
+        let passphrase = try readPassphrase(confirm: true)
+        let created = try wrap { try Vault.create(accountID: accountID, passphrase: passphrase) }
+        struct Body: Encodable { let vault: VaultDocument }
+        _ = try await client.raw("PUT", "/api/v1/vault", body: Body(vault: created.document))
+        if let path = options.recoveryKeyOut {
+            guard FileManager.default.createFile(atPath: path, contents: Data((created.recoveryKey + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw CLIError("cannot write the recovery key to \(path); the vault was created, so copy the key printed below")
+            }
+        }
+        FileHandle.standardError.write(Data("""
+
+            Vault created. Recovery key (shown once; print it and keep it offline — it unlocks the vault if the passphrase is lost):
+
+                \(created.recoveryKey)
+
+
+            """.utf8))
+        return created.vaultKey
+    }
+
+    private func readPassphrase(confirm: Bool) throws -> String {
+        if let file = options.passphraseFile { return try SecretInput.read(file: file, what: "vault passphrase") }
+        let passphrase = try SecretInput.prompt("Vault passphrase", flag: "--vault-passphrase-file")
+        if confirm {
+            let again = try SecretInput.prompt("Vault passphrase again", flag: "--vault-passphrase-file")
+            guard again == passphrase else { throw CLIError("the two passphrases differ; nothing was changed") }
+        }
+        return passphrase
+    }
+
+    private func wrap<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as SealingError {
+            throw CLIError(error.description)
+        }
+    }
+}
+
+/// Seals a destination's data key to a server: fetch the server's public key, unwrap the data
+/// key with the vault key, build the envelope, store it. For a peer destination it also makes
+/// the source server's login.
+struct DestinationSealer {
+    let client: APIClient
+    let accountID: String
+    let vaultKey: Data
+
+    struct ServerInfo: Decodable { let id: String; let name: String; let publicKey: String?; let keyFingerprint: String? }
+
+    func seal(_ destination: Destination, to serverReference: String) async throws -> ServerInfo {
+        guard let record = destination.credentialKey else {
+            throw CLIError("destination \(destination.name) has no credential yet; add it again with its credential files")
+        }
+        let server = try await client.send("GET", "/api/v1/servers/\(serverReference.pathSegment)", as: ServerInfo.self)
+        guard let publicKeyText = server.publicKey, let publicKey = Data(base64Encoded: publicKeyText), let keyID = server.keyFingerprint else {
+            throw CLIError("server \(server.name) has not enrolled yet, so it has no key to seal to; run `mzpanel-agent enroll` on it first")
+        }
+        do {
+            let dataKey = try DestinationKey.open(record, accountID: accountID, destinationID: destination.id, vaultKey: vaultKey)
+            var login: PeerLogin?
+            if destination.kind == .peer { login = PeerLogin.generate(serverID: server.id) }
+            let address = Envelope.Address(accountID: accountID, destinationID: destination.id, serverID: server.id, keyID: keyID)
+            let bytes = try Envelope.seal(to: address, serverPublicKey: publicKey, dataKey: dataKey, credentialBox: record.credential,
+                                          serverSecrets: login?.serverSecrets)
+            struct Body: Encodable { let keyID: String; let version: Int; let ciphertext: String; let peerLogin: String? }
+            _ = try await client.raw("PUT", "/api/v1/destinations/\(destination.id)/envelopes/\(server.id)",
+                                     body: Body(keyID: keyID, version: Envelope.version, ciphertext: bytes.base64EncodedString(), peerLogin: login?.htpasswdLine))
+        } catch let error as SealingError {
+            throw CLIError(error.description)
+        }
+        return server
+    }
+}
+
+/// After a job is added or changed: seal each of its offsite destinations that is not yet sealed
+/// to the job's server (a new server for that destination). Returns what it did, in words.
+enum JobSealing {
+    struct DestinationDetail: Decodable { let sealedTo: [String] }
+
+    static func sealMissing(job: Job, client: APIClient, vault: VaultOptions) async throws -> [String] {
+        var missing: [Destination] = []
+        for id in job.destinationIDs {
+            let destination = try await client.send("GET", "/api/v1/destinations/\(id)", as: Destination.self)
+            guard destination.kind.isOffsite else { continue }
+            let detail = try await client.send("GET", "/api/v1/destinations/\(id)", as: DestinationDetail.self)
+            if !detail.sealedTo.contains(job.serverID) { missing.append(destination) }
+        }
+        guard !missing.isEmpty else { return [] }
+        let names = missing.map(\.name).joined(separator: ", ")
+        guard vault.canUnlock else {
+            return ["Not yet sealed to this server: \(names). Runs will fail on those destinations until you run: " +
+                    missing.map { "mzpanel destinations attach \($0.name) --server \(job.serverID)" }.joined(separator: "; ")]
+        }
+        let access = VaultAccess(client: client, options: vault)
+        let accountID = try await access.accountID()
+        let sealer = DestinationSealer(client: client, accountID: accountID, vaultKey: try await access.unlock(accountID: accountID, create: false))
+        var lines: [String] = []
+        for destination in missing {
+            let server = try await sealer.seal(destination, to: job.serverID)
+            lines.append("Sealed \(destination.name) to \(server.name).")
+        }
+        return lines
+    }
+}
