@@ -33,6 +33,7 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
     router.get("/api/openapi.json") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: document)))
     }
+    try registerWebRoutes(on: router, hub: hub)
     return (router, api.docs + [openAPIRoute])
 }
 

@@ -51,6 +51,8 @@ public protocol HubStore: Sendable {
     func putEnvelope(_ envelope: SealedEnvelope) async throws
     func envelopes(accountID: String, destinationID: String) async throws -> [SealedEnvelope]
     func envelopes(accountID: String, serverID: String) async throws -> [SealedEnvelope]
+    /// Every envelope of the account (the destinations page shows who can open what in one query).
+    func envelopes(accountID: String) async throws -> [SealedEnvelope]
     func deleteEnvelope(accountID: String, destinationID: String, serverID: String) async throws -> Bool
     /// The account's vault document (docs/sealing.md), if one was created.
     func vault(accountID: String) async throws -> VaultDocument?
@@ -83,6 +85,8 @@ public protocol HubStore: Sendable {
     func snapshots(accountID: String, filter: SnapshotFilter, after: Cursor?, limit: Int) async throws -> Page<Snapshot>
 
     func fleetSummary(accountID: String, now: Date) async throws -> FleetSummary
+    /// Per job id: size and time of its newest snapshot (one query for a whole fleet).
+    func protection(accountID: String) async throws -> [String: JobProtection]
     /// The snapshot a run produced, if any.
     func snapshot(accountID: String, runID: String) async throws -> Snapshot?
 

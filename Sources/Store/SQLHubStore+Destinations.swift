@@ -99,6 +99,12 @@ extension SQLHubStore {
         }
     }
 
+    public func envelopes(accountID: String) async throws -> [SealedEnvelope] {
+        try await read { db in
+            try await db.raw("SELECT * FROM envelopes WHERE account_id = \(bind: accountID) ORDER BY destination_id, server_id").all().map(Self.envelope)
+        }
+    }
+
     public func deleteEnvelope(accountID: String, destinationID: String, serverID: String) async throws -> Bool {
         try await write { db in
             let selector = SQLQueryString("account_id = \(bind: accountID) AND destination_id = \(bind: destinationID) AND server_id = \(bind: serverID)")

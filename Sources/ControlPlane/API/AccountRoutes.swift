@@ -34,15 +34,10 @@ struct AccountRoutes {
             else {
                 throw APIError(.unauthorized, code: "unauthorized", "the email or the password is wrong")
             }
-            let secret = Secrets.make(prefix: Secrets.sessionPrefix)
-            let now = hub.clock.now()
-            let session = WebSession(id: ResourceID.make(.session), accountID: account.id, userID: user.id, createdAt: now,
-                                     expiresAt: now.addingTimeInterval(hub.configuration.sessionLifetime))
-            try await hub.store.createSession(session, hash: Secrets.hash(secret))
+            let (secret, session) = try await hub.startSession(user: user)
             var response = try JSONBody(LoginResponse(account: account, email: user.email, expiresAt: session.expiresAt), status: .created)
                 .response(from: request, context: context)
-            response.setCookie(.init(name: Authenticator.sessionCookie, value: secret, expires: session.expiresAt, path: "/",
-                                     secure: hub.configuration.secureCookies, httpOnly: true, sameSite: .strict))
+            response.setCookie(hub.sessionCookie(secret, expires: session.expiresAt))
             return response
         }
         api.on(.delete, "/api/v1/session", summary: "Log out (ends the session)", tag: "account", authenticated: false,
@@ -51,7 +46,7 @@ struct AccountRoutes {
                 try await hub.store.deleteSession(hash: Secrets.hash(secret))
             }
             var response = try JSONBody(Deleted()).response(from: request, context: context)
-            response.setCookie(.init(name: Authenticator.sessionCookie, value: "", maxAge: 0, path: "/", secure: hub.configuration.secureCookies, httpOnly: true, sameSite: .strict))
+            response.setCookie(hub.sessionCookie("", expires: nil))
             return response
         }
         api.on(.get, "/api/v1/account", summary: "The caller's account and plan", tag: "account", response: "AccountView") { _, context in
@@ -78,5 +73,26 @@ struct AccountRoutes {
             }
             return JSONBody(Deleted())
         }
+    }
+}
+
+extension HubServices {
+    /// A new session for the user: the secret for the cookie (only its hash is stored) and the session.
+    func startSession(user: User) async throws -> (String, WebSession) {
+        let secret = Secrets.make(prefix: Secrets.sessionPrefix)
+        let now = clock.now()
+        let session = WebSession(id: ResourceID.make(.session), accountID: user.accountID, userID: user.id, createdAt: now,
+                                 expiresAt: now.addingTimeInterval(configuration.sessionLifetime))
+        try await store.createSession(session, hash: Secrets.hash(secret))
+        return (secret, session)
+    }
+
+    /// The session cookie (`HttpOnly; SameSite=Strict`, `Secure` when served over TLS); an empty value with no expiry clears it.
+    func sessionCookie(_ secret: String, expires: Date?) -> Cookie {
+        if let expires {
+            return Cookie(name: Authenticator.sessionCookie, value: secret, expires: expires, path: "/",
+                          secure: configuration.secureCookies, httpOnly: true, sameSite: .strict)
+        }
+        return Cookie(name: Authenticator.sessionCookie, value: "", maxAge: 0, path: "/", secure: configuration.secureCookies, httpOnly: true, sameSite: .strict)
     }
 }

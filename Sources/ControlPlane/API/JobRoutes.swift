@@ -82,8 +82,30 @@ struct JobRoutes {
             return JSONBody(JobList(jobs: try await views(page.items, accountID: accountID), nextCursor: page.nextCursor?.token))
         }
         api.on(.post, "/api/v1/jobs", summary: "Create a job", tag: "jobs", body: "JobRequest", response: "Job", status: 201) { request, context in
-            let accountID = try context.accountID()
-            let body = try await request.decodeJSON(JobRequest.self, context: context)
+            let job = try await create(try await request.decodeJSON(JobRequest.self, context: context), accountID: try context.accountID())
+            return JSONBody(JobView(job, now: job.createdAt), status: .created)
+        }
+        api.on(.get, "/api/v1/jobs/{job}", summary: "Show a job (by id, or by name when unique)", tag: "jobs", response: "Job",
+               query: ["server"]) { request, context in
+            let job = try await job(request, context)
+            return JSONBody(try await views([job], accountID: job.accountID)[0])
+        }
+        api.on(.patch, "/api/v1/jobs/{job}", summary: "Change a job; omitted fields stay as they are", tag: "jobs", body: "JobUpdate",
+               response: "Job", query: ["server"]) { request, context in
+            let job = try await update(try await job(request, context), with: try await request.decodeJSON(JobUpdate.self, context: context))
+            return JSONBody(JobView(job, now: job.updatedAt))
+        }
+        api.on(.delete, "/api/v1/jobs/{job}", summary: "Delete a job (its runs and snapshots stay listed)", tag: "jobs", response: "Deleted",
+               query: ["server"]) { request, context in
+            let job = try await job(request, context)
+            guard try await hub.store.deleteJob(accountID: job.accountID, id: job.id) else { throw APIError.notFound(.job, job.id) }
+            try await notifyAgent(serverID: job.serverID, accountID: job.accountID)
+            return JSONBody(Deleted())
+        }
+    }
+
+    /// Validates and stores a new job, then tells its agent (the API and the web form share this).
+    func create(_ body: JobRequest, accountID: String) async throws -> Job {
             let name = try Name.validate(body.name)
             let kind = try Self.kind(body.kind)
             let sources = try (body.sources ?? JobSources()).validated(for: kind)
@@ -97,17 +119,12 @@ struct JobRoutes {
                           createdAt: now, updatedAt: now)
             try await hub.store.createJob(job)
             try await notifyAgent(serverID: job.serverID, accountID: accountID)
-            return JSONBody(JobView(job, now: now), status: .created)
-        }
-        api.on(.get, "/api/v1/jobs/{job}", summary: "Show a job (by id, or by name when unique)", tag: "jobs", response: "Job",
-               query: ["server"]) { request, context in
-            let job = try await job(request, context)
-            return JSONBody(try await views([job], accountID: job.accountID)[0])
-        }
-        api.on(.patch, "/api/v1/jobs/{job}", summary: "Change a job; omitted fields stay as they are", tag: "jobs", body: "JobUpdate",
-               response: "Job", query: ["server"]) { request, context in
-            var job = try await job(request, context)
-            let body = try await request.decodeJSON(JobUpdate.self, context: context)
+            return job
+    }
+
+    /// Applies a change to a job, stores it and tells its agent.
+    func update(_ original: Job, with body: JobUpdate) async throws -> Job {
+            var job = original
             if let name = body.name { job.name = try Name.validate(name) }
             if let kind = body.kind { job.kind = try Self.kind(kind) }
             job.sources = try (body.sources ?? job.sources).validated(for: job.kind)
@@ -121,15 +138,7 @@ struct JobRoutes {
             job.updatedAt = hub.clock.now()
             try await hub.store.updateJob(job)
             try await notifyAgent(serverID: job.serverID, accountID: job.accountID)
-            return JSONBody(JobView(job, now: job.updatedAt))
-        }
-        api.on(.delete, "/api/v1/jobs/{job}", summary: "Delete a job (its runs and snapshots stay listed)", tag: "jobs", response: "Deleted",
-               query: ["server"]) { request, context in
-            let job = try await job(request, context)
-            guard try await hub.store.deleteJob(accountID: job.accountID, id: job.id) else { throw APIError.notFound(.job, job.id) }
-            try await notifyAgent(serverID: job.serverID, accountID: job.accountID)
-            return JSONBody(Deleted())
-        }
+            return job
     }
 
     /// Tells the server's agent to fetch its jobs again (timers follow the change at once).

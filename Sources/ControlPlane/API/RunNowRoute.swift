@@ -12,6 +12,12 @@ struct RunNowRoute {
         api.on(.post, "/api/v1/jobs/{job}/run", summary: "Run a job now; answers the queued run (follow it with GET /runs/{run})",
                tag: "jobs", response: "Run", status: 202, query: ["server"]) { request, context in
             let job = try await JobRoutes(hub: hub).job(request, context)
+            return JSONBody(try await runNow(job), status: .accepted)
+        }
+    }
+
+    /// Queues a manual run and tells the agent; refuses when the agent is not enrolled or a run is active.
+    func runNow(_ job: Job) async throws -> Run {
             guard let server = try await hub.store.server(accountID: job.accountID, reference: job.serverID), server.enrolledAt != nil else {
                 throw APIError(.conflict, code: "conflict", "the job's server has no agent enrolled yet; run the command printed by `mzpanel servers add` on it")
             }
@@ -27,7 +33,6 @@ struct RunNowRoute {
             try await hub.store.enqueueCommand(AgentCommand(id: ResourceID.make(.command), kind: .runNow,
                                                             jobID: job.id, runID: run.id, createdAt: now),
                                                accountID: job.accountID, serverID: job.serverID)
-            return JSONBody(run, status: .accepted)
-        }
+            return run
     }
 }

@@ -1,0 +1,134 @@
+import BackupCore
+import Foundation
+import Hummingbird
+import LinkProtocol
+import Store
+
+/// Destinations: the list (kind, who uses them, space), the add form that seals in the page, and a
+/// destination's page with "use on another server" (attach).
+struct DestinationPages {
+    let pages: WebPages
+
+    struct Row { let id: String; let name: String; let kind: String; let location: String; let jobs: String; let servers: String; let used: String }
+    struct ListModel { let layout: Layout; let rows: [Row]; let hasRows: Bool }
+    struct KindChoice { let value: String; let title: String; let gated: Bool; let checked: Bool }
+    struct ServerChoice { let id: String; let name: String; let publicKey: String; let keyID: String }
+    struct FormModel {
+        let layout: Layout
+        let accountID: String
+        let kinds: [KindChoice]
+        let plus: Bool
+        let servers: [JobForm.Option]
+        let sealable: [ServerChoice]
+        let hasSealable: Bool
+    }
+    struct DetailModel {
+        let layout: Layout
+        let accountID: String
+        let id: String
+        let name: String
+        let kind: String
+        let kindTitle: String
+        let offsite: Bool
+        let location: String
+        let jobs: [String]
+        let sealedTo: [String]
+        let attachable: [ServerChoice]
+        let hasAttachable: Bool
+        let peer: PeerView?
+    }
+    struct PeerView { let listening: Bool; let free: String; let used: String; let error: String?; let reported: TimeView? }
+
+    func register(on router: Router<HubRequestContext>) {
+        router.page(.get, "/backups/destinations", pages: pages) { _, _, caller in
+            pages.render("destinations", try await list(caller))
+        }
+        router.page(.get, "/backups/destinations/new", pages: pages) { _, _, caller in
+            let servers = try await pages.store.servers(accountID: caller.account.id).sorted { $0.name < $1.name }
+            let plan = caller.account.plan
+            return pages.render("destination-form", FormModel(
+                layout: Layout("Add destination", section: "destinations", caller: caller), accountID: caller.account.id,
+                kinds: DestinationKind.allCases.map { KindChoice(value: $0.rawValue, title: $0.title, gated: !plan.allows($0), checked: $0 == .local) },
+                plus: plan.allows(.s3), servers: servers.map { JobForm.Option(value: $0.id, label: $0.name, selected: false) },
+                sealable: servers.compactMap(Self.choice), hasSealable: servers.contains { $0.publicKey != nil }))
+        }
+        router.page(.get, "/backups/destinations/{destination}", pages: pages) { _, context, caller in
+            guard let reference = context.parameters.get("destination"),
+                  let destination = try await pages.store.destination(accountID: caller.account.id, reference: reference) else {
+                return pages.notFound("The destination", caller: caller)
+            }
+            return pages.render("destination", try await detail(destination, caller))
+        }
+        router.page(.post, "/backups/destinations/{destination}/delete", pages: pages) { request, context, caller in
+            try caller.checkCSRF(try await FormData.read(request, limit: 4096))
+            guard let reference = context.parameters.get("destination"),
+                  let destination = try await pages.store.destination(accountID: caller.account.id, reference: reference) else {
+                return pages.notFound("The destination", caller: caller)
+            }
+            do {
+                _ = try await pages.store.deleteDestination(accountID: caller.account.id, id: destination.id)
+            } catch let error as DomainError {
+                return pages.render("message", MessageModel(layout: Layout("Remove destination", section: "destinations", caller: caller),
+                                                            title: "The destination was not removed", message: error.message,
+                                                            back: "/backups/destinations/\(destination.id)"), status: .conflict)
+            }
+            return WebResponses.redirect("/backups/destinations")
+        }
+    }
+
+    static func choice(_ server: Server) -> ServerChoice? {
+        guard let key = server.publicKey, let keyID = server.keyFingerprint else { return nil }
+        return ServerChoice(id: server.id, name: server.name, publicKey: key, keyID: keyID)
+    }
+
+    static func location(_ destination: Destination, servers: [String: String]) -> String {
+        let s = destination.settings
+        switch destination.kind {
+        case .local: return s.path ?? "—"
+        case .s3: return [s.endpoint, s.bucket, s.prefix].compactMap { $0 }.joined(separator: "/")
+        case .b2: return "b2:" + [s.bucket, s.prefix].compactMap { $0 }.joined(separator: "/")
+        case .rclone: return "rclone:" + (s.remote ?? "") + ":" + (s.prefix ?? "")
+        case .peer: return "on \(s.peerServerID.flatMap { servers[$0] } ?? "?") at \(s.peerAddress ?? "?")"
+        }
+    }
+
+    func list(_ caller: PageCaller) async throws -> ListModel {
+        let accountID = caller.account.id
+        let destinations = try await pages.store.destinations(accountID: accountID)
+        let jobs = try await pages.store.jobs(accountID: accountID, serverID: nil, destinationID: nil)
+        let servers = Dictionary(uniqueKeysWithValues: try await pages.store.servers(accountID: accountID).map { ($0.id, $0.name) })
+        let protection = try await pages.store.protection(accountID: accountID)
+        let envelopes = try await pages.store.envelopes(accountID: accountID)
+        let rows = destinations.map { destination in
+            let users = jobs.filter { $0.destinationIDs.contains(destination.id) }
+            let serverNames = destination.kind.isOffsite
+                ? envelopes.filter { $0.destinationID == destination.id }.map { servers[$0.serverID] ?? $0.serverID }
+                : Array(Set(users.map { servers[$0.serverID] ?? $0.serverID }))
+            let used = users.reduce(Int64(0)) { $0 + (protection[$1.id]?.bytes ?? 0) }
+            return Row(id: destination.id, name: destination.name, kind: destination.kind.title, location: Self.location(destination, servers: servers),
+                       jobs: users.map(\.name).sorted().joined(separator: ", "), servers: serverNames.sorted().joined(separator: ", "),
+                       used: WebFormat.bytes(used))
+        }
+        return ListModel(layout: Layout("Destinations", section: "destinations", caller: caller), rows: rows, hasRows: !rows.isEmpty)
+    }
+
+    func detail(_ destination: Destination, _ caller: PageCaller) async throws -> DetailModel {
+        let accountID = caller.account.id
+        let servers = try await pages.store.servers(accountID: accountID)
+        let names = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0.name) })
+        let jobs = try await pages.store.jobsUsing(accountID: accountID, destinationID: destination.id)
+        let sealed = Set(try await pages.store.envelopes(accountID: accountID, destinationID: destination.id).map(\.serverID))
+        var peer: PeerView?
+        if destination.kind == .peer, let report = try await pages.store.peerReports(accountID: accountID)[destination.id] {
+            peer = PeerView(listening: report.listening, free: report.freeBytes.map(WebFormat.bytes) ?? "—",
+                            used: report.usedBytes.sorted { $0.key < $1.key }.map { "\(names[$0.key] ?? $0.key): \(WebFormat.bytes($0.value))" }.joined(separator: ", "),
+                            error: report.error, reported: report.reportedAt.map { TimeView($0, now: pages.now) })
+        }
+        let attachable = servers.filter { !sealed.contains($0.id) && $0.id != destination.settings.peerServerID }.sorted { $0.name < $1.name }.compactMap(Self.choice)
+        return DetailModel(
+            layout: Layout(destination.name, section: "destinations", caller: caller), accountID: accountID, id: destination.id, name: destination.name,
+            kind: destination.kind.rawValue, kindTitle: destination.kind.title, offsite: destination.kind.isOffsite,
+            location: Self.location(destination, servers: names), jobs: jobs.map(\.name), sealedTo: sealed.map { names[$0] ?? $0 }.sorted(),
+            attachable: attachable, hasAttachable: destination.kind.isOffsite && destination.credentialKey != nil && !attachable.isEmpty, peer: peer)
+    }
+}

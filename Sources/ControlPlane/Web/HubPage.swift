@@ -1,0 +1,106 @@
+import BackupCore
+import Foundation
+import Hummingbird
+import Store
+
+/// `/backups`: fleet totals, one card per server with its jobs, and the latest failures.
+/// A fixed number of queries whatever the fleet's size (servers, jobs, newest runs, snapshot
+/// times, summary, failures).
+struct HubPage {
+    let pages: WebPages
+
+    struct Model {
+        let layout: Layout
+        let totals: [Total]
+        let servers: [ServerCard]
+        let failures: [Failure]
+        let hasServers: Bool
+        let hasFailures: Bool
+
+        init(layout: Layout, totals: [Total], servers: [ServerCard], failures: [Failure]) {
+            self.layout = layout
+            self.totals = totals
+            self.servers = servers
+            self.failures = failures
+            hasServers = !servers.isEmpty
+            hasFailures = !failures.isEmpty
+        }
+    }
+    struct Total { let label: String; let value: String; let tone: String }
+    struct ServerCard {
+        let id: String
+        let name: String
+        let online: Bool
+        let enrolled: Bool
+        let jobs: [JobRow]
+        let hasJobs: Bool
+
+        init(id: String, name: String, online: Bool, enrolled: Bool, jobs: [JobRow]) {
+            self.id = id
+            self.name = name
+            self.online = online
+            self.enrolled = enrolled
+            self.jobs = jobs
+            hasJobs = !jobs.isEmpty
+        }
+    }
+    struct JobRow {
+        let id: String
+        let name: String
+        let health: String
+        let healthLabel: String
+        let lastSnapshot: TimeView?
+        let nextRun: TimeView?
+        let lastRunStatus: String?
+    }
+    struct Failure { let runID: String; let jobName: String; let serverName: String; let when: TimeView; let message: String }
+
+    func register(on router: Router<HubRequestContext>) {
+        router.page(.get, "/backups", pages: pages) { _, _, caller in
+            pages.render("hub", try await model(caller))
+        }
+    }
+
+    func model(_ caller: PageCaller) async throws -> Model {
+        let accountID = caller.account.id
+        let now = pages.now
+        let servers = try await pages.store.servers(accountID: accountID)
+        let jobs = try await pages.store.jobs(accountID: accountID, serverID: nil, destinationID: nil)
+        let lastRuns = try await pages.store.lastRuns(accountID: accountID, jobIDs: jobs.map(\.id))
+        let protection = try await pages.store.protection(accountID: accountID)
+        let summary = try await pages.store.fleetSummary(accountID: accountID, now: now)
+        let failed = try await pages.store.runs(accountID: accountID, filter: RunFilter(status: .failed), after: nil, limit: 8).items
+
+        let online = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0.isOnline(now: now)) })
+        var health: [String: JobHealth] = [:]
+        for job in jobs { health[job.id] = JobHealth.evaluate(job: job, lastRun: lastRuns[job.id], serverOnline: online[job.serverID] ?? false, now: now) }
+        let byServer = Dictionary(grouping: jobs, by: \.serverID)
+        let cards = servers.sorted { $0.name < $1.name }.map { server in
+            ServerCard(id: server.id, name: server.name, online: online[server.id] ?? false, enrolled: server.enrolledAt != nil,
+                       jobs: (byServer[server.id] ?? []).sorted { $0.name < $1.name }.map { job in
+                           let state = health[job.id] ?? .neverRun
+                           return JobRow(id: job.id, name: job.name, health: state.rawValue, healthLabel: WebFormat.healthLabel(state),
+                                         lastSnapshot: protection[job.id]?.at.map { TimeView($0, now: now) },
+                                         nextRun: job.enabled ? job.schedule.nextElapse(after: now).map { TimeView($0, now: now) } : nil,
+                                         lastRunStatus: lastRuns[job.id]?.status.rawValue)
+                       })
+        }
+        let jobNames = Dictionary(uniqueKeysWithValues: jobs.map { ($0.id, $0.name) })
+        let serverNames = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0.name) })
+        let failures = failed.map { run in
+            Failure(runID: run.id, jobName: jobNames[run.jobID] ?? "deleted job", serverName: serverNames[run.serverID] ?? "removed server",
+                    when: TimeView(run.finishedAt ?? run.createdAt, now: now),
+                    message: run.results.compactMap(\.error).first ?? "the run failed")
+        }
+        let failing = health.values.filter { $0 == .failing || $0 == .partial }.count
+        let missed = health.values.filter { $0 == .missed }.count
+        let totals = [
+            Total(label: "Servers", value: "\(summary.servers)", tone: ""),
+            Total(label: "Jobs", value: "\(summary.jobs)", tone: ""),
+            Total(label: "Failing", value: "\(failing)", tone: failing > 0 ? "failing" : "ok"),
+            Total(label: "Missed", value: "\(missed)", tone: missed > 0 ? "missed" : "ok"),
+            Total(label: "Protected", value: WebFormat.bytes(summary.protectedBytes), tone: ""),
+        ]
+        return Model(layout: Layout("Backups", section: "hub", caller: caller), totals: totals, servers: cards, failures: failures)
+    }
+}

@@ -1,0 +1,149 @@
+import BackupCore
+import Foundation
+import Hummingbird
+import Store
+
+/// The add/edit job form: what the user typed, the choices, and errors next to their fields.
+struct JobForm {
+    struct Values {
+        var name = ""
+        var server = ""
+        var kind = "full"
+        var paths = ""
+        var excludes = ""
+        var databases = ""
+        var schedule = "daily"
+        var timeZone = "UTC"
+        var keepLast = "", keepHourly = "", keepDaily = "7", keepWeekly = "4", keepMonthly = "", keepYearly = ""
+        var destinations: Set<String> = []
+        var enabled = true
+    }
+    struct Option { let value: String; let label: String; let selected: Bool }
+    struct Check { let value: String; let label: String; let checked: Bool; let kind: String }
+    struct FieldError { let field: String; let message: String }
+
+    struct Model {
+        let layout: Layout
+        let editing: Bool
+        let action: String
+        let jobID: String?
+        let values: Values
+        let servers: [Option]
+        let destinations: [Check]
+        let presets: [String]
+        let isFull: Bool
+        let hasDestinations: Bool
+        // One message per field (nil when that field is fine), stored for the template.
+        let nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError, generalError: String?
+
+        init(layout: Layout, editing: Bool, action: String, jobID: String?, values: Values, servers: [Option], destinations: [Check], error: FieldError?) {
+            self.layout = layout
+            self.editing = editing
+            self.action = action
+            self.jobID = jobID
+            self.values = values
+            self.servers = servers
+            self.destinations = destinations
+            presets = JobForm.presets
+            isFull = values.kind != "database"
+            hasDestinations = !destinations.isEmpty
+            func message(_ field: String) -> String? {
+                guard let error, error.field == field || error.field.hasPrefix(field + ".") || error.field.hasPrefix(field + "[") else { return nil }
+                return error.message
+            }
+            nameError = message("name")
+            serverError = message("server")
+            kindError = message("kind")
+            sourcesError = message("sources")
+            scheduleError = message("schedule")
+            timeZoneError = message("timeZone")
+            retentionError = message("retention")
+            destinationsError = message("destinations")
+            let placed = [nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError].contains { $0 != nil }
+            generalError = placed ? nil : error?.message
+        }
+    }
+
+    static let presets = ["hourly", "daily", "daily 02:30", "weekly", "monthly", "*/15 * * * *", "Mon..Fri *-*-* 02:30"]
+
+    static func values(from form: FormData) -> Values {
+        var values = Values()
+        values.name = form["name"] ?? ""
+        values.server = form["server"] ?? ""
+        values.kind = form["kind"] ?? "full"
+        values.paths = form.lines("paths").joined(separator: "\n")
+        values.excludes = form.lines("excludes").joined(separator: "\n")
+        values.databases = form.lines("databases").joined(separator: "\n")
+        values.schedule = form["schedule"] ?? ""
+        values.timeZone = form["timeZone"] ?? "UTC"
+        values.keepLast = form["keepLast"] ?? ""
+        values.keepHourly = form["keepHourly"] ?? ""
+        values.keepDaily = form["keepDaily"] ?? ""
+        values.keepWeekly = form["keepWeekly"] ?? ""
+        values.keepMonthly = form["keepMonthly"] ?? ""
+        values.keepYearly = form["keepYearly"] ?? ""
+        values.destinations = Set(form.all("destinations"))
+        values.enabled = form.has("enabled")
+        return values
+    }
+
+    static func values(of job: Job) -> Values {
+        var values = Values()
+        values.name = job.name
+        values.server = job.serverID
+        values.kind = job.kind.rawValue
+        values.paths = job.sources.paths.joined(separator: "\n")
+        values.excludes = job.sources.excludes.joined(separator: "\n")
+        values.databases = job.sources.databases.map { [$0.engine.rawValue, $0.name].joined(separator: ":") + ($0.connection.map { "@" + $0 } ?? "") }.joined(separator: "\n")
+        values.schedule = job.schedule.calendar
+        values.timeZone = job.schedule.timeZone
+        let r = job.retention
+        values.keepLast = r.keepLast.map(String.init) ?? ""
+        values.keepHourly = r.keepHourly.map(String.init) ?? ""
+        values.keepDaily = r.keepDaily.map(String.init) ?? ""
+        values.keepWeekly = r.keepWeekly.map(String.init) ?? ""
+        values.keepMonthly = r.keepMonthly.map(String.init) ?? ""
+        values.keepYearly = r.keepYearly.map(String.init) ?? ""
+        values.destinations = Set(job.destinationIDs)
+        values.enabled = job.enabled
+        return values
+    }
+
+    /// The form's sources and retention as the API takes them; a field error when one does not parse.
+    static func parts(_ values: Values) throws -> (JobSources, RetentionPolicy) {
+        var databases: [DatabaseSource] = []
+        for line in values.databases.split(whereSeparator: \.isNewline) {
+            do {
+                databases.append(try DatabaseSource.parse(String(line)))
+            } catch {
+                throw DomainError.invalid("sources.databases", error.message)
+            }
+        }
+        func number(_ text: String, _ field: String) throws -> Int? {
+            guard !text.isEmpty else { return nil }
+            guard let value = Int(text) else { throw DomainError.invalid("retention.\(field)", "\"\(text)\" is not a whole number") }
+            return value
+        }
+        let sources = JobSources(paths: values.paths.split(whereSeparator: \.isNewline).map(String.init),
+                                 excludes: values.excludes.split(whereSeparator: \.isNewline).map(String.init), databases: databases)
+        let retention = RetentionPolicy(keepLast: try number(values.keepLast, "keepLast"), keepHourly: try number(values.keepHourly, "keepHourly"),
+                                        keepDaily: try number(values.keepDaily, "keepDaily"), keepWeekly: try number(values.keepWeekly, "keepWeekly"),
+                                        keepMonthly: try number(values.keepMonthly, "keepMonthly"), keepYearly: try number(values.keepYearly, "keepYearly"))
+        return (sources, retention)
+    }
+
+    static func model(_ values: Values, caller: PageCaller, servers: [Server], destinations: [Destination], job: Job?, error: FieldError?) -> Model {
+        Model(layout: Layout(job.map { "Edit \($0.name)" } ?? "Add job", section: "jobs", caller: caller), editing: job != nil,
+              action: job.map { "/backups/jobs/\($0.id)" } ?? "/backups/jobs", jobID: job?.id, values: values,
+              servers: servers.sorted { $0.name < $1.name }.map { Option(value: $0.id, label: $0.name, selected: $0.id == values.server || $0.name == values.server) },
+              destinations: destinations.map { Check(value: $0.id, label: $0.name, checked: values.destinations.contains($0.id), kind: $0.kind.title) },
+              error: error)
+    }
+
+    /// An error from validation, placed at its field.
+    static func fieldError(_ error: any Error) -> FieldError? {
+        if let error = error as? DomainError { return FieldError(field: error.field ?? "", message: error.message) }
+        if let error = error as? APIError { return FieldError(field: error.field ?? "", message: error.message) }
+        return nil
+    }
+}

@@ -1,0 +1,103 @@
+import BackupCore
+import Foundation
+import Hummingbird
+import Store
+
+/// Runs: the fleet list, a run's page (live progress while it runs, then results and log), and
+/// its server-sent event stream.
+struct RunPages {
+    let pages: WebPages
+
+    struct ListModel { let layout: Layout; let runs: [RunRow]; let hasRuns: Bool; let statuses: [JobForm.Option]; let next: String? }
+    struct DetailModel {
+        let layout: Layout
+        let id: String
+        let jobID: String
+        let jobName: String
+        let serverName: String
+        let status: String
+        let live: Bool
+        let percent: Int
+        let trigger: String
+        let created: TimeView
+        let duration: String
+        let results: [Result]
+        let log: String?
+        let snapshotID: String?
+    }
+    struct Result { let destination: String; let status: String; let error: String?; let added: String; let processed: String; let duration: String }
+
+    /// One server-sent event: the run's status and live progress.
+    struct Event: Encodable { let status: String; let finished: Bool; let progress: RunProgress? }
+
+    func register(on router: Router<HubRequestContext>) {
+        router.page(.get, "/backups/runs", pages: pages) { request, _, caller in
+            pages.render("runs", try await list(request, caller))
+        }
+        router.page(.get, "/backups/runs/{run}", pages: pages) { _, context, caller in
+            guard let run = try await run(context, caller) else { return pages.notFound("The run", caller: caller) }
+            return pages.render("run", try await detail(run, caller))
+        }
+        router.page(.get, "/backups/runs/{run}/events", pages: pages) { _, context, caller in
+            guard let first = try await run(context, caller) else { return pages.notFound("The run", caller: caller) }
+            let store = pages.store
+            let accountID = caller.account.id
+            let body = ResponseBody { writer in
+                var run = first
+                let encoder = JSONEncoder()
+                // Polls the store once a second: any hub process can serve the stream, like the agent link.
+                for _ in 0..<(6 * 3600) {
+                    let event = Event(status: run.status.rawValue, finished: run.status.isFinished, progress: run.progress)
+                    try await writer.write(ByteBuffer(string: "data: " + String(decoding: try encoder.encode(event), as: UTF8.self) + "\n\n"))
+                    if run.status.isFinished { break }
+                    try await Task.sleep(for: .seconds(1))
+                    guard let next = try await store.run(accountID: accountID, id: run.id) else { break }
+                    run = next
+                }
+                try await writer.finish(nil)
+            }
+            var headers = WebResponses.securityHeaders
+            headers[.contentType] = "text/event-stream"
+            return Response(status: .ok, headers: headers, body: body)
+        }
+    }
+
+    func run(_ context: HubRequestContext, _ caller: PageCaller) async throws -> Run? {
+        guard let id = context.parameters.get("run") else { return nil }
+        return try await pages.store.run(accountID: caller.account.id, id: id)
+    }
+
+    func list(_ request: Request, _ caller: PageCaller) async throws -> ListModel {
+        let accountID = caller.account.id
+        let query = request.uri.queryParameters
+        let status = query.get("status").flatMap(RunStatus.init(rawValue:))
+        let cursor = query.get("cursor").flatMap { try? Cursor.parse($0) }
+        let page = try await pages.store.runs(accountID: accountID, filter: RunFilter(status: status), after: cursor, limit: 50)
+        let jobs = Dictionary(uniqueKeysWithValues: try await pages.store.jobs(accountID: accountID, serverID: nil, destinationID: nil).map { ($0.id, $0.name) })
+        let servers = Dictionary(uniqueKeysWithValues: try await pages.store.servers(accountID: accountID).map { ($0.id, $0.name) })
+        let now = pages.now
+        let rows = page.items.map { RunRow($0, jobName: jobs[$0.jobID] ?? "deleted job", serverName: servers[$0.serverID] ?? "removed server", now: now) }
+        return ListModel(layout: Layout("Runs", section: "runs", caller: caller), runs: rows, hasRuns: !rows.isEmpty,
+                         statuses: RunStatus.allCases.map { JobForm.Option(value: $0.rawValue, label: $0.rawValue, selected: $0 == status) },
+                         next: page.nextCursor.map { "/backups/runs?cursor=\($0.token)" + (status.map { "&status=\($0.rawValue)" } ?? "") })
+    }
+
+    func detail(_ run: Run, _ caller: PageCaller) async throws -> DetailModel {
+        let accountID = caller.account.id
+        let now = pages.now
+        let job = try await pages.store.job(accountID: accountID, id: run.jobID)
+        let server = try await pages.store.server(accountID: accountID, reference: run.serverID)
+        let destinations = Dictionary(uniqueKeysWithValues: try await pages.store.destinations(accountID: accountID).map { ($0.id, $0.name) })
+        let snapshot = try await pages.store.snapshot(accountID: accountID, runID: run.id)
+        let duration = run.startedAt.map { WebFormat.duration((run.finishedAt ?? now).timeIntervalSince($0)) } ?? "—"
+        return DetailModel(
+            layout: Layout("Run of \(job?.name ?? "a deleted job")", section: "runs", caller: caller), id: run.id, jobID: run.jobID,
+            jobName: job?.name ?? "deleted job", serverName: server?.name ?? "removed server", status: run.status.rawValue,
+            live: !run.status.isFinished, percent: Int(((run.progress?.percentDone ?? 0) * 100).rounded()), trigger: run.trigger.rawValue,
+            created: TimeView(run.createdAt, now: now), duration: duration,
+            results: run.results.map { Result(destination: destinations[$0.destinationID] ?? $0.destinationID, status: $0.status.rawValue, error: $0.error,
+                                              added: WebFormat.bytes($0.bytesAdded), processed: WebFormat.bytes($0.bytesProcessed),
+                                              duration: $0.durationSeconds.map(WebFormat.duration) ?? "—") },
+            log: run.logExcerpt, snapshotID: snapshot?.id)
+    }
+}

@@ -1,0 +1,153 @@
+import BackupCore
+import Foundation
+import Hummingbird
+import Store
+
+/// A server's page: agent, jobs, recent runs and snapshots, and the command that enrolls it.
+struct ServerPage {
+    let pages: WebPages
+
+    struct Model {
+        let layout: Layout
+        let server: ServerInfo
+        let jobs: [HubPage.JobRow]
+        let runs: [RunRow]
+        let snapshots: [SnapshotRow]
+        let enrollCommand: String?
+        let hasJobs: Bool
+        let hasRuns: Bool
+        let hasSnapshots: Bool
+
+        init(layout: Layout, server: ServerInfo, jobs: [HubPage.JobRow], runs: [RunRow], snapshots: [SnapshotRow], enrollCommand: String?) {
+            self.layout = layout
+            self.server = server
+            self.jobs = jobs
+            self.runs = runs
+            self.snapshots = snapshots
+            self.enrollCommand = enrollCommand
+            hasJobs = !jobs.isEmpty
+            hasRuns = !runs.isEmpty
+            hasSnapshots = !snapshots.isEmpty
+        }
+    }
+    struct ServerInfo {
+        let id: String
+        let name: String
+        let online: Bool
+        let enrolled: Bool
+        let agentVersion: String
+        let fingerprint: String
+        let lastSeen: TimeView?
+    }
+
+    func register(on router: Router<HubRequestContext>) {
+        router.page(.get, "/backups/servers/{server}", pages: pages) { _, context, caller in
+            guard let server = try await server(context, caller) else { return pages.notFound("The server", caller: caller) }
+            return pages.render("server", try await model(server, caller: caller, command: nil))
+        }
+        router.page(.post, "/backups/servers", pages: pages) { request, _, caller in
+            let form = try await FormData.read(request, limit: 16 * 1024)
+            try caller.checkCSRF(form)
+            let server: Server
+            do {
+                server = Server(id: ResourceID.make(.server), accountID: caller.account.id, name: try Name.validate(form["name"] ?? ""), createdAt: pages.now)
+                try await pages.store.createServer(server)
+            } catch let error as DomainError {
+                return pages.render("message", MessageModel(layout: Layout("Add server", section: "hub", caller: caller), title: "The server was not added",
+                                                            message: error.message, back: "/backups"), status: .badRequest)
+            }
+            let enrollment = try await ServerRoutes(hub: pages.hub).issueEnrollment(for: server, lifetime: EnrollmentToken.defaultLifetimeSeconds)
+            return pages.render("server", try await model(server, caller: caller, command: enrollment.command), status: .created)
+        }
+        router.page(.post, "/backups/servers/{server}/enroll", pages: pages) { request, context, caller in
+            try caller.checkCSRF(try await FormData.read(request, limit: 4096))
+            guard let server = try await server(context, caller) else { return pages.notFound("The server", caller: caller) }
+            let enrollment = try await ServerRoutes(hub: pages.hub).issueEnrollment(for: server, lifetime: EnrollmentToken.defaultLifetimeSeconds)
+            return pages.render("server", try await model(server, caller: caller, command: enrollment.command))
+        }
+        router.page(.post, "/backups/servers/{server}/delete", pages: pages) { request, context, caller in
+            try caller.checkCSRF(try await FormData.read(request, limit: 4096))
+            guard let server = try await server(context, caller) else { return pages.notFound("The server", caller: caller) }
+            let exposed = try await pages.store.deleteServer(accountID: caller.account.id, id: server.id) ?? []
+            return pages.render("server-deleted", DeletedModel(layout: Layout("Server removed", section: "hub", caller: caller), name: server.name,
+                                                                exposed: exposed.map(\.name), hasExposed: !exposed.isEmpty))
+        }
+    }
+
+    struct DeletedModel { let layout: Layout; let name: String; let exposed: [String]; let hasExposed: Bool }
+
+    func server(_ context: HubRequestContext, _ caller: PageCaller) async throws -> Server? {
+        guard let reference = context.parameters.get("server") else { return nil }
+        return try await pages.store.server(accountID: caller.account.id, reference: reference)
+    }
+
+    func model(_ server: Server, caller: PageCaller, command: String?) async throws -> Model {
+        let now = pages.now
+        let accountID = caller.account.id
+        let jobs = try await pages.store.jobs(accountID: accountID, serverID: server.id, destinationID: nil)
+        let lastRuns = try await pages.store.lastRuns(accountID: accountID, jobIDs: jobs.map(\.id))
+        let protection = try await pages.store.protection(accountID: accountID)
+        let runs = try await pages.store.runs(accountID: accountID, filter: RunFilter(serverID: server.id), after: nil, limit: 10).items
+        let snapshots = try await pages.store.snapshots(accountID: accountID, filter: SnapshotFilter(serverID: server.id), after: nil, limit: 10).items
+        let online = server.isOnline(now: now)
+        let names = Dictionary(uniqueKeysWithValues: jobs.map { ($0.id, $0.name) })
+        let rows = jobs.sorted { $0.name < $1.name }.map { job in
+            let health = JobHealth.evaluate(job: job, lastRun: lastRuns[job.id], serverOnline: online, now: now)
+            return HubPage.JobRow(id: job.id, name: job.name, health: health.rawValue, healthLabel: WebFormat.healthLabel(health),
+                                  lastSnapshot: protection[job.id]?.at.map { TimeView($0, now: now) },
+                                  nextRun: job.enabled ? job.schedule.nextElapse(after: now).map { TimeView($0, now: now) } : nil,
+                                  lastRunStatus: lastRuns[job.id]?.status.rawValue)
+        }
+        return Model(
+            layout: Layout(server.name, section: "hub", caller: caller),
+            server: ServerInfo(id: server.id, name: server.name, online: online, enrolled: server.enrolledAt != nil,
+                               agentVersion: server.agentVersion ?? "—", fingerprint: server.keyFingerprint ?? "—",
+                               lastSeen: server.lastSeenAt.map { TimeView($0, now: now) }),
+            jobs: rows,
+            runs: runs.map { RunRow($0, jobName: names[$0.jobID] ?? "deleted job", serverName: server.name, now: now) },
+            snapshots: snapshots.map { SnapshotRow($0, jobName: names[$0.jobID] ?? "deleted job", serverName: server.name, destinations: [:], now: now) },
+            enrollCommand: command)
+    }
+}
+
+/// A run in a table.
+struct RunRow {
+    let id: String
+    let jobName: String
+    let serverName: String
+    let status: String
+    let trigger: String
+    let created: TimeView
+    let duration: String
+    let added: String
+
+    init(_ run: Run, jobName: String, serverName: String, now: Date) {
+        id = run.id
+        self.jobName = jobName
+        self.serverName = serverName
+        status = run.status.rawValue
+        trigger = run.trigger.rawValue
+        created = TimeView(run.createdAt, now: now)
+        if let started = run.startedAt, let finished = run.finishedAt { duration = WebFormat.duration(finished.timeIntervalSince(started)) } else { duration = "—" }
+        added = WebFormat.bytes(run.bytesAdded)
+    }
+}
+
+/// A snapshot in a table.
+struct SnapshotRow {
+    let id: String
+    let jobName: String
+    let serverName: String
+    let created: TimeView
+    let size: String
+    let copies: String
+
+    init(_ snapshot: Snapshot, jobName: String, serverName: String, destinations: [String: String], now: Date) {
+        id = snapshot.id
+        self.jobName = jobName
+        self.serverName = serverName
+        created = TimeView(snapshot.createdAt, now: now)
+        size = WebFormat.bytes(snapshot.copies.map(\.bytesTotal).max() ?? 0)
+        copies = snapshot.copies.map { destinations[$0.destinationID] ?? $0.destinationID }.joined(separator: ", ")
+    }
+}

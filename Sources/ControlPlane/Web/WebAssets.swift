@@ -1,0 +1,34 @@
+import Foundation
+import Mustache
+
+/// The web UI's templates (parsed once at start) and static files. They ship as the ControlPlane
+/// target's resources; `MZPANEL_WEB_DIR` points at another copy (to edit templates without a rebuild).
+struct WebAssets: Sendable {
+    let library: MustacheLibrary
+    let staticDirectory: String
+
+    static func load() throws -> WebAssets {
+        let root = try resourceRoot()
+        var library = MustacheLibrary()
+        let templates = root + "/templates"
+        for file in try FileManager.default.contentsOfDirectory(atPath: templates).sorted() where file.hasSuffix(".mustache") {
+            let text = try String(contentsOfFile: templates + "/" + file, encoding: .utf8)
+            try library.register(text, named: String(file.dropLast(".mustache".count)))
+        }
+        return WebAssets(library: library, staticDirectory: root + "/static")
+    }
+
+    static func resourceRoot() throws -> String {
+        if let custom = ProcessInfo.processInfo.environment["MZPANEL_WEB_DIR"], !custom.isEmpty { return custom }
+        guard let url = Bundle.module.url(forResource: "Resources", withExtension: nil) else {
+            throw WebAssetsError()
+        }
+        return url.path
+    }
+
+    struct WebAssetsError: Error, CustomStringConvertible {
+        var description: String {
+            "the web UI's files (mzpanel_ControlPlane.resources) are missing next to the mzpanel binary; copy them along, or set MZPANEL_WEB_DIR"
+        }
+    }
+}

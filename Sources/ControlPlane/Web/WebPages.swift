@@ -1,0 +1,71 @@
+import BackupCore
+import Foundation
+import Hummingbird
+import Store
+
+/// What every page's layout needs: title, the account and plan, the form token, the current section.
+struct Layout: Sendable {
+    let title: String
+    let accountName: String
+    let planTitle: String
+    let planClass: String
+    let csrf: String
+    // Stored, not computed: templates see stored properties only.
+    let onHub, onJobs, onSnapshots, onRuns, onDestinations, onAccount: Bool
+
+    init(_ title: String, section: String, caller: PageCaller) {
+        self.title = title
+        onHub = section == "hub"
+        onJobs = section == "jobs"
+        onSnapshots = section == "snapshots"
+        onRuns = section == "runs"
+        onDestinations = section == "destinations"
+        onAccount = section == "account"
+        accountName = caller.account.name
+        planTitle = caller.account.plan.title
+        planClass = "plan-" + caller.account.plan.rawValue
+        csrf = caller.csrf
+    }
+}
+
+/// Renders templates and answers the common cases (not logged in, not found).
+struct WebPages: Sendable {
+    let hub: HubServices
+    let assets: WebAssets
+
+    var store: any HubStore { hub.store }
+    var now: Date { hub.clock.now() }
+
+    func render(_ template: String, _ model: Any, status: HTTPResponse.Status = .ok) -> Response {
+        guard let html = assets.library.render(model, withTemplate: template) else {
+            return WebResponses.html("<!doctype html><title>Error</title><p>The page template \(template) is missing.", status: .internalServerError)
+        }
+        return WebResponses.html(html, status: status)
+    }
+
+    /// The caller, or a redirect to the login page (remembering where the user wanted to go).
+    func loginRedirect(_ request: Request) -> Response {
+        let next = request.uri.path.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-_"))) ?? "/backups"
+        return WebResponses.redirect("/backups/login?next=\(next)")
+    }
+
+    struct NotFoundPage { let layout: Layout; let what: String }
+
+    func notFound(_ what: String, caller: PageCaller) -> Response {
+        render("not-found", NotFoundPage(layout: Layout("Not found", section: "", caller: caller), what: what), status: .notFound)
+    }
+}
+
+/// Registers a page handler that needs a logged-in caller.
+extension Router where Context == HubRequestContext {
+    func page(_ method: HTTPRequest.Method, _ path: RouterPath, pages: WebPages,
+              _ handler: @escaping @Sendable (Request, HubRequestContext, PageCaller) async throws -> Response) {
+        on(path, method: method) { request, context in
+            guard let caller = try await PageCaller.from(request, context: context, store: pages.store) else { return pages.loginRedirect(request) }
+            return try await handler(request, context, caller)
+        }
+    }
+}
+
+/// A short message page (an action that could not be done, with the way back).
+struct MessageModel { let layout: Layout; let title: String; let message: String; let back: String }
