@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Runs JavaScript in headless Chromium against the hub's browser modules (Web/static).
+"""Runs JavaScript in headless Chromium against the hub's browser modules
+(Sources/ControlPlane/Resources/static, served by the hub at /backups/static/).
 
-A local HTTP server (127.0.0.1, random port, in a thread) serves `Web/static` at `/` plus this
+A local HTTP server (127.0.0.1, random port, in a thread) serves the static folder at `/` plus this
 folder's `bridge.html` and `bridge.js`; Chromium (Debian's `chromium` + `chromium-driver`, through
 selenium) opens `/bridge.html`, which imports `/js/hpke.js` and `/js/sealing.js` and exposes them as
 `globalThis.bridge` (`bridge.hpke`, `bridge.sealing`, `bridge.hexToBytes`, `bridge.bytesToHex`).
@@ -39,7 +40,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-STATIC = REPO / "Web" / "static"
+STATIC = REPO / "Sources" / "ControlPlane" / "Resources" / "static"
 BRIDGE_FILES = {"/bridge.html": HERE / "bridge.html", "/bridge.js": HERE / "bridge.js"}
 
 # Selenium Manager would try to download a driver or browser when it cannot find one; the paths
@@ -75,7 +76,7 @@ def ensure_selenium() -> None:
 # HTTP server
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves Web/static plus the bridge page, with a strict CSP (no inline scripts, same origin only)."""
+    """Serves the static folder plus the bridge page, with a strict CSP (no inline scripts, same origin only)."""
 
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript", ".mjs": "text/javascript"}
 
@@ -118,6 +119,32 @@ class _Server:
 # ---------------------------------------------------------------------------------------------
 # The browser
 
+def chromium_driver():
+    """A headless Chromium session (selenium), with the paths given explicitly so nothing is downloaded."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
+    for argument in (
+        "--headless=new",  # no display needed
+        "--no-sandbox",  # the tests run as root, where Chromium's sandbox refuses to start
+        "--disable-dev-shm-usage",  # small /dev/shm in containers
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-extensions",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        "--metrics-recording-only",
+    ):
+        options.add_argument(argument)
+    # An explicit driver path: selenium then skips Selenium Manager (which would try to download one).
+    service = Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
+    return webdriver.Chrome(service=service, options=options)
+
+
 # Wraps a request's body: runs it as an async function with `args`, and hands back either
 # {"ok": true, "json": "<result as JSON>"} or {"ok": false, "error": "...", "stack": "..."}.
 _WRAPPER = """
@@ -137,6 +164,24 @@ const __json = (value) => JSON.stringify(value === undefined ? null : value, (ke
 """
 
 
+def run_in_page(driver, script: str, args=None, timeout: float | None = None):
+    """Runs `script` (an async function body seeing `args`) in the driver's current page; returns its result."""
+    from selenium.common.exceptions import JavascriptException, TimeoutException
+
+    try:
+        outcome = driver.execute_async_script(_WRAPPER.replace("/*BODY*/", script, 1), args if args is not None else {})
+    except TimeoutException:
+        limit = timeout if timeout is not None else driver.timeouts.script
+        raise BridgeError(f"the script did not finish within {limit:g} s") from None
+    except JavascriptException as error:  # e.g. a syntax error in the body
+        raise BridgeError(error.msg or str(error)) from None
+    if not isinstance(outcome, dict):
+        raise BridgeError(f"unexpected answer from the page: {outcome!r}")
+    if not outcome.get("ok"):
+        raise BridgeError(outcome.get("error") or "the script failed")
+    return json.loads(outcome["json"])
+
+
 class Bridge:
     """One headless Chromium session on the bridge page; `run` executes scripts in it."""
 
@@ -153,30 +198,9 @@ class Bridge:
         self.close()
 
     def start(self) -> None:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-
         self.server = _Server()
-        options = webdriver.ChromeOptions()
-        options.binary_location = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
-        for argument in (
-            "--headless=new",  # no display needed
-            "--no-sandbox",  # the tests run as root, where Chromium's sandbox refuses to start
-            "--disable-dev-shm-usage",  # small /dev/shm in containers
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-extensions",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-default-apps",
-            "--metrics-recording-only",
-        ):
-            options.add_argument(argument)
-        # An explicit driver path: selenium then skips Selenium Manager (which would try to download one).
-        service = Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
         try:
-            self.driver = webdriver.Chrome(service=service, options=options)
+            self.driver = chromium_driver()
         except Exception:
             self.server.close()
             self.server = None
@@ -203,19 +227,7 @@ class Bridge:
         """Runs `script` (an async function body seeing `args`) and returns its result, or raises BridgeError."""
         if self.driver is None:
             raise BridgeError("the bridge is not started")
-        from selenium.common.exceptions import JavascriptException, TimeoutException
-
-        try:
-            outcome = self.driver.execute_async_script(_WRAPPER.replace("/*BODY*/", script, 1), args if args is not None else {})
-        except TimeoutException:
-            raise BridgeError(f"the script did not finish within {self.timeout:g} s") from None
-        except JavascriptException as error:  # e.g. a syntax error in the body
-            raise BridgeError(error.msg or str(error)) from None
-        if not isinstance(outcome, dict):
-            raise BridgeError(f"unexpected answer from the page: {outcome!r}")
-        if not outcome.get("ok"):
-            raise BridgeError(outcome.get("error") or "the script failed")
-        return json.loads(outcome["json"])
+        return run_in_page(self.driver, script, args, timeout=self.timeout)
 
     def close(self) -> None:
         if self.driver is not None:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Browser tests of Web/static/js/hpke.js and sealing.js in headless Chromium (via jsbridge.py).
+"""Browser tests of Sources/ControlPlane/Resources/static/js/hpke.js and sealing.js in headless Chromium (via jsbridge.py).
 
 - Every RFC 9180 vector in Tests/SealingTests/Vectors/rfc9180-base-x25519-sha256-aesgcm.json (base mode,
   DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM and AES-256-GCM): the key pairs from ikmR

@@ -4,7 +4,7 @@ import Foundation
 import Sealing
 import Testing
 
-/// The browser's sealing modules (Web/static/js) in a real headless Chromium, driven through
+/// The browser's sealing modules (Sources/ControlPlane/Resources/static/js) in a real headless Chromium, driven through
 /// Tests/Browser/jsbridge.py (selenium), against the Swift implementation the CLI and agent use.
 enum Chromium {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -515,7 +515,7 @@ export function init(root = document) {
   wireSchedulePreview(root);
   wireLiveRuns(root);
   wireLocalTimes(root);
-  return wireDestinationForms(root).catch((error) => {
+  const done = wireDestinationForms(root).catch((error) => {
     console.error("mzpanel: the destination form could not load", error);
     for (const form of root.querySelectorAll("form[data-destination-form], form[data-attach-form]")) {
       const box = form.querySelector("[data-form-error]");
@@ -524,6 +524,10 @@ export function init(root = document) {
         box.hidden = false;
       }
     }
+  });
+  // <html data-app="ready">: every behaviour is wired (browser tests wait for it).
+  return done.then(() => {
+    document.documentElement.dataset.app = "ready";
   });
 }
 

@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""Drives the web hub (/backups) in headless Chromium the way a user does, for the Swift
+end-to-end tests (Tests/EndToEndTests/WebUIEndToEndTests.swift), which start the hub and agents
+and check the results on their side.
+
+    python3 Tests/Browser/ui_flow.py < request.json
+
+request.json: {"scenario": "local" | "gated" | "offsite", "url": "http://127.0.0.1:PORT",
+"email", "password", "screenshots": "DIR", ...scenario fields}. Secrets come on stdin, never argv.
+Prints one JSON object with what the browser saw; exit 1 with the error on stderr if a step fails
+(a screenshot of the failing page is saved as `failure.png`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import jsbridge  # noqa: E402  (re-executes with the tests' virtualenv when selenium is missing)
+
+jsbridge.ensure_selenium()
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+
+class Flow:
+    def __init__(self, request: dict) -> None:
+        self.request = request
+        self.url = request["url"].rstrip("/")
+        self.shots = Path(request["screenshots"])
+        self.shots.mkdir(parents=True, exist_ok=True)
+        self.saved: list[str] = []
+        options = webdriver.ChromeOptions()
+        options.binary_location = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
+        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run",
+                         "--window-size=1280,1000", "--disable-background-networking", "--disable-component-update"):
+            options.add_argument(argument)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        self.driver = webdriver.Chrome(service=Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
+        self.wait = WebDriverWait(self.driver, 60)
+
+    def shot(self, name: str) -> None:
+        path = self.shots / f"{len(self.saved) + 1:02d}-{name}.png"
+        self.driver.save_screenshot(str(path))
+        self.saved.append(str(path))
+
+    def go(self, path: str) -> None:
+        self.driver.get(self.url + path)
+
+    def find(self, css: str):
+        return self.wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+    def type(self, css: str, text: str) -> None:
+        element = self.find(css)
+        element.clear()
+        element.send_keys(text)
+
+    def path(self) -> str:
+        return self.driver.current_url[len(self.url):]
+
+    def wait_path(self, prefix: str) -> str:
+        self.wait.until(lambda d: d.current_url[len(self.url):].startswith(prefix))
+        return self.path()
+
+    def console_errors(self) -> list[str]:
+        try:
+            # Script errors only: a 404 the page expects (GET /api/v1/vault before the first vault) is logged too.
+            return [entry["message"] for entry in self.driver.get_log("browser")
+                    if entry["level"] == "SEVERE" and "Failed to load resource" not in entry["message"]]
+        except Exception:  # noqa: BLE001 - logs are a diagnostic extra
+            return []
+
+    # Steps -------------------------------------------------------------------------------
+
+    def login(self) -> None:
+        self.go("/backups")
+        self.wait_path("/backups/login")
+        self.type("#email", self.request["email"])
+        self.type("#password", self.request["password"])
+        self.shot("login")
+        self.find("#login-form button[type=submit]").click()
+        self.wait.until(lambda d: d.current_url.rstrip("/").endswith("/backups"))
+        self.shot("hub")
+
+    def choose_kind(self, kind: str) -> None:
+        self.find(f"input[name=kind][value={kind}]").click()
+        self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f"fieldset[data-kind={kind}]").is_displayed())
+
+    def add_local_destination(self, name: str, path: str) -> str:
+        self.go("/backups/destinations/new")
+        self.type("#d-name", name)
+        self.choose_kind("local")
+        self.type("#d-path", path)
+        self.shot("destination-form")
+        self.find("#destination-form button[type=submit]").click()
+        return self.wait_path("/backups/destinations/dst_").split("/")[-1]
+
+    def add_job(self, name: str, server_id: str, path: str, destinations: list[str]) -> tuple[str, list[str]]:
+        self.go(f"/backups/jobs/new?server={server_id}")
+        self.type("#job-name", name)
+        self.type("#job-paths", path)
+        self.type("#job-schedule", "daily 02:30")
+        self.type("#job-tz", "Europe/Berlin")
+        # The preview follows the typing: wait for the typed schedule in the typed zone.
+        self.wait.until(lambda d: [item.text for item in d.find_elements(By.CSS_SELECTOR, "[data-preview-output] li")][:1] != []
+                        and all("2:30" in item.text for item in d.find_elements(By.CSS_SELECTOR, "[data-preview-output] li"))
+                        and len(d.find_elements(By.CSS_SELECTOR, "[data-preview-output] li")) == 5)
+        preview = [item.text for item in self.driver.find_elements(By.CSS_SELECTOR, "[data-preview-output] li")]
+        for destination in destinations:
+            box = self.find(f"input[name=destinations][value={destination}]")
+            if not box.is_selected():
+                box.click()
+        self.shot("job-form-preview")
+        self.find("#job-form button[type=submit]").click()
+        job = self.wait_path("/backups/jobs/job_").split("/")[-1].split("?")[0]
+        self.shot("job")
+        return job, preview
+
+    def run_now(self) -> dict:
+        self.find("#run-now").click()
+        self.wait_path("/backups/runs/run_")
+        seen = 0
+        deadline = time.time() + 120
+        shot_live = False
+        while time.time() < deadline:
+            bars = self.driver.find_elements(By.CSS_SELECTOR, "[data-progress-bar]")
+            if bars:
+                try:
+                    seen = max(seen, int(float(bars[0].get_attribute("value") or 0)))
+                    if not shot_live:
+                        self.shot("run-live")
+                        shot_live = True
+                except Exception:  # noqa: BLE001 - the page may reload between the two calls
+                    pass
+            if self.driver.find_elements(By.CSS_SELECTOR, "table[data-results]"):
+                break
+            time.sleep(0.05)
+        status = self.find("[data-run-status]").text
+        self.shot("run-finished")
+        return {"maxPercent": seen, "status": status, "runPath": self.path(),
+                "results": [row.text for row in self.driver.find_elements(By.CSS_SELECTOR, "table[data-results] tbody tr")]}
+
+    # Scenarios ---------------------------------------------------------------------------
+
+    def local(self) -> dict:
+        self.login()
+        destination = self.add_local_destination("nas", self.request["destinationPath"])
+        job, preview = self.add_job("site", self.request["serverID"], self.request["treePath"], [destination])
+        run = self.run_now()
+        self.go(f"/backups/servers/{self.request['serverID']}")
+        server_row = self.find("li[data-job=site]").text
+        server_snapshots = [row.get_attribute("data-snapshot") for row in self.driver.find_elements(By.CSS_SELECTOR, "tr[data-snapshot]")]
+        self.shot("server")
+        self.go("/backups")
+        hub_row = self.find("article[data-server] li[data-job=site]").text
+        self.shot("hub-after-run")
+        self.go("/backups/snapshots")
+        fleet_snapshots = [row.get_attribute("data-snapshot") for row in self.driver.find_elements(By.CSS_SELECTOR, "tr[data-snapshot]")]
+        self.shot("snapshots")
+        return {"destinationID": destination, "jobID": job, "preview": preview, **run, "serverJobRow": server_row, "hubJobRow": hub_row,
+                "serverSnapshots": server_snapshots, "fleetSnapshots": fleet_snapshots}
+
+    def gated(self) -> dict:
+        self.login()
+        self.go("/backups/destinations/new")
+        kinds = {box.get_attribute("value"): box.is_enabled() for box in self.driver.find_elements(By.CSS_SELECTOR, "input[name=kind]")}
+        note = self.find(".gate-note").text
+        self.shot("destination-gated")
+        return {"kinds": kinds, "gateNote": note}
+
+    def offsite(self) -> dict:
+        r = self.request
+        self.login()
+        self.go("/backups/destinations/new")
+        self.type("#d-name", "cloud")
+        self.choose_kind("s3")
+        self.type("#d-endpoint", r["endpoint"])
+        self.type("#d-bucket", r["bucket"])
+        self.type("#d-key-id", r["accessKeyID"])
+        self.type("#d-secret", r["secretAccessKey"])
+        self.type("#d-repo-pw", r["repositoryPassword"])
+        self.type("#d-vault", r["passphrase"])
+        self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-vault-new]").is_displayed())
+        self.type("#d-vault2", r["passphrase"])
+        self.find(f"input[data-attach][value={r['firstServerID']}]").click()
+        self.shot("offsite-form")
+        self.find("#destination-form button[type=submit]").click()
+        dialog = self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "dialog[data-recovery-dialog][open]"))
+        recovery = self.find("[data-recovery-key]").text
+        self.shot("recovery-key")
+        dialog.find_element(By.CSS_SELECTOR, "[data-recovery-ack]").click()
+        destination = self.wait_path("/backups/destinations/dst_").split("/")[-1]
+        sealed_first = self.find("[data-sealed-to]").text
+        self.shot("offsite-destination")
+        job, _ = self.add_job("offsite", r["firstServerID"], r["treePath"], [destination])
+        run = self.run_now()
+        # Use the destination on the second server: only the vault passphrase is typed.
+        self.go(f"/backups/destinations/{destination}")
+        Select(self.find("#a-server")).select_by_value(r["secondServerID"])
+        self.type("#a-vault", r["passphrase"])
+        self.shot("attach-form")
+        self.find("#attach-form button[type=submit]").click()
+        self.wait.until(lambda d: r["secondServerName"] in d.find_element(By.CSS_SELECTOR, "[data-sealed-to]").text)
+        sealed_both = self.find("[data-sealed-to]").text
+        self.shot("attached")
+        return {"destinationID": destination, "jobID": job, "recoveryKey": recovery, "sealedFirst": sealed_first, "sealedBoth": sealed_both, **run}
+
+
+def main() -> int:
+    request = json.load(sys.stdin)
+    flow = Flow(request)
+    try:
+        result = getattr(flow, request["scenario"])()
+        result["screenshots"] = flow.saved
+        result["consoleErrors"] = flow.console_errors()
+        print(json.dumps(result))
+        return 0
+    except Exception as error:  # noqa: BLE001 - reported to the Swift test with the page state
+        try:
+            flow.driver.save_screenshot(str(flow.shots / "failure.png"))
+            print(f"{type(error).__name__}: {error}\nat {flow.driver.current_url}\nconsole: {flow.console_errors()}\n"
+                  f"page: {flow.driver.find_element(By.TAG_NAME, 'main').text[:1500]}", file=sys.stderr)
+        except Exception:  # noqa: BLE001
+            print(f"{type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    finally:
+        flow.driver.quit()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

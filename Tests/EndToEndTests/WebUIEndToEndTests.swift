@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+/// The web hub in a real headless Chromium (Tests/Browser/ui_flow.py, selenium) against a real
+/// hub, agents and restic. Screenshots of every page land in test-output/screenshots/.
+@Suite("web hub in Chromium end to end", .serialized, .enabled(if: Fleet.available && Chromium.available, "mzpanel, restic or chromium is missing"))
+struct WebUIEndToEndTests {
+    func browse(_ scenario: String, fleet: Fleet, _ fields: [String: Any] = [:]) async throws -> [String: Any] {
+        var request: [String: Any] = ["scenario": scenario, "url": fleet.url, "email": "ops@example.com", "password": "a long enough passphrase",
+                                      "screenshots": Chromium.repository.appendingPathComponent("test-output/screenshots/\(scenario)").path]
+        request.merge(fields) { _, new in new }
+        let runner = CommandRunner(binary: URL(fileURLWithPath: "/usr/bin/env"), environment: ProcessInfo.processInfo.environment)
+        let input = String(decoding: try JSONSerialization.data(withJSONObject: request), as: UTF8.self)
+        let result = try await runner.run(["python3", Chromium.repository.appendingPathComponent("Tests/Browser/ui_flow.py").path], stdin: input)
+        #expect(result.status == 0, "\(result.stderr)")
+        return result.object
+    }
+
+    @Test("log in, add a local destination and a job (the preview shows the next runs), run now to 100 %, see the snapshot")
+    func localFlow() async throws {
+        let fleet = try await Fleet()
+        defer { fleet.shutdown() }
+        let agent = try await fleet.enroll("web-1")
+        _ = try fleet.startDaemon(agent)
+        let tree = try fleet.makeTree("site")
+        let seen = try await browse("local", fleet: fleet, ["serverID": agent.serverID, "treePath": tree.path,
+                                                            "destinationPath": fleet.directory.appendingPathComponent("repos").path])
+        let preview = seen["preview"] as? [String] ?? []
+        #expect(preview.count == 5, "the schedule preview lists the next five runs: \(preview)")
+        #expect(preview.allSatisfy { $0.contains("2:30") && !$0.contains("UTC") }, "in the chosen time zone: \(preview)")
+        #expect(seen["maxPercent"] as? Int == 100, "the progress bar reached 100 %: \(seen)")
+        #expect(seen["status"] as? String == "succeeded")
+        let onServer = seen["serverSnapshots"] as? [String] ?? []
+        let inFleet = seen["fleetSnapshots"] as? [String] ?? []
+        #expect(onServer.count == 1 && inFleet == onServer, "the snapshot shows on the server page and in the fleet view")
+        #expect((seen["serverJobRow"] as? String)?.contains("last snapshot") == true)
+        #expect((seen["hubJobRow"] as? String)?.contains("OK") == true, "\(seen["hubJobRow"] ?? "")")
+        #expect((seen["consoleErrors"] as? [String])?.isEmpty == true, "\(seen["consoleErrors"] ?? "")")
+        // The hub's own record agrees with what the page showed.
+        let listed = try await fleet.cli.run(["snapshots", "list", "--json"])
+        let ids = (listed.object["snapshots"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
+        #expect(ids == onServer)
+    }
+
+    @Test("a Free account sees the offsite kinds gated, with what Plus unlocks")
+    func freeGate() async throws {
+        let fleet = try await Fleet()
+        defer { fleet.shutdown() }
+        let seen = try await browse("gated", fleet: fleet)
+        let kinds = seen["kinds"] as? [String: Bool] ?? [:]
+        #expect(kinds["local"] == true)
+        #expect(["s3", "b2", "rclone", "peer"].allSatisfy { kinds[$0] == false }, "\(kinds)")
+        #expect((seen["gateNote"] as? String)?.contains("Plus") == true)
+    }
+
+    @Test("an s3 destination made in the page: the envelope opens in the agent; a second server gets it with the vault passphrase only",
+          .enabled(if: MotoS3.available, "MZPANEL_TEST_S3_URL is not set"))
+    func offsiteFlow() async throws {
+        let s3 = try #require(MotoS3.url)
+        let fleet = try await Fleet(plan: "plus")
+        defer { fleet.shutdown() }
+        let first = try await fleet.enroll("web-1")
+        let second = try await fleet.enroll("web-2")
+        _ = try fleet.startDaemon(first)
+        _ = try fleet.startDaemon(second)
+        let tree = try fleet.makeTree("site")
+        let secret = "web-secret-" + UUID().uuidString
+        let password = "web-repo-password-" + UUID().uuidString
+        let bucket = "mzpanel-web-" + UUID().uuidString.prefix(8).lowercased()
+        let seen = try await browse("offsite", fleet: fleet, [
+            "endpoint": s3, "bucket": bucket, "accessKeyID": "AKIAWEBTEST", "secretAccessKey": secret, "repositoryPassword": password,
+            "passphrase": "browser vault passphrase", "firstServerID": first.serverID, "secondServerID": second.serverID,
+            "secondServerName": "web-2", "treePath": tree.path,
+        ])
+        #expect(seen["status"] as? String == "succeeded", "the agent opened the envelope sealed in the page: \(seen)")
+        #expect((seen["recoveryKey"] as? String)?.count == 64, "the new vault showed its recovery key")
+        #expect((seen["sealedBoth"] as? String)?.contains("web-1") == true && (seen["sealedBoth"] as? String)?.contains("web-2") == true)
+
+        // web-2 uses it without anyone typing the credential again.
+        let job = try await fleet.cli.run(["jobs", "add", "second", "--server", "web-2", "--kind", "full", "--path", tree.path,
+                                           "--schedule", "daily", "--destination", "cloud", "--json"])
+        #expect(job.status == 0, "\(job.stderr)")
+        let jobID = try #require(job.object["id"] as? String)
+        #expect(try await fleet.eventually(30) { try await second.run(["status", "--json"]).stdout.contains(jobID) })
+        let run = try await fleet.cli.run(["jobs", "run", "second", "--wait", "--json"])
+        #expect(run.object["status"] as? String == "succeeded", "\(run.stdout)\(run.stderr)")
+        for leaked in [secret, password] {
+            #expect(FileSearch.files(under: fleet.directory, containing: leaked).isEmpty, "a secret typed in the page reached the hub or an agent's files")
+        }
+    }
+}
