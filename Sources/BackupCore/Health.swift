@@ -14,10 +14,12 @@ public enum JobHealth: String, Sendable, Codable, CaseIterable {
     ///   - serverOnline: whether the server's agent has been heard from recently.
     public static func evaluate(job: Job, lastRun: Run?, serverOnline: Bool, now: Date, grace: TimeInterval = defaultGrace) -> JobHealth {
         guard job.enabled else { return .disabled }
-        if let slot = job.schedule.previousElapse(atOrBefore: now.addingTimeInterval(-grace)), slot >= job.createdAt {
-            // A run for that slot (or started after it, e.g. run-now) covers it.
-            let covered = lastRun.map { ($0.slot ?? $0.createdAt) >= slot || $0.createdAt >= slot } ?? false
-            if !covered { return serverOnline ? .missed : .offline }
+        // Missed: a slot came due (grace included) after the newest run's slot or start — or, with no
+        // run, at or after the job's creation. Searching forward from that point is one step of the
+        // schedule engine, cheaper than searching back from now (pages evaluate thousands of jobs).
+        let covered = lastRun.map { max($0.slot ?? $0.createdAt, $0.createdAt) } ?? job.createdAt.addingTimeInterval(-0.001)
+        if let slot = job.schedule.nextElapse(after: covered), slot <= now.addingTimeInterval(-grace) {
+            return serverOnline ? .missed : .offline
         }
         guard let lastRun else { return serverOnline ? .neverRun : .offline }
         switch lastRun.status {

@@ -61,7 +61,14 @@ public final class SQLBackend: @unchecked Sendable {
     }
 
     /// Runs `body` with one connection held for its whole duration.
+    /// How many times the database was used (each store call uses it once, with a fixed set of
+    /// statements): tests and benchmarks check that a page's count does not grow with the fleet.
+    public var operations: Int { counterLock.withLock { counter } }
+    private let counterLock = NSLock()
+    nonisolated(unsafe) private var counter = 0
+
     public func withDatabase<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        counterLock.withLock { counter += 1 }
         if let pool = sqlitePool {
             let connection = try await pool.requestConnection(logger: logger).get()
             defer { pool.releaseConnection(connection, logger: logger) }

@@ -47,7 +47,10 @@ struct Seeder {
             for jobIndex in 0..<jobsPerServer {
                 let id = String(format: "job_bench%011d", serverIndex * jobsPerServer + jobIndex)
                 jobIDs.append(id)
-                jobRows.append([id, accountID, serverID, "job-\(jobIndex)", "full", sources, "*-*-* 02:30:00", "UTC", retention, 1, ms, ms])
+                // Varied schedules (hours, minutes, zones) so no page can get away with computing one schedule.
+                let calendar = String(format: "*-*-* %02d:%02d:00", (jobIndex * 5 + serverIndex) % 24, (serverIndex * 7 + jobIndex) % 60)
+                let zone = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo"][(serverIndex + jobIndex) % 4]
+                jobRows.append([id, accountID, serverID, "job-\(jobIndex)", "full", sources, calendar, zone, retention, 1, ms, ms])
                 linkRows.append([id, destinations[0], accountID, 0])
                 linkRows.append([id, destinations[1], accountID, 1])
             }

@@ -72,6 +72,21 @@ func bench(_ name: String, store: SQLHubStore) async throws {
         let page = try await store.jobs(accountID: account, serverID: nil, destinationID: destination, after: nil, limit: 50); _ = try encode(page.items); return page.items.count }
     try await measure("fleet summary") {
         let summary = try await store.fleetSummary(accountID: account, now: Date()); _ = try encode(summary); return summary.snapshots }
+
+    // The web hub's pages rendered server-side (store queries + view model + Mustache), and how
+    // many times each uses the database (constant whatever the fleet's size).
+    let renderer = try WebRenderer(hub: HubServices(store: store, clock: SystemClock(), configuration: HubConfiguration()))
+    let parts = try await renderer.profileHub(accountID: account)
+    print(String(format: "  web: hub page parts: store + view model %.1f ms, template %.1f ms", parts.model, parts.render))
+    if ProcessInfo.processInfo.environment["BENCH_WEB_ONLY"] != nil { return }
+    for page in ["hub", "jobs", "snapshots", "destinations"] {
+        let before = store.backend.operations
+        let bytes = try await renderer.render(page, accountID: account)
+        let used = store.backend.operations - before
+        try await measure("web: /backups\(page == "hub" ? "" : "/" + page) (\(used) db calls, \(bytes / 1024) KiB)") {
+            try await renderer.render(page, accountID: account)
+        }
+    }
 }
 
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mzpanel-bench-\(UUID().uuidString)")

@@ -7,8 +7,9 @@ One local HTTP server (127.0.0.1, random port, in a thread) that
 - answers the JSON API routes the pages call, in memory (`/api/v1/vault`, `/api/v1/destinations…`,
   envelopes, `/api/v1/schedules/preview`), with the hub's error shape
   `{"error": {"code", "message", "field"}}`, and refuses a change without `X-MZPanel-Request: 1`,
-- streams `/backups/runs/{id}/events` (server-sent events) from `run_events[id]`,
-- serves a stand-in page at `/backups/destinations/{id}`, where the forms go after success.
+- streams `/backups/runs/{id}/events` (server-sent events) from `run_events[id]` (once),
+- serves a stand-in page at `/backups/destinations/{id}`, where the forms go after success, and
+  records a plain form post to any other path (answered with a page saying `posted`).
 
 Every API request is recorded in `hub.requests` (method, path, headers, raw body, parsed JSON).
 `hub.fail(method, path_regex, status, error)` makes the next matching request answer an error.
@@ -310,7 +311,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._json(status, value)
 
         if self.command != "GET":
-            return self._json(405, _error("invalid", "method not allowed"))
+            # A plain form post (a page's action): recorded, answered with a page saying so.
+            with self.fake.lock:
+                self.fake.requests.append({"method": self.command, "path": path, "query": urlsplit(self.path).query, "headers": dict(self.headers.items()), "body": raw, "json": None})
+            return self._page("posted", f"posted to {path}")
 
         if path.startswith("/backups/static/"):
             target = (STATIC / path[len("/backups/static/") :]).resolve()
@@ -339,7 +343,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _events(self, run_id: str) -> None:
         with self.fake.lock:
-            events = list(self.fake.run_events.get(run_id, []))
+            events = self.fake.run_events.pop(run_id, [])  # once: a reconnection after the end gets none
             self.fake.requests.append({"method": "GET", "path": self.path, "query": "", "headers": dict(self.headers.items()), "body": "", "json": None})
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")

@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import Hummingbird
+import Mustache
 import Store
 
 /// `/backups`: fleet totals, one card per server with its jobs, and the latest failures.
@@ -27,7 +28,18 @@ struct HubPage {
         }
     }
     struct Total { let label: String; let value: String; let tone: String }
-    struct ServerCard {
+    struct ServerCard: MustacheParent {
+        func child(named name: String) -> Any? {
+            switch name {
+            case "id": id
+            case "name": self.name
+            case "online": online
+            case "enrolled": enrolled
+            case "jobs": jobs
+            case "hasJobs": hasJobs
+            default: nil
+            }
+        }
         let id: String
         let name: String
         let online: Bool
@@ -44,7 +56,19 @@ struct HubPage {
             hasJobs = !jobs.isEmpty
         }
     }
-    struct JobRow {
+    struct JobRow: MustacheParent {
+        func child(named name: String) -> Any? {
+            switch name {
+            case "id": id
+            case "name": self.name
+            case "health": health
+            case "healthLabel": healthLabel
+            case "lastSnapshot": lastSnapshot
+            case "nextRun": nextRun
+            case "lastRunStatus": lastRunStatus
+            default: nil
+            }
+        }
         let id: String
         let name: String
         let health: String

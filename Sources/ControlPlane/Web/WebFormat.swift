@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import Mustache
 
 /// Numbers, times and sizes in the words the pages use.
 enum WebFormat {
@@ -37,19 +38,30 @@ enum WebFormat {
         return minutes < 60 ? "\(minutes) min \(Int(seconds) % 60) s" : "\(minutes / 60) h \(minutes % 60) min"
     }
 
+    /// UTC calendar fields straight from the C library: pages format thousands of times, and a
+    /// formatter object per call costs more than the rest of the page.
+    private static func fields(_ date: Date) -> tm {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return parts
+    }
+
+    private static func pad(_ value: Int32, _ width: Int = 2) -> String {
+        let text = String(value)
+        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+    }
+
+    /// `2026-11-27T03:15:00Z`.
     static func iso(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+        let t = fields(date)
+        return "\(t.tm_year + 1900)-\(pad(t.tm_mon + 1))-\(pad(t.tm_mday))T\(pad(t.tm_hour)):\(pad(t.tm_min)):\(pad(t.tm_sec))Z"
     }
 
     /// "2026-11-27 03:15 UTC": the server's rendering; the browser shows local time.
     static func utc(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
-        return formatter.string(from: date)
+        let t = fields(date)
+        return "\(t.tm_year + 1900)-\(pad(t.tm_mon + 1))-\(pad(t.tm_mday)) \(pad(t.tm_hour)):\(pad(t.tm_min)) UTC"
     }
 
     static func healthLabel(_ health: JobHealth) -> String {
@@ -66,7 +78,17 @@ enum WebFormat {
 }
 
 /// A time as pages show it: UTC text, ISO for the browser, and a relative phrase.
-struct TimeView: Sendable {
+struct TimeView: Sendable, MustacheParent {
+    // Direct lookup instead of reflection: fleet pages render thousands of these.
+    func child(named name: String) -> Any? {
+        switch name {
+        case "iso": iso
+        case "text": text
+        case "relative": relative
+        default: nil
+        }
+    }
+
     let iso: String
     let text: String
     let relative: String

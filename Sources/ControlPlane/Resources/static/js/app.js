@@ -83,9 +83,10 @@ export function formatDate(date, { timeZone, weekday = false, timeZoneName = fal
 
 let liveRegion = null;
 
-/** Says `message` through a polite aria-live region (created once, visually hidden). */
+/** Says `message` through the page's polite aria-live region (`[data-announcer]`; made when missing). */
 export function announce(message) {
-  if (!liveRegion || !liveRegion.isConnected) {
+  if (!liveRegion || !liveRegion.isConnected) liveRegion = document.querySelector("[data-announcer]");
+  if (!liveRegion) {
     liveRegion = document.createElement("div");
     liveRegion.className = "visually-hidden";
     liveRegion.setAttribute("role", "status");
@@ -382,7 +383,7 @@ function wireSchedulePreview(root) {
 // ---------------------------------------------------------------------------------------------
 // [data-live-run="RUN_ID"]: live progress from server-sent events
 
-const STATUS_CLASSES = ["queued", "running", "succeeded", "failed", "partial", "canceled", "cancelled", "missed", "unknown"];
+const STATUS_CLASSES = ["queued", "running", "succeeded", "failed", "partial", "interrupted", "canceled", "cancelled", "missed", "unknown"];
 
 /** Applies one event `{status, finished, progress}` to a live-run section. Exported for tests. */
 export function applyRunUpdate(section, update) {

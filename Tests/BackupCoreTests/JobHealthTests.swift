@@ -1,0 +1,59 @@
+import BackupCore
+import Foundation
+import Testing
+
+/// Job health from the schedule, the newest run and the server's link.
+@Suite struct JobHealthTests {
+    /// 2026-11-27 10:00 UTC.
+    let now = Date(timeIntervalSince1970: 1_795_773_600)
+
+    func job(created hoursAgo: Double, enabled: Bool = true) throws -> Job {
+        let created = now.addingTimeInterval(-hoursAgo * 3600)
+        return Job(id: "job_1", accountID: "acc_1", serverID: "srv_1", name: "site", kind: .full, sources: JobSources(paths: ["/srv"]),
+                   schedule: try Schedule.parse("daily 02:30", timeZone: "UTC"), retention: RetentionPolicy(keepDaily: 7),
+                   destinationIDs: ["dst_1"], enabled: enabled, createdAt: created, updatedAt: created)
+    }
+
+    func run(_ status: RunStatus, slotHoursAgo: Double?, startedHoursAgo: Double) -> Run {
+        Run(id: "run_1", accountID: "acc_1", serverID: "srv_1", jobID: "job_1", trigger: slotHoursAgo == nil ? .manual : .timer,
+            slot: slotHoursAgo.map { now.addingTimeInterval(-$0 * 3600) }, status: status, createdAt: now.addingTimeInterval(-startedHoursAgo * 3600))
+    }
+
+    @Test func aDisabledJobIsDisabled() throws {
+        #expect(JobHealth.evaluate(job: try job(created: 100, enabled: false), lastRun: nil, serverOnline: true, now: now) == .disabled)
+    }
+
+    @Test func aNewJobWithNoSlotDueYetHasNeverRun() throws {
+        #expect(JobHealth.evaluate(job: try job(created: 1), lastRun: nil, serverOnline: true, now: now) == .neverRun)
+        #expect(JobHealth.evaluate(job: try job(created: 1), lastRun: nil, serverOnline: false, now: now) == .offline)
+    }
+
+    @Test func aSlotThatPassedWithoutARunIsMissed() throws {
+        // Created yesterday 09:00; today's 02:30 slot passed with no run.
+        #expect(JobHealth.evaluate(job: try job(created: 25), lastRun: nil, serverOnline: true, now: now) == .missed)
+        #expect(JobHealth.evaluate(job: try job(created: 25), lastRun: nil, serverOnline: false, now: now) == .offline)
+        // The newest run was yesterday's slot: today's is missed.
+        let yesterday = run(.succeeded, slotHoursAgo: 31.5, startedHoursAgo: 31.5)
+        #expect(JobHealth.evaluate(job: try job(created: 100), lastRun: yesterday, serverOnline: true, now: now) == .missed)
+    }
+
+    @Test func theGracePeriodKeepsAJustDueSlotFromCountingAsMissed() throws {
+        let at0250 = Date(timeIntervalSince1970: 1_795_747_800) // 02:50, 20 min after the slot
+        let at0240 = Date(timeIntervalSince1970: 1_795_747_200) // 02:40, 10 min after the slot
+        let yesterday = Run(id: "r", accountID: "acc_1", serverID: "srv_1", jobID: "job_1", trigger: .timer,
+                            slot: at0240.addingTimeInterval(-86_400 - 600), status: .succeeded, createdAt: at0240.addingTimeInterval(-86_400 - 600))
+        let job = try job(created: 100)
+        #expect(JobHealth.evaluate(job: job, lastRun: yesterday, serverOnline: true, now: at0240) == .ok)
+        #expect(JobHealth.evaluate(job: job, lastRun: yesterday, serverOnline: true, now: at0250) == .missed)
+    }
+
+    @Test func theNewestRunDecidesOnceTheSlotsAreCovered() throws {
+        let job = try job(created: 100)
+        #expect(JobHealth.evaluate(job: job, lastRun: run(.succeeded, slotHoursAgo: 7.5, startedHoursAgo: 7.5), serverOnline: true, now: now) == .ok)
+        #expect(JobHealth.evaluate(job: job, lastRun: run(.succeeded, slotHoursAgo: 7.5, startedHoursAgo: 7.5), serverOnline: false, now: now) == .offline)
+        #expect(JobHealth.evaluate(job: job, lastRun: run(.failed, slotHoursAgo: 7.5, startedHoursAgo: 7.5), serverOnline: true, now: now) == .failing)
+        #expect(JobHealth.evaluate(job: job, lastRun: run(.partial, slotHoursAgo: 7.5, startedHoursAgo: 7.5), serverOnline: true, now: now) == .partial)
+        // A run-now after the slot covers it too.
+        #expect(JobHealth.evaluate(job: job, lastRun: run(.succeeded, slotHoursAgo: nil, startedHoursAgo: 1), serverOnline: true, now: now) == .ok)
+    }
+}
