@@ -11,6 +11,8 @@ struct DestinationCopy {
     let repository: ResticRepository
     let destination: Destination
     let context: RunContext
+    /// Why no backup may be written (a peer quota); retention still runs, to free space.
+    var refusal: String?
 
     private var job: Job { context.job.job }
     private var host: String { context.identity.serverID }
@@ -73,6 +75,10 @@ struct DestinationCopy {
         }
         var summaries: [ResticBackupSummary] = []
         var failures: [String] = []
+        if let refusal {
+            log(refusal)
+            return ([], [refusal], await applyRetention())
+        }
         if job.kind == .full && !job.sources.paths.isEmpty {
             do {
                 summaries.append(try await backupFiles())

@@ -75,7 +75,11 @@ public struct JobRunner: BackupEngine {
         if destination.kind.isOffsite {
             do {
                 let repository = try OffsiteRepository.make(destination: destination, context: context)
-                return await DestinationCopy(restic: restic, repository: repository, destination: destination, context: context).run()
+                var copy = DestinationCopy(restic: restic, repository: repository, destination: destination, context: context)
+                if let usage = context.job.peerUsage?[destination.id], usage.isOver {
+                    copy.refusal = "this server stores \(usage.usedBytes) bytes on peer destination \(destination.name), over its quota of \(usage.quotaBytes); no new backup was made there (old snapshots were pruned by the job's retention). Raise the quota or keep fewer snapshots"
+                }
+                return await copy.run()
             } catch let error as SealingError {
                 context.log("destination \(destination.name): \(error.description)")
                 return failed(error.description)

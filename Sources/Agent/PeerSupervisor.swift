@@ -15,7 +15,7 @@ actor PeerSupervisor {
     private let state: AgentState
     private var served: [String: Served] = [:]
     private var stores: [PeerStore] = []
-    private var usage: [String: (at: Date, bytes: [String: Int64])] = [:]
+    private var usage: [String: (at: Date, settings: DestinationSettings, bytes: [String: Int64])] = [:]
 
     init(state: AgentState) {
         self.state = state
@@ -94,7 +94,7 @@ actor PeerSupervisor {
             AgentLog.write("peer destination \(destination.name): \(error)")
         }
         report.freeBytes = Self.freeBytes(root)
-        report.usedBytes = usedBytes(destination.id, root: root)
+        report.usedBytes = usedBytes(destination, root: root)
         return report
     }
 
@@ -123,9 +123,11 @@ actor PeerSupervisor {
         process.waitUntilExit()
     }
 
-    /// Bytes stored per source server (its top-level directory), measured at most every 10 minutes.
-    private func usedBytes(_ id: String, root: String) -> [String: Int64] {
-        if let cached = usage[id], Date().timeIntervalSince(cached.at) < 600 { return cached.bytes }
+    /// Bytes stored per source server (its top-level directory), measured at most every 10 minutes
+    /// and whenever the destination's settings (its quota) change.
+    private func usedBytes(_ destination: Destination, root: String) -> [String: Int64] {
+        let id = destination.id
+        if let cached = usage[id], cached.settings == destination.settings, Date().timeIntervalSince(cached.at) < 600 { return cached.bytes }
         var bytes: [String: Int64] = [:]
         for user in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
             var total: Int64 = 0
@@ -136,7 +138,7 @@ actor PeerSupervisor {
             }
             bytes[user] = total
         }
-        usage[id] = (Date(), bytes)
+        usage[id] = (Date(), destination.settings, bytes)
         return bytes
     }
 

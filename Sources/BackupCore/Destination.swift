@@ -40,11 +40,14 @@ public struct DestinationSettings: Sendable, Codable, Equatable {
     public var peerServerID: String?
     /// `peer`: `host:port` where source servers reach the storage server's restic REST server.
     public var peerAddress: String?
+    /// `peer`: how many bytes each source server may store; a source over it makes no new
+    /// backups there (retention still runs, to free space) until it is under again.
+    public var quotaBytes: Int64?
 
     public init(
         path: String? = nil, endpoint: String? = nil, bucket: String? = nil, prefix: String? = nil,
         region: String? = nil, pathStyle: Bool? = nil, remote: String? = nil, peerServerID: String? = nil,
-        peerAddress: String? = nil
+        peerAddress: String? = nil, quotaBytes: Int64? = nil
     ) {
         self.path = path
         self.endpoint = endpoint
@@ -55,6 +58,7 @@ public struct DestinationSettings: Sendable, Codable, Equatable {
         self.remote = remote
         self.peerServerID = peerServerID
         self.peerAddress = peerAddress
+        self.quotaBytes = quotaBytes
     }
 }
 
@@ -82,5 +86,21 @@ public struct Destination: Sendable, Codable, Equatable {
         self.credentialKey = credentialKey
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+    }
+}
+
+/// Sizes as people write them: `500MiB`, `50GB`, `1.5T`, `1048576` (bytes). Binary and decimal
+/// units are both accepted (`G`/`GiB` = 2^30, `GB` = 10^9).
+public enum ByteSize {
+    public static func parse(_ text: String) -> Int64? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let number = trimmed.prefix { $0.isNumber || $0 == "." }
+        let unit = trimmed.dropFirst(number.count).trimmingCharacters(in: .whitespaces).lowercased()
+        guard let value = Double(number), value >= 0 else { return nil }
+        let units: [String: Double] = ["": 1, "b": 1, "k": 1024, "kib": 1024, "kb": 1e3, "m": Double(1 << 20), "mib": Double(1 << 20), "mb": 1e6,
+                                       "g": Double(1 << 30), "gib": Double(1 << 30), "gb": 1e9, "t": Double(1 << 40), "tib": Double(1 << 40), "tb": 1e12]
+        guard let factor = units[unit] else { return nil }
+        let bytes = value * factor
+        return bytes < Double(Int64.max) ? Int64(bytes) : nil
     }
 }

@@ -44,13 +44,30 @@ public struct AgentJob: Codable, Sendable, Equatable {
     public var envelopes: [SealedEnvelope]
     /// The TLS certificate (PEM) of each peer destination's storage server, to pin with `--cacert`.
     public var peerCertificates: [String: String]?
+    /// For peer destinations with a quota: what this server stores there, as the storage server measured it.
+    public var peerUsage: [String: PeerUsage]?
 
-    public init(job: Job, destinations: [Destination], envelopes: [SealedEnvelope], peerCertificates: [String: String]? = nil) {
+    public init(job: Job, destinations: [Destination], envelopes: [SealedEnvelope], peerCertificates: [String: String]? = nil,
+                peerUsage: [String: PeerUsage]? = nil) {
         self.job = job
         self.destinations = destinations
         self.envelopes = envelopes
         self.peerCertificates = peerCertificates
+        self.peerUsage = peerUsage
     }
+}
+
+/// A source server's use of a peer destination against its quota.
+public struct PeerUsage: Codable, Sendable, Equatable {
+    public var usedBytes: Int64
+    public var quotaBytes: Int64
+
+    public init(usedBytes: Int64, quotaBytes: Int64) {
+        self.usedBytes = usedBytes
+        self.quotaBytes = quotaBytes
+    }
+
+    public var isOver: Bool { usedBytes >= quotaBytes }
 }
 
 /// A peer destination this server stores for other servers of the account: it serves the

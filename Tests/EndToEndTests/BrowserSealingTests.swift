@@ -39,6 +39,15 @@ struct BrowserSealingTests {
                 "\(result.stdout)\(result.stderr)")
     }
 
+    @Test("the page scripts (destination form, attach form, copy, confirm, schedule preview, live run) pass their Chromium tests",
+          .enabled(if: Chromium.available), arguments: ["test_destination_form.py", "test_app.py"])
+    func pageScripts(_ script: String) async throws {
+        let runner = CommandRunner(binary: URL(fileURLWithPath: "/usr/bin/env"), environment: ProcessInfo.processInfo.environment)
+        let result = try await runner.run(["python3", Chromium.repository.appendingPathComponent("Tests/Browser/\(script)").path])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect((result.stdout + result.stderr).contains(" 0 failed"), "\(result.stdout)\(result.stderr)")
+    }
+
     let credential = ["repositoryPassword": "restic-pw-\(UUID().uuidString)", "accessKeyID": "AKIA42", "secretAccessKey": "s3-\(UUID().uuidString)"]
 
     @Test("sealed in Chromium, opened by the agent's Swift code; the browser's vault unlocks in Swift", .enabled(if: Chromium.available))

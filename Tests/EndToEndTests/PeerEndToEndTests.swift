@@ -61,6 +61,8 @@ struct PeerEndToEndTests {
         #expect(((shown.object["peer"] as? [String: Any])?["freeBytes"] as? Int ?? 0) > 0, "the storage server reports its free space")
 
         let tree = try fleet.makeTree("site")
+        // 2 MiB of incompressible data, so the repository outgrows the smallest quota (1 MiB) below.
+        try Data((0..<(2 << 20)).map { _ in UInt8.random(in: 0...255) }).write(to: tree.appendingPathComponent("random.bin"))
         let job = try await fleet.cli.run(["jobs", "add", "nightly", "--server", "web-1", "--kind", "full", "--path", tree.path,
                                            "--schedule", "daily", "--keep-last", "3", "--destination", "b-peer", "--json"])
         #expect(job.status == 0, "\(job.stderr)")
@@ -91,6 +93,27 @@ struct PeerEndToEndTests {
         #expect(try await status("\(base)/\(source.serverID)/config", user: user, password: password, certificate: pem.path) == "200")
         #expect(try await status("\(base)/\(other.serverID)/config", user: user, password: password, certificate: pem.path) == "403")
         #expect(try await status("\(base)/\(source.serverID)/config", user: user, password: "wrong", certificate: pem.path) == "401")
+
+        // A quota the source is over: the storage server measures, the source makes no new backup there.
+        let quota = try await fleet.api("PATCH", "/api/v1/destinations/b-peer", body: ["settings": [
+            "peerServerID": storage.serverID, "peerAddress": "127.0.0.1:\(port)", "path": root.path, "quotaBytes": 1 << 20]])
+        #expect((quota["settings"] as? [String: Any])?["quotaBytes"] as? Int == 1 << 20, "\(quota)")
+        let measured = try await fleet.eventually(40) {
+            let shown = try await fleet.cli.run(["destinations", "show", "b-peer", "--json"])
+            let used = ((shown.object["peer"] as? [String: Any])?["usedBytes"] as? [String: Any])?[source.serverID] as? Int ?? 0
+            return used > 1 << 20
+        }
+        #expect(measured, "the storage server reports what the source stores")
+        let known = try await fleet.eventually(30) {
+            (try? String(contentsOf: source.stateDir.appendingPathComponent("jobs.json"), encoding: .utf8))?.contains("usedBytes") == true
+        }
+        #expect(known, "the source learned its usage")
+        let refused = try await fleet.cli.run(["jobs", "run", "nightly", "--wait", "--json"])
+        #expect(refused.object["status"] as? String == "failed", "\(refused.stdout)")
+        let why = ((refused.object["results"] as? [[String: Any]])?.first?["error"] as? String) ?? ""
+        #expect(why.contains("over its quota"), "\(why)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(source.serverID + "/snapshots").path).count == 1,
+                "no new snapshot beyond the quota")
 
         // Stopping the storage server's agent stops its rclone server too.
         storageDaemon.terminate()

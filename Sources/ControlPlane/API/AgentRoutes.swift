@@ -42,12 +42,17 @@ struct AgentRoutes {
             let peerDestinations = destinations.values.filter { $0.kind == .peer }
             let reports = peerDestinations.isEmpty ? [:] : try await hub.store.peerReports(accountID: server.accountID)
             let agentJobs = jobs.map { job in
-                let certificates = job.destinationIDs.reduce(into: [String: String]()) { result, id in
-                    if destinations[id]?.kind == .peer, let certificate = reports[id]?.certificate { result[id] = certificate }
+                var certificates: [String: String] = [:]
+                var usage: [String: PeerUsage] = [:]
+                for id in job.destinationIDs where destinations[id]?.kind == .peer {
+                    if let certificate = reports[id]?.certificate { certificates[id] = certificate }
+                    if let quota = destinations[id]?.settings.quotaBytes {
+                        usage[id] = PeerUsage(usedBytes: reports[id]?.usedBytes[server.id] ?? 0, quotaBytes: quota)
+                    }
                 }
                 return AgentJob(job: job, destinations: job.destinationIDs.compactMap { destinations[$0] },
                                 envelopes: envelopes.filter { job.destinationIDs.contains($0.destinationID) },
-                                peerCertificates: certificates.isEmpty ? nil : certificates)
+                                peerCertificates: certificates.isEmpty ? nil : certificates, peerUsage: usage.isEmpty ? nil : usage)
             }
             var stores: [PeerStore] = []
             for destination in peerDestinations.sorted(by: { $0.id < $1.id }) where destination.settings.peerServerID == server.id {
@@ -92,8 +97,8 @@ struct AgentRoutes {
             }
             let previous = try await hub.store.peerReports(accountID: server.accountID)[destination.id]
             try await hub.store.putPeerReport(report, accountID: server.accountID, serverID: server.id, now: hub.clock.now())
-            // Sources pin the certificate: a new one reaches them with their next job sync.
-            if previous?.certificate != report.certificate {
+            // Sources pin the certificate and check their quota: a change reaches them with their next job sync.
+            if previous?.certificate != report.certificate || previous?.usedBytes != report.usedBytes {
                 for envelope in try await hub.store.envelopes(accountID: server.accountID, destinationID: destination.id) {
                     try await hub.notifyAgent(serverID: envelope.serverID, accountID: server.accountID)
                 }

@@ -82,11 +82,7 @@ struct DestinationRoutes {
             if let kind = body.kind, kind != destination.kind.rawValue {
                 throw APIError.badRequest("a destination's kind cannot change; create a new destination of kind \(kind)", field: "kind")
             }
-            if let name = body.name { destination.name = try Name.validate(name) }
-            if let settings = body.settings {
-                try account.plan.authorize(destination.kind)
-                destination.settings = try await resolved(try Self.validated(settings, kind: destination.kind), accountID: account.id)
-            }
+            destination = try await applying(name: body.name, settings: body.settings, to: destination, account: account)
             if let key = body.credentialKey {
                 // A new credential: envelopes of the old one stop being valid and must be sealed again.
                 destination.credentialKey = try Self.validated(key, kind: destination.kind)
@@ -141,6 +137,17 @@ struct DestinationRoutes {
             if let storage = destination.settings.peerServerID { try await hub.notifyAgent(serverID: storage, accountID: destination.accountID) }
             return JSONBody(Deleted())
         }
+    }
+
+    /// A new name and settings, validated (the API's PATCH and the web form share this).
+    func applying(name: String?, settings: DestinationSettings?, to original: Destination, account: Account) async throws -> Destination {
+        var destination = original
+        if let name { destination.name = try Name.validate(name) }
+        if let settings {
+            try account.plan.authorize(destination.kind)
+            destination.settings = try await resolved(try Self.validated(settings, kind: destination.kind), accountID: account.id)
+        }
+        return destination
     }
 
     /// Validates settings, naming fields as the request does (`settings.path`).

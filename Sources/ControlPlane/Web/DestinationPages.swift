@@ -37,6 +37,17 @@ struct DestinationPages {
         let hasAttachable: Bool
         let peer: PeerView?
     }
+    struct EditModel {
+        let layout: Layout
+        let id: String
+        let name: String
+        let kindTitle: String
+        let settings: DestinationSettings
+        let isLocal, isS3, isB2, isRclone, isPeer: Bool
+        let pathStyle: Bool
+        let error: String?
+        let errorField: String?
+    }
     struct PeerView { let listening: Bool; let free: String; let used: String; let error: String?; let reported: TimeView? }
 
     func register(on router: Router<HubRequestContext>) {
@@ -59,6 +70,32 @@ struct DestinationPages {
             }
             return pages.render("destination", try await detail(destination, caller))
         }
+        router.page(.get, "/backups/destinations/{destination}/edit", pages: pages) { _, context, caller in
+            guard let destination = try await destination(context, caller) else { return pages.notFound("The destination", caller: caller) }
+            return pages.render("destination-edit", edit(destination, caller: caller, error: nil))
+        }
+        router.page(.post, "/backups/destinations/{destination}", pages: pages) { request, context, caller in
+            let form = try await FormData.read(request, limit: 64 * 1024)
+            try caller.checkCSRF(form)
+            guard let original = try await destination(context, caller) else { return pages.notFound("The destination", caller: caller) }
+            let settings = DestinationSettings(path: form["settings.path"], endpoint: form["settings.endpoint"], bucket: form["settings.bucket"],
+                                               prefix: form["settings.prefix"], region: form["settings.region"],
+                                               pathStyle: original.kind == .s3 ? form.has("settings.pathStyle") : nil, remote: form["settings.remote"],
+                                               peerServerID: original.settings.peerServerID, peerAddress: form["settings.peerAddress"])
+            var draft = original
+            draft.name = form["name"] ?? ""
+            draft.settings = settings
+            do {
+                var changed = try await DestinationRoutes(hub: pages.hub).applying(name: form["name"] ?? "", settings: settings, to: original, account: caller.account)
+                changed.updatedAt = pages.now
+                try await pages.store.updateDestination(changed)
+                try await pages.hub.notifyAgents(using: changed)
+                return WebResponses.redirect("/backups/destinations/\(changed.id)")
+            } catch {
+                guard let field = JobForm.fieldError(error) else { throw error }
+                return pages.render("destination-edit", edit(draft, caller: caller, error: field), status: .badRequest)
+            }
+        }
         router.page(.post, "/backups/destinations/{destination}/delete", pages: pages) { request, context, caller in
             try caller.checkCSRF(try await FormData.read(request, limit: 4096))
             guard let reference = context.parameters.get("destination"),
@@ -74,6 +111,18 @@ struct DestinationPages {
             }
             return WebResponses.redirect("/backups/destinations")
         }
+    }
+
+    func destination(_ context: HubRequestContext, _ caller: PageCaller) async throws -> Destination? {
+        guard let reference = context.parameters.get("destination") else { return nil }
+        return try await pages.store.destination(accountID: caller.account.id, reference: reference)
+    }
+
+    func edit(_ destination: Destination, caller: PageCaller, error: JobForm.FieldError?) -> EditModel {
+        EditModel(layout: Layout("Edit \(destination.name)", section: "destinations", caller: caller), id: destination.id, name: destination.name,
+                  kindTitle: destination.kind.title, settings: destination.settings, isLocal: destination.kind == .local, isS3: destination.kind == .s3,
+                  isB2: destination.kind == .b2, isRclone: destination.kind == .rclone, isPeer: destination.kind == .peer,
+                  pathStyle: destination.settings.pathStyle ?? false, error: error?.message, errorField: error?.field)
     }
 
     static func choice(_ server: Server) -> ServerChoice? {

@@ -58,6 +58,7 @@ struct DestinationsCommand: AsyncParsableCommand {
         @Option(name: .long, help: "rclone: the remote's name.") var remote: String?
         @Option(name: .long, help: "peer: the storage server (id or name).") var server: String?
         @Option(name: .long, help: "peer: host:port where source servers reach the storage server.") var address: String?
+        @Option(name: .long, help: "peer: what each source server may store, e.g. 200GiB (default: no quota).") var quota: String?
         @OptionGroup var credentials: CredentialFiles
         @Option(name: .long, help: "Seal the new destination to this server right away (repeatable).") var attach: [String] = []
         @OptionGroup var vault: VaultOptions
@@ -65,8 +66,14 @@ struct DestinationsCommand: AsyncParsableCommand {
 
         func run() async throws {
             struct Body: Encodable { let name: String; let kind: String; let settings: DestinationSettings }
+            var quotaBytes: Int64?
+            if let quota {
+                guard let bytes = ByteSize.parse(quota) else { throw CLIError("--quota \(quota) is not a size; write it like 200GiB, 500G or 1TB") }
+                quotaBytes = bytes
+            }
             let settings = DestinationSettings(path: path, endpoint: endpoint, bucket: bucket, prefix: prefix, region: region,
-                                               pathStyle: pathStyle ? true : nil, remote: remote, peerServerID: server, peerAddress: address)
+                                               pathStyle: pathStyle ? true : nil, remote: remote, peerServerID: server, peerAddress: address,
+                                               quotaBytes: quotaBytes)
             let parsedKind = DestinationKind(rawValue: kind.lowercased())
             let client = try options.client()
             if let parsedKind, parsedKind.isOffsite {
