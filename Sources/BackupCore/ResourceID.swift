@@ -12,6 +12,9 @@ public enum ResourceKind: String, Sendable, CaseIterable {
     case run = "run"
     case snapshot = "snp"
     case command = "cmd"
+    case audit = "aud"
+    case channel = "chn"
+    case delivery = "dlv"
 
     /// The resource's name in messages ("server", "destination"…).
     public var noun: String {
@@ -27,6 +30,9 @@ public enum ResourceKind: String, Sendable, CaseIterable {
         case .run: "run"
         case .snapshot: "snapshot"
         case .command: "agent command"
+        case .audit: "audit entry"
+        case .channel: "notification channel"
+        case .delivery: "notification delivery"
         }
     }
 }

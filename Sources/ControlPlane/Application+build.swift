@@ -21,6 +21,9 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
     JobRoutes(hub: hub).register(on: &api)
     HistoryRoutes(hub: hub).register(on: &api)
     RunNowRoute(hub: hub).register(on: &api)
+    MetricsRoute(hub: hub).register(on: &api)
+    AuditRoutes(hub: hub).register(on: &api)
+    NotificationRoutes(hub: hub).register(on: &api)
     AgentRoutes(hub: hub).register(on: &api)
 
     struct Health: Encodable, Sendable { let status: String; let database: String; let version: String }
@@ -34,6 +37,7 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: document)))
     }
     try registerWebRoutes(on: router, hub: hub)
+    router.add(middleware: AuditMiddleware(hub: hub, routes: api.docs))
     return (router, api.docs + [openAPIRoute])
 }
 
@@ -43,6 +47,7 @@ public func buildApplication(hub: HubServices, logger: Logger) throws -> some Ap
     var services: [any Service] = []
     if hub.configuration.runScheduler {
         services.append(HubScheduler(store: hub.store, clock: hub.clock, logger: logger))
+        services.append(HubNotifier(hub: hub, logger: logger))
     }
     return Application(
         router: router,

@@ -18,6 +18,10 @@ public struct HubConfiguration: Sendable {
     public var bcryptCost: UInt8 = 12
     /// Run the scheduler that triggers due slots (default on; router-only tests turn it off).
     public var runScheduler: Bool = true
+    /// How long after a slot a run must have started before the slot counts as missed (health, alerts).
+    public var missedGrace: TimeInterval = JobHealth.defaultGrace
+    /// How often the notifier evaluates job health and sends due notifications.
+    public var notifyInterval: TimeInterval = 30
 
     public init() {}
 

@@ -10,6 +10,7 @@ public protocol HubStore: Sendable {
     func account(id: String) async throws -> Account?
     func setPlan(accountID: String, plan: Plan) async throws -> Bool
     func user(email: String) async throws -> User?
+    func user(id: String) async throws -> User?
     func createAPIToken(_ token: APIToken, hash: String) async throws
     /// The live (not revoked) token with this hash.
     func apiToken(hash: String) async throws -> APIToken?
@@ -101,6 +102,24 @@ public protocol HubStore: Sendable {
     func enqueueCommand(_ command: AgentCommand, accountID: String, serverID: String) async throws
     func pendingCommands(serverID: String) async throws -> [AgentCommand]
     func ackCommand(serverID: String, id: String, at: Date) async throws -> Bool
+
+    // Audit log
+    func insertAudit(_ event: AuditEvent) async throws
+    /// One page of audit entries, newest first.
+    func audits(accountID: String, filter: AuditFilter, after: Cursor?, limit: Int) async throws -> Page<AuditEvent>
+
+    // Notifications
+    func createChannel(_ channel: NotificationChannel, secret: String) async throws
+    func channels(accountID: String) async throws -> [NotificationChannel]
+    /// Channels with their signing secrets, of one account or (nil) of all.
+    func signingChannels(accountID: String?) async throws -> [SigningChannel]
+    func deleteChannel(accountID: String, reference: String) async throws -> Bool
+    func alertStates(channelID: String) async throws -> [String: AlertState]
+    func putAlertState(channelID: String, jobID: String, state: AlertState?, delivery: NotificationDelivery?) async throws
+    func enqueueDelivery(_ delivery: NotificationDelivery) async throws
+    func dueDeliveries(now: Date, limit: Int) async throws -> [NotificationDelivery]
+    func updateDelivery(_ delivery: NotificationDelivery) async throws
+    func deliveries(accountID: String, limit: Int) async throws -> [NotificationDelivery]
 
     // Scheduling and health
     /// The newest run of each of these jobs.

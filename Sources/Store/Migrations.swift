@@ -128,6 +128,30 @@ enum Migrations {
               report TEXT NOT NULL, reported_at BIGINT NOT NULL)
             """,
         ]),
+        (4, [
+            """
+            CREATE TABLE audit_events (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, at BIGINT NOT NULL, actor TEXT NOT NULL,
+              action TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL, resource_id TEXT)
+            """,
+            "CREATE INDEX audit_events_account ON audit_events (account_id, at, id)",
+        ]),
+        (5, [
+            // Notifications: channels, the alert state per (channel, job), and the delivery queue.
+            """
+            CREATE TABLE notification_channels (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+              url TEXT NOT NULL, secret TEXT NOT NULL, rules TEXT NOT NULL, created_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX notification_channels_account ON notification_channels (account_id)",
+            """
+            CREATE TABLE alert_states (channel_id TEXT NOT NULL, job_id TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (channel_id, job_id))
+            """,
+            """
+            CREATE TABLE notification_deliveries (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, channel_id TEXT NOT NULL, event TEXT NOT NULL,
+              body TEXT NOT NULL, attempts INTEGER NOT NULL, next_attempt_at BIGINT NOT NULL, delivered_at BIGINT, last_error TEXT, created_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX notification_deliveries_due ON notification_deliveries (delivered_at, next_attempt_at)",
+            "CREATE INDEX notification_deliveries_account ON notification_deliveries (account_id, created_at, id)",
+        ]),
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.

@@ -35,6 +35,15 @@ extension SQLHubStore {
         }
     }
 
+    public func user(id: String) async throws -> User? {
+        try await read { db in
+            try await db.raw("SELECT * FROM users WHERE id = \(bind: id)").first().map { row in
+                User(id: try row.text("id"), accountID: try row.text("account_id"), email: try row.text("email"),
+                     passwordHash: try row.text("password_hash"), createdAt: try row.date("created_at"))
+            }
+        }
+    }
+
     public func user(email: String) async throws -> User? {
         try await read { db in
             try await db.raw("SELECT * FROM users WHERE email = \(bind: email)").first().map { row in

@@ -20,6 +20,7 @@ struct AccountWorld: Sendable {
     /// The server's agent credential and a command queued for it, when the hub has agent routes.
     let agentCredential: String?
     let commandID: String?
+    let channelID: String, channelName: String
 
     static func build(_ hub: TestHub, _ client: any TestClientProtocol, account: TestAccount, prefix: String) async throws -> AccountWorld {
         let token = account.token
@@ -73,12 +74,16 @@ struct AccountWorld: Sendable {
             }
         }
 
+        let channel = try await client.call(.post, "/api/v1/notifications/channels", token: token,
+                                            body: #"{"name":"\#(prefix)-hook","url":"https://hooks.example.com/\#(prefix)"}"#)
+        try #require(channel.status == .created, "\(channel)")
         return AccountWorld(
             account: account, serverID: serverID, serverName: "\(prefix)-web",
             enrollmentTokenID: try #require(enrollment.json["enrollmentToken"]["id"].string),
             destinationID: destinationID, destinationName: "\(prefix)-nas", jobID: jobID, jobName: "\(prefix)-site",
             apiTokenID: try #require(apiToken.json["token"]["id"].string), apiTokenSecret: try #require(apiToken.json["secret"].string),
-            runID: run.id, snapshotID: snapshot.id, agentCredential: agentCredential, commandID: commandID
+            runID: run.id, snapshotID: snapshot.id, agentCredential: agentCredential, commandID: commandID,
+            channelID: try #require(channel.json["channel"]["id"].string), channelName: "\(prefix)-hook"
         )
     }
 

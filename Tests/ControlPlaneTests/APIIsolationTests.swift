@@ -23,6 +23,7 @@ struct APIIsolationTests {
         case snapshot = "snapshots"
         case agentCommand = "commands"
         case peerStore = "peer-stores"
+        case channel = "channels"
 
         func value(in world: AccountWorld, byName: Bool) -> String? {
             switch self {
@@ -31,6 +32,7 @@ struct APIIsolationTests {
             case .server, .envelopeServer: byName ? world.serverName : world.serverID
             case .enrollmentToken: world.enrollmentTokenID
             case .destination, .peerStore: byName ? world.destinationName : world.destinationID
+            case .channel: byName ? world.channelName : world.channelID
             case .job: byName ? world.jobName : world.jobID
             case .run: world.runID
             case .snapshot: world.snapshotID
@@ -46,6 +48,7 @@ struct APIIsolationTests {
         "EnvelopeRequest": #"{"keyID":"key-hijack","version":1,"ciphertext":"aGlqYWNrZWQ="}"#,
         "PeerReport": #"{"destinationID":"x","listening":true,"usedBytes":{}}"#,
         "VaultRequest": #"{"vault":{}}"#,
+        "ChannelRequest": #"{"name":"hijack","url":"https://example.com/hook"}"#,
         "JobUpdate": #"{"name":"hijacked-job","enabled":false,"destinations":["bravo-nas"]}"#,
     ]
 

@@ -41,7 +41,8 @@ struct OpenAPITests {
             #expect(document.json["info"]["version"].string == hubVersion)
             let paths = try #require(document.json["paths"].object)
 
-            let routes = try buildRouter(hub: hub.services).router.routes
+            // The web hub's pages (/backups…) are HTML for people, not part of the JSON API.
+            let routes = try buildRouter(hub: hub.services).router.routes.filter { !$0.path.description.hasPrefix("/backups") && $0.path.description != "/" }
             #expect(routes.count >= 25)
             for route in routes {
                 let path = route.path.description

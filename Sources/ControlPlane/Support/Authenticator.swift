@@ -25,14 +25,14 @@ struct Authenticator: RouterMiddleware {
             let secret = String(authorization.dropFirst(7)).trimmingSpaces
             guard let token = try await store.apiToken(hash: Secrets.hash(secret)) else { throw APIError.unauthorized }
             try await store.touchAPIToken(id: token.id, at: clock.now())
-            context.caller = Caller(accountID: token.accountID, method: .apiToken(id: token.id))
+            context.caller = Caller(accountID: token.accountID, method: .apiToken(id: token.id), label: "API token \"\(token.name)\" (\(token.id))")
         } else if let secret = request.cookies[Self.sessionCookie]?.value {
             if let session = try await store.session(hash: Secrets.hash(secret), now: clock.now()) {
                 // Web pages' forms carry their own CSRF token (checked by the page handlers).
                 if request.uri.path.hasPrefix("/api/"), ![.get, .head, .options].contains(request.method), request.headers[Self.csrfHeader] != "1" {
                     throw APIError(.forbidden, code: "csrf", "browser requests that change data must send the header X-MZPanel-Request: 1")
                 }
-                context.caller = Caller(accountID: session.accountID, method: .session(id: session.id))
+                context.caller = Caller(accountID: session.accountID, method: .session(id: session.id), label: "web session", userID: session.userID)
             }
         }
         return try await next(request, context)

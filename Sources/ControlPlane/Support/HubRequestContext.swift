@@ -8,6 +8,10 @@ public struct Caller: Sendable {
     public enum Method: Sendable { case apiToken(id: String), session(id: String) }
     public let accountID: String
     public let method: Method
+    /// Who, in words, for the audit log: `API token "deploy" (tok_…)` or the user's email.
+    public var label: String = ""
+    /// The user behind a session (its email is looked up only when an audit entry is written).
+    public var userID: String?
 }
 
 /// The hub's request context: the core context plus the authenticated caller.

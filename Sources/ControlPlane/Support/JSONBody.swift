@@ -15,7 +15,13 @@ public struct JSONBody<Value: Encodable & Sendable>: ResponseGenerator, Sendable
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let data = try HubJSON.encoder().encode(value)
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        // A created resource's id, for the audit log (`{"id"…}` or `{"server": {"id"…}, …}`).
+        if status == .created, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            let id = object["id"] as? String ?? object.values.compactMap { ($0 as? [String: Any])?["id"] as? String }.first
+            if let id { headers[AuditMiddleware.resourceHeader] = id }
+        }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 

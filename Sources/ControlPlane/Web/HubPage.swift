@@ -97,7 +97,7 @@ struct HubPage {
 
         let online = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0.isOnline(now: now)) })
         var health: [String: JobHealth] = [:]
-        for job in jobs { health[job.id] = JobHealth.evaluate(job: job, lastRun: lastRuns[job.id], serverOnline: online[job.serverID] ?? false, now: now) }
+        for job in jobs { health[job.id] = JobHealth.evaluate(job: job, lastRun: lastRuns[job.id], serverOnline: online[job.serverID] ?? false, now: now, grace: pages.hub.configuration.missedGrace) }
         let byServer = Dictionary(grouping: jobs, by: \.serverID)
         let cards = servers.sorted { $0.name < $1.name }.map { server in
             ServerCard(id: server.id, name: server.name, online: online[server.id] ?? false, enrolled: server.enrolledAt != nil,

@@ -21,6 +21,8 @@ struct LoginPages {
                 return pages.render("login", LoginPage(error: "The email or the password is wrong.", email: email, next: next), status: .unauthorized)
             }
             let (secret, session) = try await pages.hub.startSession(user: user)
+            await pages.hub.audit(accountID: user.accountID, caller: nil, actor: user.email, action: "Log in", method: "POST",
+                                  path: "/backups/login", status: 303, resourceID: nil)
             var response = WebResponses.redirect(next)
             response.setCookie(pages.hub.sessionCookie(secret, expires: session.expiresAt))
             return response

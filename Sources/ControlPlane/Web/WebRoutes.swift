@@ -15,5 +15,6 @@ func registerWebRoutes(on router: Router<HubRequestContext>, hub: HubServices) t
     SnapshotsPage(pages: pages).register(on: router)
     DestinationPages(pages: pages).register(on: router)
     AccountPage(pages: pages).register(on: router)
+    AuditPage(pages: pages).register(on: router)
     router.get("/") { _, _ in WebResponses.redirect("/backups") }
 }

@@ -61,6 +61,15 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.port = port
         configuration.publicURL = publicURL
         configuration.secureCookies = publicURL?.hasPrefix("https://") ?? false
+        let environment = ProcessInfo.processInfo.environment
+        if let text = environment["MZPANEL_MISSED_GRACE_SECONDS"] {
+            guard let seconds = TimeInterval(text), seconds >= 0 else { throw CLIError("MZPANEL_MISSED_GRACE_SECONDS=\(text) is not a number of seconds") }
+            configuration.missedGrace = seconds
+        }
+        if let text = environment["MZPANEL_NOTIFY_INTERVAL_SECONDS"] {
+            guard let seconds = TimeInterval(text), seconds >= 0.2 else { throw CLIError("MZPANEL_NOTIFY_INTERVAL_SECONDS=\(text) is not a number of seconds (at least 0.2)") }
+            configuration.notifyInterval = seconds
+        }
         var logger = Logger(label: "mzpanel.hub")
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
         let store = try await state.openStore(logger: logger)

@@ -1,0 +1,73 @@
+import BackupCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Store
+
+/// Writes an audit entry for every change an authenticated caller makes (API and web forms):
+/// who, the route's action in words, the path with its ids, the status, the resource. Built from
+/// the request line and the answer's resource id only, so no body and no secret ever reaches it.
+struct AuditMiddleware: RouterMiddleware {
+    typealias Context = HubRequestContext
+    let hub: HubServices
+    let actions: [(method: HTTPRequest.Method, segments: [Substring], action: String)]
+
+    static let resourceHeader = HTTPField.Name("X-MZPanel-Resource")!
+
+    init(hub: HubServices, routes: [RouteDoc]) {
+        self.hub = hub
+        let web: [(HTTPRequest.Method, String, String)] = [
+            (.post, "/backups/servers", "Add a server"), (.post, "/backups/servers/{server}/enroll", "Issue an enrollment token"),
+            (.post, "/backups/servers/{server}/delete", "Remove a server"), (.post, "/backups/jobs", "Create a job"),
+            (.post, "/backups/jobs/{job}", "Change a job"), (.post, "/backups/jobs/{job}/run", "Run a job now"),
+            (.post, "/backups/jobs/{job}/enable", "Enable a job"), (.post, "/backups/jobs/{job}/disable", "Disable a job"),
+            (.post, "/backups/jobs/{job}/delete", "Delete a job"), (.post, "/backups/destinations/{destination}", "Change a destination"),
+            (.post, "/backups/destinations/{destination}/delete", "Delete a destination"), (.post, "/backups/account/tokens", "Create an API token"),
+            (.post, "/backups/account/tokens/{token}/revoke", "Revoke an API token"), (.post, "/backups/logout", "Log out"),
+        ]
+        actions = routes.map { ($0.method, $0.path.split(separator: "/"), $0.summary) } + web.map { ($0.0, $0.1.split(separator: "/"), $0.2) }
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let response = try await next(request, context)
+        guard [.post, .put, .patch, .delete].contains(request.method), let caller = context.caller, response.status.code < 400 else { return response }
+        let path = request.uri.path
+        var resource = response.headers[Self.resourceHeader] ?? response.headers[.location].flatMap(Self.firstID) ?? Self.firstID(path)
+        if resource?.isEmpty == true { resource = nil }
+        await hub.audit(accountID: caller.accountID, caller: caller, action: action(request.method, path), method: request.method.rawValue,
+                        path: path, status: Int(response.status.code), resourceID: resource)
+        return response
+    }
+
+    func action(_ method: HTTPRequest.Method, _ path: String) -> String {
+        let segments = path.split(separator: "/")
+        let match = actions.first { candidate in
+            candidate.method == method && candidate.segments.count == segments.count
+                && zip(candidate.segments, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+        }
+        return match?.action ?? "\(method.rawValue) \(path)"
+    }
+
+    /// The first resource id (`job_…`, `srv_…`) in a path.
+    static func firstID(_ path: String) -> String? {
+        path.split(separator: "/").first { segment in
+            segment.count == 24 && segment.dropFirst(3).first == "_" && ResourceKind(rawValue: String(segment.prefix(3))) != nil
+        }.map(String.init)
+    }
+}
+
+extension HubServices {
+    /// Records an audit entry; a failure to record is logged and does not undo the change.
+    func audit(accountID: String, caller: Caller?, actor: String? = nil, action: String, method: String, path: String, status: Int, resourceID: String?) async {
+        var who = actor ?? caller?.label ?? "unknown"
+        if actor == nil, let userID = caller?.userID, let user = try? await store.user(id: userID) { who = user.email }
+        let event = AuditEvent(id: ResourceID.make(.audit), accountID: accountID, at: clock.now(), actor: who, action: action,
+                               method: method, path: path, status: status, resourceID: resourceID)
+        do {
+            try await store.insertAudit(event)
+        } catch {
+            Logger(label: "mzpanel.audit").error("audit.write_failed", metadata: ["audit.path": .string(path)])
+        }
+    }
+}
