@@ -19,13 +19,14 @@ final class Fleet: @unchecked Sendable {
         CommandRunner.locateBinary("mzpanel") != nil && CommandRunner.locateBinary("mzpanel-agent") != nil && Restic.installed
     }
 
-    init(plan: String = "free") async throws {
+    init(plan: String = "free", hubEnvironment: [String: String] = [:]) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("mzpanel-fleet-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var environment = ProcessInfo.processInfo.environment
         environment["MZPANEL_DATA_DIR"] = directory.appendingPathComponent("hub").path
         environment["MZPANEL_CONFIG"] = directory.appendingPathComponent("client.json").path
         for key in ["MZPANEL_URL", "MZPANEL_TOKEN", "MZPANEL_DATABASE_URL"] { environment.removeValue(forKey: key) }
+        environment.merge(hubEnvironment) { _, new in new }
         cli = CommandRunner(binary: try #require(CommandRunner.locateBinary("mzpanel")), environment: environment)
         agentBinary = try #require(CommandRunner.locateBinary("mzpanel-agent"))
         let passwordFile = directory.appendingPathComponent("password")

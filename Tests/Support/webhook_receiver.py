@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""A webhook receiver for the notification tests: records every request (headers and body) as one
+JSON line, answers 500 to the first N requests (a receiver that is down), then 204.
+
+    python3 Tests/Support/webhook_receiver.py LOG_FILE [--fail-first N]
+
+Prints the port it listens on (127.0.0.1, chosen by the system) as its first line.
+"""
+
+import http.server
+import json
+import sys
+import threading
+
+
+def main() -> None:
+    log = sys.argv[1]
+    fail_first = int(sys.argv[sys.argv.index("--fail-first") + 1]) if "--fail-first" in sys.argv else 0
+    lock = threading.Lock()
+    state = {"seen": 0}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+            with lock:
+                state["seen"] += 1
+                status = 500 if state["seen"] <= fail_first else 204
+                with open(log, "a") as out:
+                    out.write(json.dumps({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "status": status}) + "\n")
+            self.send_response(status)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
