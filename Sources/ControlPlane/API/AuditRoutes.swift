@@ -12,10 +12,19 @@ struct AuditRoutes {
     func register(on api: inout APIRouter) {
         api.on(.get, "/api/v1/audit", summary: "The audit log: who changed, ran or removed what, and when (newest first)", tag: "account",
                response: "AuditList", query: ["resource", "actor", "since", "until", "cursor", "limit"]) { request, context in
-            let query = QueryParameters(request: request)
-            let filter = AuditFilter(resourceID: query.string("resource"), actor: query.string("actor"), since: try query.date("since"), until: try query.date("until"))
-            let page = try await hub.store.audits(accountID: try context.accountID(), filter: filter, after: try query.cursor(), limit: try query.limit())
-            return JSONBody(AuditList(events: page.items, nextCursor: page.nextCursor?.token))
+            try await list(request, context)
         }
+    }
+
+    func list(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<AuditList> {
+        let query = QueryParameters(request: request)
+        let since = try query.date("since")
+        let until = try query.date("until")
+        let cursor = try query.cursor()
+        let limit = try query.limit()
+        let accountID = try context.accountID()
+        let filter = AuditFilter(resourceID: query.string("resource"), actor: query.string("actor"), since: since, until: until)
+        let page = try await hub.store.audits(accountID: accountID, filter: filter, after: cursor, limit: limit)
+        return JSONBody(AuditList(events: page.items, nextCursor: page.nextCursor?.token))
     }
 }

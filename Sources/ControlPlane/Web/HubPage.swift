@@ -17,16 +17,27 @@ struct HubPage {
         let failures: [Failure]
         let hasServers: Bool
         let hasFailures: Bool
+        /// "Servers 51–100 of 500" and the links around it, when the fleet needs more than one page.
+        let range: String?
+        let previous: String?
+        let next: String?
 
-        init(layout: Layout, totals: [Total], servers: [ServerCard], failures: [Failure]) {
+        init(layout: Layout, totals: [Total], servers: [ServerCard], failures: [Failure], range: String?, previous: String?, next: String?) {
             self.layout = layout
             self.totals = totals
             self.servers = servers
             self.failures = failures
             hasServers = !servers.isEmpty
             hasFailures = !failures.isEmpty
+            self.range = range
+            self.previous = previous
+            self.next = next
         }
     }
+
+    /// Cards per page, and job rows per card (problems first; the rest behind "all N jobs").
+    static let cardsPerPage = 48
+    static let rowsPerCard = 6
     struct Total { let label: String; let value: String; let tone: String }
     struct ServerCard: MustacheParent {
         func child(named name: String) -> Any? {
@@ -37,6 +48,7 @@ struct HubPage {
             case "enrolled": enrolled
             case "jobs": jobs
             case "hasJobs": hasJobs
+            case "more": more > 0 ? more : nil
             default: nil
             }
         }
@@ -46,14 +58,17 @@ struct HubPage {
         let enrolled: Bool
         let jobs: [JobRow]
         let hasJobs: Bool
+        /// How many more jobs the card does not list.
+        let more: Int
 
-        init(id: String, name: String, online: Bool, enrolled: Bool, jobs: [JobRow]) {
+        init(id: String, name: String, online: Bool, enrolled: Bool, jobs: [JobRow], more: Int = 0) {
             self.id = id
             self.name = name
             self.online = online
             self.enrolled = enrolled
             self.jobs = jobs
             hasJobs = !jobs.isEmpty
+            self.more = more
         }
     }
     struct JobRow: MustacheParent {
@@ -80,12 +95,12 @@ struct HubPage {
     struct Failure { let runID: String; let jobName: String; let serverName: String; let when: TimeView; let message: String }
 
     func register(on router: Router<HubRequestContext>) {
-        router.page(.get, "/backups", pages: pages) { _, _, caller in
-            pages.render("hub", try await model(caller))
+        router.page(.get, "/backups", pages: pages) { request, _, caller in
+            pages.render("hub", try await model(caller, page: request.uri.queryParameters.get("page").flatMap { Int($0) } ?? 1))
         }
     }
 
-    func model(_ caller: PageCaller) async throws -> Model {
+    func model(_ caller: PageCaller, page: Int = 1) async throws -> Model {
         let accountID = caller.account.id
         let now = pages.now
         let servers = try await pages.store.servers(accountID: accountID)
@@ -99,15 +114,25 @@ struct HubPage {
         var health: [String: JobHealth] = [:]
         for job in jobs { health[job.id] = JobHealth.evaluate(job: job, lastRun: lastRuns[job.id], serverOnline: online[job.serverID] ?? false, now: now, grace: pages.hub.configuration.missedGrace) }
         let byServer = Dictionary(grouping: jobs, by: \.serverID)
-        let cards = servers.sorted { $0.name < $1.name }.map { server in
-            ServerCard(id: server.id, name: server.name, online: online[server.id] ?? false, enrolled: server.enrolledAt != nil,
-                       jobs: (byServer[server.id] ?? []).sorted { $0.name < $1.name }.map { job in
-                           let state = health[job.id] ?? .neverRun
-                           return JobRow(id: job.id, name: job.name, health: state.rawValue, healthLabel: WebFormat.healthLabel(state),
-                                         lastSnapshot: protection[job.id]?.at.map { TimeView($0, now: now) },
-                                         nextRun: job.enabled ? job.schedule.nextElapse(after: now).map { TimeView($0, now: now) } : nil,
-                                         lastRunStatus: lastRuns[job.id]?.status.rawValue)
-                       })
+        func troubled(_ job: Job) -> Bool { [.failing, .partial, .missed, .offline].contains(health[job.id] ?? .ok) }
+        // Servers with trouble first, then by name; one page of cards; on each, troubled jobs first.
+        let ordered = servers.sorted { a, b in
+            let (ta, tb) = ((byServer[a.id] ?? []).contains(where: troubled), (byServer[b.id] ?? []).contains(where: troubled))
+            return ta != tb ? ta : a.name < b.name
+        }
+        let pageCount = max(1, (ordered.count + Self.cardsPerPage - 1) / Self.cardsPerPage)
+        let current = min(max(page, 1), pageCount)
+        let shown = ordered.dropFirst((current - 1) * Self.cardsPerPage).prefix(Self.cardsPerPage)
+        let cards = shown.map { server in
+            let all = (byServer[server.id] ?? []).sorted { a, b in troubled(a) != troubled(b) ? troubled(a) : a.name < b.name }
+            return ServerCard(id: server.id, name: server.name, online: online[server.id] ?? false, enrolled: server.enrolledAt != nil,
+                              jobs: all.prefix(Self.rowsPerCard).map { job in
+                                  let state = health[job.id] ?? .neverRun
+                                  return JobRow(id: job.id, name: job.name, health: state.rawValue, healthLabel: WebFormat.healthLabel(state),
+                                                lastSnapshot: protection[job.id]?.at.map { TimeView($0, now: now) },
+                                                nextRun: job.enabled ? job.schedule.nextElapse(after: now).map { TimeView($0, now: now) } : nil,
+                                                lastRunStatus: lastRuns[job.id]?.status.rawValue)
+                              }, more: max(0, all.count - Self.rowsPerCard))
         }
         let jobNames = Dictionary(uniqueKeysWithValues: jobs.map { ($0.id, $0.name) })
         let serverNames = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0.name) })
@@ -125,6 +150,9 @@ struct HubPage {
             Total(label: "Missed", value: "\(missed)", tone: missed > 0 ? "missed" : "ok"),
             Total(label: "Protected", value: WebFormat.bytes(summary.protectedBytes), tone: ""),
         ]
-        return Model(layout: Layout("Backups", section: "hub", caller: caller), totals: totals, servers: cards, failures: failures)
+        let first = (current - 1) * Self.cardsPerPage + 1
+        return Model(layout: Layout("Backups", section: "hub", caller: caller), totals: totals, servers: Array(cards), failures: failures,
+                     range: pageCount > 1 ? "Servers \(first)–\(first + cards.count - 1) of \(servers.count)" : nil,
+                     previous: current > 1 ? "/backups?page=\(current - 1)" : nil, next: current < pageCount ? "/backups?page=\(current + 1)" : nil)
     }
 }
