@@ -13,6 +13,8 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
     let router = Router(context: HubRequestContext.self)
     router.add(middleware: ErrorMappingMiddleware())
     router.add(middleware: Authenticator(store: hub.store, clock: hub.clock))
+    let actions = AuditMiddleware.ActionTable()
+    router.add(middleware: AuditMiddleware(hub: hub, table: actions))
     var api = APIRouter(router: router)
     AccountRoutes(hub: hub).register(on: &api)
     ServerRoutes(hub: hub).register(on: &api)
@@ -37,7 +39,7 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: document)))
     }
     try registerWebRoutes(on: router, hub: hub)
-    router.add(middleware: AuditMiddleware(hub: hub, routes: api.docs))
+    actions.fill(routes: api.docs)
     return (router, api.docs + [openAPIRoute])
 }
 

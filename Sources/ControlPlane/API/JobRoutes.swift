@@ -82,7 +82,8 @@ struct JobRoutes {
             return JSONBody(JobList(jobs: try await views(page.items, accountID: accountID), nextCursor: page.nextCursor?.token))
         }
         api.on(.post, "/api/v1/jobs", summary: "Create a job", tag: "jobs", body: "JobRequest", response: "Job", status: 201) { request, context in
-            let job = try await create(try await request.decodeJSON(JobRequest.self, context: context), accountID: try context.accountID())
+            let accountID = try context.accountID()  // 401 before any look at the body
+            let job = try await create(try await request.decodeJSON(JobRequest.self, context: context), accountID: accountID)
             return JSONBody(JobView(job, now: job.createdAt), status: .created)
         }
         api.on(.get, "/api/v1/jobs/{job}", summary: "Show a job (by id, or by name when unique)", tag: "jobs", response: "Job",

@@ -11,23 +11,43 @@ import Store
 struct AuditMiddleware: RouterMiddleware {
     typealias Context = HubRequestContext
     let hub: HubServices
-    let actions: [(method: HTTPRequest.Method, segments: [Substring], action: String)]
+    /// Filled once the routes are registered (the middleware is added before them, to wrap them).
+    let table: ActionTable
 
     static let resourceHeader = HTTPField.Name("X-MZPanel-Resource")!
 
-    init(hub: HubServices, routes: [RouteDoc]) {
-        self.hub = hub
-        let web: [(HTTPRequest.Method, String, String)] = [
-            (.post, "/backups/servers", "Add a server"), (.post, "/backups/servers/{server}/enroll", "Issue an enrollment token"),
-            (.post, "/backups/servers/{server}/delete", "Remove a server"), (.post, "/backups/jobs", "Create a job"),
-            (.post, "/backups/jobs/{job}", "Change a job"), (.post, "/backups/jobs/{job}/run", "Run a job now"),
-            (.post, "/backups/jobs/{job}/enable", "Enable a job"), (.post, "/backups/jobs/{job}/disable", "Disable a job"),
-            (.post, "/backups/jobs/{job}/delete", "Delete a job"), (.post, "/backups/destinations/{destination}", "Change a destination"),
-            (.post, "/backups/destinations/{destination}/delete", "Delete a destination"), (.post, "/backups/account/tokens", "Create an API token"),
-            (.post, "/backups/account/tokens/{token}/revoke", "Revoke an API token"), (.post, "/backups/logout", "Log out"),
-        ]
-        actions = routes.map { ($0.method, $0.path.split(separator: "/"), $0.summary) } + web.map { ($0.0, $0.1.split(separator: "/"), $0.2) }
+    /// The route table's actions in words, by method and path pattern.
+    final class ActionTable: @unchecked Sendable {
+        private let lock = NSLock()
+        private var entries: [(method: HTTPRequest.Method, segments: [Substring], action: String)] = []
+
+        func fill(routes: [RouteDoc]) {
+            let web = AuditMiddleware.webActions
+            lock.withLock {
+                entries = routes.map { ($0.method, $0.path.split(separator: "/"), $0.summary) } + web.map { ($0.0, $0.1.split(separator: "/"), $0.2) }
+            }
+        }
+
+        func action(_ method: HTTPRequest.Method, _ path: String) -> String {
+            let segments = path.split(separator: "/")
+            let match = lock.withLock { entries }.first { candidate in
+                candidate.method == method && candidate.segments.count == segments.count
+                    && zip(candidate.segments, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+            }
+            return match?.action ?? "\(method.rawValue) \(path)"
+        }
     }
+
+    /// The web forms' actions (they are not in the API's route table).
+    static let webActions: [(HTTPRequest.Method, String, String)] = [
+        (.post, "/backups/servers", "Add a server"), (.post, "/backups/servers/{server}/enroll", "Issue an enrollment token"),
+        (.post, "/backups/servers/{server}/delete", "Remove a server"), (.post, "/backups/jobs", "Create a job"),
+        (.post, "/backups/jobs/{job}", "Change a job"), (.post, "/backups/jobs/{job}/run", "Run a job now"),
+        (.post, "/backups/jobs/{job}/enable", "Enable a job"), (.post, "/backups/jobs/{job}/disable", "Disable a job"),
+        (.post, "/backups/jobs/{job}/delete", "Delete a job"), (.post, "/backups/destinations/{destination}", "Change a destination"),
+        (.post, "/backups/destinations/{destination}/delete", "Delete a destination"), (.post, "/backups/account/tokens", "Create an API token"),
+        (.post, "/backups/account/tokens/{token}/revoke", "Revoke an API token"), (.post, "/backups/logout", "Log out"),
+    ]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let response = try await next(request, context)
@@ -35,18 +55,9 @@ struct AuditMiddleware: RouterMiddleware {
         let path = request.uri.path
         var resource = response.headers[Self.resourceHeader] ?? response.headers[.location].flatMap(Self.firstID) ?? Self.firstID(path)
         if resource?.isEmpty == true { resource = nil }
-        await hub.audit(accountID: caller.accountID, caller: caller, action: action(request.method, path), method: request.method.rawValue,
+        await hub.audit(accountID: caller.accountID, caller: caller, action: table.action(request.method, path), method: request.method.rawValue,
                         path: path, status: Int(response.status.code), resourceID: resource)
         return response
-    }
-
-    func action(_ method: HTTPRequest.Method, _ path: String) -> String {
-        let segments = path.split(separator: "/")
-        let match = actions.first { candidate in
-            candidate.method == method && candidate.segments.count == segments.count
-                && zip(candidate.segments, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
-        }
-        return match?.action ?? "\(method.rawValue) \(path)"
     }
 
     /// The first resource id (`job_…`, `srv_…`) in a path.
@@ -62,12 +73,25 @@ extension HubServices {
     func audit(accountID: String, caller: Caller?, actor: String? = nil, action: String, method: String, path: String, status: Int, resourceID: String?) async {
         var who = actor ?? caller?.label ?? "unknown"
         if actor == nil, let userID = caller?.userID, let user = try? await store.user(id: userID) { who = user.email }
-        let event = AuditEvent(id: ResourceID.make(.audit), accountID: accountID, at: clock.now(), actor: who, action: action,
+        let now = clock.now()
+        let event = AuditEvent(id: AuditSequence.next(at: now), accountID: accountID, at: now, actor: who, action: action,
                                method: method, path: path, status: status, resourceID: resourceID)
         do {
             try await store.insertAudit(event)
         } catch {
             Logger(label: "mzpanel.audit").error("audit.write_failed", metadata: ["audit.path": .string(path)])
         }
+    }
+}
+
+/// Audit ids that sort in the order entries were written (`aud_` + milliseconds + a counter), so
+/// the log's order is exact even for changes within one millisecond.
+enum AuditSequence {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var counter = Int.random(in: 0..<1_000_000)
+
+    static func next(at date: Date) -> String {
+        let count = lock.withLock { counter = (counter + 1) % 10_000_000; return counter }
+        return "aud_" + String(format: "%013lld%07d", Int64(date.timeIntervalSince1970 * 1000), count)
     }
 }

@@ -1,0 +1,44 @@
+import BackupCore
+import Foundation
+import HummingbirdTesting
+import Testing
+@testable import ControlPlane
+
+/// A page uses the database a fixed number of times, whatever the fleet's size.
+@Suite("web: database use per page") struct WebQueryCountTests {
+    /// Adds `servers` servers with `jobs` jobs each and one run per job, through the API.
+    func grow(_ client: any TestClientProtocol, token: String, servers: Int, jobs: Int, from start: Int) async throws {
+        for index in start..<(start + servers) {
+            let server = try await client.call(.post, "/api/v1/servers", token: token, body: #"{"name":"web-\#(index)"}"#)
+            try #require(server.status == .created)
+            for job in 0..<jobs {
+                let created = try await client.call(.post, "/api/v1/jobs", token: token, body: """
+                    {"name":"job-\(job)","server":"web-\(index)","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily \(String(format: "%02d", job)):15","destinations":["nas"]}
+                    """)
+                try #require(created.status == .created, "\(created)")
+            }
+        }
+    }
+
+    @Test func pagesUseTheDatabaseAFixedNumberOfTimes() async throws {
+        try await withTestHub { hub, client in
+            let account = try await hub.account("count@example.com")
+            _ = try await client.call(.post, "/api/v1/destinations", token: account.token, body: #"{"name":"nas","kind":"local","settings":{"path":"/srv"}}"#)
+            let renderer = try WebRenderer(hub: hub.services)
+            func uses(_ page: String) async throws -> Int {
+                let before = hub.store.backend.operations
+                _ = try await renderer.render(page, accountID: account.id)
+                return hub.store.backend.operations - before
+            }
+            let pages = ["hub", "jobs", "snapshots", "destinations"]
+            try await grow(client, token: account.token, servers: 1, jobs: 1, from: 0)
+            var small: [String: Int] = [:]
+            for page in pages { small[page] = try await uses(page) }
+            try await grow(client, token: account.token, servers: 6, jobs: 4, from: 1)
+            for page in pages {
+                #expect(try await uses(page) == small[page], "\(page) uses the database more often with more servers and jobs")
+            }
+            #expect(small["hub"] ?? 99 <= 8)
+        }
+    }
+}
