@@ -72,6 +72,24 @@ struct HubPage {
         }
     }
     struct JobRow: MustacheParent {
+        /// A job's line on a card: its health, newest snapshot and next run.
+        init(_ job: Job, health: JobHealth, newest: Date?, lastRun: Run?, now: Date) {
+            self.init(id: job.id, name: job.name, health: health.rawValue, healthLabel: WebFormat.healthLabel(health),
+                      lastSnapshot: newest.map { TimeView($0, now: now) },
+                      nextRun: job.enabled ? job.schedule.nextElapse(after: now).map { TimeView($0, now: now) } : nil,
+                      lastRunStatus: lastRun?.status.rawValue)
+        }
+
+        init(id: String, name: String, health: String, healthLabel: String, lastSnapshot: TimeView?, nextRun: TimeView?, lastRunStatus: String?) {
+            self.id = id
+            self.name = name
+            self.health = health
+            self.healthLabel = healthLabel
+            self.lastSnapshot = lastSnapshot
+            self.nextRun = nextRun
+            self.lastRunStatus = lastRunStatus
+        }
+
         func child(named name: String) -> Any? {
             switch name {
             case "id": id
@@ -127,11 +145,7 @@ struct HubPage {
             let all = (byServer[server.id] ?? []).sorted { a, b in troubled(a) != troubled(b) ? troubled(a) : a.name < b.name }
             return ServerCard(id: server.id, name: server.name, online: online[server.id] ?? false, enrolled: server.enrolledAt != nil,
                               jobs: all.prefix(Self.rowsPerCard).map { job in
-                                  let state = health[job.id] ?? .neverRun
-                                  return JobRow(id: job.id, name: job.name, health: state.rawValue, healthLabel: WebFormat.healthLabel(state),
-                                                lastSnapshot: protection[job.id]?.at.map { TimeView($0, now: now) },
-                                                nextRun: job.enabled ? job.schedule.nextElapse(after: now).map { TimeView($0, now: now) } : nil,
-                                                lastRunStatus: lastRuns[job.id]?.status.rawValue)
+                                  JobRow(job, health: health[job.id] ?? .neverRun, newest: protection[job.id]?.at, lastRun: lastRuns[job.id], now: now)
                               }, more: max(0, all.count - Self.rowsPerCard))
         }
         let jobNames = Dictionary(uniqueKeysWithValues: jobs.map { ($0.id, $0.name) })

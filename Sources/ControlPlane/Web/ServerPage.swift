@@ -93,10 +93,7 @@ struct ServerPage {
         let names = Dictionary(uniqueKeysWithValues: jobs.map { ($0.id, $0.name) })
         let rows = jobs.sorted { $0.name < $1.name }.map { job in
             let health = JobHealth.evaluate(job: job, lastRun: lastRuns[job.id], serverOnline: online, now: now, grace: pages.hub.configuration.missedGrace)
-            return HubPage.JobRow(id: job.id, name: job.name, health: health.rawValue, healthLabel: WebFormat.healthLabel(health),
-                                  lastSnapshot: protection[job.id]?.at.map { TimeView($0, now: now) },
-                                  nextRun: job.enabled ? job.schedule.nextElapse(after: now).map { TimeView($0, now: now) } : nil,
-                                  lastRunStatus: lastRuns[job.id]?.status.rawValue)
+            return HubPage.JobRow(job, health: health, newest: protection[job.id]?.at, lastRun: lastRuns[job.id], now: now)
         }
         return Model(
             layout: Layout(server.name, section: "hub", caller: caller),
