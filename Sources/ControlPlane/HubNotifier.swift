@@ -48,8 +48,7 @@ public struct HubNotifier: Service {
                 let states = try await hub.store.alertStates(channelID: channel.id)
                 for job in jobs {
                     let server = servers[job.serverID]
-                    let health = JobHealth.evaluate(job: job, lastRun: lastRuns[job.id], serverOnline: server?.isOnline(now: now) ?? false,
-                                                    now: now, grace: hub.configuration.missedGrace)
+                    let health = hub.health(job: job, lastRun: lastRuns[job.id], serverOnline: server?.isOnline(now: now) ?? false, now: now)
                     var failures = 0
                     if health == .failing {
                         if failureCounts[job.id] == nil { failureCounts[job.id] = try await consecutiveFailures(job, accountID: accountID) }
@@ -94,18 +93,23 @@ public struct HubNotifier: Service {
         case "job.offline": "The server \(serverName) has not been heard from, so job \(job.name) cannot run."
         default: "Backup job \(job.name) on \(serverName) is fine again (it was \(resolved ?? "in trouble"))."
         }
-        let object: [String: Any]
-        switch channel.kind {
-        case .webhook:
-            var payload: [String: Any] = [
-                "event": event, "deliveryID": id, "occurredAt": WebFormat.iso(now), "message": words, "url": link, "health": health.rawValue,
-                "job": ["id": job.id, "name": job.name], "server": ["id": job.serverID, "name": serverName],
-            ]
-            if let resolved { payload["resolved"] = resolved }
-            if let run { payload["run"] = ["id": run.id, "status": run.status.rawValue] }
-            object = payload
-        case .slack: object = ["text": words + " <\(link)|Open in MZPanel>"]
-        case .discord: object = ["content": words + " " + link]
+        var details: [String: Any] = [
+            "deliveryID": id, "url": link, "health": health.rawValue,
+            "job": ["id": job.id, "name": job.name], "server": ["id": job.serverID, "name": serverName],
+        ]
+        if let resolved { details["resolved"] = resolved }
+        if let run { details["run"] = ["id": run.id, "status": run.status.rawValue] }
+        return try Self.delivery(id: id, channel: channel, event: event, message: words, link: link, details: details, now: now)
+    }
+
+    /// A notification in the channel's format: the webhook's JSON (event, message, time and
+    /// `details`), or the text Slack and Discord show (with the link, when there is one).
+    static func delivery(id: String = ResourceID.make(.delivery), channel: NotificationChannel, event: String, message: String, link: String?,
+                         details: [String: Any] = [:], now: Date) throws -> NotificationDelivery {
+        let object: [String: Any] = switch channel.kind {
+        case .webhook: details.merging(["event": event, "message": message, "occurredAt": WebFormat.iso(now)]) { _, new in new }
+        case .slack: ["text": message + (link.map { " <\($0)|Open in MZPanel>" } ?? "")]
+        case .discord: ["content": message + (link.map { " " + $0 } ?? "")]
         }
         let body = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
         return NotificationDelivery(id: id, accountID: channel.accountID, channelID: channel.id, event: event, body: body, nextAttemptAt: now, createdAt: now)

@@ -154,7 +154,7 @@ struct JobRoutes {
         let servers = Dictionary(uniqueKeysWithValues: try await hub.store.servers(accountID: accountID, ids: jobs.map(\.serverID)).map { ($0.id, $0) })
         return jobs.map { job in
             let online = servers[job.serverID]?.isOnline(now: now) ?? false
-            let health = JobHealth.evaluate(job: job, lastRun: lastRuns[job.id], serverOnline: online, now: now, grace: hub.configuration.missedGrace)
+            let health = hub.health(job: job, lastRun: lastRuns[job.id], serverOnline: online, now: now)
             return JobView(job, now: now, health: health, lastRun: lastRuns[job.id])
         }
     }

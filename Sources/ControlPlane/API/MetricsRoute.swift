@@ -40,7 +40,7 @@ struct MetricsRoute {
         func labels(_ job: Job) -> [String: String] { ["job": job.name, "job_id": job.id, "server": serverNames[job.serverID] ?? job.serverID] }
         out.family("mzpanel_job_health", "gauge", "1 for the job's current health state.")
         for job in jobs {
-            let health = JobHealth.evaluate(job: job, lastRun: lastRuns[job.id], serverOnline: online[job.serverID] ?? false, now: now, grace: hub.configuration.missedGrace)
+            let health = hub.health(job: job, lastRun: lastRuns[job.id], serverOnline: online[job.serverID] ?? false, now: now)
             out.sample("mzpanel_job_health", labels(job).merging(["state": health.rawValue]) { a, _ in a }, 1)
         }
         out.family("mzpanel_job_last_success_time_seconds", "gauge", "Unix time of the job's newest snapshot (a run with at least one copy).")

@@ -57,16 +57,8 @@ struct NotificationRoutes {
             guard let channel = try await hub.store.channels(accountID: accountID).first(where: { $0.id == reference || $0.name == reference }) else {
                 throw APIError.notFound(.channel, reference)
             }
-            let now = hub.clock.now()
-            let text = "A test notification from MZPanel Backups for channel \(channel.name)."
-            let object: [String: Any] = switch channel.kind {
-            case .webhook: ["event": "test", "message": text, "occurredAt": WebFormat.iso(now)]
-            case .slack: ["text": text]
-            case .discord: ["content": text]
-            }
-            let body = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
-            let delivery = NotificationDelivery(id: ResourceID.make(.delivery), accountID: accountID, channelID: channel.id, event: "test", body: body,
-                                                nextAttemptAt: now, createdAt: now)
+            let delivery = try HubNotifier.delivery(channel: channel, event: "test", message: "A test notification from MZPanel Backups for channel \(channel.name).",
+                                                    link: nil, now: hub.clock.now())
             try await hub.store.enqueueDelivery(delivery)
             return JSONBody(DeliveryView(delivery), status: .accepted)
         }

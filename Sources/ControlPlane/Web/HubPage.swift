@@ -130,7 +130,7 @@ struct HubPage {
 
         let online = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0.isOnline(now: now)) })
         var health: [String: JobHealth] = [:]
-        for job in jobs { health[job.id] = JobHealth.evaluate(job: job, lastRun: lastRuns[job.id], serverOnline: online[job.serverID] ?? false, now: now, grace: pages.hub.configuration.missedGrace) }
+        for job in jobs { health[job.id] = pages.hub.health(job: job, lastRun: lastRuns[job.id], serverOnline: online[job.serverID] ?? false, now: now) }
         let byServer = Dictionary(grouping: jobs, by: \.serverID)
         func troubled(_ job: Job) -> Bool { [.failing, .partial, .missed, .offline].contains(health[job.id] ?? .ok) }
         // Servers with trouble first, then by name; one page of cards; on each, troubled jobs first.

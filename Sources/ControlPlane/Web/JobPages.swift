@@ -145,7 +145,7 @@ struct JobPages {
         let serverByID = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0) })
         let destinationNames = Dictionary(uniqueKeysWithValues: destinations.map { ($0.id, $0.name) })
         let rows: [Row] = all.compactMap { job in
-            let health = JobHealth.evaluate(job: job, lastRun: lastRuns[job.id], serverOnline: serverByID[job.serverID]?.isOnline(now: now) ?? false, now: now, grace: pages.hub.configuration.missedGrace)
+            let health = pages.hub.health(job: job, lastRun: lastRuns[job.id], serverOnline: serverByID[job.serverID]?.isOnline(now: now) ?? false, now: now)
             if let healthFilter, health.rawValue != healthFilter { return nil }
             return Row(id: job.id, name: job.name, server: serverByID[job.serverID]?.name ?? job.serverID, health: health.rawValue,
                        healthLabel: WebFormat.healthLabel(health), schedule: job.schedule.calendar + " (" + job.schedule.timeZone + ")",
@@ -166,7 +166,7 @@ struct JobPages {
         let server = try await pages.store.server(accountID: accountID, reference: job.serverID)
         let runs = try await pages.store.runs(accountID: accountID, filter: RunFilter(jobID: job.id), after: nil, limit: 30).items
         let destinations = try await pages.store.destinations(accountID: accountID)
-        let health = JobHealth.evaluate(job: job, lastRun: runs.first, serverOnline: server?.isOnline(now: now) ?? false, now: now, grace: pages.hub.configuration.missedGrace)
+        let health = pages.hub.health(job: job, lastRun: runs.first, serverOnline: server?.isOnline(now: now) ?? false, now: now)
         let charts = JobChart.charts(runs: runs)
         let names = Dictionary(uniqueKeysWithValues: destinations.map { ($0.id, $0.name) })
         let notices = ["saved": "Saved. The agent has been told.", "enabled": "Enabled: its schedule runs again.", "disabled": "Disabled: no scheduled runs until enabled."]

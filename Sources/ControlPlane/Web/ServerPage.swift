@@ -92,7 +92,7 @@ struct ServerPage {
         let online = server.isOnline(now: now)
         let names = Dictionary(uniqueKeysWithValues: jobs.map { ($0.id, $0.name) })
         let rows = jobs.sorted { $0.name < $1.name }.map { job in
-            let health = JobHealth.evaluate(job: job, lastRun: lastRuns[job.id], serverOnline: online, now: now, grace: pages.hub.configuration.missedGrace)
+            let health = pages.hub.health(job: job, lastRun: lastRuns[job.id], serverOnline: online, now: now)
             return HubPage.JobRow(job, health: health, newest: protection[job.id]?.at, lastRun: lastRuns[job.id], now: now)
         }
         return Model(

@@ -131,14 +131,14 @@ struct DestinationSealer {
 /// After a job is added or changed: seal each of its offsite destinations that is not yet sealed
 /// to the job's server (a new server for that destination). Returns what it did, in words.
 enum JobSealing {
-    struct DestinationDetail: Decodable { let sealedTo: [String] }
-
     static func sealMissing(job: Job, client: APIClient, vault: VaultOptions) async throws -> [String] {
         var missing: [Destination] = []
         for id in job.destinationIDs {
-            let destination = try await client.send("GET", "/api/v1/destinations/\(id)", as: Destination.self)
+            // One request: the answer is the destination plus who it is sealed to.
+            let data = try await client.raw("GET", "/api/v1/destinations/\(id)")
+            let destination = try HubDecoding.decode(Destination.self, data)
             guard destination.kind.isOffsite else { continue }
-            let detail = try await client.send("GET", "/api/v1/destinations/\(id)", as: DestinationDetail.self)
+            let detail = try HubDecoding.decode(DestinationsCommand.Show.Detail.self, data)
             if !detail.sealedTo.contains(job.serverID) { missing.append(destination) }
         }
         guard !missing.isEmpty else { return [] }
