@@ -27,6 +27,36 @@ public struct RunContext: Sendable {
     }
 }
 
+/// What opening a destination's repository needs: the agent's identity and state, the sealed
+/// credentials and peer certificates the hub sent, and whose repository it is (this server's for
+/// backups; a restore onto a new server opens the lost server's).
+struct RepositoryAccess: Sendable {
+    var identity: AgentIdentity
+    var state: AgentState
+    var runID: String
+    var envelopes: [SealedEnvelope]
+    var peerCertificates: [String: String]?
+    var repositoryServerID: String
+
+    init(_ context: RunContext) {
+        identity = context.identity
+        state = context.state
+        runID = context.runID
+        envelopes = context.job.envelopes
+        peerCertificates = context.job.peerCertificates
+        repositoryServerID = context.identity.serverID
+    }
+
+    init(identity: AgentIdentity, state: AgentState, runID: String, envelopes: [SealedEnvelope], peerCertificates: [String: String]?, repositoryServerID: String) {
+        self.identity = identity
+        self.state = state
+        self.runID = runID
+        self.envelopes = envelopes
+        self.peerCertificates = peerCertificates
+        self.repositoryServerID = repositoryServerID
+    }
+}
+
 /// The engine's result: one result per destination, and totals.
 public struct EngineOutcome: Sendable, Equatable {
     public var results: [DestinationResult]

@@ -30,21 +30,34 @@ public actor ChildRuns {
     @discardableResult
     public func start(jobID: String, trigger: RunTrigger, runID: String?, slot: Date?) throws -> Bool {
         guard children[jobID] == nil else { return false }
+        let process = try spawn(key: jobID, Self.arguments(jobID: jobID, trigger: trigger, runID: runID, slot: slot, stateDirectory: stateDirectory))
+        AgentLog.write("started run of job \(jobID) (trigger \(trigger.rawValue)\(runID.map { ", run \($0)" } ?? ""), pid \(process.processIdentifier))")
+        return true
+    }
+
+    /// Starts `mzpanel-agent restore-run RUN` for an order saved in the state directory.
+    public func startRestore(runID: String) throws {
+        let key = "restore:" + runID
+        guard children[key] == nil else { return }
+        let process = try spawn(key: key, ["restore-run", runID, "--state-dir", stateDirectory])
+        AgentLog.write("started restore run \(runID), pid \(process.processIdentifier)")
+    }
+
+    private func spawn(key: String, _ arguments: [String]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: agentBinary)
-        process.arguments = Self.arguments(jobID: jobID, trigger: trigger, runID: runID, slot: slot, stateDirectory: stateDirectory)
+        process.arguments = arguments
         process.terminationHandler = { [weak self] ended in
             let status = ended.terminationStatus
-            Task { await self?.ended(jobID: jobID, status: status) }
+            Task { await self?.ended(jobID: key, status: status) }
         }
         do {
             try process.run()
         } catch {
-            throw AgentError("cannot start \(agentBinary) run \(jobID) (\(error)); check that the agent binary still exists at that path")
+            throw AgentError("cannot start \(agentBinary) \(arguments.first ?? "") (\(error)); check that the agent binary still exists at that path")
         }
-        children[jobID] = process
-        AgentLog.write("started run of job \(jobID) (trigger \(trigger.rawValue)\(runID.map { ", run \($0)" } ?? ""), pid \(process.processIdentifier))")
-        return true
+        children[key] = process
+        return process
     }
 
     private func ended(jobID: String, status: Int32) {

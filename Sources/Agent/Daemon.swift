@@ -122,6 +122,19 @@ public actor Daemon {
             await queueRun(command)
         case .cancelRun:
             cancel(runID: command.runID)
+        case .restore:
+            await startRestore(command)
+        }
+    }
+
+    private func startRestore(_ command: AgentCommand) async {
+        guard let order = command.restore, SafeName.isSafe(order.run.id), takenRunIDs.insert(order.run.id).inserted else { return }
+        if state.history.load().contains(where: { $0.id == order.run.id }) { return }
+        do {
+            try RestoreExecution.save(order, state: state)
+            try await children.startRestore(runID: order.run.id)
+        } catch {
+            AgentLog.write("could not start restore run \(order.run.id): \(error)")
         }
     }
 

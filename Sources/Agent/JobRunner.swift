@@ -65,6 +65,7 @@ public struct JobRunner: BackupEngine {
         )
     }
 
+    /// One destination's part of the run: a backup copy, or a check for check jobs.
     private func copy(to destination: Destination, _ context: RunContext) async -> DestinationCopy.Outcome {
         let failed = { (message: String) in DestinationCopy.Outcome(result: DestinationResult(destinationID: destination.id, status: .failed, error: message)) }
         let restic: Restic
@@ -72,43 +73,52 @@ public struct JobRunner: BackupEngine {
         case .success(let found): restic = found
         case .failure(let error): return failed(error.message)
         }
-        if destination.kind.isOffsite {
-            do {
-                let repository = try OffsiteRepository.make(destination: destination, context: context)
-                var copy = DestinationCopy(restic: restic, repository: repository, destination: destination, context: context)
-                if let usage = context.job.peerUsage?[destination.id], usage.isOver {
-                    copy.refusal = "this server stores \(usage.usedBytes) bytes on peer destination \(destination.name), over its quota of \(usage.quotaBytes); no new backup was made there (old snapshots were pruned by the job's retention). Raise the quota or keep fewer snapshots"
-                }
-                return await copy.run()
-            } catch let error as SealingError {
-                context.log("destination \(destination.name): \(error.description)")
-                return failed(error.description)
-            } catch {
-                return failed("\(error)")
-            }
-        }
-        guard let base = destination.settings.path, base.hasPrefix("/") else {
-            return failed("the local destination \(destination.name) has no absolute path; set its path on the hub")
-        }
+        let repository: ResticRepository
         do {
-            let repository = try LocalRepository.make(base: base, destination: destination, context: context)
-            let copy = DestinationCopy(restic: restic, repository: repository, destination: destination, context: context)
-            return await copy.run()
+            repository = try Self.repository(of: destination, context)
+        } catch let error as SealingError {
+            context.log("destination \(destination.name): \(error.description)")
+            return failed(error.description)
         } catch {
             return failed("\(error)")
         }
+        if context.job.job.kind == .check {
+            return await RepositoryCheck(restic: restic, repository: repository, destination: destination, context: context).run()
+        }
+        var copy = DestinationCopy(restic: restic, repository: repository, destination: destination, context: context)
+        if let usage = context.job.peerUsage?[destination.id], usage.isOver {
+            copy.refusal = "this server stores \(usage.usedBytes) bytes on peer destination \(destination.name), over its quota of \(usage.quotaBytes); no new backup was made there (old snapshots were pruned by the job's retention). Raise the quota or keep fewer snapshots"
+        }
+        return await copy.run()
+    }
+
+    /// This server's repository at a destination (offsite credentials opened from their envelope).
+    static func repository(of destination: Destination, _ context: RunContext) throws -> ResticRepository {
+        try repository(of: destination, access: RepositoryAccess(context))
+    }
+
+    /// A server's repository at a destination — this server's, or (restoring) another's.
+    static func repository(of destination: Destination, access: RepositoryAccess) throws -> ResticRepository {
+        if destination.kind.isOffsite { return try OffsiteRepository.make(destination: destination, access: access) }
+        guard let base = destination.settings.path, base.hasPrefix("/") else {
+            throw AgentError("the local destination \(destination.name) has no absolute path; set its path on the hub")
+        }
+        return try LocalRepository.make(base: base, destination: destination, access: access)
     }
 }
 
 /// The restic repository of a local destination: `<path>/<server id>`, opened with the
-/// agent-generated password file (0600).
+/// agent-generated password file (0600) — which only that server has.
 enum LocalRepository {
-    static func make(base: String, destination: Destination, context: RunContext) throws -> ResticRepository {
+    static func make(base: String, destination: Destination, access context: RepositoryAccess) throws -> ResticRepository {
+        guard context.repositoryServerID == context.identity.serverID else {
+            throw AgentError("the repository of server \(context.repositoryServerID) at the local destination \(destination.name) can only be opened by that server (its password never leaves it); restore on that server, or from an offsite copy")
+        }
         let trimmed = base.hasSuffix("/") && base.count > 1 ? String(base.dropLast()) : base
         let passwordFile = try context.state.repositoryPasswordFile(destinationID: destination.id)
         let cache = context.state.directory + "/cache"
         try SecureFile.makeDirectory(cache)
-        return ResticRepository(location: trimmed + "/" + context.identity.serverID, environment: [
+        return ResticRepository(location: trimmed + "/" + context.repositoryServerID, environment: [
             "RESTIC_PASSWORD_FILE": passwordFile,
             "RESTIC_CACHE_DIR": cache,
             "RESTIC_PROGRESS_FPS": "1",

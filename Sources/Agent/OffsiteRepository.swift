@@ -7,15 +7,16 @@ import Sealing
 /// The restic repository of an offsite destination: the envelope sealed to this server is opened
 /// with the server key, in memory, for this run only; its secrets reach restic (and rclone)
 /// through the child's environment. Each server has its own repository below the destination's
-/// prefix (`…/<server id>`), like local destinations.
+/// prefix (`…/<server id>`), like local destinations; a restore may open another server's
+/// (`RepositoryAccess.repositoryServerID`) with this server's envelope.
 enum OffsiteRepository {
     struct Failure: Error, CustomStringConvertible {
         let description: String
     }
 
-    static func make(destination: Destination, context: RunContext) throws -> ResticRepository {
+    static func make(destination: Destination, access context: RepositoryAccess) throws -> ResticRepository {
         let serverID = context.identity.serverID
-        guard let envelope = context.job.envelopes.first(where: { $0.destinationID == destination.id && $0.serverID == serverID }) else {
+        guard let envelope = context.envelopes.first(where: { $0.destinationID == destination.id && $0.serverID == serverID }) else {
             throw Failure(description: "destination \(destination.name) is not sealed to this server yet; run `mzpanel destinations attach \(destination.name) --server \(context.identity.serverName)` (or use it on this server in the web hub)")
         }
         let key = try ServerKey.load(from: context.state.serverKeyFile)
@@ -39,22 +40,25 @@ enum OffsiteRepository {
             throw Failure(description: "a local destination has no envelope")
         case .s3:
             guard let endpoint = settings.endpoint, let bucket = settings.bucket else { throw Failure(description: "the s3 destination \(destination.name) has no endpoint or bucket") }
-            location = "s3:" + join(endpoint, bucket, settings.prefix, serverID)
+            location = "s3:" + join(endpoint, bucket, settings.prefix, context.repositoryServerID)
             environment["AWS_ACCESS_KEY_ID"] = credential.fields["accessKeyID"]
             environment["AWS_SECRET_ACCESS_KEY"] = credential.fields["secretAccessKey"]
             if let region = settings.region { environment["AWS_DEFAULT_REGION"] = region }
         case .b2:
             guard let bucket = settings.bucket else { throw Failure(description: "the b2 destination \(destination.name) has no bucket") }
-            location = "b2:" + bucket + ":" + join(settings.prefix, serverID)
+            location = "b2:" + bucket + ":" + join(settings.prefix, context.repositoryServerID)
             environment["B2_ACCOUNT_ID"] = credential.fields["accountID"]
             environment["B2_ACCOUNT_KEY"] = credential.fields["accountKey"]
         case .rclone:
             guard let remote = settings.remote else { throw Failure(description: "the rclone destination \(destination.name) has no remote") }
             let variables = try RcloneEnvironment.variables(config: credential.fields["rcloneConfig"] ?? "", remote: remote)
             environment.merge(variables) { _, new in new }
-            location = "rclone:" + remote + ":" + join(settings.prefix, serverID)
+            location = "rclone:" + remote + ":" + join(settings.prefix, context.repositoryServerID)
         case .peer:
-            return try PeerRepository.make(destination: destination, context: context, environment: environment, login: opened.serverSecrets)
+            guard context.repositoryServerID == serverID else {
+                throw Failure(description: "a peer destination keeps each server's repository behind that server's own login, so another server cannot open it; restore it from an s3, b2 or rclone copy, or on the server that made it")
+            }
+            return try PeerRepository.make(destination: destination, access: context, environment: environment, login: opened.serverSecrets)
         }
         return ResticRepository(location: location, environment: environment)
     }

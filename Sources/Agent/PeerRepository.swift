@@ -7,14 +7,14 @@ import ResticKit
 /// comes from this server's envelope; the location holds it, so ResticKit hands the location to
 /// restic through its environment, never its arguments.
 enum PeerRepository {
-    static func make(destination: Destination, context: RunContext, environment: [String: String], login: [String: String]) throws -> ResticRepository {
+    static func make(destination: Destination, access context: RepositoryAccess, environment: [String: String], login: [String: String]) throws -> ResticRepository {
         guard let user = login["restUser"], let password = login["restPassword"], !user.isEmpty, !password.isEmpty else {
             throw OffsiteRepository.Failure(description: "the envelope of \(destination.name) holds no peer login; seal the destination to this server again")
         }
         guard let address = destination.settings.peerAddress else {
             throw OffsiteRepository.Failure(description: "the peer destination \(destination.name) has no address; set it on the hub")
         }
-        guard let certificate = context.job.peerCertificates?[destination.id] else {
+        guard let certificate = context.peerCertificates?[destination.id] else {
             throw OffsiteRepository.Failure(description: "the storage server of \(destination.name) has not reported its certificate yet; is its agent running (mzpanel-agent daemon)?")
         }
         let directory = context.state.directory + "/peer-certificates"

@@ -74,6 +74,8 @@ public struct RunExecution: Sendable {
         log("run \(runID) of job \(job.name) (\(job.id)) started, trigger \(request.trigger.rawValue)" + (slot.map { ", slot \(HubJSON.format($0))" } ?? ""))
         // Tell the hub at once (so it shows the run and its progress), without delaying the backup.
         let announce = Task { await deliver(link) }
+        let pings = JobPings(job: job, log: log)
+        await pings?.started()
 
         let reporter = ProgressReporter(link: link)
         let runningRun = run
@@ -93,12 +95,13 @@ public struct RunExecution: Sendable {
         run.bytesProcessed = outcome.bytesProcessed
         log("run \(runID) \(run.status.rawValue) in \(Int(finished.timeIntervalSince(started).rounded())) s")
         run.logExcerpt = log.excerpt
-        let snapshot = Self.snapshot(of: run, at: started)
+        let snapshot = job.kind == .check ? nil : Self.snapshot(of: run, at: started)
         let pruned = outcome.removedSnapshotIDs.sorted { $0.key < $1.key }.map { PrunedCopies(destinationID: $0.key, resticSnapshotIDs: $0.value) }
         try state.outbox.append(AgentEvent(id: EventID.make(), kind: .runFinished, occurredAt: finished, run: run, snapshot: snapshot,
                                            pruned: pruned.isEmpty ? nil : pruned))
         try? state.history.record(run)
         state.running.unregister(runID: runID)
+        await pings?.finished(run)
         await deliver(link)
         return .finished(run, snapshot)
     }

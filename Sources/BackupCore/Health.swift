@@ -3,17 +3,17 @@ import Foundation
 /// How a job is doing, computed from its schedule, its runs and its server's link — the same
 /// values in the API, the CLI and (later) the web hub.
 public enum JobHealth: String, Sendable, Codable, CaseIterable {
-    case ok, failing, partial, missed, offline, neverRun = "never_run", disabled
+    case ok, failing, partial, missed, stale, offline, neverRun = "never_run", disabled
 
     /// How long after a slot a run must have started before the slot counts as missed.
     public static let defaultGrace: TimeInterval = 15 * 60
 
-    /// Evaluates one job.
-    /// - Parameters:
-    ///   - lastRun: the job's newest run, if any.
-    ///   - serverOnline: whether the server's agent has been heard from recently.
-    public static func evaluate(job: Job, lastRun: Run?, serverOnline: Bool, now: Date, grace: TimeInterval = defaultGrace) -> JobHealth {
+    /// Evaluates one job from its status (newest run, newest snapshot, stale threshold).
+    /// Order of precedence: disabled, missed (offline when the agent is away), never run, failing,
+    /// partial, stale (no snapshot newer than the job's threshold), ok.
+    public static func evaluate(_ job: JobStatus, serverOnline: Bool, now: Date, grace: TimeInterval = defaultGrace) -> JobHealth {
         guard job.enabled else { return .disabled }
+        let lastRun = job.latestRun
         // Missed: a slot came due (grace included) after the newest run's slot or start — or, with no
         // run, at or after the job's creation. Searching forward from that point is one step of the
         // schedule engine, cheaper than searching back from now (pages evaluate thousands of jobs).
@@ -21,13 +21,21 @@ public enum JobHealth: String, Sendable, Codable, CaseIterable {
         if let slot = job.schedule.nextElapse(after: covered), slot <= now.addingTimeInterval(-grace) {
             return serverOnline ? .missed : .offline
         }
-        guard let lastRun else { return serverOnline ? .neverRun : .offline }
+        let stale = job.staleAfter.map { limit in
+            (job.newestSnapshotAt ?? job.createdAt) < now.addingTimeInterval(-TimeInterval(limit))
+        } ?? false
+        guard let lastRun else { return serverOnline ? (stale ? .stale : .neverRun) : .offline }
         switch lastRun.status {
-        case .succeeded: return serverOnline ? .ok : .offline
         case .partial: return .partial
         case .failed, .interrupted, .cancelled: return .failing
-        case .queued, .running: return serverOnline ? .ok : .offline
+        case .succeeded, .queued, .running: return serverOnline ? (stale ? .stale : .ok) : .offline
         }
+    }
+
+    /// Evaluates a job given its newest run (callers that hold the full run).
+    public static func evaluate(job: Job, lastRun: Run?, newestSnapshotAt: Date? = nil, serverOnline: Bool, now: Date,
+                                grace: TimeInterval = defaultGrace) -> JobHealth {
+        evaluate(JobStatus(job, latestRun: lastRun.map(RunBrief.init), newestSnapshotAt: newestSnapshotAt), serverOnline: serverOnline, now: now, grace: grace)
     }
 }
 

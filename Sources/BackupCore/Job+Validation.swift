@@ -1,3 +1,5 @@
+import Foundation
+
 extension JobSources {
     /// Checks the sources against the job's kind and normalizes paths.
     public func validated(for kind: JobKind) throws(DomainError) -> JobSources {
@@ -29,6 +31,8 @@ extension JobSources {
             throw .invalid("sources.paths", "a full job backs up at least one path (and optionally databases); for databases only, use kind \"database\"")
         case .database where clean.databases.isEmpty:
             throw .invalid("sources.databases", "a database job needs at least one database, e.g. postgresql:shop")
+        case .check where !clean.paths.isEmpty || !clean.databases.isEmpty || !clean.excludes.isEmpty:
+            throw .invalid("sources", "a check job reads the repositories this server already writes; give it no paths or databases")
         case .database where !clean.paths.isEmpty:
             throw .invalid("sources.paths", "a database job backs up databases only; remove the paths or use kind \"full\"")
         default:
@@ -50,5 +54,45 @@ extension Job {
             throw .invalid("destinationIDs", "a job can write to at most 8 destinations")
         }
         return clean
+    }
+
+    /// How many parts a check job splits the data into: 1 reads everything each run.
+    public static let checkSubsetRange = 1...1000
+    /// Reading a tenth of the data per check: a daily check job reads it all every ten days.
+    public static let defaultCheckSubsets = 10
+
+    /// The check rotation of a job of this kind: required range for check jobs, nil for backups.
+    public static func validatedCheckSubsets(_ value: Int?, kind: JobKind) throws(DomainError) -> Int? {
+        guard kind == .check else {
+            if value != nil { throw .invalid("checkSubsets", "only check jobs read data subsets; leave it out or use kind \"check\"") }
+            return nil
+        }
+        let subsets = value ?? defaultCheckSubsets
+        guard checkSubsetRange.contains(subsets) else {
+            throw .invalid("checkSubsets", "\(subsets) is outside 1 to 1000; 1 reads all data each run, 10 reads a tenth each run")
+        }
+        return subsets
+    }
+
+    /// A ping URL: http(s), a host, no spaces; "" clears it.
+    public static func validatedPingURL(_ text: String?) throws(DomainError) -> String? {
+        guard let raw = text?.trimmingSpaces, !raw.isEmpty else { return nil }
+        guard raw.count <= 2000, !raw.contains(where: { $0.isWhitespace }), let url = URL(string: raw),
+              let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), let host = url.host, !host.isEmpty else {
+            throw .invalid("pingURL", "\"\(raw.prefix(80))\" is not an http(s) URL; use the ping URL your monitor gives, e.g. https://hc-ping.com/UUID")
+        }
+        return raw
+    }
+
+    /// The shortest and longest stale thresholds (seconds): one hour to one year.
+    public static let staleAfterRange = 3_600...31_536_000
+
+    /// Checks a stale threshold; 0 or nil turns the rule off.
+    public static func validatedStaleAfter(_ seconds: Int?) throws(DomainError) -> Int? {
+        guard let seconds, seconds != 0 else { return nil }
+        guard staleAfterRange.contains(seconds) else {
+            throw .invalid("staleAfter", "\(seconds) s is outside 1 hour to 1 year; give seconds such as 90000 (25 hours), or 0 to turn the rule off")
+        }
+        return seconds
     }
 }

@@ -1,8 +1,10 @@
 import Foundation
 
-/// What a job backs up: `full` = paths and databases, `database` = databases only.
+/// What a job does: `full` backs up paths and databases, `database` databases only, `check`
+/// verifies the server's repository at each destination (`restic check`, reading a rotating part
+/// of the data each time).
 public enum JobKind: String, Sendable, Codable, CaseIterable {
-    case full, database
+    case full, database, check
 }
 
 /// A database engine the agent can dump and restore.
@@ -119,11 +121,19 @@ public struct Job: Sendable, Codable, Equatable {
     public var enabled: Bool
     public var createdAt: Date
     public var updatedAt: Date
+    /// Seconds without a new snapshot after which the job counts as `stale` (nil: no such rule).
+    public var staleAfter: Int?
+    /// Check jobs: each run reads 1/t of the repository's data, the next part each time, so every
+    /// t runs read all of it (`restic check --read-data-subset n/t`). nil for backup jobs.
+    public var checkSubsets: Int?
+    /// Healthchecks-style ping URL the agent calls at each run: `/start`, then the URL itself on
+    /// success or `/fail` (nil: no pings).
+    public var pingURL: String?
 
     public init(
         id: String, accountID: String, serverID: String, name: String, kind: JobKind, sources: JobSources,
         schedule: Schedule, retention: RetentionPolicy, destinationIDs: [String], enabled: Bool,
-        createdAt: Date, updatedAt: Date
+        createdAt: Date, updatedAt: Date, staleAfter: Int? = nil, checkSubsets: Int? = nil, pingURL: String? = nil
     ) {
         self.id = id
         self.accountID = accountID
@@ -137,5 +147,8 @@ public struct Job: Sendable, Codable, Equatable {
         self.enabled = enabled
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.staleAfter = staleAfter
+        self.checkSubsets = checkSubsets
+        self.pingURL = pingURL
     }
 }

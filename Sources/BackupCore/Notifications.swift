@@ -1,9 +1,52 @@
 import Foundation
 
-/// Where alerts go: a generic JSON webhook (signed with HMAC-SHA256), or Slack's or Discord's
-/// incoming-webhook format.
+/// Where alerts go: a generic JSON webhook (signed with HMAC-SHA256), Slack's or Discord's
+/// incoming-webhook format, or email through the user's SMTP server.
 public enum ChannelKind: String, Sendable, Codable, CaseIterable {
-    case webhook, slack, discord
+    case webhook, slack, discord, email
+}
+
+/// An email channel's envelope: who it is from, who gets it, and the SMTP login name (the
+/// password is kept with the channel's secret, never shown again).
+public struct EmailSettings: Sendable, Codable, Equatable {
+    public var from: String
+    public var to: [String]
+    public var username: String?
+
+    public init(from: String, to: [String], username: String? = nil) {
+        self.from = from
+        self.to = to
+        self.username = username
+    }
+
+    public func validated() throws(DomainError) -> EmailSettings {
+        func address(_ text: String, _ field: String) throws(DomainError) -> String {
+            let clean = text.trimmingSpaces
+            let parts = clean.split(separator: "@", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), clean.count <= 254,
+                  !clean.contains(where: { $0.isWhitespace || "<>,;\"\\".contains($0) }) else {
+                throw .invalid(field, "\"\(clean.prefix(80))\" is not an email address like alerts@example.com")
+            }
+            return clean
+        }
+        var clean = EmailSettings(from: try address(from, "email.from"), to: [])
+        for (index, recipient) in to.enumerated() { clean.to.append(try address(recipient, "email.to[\(index)]")) }
+        guard !clean.to.isEmpty, clean.to.count <= 20 else { throw .invalid("email.to", "give 1 to 20 recipients") }
+        if let username = username?.trimmingSpaces, !username.isEmpty {
+            guard !username.contains(where: { $0.isNewline || $0 == "\"" }) else { throw .invalid("email.username", "the user name contains a quote or line break") }
+            clean.username = username
+        }
+        return clean
+    }
+}
+
+/// When the daily digest is due: once a day, at or after its hour (UTC), if none went out since.
+public enum DigestSchedule {
+    public static func isDue(hour: Int, lastSentAt: Date?, now: Date) -> Bool {
+        let midnight = (now.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400
+        let slot = Date(timeIntervalSince1970: midnight + Double(hour) * 3600)
+        return now >= slot && (lastSentAt ?? .distantPast) < slot
+    }
 }
 
 /// When a channel is told: which problems, after how many failures, and recoveries.
@@ -18,19 +61,40 @@ public struct NotificationRules: Sendable, Codable, Equatable {
     public var recovery: Bool
     /// After a problem ends, the same problem again within this many minutes is not alerted again (flapping).
     public var quietMinutes: Int
+    /// Alert when a job has no snapshot newer than its own stale threshold.
+    public var stale: Bool
+    /// Send a daily digest of the fleet's health at this hour (UTC, 0–23); nil: no digest.
+    public var digestHour: Int?
 
-    public init(failures: Int = 1, missed: Bool = true, offlineMinutes: Int? = 30, recovery: Bool = true, quietMinutes: Int = 60) {
+    public init(failures: Int = 1, missed: Bool = true, offlineMinutes: Int? = 30, recovery: Bool = true, quietMinutes: Int = 60,
+                stale: Bool = true, digestHour: Int? = nil) {
         self.failures = failures
         self.missed = missed
         self.offlineMinutes = offlineMinutes
         self.recovery = recovery
         self.quietMinutes = quietMinutes
+        self.stale = stale
+        self.digestHour = digestHour
+    }
+
+    /// Omitted fields take their defaults (rules stored before a field existed read the same way).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = NotificationRules()
+        self.init(failures: try c.decodeIfPresent(Int.self, forKey: .failures) ?? d.failures,
+                  missed: try c.decodeIfPresent(Bool.self, forKey: .missed) ?? d.missed,
+                  offlineMinutes: c.contains(.offlineMinutes) ? try c.decodeIfPresent(Int.self, forKey: .offlineMinutes) : d.offlineMinutes,
+                  recovery: try c.decodeIfPresent(Bool.self, forKey: .recovery) ?? d.recovery,
+                  quietMinutes: try c.decodeIfPresent(Int.self, forKey: .quietMinutes) ?? d.quietMinutes,
+                  stale: try c.decodeIfPresent(Bool.self, forKey: .stale) ?? d.stale,
+                  digestHour: try c.decodeIfPresent(Int.self, forKey: .digestHour))
     }
 
     public func validated() throws(DomainError) -> NotificationRules {
         guard (1...100).contains(failures) else { throw .invalid("rules.failures", "alert after 1 to 100 consecutive failures") }
         if let offlineMinutes, !(1...10_080).contains(offlineMinutes) { throw .invalid("rules.offlineMinutes", "use 1 to 10080 minutes, or leave it out") }
         guard (0...10_080).contains(quietMinutes) else { throw .invalid("rules.quietMinutes", "use 0 to 10080 minutes") }
+        if let digestHour, !(0...23).contains(digestHour) { throw .invalid("rules.digestHour", "use an hour from 0 to 23 (UTC), or leave it out for no digest") }
         return self
     }
 }
@@ -43,8 +107,11 @@ public struct NotificationChannel: Sendable, Codable, Equatable {
     public var url: String
     public var rules: NotificationRules
     public var createdAt: Date
+    /// Email channels: sender, recipients, SMTP login name.
+    public var email: EmailSettings?
 
-    public init(id: String, accountID: String, name: String, kind: ChannelKind, url: String, rules: NotificationRules, createdAt: Date) {
+    public init(id: String, accountID: String, name: String, kind: ChannelKind, url: String, rules: NotificationRules, createdAt: Date,
+                email: EmailSettings? = nil) {
         self.id = id
         self.accountID = accountID
         self.name = name
@@ -52,13 +119,17 @@ public struct NotificationChannel: Sendable, Codable, Equatable {
         self.url = url
         self.rules = rules
         self.createdAt = createdAt
+        self.email = email
     }
 
-    /// An https URL (or http on a private network), without credentials in it.
-    public static func validatedURL(_ text: String) throws(DomainError) -> String {
+    /// Webhooks: an http(s) URL without credentials in it. Email: the SMTP server as
+    /// `smtp://host:587` (STARTTLS when offered, required with a password) or `smtps://host:465`.
+    public static func validatedURL(_ text: String, kind: ChannelKind = .webhook) throws(DomainError) -> String {
         let raw = text.trimmingSpaces
-        guard let url = URL(string: raw), let scheme = url.scheme, ["https", "http"].contains(scheme), let host = url.host, !host.isEmpty else {
-            throw .invalid("url", "\"\(raw)\" is not an http(s) URL")
+        let schemes = kind == .email ? ["smtp", "smtps"] : ["https", "http"]
+        guard let url = URL(string: raw), let scheme = url.scheme, schemes.contains(scheme), let host = url.host, !host.isEmpty else {
+            throw .invalid("url", kind == .email ? "\"\(raw)\" is not an SMTP server; use smtp://HOST:587 or smtps://HOST:465"
+                                                 : "\"\(raw)\" is not an http(s) URL")
         }
         guard url.user == nil, url.password == nil else { throw .invalid("url", "put no credentials in the URL; the hub signs each request instead") }
         return raw
@@ -99,6 +170,7 @@ public enum AlertDecision: Equatable, Sendable {
         let problem: String? = switch health {
         case .failing, .partial: consecutiveFailures >= rules.failures || health == .partial ? health.rawValue : nil
         case .missed: rules.missed ? "missed" : nil
+        case .stale: rules.stale ? "stale" : nil
         case .offline: rules.offlineMinutes.map { offlineFor >= Double($0) * 60 } == true ? "offline" : nil
         case .ok, .neverRun, .disabled: nil
         }
@@ -133,7 +205,8 @@ public struct NotificationDelivery: Sendable, Codable, Equatable {
     public var id: String
     public var accountID: String
     public var channelID: String
-    /// `job.failing`, `job.missed`, `job.offline`, `job.partial`, `job.recovered`, `test`.
+    /// `job.failing`, `job.missed`, `job.stale`, `job.offline`, `job.partial`, `job.recovered`, `server.offline`,
+    /// `server.recovered`, `digest`, `test`.
     public var event: String
     public var body: String
     public var attempts: Int

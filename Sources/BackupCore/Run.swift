@@ -8,6 +8,8 @@ public enum RunTrigger: String, Sendable, Codable, CaseIterable {
     case hub
     /// A person or script asked for it (run now).
     case manual
+    /// A restore (its plan is the run's `restore`).
+    case restore
 }
 
 /// A run's state. `succeeded` only when every destination got its copy.
@@ -75,11 +77,14 @@ public struct Run: Sendable, Codable, Equatable {
     public var logExcerpt: String?
     /// Live progress while the run is running (the last report from the agent).
     public var progress: RunProgress?
+    /// Restore runs: what is restored, from where, to where.
+    public var restore: RestorePlan?
 
     public init(
         id: String, accountID: String, serverID: String, jobID: String, trigger: RunTrigger, slot: Date? = nil,
         status: RunStatus, createdAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, bytesAdded: Int64 = 0,
-        bytesProcessed: Int64 = 0, filesNew: Int64 = 0, results: [DestinationResult] = [], logExcerpt: String? = nil, progress: RunProgress? = nil
+        bytesProcessed: Int64 = 0, filesNew: Int64 = 0, results: [DestinationResult] = [], logExcerpt: String? = nil, progress: RunProgress? = nil,
+        restore: RestorePlan? = nil
     ) {
         self.id = id
         self.accountID = accountID
@@ -97,6 +102,7 @@ public struct Run: Sendable, Codable, Equatable {
         self.results = results
         self.logExcerpt = logExcerpt
         self.progress = progress
+        self.restore = restore
     }
 
     /// Largest log excerpt kept per run.

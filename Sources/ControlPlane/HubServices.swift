@@ -43,8 +43,8 @@ public struct HubServices: Sendable {
 
 extension HubServices {
     /// A job's health with this hub's missed-slot grace: the one evaluation pages, API, metrics and alerts share.
-    func health(job: Job, lastRun: Run?, serverOnline: Bool, now: Date) -> JobHealth {
-        JobHealth.evaluate(job: job, lastRun: lastRun, serverOnline: serverOnline, now: now, grace: configuration.missedGrace)
+    func health(_ job: JobStatus, serverOnline: Bool, now: Date) -> JobHealth {
+        JobHealth.evaluate(job, serverOnline: serverOnline, now: now, grace: configuration.missedGrace)
     }
 
     /// Tells an enrolled server's agent to fetch its job list again (jobs, destinations or envelopes changed).

@@ -175,7 +175,7 @@ public struct EventAck: Codable, Sendable {
 
 /// A request from the hub to the agent, delivered by long polling and acknowledged when taken.
 public struct AgentCommand: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable { case runNow, syncJobs, cancelRun }
+    public enum Kind: String, Codable, Sendable { case runNow, syncJobs, cancelRun, restore }
 
     public var id: String
     public var kind: Kind
@@ -183,15 +183,37 @@ public struct AgentCommand: Codable, Sendable, Equatable {
     public var runID: String?
     public var slot: Date?
     public var createdAt: Date
+    /// `restore`: what to restore, and how to open the repository that holds it.
+    public var restore: RestoreOrder?
 
-    public init(id: String, kind: Kind, jobID: String? = nil, runID: String? = nil, slot: Date? = nil, createdAt: Date) {
+    public init(id: String, kind: Kind, jobID: String? = nil, runID: String? = nil, slot: Date? = nil, createdAt: Date, restore: RestoreOrder? = nil) {
         self.id = id
         self.kind = kind
         self.jobID = jobID
         self.runID = runID
         self.slot = slot
         self.createdAt = createdAt
+        self.restore = restore
     }
+}
+
+/// A restore for an agent: the run to report under (its `restore` plan says what), the
+/// destination, and — offsite — the credential sealed to this server and a peer's certificate.
+/// The repository may be another server's (`plan.sourceServerID`): a restore onto a new server.
+public struct RestoreOrder: Codable, Sendable, Equatable {
+    public var run: Run
+    public var destination: Destination
+    public var envelope: SealedEnvelope?
+    public var peerCertificate: String?
+
+    public init(run: Run, destination: Destination, envelope: SealedEnvelope?, peerCertificate: String? = nil) {
+        self.run = run
+        self.destination = destination
+        self.envelope = envelope
+        self.peerCertificate = peerCertificate
+    }
+
+    public var plan: RestorePlan? { run.restore }
 }
 
 public struct CommandList: Codable, Sendable {

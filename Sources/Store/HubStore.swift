@@ -111,6 +111,7 @@ public protocol HubStore: Sendable {
     // Notifications
     func createChannel(_ channel: NotificationChannel, secret: String) async throws
     func channels(accountID: String) async throws -> [NotificationChannel]
+    func updateChannel(_ channel: NotificationChannel, secret: String?) async throws
     /// Channels with their signing secrets, of one account or (nil) of all.
     func signingChannels(accountID: String?) async throws -> [SigningChannel]
     func deleteChannel(accountID: String, reference: String) async throws -> Bool
@@ -124,6 +125,8 @@ public protocol HubStore: Sendable {
     // Scheduling and health
     /// The newest run of each of these jobs.
     func lastRuns(accountID: String, jobIDs: [String]) async throws -> [String: Run]
+    /// Each job's status (newest run in brief, newest snapshot, stale threshold), by name; all jobs or these.
+    func jobStatuses(accountID: String, jobIDs: [String]?) async throws -> [JobStatus]
     /// Enabled jobs on enrolled servers, across all accounts (for the hub's scheduler).
     func schedulableJobs() async throws -> [Job]
     /// Whether the job already has a run for this slot.

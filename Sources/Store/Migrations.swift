@@ -152,6 +152,24 @@ enum Migrations {
             "CREATE INDEX notification_deliveries_due ON notification_deliveries (delivered_at, next_attempt_at)",
             "CREATE INDEX notification_deliveries_account ON notification_deliveries (account_id, created_at, id)",
         ]),
+        (6, [
+            // Each job's newest run in brief, kept as runs are recorded: fleet pages and alerts read
+            // one row per job instead of searching the run history. And the job's stale threshold.
+            "ALTER TABLE jobs ADD COLUMN last_run_id TEXT",
+            "ALTER TABLE jobs ADD COLUMN last_run_status TEXT",
+            "ALTER TABLE jobs ADD COLUMN last_run_slot BIGINT",
+            "ALTER TABLE jobs ADD COLUMN last_run_created_at BIGINT",
+            "ALTER TABLE jobs ADD COLUMN last_run_finished_at BIGINT",
+            "ALTER TABLE jobs ADD COLUMN stale_after INTEGER",
+            "ALTER TABLE jobs ADD COLUMN check_subsets INTEGER",
+            "ALTER TABLE jobs ADD COLUMN ping_url TEXT",
+            // Email channels: sender, recipients and SMTP login name (the password is the channel's secret).
+            "ALTER TABLE notification_channels ADD COLUMN email TEXT",
+            // Restores: a run's plan (what, from where, to where) and the order sent to the agent.
+            "ALTER TABLE runs ADD COLUMN restore TEXT",
+            "ALTER TABLE agent_commands ADD COLUMN payload TEXT",
+            "CREATE INDEX runs_job_created ON runs (job_id, created_at, id)",
+        ] + SQLHubStore.latestRunBackfill),
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.

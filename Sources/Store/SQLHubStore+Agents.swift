@@ -65,12 +65,16 @@ extension SQLHubStore {
         try await write { db in
             if try await db.raw("SELECT id FROM agent_events WHERE server_id = \(bind: serverID) AND id = \(bind: event.id)").first() != nil { return false }
             try await db.raw("INSERT INTO agent_events (id, server_id, received_at) VALUES (\(bind: event.id), \(bind: serverID), \(bind: now.millisecondsSince1970))").run()
-            // A run or job of another server is never touched, whatever the event claims.
-            if let owner = try await db.raw("SELECT server_id FROM jobs WHERE id = \(bind: finalRun.jobID)").first(), try owner.text("server_id") != serverID {
+            // A run or job of another server is never touched, whatever the event claims. A restore
+            // run is the exception that proves it: the hub created it for this server, possibly
+            // with another server's snapshot (and job); the agent cannot create one.
+            let existing = try await db.raw("SELECT server_id, status, trigger FROM runs WHERE id = \(bind: finalRun.id)").first()
+            if let existing, try existing.text("server_id") != serverID { return true }
+            let restoring = try existing?.text("trigger") == RunTrigger.restore.rawValue
+            if existing == nil && finalRun.trigger == .restore { return true }
+            if !restoring, let owner = try await db.raw("SELECT server_id FROM jobs WHERE id = \(bind: finalRun.jobID)").first(), try owner.text("server_id") != serverID {
                 return true
             }
-            let existing = try await db.raw("SELECT server_id, status FROM runs WHERE id = \(bind: finalRun.id)").first()
-            if let existing, try existing.text("server_id") != serverID { return true }
             let existingStatus = try existing.map { RunStatus(rawValue: try $0.text("status")) } ?? nil
             switch event.kind {
             case .runProgress:
@@ -102,6 +106,7 @@ extension SQLHubStore {
                 }
                 try await db.raw("DELETE FROM run_destinations WHERE run_id = \(bind: finalRun.id)").run()
                 try await Self.writeRunDestinations(finalRun, on: db)
+                try await Self.recordLatestRun(id: finalRun.id, on: db)
                 if event.kind == .runFinished {
                     try await db.raw("UPDATE runs SET progress = NULL WHERE id = \(bind: finalRun.id)").run()
                 }
@@ -139,9 +144,10 @@ extension SQLHubStore {
     public func enqueueCommand(_ command: AgentCommand, accountID: String, serverID: String) async throws {
         try await write { db in
             try await db.raw("""
-                INSERT INTO agent_commands (id, account_id, server_id, kind, job_id, run_id, slot, created_at)
+                INSERT INTO agent_commands (id, account_id, server_id, kind, job_id, run_id, slot, created_at, payload)
                 VALUES (\(bind: command.id), \(bind: accountID), \(bind: serverID), \(bind: command.kind.rawValue), \(bind: command.jobID),
-                        \(bind: command.runID), \(bind: command.slot.milliseconds), \(bind: command.createdAt.millisecondsSince1970))
+                        \(bind: command.runID), \(bind: command.slot.milliseconds), \(bind: command.createdAt.millisecondsSince1970),
+                        \(bind: try command.restore.map(ColumnJSON.encode)))
                 """).run()
         }
     }
@@ -151,7 +157,8 @@ extension SQLHubStore {
             try await db.raw("SELECT * FROM agent_commands WHERE server_id = \(bind: serverID) AND acked_at IS NULL ORDER BY created_at, id LIMIT 100").all().compactMap { row in
                 guard let kind = AgentCommand.Kind(rawValue: try row.text("kind")) else { return nil }
                 return AgentCommand(id: try row.text("id"), kind: kind, jobID: try row.optionalText("job_id"), runID: try row.optionalText("run_id"),
-                                    slot: try row.optionalDate("slot"), createdAt: try row.date("created_at"))
+                                    slot: try row.optionalDate("slot"), createdAt: try row.date("created_at"),
+                                    restore: try row.optionalText("payload").map { try ColumnJSON.decode(RestoreOrder.self, $0, column: "payload") })
             }
         }
     }

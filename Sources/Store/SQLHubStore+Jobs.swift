@@ -8,10 +8,10 @@ extension SQLHubStore {
         try await write { db in
             try await Self.refuseDuplicateJobName(job, on: db)
             try await db.raw("""
-                INSERT INTO jobs (id, account_id, server_id, name, kind, sources, schedule_calendar, schedule_time_zone, retention, enabled, created_at, updated_at)
+                INSERT INTO jobs (id, account_id, server_id, name, kind, sources, schedule_calendar, schedule_time_zone, retention, enabled, created_at, updated_at, stale_after, check_subsets, ping_url)
                 VALUES (\(bind: job.id), \(bind: job.accountID), \(bind: job.serverID), \(bind: job.name), \(bind: job.kind.rawValue), \(bind: documents.sources),
                         \(bind: job.schedule.calendar), \(bind: job.schedule.timeZone), \(bind: documents.retention), \(bind: job.enabled ? 1 : 0),
-                        \(bind: job.createdAt.millisecondsSince1970), \(bind: job.updatedAt.millisecondsSince1970))
+                        \(bind: job.createdAt.millisecondsSince1970), \(bind: job.updatedAt.millisecondsSince1970), \(bind: job.staleAfter), \(bind: job.checkSubsets), \(bind: job.pingURL))
                 """).run()
             try await Self.writeJobDestinations(job, on: db)
         }
@@ -27,7 +27,8 @@ extension SQLHubStore {
             try await db.raw("""
                 UPDATE jobs SET name = \(bind: job.name), kind = \(bind: job.kind.rawValue), sources = \(bind: documents.sources),
                   schedule_calendar = \(bind: job.schedule.calendar), schedule_time_zone = \(bind: job.schedule.timeZone),
-                  retention = \(bind: documents.retention), enabled = \(bind: job.enabled ? 1 : 0), updated_at = \(bind: job.updatedAt.millisecondsSince1970)
+                  retention = \(bind: documents.retention), enabled = \(bind: job.enabled ? 1 : 0), updated_at = \(bind: job.updatedAt.millisecondsSince1970),
+                  stale_after = \(bind: job.staleAfter), check_subsets = \(bind: job.checkSubsets), ping_url = \(bind: job.pingURL)
                 WHERE id = \(bind: job.id) AND account_id = \(bind: job.accountID)
                 """).run()
             try await db.raw("DELETE FROM job_destinations WHERE job_id = \(bind: job.id)").run()
@@ -93,7 +94,9 @@ extension SQLHubStore {
                 sources: try row.document("sources", as: JobSources.self, decoder: decoder),
                 schedule: Schedule(storedCalendar: try row.text("schedule_calendar"), timeZone: try row.text("schedule_time_zone")),
                 retention: try row.document("retention", as: RetentionPolicy.self, decoder: decoder), destinationIDs: destinations[id] ?? [],
-                enabled: try row.integer("enabled") != 0, createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at")
+                enabled: try row.integer("enabled") != 0, createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"),
+                staleAfter: try row.optionalInteger("stale_after").map(Int.init), checkSubsets: try row.optionalInteger("check_subsets").map(Int.init),
+                pingURL: try row.optionalText("ping_url")
             )
         }
     }

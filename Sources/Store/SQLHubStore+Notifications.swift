@@ -2,7 +2,8 @@ import BackupCore
 import Foundation
 import SQLKit
 
-/// A channel with the secret its requests are signed with (only the notifier reads this).
+/// A channel with its secret (only the notifier reads this): the key webhook requests are signed
+/// with, or an email channel's SMTP password.
 public struct SigningChannel: Sendable {
     public var channel: NotificationChannel
     public var secret: String
@@ -11,15 +12,38 @@ public struct SigningChannel: Sendable {
 extension SQLHubStore {
     public func createChannel(_ channel: NotificationChannel, secret: String) async throws {
         let rules = try ColumnJSON.encode(channel.rules)
+        let email = try channel.email.map(ColumnJSON.encode)
         try await write { db in
-            if try await db.raw("SELECT id FROM notification_channels WHERE account_id = \(bind: channel.accountID) AND name = \(bind: channel.name)").first() != nil {
-                throw DomainError.conflict("name", "a channel named \"\(channel.name)\" already exists; choose another name")
-            }
+            try await Self.refuseDuplicateChannelName(channel, on: db)
             try await db.raw("""
-                INSERT INTO notification_channels (id, account_id, name, kind, url, secret, rules, created_at)
+                INSERT INTO notification_channels (id, account_id, name, kind, url, secret, rules, created_at, email)
                 VALUES (\(bind: channel.id), \(bind: channel.accountID), \(bind: channel.name), \(bind: channel.kind.rawValue), \(bind: channel.url),
-                        \(bind: secret), \(bind: rules), \(bind: channel.createdAt.millisecondsSince1970))
+                        \(bind: secret), \(bind: rules), \(bind: channel.createdAt.millisecondsSince1970), \(bind: email))
                 """).run()
+        }
+    }
+
+    /// Stores a changed channel; a nil secret keeps the stored one.
+    public func updateChannel(_ channel: NotificationChannel, secret: String?) async throws {
+        let rules = try ColumnJSON.encode(channel.rules)
+        let email = try channel.email.map(ColumnJSON.encode)
+        try await write { db in
+            try await Self.refuseDuplicateChannelName(channel, on: db)
+            try await db.raw("""
+                UPDATE notification_channels SET name = \(bind: channel.name), url = \(bind: channel.url), rules = \(bind: rules), email = \(bind: email)
+                WHERE id = \(bind: channel.id) AND account_id = \(bind: channel.accountID)
+                """).run()
+            if let secret {
+                try await db.raw("UPDATE notification_channels SET secret = \(bind: secret) WHERE id = \(bind: channel.id) AND account_id = \(bind: channel.accountID)").run()
+            }
+        }
+    }
+
+    static func refuseDuplicateChannelName(_ channel: NotificationChannel, on db: any SQLDatabase) async throws {
+        if try await db.raw("""
+            SELECT id FROM notification_channels WHERE account_id = \(bind: channel.accountID) AND name = \(bind: channel.name) AND id <> \(bind: channel.id)
+            """).first() != nil {
+            throw DomainError.conflict("name", "a channel named \"\(channel.name)\" already exists; choose another name")
         }
     }
 
@@ -36,7 +60,8 @@ extension SQLHubStore {
                 guard let kind = ChannelKind(rawValue: try row.text("kind")) else { throw StoreError.corrupt("notification_channels.kind") }
                 let channel = NotificationChannel(id: try row.text("id"), accountID: try row.text("account_id"), name: try row.text("name"), kind: kind,
                                                   url: try row.text("url"), rules: try row.document("rules", as: NotificationRules.self),
-                                                  createdAt: try row.date("created_at"))
+                                                  createdAt: try row.date("created_at"),
+                                                  email: try row.optionalText("email").map { try ColumnJSON.decode(EmailSettings.self, $0, column: "email") })
                 return SigningChannel(channel: channel, secret: try row.text("secret"))
             }
         }

@@ -9,13 +9,15 @@ extension SQLHubStore {
             try await write { db in
                 try await db.raw("""
                     INSERT INTO runs (id, account_id, server_id, job_id, trigger, slot, status, created_at, started_at, finished_at,
-                                      bytes_added, bytes_processed, files_new, results, log_excerpt)
+                                      bytes_added, bytes_processed, files_new, results, log_excerpt, restore)
                     VALUES (\(bind: run.id), \(bind: run.accountID), \(bind: run.serverID), \(bind: run.jobID), \(bind: run.trigger.rawValue),
                             \(bind: run.slot.milliseconds), \(bind: run.status.rawValue), \(bind: run.createdAt.millisecondsSince1970),
                             \(bind: run.startedAt.milliseconds), \(bind: run.finishedAt.milliseconds), \(bind: run.bytesAdded),
-                            \(bind: run.bytesProcessed), \(bind: run.filesNew), \(bind: results), \(bind: run.logExcerpt))
+                            \(bind: run.bytesProcessed), \(bind: run.filesNew), \(bind: results), \(bind: run.logExcerpt),
+                            \(bind: try run.restore.map(ColumnJSON.encode)))
                     """).run()
                 try await Self.writeRunDestinations(run, on: db)
+                try await Self.recordLatestRun(id: run.id, on: db)
             }
         } catch where Self.isUniqueViolation(error) {
             throw DomainError.conflict("slot", "job \(run.jobID) already has a run for this slot or this run id")
@@ -37,6 +39,7 @@ extension SQLHubStore {
                 """).run()
             try await db.raw("DELETE FROM run_destinations WHERE run_id = \(bind: run.id)").run()
             try await Self.writeRunDestinations(run, on: db)
+            try await Self.recordLatestRun(id: run.id, on: db)
         }
     }
 
@@ -106,7 +109,8 @@ extension SQLHubStore {
             startedAt: try row.optionalDate("started_at"), finishedAt: try row.optionalDate("finished_at"),
             bytesAdded: try row.integer("bytes_added"), bytesProcessed: try row.integer("bytes_processed"), filesNew: try row.integer("files_new"),
             results: try row.document("results", as: [DestinationResult].self), logExcerpt: try row.optionalText("log_excerpt"),
-            progress: try row.optionalText("progress").flatMap { try? ColumnJSON.decode(RunProgress.self, $0, column: "progress") }
+            progress: try row.optionalText("progress").flatMap { try? ColumnJSON.decode(RunProgress.self, $0, column: "progress") },
+            restore: try row.optionalText("restore").map { try ColumnJSON.decode(RestorePlan.self, $0, column: "restore") }
         )
     }
 }

@@ -6,16 +6,12 @@ extension SQLHubStore {
     public func lastRuns(accountID: String, jobIDs: [String]) async throws -> [String: Run] {
         guard !jobIDs.isEmpty else { return [:] }
         return try await read { db in
+            // Each job row names its newest run (kept as runs are recorded).
             let rows = try await db.raw("""
-                SELECT r.* FROM runs r
-                WHERE r.account_id = \(bind: accountID) AND r.job_id IN (\(binds: jobIDs))
-                  AND r.created_at = (SELECT MAX(x.created_at) FROM runs x WHERE x.account_id = r.account_id AND x.job_id = r.job_id)
+                SELECT r.* FROM jobs j JOIN runs r ON r.id = j.last_run_id
+                WHERE j.account_id = \(bind: accountID) AND j.id IN (\(binds: jobIDs))
                 """).all()
-            var newest: [String: Run] = [:]
-            for run in try rows.map(Self.run) where newest[run.jobID].map({ $0.id < run.id }) ?? true {
-                newest[run.jobID] = run
-            }
-            return newest
+            return Dictionary(try rows.map(Self.run).map { ($0.jobID, $0) }) { first, _ in first }
         }
     }
 

@@ -83,9 +83,10 @@ struct Seeder {
                 runRows = []; runLinks = []; snapshotRows = []; copyRows = []
             }
         }
-        // What ingestion maintains: each job's newest snapshot size.
+        // What ingestion maintains: each job's newest snapshot size and newest run.
         try await backend.withDatabase { db in
             try await db.raw("UPDATE jobs SET protected_bytes = 5000, protected_at = \(bind: ms)").run()
+            for statement in SQLHubStore.latestRunBackfill { try await db.raw(SQLQueryString(statement)).run() }
             try await db.raw("ANALYZE").run()
         }
         return (serverIDs, jobIDs)

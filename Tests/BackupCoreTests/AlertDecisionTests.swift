@@ -63,3 +63,32 @@ import Testing
         do { _ = try NotificationRules(offlineMinutes: 0).validated() } catch { #expect(error.field == "rules.offlineMinutes") }
     }
 }
+
+/// The stale rule, the digest's timing and rules stored before newer fields existed.
+@Suite struct NotificationRuleTests {
+    let start = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test func staleIsAlertedOnlyWhenTheRuleIsOn() {
+        #expect(AlertDecision.decide(health: .stale, consecutiveFailures: 0, offlineFor: 0, state: nil, rules: NotificationRules(), now: start).0
+                == .alert(problem: "stale"))
+        #expect(AlertDecision.decide(health: .stale, consecutiveFailures: 0, offlineFor: 0, state: nil, rules: NotificationRules(stale: false), now: start).0 == .none)
+    }
+
+    @Test func theDigestIsDueOnceADayFromItsHour() {
+        // 06:59:59 and 07:00:00 UTC on 2027-01-15.
+        let before = Date(timeIntervalSince1970: 1_799_996_399), at = Date(timeIntervalSince1970: 1_799_996_400)
+        #expect(DigestSchedule.isDue(hour: 7, lastSentAt: nil, now: before) == false)
+        #expect(DigestSchedule.isDue(hour: 7, lastSentAt: nil, now: at))
+        #expect(DigestSchedule.isDue(hour: 7, lastSentAt: at, now: at.addingTimeInterval(3600)) == false, "sent today")
+        #expect(DigestSchedule.isDue(hour: 7, lastSentAt: at.addingTimeInterval(-86_400), now: at.addingTimeInterval(60)), "sent yesterday")
+        #expect(DigestSchedule.isDue(hour: 7, lastSentAt: at, now: at.addingTimeInterval(86_400)), "the next day")
+    }
+
+    @Test func rulesStoredBeforeNewFieldsReadWithDefaults() throws {
+        let old = try JSONDecoder().decode(NotificationRules.self, from: Data(#"{"failures":2,"missed":false,"offlineMinutes":null,"recovery":true,"quietMinutes":5}"#.utf8))
+        #expect(old == NotificationRules(failures: 2, missed: false, offlineMinutes: nil, recovery: true, quietMinutes: 5, stale: true, digestHour: nil))
+        let empty = try JSONDecoder().decode(NotificationRules.self, from: Data("{}".utf8))
+        #expect(empty == NotificationRules())
+        #expect(throws: DomainError.self) { try NotificationRules(digestHour: 24).validated() }
+    }
+}

@@ -56,4 +56,29 @@ import Testing
         // A run-now after the slot covers it too.
         #expect(JobHealth.evaluate(job: job, lastRun: run(.succeeded, slotHoursAgo: nil, startedHoursAgo: 1), serverOnline: true, now: now) == .ok)
     }
+
+    @Test func noSnapshotNewerThanTheThresholdIsStale() throws {
+        var job = try job(created: 100)
+        job.staleAfter = 26 * 3600
+        let fine = run(.succeeded, slotHoursAgo: 7.5, startedHoursAgo: 7.5)
+        // Runs succeed but the newest snapshot is two days old (e.g. every copy was pruned or refused).
+        #expect(JobHealth.evaluate(job: job, lastRun: fine, newestSnapshotAt: now.addingTimeInterval(-48 * 3600), serverOnline: true, now: now) == .stale)
+        #expect(JobHealth.evaluate(job: job, lastRun: fine, newestSnapshotAt: now.addingTimeInterval(-7 * 3600), serverOnline: true, now: now) == .ok)
+        // Failing says more than stale; offline says why nothing is new.
+        let failed = run(.failed, slotHoursAgo: 7.5, startedHoursAgo: 7.5)
+        #expect(JobHealth.evaluate(job: job, lastRun: failed, newestSnapshotAt: nil, serverOnline: true, now: now) == .failing)
+        #expect(JobHealth.evaluate(job: job, lastRun: fine, newestSnapshotAt: nil, serverOnline: false, now: now) == .offline)
+        // No threshold, no stale.
+        job.staleAfter = nil
+        #expect(JobHealth.evaluate(job: job, lastRun: fine, newestSnapshotAt: nil, serverOnline: true, now: now) == .ok)
+    }
+
+    @Test func staleThresholdsOutsideOneHourToOneYearAreRefused() throws {
+        #expect(try Job.validatedStaleAfter(0) == nil)
+        #expect(try Job.validatedStaleAfter(nil) == nil)
+        #expect(try Job.validatedStaleAfter(93_600) == 93_600)
+        #expect(throws: DomainError.self) { try Job.validatedStaleAfter(59) }
+        #expect(throws: DomainError.self) { try Job.validatedStaleAfter(-3600) }
+        #expect(throws: DomainError.self) { try Job.validatedStaleAfter(40_000_000) }
+    }
 }

@@ -49,6 +49,7 @@ struct APIIsolationTests {
         "PeerReport": #"{"destinationID":"x","listening":true,"usedBytes":{}}"#,
         "VaultRequest": #"{"vault":{}}"#,
         "ChannelRequest": #"{"name":"hijack","url":"https://example.com/hook"}"#,
+        "ChannelUpdate": #"{"name":"renamed"}"#,
         "JobUpdate": #"{"name":"hijacked-job","enabled":false,"destinations":["bravo-nas"]}"#,
     ]
 

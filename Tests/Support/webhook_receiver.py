@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A webhook receiver for the notification tests: records every request (headers and body) as one
+"""A webhook receiver for the notification tests: records every POST (path, headers and body) as one
 JSON line, answers 500 to the first N requests (a receiver that is down), then 204.
 
     python3 Tests/Support/webhook_receiver.py LOG_FILE [--fail-first N]
@@ -26,7 +26,7 @@ def main() -> None:
                 state["seen"] += 1
                 status = 500 if state["seen"] <= fail_first else 204
                 with open(log, "a") as out:
-                    out.write(json.dumps({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "status": status}) + "\n")
+                    out.write(json.dumps({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "status": status}) + "\n")
             self.send_response(status)
             self.end_headers()
 

@@ -98,12 +98,17 @@ public struct Schedule: Sendable, Hashable, Codable, CustomStringConvertible {
 
     // MARK: Elapse times
 
-    /// The parsed expression and clock, or nil if the stored values are not valid.
+    /// The parsed expression and clock, or nil if the stored values are not valid. Fleets share a
+    /// handful of schedules, so parsed ones are kept (pages evaluate thousands of jobs).
     private func compiled() -> (CalendarSpec, CalendarSpec.WallClock)? {
+        let key = calendar + "\u{0}" + timeZone
+        if let hit = CompiledSchedules.shared.get(key) { return hit }
         guard let zone = ScheduleTimeZone.canonical(timeZone),
               let spec = try? CalendarSpecParser.parse(calendar, input: calendar)
         else { return nil }
-        return (spec, ScheduleTimeZone.clock(for: spec.isAbsoluteUTC ? "UTC" : zone))
+        let compiled = (spec, ScheduleTimeZone.clock(for: spec.isAbsoluteUTC ? "UTC" : zone))
+        CompiledSchedules.shared.put(key, compiled)
+        return compiled
     }
 
     /// The next `count` elapse times strictly after `date` (same semantics as systemd).
@@ -157,5 +162,23 @@ public struct Schedule: Sendable, Hashable, Codable, CustomStringConvertible {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(calendar, forKey: .calendar)
         try container.encode(timeZone, forKey: .timeZone)
+    }
+}
+
+/// Parsed schedules by (expression, zone): bounded, shared by every caller.
+private final class CompiledSchedules: @unchecked Sendable {
+    static let shared = CompiledSchedules()
+    private let lock = NSLock()
+    private var entries: [String: (CalendarSpec, CalendarSpec.WallClock)] = [:]
+
+    func get(_ key: String) -> (CalendarSpec, CalendarSpec.WallClock)? {
+        lock.withLock { entries[key] }
+    }
+
+    func put(_ key: String, _ value: (CalendarSpec, CalendarSpec.WallClock)) {
+        lock.withLock {
+            if entries.count >= 4096 { entries.removeAll(keepingCapacity: true) }
+            entries[key] = value
+        }
     }
 }

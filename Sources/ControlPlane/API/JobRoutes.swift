@@ -18,6 +18,12 @@ struct JobRoutes {
         let retention: RetentionPolicy?
         let destinations: [String]
         let enabled: Bool?
+        /// Seconds without a new snapshot before the job is `stale`; 0 turns the rule off.
+        let staleAfter: Int?
+        /// Check jobs: read 1/checkSubsets of the data per run (default 10).
+        var checkSubsets: Int? = nil
+        /// Healthchecks-style ping URL called by the agent at each run ("" removes it).
+        var pingURL: String? = nil
     }
     struct JobUpdate: Decodable {
         let name: String?
@@ -28,6 +34,12 @@ struct JobRoutes {
         let retention: RetentionPolicy?
         let destinations: [String]?
         let enabled: Bool?
+        /// Seconds without a new snapshot before the job is `stale`; 0 turns the rule off.
+        let staleAfter: Int?
+        /// Check jobs: read 1/checkSubsets of the data per run (default 10).
+        var checkSubsets: Int? = nil
+        /// Healthchecks-style ping URL called by the agent at each run ("" removes it).
+        var pingURL: String? = nil
     }
     /// A job with what people ask next: when it runs and what it keeps, in words.
     struct JobView: Encodable, Sendable {
@@ -36,9 +48,9 @@ struct JobRoutes {
         let nextRunAt: Date?
         let retentionSummary: String
         let health: JobHealth?
-        let lastRun: Run?
+        let lastRun: RunBrief?
 
-        init(_ job: Job, now: Date, health: JobHealth? = nil, lastRun: Run? = nil) {
+        init(_ job: Job, now: Date, health: JobHealth? = nil, lastRun: RunBrief? = nil) {
             self.job = job
             self.health = health
             self.lastRun = lastRun
@@ -64,7 +76,7 @@ struct JobRoutes {
         let status: RunStatus
         let createdAt: Date
         let finishedAt: Date?
-        init(_ run: Run) { id = run.id; status = run.status; createdAt = run.createdAt; finishedAt = run.finishedAt }
+        init(_ run: RunBrief) { id = run.id; status = run.status; createdAt = run.createdAt; finishedAt = run.finishedAt }
     }
     struct JobList: Encodable, Sendable { let jobs: [JobView]; let nextCursor: String? }
 
@@ -117,7 +129,8 @@ struct JobRoutes {
             let now = hub.clock.now()
             let job = Job(id: ResourceID.make(.job), accountID: accountID, serverID: server, name: name, kind: kind, sources: sources,
                           schedule: schedule, retention: retention, destinationIDs: destinations, enabled: body.enabled ?? true,
-                          createdAt: now, updatedAt: now)
+                          createdAt: now, updatedAt: now, staleAfter: try Self.staleAfter(body.staleAfter, kind: kind),
+                          checkSubsets: try Job.validatedCheckSubsets(body.checkSubsets, kind: kind), pingURL: try Job.validatedPingURL(body.pingURL))
             try await hub.store.createJob(job)
             try await notifyAgent(serverID: job.serverID, accountID: accountID)
             return job
@@ -136,6 +149,10 @@ struct JobRoutes {
             if let retention = body.retention { job.retention = try Self.validated(retention) }
             if let destinations = body.destinations { job.destinationIDs = try await authorizedDestinations(destinations, accountID: job.accountID) }
             if let enabled = body.enabled { job.enabled = enabled }
+            if let staleAfter = body.staleAfter { job.staleAfter = try Self.staleAfter(staleAfter, kind: job.kind) }
+            if job.kind == .check { job.staleAfter = nil }
+            if let pingURL = body.pingURL { job.pingURL = try Job.validatedPingURL(pingURL) }
+            job.checkSubsets = try Job.validatedCheckSubsets(job.kind == .check ? (body.checkSubsets ?? job.checkSubsets) : body.checkSubsets, kind: job.kind)
             job.updatedAt = hub.clock.now()
             try await hub.store.updateJob(job)
             try await notifyAgent(serverID: job.serverID, accountID: job.accountID)
@@ -150,12 +167,12 @@ struct JobRoutes {
     /// Views with health: one query for the newest runs, one for the servers, whatever the page size.
     func views(_ jobs: [Job], accountID: String) async throws -> [JobView] {
         let now = hub.clock.now()
-        let lastRuns = try await hub.store.lastRuns(accountID: accountID, jobIDs: jobs.map(\.id))
+        let statuses = Dictionary(uniqueKeysWithValues: try await hub.store.jobStatuses(accountID: accountID, jobIDs: jobs.map(\.id)).map { ($0.id, $0) })
         let servers = Dictionary(uniqueKeysWithValues: try await hub.store.servers(accountID: accountID, ids: jobs.map(\.serverID)).map { ($0.id, $0) })
         return jobs.map { job in
             let online = servers[job.serverID]?.isOnline(now: now) ?? false
-            let health = hub.health(job: job, lastRun: lastRuns[job.id], serverOnline: online, now: now)
-            return JobView(job, now: now, health: health, lastRun: lastRuns[job.id])
+            let status = statuses[job.id] ?? JobStatus(job, latestRun: nil, newestSnapshotAt: nil)
+            return JobView(job, now: now, health: hub.health(status, serverOnline: online, now: now), lastRun: status.latestRun)
         }
     }
 
@@ -170,9 +187,17 @@ struct JobRoutes {
 
     static func kind(_ text: String) throws -> JobKind {
         guard let kind = JobKind(rawValue: text.lowercased()) else {
-            throw APIError.badRequest("\"\(text)\" is not a job kind; use full (paths and databases) or database (databases only)", field: "kind")
+            throw APIError.badRequest("\"\(text)\" is not a job kind; use full (paths and databases), database (databases only) or check (verify the repositories)", field: "kind")
         }
         return kind
+    }
+
+    /// The stale threshold, for backup jobs only (a check job makes no snapshots).
+    static func staleAfter(_ seconds: Int?, kind: JobKind) throws -> Int? {
+        if kind == .check, let seconds, seconds != 0 {
+            throw APIError.badRequest("a check job makes no snapshots, so it cannot be stale; set staleAfter on the backup jobs", field: "staleAfter")
+        }
+        return try Job.validatedStaleAfter(seconds)
     }
 
     static func schedule(_ input: String, timeZone: String) throws -> Schedule {

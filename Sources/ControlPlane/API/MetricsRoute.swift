@@ -20,9 +20,8 @@ struct MetricsRoute {
     func render(accountID: String) async throws -> String {
         let now = hub.clock.now()
         let servers = try await hub.store.servers(accountID: accountID)
-        let jobs = try await hub.store.jobs(accountID: accountID, serverID: nil, destinationID: nil)
+        let jobs = try await hub.store.jobStatuses(accountID: accountID, jobIDs: nil)
         let lastRuns = try await hub.store.lastRuns(accountID: accountID, jobIDs: jobs.map(\.id))
-        let protection = try await hub.store.protection(accountID: accountID)
         let queued = try await hub.store.runs(accountID: accountID, filter: RunFilter(status: .queued), after: nil, limit: 500).items.count
         let running = try await hub.store.runs(accountID: accountID, filter: RunFilter(status: .running), after: nil, limit: 500).items.count
         let serverNames = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0.name) })
@@ -37,14 +36,14 @@ struct MetricsRoute {
         out.sample("mzpanel_run_queue", ["state": "queued"], Double(queued))
         out.sample("mzpanel_run_queue", ["state": "running"], Double(running))
 
-        func labels(_ job: Job) -> [String: String] { ["job": job.name, "job_id": job.id, "server": serverNames[job.serverID] ?? job.serverID] }
+        func labels(_ job: JobStatus) -> [String: String] { ["job": job.name, "job_id": job.id, "server": serverNames[job.serverID] ?? job.serverID] }
         out.family("mzpanel_job_health", "gauge", "1 for the job's current health state.")
         for job in jobs {
-            let health = hub.health(job: job, lastRun: lastRuns[job.id], serverOnline: online[job.serverID] ?? false, now: now)
+            let health = hub.health(job, serverOnline: online[job.serverID] ?? false, now: now)
             out.sample("mzpanel_job_health", labels(job).merging(["state": health.rawValue]) { a, _ in a }, 1)
         }
         out.family("mzpanel_job_last_success_time_seconds", "gauge", "Unix time of the job's newest snapshot (a run with at least one copy).")
-        for job in jobs { if let at = protection[job.id]?.at { out.sample("mzpanel_job_last_success_time_seconds", labels(job), at.timeIntervalSince1970) } }
+        for job in jobs { if let at = job.newestSnapshotAt { out.sample("mzpanel_job_last_success_time_seconds", labels(job), at.timeIntervalSince1970) } }
         out.family("mzpanel_job_last_run_status", "gauge", "1 for the status of the job's newest run.")
         out.family("mzpanel_job_last_run_duration_seconds", "gauge", "How long the job's newest finished run took.")
         out.family("mzpanel_job_last_run_added_bytes", "gauge", "Bytes the newest run added to its destinations.")
@@ -59,7 +58,7 @@ struct MetricsRoute {
             out.sample("mzpanel_job_last_run_processed_bytes", labels(job), Double(run.bytesProcessed))
         }
         out.family("mzpanel_job_protected_bytes", "gauge", "Size of the job's newest snapshot.")
-        for job in jobs { if let bytes = protection[job.id]?.bytes, bytes > 0 { out.sample("mzpanel_job_protected_bytes", labels(job), Double(bytes)) } }
+        for job in jobs { if job.protectedBytes > 0 { out.sample("mzpanel_job_protected_bytes", labels(job), Double(job.protectedBytes)) } }
         return out.text
     }
 }

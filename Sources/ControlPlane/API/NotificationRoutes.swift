@@ -3,15 +3,30 @@ import Foundation
 import Hummingbird
 import Store
 
-/// Notification channels (signed webhooks, Slack, Discord) and what was sent to them.
+/// Notification channels (signed webhooks, Slack, Discord, email) and what was sent to them.
 struct NotificationRoutes {
     let hub: HubServices
 
-    struct ChannelRequest: Decodable { let name: String; let kind: String?; let url: String; let rules: NotificationRules? }
+    struct ChannelRequest: Decodable {
+        let name: String
+        let kind: String?
+        let url: String
+        let rules: NotificationRules?
+        /// Email channels: sender, recipients, SMTP user name — and the SMTP password (never shown again).
+        let email: EmailSettings?
+        let smtpPassword: String?
+    }
+    struct ChannelUpdate: Decodable {
+        let name: String?
+        let url: String?
+        let rules: NotificationRules?
+        let email: EmailSettings?
+        let smtpPassword: String?
+    }
     struct ChannelCreated: Encodable, Sendable {
         let channel: NotificationChannel
-        /// The signing secret (`whsec_…`), shown once: receivers verify X-MZPanel-Signature with it.
-        let secret: String
+        /// Webhooks: the signing secret (`whsec_…`), shown once; receivers verify X-MZPanel-Signature with it.
+        let secret: String?
     }
     struct ChannelList: Encodable, Sendable { let channels: [NotificationChannel] }
     struct DeliveryView: Encodable, Sendable {
@@ -33,14 +48,30 @@ struct NotificationRoutes {
             let body = try await request.decodeJSON(ChannelRequest.self, context: context)
             let kindText = body.kind ?? "webhook"
             guard let kind = ChannelKind(rawValue: kindText.lowercased()) else {
-                throw APIError.badRequest("\"\(kindText)\" is not a channel kind; use webhook, slack or discord", field: "kind")
+                throw APIError.badRequest("\"\(kindText)\" is not a channel kind; use webhook, slack, discord or email", field: "kind")
             }
             let rules = try (body.rules ?? NotificationRules()).validated()
             let channel = NotificationChannel(id: ResourceID.make(.channel), accountID: accountID, name: try Name.validate(body.name), kind: kind,
-                                              url: try NotificationChannel.validatedURL(body.url), rules: rules, createdAt: hub.clock.now())
-            let secret = Secrets.make(prefix: "whsec")
+                                              url: try NotificationChannel.validatedURL(body.url, kind: kind), rules: rules, createdAt: hub.clock.now(),
+                                              email: try Self.email(body.email, kind: kind))
+            let secret = kind == .email ? try Self.password(body.smtpPassword) ?? "" : Secrets.make(prefix: "whsec")
             try await hub.store.createChannel(channel, secret: secret)
-            return JSONBody(ChannelCreated(channel: channel, secret: secret), status: .created)
+            return JSONBody(ChannelCreated(channel: channel, secret: kind == .email ? nil : secret), status: .created)
+        }
+        api.on(.patch, "/api/v1/notifications/channels/{channel}", summary: "Change a channel's name, address, rules or email settings",
+               tag: "notifications", body: "ChannelUpdate", response: "NotificationChannel") { request, context in
+            let accountID = try context.accountID()
+            var channel = try await channel(try context.parameter("channel"), accountID: accountID)
+            let body = try await request.decodeJSON(ChannelUpdate.self, context: context)
+            if let name = body.name { channel.name = try Name.validate(name) }
+            if let url = body.url { channel.url = try NotificationChannel.validatedURL(url, kind: channel.kind) }
+            if let rules = body.rules { channel.rules = try rules.validated() }
+            if body.email != nil { channel.email = try Self.email(body.email, kind: channel.kind) }
+            if body.smtpPassword != nil && channel.kind != .email {
+                throw APIError.badRequest("only email channels have an SMTP password", field: "smtpPassword")
+            }
+            try await hub.store.updateChannel(channel, secret: try Self.password(body.smtpPassword))
+            return JSONBody(channel)
         }
         api.on(.delete, "/api/v1/notifications/channels/{channel}", summary: "Remove a notification channel", tag: "notifications",
                response: "Deleted") { _, context in
@@ -54,9 +85,7 @@ struct NotificationRoutes {
                response: "DeliveryView", status: 202) { _, context in
             let accountID = try context.accountID()
             let reference = try context.parameter("channel")
-            guard let channel = try await hub.store.channels(accountID: accountID).first(where: { $0.id == reference || $0.name == reference }) else {
-                throw APIError.notFound(.channel, reference)
-            }
+            let channel = try await channel(reference, accountID: accountID)
             let delivery = try HubNotifier.delivery(channel: channel, event: "test", message: "A test notification from MZPanel Backups for channel \(channel.name).",
                                                     link: nil, now: hub.clock.now())
             try await hub.store.enqueueDelivery(delivery)
@@ -66,5 +95,32 @@ struct NotificationRoutes {
                response: "DeliveryList") { _, context in
             JSONBody(DeliveryList(deliveries: try await hub.store.deliveries(accountID: try context.accountID(), limit: 100).map(DeliveryView.init)))
         }
+    }
+
+    func channel(_ reference: String, accountID: String) async throws -> NotificationChannel {
+        guard let channel = try await hub.store.channels(accountID: accountID).first(where: { $0.id == reference || $0.name == reference }) else {
+            throw APIError.notFound(.channel, reference)
+        }
+        return channel
+    }
+
+    /// Email settings are required for email channels and refused for the others.
+    static func email(_ settings: EmailSettings?, kind: ChannelKind) throws -> EmailSettings? {
+        guard kind == .email else {
+            if settings != nil { throw APIError.badRequest("only email channels take email settings", field: "email") }
+            return nil
+        }
+        guard let settings else {
+            throw APIError.badRequest("an email channel needs email.from and email.to (the sender and 1 to 20 recipients)", field: "email")
+        }
+        return try settings.validated()
+    }
+
+    static func password(_ text: String?) throws -> String? {
+        guard let text else { return nil }
+        guard text.count <= 500, !text.contains(where: \.isNewline) else {
+            throw APIError.badRequest("the SMTP password is longer than 500 characters or contains a line break", field: "smtpPassword")
+        }
+        return text
     }
 }

@@ -73,11 +73,11 @@ struct HubPage {
     }
     struct JobRow: MustacheParent {
         /// A job's line on a card: its health, newest snapshot and next run.
-        init(_ job: Job, health: JobHealth, newest: Date?, lastRun: Run?, now: Date) {
+        init(_ job: JobStatus, health: JobHealth, now: Date) {
             self.init(id: job.id, name: job.name, health: health.rawValue, healthLabel: WebFormat.healthLabel(health),
-                      lastSnapshot: newest.map { TimeView($0, now: now) },
+                      lastSnapshot: job.newestSnapshotAt.map { TimeView($0, now: now) },
                       nextRun: job.enabled ? job.schedule.nextElapse(after: now).map { TimeView($0, now: now) } : nil,
-                      lastRunStatus: lastRun?.status.rawValue)
+                      lastRunStatus: job.latestRun?.status.rawValue)
         }
 
         init(id: String, name: String, health: String, healthLabel: String, lastSnapshot: TimeView?, nextRun: TimeView?, lastRunStatus: String?) {
@@ -122,17 +122,15 @@ struct HubPage {
         let accountID = caller.account.id
         let now = pages.now
         let servers = try await pages.store.servers(accountID: accountID)
-        let jobs = try await pages.store.jobs(accountID: accountID, serverID: nil, destinationID: nil)
-        let lastRuns = try await pages.store.lastRuns(accountID: accountID, jobIDs: jobs.map(\.id))
-        let protection = try await pages.store.protection(accountID: accountID)
+        let jobs = try await pages.store.jobStatuses(accountID: accountID, jobIDs: nil)
         let summary = try await pages.store.fleetSummary(accountID: accountID, now: now)
         let failed = try await pages.store.runs(accountID: accountID, filter: RunFilter(status: .failed), after: nil, limit: 8).items
 
         let online = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0.isOnline(now: now)) })
         var health: [String: JobHealth] = [:]
-        for job in jobs { health[job.id] = pages.hub.health(job: job, lastRun: lastRuns[job.id], serverOnline: online[job.serverID] ?? false, now: now) }
+        for job in jobs { health[job.id] = pages.hub.health(job, serverOnline: online[job.serverID] ?? false, now: now) }
         let byServer = Dictionary(grouping: jobs, by: \.serverID)
-        func troubled(_ job: Job) -> Bool { [.failing, .partial, .missed, .offline].contains(health[job.id] ?? .ok) }
+        func troubled(_ job: JobStatus) -> Bool { [.failing, .partial, .missed, .stale, .offline].contains(health[job.id] ?? .ok) }
         // Servers with trouble first, then by name; one page of cards; on each, troubled jobs first.
         let ordered = servers.sorted { a, b in
             let (ta, tb) = ((byServer[a.id] ?? []).contains(where: troubled), (byServer[b.id] ?? []).contains(where: troubled))
@@ -145,7 +143,7 @@ struct HubPage {
             let all = (byServer[server.id] ?? []).sorted { a, b in troubled(a) != troubled(b) ? troubled(a) : a.name < b.name }
             return ServerCard(id: server.id, name: server.name, online: online[server.id] ?? false, enrolled: server.enrolledAt != nil,
                               jobs: all.prefix(Self.rowsPerCard).map { job in
-                                  JobRow(job, health: health[job.id] ?? .neverRun, newest: protection[job.id]?.at, lastRun: lastRuns[job.id], now: now)
+                                  JobRow(job, health: health[job.id] ?? .neverRun, now: now)
                               }, more: max(0, all.count - Self.rowsPerCard))
         }
         let jobNames = Dictionary(uniqueKeysWithValues: jobs.map { ($0.id, $0.name) })
@@ -157,11 +155,13 @@ struct HubPage {
         }
         let failing = health.values.filter { $0 == .failing || $0 == .partial }.count
         let missed = health.values.filter { $0 == .missed }.count
+        let stale = health.values.filter { $0 == .stale }.count
         let totals = [
             Total(label: "Servers", value: "\(summary.servers)", tone: ""),
             Total(label: "Jobs", value: "\(summary.jobs)", tone: ""),
             Total(label: "Failing", value: "\(failing)", tone: failing > 0 ? "failing" : "ok"),
             Total(label: "Missed", value: "\(missed)", tone: missed > 0 ? "missed" : "ok"),
+            Total(label: "Stale", value: "\(stale)", tone: stale > 0 ? "stale" : "ok"),
             Total(label: "Protected", value: WebFormat.bytes(summary.protectedBytes), tone: ""),
         ]
         let first = (current - 1) * Self.cardsPerPage + 1

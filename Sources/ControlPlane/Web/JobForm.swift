@@ -17,6 +17,11 @@ struct JobForm {
         var keepLast = "", keepHourly = "", keepDaily = "7", keepWeekly = "4", keepMonthly = "", keepYearly = ""
         var destinations: Set<String> = []
         var enabled = true
+        /// Hours without a new snapshot before the job is stale (empty: no such rule).
+        var staleHours = ""
+        /// Check jobs: how many parts the data is read in.
+        var checkSubsets = ""
+        var pingURL = ""
     }
     struct Option { let value: String; let label: String; let selected: Bool }
     struct Check { let value: String; let label: String; let checked: Bool; let kind: String }
@@ -34,7 +39,9 @@ struct JobForm {
         let isFull: Bool
         let hasDestinations: Bool
         // One message per field (nil when that field is fine), stored for the template.
-        let nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError, generalError: String?
+        let nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError, staleError, checkSubsetsError, pingURLError, generalError: String?
+        let isDatabase: Bool
+        let isCheck: Bool
 
         init(layout: Layout, editing: Bool, action: String, jobID: String?, values: Values, servers: [Option], destinations: [Check], error: FieldError?) {
             self.layout = layout
@@ -45,7 +52,9 @@ struct JobForm {
             self.servers = servers
             self.destinations = destinations
             presets = JobForm.presets
-            isFull = values.kind != "database"
+            isFull = values.kind != "database" && values.kind != "check"
+            isDatabase = values.kind == "database"
+            isCheck = values.kind == "check"
             hasDestinations = !destinations.isEmpty
             func message(_ field: String) -> String? {
                 guard let error, error.field == field || error.field.hasPrefix(field + ".") || error.field.hasPrefix(field + "[") else { return nil }
@@ -59,7 +68,11 @@ struct JobForm {
             timeZoneError = message("timeZone")
             retentionError = message("retention")
             destinationsError = message("destinations")
-            let placed = [nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError].contains { $0 != nil }
+            staleError = message("staleAfter")
+            checkSubsetsError = message("checkSubsets")
+            pingURLError = message("pingURL")
+            let placed = [nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError, staleError,
+                          checkSubsetsError, pingURLError].contains { $0 != nil }
             generalError = placed ? nil : error?.message
         }
     }
@@ -84,6 +97,9 @@ struct JobForm {
         values.keepYearly = form["keepYearly"] ?? ""
         values.destinations = Set(form.all("destinations"))
         values.enabled = form.has("enabled")
+        values.staleHours = form["staleHours"] ?? ""
+        values.checkSubsets = form["checkSubsets"] ?? ""
+        values.pingURL = form["pingURL"] ?? ""
         return values
     }
 
@@ -106,7 +122,28 @@ struct JobForm {
         values.keepYearly = r.keepYearly.map(String.init) ?? ""
         values.destinations = Set(job.destinationIDs)
         values.enabled = job.enabled
+        values.checkSubsets = job.checkSubsets.map(String.init) ?? ""
+        values.pingURL = job.pingURL ?? ""
+        values.staleHours = job.staleAfter.map { $0 % 3600 == 0 ? String($0 / 3600) : String(Double($0) / 3600) } ?? ""
         return values
+    }
+
+    /// The stale threshold in seconds as the API takes it (0 = off); a field error when it does not parse.
+    static func staleAfter(_ values: Values) throws -> Int {
+        let text = values.staleHours.trimmingSpaces
+        guard !text.isEmpty else { return 0 }
+        guard let hours = Double(text), hours > 0, hours.isFinite else {
+            throw DomainError.invalid("staleAfter", "\"\(text)\" is not a number of hours; e.g. 26 for a daily job, or leave it empty")
+        }
+        return Int((hours * 3600).rounded())
+    }
+
+    /// The check rotation as the API takes it (nil when empty); a field error when it is not a number.
+    static func checkSubsets(_ values: Values) throws -> Int? {
+        let text = values.checkSubsets.trimmingSpaces
+        guard !text.isEmpty else { return nil }
+        guard let parts = Int(text) else { throw DomainError.invalid("checkSubsets", "\"\(text)\" is not a whole number of parts") }
+        return parts
     }
 
     /// The form's sources and retention as the API takes them; a field error when one does not parse.

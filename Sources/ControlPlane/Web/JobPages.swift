@@ -58,7 +58,9 @@ struct JobPages {
             do {
                 let (sources, retention) = try JobForm.parts(values)
                 let body = JobRoutes.JobRequest(name: values.name, server: values.server, kind: values.kind, sources: sources, schedule: values.schedule,
-                                                timeZone: values.timeZone, retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled)
+                                                timeZone: values.timeZone, retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
+                                                staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
+                                                pingURL: values.pingURL)
                 let job = try await jobs.create(body, accountID: caller.account.id)
                 return WebResponses.redirect("/backups/jobs/\(job.id)")
             } catch {
@@ -82,7 +84,9 @@ struct JobPages {
             do {
                 let (sources, retention) = try JobForm.parts(values)
                 let update = JobRoutes.JobUpdate(name: values.name, kind: values.kind, sources: sources, schedule: values.schedule, timeZone: values.timeZone,
-                                                 retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled)
+                                                 retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
+                                                 staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
+                                                pingURL: values.pingURL)
                 _ = try await jobs.update(job, with: update)
                 return WebResponses.redirect("/backups/jobs/\(job.id)?notice=saved")
             } catch {
@@ -106,7 +110,7 @@ struct JobPages {
                 try caller.checkCSRF(try await FormData.read(request, limit: 4096))
                 guard let job = try await job(context, caller) else { return pages.notFound("The job", caller: caller) }
                 _ = try await jobs.update(job, with: JobRoutes.JobUpdate(name: nil, kind: nil, sources: nil, schedule: nil, timeZone: nil,
-                                                                         retention: nil, destinations: nil, enabled: enabled))
+                                                                         retention: nil, destinations: nil, enabled: enabled, staleAfter: nil))
                 return WebResponses.redirect("/backups/jobs/\(job.id)?notice=\(action)d")
             }
         }
@@ -140,17 +144,17 @@ struct JobPages {
         let servers = try await pages.store.servers(accountID: accountID)
         let destinations = try await pages.store.destinations(accountID: accountID)
         let all = try await pages.store.jobs(accountID: accountID, serverID: serverFilter, destinationID: destinationFilter)
-        let lastRuns = try await pages.store.lastRuns(accountID: accountID, jobIDs: all.map(\.id))
-        let protection = try await pages.store.protection(accountID: accountID)
+        let statuses = Dictionary(uniqueKeysWithValues: try await pages.store.jobStatuses(accountID: accountID, jobIDs: nil).map { ($0.id, $0) })
         let serverByID = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0) })
         let destinationNames = Dictionary(uniqueKeysWithValues: destinations.map { ($0.id, $0.name) })
         let rows: [Row] = all.compactMap { job in
-            let health = pages.hub.health(job: job, lastRun: lastRuns[job.id], serverOnline: serverByID[job.serverID]?.isOnline(now: now) ?? false, now: now)
+            let status = statuses[job.id] ?? JobStatus(job, latestRun: nil, newestSnapshotAt: nil)
+            let health = pages.hub.health(status, serverOnline: serverByID[job.serverID]?.isOnline(now: now) ?? false, now: now)
             if let healthFilter, health.rawValue != healthFilter { return nil }
             return Row(id: job.id, name: job.name, server: serverByID[job.serverID]?.name ?? job.serverID, health: health.rawValue,
                        healthLabel: WebFormat.healthLabel(health), schedule: job.schedule.calendar + " (" + job.schedule.timeZone + ")",
                        retention: job.retention.summary, destinations: job.destinationIDs.compactMap { destinationNames[$0] }.joined(separator: ", "),
-                       lastSnapshot: protection[job.id]?.at.map { TimeView($0, now: now) })
+                       lastSnapshot: status.newestSnapshotAt.map { TimeView($0, now: now) })
         }.sorted { ($0.server, $0.name) < ($1.server, $1.name) }
         return ListModel(
             layout: Layout("Jobs", section: "jobs", caller: caller), rows: rows,
@@ -166,7 +170,8 @@ struct JobPages {
         let server = try await pages.store.server(accountID: accountID, reference: job.serverID)
         let runs = try await pages.store.runs(accountID: accountID, filter: RunFilter(jobID: job.id), after: nil, limit: 30).items
         let destinations = try await pages.store.destinations(accountID: accountID)
-        let health = pages.hub.health(job: job, lastRun: runs.first, serverOnline: server?.isOnline(now: now) ?? false, now: now)
+        let status = try await pages.store.jobStatuses(accountID: accountID, jobIDs: [job.id]).first ?? JobStatus(job, latestRun: nil, newestSnapshotAt: nil)
+        let health = pages.hub.health(status, serverOnline: server?.isOnline(now: now) ?? false, now: now)
         let charts = JobChart.charts(runs: runs)
         let names = Dictionary(uniqueKeysWithValues: destinations.map { ($0.id, $0.name) })
         let notices = ["saved": "Saved. The agent has been told.", "enabled": "Enabled: its schedule runs again.", "disabled": "Disabled: no scheduled runs until enabled."]

@@ -84,16 +84,13 @@ struct ServerPage {
     func model(_ server: Server, caller: PageCaller, command: String?) async throws -> Model {
         let now = pages.now
         let accountID = caller.account.id
-        let jobs = try await pages.store.jobs(accountID: accountID, serverID: server.id, destinationID: nil)
-        let lastRuns = try await pages.store.lastRuns(accountID: accountID, jobIDs: jobs.map(\.id))
-        let protection = try await pages.store.protection(accountID: accountID)
+        let jobs = try await pages.store.jobStatuses(accountID: accountID, jobIDs: nil).filter { $0.serverID == server.id }
         let runs = try await pages.store.runs(accountID: accountID, filter: RunFilter(serverID: server.id), after: nil, limit: 10).items
         let snapshots = try await pages.store.snapshots(accountID: accountID, filter: SnapshotFilter(serverID: server.id), after: nil, limit: 10).items
         let online = server.isOnline(now: now)
         let names = Dictionary(uniqueKeysWithValues: jobs.map { ($0.id, $0.name) })
         let rows = jobs.sorted { $0.name < $1.name }.map { job in
-            let health = pages.hub.health(job: job, lastRun: lastRuns[job.id], serverOnline: online, now: now)
-            return HubPage.JobRow(job, health: health, newest: protection[job.id]?.at, lastRun: lastRuns[job.id], now: now)
+            HubPage.JobRow(job, health: pages.hub.health(job, serverOnline: online, now: now), now: now)
         }
         return Model(
             layout: Layout(server.name, section: "hub", caller: caller),

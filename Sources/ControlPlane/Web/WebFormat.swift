@@ -70,6 +70,7 @@ enum WebFormat {
         case .failing: "Failing"
         case .partial: "Partial"
         case .missed: "Missed"
+        case .stale: "Stale"
         case .offline: "Offline"
         case .neverRun: "Never run"
         case .disabled: "Disabled"

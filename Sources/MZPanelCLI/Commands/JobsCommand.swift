@@ -52,7 +52,12 @@ struct JobsCommand: AsyncParsableCommand {
 
     /// The options that describe a job, shared by add and edit.
     struct JobOptions: ParsableArguments {
-        @Option(name: .long, help: "full (paths and databases) or database (databases only).") var kind: String?
+        @Option(name: .long, help: "full (paths and databases), database (databases only) or check (verify this server's repositories at the destinations).")
+        var kind: String?
+        @Option(name: .long, help: "Check jobs: read the data in this many parts, one part per run (1 = all data every run; default 10).")
+        var checkSubsets: Int?
+        @Option(name: .customLong("ping-url"), help: "A healthchecks-style URL the agent pings at each run (/start, then the URL or /fail); \"\" removes it.")
+        var pingURL: String?
         @Option(name: .long, help: "A path to back up (repeatable).") var path: [String] = []
         @Option(name: .long, help: "A glob to exclude (repeatable).") var exclude: [String] = []
         @Option(name: .long, help: "A database, ENGINE:NAME[@CONNECTION] (repeatable), e.g. postgresql:shop@localhost:5432.") var database: [String] = []
@@ -68,6 +73,21 @@ struct JobsCommand: AsyncParsableCommand {
         @Option(name: .long, help: "Keep everything younger than this, e.g. 7d, 2w, 1y2m.") var keepWithin: String?
         @Flag(name: .long, help: "Keep every snapshot (no retention).") var keepAll = false
         @Option(name: .long, help: "A destination (id or name, repeatable).") var destination: [String] = []
+        @Option(name: .long, help: "Mark the job stale (and alert) when no snapshot is newer than this, e.g. 26h, 3d, 2w; 0 turns it off.")
+        var staleAfter: String?
+
+        /// `--stale-after` in seconds (0 = off).
+        var staleAfterSeconds: Int? {
+            get throws {
+                guard let text = staleAfter?.trimmingCharacters(in: .whitespaces) else { return nil }
+                if text == "0" { return 0 }
+                let units: [Character: Int] = ["m": 60, "h": 3600, "d": 86_400, "w": 604_800]
+                guard let unit = text.last.flatMap({ units[$0] }), let count = Int(text.dropLast()), count > 0 else {
+                    throw CLIError("--stale-after \"\(text)\" should be a count and a unit (m, h, d or w), e.g. 26h or 3d; 0 turns it off")
+                }
+                return count * unit
+            }
+        }
 
         var sources: JobSources? {
             get throws {
@@ -97,6 +117,9 @@ struct JobsCommand: AsyncParsableCommand {
         var retention: RetentionPolicy?
         var destinations: [String]?
         var enabled: Bool?
+        var staleAfter: Int?
+        var checkSubsets: Int?
+        var pingURL: String?
     }
 
     static func describe(_ info: JobInfo) {
@@ -107,6 +130,9 @@ struct JobsCommand: AsyncParsableCommand {
             ("Retention", info.retentionSummary), ("Destinations", job.destinationIDs.joined(separator: ", ")),
             ("Health", info.health ?? "-"),
         ]
+        if let staleAfter = job.staleAfter { pairs.append(("Stale after", "\(staleAfter / 3600) h")) }
+        if job.pingURL != nil { pairs.append(("Pings", "on (start, success, fail)")) }
+        if let subsets = job.checkSubsets { pairs.append(("Check", "reads 1/\(subsets) of the data per run; all of it every \(subsets) runs")) }
         if !job.sources.paths.isEmpty { pairs.append(("Paths", job.sources.paths.joined(separator: " "))) }
         if !job.sources.excludes.isEmpty { pairs.append(("Excludes", job.sources.excludes.joined(separator: " "))) }
         for database in job.sources.databases {
@@ -143,7 +169,8 @@ struct JobsCommand: AsyncParsableCommand {
             guard let schedule = job.schedule else { throw CLIError("--schedule is required, e.g. --schedule daily or --schedule \"daily 02:30\"") }
             guard !job.destination.isEmpty else { throw CLIError("--destination is required (repeat it for more copies); see mzpanel destinations list") }
             let body = JobBody(name: name, server: server, kind: kind, sources: sources, schedule: schedule, timeZone: job.tz,
-                               retention: job.retention, destinations: job.destination, enabled: !disabled)
+                               retention: job.retention, destinations: job.destination, enabled: !disabled,
+                               staleAfter: try job.staleAfterSeconds, checkSubsets: job.checkSubsets, pingURL: job.pingURL)
             let client = try options.client()
             let data = try await client.raw("POST", "/api/v1/jobs", body: body)
             let info = try HubDecoding.decode(JobInfo.self, data)
@@ -185,7 +212,8 @@ struct JobsCommand: AsyncParsableCommand {
             if enableJob && disableJob { throw CLIError("--enable and --disable contradict each other; give one") }
             let enable: Bool? = enableJob ? true : disableJob ? false : nil
             let body = JobBody(name: name, kind: changes.kind, sources: try changes.sources, schedule: changes.schedule, timeZone: changes.tz,
-                               retention: changes.retention, destinations: changes.destination.isEmpty ? nil : changes.destination, enabled: enable)
+                               retention: changes.retention, destinations: changes.destination.isEmpty ? nil : changes.destination, enabled: enable,
+                               staleAfter: try changes.staleAfterSeconds, checkSubsets: changes.checkSubsets, pingURL: changes.pingURL)
             let client = try options.client()
             let data = try await client.raw("PATCH", "/api/v1/jobs/\(job.pathSegment)", query: ["server": server], body: body)
             let info = try HubDecoding.decode(JobInfo.self, data)

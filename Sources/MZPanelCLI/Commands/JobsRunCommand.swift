@@ -32,21 +32,7 @@ struct JobsRunCommand: AsyncParsableCommand {
             if options.json { return try Output.json(queued) }
             return print("Queued run \(queued.id). Follow it with: mzpanel runs show \(queued.id)")
         }
-        let bar = ProgressBar(enabled: !options.json && isatty(STDERR_FILENO) == 1)
-        let deadline = Date().addingTimeInterval(TimeInterval(timeout))
-        var last: Data = Data()
-        var detail: RunDetail
-        repeat {
-            try await Task.sleep(for: .milliseconds(500))
-            last = try await client.raw("GET", "/api/v1/runs/\(queued.id)")
-            detail = try HubDecoding.decode(RunDetail.self, last)
-            bar.show(detail.run)
-            if Date() > deadline {
-                bar.finish()
-                throw CLIError("gave up waiting after \(timeout) s; the run \(queued.id) goes on (mzpanel runs show \(queued.id))")
-            }
-        } while !detail.run.status.isFinished
-        bar.finish()
+        let (detail, last) = try await RunFollower.follow(queued.id, client: client, timeout: timeout, json: options.json)
         if options.json {
             Output.json(last)
         } else {
@@ -58,6 +44,28 @@ struct JobsRunCommand: AsyncParsableCommand {
             if let snapshot = detail.snapshot { print("Snapshot \(snapshot.id) with \(snapshot.copies.count) cop\(snapshot.copies.count == 1 ? "y" : "ies").") }
         }
         if detail.run.status != .succeeded { throw CLIError("the run ended \(detail.run.status.rawValue)", exitCode: 1) }
+    }
+}
+
+/// Follows a queued run until it ends, with the progress bar (run now and restores).
+enum RunFollower {
+    static func follow(_ runID: String, client: APIClient, timeout: Int, json: Bool) async throws -> (JobsRunCommand.RunDetail, Data) {
+        let bar = ProgressBar(enabled: !json && isatty(STDERR_FILENO) == 1)
+        let deadline = Date().addingTimeInterval(TimeInterval(timeout))
+        var last = Data()
+        var detail: JobsRunCommand.RunDetail
+        repeat {
+            try await Task.sleep(for: .milliseconds(500))
+            last = try await client.raw("GET", "/api/v1/runs/\(runID)")
+            detail = try HubDecoding.decode(JobsRunCommand.RunDetail.self, last)
+            bar.show(detail.run)
+            if Date() > deadline {
+                bar.finish()
+                throw CLIError("gave up waiting after \(timeout) s; the run \(runID) goes on (mzpanel runs show \(runID))")
+            }
+        } while !detail.run.status.isFinished
+        bar.finish()
+        return (detail, last)
     }
 }
 

@@ -10,7 +10,7 @@ public struct MZPanelCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ServeCommand.self, AdminCommand.self, LoginCommand.self, ServersCommand.self, DestinationsCommand.self,
-            JobsCommand.self, RunsCommand.self, SnapshotsCommand.self, ScheduleCommand.self,
+            JobsCommand.self, RunsCommand.self, SnapshotsCommand.self, RestoreCommand.self, ScheduleCommand.self,
         ]
     )
 

@@ -1,0 +1,101 @@
+import Foundation
+
+/// What a restore run does: which copy of which snapshot, what of it (files below `includes`,
+/// databases), and where to (a directory, or the original location). Kept with the run, so the
+/// history says who restored what, from where, to where.
+public struct RestorePlan: Sendable, Codable, Equatable {
+    /// The hub's snapshot, its job, the server whose repository holds it, and the copy used.
+    public var snapshotID: String
+    public var sourceServerID: String
+    public var destinationID: String
+    /// The copy's restic snapshots (files and one per database dump).
+    public var resticSnapshotIDs: [String]
+    /// Restore the files (all, or those below `includes`).
+    public var files: Bool
+    /// Absolute directory to restore below; nil = the original location (`/`).
+    public var target: String?
+    public var includes: [String]
+    public var databases: [DatabaseRestore]
+    /// Confirmation to replace existing files or a non-empty database.
+    public var overwrite: Bool
+    /// Only report what would change; nothing is written.
+    public var dryRun: Bool
+
+    public init(snapshotID: String, sourceServerID: String, destinationID: String, resticSnapshotIDs: [String], files: Bool, target: String?,
+                includes: [String], databases: [DatabaseRestore], overwrite: Bool, dryRun: Bool) {
+        self.snapshotID = snapshotID
+        self.sourceServerID = sourceServerID
+        self.destinationID = destinationID
+        self.resticSnapshotIDs = resticSnapshotIDs
+        self.files = files
+        self.target = target
+        self.includes = includes
+        self.databases = databases
+        self.overwrite = overwrite
+        self.dryRun = dryRun
+    }
+
+    /// Checks paths (absolute, no control characters) and what is asked for.
+    public func validated() throws(DomainError) -> RestorePlan {
+        var clean = self
+        if let target {
+            let trimmed = target.trimmingSpaces
+            guard trimmed.hasPrefix("/"), !trimmed.contains(where: \.isNewline), !trimmed.contains("\0") else {
+                throw .invalid("target", "\"\(target)\" is not an absolute directory; give one such as /srv/restore, or leave it out to restore in place")
+            }
+            clean.target = trimmed.count > 1 && trimmed.hasSuffix("/") ? String(trimmed.dropLast()) : trimmed
+        }
+        clean.includes = []
+        for (index, include) in includes.enumerated() {
+            let trimmed = include.trimmingSpaces
+            guard trimmed.hasPrefix("/"), !trimmed.contains(where: \.isNewline), !trimmed.contains("\0") else {
+                throw .invalid("include[\(index)]", "\"\(include)\" is not an absolute path inside the snapshot, e.g. /var/www/site/uploads")
+            }
+            if !clean.includes.contains(trimmed) { clean.includes.append(trimmed) }
+        }
+        if !includes.isEmpty && !files { throw .invalid("include", "paths to include only apply when restoring files") }
+        clean.databases = []
+        for (index, database) in databases.enumerated() { clean.databases.append(try database.validated(index: index)) }
+        guard files || !clean.databases.isEmpty else {
+            throw .invalid("databases", "nothing to restore: ask for the files, one or more databases, or both")
+        }
+        return clean
+    }
+}
+
+/// One database dump of a snapshot restored into a database: the same name, another name, or
+/// (SQLite) another file; `connection` reaches the target database server.
+public struct DatabaseRestore: Sendable, Codable, Equatable {
+    public var engine: DatabaseEngine
+    /// The database as backed up (`*` = all databases).
+    public var name: String
+    /// Restore into this database (or SQLite file) instead of `name`.
+    public var into: String?
+    public var connection: String?
+
+    public init(engine: DatabaseEngine, name: String, into: String? = nil, connection: String? = nil) {
+        self.engine = engine
+        self.name = name
+        self.into = into
+        self.connection = connection
+    }
+
+    /// The database written to.
+    public var targetName: String { into ?? name }
+
+    public func validated(index: Int) throws(DomainError) -> DatabaseRestore {
+        let field = "databases[\(index)]"
+        var clean = self
+        clean.name = name.trimmingSpaces
+        clean.into = into?.trimmingSpaces
+        if clean.into?.isEmpty == true { clean.into = nil }
+        guard !clean.name.isEmpty else { throw .invalid(field, "name the database as it was backed up (see the snapshot's copies)") }
+        let target = clean.targetName
+        if target.hasPrefix("-") || target.contains(where: { $0.isNewline || $0 == "\0" || $0 == "`" || $0 == "'" || $0 == "\"" }) {
+            throw .invalid(field + ".into", "\"\(target)\" is not a database name the restore tools accept")
+        }
+        if engine == .sqlite && !target.hasPrefix("/") { throw .invalid(field + ".into", "a SQLite database is restored into an absolute file path") }
+        if name == "*" && clean.into != nil { throw .invalid(field + ".into", "a dump of all databases restores into the same names; leave \"into\" out") }
+        return clean
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import BackupCore
+import Foundation
+
+/// `mzpanel restore SNAPSHOT …`: restore files and databases, on the snapshot's server or another.
+struct RestoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore", abstract: "Restore a snapshot's files and databases, in place or elsewhere, on its server or another.",
+        discussion: """
+            SNAPSHOT is the id that `mzpanel snapshots list` shows. Without --destination the first copy is used.
+              mzpanel restore snp_… --target /srv/restore --wait                 files below /srv/restore
+              mzpanel restore snp_… --include /var/www/site/uploads --overwrite   in place, over existing files
+              mzpanel restore snp_… --database postgresql:shop=shop_copy --wait   a dump into a new database
+              mzpanel restore snp_… --server new-web --destination offsite --wait onto another server (seal first)
+            Restoring over existing files that differ, or into a non-empty database, needs --overwrite;
+            --dry-run shows what would change (in the run's log) and writes nothing.
+            """
+    )
+    @Argument(help: "The snapshot id.") var snapshot: String
+    @Option(name: .long, help: "Which copy: a destination holding the snapshot (default: the first).") var destination: String?
+    @Option(name: .long, help: "Restore onto this server (default: the snapshot's own).") var server: String?
+    @Option(name: .long, help: "Restore below this directory; without it, files go back to their original paths.") var target: String?
+    @Option(name: .long, help: "Restore only this path of the snapshot (repeatable).") var include: [String] = []
+    @Option(name: .long, help: "A database dump to restore, ENGINE:NAME[=INTO][@CONNECTION] (repeatable), e.g. postgresql:shop=shop_copy.")
+    var database: [String] = []
+    @Flag(name: .long, help: "Restore the files too when --database is given (without --database, files are restored).") var files = false
+    @Flag(name: .long, help: "Confirm replacing existing files that differ, or a non-empty database.") var overwrite = false
+    @Flag(name: .customLong("dry-run"), help: "Only report what would be restored and replaced.") var dryRun = false
+    @Flag(name: .long, help: "Wait for the restore to finish, showing progress.") var wait = false
+    @Option(name: .long, help: "Give up waiting after this many seconds (the restore goes on).") var timeout: Int = 6 * 3600
+    @OptionGroup var options: ClientOptions
+
+    struct Body: Encodable {
+        let snapshot: String, destination: String?, server: String?, target: String?, include: [String]
+        let files: Bool?, databases: [DatabaseRestore], overwrite: Bool, dryRun: Bool
+    }
+
+    /// `ENGINE:NAME[=INTO][@CONNECTION]`.
+    static func parseDatabase(_ text: String) throws -> DatabaseRestore {
+        var rest = text
+        var connection: String?
+        if let at = rest.lastIndex(of: "@"), !rest.hasPrefix("sqlite") {
+            connection = String(rest[rest.index(after: at)...])
+            rest = String(rest[..<at])
+        }
+        var into: String?
+        if let equals = rest.firstIndex(of: "=") {
+            into = String(rest[rest.index(after: equals)...])
+            rest = String(rest[..<equals])
+        }
+        do {
+            let source = try DatabaseSource.parse(rest)
+            return DatabaseRestore(engine: source.engine, name: source.name, into: into, connection: connection)
+        } catch {
+            throw CLIError("--database \(text): \(error.message); use ENGINE:NAME[=INTO][@CONNECTION], e.g. postgresql:shop=shop_copy")
+        }
+    }
+
+    func run() async throws {
+        let databases = try database.map(Self.parseDatabase)
+        let body = Body(snapshot: snapshot, destination: destination, server: server, target: target, include: include,
+                        files: databases.isEmpty ? nil : files, databases: databases, overwrite: overwrite, dryRun: dryRun)
+        let client = try options.client()
+        let queued = try HubDecoding.decode(Run.self, try await client.raw("POST", "/api/v1/restores", body: body))
+        guard wait else {
+            if options.json { return try Output.json(queued) }
+            return print("Queued restore run \(queued.id) on \(queued.serverID). Follow it with: mzpanel runs show \(queued.id)")
+        }
+        let (detail, last) = try await RunFollower.follow(queued.id, client: client, timeout: timeout, json: options.json)
+        let run = detail.run
+        if options.json {
+            Output.json(last)
+        } else {
+            print("Restore \(run.id) \(run.status.rawValue): \(Output.bytes(run.bytesProcessed)) restored" + (dryRun ? " (dry run: nothing written)" : "") + ".")
+            if let error = run.results.first?.error { print("  " + error) }
+            if dryRun, let log = run.logExcerpt { print(log) }
+        }
+        if run.status != .succeeded { throw CLIError("the restore ended \(run.status.rawValue)", exitCode: 1) }
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One entry of a snapshot's tree, as `restic ls --json` prints it.
+public struct ResticNode: Sendable, Equatable, Codable {
+    public var path: String
+    public var name: String
+    /// `file`, `dir`, `symlink`, `dev`, `chardev`, `fifo`, `socket`.
+    public var type: String
+    public var size: Int64
+    /// Permission bits (`0o755`); file-type bits are in `type`.
+    public var mode: UInt32
+    public var modifiedAt: Date?
+    public var uid: UInt32
+    public var gid: UInt32
+
+    public init(path: String, name: String, type: String, size: Int64, mode: UInt32, modifiedAt: Date?, uid: UInt32 = 0, gid: UInt32 = 0) {
+        self.path = path
+        self.name = name
+        self.type = type
+        self.size = size
+        self.mode = mode
+        self.modifiedAt = modifiedAt
+        self.uid = uid
+        self.gid = gid
+    }
+}
+
+extension Restic {
+    /// Lists every entry of a snapshot, streamed: `onNode` is called per entry as restic prints
+    /// it, so a tree of millions of files is never held as text.
+    public func ls(_ repository: ResticRepository, snapshotID: String, onNode: @escaping @Sendable (ResticNode) -> Void) async throws {
+        try ArgumentCheck.snapshotID(snapshotID)
+        let output = try await run(repository, ["ls", snapshotID], noLock: true, stdoutLimit: 0, onStdoutLine: { line in
+            guard line.hasPrefix("{"), let node = Self.node(fromJSONLine: line) else { return }
+            onNode(node)
+        })
+        guard output.succeeded else { throw failure(output, repository, operation: "listing snapshot \(snapshotID.prefix(8))") }
+    }
+
+    /// Restores a snapshot (or the `includes` within it) below `target`, keeping ownership (when
+    /// run as root), modes, times and symlinks. Existing files are overwritten.
+    public func restore(_ repository: ResticRepository, snapshotID: String, target: String, includes: [String]) async throws {
+        try ArgumentCheck.snapshotID(snapshotID)
+        guard target.hasPrefix("/"), !target.contains("\n") else { throw ResticError.invalidArgument("the restore target \"\(target)\" is not an absolute path") }
+        var command = ["restore", snapshotID, "--target=\(target)"]
+        for include in includes {
+            guard !include.isEmpty, !include.contains("\n") else { throw ResticError.invalidArgument("an include path is empty or has a line break") }
+            command.append("--include=\(include)")
+        }
+        let output = try await run(repository, command, json: false, stdoutLimit: 1024 * 1024)
+        guard output.succeeded else { throw failure(output, repository, operation: "restoring snapshot \(snapshotID.prefix(8))") }
+    }
+
+    /// Streams one file of a snapshot (a database dump) into `consumer`'s standard input — no
+    /// temporary file. Fails when restic or the consumer fails, with the consumer's last words.
+    public func dump(_ repository: ResticRepository, snapshotID: String, path: String, into consumer: ProducerCommand) async throws {
+        try ArgumentCheck.snapshotID(snapshotID)
+        if Task.isCancelled { throw ResticError.interrupted() }
+        let base = ExecutableLookup.baseEnvironment()
+        guard let consumerPath = ExecutableLookup.resolve(consumer.executable, path: consumer.environment["PATH"] ?? base["PATH"]) else {
+            throw ResticError(kind: .other, message: "the command \"\(consumer.displayName)\" was not found, so nothing was restored")
+        }
+        let restic = RunningCommand(executable: executablePath, arguments: arguments(for: repository, ["dump", snapshotID, path], json: false, noLock: true),
+                                    environment: environment(for: repository), stdout: nil, stderr: OutputReader(tailLimit: 64 * 1024))
+        var consumerEnvironment = base
+        consumerEnvironment.merge(consumer.environment) { _, new in new }
+        let sink = RunningCommand(executable: consumerPath, arguments: consumer.arguments, environment: consumerEnvironment,
+                                  stdout: OutputReader(tailLimit: 16 * 1024), stderr: OutputReader(tailLimit: 16 * 1024))
+        let bridge = try BridgePipe()
+        let grace = interruptGracePeriod
+        let ended: (restic: Termination, consumer: Termination)? = try await withTaskCancellationHandler {
+            guard try await sink.start(stdin: bridge.reading) else {
+                bridge.closeReading(); bridge.closeWriting()
+                return nil
+            }
+            bridge.closeReading()
+            let started = (try? await restic.start(stdoutHandle: bridge.writing)) ?? false
+            bridge.closeWriting()
+            guard started else { return (Termination(status: 127, signaled: false), await sink.waitForEnd()) }
+            async let resticEnd = restic.waitForEnd()
+            let consumerEnd = await sink.waitForEnd()
+            return (await resticEnd, consumerEnd)
+        } onCancel: {
+            restic.child.stop(grace: grace)
+            sink.child.stop(grace: grace)
+        }
+        guard let ended, !restic.child.wasStopped, !sink.child.wasStopped else { throw ResticError.interrupted("the restore") }
+        let secrets = repository.secretValues + consumer.secretValues
+        if !ended.restic.succeeded {
+            let output = CommandOutput(termination: ended.restic, stdout: "", stderr: restic.stderr.tailText)
+            throw failure(output, repository, operation: "reading \(path) from snapshot \(snapshotID.prefix(8))")
+        }
+        if !ended.consumer.succeeded {
+            let words = Redactor.redact(sink.stderr.tailText, secrets: secrets).split(whereSeparator: \.isNewline).suffix(8).joined(separator: "\n")
+            throw ResticError(kind: .other, exitCode: ended.consumer.signaled ? nil : ended.consumer.status,
+                              message: "\(consumer.displayName) \(ended.consumer.summary) while restoring \(path)" + (words.isEmpty ? "" : ": " + words))
+        }
+    }
+
+    /// A node line of `restic ls --json` (the snapshot line and anything else give nil).
+    static func node(fromJSONLine line: String) -> ResticNode? {
+        struct Line: Decodable {
+            var struct_type: String?
+            var name: String?
+            var type: String?
+            var path: String?
+            var size: Int64?
+            var mode: UInt32?
+            var mtime: String?
+            var uid: UInt32?
+            var gid: UInt32?
+        }
+        guard let decoded = try? JSONDecoder().decode(Line.self, from: Data(line.utf8)), decoded.struct_type == "node",
+              let path = decoded.path, let type = decoded.type else { return nil }
+        return ResticNode(path: path, name: decoded.name ?? (path as NSString).lastPathComponent, type: type, size: decoded.size ?? 0,
+                          mode: (decoded.mode ?? 0) & 0o7777, modifiedAt: decoded.mtime.flatMap(ResticDate.parse), uid: decoded.uid ?? 0, gid: decoded.gid ?? 0)
+    }
+}
