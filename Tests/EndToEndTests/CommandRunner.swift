@@ -109,3 +109,13 @@ struct CommandRunner {
         throw CocoaError(.featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "the hub did not start"])
     }
 }
+
+extension CommandRunner {
+    /// Starts a Python helper with the system's python3 itself (a wrapper such as a version
+    /// manager's shim would survive `terminate()` and leave the helper running).
+    static func startPython(_ script: String, _ arguments: [String], log: URL) throws -> Process {
+        let direct = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
+        let runner = CommandRunner(binary: URL(fileURLWithPath: direct ? "/usr/bin/python3" : "/usr/bin/env"), environment: ProcessInfo.processInfo.environment)
+        return try runner.start((direct ? [] : ["python3"]) + [script] + arguments, log: log)
+    }
+}

@@ -24,8 +24,7 @@ struct NotificationEndToEndTests {
         let log = directory.appendingPathComponent("webhook.jsonl")
         let portFile = directory.appendingPathComponent("webhook.port")
         let script = Chromium.repository.appendingPathComponent("Tests/Support/webhook_receiver.py").path
-        let process = try CommandRunner(binary: URL(fileURLWithPath: "/usr/bin/env"), environment: ProcessInfo.processInfo.environment)
-            .start(["python3", script, log.path, "--fail-first", String(failFirst)], log: portFile)
+        let process = try CommandRunner.startPython(script, [log.path, "--fail-first", String(failFirst)], log: portFile)
         for _ in 0..<100 {
             if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
                 return Receiver(process: process, url: "http://127.0.0.1:\(port)/hook", log: log)

@@ -25,8 +25,7 @@ struct StatusChecksEndToEndTests {
             let log = directory.appendingPathComponent("\(name).jsonl")
             let portFile = directory.appendingPathComponent("\(name).port")
             let path = Chromium.repository.appendingPathComponent("Tests/Support/" + script).path
-            let process = try CommandRunner(binary: URL(fileURLWithPath: "/usr/bin/env"), environment: ProcessInfo.processInfo.environment)
-                .start(["python3", path, log.path] + arguments, log: portFile)
+            let process = try CommandRunner.startPython(path, [log.path] + arguments, log: portFile)
             for _ in 0..<100 {
                 if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text.split(separator: "\n").first ?? "") {
                     return Recorder(process: process, port: port, log: log)
