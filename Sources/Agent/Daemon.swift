@@ -124,6 +124,11 @@ public actor Daemon {
             cancel(runID: command.runID)
         case .restore:
             await startRestore(command)
+        case .listSnapshot:
+            if let order = command.listing {
+                let lister = SnapshotLister(state: state, link: link)
+                Task { await lister.run(order) }
+            }
         }
     }
 

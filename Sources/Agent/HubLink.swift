@@ -76,6 +76,11 @@ public final class HubLink: Sendable {
         _ = try await call("POST", "/api/agent/v1/commands/\(id)/ack", body: Optional<EventBatch>.none, as: Ignored.self)
     }
 
+    /// `POST /api/agent/v1/listings/{snapshot}`: one part of a snapshot listing for browsing.
+    public func uploadListing(snapshotID: String, _ upload: ListingUpload) async throws {
+        _ = try await call("POST", "/api/agent/v1/listings/\(snapshotID)", body: upload, as: Ignored.self, timeout: 120)
+    }
+
     /// `PUT /api/agent/v1/peer-stores/{destination}`: the storage server's report on a peer destination.
     public func reportPeer(_ report: PeerReport) async throws {
         _ = try await call("PUT", "/api/agent/v1/peer-stores/\(report.destinationID)", body: report, as: Ignored.self)

@@ -175,7 +175,7 @@ public struct EventAck: Codable, Sendable {
 
 /// A request from the hub to the agent, delivered by long polling and acknowledged when taken.
 public struct AgentCommand: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable { case runNow, syncJobs, cancelRun, restore }
+    public enum Kind: String, Codable, Sendable { case runNow, syncJobs, cancelRun, restore, listSnapshot }
 
     public var id: String
     public var kind: Kind
@@ -185,8 +185,11 @@ public struct AgentCommand: Codable, Sendable, Equatable {
     public var createdAt: Date
     /// `restore`: what to restore, and how to open the repository that holds it.
     public var restore: RestoreOrder?
+    /// `listSnapshot`: which snapshot copy to list for browsing.
+    public var listing: ListingOrder?
 
-    public init(id: String, kind: Kind, jobID: String? = nil, runID: String? = nil, slot: Date? = nil, createdAt: Date, restore: RestoreOrder? = nil) {
+    public init(id: String, kind: Kind, jobID: String? = nil, runID: String? = nil, slot: Date? = nil, createdAt: Date,
+                restore: RestoreOrder? = nil, listing: ListingOrder? = nil) {
         self.id = id
         self.kind = kind
         self.jobID = jobID
@@ -194,6 +197,42 @@ public struct AgentCommand: Codable, Sendable, Equatable {
         self.slot = slot
         self.createdAt = createdAt
         self.restore = restore
+        self.listing = listing
+    }
+}
+
+/// A snapshot copy for the agent to list (`restic ls`) and upload for browsing.
+public struct ListingOrder: Codable, Sendable, Equatable {
+    public var snapshotID: String
+    public var sourceServerID: String
+    public var destination: Destination
+    public var resticSnapshotIDs: [String]
+    public var envelope: SealedEnvelope?
+    public var peerCertificate: String?
+
+    public init(snapshotID: String, sourceServerID: String, destination: Destination, resticSnapshotIDs: [String], envelope: SealedEnvelope?,
+                peerCertificate: String? = nil) {
+        self.snapshotID = snapshotID
+        self.sourceServerID = sourceServerID
+        self.destination = destination
+        self.resticSnapshotIDs = resticSnapshotIDs
+        self.envelope = envelope
+        self.peerCertificate = peerCertificate
+    }
+}
+
+/// One part of a snapshot listing, uploaded in order; the last says `done` (or `error`).
+public struct ListingUpload: Codable, Sendable, Equatable {
+    public var destinationID: String
+    public var entries: [SnapshotEntry]
+    public var done: Bool
+    public var error: String?
+
+    public init(destinationID: String, entries: [SnapshotEntry], done: Bool, error: String? = nil) {
+        self.destinationID = destinationID
+        self.entries = entries
+        self.done = done
+        self.error = error
     }
 }
 

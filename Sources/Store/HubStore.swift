@@ -88,6 +88,11 @@ public protocol HubStore: Sendable {
     func fleetSummary(accountID: String, now: Date) async throws -> FleetSummary
     /// Per job id: size and time of its newest snapshot (one query for a whole fleet).
     func protection(accountID: String) async throws -> [String: JobProtection]
+    // Browsing snapshots
+    func listing(accountID: String, snapshotID: String, destinationID: String) async throws -> SnapshotListing?
+    func startListing(accountID: String, snapshotID: String, destinationID: String, serverID: String, now: Date) async throws
+    func appendListing(serverID: String, snapshotID: String, destinationID: String, entries: [SnapshotEntry], done: Bool, error: String?, now: Date) async throws -> Bool
+    func snapshotEntries(accountID: String, snapshotID: String, destinationID: String, parent: String, after: String?, limit: Int) async throws -> [SnapshotEntry]
     /// The snapshot a run produced, if any.
     func snapshot(accountID: String, runID: String) async throws -> Snapshot?
 

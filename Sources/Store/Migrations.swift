@@ -168,6 +168,16 @@ enum Migrations {
             // Restores: a run's plan (what, from where, to where) and the order sent to the agent.
             "ALTER TABLE runs ADD COLUMN restore TEXT",
             "ALTER TABLE agent_commands ADD COLUMN payload TEXT",
+            // Browsing: each snapshot copy's tree, listed once by its server's agent, found by folder.
+            """
+            CREATE TABLE snapshot_listings (snapshot_id TEXT NOT NULL, destination_id TEXT NOT NULL, account_id TEXT NOT NULL, server_id TEXT NOT NULL,
+              status TEXT NOT NULL, entries BIGINT NOT NULL, requested_at BIGINT NOT NULL, completed_at BIGINT, error TEXT,
+              PRIMARY KEY (snapshot_id, destination_id))
+            """,
+            """
+            CREATE TABLE snapshot_entries (snapshot_id TEXT NOT NULL, destination_id TEXT NOT NULL, parent TEXT NOT NULL, name TEXT NOT NULL,
+              type TEXT NOT NULL, size BIGINT NOT NULL, mode INTEGER NOT NULL, mtime BIGINT, PRIMARY KEY (snapshot_id, destination_id, parent, name))
+            """,
             "CREATE INDEX runs_job_created ON runs (job_id, created_at, id)",
         ] + SQLHubStore.latestRunBackfill),
     ]

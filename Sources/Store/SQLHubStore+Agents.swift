@@ -135,6 +135,8 @@ extension SQLHubStore {
             guard !ids.isEmpty, ids.allSatisfy({ removed.contains($0) }) else { continue }
             let snapshotID = try row.text("snapshot_id")
             try await db.raw("DELETE FROM snapshot_copies WHERE snapshot_id = \(bind: snapshotID) AND destination_id = \(bind: pruned.destinationID)").run()
+            try await db.raw("DELETE FROM snapshot_entries WHERE snapshot_id = \(bind: snapshotID) AND destination_id = \(bind: pruned.destinationID)").run()
+            try await db.raw("DELETE FROM snapshot_listings WHERE snapshot_id = \(bind: snapshotID) AND destination_id = \(bind: pruned.destinationID)").run()
             if try await db.raw("SELECT snapshot_id FROM snapshot_copies WHERE snapshot_id = \(bind: snapshotID)").first() == nil {
                 try await db.raw("DELETE FROM snapshots WHERE id = \(bind: snapshotID)").run()
             }
@@ -147,7 +149,7 @@ extension SQLHubStore {
                 INSERT INTO agent_commands (id, account_id, server_id, kind, job_id, run_id, slot, created_at, payload)
                 VALUES (\(bind: command.id), \(bind: accountID), \(bind: serverID), \(bind: command.kind.rawValue), \(bind: command.jobID),
                         \(bind: command.runID), \(bind: command.slot.milliseconds), \(bind: command.createdAt.millisecondsSince1970),
-                        \(bind: try command.restore.map(ColumnJSON.encode)))
+                        \(bind: try Self.commandPayload(command)))
                 """).run()
         }
     }
@@ -158,7 +160,7 @@ extension SQLHubStore {
                 guard let kind = AgentCommand.Kind(rawValue: try row.text("kind")) else { return nil }
                 return AgentCommand(id: try row.text("id"), kind: kind, jobID: try row.optionalText("job_id"), runID: try row.optionalText("run_id"),
                                     slot: try row.optionalDate("slot"), createdAt: try row.date("created_at"),
-                                    restore: try row.optionalText("payload").map { try ColumnJSON.decode(RestoreOrder.self, $0, column: "payload") })
+                                    restore: try payload(row)?.restore, listing: try payload(row)?.listing)
             }
         }
     }
@@ -170,4 +172,21 @@ extension SQLHubStore {
             return true
         }
     }
+}
+
+/// The orders a command carries, stored as one JSON column.
+struct CommandPayload: Codable {
+    var restore: RestoreOrder?
+    var listing: ListingOrder?
+}
+
+extension SQLHubStore {
+    static func commandPayload(_ command: AgentCommand) throws -> String? {
+        guard command.restore != nil || command.listing != nil else { return nil }
+        return try ColumnJSON.encode(CommandPayload(restore: command.restore, listing: command.listing))
+    }
+}
+
+private func payload(_ row: any SQLRow) throws -> CommandPayload? {
+    try row.optionalText("payload").map { try ColumnJSON.decode(CommandPayload.self, $0, column: "payload") }
 }

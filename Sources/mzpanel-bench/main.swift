@@ -89,6 +89,32 @@ func bench(_ name: String, store: SQLHubStore) async throws {
             try await renderer.render(page, accountID: account)
         }
     }
+
+    // Browsing: one snapshot copy listed with 100,000 entries (100 folders of 999 files, uploaded
+    // in parts as the agent does), then one folder of 999 entries at a time.
+    let listed = String(format: "snp_bench%011d", 0)
+    try await store.startListing(accountID: account, snapshotID: listed, destinationID: destination, serverID: seeded.serverIDs[0], now: Date())
+    var entries: [SnapshotEntry] = []
+    for folder in 0..<100 {
+        let parent = String(format: "/srv/site/d%03d", folder)
+        entries.append(SnapshotEntry(parent: "/srv/site", name: String(format: "d%03d", folder), type: "dir", size: 0, mode: 0o755, modifiedAt: Date()))
+        for file in 0..<999 {
+            entries.append(SnapshotEntry(parent: parent, name: String(format: "file-%04d.php", file), type: "file", size: Int64(file * 37), mode: 0o644, modifiedAt: Date()))
+        }
+    }
+    let uploadStart = ContinuousClock.now
+    for start in stride(from: 0, to: entries.count, by: 5000) {
+        let part = Array(entries[start..<min(start + 5000, entries.count)])
+        _ = try await store.appendListing(serverID: seeded.serverIDs[0], snapshotID: listed, destinationID: destination, entries: part,
+                                          done: start + 5000 >= entries.count, error: nil, now: Date())
+    }
+    print("  browse: stored a listing of \(entries.count) entries in \(ContinuousClock.now - uploadStart)")
+    try await measure("browse: one folder (API code)") {
+        try await renderer.browse(accountID: account, snapshotID: listed, destinationID: destination, path: "/srv/site/d050", page: false)
+    }
+    try await measure("browse: snapshot page (HTML)") {
+        try await renderer.browse(accountID: account, snapshotID: listed, destinationID: destination, path: "/srv/site/d050", page: true)
+    }
 }
 
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mzpanel-bench-\(UUID().uuidString)")

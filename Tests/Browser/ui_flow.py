@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -165,8 +166,30 @@ class Flow:
         self.go("/backups/snapshots")
         fleet_snapshots = [row.get_attribute("data-snapshot") for row in self.driver.find_elements(By.CSS_SELECTOR, "tr[data-snapshot]")]
         self.shot("snapshots")
+        browse, restore = self.browse_and_restore(fleet_snapshots[0]) if fleet_snapshots else ([], {})
         return {"destinationID": destination, "jobID": job, "preview": preview, **run, "serverJobRow": server_row, "hubJobRow": hub_row,
-                "serverSnapshots": server_snapshots, "fleetSnapshots": fleet_snapshots}
+                "serverSnapshots": server_snapshots, "fleetSnapshots": fleet_snapshots, "browseEntries": browse, "restore": restore}
+
+    def browse_and_restore(self, snapshot: str) -> tuple[list[str], dict]:
+        """Opens the snapshot from the fleet list, waits for its listing, shows the job's folder,
+        then restores that folder below another directory and follows the restore run."""
+        self.find(f"tr[data-snapshot='{snapshot}'] a").click()
+        self.wait_path(f"/backups/snapshots/{snapshot}")
+        deadline = time.time() + 60
+        while time.time() < deadline and not self.driver.find_elements(By.CSS_SELECTOR, "table[data-tree]"):
+            time.sleep(0.3)  # the page reloads itself while the server lists the snapshot
+        self.go(f"/backups/snapshots/{snapshot}?path={urllib.parse.quote(self.request['treePath'])}")
+        entries = [row.get_attribute("data-entry") for row in self.driver.find_elements(By.CSS_SELECTOR, "tr[data-entry]")]
+        self.shot("snapshot-browse")
+        self.type("#restore-target", self.request["restorePath"])
+        self.find("#restore-submit").click()
+        self.wait_path("/backups/runs/run_")
+        deadline = time.time() + 120
+        while time.time() < deadline and not self.driver.find_elements(By.CSS_SELECTOR, "table[data-results]"):
+            time.sleep(0.1)
+        status = self.find("[data-run-status]").text
+        self.shot("restore-finished")
+        return entries, {"status": status, "runPath": self.path()}
 
     def gated(self) -> dict:
         self.login()

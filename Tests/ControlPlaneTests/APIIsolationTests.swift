@@ -24,6 +24,7 @@ struct APIIsolationTests {
         case agentCommand = "commands"
         case peerStore = "peer-stores"
         case channel = "channels"
+        case listing = "listings"
 
         func value(in world: AccountWorld, byName: Bool) -> String? {
             switch self {
@@ -35,7 +36,7 @@ struct APIIsolationTests {
             case .channel: byName ? world.channelName : world.channelID
             case .job: byName ? world.jobName : world.jobID
             case .run: world.runID
-            case .snapshot: world.snapshotID
+            case .snapshot, .listing: world.snapshotID
             }
         }
     }
@@ -50,6 +51,7 @@ struct APIIsolationTests {
         "VaultRequest": #"{"vault":{}}"#,
         "ChannelRequest": #"{"name":"hijack","url":"https://example.com/hook"}"#,
         "ChannelUpdate": #"{"name":"renamed"}"#,
+        "ListingUpload": #"{"destinationID":"dst_x","entries":[],"done":true}"#,
         "JobUpdate": #"{"name":"hijacked-job","enabled":false,"destinations":["bravo-nas"]}"#,
     ]
 

@@ -111,6 +111,29 @@ struct RestoreEndToEndTests {
         #expect(!included.keys.contains("with space.txt") && !included.keys.contains("a/large.bin"), "\(included.keys.sorted())")
     }
 
+    @Test("browse: the first look lists the snapshot on its server, then folders come from the hub with names, types and modes")
+    func browse() async throws {
+        let (fleet, _, tree, snapshot) = try await backedUp(Self.awkwardTree)
+        defer { fleet.shutdown() }
+        let top = try await fleet.cli.run(["snapshots", "browse", snapshot, tree.path, "--json"])
+        #expect(top.status == 0, "\(top.stdout)\(top.stderr)")
+        let entries = (top.object["entries"] as? [[String: Any]]) ?? []
+        let byName = Dictionary(uniqueKeysWithValues: entries.compactMap { entry in (entry["name"] as? String).map { ($0, entry) } })
+        #expect(Set(byName.keys) == ["a", "empty", "link-to-script", "new\nline.txt", "with space.txt", "ünïcødé-文件.txt"], "\(byName.keys.sorted())")
+        #expect(byName["a"]?["type"] as? String == "dir")
+        #expect(byName["link-to-script"]?["type"] as? String == "symlink")
+        #expect(byName["ünïcødé-文件.txt"]?["mode"] as? String == "0640")
+        #expect(byName["with space.txt"]?["size"] as? Int == 7)
+        // Later folders are read from the hub at once (200, no new listing).
+        let deep = try await fleet.api("GET", "/api/v1/snapshots/\(snapshot)/tree?path=" + (tree.path + "/a/b/c d/é").addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/")))!)
+        #expect(deep["status"] as? String == "ready")
+        #expect(((deep["entries"] as? [[String: Any]]) ?? []).compactMap { $0["name"] as? String } == ["script.sh"], "\(deep)")
+        let text = try await fleet.cli.run(["snapshots", "browse", snapshot, tree.path + "/a"])
+        #expect(text.stdout.contains("large.bin") && text.stdout.contains("dangling"), "\(text.stdout)")
+        let bad = try await fleet.cli.run(["snapshots", "browse", snapshot, "../etc"])
+        #expect(bad.status != 0 && bad.stderr.contains("absolute path"), "\(bad.stderr)")
+    }
+
     @Test("in place: changed files are not replaced without --overwrite; --dry-run writes nothing; --overwrite restores them")
     func inPlaceNeedsConfirmation() async throws {
         let (fleet, _, tree, snapshot) = try await backedUp(Self.awkwardTree)

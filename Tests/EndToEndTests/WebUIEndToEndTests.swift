@@ -16,14 +16,15 @@ struct WebUIEndToEndTests {
         return result.object
     }
 
-    @Test("log in, add a local destination and a job (the preview shows the next runs), run now to 100 %, see the snapshot")
+    @Test("log in, add a local destination and a job (the preview shows the next runs), run now to 100 %, see, browse and restore the snapshot")
     func localFlow() async throws {
         let fleet = try await Fleet()
         defer { fleet.shutdown() }
         let agent = try await fleet.enroll("web-1")
         _ = try fleet.startDaemon(agent)
         let tree = try fleet.makeTree("site")
-        let seen = try await browse("local", fleet: fleet, ["serverID": agent.serverID, "treePath": tree.path,
+        let restorePath = fleet.directory.appendingPathComponent("restored-from-web").path
+        let seen = try await browse("local", fleet: fleet, ["serverID": agent.serverID, "treePath": tree.path, "restorePath": restorePath,
                                                             "destinationPath": fleet.directory.appendingPathComponent("repos").path])
         let preview = seen["preview"] as? [String] ?? []
         #expect(preview.count == 5, "the schedule preview lists the next five runs: \(preview)")
@@ -40,6 +41,12 @@ struct WebUIEndToEndTests {
         let listed = try await fleet.cli.run(["snapshots", "list", "--json"])
         let ids = (listed.object["snapshots"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
         #expect(ids == onServer)
+        // The snapshot page lists the job's folder, and its restore form restores it elsewhere.
+        let entries = seen["browseEntries"] as? [String] ?? []
+        #expect(entries.contains("file-0.bin") && entries.contains("sub"), "\(entries)")
+        #expect((seen["restore"] as? [String: Any])?["status"] as? String == "succeeded", "\(seen["restore"] ?? "")")
+        let original = try Data(contentsOf: tree.appendingPathComponent("sub/file-1.bin"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: restorePath + tree.path + "/sub/file-1.bin")) == original)
     }
 
     @Test("a Free account sees the offsite kinds gated, with what Plus unlocks")

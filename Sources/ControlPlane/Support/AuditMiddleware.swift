@@ -47,6 +47,7 @@ struct AuditMiddleware: RouterMiddleware {
         (.post, "/backups/jobs/{job}/delete", "Delete a job"), (.post, "/backups/destinations/{destination}", "Change a destination"),
         (.post, "/backups/destinations/{destination}/delete", "Delete a destination"), (.post, "/backups/account/tokens", "Create an API token"),
         (.post, "/backups/account/tokens/{token}/revoke", "Revoke an API token"), (.post, "/backups/logout", "Log out"),
+        (.post, "/backups/snapshots/{snapshot}/restore", "Restore a snapshot"),
     ]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -16,8 +16,8 @@ public struct JSONBody<Value: Encodable & Sendable>: ResponseGenerator, Sendable
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let data = try HubJSON.encoder().encode(value)
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
-        // A created resource's id, for the audit log (`{"id"…}` or `{"server": {"id"…}, …}`).
-        if status == .created, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+        // A created (or queued) resource's id, for the audit log (`{"id"…}` or `{"server": {"id"…}, …}`).
+        if status == .created || status == .accepted, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
             let id = object["id"] as? String ?? object.values.compactMap { ($0 as? [String: Any])?["id"] as? String }.first
             if let id { headers[AuditMiddleware.resourceHeader] = id }
         }
@@ -27,13 +27,14 @@ public struct JSONBody<Value: Encodable & Sendable>: ResponseGenerator, Sendable
 
 extension Request {
     /// Decodes a JSON body, answering 400 with the offending field and what was expected.
-    func decodeJSON<T: Decodable>(_ type: T.Type, context: HubRequestContext) async throws -> T {
+    func decodeJSON<T: Decodable>(_ type: T.Type, context: HubRequestContext, limit: Int? = nil) async throws -> T {
         var request = self
         let buffer: ByteBuffer
+        let maximum = limit ?? context.maxUploadSize
         do {
-            buffer = try await request.collectBody(upTo: context.maxUploadSize)
+            buffer = try await request.collectBody(upTo: maximum)
         } catch {
-            throw APIError(.contentTooLarge, code: "too_large", "the request body is larger than \(context.maxUploadSize / 1024) KiB")
+            throw APIError(.contentTooLarge, code: "too_large", "the request body is larger than \(maximum / 1024) KiB")
         }
         if buffer.readableBytes == 0 {
             throw APIError.badRequest("the request needs a JSON body")

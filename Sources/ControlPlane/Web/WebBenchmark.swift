@@ -26,6 +26,19 @@ public struct WebRenderer: Sendable {
         return (ms(built - start), ms(done - built))
     }
 
+    /// One folder of a listed snapshot copy: through the API's code (answers the entries) or as
+    /// the snapshot page's HTML (answers its size).
+    public func browse(accountID: String, snapshotID: String, destinationID: String, path: String, page: Bool) async throws -> Int {
+        guard page else {
+            return try await BrowseRoutes(hub: pages.hub).tree(snapshot: snapshotID, path: path, destination: destinationID, after: nil, refresh: false,
+                                                               accountID: accountID).entries.count
+        }
+        guard let account = try await pages.store.account(id: accountID) else { throw DomainError.notFound("account", accountID) }
+        let model = try await SnapshotPage(pages: pages).model(snapshotID, path: path, destination: destinationID, after: nil,
+                                                               caller: PageCaller(account: account, csrf: "benchmark"))
+        return pages.assets.library.render(model, withTemplate: "snapshot")?.utf8.count ?? 0
+    }
+
     /// Renders one of `hub`, `jobs`, `snapshots`, `destinations` for the account; answers the HTML's size.
     public func render(_ page: String, accountID: String) async throws -> Int {
         guard let account = try await pages.store.account(id: accountID) else { throw DomainError.notFound("account", accountID) }

@@ -12,9 +12,12 @@ struct Layout: Sendable {
     let csrf: String
     // Stored, not computed: templates see stored properties only.
     let onHub, onJobs, onSnapshots, onRuns, onDestinations, onAccount: Bool
+    /// Seconds after which the page reloads itself (a listing under way); nil: never.
+    let refresh: Int?
 
-    init(_ title: String, section: String, caller: PageCaller) {
+    init(_ title: String, section: String, caller: PageCaller, refresh: Int? = nil) {
         self.title = title
+        self.refresh = refresh
         onHub = section == "hub"
         onJobs = section == "jobs"
         onSnapshots = section == "snapshots"

@@ -13,6 +13,7 @@ func registerWebRoutes(on router: Router<HubRequestContext>, hub: HubServices) t
     JobPages(pages: pages).register(on: router)
     RunPages(pages: pages).register(on: router)
     SnapshotsPage(pages: pages).register(on: router)
+    SnapshotPage(pages: pages).register(on: router)
     DestinationPages(pages: pages).register(on: router)
     AccountPage(pages: pages).register(on: router)
     AuditPage(pages: pages).register(on: router)

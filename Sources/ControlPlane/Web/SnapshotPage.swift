@@ -1,0 +1,99 @@
+import BackupCore
+import Foundation
+import Hummingbird
+import Store
+
+/// `/backups/snapshots/{snapshot}`: browse a copy folder by folder (listed once by the server,
+/// then read from the hub), and restore it — here or elsewhere, on this server or another.
+struct SnapshotPage {
+    let pages: WebPages
+
+    struct Model {
+        let layout: Layout
+        let id: String
+        let jobName: String
+        let serverName: String
+        let created: TimeView
+        let copies: [JobForm.Option]
+        let destinationID: String
+        let path: String
+        let crumbs: [Crumb]
+        let listing: Bool
+        let listed: Int64
+        let failed: String?
+        let entries: [Row]
+        let hasEntries: Bool
+        let more: String?
+        let servers: [JobForm.Option]
+        let error: String?
+    }
+    struct Crumb { let name: String; let link: String }
+    struct Row { let name: String; let link: String?; let type: String; let size: String; let mode: String; let modified: TimeView? }
+
+    func register(on router: Router<HubRequestContext>) {
+        router.page(.get, "/backups/snapshots/{snapshot}", pages: pages) { request, context, caller in
+            let query = request.uri.queryParameters
+            do {
+                return pages.render("snapshot", try await model(context.parameters.get("snapshot") ?? "", path: query.get("path"), destination: query.get("destination"),
+                                                                after: query.get("after"), caller: caller))
+            } catch let error as APIError where error.status == .notFound {
+                return pages.notFound("The snapshot", caller: caller)
+            }
+        }
+        router.page(.post, "/backups/snapshots/{snapshot}/restore", pages: pages) { request, context, caller in
+            let form = try await FormData.read(request)
+            try caller.checkCSRF(form)
+            let snapshot = context.parameters.get("snapshot") ?? ""
+            let target = (form["target"] ?? "").trimmingSpaces
+            let include = (form["include"] ?? "").trimmingSpaces
+            let body = RestoreRoutes.RestoreRequest(snapshot: snapshot, destination: form["destination"], server: form["server"].flatMap { $0.isEmpty ? nil : $0 },
+                                                    target: target.isEmpty ? nil : target, include: include.isEmpty || include == "/" ? [] : [include],
+                                                    files: true, databases: nil, overwrite: form.has("overwrite"), dryRun: form.has("dryRun"))
+            do {
+                let run = try await RestoreRoutes(hub: pages.hub).restore(body, accountID: caller.account.id)
+                return WebResponses.redirect("/backups/runs/\(run.id)")
+            } catch let error as APIError where error.status != .notFound {
+                return pages.render("snapshot", try await model(snapshot, path: include.isEmpty ? nil : include, destination: form["destination"], after: nil,
+                                                                caller: caller, error: error.message), status: .badRequest)
+            }
+        }
+    }
+
+    func model(_ reference: String, path: String?, destination: String?, after: String?, caller: PageCaller, error: String? = nil) async throws -> Model {
+        let accountID = caller.account.id
+        let now = pages.now
+        let tree = try await BrowseRoutes(hub: pages.hub).tree(snapshot: reference, path: path, destination: destination.flatMap { $0.isEmpty ? nil : $0 },
+                                                               after: after, refresh: false, accountID: accountID)
+        guard let snapshot = try await pages.store.snapshot(accountID: accountID, id: tree.snapshotID) else { throw APIError.notFound(.snapshot, reference) }
+        let job = try await pages.store.job(accountID: accountID, id: snapshot.jobID)
+        let servers = try await pages.store.servers(accountID: accountID)
+        let destinations = Dictionary(uniqueKeysWithValues: try await pages.store.destinations(accountID: accountID).map { ($0.id, $0.name) })
+        let base = "/backups/snapshots/\(snapshot.id)?destination=\(tree.destinationID)&path="
+        var crumbs = [Crumb(name: "/", link: base + "/")]
+        var walked = ""
+        for part in tree.path.split(separator: "/") {
+            walked += "/" + part
+            crumbs.append(Crumb(name: String(part), link: base + Self.escape(walked)))
+        }
+        // Folders first, then files, each by name (as file managers show them).
+        let rows = tree.entries.sorted { ($0.type == "dir" ? 0 : 1, $0.name) < ($1.type == "dir" ? 0 : 1, $1.name) }.map { entry in
+            Row(name: entry.name, link: entry.type == "dir" ? base + Self.escape(entry.path) : nil, type: entry.type,
+                size: entry.type == "dir" ? "" : WebFormat.bytes(entry.size), mode: entry.mode, modified: entry.modifiedAt.map { TimeView($0, now: now) })
+        }
+        return Model(
+            layout: Layout("Snapshot \(snapshot.id)", section: "snapshots", caller: caller, refresh: tree.status == .listing ? 2 : nil),
+            id: snapshot.id, jobName: job?.name ?? "deleted job", serverName: servers.first { $0.id == snapshot.serverID }?.name ?? "removed server",
+            created: TimeView(snapshot.createdAt, now: now),
+            copies: snapshot.copies.map { JobForm.Option(value: $0.destinationID, label: destinations[$0.destinationID] ?? $0.destinationID, selected: $0.destinationID == tree.destinationID) },
+            destinationID: tree.destinationID, path: tree.path, crumbs: crumbs, listing: tree.status == .listing, listed: tree.listed,
+            failed: tree.status == .failed ? (tree.error ?? "the listing failed") : nil, entries: rows, hasEntries: !rows.isEmpty,
+            more: tree.nextAfter.map { base + Self.escape(tree.path) + "&after=" + Self.escape($0) },
+            servers: servers.filter { $0.enrolledAt != nil }.sorted { $0.name < $1.name }
+                .map { JobForm.Option(value: $0.id, label: $0.name, selected: $0.id == snapshot.serverID) },
+            error: error)
+    }
+
+    static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-._~"))) ?? text
+    }
+}

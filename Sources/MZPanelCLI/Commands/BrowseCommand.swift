@@ -1,0 +1,58 @@
+import ArgumentParser
+import BackupCore
+import Foundation
+
+/// `mzpanel snapshots browse SNAPSHOT [PATH]`: one folder of a snapshot, listed from the hub's
+/// copy of its tree (the first look asks the server to list it, and waits).
+struct BrowseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "browse", abstract: "List a folder of a snapshot (the first look lists the snapshot once, then every folder is instant).")
+    @Argument(help: "The snapshot id.") var snapshot: String
+    @Argument(help: "The folder, e.g. /var/www (default /).") var path: String = "/"
+    @Option(name: .long, help: "Which copy (a destination holding the snapshot; default the first).") var destination: String?
+    @Flag(name: .long, help: "List the snapshot again (after a failed listing).") var refresh = false
+    @Option(name: .long, help: "Give up waiting for the listing after this many seconds.") var timeout: Int = 600
+    @OptionGroup var options: ClientOptions
+
+    struct Tree: Decodable {
+        let status: String
+        let path: String
+        let entries: [Entry]
+        let listed: Int64
+        let error: String?
+        let nextAfter: String?
+    }
+    struct Entry: Decodable { let name: String; let path: String; let type: String; let size: Int64; let mode: String; let modifiedAt: Date? }
+
+    func run() async throws {
+        let client = try options.client()
+        let deadline = Date().addingTimeInterval(TimeInterval(timeout))
+        var query: [String: String?] = ["path": path, "destination": destination, "refresh": refresh ? "1" : nil]
+        var data = try await client.raw("GET", "/api/v1/snapshots/\(snapshot.pathSegment)/tree", query: query)
+        var tree = try HubDecoding.decode(Tree.self, data)
+        query["refresh"] = nil
+        while tree.status == "listing" {
+            if !options.json { FileHandle.standardError.write(Data("\r\u{1B}[2Klisting the snapshot on its server… \(tree.listed) entries".utf8)) }
+            if Date() > deadline { throw CLIError("the listing is still running after \(timeout) s; try again later") }
+            try await Task.sleep(for: .milliseconds(700))
+            data = try await client.raw("GET", "/api/v1/snapshots/\(snapshot.pathSegment)/tree", query: query)
+            tree = try HubDecoding.decode(Tree.self, data)
+        }
+        if !options.json { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+        if tree.status == "failed" { throw CLIError("the snapshot could not be listed: \(tree.error ?? "unknown error"); retry with --refresh") }
+        var entries = tree.entries
+        var after = tree.nextAfter
+        while let next = after {
+            query["after"] = next
+            let more = try HubDecoding.decode(Tree.self, try await client.raw("GET", "/api/v1/snapshots/\(snapshot.pathSegment)/tree", query: query))
+            entries += more.entries
+            after = more.nextAfter
+        }
+        if options.json { return Output.json(data) }
+        if entries.isEmpty { return print("\(tree.path): empty, or not a folder of this snapshot") }
+        Output.table(["TYPE", "MODE", "SIZE", "MODIFIED", "NAME"], entries.map { entry in
+            [entry.type, entry.mode, entry.type == "dir" ? "-" : Output.bytes(entry.size), Output.date(entry.modifiedAt),
+             entry.name.replacingOccurrences(of: "\n", with: "\\n") + (entry.type == "dir" ? "/" : "")]
+        })
+    }
+}
