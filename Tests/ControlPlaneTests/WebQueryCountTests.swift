@@ -30,7 +30,7 @@ import Testing
                 _ = try await renderer.render(page, accountID: account.id)
                 return hub.store.backend.operations - before
             }
-            let pages = ["hub", "jobs", "snapshots", "destinations"]
+            let pages = ["hub", "jobs", "snapshots", "destinations", "recover"]
             try await grow(client, token: account.token, servers: 1, jobs: 1, from: 0)
             var small: [String: Int] = [:]
             for page in pages { small[page] = try await uses(page) }

@@ -77,11 +77,17 @@ struct WebUIEndToEndTests {
         let seen = try await browse("offsite", fleet: fleet, [
             "endpoint": s3, "bucket": bucket, "accessKeyID": "AKIAWEBTEST", "secretAccessKey": secret, "repositoryPassword": password,
             "passphrase": "browser vault passphrase", "firstServerID": first.serverID, "secondServerID": second.serverID,
-            "secondServerName": "web-2", "treePath": tree.path,
+            "secondServerName": "web-2", "treePath": tree.path, "recoverPath": fleet.directory.appendingPathComponent("recovered").path,
         ])
         #expect(seen["status"] as? String == "succeeded", "the agent opened the envelope sealed in the page: \(seen)")
         #expect((seen["recoveryKey"] as? String)?.count == 64, "the new vault showed its recovery key")
         #expect((seen["sealedBoth"] as? String)?.contains("web-1") == true && (seen["sealedBoth"] as? String)?.contains("web-2") == true)
+        // The guided recovery brings web-1's snapshot onto web-2 from the s3 copy.
+        let recover = seen["recover"] as? [String: Any] ?? [:]
+        #expect((recover["snapshots"] as? [String])?.count == 1, "\(recover)")
+        #expect(recover["status"] as? String == "succeeded", "\(recover)")
+        let recovered = fleet.directory.appendingPathComponent("recovered").path + tree.path + "/sub/file-1.bin"
+        #expect(try Data(contentsOf: URL(fileURLWithPath: recovered)) == Data(contentsOf: tree.appendingPathComponent("sub/file-1.bin")))
 
         // web-2 uses it without anyone typing the credential again.
         let job = try await fleet.cli.run(["jobs", "add", "second", "--server", "web-2", "--kind", "full", "--path", tree.path,

@@ -39,7 +39,7 @@ public struct WebRenderer: Sendable {
         return pages.assets.library.render(model, withTemplate: "snapshot")?.utf8.count ?? 0
     }
 
-    /// Renders one of `hub`, `jobs`, `snapshots`, `destinations` for the account; answers the HTML's size.
+    /// Renders one of `hub`, `jobs`, `snapshots`, `destinations`, `recover` (for server web-0) for the account; answers the HTML's size.
     public func render(_ page: String, accountID: String) async throws -> Int {
         guard let account = try await pages.store.account(id: accountID) else { throw DomainError.notFound("account", accountID) }
         let caller = PageCaller(account: account, csrf: "benchmark")
@@ -49,6 +49,7 @@ public struct WebRenderer: Sendable {
         case "jobs": html = pages.assets.library.render(try await JobPages(pages: pages).list(Request.empty("/backups/jobs"), caller), withTemplate: "jobs")
         case "snapshots": html = pages.assets.library.render(try await SnapshotsPage(pages: pages).model(Request.empty("/backups/snapshots"), caller), withTemplate: "snapshots")
         case "destinations": html = pages.assets.library.render(try await DestinationPages(pages: pages).list(caller), withTemplate: "destinations")
+        case "recover": html = pages.assets.library.render(try await RecoverPage(pages: pages).model(lost: "web-0", caller: caller), withTemplate: "recover")
         default: throw DomainError.invalid("page", "unknown page \(page)")
         }
         return html?.utf8.count ?? 0

@@ -14,6 +14,7 @@ func registerWebRoutes(on router: Router<HubRequestContext>, hub: HubServices) t
     RunPages(pages: pages).register(on: router)
     SnapshotsPage(pages: pages).register(on: router)
     SnapshotPage(pages: pages).register(on: router)
+    RecoverPage(pages: pages).register(on: router)
     DestinationPages(pages: pages).register(on: router)
     AccountPage(pages: pages).register(on: router)
     AuditPage(pages: pages).register(on: router)
