@@ -132,6 +132,8 @@ public protocol HubStore: Sendable {
     func lastRuns(accountID: String, jobIDs: [String]) async throws -> [String: Run]
     /// Each job's status (newest run in brief, newest snapshot, stale threshold), by name; all jobs or these.
     func jobStatuses(accountID: String, jobIDs: [String]?) async throws -> [JobStatus]
+    func jobs(accountID: String, ids: [String]) async throws -> [Job]
+    func jobIDs(accountID: String, destinationID: String) async throws -> Set<String>
     /// Enabled jobs on enrolled servers, across all accounts (for the hub's scheduler).
     func schedulableJobs() async throws -> [Job]
     /// Whether the job already has a run for this slot.

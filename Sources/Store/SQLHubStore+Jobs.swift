@@ -64,6 +64,23 @@ extension SQLHubStore {
         }
     }
 
+    /// These jobs (those of the account), with their documents and destinations.
+    public func jobs(accountID: String, ids: [String]) async throws -> [Job] {
+        guard !ids.isEmpty else { return [] }
+        return try await read { db in
+            try await Self.loadJobs(on: db, where: "j.account_id = \(bind: accountID) AND j.id IN (\(binds: ids))")
+        }
+    }
+
+    /// The ids of the jobs writing to a destination.
+    public func jobIDs(accountID: String, destinationID: String) async throws -> Set<String> {
+        try await read { db in
+            Set(try await db.raw("""
+                SELECT job_id FROM job_destinations WHERE account_id = \(bind: accountID) AND destination_id = \(bind: destinationID)
+                """).all().map { try $0.text("job_id") })
+        }
+    }
+
     public func deleteJob(accountID: String, id: String) async throws -> Bool {
         try await write { db in
             guard try await db.raw("SELECT id FROM jobs WHERE id = \(bind: id) AND account_id = \(bind: accountID)").first() != nil else { return false }

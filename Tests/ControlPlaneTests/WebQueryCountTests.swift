@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import Hummingbird
 import HummingbirdTesting
 import Testing
 @testable import ControlPlane
@@ -39,6 +40,29 @@ import Testing
                 #expect(try await uses(page) == small[page], "\(page) uses the database more often with more servers and jobs")
             }
             #expect(small["hub"] ?? 99 <= 8)
+        }
+    }
+
+    @Test func theJobsPageShowsAHundredJobsAPageWithFiltersKept() async throws {
+        try await withTestHub { hub, client in
+            let account = try await hub.account("pages@example.com")
+            _ = try await client.call(.post, "/api/v1/destinations", token: account.token, body: #"{"name":"nas","kind":"local","settings":{"path":"/srv"}}"#)
+            try await grow(client, token: account.token, servers: 6, jobs: 21, from: 0)
+            let pages = WebPages(hub: hub.services, assets: try WebAssets.load())
+            let caller = PageCaller(account: try #require(try await hub.store.account(id: account.id)), csrf: "test")
+            let first = try await JobPages(pages: pages).list(Request.empty("/backups/jobs"), caller)
+            #expect(first.rows.count == 100)
+            #expect(first.range == "Jobs 1–100 of 126")
+            #expect(first.previous == nil)
+            let next = try #require(first.next)
+            let second = try await JobPages(pages: pages).list(Request.empty(next), caller)
+            #expect(second.rows.count == 26)
+            #expect(second.range == "Jobs 101–126 of 126")
+            #expect(Set(first.rows.map(\.id)).isDisjoint(with: second.rows.map(\.id)))
+            #expect(second.rows.allSatisfy { $0.destinations == "nas" && !$0.retention.isEmpty }, "the shown jobs are loaded whole")
+            let server = try #require(try await hub.store.server(accountID: account.id, reference: "web-2"))
+            let filtered = try await JobPages(pages: pages).list(Request.empty("/backups/jobs?server=\(server.id)"), caller)
+            #expect(filtered.rows.count == 21 && filtered.range == nil && filtered.rows.allSatisfy { $0.server == "web-2" })
         }
     }
 }

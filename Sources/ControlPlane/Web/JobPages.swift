@@ -15,7 +15,12 @@ struct JobPages {
         let destinations: [JobForm.Option]
         let healths: [JobForm.Option]
         let hasRows: Bool
+        /// "Jobs 101–200 of 5,000" and the links around it, when the list needs more than one page.
+        let range: String?
+        let previous: String?
+        let next: String?
     }
+    static let rowsPerPage = 100
     struct Row { let id: String; let name: String; let server: String; let health: String; let healthLabel: String; let schedule: String; let retention: String; let destinations: String; let lastSnapshot: TimeView? }
 
     struct DetailModel {
@@ -134,6 +139,8 @@ struct JobPages {
         return pages.render("job-form", JobForm.model(values, caller: caller, servers: servers, destinations: destinations, job: job, error: error), status: status)
     }
 
+    /// The fleet's jobs, filtered and ordered from the narrow status rows; only the shown page's
+    /// jobs are loaded whole (retention, destinations).
     func list(_ request: Request, _ caller: PageCaller) async throws -> ListModel {
         let accountID = caller.account.id
         let query = request.uri.queryParameters
@@ -143,25 +150,43 @@ struct JobPages {
         let now = pages.now
         let servers = try await pages.store.servers(accountID: accountID)
         let destinations = try await pages.store.destinations(accountID: accountID)
-        let all = try await pages.store.jobs(accountID: accountID, serverID: serverFilter, destinationID: destinationFilter)
-        let statuses = Dictionary(uniqueKeysWithValues: try await pages.store.jobStatuses(accountID: accountID, jobIDs: nil).map { ($0.id, $0) })
+        let writing = try await destinationFilter.asyncFlatMap { try await pages.store.jobIDs(accountID: accountID, destinationID: $0) }
         let serverByID = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0) })
-        let destinationNames = Dictionary(uniqueKeysWithValues: destinations.map { ($0.id, $0.name) })
-        let rows: [Row] = all.compactMap { job in
-            let status = statuses[job.id] ?? JobStatus(job, latestRun: nil, newestSnapshotAt: nil)
-            let health = pages.hub.health(status, serverOnline: serverByID[job.serverID]?.isOnline(now: now) ?? false, now: now)
+        let matching = try await pages.store.jobStatuses(accountID: accountID, jobIDs: nil).compactMap { status -> (JobStatus, JobHealth)? in
+            if let serverFilter, status.serverID != serverFilter { return nil }
+            if let writing, !writing.contains(status.id) { return nil }
+            let health = pages.hub.health(status, serverOnline: serverByID[status.serverID]?.isOnline(now: now) ?? false, now: now)
             if let healthFilter, health.rawValue != healthFilter { return nil }
-            return Row(id: job.id, name: job.name, server: serverByID[job.serverID]?.name ?? job.serverID, health: health.rawValue,
-                       healthLabel: WebFormat.healthLabel(health), schedule: job.schedule.calendar + " (" + job.schedule.timeZone + ")",
-                       retention: job.retention.summary, destinations: job.destinationIDs.compactMap { destinationNames[$0] }.joined(separator: ", "),
+            return (status, health)
+        }.sorted { (serverByID[$0.0.serverID]?.name ?? "", $0.0.name) < (serverByID[$1.0.serverID]?.name ?? "", $1.0.name) }
+        let pageCount = max(1, (matching.count + Self.rowsPerPage - 1) / Self.rowsPerPage)
+        let current = min(max(query.get("page").flatMap { Int($0) } ?? 1, 1), pageCount)
+        let shown = Array(matching.dropFirst((current - 1) * Self.rowsPerPage).prefix(Self.rowsPerPage))
+        let full = Dictionary(uniqueKeysWithValues: try await pages.store.jobs(accountID: accountID, ids: shown.map(\.0.id)).map { ($0.id, $0) })
+        let destinationNames = Dictionary(uniqueKeysWithValues: destinations.map { ($0.id, $0.name) })
+        let rows: [Row] = shown.map { status, health in
+            let job = full[status.id]
+            return Row(id: status.id, name: status.name, server: serverByID[status.serverID]?.name ?? status.serverID, health: health.rawValue,
+                       healthLabel: WebFormat.healthLabel(health), schedule: status.schedule.calendar + " (" + status.schedule.timeZone + ")",
+                       retention: job.map { $0.kind == .check ? "check, 1/\($0.checkSubsets ?? Job.defaultCheckSubsets) of the data per run" : $0.retention.summary } ?? "",
+                       destinations: (job?.destinationIDs ?? []).compactMap { destinationNames[$0] }.joined(separator: ", "),
                        lastSnapshot: status.newestSnapshotAt.map { TimeView($0, now: now) })
-        }.sorted { ($0.server, $0.name) < ($1.server, $1.name) }
+        }
+        func link(_ page: Int) -> String {
+            var components = URLComponents()
+            components.path = "/backups/jobs"
+            components.queryItems = [("server", serverFilter), ("destination", destinationFilter), ("health", healthFilter), ("page", String(page))]
+                .compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
+            return components.string ?? "/backups/jobs"
+        }
+        let first = (current - 1) * Self.rowsPerPage + 1
         return ListModel(
             layout: Layout("Jobs", section: "jobs", caller: caller), rows: rows,
             servers: servers.sorted { $0.name < $1.name }.map { JobForm.Option(value: $0.id, label: $0.name, selected: $0.id == serverFilter) },
             destinations: destinations.map { JobForm.Option(value: $0.id, label: $0.name, selected: $0.id == destinationFilter) },
             healths: JobHealth.allCases.map { JobForm.Option(value: $0.rawValue, label: WebFormat.healthLabel($0), selected: $0.rawValue == healthFilter) },
-            hasRows: !rows.isEmpty)
+            hasRows: !rows.isEmpty, range: pageCount > 1 ? "Jobs \(first)–\(first + rows.count - 1) of \(matching.count)" : nil,
+            previous: current > 1 ? link(current - 1) : nil, next: current < pageCount ? link(current + 1) : nil)
     }
 
     func detail(_ job: Job, caller: PageCaller, notice: String?) async throws -> DetailModel {
