@@ -129,6 +129,11 @@ public actor Daemon {
                 let lister = SnapshotLister(state: state, link: link)
                 Task { await lister.run(order) }
             }
+        case .download:
+            if let order = command.download {
+                let download = SnapshotDownload(state: state, link: link)
+                Task { await download.run(order) }
+            }
         }
     }
 

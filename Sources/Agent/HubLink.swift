@@ -81,6 +81,14 @@ public final class HubLink: Sendable {
         _ = try await call("POST", "/api/agent/v1/listings/\(snapshotID)", body: upload, as: Ignored.self, timeout: 120)
     }
 
+    /// `POST /api/agent/v1/downloads/{download}`: the next part of a download a browser waits for
+    /// (answers once the hub has passed it on); the last part says `done`, or the `error`.
+    public func sendDownloadPart(downloadID: String, sequence: Int, data: Data, done: Bool, error: String? = nil) async throws {
+        var path = "/api/agent/v1/downloads/\(downloadID)?seq=\(sequence)" + (done ? "&done=1" : "")
+        if let error { path += "&error=" + (error.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "failed") }
+        _ = try await call("POST", path, body: Optional<EventBatch>.none, as: Ignored.self, timeout: 300, raw: data)
+    }
+
     /// `PUT /api/agent/v1/peer-stores/{destination}`: the storage server's report on a peer destination.
     public func reportPeer(_ report: PeerReport) async throws {
         _ = try await call("PUT", "/api/agent/v1/peer-stores/\(report.destinationID)", body: report, as: Ignored.self)
@@ -100,7 +108,7 @@ public final class HubLink: Sendable {
     }
 
     private func call<Body: Encodable, Answer: Decodable>(
-        _ method: String, _ path: String, body: Body?, as: Answer.Type, timeout: TimeInterval? = nil
+        _ method: String, _ path: String, body: Body?, as: Answer.Type, timeout: TimeInterval? = nil, raw: Data? = nil
     ) async throws -> Answer {
         let address = baseURL + path
         guard let url = URL(string: address) else { throw AgentError("cannot build a URL from \(baseURL); enroll again with a valid --url") }
@@ -112,6 +120,9 @@ public final class HubLink: Sendable {
         if let body {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             request.httpBody = try HubJSON.encoder().encode(body)
+        } else if let raw {
+            request.setValue("application/octet-stream", forHTTPHeaderField: "Content-Type")
+            request.httpBody = raw
         }
         let data: Data
         let response: URLResponse

@@ -22,7 +22,8 @@ struct SnapshotLister: Sendable {
             for id in order.resticSnapshotIDs {
                 try await restic.ls(repository, snapshotID: id) { node in
                     let (parent, name) = SnapshotEntry.split(node.path)
-                    buffer.add(SnapshotEntry(parent: parent, name: name, type: node.type, size: node.size, mode: Int(node.mode & 0o777), modifiedAt: node.modifiedAt))
+                    buffer.add(SnapshotEntry(parent: parent, name: name, type: node.type, size: node.size, mode: Int(node.mode & 0o777),
+                                             modifiedAt: node.modifiedAt, resticID: id))
                 }
                 // Each restic snapshot's entries go up in parts as soon as it is listed.
                 for part in buffer.take(keepingUnder: Self.partSize) {

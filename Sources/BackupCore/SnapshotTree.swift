@@ -11,14 +11,17 @@ public struct SnapshotEntry: Sendable, Codable, Equatable {
     /// Permission bits, e.g. 0o644.
     public var mode: Int
     public var modifiedAt: Date?
+    /// The restic snapshot of the copy that holds the entry (files, or one database dump).
+    public var resticID: String?
 
-    public init(parent: String, name: String, type: String, size: Int64, mode: Int, modifiedAt: Date?) {
+    public init(parent: String, name: String, type: String, size: Int64, mode: Int, modifiedAt: Date?, resticID: String? = nil) {
         self.parent = parent
         self.name = name
         self.type = type
         self.size = size
         self.mode = mode
         self.modifiedAt = modifiedAt
+        self.resticID = resticID
     }
 
     /// The entry's full path in the snapshot.

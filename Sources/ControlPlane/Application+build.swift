@@ -28,6 +28,7 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
     NotificationRoutes(hub: hub).register(on: &api)
     RestoreRoutes(hub: hub).register(on: &api)
     BrowseRoutes(hub: hub).register(on: &api)
+    DownloadRoutes(hub: hub).register(on: &api)
     AgentRoutes(hub: hub).register(on: &api)
 
     struct Health: Encodable, Sendable { let status: String; let database: String; let version: String }

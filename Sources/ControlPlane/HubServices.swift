@@ -33,6 +33,8 @@ public struct HubServices: Sendable {
     public let store: any HubStore
     public let clock: any HubClock
     public let configuration: HubConfiguration
+    /// Downloads being relayed from agents to browsers.
+    public let downloads = DownloadRelay()
 
     public init(store: any HubStore, clock: any HubClock, configuration: HubConfiguration) {
         self.store = store

@@ -175,7 +175,7 @@ public struct EventAck: Codable, Sendable {
 
 /// A request from the hub to the agent, delivered by long polling and acknowledged when taken.
 public struct AgentCommand: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable { case runNow, syncJobs, cancelRun, restore, listSnapshot }
+    public enum Kind: String, Codable, Sendable { case runNow, syncJobs, cancelRun, restore, listSnapshot, download }
 
     public var id: String
     public var kind: Kind
@@ -187,9 +187,11 @@ public struct AgentCommand: Codable, Sendable, Equatable {
     public var restore: RestoreOrder?
     /// `listSnapshot`: which snapshot copy to list for browsing.
     public var listing: ListingOrder?
+    /// `download`: a file or folder of a snapshot copy to stream to the hub for a browser.
+    public var download: DownloadOrder?
 
     public init(id: String, kind: Kind, jobID: String? = nil, runID: String? = nil, slot: Date? = nil, createdAt: Date,
-                restore: RestoreOrder? = nil, listing: ListingOrder? = nil) {
+                restore: RestoreOrder? = nil, listing: ListingOrder? = nil, download: DownloadOrder? = nil) {
         self.id = id
         self.kind = kind
         self.jobID = jobID
@@ -198,6 +200,27 @@ public struct AgentCommand: Codable, Sendable, Equatable {
         self.createdAt = createdAt
         self.restore = restore
         self.listing = listing
+        self.download = download
+    }
+}
+
+/// A download for an agent: `restic dump` of one path (a file as is, a folder as tar or zip),
+/// posted to the hub in parts that it relays to the waiting browser.
+public struct DownloadOrder: Codable, Sendable, Equatable {
+    public var downloadID: String
+    public var listing: ListingOrder
+    /// The restic snapshot holding the path, and the path.
+    public var resticSnapshotID: String
+    public var path: String
+    /// `tar` or `zip` for a folder; nil for a single file.
+    public var archive: String?
+
+    public init(downloadID: String, listing: ListingOrder, resticSnapshotID: String, path: String, archive: String?) {
+        self.downloadID = downloadID
+        self.listing = listing
+        self.resticSnapshotID = resticSnapshotID
+        self.path = path
+        self.archive = archive
     }
 }
 

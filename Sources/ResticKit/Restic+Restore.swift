@@ -100,6 +100,53 @@ extension Restic {
         }
     }
 
+    /// `restic dump` of a file (as is) or folder (`archive`: tar or zip), handed to `onChunk` in
+    /// parts of up to 1 MiB as restic writes them — nothing is kept or written to disk.
+    public func dumpChunks(_ repository: ResticRepository, snapshotID: String, path: String, archive: String?,
+                           onChunk: @escaping @Sendable (Data) async throws -> Void) async throws {
+        try ArgumentCheck.snapshotID(snapshotID)
+        if let archive, !["tar", "zip"].contains(archive) { throw ResticError.invalidArgument("the archive format \"\(archive)\" is not tar or zip") }
+        guard path.hasPrefix("/"), !path.contains("\n") else { throw ResticError.invalidArgument("\"\(path)\" is not a path in the snapshot") }
+        var command = ["dump"]
+        if let archive { command.append("--archive=\(archive)") }
+        command += [snapshotID, path]
+        let restic = RunningCommand(executable: executablePath, arguments: arguments(for: repository, command, json: false, noLock: true),
+                                    environment: environment(for: repository), stdout: nil, stderr: OutputReader(tailLimit: 64 * 1024))
+        let bridge = try BridgePipe()
+        let chunks = AsyncThrowingStream<Data, any Error> { continuation in
+            let reader = Thread {
+                while true {
+                    let data = (try? bridge.reading.read(upToCount: 1 << 20)) ?? Data()
+                    if data.isEmpty { break }
+                    continuation.yield(data)
+                }
+                continuation.finish()
+            }
+            reader.name = "ResticKit.dump"
+            reader.start()
+        }
+        let grace = interruptGracePeriod
+        let termination: Termination? = try await withTaskCancellationHandler {
+            guard try await restic.start(stdoutHandle: bridge.writing) else { bridge.closeWriting(); return nil }
+            bridge.closeWriting()
+            do {
+                for try await chunk in chunks { try await onChunk(chunk) }
+            } catch {
+                restic.child.stop(grace: grace)
+                _ = await restic.waitForEnd()
+                throw error
+            }
+            return await restic.waitForEnd()
+        } onCancel: {
+            restic.child.stop(grace: grace)
+        }
+        guard let termination, !restic.child.wasStopped else { throw ResticError.interrupted("the download") }
+        if !termination.succeeded {
+            throw failure(CommandOutput(termination: termination, stdout: "", stderr: restic.stderr.tailText), repository,
+                          operation: "reading \(path) from snapshot \(snapshotID.prefix(8))")
+        }
+    }
+
     /// A node line of `restic ls --json` (the snapshot line and anything else give nil).
     static func node(fromJSONLine line: String) -> ResticNode? {
         struct Line: Decodable {

@@ -93,6 +93,7 @@ public protocol HubStore: Sendable {
     func startListing(accountID: String, snapshotID: String, destinationID: String, serverID: String, now: Date) async throws
     func appendListing(serverID: String, snapshotID: String, destinationID: String, entries: [SnapshotEntry], done: Bool, error: String?, now: Date) async throws -> Bool
     func snapshotEntries(accountID: String, snapshotID: String, destinationID: String, parent: String, after: String?, limit: Int) async throws -> [SnapshotEntry]
+    func snapshotEntry(accountID: String, snapshotID: String, destinationID: String, path: String) async throws -> SnapshotEntry?
     /// The snapshot a run produced, if any.
     func snapshot(accountID: String, runID: String) async throws -> Snapshot?
 

@@ -176,7 +176,8 @@ enum Migrations {
             """,
             """
             CREATE TABLE snapshot_entries (snapshot_id TEXT NOT NULL, destination_id TEXT NOT NULL, parent TEXT NOT NULL, name TEXT NOT NULL,
-              type TEXT NOT NULL, size BIGINT NOT NULL, mode INTEGER NOT NULL, mtime BIGINT, PRIMARY KEY (snapshot_id, destination_id, parent, name))
+              type TEXT NOT NULL, size BIGINT NOT NULL, mode INTEGER NOT NULL, mtime BIGINT, restic_id TEXT,
+              PRIMARY KEY (snapshot_id, destination_id, parent, name))
             """,
             "CREATE INDEX runs_job_created ON runs (job_id, created_at, id)",
         ] + SQLHubStore.latestRunBackfill),

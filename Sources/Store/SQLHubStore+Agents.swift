@@ -160,7 +160,7 @@ extension SQLHubStore {
                 guard let kind = AgentCommand.Kind(rawValue: try row.text("kind")) else { return nil }
                 return AgentCommand(id: try row.text("id"), kind: kind, jobID: try row.optionalText("job_id"), runID: try row.optionalText("run_id"),
                                     slot: try row.optionalDate("slot"), createdAt: try row.date("created_at"),
-                                    restore: try payload(row)?.restore, listing: try payload(row)?.listing)
+                                    restore: try payload(row)?.restore, listing: try payload(row)?.listing, download: try payload(row)?.download)
             }
         }
     }
@@ -178,12 +178,13 @@ extension SQLHubStore {
 struct CommandPayload: Codable {
     var restore: RestoreOrder?
     var listing: ListingOrder?
+    var download: DownloadOrder?
 }
 
 extension SQLHubStore {
     static func commandPayload(_ command: AgentCommand) throws -> String? {
-        guard command.restore != nil || command.listing != nil else { return nil }
-        return try ColumnJSON.encode(CommandPayload(restore: command.restore, listing: command.listing))
+        guard command.restore != nil || command.listing != nil || command.download != nil else { return nil }
+        return try ColumnJSON.encode(CommandPayload(restore: command.restore, listing: command.listing, download: command.download))
     }
 }
 

@@ -37,9 +37,9 @@ extension SQLHubStore {
             for chunk in stride(from: 0, to: entries.count, by: 1000).map({ Array(entries[$0..<min($0 + 1000, entries.count)]) }) {
                 var rows: [SQLQueryString] = []
                 for entry in chunk {
-                    rows.append("(\(bind: snapshotID), \(bind: destinationID), \(bind: entry.parent), \(bind: entry.name), \(bind: entry.type), \(bind: entry.size), \(bind: entry.mode), \(bind: entry.modifiedAt.milliseconds))")
+                    rows.append("(\(bind: snapshotID), \(bind: destinationID), \(bind: entry.parent), \(bind: entry.name), \(bind: entry.type), \(bind: entry.size), \(bind: entry.mode), \(bind: entry.modifiedAt.milliseconds), \(bind: entry.resticID))")
                 }
-                try await db.raw("INSERT INTO snapshot_entries (snapshot_id, destination_id, parent, name, type, size, mode, mtime) VALUES "
+                try await db.raw("INSERT INTO snapshot_entries (snapshot_id, destination_id, parent, name, type, size, mode, mtime, restic_id) VALUES "
                                  + rows.joined(separator: ", ") + " ON CONFLICT DO NOTHING").run()
             }
             let status = error != nil ? "failed" : done ? "ready" : "listing"
@@ -61,11 +61,41 @@ extension SQLHubStore {
                   AND e.parent = \(bind: parent)
                 """
             if let after { query = query + " AND e.name > \(bind: after)" }
-            return try await db.raw(query + " ORDER BY e.name LIMIT \(literal: limit)").all().map { row in
-                SnapshotEntry(parent: try row.text("parent"), name: try row.text("name"), type: try row.text("type"), size: try row.integer("size"),
-                              mode: Int(try row.integer("mode")), modifiedAt: try row.optionalDate("mtime"))
-            }
+            return try await db.raw(query + " ORDER BY e.name LIMIT \(literal: limit)").all().map(Self.entry)
         }
+    }
+
+    /// One entry of a listed copy by its path, with a restic snapshot holding it (for a folder:
+    /// one of its children's); nil when the copy has no such path.
+    public func snapshotEntry(accountID: String, snapshotID: String, destinationID: String, path: String) async throws -> SnapshotEntry? {
+        try await read { db in
+            let scope: SQLQueryString = """
+                SELECT e.* FROM snapshot_entries e JOIN snapshot_listings l ON l.snapshot_id = e.snapshot_id AND l.destination_id = e.destination_id
+                WHERE l.account_id = \(bind: accountID) AND e.snapshot_id = \(bind: snapshotID) AND e.destination_id = \(bind: destinationID)
+                """
+            var entry: SnapshotEntry?
+            if path != "/" {
+                let (parent, name) = SnapshotEntry.split(path)
+                entry = try await db.raw(scope + " AND e.parent = \(bind: parent) AND e.name = \(bind: name)").first().map(Self.entry)
+                guard entry != nil else { return nil }
+            }
+            if entry == nil || entry?.type == "dir" {
+                let child = try await db.raw(scope + " AND e.parent = \(bind: path) ORDER BY e.name LIMIT 1").first().map(Self.entry)
+                if entry == nil {
+                    guard let child else { return nil }
+                    entry = SnapshotEntry(parent: "/", name: "", type: "dir", size: 0, mode: 0o755, modifiedAt: nil, resticID: child.resticID)
+                } else {
+                    let own = entry?.resticID
+                    entry?.resticID = child?.resticID ?? own
+                }
+            }
+            return entry
+        }
+    }
+
+    static func entry(_ row: any SQLRow) throws -> SnapshotEntry {
+        SnapshotEntry(parent: try row.text("parent"), name: try row.text("name"), type: try row.text("type"), size: try row.integer("size"),
+                      mode: Int(try row.integer("mode")), modifiedAt: try row.optionalDate("mtime"), resticID: try row.optionalText("restic_id"))
     }
 
     static func listing(_ row: any SQLRow) throws -> SnapshotListing {

@@ -25,6 +25,7 @@ struct APIIsolationTests {
         case peerStore = "peer-stores"
         case channel = "channels"
         case listing = "listings"
+        case download = "downloads"
 
         func value(in world: AccountWorld, byName: Bool) -> String? {
             switch self {
@@ -37,6 +38,8 @@ struct APIIsolationTests {
             case .job: byName ? world.jobName : world.jobID
             case .run: world.runID
             case .snapshot, .listing: world.snapshotID
+            // Downloads live only while a browser waits (DownloadRelayTests checks their owner).
+            case .download: "dl_notawaitingdownload00"
             }
         }
     }

@@ -71,7 +71,7 @@ struct OpenAPITests {
                 if route.authenticated {
                     #expect(!operation["responses"]["401"].isNull, "\(route.method) \(route.path)")
                 }
-                for name in [route.requestSchema, route.responseSchema].compactMap({ $0 }) {
+                for name in [route.requestSchema, route.responseSchema].compactMap({ $0 }) where name != "Binary" {
                     #expect(schemas[name] != nil, "\(route.method) \(route.path) names the missing schema \(name)")
                 }
             }

@@ -111,7 +111,7 @@ struct RestoreEndToEndTests {
         #expect(!included.keys.contains("with space.txt") && !included.keys.contains("a/large.bin"), "\(included.keys.sorted())")
     }
 
-    @Test("browse: the first look lists the snapshot on its server, then folders come from the hub with names, types and modes")
+    @Test("browse and download: the first look lists the snapshot on its server, folders come from the hub; files and tar/zip folders stream through")
     func browse() async throws {
         let (fleet, _, tree, snapshot) = try await backedUp(Self.awkwardTree)
         defer { fleet.shutdown() }
@@ -132,6 +132,31 @@ struct RestoreEndToEndTests {
         #expect(text.stdout.contains("large.bin") && text.stdout.contains("dangling"), "\(text.stdout)")
         let bad = try await fleet.cli.run(["snapshots", "browse", snapshot, "../etc"])
         #expect(bad.status != 0 && bad.stderr.contains("absolute path"), "\(bad.stderr)")
+
+        // Downloads stream from the server through the hub: a file as is, a folder as tar and zip.
+        let file = fleet.directory.appendingPathComponent("downloaded.txt")
+        let single = try await fleet.cli.run(["snapshots", "download", snapshot, tree.path + "/with space.txt", "-o", file.path])
+        #expect(single.status == 0, "\(single.stdout)\(single.stderr)")
+        #expect(try Data(contentsOf: file) == Data(contentsOf: tree.appendingPathComponent("with space.txt")))
+        let archive = fleet.directory.appendingPathComponent("a.tar")
+        let folder = try await fleet.cli.run(["snapshots", "download", snapshot, tree.path + "/a", "-o", archive.path])
+        #expect(folder.status == 0, "\(folder.stdout)\(folder.stderr)")
+        let unpacked = fleet.directory.appendingPathComponent("unpacked")
+        try FileManager.default.createDirectory(at: unpacked, withIntermediateDirectories: true)
+        let untar = try await CommandRunner(binary: URL(fileURLWithPath: "/bin/tar"), environment: ProcessInfo.processInfo.environment)
+            .run(["-xf", archive.path, "-C", unpacked.path])
+        #expect(untar.status == 0, "\(untar.stderr)")
+        let large = FileManager.default.enumerator(atPath: unpacked.path)?.allObjects.compactMap { $0 as? String }.first { $0.hasSuffix("large.bin") }
+        let extracted = try #require(large.map { unpacked.appendingPathComponent($0) }, "large.bin is in the tar")
+        #expect(try Data(contentsOf: extracted) == Data(contentsOf: tree.appendingPathComponent("a/large.bin")))
+        let zip = fleet.directory.appendingPathComponent("a.zip")
+        let zipped = try await fleet.cli.run(["snapshots", "download", snapshot, tree.path + "/a", "--format", "zip", "-o", zip.path])
+        #expect(zipped.status == 0, "\(zipped.stderr)")
+        let names = try await CommandRunner(binary: URL(fileURLWithPath: "/usr/bin/python3"), environment: ProcessInfo.processInfo.environment)
+            .run(["-c", "import sys, zipfile; print('\\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))", zip.path])
+        #expect(names.stdout.contains("large.bin") && names.stdout.contains("script.sh"), "\(names.stdout)\(names.stderr)")
+        let missing = try await fleet.cli.run(["snapshots", "download", snapshot, tree.path + "/nope.txt", "-o", file.path])
+        #expect(missing.status != 0 && missing.stderr.contains("has no"), "\(missing.stderr)")
     }
 
     @Test("in place: changed files are not replaced without --overwrite; --dry-run writes nothing; --overwrite restores them")

@@ -23,7 +23,9 @@ enum OpenAPIDocument {
             var responses: [String: Any] = [
                 String(route.successStatus): [
                     "description": "Success",
-                    "content": ["application/json": ["schema": route.responseSchema.map(ref) ?? ["type": "object"]]],
+                    // "Binary": a file or archive streamed as is (downloads).
+                    "content": route.responseSchema == "Binary" ? ["application/octet-stream": ["schema": ["type": "string", "format": "binary"]]]
+                        : ["application/json": ["schema": route.responseSchema.map(ref) ?? ["type": "object"]]],
                 ],
                 "400": errorResponse("The input is invalid; the message says what to change"),
             ]

@@ -28,7 +28,7 @@ struct SnapshotPage {
         let error: String?
     }
     struct Crumb { let name: String; let link: String }
-    struct Row { let name: String; let link: String?; let type: String; let size: String; let mode: String; let modified: TimeView? }
+    struct Row { let name: String; let link: String?; let download: String?; let zip: String?; let type: String; let size: String; let mode: String; let modified: TimeView? }
 
     func register(on router: Router<HubRequestContext>) {
         router.page(.get, "/backups/snapshots/{snapshot}", pages: pages) { request, context, caller in
@@ -38,6 +38,17 @@ struct SnapshotPage {
                                                                 after: query.get("after"), caller: caller))
             } catch let error as APIError where error.status == .notFound {
                 return pages.notFound("The snapshot", caller: caller)
+            }
+        }
+        router.page(.get, "/backups/snapshots/{snapshot}/download", pages: pages) { request, context, caller in
+            let query = request.uri.queryParameters
+            let snapshot = context.parameters.get("snapshot") ?? ""
+            do {
+                return try await DownloadRoutes(hub: pages.hub).download(snapshot: snapshot, path: query.get("path"), format: query.get("format"),
+                                                                        destination: query.get("destination"), accountID: caller.account.id, caller: context.caller)
+            } catch let error as APIError {
+                return pages.render("message", MessageModel(layout: Layout("Download", section: "snapshots", caller: caller), title: "The download did not start",
+                                                            message: error.message, back: "/backups/snapshots/\(snapshot)"), status: error.status == .notFound ? .notFound : .conflict)
             }
         }
         router.page(.post, "/backups/snapshots/{snapshot}/restore", pages: pages) { request, context, caller in
@@ -69,6 +80,7 @@ struct SnapshotPage {
         let servers = try await pages.store.servers(accountID: accountID)
         let destinations = Dictionary(uniqueKeysWithValues: try await pages.store.destinations(accountID: accountID).map { ($0.id, $0.name) })
         let base = "/backups/snapshots/\(snapshot.id)?destination=\(tree.destinationID)&path="
+        let download = "/backups/snapshots/\(snapshot.id)/download?destination=\(tree.destinationID)&path="
         var crumbs = [Crumb(name: "/", link: base + "/")]
         var walked = ""
         for part in tree.path.split(separator: "/") {
@@ -77,7 +89,9 @@ struct SnapshotPage {
         }
         // Folders first, then files, each by name (as file managers show them).
         let rows = tree.entries.sorted { ($0.type == "dir" ? 0 : 1, $0.name) < ($1.type == "dir" ? 0 : 1, $1.name) }.map { entry in
-            Row(name: entry.name, link: entry.type == "dir" ? base + Self.escape(entry.path) : nil, type: entry.type,
+            Row(name: entry.name, link: entry.type == "dir" ? base + Self.escape(entry.path) : nil,
+                download: ["file", "dir"].contains(entry.type) ? download + Self.escape(entry.path) : nil,
+                zip: entry.type == "dir" ? download + Self.escape(entry.path) + "&format=zip" : nil, type: entry.type,
                 size: entry.type == "dir" ? "" : WebFormat.bytes(entry.size), mode: entry.mode, modified: entry.modifiedAt.map { TimeView($0, now: now) })
         }
         return Model(

@@ -63,4 +63,29 @@ struct APIClient {
         }
         return data
     }
+
+    /// GETs a streamed answer straight into a file (a download); API errors as for `raw`.
+    func download(_ path: String, query: [String: String?], to output: URL) async throws -> Int64 {
+        guard var components = URLComponents(string: baseURL + path) else { throw CLIError("the hub URL \"\(baseURL)\" is not a valid URL") }
+        components.queryItems = query.compactMap { key, value in value.map { URLQueryItem(name: key, value: $0) } }.sorted { $0.name < $1.name }
+        guard let url = components.url else { throw CLIError("cannot build a URL for \(path)") }
+        var request = URLRequest(url: url, timeoutInterval: 600)
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        let (file, response): (URL, URLResponse)
+        do {
+            (file, response) = try await URLSession.shared.download(for: request)
+        } catch {
+            throw CLIError("the download from \(baseURL) failed: \(error.localizedDescription)")
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard (200..<300).contains(status) else {
+            let data = (try? Data(contentsOf: file)) ?? Data()
+            try? FileManager.default.removeItem(at: file)
+            if let failure = try? JSONDecoder().decode(ErrorBody.self, from: data) { throw CLIError(failure.error.message, exitCode: status == 404 ? 3 : 1) }
+            throw CLIError("the hub answered HTTP \(status) for the download")
+        }
+        try? FileManager.default.removeItem(at: output)
+        try FileManager.default.moveItem(at: file, to: output)
+        return ((try? FileManager.default.attributesOfItem(atPath: output.path))?[.size] as? NSNumber)?.int64Value ?? 0
+    }
 }

@@ -69,7 +69,7 @@ struct RunsCommand: AsyncParsableCommand {
 
 struct SnapshotsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "snapshots", abstract: "List, show and browse snapshots.", subcommands: [List.self, Show.self, BrowseCommand.self], defaultSubcommand: List.self
+        commandName: "snapshots", abstract: "List, show and browse snapshots.", subcommands: [List.self, Show.self, BrowseCommand.self, DownloadCommand.self], defaultSubcommand: List.self
     )
 
     struct SnapshotPage: Decodable { let snapshots: [Snapshot]; let nextCursor: String? }

@@ -1,0 +1,39 @@
+import BackupCore
+import Foundation
+import LinkProtocol
+import ResticKit
+
+/// Streams a file or folder of a snapshot copy to the hub for a browser that waits for it:
+/// `restic dump` (tar or zip for a folder) in parts of up to 1 MiB, each posted as the hub takes
+/// the previous one — nothing is written to disk on the server or the hub.
+struct SnapshotDownload: Sendable {
+    let state: AgentState
+    let link: HubLink
+
+    func run(_ order: DownloadOrder) async {
+        let listing = order.listing
+        let sequence = Counter()
+        do {
+            let identity = try state.loadIdentity()
+            let access = RepositoryAccess(identity: identity, state: state, runID: "download-" + order.downloadID, envelopes: listing.envelope.map { [$0] } ?? [],
+                                          peerCertificates: listing.peerCertificate.map { [listing.destination.id: $0] }, repositoryServerID: listing.sourceServerID)
+            let repository = try JobRunner.repository(of: listing.destination, access: access)
+            let restic = try await Restic.detect()
+            try await restic.dumpChunks(repository, snapshotID: order.resticSnapshotID, path: order.path, archive: order.archive) { chunk in
+                try await link.sendDownloadPart(downloadID: order.downloadID, sequence: sequence.next(), data: chunk, done: false)
+            }
+            try await link.sendDownloadPart(downloadID: order.downloadID, sequence: sequence.next(), data: Data(), done: true)
+            AgentLog.write("sent \(order.path) of snapshot \(listing.snapshotID) to the hub for a download")
+        } catch {
+            let words = DestinationCopy.words(error)
+            AgentLog.write("download of \(order.path) from snapshot \(listing.snapshotID) stopped: \(words)")
+            try? await link.sendDownloadPart(downloadID: order.downloadID, sequence: sequence.next(), data: Data(), done: true, error: words)
+        }
+    }
+
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+        func next() -> Int { lock.withLock { defer { value += 1 }; return value } }
+    }
+}
