@@ -55,9 +55,6 @@ enum OffsiteRepository {
             environment.merge(variables) { _, new in new }
             location = "rclone:" + remote + ":" + join(settings.prefix, context.repositoryServerID)
         case .peer:
-            guard context.repositoryServerID == serverID else {
-                throw Failure(description: "a peer destination keeps each server's repository behind that server's own login, so another server cannot open it; restore it from an s3, b2 or rclone copy, or on the server that made it")
-            }
             return try PeerRepository.make(destination: destination, access: context, environment: environment, login: opened.serverSecrets)
         }
         return ResticRepository(location: location, environment: environment)

@@ -8,7 +8,15 @@ import ResticKit
 /// restic through its environment, never its arguments.
 enum PeerRepository {
     static func make(destination: Destination, access context: RepositoryAccess, environment: [String: String], login: [String: String]) throws -> ResticRepository {
-        guard let user = login["restUser"], let password = login["restPassword"], !user.isEmpty, !password.isEmpty else {
+        var user = login["restUser"], password = login["restPassword"]
+        if context.repositoryServerID != context.identity.serverID {
+            // Another server's repository (disaster recovery): its recovery login, sealed to this server.
+            guard login["recoverUser"] == context.repositoryServerID else {
+                throw OffsiteRepository.Failure(description: "this server holds no recovery login for \(context.repositoryServerID)'s repository at \(destination.name); run mzpanel destinations attach \(destination.name) --server \(context.identity.serverName) --recover-from \(context.repositoryServerID)")
+            }
+            (user, password) = (login["recoverUser"], login["recoverPassword"])
+        }
+        guard let user, let password, !user.isEmpty, !password.isEmpty else {
             throw OffsiteRepository.Failure(description: "the envelope of \(destination.name) holds no peer login; seal the destination to this server again")
         }
         guard let address = destination.settings.peerAddress else {

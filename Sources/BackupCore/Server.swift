@@ -76,10 +76,14 @@ public struct SealedEnvelope: Sendable, Codable, Equatable {
     /// For a peer destination: the source server's htpasswd line (`user:{SHA}…`) for the storage
     /// server. A one-way hash of a 256-bit random password; the password is inside the envelope.
     public var peerLogin: String?
+    /// Peer destinations, disaster recovery: a fresh login as a lost server (its user), whose
+    /// password is sealed in this envelope, so this server can read the lost server's repository.
+    /// It replaces the lost server's own line on the storage server.
+    public var recoveryLogin: String?
     public var createdAt: Date
 
     public init(accountID: String, destinationID: String, serverID: String, keyID: String, version: Int, ciphertext: Data,
-                peerLogin: String? = nil, createdAt: Date) {
+                peerLogin: String? = nil, recoveryLogin: String? = nil, createdAt: Date) {
         self.accountID = accountID
         self.destinationID = destinationID
         self.serverID = serverID
@@ -87,6 +91,7 @@ public struct SealedEnvelope: Sendable, Codable, Equatable {
         self.version = version
         self.ciphertext = ciphertext
         self.peerLogin = peerLogin
+        self.recoveryLogin = recoveryLogin
         self.createdAt = createdAt
     }
 

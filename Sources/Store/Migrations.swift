@@ -168,6 +168,7 @@ enum Migrations {
             // Restores: a run's plan (what, from where, to where) and the order sent to the agent.
             "ALTER TABLE runs ADD COLUMN restore TEXT",
             "ALTER TABLE agent_commands ADD COLUMN payload TEXT",
+            "ALTER TABLE envelopes ADD COLUMN recovery_login TEXT",
             // Browsing: each snapshot copy's tree, listed once by its server's agent, found by folder.
             """
             CREATE TABLE snapshot_listings (snapshot_id TEXT NOT NULL, destination_id TEXT NOT NULL, account_id TEXT NOT NULL, server_id TEXT NOT NULL,

@@ -80,9 +80,10 @@ extension SQLHubStore {
             }
             try await db.raw("DELETE FROM envelopes WHERE destination_id = \(bind: envelope.destinationID) AND server_id = \(bind: envelope.serverID)").run()
             try await db.raw("""
-                INSERT INTO envelopes (account_id, destination_id, server_id, key_id, version, ciphertext, peer_login, created_at)
+                INSERT INTO envelopes (account_id, destination_id, server_id, key_id, version, ciphertext, peer_login, recovery_login, created_at)
                 VALUES (\(bind: envelope.accountID), \(bind: envelope.destinationID), \(bind: envelope.serverID), \(bind: envelope.keyID),
-                        \(bind: envelope.version), \(bind: ciphertext), \(bind: envelope.peerLogin), \(bind: envelope.createdAt.millisecondsSince1970))
+                        \(bind: envelope.version), \(bind: ciphertext), \(bind: envelope.peerLogin), \(bind: envelope.recoveryLogin),
+                        \(bind: envelope.createdAt.millisecondsSince1970))
                 """).run()
         }
     }
@@ -129,7 +130,7 @@ extension SQLHubStore {
         return SealedEnvelope(
             accountID: try row.text("account_id"), destinationID: try row.text("destination_id"), serverID: try row.text("server_id"),
             keyID: try row.text("key_id"), version: Int(try row.integer("version")), ciphertext: ciphertext,
-            peerLogin: try row.optionalText("peer_login"), createdAt: try row.date("created_at")
+            peerLogin: try row.optionalText("peer_login"), recoveryLogin: try row.optionalText("recovery_login"), createdAt: try row.date("created_at")
         )
     }
 }

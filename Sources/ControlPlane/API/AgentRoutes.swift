@@ -56,8 +56,8 @@ struct AgentRoutes {
             }
             var stores: [PeerStore] = []
             for destination in peerDestinations.sorted(by: { $0.id < $1.id }) where destination.settings.peerServerID == server.id {
-                let logins = try await hub.store.envelopes(accountID: server.accountID, destinationID: destination.id).compactMap(\.peerLogin)
-                stores.append(PeerStore(destination: destination, logins: logins))
+                let sealed = try await hub.store.envelopes(accountID: server.accountID, destinationID: destination.id)
+                stores.append(PeerStore(destination: destination, logins: PeerLogins.lines(sealed)))
             }
             return JSONBody(AgentJobSet(serverID: server.id, jobs: agentJobs, peerStores: stores.isEmpty ? nil : stores))
         }
@@ -143,5 +143,16 @@ struct AgentRoutes {
         }
         try await hub.store.touchServer(id: server.id, at: hub.clock.now())
         return server
+    }
+}
+
+/// The htpasswd lines a storage server gets for a peer destination: each source's own login, and
+/// recovery logins, which replace the lost server's line (one line per user).
+enum PeerLogins {
+    static func lines(_ envelopes: [SealedEnvelope]) -> [String] {
+        var byUser: [String: String] = [:]
+        for line in envelopes.compactMap(\.peerLogin) { byUser[String(line.prefix { $0 != ":" })] = line }
+        for line in envelopes.compactMap(\.recoveryLogin) { byUser[String(line.prefix { $0 != ":" })] = line }
+        return byUser.keys.sorted().compactMap { byUser[$0] }
     }
 }

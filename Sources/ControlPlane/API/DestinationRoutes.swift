@@ -44,6 +44,9 @@ struct DestinationRoutes {
         let ciphertext: String
         /// Peer destinations: the source server's htpasswd line (`<server id>:{SHA}<base64>`).
         let peerLogin: String?
+        /// Peer destinations, recovery: a new htpasswd line for a lost server of the account,
+        /// whose password is sealed to this server (`<lost server id>:{SHA}<base64>`).
+        var recoveryLogin: String? = nil
     }
     struct EnvelopeList: Encodable, Sendable { let envelopes: [SealedEnvelope] }
 
@@ -121,7 +124,7 @@ struct DestinationRoutes {
                tag: "destinations", body: "EnvelopeRequest", response: "SealedEnvelope") { request, context in
             let (destination, server) = try await pair(context)
             let body = try await request.decodeJSON(EnvelopeRequest.self, context: context)
-            let envelope = try validatedEnvelope(body, destination: destination, server: server)
+            let envelope = try await validatedEnvelope(body, destination: destination, server: server)
             try await hub.store.putEnvelope(envelope)
             try await hub.notifyAgent(serverID: server.id, accountID: destination.accountID)
             if let storage = destination.settings.peerServerID { try await hub.notifyAgent(serverID: storage, accountID: destination.accountID) }
@@ -212,7 +215,7 @@ struct DestinationRoutes {
         return clean
     }
 
-    func validatedEnvelope(_ body: EnvelopeRequest, destination: Destination, server: Server) throws -> SealedEnvelope {
+    func validatedEnvelope(_ body: EnvelopeRequest, destination: Destination, server: Server) async throws -> SealedEnvelope {
         let keyID = body.keyID.trimmingSpaces
         guard !keyID.isEmpty, keyID.count <= 128 else {
             throw APIError.badRequest("keyID must name the server key the envelope is sealed to (1–128 characters)", field: "keyID")
@@ -236,26 +239,34 @@ struct DestinationRoutes {
             throw APIError(.conflict, code: "conflict", "destination \(destination.name) has no credential yet; give it one (credentialKey) before sealing it to servers", field: "ciphertext")
         }
         var peerLogin: String?
+        var recoveryLogin: String?
         if destination.kind == .peer {
             peerLogin = try Self.validatedPeerLogin(body.peerLogin, server: server)
+            if let line = body.recoveryLogin {
+                let lost = String(line.prefix { $0 != ":" })
+                guard let lostServer = try await hub.store.server(accountID: destination.accountID, reference: lost), lostServer.id == lost, lost != server.id else {
+                    throw APIError.badRequest("recoveryLogin must name another server of this account (\"<server id>:{SHA}…\")", field: "recoveryLogin")
+                }
+                recoveryLogin = try Self.validatedPeerLogin(line, server: lostServer, field: "recoveryLogin")
+            }
             if server.id == destination.settings.peerServerID {
                 throw APIError.badRequest("server \(server.name) stores this peer destination; it cannot back up into itself", field: "peerLogin")
             }
-        } else if body.peerLogin != nil {
+        } else if body.peerLogin != nil || body.recoveryLogin != nil {
             throw APIError.badRequest("peerLogin is only for peer destinations", field: "peerLogin")
         }
         return SealedEnvelope(accountID: destination.accountID, destinationID: destination.id, serverID: server.id, keyID: keyID,
-                              version: body.version, ciphertext: ciphertext, peerLogin: peerLogin, createdAt: hub.clock.now())
+                              version: body.version, ciphertext: ciphertext, peerLogin: peerLogin, recoveryLogin: recoveryLogin, createdAt: hub.clock.now())
     }
 
     /// `<server id>:{SHA}<base64 of 20 bytes>`: the only htpasswd form accepted (docs/sealing.md).
-    static func validatedPeerLogin(_ line: String?, server: Server) throws -> String {
+    static func validatedPeerLogin(_ line: String?, server: Server, field: String = "peerLogin") throws -> String {
         guard let line else {
-            throw APIError.badRequest("a peer destination's envelope needs the source server's peerLogin (htpasswd line)", field: "peerLogin")
+            throw APIError.badRequest("a peer destination's envelope needs the source server's peerLogin (htpasswd line)", field: field)
         }
         let prefix = server.id + ":{SHA}"
         guard line.hasPrefix(prefix), let hash = Data(base64Encoded: String(line.dropFirst(prefix.count))), hash.count == 20 else {
-            throw APIError.badRequest("peerLogin must be \"\(server.id):{SHA}\" followed by base64 of a SHA-1 digest", field: "peerLogin")
+            throw APIError.badRequest("\(field) must be \"\(server.id):{SHA}\" followed by base64 of a SHA-1 digest", field: field)
         }
         return line
     }

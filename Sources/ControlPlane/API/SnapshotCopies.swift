@@ -36,14 +36,18 @@ struct SnapshotCopies {
         guard server.enrolledAt != nil else {
             throw APIError(.conflict, code: "not_enrolled", "server \(server.name) has no agent yet; enroll it first", field: "server")
         }
-        if server.id != snapshot.serverID, !destination.kind.isOffsite || destination.kind == .peer {
-            throw APIError(.conflict, code: "not_portable", "\(destination.name) is a \(destination.kind.rawValue) destination: only the server that made the backup can open its repository there; use an s3, b2 or rclone copy (--destination), or that server", field: "server")
+        if server.id != snapshot.serverID, !destination.kind.isOffsite {
+            throw APIError(.conflict, code: "not_portable", "\(destination.name) is a local destination: only the server that made the backup can open its repository there; use an offsite copy (--destination), or that server", field: "server")
         }
         var envelope: SealedEnvelope?
         if destination.kind.isOffsite {
             envelope = try await hub.store.envelopes(accountID: accountID, destinationID: destination.id).first { $0.serverID == server.id }
             guard envelope != nil else {
                 throw APIError(.conflict, code: "not_sealed", "\(destination.name) is not sealed to \(server.name) yet; seal it first: mzpanel destinations attach \(destination.name) --server \(server.name)", field: "server")
+            }
+            // A peer repository is behind its own server's login: another server needs a recovery login.
+            if destination.kind == .peer, server.id != snapshot.serverID, envelope?.recoveryLogin?.hasPrefix(snapshot.serverID + ":") != true {
+                throw APIError(.conflict, code: "not_sealed", "\(server.name) has no recovery login for \(snapshot.serverID)'s repository at \(destination.name); seal it for recovery: mzpanel destinations attach \(destination.name) --server \(server.name) --recover-from \(snapshot.serverID) (the lost server can then no longer write there)", field: "server")
             }
         }
         let certificate = destination.kind == .peer ? try await hub.store.peerReports(accountID: accountID)[destination.id]?.certificate : nil

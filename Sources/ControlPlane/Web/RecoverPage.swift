@@ -21,7 +21,7 @@ struct RecoverPage {
         let snapshots: [SnapshotStep]
         let hasSnapshots: Bool
     }
-    struct DestinationStep { let id: String; let name: String; let kind: String; let sealedTo: String; let link: String }
+    struct DestinationStep { let id: String; let name: String; let kind: String; let sealedTo: String; let link: String; let peerCommand: String? }
     struct SnapshotStep { let id: String; let jobName: String; let created: TimeView; let copies: [CopyLink] }
     struct CopyLink { let name: String; let link: String }
 
@@ -41,13 +41,14 @@ struct RecoverPage {
         let jobs = Dictionary(uniqueKeysWithValues: try await pages.store.jobs(accountID: accountID, serverID: lost?.id, destinationID: nil).map { ($0.id, $0.name) })
         let snapshots = try await lost.asyncFlatMap { try await pages.store.snapshots(accountID: accountID, filter: SnapshotFilter(serverID: $0.id), after: nil, limit: 20).items } ?? []
         // A lost server's data can come back elsewhere from copies other servers can open.
-        let portable = Dictionary(uniqueKeysWithValues: destinations.filter { $0.kind.isOffsite && $0.kind != .peer }.map { ($0.id, $0) })
+        let portable = Dictionary(uniqueKeysWithValues: destinations.filter(\.kind.isOffsite).map { ($0.id, $0) })
         let names = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0.name) })
         let used = Set(snapshots.flatMap { $0.copies.map(\.destinationID) }).filter { portable[$0] != nil }
         let steps = used.compactMap { portable[$0] }.sorted { $0.name < $1.name }.map { destination in
             let sealed = envelopes.filter { $0.destinationID == destination.id }.compactMap { names[$0.serverID] }.sorted()
             return DestinationStep(id: destination.id, name: destination.name, kind: destination.kind.title, sealedTo: sealed.joined(separator: ", "),
-                                   link: "/backups/destinations/\(destination.id)")
+                                   link: "/backups/destinations/\(destination.id)",
+                                   peerCommand: destination.kind == .peer ? "mzpanel destinations attach \(destination.name) --server NEW --recover-from \(lost?.name ?? "LOST")" : nil)
         }
         let rows = snapshots.compactMap { snapshot -> SnapshotStep? in
             let copies = snapshot.copies.filter { portable[$0.destinationID] != nil }.map { copy in

@@ -103,7 +103,8 @@ struct DestinationSealer {
 
     struct ServerInfo: Decodable { let id: String; let name: String; let publicKey: String?; let keyFingerprint: String? }
 
-    func seal(_ destination: Destination, to serverReference: String) async throws -> ServerInfo {
+    /// `recoveringFrom`: a lost server's id whose peer repository this server may read (a new login as that server).
+    func seal(_ destination: Destination, to serverReference: String, recoveringFrom lost: String? = nil) async throws -> ServerInfo {
         guard let record = destination.credentialKey else {
             throw CLIError("destination \(destination.name) has no credential yet; add it again with its credential files")
         }
@@ -115,12 +116,16 @@ struct DestinationSealer {
             let dataKey = try DestinationKey.open(record, accountID: accountID, destinationID: destination.id, vaultKey: vaultKey)
             var login: PeerLogin?
             if destination.kind == .peer { login = PeerLogin.generate(serverID: server.id) }
+            let recovery = lost.map { PeerLogin.generate(serverID: $0) }
+            var secrets = login?.serverSecrets
+            if let recovery { secrets?["recoverUser"] = recovery.user; secrets?["recoverPassword"] = recovery.password }
             let address = Envelope.Address(accountID: accountID, destinationID: destination.id, serverID: server.id, keyID: keyID)
             let bytes = try Envelope.seal(to: address, serverPublicKey: publicKey, dataKey: dataKey, credentialBox: record.credential,
-                                          serverSecrets: login?.serverSecrets)
-            struct Body: Encodable { let keyID: String; let version: Int; let ciphertext: String; let peerLogin: String? }
+                                          serverSecrets: secrets)
+            struct Body: Encodable { let keyID: String; let version: Int; let ciphertext: String; let peerLogin: String?; let recoveryLogin: String? }
             _ = try await client.raw("PUT", "/api/v1/destinations/\(destination.id)/envelopes/\(server.id)",
-                                     body: Body(keyID: keyID, version: Envelope.version, ciphertext: bytes.base64EncodedString(), peerLogin: login?.htpasswdLine))
+                                     body: Body(keyID: keyID, version: Envelope.version, ciphertext: bytes.base64EncodedString(), peerLogin: login?.htpasswdLine,
+                                                recoveryLogin: recovery?.htpasswdLine))
         } catch let error as SealingError {
             throw CLIError(error.description)
         }

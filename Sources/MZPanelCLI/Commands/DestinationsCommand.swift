@@ -120,6 +120,9 @@ struct DestinationsCommand: AsyncParsableCommand {
             commandName: "attach", abstract: "Seal an offsite destination to another server (unlocks the vault; the credential is not typed again).")
         @Argument(help: "Destination id or name.") var destination: String
         @Option(name: .long, help: "The server (id or name); repeatable.") var server: [String] = []
+        @Option(name: .customLong("recover-from"),
+                help: "Peer destinations: also give the server a new login as this lost server, so it can restore the lost server's repository (the lost server's own login stops working).")
+        var recoverFrom: String?
         @OptionGroup var vault: VaultOptions
         @OptionGroup var options: ClientOptions
 
@@ -128,11 +131,17 @@ struct DestinationsCommand: AsyncParsableCommand {
             let client = try options.client()
             let item = try await client.send("GET", "/api/v1/destinations/\(destination.pathSegment)", as: Destination.self)
             guard item.kind.isOffsite else { throw CLIError("destination \(item.name) is local; local destinations need no sealing") }
+            var lost: DestinationSealer.ServerInfo?
+            if let recoverFrom {
+                guard item.kind == .peer else { throw CLIError("--recover-from is for peer destinations; any server sealed to an \(item.kind.rawValue) destination can restore from it") }
+                lost = try await client.send("GET", "/api/v1/servers/\(recoverFrom.pathSegment)", as: DestinationSealer.ServerInfo.self)
+            }
             let access = VaultAccess(client: client, options: vault)
             let accountID = try await access.accountID()
             let sealer = DestinationSealer(client: client, accountID: accountID, vaultKey: try await access.unlock(accountID: accountID, create: false))
             var names: [String] = []
-            for reference in server { names.append(try await sealer.seal(item, to: reference).name) }
+            for reference in server { names.append(try await sealer.seal(item, to: reference, recoveringFrom: lost?.id).name) }
+            if let lost { FileHandle.standardError.write(Data("\(names.joined(separator: ", ")) can now restore \(lost.name)'s repository at \(item.name); \(lost.name)'s own login there no longer works.\n".utf8)) }
             if options.json { return Output.json(try HubJSON.encoder().encode(["destination": item.id, "sealedTo": names.joined(separator: ",")])) }
             print("Sealed \(item.name) to \(names.joined(separator: ", ")).")
         }
