@@ -96,21 +96,22 @@ struct StatusChecksEndToEndTests {
         #expect(job["health"] as? String == "failing")
     }
 
-    @Test("an email channel sends its test message and the daily digest through a real SMTP server, once")
+    @Test("an email channel made with the CLI sends its test message and the daily digest through a real SMTP server, once; both are audited")
     func emailChannel() async throws {
         let fleet = try await Fleet(hubEnvironment: ["MZPANEL_NOTIFY_INTERVAL_SECONDS": "1"])
         defer { fleet.shutdown() }
         let smtp = try await Recorder.start("smtp_receiver.py", in: fleet.directory)
         defer { smtp.process.terminate() }
         let hour = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date()).hour!
-        let created = try await fleet.api("POST", "/api/v1/notifications/channels", body: [
-            "name": "ops-mail", "kind": "email", "url": "smtp://127.0.0.1:\(smtp.port)",
-            "email": ["from": "backups@example.com", "to": ["ops@example.com", "lead@example.com"]],
-            "rules": ["digestHour": hour],
-        ])
-        let channel = try #require(created["channel"] as? [String: Any], "\(created)")
-        let name = try #require(channel["name"] as? String)
-        _ = try await fleet.api("POST", "/api/v1/notifications/channels/\(name)/test")
+        // Through the CLI, as an operator would.
+        let added = try await fleet.cli.run(["notifications", "add", "ops-mail", "--kind", "email", "--url", "smtp://127.0.0.1:\(smtp.port)",
+                                             "--from", "backups@example.com", "--to", "ops@example.com", "--to", "lead@example.com",
+                                             "--digest-hour", String(hour), "--json"])
+        #expect(added.status == 0, "\(added.stdout)\(added.stderr)")
+        let listed = try await fleet.cli.run(["notifications", "list"])
+        #expect(listed.stdout.contains("ops-mail") && listed.stdout.contains("digest \(hour):00 UTC"), "\(listed.stdout)")
+        let tested = try await fleet.cli.run(["notifications", "test", "ops-mail"])
+        #expect(tested.status == 0, "\(tested.stderr)")
         let arrived = try await fleet.eventually(30) { smtp.lines.count >= 2 }
         #expect(arrived, "mail received: \(smtp.lines.count)")
         try await Task.sleep(for: .seconds(4)) // several more notifier passes: no second digest
@@ -123,9 +124,12 @@ struct StatusChecksEndToEndTests {
         let texts = mails.compactMap { $0["data"] as? String }
         #expect(texts.contains { $0.contains("X-MZPanel-Event: test") && $0.contains("A test notification") })
         #expect(texts.contains { $0.contains("X-MZPanel-Event: digest") && $0.contains("Daily backup digest") })
-        let deliveries = try await fleet.api("GET", "/api/v1/notifications/deliveries")
-        let states = (deliveries["deliveries"] as? [[String: Any]] ?? []).map { $0["deliveredAt"] != nil && !($0["deliveredAt"] is NSNull) }
-        #expect(states.count == 2 && states.allSatisfy { $0 }, "both recorded as delivered: \(deliveries)")
+        let deliveries = try await fleet.cli.run(["notifications", "deliveries", "--json"])
+        let states = (deliveries.object["deliveries"] as? [[String: Any]] ?? []).map { $0["deliveredAt"] != nil && !($0["deliveredAt"] is NSNull) }
+        #expect(states.count == 2 && states.allSatisfy { $0 }, "both recorded as delivered: \(deliveries.stdout)")
+        let audit = try await fleet.cli.run(["audit", "--json"])
+        let actions = (audit.object["events"] as? [[String: Any]] ?? []).compactMap { $0["action"] as? String }
+        #expect(actions.contains { $0.hasPrefix("Add a notification channel") } && actions.contains { $0.hasPrefix("Send a test notification") }, "\(actions)")
     }
 
     func size(_ url: URL) -> Int {

@@ -11,6 +11,7 @@ public struct MZPanelCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, AdminCommand.self, LoginCommand.self, ServersCommand.self, DestinationsCommand.self,
             JobsCommand.self, RunsCommand.self, SnapshotsCommand.self, RestoreCommand.self, ScheduleCommand.self,
+            NotificationsCommand.self, AuditCommand.self,
         ]
     )
 
