@@ -197,7 +197,22 @@ class Flow:
         kinds = {box.get_attribute("value"): box.is_enabled() for box in self.driver.find_elements(By.CSS_SELECTOR, "input[name=kind]")}
         note = self.find(".gate-note").text
         self.shot("destination-gated")
-        return {"kinds": kinds, "gateNote": note}
+        return {"kinds": kinds, "gateNote": note, **self.alerts()}
+
+    def alerts(self) -> dict:
+        """Adds a webhook channel on the alerts page, reads its secret once, sends it a test."""
+        self.go("/backups/notifications")
+        self.type("#c-name", "ops")
+        self.type("#c-url", "http://127.0.0.1:9/hook")
+        self.find("#channel-submit").click()
+        secret = self.find("#secret-value").text
+        channels = [row.get_attribute("data-channel") for row in self.driver.find_elements(By.CSS_SELECTOR, "tr[data-channel]")]
+        self.shot("alerts-added")
+        self.find("tr[data-channel=ops] form[action$='/test'] button").click()
+        self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "table[data-deliveries] tbody tr"))
+        deliveries = [row.text for row in self.driver.find_elements(By.CSS_SELECTOR, "table[data-deliveries] tbody tr")]
+        self.shot("alerts-tested")
+        return {"secret": secret, "channels": channels, "deliveries": deliveries}
 
     def offsite(self) -> dict:
         r = self.request

@@ -49,7 +49,7 @@ struct WebUIEndToEndTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: restorePath + tree.path + "/sub/file-1.bin")) == original)
     }
 
-    @Test("a Free account sees the offsite kinds gated, with what Plus unlocks")
+    @Test("a Free account sees the offsite kinds gated, with what Plus unlocks; the alerts page adds and tests a channel")
     func freeGate() async throws {
         let fleet = try await Fleet()
         defer { fleet.shutdown() }
@@ -58,6 +58,12 @@ struct WebUIEndToEndTests {
         #expect(kinds["local"] == true)
         #expect(["s3", "b2", "rclone", "peer"].allSatisfy { kinds[$0] == false }, "\(kinds)")
         #expect((seen["gateNote"] as? String)?.contains("Plus") == true)
+        // The alerts page: a webhook channel shows its signing secret once and takes a test send.
+        #expect((seen["secret"] as? String)?.hasPrefix("whsec_") == true, "\(seen["secret"] ?? "")")
+        #expect(seen["channels"] as? [String] == ["ops"])
+        #expect((seen["deliveries"] as? [String])?.first?.contains("test") == true, "\(seen["deliveries"] ?? "")")
+        let audit = try await fleet.cli.run(["audit", "--json"])
+        #expect(audit.stdout.contains("Add a notification channel") && !audit.stdout.contains(seen["secret"] as? String ?? "whsec_"), "audited, without the secret")
     }
 
     @Test("an s3 destination made in the page: the envelope opens in the agent; a second server gets it with the vault passphrase only",

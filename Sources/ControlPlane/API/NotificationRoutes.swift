@@ -45,18 +45,8 @@ struct NotificationRoutes {
         api.on(.post, "/api/v1/notifications/channels", summary: "Add a notification channel; answers its signing secret once", tag: "notifications",
                body: "ChannelRequest", response: "ChannelCreated", status: 201) { request, context in
             let accountID = try context.accountID()
-            let body = try await request.decodeJSON(ChannelRequest.self, context: context)
-            let kindText = body.kind ?? "webhook"
-            guard let kind = ChannelKind(rawValue: kindText.lowercased()) else {
-                throw APIError.badRequest("\"\(kindText)\" is not a channel kind; use webhook, slack, discord or email", field: "kind")
-            }
-            let rules = try (body.rules ?? NotificationRules()).validated()
-            let channel = NotificationChannel(id: ResourceID.make(.channel), accountID: accountID, name: try Name.validate(body.name), kind: kind,
-                                              url: try NotificationChannel.validatedURL(body.url, kind: kind), rules: rules, createdAt: hub.clock.now(),
-                                              email: try Self.email(body.email, kind: kind))
-            let secret = kind == .email ? try Self.password(body.smtpPassword) ?? "" : Secrets.make(prefix: "whsec")
-            try await hub.store.createChannel(channel, secret: secret)
-            return JSONBody(ChannelCreated(channel: channel, secret: kind == .email ? nil : secret), status: .created)
+            let created = try await create(try await request.decodeJSON(ChannelRequest.self, context: context), accountID: accountID)
+            return JSONBody(created, status: .created)
         }
         api.on(.patch, "/api/v1/notifications/channels/{channel}", summary: "Change a channel's name, address, rules or email settings",
                tag: "notifications", body: "ChannelUpdate", response: "NotificationChannel") { request, context in
@@ -95,6 +85,21 @@ struct NotificationRoutes {
                response: "DeliveryList") { _, context in
             JSONBody(DeliveryList(deliveries: try await hub.store.deliveries(accountID: try context.accountID(), limit: 100).map(DeliveryView.init)))
         }
+    }
+
+    /// Validates and stores a new channel (the API and the alerts page share this).
+    func create(_ body: ChannelRequest, accountID: String) async throws -> ChannelCreated {
+        let kindText = body.kind ?? "webhook"
+        guard let kind = ChannelKind(rawValue: kindText.lowercased()) else {
+            throw APIError.badRequest("\"\(kindText)\" is not a channel kind; use webhook, slack, discord or email", field: "kind")
+        }
+        let rules = try (body.rules ?? NotificationRules()).validated()
+        let channel = NotificationChannel(id: ResourceID.make(.channel), accountID: accountID, name: try Name.validate(body.name), kind: kind,
+                                          url: try NotificationChannel.validatedURL(body.url, kind: kind), rules: rules, createdAt: hub.clock.now(),
+                                          email: try Self.email(body.email, kind: kind))
+        let secret = kind == .email ? try Self.password(body.smtpPassword) ?? "" : Secrets.make(prefix: "whsec")
+        try await hub.store.createChannel(channel, secret: secret)
+        return ChannelCreated(channel: channel, secret: kind == .email ? nil : secret)
     }
 
     func channel(_ reference: String, accountID: String) async throws -> NotificationChannel {

@@ -48,6 +48,8 @@ struct AuditMiddleware: RouterMiddleware {
         (.post, "/backups/destinations/{destination}/delete", "Delete a destination"), (.post, "/backups/account/tokens", "Create an API token"),
         (.post, "/backups/account/tokens/{token}/revoke", "Revoke an API token"), (.post, "/backups/logout", "Log out"),
         (.post, "/backups/snapshots/{snapshot}/restore", "Restore a snapshot"),
+        (.post, "/backups/notifications", "Add a notification channel"), (.post, "/backups/notifications/{channel}/test", "Send a test notification"),
+        (.post, "/backups/notifications/{channel}/delete", "Remove a notification channel"),
     ]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -11,7 +11,7 @@ struct Layout: Sendable {
     let planClass: String
     let csrf: String
     // Stored, not computed: templates see stored properties only.
-    let onHub, onJobs, onSnapshots, onRuns, onDestinations, onAccount: Bool
+    let onHub, onJobs, onSnapshots, onRuns, onDestinations, onAccount, onNotifications: Bool
     /// Seconds after which the page reloads itself (a listing under way); nil: never.
     let refresh: Int?
 
@@ -24,6 +24,7 @@ struct Layout: Sendable {
         onRuns = section == "runs"
         onDestinations = section == "destinations"
         onAccount = section == "account"
+        onNotifications = section == "notifications"
         accountName = caller.account.name
         planTitle = caller.account.plan.title
         planClass = "plan-" + caller.account.plan.rawValue

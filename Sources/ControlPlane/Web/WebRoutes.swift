@@ -15,6 +15,7 @@ func registerWebRoutes(on router: Router<HubRequestContext>, hub: HubServices) t
     SnapshotsPage(pages: pages).register(on: router)
     SnapshotPage(pages: pages).register(on: router)
     RecoverPage(pages: pages).register(on: router)
+    NotificationsPage(pages: pages).register(on: router)
     DestinationPages(pages: pages).register(on: router)
     AccountPage(pages: pages).register(on: router)
     AuditPage(pages: pages).register(on: router)
