@@ -134,6 +134,7 @@ public protocol HubStore: Sendable {
     /// Each job's status (newest run in brief, newest snapshot, stale threshold), by name; all jobs or these.
     func jobStatuses(accountID: String, jobIDs: [String]?) async throws -> [JobStatus]
     func jobs(accountID: String, ids: [String]) async throws -> [Job]
+    func unfinishedRunCounts(accountID: String) async throws -> [RunStatus: Int]
     func jobIDs(accountID: String, destinationID: String) async throws -> Set<String>
     /// Enabled jobs on enrolled servers, across all accounts (for the hub's scheduler).
     func schedulableJobs() async throws -> [Job]

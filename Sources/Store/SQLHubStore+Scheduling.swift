@@ -15,6 +15,19 @@ extension SQLHubStore {
         }
     }
 
+    /// How many of the account's runs are in each unfinished state (queued, running): counted, not listed.
+    public func unfinishedRunCounts(accountID: String) async throws -> [RunStatus: Int] {
+        try await read { db in
+            var counts: [RunStatus: Int] = [:]
+            for row in try await db.raw("""
+                SELECT status, COUNT(*) AS n FROM runs WHERE account_id = \(bind: accountID) AND status IN ('queued', 'running') GROUP BY status
+                """).all() {
+                if let status = RunStatus(rawValue: try row.text("status")) { counts[status] = Int(try row.integer("n")) }
+            }
+            return counts
+        }
+    }
+
     public func schedulableJobs() async throws -> [Job] {
         try await read { db in
             try await Self.loadJobs(on: db, where: "j.enabled = 1 AND j.server_id IN (SELECT id FROM servers WHERE enrolled_at IS NOT NULL)")

@@ -113,3 +113,43 @@ extension DatabaseEndToEndTests {
         }
     }
 }
+
+/// SQLite: the dump goes back into the same file (after it is lost) and into another file.
+extension DatabaseEndToEndTests {
+    @Test("SQLite: a lost database file restored through the hub, and a copy into another file; an existing one needs --overwrite")
+    func sqliteRestore() async throws {
+        let fleet = try await Fleet()
+        defer { fleet.shutdown() }
+        let agent = try await fleet.enroll("db-1")
+        _ = try fleet.startDaemon(agent)
+        _ = try await addLocalDestination(fleet)
+        let file = fleet.directory.appendingPathComponent("app.sqlite3").path
+        let sqlite = CommandRunner(binary: URL(fileURLWithPath: "/usr/bin/sqlite3"), environment: ProcessInfo.processInfo.environment)
+        let created = try await sqlite.run([file, """
+            create table notes (id integer primary key, body text not null, at text);
+            with recursive seq(n) as (select 1 union all select n + 1 from seq where n < 20000)
+            insert into notes select n, 'note ' || n || ' ✓', datetime(1700000000 + n, 'unixepoch') from seq;
+            create index notes_at on notes(at);
+            """])
+        #expect(created.status == 0, "\(created.stderr)")
+        func dump(_ path: String) async throws -> String { try await sqlite.run([path, ".dump"]).stdout }
+        let before = try await dump(file)
+        #expect(before.contains("note 20000 ✓"))
+        _ = try await addJob(fleet, "app", kind: "database", arguments: ["--database", "sqlite:" + file])
+        let run = try await fleet.cli.run(["jobs", "run", "app", "--wait", "--json"])
+        let snapshot = try #require((run.object["snapshot"] as? [String: Any])?["id"] as? String, "\(run.stdout)\(run.stderr)")
+
+        try FileManager.default.removeItem(atPath: file)
+        let restored = try await fleet.cli.run(["restore", snapshot, "--database", "sqlite:" + file, "--wait"])
+        #expect(restored.status == 0, "\(restored.stdout)\(restored.stderr)")
+        #expect(try await dump(file) == before)
+        let copy = fleet.directory.appendingPathComponent("copy.sqlite3").path
+        let copied = try await fleet.cli.run(["restore", snapshot, "--database", "sqlite:\(file)=\(copy)", "--wait"])
+        #expect(copied.status == 0, "\(copied.stdout)\(copied.stderr)")
+        #expect(try await dump(copy) == before)
+        let refused = try await fleet.cli.run(["restore", snapshot, "--database", "sqlite:" + file, "--wait", "--json"])
+        #expect(refused.status != 0, "the file exists and is not empty")
+        let error = ((refused.object["results"] as? [[String: Any]])?.first?["error"] as? String) ?? ""
+        #expect(error.contains("--overwrite"), "\(error)")
+    }
+}

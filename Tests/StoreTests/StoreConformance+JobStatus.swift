@@ -25,6 +25,7 @@ struct JobStatusConformanceTests {
             try await store.insertRun(older)
             var status = try #require(try await store.jobStatuses(accountID: account.id, jobIDs: [job.id]).first)
             #expect(status.latestRun == RunBrief(newer))
+            #expect(try await store.unfinishedRunCounts(accountID: account.id) == [.running: 1], "metrics count, not list, the unfinished runs")
 
             newer.status = .succeeded
             newer.finishedAt = StoreSeed.at(7300)

@@ -22,8 +22,8 @@ struct MetricsRoute {
         let servers = try await hub.store.servers(accountID: accountID)
         let jobs = try await hub.store.jobStatuses(accountID: accountID, jobIDs: nil)
         let lastRuns = try await hub.store.lastRuns(accountID: accountID, jobIDs: jobs.map(\.id))
-        let queued = try await hub.store.runs(accountID: accountID, filter: RunFilter(status: .queued), after: nil, limit: 500).items.count
-        let running = try await hub.store.runs(accountID: accountID, filter: RunFilter(status: .running), after: nil, limit: 500).items.count
+        let unfinished = try await hub.store.unfinishedRunCounts(accountID: accountID)
+        let queued = unfinished[.queued] ?? 0, running = unfinished[.running] ?? 0
         let serverNames = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0.name) })
         let online = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0.isOnline(now: now)) })
 
