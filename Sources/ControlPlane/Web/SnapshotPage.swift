@@ -25,8 +25,12 @@ struct SnapshotPage {
         let hasEntries: Bool
         let more: String?
         let servers: [JobForm.Option]
+        /// The job's databases, each offered for restore (into its own name or another).
+        let databases: [DatabaseChoice]
+        let hasDatabases: Bool
         let error: String?
     }
+    struct DatabaseChoice { let index: Int; let label: String }
     struct Crumb { let name: String; let link: String }
     struct Row { let name: String; let link: String?; let download: String?; let zip: String?; let type: String; let size: String; let mode: String; let modified: TimeView? }
 
@@ -57,16 +61,32 @@ struct SnapshotPage {
             let snapshot = context.parameters.get("snapshot") ?? ""
             let target = (form["target"] ?? "").trimmingSpaces
             let include = (form["include"] ?? "").trimmingSpaces
-            let body = RestoreRoutes.RestoreRequest(snapshot: snapshot, destination: form["destination"], server: form["server"].flatMap { $0.isEmpty ? nil : $0 },
-                                                    target: target.isEmpty ? nil : target, include: include.isEmpty || include == "/" ? [] : [include],
-                                                    files: true, databases: nil, overwrite: form.has("overwrite"), dryRun: form.has("dryRun"))
             do {
+                let databases = try await chosenDatabases(form, snapshot: snapshot, accountID: caller.account.id)
+                let body = RestoreRoutes.RestoreRequest(snapshot: snapshot, destination: form["destination"], server: form["server"].flatMap { $0.isEmpty ? nil : $0 },
+                                                        target: target.isEmpty ? nil : target,
+                                                        include: !form.has("files") || include.isEmpty || include == "/" ? [] : [include],
+                                                        files: form.has("files"), databases: databases, overwrite: form.has("overwrite"), dryRun: form.has("dryRun"))
                 let run = try await RestoreRoutes(hub: pages.hub).restore(body, accountID: caller.account.id)
                 return WebResponses.redirect("/backups/runs/\(run.id)")
             } catch let error as APIError where error.status != .notFound {
                 return pages.render("snapshot", try await model(snapshot, path: include.isEmpty ? nil : include, destination: form["destination"], after: nil,
                                                                 caller: caller, error: error.message), status: .badRequest)
             }
+        }
+    }
+
+    /// The databases ticked in the restore form (`database` = index in the job's list, `into-N` = another name).
+    func chosenDatabases(_ form: FormData, snapshot: String, accountID: String) async throws -> [DatabaseRestore] {
+        let picked = form.all("database").compactMap(Int.init)
+        guard !picked.isEmpty else { return [] }
+        guard let found = try await pages.store.snapshot(accountID: accountID, id: snapshot),
+              let job = try await pages.store.job(accountID: accountID, id: found.jobID) else { return [] }
+        return picked.compactMap { index in
+            guard job.sources.databases.indices.contains(index) else { return nil }
+            let source = job.sources.databases[index]
+            let into = (form["into-\(index)"] ?? "").trimmingSpaces
+            return DatabaseRestore(engine: source.engine, name: source.name, into: into.isEmpty ? nil : into, connection: source.connection)
         }
     }
 
@@ -104,7 +124,8 @@ struct SnapshotPage {
             more: tree.nextAfter.map { base + Self.escape(tree.path) + "&after=" + Self.escape($0) },
             servers: servers.filter { $0.enrolledAt != nil }.sorted { $0.name < $1.name }
                 .map { JobForm.Option(value: $0.id, label: $0.name, selected: $0.id == snapshot.serverID) },
-            error: error)
+            databases: (job?.sources.databases ?? []).enumerated().map { DatabaseChoice(index: $0.offset, label: "\($0.element.engine.rawValue) \($0.element.name)") },
+            hasDatabases: !(job?.sources.databases.isEmpty ?? true), error: error)
     }
 
     static func escape(_ text: String) -> String {
