@@ -90,6 +90,17 @@ public struct NotificationRules: Sendable, Codable, Equatable {
                   digestHour: try c.decodeIfPresent(Int.self, forKey: .digestHour))
     }
 
+    /// What the rules tell about, in words ("first failure, missed runs, …").
+    public var summary: String {
+        var words = [failures == 1 ? "first failure" : "\(failures) failures in a row"]
+        if missed { words.append("missed runs") }
+        if stale { words.append("stale jobs") }
+        if let offlineMinutes { words.append("servers offline \(offlineMinutes) min") }
+        if recovery { words.append("recoveries") }
+        if let digestHour { words.append("daily digest at \(digestHour):00 UTC") }
+        return words.joined(separator: ", ")
+    }
+
     public func validated() throws(DomainError) -> NotificationRules {
         guard (1...100).contains(failures) else { throw .invalid("rules.failures", "alert after 1 to 100 consecutive failures") }
         if let offlineMinutes, !(1...10_080).contains(offlineMinutes) { throw .invalid("rules.offlineMinutes", "use 1 to 10080 minutes, or leave it out") }

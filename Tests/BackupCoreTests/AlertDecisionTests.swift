@@ -84,6 +84,12 @@ import Testing
         #expect(DigestSchedule.isDue(hour: 7, lastSentAt: at, now: at.addingTimeInterval(86_400)), "the next day")
     }
 
+    @Test func rulesSayWhatTheyTellAbout() {
+        #expect(NotificationRules().summary == "first failure, missed runs, stale jobs, servers offline 30 min, recoveries")
+        #expect(NotificationRules(failures: 3, missed: false, offlineMinutes: nil, recovery: false, stale: false, digestHour: 7).summary
+                == "3 failures in a row, daily digest at 7:00 UTC")
+    }
+
     @Test func rulesStoredBeforeNewFieldsReadWithDefaults() throws {
         let old = try JSONDecoder().decode(NotificationRules.self, from: Data(#"{"failures":2,"missed":false,"offlineMinutes":null,"recovery":true,"quietMinutes":5}"#.utf8))
         #expect(old == NotificationRules(failures: 2, missed: false, offlineMinutes: nil, recovery: true, quietMinutes: 5, stale: true, digestHour: nil))

@@ -181,15 +181,20 @@ class Flow:
         self.go(f"/backups/snapshots/{snapshot}?path={urllib.parse.quote(self.request['treePath'])}")
         entries = [row.get_attribute("data-entry") for row in self.driver.find_elements(By.CSS_SELECTOR, "tr[data-entry]")]
         self.shot("snapshot-browse")
-        self.type("#restore-target", self.request["restorePath"])
+        status = self.submit_restore(self.request["restorePath"], "restore-finished")
+        return entries, {"status": status, "runPath": self.path()}
+
+    def submit_restore(self, target: str, shot: str) -> str:
+        """Sends the snapshot page's restore form to `target` and waits for the run's results."""
+        self.type("#restore-target", target)
         self.find("#restore-submit").click()
         self.wait_path("/backups/runs/run_")
         deadline = time.time() + 120
         while time.time() < deadline and not self.driver.find_elements(By.CSS_SELECTOR, "table[data-results]"):
             time.sleep(0.1)
         status = self.find("[data-run-status]").text
-        self.shot("restore-finished")
-        return entries, {"status": status, "runPath": self.path()}
+        self.shot(shot)
+        return status
 
     def gated(self) -> dict:
         self.login()
@@ -265,14 +270,7 @@ class Flow:
         self.find("table[data-recover-snapshots] tr[data-snapshot] td a").click()
         self.wait_path("/backups/snapshots/snp_")
         Select(self.find("#restore-server")).select_by_value(new)
-        self.type("#restore-target", target)
-        self.find("#restore-submit").click()
-        self.wait_path("/backups/runs/run_")
-        deadline = time.time() + 120
-        while time.time() < deadline and not self.driver.find_elements(By.CSS_SELECTOR, "table[data-results]"):
-            time.sleep(0.1)
-        status = self.find("[data-run-status]").text
-        self.shot("recover-restored")
+        status = self.submit_restore(target, "recover-restored")
         return {"steps": steps, "snapshots": snapshots, "status": status}
 
 

@@ -109,7 +109,7 @@ struct StatusChecksEndToEndTests {
                                              "--digest-hour", String(hour), "--json"])
         #expect(added.status == 0, "\(added.stdout)\(added.stderr)")
         let listed = try await fleet.cli.run(["notifications", "list"])
-        #expect(listed.stdout.contains("ops-mail") && listed.stdout.contains("digest \(hour):00 UTC"), "\(listed.stdout)")
+        #expect(listed.stdout.contains("ops-mail") && listed.stdout.contains("daily digest at \(hour):00 UTC"), "\(listed.stdout)")
         let tested = try await fleet.cli.run(["notifications", "test", "ops-mail"])
         #expect(tested.status == 0, "\(tested.stderr)")
         let arrived = try await fleet.eventually(30) { smtp.lines.count >= 2 }

@@ -96,15 +96,7 @@ struct NotificationsPage {
 
     /// Where a channel sends and its rules, in words.
     static func describe(_ channel: NotificationChannel) -> (target: String, rules: String) {
-        let r = channel.rules
-        var rules = [r.failures == 1 ? "first failure" : "\(r.failures) failures in a row"]
-        if r.missed { rules.append("missed runs") }
-        if r.stale { rules.append("stale jobs") }
-        if let minutes = r.offlineMinutes { rules.append("servers offline \(minutes) min") }
-        if r.recovery { rules.append("recoveries") }
-        if let hour = r.digestHour { rules.append("daily digest at \(hour):00 UTC") }
         let host = URL(string: channel.url)?.host ?? channel.url
-        let target = channel.email.map { "\($0.to.joined(separator: ", ")) via \(host)" } ?? host
-        return (target, rules.joined(separator: ", "))
+        return (channel.email.map { "\($0.to.joined(separator: ", ")) via \(host)" } ?? host, channel.rules.summary)
     }
 }

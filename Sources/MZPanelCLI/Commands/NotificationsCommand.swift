@@ -47,15 +47,8 @@ struct NotificationsCommand: AsyncParsableCommand {
     }
 
     static func describe(_ channel: NotificationChannel) -> [String] {
-        let r = channel.rules
-        var rules = ["failures ≥ \(r.failures)"]
-        if r.missed { rules.append("missed") }
-        if r.stale { rules.append("stale") }
-        if let minutes = r.offlineMinutes { rules.append("offline \(minutes) min") }
-        if r.recovery { rules.append("recovery") }
-        if let hour = r.digestHour { rules.append("digest \(hour):00 UTC") }
         let target = channel.email.map { "\(channel.url) → \($0.to.joined(separator: ", "))" } ?? channel.url
-        return [channel.name, channel.kind.rawValue, target, rules.joined(separator: ", ")]
+        return [channel.name, channel.kind.rawValue, target, channel.rules.summary]
     }
 
     struct List: AsyncParsableCommand {
