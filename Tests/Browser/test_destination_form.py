@@ -436,6 +436,28 @@ class AttachFormTests(BrowserTestCase):
         self.assertEqual(opened["credential"], {"repositoryPassword": "repo-pw", "accessKeyID": "AK", "secretAccessKey": "SK"})
         self.assertEqual(opened["envelopeDDK"], opened["recordDDK"])
 
+    def test_attach_peer_for_recovery_adds_a_login_as_the_lost_server(self) -> None:
+        credential = {"repositoryPassword": "repo-pw"}
+        made = self.prepare_vault("dst_8", credential)
+        self.hub.destinations["dst_8"] = {"id": "dst_8", "accountID": ACCOUNT, "name": "vault-b", "kind": "peer",
+                                          "settings": {"peerServerID": "srv_9", "peerAddress": "10.0.0.9:8443"}, "credentialKey": made["record"]}
+        self.hub.tokens.update({"DESTINATION": "dst_8", "KIND": "peer"})
+        self.open("/fixtures/attach-form.html")
+        Select(self.css("#a-server")).select_by_value("srv_2")
+        Select(self.css("#a-recover")).select_by_value("srv_1")
+        self.fill("#a-vault", PASSPHRASE)
+        self.submit()
+        self.wait(lambda: ("dst_8", "srv_2") in self.hub.envelopes, "no envelope stored", timeout=60)
+        envelope = self.hub.envelopes[("dst_8", "srv_2")]
+        self.assertTrue(envelope["peerLogin"].startswith("srv_2:{SHA}"), envelope)
+        self.assertTrue(envelope["recoveryLogin"].startswith("srv_1:{SHA}"), envelope)
+        opened = self.open_envelope("dst_8", "srv_2", envelope["ciphertext"], made["record"], made["vault"])
+        secrets = opened["serverSecrets"]
+        self.assertEqual(secrets["restUser"], "srv_2")
+        self.assertEqual(secrets["recoverUser"], "srv_1")
+        digest = base64.b64encode(hashlib.sha1(secrets["recoverPassword"].encode()).digest()).decode()
+        self.assertEqual(envelope["recoveryLogin"], "srv_1:{SHA}" + digest, "the hub gets only the hash of the password sealed to srv_2")
+
     def test_attach_wrong_passphrase(self) -> None:
         self.prepare_destination()
         self.open("/fixtures/attach-form.html")

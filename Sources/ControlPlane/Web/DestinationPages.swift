@@ -34,6 +34,9 @@ struct DestinationPages {
         let jobs: [String]
         let sealedTo: [String]
         let attachable: [ServerChoice]
+        /// Peer: the servers sealed to it, whose repository a new server may take over (disaster recovery).
+        let recoverable: [ServerChoice]
+        let hasRecoverable: Bool
         let hasAttachable: Bool
         let peer: PeerView?
     }
@@ -174,10 +177,12 @@ struct DestinationPages {
                             error: report.error, reported: report.reportedAt.map { TimeView($0, now: pages.now) })
         }
         let attachable = servers.filter { !sealed.contains($0.id) && $0.id != destination.settings.peerServerID }.sorted { $0.name < $1.name }.compactMap(Self.choice)
+        let recoverable = destination.kind == .peer ? servers.filter { sealed.contains($0.id) }.sorted { $0.name < $1.name }.compactMap(Self.choice) : []
         return DetailModel(
             layout: Layout(destination.name, section: "destinations", caller: caller), accountID: accountID, id: destination.id, name: destination.name,
             kind: destination.kind.rawValue, kindTitle: destination.kind.title, offsite: destination.kind.isOffsite,
             location: Self.location(destination, servers: names), jobs: jobs.map(\.name), sealedTo: sealed.map { names[$0] ?? $0 }.sorted(),
-            attachable: attachable, hasAttachable: destination.kind.isOffsite && destination.credentialKey != nil && !attachable.isEmpty, peer: peer)
+            attachable: attachable, recoverable: recoverable, hasRecoverable: !recoverable.isEmpty,
+            hasAttachable: destination.kind.isOffsite && destination.credentialKey != nil && !attachable.isEmpty, peer: peer)
     }
 }

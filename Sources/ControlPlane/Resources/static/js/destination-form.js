@@ -245,10 +245,20 @@ function destinationPath(id) {
   return `/api/v1/destinations/${encodeURIComponent(id)}`;
 }
 
-/** Seals the destination's DDK to one server and stores the envelope. */
-async function sealToServer({ accountID, destinationID, kind, serverID, keyID, publicKey, ddk, credentialBox }) {
+/**
+ * Seals the destination's DDK to one server and stores the envelope. For a peer destination,
+ * `recoverFrom` (a lost server's id) adds a fresh login as that server, so this server can read
+ * its repository; the hub gets only the login's htpasswd line.
+ */
+async function sealToServer({ accountID, destinationID, kind, serverID, keyID, publicKey, ddk, credentialBox, recoverFrom }) {
   if (!keyID || !publicKey) throw new Error("this server has no key yet; enroll it first");
   const login = kind === "peer" ? await generatePeerLogin(serverID) : null;
+  const recovery = kind === "peer" && recoverFrom ? await generatePeerLogin(recoverFrom) : null;
+  const secrets = login ? { restUser: login.restUser, restPassword: login.restPassword } : undefined;
+  if (secrets && recovery) {
+    secrets.recoverUser = recovery.restUser;
+    secrets.recoverPassword = recovery.restPassword;
+  }
   const ciphertext = await sealEnvelope({
     accountID,
     destinationID,
@@ -257,13 +267,14 @@ async function sealToServer({ accountID, destinationID, kind, serverID, keyID, p
     serverPublicKey: publicKey,
     ddk,
     credentialBox,
-    serverSecrets: login ? { restUser: login.restUser, restPassword: login.restPassword } : undefined,
+    serverSecrets: secrets,
   });
   await api("PUT", `${destinationPath(destinationID)}/envelopes/${encodeURIComponent(serverID)}`, {
     keyID,
     version: 1,
     ciphertext,
     peerLogin: login ? login.htpasswd : undefined,
+    recoveryLogin: recovery ? recovery.htpasswd : undefined,
   });
 }
 
@@ -706,6 +717,7 @@ async function submitAttach(form) {
       return;
     }
     const { ddk, credentialBox } = await openDestinationKey(accountID, destinationID, vaultKey, destination.credentialKey);
+    const recoverSelect = form.querySelector("[data-recover-from]");
     await sealToServer({
       accountID,
       destinationID,
@@ -715,6 +727,7 @@ async function submitAttach(form) {
       publicKey: option.dataset.publicKey,
       ddk,
       credentialBox,
+      recoverFrom: recoverSelect && recoverSelect.value ? recoverSelect.value : undefined,
     });
     ddk.fill(0);
   } catch (error) {
