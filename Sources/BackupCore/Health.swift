@@ -48,3 +48,20 @@ extension Server {
         return now.timeIntervalSince(lastSeenAt) <= Self.onlineWindow
     }
 }
+
+/// A server's health, from its link and its jobs' health: the worst problem first, so a card or
+/// an API listing says at a glance whether anything on the box needs attention.
+public enum ServerHealth: String, Sendable, Codable, CaseIterable {
+    case ok, failing, missed, partial, stale, offline, neverRun = "never_run", notEnrolled = "not_enrolled", noJobs = "no_jobs"
+
+    public static func evaluate(enrolled: Bool, online: Bool, jobs: [JobHealth]) -> ServerHealth {
+        guard enrolled else { return .notEnrolled }
+        guard online else { return .offline }
+        let active = jobs.filter { $0 != .disabled }
+        guard !active.isEmpty else { return .noJobs }
+        for (job, server) in [(JobHealth.failing, ServerHealth.failing), (.missed, .missed), (.partial, .partial), (.stale, .stale)] where active.contains(job) {
+            return server
+        }
+        return active.allSatisfy { $0 == .neverRun } ? .neverRun : .ok
+    }
+}

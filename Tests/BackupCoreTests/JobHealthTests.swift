@@ -82,3 +82,18 @@ import Testing
         #expect(throws: DomainError.self) { try Job.validatedStaleAfter(40_000_000) }
     }
 }
+
+/// A server's health: its link first, then the worst of its jobs.
+@Suite struct ServerHealthTests {
+    @Test func theWorstProblemOfItsJobsOrItsLinkIsTheServersHealth() {
+        #expect(ServerHealth.evaluate(enrolled: false, online: false, jobs: [.ok]) == .notEnrolled)
+        #expect(ServerHealth.evaluate(enrolled: true, online: false, jobs: [.ok]) == .offline)
+        #expect(ServerHealth.evaluate(enrolled: true, online: true, jobs: []) == .noJobs)
+        #expect(ServerHealth.evaluate(enrolled: true, online: true, jobs: [.disabled]) == .noJobs)
+        #expect(ServerHealth.evaluate(enrolled: true, online: true, jobs: [.ok, .stale, .missed, .partial]) == .missed)
+        #expect(ServerHealth.evaluate(enrolled: true, online: true, jobs: [.ok, .failing, .missed]) == .failing)
+        #expect(ServerHealth.evaluate(enrolled: true, online: true, jobs: [.ok, .stale]) == .stale)
+        #expect(ServerHealth.evaluate(enrolled: true, online: true, jobs: [.neverRun, .ok]) == .ok)
+        #expect(ServerHealth.evaluate(enrolled: true, online: true, jobs: [.neverRun]) == .neverRun)
+    }
+}

@@ -22,6 +22,8 @@ struct APIJobSettingsTests {
             let shown = try await client.call(.get, "/api/v1/jobs/site", token: token)
             #expect(shown.json["staleAfter"].int == 93_600)
             #expect(shown.json["health"].string == "offline", "web1 has no agent yet")
+            #expect(try await client.call(.get, "/api/v1/servers/web1", token: token).json["health"].string == "not_enrolled")
+            #expect(try await client.call(.get, "/api/v1/servers", token: token).json["servers"].array.allSatisfy { $0["health"].string == "not_enrolled" })
 
             expectError(try await client.call(.patch, "/api/v1/jobs/site", token: token, body: #"{"staleAfter":60}"#), .badRequest, field: "staleAfter")
             expectError(try await client.call(.patch, "/api/v1/jobs/site", token: token, body: #"{"pingURL":"ftp://x"}"#), .badRequest, field: "pingURL")

@@ -14,13 +14,27 @@ struct ServerRoutes {
     struct ServerView: Encodable, Sendable {
         let server: Server
         let online: Bool
-        init(_ server: Server, now: Date) { self.server = server; online = server.isOnline(now: now) }
+        /// The worst of its jobs' health, or its link's (the same values the hub page shows).
+        let health: ServerHealth?
+        init(_ server: Server, now: Date, health: ServerHealth? = nil) { self.server = server; online = server.isOnline(now: now); self.health = health }
         func encode(to encoder: any Encoder) throws {
             try server.encode(to: encoder)
             var container = encoder.container(keyedBy: Keys.self)
             try container.encode(online, forKey: .online)
+            try container.encodeIfPresent(health, forKey: .health)
         }
-        enum Keys: String, CodingKey { case online }
+        enum Keys: String, CodingKey { case online, health }
+    }
+
+    /// Views with health: one narrow query for all the account's job statuses, whatever the page size.
+    func views(_ servers: [Server], accountID: String) async throws -> [ServerView] {
+        let now = hub.clock.now()
+        let byServer = Dictionary(grouping: try await hub.store.jobStatuses(accountID: accountID, jobIDs: nil), by: \.serverID)
+        return servers.map { server in
+            let online = server.isOnline(now: now)
+            let jobs = (byServer[server.id] ?? []).map { hub.health($0, serverOnline: online, now: now) }
+            return ServerView(server, now: now, health: ServerHealth.evaluate(enrolled: server.enrolledAt != nil, online: online, jobs: jobs))
+        }
     }
     struct EnrollmentRequest: Decodable { let expiresInSeconds: Int? }
     struct EnrollmentCreated: Encodable, Sendable {
@@ -41,10 +55,10 @@ struct ServerRoutes {
     func register(on api: inout APIRouter) {
         api.on(.get, "/api/v1/servers", summary: "List servers, newest first, with cursor pagination", tag: "servers",
                response: "ServerList", query: ["cursor", "limit"]) { request, context in
-            let now = hub.clock.now()
             let query = QueryParameters(request: request)
-            let page = try await hub.store.servers(accountID: try context.accountID(), after: try query.cursor(), limit: try query.limit())
-            return JSONBody(ServerList(servers: page.items.map { ServerView($0, now: now) }, nextCursor: page.nextCursor?.token))
+            let accountID = try context.accountID()
+            let page = try await hub.store.servers(accountID: accountID, after: try query.cursor(), limit: try query.limit())
+            return JSONBody(ServerList(servers: try await views(page.items, accountID: accountID), nextCursor: page.nextCursor?.token))
         }
         api.on(.post, "/api/v1/servers", summary: "Add a server; answers its first enrollment token and the agent command",
                tag: "servers", body: "ServerRequest", response: "ServerCreated", status: 201) { request, context in
@@ -56,7 +70,8 @@ struct ServerRoutes {
             return JSONBody(ServerCreated(server: server, enrollment: enrollment), status: .created)
         }
         api.on(.get, "/api/v1/servers/{server}", summary: "Show a server (by id or name)", tag: "servers", response: "Server") { _, context in
-            JSONBody(ServerView(try await server(context), now: hub.clock.now()))
+            let server = try await server(context)
+            return JSONBody(try await views([server], accountID: server.accountID)[0])
         }
         api.on(.patch, "/api/v1/servers/{server}", summary: "Rename a server", tag: "servers", body: "ServerUpdate", response: "Server") { request, context in
             var server = try await server(context)

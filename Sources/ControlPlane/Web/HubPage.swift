@@ -49,6 +49,8 @@ struct HubPage {
             case "jobs": jobs
             case "hasJobs": hasJobs
             case "more": more > 0 ? more : nil
+            case "health": health
+            case "healthLabel": healthLabel
             default: nil
             }
         }
@@ -60,8 +62,11 @@ struct HubPage {
         let hasJobs: Bool
         /// How many more jobs the card does not list.
         let more: Int
+        /// The server's health (worst of its jobs, or its link), as the API says it.
+        let health: String
+        let healthLabel: String
 
-        init(id: String, name: String, online: Bool, enrolled: Bool, jobs: [JobRow], more: Int = 0) {
+        init(id: String, name: String, online: Bool, enrolled: Bool, jobs: [JobRow], more: Int = 0, health: ServerHealth = .ok) {
             self.id = id
             self.name = name
             self.online = online
@@ -69,6 +74,8 @@ struct HubPage {
             self.jobs = jobs
             hasJobs = !jobs.isEmpty
             self.more = more
+            self.health = health.rawValue
+            healthLabel = WebFormat.healthLabel(health)
         }
     }
     struct JobRow: MustacheParent {
@@ -141,10 +148,12 @@ struct HubPage {
         let shown = ordered.dropFirst((current - 1) * Self.cardsPerPage).prefix(Self.cardsPerPage)
         let cards = shown.map { server in
             let all = (byServer[server.id] ?? []).sorted { a, b in troubled(a) != troubled(b) ? troubled(a) : a.name < b.name }
+            let serverHealth = ServerHealth.evaluate(enrolled: server.enrolledAt != nil, online: online[server.id] ?? false,
+                                                     jobs: all.compactMap { health[$0.id] })
             return ServerCard(id: server.id, name: server.name, online: online[server.id] ?? false, enrolled: server.enrolledAt != nil,
                               jobs: all.prefix(Self.rowsPerCard).map { job in
                                   JobRow(job, health: health[job.id] ?? .neverRun, now: now)
-                              }, more: max(0, all.count - Self.rowsPerCard))
+                              }, more: max(0, all.count - Self.rowsPerCard), health: serverHealth)
         }
         let jobNames = Dictionary(uniqueKeysWithValues: jobs.map { ($0.id, $0.name) })
         let serverNames = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0.name) })

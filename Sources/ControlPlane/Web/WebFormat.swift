@@ -64,6 +64,20 @@ enum WebFormat {
         return "\(t.tm_year + 1900)-\(pad(t.tm_mon + 1))-\(pad(t.tm_mday)) \(pad(t.tm_hour)):\(pad(t.tm_min)) UTC"
     }
 
+    static func healthLabel(_ health: ServerHealth) -> String {
+        switch health {
+        case .ok: "All OK"
+        case .failing: "Failing"
+        case .missed: "Missed"
+        case .partial: "Partial"
+        case .stale: "Stale"
+        case .offline: "Offline"
+        case .neverRun: "Never run"
+        case .notEnrolled: "Not enrolled"
+        case .noJobs: "No jobs"
+        }
+    }
+
     static func healthLabel(_ health: JobHealth) -> String {
         switch health {
         case .ok: "OK"
