@@ -65,4 +65,32 @@ import Testing
             #expect(filtered.rows.count == 21 && filtered.range == nil && filtered.rows.allSatisfy { $0.server == "web-2" })
         }
     }
+
+    @Test func theJobPageSaysWhatAJobChecksPingsAndCallsStale() async throws {
+        try await withTestHub { hub, client in
+            let account = try await hub.account("job-page@example.com")
+            _ = try await client.call(.post, "/api/v1/destinations", token: account.token, body: #"{"name":"nas","kind":"local","settings":{"path":"/srv"}}"#)
+            _ = try await client.call(.post, "/api/v1/servers", token: account.token, body: #"{"name":"web-1"}"#)
+            let check = try await client.call(.post, "/api/v1/jobs", token: account.token,
+                                              body: #"{"name":"verify","server":"web-1","kind":"check","schedule":"weekly","destinations":["nas"],"checkSubsets":7}"#)
+            let backup = try await client.call(.post, "/api/v1/jobs", token: account.token, body: """
+                {"name":"site","server":"web-1","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":["nas"],
+                 "staleAfter":93600,"pingURL":"https://hc-ping.example/abc"}
+                """)
+            let pages = WebPages(hub: hub.services, assets: try WebAssets.load())
+            let caller = PageCaller(account: try #require(try await hub.store.account(id: account.id)), csrf: "test")
+            let checkID = try #require(check.json["id"].string), backupID = try #require(backup.json["id"].string)
+            let checkJob = try #require(try await hub.store.job(accountID: account.id, id: checkID))
+            let backupJob = try #require(try await hub.store.job(accountID: account.id, id: backupID))
+            let checkPage = try await JobPages(pages: pages).detail(checkJob, caller: caller, notice: nil)
+            #expect(checkPage.check == "reads 1/7 of the data each run — all of it every 7 runs")
+            #expect(checkPage.retention.contains("makes no snapshots"))
+            let backupPage = try await JobPages(pages: pages).detail(backupJob, caller: caller, notice: nil)
+            #expect(backupPage.staleAfter == "no snapshot newer than 26 h 0 min")
+            #expect(backupPage.pings?.contains("hc-ping.example") == true && backupPage.pings?.contains("abc") == false, "the URL's secret part is not shown")
+            #expect(backupPage.check == nil)
+            let html = pages.assets.library.render(backupPage, withTemplate: "job") ?? ""
+            #expect(html.contains("Stale when") && html.contains("Pings"))
+        }
+    }
 }

@@ -45,6 +45,10 @@ struct JobPages {
         let sizeChart: String
         let durationChart: String
         let notice: String?
+        /// Stale threshold, pings and check rotation, in words (nil when not set).
+        let staleAfter: String?
+        let pings: String?
+        let check: String?
     }
 
     func register(on router: Router<HubRequestContext>) {
@@ -205,10 +209,13 @@ struct JobPages {
             serverID: job.serverID, health: health.rawValue, healthLabel: WebFormat.healthLabel(health), enabled: job.enabled,
             schedule: job.schedule.calendar, timeZone: job.schedule.timeZone,
             nextRuns: job.enabled ? job.schedule.nextElapses(after: now, count: 5).map { TimeView($0, now: now) } : [],
-            retention: job.retention.summary, sources: job.sources.paths, excludes: job.sources.excludes,
+            retention: job.kind == .check ? "nothing (a check job makes no snapshots)" : job.retention.summary, sources: job.sources.paths, excludes: job.sources.excludes,
             databases: job.sources.databases.map { "\($0.engine.rawValue) \($0.name)" },
             destinations: job.destinationIDs.map { names[$0] ?? $0 },
             runs: runs.prefix(10).map { RunRow($0, jobName: job.name, serverName: server?.name ?? job.serverID, now: now) },
-            hasRuns: !runs.isEmpty, sizeChart: charts.size, durationChart: charts.duration, notice: notice.flatMap { notices[$0] })
+            hasRuns: !runs.isEmpty, sizeChart: charts.size, durationChart: charts.duration, notice: notice.flatMap { notices[$0] },
+            staleAfter: job.staleAfter.map { "no snapshot newer than \(WebFormat.duration(Double($0)))" },
+            pings: job.pingURL.map { URL(string: $0)?.host.map { "to \($0): /start, then success or /fail" } ?? "on" },
+            check: job.checkSubsets.map { "reads 1/\($0) of the data each run — all of it every \($0) runs" })
     }
 }
