@@ -65,6 +65,12 @@ struct BrowseRoutes {
             listing = try await hub.store.listing(accountID: accountID, snapshotID: snapshot.id, destinationID: target.id)
         }
         guard let listing else { throw APIError(.conflict, code: "no_listing", "the listing could not be started") }
+        // A listing waits for the snapshot's server: say so when it is offline instead of spinning.
+        var waiting: String?
+        if listing.status == .listing, let server = try await hub.store.server(accountID: accountID, reference: snapshot.serverID),
+           !server.isOnline(now: hub.clock.now()) {
+            waiting = "\(server.name) is offline; the snapshot is listed when its agent is back (or restore it onto another server)"
+        }
         var entries: [SnapshotEntry] = []
         if listing.status == .ready {
             entries = try await hub.store.snapshotEntries(accountID: accountID, snapshotID: snapshot.id, destinationID: target.id, parent: folder,
@@ -73,7 +79,7 @@ struct BrowseRoutes {
         let more = entries.count > Self.pageSize
         if more { entries.removeLast() }
         return TreeView(snapshotID: snapshot.id, destinationID: target.id, status: listing.status, path: folder, entries: entries.map(EntryView.init),
-                        listed: listing.entries, error: listing.error, nextAfter: more ? entries.last?.name : nil)
+                        listed: listing.entries, error: listing.error ?? waiting, nextAfter: more ? entries.last?.name : nil)
     }
 
     /// Asks the snapshot's own server to list the copy (it holds the repository's password).

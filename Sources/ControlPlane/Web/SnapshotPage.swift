@@ -20,6 +20,8 @@ struct SnapshotPage {
         let crumbs: [Crumb]
         let listing: Bool
         let listed: Int64
+        /// Why the listing has not started (its server is offline).
+        let waiting: String?
         let failed: String?
         let entries: [Row]
         let hasEntries: Bool
@@ -120,6 +122,7 @@ struct SnapshotPage {
             created: TimeView(snapshot.createdAt, now: now),
             copies: snapshot.copies.map { JobForm.Option(value: $0.destinationID, label: destinations[$0.destinationID] ?? $0.destinationID, selected: $0.destinationID == tree.destinationID) },
             destinationID: tree.destinationID, path: tree.path, crumbs: crumbs, listing: tree.status == .listing, listed: tree.listed,
+            waiting: tree.status == .listing ? tree.error : nil,
             failed: tree.status == .failed ? (tree.error ?? "the listing failed") : nil, entries: rows, hasEntries: !rows.isEmpty,
             more: tree.nextAfter.map { base + Self.escape(tree.path) + "&after=" + Self.escape($0) },
             servers: servers.filter { $0.enrolledAt != nil }.sorted { $0.name < $1.name }

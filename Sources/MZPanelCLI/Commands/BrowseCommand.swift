@@ -33,6 +33,7 @@ struct BrowseCommand: AsyncParsableCommand {
         var tree = try HubDecoding.decode(Tree.self, data)
         query["refresh"] = nil
         while tree.status == "listing" {
+            if let waiting = tree.error { throw CLIError(waiting) }
             if !quiet { FileHandle.standardError.write(Data("\r\u{1B}[2Klisting the snapshot on its server… \(tree.listed) entries".utf8)) }
             if Date() > deadline { throw CLIError("the listing is still running after \(timeout) s; try again later") }
             try await Task.sleep(for: .milliseconds(700))
