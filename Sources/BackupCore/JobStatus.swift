@@ -28,6 +28,8 @@ public struct JobStatus: Sendable, Equatable {
     public var id: String
     public var serverID: String
     public var name: String
+    /// Backup (full, database) or repository check: alerts word their problem accordingly.
+    public var kind: JobKind
     public var enabled: Bool
     public var schedule: Schedule
     public var createdAt: Date
@@ -38,11 +40,12 @@ public struct JobStatus: Sendable, Equatable {
     public var newestSnapshotAt: Date?
     public var protectedBytes: Int64
 
-    public init(id: String, serverID: String, name: String, enabled: Bool, schedule: Schedule, createdAt: Date, staleAfter: Int?,
+    public init(id: String, serverID: String, name: String, kind: JobKind = .full, enabled: Bool, schedule: Schedule, createdAt: Date, staleAfter: Int?,
                 latestRun: RunBrief?, newestSnapshotAt: Date?, protectedBytes: Int64) {
         self.id = id
         self.serverID = serverID
         self.name = name
+        self.kind = kind
         self.enabled = enabled
         self.schedule = schedule
         self.createdAt = createdAt
@@ -54,7 +57,7 @@ public struct JobStatus: Sendable, Equatable {
 
     /// A job's status from the job and what is known of its runs and snapshots.
     public init(_ job: Job, latestRun: RunBrief?, newestSnapshotAt: Date?, protectedBytes: Int64 = 0) {
-        self.init(id: job.id, serverID: job.serverID, name: job.name, enabled: job.enabled, schedule: job.schedule, createdAt: job.createdAt,
+        self.init(id: job.id, serverID: job.serverID, name: job.name, kind: job.kind, enabled: job.enabled, schedule: job.schedule, createdAt: job.createdAt,
                   staleAfter: job.staleAfter, latestRun: latestRun, newestSnapshotAt: newestSnapshotAt, protectedBytes: protectedBytes)
     }
 }

@@ -104,7 +104,8 @@ public struct HubNotifier: Service {
 
     func consecutiveFailures(jobID: String, accountID: String) async throws -> Int {
         let runs = try await hub.store.runs(accountID: accountID, filter: RunFilter(jobID: jobID), after: nil, limit: 100).items
-        return runs.prefix { [.failed, .interrupted, .cancelled].contains($0.status) }.count
+        // Restores are runs of the job too, but say nothing of its backups.
+        return runs.filter { $0.trigger != .restore }.prefix { [.failed, .interrupted, .cancelled].contains($0.status) }.count
     }
 }
 

@@ -15,6 +15,7 @@ extension HubNotifier {
         case .alert(let problem):
             event = "job.\(problem)"
             words = switch problem {
+            case "failing" where job.kind == .check: "The repository check \(job.name) on \(serverName) found a problem: \(error ?? "the last check failed")."
             case "failing": "Backup job \(job.name) on \(serverName) is failing: \(error ?? "the last run failed")."
             case "partial": "Backup job \(job.name) on \(serverName) only partly succeeded: \(error ?? "a destination failed")."
             case "missed": "Backup job \(job.name) on \(serverName) missed its scheduled run (\(job.schedule.calendar), \(job.schedule.timeZone))."

@@ -9,7 +9,7 @@ extension SQLHubStore {
         if let jobIDs, jobIDs.isEmpty { return [] }
         return try await read { db in
             var query = SQLQueryString("""
-                SELECT id, server_id, name, enabled, schedule_calendar, schedule_time_zone, created_at, stale_after,
+                SELECT id, server_id, name, kind, enabled, schedule_calendar, schedule_time_zone, created_at, stale_after,
                        last_run_id, last_run_status, last_run_slot, last_run_created_at, last_run_finished_at, protected_at, protected_bytes
                 FROM jobs WHERE account_id = \(bind: accountID)
                 """)
@@ -26,7 +26,8 @@ extension SQLHubStore {
                               finishedAt: try row.optionalDate("last_run_finished_at"))
         }
         return JobStatus(
-            id: try row.text("id"), serverID: try row.text("server_id"), name: try row.text("name"), enabled: try row.integer("enabled") != 0,
+            id: try row.text("id"), serverID: try row.text("server_id"), name: try row.text("name"),
+            kind: JobKind(rawValue: try row.text("kind")) ?? .full, enabled: try row.integer("enabled") != 0,
             schedule: Schedule(storedCalendar: try row.text("schedule_calendar"), timeZone: try row.text("schedule_time_zone")),
             createdAt: try row.date("created_at"), staleAfter: try row.optionalInteger("stale_after").map(Int.init),
             latestRun: latest, newestSnapshotAt: try row.optionalDate("protected_at"), protectedBytes: try row.integer("protected_bytes"))

@@ -89,6 +89,7 @@ struct StatusChecksEndToEndTests {
             receiver.lines.contains { line in
                 (line["headers"] as? [String: String])?["x-mzpanel-event"] == "job.failing"
                     && (line["body"] as? String)?.contains(checkID) == true
+                    && (line["body"] as? String)?.contains("repository check verify") == true
             }
         }
         #expect(alerted, "no job.failing alert for the check job: \(receiver.lines.map { $0["path"] ?? "" })")

@@ -33,7 +33,7 @@ struct JobStatusConformanceTests {
             status = try #require(try await store.jobStatuses(accountID: account.id, jobIDs: nil).first { $0.id == job.id })
             #expect(status.latestRun?.status == .succeeded)
             #expect(status.latestRun?.finishedAt == StoreSeed.at(7300))
-            #expect(status.name == "site" && status.serverID == server.id && status.schedule == job.schedule)
+            #expect(status.name == "site" && status.serverID == server.id && status.schedule == job.schedule && status.kind == job.kind)
             #expect(try await store.jobStatuses(accountID: account.id, jobIDs: [other.id]).first?.latestRun == nil, "other jobs keep their own")
             #expect(try await store.lastRuns(accountID: account.id, jobIDs: [job.id, other.id]).mapValues(\.id) == [job.id: newer.id])
             #expect(try await store.jobStatuses(accountID: ResourceID.make(.account), jobIDs: nil).isEmpty, "another account sees nothing")
