@@ -75,10 +75,7 @@ struct NotificationRoutes {
                response: "DeliveryView", status: 202) { _, context in
             let accountID = try context.accountID()
             let reference = try context.parameter("channel")
-            let channel = try await channel(reference, accountID: accountID)
-            let delivery = try HubNotifier.delivery(channel: channel, event: "test", message: "A test notification from MZPanel Backups for channel \(channel.name).",
-                                                    link: nil, now: hub.clock.now())
-            try await hub.store.enqueueDelivery(delivery)
+            let delivery = try await queueTest(try await channel(reference, accountID: accountID))
             return JSONBody(DeliveryView(delivery), status: .accepted)
         }
         api.on(.get, "/api/v1/notifications/deliveries", summary: "The newest 100 notifications and how their delivery went", tag: "notifications",
@@ -100,6 +97,14 @@ struct NotificationRoutes {
         let secret = kind == .email ? try Self.password(body.smtpPassword) ?? "" : Secrets.make(prefix: "whsec")
         try await hub.store.createChannel(channel, secret: secret)
         return ChannelCreated(channel: channel, secret: kind == .email ? nil : secret)
+    }
+
+    /// Queues a test notification to the channel (the API and the alerts page share this).
+    func queueTest(_ channel: NotificationChannel) async throws -> NotificationDelivery {
+        let delivery = try HubNotifier.delivery(channel: channel, event: "test", message: "A test notification from MZPanel Backups for channel \(channel.name).",
+                                                link: nil, now: hub.clock.now())
+        try await hub.store.enqueueDelivery(delivery)
+        return delivery
     }
 
     func channel(_ reference: String, accountID: String) async throws -> NotificationChannel {

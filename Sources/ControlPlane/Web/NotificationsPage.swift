@@ -64,9 +64,7 @@ struct NotificationsPage {
                 try caller.checkCSRF(try await FormData.read(request, limit: 4096))
                 let channel = try await routes.channel(context.parameters.get("channel") ?? "", accountID: caller.account.id)
                 if action == "test" {
-                    let delivery = try HubNotifier.delivery(channel: channel, event: "test", message: "A test notification from MZPanel Backups for channel \(channel.name).",
-                                                            link: nil, now: pages.now)
-                    try await pages.store.enqueueDelivery(delivery)
+                    _ = try await routes.queueTest(channel)
                 } else {
                     _ = try await pages.store.deleteChannel(accountID: caller.account.id, reference: channel.id)
                 }
