@@ -15,6 +15,8 @@ public enum ResourceKind: String, Sendable, CaseIterable {
     case audit = "aud"
     case channel = "chn"
     case delivery = "dlv"
+    /// A download being relayed from an agent to a browser (lives only while it runs).
+    case download = "dwn"
 
     /// The resource's name in messages ("server", "destination"…).
     public var noun: String {
@@ -33,6 +35,7 @@ public enum ResourceKind: String, Sendable, CaseIterable {
         case .audit: "audit entry"
         case .channel: "notification channel"
         case .delivery: "notification delivery"
+        case .download: "download"
         }
     }
 }

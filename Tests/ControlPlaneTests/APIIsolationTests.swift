@@ -39,7 +39,7 @@ struct APIIsolationTests {
             case .run: world.runID
             case .snapshot, .listing: world.snapshotID
             // Downloads live only while a browser waits (DownloadRelayTests checks their owner).
-            case .download: "dl_notawaitingdownload00"
+            case .download: ResourceID.make(.download)
             }
         }
     }

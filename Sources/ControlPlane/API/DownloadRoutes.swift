@@ -62,7 +62,7 @@ struct DownloadRoutes {
             throw APIError(.conflict, code: "offline", "\(server.name) is offline; a download streams from it, so it must be online", field: "path")
         }
         let (envelope, certificate) = try await copies.access(target, snapshot: snapshot, server: server, accountID: accountID)
-        let id = "dl_" + Secrets.make(prefix: "x").suffix(20)
+        let id = ResourceID.make(.download)
         let stream = await hub.downloads.open(id: id, serverID: server.id)
         let listing = ListingOrder(snapshotID: snapshot.id, sourceServerID: snapshot.serverID, destination: target, resticSnapshotIDs: copy.resticSnapshotIDs,
                                    envelope: envelope, peerCertificate: certificate)
