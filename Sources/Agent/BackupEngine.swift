@@ -47,6 +47,13 @@ struct RepositoryAccess: Sendable {
         repositoryServerID = context.identity.serverID
     }
 
+    /// Access to one copy the hub sent with a restore, listing or download order.
+    init(identity: AgentIdentity, state: AgentState, runID: String, destinationID: String, envelope: SealedEnvelope?, peerCertificate: String?,
+         repositoryServerID: String) {
+        self.init(identity: identity, state: state, runID: runID, envelopes: envelope.map { [$0] } ?? [],
+                  peerCertificates: peerCertificate.map { [destinationID: $0] }, repositoryServerID: repositoryServerID)
+    }
+
     init(identity: AgentIdentity, state: AgentState, runID: String, envelopes: [SealedEnvelope], peerCertificates: [String: String]?, repositoryServerID: String) {
         self.identity = identity
         self.state = state

@@ -53,6 +53,26 @@ struct FileRestore {
         return preview
     }
 
+    /// The whole decision: compare with the target, log what would change, then stop (dry run),
+    /// refuse (files that differ, not confirmed) or restore. Answers what was (or would be) done.
+    func perform(overwrite: Bool, dryRun: Bool, progress: @escaping @Sendable (RunProgress) async -> Void) async throws -> Preview {
+        let preview = try await preview()
+        log("\(preview.files) files (\(preview.bytes) bytes) to \(target == "/" ? "their original location" : target): \(preview.created) new, \(preview.replaced.count) replaced")
+        if !preview.replaced.isEmpty {
+            log("would replace: " + preview.replaced.prefix(20).joined(separator: ", ") + (preview.replaced.count > 20 ? ", …" : ""))
+        }
+        if dryRun {
+            log("dry run: nothing was written")
+            return preview
+        }
+        if !preview.replaced.isEmpty && !overwrite {
+            throw AgentError("restoring would replace \(preview.replaced.count) existing file\(preview.replaced.count == 1 ? "" : "s") that differ (e.g. \(preview.replaced.prefix(3).joined(separator: ", "))); nothing was changed. Restore to another directory (--target), or confirm with --overwrite")
+        }
+        try await run(preview, progress: progress)
+        log("files restored")
+        return preview
+    }
+
     /// Restores, reporting progress about once a second from the bytes present on disk.
     func run(_ preview: Preview, progress: @escaping @Sendable (RunProgress) async -> Void) async throws {
         // A missing target is created (0755, as mkdir -p would); an existing one keeps its mode.

@@ -39,14 +39,8 @@ public struct OfflineRestore: Sendable {
                                    includes: includes, databases: [], overwrite: overwrite, dryRun: dryRun).validated()
         let (restic, repository) = try await open(reference)
         let restore = FileRestore(restic: restic, repository: repository, snapshotID: snapshot, target: plan.target ?? "/", includes: plan.includes, log: log)
-        let preview = try await restore.preview()
-        let summary = FilePreview(files: preview.files, bytes: preview.bytes, created: preview.created, replaced: preview.replaced)
-        if dryRun { return summary }
-        if !preview.replaced.isEmpty && !overwrite {
-            throw AgentError("restoring would replace \(preview.replaced.count) existing files that differ (e.g. \(preview.replaced.prefix(3).joined(separator: ", "))); nothing was changed. Use another --target, or confirm with --overwrite")
-        }
-        try await restore.run(preview, progress: progress)
-        return summary
+        let preview = try await restore.perform(overwrite: overwrite, dryRun: dryRun, progress: progress)
+        return FilePreview(files: preview.files, bytes: preview.bytes, created: preview.created, replaced: preview.replaced)
     }
 
     /// What a restore does (or would do) to the target.

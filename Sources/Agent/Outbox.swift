@@ -89,3 +89,12 @@ public struct Outbox: Sendable {
 
     private func path(_ id: String) -> String { directory + "/" + id + ".json" }
 }
+
+extension Outbox {
+    /// One best-effort delivery, bounded in time (runs and restores at their start and end); the
+    /// daemon delivers what is left.
+    func deliver(via link: HubLink?, within seconds: Double) async {
+        guard let link, seconds > 0 else { return }
+        _ = await withTimeout(seconds: seconds) { try await self.flush(link: link) }
+    }
+}

@@ -42,8 +42,8 @@ public struct RestoreExecution: Sendable {
         let announce = Task { await deliver(link) }
         let reporter = ProgressReporter(link: link)
         let runningRun = run
-        let access = RepositoryAccess(identity: identity, state: state, runID: runID, envelopes: order.envelope.map { [$0] } ?? [],
-                                      peerCertificates: order.peerCertificate.map { [order.destination.id: $0] }, repositoryServerID: plan.sourceServerID)
+        let access = RepositoryAccess(identity: identity, state: state, runID: runID, destinationID: order.destination.id, envelope: order.envelope,
+                                      peerCertificate: order.peerCertificate, repositoryServerID: plan.sourceServerID)
         var result = DestinationResult(destinationID: order.destination.id, status: .failed)
         do {
             let restored = try await perform(plan, destination: order.destination, access: access) { progress in
@@ -84,20 +84,8 @@ public struct RestoreExecution: Sendable {
                 throw AgentError("snapshot \(plan.snapshotID) has no files at \(destination.name) (its job backs up databases only, or this copy was pruned)")
             }
             let restore = FileRestore(restic: restic, repository: repository, snapshotID: files.id, target: plan.target ?? "/", includes: plan.includes, log: log)
-            let preview = try await restore.preview()
-            log("\(preview.files) files (\(preview.bytes) bytes) to \(plan.target ?? "their original location"): \(preview.created) new, \(preview.replaced.count) replaced")
-            if !preview.replaced.isEmpty {
-                log("would replace: " + preview.replaced.prefix(20).joined(separator: ", ") + (preview.replaced.count > 20 ? ", …" : ""))
-            }
-            if plan.dryRun {
-                log("dry run: nothing was written")
-            } else if !preview.replaced.isEmpty && !plan.overwrite {
-                throw AgentError("restoring would replace \(preview.replaced.count) existing file\(preview.replaced.count == 1 ? "" : "s") that differ (e.g. \(preview.replaced.prefix(3).joined(separator: ", "))); nothing was changed. Restore to another directory (--target), or confirm with --overwrite")
-            } else {
-                try await restore.run(preview, progress: progress)
-                bytes += preview.bytes
-                log("files restored")
-            }
+            let preview = try await restore.perform(overwrite: plan.overwrite, dryRun: plan.dryRun, progress: progress)
+            if !plan.dryRun { bytes += preview.bytes }
         }
         for database in plan.databases {
             let restorer = DatabaseRestorer(restore: database, overwrite: plan.overwrite, log: log)
@@ -119,8 +107,6 @@ public struct RestoreExecution: Sendable {
     }
 
     func deliver(_ link: HubLink?) async {
-        guard let link else { return }
-        let outbox = state.outbox
-        _ = await withTimeout(seconds: 10) { try await outbox.flush(link: link) }
+        await state.outbox.deliver(via: link, within: 10)
     }
 }

@@ -140,10 +140,7 @@ public struct RunExecution: Sendable {
         }
     }
 
-    /// One best-effort delivery of the outbox, bounded in time; the daemon delivers the rest.
     func deliver(_ link: HubLink?) async {
-        guard let link, deliveryTimeout > 0 else { return }
-        let outbox = state.outbox
-        _ = await withTimeout(seconds: deliveryTimeout) { try await outbox.flush(link: link) }
+        await state.outbox.deliver(via: link, within: deliveryTimeout)
     }
 }

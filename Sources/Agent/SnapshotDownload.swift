@@ -15,8 +15,8 @@ struct SnapshotDownload: Sendable {
         let sequence = Counter()
         do {
             let identity = try state.loadIdentity()
-            let access = RepositoryAccess(identity: identity, state: state, runID: "download-" + order.downloadID, envelopes: listing.envelope.map { [$0] } ?? [],
-                                          peerCertificates: listing.peerCertificate.map { [listing.destination.id: $0] }, repositoryServerID: listing.sourceServerID)
+            let access = RepositoryAccess(identity: identity, state: state, runID: "download-" + order.downloadID, destinationID: listing.destination.id,
+                                          envelope: listing.envelope, peerCertificate: listing.peerCertificate, repositoryServerID: listing.sourceServerID)
             let repository = try JobRunner.repository(of: listing.destination, access: access)
             let restic = try await Restic.detect()
             try await restic.dumpChunks(repository, snapshotID: order.resticSnapshotID, path: order.path, archive: order.archive) { chunk in

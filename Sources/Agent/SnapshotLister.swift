@@ -14,8 +14,8 @@ struct SnapshotLister: Sendable {
         let destinationID = order.destination.id
         do {
             let identity = try state.loadIdentity()
-            let access = RepositoryAccess(identity: identity, state: state, runID: "listing-" + order.snapshotID, envelopes: order.envelope.map { [$0] } ?? [],
-                                          peerCertificates: order.peerCertificate.map { [destinationID: $0] }, repositoryServerID: order.sourceServerID)
+            let access = RepositoryAccess(identity: identity, state: state, runID: "listing-" + order.snapshotID, destinationID: destinationID,
+                                          envelope: order.envelope, peerCertificate: order.peerCertificate, repositoryServerID: order.sourceServerID)
             let repository = try JobRunner.repository(of: order.destination, access: access)
             let restic = try await Restic.detect()
             let buffer = Parts()
