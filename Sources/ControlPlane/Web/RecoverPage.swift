@@ -38,7 +38,9 @@ struct RecoverPage {
         let lost = reference.flatMap { id in servers.first { $0.id == id || $0.name == id } }
         let destinations = try await pages.store.destinations(accountID: accountID)
         let envelopes = try await pages.store.envelopes(accountID: accountID)
-        let jobs = Dictionary(uniqueKeysWithValues: try await pages.store.jobs(accountID: accountID, serverID: lost?.id, destinationID: nil).map { ($0.id, $0.name) })
+        // Job names of the lost server only (before one is chosen, nothing: not every job of the fleet).
+        let lostJobs = try await lost.asyncFlatMap { try await pages.store.jobs(accountID: accountID, serverID: $0.id, destinationID: nil) } ?? []
+        let jobs = Dictionary(uniqueKeysWithValues: lostJobs.map { ($0.id, $0.name) })
         let snapshots = try await lost.asyncFlatMap { try await pages.store.snapshots(accountID: accountID, filter: SnapshotFilter(serverID: $0.id), after: nil, limit: 20).items } ?? []
         // A lost server's data can come back elsewhere from copies other servers can open.
         let portable = Dictionary(uniqueKeysWithValues: destinations.filter(\.kind.isOffsite).map { ($0.id, $0) })
