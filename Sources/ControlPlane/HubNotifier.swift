@@ -108,10 +108,3 @@ public struct HubNotifier: Service {
         return runs.filter { $0.trigger != .restore }.prefix { [.failed, .interrupted, .cancelled].contains($0.status) }.count
     }
 }
-
-extension Optional {
-    func asyncFlatMap<U>(_ transform: (Wrapped) async throws -> U?) async rethrows -> U? {
-        guard let value = self else { return nil }
-        return try await transform(value)
-    }
-}
