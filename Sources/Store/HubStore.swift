@@ -86,8 +86,6 @@ public protocol HubStore: Sendable {
     func snapshots(accountID: String, filter: SnapshotFilter, after: Cursor?, limit: Int) async throws -> Page<Snapshot>
 
     func fleetSummary(accountID: String, now: Date) async throws -> FleetSummary
-    /// Per job id: size and time of its newest snapshot (one query for a whole fleet).
-    func protection(accountID: String) async throws -> [String: JobProtection]
     // Browsing snapshots
     func listing(accountID: String, snapshotID: String, destinationID: String) async throws -> SnapshotListing?
     func startListing(accountID: String, snapshotID: String, destinationID: String, serverID: String, now: Date) async throws

@@ -117,22 +117,3 @@ extension SQLHubStore {
         }
     }
 }
-
-/// A job's newest snapshot: its size and time (kept on the job row at ingestion).
-public struct JobProtection: Sendable, Equatable {
-    public var bytes: Int64
-    public var at: Date?
-}
-
-extension SQLHubStore {
-    public func protection(accountID: String) async throws -> [String: JobProtection] {
-        try await read { db in
-            let rows = try await db.raw("SELECT id, protected_bytes, protected_at FROM jobs WHERE account_id = \(bind: accountID)").all()
-            var result: [String: JobProtection] = [:]
-            for row in rows {
-                result[try row.text("id")] = JobProtection(bytes: try row.integer("protected_bytes"), at: try row.optionalDate("protected_at"))
-            }
-            return result
-        }
-    }
-}

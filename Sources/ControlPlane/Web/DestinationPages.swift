@@ -149,14 +149,14 @@ struct DestinationPages {
         let destinations = try await pages.store.destinations(accountID: accountID)
         let jobs = try await pages.store.jobs(accountID: accountID, serverID: nil, destinationID: nil)
         let servers = Dictionary(uniqueKeysWithValues: try await pages.store.servers(accountID: accountID).map { ($0.id, $0.name) })
-        let protection = try await pages.store.protection(accountID: accountID)
+        let protected = Dictionary(uniqueKeysWithValues: try await pages.store.jobStatuses(accountID: accountID, jobIDs: nil).map { ($0.id, $0.protectedBytes) })
         let envelopes = try await pages.store.envelopes(accountID: accountID)
         let rows = destinations.map { destination in
             let users = jobs.filter { $0.destinationIDs.contains(destination.id) }
             let serverNames = destination.kind.isOffsite
                 ? envelopes.filter { $0.destinationID == destination.id }.map { servers[$0.serverID] ?? $0.serverID }
                 : Array(Set(users.map { servers[$0.serverID] ?? $0.serverID }))
-            let used = users.reduce(Int64(0)) { $0 + (protection[$1.id]?.bytes ?? 0) }
+            let used = users.reduce(Int64(0)) { $0 + (protected[$1.id] ?? 0) }
             return Row(id: destination.id, name: destination.name, kind: destination.kind.title, location: Self.location(destination, servers: servers),
                        jobs: users.map(\.name).sorted().joined(separator: ", "), servers: serverNames.sorted().joined(separator: ", "),
                        used: WebFormat.bytes(used))

@@ -5,8 +5,8 @@ import Mustache
 import Store
 
 /// `/backups`: fleet totals, one card per server with its jobs, and the latest failures.
-/// A fixed number of queries whatever the fleet's size (servers, jobs, newest runs, snapshot
-/// times, summary, failures).
+/// A fixed number of queries whatever the fleet's size (servers, job statuses — each with its
+/// newest run and snapshot —, summary, failures).
 struct HubPage {
     let pages: WebPages
 
