@@ -151,14 +151,15 @@ public struct AgentEvent: Codable, Sendable, Equatable {
     }
 }
 
-/// restic snapshot ids (full or 8-character short ids) removed from one destination.
-public struct PrunedCopies: Codable, Sendable, Equatable {
-    public var destinationID: String
-    public var resticSnapshotIDs: [String]
-
-    public init(destinationID: String, resticSnapshotIDs: [String]) {
-        self.destinationID = destinationID
-        self.resticSnapshotIDs = resticSnapshotIDs
+extension AgentEvent {
+    /// The event as the run lifecycle reads it.
+    public var runEvent: RunEvent {
+        let kind: RunEventKind = switch self.kind {
+        case .runStarted: .started
+        case .runProgress: .progress
+        case .runFinished: .finished
+        }
+        return RunEvent(id: id, kind: kind, run: run, progress: progress, snapshot: snapshot, pruned: pruned ?? [])
     }
 }
 

@@ -72,7 +72,7 @@ struct AgentRoutes {
                 guard event.run.serverID == server.id else {
                     throw APIError.badRequest("event \(event.id) is about another server's run", field: "events.run.serverID")
                 }
-                _ = try await hub.store.ingest(event, accountID: server.accountID, serverID: server.id, now: hub.clock.now())
+                _ = try await hub.store.ingest(event.runEvent, accountID: server.accountID, serverID: server.id, now: hub.clock.now())
                 acknowledged.append(event.id)
             }
             return JSONBody(EventAck(acknowledged: acknowledged))

@@ -21,18 +21,14 @@ struct RunNowRoute {
             guard let server = try await hub.store.server(accountID: job.accountID, reference: job.serverID), server.enrolledAt != nil else {
                 throw APIError(.conflict, code: "conflict", "the job's server has no agent enrolled yet; run the command printed by `mzpanel servers add` on it")
             }
-            let active = try await hub.store.runs(accountID: job.accountID, filter: RunFilter(jobID: job.id, status: .running), after: nil, limit: 1).items
-                + hub.store.runs(accountID: job.accountID, filter: RunFilter(jobID: job.id, status: .queued), after: nil, limit: 1).items
-            if let current = active.first {
-                throw APIError(.conflict, code: "conflict", "job \(job.name) already has a \(current.status.rawValue) run (\(current.id)); wait for it to finish")
-            }
-            let now = hub.clock.now()
             let run = Run(id: ResourceID.make(.run), accountID: job.accountID, serverID: job.serverID, jobID: job.id, trigger: .manual,
-                          status: .queued, createdAt: now)
-            try await hub.store.insertRun(run)
-            try await hub.store.enqueueCommand(AgentCommand(id: ResourceID.make(.command), kind: .runNow,
-                                                            jobID: job.id, runID: run.id, createdAt: now),
-                                               accountID: job.accountID, serverID: job.serverID)
+                          status: .queued, createdAt: hub.clock.now())
+            let command = AgentCommand(id: ResourceID.make(.command), kind: .runNow, jobID: job.id, runID: run.id, createdAt: run.createdAt)
+            do {
+                try await hub.store.queueRun(run, command: command)
+            } catch let error as DomainError where error.code == .conflict {
+                throw APIError(.conflict, code: "conflict", "job \(job.name) \(error.message)")
+            }
             return run
     }
 }

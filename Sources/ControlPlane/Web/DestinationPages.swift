@@ -21,6 +21,8 @@ struct DestinationPages {
         let servers: [JobForm.Option]
         let sealable: [ServerChoice]
         let hasSealable: Bool
+        /// "present" or "none": the page knows without asking the API (no 404 in the browser's console).
+        let vault: String
     }
     struct DetailModel {
         let layout: Layout
@@ -64,7 +66,8 @@ struct DestinationPages {
                 layout: Layout("Add destination", section: "destinations", caller: caller), accountID: caller.account.id,
                 kinds: DestinationKind.allCases.map { KindChoice(value: $0.rawValue, title: $0.title, gated: !plan.allows($0), checked: $0 == .local) },
                 plus: plan.allows(.s3), servers: servers.map { JobForm.Option(value: $0.id, label: $0.name, selected: false) },
-                sealable: servers.compactMap(Self.choice), hasSealable: servers.contains { $0.publicKey != nil }))
+                sealable: servers.compactMap(Self.choice), hasSealable: servers.contains { $0.publicKey != nil },
+                vault: try await pages.store.vault(accountID: caller.account.id) == nil ? "none" : "present"))
         }
         router.page(.get, "/backups/destinations/{destination}", pages: pages) { _, context, caller in
             guard let reference = context.parameters.get("destination"),
