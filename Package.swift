@@ -28,6 +28,8 @@ let package = Package(
         .target(name: "BackupCore", swiftSettings: strict),
         // Versioned Codable messages between agent and hub.
         .target(name: "LinkProtocol", dependencies: ["BackupCore"], swiftSettings: strict),
+        // The API contract shared by the hub, the CLI and the agent: request/response types and the JSON conventions (HubJSON).
+        .target(name: "HubAPI", dependencies: ["BackupCore", "LinkProtocol"], swiftSettings: strict),
         // Storage port and its SQL implementation (SQLite by default, PostgreSQL).
         .target(
             name: "Store",
@@ -44,7 +46,7 @@ let package = Package(
         .target(
             name: "ControlPlane",
             dependencies: [
-                "BackupCore", "Store", "LinkProtocol",
+                "BackupCore", "HubAPI", "Store", "LinkProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -60,7 +62,7 @@ let package = Package(
         .target(
             name: "MZPanelCLI",
             dependencies: [
-                "BackupCore", "ControlPlane", "Store", "Sealing",
+                "BackupCore", "ControlPlane", "HubAPI", "Store", "Sealing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
@@ -68,7 +70,7 @@ let package = Package(
         ),
         .executableTarget(name: "mzpanel", dependencies: ["MZPanelCLI"], swiftSettings: strict),
         // Benchmark (not a test): seeds a large fleet and prints listing latencies.
-        .executableTarget(name: "mzpanel-bench", dependencies: ["Store", "ControlPlane", "BackupCore"], swiftSettings: strict),
+        .executableTarget(name: "mzpanel-bench", dependencies: ["Store", "ControlPlane", "BackupCore", "HubAPI", "LinkProtocol"], swiftSettings: strict),
         // Credential sealing (docs/sealing.md): HPKE, envelopes, vault, destination keys. The CLI seals, the agent opens.
         .target(
             name: "Sealing",
@@ -88,17 +90,17 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "BackupCore", "LinkProtocol", "ResticKit", "Sealing",
+                "BackupCore", "HubAPI", "LinkProtocol", "ResticKit", "Sealing",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "mzpanel-agent",
-            dependencies: ["Agent", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Agent", "HubAPI", "LinkProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "BackupCore", "LinkProtocol"], swiftSettings: strict),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "BackupCore", "HubAPI", "LinkProtocol"], swiftSettings: strict),
         .testTarget(name: "BackupCoreTests", dependencies: ["BackupCore"], swiftSettings: strict),
         .testTarget(
             name: "StoreTests",
@@ -112,7 +114,7 @@ let package = Package(
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: [
-                "ControlPlane", "Store", "BackupCore",
+                "ControlPlane", "HubAPI", "LinkProtocol", "Store", "BackupCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -2,7 +2,9 @@ import BackupCore
 import ControlPlane
 import Foundation
 import HTTPTypes
+import HubAPI
 import HummingbirdTesting
+import LinkProtocol
 import Testing
 
 /// Account B must not see, change or even detect account A's resources: every route that takes a

@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import LinkProtocol
 import Store
@@ -7,78 +8,6 @@ import Store
 /// Jobs: per server, what to back up, when, how long to keep, where.
 struct JobRoutes {
     let hub: HubServices
-
-    struct JobRequest: Decodable {
-        let name: String
-        let server: String
-        let kind: String
-        let sources: JobSources?
-        let schedule: String
-        let timeZone: String?
-        let retention: RetentionPolicy?
-        let destinations: [String]
-        let enabled: Bool?
-        /// Seconds without a new snapshot before the job is `stale`; 0 turns the rule off.
-        let staleAfter: Int?
-        /// Check jobs: read 1/checkSubsets of the data per run (default 10).
-        var checkSubsets: Int? = nil
-        /// Healthchecks-style ping URL called by the agent at each run ("" removes it).
-        var pingURL: String? = nil
-    }
-    struct JobUpdate: Decodable {
-        let name: String?
-        let kind: String?
-        let sources: JobSources?
-        let schedule: String?
-        let timeZone: String?
-        let retention: RetentionPolicy?
-        let destinations: [String]?
-        let enabled: Bool?
-        /// Seconds without a new snapshot before the job is `stale`; 0 turns the rule off.
-        let staleAfter: Int?
-        /// Check jobs: read 1/checkSubsets of the data per run (default 10).
-        var checkSubsets: Int? = nil
-        /// Healthchecks-style ping URL called by the agent at each run ("" removes it).
-        var pingURL: String? = nil
-    }
-    /// A job with what people ask next: when it runs and what it keeps, in words.
-    struct JobView: Encodable, Sendable {
-        let job: Job
-        let onCalendar: String
-        let nextRunAt: Date?
-        let retentionSummary: String
-        let health: JobHealth?
-        let lastRun: RunBrief?
-
-        init(_ job: Job, now: Date, health: JobHealth? = nil, lastRun: RunBrief? = nil) {
-            self.job = job
-            self.health = health
-            self.lastRun = lastRun
-            self.onCalendar = job.schedule.onCalendarLine
-            self.nextRunAt = job.enabled ? job.schedule.nextElapse(after: now) : nil
-            self.retentionSummary = job.retention.summary
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            try job.encode(to: encoder)
-            var container = encoder.container(keyedBy: Keys.self)
-            try container.encode(onCalendar, forKey: .onCalendar)
-            try container.encodeIfPresent(nextRunAt, forKey: .nextRunAt)
-            try container.encode(retentionSummary, forKey: .retentionSummary)
-            try container.encodeIfPresent(health, forKey: .health)
-            try container.encodeIfPresent(lastRun.map(LastRun.init), forKey: .lastRun)
-        }
-        enum Keys: String, CodingKey { case onCalendar, nextRunAt, retentionSummary, health, lastRun }
-    }
-    /// The newest run in brief.
-    struct LastRun: Encodable, Sendable {
-        let id: String
-        let status: RunStatus
-        let createdAt: Date
-        let finishedAt: Date?
-        init(_ run: RunBrief) { id = run.id; status = run.status; createdAt = run.createdAt; finishedAt = run.finishedAt }
-    }
-    struct JobList: Encodable, Sendable { let jobs: [JobView]; let nextCursor: String? }
 
     func register(on api: inout APIRouter) {
         api.on(.get, "/api/v1/jobs", summary: "List jobs, optionally of one server or writing to one destination", tag: "jobs",

@@ -1,7 +1,7 @@
-import ControlPlane
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import HubAPI
 #endif
 
 /// A small JSON client for the hub's API, used by every client command.

@@ -1,7 +1,7 @@
 import ArgumentParser
 import BackupCore
-import ControlPlane
 import Foundation
+import HubAPI
 import Sealing
 
 struct DestinationsCommand: AsyncParsableCommand {

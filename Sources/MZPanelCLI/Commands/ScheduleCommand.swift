@@ -1,7 +1,7 @@
 import ArgumentParser
 import BackupCore
-import ControlPlane
 import Foundation
+import HubAPI
 
 struct ScheduleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

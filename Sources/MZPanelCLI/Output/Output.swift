@@ -1,6 +1,6 @@
 import BackupCore
-import ControlPlane
 import Foundation
+import HubAPI
 
 /// Terminal output: aligned tables for people, one JSON document for scripts.
 enum Output {
