@@ -58,17 +58,31 @@ let package = Package(
             // builds compile it without optimisation. Its dependencies (store, schedules, templates, NIO) stay optimised.
             swiftSettings: strict + [.unsafeFlags(["-Onone"], .when(configuration: .release))]
         ),
-        // The CLI's client side: API client, command implementations, output formatting.
+        // The CLI's client side: API client, the client commands, output formatting. Links no web framework and no store.
         .target(
             name: "MZPanelCLI",
             dependencies: [
-                "BackupCore", "ControlPlane", "HubAPI", "Store", "Sealing",
+                "BackupCore", "HubAPI", "Sealing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),
-        .executableTarget(name: "mzpanel", dependencies: ["MZPanelCLI"], swiftSettings: strict),
+        // `mzpanel serve` and `mzpanel admin`: the commands that run the hub or work on its database.
+        .target(
+            name: "MZPanelHub",
+            dependencies: [
+                "BackupCore", "ControlPlane", "MZPanelCLI", "Store",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "mzpanel",
+            dependencies: ["MZPanelCLI", "MZPanelHub", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
         // Benchmark (not a test): seeds a large fleet and prints listing latencies.
         .executableTarget(name: "mzpanel-bench", dependencies: ["Store", "ControlPlane", "BackupCore", "HubAPI", "LinkProtocol"], swiftSettings: strict),
         // Credential sealing (docs/sealing.md): HPKE, envelopes, vault, destination keys. The CLI seals, the agent opens.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BackupCore
 import Foundation
+import HubAPI
 
 /// Filters and paging shared by `runs list` and `snapshots list`.
 struct HistoryFilters: ParsableArguments {
@@ -22,8 +23,6 @@ struct RunsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runs", abstract: "List and show job runs.", subcommands: [List.self, Show.self], defaultSubcommand: List.self
     )
-
-    struct RunPage: Decodable { let runs: [Run]; let nextCursor: String? }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List runs, newest first.")
@@ -71,8 +70,6 @@ struct SnapshotsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snapshots", abstract: "List, show and browse snapshots.", subcommands: [List.self, Show.self, BrowseCommand.self, DownloadCommand.self], defaultSubcommand: List.self
     )
-
-    struct SnapshotPage: Decodable { let snapshots: [Snapshot]; let nextCursor: String? }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List snapshots, newest first.")
