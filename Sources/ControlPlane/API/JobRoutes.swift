@@ -22,18 +22,18 @@ struct JobRoutes {
                                                 after: try query.cursor(), limit: try query.limit())
             return JSONBody(JobList(jobs: try await views(page.items, accountID: accountID), nextCursor: page.nextCursor?.token))
         }
-        api.on(.post, "/api/v1/jobs", summary: "Create a job", tag: "jobs", body: "JobRequest", response: "Job", status: 201) { request, context in
+        api.on(.post, "/api/v1/jobs", summary: "Create a job", tag: "jobs", body: "JobRequest", response: "JobView", status: 201) { request, context in
             let accountID = try context.accountID()  // 401 before any look at the body
             let job = try await create(try await request.decodeJSON(JobRequest.self, context: context), accountID: accountID)
             return JSONBody(JobView(job, now: job.createdAt), status: .created)
         }
-        api.on(.get, "/api/v1/jobs/{job}", summary: "Show a job (by id, or by name when unique)", tag: "jobs", response: "Job",
+        api.on(.get, "/api/v1/jobs/{job}", summary: "Show a job (by id, or by name when unique)", tag: "jobs", response: "JobView",
                query: ["server"]) { request, context in
             let job = try await job(request, context)
             return JSONBody(try await views([job], accountID: job.accountID)[0])
         }
         api.on(.patch, "/api/v1/jobs/{job}", summary: "Change a job; omitted fields stay as they are", tag: "jobs", body: "JobUpdate",
-               response: "Job", query: ["server"]) { request, context in
+               response: "JobView", query: ["server"]) { request, context in
             let job = try await update(try await job(request, context), with: try await request.decodeJSON(JobUpdate.self, context: context))
             return JSONBody(JobView(job, now: job.updatedAt))
         }

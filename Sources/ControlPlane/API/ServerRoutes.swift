@@ -36,11 +36,11 @@ struct ServerRoutes {
             let enrollment = try await issueEnrollment(for: server, lifetime: EnrollmentToken.defaultLifetimeSeconds)
             return JSONBody(ServerCreated(server: server, enrollment: enrollment), status: .created)
         }
-        api.on(.get, "/api/v1/servers/{server}", summary: "Show a server (by id or name)", tag: "servers", response: "Server") { _, context in
+        api.on(.get, "/api/v1/servers/{server}", summary: "Show a server (by id or name)", tag: "servers", response: "ServerView") { _, context in
             let server = try await server(context)
             return JSONBody(try await views([server], accountID: server.accountID)[0])
         }
-        api.on(.patch, "/api/v1/servers/{server}", summary: "Rename a server", tag: "servers", body: "ServerUpdate", response: "Server") { request, context in
+        api.on(.patch, "/api/v1/servers/{server}", summary: "Rename a server", tag: "servers", body: "ServerUpdate", response: "ServerView") { request, context in
             var server = try await server(context)
             let body = try await request.decodeJSON(ServerUpdate.self, context: context)
             if let name = body.name { server.name = try Name.validate(name) }
