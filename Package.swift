@@ -128,7 +128,7 @@ let package = Package(
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: [
-                "ControlPlane", "HubAPI", "LinkProtocol", "Store", "BackupCore",
+                "ControlPlane", "HubAPI", "LinkProtocol", "MZPanelCLI", "Store", "BackupCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

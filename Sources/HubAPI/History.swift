@@ -25,14 +25,22 @@ public struct RunView: Codable, Sendable {
 public struct RunPage: Codable, Sendable {
     public let runs: [Run]
     public let nextCursor: String?
-    public init(runs: [Run], nextCursor: String?) { self.runs = runs; self.nextCursor = nextCursor }
+    /// The names of the jobs and servers the page refers to, by id (for tables people read).
+    public let names: [String: String]
+    public init(runs: [Run], nextCursor: String?, names: [String: String] = [:]) { self.runs = runs; self.nextCursor = nextCursor; self.names = names }
 }
 
 /// One page of snapshots.
 public struct SnapshotPage: Codable, Sendable {
     public let snapshots: [Snapshot]
     public let nextCursor: String?
-    public init(snapshots: [Snapshot], nextCursor: String?) { self.snapshots = snapshots; self.nextCursor = nextCursor }
+    /// The names of the jobs, servers and destinations the page refers to, by id (for tables people read).
+    public let names: [String: String]
+    public init(snapshots: [Snapshot], nextCursor: String?, names: [String: String] = [:]) {
+        self.snapshots = snapshots
+        self.nextCursor = nextCursor
+        self.names = names
+    }
 }
 
 /// `POST /api/v1/schedules/preview`: a schedule to explain.

@@ -101,7 +101,8 @@ struct JobRoutes {
         return jobs.map { job in
             let online = servers[job.serverID]?.isOnline(now: now) ?? false
             let status = statuses[job.id] ?? JobStatus(job, latestRun: nil, newestSnapshotAt: nil)
-            return JobView(job, now: now, health: hub.health(status, serverOnline: online, now: now), lastRun: status.latestRun)
+            return JobView(job, now: now, health: hub.health(status, serverOnline: online, now: now), lastRun: status.latestRun,
+                           serverName: servers[job.serverID]?.name)
         }
     }
 

@@ -24,10 +24,16 @@ struct JobsCommand: AsyncParsableCommand {
             if options.json { return Output.json(data) }
             let list = try HubDecoding.decode(JobList.self, data)
             if list.jobs.isEmpty { return print("No jobs yet. Add one with: mzpanel jobs add NAME --server S --kind full --path DIR --schedule daily --destination D") }
-            Output.table(["NAME", "ID", "SERVER", "KIND", "SCHEDULE", "NEXT RUN", "HEALTH"], list.jobs.map {
-                [$0.job.name, $0.job.id, $0.job.serverID, $0.job.kind.rawValue, $0.onCalendar, Output.date($0.nextRunAt), $0.health?.rawValue ?? "-"]
-            })
+            Output.table(["NAME", "ID", "SERVER", "KIND", "SCHEDULE", "NEXT RUN", "HEALTH"], JobsCommand.rows(list))
             Output.nextPage(list.nextCursor)
+        }
+    }
+
+    /// The jobs table: servers by name (ids stay in `--json`).
+    static func rows(_ list: JobList) -> [[String]] {
+        list.jobs.map {
+            [$0.job.name, $0.job.id, $0.serverName ?? $0.job.serverID, $0.job.kind.rawValue, $0.onCalendar, Output.date($0.nextRunAt),
+             $0.health?.rawValue ?? "-"]
         }
     }
 
@@ -91,7 +97,7 @@ struct JobsCommand: AsyncParsableCommand {
     static func describe(_ info: JobView) {
         let job = info.job
         var pairs: [(String, String)] = [
-            ("Name", job.name), ("ID", job.id), ("Server", job.serverID), ("Kind", job.kind.rawValue),
+            ("Name", job.name), ("ID", job.id), ("Server", info.serverName.map { "\($0) (\(job.serverID))" } ?? job.serverID), ("Kind", job.kind.rawValue),
             ("Schedule", info.onCalendar), ("Next run", job.enabled ? Output.date(info.nextRunAt) : "disabled"),
             ("Retention", info.retentionSummary), ("Destinations", job.destinationIDs.joined(separator: ", ")),
             ("Health", info.health?.rawValue ?? "-"),
