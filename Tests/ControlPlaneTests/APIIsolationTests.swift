@@ -2,7 +2,6 @@ import BackupCore
 import ControlPlane
 import Foundation
 import HTTPTypes
-import HubAPI
 import HummingbirdTesting
 import LinkProtocol
 import Testing
