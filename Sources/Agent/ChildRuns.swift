@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import LinkProtocol
 
 /// Runs started by the daemon, each as a child process `mzpanel-agent run …` (so a crash of one

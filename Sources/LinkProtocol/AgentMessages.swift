@@ -126,7 +126,7 @@ public struct AgentJobSet: Codable, Sendable, Equatable {
 /// Something that happened on the box. Written to the agent's outbox first; the hub ingests each
 /// event id once, so a resent event changes nothing.
 public struct AgentEvent: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable { case runStarted, runProgress, runFinished }
+    public enum Kind: String, Codable, Sendable, CaseIterable { case runStarted, runProgress, runFinished }
 
     public var id: String
     public var kind: Kind
@@ -176,7 +176,7 @@ public struct EventAck: Codable, Sendable {
 
 /// A request from the hub to the agent, delivered by long polling and acknowledged when taken.
 public struct AgentCommand: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable { case runNow, syncJobs, cancelRun, restore, listSnapshot, download }
+    public enum Kind: String, Codable, Sendable, CaseIterable { case runNow, syncJobs, cancelRun, restore, listSnapshot, download }
 
     public var id: String
     public var kind: Kind

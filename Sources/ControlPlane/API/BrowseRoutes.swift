@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import LinkProtocol
 import Store
@@ -9,26 +10,6 @@ import Store
 struct BrowseRoutes {
     let hub: HubServices
 
-    struct TreeView: Encodable, Sendable {
-        let snapshotID: String
-        let destinationID: String
-        /// `listing` (ask again shortly), `ready` or `failed`.
-        let status: SnapshotListing.Status
-        let path: String
-        let entries: [EntryView]
-        /// Entries listed so far in the whole snapshot.
-        let listed: Int64
-        let error: String?
-        /// Continue a long folder after this name.
-        let nextAfter: String?
-    }
-    struct EntryView: Encodable, Sendable {
-        let name: String, path: String, type: String, size: Int64, mode: String, modifiedAt: Date?
-        init(_ entry: SnapshotEntry) {
-            name = entry.name; path = entry.path; type = entry.type; size = entry.size; modifiedAt = entry.modifiedAt
-            mode = String(format: "%04o", entry.mode)
-        }
-    }
     static let pageSize = 1000
 
     func register(on api: inout APIRouter) {

@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import LinkProtocol
 import Store
@@ -7,48 +8,6 @@ import Store
 /// Destinations (account-wide) and their sealed credential envelopes, one per server.
 struct DestinationRoutes {
     let hub: HubServices
-
-    struct DestinationRequest: Decodable {
-        let name: String
-        let kind: String
-        let settings: DestinationSettings?
-    }
-    struct DestinationUpdate: Decodable {
-        let name: String?
-        let kind: String?
-        let settings: DestinationSettings?
-        let credentialKey: DestinationKeyRecord?
-    }
-    struct DestinationView: Encodable, Sendable {
-        let destination: Destination
-        let jobs: [JobReference]
-        let sealedTo: [String]
-        /// Peer destinations: the storage server's latest report.
-        let peer: PeerReport?
-
-        func encode(to encoder: any Encoder) throws {
-            try destination.encode(to: encoder)
-            var container = encoder.container(keyedBy: Keys.self)
-            try container.encode(jobs, forKey: .jobs)
-            try container.encode(sealedTo, forKey: .sealedTo)
-            try container.encodeIfPresent(peer, forKey: .peer)
-        }
-        enum Keys: String, CodingKey { case jobs, sealedTo, peer }
-    }
-    struct JobReference: Encodable, Sendable { let id: String; let name: String }
-    struct DestinationList: Encodable, Sendable { let destinations: [Destination] }
-    struct EnvelopeRequest: Decodable {
-        let keyID: String
-        let version: Int
-        /// base64
-        let ciphertext: String
-        /// Peer destinations: the source server's htpasswd line (`<server id>:{SHA}<base64>`).
-        let peerLogin: String?
-        /// Peer destinations, recovery: a new htpasswd line for a lost server of the account,
-        /// whose password is sealed to this server (`<lost server id>:{SHA}<base64>`).
-        var recoveryLogin: String? = nil
-    }
-    struct EnvelopeList: Encodable, Sendable { let envelopes: [SealedEnvelope] }
 
     func register(on api: inout APIRouter) {
         api.on(.get, "/api/v1/destinations", summary: "List destinations", tag: "destinations", response: "DestinationList") { _, context in

@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import HTTPTypes
+import HubAPI
 import Hummingbird
 import LinkProtocol
 import NIOCore

@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import LinkProtocol
 import Store
@@ -7,78 +8,6 @@ import Store
 /// Jobs: per server, what to back up, when, how long to keep, where.
 struct JobRoutes {
     let hub: HubServices
-
-    struct JobRequest: Decodable {
-        let name: String
-        let server: String
-        let kind: String
-        let sources: JobSources?
-        let schedule: String
-        let timeZone: String?
-        let retention: RetentionPolicy?
-        let destinations: [String]
-        let enabled: Bool?
-        /// Seconds without a new snapshot before the job is `stale`; 0 turns the rule off.
-        let staleAfter: Int?
-        /// Check jobs: read 1/checkSubsets of the data per run (default 10).
-        var checkSubsets: Int? = nil
-        /// Healthchecks-style ping URL called by the agent at each run ("" removes it).
-        var pingURL: String? = nil
-    }
-    struct JobUpdate: Decodable {
-        let name: String?
-        let kind: String?
-        let sources: JobSources?
-        let schedule: String?
-        let timeZone: String?
-        let retention: RetentionPolicy?
-        let destinations: [String]?
-        let enabled: Bool?
-        /// Seconds without a new snapshot before the job is `stale`; 0 turns the rule off.
-        let staleAfter: Int?
-        /// Check jobs: read 1/checkSubsets of the data per run (default 10).
-        var checkSubsets: Int? = nil
-        /// Healthchecks-style ping URL called by the agent at each run ("" removes it).
-        var pingURL: String? = nil
-    }
-    /// A job with what people ask next: when it runs and what it keeps, in words.
-    struct JobView: Encodable, Sendable {
-        let job: Job
-        let onCalendar: String
-        let nextRunAt: Date?
-        let retentionSummary: String
-        let health: JobHealth?
-        let lastRun: RunBrief?
-
-        init(_ job: Job, now: Date, health: JobHealth? = nil, lastRun: RunBrief? = nil) {
-            self.job = job
-            self.health = health
-            self.lastRun = lastRun
-            self.onCalendar = job.schedule.onCalendarLine
-            self.nextRunAt = job.enabled ? job.schedule.nextElapse(after: now) : nil
-            self.retentionSummary = job.retention.summary
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            try job.encode(to: encoder)
-            var container = encoder.container(keyedBy: Keys.self)
-            try container.encode(onCalendar, forKey: .onCalendar)
-            try container.encodeIfPresent(nextRunAt, forKey: .nextRunAt)
-            try container.encode(retentionSummary, forKey: .retentionSummary)
-            try container.encodeIfPresent(health, forKey: .health)
-            try container.encodeIfPresent(lastRun.map(LastRun.init), forKey: .lastRun)
-        }
-        enum Keys: String, CodingKey { case onCalendar, nextRunAt, retentionSummary, health, lastRun }
-    }
-    /// The newest run in brief.
-    struct LastRun: Encodable, Sendable {
-        let id: String
-        let status: RunStatus
-        let createdAt: Date
-        let finishedAt: Date?
-        init(_ run: RunBrief) { id = run.id; status = run.status; createdAt = run.createdAt; finishedAt = run.finishedAt }
-    }
-    struct JobList: Encodable, Sendable { let jobs: [JobView]; let nextCursor: String? }
 
     func register(on api: inout APIRouter) {
         api.on(.get, "/api/v1/jobs", summary: "List jobs, optionally of one server or writing to one destination", tag: "jobs",
@@ -93,18 +22,18 @@ struct JobRoutes {
                                                 after: try query.cursor(), limit: try query.limit())
             return JSONBody(JobList(jobs: try await views(page.items, accountID: accountID), nextCursor: page.nextCursor?.token))
         }
-        api.on(.post, "/api/v1/jobs", summary: "Create a job", tag: "jobs", body: "JobRequest", response: "Job", status: 201) { request, context in
+        api.on(.post, "/api/v1/jobs", summary: "Create a job", tag: "jobs", body: "JobRequest", response: "JobView", status: 201) { request, context in
             let accountID = try context.accountID()  // 401 before any look at the body
             let job = try await create(try await request.decodeJSON(JobRequest.self, context: context), accountID: accountID)
             return JSONBody(JobView(job, now: job.createdAt), status: .created)
         }
-        api.on(.get, "/api/v1/jobs/{job}", summary: "Show a job (by id, or by name when unique)", tag: "jobs", response: "Job",
+        api.on(.get, "/api/v1/jobs/{job}", summary: "Show a job (by id, or by name when unique)", tag: "jobs", response: "JobView",
                query: ["server"]) { request, context in
             let job = try await job(request, context)
             return JSONBody(try await views([job], accountID: job.accountID)[0])
         }
         api.on(.patch, "/api/v1/jobs/{job}", summary: "Change a job; omitted fields stay as they are", tag: "jobs", body: "JobUpdate",
-               response: "Job", query: ["server"]) { request, context in
+               response: "JobView", query: ["server"]) { request, context in
             let job = try await update(try await job(request, context), with: try await request.decodeJSON(JobUpdate.self, context: context))
             return JSONBody(JobView(job, now: job.updatedAt))
         }
@@ -172,7 +101,8 @@ struct JobRoutes {
         return jobs.map { job in
             let online = servers[job.serverID]?.isOnline(now: now) ?? false
             let status = statuses[job.id] ?? JobStatus(job, latestRun: nil, newestSnapshotAt: nil)
-            return JobView(job, now: now, health: hub.health(status, serverOnline: online, now: now), lastRun: status.latestRun)
+            return JobView(job, now: now, health: hub.health(status, serverOnline: online, now: now), lastRun: status.latestRun,
+                           serverName: servers[job.serverID]?.name)
         }
     }
 

@@ -1,42 +1,12 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import Store
 
 /// Notification channels (signed webhooks, Slack, Discord, email) and what was sent to them.
 struct NotificationRoutes {
     let hub: HubServices
-
-    struct ChannelRequest: Decodable {
-        let name: String
-        let kind: String?
-        let url: String
-        let rules: NotificationRules?
-        /// Email channels: sender, recipients, SMTP user name — and the SMTP password (never shown again).
-        let email: EmailSettings?
-        let smtpPassword: String?
-    }
-    struct ChannelUpdate: Decodable {
-        let name: String?
-        let url: String?
-        let rules: NotificationRules?
-        let email: EmailSettings?
-        let smtpPassword: String?
-    }
-    struct ChannelCreated: Encodable, Sendable {
-        let channel: NotificationChannel
-        /// Webhooks: the signing secret (`whsec_…`), shown once; receivers verify X-MZPanel-Signature with it.
-        let secret: String?
-    }
-    struct ChannelList: Encodable, Sendable { let channels: [NotificationChannel] }
-    struct DeliveryView: Encodable, Sendable {
-        let id: String, channelID: String, event: String, attempts: Int, createdAt: Date, deliveredAt: Date?, nextAttemptAt: Date?, lastError: String?
-        init(_ d: NotificationDelivery) {
-            id = d.id; channelID = d.channelID; event = d.event; attempts = d.attempts; createdAt = d.createdAt; deliveredAt = d.deliveredAt
-            nextAttemptAt = d.deliveredAt == nil && d.attempts < NotificationDelivery.maxAttempts ? d.nextAttemptAt : nil; lastError = d.lastError
-        }
-    }
-    struct DeliveryList: Encodable, Sendable { let deliveries: [DeliveryView] }
 
     func register(on api: inout APIRouter) {
         api.on(.get, "/api/v1/notifications/channels", summary: "List notification channels", tag: "notifications", response: "ChannelList") { _, context in

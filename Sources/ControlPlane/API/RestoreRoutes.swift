@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import LinkProtocol
 import Store
@@ -8,18 +9,6 @@ import Store
 /// its plan kept on the run (who restored what, from where, to where — the audit log has who).
 struct RestoreRoutes {
     let hub: HubServices
-
-    struct RestoreRequest: Decodable {
-        let snapshot: String
-        let destination: String?
-        let server: String?
-        let target: String?
-        let include: [String]?
-        let files: Bool?
-        let databases: [DatabaseRestore]?
-        let overwrite: Bool?
-        let dryRun: Bool?
-    }
 
     func register(on api: inout APIRouter) {
         api.on(.post, "/api/v1/restores", summary: "Restore a snapshot's files and databases (answers the queued restore run)", tag: "restores",

@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import HTTPTypes
+import HubAPI
 import Hummingbird
 import NIOCore
 
@@ -46,17 +47,8 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         self.init(status, code: error.code.rawValue, error.message, field: error.field)
     }
 
-    struct Body: Encodable {
-        struct Detail: Encodable {
-            let code: String
-            let message: String
-            let field: String?
-        }
-        let error: Detail
-    }
-
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try JSONEncoder().encode(Body(error: .init(code: code, message: message, field: field)))
+        let data = try JSONEncoder().encode(ErrorBody(error: .init(code: code, message: message, field: field)))
         var response = Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer realm=\"mzpanel\"" }
         return response

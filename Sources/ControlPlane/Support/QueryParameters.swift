@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 
 /// Typed reading of query parameters with 400s that name the parameter.

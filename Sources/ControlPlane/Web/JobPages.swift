@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import Store
 
@@ -66,7 +67,7 @@ struct JobPages {
             let values = JobForm.values(from: form)
             do {
                 let (sources, retention) = try JobForm.parts(values)
-                let body = JobRoutes.JobRequest(name: values.name, server: values.server, kind: values.kind, sources: sources, schedule: values.schedule,
+                let body = JobRequest(name: values.name, server: values.server, kind: values.kind, sources: sources, schedule: values.schedule,
                                                 timeZone: values.timeZone, retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
                                                 staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
                                                 pingURL: values.pingURL)
@@ -92,7 +93,7 @@ struct JobPages {
             let values = JobForm.values(from: form)
             do {
                 let (sources, retention) = try JobForm.parts(values)
-                let update = JobRoutes.JobUpdate(name: values.name, kind: values.kind, sources: sources, schedule: values.schedule, timeZone: values.timeZone,
+                let update = JobUpdate(name: values.name, kind: values.kind, sources: sources, schedule: values.schedule, timeZone: values.timeZone,
                                                  retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
                                                  staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
                                                 pingURL: values.pingURL)
@@ -118,7 +119,7 @@ struct JobPages {
             router.page(.post, RouterPath("/backups/jobs/{job}/\(action)"), pages: pages) { request, context, caller in
                 try caller.checkCSRF(try await FormData.read(request, limit: 4096))
                 guard let job = try await job(context, caller) else { return pages.notFound("The job", caller: caller) }
-                _ = try await jobs.update(job, with: JobRoutes.JobUpdate(name: nil, kind: nil, sources: nil, schedule: nil, timeZone: nil,
+                _ = try await jobs.update(job, with: JobUpdate(name: nil, kind: nil, sources: nil, schedule: nil, timeZone: nil,
                                                                          retention: nil, destinations: nil, enabled: enabled, staleAfter: nil))
                 return WebResponses.redirect("/backups/jobs/\(job.id)?notice=\(action)d")
             }

@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import Store
 
@@ -50,7 +51,7 @@ struct NotificationsPage {
                 let recipients = values.to.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
                 let email = values.kind == "email" ? EmailSettings(from: values.from, to: recipients, username: values.smtpUser.isEmpty ? nil : values.smtpUser) : nil
                 let password = form["smtpPassword"].flatMap { $0.isEmpty ? nil : $0 }
-                let created = try await routes.create(NotificationRoutes.ChannelRequest(name: values.name, kind: values.kind, url: values.url, rules: rules,
+                let created = try await routes.create(ChannelRequest(name: values.name, kind: values.kind, url: values.url, rules: rules,
                                                                                         email: email, smtpPassword: password), accountID: caller.account.id)
                 return pages.render("notifications", try await model(caller, secret: created.secret,
                                                                      notice: "Added \(created.channel.name). Send it a test to check it works."))

@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import Store
 
@@ -65,7 +66,7 @@ struct SnapshotPage {
             let include = (form["include"] ?? "").trimmingSpaces
             do {
                 let databases = try await chosenDatabases(form, snapshot: snapshot, accountID: caller.account.id)
-                let body = RestoreRoutes.RestoreRequest(snapshot: snapshot, destination: form["destination"], server: form["server"].flatMap { $0.isEmpty ? nil : $0 },
+                let body = RestoreRequest(snapshot: snapshot, destination: form["destination"], server: form["server"].flatMap { $0.isEmpty ? nil : $0 },
                                                         target: target.isEmpty ? nil : target,
                                                         include: !form.has("files") || include.isEmpty || include == "/" ? [] : [include],
                                                         files: form.has("files"), databases: databases, overwrite: form.has("overwrite"), dryRun: form.has("dryRun"))
