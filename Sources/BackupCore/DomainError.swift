@@ -8,6 +8,8 @@ public struct DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         case planRequired = "plan_required"
         case notFound = "not_found"
         case conflict = "conflict"
+        /// A name matches several resources (jobs of the same name on different servers).
+        case ambiguous = "ambiguous"
         case unauthorized = "unauthorized"
     }
 

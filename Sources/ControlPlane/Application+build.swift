@@ -23,7 +23,6 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
     VaultRoutes(hub: hub).register(on: &api)
     JobRoutes(hub: hub).register(on: &api)
     HistoryRoutes(hub: hub).register(on: &api)
-    RunNowRoute(hub: hub).register(on: &api)
     MetricsRoute(hub: hub).register(on: &api)
     AuditRoutes(hub: hub).register(on: &api)
     NotificationRoutes(hub: hub).register(on: &api)

@@ -7,7 +7,7 @@ import Store
 /// Runs and snapshots (read-only here: agents report them), the fleet summary and the schedule preview.
 struct HistoryRoutes {
     let hub: HubServices
-    var jobs: JobRoutes { JobRoutes(hub: hub) }
+    var jobs: JobService { JobService(hub: hub) }
 
     static let listQuery = ["server", "job", "destination", "since", "until", "cursor", "limit"]
 
@@ -54,7 +54,7 @@ struct HistoryRoutes {
             let body = try await request.decodeJSON(PreviewRequest.self, context: context)
             let count = body.count ?? 5
             guard (1...100).contains(count) else { throw APIError.badRequest("count \(count) is out of range; ask for 1 to 100 elapses", field: "count") }
-            let schedule = try JobRoutes.schedule(body.schedule, timeZone: body.timeZone ?? "UTC")
+            let schedule = try Schedule.validated(body.schedule, timeZone: body.timeZone ?? "UTC")
             let next = schedule.nextElapses(after: body.from ?? hub.clock.now(), count: count)
             return JSONBody(SchedulePreview(calendar: schedule.calendar, timeZone: schedule.timeZone, onCalendar: schedule.onCalendarLine, next: next))
         }
@@ -81,7 +81,7 @@ struct HistoryRoutes {
         var server: String?
         if let reference = query.string("server") { server = try await jobs.serverID(reference, accountID: accountID, field: "server") }
         var destination: String?
-        if let reference = query.string("destination") { destination = try await jobs.destinationIDs([reference], accountID: accountID, field: "destination")[0].id }
+        if let reference = query.string("destination") { destination = try await jobs.destinations([reference], accountID: accountID, field: "destination")[0].id }
         var job: String?
         if let reference = query.string("job") {
             let matches = try await hub.store.jobs(accountID: accountID, reference: reference, serverID: server)

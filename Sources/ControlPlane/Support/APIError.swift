@@ -41,7 +41,7 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         case .invalid: .badRequest
         case .planRequired: .init(code: 402, reasonPhrase: "Payment Required")
         case .notFound: .notFound
-        case .conflict: .conflict
+        case .conflict, .ambiguous: .conflict
         case .unauthorized: .unauthorized
         }
         self.init(status, code: error.code.rawValue, error.message, field: error.field)

@@ -7,7 +7,7 @@ import Store
 /// Jobs: the fleet list with filters, a job's page with charts and actions, the add/edit form.
 struct JobPages {
     let pages: WebPages
-    var jobs: JobRoutes { JobRoutes(hub: pages.hub) }
+    var jobs: JobService { JobService(hub: pages.hub) }
 
     struct ListModel {
         let layout: Layout
@@ -108,9 +108,9 @@ struct JobPages {
             try caller.checkCSRF(try await FormData.read(request, limit: 4096))
             guard let job = try await job(context, caller) else { return pages.notFound("The job", caller: caller) }
             do {
-                let run = try await RunNowRoute(hub: pages.hub).runNow(job)
+                let run = try await jobs.runNow(job)
                 return WebResponses.redirect("/backups/runs/\(run.id)")
-            } catch let error as APIError {
+            } catch let error as DomainError {
                 return pages.render("message", MessageModel(layout: Layout("Run now", section: "jobs", caller: caller), title: "The job did not start",
                                                             message: error.message, back: "/backups/jobs/\(job.id)"), status: .conflict)
             }
@@ -127,8 +127,7 @@ struct JobPages {
         router.page(.post, "/backups/jobs/{job}/delete", pages: pages) { request, context, caller in
             try caller.checkCSRF(try await FormData.read(request, limit: 4096))
             guard let job = try await job(context, caller) else { return pages.notFound("The job", caller: caller) }
-            _ = try await pages.store.deleteJob(accountID: caller.account.id, id: job.id)
-            try await pages.hub.notifyAgent(serverID: job.serverID, accountID: caller.account.id)
+            try await jobs.delete(job)
             return WebResponses.redirect("/backups/jobs")
         }
     }
