@@ -33,7 +33,7 @@ struct ServerRoutes {
             let body = try await request.decodeJSON(ServerRequest.self, context: context)
             let server = Server(id: ResourceID.make(.server), accountID: accountID, name: try Name.validate(body.name), createdAt: hub.clock.now())
             try await hub.store.createServer(server)
-            let enrollment = try await issueEnrollment(for: server, lifetime: EnrollmentToken.defaultLifetimeSeconds)
+            let enrollment = try await EnrollmentService(hub: hub).issue(for: server, lifetime: EnrollmentToken.defaultLifetimeSeconds)
             return JSONBody(ServerCreated(server: server, enrollment: enrollment), status: .created)
         }
         api.on(.get, "/api/v1/servers/{server}", summary: "Show a server (by id or name)", tag: "servers", response: "ServerView") { _, context in
@@ -65,7 +65,7 @@ struct ServerRoutes {
             let server = try await server(context)
             let body = try await request.decodeJSON(EnrollmentRequest.self, context: context)
             let lifetime = try EnrollmentToken.validatedLifetime(body.expiresInSeconds)
-            return JSONBody(try await issueEnrollment(for: server, lifetime: lifetime), status: .created)
+            return JSONBody(try await EnrollmentService(hub: hub).issue(for: server, lifetime: lifetime), status: .created)
         }
         api.on(.delete, "/api/v1/servers/{server}/enrollment-tokens/{token}", summary: "Withdraw an enrollment token", tag: "servers",
                response: "Deleted") { _, context in
@@ -85,15 +85,5 @@ struct ServerRoutes {
             throw APIError.notFound(.server, reference)
         }
         return server
-    }
-
-    func issueEnrollment(for server: Server, lifetime: Int) async throws -> EnrollmentCreated {
-        let secret = Secrets.make(prefix: Secrets.enrollmentPrefix)
-        let now = hub.clock.now()
-        let token = EnrollmentToken(id: ResourceID.make(.enrollmentToken), accountID: server.accountID, serverID: server.id,
-                                    createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(lifetime)))
-        try await hub.store.createEnrollmentToken(token, hash: Secrets.hash(secret))
-        let command = "mzpanel-agent enroll --url \(hub.configuration.effectivePublicURL) --token \(secret)"
-        return EnrollmentCreated(enrollmentToken: token, secret: secret, command: command)
     }
 }

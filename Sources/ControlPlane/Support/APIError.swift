@@ -43,8 +43,9 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         case .notFound: .notFound
         case .conflict, .ambiguous: .conflict
         case .unauthorized: .unauthorized
+        case .timeout: .init(code: 504, reasonPhrase: "Gateway Timeout")
         }
-        self.init(status, code: error.code.rawValue, error.message, field: error.field)
+        self.init(status, code: error.wireCode, error.message, field: error.field)
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
