@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import LinkProtocol
 import Store
@@ -92,10 +93,8 @@ struct DestinationPages {
             draft.name = form["name"] ?? ""
             draft.settings = settings
             do {
-                var changed = try await DestinationRoutes(hub: pages.hub).applying(name: form["name"] ?? "", settings: settings, to: original, account: caller.account)
-                changed.updatedAt = pages.now
-                try await pages.store.updateDestination(changed)
-                try await pages.hub.notifyAgents(using: changed)
+                let changed = try await DestinationService(hub: pages.hub).update(original, with: DestinationUpdate(name: form["name"] ?? "", settings: settings),
+                                                                                  account: caller.account)
                 return WebResponses.redirect("/backups/destinations/\(changed.id)")
             } catch {
                 guard let field = JobForm.fieldError(error) else { throw error }
@@ -109,7 +108,7 @@ struct DestinationPages {
                 return pages.notFound("The destination", caller: caller)
             }
             do {
-                _ = try await pages.store.deleteDestination(accountID: caller.account.id, id: destination.id)
+                try await DestinationService(hub: pages.hub).delete(destination)
             } catch let error as DomainError {
                 return pages.render("message", MessageModel(layout: Layout("Remove destination", section: "destinations", caller: caller),
                                                             title: "The destination was not removed", message: error.message,
