@@ -11,7 +11,8 @@ struct Listing {
     let label: String
     let path: String
     let web: Bool
-    let store: () async throws -> Void
+    /// Runs the store calls; answers what the API encodes (nil for pages), to time the encoding apart.
+    let store: () async throws -> (any Encodable)?
 }
 
 /// Milliseconds of a duration.
@@ -45,43 +46,48 @@ func compareHTTP(store: SQLHubStore, accountID: String, userID: String, repetiti
     // Each listing's store calls mirror its handler (ControlPlane/API/*Routes.swift, ControlPlane/Web/*Page*.swift).
     let listings: [Listing] = [
         Listing(label: "GET /api/v1/snapshots (50)", path: "/api/v1/snapshots?limit=50", web: false) {
-            _ = try await store.snapshots(accountID: accountID, filter: .init(), after: nil, limit: 50)
+            try await store.snapshots(accountID: accountID, filter: .init(), after: nil, limit: 50).items
         },
         Listing(label: "GET /api/v1/runs (50)", path: "/api/v1/runs?limit=50", web: false) {
-            _ = try await store.runs(accountID: accountID, filter: .init(), after: nil, limit: 50)
+            try await store.runs(accountID: accountID, filter: .init(), after: nil, limit: 50).items
         },
         Listing(label: "GET /api/v1/runs?status=failed (50)", path: "/api/v1/runs?status=failed&limit=50", web: false) {
-            _ = try await store.runs(accountID: accountID, filter: .init(status: .failed), after: nil, limit: 50)
+            try await store.runs(accountID: accountID, filter: .init(status: .failed), after: nil, limit: 50).items
         },
         Listing(label: "GET /api/v1/servers (50)", path: "/api/v1/servers?limit=50", web: false) {
-            _ = try await store.servers(accountID: accountID, after: nil, limit: 50)
+            let page = try await store.servers(accountID: accountID, after: nil, limit: 50)
             _ = try await store.jobStatuses(accountID: accountID, jobIDs: nil)
+            return page.items
         },
         Listing(label: "GET /api/v1/jobs (50)", path: "/api/v1/jobs?limit=50", web: false) {
             let page = try await store.jobs(accountID: accountID, serverID: nil, destinationID: nil, after: nil, limit: 50)
             _ = try await store.jobStatuses(accountID: accountID, jobIDs: page.items.map(\.id))
             _ = try await store.servers(accountID: accountID, ids: page.items.map(\.serverID))
+            return page.items
         },
         Listing(label: "GET /api/v1/fleet (counts)", path: "/api/v1/fleet", web: false) {
-            _ = try await store.fleetSummary(accountID: accountID, now: clock.now())
+            try await store.fleetSummary(accountID: accountID, now: clock.now())
         },
         Listing(label: "GET /backups (hub page)", path: "/backups", web: true) {
             _ = try await store.servers(accountID: accountID)
             _ = try await store.jobStatuses(accountID: accountID, jobIDs: nil)
             _ = try await store.fleetSummary(accountID: accountID, now: clock.now())
             _ = try await store.runs(accountID: accountID, filter: RunFilter(status: .failed), after: nil, limit: 8)
+            return nil
         },
         Listing(label: "GET /backups/jobs (100 rows)", path: "/backups/jobs", web: true) {
             _ = try await store.servers(accountID: accountID)
             _ = try await store.destinations(accountID: accountID)
             _ = try await store.jobStatuses(accountID: accountID, jobIDs: nil)
             _ = try await store.jobs(accountID: accountID, ids: shownJobs)
+            return nil
         },
         Listing(label: "GET /backups/snapshots (50)", path: "/backups/snapshots", web: true) {
             _ = try await store.servers(accountID: accountID)
             _ = try await store.jobs(accountID: accountID, serverID: nil, destinationID: nil)
             _ = try await store.destinations(accountID: accountID)
             _ = try await store.snapshots(accountID: accountID, filter: .init(), after: nil, limit: 50)
+            return nil
         },
         Listing(label: "GET /backups/destinations", path: "/backups/destinations", web: true) {
             _ = try await store.destinations(accountID: accountID)
@@ -89,6 +95,7 @@ func compareHTTP(store: SQLHubStore, accountID: String, userID: String, repetiti
             _ = try await store.servers(accountID: accountID)
             _ = try await store.jobStatuses(accountID: accountID, jobIDs: nil)
             _ = try await store.envelopes(accountID: accountID)
+            return nil
         },
     ]
 
@@ -124,27 +131,31 @@ func compareHTTP(store: SQLHubStore, accountID: String, userID: String, repetiti
         let bearerCost = spread(bearerAuth).median, sessionCost = spread(sessionAuth).median
         print(String(format: "  http: caller lookup per request: API token %.2f ms, web session %.2f ms (store, median)", bearerCost, sessionCost))
         print("  " + "listing over HTTP".padding(toLength: 38, withPad: " ", startingAt: 0)
-            + "   HTTP median     p95 |  SQL median     p95 | ratio | ratio incl. caller lookup")
+            + "   HTTP median     p95 |  SQL median     p95 | ratio | incl. caller lookup | encoding the store's items")
         for listing in listings {
             let headers = listing.web ? cookie : bearer
             var bytes = 0
             for _ in 0..<3 {  // warm-up: caches, connection, first-use allocations
                 bytes = try client.get(listing.path, headers: headers)
-                try await listing.store()
+                _ = try await listing.store()
             }
-            var http: [Double] = [], sql: [Double] = []
+            var http: [Double] = [], sql: [Double] = [], encoding: [Double] = []
             for _ in 0..<repetitions {
                 let start = ContinuousClock.now
                 _ = try client.get(listing.path, headers: headers)
                 let middle = ContinuousClock.now
-                try await listing.store()
+                let value = try await listing.store()
+                let stored = ContinuousClock.now
+                if let value { _ = try HubJSON.encoder().encode(value) }
                 http.append(milliseconds(middle - start))
-                sql.append(milliseconds(ContinuousClock.now - middle))
+                sql.append(milliseconds(stored - middle))
+                encoding.append(milliseconds(ContinuousClock.now - stored))
             }
-            let h = spread(http), s = spread(sql)
+            let h = spread(http), s = spread(sql), e = spread(encoding).median
             let lookup = listing.web ? sessionCost : bearerCost
             print("  " + "\(listing.label) \(bytes / 1024) KiB".padding(toLength: 38, withPad: " ", startingAt: 0)
-                + String(format: " %8.2f ms %7.2f | %7.2f ms %7.2f | %4.1f× | %4.1f×", h.median, h.p95, s.median, s.p95, h.median / s.median, h.median / (s.median + lookup)))
+                + String(format: " %8.2f ms %7.2f | %7.2f ms %7.2f | %4.1f× | %4.1f×", h.median, h.p95, s.median, s.p95, h.median / s.median,
+                         h.median / (s.median + lookup)) + (listing.web ? "" : String(format: " | JSON %.2f ms", e)))
         }
         await services.triggerGracefulShutdown()
         try await group.waitForAll()
