@@ -39,7 +39,15 @@ struct HistoryRoutes {
 
     func register(on api: inout APIRouter) {
         api.on(.get, "/api/v1/runs", summary: "List runs, newest first, with filters and cursor pagination", tag: "history",
-               response: "RunPage", query: Self.listQuery + ["status"], listRuns)
+               response: "RunPage", query: Self.listQuery + ["status"]) { request, context in
+            let accountID = try context.accountID()
+            let query = QueryParameters(request: request)
+            let scope = try await scope(query, accountID: accountID)
+            let filter = RunFilter(serverID: scope.server, jobID: scope.job, destinationID: scope.destination,
+                                   status: try query.enumeration("status", RunStatus.self), since: scope.since, until: scope.until)
+            let page = try await hub.store.runs(accountID: accountID, filter: filter, after: try query.cursor(), limit: try query.limit())
+            return JSONBody(RunPage(runs: page.items, nextCursor: page.nextCursor?.token))
+        }
         api.on(.get, "/api/v1/runs/{run}", summary: "Show a run with its per-destination results, live progress and snapshot", tag: "history", response: "RunDetail") { _, context in
             let id = try context.parameter("run")
             let accountID = try context.accountID()
@@ -47,7 +55,14 @@ struct HistoryRoutes {
             return JSONBody(RunView(run: run, snapshot: try await hub.store.snapshot(accountID: accountID, runID: run.id)))
         }
         api.on(.get, "/api/v1/snapshots", summary: "List snapshots, newest first, with filters and cursor pagination", tag: "history",
-               response: "SnapshotPage", query: Self.listQuery, listSnapshots)
+               response: "SnapshotPage", query: Self.listQuery) { request, context in
+            let accountID = try context.accountID()
+            let query = QueryParameters(request: request)
+            let scope = try await scope(query, accountID: accountID)
+            let filter = SnapshotFilter(serverID: scope.server, jobID: scope.job, destinationID: scope.destination, since: scope.since, until: scope.until)
+            let page = try await hub.store.snapshots(accountID: accountID, filter: filter, after: try query.cursor(), limit: try query.limit())
+            return JSONBody(SnapshotPage(snapshots: page.items, nextCursor: page.nextCursor?.token))
+        }
         api.on(.get, "/api/v1/snapshots/{snapshot}", summary: "Show a snapshot and its copies", tag: "history", response: "Snapshot") { _, context in
             let id = try context.parameter("snapshot")
             guard let snapshot = try await hub.store.snapshot(accountID: try context.accountID(), id: id) else { throw APIError.notFound(.snapshot, id) }
@@ -66,27 +81,6 @@ struct HistoryRoutes {
             let next = schedule.nextElapses(after: body.from ?? hub.clock.now(), count: count)
             return JSONBody(Preview(calendar: schedule.calendar, timeZone: schedule.timeZone, onCalendar: schedule.onCalendarLine, next: next))
         }
-    }
-
-    /// `GET /api/v1/runs`. Not optimised: Swift 6.3.1 crashes splitting this coroutine (docs/compiler-notes.md).
-    @_optimize(none) @Sendable func listRuns(_ request: Request, context: HubRequestContext) async throws -> JSONBody<RunPage> {
-        let accountID = try context.accountID()
-        let query = QueryParameters(request: request)
-        let scope = try await scope(query, accountID: accountID)
-        let filter = RunFilter(serverID: scope.server, jobID: scope.job, destinationID: scope.destination,
-                               status: try query.enumeration("status", RunStatus.self), since: scope.since, until: scope.until)
-        let page = try await hub.store.runs(accountID: accountID, filter: filter, after: try query.cursor(), limit: try query.limit())
-        return JSONBody(RunPage(runs: page.items, nextCursor: page.nextCursor?.token))
-    }
-
-    /// `GET /api/v1/snapshots`. Not optimised: Swift 6.3.1 crashes splitting this coroutine (docs/compiler-notes.md).
-    @_optimize(none) @Sendable func listSnapshots(_ request: Request, context: HubRequestContext) async throws -> JSONBody<SnapshotPage> {
-        let accountID = try context.accountID()
-        let query = QueryParameters(request: request)
-        let scope = try await scope(query, accountID: accountID)
-        let filter = SnapshotFilter(serverID: scope.server, jobID: scope.job, destinationID: scope.destination, since: scope.since, until: scope.until)
-        let page = try await hub.store.snapshots(accountID: accountID, filter: filter, after: try query.cursor(), limit: try query.limit())
-        return JSONBody(SnapshotPage(snapshots: page.items, nextCursor: page.nextCursor?.token))
     }
 
     /// The resource filters shared by the run and snapshot listings, resolved from names or ids.

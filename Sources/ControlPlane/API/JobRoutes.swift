@@ -82,7 +82,17 @@ struct JobRoutes {
 
     func register(on api: inout APIRouter) {
         api.on(.get, "/api/v1/jobs", summary: "List jobs, optionally of one server or writing to one destination", tag: "jobs",
-               response: "JobList", query: ["server", "destination", "cursor", "limit"], list)
+               response: "JobList", query: ["server", "destination", "cursor", "limit"]) { request, context in
+            let accountID = try context.accountID()
+            let query = QueryParameters(request: request)
+            var server: String?
+            if let reference = query.string("server") { server = try await serverID(reference, accountID: accountID, field: "server") }
+            var destination: String?
+            if let reference = query.string("destination") { destination = try await destinationIDs([reference], accountID: accountID, field: "destination")[0].id }
+            let page = try await hub.store.jobs(accountID: accountID, serverID: server, destinationID: destination,
+                                                after: try query.cursor(), limit: try query.limit())
+            return JSONBody(JobList(jobs: try await views(page.items, accountID: accountID), nextCursor: page.nextCursor?.token))
+        }
         api.on(.post, "/api/v1/jobs", summary: "Create a job", tag: "jobs", body: "JobRequest", response: "Job", status: 201) { request, context in
             let accountID = try context.accountID()  // 401 before any look at the body
             let job = try await create(try await request.decodeJSON(JobRequest.self, context: context), accountID: accountID)
@@ -147,19 +157,6 @@ struct JobRoutes {
             try await hub.store.updateJob(job)
             try await notifyAgent(serverID: job.serverID, accountID: job.accountID)
             return job
-    }
-
-    /// `GET /api/v1/jobs`. Not optimised: Swift 6.3.1 crashes splitting this coroutine (docs/compiler-notes.md).
-    @_optimize(none) @Sendable func list(_ request: Request, context: HubRequestContext) async throws -> JSONBody<JobList> {
-        let accountID = try context.accountID()
-        let query = QueryParameters(request: request)
-        var server: String?
-        if let reference = query.string("server") { server = try await serverID(reference, accountID: accountID, field: "server") }
-        var destination: String?
-        if let reference = query.string("destination") { destination = try await destinationIDs([reference], accountID: accountID, field: "destination")[0].id }
-        let page = try await hub.store.jobs(accountID: accountID, serverID: server, destinationID: destination,
-                                            after: try query.cursor(), limit: try query.limit())
-        return JSONBody(JobList(jobs: try await views(page.items, accountID: accountID), nextCursor: page.nextCursor?.token))
     }
 
     /// Tells the server's agent to fetch its jobs again (timers follow the change at once).

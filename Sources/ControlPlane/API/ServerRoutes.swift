@@ -56,8 +56,8 @@ struct ServerRoutes {
         api.on(.get, "/api/v1/servers", summary: "List servers, newest first, with cursor pagination", tag: "servers",
                response: "ServerList", query: ["cursor", "limit"]) { request, context in
             let query = QueryParameters(request: request)
-            let accountID = try context.accountID(), cursor = try query.cursor(), limit = try query.limit()
-            let page = try await hub.store.servers(accountID: accountID, after: cursor, limit: limit)
+            let accountID = try context.accountID()
+            let page = try await hub.store.servers(accountID: accountID, after: try query.cursor(), limit: try query.limit())
             return JSONBody(ServerList(servers: try await views(page.items, accountID: accountID), nextCursor: page.nextCursor?.token))
         }
         api.on(.post, "/api/v1/servers", summary: "Add a server; answers its first enrollment token and the agent command",
