@@ -54,9 +54,7 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
             resources: [.copy("Resources")],
-            // Swift 6.3.1 crashes (signal 11, LLVM coroutine splitting) optimising this module; release
-            // builds compile it without optimisation. Its dependencies (store, schedules, templates, NIO) stay optimised.
-            swiftSettings: strict + [.unsafeFlags(["-Onone"], .when(configuration: .release))]
+            swiftSettings: strict
         ),
         // The CLI's client side: API client, the client commands, output formatting. Links no web framework and no store.
         .target(
