@@ -1,6 +1,7 @@
 import BackupCore
 import ControlPlane
 import Foundation
+import HubAPI
 import Hummingbird
 import Logging
 import ServiceLifecycle
