@@ -35,12 +35,12 @@ struct QueryParameters {
         return value
     }
 
-    // `cursor()` and `limit()` call typed-throws functions of BackupCore; inlined into the async
-    // list handlers they crash Swift 6.3.1's optimiser (docs/compiler-notes.md), so they stay calls.
-    @inline(never) func cursor() throws -> Cursor? {
+    func cursor() throws -> Cursor? {
         guard let text = string("cursor") else { return nil }
         return try Cursor.parse(text)
     }
 
+    // Kept out of line: inlined into the async list handlers, this typed-throws call inside an
+    // untyped one crashes Swift 6.3.1's optimiser (docs/compiler-notes.md).
     @inline(never) func limit() throws -> Int { try PageSize.validated(try int("limit")) }
 }
