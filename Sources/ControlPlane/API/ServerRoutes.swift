@@ -2,88 +2,75 @@ import BackupCore
 import Foundation
 import HubAPI
 import Hummingbird
-import Store
 
-/// Servers and their one-time enrollment tokens.
+/// Servers and their one-time enrollment tokens; each handler decodes, calls `ServerService` and encodes.
 struct ServerRoutes {
     let hub: HubServices
-
-    /// Views with health: one narrow query for all the account's job statuses, whatever the page size.
-    func views(_ servers: [Server], accountID: String) async throws -> [ServerView] {
-        let now = hub.clock.now()
-        let byServer = Dictionary(grouping: try await hub.store.jobStatuses(accountID: accountID, jobIDs: nil), by: \.serverID)
-        return servers.map { server in
-            let online = server.isOnline(now: now)
-            let jobs = (byServer[server.id] ?? []).map { hub.health($0, serverOnline: online, now: now) }
-            return ServerView(server, now: now, health: ServerHealth.evaluate(enrolled: server.enrolledAt != nil, online: online, jobs: jobs))
-        }
-    }
+    var servers: ServerService { ServerService(hub: hub) }
 
     func register(on api: inout APIRouter) {
         api.on(.get, "/api/v1/servers", summary: "List servers, newest first, with cursor pagination", tag: "servers",
-               response: "ServerList", query: ["cursor", "limit"]) { request, context in
-            let query = QueryParameters(request: request)
-            let accountID = try context.accountID()
-            let page = try await hub.store.servers(accountID: accountID, after: try query.cursor(), limit: try query.limit())
-            return JSONBody(ServerList(servers: try await views(page.items, accountID: accountID), nextCursor: page.nextCursor?.token))
-        }
+               response: "ServerList", query: ["cursor", "limit"], list)
         api.on(.post, "/api/v1/servers", summary: "Add a server; answers its first enrollment token and the agent command",
-               tag: "servers", body: "ServerRequest", response: "ServerCreated", status: 201) { request, context in
-            let accountID = try context.accountID()
-            let body = try await request.decodeJSON(ServerRequest.self, context: context)
-            let server = Server(id: ResourceID.make(.server), accountID: accountID, name: try Name.validate(body.name), createdAt: hub.clock.now())
-            try await hub.store.createServer(server)
-            let enrollment = try await EnrollmentService(hub: hub).issue(for: server, lifetime: EnrollmentToken.defaultLifetimeSeconds)
-            return JSONBody(ServerCreated(server: server, enrollment: enrollment), status: .created)
-        }
-        api.on(.get, "/api/v1/servers/{server}", summary: "Show a server (by id or name)", tag: "servers", response: "ServerView") { _, context in
-            let server = try await server(context)
-            return JSONBody(try await views([server], accountID: server.accountID)[0])
-        }
-        api.on(.patch, "/api/v1/servers/{server}", summary: "Rename a server", tag: "servers", body: "ServerUpdate", response: "ServerView") { request, context in
-            var server = try await server(context)
-            let body = try await request.decodeJSON(ServerUpdate.self, context: context)
-            if let name = body.name { server.name = try Name.validate(name) }
-            try await hub.store.updateServer(server)
-            return JSONBody(ServerView(server, now: hub.clock.now()))
-        }
+               tag: "servers", body: "ServerRequest", response: "ServerCreated", status: 201, add)
+        api.on(.get, "/api/v1/servers/{server}", summary: "Show a server (by id or name)", tag: "servers", response: "ServerView", show)
+        api.on(.patch, "/api/v1/servers/{server}", summary: "Rename a server", tag: "servers", body: "ServerUpdate", response: "ServerView", rename)
         api.on(.delete, "/api/v1/servers/{server}", summary: "Remove a server, its jobs and sealed credentials (history stays)",
-               tag: "servers", response: "ServerDeleted") { _, context in
-            let server = try await server(context)
-            guard let exposed = try await hub.store.deleteServer(accountID: server.accountID, id: server.id) else {
-                throw APIError.notFound(.server, server.id)
-            }
-            return JSONBody(ServerDeleted(exposedDestinations: exposed))
-        }
+               tag: "servers", response: "ServerDeleted", remove)
         api.on(.get, "/api/v1/servers/{server}/enrollment-tokens", summary: "List a server's enrollment tokens", tag: "servers",
-               response: "EnrollmentList") { _, context in
-            let server = try await server(context)
-            return JSONBody(EnrollmentList(enrollmentTokens: try await hub.store.enrollmentTokens(accountID: server.accountID, serverID: server.id)))
-        }
+               response: "EnrollmentList", tokens)
         api.on(.post, "/api/v1/servers/{server}/enrollment-tokens", summary: "Issue a one-time enrollment token", tag: "servers",
-               body: "EnrollmentRequest", response: "EnrollmentCreated", status: 201) { request, context in
-            let server = try await server(context)
-            let body = try await request.decodeJSON(EnrollmentRequest.self, context: context)
-            let lifetime = try EnrollmentToken.validatedLifetime(body.expiresInSeconds)
-            return JSONBody(try await EnrollmentService(hub: hub).issue(for: server, lifetime: lifetime), status: .created)
-        }
+               body: "EnrollmentRequest", response: "EnrollmentCreated", status: 201, issueToken)
         api.on(.delete, "/api/v1/servers/{server}/enrollment-tokens/{token}", summary: "Withdraw an enrollment token", tag: "servers",
-               response: "Deleted") { _, context in
-            let server = try await server(context)
-            let id = try context.parameter("token")
-            let tokens = try await hub.store.enrollmentTokens(accountID: server.accountID, serverID: server.id)
-            guard tokens.contains(where: { $0.id == id }), try await hub.store.deleteEnrollmentToken(accountID: server.accountID, id: id) else {
-                throw APIError.notFound(.enrollmentToken, id)
-            }
-            return JSONBody(Deleted())
-        }
+               response: "Deleted", withdrawToken)
+    }
+
+    @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<ServerList> {
+        let query = QueryParameters(request: request)
+        let accountID = try context.accountID()
+        let cursor = try query.cursor()
+        let limit = try query.limit()
+        return JSONBody(try await servers.list(accountID: accountID, after: cursor, limit: limit))
+    }
+
+    @Sendable func add(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<ServerCreated> {
+        let accountID = try context.accountID()
+        return JSONBody(try await servers.add(try await request.decodeJSON(ServerRequest.self, context: context), accountID: accountID), status: .created)
+    }
+
+    @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<ServerView> {
+        let server = try await server(context)
+        return JSONBody(try await servers.views([server], accountID: server.accountID)[0])
+    }
+
+    @Sendable func rename(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<ServerView> {
+        let server = try await server(context)
+        let renamed = try await servers.rename(server, with: try await request.decodeJSON(ServerUpdate.self, context: context))
+        return JSONBody(ServerView(renamed, now: hub.clock.now()))
+    }
+
+    @Sendable func remove(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<ServerDeleted> {
+        JSONBody(try await servers.remove(try await server(context)))
+    }
+
+    @Sendable func tokens(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<EnrollmentList> {
+        let server = try await server(context)
+        return JSONBody(EnrollmentList(enrollmentTokens: try await hub.store.enrollmentTokens(accountID: server.accountID, serverID: server.id)))
+    }
+
+    @Sendable func issueToken(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<EnrollmentCreated> {
+        let server = try await server(context)
+        let body = try await request.decodeJSON(EnrollmentRequest.self, context: context)
+        let lifetime = try EnrollmentToken.validatedLifetime(body.expiresInSeconds)
+        return JSONBody(try await EnrollmentService(hub: hub).issue(for: server, lifetime: lifetime), status: .created)
+    }
+
+    @Sendable func withdrawToken(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<Deleted> {
+        try await servers.withdraw(token: try context.parameter("token"), of: try await server(context))
+        return JSONBody(Deleted())
     }
 
     func server(_ context: HubRequestContext) async throws -> Server {
-        let reference = try context.parameter("server")
-        guard let server = try await hub.store.server(accountID: try context.accountID(), reference: reference) else {
-            throw APIError.notFound(.server, reference)
-        }
-        return server
+        try await servers.server(try context.parameter("server"), accountID: try context.accountID())
     }
 }

@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import Store
 
@@ -48,15 +49,14 @@ struct ServerPage {
         router.page(.post, "/backups/servers", pages: pages) { request, _, caller in
             let form = try await FormData.read(request, limit: 16 * 1024)
             try caller.checkCSRF(form)
-            let server: Server
+            let created: ServerCreated
             do {
-                server = Server(id: ResourceID.make(.server), accountID: caller.account.id, name: try Name.validate(form["name"] ?? ""), createdAt: pages.now)
-                try await pages.store.createServer(server)
+                created = try await ServerService(hub: pages.hub).add(ServerRequest(name: form["name"] ?? ""), accountID: caller.account.id)
             } catch let error as DomainError {
                 return pages.render("message", MessageModel(layout: Layout("Add server", section: "hub", caller: caller), title: "The server was not added",
                                                             message: error.message, back: "/backups"), status: .badRequest)
             }
-            let enrollment = try await EnrollmentService(hub: pages.hub).issue(for: server, lifetime: EnrollmentToken.defaultLifetimeSeconds)
+            let (server, enrollment) = (created.server, created.enrollment)
             return pages.render("server", try await model(server, caller: caller, command: enrollment.command), status: .created)
         }
         router.page(.post, "/backups/servers/{server}/enroll", pages: pages) { request, context, caller in
@@ -68,7 +68,7 @@ struct ServerPage {
         router.page(.post, "/backups/servers/{server}/delete", pages: pages) { request, context, caller in
             try caller.checkCSRF(try await FormData.read(request, limit: 4096))
             guard let server = try await server(context, caller) else { return pages.notFound("The server", caller: caller) }
-            let exposed = try await pages.store.deleteServer(accountID: caller.account.id, id: server.id) ?? []
+            let exposed = try await ServerService(hub: pages.hub).remove(server).exposedDestinations
             return pages.render("server-deleted", DeletedModel(layout: Layout("Server removed", section: "hub", caller: caller), name: server.name,
                                                                 exposed: exposed.map(\.name), hasExposed: !exposed.isEmpty))
         }
