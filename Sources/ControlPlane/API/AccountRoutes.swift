@@ -11,56 +11,68 @@ struct AccountRoutes {
 
     func register(on api: inout APIRouter) {
         api.on(.post, "/api/v1/session", summary: "Log in with email and password (sets the session cookie)", tag: "account",
-               authenticated: false, body: "LoginRequest", response: "LoginResponse", status: 201) { request, context in
-            let body = try await request.decodeJSON(LoginRequest.self, context: context)
-            let email = body.email.trimmingSpaces.lowercased()
-            guard let user = try await hub.store.user(email: email),
-                  try await AccountProvisioning.verify(body.password, hash: user.passwordHash),
-                  let account = try await hub.store.account(id: user.accountID)
-            else {
-                throw APIError(.unauthorized, code: "unauthorized", "the email or the password is wrong")
-            }
-            let (secret, session) = try await hub.startSession(user: user)
-            await hub.audit(accountID: user.accountID, caller: nil, actor: user.email, action: "Log in", method: "POST",
-                            path: "/api/v1/session", status: 201, resourceID: nil)
-            var response = try JSONBody(LoginResponse(account: account, email: user.email, expiresAt: session.expiresAt), status: .created)
-                .response(from: request, context: context)
-            response.setCookie(hub.sessionCookie(secret, expires: session.expiresAt))
-            return response
-        }
+               authenticated: false, body: "LoginRequest", response: "LoginResponse", status: 201, login)
         api.on(.delete, "/api/v1/session", summary: "Log out (ends the session)", tag: "account", authenticated: false,
-               response: "Deleted") { request, context in
-            if let secret = request.cookies[Authenticator.sessionCookie]?.value {
-                try await hub.store.deleteSession(hash: Secrets.hash(secret))
-            }
-            var response = try JSONBody(Deleted()).response(from: request, context: context)
-            response.setCookie(hub.sessionCookie("", expires: nil))
-            return response
-        }
-        api.on(.get, "/api/v1/account", summary: "The caller's account and plan", tag: "account", response: "AccountView") { _, context in
-            guard let account = try await hub.store.account(id: try context.accountID()) else { throw APIError.unauthorized }
-            let kinds = DestinationKind.allCases.filter { account.plan.allows($0) }
-            return JSONBody(AccountView(account: account, plan: PlanView(name: account.plan, title: account.plan.title, destinationKinds: kinds)))
-        }
-        api.on(.get, "/api/v1/tokens", summary: "List API tokens (secrets are never shown again)", tag: "account", response: "TokenList") { _, context in
-            JSONBody(TokenList(tokens: try await hub.store.apiTokens(accountID: try context.accountID())))
-        }
+               response: "Deleted", logout)
+        api.on(.get, "/api/v1/account", summary: "The caller's account and plan", tag: "account", response: "AccountView", account)
+        api.on(.get, "/api/v1/tokens", summary: "List API tokens (secrets are never shown again)", tag: "account", response: "TokenList", tokens)
         api.on(.post, "/api/v1/tokens", summary: "Create an API token; the secret is in this response only", tag: "account",
-               body: "TokenRequest", response: "TokenCreated", status: 201) { request, context in
-            let accountID = try context.accountID()
-            let body = try await request.decodeJSON(TokenRequest.self, context: context)
-            let name = body.name.trimmingSpaces
-            guard !name.isEmpty, name.count <= 100 else { throw APIError.badRequest("a token needs a name of 1–100 characters (what it is for)", field: "name") }
-            let issued = try await AccountProvisioning(store: hub.store, clock: hub.clock).issueAPIToken(accountID: accountID, name: name)
-            return JSONBody(TokenCreated(token: issued.token, secret: issued.secret), status: .created)
+               body: "TokenRequest", response: "TokenCreated", status: 201, createToken)
+        api.on(.delete, "/api/v1/tokens/{token}", summary: "Revoke an API token", tag: "account", response: "Deleted", revokeToken)
+    }
+
+    @Sendable func login(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
+        let body = try await request.decodeJSON(LoginRequest.self, context: context)
+        let email = body.email.trimmingSpaces.lowercased()
+        guard let user = try await hub.store.user(email: email),
+              try await AccountProvisioning.verify(body.password, hash: user.passwordHash),
+              let account = try await hub.store.account(id: user.accountID)
+        else {
+            throw APIError(.unauthorized, code: "unauthorized", "the email or the password is wrong")
         }
-        api.on(.delete, "/api/v1/tokens/{token}", summary: "Revoke an API token", tag: "account", response: "Deleted") { _, context in
-            let id = try context.parameter("token")
-            guard try await hub.store.revokeAPIToken(accountID: try context.accountID(), id: id, at: hub.clock.now()) else {
-                throw APIError.notFound(.apiToken, id)
-            }
-            return JSONBody(Deleted())
+        let (secret, session) = try await hub.startSession(user: user)
+        await hub.audit(accountID: user.accountID, caller: nil, actor: user.email, action: "Log in", method: "POST",
+                        path: "/api/v1/session", status: 201, resourceID: nil)
+        var response = try JSONBody(LoginResponse(account: account, email: user.email, expiresAt: session.expiresAt), status: .created)
+            .response(from: request, context: context)
+        response.setCookie(hub.sessionCookie(secret, expires: session.expiresAt))
+        return response
+    }
+
+    @Sendable func logout(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
+        if let secret = request.cookies[Authenticator.sessionCookie]?.value {
+            try await hub.store.deleteSession(hash: Secrets.hash(secret))
         }
+        var response = try JSONBody(Deleted()).response(from: request, context: context)
+        response.setCookie(hub.sessionCookie("", expires: nil))
+        return response
+    }
+
+    @Sendable func account(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
+        guard let account = try await hub.store.account(id: try context.accountID()) else { throw APIError.unauthorized }
+        let kinds = DestinationKind.allCases.filter { account.plan.allows($0) }
+        return JSONBody(AccountView(account: account, plan: PlanView(name: account.plan, title: account.plan.title, destinationKinds: kinds)))
+    }
+
+    @Sendable func tokens(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
+        return JSONBody(TokenList(tokens: try await hub.store.apiTokens(accountID: try context.accountID())))
+    }
+
+    @Sendable func createToken(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
+        let accountID = try context.accountID()
+        let body = try await request.decodeJSON(TokenRequest.self, context: context)
+        let name = body.name.trimmingSpaces
+        guard !name.isEmpty, name.count <= 100 else { throw APIError.badRequest("a token needs a name of 1–100 characters (what it is for)", field: "name") }
+        let issued = try await AccountProvisioning(store: hub.store, clock: hub.clock).issueAPIToken(accountID: accountID, name: name)
+        return JSONBody(TokenCreated(token: issued.token, secret: issued.secret), status: .created)
+    }
+
+    @Sendable func revokeToken(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
+        let id = try context.parameter("token")
+        guard try await hub.store.revokeAPIToken(accountID: try context.accountID(), id: id, at: hub.clock.now()) else {
+            throw APIError.notFound(.apiToken, id)
+        }
+        return JSONBody(Deleted())
     }
 }
 

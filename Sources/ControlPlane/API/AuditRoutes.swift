@@ -10,9 +10,11 @@ struct AuditRoutes {
 
     func register(on api: inout APIRouter) {
         api.on(.get, "/api/v1/audit", summary: "The audit log: who changed, ran or removed what, and when (newest first)", tag: "account",
-               response: "AuditList", query: ["resource", "actor", "since", "until", "cursor", "limit"]) { request, context in
-            try await list(request, context)
-        }
+               response: "AuditList", query: ["resource", "actor", "since", "until", "cursor", "limit"], audit)
+    }
+
+    @Sendable func audit(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
+        return try await list(request, context)
     }
 
     func list(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<AuditList> {

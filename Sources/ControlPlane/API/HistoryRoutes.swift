@@ -13,51 +13,63 @@ struct HistoryRoutes {
 
     func register(on api: inout APIRouter) {
         api.on(.get, "/api/v1/runs", summary: "List runs, newest first, with filters and cursor pagination", tag: "history",
-               response: "RunPage", query: Self.listQuery + ["status"]) { request, context in
-            let accountID = try context.accountID()
-            let query = QueryParameters(request: request)
-            let scope = try await scope(query, accountID: accountID)
-            let filter = RunFilter(serverID: scope.server, jobID: scope.job, destinationID: scope.destination,
-                                   status: try query.enumeration("status", RunStatus.self), since: scope.since, until: scope.until)
-            let page = try await hub.store.runs(accountID: accountID, filter: filter, after: try query.cursor(), limit: try query.limit())
-            let names = try await names(jobIDs: page.items.map(\.jobID), serverIDs: page.items.map(\.serverID), accountID: accountID)
-            return JSONBody(RunPage(runs: page.items, nextCursor: page.nextCursor?.token, names: names))
-        }
-        api.on(.get, "/api/v1/runs/{run}", summary: "Show a run with its per-destination results, live progress and snapshot", tag: "history", response: "RunDetail") { _, context in
-            let id = try context.parameter("run")
-            let accountID = try context.accountID()
-            guard let run = try await hub.store.run(accountID: accountID, id: id) else { throw APIError.notFound(.run, id) }
-            return JSONBody(RunView(run: run, snapshot: try await hub.store.snapshot(accountID: accountID, runID: run.id)))
-        }
+               response: "RunPage", query: Self.listQuery + ["status"], runs)
+        api.on(.get, "/api/v1/runs/{run}", summary: "Show a run with its per-destination results, live progress and snapshot", tag: "history", response: "RunDetail", run)
         api.on(.get, "/api/v1/snapshots", summary: "List snapshots, newest first, with filters and cursor pagination", tag: "history",
-               response: "SnapshotPage", query: Self.listQuery) { request, context in
-            let accountID = try context.accountID()
-            let query = QueryParameters(request: request)
-            let scope = try await scope(query, accountID: accountID)
-            let filter = SnapshotFilter(serverID: scope.server, jobID: scope.job, destinationID: scope.destination, since: scope.since, until: scope.until)
-            let page = try await hub.store.snapshots(accountID: accountID, filter: filter, after: try query.cursor(), limit: try query.limit())
-            let names = try await names(jobIDs: page.items.map(\.jobID), serverIDs: page.items.map(\.serverID),
-                                        withDestinations: page.items.contains { !$0.copies.isEmpty }, accountID: accountID)
-            return JSONBody(HubAPI.SnapshotPage(snapshots: page.items, nextCursor: page.nextCursor?.token, names: names))
-        }
-        api.on(.get, "/api/v1/snapshots/{snapshot}", summary: "Show a snapshot and its copies", tag: "history", response: "Snapshot") { _, context in
-            let id = try context.parameter("snapshot")
-            guard let snapshot = try await hub.store.snapshot(accountID: try context.accountID(), id: id) else { throw APIError.notFound(.snapshot, id) }
-            return JSONBody(snapshot)
-        }
-        api.on(.get, "/api/v1/fleet", summary: "Counts over the whole fleet", tag: "history", response: "FleetSummary") { _, context in
-            JSONBody(try await hub.store.fleetSummary(accountID: try context.accountID(), now: hub.clock.now()))
-        }
+               response: "SnapshotPage", query: Self.listQuery, snapshots)
+        api.on(.get, "/api/v1/snapshots/{snapshot}", summary: "Show a snapshot and its copies", tag: "history", response: "Snapshot", snapshot)
+        api.on(.get, "/api/v1/fleet", summary: "Counts over the whole fleet", tag: "history", response: "FleetSummary", fleet)
         api.on(.post, "/api/v1/schedules/preview", summary: "Normalize a schedule and list its next elapses in a time zone", tag: "jobs",
-               body: "PreviewRequest", response: "SchedulePreview") { request, context in
-            _ = try context.accountID()
-            let body = try await request.decodeJSON(PreviewRequest.self, context: context)
-            let count = body.count ?? 5
-            guard (1...100).contains(count) else { throw APIError.badRequest("count \(count) is out of range; ask for 1 to 100 elapses", field: "count") }
-            let schedule = try Schedule.validated(body.schedule, timeZone: body.timeZone ?? "UTC")
-            let next = schedule.nextElapses(after: body.from ?? hub.clock.now(), count: count)
-            return JSONBody(SchedulePreview(calendar: schedule.calendar, timeZone: schedule.timeZone, onCalendar: schedule.onCalendarLine, next: next))
-        }
+               body: "PreviewRequest", response: "SchedulePreview", preview)
+    }
+
+    @Sendable func runs(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
+        let accountID = try context.accountID()
+        let query = QueryParameters(request: request)
+        let scope = try await scope(query, accountID: accountID)
+        let filter = RunFilter(serverID: scope.server, jobID: scope.job, destinationID: scope.destination,
+                               status: try query.enumeration("status", RunStatus.self), since: scope.since, until: scope.until)
+        let page = try await hub.store.runs(accountID: accountID, filter: filter, after: try query.cursor(), limit: try query.limit())
+        let names = try await names(jobIDs: page.items.map(\.jobID), serverIDs: page.items.map(\.serverID), accountID: accountID)
+        return JSONBody(RunPage(runs: page.items, nextCursor: page.nextCursor?.token, names: names))
+    }
+
+    @Sendable func run(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
+        let id = try context.parameter("run")
+        let accountID = try context.accountID()
+        guard let run = try await hub.store.run(accountID: accountID, id: id) else { throw APIError.notFound(.run, id) }
+        return JSONBody(RunView(run: run, snapshot: try await hub.store.snapshot(accountID: accountID, runID: run.id)))
+    }
+
+    @Sendable func snapshots(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
+        let accountID = try context.accountID()
+        let query = QueryParameters(request: request)
+        let scope = try await scope(query, accountID: accountID)
+        let filter = SnapshotFilter(serverID: scope.server, jobID: scope.job, destinationID: scope.destination, since: scope.since, until: scope.until)
+        let page = try await hub.store.snapshots(accountID: accountID, filter: filter, after: try query.cursor(), limit: try query.limit())
+        let names = try await names(jobIDs: page.items.map(\.jobID), serverIDs: page.items.map(\.serverID),
+                                    withDestinations: page.items.contains { !$0.copies.isEmpty }, accountID: accountID)
+        return JSONBody(HubAPI.SnapshotPage(snapshots: page.items, nextCursor: page.nextCursor?.token, names: names))
+    }
+
+    @Sendable func snapshot(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
+        let id = try context.parameter("snapshot")
+        guard let snapshot = try await hub.store.snapshot(accountID: try context.accountID(), id: id) else { throw APIError.notFound(.snapshot, id) }
+        return JSONBody(snapshot)
+    }
+
+    @Sendable func fleet(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
+        return JSONBody(try await hub.store.fleetSummary(accountID: try context.accountID(), now: hub.clock.now()))
+    }
+
+    @Sendable func preview(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
+        _ = try context.accountID()
+        let body = try await request.decodeJSON(PreviewRequest.self, context: context)
+        let count = body.count ?? 5
+        guard (1...100).contains(count) else { throw APIError.badRequest("count \(count) is out of range; ask for 1 to 100 elapses", field: "count") }
+        let schedule = try Schedule.validated(body.schedule, timeZone: body.timeZone ?? "UTC")
+        let next = schedule.nextElapses(after: body.from ?? hub.clock.now(), count: count)
+        return JSONBody(SchedulePreview(calendar: schedule.calendar, timeZone: schedule.timeZone, onCalendar: schedule.onCalendarLine, next: next))
     }
 
     /// The names of a listing's jobs and servers (and the account's destinations), by id: one query each.

@@ -10,11 +10,13 @@ struct MetricsRoute {
     let hub: HubServices
 
     func register(on api: inout APIRouter) {
-        api.on(.get, "/metrics", summary: "Prometheus metrics of the caller's account (jobs, runs, agents)", tag: "meta", response: nil) { _, context in
-            let text = try await render(accountID: try context.accountID())
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: text)))
-        }
+        api.on(.get, "/metrics", summary: "Prometheus metrics of the caller's account (jobs, runs, agents)", tag: "meta", response: nil, metrics)
+    }
+
+    @Sendable func metrics(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
+        let text = try await render(accountID: try context.accountID())
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     func render(accountID: String) async throws -> String {
