@@ -121,6 +121,53 @@ struct JobRunnerTests {
         }
     }
 
+    @Test("a re-run trusts the remembered repository; one removed since is created again, and a stale lock is still cleared")
+    func rememberedRepository() async throws {
+        try await withTemporaryDirectory { root in
+            try Fixtures.makeTree(at: root + "/site", files: 10)
+            let jobID = ResourceID.make(.job)
+            let setup = try Self.setup(root: root) { destination in
+                [AgentJob(job: try Fixtures.job(id: jobID, paths: [root + "/site"], retention: .init(keepAll: true), destinationIDs: [destination.id]),
+                          destinations: [destination], envelopes: [])]
+            }
+            let execution = await setup.execution()
+            let (first, _) = try Self.finished(try await execution.execute(.init(jobID: jobID, trigger: .manual)))
+            #expect(first.status == .succeeded, "\(first.results)")
+            #expect(SecureFile.list(setup.state.directory + "/repositories").count == 1)
+
+            // The destination was wiped: the run finds no repository where one was remembered, and makes it again.
+            try FileManager.default.removeItem(atPath: setup.repository)
+            let (second, _) = try Self.finished(try await execution.execute(.init(jobID: jobID, trigger: .manual)))
+            #expect(second.status == .succeeded, "\(second.results) \(second.logExcerpt ?? "")")
+            #expect(second.logExcerpt?.contains("creating it again") == true)
+            #expect(try setup.snapshots(tags: ["job=\(jobID)"]).count == 1)
+
+            // A restic killed while holding its lock leaves a stale lock file: the next run removes it.
+            let password = try setup.state.repositoryPasswordFile(destinationID: setup.destination.id)
+            let stuck = Process()
+            stuck.executableURL = URL(fileURLWithPath: try #require(Self.restic))
+            stuck.arguments = ["-r", setup.repository, "backup", "--stdin", "--stdin-filename", "stuck"]
+            stuck.environment = ["RESTIC_PASSWORD_FILE": password, "RESTIC_CACHE_DIR": root + "/cache", "PATH": "/usr/bin:/bin"]
+            let input = Pipe()
+            stuck.standardInput = input
+            stuck.standardOutput = FileHandle.nullDevice
+            stuck.standardError = FileHandle.nullDevice
+            try stuck.run()
+            var locked = false
+            for _ in 0..<200 where !locked {
+                locked = !SecureFile.list(setup.repository + "/locks").isEmpty
+                if !locked { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(locked, "restic never took its lock")
+            kill(stuck.processIdentifier, SIGKILL)
+            stuck.waitUntilExit()
+            #expect(!SecureFile.list(setup.repository + "/locks").isEmpty)
+            let (third, _) = try Self.finished(try await execution.execute(.init(jobID: jobID, trigger: .manual)))
+            #expect(third.status == .succeeded, "\(third.results)")
+            #expect(SecureFile.list(setup.repository + "/locks").isEmpty, "the stale lock was not removed")
+        }
+    }
+
     @Test("a SQLite database is dumped into its own snapshot; a broken one fails the copy and leaves no snapshot")
     func sqlite() async throws {
         let sqlite3 = try #require(ProgramLocator.find("sqlite3") ?? (Fixtures.isCI ? nil : "skip"))
