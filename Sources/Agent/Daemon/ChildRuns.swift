@@ -1,11 +1,12 @@
 import BackupCore
 import Foundation
 import LinkProtocol
+import Synchronization
 
 /// Runs started by the daemon, each as a child process `mzpanel-agent run …` (so a crash of one
 /// run never takes the daemon down, and the run's own slot claim and outbox logic apply).
-public actor ChildRuns {
-    private var children: [String: Process] = [:]
+public final class ChildRuns: Sendable {
+    private let children = Mutex<[String: Process]>([:])
     private let agentBinary: String
     private let stateDirectory: String
 
@@ -14,9 +15,9 @@ public actor ChildRuns {
         self.stateDirectory = stateDirectory
     }
 
-    public func isRunning(jobID: String) -> Bool { children[jobID] != nil }
+    public func isRunning(jobID: String) -> Bool { children.withLock { $0[jobID] != nil } }
 
-    public var count: Int { children.count }
+    public var count: Int { children.withLock { $0.count } }
 
     /// The arguments of a child run.
     public static func arguments(jobID: String, trigger: RunTrigger, runID: String?, slot: Date?, stateDirectory: String) -> [String] {
@@ -29,44 +30,66 @@ public actor ChildRuns {
     /// Starts a run of `jobID` unless one of this daemon's children already runs it.
     @discardableResult
     public func start(jobID: String, trigger: RunTrigger, runID: String?, slot: Date?) throws -> Bool {
-        guard children[jobID] == nil else { return false }
-        let process = try spawn(key: jobID, Self.arguments(jobID: jobID, trigger: trigger, runID: runID, slot: slot, stateDirectory: stateDirectory))
-        AgentLog.write("started run of job \(jobID) (trigger \(trigger.rawValue)\(runID.map { ", run \($0)" } ?? ""), pid \(process.processIdentifier))")
+        guard !isRunning(jobID: jobID) else { return false }
+        let pid = try spawn(key: jobID, Self.arguments(jobID: jobID, trigger: trigger, runID: runID, slot: slot, stateDirectory: stateDirectory))
+        AgentLog.write("started run of job \(jobID) (trigger \(trigger.rawValue)\(runID.map { ", run \($0)" } ?? ""), pid \(pid))")
         return true
     }
 
     /// Starts `mzpanel-agent restore-run RUN` for an order saved in the state directory.
     public func startRestore(runID: String) throws {
         let key = "restore:" + runID
-        guard children[key] == nil else { return }
-        let process = try spawn(key: key, ["restore-run", runID, "--state-dir", stateDirectory])
-        AgentLog.write("started restore run \(runID), pid \(process.processIdentifier)")
+        guard !isRunning(jobID: key) else { return }
+        let pid = try spawn(key: key, ["restore-run", runID, "--state-dir", stateDirectory])
+        AgentLog.write("started restore run \(runID), pid \(pid)")
     }
 
-    private func spawn(key: String, _ arguments: [String]) throws -> Process {
+    private func spawn(key: String, _ arguments: [String]) throws -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: agentBinary)
         process.arguments = arguments
         process.terminationHandler = { [weak self] ended in
-            let status = ended.terminationStatus
-            Task { await self?.ended(jobID: key, status: status) }
+            self?.ended(key: key, status: ended.terminationStatus)
         }
+        // Registered before it starts, so a child that ends at once is still removed by its handler.
+        children.withLock { $0[key] = process }
         do {
             try process.run()
         } catch {
+            children.withLock { $0[key] = nil }
             throw AgentError("cannot start \(agentBinary) \(arguments.first ?? "") (\(error)); check that the agent binary still exists at that path")
         }
-        children[key] = process
-        return process
+        return process.processIdentifier
     }
 
-    private func ended(jobID: String, status: Int32) {
-        children[jobID] = nil
-        AgentLog.write("run of job \(jobID) ended with exit status \(status)")
+    private func ended(key: String, status: Int32) {
+        children.withLock { $0[key] = nil }
+        AgentLog.write("run of job \(key) ended with exit status \(status)")
     }
 
     /// Asks every child run to stop (SIGTERM); their runs end as cancelled.
     public func terminateAll() {
-        for process in children.values where process.isRunning { process.terminate() }
+        signalAll(SIGTERM)
+    }
+
+    /// Kills every child run that is left (SIGKILL); the daemon then reports their runs as interrupted.
+    func killAll() {
+        signalAll(SIGKILL)
+    }
+
+    private func signalAll(_ signal: Int32) {
+        let pids = children.withLock { children in children.values.filter(\.isRunning).map(\.processIdentifier) }
+        for pid in pids { kill(pid, signal) }
+    }
+
+    /// Waits until no child runs, at most `bound`; true when none is left.
+    func waitUntilIdle(within bound: Duration) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + bound
+        while count > 0 {
+            guard clock.now < deadline, !Task.isCancelled else { return count == 0 }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return true
     }
 }

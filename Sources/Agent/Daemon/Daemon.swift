@@ -5,7 +5,8 @@ import LinkProtocol
 /// `mzpanel-agent daemon`: keeps the box in step with the hub. One loop talks to the hub (deliver
 /// the outbox, long-poll commands, sync jobs every minute or when told, reconnect with backoff and
 /// jitter); another looks after the box every few seconds (report interrupted runs, start queued
-/// runs, and — without systemd — fire due slots with the same slot claims as the timers).
+/// runs, and — without systemd — fire due slots with the same slot claims as the timers). Each
+/// runs as a service of one `ServiceGroup` (`serviceGroup(logger:)`, Daemon+Services.swift).
 public actor Daemon {
     public struct Options: Sendable {
         public var pollWaitSeconds = 25
@@ -13,6 +14,10 @@ public actor Daemon {
         public var tickInterval: TimeInterval = 5
         /// Fire slots from the daemon (no systemd, or --no-systemd).
         public var firesSlots: Bool
+        /// On shutdown, how long runs started by this daemon may take to finish before they are asked to stop.
+        public var shutdownGrace: Duration = .seconds(60)
+        /// How long a run asked to stop (SIGTERM) gets before it is killed and reported interrupted.
+        public var stopGrace: Duration = .seconds(15)
 
         public init(firesSlots: Bool) {
             self.firesSlots = firesSlots
@@ -26,6 +31,9 @@ public actor Daemon {
     private let options: Options
     private let children: ChildRuns
     private let peers: PeerSupervisor
+    private let clock: any HubClock
+    /// Listings and downloads for the hub's browser.
+    let errands = Errands()
     private var lastSync = Date.distantPast
     private var syncRequested = true
     private var queued: [String: [AgentCommand]] = [:]
@@ -35,8 +43,10 @@ public actor Daemon {
     private var takenCommandIDs = Set<String>()
     private var connected: Bool?
 
-    public init(state: AgentState, settings: AgentSettings, options: Options, agentBinary: String = ProgramLocator.currentExecutable()) throws {
+    public init(state: AgentState, settings: AgentSettings, options: Options, agentBinary: String = ProgramLocator.currentExecutable(),
+                clock: any HubClock = SystemClock()) throws {
         self.state = state
+        self.clock = clock
         self.identity = try state.loadIdentity()
         self.link = try HubLink(hubURL: identity.hubURL, credential: try state.loadCredential())
         self.sync = JobSync(state: state, settings: settings, agentBinary: agentBinary)
@@ -45,30 +55,46 @@ public actor Daemon {
         self.peers = PeerSupervisor(state: state)
     }
 
-    /// Runs until the task is cancelled (SIGTERM/SIGINT).
-    public func run() async {
+    /// Writes the timers of the stored jobs and serves stored peer destinations, before the hub is reached.
+    func startUp() async {
         AgentLog.write("mzpanel-agent \(AgentVersion.current) daemon for server \(identity.serverName) (\(identity.serverID)), hub \(identity.hubURL); slots fired by \(options.firesSlots ? "this daemon" : "systemd timers")")
         if let jobs = try? state.loadJobs() {
             for warning in (try? sync.writeTimers(jobs.jobs.map(\.job))) ?? [] { AgentLog.write(warning) }
             // Serve stored peer destinations even while the hub is unreachable.
             await peers.reconcile(jobs.peerStores ?? [], link: nil)
         }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.hubLoop() }
-            group.addTask { await self.boxLoop() }
+    }
+
+    /// The end of a graceful shutdown: runs started by this daemon may finish within
+    /// `shutdownGrace`; then they are asked to stop (they record themselves as cancelled), and
+    /// those still there after `stopGrace` are killed and reported interrupted. Peer servers stop last.
+    func shutDown() async {
+        let running = children.count
+        if running > 0 {
+            AgentLog.write("stopping: waiting up to \(options.shutdownGrace) for \(running) run\(running == 1 ? "" : "s") in progress to finish")
+            if !(await children.waitUntilIdle(within: options.shutdownGrace)) {
+                AgentLog.write("runs still in progress after \(options.shutdownGrace): asking them to stop")
+                children.terminateAll()
+                if !(await children.waitUntilIdle(within: options.stopGrace)) {
+                    AgentLog.write("runs still in progress after \(options.stopGrace) more: killing them")
+                    children.killAll()
+                    _ = await children.waitUntilIdle(within: .seconds(5))
+                }
+            }
         }
+        await reportInterruptedRuns()
         await peers.stopAll()
-        AgentLog.write("daemon stopped; runs in progress continue on their own")
+        AgentLog.write("daemon stopped")
     }
 
     // MARK: Hub
 
-    private func hubLoop() async {
+    func hubLoop() async {
         var backoff = Backoff()
         while !Task.isCancelled {
             do {
                 try await state.outbox.flush(link: link)
-                if syncRequested || Date().timeIntervalSince(lastSync) >= options.jobSyncInterval { try await syncJobs() }
+                if syncRequested || clock.now().timeIntervalSince(lastSync) >= options.jobSyncInterval { try await syncJobs() }
                 let list = try await link.commands(wait: options.pollWaitSeconds)
                 markConnected(true, nil)
                 var allAcknowledged = true
@@ -95,7 +121,7 @@ public actor Daemon {
         let jobs = try await link.jobs()
         for warning in try sync.apply(jobs) { AgentLog.write(warning) }
         await peers.reconcile(jobs.peerStores ?? [], link: link)
-        lastSync = Date()
+        lastSync = clock.now()
         syncRequested = false
     }
 
@@ -127,12 +153,12 @@ public actor Daemon {
         case .listSnapshot:
             if let order = command.listing {
                 let lister = SnapshotLister(state: state, link: link)
-                Task { await lister.run(order) }
+                errands.submit { await lister.run(order) }
             }
         case .download:
             if let order = command.download {
                 let download = SnapshotDownload(state: state, link: link)
-                Task { await download.run(order) }
+                errands.submit { await download.run(order) }
             }
         }
     }
@@ -142,7 +168,7 @@ public actor Daemon {
         if state.history.load().contains(where: { $0.id == order.run.id }) { return }
         do {
             try RestoreExecution.save(order, state: state)
-            try await children.startRestore(runID: order.run.id)
+            try children.startRestore(runID: order.run.id)
         } catch {
             AgentLog.write("could not start restore run \(order.run.id): \(error)")
         }
@@ -171,18 +197,18 @@ public actor Daemon {
 
     // MARK: Box
 
-    private func boxLoop() async {
+    func boxLoop() async {
         while !Task.isCancelled {
             await reportInterruptedRuns()
             await startQueued()
-            if options.firesSlots { await fireDueSlots(now: Date()) }
+            if options.firesSlots { await fireDueSlots(now: clock.now()) }
             await peers.restartDead()
             try? await Task.sleep(for: .milliseconds(Int(options.tickInterval * 1000)))
         }
     }
 
     private func isRunning(jobID: String) async -> Bool {
-        if await children.isRunning(jobID: jobID) { return true }
+        if children.isRunning(jobID: jobID) { return true }
         return state.running.alive().contains { $0.jobID == jobID }
     }
 
@@ -194,7 +220,7 @@ public actor Daemon {
             queued[jobID] = commands.count > 1 ? Array(commands.dropFirst()) : nil
             let trigger: RunTrigger = command.slot == nil ? .manual : .hub
             do {
-                try await children.start(jobID: jobID, trigger: trigger, runID: command.runID, slot: command.slot)
+                try children.start(jobID: jobID, trigger: trigger, runID: command.runID, slot: command.slot)
             } catch {
                 AgentLog.write("\(error)")
             }
@@ -212,7 +238,7 @@ public actor Daemon {
             else { continue }
             firedSlots[job.id] = slot
             do {
-                try await children.start(jobID: job.id, trigger: .timer, runID: nil, slot: slot)
+                try children.start(jobID: job.id, trigger: .timer, runID: nil, slot: slot)
             } catch {
                 AgentLog.write("\(error)")
             }
@@ -232,10 +258,5 @@ public actor Daemon {
                 AgentLog.write("could not record the interrupted run \(entry.runID): \(error)")
             }
         }
-    }
-
-    /// Stops child runs (used on shutdown when asked to).
-    public func terminateChildren() async {
-        await children.terminateAll()
     }
 }
