@@ -251,10 +251,11 @@ struct JobRunnerTests {
                 [AgentJob(job: try Fixtures.job(id: jobID, paths: [root + "/site"], schedule: "hourly", destinationIDs: [destination.id]),
                           destinations: [destination], envelopes: [])]
             }
-            let execution = await setup.execution()
-            let now = Date()
+            var execution = await setup.execution()
+            let now = Date().wholeMilliseconds
+            execution.clock = FixedClock(moment: now)
             let slot = try #require(SlotClaims.currentSlot(for: try Schedule.parse("hourly"), now: now))
-            let (run, _) = try Self.finished(try await execution.execute(.init(jobID: jobID, trigger: .timer), now: now))
+            let (run, _) = try Self.finished(try await execution.execute(.init(jobID: jobID, trigger: .timer)))
             #expect(run.slot == slot)
             let hubTrigger = try await execution.execute(.init(jobID: jobID, trigger: .hub, runID: ResourceID.make(.run), slot: slot))
             guard case .slotAlreadyRan(let claimed) = hubTrigger else { Issue.record("expected slotAlreadyRan, got \(hubTrigger)"); return }

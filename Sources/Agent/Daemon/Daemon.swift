@@ -246,17 +246,6 @@ public actor Daemon {
     }
 
     private func reportInterruptedRuns() async {
-        for entry in state.running.reapDead() {
-            let stopped = await OrphanProcesses.stop(runID: entry.runID)
-            if stopped > 0 { AgentLog.write("stopped \(stopped) leftover process\(stopped == 1 ? "" : "es") of run \(entry.runID)") }
-            let event = RunningRegistry.interruptedEvent(for: entry)
-            do {
-                try state.outbox.append(event)
-                try? state.history.record(event.run)
-                AgentLog.write("run \(entry.runID) of job \(entry.jobID) was interrupted (process \(entry.pid) is gone); reported as interrupted")
-            } catch {
-                AgentLog.write("could not record the interrupted run \(entry.runID): \(error)")
-            }
-        }
+        await RunLifecycle.reportInterruptedRuns(state, clock: clock) { AgentLog.write($0) }
     }
 }
