@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "BackupCore", "LinkProtocol",
+                "Agent", "BackupCore", "LinkProtocol", "ResticKit",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -35,7 +35,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let state = stateOptions.state
         let log = RunLog()
-        let execution = RunExecution(state: state, engine: await JobRunner.make(log: log), log: log)
+        let execution = RunExecution(state: state, engine: await JobRunner.make(state: state, log: log), log: log)
         let request = RunExecution.Request(jobID: jobID, trigger: RunTrigger(rawValue: trigger) ?? .manual, runID: runID,
                                            slot: slot.flatMap(HubJSON.parse))
         let outcome = try await Signals.runUntilTerminated { try await execution.execute(request) }

@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import LinkProtocol
+import ResticKit
 import Testing
 @testable import Agent
 
@@ -261,6 +262,30 @@ struct JobRunnerTests {
             guard case .slotAlreadyRan(let claimed) = hubTrigger else { Issue.record("expected slotAlreadyRan, got \(hubTrigger)"); return }
             #expect(claimed == slot)
             #expect(try setup.snapshots(tags: ["job=\(jobID)"]).count == 1)
+        }
+    }
+}
+
+@Suite("Known restic", .enabled(if: ResticPresence.usable, "restic is not installed (apt-get install restic)"))
+struct KnownResticTests {
+    @Test("restic's version is asked once per binary: remembered while its identity holds, asked again when it changes")
+    func rememberedVersion() async throws {
+        try await withTemporaryDirectory { root in
+            let state = AgentState(directory: root + "/state")
+            try state.prepare()
+            let file = state.directory + "/restic-version"
+            let first = try await KnownRestic.detect(state: state)
+            let lines = String(decoding: try #require(try SecureFile.read(file)), as: UTF8.self).split(separator: "\n").map(String.init)
+            #expect(lines.count == 3)
+            #expect(lines.first == first.executablePath)
+
+            // The remembered answer is used as long as the binary is the same file (no restic process).
+            try SecureFile.write(Data("\(lines[0])\n\(lines[1])\nrestic 9.8.7\n".utf8), to: file)
+            #expect(try await KnownRestic.detect(state: state).version == ResticVersion(major: 9, minor: 8, patch: 7))
+
+            // A replaced binary (another identity) is asked again.
+            try SecureFile.write(Data("\(lines[0])\n0-0-0-0.0\nrestic 9.8.7\n".utf8), to: file)
+            #expect(try await KnownRestic.detect(state: state).version == first.version)
         }
     }
 }
