@@ -32,9 +32,9 @@ struct DaemonCommand: AsyncParsableCommand {
         if noSystemd { settings.systemdDirectory = nil }
         var options = Daemon.Options(firesSlots: settings.systemdDirectory == nil || !Systemd.isRunning)
         options.shutdownGrace = .seconds(shutdownGrace)
-        let daemon = try Daemon(state: state, settings: settings, options: options)
-        var logger = Logger(label: "mzpanel-agent")
-        logger.logLevel = .warning
-        try await daemon.serviceGroup(logger: logger).run()
+        let daemon = try Daemon(state: state, settings: settings, options: options, logger: Logger(label: "mzpanel-agent.daemon"))
+        var groupLogger = Logger(label: "mzpanel-agent.services")
+        groupLogger.logLevel = .warning
+        try await daemon.serviceGroup(logger: groupLogger).run()
     }
 }

@@ -3,6 +3,7 @@ import ArgumentParser
 import BackupCore
 import Foundation
 import LinkProtocol
+import Logging
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,7 +35,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let state = stateOptions.state
-        let log = RunLog()
+        let log = RunLog(logger: Logger(label: "mzpanel-agent.run"))
         let execution = RunExecution(state: state, engine: await JobRunner.make(state: state, log: log), log: log)
         let request = RunExecution.Request(jobID: jobID, trigger: RunTrigger(rawValue: trigger) ?? .manual, runID: runID,
                                            slot: slot.flatMap(HubJSON.parse))

@@ -43,7 +43,7 @@ struct DaemonShutdownTests {
         options.tickInterval = 0.2
         options.shutdownGrace = shutdownGrace
         options.stopGrace = stopGrace
-        return try Daemon(state: state, settings: AgentSettings(systemdDirectory: nil), options: options, agentBinary: binary)
+        return try Daemon(state: state, settings: AgentSettings(systemdDirectory: nil), options: options, agentBinary: binary, logger: Logger(label: "daemon-test"))
     }
 
     /// Runs the daemon's group until `marker` exists, shuts it down gracefully and returns how long the shutdown took.

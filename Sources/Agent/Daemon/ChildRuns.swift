@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import LinkProtocol
+import Logging
 import Synchronization
 
 /// Runs started by the daemon, each as a child process `mzpanel-agent run …` (so a crash of one
@@ -9,10 +10,12 @@ public final class ChildRuns: Sendable {
     private let children = Mutex<[String: Process]>([:])
     private let agentBinary: String
     private let stateDirectory: String
+    private let logger: Logger
 
-    public init(agentBinary: String, stateDirectory: String) {
+    public init(agentBinary: String, stateDirectory: String, logger: Logger) {
         self.agentBinary = agentBinary
         self.stateDirectory = stateDirectory
+        self.logger = logger
     }
 
     public func isRunning(jobID: String) -> Bool { children.withLock { $0[jobID] != nil } }
@@ -32,7 +35,9 @@ public final class ChildRuns: Sendable {
     public func start(jobID: String, trigger: RunTrigger, runID: String?, slot: Date?) throws -> Bool {
         guard !isRunning(jobID: jobID) else { return false }
         let pid = try spawn(key: jobID, Self.arguments(jobID: jobID, trigger: trigger, runID: runID, slot: slot, stateDirectory: stateDirectory))
-        AgentLog.write("started run of job \(jobID) (trigger \(trigger.rawValue)\(runID.map { ", run \($0)" } ?? ""), pid \(pid))")
+        var metadata: Logger.Metadata = ["job.id": "\(jobID)", "trigger": "\(trigger.rawValue)", "pid": "\(pid)"]
+        if let runID { metadata["run.id"] = "\(runID)" }
+        logger.info("run started", metadata: metadata)
         return true
     }
 
@@ -41,7 +46,7 @@ public final class ChildRuns: Sendable {
         let key = "restore:" + runID
         guard !isRunning(jobID: key) else { return }
         let pid = try spawn(key: key, ["restore-run", runID, "--state-dir", stateDirectory])
-        AgentLog.write("started restore run \(runID), pid \(pid)")
+        logger.info("restore run started", metadata: ["run.id": "\(runID)", "pid": "\(pid)"])
     }
 
     private func spawn(key: String, _ arguments: [String]) throws -> Int32 {
@@ -64,7 +69,7 @@ public final class ChildRuns: Sendable {
 
     private func ended(key: String, status: Int32) {
         children.withLock { $0[key] = nil }
-        AgentLog.write("run of job \(key) ended with exit status \(status)")
+        logger.info("run process ended", metadata: ["run.key": "\(key)", "exit.status": "\(status)"])
     }
 
     /// Asks every child run to stop (SIGTERM); their runs end as cancelled.

@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import LinkProtocol
+import Logging
 
 /// `mzpanel-agent daemon`: keeps the box in step with the hub. One loop talks to the hub (deliver
 /// the outbox, long-poll commands, sync jobs every minute or when told, reconnect with backoff and
@@ -32,6 +33,7 @@ public actor Daemon {
     private let children: ChildRuns
     private let peers: PeerSupervisor
     private let clock: any HubClock
+    private let logger: Logger
     /// Listings and downloads for the hub's browser.
     let errands = Errands()
     private var lastSync = Date.distantPast
@@ -44,22 +46,26 @@ public actor Daemon {
     private var connected: Bool?
 
     public init(state: AgentState, settings: AgentSettings, options: Options, agentBinary: String = ProgramLocator.currentExecutable(),
-                clock: any HubClock = SystemClock()) throws {
+                clock: any HubClock = SystemClock(), logger: Logger) throws {
         self.state = state
         self.clock = clock
+        self.logger = logger
         self.identity = try state.loadIdentity()
         self.link = try HubLink(hubURL: identity.hubURL, credential: try state.loadCredential())
         self.sync = JobSync(state: state, settings: settings, agentBinary: agentBinary)
         self.options = options
-        self.children = ChildRuns(agentBinary: agentBinary, stateDirectory: state.directory)
+        self.children = ChildRuns(agentBinary: agentBinary, stateDirectory: state.directory, logger: logger)
         self.peers = PeerSupervisor(state: state)
     }
 
     /// Writes the timers of the stored jobs and serves stored peer destinations, before the hub is reached.
     func startUp() async {
-        AgentLog.write("mzpanel-agent \(AgentVersion.current) daemon for server \(identity.serverName) (\(identity.serverID)), hub \(identity.hubURL); slots fired by \(options.firesSlots ? "this daemon" : "systemd timers")")
+        logger.info("daemon started", metadata: [
+            "agent.version": "\(AgentVersion.current)", "server.id": "\(identity.serverID)", "server.name": "\(identity.serverName)",
+            "hub.url": "\(identity.hubURL)", "slots.fired_by": "\(options.firesSlots ? "daemon" : "systemd")",
+        ])
         if let jobs = try? state.loadJobs() {
-            for warning in (try? sync.writeTimers(jobs.jobs.map(\.job))) ?? [] { AgentLog.write(warning) }
+            for warning in (try? sync.writeTimers(jobs.jobs.map(\.job))) ?? [] { logger.warning("timers not in line with the jobs", metadata: ["detail": "\(warning)"]) }
             // Serve stored peer destinations even while the hub is unreachable.
             await peers.reconcile(jobs.peerStores ?? [], link: nil)
         }
@@ -71,12 +77,12 @@ public actor Daemon {
     func shutDown() async {
         let running = children.count
         if running > 0 {
-            AgentLog.write("stopping: waiting up to \(options.shutdownGrace) for \(running) run\(running == 1 ? "" : "s") in progress to finish")
+            logger.notice("stopping: waiting for runs in progress to finish", metadata: ["runs": "\(running)", "grace": "\(options.shutdownGrace)"])
             if !(await children.waitUntilIdle(within: options.shutdownGrace)) {
-                AgentLog.write("runs still in progress after \(options.shutdownGrace): asking them to stop")
+                logger.notice("runs still in progress after the grace: asking them to stop", metadata: ["runs": "\(children.count)"])
                 children.terminateAll()
                 if !(await children.waitUntilIdle(within: options.stopGrace)) {
-                    AgentLog.write("runs still in progress after \(options.stopGrace) more: killing them")
+                    logger.warning("runs still in progress after being asked to stop: killing them", metadata: ["runs": "\(children.count)"])
                     children.killAll()
                     _ = await children.waitUntilIdle(within: .seconds(5))
                 }
@@ -84,7 +90,7 @@ public actor Daemon {
         }
         await reportInterruptedRuns()
         await peers.stopAll()
-        AgentLog.write("daemon stopped")
+        logger.info("daemon stopped")
     }
 
     // MARK: Hub
@@ -113,13 +119,13 @@ public actor Daemon {
 
     private func markConnected(_ now: Bool, _ error: (any Error)?) {
         defer { connected = now }
-        if now && connected != true { AgentLog.write("connected to the hub at \(identity.hubURL)") }
-        if !now, let error, connected != false { AgentLog.write("\(error); retrying with backoff (up to 60 s)") }
+        if now && connected != true { logger.info("connected to the hub", metadata: ["hub.url": "\(identity.hubURL)"]) }
+        if !now, let error, connected != false { logger.warning("hub unreachable; retrying with backoff (up to 60 s)", metadata: ["error": "\(error)"]) }
     }
 
     private func syncJobs() async throws {
         let jobs = try await link.jobs()
-        for warning in try sync.apply(jobs) { AgentLog.write(warning) }
+        for warning in try sync.apply(jobs) { logger.warning("job sync", metadata: ["detail": "\(warning)"]) }
         await peers.reconcile(jobs.peerStores ?? [], link: link)
         lastSync = clock.now()
         syncRequested = false
@@ -135,7 +141,7 @@ public actor Daemon {
             try await link.ack(commandID: command.id)
             return true
         } catch {
-            AgentLog.write("could not acknowledge command \(command.id) (\(error)); it will come again and be recognized")
+            logger.warning("could not acknowledge a command; it will come again and be recognized", metadata: ["command.id": "\(command.id)", "error": "\(error)"])
             return false
         }
     }
@@ -170,13 +176,13 @@ public actor Daemon {
             try RestoreExecution.save(order, state: state)
             try children.startRestore(runID: order.run.id)
         } catch {
-            AgentLog.write("could not start restore run \(order.run.id): \(error)")
+            logger.error("could not start a restore run", metadata: ["run.id": "\(order.run.id)", "error": "\(error)"])
         }
     }
 
     private func queueRun(_ command: AgentCommand) async {
         guard let jobID = command.jobID, SafeName.isSafe(jobID) else {
-            AgentLog.write("ignored run-now command \(command.id) without a valid job id")
+            logger.warning("ignored a run-now command without a valid job id", metadata: ["command.id": "\(command.id)"])
             return
         }
         if let runID = command.runID {
@@ -191,7 +197,7 @@ public actor Daemon {
 
     private func cancel(runID: String?) {
         guard let runID, let entry = state.running.alive().first(where: { $0.runID == runID }) else { return }
-        AgentLog.write("cancelling run \(runID) (pid \(entry.pid)) as the hub asked")
+        logger.notice("cancelling a run as the hub asked", metadata: ["run.id": "\(runID)", "job.id": "\(entry.jobID)", "pid": "\(entry.pid)"])
         kill(entry.pid, SIGTERM)
     }
 
@@ -222,7 +228,7 @@ public actor Daemon {
             do {
                 try children.start(jobID: jobID, trigger: trigger, runID: command.runID, slot: command.slot)
             } catch {
-                AgentLog.write("\(error)")
+                logger.error("could not start a run", metadata: ["job.id": "\(jobID)", "error": "\(error)"])
             }
         }
     }
@@ -240,12 +246,13 @@ public actor Daemon {
             do {
                 try children.start(jobID: job.id, trigger: .timer, runID: nil, slot: slot)
             } catch {
-                AgentLog.write("\(error)")
+                logger.error("could not start a run", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
             }
         }
     }
 
     private func reportInterruptedRuns() async {
-        await RunLifecycle.reportInterruptedRuns(state, clock: clock) { AgentLog.write($0) }
+        let logger = logger
+        await RunLifecycle.reportInterruptedRuns(state, clock: clock) { logger.warning("\($0)") }
     }
 }

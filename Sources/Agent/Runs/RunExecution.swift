@@ -74,6 +74,7 @@ public struct RunExecution: Sendable {
                       slot: slot, status: .running, createdAt: started, startedAt: started,
                       results: job.destinationIDs.map { DestinationResult(destinationID: $0, status: .pending) })
         try state.running.register(run)
+        log.annotate(jobID: job.id, runID: runID)
         log("run \(runID) of job \(job.name) (\(job.id)) started, trigger \(request.trigger.rawValue)" + (slot.map { ", slot \(HubJSON.format($0))" } ?? ""))
         let pings = JobPings(job: job, log: log)
 
