@@ -55,7 +55,7 @@ public actor Daemon {
         self.sync = JobSync(state: state, settings: settings, agentBinary: agentBinary)
         self.options = options
         self.children = ChildRuns(agentBinary: agentBinary, stateDirectory: state.directory, logger: logger)
-        self.peers = PeerSupervisor(state: state)
+        self.peers = PeerSupervisor(state: state, logger: logger)
     }
 
     /// Writes the timers of the stored jobs and serves stored peer destinations, before the hub is reached.
@@ -158,12 +158,12 @@ public actor Daemon {
             await startRestore(command)
         case .listSnapshot:
             if let order = command.listing {
-                let lister = SnapshotLister(state: state, link: link)
+                let lister = SnapshotLister(state: state, link: link, logger: logger)
                 errands.submit { await lister.run(order) }
             }
         case .download:
             if let order = command.download {
-                let download = SnapshotDownload(state: state, link: link)
+                let download = SnapshotDownload(state: state, link: link, logger: logger)
                 errands.submit { await download.run(order) }
             }
         }
