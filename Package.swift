@@ -28,6 +28,8 @@ let package = Package(
         .target(name: "BackupCore", swiftSettings: strict),
         // Versioned Codable messages between agent and hub.
         .target(name: "LinkProtocol", dependencies: ["BackupCore"], swiftSettings: strict),
+        // The API contract shared by the hub, the CLI and the agent: request/response types and the JSON conventions (HubJSON).
+        .target(name: "HubAPI", dependencies: ["BackupCore", "LinkProtocol"], swiftSettings: strict),
         // Storage port and its SQL implementation (SQLite by default, PostgreSQL).
         .target(
             name: "Store",
@@ -44,7 +46,7 @@ let package = Package(
         .target(
             name: "ControlPlane",
             dependencies: [
-                "BackupCore", "Store", "LinkProtocol",
+                "BackupCore", "HubAPI", "Store", "LinkProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -52,23 +54,35 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
             resources: [.copy("Resources")],
-            // Swift 6.3.1 crashes (signal 11, LLVM coroutine splitting) optimising this module; release
-            // builds compile it without optimisation. Its dependencies (store, schedules, templates, NIO) stay optimised.
-            swiftSettings: strict + [.unsafeFlags(["-Onone"], .when(configuration: .release))]
+            swiftSettings: strict
         ),
-        // The CLI's client side: API client, command implementations, output formatting.
+        // The CLI's client side: API client, the client commands, output formatting. Links no web framework and no store.
         .target(
             name: "MZPanelCLI",
             dependencies: [
-                "BackupCore", "ControlPlane", "Store", "Sealing",
+                "BackupCore", "HubAPI", "Sealing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),
-        .executableTarget(name: "mzpanel", dependencies: ["MZPanelCLI"], swiftSettings: strict),
+        // `mzpanel serve` and `mzpanel admin`: the commands that run the hub or work on its database.
+        .target(
+            name: "MZPanelHub",
+            dependencies: [
+                "BackupCore", "ControlPlane", "MZPanelCLI", "Store",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "mzpanel",
+            dependencies: ["MZPanelCLI", "MZPanelHub", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
         // Benchmark (not a test): seeds a large fleet and prints listing latencies.
-        .executableTarget(name: "mzpanel-bench", dependencies: ["Store", "ControlPlane", "BackupCore"], swiftSettings: strict),
+        .executableTarget(name: "mzpanel-bench", dependencies: ["Store", "ControlPlane", "BackupCore", "HubAPI", "LinkProtocol"], swiftSettings: strict),
         // Credential sealing (docs/sealing.md): HPKE, envelopes, vault, destination keys. The CLI seals, the agent opens.
         .target(
             name: "Sealing",
@@ -88,7 +102,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "BackupCore", "LinkProtocol", "ResticKit", "Sealing",
+                "BackupCore", "HubAPI", "LinkProtocol", "ResticKit", "Sealing",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -99,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "mzpanel-agent",
             dependencies: [
-                "Agent",
+                "Agent", "HubAPI", "LinkProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -109,7 +123,7 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "BackupCore", "LinkProtocol", "ResticKit",
+                "Agent", "BackupCore", "HubAPI", "LinkProtocol", "ResticKit",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -119,7 +133,7 @@ let package = Package(
         .testTarget(
             name: "StoreTests",
             dependencies: [
-                "Store", "BackupCore",
+                "Store", "BackupCore", "LinkProtocol",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -128,7 +142,7 @@ let package = Package(
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: [
-                "ControlPlane", "Store", "BackupCore",
+                "ControlPlane", "HubAPI", "LinkProtocol", "MZPanelCLI", "Store", "BackupCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -8,18 +8,28 @@ public struct DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         case planRequired = "plan_required"
         case notFound = "not_found"
         case conflict = "conflict"
+        /// A name matches several resources (jobs of the same name on different servers).
+        case ambiguous = "ambiguous"
+        /// Another machine (a server's agent) did not answer in time.
+        case timeout = "timeout"
         case unauthorized = "unauthorized"
     }
 
     public let code: Code
     public let field: String?
     public let message: String
+    /// A finer machine-readable reason within the code (`not_sealed`, `offline`…); clients see it as the error's code.
+    public let reason: String?
 
-    public init(_ code: Code, field: String? = nil, _ message: String) {
+    public init(_ code: Code, field: String? = nil, _ message: String, reason: String? = nil) {
         self.code = code
         self.field = field
         self.message = message
+        self.reason = reason
     }
+
+    /// The code a client sees: the reason when there is one.
+    public var wireCode: String { reason ?? code.rawValue }
 
     public static func invalid(_ field: String?, _ message: String) -> DomainError {
         DomainError(.invalid, field: field, message)
@@ -36,7 +46,7 @@ public struct DomainError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The same error with its field placed under `prefix` (e.g. `path` → `settings.path`).
     public func prefixed(_ prefix: String) -> DomainError {
         guard let field, field != prefix, !field.hasPrefix(prefix + ".") else { return self }
-        return DomainError(code, field: prefix + "." + field, message)
+        return DomainError(code, field: prefix + "." + field, message, reason: reason)
     }
 
     public var description: String {

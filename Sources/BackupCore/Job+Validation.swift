@@ -95,4 +95,46 @@ extension Job {
         }
         return seconds
     }
+
+    /// The stale threshold, for backup jobs only (a check job makes no snapshots).
+    public static func validatedStaleAfter(_ seconds: Int?, kind: JobKind) throws(DomainError) -> Int? {
+        if kind == .check, let seconds, seconds != 0 {
+            throw .invalid("staleAfter", "a check job makes no snapshots, so it cannot be stale; set staleAfter on the backup jobs")
+        }
+        return try validatedStaleAfter(seconds)
+    }
+}
+
+extension JobKind {
+    /// A job kind from its name in any case.
+    public static func parse(_ text: String) throws(DomainError) -> JobKind {
+        guard let kind = JobKind(rawValue: text.lowercased()) else {
+            throw .invalid("kind", "\"\(text)\" is not a job kind; use full (paths and databases), database (databases only) or check (verify the repositories)")
+        }
+        return kind
+    }
+}
+
+extension Schedule {
+    /// Parses a schedule, naming the input that is wrong (`schedule` or `timeZone`) in the error.
+    public static func validated(_ input: String, timeZone: String) throws(DomainError) -> Schedule {
+        do {
+            return try Schedule.parse(input, timeZone: timeZone)
+        } catch let error as ScheduleError {
+            throw .invalid(error.fragment == timeZone ? "timeZone" : "schedule", error.description)
+        } catch {
+            throw .invalid("schedule", "\(error)")
+        }
+    }
+}
+
+extension RetentionPolicy {
+    /// Validates retention, naming fields as a request does (`retention.keepLast`).
+    public func validatedForRequest() throws(DomainError) -> RetentionPolicy {
+        do {
+            return try validated()
+        } catch {
+            throw error.prefixed("retention")
+        }
+    }
 }

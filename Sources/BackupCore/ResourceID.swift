@@ -54,6 +54,23 @@ public enum ResourceID {
         return kind.rawValue + "_" + String(body)
     }
 
+    /// The id of `kind` that `key` always gives: several hub processes deriving an id for the same
+    /// thing (a job's slot) get one id, so a unique key lets only one of them record it.
+    /// Not a secret: FNV-1a over the key, twice with different offsets, cut to 100 bits.
+    public static func derived(_ kind: ResourceKind, from key: String) -> String {
+        func fnv(_ offset: UInt64) -> UInt64 {
+            key.utf8.reduce(offset) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01B3 }
+        }
+        var bits = (fnv(0xCBF2_9CE4_8422_2325), fnv(0x8422_2325_CBF2_9CE4))
+        var body = ""
+        for index in 0..<20 {
+            let value: UInt64
+            if index < 10 { value = bits.0 & 31; bits.0 >>= 5 } else { value = bits.1 & 31; bits.1 >>= 5 }
+            body.append(alphabet[Int(value)])
+        }
+        return kind.rawValue + "_" + body
+    }
+
     /// True when `reference` has the shape of an id of `kind` (used to tell ids from names).
     public static func looksLike(_ reference: String, _ kind: ResourceKind) -> Bool {
         let prefix = kind.rawValue + "_"

@@ -48,7 +48,7 @@ public struct SnapshotEntry: Sendable, Codable, Equatable {
 
 /// Where a snapshot copy's listing stands: asked for, being uploaded, ready or failed.
 public struct SnapshotListing: Sendable, Codable, Equatable {
-    public enum Status: String, Sendable, Codable { case listing, ready, failed }
+    public enum Status: String, Sendable, Codable, CaseIterable { case listing, ready, failed }
     public var snapshotID: String
     public var destinationID: String
     public var status: Status

@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -22,7 +23,6 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
     VaultRoutes(hub: hub).register(on: &api)
     JobRoutes(hub: hub).register(on: &api)
     HistoryRoutes(hub: hub).register(on: &api)
-    RunNowRoute(hub: hub).register(on: &api)
     MetricsRoute(hub: hub).register(on: &api)
     AuditRoutes(hub: hub).register(on: &api)
     NotificationRoutes(hub: hub).register(on: &api)
@@ -31,9 +31,8 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
     DownloadRoutes(hub: hub).register(on: &api)
     AgentRoutes(hub: hub).register(on: &api)
 
-    struct Health: Encodable, Sendable { let status: String; let database: String; let version: String }
     api.on(.get, "/api/health", summary: "Liveness and the database in use", tag: "meta", authenticated: false, response: "Health") { _, _ in
-        JSONBody(Health(status: "ok", database: (hub.store as? SQLHubStore)?.backend.dialect.rawValue ?? "unknown", version: hubVersion))
+        JSONBody(HubHealth(status: "ok", database: hub.store.engineName, version: hubVersion))
     }
     let openAPIRoute = RouteDoc(method: .get, path: "/api/openapi.json", summary: "This document", tag: "meta", authenticated: false,
                                 requestSchema: nil, responseSchema: nil, successStatus: 200, query: [])

@@ -54,14 +54,19 @@ public struct HubScheduler: Service {
                   slot >= job.createdAt, now.timeIntervalSince(slot) <= configuration.maximumAge,
                   try await !store.hasRun(jobID: job.id, slot: slot)
             else { continue }
-            let command = AgentCommand(id: "cmd_\(job.id.dropFirst(4))_\(slot.millisecondsSince1970)", kind: .runNow, jobID: job.id, slot: slot, createdAt: now)
+            let command = AgentCommand(id: Self.commandID(jobID: job.id, slot: slot), kind: .runNow, jobID: job.id, slot: slot, createdAt: now)
             do {
                 try await store.enqueueCommand(command, accountID: job.accountID, serverID: job.serverID)
                 fired += 1
-            } catch where SQLHubStore.isUniqueViolation(error) {
+            } catch StoreError.duplicate {
                 continue // already enqueued by an earlier pass or another hub process
             }
         }
         return fired
+    }
+
+    /// The one command id every hub process derives for a job's slot, so the slot is enqueued once.
+    static func commandID(jobID: String, slot: Date) -> String {
+        ResourceID.derived(.command, from: "\(jobID)@\(slot.millisecondsSince1970)")
     }
 }

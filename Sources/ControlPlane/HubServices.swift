@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import LinkProtocol
 import Logging
 import Store
 

@@ -126,7 +126,7 @@ public struct AgentJobSet: Codable, Sendable, Equatable {
 /// Something that happened on the box. Written to the agent's outbox first; the hub ingests each
 /// event id once, so a resent event changes nothing.
 public struct AgentEvent: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable { case runStarted, runProgress, runFinished }
+    public enum Kind: String, Codable, Sendable, CaseIterable { case runStarted, runProgress, runFinished }
 
     public var id: String
     public var kind: Kind
@@ -151,14 +151,15 @@ public struct AgentEvent: Codable, Sendable, Equatable {
     }
 }
 
-/// restic snapshot ids (full or 8-character short ids) removed from one destination.
-public struct PrunedCopies: Codable, Sendable, Equatable {
-    public var destinationID: String
-    public var resticSnapshotIDs: [String]
-
-    public init(destinationID: String, resticSnapshotIDs: [String]) {
-        self.destinationID = destinationID
-        self.resticSnapshotIDs = resticSnapshotIDs
+extension AgentEvent {
+    /// The event as the run lifecycle reads it.
+    public var runEvent: RunEvent {
+        let kind: RunEventKind = switch self.kind {
+        case .runStarted: .started
+        case .runProgress: .progress
+        case .runFinished: .finished
+        }
+        return RunEvent(id: id, kind: kind, run: run, progress: progress, snapshot: snapshot, pruned: pruned ?? [])
     }
 }
 
@@ -175,7 +176,7 @@ public struct EventAck: Codable, Sendable {
 
 /// A request from the hub to the agent, delivered by long polling and acknowledged when taken.
 public struct AgentCommand: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable { case runNow, syncJobs, cancelRun, restore, listSnapshot, download }
+    public enum Kind: String, Codable, Sendable, CaseIterable { case runNow, syncJobs, cancelRun, restore, listSnapshot, download }
 
     public var id: String
     public var kind: Kind

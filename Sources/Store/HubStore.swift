@@ -2,10 +2,20 @@ import BackupCore
 import Foundation
 import LinkProtocol
 
-/// The hub's storage port. One SQL implementation runs on SQLite and PostgreSQL; every method
-/// that reads or changes a tenant's resource takes the caller's `accountID` and never crosses it.
-public protocol HubStore: Sendable {
-    // Accounts, users, credentials
+/// The hub's storage: one port per aggregate, one SQL implementation of all of them on SQLite
+/// and PostgreSQL. Every method that reads or changes a tenant's resource takes the caller's
+/// `accountID` and never crosses it. A unique key refusing a write surfaces as `StoreError.duplicate`.
+public typealias HubStore = AccountStore & ServerStore & DestinationStore & JobStore & JobStatusStore & RunStore & SnapshotStore
+    & AgentLinkStore & AuditStore & NotificationStore & StoreEngine
+
+/// Which database engine holds the hub's data (the health route names it).
+public protocol StoreEngine: Sendable {
+    /// `sqlite` or `postgresql`.
+    var engineName: String { get }
+}
+
+/// Accounts, users, API tokens and browser sessions.
+public protocol AccountStore: Sendable {
     func createAccount(_ account: Account, user: User?) async throws
     func account(id: String) async throws -> Account?
     func setPlan(accountID: String, plan: Plan) async throws -> Bool
@@ -21,8 +31,10 @@ public protocol HubStore: Sendable {
     /// The unexpired session with this hash.
     func session(hash: String, now: Date) async throws -> WebSession?
     func deleteSession(hash: String) async throws
+}
 
-    // Servers and enrollment
+/// Servers and their enrollment tokens.
+public protocol ServerStore: Sendable {
     func createServer(_ server: Server) async throws
     /// The server with this id or name.
     func server(accountID: String, reference: String) async throws -> Server?
@@ -40,8 +52,10 @@ public protocol HubStore: Sendable {
     func deleteEnrollmentToken(accountID: String, id: String) async throws -> Bool
     /// Marks the token used if it is unused and unexpired (atomic: a token enrolls once).
     func consumeEnrollmentToken(hash: String, now: Date) async throws -> EnrollmentToken?
+}
 
-    // Destinations and sealed envelopes
+/// Destinations, sealed envelopes, the account vault and peer reports.
+public protocol DestinationStore: Sendable {
     func createDestination(_ destination: Destination) async throws
     func destination(accountID: String, reference: String) async throws -> Destination?
     func destinations(accountID: String) async throws -> [Destination]
@@ -63,8 +77,10 @@ public protocol HubStore: Sendable {
     func putPeerReport(_ report: PeerReport, accountID: String, serverID: String, now: Date) async throws
     /// The latest reports on the account's peer destinations, by destination id.
     func peerReports(accountID: String) async throws -> [String: PeerReport]
+}
 
-    // Jobs
+/// Jobs.
+public protocol JobStore: Sendable {
     func createJob(_ job: Job) async throws
     func job(accountID: String, id: String) async throws -> Job?
     /// Jobs whose id or name is `reference`, optionally on one server.
@@ -74,13 +90,21 @@ public protocol HubStore: Sendable {
     func jobs(accountID: String, serverID: String?, destinationID: String?, after: Cursor?, limit: Int) async throws -> Page<Job>
     func updateJob(_ job: Job) async throws
     func deleteJob(accountID: String, id: String) async throws -> Bool
+}
 
-    // Runs and snapshots
+/// Runs.
+public protocol RunStore: Sendable {
     /// Stores a run; a second run for the same (job, slot) is refused with `DomainError.conflict`.
     func insertRun(_ run: Run) async throws
+    /// Queues a run and its agent command in one transaction; refused with `DomainError.conflict` while the job has a queued or running run.
+    func queueRun(_ run: Run, command: AgentCommand) async throws
     func updateRun(_ run: Run) async throws
     func run(accountID: String, id: String) async throws -> Run?
     func runs(accountID: String, filter: RunFilter, after: Cursor?, limit: Int) async throws -> Page<Run>
+}
+
+/// Snapshots, their listings for browsing, and the fleet's totals.
+public protocol SnapshotStore: Sendable {
     func insertSnapshot(_ snapshot: Snapshot) async throws
     func snapshot(accountID: String, id: String) async throws -> Snapshot?
     func snapshots(accountID: String, filter: SnapshotFilter, after: Cursor?, limit: Int) async throws -> Page<Snapshot>
@@ -94,25 +118,31 @@ public protocol HubStore: Sendable {
     func snapshotEntry(accountID: String, snapshotID: String, destinationID: String, path: String) async throws -> SnapshotEntry?
     /// The snapshot a run produced, if any.
     func snapshot(accountID: String, runID: String) async throws -> Snapshot?
+}
 
-    // Agents
+/// What agents do through the link: enroll, report runs, receive commands.
+public protocol AgentLinkStore: Sendable {
     /// Consumes an enrollment token and binds the agent's key and credential to its server.
     func enroll(tokenHash: String, publicKey: String, keyFingerprint: String, agentVersion: String, credentialHash: String, now: Date) async throws -> Server?
     /// The server whose agent holds this credential.
     func server(agentCredentialHash: String) async throws -> Server?
     func touchServer(id: String, at: Date) async throws
-    /// Applies an agent's event once: a repeated event id changes nothing and returns false.
-    func ingest(_ event: AgentEvent, accountID: String, serverID: String, now: Date) async throws -> Bool
+    /// Applies an agent's run event once (per server and event id) as `RunLifecycle` decides; nil when it was applied before.
+    func ingest(_ event: RunEvent, accountID: String, serverID: String, now: Date) async throws -> RunDecision?
     func enqueueCommand(_ command: AgentCommand, accountID: String, serverID: String) async throws
     func pendingCommands(serverID: String) async throws -> [AgentCommand]
     func ackCommand(serverID: String, id: String, at: Date) async throws -> Bool
+}
 
-    // Audit log
+/// The audit log.
+public protocol AuditStore: Sendable {
     func insertAudit(_ event: AuditEvent) async throws
     /// One page of audit entries, newest first.
     func audits(accountID: String, filter: AuditFilter, after: Cursor?, limit: Int) async throws -> Page<AuditEvent>
+}
 
-    // Notifications
+/// Notification channels, alert state and the delivery queue.
+public protocol NotificationStore: Sendable {
     func createChannel(_ channel: NotificationChannel, secret: String) async throws
     func channels(accountID: String) async throws -> [NotificationChannel]
     func updateChannel(_ channel: NotificationChannel, secret: String?) async throws
@@ -125,8 +155,10 @@ public protocol HubStore: Sendable {
     func dueDeliveries(now: Date, limit: Int) async throws -> [NotificationDelivery]
     func updateDelivery(_ delivery: NotificationDelivery) async throws
     func deliveries(accountID: String, limit: Int) async throws -> [NotificationDelivery]
+}
 
-    // Scheduling and health
+/// Scheduling and health reads.
+public protocol JobStatusStore: Sendable {
     /// The newest run of each of these jobs.
     func lastRuns(accountID: String, jobIDs: [String]) async throws -> [String: Run]
     /// Each job's status (newest run in brief, newest snapshot, stale threshold), by name; all jobs or these.

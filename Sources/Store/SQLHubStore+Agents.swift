@@ -36,89 +36,91 @@ extension SQLHubStore {
         }
     }
 
-    public func ingest(_ event: AgentEvent, accountID: String, serverID: String, now: Date) async throws -> Bool {
-        var run = event.run
-        run.accountID = accountID
-        run.serverID = serverID
-        if let excerpt = run.logExcerpt, excerpt.utf8.count > Run.maxLogExcerptBytes {
-            run.logExcerpt = String(decoding: excerpt.utf8.suffix(Run.maxLogExcerptBytes), as: UTF8.self)
+    public func ingest(_ event: RunEvent, accountID: String, serverID: String, now: Date) async throws -> RunDecision? {
+        var reported = event
+        reported.run.accountID = accountID
+        reported.run.serverID = serverID
+        if let excerpt = reported.run.logExcerpt, excerpt.utf8.count > Run.maxLogExcerptBytes {
+            reported.run.logExcerpt = String(decoding: excerpt.utf8.suffix(Run.maxLogExcerptBytes), as: UTF8.self)
         }
+        let run = reported.run
         let progress = try event.progress.map { try ColumnJSON.encode($0) }
         let results = try ColumnJSON.encode(run.results)
-        var snapshot = event.snapshot
-        snapshot?.accountID = accountID
-        snapshot?.serverID = serverID
-        snapshot?.runID = run.id
-        snapshot?.jobID = run.jobID
-        let finalRun = run
-        let finalSnapshot = snapshot
+        let report = reported
         do {
-            return try await applyEvent(event, run: finalRun, snapshot: finalSnapshot, progress: progress, results: results,
-                                        accountID: accountID, serverID: serverID, now: now)
-        } catch where Self.isUniqueViolation(error) {
-            return false // the same event delivered twice at once (the run and the daemon both flush): stored by the other
+            return try await write { db in
+                if try await db.raw("SELECT id FROM agent_events WHERE server_id = \(bind: serverID) AND id = \(bind: event.id)").first() != nil { return nil }
+                try await db.raw("INSERT INTO agent_events (id, server_id, received_at) VALUES (\(bind: event.id), \(bind: serverID), \(bind: now.millisecondsSince1970))").run()
+                let recorded = try await db.raw("SELECT server_id, job_id, trigger, status, created_at FROM runs WHERE id = \(bind: run.id)").first().map(Self.recordedRun)
+                let jobID = RunLifecycle.jobID(of: report, recorded: recorded)
+                let owner = try await db.raw("SELECT server_id FROM jobs WHERE id = \(bind: jobID)").first()?.text("server_id")
+                var slotTaken = false
+                if recorded == nil, let slot = run.slot {
+                    slotTaken = try await db.raw("SELECT id FROM runs WHERE job_id = \(bind: jobID) AND slot = \(bind: slot.millisecondsSince1970)").first() != nil
+                }
+                let decision = RunLifecycle.decide(report, sender: serverID, recorded: recorded, jobOwner: owner, slotTaken: slotTaken)
+                switch decision {
+                case .ignore: break
+                case .progress:
+                    try await db.raw("UPDATE runs SET progress = \(bind: progress), status = 'running' WHERE id = \(bind: run.id)").run()
+                case .write(let change):
+                    var stored = run
+                    stored.jobID = change.jobID
+                    stored.trigger = change.trigger
+                    stored.restore = nil // only the hub plans restores
+                    try await Self.persist(stored, change, results: results, on: db)
+                    if change.recordsSnapshot {
+                        try await Self.recordOutcome(report, of: stored, accountID: accountID, serverID: serverID, now: now, on: db)
+                    }
+                }
+                return decision
+            }
+        } catch StoreError.duplicate {
+            return nil // the same event delivered twice at once (the run and the daemon both flush): stored by the other
         }
     }
 
-    private func applyEvent(_ event: AgentEvent, run finalRun: Run, snapshot finalSnapshot: Snapshot?, progress: String?, results: String,
-                            accountID: String, serverID: String, now: Date) async throws -> Bool {
-        try await write { db in
-            if try await db.raw("SELECT id FROM agent_events WHERE server_id = \(bind: serverID) AND id = \(bind: event.id)").first() != nil { return false }
-            try await db.raw("INSERT INTO agent_events (id, server_id, received_at) VALUES (\(bind: event.id), \(bind: serverID), \(bind: now.millisecondsSince1970))").run()
-            // A run or job of another server is never touched, whatever the event claims. A restore
-            // run is the exception that proves it: the hub created it for this server, possibly
-            // with another server's snapshot (and job); the agent cannot create one.
-            let existing = try await db.raw("SELECT server_id, status, trigger FROM runs WHERE id = \(bind: finalRun.id)").first()
-            if let existing, try existing.text("server_id") != serverID { return true }
-            let restoring = try existing?.text("trigger") == RunTrigger.restore.rawValue
-            if existing == nil && finalRun.trigger == .restore { return true }
-            if !restoring, let owner = try await db.raw("SELECT server_id FROM jobs WHERE id = \(bind: finalRun.jobID)").first(), try owner.text("server_id") != serverID {
-                return true
-            }
-            let existingStatus = try existing.map { RunStatus(rawValue: try $0.text("status")) } ?? nil
-            switch event.kind {
-            case .runProgress:
-                // Progress after the end (a late packet) must not reopen a finished run.
-                if existingStatus?.isFinished == false {
-                    try await db.raw("UPDATE runs SET progress = \(bind: progress), status = 'running' WHERE id = \(bind: finalRun.id)").run()
-                }
-            case .runStarted, .runFinished:
-                if existing == nil {
-                    if let slot = finalRun.slot, try await db.raw("SELECT id FROM runs WHERE job_id = \(bind: finalRun.jobID) AND slot = \(bind: slot.millisecondsSince1970)").first() != nil {
-                        return true // the slot already has its run (another trigger); nothing to record twice
-                    }
-                    try await db.raw("""
-                        INSERT INTO runs (id, account_id, server_id, job_id, trigger, slot, status, created_at, started_at, finished_at,
-                                          bytes_added, bytes_processed, files_new, results, log_excerpt)
-                        VALUES (\(bind: finalRun.id), \(bind: accountID), \(bind: serverID), \(bind: finalRun.jobID), \(bind: finalRun.trigger.rawValue),
-                                \(bind: finalRun.slot.milliseconds), \(bind: finalRun.status.rawValue), \(bind: finalRun.createdAt.millisecondsSince1970),
-                                \(bind: finalRun.startedAt.milliseconds), \(bind: finalRun.finishedAt.milliseconds), \(bind: finalRun.bytesAdded),
-                                \(bind: finalRun.bytesProcessed), \(bind: finalRun.filesNew), \(bind: results), \(bind: finalRun.logExcerpt))
-                        """).run()
-                } else if event.kind == .runFinished || existingStatus?.isFinished == false {
-                    try await db.raw("""
-                        UPDATE runs SET status = \(bind: finalRun.status.rawValue), started_at = \(bind: finalRun.startedAt.milliseconds),
-                          finished_at = \(bind: finalRun.finishedAt.milliseconds), bytes_added = \(bind: finalRun.bytesAdded),
-                          bytes_processed = \(bind: finalRun.bytesProcessed), files_new = \(bind: finalRun.filesNew), results = \(bind: results),
-                          log_excerpt = \(bind: finalRun.logExcerpt), slot = \(bind: finalRun.slot.milliseconds)
-                        WHERE id = \(bind: finalRun.id)
-                        """).run()
-                }
-                try await db.raw("DELETE FROM run_destinations WHERE run_id = \(bind: finalRun.id)").run()
-                try await Self.writeRunDestinations(finalRun, on: db)
-                try await Self.recordLatestRun(id: finalRun.id, on: db)
-                if event.kind == .runFinished {
-                    try await db.raw("UPDATE runs SET progress = NULL WHERE id = \(bind: finalRun.id)").run()
-                }
-                if event.kind == .runFinished, let snapshot = finalSnapshot, !snapshot.copies.isEmpty,
-                   try await db.raw("SELECT id FROM snapshots WHERE run_id = \(bind: finalRun.id)").first() == nil {
-                    try await Self.insertSnapshot(snapshot, on: db)
-                }
-                for pruned in event.pruned ?? [] {
-                    try await Self.removePrunedCopies(pruned, jobID: finalRun.jobID, accountID: accountID, on: db)
-                }
-            }
-            return true
+    static func recordedRun(_ row: any SQLRow) throws -> RecordedRun {
+        guard let trigger = RunTrigger(rawValue: try row.text("trigger")), let status = RunStatus(rawValue: try row.text("status")) else {
+            throw StoreError.corrupt("runs holds an unknown trigger or status")
+        }
+        return RecordedRun(serverID: try row.text("server_id"), jobID: try row.text("job_id"), trigger: trigger, status: status, createdAt: try row.date("created_at"))
+    }
+
+    /// Writes a run row as the lifecycle decided: inserted or moved on, with its destinations and the job's newest run.
+    private static func persist(_ run: Run, _ change: RunWrite, results: String, on db: any SQLDatabase) async throws {
+        if change.inserts {
+            try await insertRunRow(run, on: db)
+        } else {
+            try await db.raw("""
+                UPDATE runs SET status = \(bind: run.status.rawValue), started_at = \(bind: run.startedAt.milliseconds),
+                  finished_at = \(bind: run.finishedAt.milliseconds), bytes_added = \(bind: run.bytesAdded),
+                  bytes_processed = \(bind: run.bytesProcessed), files_new = \(bind: run.filesNew), results = \(bind: results),
+                  log_excerpt = \(bind: run.logExcerpt), slot = \(bind: run.slot.milliseconds)
+                WHERE id = \(bind: run.id)
+                """).run()
+        }
+        try await db.raw("DELETE FROM run_destinations WHERE run_id = \(bind: run.id)").run()
+        try await writeRunDestinations(run, on: db)
+        try await recordLatestRun(id: run.id, on: db)
+        if change.finishes {
+            try await db.raw("UPDATE runs SET progress = NULL WHERE id = \(bind: run.id)").run()
+        }
+    }
+
+    /// A backup's first end: its snapshot (dated no later than the hub's clock allows) and the copies retention removed.
+    private static func recordOutcome(_ event: RunEvent, of run: Run, accountID: String, serverID: String, now: Date, on db: any SQLDatabase) async throws {
+        if var snapshot = event.snapshot, !snapshot.copies.isEmpty,
+           try await db.raw("SELECT id FROM snapshots WHERE run_id = \(bind: run.id)").first() == nil {
+            snapshot.accountID = accountID
+            snapshot.serverID = serverID
+            snapshot.runID = run.id
+            snapshot.jobID = run.jobID
+            snapshot.createdAt = RunLifecycle.bounded(snapshot.createdAt, now: now)
+            try await insertSnapshot(snapshot, on: db)
+        }
+        for pruned in event.pruned {
+            try await removePrunedCopies(pruned, jobID: run.jobID, accountID: accountID, on: db)
         }
     }
 
@@ -144,14 +146,16 @@ extension SQLHubStore {
     }
 
     public func enqueueCommand(_ command: AgentCommand, accountID: String, serverID: String) async throws {
-        try await write { db in
+        try await write { db in try await Self.insertCommand(command, accountID: accountID, serverID: serverID, on: db) }
+    }
+
+    static func insertCommand(_ command: AgentCommand, accountID: String, serverID: String, on db: any SQLDatabase) async throws {
             try await db.raw("""
                 INSERT INTO agent_commands (id, account_id, server_id, kind, job_id, run_id, slot, created_at, payload)
                 VALUES (\(bind: command.id), \(bind: accountID), \(bind: serverID), \(bind: command.kind.rawValue), \(bind: command.jobID),
                         \(bind: command.runID), \(bind: command.slot.milliseconds), \(bind: command.createdAt.millisecondsSince1970),
                         \(bind: try Self.commandPayload(command)))
                 """).run()
-        }
     }
 
     public func pendingCommands(serverID: String) async throws -> [AgentCommand] {

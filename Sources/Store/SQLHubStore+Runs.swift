@@ -1,26 +1,50 @@
 import BackupCore
 import Foundation
+import LinkProtocol
 import SQLKit
 
 extension SQLHubStore {
     public func insertRun(_ run: Run) async throws {
-        let results = try ColumnJSON.encode(run.results)
         do {
             try await write { db in
-                try await db.raw("""
-                    INSERT INTO runs (id, account_id, server_id, job_id, trigger, slot, status, created_at, started_at, finished_at,
-                                      bytes_added, bytes_processed, files_new, results, log_excerpt, restore)
-                    VALUES (\(bind: run.id), \(bind: run.accountID), \(bind: run.serverID), \(bind: run.jobID), \(bind: run.trigger.rawValue),
-                            \(bind: run.slot.milliseconds), \(bind: run.status.rawValue), \(bind: run.createdAt.millisecondsSince1970),
-                            \(bind: run.startedAt.milliseconds), \(bind: run.finishedAt.milliseconds), \(bind: run.bytesAdded),
-                            \(bind: run.bytesProcessed), \(bind: run.filesNew), \(bind: results), \(bind: run.logExcerpt),
-                            \(bind: try run.restore.map(ColumnJSON.encode)))
-                    """).run()
+                try await Self.insertRunRow(run, on: db)
                 try await Self.writeRunDestinations(run, on: db)
                 try await Self.recordLatestRun(id: run.id, on: db)
             }
-        } catch where Self.isUniqueViolation(error) {
+        } catch StoreError.duplicate {
             throw DomainError.conflict("slot", "job \(run.jobID) already has a run for this slot or this run id")
+        }
+    }
+
+    /// The one INSERT of a run row (API, run now, restores and agents' events).
+    static func insertRunRow(_ run: Run, on db: any SQLDatabase) async throws {
+        try await db.raw("""
+            INSERT INTO runs (id, account_id, server_id, job_id, trigger, slot, status, created_at, started_at, finished_at,
+                              bytes_added, bytes_processed, files_new, results, log_excerpt, restore)
+            VALUES (\(bind: run.id), \(bind: run.accountID), \(bind: run.serverID), \(bind: run.jobID), \(bind: run.trigger.rawValue),
+                    \(bind: run.slot.milliseconds), \(bind: run.status.rawValue), \(bind: run.createdAt.millisecondsSince1970),
+                    \(bind: run.startedAt.milliseconds), \(bind: run.finishedAt.milliseconds), \(bind: run.bytesAdded),
+                    \(bind: run.bytesProcessed), \(bind: run.filesNew), \(bind: try ColumnJSON.encode(run.results)), \(bind: run.logExcerpt),
+                    \(bind: try run.restore.map(ColumnJSON.encode)))
+            """).run()
+    }
+
+    public func queueRun(_ run: Run, command: AgentCommand) async throws {
+        try await write { db in
+            // The check and the insert in one transaction: two clicks cannot queue two runs. Touching the
+            // job's row first holds its lock on PostgreSQL until commit, so a concurrent run-now waits
+            // here and then sees this run (each statement reads what is committed); SQLite has one writer.
+            try await db.raw("UPDATE jobs SET updated_at = updated_at WHERE id = \(bind: run.jobID) AND account_id = \(bind: run.accountID)").run()
+            if let active = try await db.raw("""
+                SELECT id, status FROM runs WHERE job_id = \(bind: run.jobID) AND account_id = \(bind: run.accountID)
+                  AND status IN ('queued', 'running') AND trigger <> 'restore' LIMIT 1
+                """).first() {
+                throw DomainError.conflict("job", "already has a \(try active.text("status")) run (\(try active.text("id"))); wait for it to finish")
+            }
+            try await Self.insertRunRow(run, on: db)
+            try await Self.writeRunDestinations(run, on: db)
+            try await Self.recordLatestRun(id: run.id, on: db)
+            try await Self.insertCommand(command, accountID: run.accountID, serverID: run.serverID, on: db)
         }
     }
 

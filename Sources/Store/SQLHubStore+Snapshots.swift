@@ -6,7 +6,7 @@ extension SQLHubStore {
     public func insertSnapshot(_ snapshot: Snapshot) async throws {
         do {
             try await write { db in try await Self.insertSnapshot(snapshot, on: db) }
-        } catch where Self.isUniqueViolation(error) {
+        } catch StoreError.duplicate {
             throw DomainError.conflict("runID", "run \(snapshot.runID) already has a snapshot")
         }
     }

@@ -36,16 +36,23 @@ public final class SQLHubStore: HubStore {
 
     public func shutdown() async { await backend.shutdown() }
 
+    public var engineName: String { backend.dialect.rawValue }
+
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await backend.withDatabase(body)
     }
 
+    /// Runs `body` in one transaction; a unique-constraint violation surfaces as `StoreError.duplicate`.
     func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await backend.transaction(body)
+        do {
+            return try await backend.transaction(body)
+        } catch where Self.isUniqueViolation(error) {
+            throw StoreError.duplicate
+        }
     }
 
     /// Whether an error is a unique-constraint violation, on either database.
-    public static func isUniqueViolation(_ error: any Error) -> Bool {
+    static func isUniqueViolation(_ error: any Error) -> Bool {
         if let error = error as? PSQLError { return error.serverInfo?[.sqlState] == "23505" }
         if let error = error as? SQLiteError { return error.reason == .constraintUniqueFailed || error.reason == .constraintPrimaryKeyFailed || error.message.contains("UNIQUE") }
         return false

@@ -6,10 +6,13 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case unavailable(String)
     /// A stored row could not be read back (corruption or a newer schema).
     case corrupt(String)
+    /// A row with the same key exists (a unique constraint refused the write).
+    case duplicate
 
     public var description: String {
         switch self {
         case .configuration(let message), .unavailable(let message), .corrupt(let message): message
+        case .duplicate: "a row with the same key already exists"
         }
     }
 

@@ -2,6 +2,7 @@ import Agent
 import ArgumentParser
 import BackupCore
 import Foundation
+import HubAPI
 import LinkProtocol
 import Logging
 

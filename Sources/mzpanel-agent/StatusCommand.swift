@@ -1,6 +1,7 @@
 import Agent
 import ArgumentParser
 import Foundation
+import HubAPI
 import LinkProtocol
 
 struct StatusCommand: ParsableCommand {

@@ -12,6 +12,7 @@ struct Seeder {
     let jobsPerServer: Int
     let snapshots: Int
     let destinations = ["dst_benchlocalaaaaaaaaaaaa", "dst_benchobjectaaaaaaaaaaa"]
+    var userID: String { "usr_benchaaaaaaaaaaaaaaaaa" }
 
     func insert(_ table: String, _ columns: [String], _ rows: [[any Encodable & Sendable]]) async throws {
         for start in stride(from: 0, to: rows.count, by: 400) {
@@ -29,7 +30,9 @@ struct Seeder {
 
     func run(store: SQLHubStore) async throws -> (serverIDs: [String], jobIDs: [String]) {
         let start = Date(timeIntervalSince1970: 1_700_000_000)
-        try await store.createAccount(Account(id: accountID, name: "bench", plan: .plus, createdAt: start), user: nil)
+        // The user owns the web session the HTTP comparison browses with.
+        try await store.createAccount(Account(id: accountID, name: "bench", plan: .plus, createdAt: start),
+                                      user: User(id: userID, accountID: accountID, email: "bench@example.com", passwordHash: "-", createdAt: start))
         try await store.createAccount(Account(id: "acc_benchotheraaaaaaaaaaa", name: "other", plan: .plus, createdAt: start), user: nil)
         let ms = start.millisecondsSince1970
         for (index, id) in destinations.enumerated() {

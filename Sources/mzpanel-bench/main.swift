@@ -1,6 +1,7 @@
 import BackupCore
 import ControlPlane
 import Foundation
+import HubAPI
 import Logging
 import Store
 
@@ -34,7 +35,8 @@ func encode(_ value: some Encodable) throws -> Int { try HubJSON.encoder().encod
 func bench(_ name: String, store: SQLHubStore) async throws {
     let account = "acc_benchaccountaaaaaaaa"
     let seedStart = ContinuousClock.now
-    let seeded = try await Seeder(backend: store.backend, accountID: account, servers: servers, jobsPerServer: jobsPerServer, snapshots: snapshotCount).run(store: store)
+    let seeder = Seeder(backend: store.backend, accountID: account, servers: servers, jobsPerServer: jobsPerServer, snapshots: snapshotCount)
+    let seeded = try await seeder.run(store: store)
     print("\(name): seeded \(servers) servers, \(servers * jobsPerServer) jobs, \(snapshotCount) snapshots with \(snapshotCount * 2) copies and \(snapshotCount) runs in \(ContinuousClock.now - seedStart)")
     let server = seeded.serverIDs[servers / 2], job = seeded.jobIDs[seeded.jobIDs.count / 3]
     let destination = "dst_benchobjectaaaaaaaaaaa"
@@ -89,6 +91,9 @@ func bench(_ name: String, store: SQLHubStore) async throws {
             try await renderer.render(page, accountID: account)
         }
     }
+
+    // The same listings served over HTTP by the hub itself, next to the store calls behind them.
+    try await compareHTTP(store: store, accountID: account, userID: seeder.userID, repetitions: repetitions, logger: logger)
 
     // Browsing: one snapshot copy listed with 100,000 entries (100 folders of 999 files, uploaded
     // in parts as the agent does), then one folder of 999 entries at a time.

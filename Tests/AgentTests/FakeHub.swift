@@ -1,4 +1,5 @@
 import Foundation
+import HubAPI
 import LinkProtocol
 @testable import Agent
 

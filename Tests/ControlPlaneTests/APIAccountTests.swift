@@ -2,6 +2,7 @@ import BackupCore
 import ControlPlane
 import Foundation
 import HTTPTypes
+import HubAPI
 import HummingbirdTesting
 import Testing
 

@@ -3,6 +3,7 @@ import ControlPlane
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import LinkProtocol
 import Testing
 
 /// Account B must not see, change or even detect account A's resources: every route that takes a

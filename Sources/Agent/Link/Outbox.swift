@@ -1,4 +1,5 @@
 import Foundation
+import HubAPI
 import LinkProtocol
 
 /// Events waiting for the hub: one JSON file per event (`outbox/<event id>.json`), written to a

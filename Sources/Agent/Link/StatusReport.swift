@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import LinkProtocol
 
 /// What `mzpanel-agent status` shows: identity, jobs with their next run, outbox depth, runs in

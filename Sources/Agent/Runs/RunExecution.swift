@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import LinkProtocol
 
 /// `mzpanel-agent run JOB`: one run of a job, working with the hub down. Claims the slot, records

@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import LinkProtocol
 
 /// The last finished runs on this box (`history.json`, newest first), for `mzpanel-agent status`.

@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import LinkProtocol
 
 /// Runs in progress on the box: `running/<run id>.json` with the run, its process id and start.

@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import LinkProtocol
 
 /// UNIQUE(job, slot) on the box: a run claims its slot by creating `slots/<job>/<slot ms>` with

@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import LinkProtocol
 
 /// The agent's state directory (default `/var/lib/mzpanel-agent`, 0700):

@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import HTTPTypes
 import Hummingbird
 import Store
@@ -7,21 +8,6 @@ import Store
 /// Log in and out, the account, and API tokens.
 struct AccountRoutes {
     let hub: HubServices
-
-    struct LoginRequest: Decodable { let email: String; let password: String }
-    struct LoginResponse: Encodable, Sendable { let account: Account; let email: String; let expiresAt: Date }
-    struct AccountView: Encodable, Sendable {
-        let account: Account
-        let plan: PlanView
-    }
-    struct PlanView: Encodable, Sendable {
-        let name: Plan
-        let title: String
-        let destinationKinds: [DestinationKind]
-    }
-    struct TokenRequest: Decodable { let name: String }
-    struct TokenCreated: Encodable, Sendable { let token: APIToken; let secret: String }
-    struct TokenList: Encodable, Sendable { let tokens: [APIToken] }
 
     func register(on api: inout APIRouter) {
         api.on(.post, "/api/v1/session", summary: "Log in with email and password (sets the session cookie)", tag: "account",

@@ -1,13 +1,12 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import Store
 
 /// The account's audit log: every change, newest first, filterable.
 struct AuditRoutes {
     let hub: HubServices
-
-    struct AuditList: Encodable, Sendable { let events: [AuditEvent]; let nextCursor: String? }
 
     func register(on api: inout APIRouter) {
         api.on(.get, "/api/v1/audit", summary: "The audit log: who changed, ran or removed what, and when (newest first)", tag: "account",

@@ -1,39 +1,13 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import Store
 
 /// Runs and snapshots (read-only here: agents report them), the fleet summary and the schedule preview.
 struct HistoryRoutes {
     let hub: HubServices
-    var jobs: JobRoutes { JobRoutes(hub: hub) }
-
-    /// A run with the snapshot it produced.
-    struct RunView: Encodable, Sendable {
-        let run: Run
-        let snapshot: Snapshot?
-
-        func encode(to encoder: any Encoder) throws {
-            try run.encode(to: encoder)
-            var container = encoder.container(keyedBy: Keys.self)
-            try container.encodeIfPresent(snapshot, forKey: .snapshot)
-        }
-        enum Keys: String, CodingKey { case snapshot }
-    }
-    struct RunPage: Encodable, Sendable { let runs: [Run]; let nextCursor: String? }
-    struct SnapshotPage: Encodable, Sendable { let snapshots: [Snapshot]; let nextCursor: String? }
-    struct PreviewRequest: Decodable {
-        let schedule: String
-        let timeZone: String?
-        let count: Int?
-        let from: Date?
-    }
-    struct Preview: Encodable, Sendable {
-        let calendar: String
-        let timeZone: String
-        let onCalendar: String
-        let next: [Date]
-    }
+    var jobs: JobService { JobService(hub: hub) }
 
     static let listQuery = ["server", "job", "destination", "since", "until", "cursor", "limit"]
 
@@ -46,7 +20,8 @@ struct HistoryRoutes {
             let filter = RunFilter(serverID: scope.server, jobID: scope.job, destinationID: scope.destination,
                                    status: try query.enumeration("status", RunStatus.self), since: scope.since, until: scope.until)
             let page = try await hub.store.runs(accountID: accountID, filter: filter, after: try query.cursor(), limit: try query.limit())
-            return JSONBody(RunPage(runs: page.items, nextCursor: page.nextCursor?.token))
+            let names = try await names(jobIDs: page.items.map(\.jobID), serverIDs: page.items.map(\.serverID), accountID: accountID)
+            return JSONBody(RunPage(runs: page.items, nextCursor: page.nextCursor?.token, names: names))
         }
         api.on(.get, "/api/v1/runs/{run}", summary: "Show a run with its per-destination results, live progress and snapshot", tag: "history", response: "RunDetail") { _, context in
             let id = try context.parameter("run")
@@ -61,7 +36,9 @@ struct HistoryRoutes {
             let scope = try await scope(query, accountID: accountID)
             let filter = SnapshotFilter(serverID: scope.server, jobID: scope.job, destinationID: scope.destination, since: scope.since, until: scope.until)
             let page = try await hub.store.snapshots(accountID: accountID, filter: filter, after: try query.cursor(), limit: try query.limit())
-            return JSONBody(SnapshotPage(snapshots: page.items, nextCursor: page.nextCursor?.token))
+            let names = try await names(jobIDs: page.items.map(\.jobID), serverIDs: page.items.map(\.serverID),
+                                        withDestinations: page.items.contains { !$0.copies.isEmpty }, accountID: accountID)
+            return JSONBody(HubAPI.SnapshotPage(snapshots: page.items, nextCursor: page.nextCursor?.token, names: names))
         }
         api.on(.get, "/api/v1/snapshots/{snapshot}", summary: "Show a snapshot and its copies", tag: "history", response: "Snapshot") { _, context in
             let id = try context.parameter("snapshot")
@@ -77,10 +54,26 @@ struct HistoryRoutes {
             let body = try await request.decodeJSON(PreviewRequest.self, context: context)
             let count = body.count ?? 5
             guard (1...100).contains(count) else { throw APIError.badRequest("count \(count) is out of range; ask for 1 to 100 elapses", field: "count") }
-            let schedule = try JobRoutes.schedule(body.schedule, timeZone: body.timeZone ?? "UTC")
+            let schedule = try Schedule.validated(body.schedule, timeZone: body.timeZone ?? "UTC")
             let next = schedule.nextElapses(after: body.from ?? hub.clock.now(), count: count)
-            return JSONBody(Preview(calendar: schedule.calendar, timeZone: schedule.timeZone, onCalendar: schedule.onCalendarLine, next: next))
+            return JSONBody(SchedulePreview(calendar: schedule.calendar, timeZone: schedule.timeZone, onCalendar: schedule.onCalendarLine, next: next))
         }
+    }
+
+    /// The names of a listing's jobs and servers (and the account's destinations), by id: one query each.
+    func names(jobIDs: [String], serverIDs: [String], withDestinations: Bool = false, accountID: String) async throws -> [String: String] {
+        var names: [String: String] = [:]
+        let jobIDs = Array(Set(jobIDs)), serverIDs = Array(Set(serverIDs))
+        if !jobIDs.isEmpty {
+            for job in try await hub.store.jobs(accountID: accountID, ids: jobIDs) { names[job.id] = job.name }
+        }
+        if !serverIDs.isEmpty {
+            for server in try await hub.store.servers(accountID: accountID, ids: serverIDs) { names[server.id] = server.name }
+        }
+        if withDestinations {
+            for destination in try await hub.store.destinations(accountID: accountID) { names[destination.id] = destination.name }
+        }
+        return names
     }
 
     /// The resource filters shared by the run and snapshot listings, resolved from names or ids.
@@ -88,7 +81,7 @@ struct HistoryRoutes {
         var server: String?
         if let reference = query.string("server") { server = try await jobs.serverID(reference, accountID: accountID, field: "server") }
         var destination: String?
-        if let reference = query.string("destination") { destination = try await jobs.destinationIDs([reference], accountID: accountID, field: "destination")[0].id }
+        if let reference = query.string("destination") { destination = try await jobs.destinations([reference], accountID: accountID, field: "destination")[0].id }
         var job: String?
         if let reference = query.string("job") {
             let matches = try await hub.store.jobs(accountID: accountID, reference: reference, serverID: server)

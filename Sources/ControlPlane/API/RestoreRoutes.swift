@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import LinkProtocol
 import Store
@@ -9,48 +10,12 @@ import Store
 struct RestoreRoutes {
     let hub: HubServices
 
-    struct RestoreRequest: Decodable {
-        let snapshot: String
-        let destination: String?
-        let server: String?
-        let target: String?
-        let include: [String]?
-        let files: Bool?
-        let databases: [DatabaseRestore]?
-        let overwrite: Bool?
-        let dryRun: Bool?
-    }
-
     func register(on api: inout APIRouter) {
         api.on(.post, "/api/v1/restores", summary: "Restore a snapshot's files and databases (answers the queued restore run)", tag: "restores",
                body: "RestoreRequest", response: "Run", status: 202) { request, context in
             let accountID = try context.accountID()
-            let run = try await restore(try await request.decodeJSON(RestoreRequest.self, context: context), accountID: accountID)
+            let run = try await RestoreService(hub: hub).restore(try await request.decodeJSON(RestoreRequest.self, context: context), accountID: accountID)
             return JSONBody(run, status: .accepted)
         }
-    }
-
-    /// Checks the request against the account (snapshot, copy, server, sealing), records the run
-    /// and sends the order to the server's agent.
-    func restore(_ body: RestoreRequest, accountID: String) async throws -> Run {
-        let copies = SnapshotCopies(hub: hub)
-        let (snapshot, copy, destination) = try await copies.resolve(snapshot: body.snapshot, destination: body.destination, accountID: accountID)
-        let serverReference = body.server ?? snapshot.serverID
-        guard let server = try await hub.store.server(accountID: accountID, reference: serverReference) else {
-            throw APIError(.badRequest, code: "invalid", "no server \"\(serverReference)\" in this account; see mzpanel servers list", field: "server")
-        }
-        let (envelope, peerCertificate) = try await copies.access(destination, snapshot: snapshot, server: server, accountID: accountID)
-        let requested = body.databases ?? []
-        let plan = try RestorePlan(snapshotID: snapshot.id, sourceServerID: snapshot.serverID, destinationID: destination.id,
-                                   resticSnapshotIDs: copy.resticSnapshotIDs, files: body.files ?? requested.isEmpty, target: body.target,
-                                   includes: body.include ?? [], databases: requested, overwrite: body.overwrite ?? false, dryRun: body.dryRun ?? false).validated()
-        let now = hub.clock.now()
-        let run = Run(id: ResourceID.make(.run), accountID: accountID, serverID: server.id, jobID: snapshot.jobID, trigger: .restore, status: .queued,
-                      createdAt: now, results: [DestinationResult(destinationID: destination.id, status: .pending)], restore: plan)
-        try await hub.store.insertRun(run)
-        let order = RestoreOrder(run: run, destination: destination, envelope: envelope, peerCertificate: peerCertificate)
-        try await hub.store.enqueueCommand(AgentCommand(id: ResourceID.make(.command), kind: .restore, runID: run.id, createdAt: now, restore: order),
-                                           accountID: accountID, serverID: server.id)
-        return run
     }
 }

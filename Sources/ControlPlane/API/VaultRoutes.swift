@@ -1,17 +1,12 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import Store
 
 /// The account vault (docs/sealing.md): stored for the user's browser and CLI, never opened here.
 struct VaultRoutes {
     let hub: HubServices
-
-    struct VaultRequest: Decodable {
-        let vault: VaultDocument
-        /// True to replace an existing vault (a passphrase change); false or absent creates one.
-        let replace: Bool?
-    }
 
     func register(on api: inout APIRouter) {
         api.on(.get, "/api/v1/vault", summary: "The account's vault document (ciphertext; unlocked only in the browser or CLI)",

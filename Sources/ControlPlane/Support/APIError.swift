@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import HTTPTypes
+import HubAPI
 import Hummingbird
 import NIOCore
 
@@ -40,23 +41,15 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         case .invalid: .badRequest
         case .planRequired: .init(code: 402, reasonPhrase: "Payment Required")
         case .notFound: .notFound
-        case .conflict: .conflict
+        case .conflict, .ambiguous: .conflict
         case .unauthorized: .unauthorized
+        case .timeout: .init(code: 504, reasonPhrase: "Gateway Timeout")
         }
-        self.init(status, code: error.code.rawValue, error.message, field: error.field)
-    }
-
-    struct Body: Encodable {
-        struct Detail: Encodable {
-            let code: String
-            let message: String
-            let field: String?
-        }
-        let error: Detail
+        self.init(status, code: error.wireCode, error.message, field: error.field)
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try JSONEncoder().encode(Body(error: .init(code: code, message: message, field: field)))
+        let data = try JSONEncoder().encode(ErrorBody(error: .init(code: code, message: message, field: field)))
         var response = Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer realm=\"mzpanel\"" }
         return response

@@ -41,8 +41,3 @@ extension HubRequestContext {
         return value
     }
 }
-
-/// An empty success body for deletions: `{"deleted": true}`.
-struct Deleted: Encodable, Sendable {
-    let deleted = true
-}

@@ -1,7 +1,7 @@
 import BackupCore
 import Foundation
 import Hummingbird
-@_exported import LinkProtocol
+import HubAPI
 
 /// Who is calling: the account every lookup is confined to, and how they proved it.
 public struct Caller: Sendable {

@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 
 /// Typed reading of query parameters with 400s that name the parameter.
@@ -34,10 +35,12 @@ struct QueryParameters {
         return value
     }
 
-    func cursor() throws -> Cursor? {
+    // `cursor()` and `limit()` call typed-throws functions of BackupCore; inlined into the async
+    // list handlers they crash Swift 6.3.1's optimiser (docs/compiler-notes.md), so they stay calls.
+    @inline(never) func cursor() throws -> Cursor? {
         guard let text = string("cursor") else { return nil }
         return try Cursor.parse(text)
     }
 
-    func limit() throws -> Int { try PageSize.validated(try int("limit")) }
+    @inline(never) func limit() throws -> Int { try PageSize.validated(try int("limit")) }
 }

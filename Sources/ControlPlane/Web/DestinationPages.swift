@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import LinkProtocol
 import Store
@@ -21,6 +22,8 @@ struct DestinationPages {
         let servers: [JobForm.Option]
         let sealable: [ServerChoice]
         let hasSealable: Bool
+        /// "present" or "none": the page knows without asking the API (no 404 in the browser's console).
+        let vault: String
     }
     struct DetailModel {
         let layout: Layout
@@ -64,7 +67,8 @@ struct DestinationPages {
                 layout: Layout("Add destination", section: "destinations", caller: caller), accountID: caller.account.id,
                 kinds: DestinationKind.allCases.map { KindChoice(value: $0.rawValue, title: $0.title, gated: !plan.allows($0), checked: $0 == .local) },
                 plus: plan.allows(.s3), servers: servers.map { JobForm.Option(value: $0.id, label: $0.name, selected: false) },
-                sealable: servers.compactMap(Self.choice), hasSealable: servers.contains { $0.publicKey != nil }))
+                sealable: servers.compactMap(Self.choice), hasSealable: servers.contains { $0.publicKey != nil },
+                vault: try await pages.store.vault(accountID: caller.account.id) == nil ? "none" : "present"))
         }
         router.page(.get, "/backups/destinations/{destination}", pages: pages) { _, context, caller in
             guard let reference = context.parameters.get("destination"),
@@ -89,10 +93,8 @@ struct DestinationPages {
             draft.name = form["name"] ?? ""
             draft.settings = settings
             do {
-                var changed = try await DestinationRoutes(hub: pages.hub).applying(name: form["name"] ?? "", settings: settings, to: original, account: caller.account)
-                changed.updatedAt = pages.now
-                try await pages.store.updateDestination(changed)
-                try await pages.hub.notifyAgents(using: changed)
+                let changed = try await DestinationService(hub: pages.hub).update(original, with: DestinationUpdate(name: form["name"] ?? "", settings: settings),
+                                                                                  account: caller.account)
                 return WebResponses.redirect("/backups/destinations/\(changed.id)")
             } catch {
                 guard let field = JobForm.fieldError(error) else { throw error }
@@ -106,7 +108,7 @@ struct DestinationPages {
                 return pages.notFound("The destination", caller: caller)
             }
             do {
-                _ = try await pages.store.deleteDestination(accountID: caller.account.id, id: destination.id)
+                try await DestinationService(hub: pages.hub).delete(destination)
             } catch let error as DomainError {
                 return pages.render("message", MessageModel(layout: Layout("Remove destination", section: "destinations", caller: caller),
                                                             title: "The destination was not removed", message: error.message,

@@ -1,12 +1,13 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import Store
 
 /// Jobs: the fleet list with filters, a job's page with charts and actions, the add/edit form.
 struct JobPages {
     let pages: WebPages
-    var jobs: JobRoutes { JobRoutes(hub: pages.hub) }
+    var jobs: JobService { JobService(hub: pages.hub) }
 
     struct ListModel {
         let layout: Layout
@@ -66,7 +67,7 @@ struct JobPages {
             let values = JobForm.values(from: form)
             do {
                 let (sources, retention) = try JobForm.parts(values)
-                let body = JobRoutes.JobRequest(name: values.name, server: values.server, kind: values.kind, sources: sources, schedule: values.schedule,
+                let body = JobRequest(name: values.name, server: values.server, kind: values.kind, sources: sources, schedule: values.schedule,
                                                 timeZone: values.timeZone, retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
                                                 staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
                                                 pingURL: values.pingURL)
@@ -92,7 +93,7 @@ struct JobPages {
             let values = JobForm.values(from: form)
             do {
                 let (sources, retention) = try JobForm.parts(values)
-                let update = JobRoutes.JobUpdate(name: values.name, kind: values.kind, sources: sources, schedule: values.schedule, timeZone: values.timeZone,
+                let update = JobUpdate(name: values.name, kind: values.kind, sources: sources, schedule: values.schedule, timeZone: values.timeZone,
                                                  retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
                                                  staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
                                                 pingURL: values.pingURL)
@@ -107,9 +108,9 @@ struct JobPages {
             try caller.checkCSRF(try await FormData.read(request, limit: 4096))
             guard let job = try await job(context, caller) else { return pages.notFound("The job", caller: caller) }
             do {
-                let run = try await RunNowRoute(hub: pages.hub).runNow(job)
+                let run = try await jobs.runNow(job)
                 return WebResponses.redirect("/backups/runs/\(run.id)")
-            } catch let error as APIError {
+            } catch let error as DomainError {
                 return pages.render("message", MessageModel(layout: Layout("Run now", section: "jobs", caller: caller), title: "The job did not start",
                                                             message: error.message, back: "/backups/jobs/\(job.id)"), status: .conflict)
             }
@@ -118,7 +119,7 @@ struct JobPages {
             router.page(.post, RouterPath("/backups/jobs/{job}/\(action)"), pages: pages) { request, context, caller in
                 try caller.checkCSRF(try await FormData.read(request, limit: 4096))
                 guard let job = try await job(context, caller) else { return pages.notFound("The job", caller: caller) }
-                _ = try await jobs.update(job, with: JobRoutes.JobUpdate(name: nil, kind: nil, sources: nil, schedule: nil, timeZone: nil,
+                _ = try await jobs.update(job, with: JobUpdate(name: nil, kind: nil, sources: nil, schedule: nil, timeZone: nil,
                                                                          retention: nil, destinations: nil, enabled: enabled, staleAfter: nil))
                 return WebResponses.redirect("/backups/jobs/\(job.id)?notice=\(action)d")
             }
@@ -126,8 +127,7 @@ struct JobPages {
         router.page(.post, "/backups/jobs/{job}/delete", pages: pages) { request, context, caller in
             try caller.checkCSRF(try await FormData.read(request, limit: 4096))
             guard let job = try await job(context, caller) else { return pages.notFound("The job", caller: caller) }
-            _ = try await pages.store.deleteJob(accountID: caller.account.id, id: job.id)
-            try await pages.hub.notifyAgent(serverID: job.serverID, accountID: caller.account.id)
+            try await jobs.delete(job)
             return WebResponses.redirect("/backups/jobs")
         }
     }

@@ -1,13 +1,14 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import Store
 
 /// `/backups/notifications`: where alerts go (webhook, Slack, Discord, email), with their rules, a
-/// test button, removal, and the latest deliveries. Creation shares `NotificationRoutes.create`.
+/// test button, removal, and the latest deliveries. Creation and tests go through `NotificationService`, as the API does.
 struct NotificationsPage {
     let pages: WebPages
-    var routes: NotificationRoutes { NotificationRoutes(hub: pages.hub) }
+    var notifications: NotificationService { NotificationService(hub: pages.hub) }
 
     struct Model {
         let layout: Layout
@@ -50,7 +51,7 @@ struct NotificationsPage {
                 let recipients = values.to.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
                 let email = values.kind == "email" ? EmailSettings(from: values.from, to: recipients, username: values.smtpUser.isEmpty ? nil : values.smtpUser) : nil
                 let password = form["smtpPassword"].flatMap { $0.isEmpty ? nil : $0 }
-                let created = try await routes.create(NotificationRoutes.ChannelRequest(name: values.name, kind: values.kind, url: values.url, rules: rules,
+                let created = try await notifications.create(ChannelRequest(name: values.name, kind: values.kind, url: values.url, rules: rules,
                                                                                         email: email, smtpPassword: password), accountID: caller.account.id)
                 return pages.render("notifications", try await model(caller, secret: created.secret,
                                                                      notice: "Added \(created.channel.name). Send it a test to check it works."))
@@ -62,11 +63,11 @@ struct NotificationsPage {
         for (action, words) in [("test", "A test notification is queued; it shows under Deliveries."), ("delete", "Removed.")] {
             router.page(.post, RouterPath("/backups/notifications/{channel}/\(action)"), pages: pages) { request, context, caller in
                 try caller.checkCSRF(try await FormData.read(request, limit: 4096))
-                let channel = try await routes.channel(context.parameters.get("channel") ?? "", accountID: caller.account.id)
+                let channel = try await notifications.channel(context.parameters.get("channel") ?? "", accountID: caller.account.id)
                 if action == "test" {
-                    _ = try await routes.queueTest(channel)
+                    _ = try await notifications.queueTest(channel)
                 } else {
-                    _ = try await pages.store.deleteChannel(accountID: caller.account.id, reference: channel.id)
+                    try await notifications.delete(channel.id, accountID: caller.account.id)
                 }
                 return WebResponses.redirect("/backups/notifications?notice=" + (words.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
             }

@@ -56,13 +56,13 @@ struct ServerPage {
                 return pages.render("message", MessageModel(layout: Layout("Add server", section: "hub", caller: caller), title: "The server was not added",
                                                             message: error.message, back: "/backups"), status: .badRequest)
             }
-            let enrollment = try await ServerRoutes(hub: pages.hub).issueEnrollment(for: server, lifetime: EnrollmentToken.defaultLifetimeSeconds)
+            let enrollment = try await EnrollmentService(hub: pages.hub).issue(for: server, lifetime: EnrollmentToken.defaultLifetimeSeconds)
             return pages.render("server", try await model(server, caller: caller, command: enrollment.command), status: .created)
         }
         router.page(.post, "/backups/servers/{server}/enroll", pages: pages) { request, context, caller in
             try caller.checkCSRF(try await FormData.read(request, limit: 4096))
             guard let server = try await server(context, caller) else { return pages.notFound("The server", caller: caller) }
-            let enrollment = try await ServerRoutes(hub: pages.hub).issueEnrollment(for: server, lifetime: EnrollmentToken.defaultLifetimeSeconds)
+            let enrollment = try await EnrollmentService(hub: pages.hub).issue(for: server, lifetime: EnrollmentToken.defaultLifetimeSeconds)
             return pages.render("server", try await model(server, caller: caller, command: enrollment.command))
         }
         router.page(.post, "/backups/servers/{server}/delete", pages: pages) { request, context, caller in

@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import Store
 
@@ -42,7 +43,7 @@ struct SnapshotPage {
             do {
                 return pages.render("snapshot", try await model(context.parameters.get("snapshot") ?? "", path: query.get("path"), destination: query.get("destination"),
                                                                 after: query.get("after"), caller: caller))
-            } catch let error as APIError where error.status == .notFound {
+            } catch let error as DomainError where error.code == .notFound {
                 return pages.notFound("The snapshot", caller: caller)
             }
         }
@@ -50,11 +51,12 @@ struct SnapshotPage {
             let query = request.uri.queryParameters
             let snapshot = context.parameters.get("snapshot") ?? ""
             do {
-                return try await DownloadRoutes(hub: pages.hub).download(snapshot: snapshot, path: query.get("path"), format: query.get("format"),
-                                                                        destination: query.get("destination"), accountID: caller.account.id, caller: context.caller)
-            } catch let error as APIError {
+                return try await DownloadService(hub: pages.hub).start(snapshot: snapshot, path: query.get("path"), format: query.get("format"),
+                                                                       destination: query.get("destination"), accountID: caller.account.id, caller: context.caller)
+                    .response(relay: pages.hub.downloads)
+            } catch let error as DomainError {
                 return pages.render("message", MessageModel(layout: Layout("Download", section: "snapshots", caller: caller), title: "The download did not start",
-                                                            message: error.message, back: "/backups/snapshots/\(snapshot)"), status: error.status == .notFound ? .notFound : .conflict)
+                                                            message: error.message, back: "/backups/snapshots/\(snapshot)"), status: error.code == .notFound ? .notFound : .conflict)
             }
         }
         router.page(.post, "/backups/snapshots/{snapshot}/restore", pages: pages) { request, context, caller in
@@ -65,13 +67,13 @@ struct SnapshotPage {
             let include = (form["include"] ?? "").trimmingSpaces
             do {
                 let databases = try await chosenDatabases(form, snapshot: snapshot, accountID: caller.account.id)
-                let body = RestoreRoutes.RestoreRequest(snapshot: snapshot, destination: form["destination"], server: form["server"].flatMap { $0.isEmpty ? nil : $0 },
+                let body = RestoreRequest(snapshot: snapshot, destination: form["destination"], server: form["server"].flatMap { $0.isEmpty ? nil : $0 },
                                                         target: target.isEmpty ? nil : target,
                                                         include: !form.has("files") || include.isEmpty || include == "/" ? [] : [include],
                                                         files: form.has("files"), databases: databases, overwrite: form.has("overwrite"), dryRun: form.has("dryRun"))
-                let run = try await RestoreRoutes(hub: pages.hub).restore(body, accountID: caller.account.id)
+                let run = try await RestoreService(hub: pages.hub).restore(body, accountID: caller.account.id)
                 return WebResponses.redirect("/backups/runs/\(run.id)")
-            } catch let error as APIError where error.status != .notFound {
+            } catch let error as DomainError where error.code != .notFound {
                 return pages.render("snapshot", try await model(snapshot, path: include.isEmpty ? nil : include, destination: form["destination"], after: nil,
                                                                 caller: caller, error: error.message), status: .badRequest)
             }
@@ -95,9 +97,9 @@ struct SnapshotPage {
     func model(_ reference: String, path: String?, destination: String?, after: String?, caller: PageCaller, error: String? = nil) async throws -> Model {
         let accountID = caller.account.id
         let now = pages.now
-        let tree = try await BrowseRoutes(hub: pages.hub).tree(snapshot: reference, path: path, destination: destination.flatMap { $0.isEmpty ? nil : $0 },
+        let tree = try await BrowseService(hub: pages.hub).tree(snapshot: reference, path: path, destination: destination.flatMap { $0.isEmpty ? nil : $0 },
                                                                after: after, refresh: false, accountID: accountID)
-        guard let snapshot = try await pages.store.snapshot(accountID: accountID, id: tree.snapshotID) else { throw APIError.notFound(.snapshot, reference) }
+        guard let snapshot = try await pages.store.snapshot(accountID: accountID, id: tree.snapshotID) else { throw DomainError(.notFound, "no snapshot \"\(reference)\" in this account") }
         let job = try await pages.store.job(accountID: accountID, id: snapshot.jobID)
         let servers = try await pages.store.servers(accountID: accountID)
         let destinations = Dictionary(uniqueKeysWithValues: try await pages.store.destinations(accountID: accountID).map { ($0.id, $0.name) })

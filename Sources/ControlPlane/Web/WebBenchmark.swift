@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import HTTPTypes
 import Store
@@ -30,7 +31,7 @@ public struct WebRenderer: Sendable {
     /// the snapshot page's HTML (answers its size).
     public func browse(accountID: String, snapshotID: String, destinationID: String, path: String, page: Bool) async throws -> Int {
         guard page else {
-            return try await BrowseRoutes(hub: pages.hub).tree(snapshot: snapshotID, path: path, destination: destinationID, after: nil, refresh: false,
+            return try await BrowseService(hub: pages.hub).tree(snapshot: snapshotID, path: path, destination: destinationID, after: nil, refresh: false,
                                                                accountID: accountID).entries.count
         }
         guard let account = try await pages.store.account(id: accountID) else { throw DomainError.notFound("account", accountID) }

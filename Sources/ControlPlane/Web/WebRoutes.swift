@@ -1,4 +1,5 @@
 import Foundation
+import HubAPI
 import Hummingbird
 
 /// Mounts the web hub under `/backups`: static files and every page.

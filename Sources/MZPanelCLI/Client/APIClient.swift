@@ -1,7 +1,7 @@
-import ControlPlane
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import HubAPI
 #endif
 
 /// A small JSON client for the hub's API, used by every client command.
@@ -15,11 +15,6 @@ struct APIClient {
     }
 
     static func fromEnvironment() throws -> APIClient { APIClient(settings: try ClientSettings.load()) }
-
-    struct ErrorBody: Decodable {
-        struct Detail: Decodable { let code: String; let message: String; let field: String? }
-        let error: Detail
-    }
 
     /// Sends a request and decodes the JSON answer; API errors become `CLIError`s with the hub's message.
     func send<T: Decodable>(_ method: String, _ path: String, query: [String: String?] = [:], body: (any Encodable)? = nil, as type: T.Type = T.self) async throws -> T {

@@ -1,9 +1,9 @@
 import Foundation
 
 /// Reads secrets from a file, standard input (`-`) or a prompt, never from a flag's value.
-enum SecretInput {
+public enum SecretInput {
     /// Reads a file's first line (or all of stdin for `-`), trimmed of the final newline.
-    static func read(file path: String, what: String) throws -> String {
+    public static func read(file path: String, what: String) throws -> String {
         let data: Data
         if path == "-" {
             data = FileHandle.standardInput.readDataToEndOfFile()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BackupCore
 import Foundation
+import HubAPI
 import Sealing
 
 /// Where the vault passphrase comes from: `--vault-passphrase-file`, `MZPANEL_VAULT_PASSPHRASE_FILE`,
@@ -26,10 +27,8 @@ struct VaultAccess {
     let client: APIClient
     let options: VaultOptions
 
-    struct AccountInfo: Decodable { let account: Account }
-
     func account() async throws -> Account {
-        try await client.send("GET", "/api/v1/account", as: AccountInfo.self).account
+        try await client.send("GET", "/api/v1/account", as: AccountView.self).account
     }
 
     func accountID() async throws -> String { try await account().id }
@@ -56,8 +55,7 @@ struct VaultAccess {
         FileHandle.standardError.write(Data("This account has no vault yet. Its passphrase protects every offsite credential; the hub never sees it.\n".utf8))
         let passphrase = try readPassphrase(confirm: true)
         let created = try wrap { try Vault.create(accountID: accountID, passphrase: passphrase) }
-        struct Body: Encodable { let vault: VaultDocument }
-        _ = try await client.raw("PUT", "/api/v1/vault", body: Body(vault: created.document))
+        _ = try await client.raw("PUT", "/api/v1/vault", body: VaultRequest(vault: created.document))
         if let path = options.recoveryKeyOut {
             guard FileManager.default.createFile(atPath: path, contents: Data((created.recoveryKey + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
                 throw CLIError("cannot write the recovery key to \(path); the vault was created, so copy the key printed below")
@@ -101,14 +99,12 @@ struct DestinationSealer {
     let accountID: String
     let vaultKey: Data
 
-    struct ServerInfo: Decodable { let id: String; let name: String; let publicKey: String?; let keyFingerprint: String? }
-
     /// `recoveringFrom`: a lost server's id whose peer repository this server may read (a new login as that server).
-    func seal(_ destination: Destination, to serverReference: String, recoveringFrom lost: String? = nil) async throws -> ServerInfo {
+    func seal(_ destination: Destination, to serverReference: String, recoveringFrom lost: String? = nil) async throws -> Server {
         guard let record = destination.credentialKey else {
             throw CLIError("destination \(destination.name) has no credential yet; add it again with its credential files")
         }
-        let server = try await client.send("GET", "/api/v1/servers/\(serverReference.pathSegment)", as: ServerInfo.self)
+        let server = try await client.send("GET", "/api/v1/servers/\(serverReference.pathSegment)", as: Server.self)
         guard let publicKeyText = server.publicKey, let publicKey = Data(base64Encoded: publicKeyText), let keyID = server.keyFingerprint else {
             throw CLIError("server \(server.name) has not enrolled yet, so it has no key to seal to; run `mzpanel-agent enroll` on it first")
         }
@@ -122,9 +118,8 @@ struct DestinationSealer {
             let address = Envelope.Address(accountID: accountID, destinationID: destination.id, serverID: server.id, keyID: keyID)
             let bytes = try Envelope.seal(to: address, serverPublicKey: publicKey, dataKey: dataKey, credentialBox: record.credential,
                                           serverSecrets: secrets)
-            struct Body: Encodable { let keyID: String; let version: Int; let ciphertext: String; let peerLogin: String?; let recoveryLogin: String? }
             _ = try await client.raw("PUT", "/api/v1/destinations/\(destination.id)/envelopes/\(server.id)",
-                                     body: Body(keyID: keyID, version: Envelope.version, ciphertext: bytes.base64EncodedString(), peerLogin: login?.htpasswdLine,
+                                     body: EnvelopeRequest(keyID: keyID, version: Envelope.version, ciphertext: bytes.base64EncodedString(), peerLogin: login?.htpasswdLine,
                                                 recoveryLogin: recovery?.htpasswdLine))
         } catch let error as SealingError {
             throw CLIError(error.description)
@@ -143,7 +138,7 @@ enum JobSealing {
             let data = try await client.raw("GET", "/api/v1/destinations/\(id)")
             let destination = try HubDecoding.decode(Destination.self, data)
             guard destination.kind.isOffsite else { continue }
-            let detail = try HubDecoding.decode(DestinationsCommand.Show.Detail.self, data)
+            let detail = try HubDecoding.decode(DestinationView.self, data)
             if !detail.sealedTo.contains(job.serverID) { missing.append(destination) }
         }
         guard !missing.isEmpty else { return [] }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BackupCore
 import Foundation
+import HubAPI
 
 /// `mzpanel snapshots browse SNAPSHOT [PATH]`: one folder of a snapshot, listed from the hub's
 /// copy of its tree (the first look asks the server to list it, and waits).
@@ -14,34 +15,24 @@ struct BrowseCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Give up waiting for the listing after this many seconds.") var timeout: Int = 600
     @OptionGroup var options: ClientOptions
 
-    struct Tree: Decodable {
-        let status: String
-        let path: String
-        let entries: [Entry]
-        let listed: Int64
-        let error: String?
-        let nextAfter: String?
-    }
-    struct Entry: Decodable { let name: String; let path: String; let type: String; let size: Int64; let mode: String; let modifiedAt: Date? }
-
     /// The folder's first page once the snapshot is listed (asking for the listing and waiting).
     static func listed(_ client: APIClient, snapshot: String, path: String, destination: String?, refresh: Bool, timeout: Int,
-                       quiet: Bool) async throws -> (Tree, Data) {
+                       quiet: Bool) async throws -> (TreeView, Data) {
         let deadline = Date().addingTimeInterval(TimeInterval(timeout))
         var query: [String: String?] = ["path": path, "destination": destination, "refresh": refresh ? "1" : nil]
         var data = try await client.raw("GET", "/api/v1/snapshots/\(snapshot.pathSegment)/tree", query: query)
-        var tree = try HubDecoding.decode(Tree.self, data)
+        var tree = try HubDecoding.decode(TreeView.self, data)
         query["refresh"] = nil
-        while tree.status == "listing" {
+        while tree.status == .listing {
             if let waiting = tree.error { throw CLIError(waiting) }
             if !quiet { FileHandle.standardError.write(Data("\r\u{1B}[2Klisting the snapshot on its server… \(tree.listed) entries".utf8)) }
             if Date() > deadline { throw CLIError("the listing is still running after \(timeout) s; try again later") }
             try await Task.sleep(for: .milliseconds(700))
             data = try await client.raw("GET", "/api/v1/snapshots/\(snapshot.pathSegment)/tree", query: query)
-            tree = try HubDecoding.decode(Tree.self, data)
+            tree = try HubDecoding.decode(TreeView.self, data)
         }
         if !quiet { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
-        if tree.status == "failed" { throw CLIError("the snapshot could not be listed: \(tree.error ?? "unknown error"); retry with --refresh") }
+        if tree.status == .failed { throw CLIError("the snapshot could not be listed: \(tree.error ?? "unknown error"); retry with --refresh") }
         return (tree, data)
     }
 
@@ -54,7 +45,7 @@ struct BrowseCommand: AsyncParsableCommand {
         var after = tree.nextAfter
         while let next = after {
             query["after"] = next
-            let more = try HubDecoding.decode(Tree.self, try await client.raw("GET", "/api/v1/snapshots/\(snapshot.pathSegment)/tree", query: query))
+            let more = try HubDecoding.decode(TreeView.self, try await client.raw("GET", "/api/v1/snapshots/\(snapshot.pathSegment)/tree", query: query))
             entries += more.entries
             after = more.nextAfter
         }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import BackupCore
-import ControlPlane
 import Foundation
+import HubAPI
 import Sealing
 
 struct DestinationsCommand: AsyncParsableCommand {
@@ -9,8 +9,6 @@ struct DestinationsCommand: AsyncParsableCommand {
         commandName: "destinations", abstract: "List, add, show and remove destinations (where backups are stored).",
         subcommands: [List.self, Add.self, Show.self, Attach.self, Remove.self], defaultSubcommand: List.self
     )
-
-    struct DestinationList: Decodable { let destinations: [Destination] }
 
     static func location(_ destination: Destination) -> String {
         let s = destination.settings
@@ -65,7 +63,6 @@ struct DestinationsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
 
         func run() async throws {
-            struct Body: Encodable { let name: String; let kind: String; let settings: DestinationSettings }
             var quotaBytes: Int64?
             if let quota {
                 guard let bytes = ByteSize.parse(quota) else { throw CLIError("--quota \(quota) is not a size; write it like 200GiB, 500G or 1TB") }
@@ -84,7 +81,7 @@ struct DestinationsCommand: AsyncParsableCommand {
             // Read every credential file before anything is created, so a typo changes nothing.
             let credential = try parsedKind.map { try credentials.credential(for: $0) } ?? nil
             if parsedKind == .local && credentials.anyGiven { throw CLIError("a local destination takes no credential files: its repository password is made and kept by the agent") }
-            let data = try await client.raw("POST", "/api/v1/destinations", body: Body(name: name, kind: kind, settings: settings))
+            let data = try await client.raw("POST", "/api/v1/destinations", body: DestinationRequest(name: name, kind: kind, settings: settings))
             var destination = try HubDecoding.decode(Destination.self, data)
             var sealedTo: [String] = []
             if let credential {
@@ -93,8 +90,7 @@ struct DestinationsCommand: AsyncParsableCommand {
                     let accountID = try await access.accountID()
                     let vaultKey = try await access.unlock(accountID: accountID, create: true)
                     let (record, _) = try DestinationKey.create(accountID: accountID, destinationID: destination.id, vaultKey: vaultKey, credential: credential)
-                    struct KeyBody: Encodable { let credentialKey: DestinationKeyRecord }
-                    destination = try await client.send("PATCH", "/api/v1/destinations/\(destination.id)", body: KeyBody(credentialKey: record))
+                    destination = try await client.send("PATCH", "/api/v1/destinations/\(destination.id)", body: DestinationUpdate(credentialKey: record))
                     let sealer = DestinationSealer(client: client, accountID: accountID, vaultKey: vaultKey)
                     for server in attach { sealedTo.append(try await sealer.seal(destination, to: server).name) }
                 } catch {
@@ -131,10 +127,10 @@ struct DestinationsCommand: AsyncParsableCommand {
             let client = try options.client()
             let item = try await client.send("GET", "/api/v1/destinations/\(destination.pathSegment)", as: Destination.self)
             guard item.kind.isOffsite else { throw CLIError("destination \(item.name) is local; local destinations need no sealing") }
-            var lost: DestinationSealer.ServerInfo?
+            var lost: Server?
             if let recoverFrom {
                 guard item.kind == .peer else { throw CLIError("--recover-from is for peer destinations; any server sealed to an \(item.kind.rawValue) destination can restore from it") }
-                lost = try await client.send("GET", "/api/v1/servers/\(recoverFrom.pathSegment)", as: DestinationSealer.ServerInfo.self)
+                lost = try await client.send("GET", "/api/v1/servers/\(recoverFrom.pathSegment)", as: Server.self)
             }
             let access = VaultAccess(client: client, options: vault)
             let accountID = try await access.accountID()
@@ -152,17 +148,11 @@ struct DestinationsCommand: AsyncParsableCommand {
         @Argument(help: "Destination id or name.") var destination: String
         @OptionGroup var options: ClientOptions
 
-        struct Detail: Decodable {
-            struct JobRef: Decodable { let id: String; let name: String }
-            let jobs: [JobRef]
-            let sealedTo: [String]
-        }
-
         func run() async throws {
             let data = try await options.client().raw("GET", "/api/v1/destinations/\(destination.pathSegment)")
             if options.json { return Output.json(data) }
-            let item = try HubDecoding.decode(Destination.self, data)
-            let detail = try HubDecoding.decode(Detail.self, data)
+            let detail = try HubDecoding.decode(DestinationView.self, data)
+            let item = detail.destination
             Output.fields([
                 ("Name", item.name), ("ID", item.id), ("Kind", item.kind.title), ("Location", DestinationsCommand.location(item)),
                 ("Jobs", detail.jobs.isEmpty ? "none" : detail.jobs.map(\.name).joined(separator: ", ")),

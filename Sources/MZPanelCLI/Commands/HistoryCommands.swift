@@ -1,6 +1,7 @@
 import ArgumentParser
 import BackupCore
 import Foundation
+import HubAPI
 
 /// Filters and paging shared by `runs list` and `snapshots list`.
 struct HistoryFilters: ParsableArguments {
@@ -23,8 +24,6 @@ struct RunsCommand: AsyncParsableCommand {
         commandName: "runs", abstract: "List and show job runs.", subcommands: [List.self, Show.self], defaultSubcommand: List.self
     )
 
-    struct RunPage: Decodable { let runs: [Run]; let nextCursor: String? }
-
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List runs, newest first.")
         @OptionGroup var filters: HistoryFilters
@@ -38,10 +37,16 @@ struct RunsCommand: AsyncParsableCommand {
             if options.json { return Output.json(data) }
             let page = try HubDecoding.decode(RunPage.self, data)
             if page.runs.isEmpty { return print("No runs match.") }
-            Output.table(["ID", "JOB", "STATUS", "TRIGGER", "STARTED", "ADDED"], page.runs.map {
-                [$0.id, $0.jobID, $0.status.rawValue, $0.trigger.rawValue, Output.date($0.startedAt ?? $0.createdAt), Output.bytes($0.bytesAdded)]
-            })
+            Output.table(["ID", "JOB", "STATUS", "TRIGGER", "STARTED", "ADDED"], RunsCommand.rows(page))
             Output.nextPage(page.nextCursor)
+        }
+    }
+
+    /// The runs table: jobs by name (ids stay in `--json`).
+    static func rows(_ page: RunPage) -> [[String]] {
+        page.runs.map {
+            [$0.id, page.names[$0.jobID] ?? $0.jobID, $0.status.rawValue, $0.trigger.rawValue, Output.date($0.startedAt ?? $0.createdAt),
+             Output.bytes($0.bytesAdded)]
         }
     }
 
@@ -72,8 +77,6 @@ struct SnapshotsCommand: AsyncParsableCommand {
         commandName: "snapshots", abstract: "List, show and browse snapshots.", subcommands: [List.self, Show.self, BrowseCommand.self, DownloadCommand.self], defaultSubcommand: List.self
     )
 
-    struct SnapshotPage: Decodable { let snapshots: [Snapshot]; let nextCursor: String? }
-
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List snapshots, newest first.")
         @OptionGroup var filters: HistoryFilters
@@ -84,11 +87,16 @@ struct SnapshotsCommand: AsyncParsableCommand {
             if options.json { return Output.json(data) }
             let page = try HubDecoding.decode(SnapshotPage.self, data)
             if page.snapshots.isEmpty { return print("No snapshots match.") }
-            Output.table(["ID", "TIME", "JOB", "SERVER", "COPIES", "SIZE"], page.snapshots.map {
-                [$0.id, Output.date($0.createdAt), $0.jobID, $0.serverID, $0.copies.map(\.destinationID).joined(separator: ","),
-                 Output.bytes($0.copies.map(\.bytesTotal).max() ?? 0)]
-            })
+            Output.table(["ID", "TIME", "JOB", "SERVER", "COPIES", "SIZE"], SnapshotsCommand.rows(page))
             Output.nextPage(page.nextCursor)
+        }
+    }
+
+    /// The snapshots table: job, server and the destinations of the copies by name (ids stay in `--json`).
+    static func rows(_ page: SnapshotPage) -> [[String]] {
+        page.snapshots.map {
+            [$0.id, Output.date($0.createdAt), page.names[$0.jobID] ?? $0.jobID, page.names[$0.serverID] ?? $0.serverID,
+             $0.copies.map { page.names[$0.destinationID] ?? $0.destinationID }.joined(separator: ","), Output.bytes($0.copies.map(\.bytesTotal).max() ?? 0)]
         }
     }
 

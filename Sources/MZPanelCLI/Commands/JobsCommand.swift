@@ -1,32 +1,13 @@
 import ArgumentParser
 import BackupCore
 import Foundation
+import HubAPI
 
 struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jobs", abstract: "List, add, show, edit and remove backup jobs.",
         subcommands: [List.self, Add.self, Show.self, Edit.self, Remove.self, JobsRunCommand.self], defaultSubcommand: List.self
     )
-
-    /// A job as the API answers it, with its next run and retention in words.
-    struct JobInfo: Decodable {
-        let job: Job
-        let onCalendar: String
-        let nextRunAt: Date?
-        let retentionSummary: String
-        let health: String?
-
-        init(from decoder: any Decoder) throws {
-            job = try Job(from: decoder)
-            let container = try decoder.container(keyedBy: Keys.self)
-            onCalendar = try container.decode(String.self, forKey: .onCalendar)
-            nextRunAt = try container.decodeIfPresent(Date.self, forKey: .nextRunAt)
-            retentionSummary = try container.decode(String.self, forKey: .retentionSummary)
-            health = try container.decodeIfPresent(String.self, forKey: .health)
-        }
-        enum Keys: String, CodingKey { case onCalendar, nextRunAt, retentionSummary, health }
-    }
-    struct JobList: Decodable { let jobs: [JobInfo]; let nextCursor: String? }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List jobs.")
@@ -43,10 +24,16 @@ struct JobsCommand: AsyncParsableCommand {
             if options.json { return Output.json(data) }
             let list = try HubDecoding.decode(JobList.self, data)
             if list.jobs.isEmpty { return print("No jobs yet. Add one with: mzpanel jobs add NAME --server S --kind full --path DIR --schedule daily --destination D") }
-            Output.table(["NAME", "ID", "SERVER", "KIND", "SCHEDULE", "NEXT RUN", "HEALTH"], list.jobs.map {
-                [$0.job.name, $0.job.id, $0.job.serverID, $0.job.kind.rawValue, $0.onCalendar, Output.date($0.nextRunAt), $0.health ?? "-"]
-            })
+            Output.table(["NAME", "ID", "SERVER", "KIND", "SCHEDULE", "NEXT RUN", "HEALTH"], JobsCommand.rows(list))
             Output.nextPage(list.nextCursor)
+        }
+    }
+
+    /// The jobs table: servers by name (ids stay in `--json`).
+    static func rows(_ list: JobList) -> [[String]] {
+        list.jobs.map {
+            [$0.job.name, $0.job.id, $0.serverName ?? $0.job.serverID, $0.job.kind.rawValue, $0.onCalendar, Output.date($0.nextRunAt),
+             $0.health?.rawValue ?? "-"]
         }
     }
 
@@ -107,28 +94,13 @@ struct JobsCommand: AsyncParsableCommand {
         }
     }
 
-    struct JobBody: Encodable {
-        var name: String?
-        var server: String?
-        var kind: String?
-        var sources: JobSources?
-        var schedule: String?
-        var timeZone: String?
-        var retention: RetentionPolicy?
-        var destinations: [String]?
-        var enabled: Bool?
-        var staleAfter: Int?
-        var checkSubsets: Int?
-        var pingURL: String?
-    }
-
-    static func describe(_ info: JobInfo) {
+    static func describe(_ info: JobView) {
         let job = info.job
         var pairs: [(String, String)] = [
-            ("Name", job.name), ("ID", job.id), ("Server", job.serverID), ("Kind", job.kind.rawValue),
+            ("Name", job.name), ("ID", job.id), ("Server", info.serverName.map { "\($0) (\(job.serverID))" } ?? job.serverID), ("Kind", job.kind.rawValue),
             ("Schedule", info.onCalendar), ("Next run", job.enabled ? Output.date(info.nextRunAt) : "disabled"),
             ("Retention", info.retentionSummary), ("Destinations", job.destinationIDs.joined(separator: ", ")),
-            ("Health", info.health ?? "-"),
+            ("Health", info.health?.rawValue ?? "-"),
         ]
         if let staleAfter = job.staleAfter { pairs.append(("Stale after", "\(staleAfter / 3600) h")) }
         if job.pingURL != nil { pairs.append(("Pings", "on (start, success, fail)")) }
@@ -168,12 +140,12 @@ struct JobsCommand: AsyncParsableCommand {
             }
             guard let schedule = job.schedule else { throw CLIError("--schedule is required, e.g. --schedule daily or --schedule \"daily 02:30\"") }
             guard !job.destination.isEmpty else { throw CLIError("--destination is required (repeat it for more copies); see mzpanel destinations list") }
-            let body = JobBody(name: name, server: server, kind: kind, sources: sources, schedule: schedule, timeZone: job.tz,
+            let body = JobRequest(name: name, server: server, kind: kind, sources: sources, schedule: schedule, timeZone: job.tz,
                                retention: job.retention, destinations: job.destination, enabled: !disabled,
                                staleAfter: try job.staleAfterSeconds, checkSubsets: job.checkSubsets, pingURL: job.pingURL)
             let client = try options.client()
             let data = try await client.raw("POST", "/api/v1/jobs", body: body)
-            let info = try HubDecoding.decode(JobInfo.self, data)
+            let info = try HubDecoding.decode(JobView.self, data)
             let sealing = try await JobSealing.sealMissing(job: info.job, client: client, vault: vault)
             if options.json { return Output.json(data) }
             print("Added job \(info.job.name) (\(info.job.id)).")
@@ -191,7 +163,7 @@ struct JobsCommand: AsyncParsableCommand {
         func run() async throws {
             let data = try await options.client().raw("GET", "/api/v1/jobs/\(job.pathSegment)", query: ["server": server])
             if options.json { return Output.json(data) }
-            JobsCommand.describe(try HubDecoding.decode(JobInfo.self, data))
+            JobsCommand.describe(try HubDecoding.decode(JobView.self, data))
         }
     }
 
@@ -211,12 +183,12 @@ struct JobsCommand: AsyncParsableCommand {
         func run() async throws {
             if enableJob && disableJob { throw CLIError("--enable and --disable contradict each other; give one") }
             let enable: Bool? = enableJob ? true : disableJob ? false : nil
-            let body = JobBody(name: name, kind: changes.kind, sources: try changes.sources, schedule: changes.schedule, timeZone: changes.tz,
+            let body = JobUpdate(name: name, kind: changes.kind, sources: try changes.sources, schedule: changes.schedule, timeZone: changes.tz,
                                retention: changes.retention, destinations: changes.destination.isEmpty ? nil : changes.destination, enabled: enable,
                                staleAfter: try changes.staleAfterSeconds, checkSubsets: changes.checkSubsets, pingURL: changes.pingURL)
             let client = try options.client()
             let data = try await client.raw("PATCH", "/api/v1/jobs/\(job.pathSegment)", query: ["server": server], body: body)
-            let info = try HubDecoding.decode(JobInfo.self, data)
+            let info = try HubDecoding.decode(JobView.self, data)
             let sealing = changes.destination.isEmpty ? [] : try await JobSealing.sealMissing(job: info.job, client: client, vault: vault)
             if options.json { return Output.json(data) }
             print("Updated job \(job).")

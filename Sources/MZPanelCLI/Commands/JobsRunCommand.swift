@@ -1,6 +1,7 @@
 import ArgumentParser
 import BackupCore
 import Foundation
+import HubAPI
 
 /// `mzpanel jobs run JOB [--wait] [--json]`: queue a run and, with --wait, follow it live.
 struct JobsRunCommand: AsyncParsableCommand {
@@ -13,17 +14,6 @@ struct JobsRunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Wait for the run to finish, showing progress.") var wait = false
     @Option(name: .long, help: "Give up waiting after this many seconds (the run goes on).") var timeout: Int = 6 * 3600
     @OptionGroup var options: ClientOptions
-
-    /// A run with the snapshot it produced, as `GET /runs/{id}` answers.
-    struct RunDetail: Decodable {
-        let run: Run
-        let snapshot: Snapshot?
-        init(from decoder: any Decoder) throws {
-            run = try Run(from: decoder)
-            snapshot = try decoder.container(keyedBy: Keys.self).decodeIfPresent(Snapshot.self, forKey: .snapshot)
-        }
-        enum Keys: String, CodingKey { case snapshot }
-    }
 
     func run() async throws {
         let client = try options.client()
@@ -49,15 +39,15 @@ struct JobsRunCommand: AsyncParsableCommand {
 
 /// Follows a queued run until it ends, with the progress bar (run now and restores).
 enum RunFollower {
-    static func follow(_ runID: String, client: APIClient, timeout: Int, json: Bool) async throws -> (JobsRunCommand.RunDetail, Data) {
+    static func follow(_ runID: String, client: APIClient, timeout: Int, json: Bool) async throws -> (RunView, Data) {
         let bar = ProgressBar(enabled: !json && isatty(STDERR_FILENO) == 1)
         let deadline = Date().addingTimeInterval(TimeInterval(timeout))
         var last = Data()
-        var detail: JobsRunCommand.RunDetail
+        var detail: RunView
         repeat {
             try await Task.sleep(for: .milliseconds(500))
             last = try await client.raw("GET", "/api/v1/runs/\(runID)")
-            detail = try HubDecoding.decode(JobsRunCommand.RunDetail.self, last)
+            detail = try HubDecoding.decode(RunView.self, last)
             bar.show(detail.run)
             if Date() > deadline {
                 bar.finish()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BackupCore
 import Foundation
+import HubAPI
 
 /// `mzpanel notifications …`: where alerts go (webhook, Slack, Discord, email), their rules, a
 /// test send, and what was delivered.
@@ -9,7 +10,6 @@ struct NotificationsCommand: AsyncParsableCommand {
         commandName: "notifications", abstract: "Alert channels (webhook, Slack, Discord, email), their rules, and deliveries.",
         subcommands: [List.self, Add.self, Edit.self, Remove.self, Test.self, Deliveries.self], defaultSubcommand: List.self)
 
-    struct ChannelList: Decodable { let channels: [NotificationChannel] }
 
     /// The rules flags shared by add and edit; nil when none was given.
     struct RuleOptions: ParsableArguments {
@@ -79,14 +79,11 @@ struct NotificationsCommand: AsyncParsableCommand {
         @OptionGroup var rules: RuleOptions
         @OptionGroup var options: ClientOptions
 
-        struct Body: Encodable { let name: String; let kind: String; let url: String; let rules: NotificationRules?; let email: EmailSettings?; let smtpPassword: String? }
-        struct Created: Decodable { let channel: NotificationChannel; let secret: String? }
-
         func run() async throws {
-            let body = Body(name: name, kind: kind, url: url, rules: rules.rules(), email: email.settings, smtpPassword: try email.password())
+            let body = ChannelRequest(name: name, kind: kind, url: url, rules: rules.rules(), email: email.settings, smtpPassword: try email.password())
             let data = try await options.client().raw("POST", "/api/v1/notifications/channels", body: body)
             if options.json { return Output.json(data) }
-            let created = try HubDecoding.decode(Created.self, data)
+            let created = try HubDecoding.decode(ChannelCreated.self, data)
             print("Added channel \(created.channel.name) (\(created.channel.id)). Try it: mzpanel notifications test \(created.channel.name)")
             if let secret = created.secret {
                 print("Signing secret (shown once; verify X-MZPanel-Signature with it, see docs/api.md): \(secret)")
@@ -103,14 +100,12 @@ struct NotificationsCommand: AsyncParsableCommand {
         @OptionGroup var rules: RuleOptions
         @OptionGroup var options: ClientOptions
 
-        struct Body: Encodable { let name: String?; let url: String?; let rules: NotificationRules?; let email: EmailSettings?; let smtpPassword: String? }
-
         func run() async throws {
             let client = try options.client()
             let current = try HubDecoding.decode(ChannelList.self, try await client.raw("GET", "/api/v1/notifications/channels"))
                 .channels.first { $0.id == channel || $0.name == channel }
             guard let current else { throw CLIError("no channel \"\(channel)\" in this account; see mzpanel notifications list", exitCode: 3) }
-            let body = Body(name: name, url: url, rules: rules.rules(base: current.rules), email: email.settings, smtpPassword: try email.password())
+            let body = ChannelUpdate(name: name, url: url, rules: rules.rules(base: current.rules), email: email.settings, smtpPassword: try email.password())
             let data = try await client.raw("PATCH", "/api/v1/notifications/channels/\(current.id)", body: body)
             if options.json { return Output.json(data) }
             let changed = try HubDecoding.decode(NotificationChannel.self, data)
@@ -143,12 +138,10 @@ struct NotificationsCommand: AsyncParsableCommand {
     struct Deliveries: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "deliveries", abstract: "The newest notifications and how their delivery went.")
         @OptionGroup var options: ClientOptions
-        struct Delivery: Decodable { let id: String; let channelID: String; let event: String; let attempts: Int; let createdAt: Date; let deliveredAt: Date?; let lastError: String? }
-        struct Page: Decodable { let deliveries: [Delivery] }
         func run() async throws {
             let data = try await options.client().raw("GET", "/api/v1/notifications/deliveries")
             if options.json { return Output.json(data) }
-            let page = try HubDecoding.decode(Page.self, data)
+            let page = try HubDecoding.decode(DeliveryList.self, data)
             if page.deliveries.isEmpty { return print("Nothing sent yet.") }
             Output.table(["WHEN", "EVENT", "CHANNEL", "ATTEMPTS", "STATE"], page.deliveries.map { d in
                 [Output.date(d.createdAt), d.event, d.channelID, String(d.attempts),
@@ -168,13 +161,11 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Continue after this cursor (printed under the previous page).") var cursor: String?
     @OptionGroup var options: ClientOptions
 
-    struct Page: Decodable { let events: [AuditEvent]; let nextCursor: String? }
-
     func run() async throws {
         let data = try await options.client().raw("GET", "/api/v1/audit", query: ["resource": resource, "actor": actor, "since": since,
                                                                                   "limit": limit.map(String.init), "cursor": cursor])
         if options.json { return Output.json(data) }
-        let page = try HubDecoding.decode(Page.self, data)
+        let page = try HubDecoding.decode(AuditList.self, data)
         if page.events.isEmpty { return print("No entries.") }
         Output.table(["WHEN", "WHO", "WHAT", "RESOURCE", "STATUS"], page.events.map { [Output.date($0.at), $0.actor, $0.action, $0.resourceID ?? "-", String($0.status)] })
         if let next = page.nextCursor { print("More: mzpanel audit --cursor \(next)") }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BackupCore
 import Foundation
+import HubAPI
 
 /// `mzpanel restore SNAPSHOT …`: restore files and databases, on the snapshot's server or another.
 struct RestoreCommand: AsyncParsableCommand {
@@ -30,11 +31,6 @@ struct RestoreCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Give up waiting after this many seconds (the restore goes on).") var timeout: Int = 6 * 3600
     @OptionGroup var options: ClientOptions
 
-    struct Body: Encodable {
-        let snapshot: String, destination: String?, server: String?, target: String?, include: [String]
-        let files: Bool?, databases: [DatabaseRestore], overwrite: Bool, dryRun: Bool
-    }
-
     /// `ENGINE:NAME[=INTO][@CONNECTION]`.
     static func parseDatabase(_ text: String) throws -> DatabaseRestore {
         var rest = text
@@ -58,7 +54,7 @@ struct RestoreCommand: AsyncParsableCommand {
 
     func run() async throws {
         let databases = try database.map(Self.parseDatabase)
-        let body = Body(snapshot: snapshot, destination: destination, server: server, target: target, include: include,
+        let body = RestoreRequest(snapshot: snapshot, destination: destination, server: server, target: target, include: include,
                         files: databases.isEmpty ? nil : files, databases: databases, overwrite: overwrite, dryRun: dryRun)
         let client = try options.client()
         let queued = try HubDecoding.decode(Run.self, try await client.raw("POST", "/api/v1/restores", body: body))

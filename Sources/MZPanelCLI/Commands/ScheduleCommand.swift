@@ -1,7 +1,7 @@
 import ArgumentParser
 import BackupCore
-import ControlPlane
 import Foundation
+import HubAPI
 
 struct ScheduleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,8 +19,6 @@ struct ScheduleCommand: AsyncParsableCommand {
         @Option(name: .long, help: "Start from this ISO-8601 time instead of now.") var from: String?
         @Flag(name: .long, help: "Print JSON.") var json = false
 
-        struct Result: Encodable { let calendar: String; let timeZone: String; let onCalendar: String; let next: [Date] }
-
         func run() async throws {
             guard (1...1000).contains(count) else { throw CLIError("--count \(count) is out of range; use 1 to 1000") }
             var start = Date()
@@ -35,7 +33,7 @@ struct ScheduleCommand: AsyncParsableCommand {
                 throw CLIError("\(error)")
             }
             let next = schedule.nextElapses(after: start, count: count)
-            if json { return try Output.json(Result(calendar: schedule.calendar, timeZone: schedule.timeZone, onCalendar: schedule.onCalendarLine, next: next)) }
+            if json { return try Output.json(SchedulePreview(calendar: schedule.calendar, timeZone: schedule.timeZone, onCalendar: schedule.onCalendarLine, next: next)) }
             print("OnCalendar=\(schedule.onCalendarLine)")
             let zone = TimeZone(identifier: schedule.timeZone) ?? .gmt
             let formatter = DateFormatter()

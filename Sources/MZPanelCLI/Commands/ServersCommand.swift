@@ -1,25 +1,13 @@
 import ArgumentParser
 import BackupCore
-import ControlPlane
 import Foundation
+import HubAPI
 
 struct ServersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "servers", abstract: "List, add, show and remove servers.",
         subcommands: [List.self, Add.self, Show.self, Remove.self], defaultSubcommand: List.self
     )
-
-    struct ServerList: Decodable { let servers: [ServerInfo]; let nextCursor: String? }
-    /// A server as the API answers it, with whether its agent is online.
-    struct ServerInfo: Decodable {
-        let server: Server
-        let online: Bool
-        init(from decoder: any Decoder) throws {
-            server = try Server(from: decoder)
-            online = try decoder.container(keyedBy: Keys.self).decodeIfPresent(Bool.self, forKey: .online) ?? false
-        }
-        enum Keys: String, CodingKey { case online }
-    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List the account's servers, newest first.")
@@ -45,17 +33,10 @@ struct ServersCommand: AsyncParsableCommand {
         @Argument(help: "The server's name (letters, digits, '.', '-', '_').") var name: String
         @OptionGroup var options: ClientOptions
 
-        struct Created: Decodable {
-            struct Enrollment: Decodable { let secret: String; let command: String; let enrollmentToken: EnrollmentToken }
-            let server: Server
-            let enrollment: Enrollment
-        }
-
         func run() async throws {
-            struct Body: Encodable { let name: String }
-            let data = try await options.client().raw("POST", "/api/v1/servers", body: Body(name: name))
+            let data = try await options.client().raw("POST", "/api/v1/servers", body: ServerRequest(name: name))
             if options.json { return Output.json(data) }
-            let created = try HubDecoding.decode(Created.self, data)
+            let created = try HubDecoding.decode(ServerCreated.self, data)
             print("Added server \(created.server.name) (\(created.server.id)).")
             print("Enroll its agent within the hour (the token works once, until \(Output.date(created.enrollment.enrollmentToken.expiresAt))):")
             print("")
@@ -92,13 +73,11 @@ struct ServersCommand: AsyncParsableCommand {
         @Flag(name: .long, help: "Do not ask for confirmation.") var yes = false
         @OptionGroup var options: ClientOptions
 
-        struct Deleted: Decodable { let exposedDestinations: [Destination] }
-
         func run() async throws {
             try Confirmation.require("Remove server \(server) and all its jobs?", yes: yes)
             let data = try await options.client().raw("DELETE", "/api/v1/servers/\(server.pathSegment)")
             if options.json { return Output.json(data) }
-            let deleted = try HubDecoding.decode(Deleted.self, data)
+            let deleted = try HubDecoding.decode(ServerDeleted.self, data)
             print("Removed server \(server).")
             if !deleted.exposedDestinations.isEmpty {
                 print("That server could open the credentials of: \(deleted.exposedDestinations.map(\.name).joined(separator: ", ")).")

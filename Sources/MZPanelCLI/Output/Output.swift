@@ -1,9 +1,9 @@
 import BackupCore
-import ControlPlane
 import Foundation
+import HubAPI
 
 /// Terminal output: aligned tables for people, one JSON document for scripts.
-enum Output {
+public enum Output {
     /// Prints the hub's JSON answer re-indented, as one document on stdout.
     static func json(_ data: Data) {
         if let object = try? JSONSerialization.jsonObject(with: data),
@@ -14,7 +14,8 @@ enum Output {
         }
     }
 
-    static func json(_ value: some Encodable) throws {
+    /// Prints a value as one pretty JSON document in the API's conventions.
+    public static func json(_ value: some Encodable) throws {
         let encoder = HubJSON.encoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         print(String(decoding: try encoder.encode(value), as: UTF8.self))
@@ -56,7 +57,8 @@ enum Output {
         return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
     }
 
-    static func error(_ message: String) {
+    /// Prints `error: message` on stderr.
+    public static func error(_ message: String) {
         FileHandle.standardError.write(Data(("error: " + message + "\n").utf8))
     }
 

@@ -353,6 +353,15 @@ function wireDestinationForm(form) {
   };
 
   const loadVault = () => {
+    // The page says when the account has no vault yet; later loads ask the hub (one may be made meanwhile).
+    if (form.dataset.vault === "none") {
+      delete form.dataset.vault;
+      state.vault = null;
+      state.vaultKnown = true;
+      markVaultNew(true);
+      state.vaultLoad = Promise.resolve();
+      return state.vaultLoad;
+    }
     state.vaultLoad = api("GET", "/api/v1/vault").then(
       (vault) => {
         state.vault = vault;

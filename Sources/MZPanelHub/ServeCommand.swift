@@ -4,6 +4,7 @@ import ControlPlane
 import Foundation
 import Hummingbird
 import Logging
+import MZPanelCLI
 import Store
 
 /// Options that say where the hub keeps its state; shared by `serve` and `admin`.
@@ -38,6 +39,14 @@ struct HubStateOptions: ParsableArguments {
         } catch let error as StoreError {
             throw CLIError(error.description)
         }
+    }
+}
+
+extension Optional where Wrapped == String {
+    /// The value trimmed, unless it is empty.
+    fileprivate var nonEmpty: String? {
+        guard let value = self?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
+        return value
     }
 }
 

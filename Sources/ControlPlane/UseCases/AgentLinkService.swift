@@ -1,0 +1,149 @@
+import BackupCore
+import Foundation
+import HubAPI
+import LinkProtocol
+import ServiceLifecycle
+import Store
+
+/// The agents' side of the hub as use cases: enrollment, job definitions, run events, peer
+/// reports and commands, each confined to the calling agent's own server and account.
+struct AgentLinkService {
+    let hub: HubServices
+
+    /// How long a command poll may wait for work.
+    static let maxWaitSeconds = 30
+
+    /// Binds an agent's key to the server its one-time token was issued for; answers the agent's credential once.
+    func enroll(_ body: EnrollRequest) async throws -> EnrollResponse {
+        guard let key = Data(base64Encoded: body.publicKey), key.count == 32 else {
+            throw DomainError.invalid("publicKey", "publicKey must be a base64 X25519 public key (32 bytes)")
+        }
+        let fingerprint = body.keyFingerprint.trimmingSpaces
+        guard !fingerprint.isEmpty, fingerprint.count <= 128 else { throw DomainError.invalid("keyFingerprint", "keyFingerprint is required") }
+        let version = String(body.agentVersion.prefix(64))
+        let credential = Secrets.make(prefix: "mza")
+        guard let server = try await hub.store.enroll(tokenHash: Secrets.hash(body.token.trimmingSpaces), publicKey: body.publicKey,
+                                                      keyFingerprint: fingerprint, agentVersion: version,
+                                                      credentialHash: Secrets.hash(credential), now: hub.clock.now())
+        else {
+            throw DomainError(.unauthorized, "the enrollment token is unknown, expired or already used; issue a new one with `mzpanel servers add` or POST /api/v1/servers/{server}/enrollment-tokens")
+        }
+        return EnrollResponse(serverID: server.id, serverName: server.name, accountID: server.accountID, credential: credential)
+    }
+
+    /// The server's jobs with their destinations, the envelopes sealed to it, and the peer destinations it stores.
+    func jobSet(for server: Server) async throws -> AgentJobSet {
+        let jobs = try await hub.store.jobs(accountID: server.accountID, serverID: server.id, destinationID: nil)
+        let destinations = Dictionary(uniqueKeysWithValues: try await hub.store.destinations(accountID: server.accountID).map { ($0.id, $0) })
+        let envelopes = try await hub.store.envelopes(accountID: server.accountID, serverID: server.id)
+        let peerDestinations = destinations.values.filter { $0.kind == .peer }
+        let reports = peerDestinations.isEmpty ? [:] : try await hub.store.peerReports(accountID: server.accountID)
+        let agentJobs = jobs.map { job in
+            var certificates: [String: String] = [:]
+            var usage: [String: PeerUsage] = [:]
+            for id in job.destinationIDs where destinations[id]?.kind == .peer {
+                if let certificate = reports[id]?.certificate { certificates[id] = certificate }
+                if let quota = destinations[id]?.settings.quotaBytes {
+                    usage[id] = PeerUsage(usedBytes: reports[id]?.usedBytes[server.id] ?? 0, quotaBytes: quota)
+                }
+            }
+            return AgentJob(job: job, destinations: job.destinationIDs.compactMap { destinations[$0] },
+                            envelopes: envelopes.filter { job.destinationIDs.contains($0.destinationID) },
+                            peerCertificates: certificates.isEmpty ? nil : certificates, peerUsage: usage.isEmpty ? nil : usage)
+        }
+        var stores: [PeerStore] = []
+        for destination in peerDestinations.sorted(by: { $0.id < $1.id }) where destination.settings.peerServerID == server.id {
+            let sealed = try await hub.store.envelopes(accountID: server.accountID, destinationID: destination.id)
+            stores.append(PeerStore(destination: destination, logins: PeerLogins.lines(sealed)))
+        }
+        return AgentJobSet(serverID: server.id, jobs: agentJobs, peerStores: stores.isEmpty ? nil : stores)
+    }
+
+    /// Applies a batch of outbox events, each once, as the run lifecycle decides; acknowledges every event it read.
+    func deliver(_ batch: EventBatch, from server: Server) async throws -> EventAck {
+        guard batch.events.count <= 500 else { throw DomainError.invalid("events", "send at most 500 events per batch") }
+        var acknowledged: [String] = []
+        for event in batch.events {
+            guard !event.id.isEmpty, event.id.count <= 64 else { throw DomainError.invalid("events.id", "an event id must be 1–64 characters") }
+            guard event.run.serverID == server.id else {
+                throw DomainError.invalid("events.run.serverID", "event \(event.id) is about another server's run")
+            }
+            _ = try await hub.store.ingest(event.runEvent, accountID: server.accountID, serverID: server.id, now: hub.clock.now())
+            acknowledged.append(event.id)
+        }
+        return EventAck(acknowledged: acknowledged)
+    }
+
+    /// Stores a storage server's report on a peer destination it serves; sources hear of a changed certificate or usage.
+    func report(_ report: PeerReport, destination id: String, from server: Server) async throws -> PeerReport {
+        guard let destination = try await hub.store.destination(accountID: server.accountID, reference: id),
+              destination.kind == .peer, destination.settings.peerServerID == server.id else {
+            throw DomainError(.notFound, "this server stores no peer destination \"\(id)\"")
+        }
+        var report = report
+        report.destinationID = destination.id
+        if let certificate = report.certificate {
+            guard certificate.count <= 16 * 1024, certificate.hasPrefix("-----BEGIN CERTIFICATE-----") else {
+                throw DomainError.invalid("certificate", "certificate must be one PEM certificate of at most 16 KiB")
+            }
+        }
+        guard report.usedBytes.count <= 10_000, (report.error?.count ?? 0) <= 2000 else {
+            throw DomainError.invalid("usedBytes", "the report is too large")
+        }
+        let previous = try await hub.store.peerReports(accountID: server.accountID)[destination.id]
+        try await hub.store.putPeerReport(report, accountID: server.accountID, serverID: server.id, now: hub.clock.now())
+        // Sources pin the certificate and check their quota: a change reaches them with their next job sync.
+        if previous?.certificate != report.certificate || previous?.usedBytes != report.usedBytes {
+            for envelope in try await hub.store.envelopes(accountID: server.accountID, destinationID: destination.id) {
+                try await hub.notifyAgent(serverID: envelope.serverID, accountID: server.accountID)
+            }
+        }
+        return report
+    }
+
+    /// The server's pending commands, waiting up to `wait` seconds for one.
+    func commands(for server: Server, wait: Int) async throws -> CommandList {
+        guard (0...Self.maxWaitSeconds).contains(wait) else {
+            throw DomainError.invalid("wait", "wait=\(wait) is out of range; use 0 to \(Self.maxWaitSeconds) seconds")
+        }
+        let deadline = ContinuousClock.now + .seconds(wait)
+        while true {
+            let commands = try await hub.store.pendingCommands(serverID: server.id)
+            // A hub that is shutting down answers at once instead of holding the poll open.
+            if !commands.isEmpty || ContinuousClock.now >= deadline || Task.isShuttingDownGracefully || Task.isCancelled {
+                return CommandList(commands: commands)
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    /// Marks a command of this server taken.
+    func acknowledge(_ id: String, from server: Server) async throws {
+        guard try await hub.store.ackCommand(serverID: server.id, id: id, at: hub.clock.now()) else {
+            throw DomainError(.notFound, "no command \"\(id)\" for this server")
+        }
+    }
+
+    /// The server whose agent presents this `Authorization` header; refused without a valid agent credential.
+    func authenticate(_ header: String?) async throws -> Server {
+        guard let header, header.hasPrefix("Agent ") else {
+            throw DomainError(.unauthorized, "agent calls need Authorization: Agent <credential> (from mzpanel-agent enroll)")
+        }
+        guard let server = try await hub.store.server(agentCredentialHash: Secrets.hash(String(header.dropFirst(6)).trimmingSpaces)) else {
+            throw DomainError(.unauthorized, "the agent credential is not valid (the server may have been removed); enroll the agent again")
+        }
+        try await hub.store.touchServer(id: server.id, at: hub.clock.now())
+        return server
+    }
+}
+
+/// The htpasswd lines a storage server gets for a peer destination: each source's own login, and
+/// recovery logins, which replace the lost server's line (one line per user).
+enum PeerLogins {
+    static func lines(_ envelopes: [SealedEnvelope]) -> [String] {
+        var byUser: [String: String] = [:]
+        for line in envelopes.compactMap(\.peerLogin) { byUser[String(line.prefix { $0 != ":" })] = line }
+        for line in envelopes.compactMap(\.recoveryLogin) { byUser[String(line.prefix { $0 != ":" })] = line }
+        return byUser.keys.sorted().compactMap { byUser[$0] }
+    }
+}

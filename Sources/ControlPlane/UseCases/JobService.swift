@@ -1,0 +1,142 @@
+import BackupCore
+import Foundation
+import HubAPI
+import LinkProtocol
+import Store
+
+/// Jobs as use cases: the API routes and the web pages both call these, never each other.
+/// Every rule comes from BackupCore; every failure is a `DomainError`.
+struct JobService {
+    let hub: HubServices
+
+    /// Validates and stores a new job, then tells its agent.
+    func create(_ body: JobRequest, accountID: String) async throws -> Job {
+        let name = try Name.validate(body.name)
+        let kind = try JobKind.parse(body.kind)
+        let sources = try (body.sources ?? JobSources()).validated(for: kind)
+        let schedule = try Schedule.validated(body.schedule, timeZone: body.timeZone ?? "UTC")
+        let retention = try (body.retention ?? .standard).validatedForRequest()
+        let server = try await serverID(body.server, accountID: accountID, field: "server")
+        let destinations = try await authorizedDestinations(body.destinations, accountID: accountID)
+        let now = hub.clock.now()
+        let job = Job(id: ResourceID.make(.job), accountID: accountID, serverID: server, name: name, kind: kind, sources: sources,
+                      schedule: schedule, retention: retention, destinationIDs: destinations, enabled: body.enabled ?? true,
+                      createdAt: now, updatedAt: now, staleAfter: try Job.validatedStaleAfter(body.staleAfter, kind: kind),
+                      checkSubsets: try Job.validatedCheckSubsets(body.checkSubsets, kind: kind), pingURL: try Job.validatedPingURL(body.pingURL))
+        try await hub.store.createJob(job)
+        try await hub.notifyAgent(serverID: job.serverID, accountID: accountID)
+        return job
+    }
+
+    /// Applies a change to a job, stores it and tells its agent.
+    func update(_ original: Job, with body: JobUpdate) async throws -> Job {
+        var job = original
+        if let name = body.name { job.name = try Name.validate(name) }
+        if let kind = body.kind { job.kind = try JobKind.parse(kind) }
+        job.sources = try (body.sources ?? job.sources).validated(for: job.kind)
+        if body.schedule != nil || body.timeZone != nil {
+            job.schedule = try Schedule.validated(body.schedule ?? job.schedule.calendar, timeZone: body.timeZone ?? job.schedule.timeZone)
+        }
+        if let retention = body.retention { job.retention = try retention.validatedForRequest() }
+        if let destinations = body.destinations { job.destinationIDs = try await authorizedDestinations(destinations, accountID: job.accountID) }
+        if let enabled = body.enabled { job.enabled = enabled }
+        if let staleAfter = body.staleAfter { job.staleAfter = try Job.validatedStaleAfter(staleAfter, kind: job.kind) }
+        if job.kind == .check { job.staleAfter = nil }
+        if let pingURL = body.pingURL { job.pingURL = try Job.validatedPingURL(pingURL) }
+        job.checkSubsets = try Job.validatedCheckSubsets(job.kind == .check ? (body.checkSubsets ?? job.checkSubsets) : body.checkSubsets, kind: job.kind)
+        job.updatedAt = hub.clock.now()
+        try await hub.store.updateJob(job)
+        try await hub.notifyAgent(serverID: job.serverID, accountID: job.accountID)
+        return job
+    }
+
+    /// Deletes a job (its runs and snapshots stay) and tells its agent.
+    func delete(_ job: Job) async throws {
+        guard try await hub.store.deleteJob(accountID: job.accountID, id: job.id) else { throw DomainError.notFound("job", job.id) }
+        try await hub.notifyAgent(serverID: job.serverID, accountID: job.accountID)
+    }
+
+    /// Queues a manual run and its agent command in one transaction; refused when the agent is not
+    /// enrolled or the job already has a queued or running run.
+    func runNow(_ job: Job) async throws -> Run {
+        guard let server = try await hub.store.server(accountID: job.accountID, reference: job.serverID), server.enrolledAt != nil else {
+            throw DomainError.conflict(nil, "the job's server has no agent enrolled yet; run the command printed by `mzpanel servers add` on it")
+        }
+        let run = Run(id: ResourceID.make(.run), accountID: job.accountID, serverID: job.serverID, jobID: job.id, trigger: .manual,
+                      status: .queued, createdAt: hub.clock.now())
+        let command = AgentCommand(id: ResourceID.make(.command), kind: .runNow, jobID: job.id, runID: run.id, createdAt: run.createdAt)
+        do {
+            try await hub.store.queueRun(run, command: command)
+        } catch let error as DomainError where error.code == .conflict {
+            throw DomainError.conflict(error.field, "job \(job.name) \(error.message)")
+        }
+        return run
+    }
+
+    /// The job with this id, or with this name (on the server given, when names repeat across servers).
+    func job(_ reference: String, server: String?, accountID: String) async throws -> Job {
+        var serverID: String?
+        if let server { serverID = try await self.serverID(server, accountID: accountID, field: "server") }
+        let matches = try await hub.store.jobs(accountID: accountID, reference: reference, serverID: serverID)
+        if matches.count > 1 {
+            throw DomainError(.ambiguous, "\(matches.count) jobs are named \"\(reference)\" (on different servers); give the server too (?server=NAME, --server) or use the job's id")
+        }
+        guard let job = matches.first else { throw DomainError(.notFound, "no job \"\(reference)\" in this account") }
+        return job
+    }
+
+    /// One page of jobs, of one server and/or writing to one destination, with health.
+    func list(accountID: String, server: String?, destination: String?, after cursor: Cursor?, limit: Int) async throws -> JobList {
+        var serverID: String?
+        if let server { serverID = try await self.serverID(server, accountID: accountID, field: "server") }
+        var destinationID: String?
+        if let destination { destinationID = try await destinations([destination], accountID: accountID, field: "destination")[0].id }
+        let page = try await hub.store.jobs(accountID: accountID, serverID: serverID, destinationID: destinationID, after: cursor, limit: limit)
+        return JobList(jobs: try await views(page.items, accountID: accountID), nextCursor: page.nextCursor?.token)
+    }
+
+    /// Views with health: one query for the newest runs, one for the servers, whatever the page size.
+    func views(_ jobs: [Job], accountID: String) async throws -> [JobView] {
+        let now = hub.clock.now()
+        let statuses = Dictionary(uniqueKeysWithValues: try await hub.store.jobStatuses(accountID: accountID, jobIDs: jobs.map(\.id)).map { ($0.id, $0) })
+        let servers = Dictionary(uniqueKeysWithValues: try await hub.store.servers(accountID: accountID, ids: jobs.map(\.serverID)).map { ($0.id, $0) })
+        return jobs.map { job in
+            let online = servers[job.serverID]?.isOnline(now: now) ?? false
+            let status = statuses[job.id] ?? JobStatus(job, latestRun: nil, newestSnapshotAt: nil)
+            return JobView(job, now: now, health: hub.health(status, serverOnline: online, now: now), lastRun: status.latestRun,
+                           serverName: servers[job.serverID]?.name)
+        }
+    }
+
+    /// The id of the server with this id or name; `field` names the input in the error.
+    func serverID(_ reference: String, accountID: String, field: String) async throws -> String {
+        guard let server = try await hub.store.server(accountID: accountID, reference: reference) else {
+            throw DomainError.invalid(field, "no server \"\(reference)\" in this account; see mzpanel servers list")
+        }
+        return server.id
+    }
+
+    /// The destinations with these ids or names, in order.
+    func destinations(_ references: [String], accountID: String, field: String? = nil) async throws -> [Destination] {
+        var found: [Destination] = []
+        for (index, reference) in references.enumerated() {
+            guard let destination = try await hub.store.destination(accountID: accountID, reference: reference) else {
+                throw DomainError.invalid(field ?? "destinations[\(index)]", "no destination \"\(reference)\" in this account; see mzpanel destinations list")
+            }
+            found.append(destination)
+        }
+        return found
+    }
+
+    /// Resolves destinations and checks the plan still includes each one's kind.
+    func authorizedDestinations(_ references: [String], accountID: String) async throws -> [String] {
+        guard let account = try await hub.store.account(id: accountID) else { throw DomainError(.unauthorized, "the account no longer exists") }
+        let destinations = try await destinations(references, accountID: accountID)
+        for destination in destinations { try account.plan.authorize(destination.kind) }
+        do {
+            return try Job.validatedDestinations(destinations.map(\.id))
+        } catch {
+            throw DomainError(error.code, field: "destinations", error.message)
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import BackupCore
+import Foundation
+
+/// `POST /api/v1/jobs`: a new job.
+public struct JobRequest: Codable, Sendable {
+    public let name: String
+    /// Server id or name.
+    public let server: String
+    public let kind: String
+    public let sources: JobSources?
+    public let schedule: String
+    public let timeZone: String?
+    public let retention: RetentionPolicy?
+    /// Destination ids or names.
+    public let destinations: [String]
+    public let enabled: Bool?
+    /// Seconds without a new snapshot before the job is `stale`; 0 turns the rule off.
+    public let staleAfter: Int?
+    /// Check jobs: read 1/checkSubsets of the data per run (default 10).
+    public let checkSubsets: Int?
+    /// Healthchecks-style ping URL called by the agent at each run ("" removes it).
+    public let pingURL: String?
+
+    public init(name: String, server: String, kind: String, sources: JobSources?, schedule: String, timeZone: String?,
+                retention: RetentionPolicy?, destinations: [String], enabled: Bool?, staleAfter: Int?,
+                checkSubsets: Int? = nil, pingURL: String? = nil) {
+        self.name = name
+        self.server = server
+        self.kind = kind
+        self.sources = sources
+        self.schedule = schedule
+        self.timeZone = timeZone
+        self.retention = retention
+        self.destinations = destinations
+        self.enabled = enabled
+        self.staleAfter = staleAfter
+        self.checkSubsets = checkSubsets
+        self.pingURL = pingURL
+    }
+}
+
+/// `PATCH /api/v1/jobs/{job}`: what changes; absent fields stay as they are.
+public struct JobUpdate: Codable, Sendable {
+    public let name: String?
+    public let kind: String?
+    public let sources: JobSources?
+    public let schedule: String?
+    public let timeZone: String?
+    public let retention: RetentionPolicy?
+    public let destinations: [String]?
+    public let enabled: Bool?
+    /// Seconds without a new snapshot before the job is `stale`; 0 turns the rule off.
+    public let staleAfter: Int?
+    /// Check jobs: read 1/checkSubsets of the data per run (default 10).
+    public let checkSubsets: Int?
+    /// Healthchecks-style ping URL called by the agent at each run ("" removes it).
+    public let pingURL: String?
+
+    public init(name: String? = nil, kind: String? = nil, sources: JobSources? = nil, schedule: String? = nil, timeZone: String? = nil,
+                retention: RetentionPolicy? = nil, destinations: [String]? = nil, enabled: Bool? = nil, staleAfter: Int? = nil,
+                checkSubsets: Int? = nil, pingURL: String? = nil) {
+        self.name = name
+        self.kind = kind
+        self.sources = sources
+        self.schedule = schedule
+        self.timeZone = timeZone
+        self.retention = retention
+        self.destinations = destinations
+        self.enabled = enabled
+        self.staleAfter = staleAfter
+        self.checkSubsets = checkSubsets
+        self.pingURL = pingURL
+    }
+}
+
+/// A job with what people ask next: when it runs and what it keeps, in words (the job's fields, flattened).
+public struct JobView: Codable, Sendable {
+    public let job: Job
+    public let onCalendar: String
+    public let nextRunAt: Date?
+    public let retentionSummary: String
+    public let health: JobHealth?
+    public let lastRun: LastRun?
+    /// The job's server by name, for people (listings fill it in).
+    public let serverName: String?
+
+    public init(_ job: Job, now: Date, health: JobHealth? = nil, lastRun: RunBrief? = nil, serverName: String? = nil) {
+        self.job = job
+        self.health = health
+        self.lastRun = lastRun.map(LastRun.init)
+        self.onCalendar = job.schedule.onCalendarLine
+        self.nextRunAt = job.enabled ? job.schedule.nextElapse(after: now) : nil
+        self.retentionSummary = job.retention.summary
+        self.serverName = serverName
+    }
+
+    public init(from decoder: any Decoder) throws {
+        job = try Job(from: decoder)
+        let container = try decoder.container(keyedBy: Keys.self)
+        onCalendar = try container.decode(String.self, forKey: .onCalendar)
+        nextRunAt = try container.decodeIfPresent(Date.self, forKey: .nextRunAt)
+        retentionSummary = try container.decode(String.self, forKey: .retentionSummary)
+        health = try container.decodeIfPresent(JobHealth.self, forKey: .health)
+        lastRun = try container.decodeIfPresent(LastRun.self, forKey: .lastRun)
+        serverName = try container.decodeIfPresent(String.self, forKey: .serverName)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try job.encode(to: encoder)
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(onCalendar, forKey: .onCalendar)
+        try container.encodeIfPresent(nextRunAt, forKey: .nextRunAt)
+        try container.encode(retentionSummary, forKey: .retentionSummary)
+        try container.encodeIfPresent(health, forKey: .health)
+        try container.encodeIfPresent(lastRun, forKey: .lastRun)
+        try container.encodeIfPresent(serverName, forKey: .serverName)
+    }
+    enum Keys: String, CodingKey { case onCalendar, nextRunAt, retentionSummary, health, lastRun, serverName }
+}
+
+/// A job's newest run in brief.
+public struct LastRun: Codable, Sendable {
+    public let id: String
+    public let status: RunStatus
+    public let createdAt: Date
+    public let finishedAt: Date?
+    public init(_ run: RunBrief) { id = run.id; status = run.status; createdAt = run.createdAt; finishedAt = run.finishedAt }
+}
+
+/// One page of jobs.
+public struct JobList: Codable, Sendable {
+    public let jobs: [JobView]
+    public let nextCursor: String?
+    public init(jobs: [JobView], nextCursor: String?) { self.jobs = jobs; self.nextCursor = nextCursor }
+}

@@ -1,0 +1,91 @@
+import BackupCore
+import Foundation
+
+/// `POST /api/v1/servers`: a new server's name.
+public struct ServerRequest: Codable, Sendable {
+    public let name: String
+    public init(name: String) { self.name = name }
+}
+
+/// `PATCH /api/v1/servers/{server}`: a new name.
+public struct ServerUpdate: Codable, Sendable {
+    public let name: String?
+    public init(name: String?) { self.name = name }
+}
+
+/// One page of servers.
+public struct ServerList: Codable, Sendable {
+    public let servers: [ServerView]
+    public let nextCursor: String?
+    public init(servers: [ServerView], nextCursor: String?) { self.servers = servers; self.nextCursor = nextCursor }
+}
+
+/// A server with whether its agent is online now (the server's fields, flattened).
+public struct ServerView: Codable, Sendable {
+    public let server: Server
+    public let online: Bool
+    /// The worst of its jobs' health, or its link's (the same values the hub page shows).
+    public let health: ServerHealth?
+
+    public init(_ server: Server, now: Date, health: ServerHealth? = nil) {
+        self.server = server
+        online = server.isOnline(now: now)
+        self.health = health
+    }
+
+    public init(from decoder: any Decoder) throws {
+        server = try Server(from: decoder)
+        let container = try decoder.container(keyedBy: Keys.self)
+        online = try container.decode(Bool.self, forKey: .online)
+        health = try container.decodeIfPresent(ServerHealth.self, forKey: .health)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try server.encode(to: encoder)
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(online, forKey: .online)
+        try container.encodeIfPresent(health, forKey: .health)
+    }
+    enum Keys: String, CodingKey { case online, health }
+}
+
+/// `POST /api/v1/servers/{server}/enrollment-tokens`: how long the token lives (default one day).
+public struct EnrollmentRequest: Codable, Sendable {
+    public let expiresInSeconds: Int?
+    public init(expiresInSeconds: Int?) { self.expiresInSeconds = expiresInSeconds }
+}
+
+/// A new enrollment token, its secret (shown once) and the command to run on the server.
+public struct EnrollmentCreated: Codable, Sendable {
+    public let enrollmentToken: EnrollmentToken
+    /// The token itself, shown once.
+    public let secret: String
+    /// The command to run on the server.
+    public let command: String
+    public init(enrollmentToken: EnrollmentToken, secret: String, command: String) {
+        self.enrollmentToken = enrollmentToken
+        self.secret = secret
+        self.command = command
+    }
+}
+
+/// A new server with its first enrollment token.
+public struct ServerCreated: Codable, Sendable {
+    public let server: Server
+    public let enrollment: EnrollmentCreated
+    public init(server: Server, enrollment: EnrollmentCreated) { self.server = server; self.enrollment = enrollment }
+}
+
+/// A server's enrollment tokens.
+public struct EnrollmentList: Codable, Sendable {
+    public let enrollmentTokens: [EnrollmentToken]
+    public init(enrollmentTokens: [EnrollmentToken]) { self.enrollmentTokens = enrollmentTokens }
+}
+
+/// A removed server and the destinations whose credentials it could open.
+public struct ServerDeleted: Codable, Sendable {
+    public let deleted: Bool
+    /// Destinations whose credentials that server could open: rotate their provider keys.
+    public let exposedDestinations: [Destination]
+    public init(exposedDestinations: [Destination]) { deleted = true; self.exposedDestinations = exposedDestinations }
+}
