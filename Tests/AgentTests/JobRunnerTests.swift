@@ -154,18 +154,20 @@ struct JobRunnerTests {
             stuck.standardOutput = FileHandle.nullDevice
             stuck.standardError = FileHandle.nullDevice
             try stuck.run()
+            // A lock file is complete once renamed from restic's temporary name.
+            let locks = { SecureFile.list(setup.repository + "/locks").filter { !$0.contains("-tmp-") } }
             var locked = false
             for _ in 0..<200 where !locked {
-                locked = !SecureFile.list(setup.repository + "/locks").isEmpty
+                locked = !locks().isEmpty
                 if !locked { try await Task.sleep(for: .milliseconds(50)) }
             }
             #expect(locked, "restic never took its lock")
             kill(stuck.processIdentifier, SIGKILL)
             stuck.waitUntilExit()
-            #expect(!SecureFile.list(setup.repository + "/locks").isEmpty)
+            #expect(!locks().isEmpty)
             let (third, _) = try Self.finished(try await execution.execute(.init(jobID: jobID, trigger: .manual)))
             #expect(third.status == .succeeded, "\(third.results)")
-            #expect(SecureFile.list(setup.repository + "/locks").isEmpty, "the stale lock was not removed")
+            #expect(locks().isEmpty, "the stale lock was not removed")
         }
     }
 
