@@ -104,15 +104,31 @@ let package = Package(
             dependencies: [
                 "BackupCore", "HubAPI", "LinkProtocol", "ResticKit", "Sealing",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "mzpanel-agent",
-            dependencies: ["Agent", "HubAPI", "LinkProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Agent", "HubAPI", "LinkProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "BackupCore", "HubAPI", "LinkProtocol"], swiftSettings: strict),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: [
+                "Agent", "BackupCore", "HubAPI", "LinkProtocol", "ResticKit",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "BackupCoreTests", dependencies: ["BackupCore"], swiftSettings: strict),
         .testTarget(
             name: "StoreTests",

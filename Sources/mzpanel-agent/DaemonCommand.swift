@@ -1,6 +1,7 @@
 import Agent
 import ArgumentParser
 import Foundation
+import Logging
 
 struct DaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,13 +17,24 @@ struct DaemonCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-systemd"), help: "Write no systemd units; this daemon fires the schedules itself.")
     var noSystemd = false
 
+    @Option(name: .customLong("shutdown-grace"),
+            help: ArgumentHelp("On SIGTERM, seconds that runs in progress may take to finish before they are stopped.", valueName: "SECONDS"))
+    var shutdownGrace: Int = 60
+
+    func validate() throws {
+        guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be 0 or more seconds") }
+    }
+
     func run() async throws {
         let state = stateOptions.state
         var settings = try state.loadSettings()
         if let systemdDirectory { settings.systemdDirectory = systemdDirectory }
         if noSystemd { settings.systemdDirectory = nil }
-        let firesSlots = settings.systemdDirectory == nil || !Systemd.isRunning
-        let daemon = try Daemon(state: state, settings: settings, options: .init(firesSlots: firesSlots))
-        try await Signals.runUntilTerminated(exitAfter: .seconds(2)) { await daemon.run() }
+        var options = Daemon.Options(firesSlots: settings.systemdDirectory == nil || !Systemd.isRunning)
+        options.shutdownGrace = .seconds(shutdownGrace)
+        let daemon = try Daemon(state: state, settings: settings, options: options, logger: Logger(label: "mzpanel-agent.daemon"))
+        var groupLogger = Logger(label: "mzpanel-agent.services")
+        groupLogger.logLevel = .warning
+        try await daemon.serviceGroup(logger: groupLogger).run()
     }
 }

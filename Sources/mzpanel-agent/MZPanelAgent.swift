@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import Logging
 
 @main
 struct MZPanelAgent: AsyncParsableCommand {
@@ -12,6 +13,7 @@ struct MZPanelAgent: AsyncParsableCommand {
 
     static func main() async {
         Signals.resetInherited()
+        LoggingSystem.bootstrap(AgentLogHandler.init)
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -4,6 +4,7 @@ import BackupCore
 import Foundation
 import HubAPI
 import LinkProtocol
+import Logging
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,8 +36,8 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let state = stateOptions.state
-        let log = RunLog()
-        let execution = RunExecution(state: state, engine: await JobRunner.make(log: log), log: log)
+        let log = RunLog(logger: Logger(label: "mzpanel-agent.run"))
+        let execution = RunExecution(state: state, engine: await JobRunner.make(state: state, log: log), log: log)
         let request = RunExecution.Request(jobID: jobID, trigger: RunTrigger(rawValue: trigger) ?? .manual, runID: runID,
                                            slot: slot.flatMap(HubJSON.parse))
         let outcome = try await Signals.runUntilTerminated { try await execution.execute(request) }

@@ -27,10 +27,9 @@ enum Signals {
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
-    /// Runs `body` until it ends or a termination signal cancels it. With `exitAfter`, the process
-    /// exits that long after the signal even if `body` has not returned: URLSession on Linux does not
-    /// always end a pending long poll on cancellation, and the daemon must stop promptly.
-    static func runUntilTerminated<T: Sendable>(exitAfter grace: Duration? = nil, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    /// Runs `body` until it ends or a termination signal cancels it (one run: restic is stopped and
+    /// the run records itself as cancelled). The daemon uses its service group's signal handling instead.
+    static func runUntilTerminated<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         for number in [SIGTERM, SIGINT] {
             signal(number) { caught in receivedSignal.store(caught, ordering: .relaxed) }
         }
@@ -39,10 +38,6 @@ enum Signals {
             while !Task.isCancelled {
                 if receivedSignal.load(ordering: .relaxed) != 0 {
                     task.cancel()
-                    if let grace {
-                        let seconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
-                        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { exit(0) }
-                    }
                     return
                 }
                 try? await Task.sleep(for: .milliseconds(200))

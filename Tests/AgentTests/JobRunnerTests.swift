@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import LinkProtocol
+import ResticKit
 import Testing
 @testable import Agent
 
@@ -121,6 +122,55 @@ struct JobRunnerTests {
         }
     }
 
+    @Test("a re-run trusts the remembered repository; one removed since is created again, and a stale lock is still cleared")
+    func rememberedRepository() async throws {
+        try await withTemporaryDirectory { root in
+            try Fixtures.makeTree(at: root + "/site", files: 10)
+            let jobID = ResourceID.make(.job)
+            let setup = try Self.setup(root: root) { destination in
+                [AgentJob(job: try Fixtures.job(id: jobID, paths: [root + "/site"], retention: .init(keepAll: true), destinationIDs: [destination.id]),
+                          destinations: [destination], envelopes: [])]
+            }
+            let execution = await setup.execution()
+            let (first, _) = try Self.finished(try await execution.execute(.init(jobID: jobID, trigger: .manual)))
+            #expect(first.status == .succeeded, "\(first.results)")
+            #expect(SecureFile.list(setup.state.directory + "/repositories").count == 1)
+
+            // The destination was wiped: the run finds no repository where one was remembered, and makes it again.
+            try FileManager.default.removeItem(atPath: setup.repository)
+            let (second, _) = try Self.finished(try await execution.execute(.init(jobID: jobID, trigger: .manual)))
+            #expect(second.status == .succeeded, "\(second.results) \(second.logExcerpt ?? "")")
+            #expect(second.logExcerpt?.contains("creating it again") == true)
+            #expect(try setup.snapshots(tags: ["job=\(jobID)"]).count == 1)
+
+            // A restic killed while holding its lock leaves a stale lock file: the next run removes it.
+            let password = try setup.state.repositoryPasswordFile(destinationID: setup.destination.id)
+            let stuck = Process()
+            stuck.executableURL = URL(fileURLWithPath: try #require(Self.restic))
+            stuck.arguments = ["-r", setup.repository, "backup", "--stdin", "--stdin-filename", "stuck"]
+            stuck.environment = ["RESTIC_PASSWORD_FILE": password, "RESTIC_CACHE_DIR": root + "/cache", "PATH": "/usr/bin:/bin"]
+            let input = Pipe()
+            stuck.standardInput = input
+            stuck.standardOutput = FileHandle.nullDevice
+            stuck.standardError = FileHandle.nullDevice
+            try stuck.run()
+            // A lock file is complete once renamed from restic's temporary name.
+            let locks = { SecureFile.list(setup.repository + "/locks").filter { !$0.contains("-tmp-") } }
+            var locked = false
+            for _ in 0..<200 where !locked {
+                locked = !locks().isEmpty
+                if !locked { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(locked, "restic never took its lock")
+            kill(stuck.processIdentifier, SIGKILL)
+            stuck.waitUntilExit()
+            #expect(!locks().isEmpty)
+            let (third, _) = try Self.finished(try await execution.execute(.init(jobID: jobID, trigger: .manual)))
+            #expect(third.status == .succeeded, "\(third.results)")
+            #expect(locks().isEmpty, "the stale lock was not removed")
+        }
+    }
+
     @Test("a SQLite database is dumped into its own snapshot; a broken one fails the copy and leaves no snapshot")
     func sqlite() async throws {
         let sqlite3 = try #require(ProgramLocator.find("sqlite3") ?? (Fixtures.isCI ? nil : "skip"))
@@ -204,15 +254,40 @@ struct JobRunnerTests {
                 [AgentJob(job: try Fixtures.job(id: jobID, paths: [root + "/site"], schedule: "hourly", destinationIDs: [destination.id]),
                           destinations: [destination], envelopes: [])]
             }
-            let execution = await setup.execution()
-            let now = Date()
+            var execution = await setup.execution()
+            let now = Date().wholeMilliseconds
+            execution.clock = FixedClock(moment: now)
             let slot = try #require(SlotClaims.currentSlot(for: try Schedule.parse("hourly"), now: now))
-            let (run, _) = try Self.finished(try await execution.execute(.init(jobID: jobID, trigger: .timer), now: now))
+            let (run, _) = try Self.finished(try await execution.execute(.init(jobID: jobID, trigger: .timer)))
             #expect(run.slot == slot)
             let hubTrigger = try await execution.execute(.init(jobID: jobID, trigger: .hub, runID: ResourceID.make(.run), slot: slot))
             guard case .slotAlreadyRan(let claimed) = hubTrigger else { Issue.record("expected slotAlreadyRan, got \(hubTrigger)"); return }
             #expect(claimed == slot)
             #expect(try setup.snapshots(tags: ["job=\(jobID)"]).count == 1)
+        }
+    }
+}
+
+@Suite("Known restic", .enabled(if: ResticPresence.usable, "restic is not installed (apt-get install restic)"))
+struct KnownResticTests {
+    @Test("restic's version is asked once per binary: remembered while its identity holds, asked again when it changes")
+    func rememberedVersion() async throws {
+        try await withTemporaryDirectory { root in
+            let state = AgentState(directory: root + "/state")
+            try state.prepare()
+            let file = state.directory + "/restic-version"
+            let first = try await KnownRestic.detect(state: state)
+            let lines = String(decoding: try #require(try SecureFile.read(file)), as: UTF8.self).split(separator: "\n").map(String.init)
+            #expect(lines.count == 3)
+            #expect(lines.first == first.executablePath)
+
+            // The remembered answer is used as long as the binary is the same file (no restic process).
+            try SecureFile.write(Data("\(lines[0])\n\(lines[1])\nrestic 9.8.7\n".utf8), to: file)
+            #expect(try await KnownRestic.detect(state: state).version == ResticVersion(major: 9, minor: 8, patch: 7))
+
+            // A replaced binary (another identity) is asked again.
+            try SecureFile.write(Data("\(lines[0])\n0-0-0-0.0\nrestic 9.8.7\n".utf8), to: file)
+            #expect(try await KnownRestic.detect(state: state).version == first.version)
         }
     }
 }

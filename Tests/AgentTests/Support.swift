@@ -4,6 +4,12 @@ import LinkProtocol
 import Testing
 @testable import Agent
 
+/// A clock that stays at one moment.
+struct FixedClock: HubClock {
+    let moment: Date
+    func now() -> Date { moment }
+}
+
 /// A temporary directory removed when the body ends.
 func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
     let path = FileManager.default.temporaryDirectory.path + "/agent-tests-\(UUID().uuidString.prefix(12))"

@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import LinkProtocol
+import Logging
 import ResticKit
 
 /// Streams a file or folder of a snapshot copy to the hub for a browser that waits for it:
@@ -9,6 +10,7 @@ import ResticKit
 struct SnapshotDownload: Sendable {
     let state: AgentState
     let link: HubLink
+    let logger: Logger
 
     func run(_ order: DownloadOrder) async {
         let listing = order.listing
@@ -23,10 +25,10 @@ struct SnapshotDownload: Sendable {
                 try await link.sendDownloadPart(downloadID: order.downloadID, sequence: sequence.next(), data: chunk, done: false)
             }
             try await link.sendDownloadPart(downloadID: order.downloadID, sequence: sequence.next(), data: Data(), done: true)
-            AgentLog.write("sent \(order.path) of snapshot \(listing.snapshotID) to the hub for a download")
+            logger.info("sent a download to the hub", metadata: ["snapshot.id": "\(listing.snapshotID)", "download.id": "\(order.downloadID)"])
         } catch {
             let words = DestinationCopy.words(error)
-            AgentLog.write("download of \(order.path) from snapshot \(listing.snapshotID) stopped: \(words)")
+            logger.warning("a download stopped", metadata: ["snapshot.id": "\(listing.snapshotID)", "download.id": "\(order.downloadID)", "error": "\(words)"])
             try? await link.sendDownloadPart(downloadID: order.downloadID, sequence: sequence.next(), data: Data(), done: true, error: words)
         }
     }

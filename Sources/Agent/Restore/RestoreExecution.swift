@@ -9,10 +9,12 @@ import ResticKit
 public struct RestoreExecution: Sendable {
     public var state: AgentState
     public var log: RunLog
+    public var clock: any HubClock
 
-    public init(state: AgentState, log: RunLog = RunLog()) {
+    public init(state: AgentState, log: RunLog = RunLog(), clock: any HubClock = SystemClock()) {
         self.state = state
         self.log = log
+        self.clock = clock
     }
 
     public static func orderFile(_ state: AgentState, runID: String) -> String { state.directory + "/restores/\(runID).json" }
@@ -32,41 +34,33 @@ public struct RestoreExecution: Sendable {
         defer { SecureFile.remove(file) }
         guard let plan = order.plan else { throw AgentError("the order for run \(runID) has no restore plan") }
         let identity = try state.loadIdentity()
-        let link = try? HubLink(hubURL: identity.hubURL, credential: state.loadCredential(), timeout: 10)
+        let lifecycle = RunLifecycle(state: state, link: try? HubLink(hubURL: identity.hubURL, credential: state.loadCredential(), timeout: 10),
+                                     log: log, clock: clock, deliveryTimeout: 10)
         var run = order.run
-        let started = Date().wholeMilliseconds
-        run.status = .running
-        run.startedAt = started
+        run.startedAt = clock.now()
         run.results = [DestinationResult(destinationID: order.destination.id, status: .running)]
-        try state.outbox.append(AgentEvent(id: EventID.make(), kind: .runStarted, occurredAt: started, run: run))
-        let announce = Task { await deliver(link) }
-        let reporter = ProgressReporter(link: link)
-        let runningRun = run
         let access = RepositoryAccess(identity: identity, state: state, runID: runID, destinationID: order.destination.id, envelope: order.envelope,
                                       peerCertificate: order.peerCertificate, repositoryServerID: plan.sourceServerID)
-        var result = DestinationResult(destinationID: order.destination.id, status: .failed)
-        do {
-            let restored = try await perform(plan, destination: order.destination, access: access) { progress in
-                await reporter.report(progress, run: runningRun)
+        let (finished, _) = try await lifecycle.perform(run) { progress in
+            var result = DestinationResult(destinationID: order.destination.id, status: .failed)
+            do {
+                result.bytesProcessed = try await perform(plan, destination: order.destination, access: access, progress: progress)
+                result.status = .succeeded
+            } catch {
+                result.error = DestinationCopy.words(error)
+                log("restore failed: \(result.error ?? "")")
             }
-            result.status = .succeeded
-            result.bytesProcessed = restored
-        } catch {
-            result.error = DestinationCopy.words(error)
-            log("restore failed: \(result.error ?? "")")
+            return result
+        } finish: { run, result in
+            var result = result
+            if let finished = run.finishedAt, let started = run.startedAt { result.durationSeconds = finished.timeIntervalSince(started) }
+            run.results = [result]
+            run.status = result.status == .succeeded ? .succeeded : .failed
+            run.bytesProcessed = result.bytesProcessed
+            return RunLifecycle.Finish()
         }
-        await reporter.drain()
-        await announce.value
-        let finished = Date().wholeMilliseconds
-        result.durationSeconds = finished.timeIntervalSince(started)
-        run.results = [result]
-        run.status = Task.isCancelled ? .cancelled : (result.status == .succeeded ? .succeeded : .failed)
-        run.finishedAt = finished
-        run.bytesProcessed = result.bytesProcessed
-        run.logExcerpt = log.excerpt
-        try state.outbox.append(AgentEvent(id: EventID.make(), kind: .runFinished, occurredAt: finished, run: run))
-        await deliver(link)
-        return run
+        await lifecycle.deliver()
+        return finished
     }
 
     /// Restores what the plan asks for; answers the bytes written.
@@ -104,9 +98,5 @@ public struct RestoreExecution: Sendable {
         }
         await progress(RunProgress(percentDone: 1, bytesDone: bytes, totalBytes: bytes, phase: "done"))
         return bytes
-    }
-
-    func deliver(_ link: HubLink?) async {
-        await state.outbox.deliver(via: link, within: 10)
     }
 }

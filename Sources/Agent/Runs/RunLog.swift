@@ -1,18 +1,30 @@
 import BackupCore
 import Foundation
+import Logging
 
 /// What a run logs: each line goes (redacted) to standard error — the journal under systemd —
-/// and the last lines are kept for the run's `logExcerpt` sent to the hub.
+/// and the last lines are kept for the run's `logExcerpt` sent to the hub. With a `Logger`, lines
+/// go through it with the run's `job.id` and `run.id` as metadata.
 public final class RunLog: @unchecked Sendable {
     public static let excerptLines = 50
     private let lock = NSLock()
     private var redactor: Redactor
     private var lines: [String] = []
     private let echo: Bool
+    private var logger: Logger?
 
-    public init(secrets: [String] = [], echo: Bool = true) {
+    public init(secrets: [String] = [], echo: Bool = true, logger: Logger? = nil) {
         self.redactor = Redactor(secrets: secrets)
         self.echo = echo
+        self.logger = logger
+    }
+
+    /// Tags every later line with the run it belongs to.
+    public func annotate(jobID: String, runID: String) {
+        lock.withLock {
+            logger?[metadataKey: "job.id"] = "\(jobID)"
+            logger?[metadataKey: "run.id"] = "\(runID)"
+        }
     }
 
     /// Adds a value to hide from every later line (a password read for this run, say).
@@ -22,15 +34,18 @@ public final class RunLog: @unchecked Sendable {
 
     public func callAsFunction(_ message: String) {
         let stamp = Date().formatted(.iso8601.time(includingFractionalSeconds: false))
-        let text = lock.withLock { () -> [String] in
+        let (text, logger) = lock.withLock { () -> ([Substring], Logger?) in
             let redacted = redactor.redact(message)
-            let newLines = redacted.split(whereSeparator: \.isNewline).map { "\(stamp) \($0)" }
-            lines.append(contentsOf: newLines)
+            let newLines = redacted.split(whereSeparator: \.isNewline)
+            lines.append(contentsOf: newLines.map { "\(stamp) \($0)" })
             if lines.count > Self.excerptLines * 4 { lines.removeFirst(lines.count - Self.excerptLines) }
-            return newLines
+            return (newLines, self.logger)
         }
-        if echo {
-            FileHandle.standardError.write(Data(text.map { $0 + "\n" }.joined().utf8))
+        guard echo else { return }
+        if let logger {
+            for line in text { logger.info("\(line)") }
+        } else {
+            FileHandle.standardError.write(Data(text.map { "\(stamp) \($0)\n" }.joined().utf8))
         }
     }
 

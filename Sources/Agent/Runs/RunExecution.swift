@@ -34,14 +34,17 @@ public struct RunExecution: Sendable {
     public var log: RunLog
     /// Seconds to try delivering the outbox at the start and end of the run (0 = do not try).
     public var deliveryTimeout: Double = 10
+    public var clock: any HubClock
 
-    public init(state: AgentState, engine: any BackupEngine, log: RunLog = RunLog()) {
+    public init(state: AgentState, engine: any BackupEngine, log: RunLog = RunLog(), clock: any HubClock = SystemClock()) {
         self.state = state
         self.engine = engine
         self.log = log
+        self.clock = clock
     }
 
-    public func execute(_ request: Request, now: Date = Date()) async throws -> Outcome {
+    public func execute(_ request: Request) async throws -> Outcome {
+        let now = clock.now()
         let identity = try state.loadIdentity()
         guard let jobSet = try state.loadJobs() else {
             throw AgentError("no jobs are known yet (no \(state.jobsFile)); start `mzpanel-agent daemon` (or wait for it) so it fetches them from the hub")
@@ -63,55 +66,44 @@ public struct RunExecution: Sendable {
             guard try state.slots.claim(jobID: job.id, slot: slot, note: "run=\(runID)") else { return .slotAlreadyRan(slot) }
         }
         state.slots.prune(now: now)
-        try await reportInterruptedRuns()
+        await RunLifecycle.reportInterruptedRuns(state, clock: clock, log: log.callAsFunction)
 
-        let link = try? HubLink(hubURL: identity.hubURL, credential: state.loadCredential(), timeout: deliveryTimeout)
-        let started = Date().wholeMilliseconds
-        var run = Run(id: runID, accountID: identity.accountID, serverID: identity.serverID, jobID: job.id, trigger: request.trigger,
+        let lifecycle = RunLifecycle(state: state, link: try? HubLink(hubURL: identity.hubURL, credential: state.loadCredential(), timeout: deliveryTimeout),
+                                     log: log, clock: clock, deliveryTimeout: deliveryTimeout)
+        let started = clock.now()
+        let run = Run(id: runID, accountID: identity.accountID, serverID: identity.serverID, jobID: job.id, trigger: request.trigger,
                       slot: slot, status: .running, createdAt: started, startedAt: started,
                       results: job.destinationIDs.map { DestinationResult(destinationID: $0, status: .pending) })
         try state.running.register(run)
-        try state.outbox.append(AgentEvent(id: EventID.make(), kind: .runStarted, occurredAt: started, run: run))
+        log.annotate(jobID: job.id, runID: runID)
         log("run \(runID) of job \(job.name) (\(job.id)) started, trigger \(request.trigger.rawValue)" + (slot.map { ", slot \(HubJSON.format($0))" } ?? ""))
-        // Tell the hub at once (so it shows the run and its progress), without delaying the backup.
-        let announce = Task { await deliver(link) }
         let pings = JobPings(job: job, log: log)
-        await pings?.started()
 
-        let reporter = ProgressReporter(link: link)
-        let runningRun = run
-        let context = RunContext(job: agentJob, identity: identity, runID: runID, state: state, log: log) { progress in
-            await reporter.report(progress, run: runningRun)
+        let (finished, record) = try await lifecycle.perform(run) { progress in
+            await pings?.started()
+            return await engine.perform(RunContext(job: agentJob, identity: identity, runID: runID, state: state, log: log, progress: progress))
+        } finish: { run, outcome in
+            run.results = outcome.results
+            run.status = RunStatus.combining(outcome.results.map(\.status))
+            run.filesNew = outcome.filesNew
+            run.bytesAdded = outcome.bytesAdded
+            run.bytesProcessed = outcome.bytesProcessed
+            log("run \(runID) \(Task.isCancelled ? RunStatus.cancelled.rawValue : run.status.rawValue) in \(Int((run.finishedAt ?? started).timeIntervalSince(started).rounded())) s")
+            let pruned = outcome.removedSnapshotIDs.sorted { $0.key < $1.key }.map { PrunedCopies(destinationID: $0.key, resticSnapshotIDs: $0.value) }
+            return RunLifecycle.Finish(snapshot: job.kind == .check ? nil : Self.snapshot(of: run, at: started), pruned: pruned)
         }
-        let outcome = await engine.perform(context)
-        await reporter.drain()
-        await announce.value
-
-        let finished = Date().wholeMilliseconds
-        run.results = outcome.results
-        run.status = Task.isCancelled ? .cancelled : RunStatus.combining(outcome.results.map(\.status))
-        run.finishedAt = finished
-        run.filesNew = outcome.filesNew
-        run.bytesAdded = outcome.bytesAdded
-        run.bytesProcessed = outcome.bytesProcessed
-        log("run \(runID) \(run.status.rawValue) in \(Int(finished.timeIntervalSince(started).rounded())) s")
-        run.logExcerpt = log.excerpt
-        let snapshot = job.kind == .check ? nil : Self.snapshot(of: run, at: started)
-        let pruned = outcome.removedSnapshotIDs.sorted { $0.key < $1.key }.map { PrunedCopies(destinationID: $0.key, resticSnapshotIDs: $0.value) }
-        try state.outbox.append(AgentEvent(id: EventID.make(), kind: .runFinished, occurredAt: finished, run: run, snapshot: snapshot,
-                                           pruned: pruned.isEmpty ? nil : pruned))
-        try? state.history.record(run)
+        try? state.history.record(finished)
         state.running.unregister(runID: runID)
-        await pings?.finished(run)
-        await deliver(link)
-        return .finished(run, snapshot)
+        await pings?.finished(finished)
+        await lifecycle.deliver()
+        return .finished(finished, record.snapshot)
     }
 
     /// The hub created a run for a job this box does not know: end that run as failed (so it does
     /// not stay queued), saying why.
     func reportUnknownJob(_ request: Request, runID: String, identity: AgentIdentity, known: Int) throws {
         try SafeName.check(runID, what: "run id")
-        let now = Date().wholeMilliseconds
+        let now = clock.now()
         let message = "job \(request.jobID) is not in this agent's job list (\(known) jobs known); the agent could not fetch it yet — check that `mzpanel-agent daemon` runs and reaches the hub, then run the job again"
         log(message)
         let run = Run(id: runID, accountID: identity.accountID, serverID: identity.serverID, jobID: request.jobID, trigger: request.trigger,
@@ -128,20 +120,5 @@ public struct RunExecution: Sendable {
         guard !copies.isEmpty else { return nil }
         return Snapshot(id: ResourceID.make(.snapshot), accountID: run.accountID, serverID: run.serverID, jobID: run.jobID,
                         runID: run.id, createdAt: date, copies: copies)
-    }
-
-    /// Runs whose process died are reported as interrupted (once, whoever finds them first).
-    func reportInterruptedRuns() async throws {
-        for entry in state.running.reapDead() {
-            await OrphanProcesses.stop(runID: entry.runID)
-            let event = RunningRegistry.interruptedEvent(for: entry)
-            try state.outbox.append(event)
-            try? state.history.record(event.run)
-            log("run \(entry.runID) of job \(entry.jobID) was interrupted (process \(entry.pid) is gone); reported as interrupted")
-        }
-    }
-
-    func deliver(_ link: HubLink?) async {
-        await state.outbox.deliver(via: link, within: deliveryTimeout)
     }
 }

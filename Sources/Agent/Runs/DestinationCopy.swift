@@ -35,7 +35,18 @@ struct DestinationCopy {
         do {
             let (summaries, failures, retention) = try await RepositoryLock.withLock(
                 directory: context.state.locksDirectory, repository: repository.location
-            ) { try await copyAndRetain() }
+            ) {
+                let memory = RepositoryMemory(state: context.state)
+                let remembered = memory.isKnownInitialized(repository)
+                do {
+                    return try await copyAndRetain(knownInitialized: remembered, memory: memory)
+                } catch let error as ResticError where error.kind == .repositoryMissing && remembered {
+                    // The repository was removed since the last run: create it again, as a first run does.
+                    memory.forget(repository)
+                    log("the repository remembered at \(repository.displayLocation) is gone; creating it again")
+                    return try await copyAndRetain(knownInitialized: false, memory: memory)
+                }
+            }
             for summary in summaries {
                 result.resticSnapshotIDs.append(summary.snapshotID)
                 result.bytesAdded += Int64(summary.dataAdded)
@@ -62,14 +73,24 @@ struct DestinationCopy {
 
     /// Everything done while holding the repository lock. Returns the snapshots made, the
     /// sources that failed (in words) and a retention problem, if any.
-    private func copyAndRetain() async throws -> ([ResticBackupSummary], [String], (problem: String?, removed: [String])) {
+    /// With `knownInitialized` (an earlier run saw the repository), no restic process checks for it;
+    /// a backup that then finds none throws `.repositoryMissing` before writing anything.
+    private func copyAndRetain(knownInitialized: Bool, memory: RepositoryMemory) async throws
+        -> ([ResticBackupSummary], [String], (problem: String?, removed: [String])) {
         let log = context.log
         log("destination \(destination.name) (\(destination.id)): repository \(repository.displayLocation)")
-        // A repository created just now has no stale locks: skip the extra restic process.
-        if try await !restic.initialize(repository) {
+        // A repository created just now has no stale locks, nor has a local one with no lock file:
+        // skip those restic processes (each one opens the repository, which costs a key derivation).
+        var created = false
+        if !knownInitialized {
+            created = try await restic.initialize(repository)
+            memory.rememberInitialized(repository)
+        }
+        if !created && StaleLocks.mayExist(in: repository) {
             do {
                 try await restic.unlock(repository)
             } catch let error as ResticError {
+                if error.kind == .repositoryMissing { throw error }
                 log("could not clear stale restic locks: \(error.message)")
             }
         }
@@ -84,6 +105,7 @@ struct DestinationCopy {
                 summaries.append(try await backupFiles())
             } catch {
                 try Self.rethrowIfCancelled(error)
+                try Self.rethrowIfRepositoryMissing(error, nothingWritten: summaries.isEmpty)
                 failures.append("files: \(Self.words(error))")
                 log("files failed: \(Self.words(error))")
             }
@@ -93,6 +115,7 @@ struct DestinationCopy {
                 summaries.append(try await backup(database))
             } catch {
                 try Self.rethrowIfCancelled(error)
+                try Self.rethrowIfRepositoryMissing(error, nothingWritten: summaries.isEmpty)
                 let text = "database \(database.engine.rawValue) \(database.name): \(Self.words(error))"
                 failures.append(text)
                 log("failed: \(text)")
@@ -178,6 +201,12 @@ struct DestinationCopy {
     static func rethrowIfCancelled(_ error: any Error) throws {
         if Task.isCancelled { throw error }
         if let error = error as? ResticError, error.kind == .interrupted { throw error }
+    }
+
+    /// A repository that is not there (any more) is created again by the caller, when this copy
+    /// has written nothing yet; otherwise it is one source's failure like any other.
+    static func rethrowIfRepositoryMissing(_ error: any Error, nothingWritten: Bool) throws {
+        if nothingWritten, let error = error as? ResticError, error.kind == .repositoryMissing { throw error }
     }
 
     /// A failure in plain words (ResticError messages are already redacted).

@@ -17,6 +17,7 @@ import LinkProtocol
 /// slots/<job>/<slot ms>                slot claims (UNIQUE(job, slot))
 /// running/<run>.json                   runs in progress (run, pid, start)
 /// locks/                               per-repository and file locks
+/// repositories/<sha256>                repositories seen by an earlier run (RepositoryMemory)
 /// ```
 ///
 /// Why files and not SQLite: the agent must stay small (no NIO, no SQLite driver, idle RSS ≤ 30 MiB)

@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import LinkProtocol
+import Logging
 import ResticKit
 
 /// Lists a snapshot copy for the hub's browser: `restic ls` of each of the copy's restic
@@ -8,6 +9,7 @@ import ResticKit
 struct SnapshotLister: Sendable {
     let state: AgentState
     let link: HubLink
+    let logger: Logger
     static let partSize = 5000
 
     func run(_ order: ListingOrder) async {
@@ -32,10 +34,10 @@ struct SnapshotLister: Sendable {
             }
             let rest = buffer.take(keepingUnder: 1).flatMap { $0 }
             try await link.uploadListing(snapshotID: order.snapshotID, ListingUpload(destinationID: destinationID, entries: rest, done: true))
-            AgentLog.write("listed snapshot \(order.snapshotID) at \(order.destination.name) for the hub's browser")
+            logger.info("listed a snapshot for the hub's browser", metadata: ["snapshot.id": "\(order.snapshotID)", "destination.id": "\(destinationID)"])
         } catch {
             let words = DestinationCopy.words(error)
-            AgentLog.write("could not list snapshot \(order.snapshotID): \(words)")
+            logger.warning("could not list a snapshot", metadata: ["snapshot.id": "\(order.snapshotID)", "error": "\(words)"])
             try? await link.uploadListing(snapshotID: order.snapshotID, ListingUpload(destinationID: destinationID, entries: [], done: true, error: words))
         }
     }

@@ -15,10 +15,16 @@ public struct JobRunner: BackupEngine {
         self.restic = restic
     }
 
-    /// Finds restic and reads its version; a box without restic still gets a run that says so.
-    public static func make(log: RunLog? = nil) async -> JobRunner {
+    /// Finds restic and reads its version (remembered per binary in `state`, when given); a box
+    /// without restic still gets a run that says so.
+    public static func make(state: AgentState? = nil, log: RunLog? = nil) async -> JobRunner {
         do {
-            var restic = try await Restic.detect()
+            var restic: Restic
+            if let state {
+                restic = try await KnownRestic.detect(state: state)
+            } else {
+                restic = try await Restic.detect()
+            }
             // restic 0.16+ waits for another process's lock itself; older versions rely on our lock.
             if restic.version.supportsRetryLock { restic.retryLock = .seconds(600) }
             return JobRunner(restic: .success(restic))

@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import LinkProtocol
+import Logging
 
 /// On a storage server: serves each peer destination it stores with `rclone serve restic`
 /// (TLS with its own self-signed certificate, `--private-repos`, one htpasswd login per source
@@ -13,12 +14,14 @@ actor PeerSupervisor {
     }
 
     private let state: AgentState
+    private let logger: Logger
     private var served: [String: Served] = [:]
     private var stores: [PeerStore] = []
     private var usage: [String: (at: Date, settings: DestinationSettings, bytes: [String: Int64])] = [:]
 
-    init(state: AgentState) {
+    init(state: AgentState, logger: Logger) {
         self.state = state
+        self.logger = logger
     }
 
     static let defaultRoot = "/var/backups/mzpanel-peer"
@@ -28,7 +31,7 @@ actor PeerSupervisor {
         self.stores = stores
         let wanted = Set(stores.map(\.destination.id))
         for (id, entry) in served where !wanted.contains(id) {
-            AgentLog.write("peer destination \(id): no longer stored here; stopping its server (the stored backups stay)")
+            logger.info("peer destination no longer stored here: stopping its server (the stored backups stay)", metadata: ["destination.id": "\(id)"])
             stop(entry.process)
             served[id] = nil
         }
@@ -38,7 +41,7 @@ actor PeerSupervisor {
             do {
                 try await link.reportPeer(report)
             } catch {
-                AgentLog.write("peer destination \(store.destination.name): could not report to the hub: \(error)")
+                logger.warning("could not report a peer destination to the hub", metadata: ["destination.id": "\(store.destination.id)", "error": "\(error)"])
             }
         }
     }
@@ -46,7 +49,7 @@ actor PeerSupervisor {
     /// Restarts servers that died (called every few seconds by the daemon).
     func restartDead() {
         for store in stores where served[store.destination.id].map({ !$0.process.isRunning }) ?? false {
-            AgentLog.write("peer destination \(store.destination.name): rclone serve restic stopped; starting it again")
+            logger.warning("rclone serve restic stopped; starting it again", metadata: ["destination.id": "\(store.destination.id)"])
             served[store.destination.id] = nil
             _ = serve(store)
         }
@@ -87,11 +90,15 @@ actor PeerSupervisor {
                 served[destination.id] = Served(process: process, configuration: configuration)
                 report.listening = Self.waitForPort(port, process: process)
                 if !report.listening { report.error = "rclone serve restic did not start listening on port \(port): " + Self.tail(directory + "/rclone.log") }
-                else { AgentLog.write("peer destination \(destination.name): serving \(root) on port \(port) for \(store.logins.count) source server(s)") }
+                else {
+                    logger.info("serving a peer destination", metadata: [
+                        "destination.id": "\(destination.id)", "root": "\(root)", "port": "\(port)", "source_servers": "\(store.logins.count)",
+                    ])
+                }
             }
         } catch {
             report.error = "\(error)"
-            AgentLog.write("peer destination \(destination.name): \(error)")
+            logger.error("could not serve a peer destination", metadata: ["destination.id": "\(destination.id)", "error": "\(error)"])
         }
         report.freeBytes = Self.freeBytes(root)
         report.usedBytes = usedBytes(destination, root: root)

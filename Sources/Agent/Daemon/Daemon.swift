@@ -1,11 +1,13 @@
 import BackupCore
 import Foundation
 import LinkProtocol
+import Logging
 
 /// `mzpanel-agent daemon`: keeps the box in step with the hub. One loop talks to the hub (deliver
 /// the outbox, long-poll commands, sync jobs every minute or when told, reconnect with backoff and
 /// jitter); another looks after the box every few seconds (report interrupted runs, start queued
-/// runs, and — without systemd — fire due slots with the same slot claims as the timers).
+/// runs, and — without systemd — fire due slots with the same slot claims as the timers). Each
+/// runs as a service of one `ServiceGroup` (`serviceGroup(logger:)`, Daemon+Services.swift).
 public actor Daemon {
     public struct Options: Sendable {
         public var pollWaitSeconds = 25
@@ -13,6 +15,10 @@ public actor Daemon {
         public var tickInterval: TimeInterval = 5
         /// Fire slots from the daemon (no systemd, or --no-systemd).
         public var firesSlots: Bool
+        /// On shutdown, how long runs started by this daemon may take to finish before they are asked to stop.
+        public var shutdownGrace: Duration = .seconds(60)
+        /// How long a run asked to stop (SIGTERM) gets before it is killed and reported interrupted.
+        public var stopGrace: Duration = .seconds(15)
 
         public init(firesSlots: Bool) {
             self.firesSlots = firesSlots
@@ -26,6 +32,10 @@ public actor Daemon {
     private let options: Options
     private let children: ChildRuns
     private let peers: PeerSupervisor
+    private let clock: any HubClock
+    private let logger: Logger
+    /// Listings and downloads for the hub's browser.
+    let errands = Errands()
     private var lastSync = Date.distantPast
     private var syncRequested = true
     private var queued: [String: [AgentCommand]] = [:]
@@ -35,40 +45,62 @@ public actor Daemon {
     private var takenCommandIDs = Set<String>()
     private var connected: Bool?
 
-    public init(state: AgentState, settings: AgentSettings, options: Options, agentBinary: String = ProgramLocator.currentExecutable()) throws {
+    public init(state: AgentState, settings: AgentSettings, options: Options, agentBinary: String = ProgramLocator.currentExecutable(),
+                clock: any HubClock = SystemClock(), logger: Logger) throws {
         self.state = state
+        self.clock = clock
+        self.logger = logger
         self.identity = try state.loadIdentity()
         self.link = try HubLink(hubURL: identity.hubURL, credential: try state.loadCredential())
         self.sync = JobSync(state: state, settings: settings, agentBinary: agentBinary)
         self.options = options
-        self.children = ChildRuns(agentBinary: agentBinary, stateDirectory: state.directory)
-        self.peers = PeerSupervisor(state: state)
+        self.children = ChildRuns(agentBinary: agentBinary, stateDirectory: state.directory, logger: logger)
+        self.peers = PeerSupervisor(state: state, logger: logger)
     }
 
-    /// Runs until the task is cancelled (SIGTERM/SIGINT).
-    public func run() async {
-        AgentLog.write("mzpanel-agent \(AgentVersion.current) daemon for server \(identity.serverName) (\(identity.serverID)), hub \(identity.hubURL); slots fired by \(options.firesSlots ? "this daemon" : "systemd timers")")
+    /// Writes the timers of the stored jobs and serves stored peer destinations, before the hub is reached.
+    func startUp() async {
+        logger.info("daemon started", metadata: [
+            "agent.version": "\(AgentVersion.current)", "server.id": "\(identity.serverID)", "server.name": "\(identity.serverName)",
+            "hub.url": "\(identity.hubURL)", "slots.fired_by": "\(options.firesSlots ? "daemon" : "systemd")",
+        ])
         if let jobs = try? state.loadJobs() {
-            for warning in (try? sync.writeTimers(jobs.jobs.map(\.job))) ?? [] { AgentLog.write(warning) }
+            for warning in (try? sync.writeTimers(jobs.jobs.map(\.job))) ?? [] { logger.warning("timers not in line with the jobs", metadata: ["detail": "\(warning)"]) }
             // Serve stored peer destinations even while the hub is unreachable.
             await peers.reconcile(jobs.peerStores ?? [], link: nil)
         }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.hubLoop() }
-            group.addTask { await self.boxLoop() }
+    }
+
+    /// The end of a graceful shutdown: runs started by this daemon may finish within
+    /// `shutdownGrace`; then they are asked to stop (they record themselves as cancelled), and
+    /// those still there after `stopGrace` are killed and reported interrupted. Peer servers stop last.
+    func shutDown() async {
+        let running = children.count
+        if running > 0 {
+            logger.notice("stopping: waiting for runs in progress to finish", metadata: ["runs": "\(running)", "grace": "\(options.shutdownGrace)"])
+            if !(await children.waitUntilIdle(within: options.shutdownGrace)) {
+                logger.notice("runs still in progress after the grace: asking them to stop", metadata: ["runs": "\(children.count)"])
+                children.terminateAll()
+                if !(await children.waitUntilIdle(within: options.stopGrace)) {
+                    logger.warning("runs still in progress after being asked to stop: killing them", metadata: ["runs": "\(children.count)"])
+                    children.killAll()
+                    _ = await children.waitUntilIdle(within: .seconds(5))
+                }
+            }
         }
+        await reportInterruptedRuns()
         await peers.stopAll()
-        AgentLog.write("daemon stopped; runs in progress continue on their own")
+        logger.info("daemon stopped")
     }
 
     // MARK: Hub
 
-    private func hubLoop() async {
+    func hubLoop() async {
         var backoff = Backoff()
         while !Task.isCancelled {
             do {
                 try await state.outbox.flush(link: link)
-                if syncRequested || Date().timeIntervalSince(lastSync) >= options.jobSyncInterval { try await syncJobs() }
+                if syncRequested || clock.now().timeIntervalSince(lastSync) >= options.jobSyncInterval { try await syncJobs() }
                 let list = try await link.commands(wait: options.pollWaitSeconds)
                 markConnected(true, nil)
                 var allAcknowledged = true
@@ -87,15 +119,15 @@ public actor Daemon {
 
     private func markConnected(_ now: Bool, _ error: (any Error)?) {
         defer { connected = now }
-        if now && connected != true { AgentLog.write("connected to the hub at \(identity.hubURL)") }
-        if !now, let error, connected != false { AgentLog.write("\(error); retrying with backoff (up to 60 s)") }
+        if now && connected != true { logger.info("connected to the hub", metadata: ["hub.url": "\(identity.hubURL)"]) }
+        if !now, let error, connected != false { logger.warning("hub unreachable; retrying with backoff (up to 60 s)", metadata: ["error": "\(error)"]) }
     }
 
     private func syncJobs() async throws {
         let jobs = try await link.jobs()
-        for warning in try sync.apply(jobs) { AgentLog.write(warning) }
+        for warning in try sync.apply(jobs) { logger.warning("job sync", metadata: ["detail": "\(warning)"]) }
         await peers.reconcile(jobs.peerStores ?? [], link: link)
-        lastSync = Date()
+        lastSync = clock.now()
         syncRequested = false
     }
 
@@ -109,7 +141,7 @@ public actor Daemon {
             try await link.ack(commandID: command.id)
             return true
         } catch {
-            AgentLog.write("could not acknowledge command \(command.id) (\(error)); it will come again and be recognized")
+            logger.warning("could not acknowledge a command; it will come again and be recognized", metadata: ["command.id": "\(command.id)", "error": "\(error)"])
             return false
         }
     }
@@ -126,13 +158,13 @@ public actor Daemon {
             await startRestore(command)
         case .listSnapshot:
             if let order = command.listing {
-                let lister = SnapshotLister(state: state, link: link)
-                Task { await lister.run(order) }
+                let lister = SnapshotLister(state: state, link: link, logger: logger)
+                errands.submit { await lister.run(order) }
             }
         case .download:
             if let order = command.download {
-                let download = SnapshotDownload(state: state, link: link)
-                Task { await download.run(order) }
+                let download = SnapshotDownload(state: state, link: link, logger: logger)
+                errands.submit { await download.run(order) }
             }
         }
     }
@@ -142,15 +174,15 @@ public actor Daemon {
         if state.history.load().contains(where: { $0.id == order.run.id }) { return }
         do {
             try RestoreExecution.save(order, state: state)
-            try await children.startRestore(runID: order.run.id)
+            try children.startRestore(runID: order.run.id)
         } catch {
-            AgentLog.write("could not start restore run \(order.run.id): \(error)")
+            logger.error("could not start a restore run", metadata: ["run.id": "\(order.run.id)", "error": "\(error)"])
         }
     }
 
     private func queueRun(_ command: AgentCommand) async {
         guard let jobID = command.jobID, SafeName.isSafe(jobID) else {
-            AgentLog.write("ignored run-now command \(command.id) without a valid job id")
+            logger.warning("ignored a run-now command without a valid job id", metadata: ["command.id": "\(command.id)"])
             return
         }
         if let runID = command.runID {
@@ -165,24 +197,24 @@ public actor Daemon {
 
     private func cancel(runID: String?) {
         guard let runID, let entry = state.running.alive().first(where: { $0.runID == runID }) else { return }
-        AgentLog.write("cancelling run \(runID) (pid \(entry.pid)) as the hub asked")
+        logger.notice("cancelling a run as the hub asked", metadata: ["run.id": "\(runID)", "job.id": "\(entry.jobID)", "pid": "\(entry.pid)"])
         kill(entry.pid, SIGTERM)
     }
 
     // MARK: Box
 
-    private func boxLoop() async {
+    func boxLoop() async {
         while !Task.isCancelled {
             await reportInterruptedRuns()
             await startQueued()
-            if options.firesSlots { await fireDueSlots(now: Date()) }
+            if options.firesSlots { await fireDueSlots(now: clock.now()) }
             await peers.restartDead()
             try? await Task.sleep(for: .milliseconds(Int(options.tickInterval * 1000)))
         }
     }
 
     private func isRunning(jobID: String) async -> Bool {
-        if await children.isRunning(jobID: jobID) { return true }
+        if children.isRunning(jobID: jobID) { return true }
         return state.running.alive().contains { $0.jobID == jobID }
     }
 
@@ -194,9 +226,9 @@ public actor Daemon {
             queued[jobID] = commands.count > 1 ? Array(commands.dropFirst()) : nil
             let trigger: RunTrigger = command.slot == nil ? .manual : .hub
             do {
-                try await children.start(jobID: jobID, trigger: trigger, runID: command.runID, slot: command.slot)
+                try children.start(jobID: jobID, trigger: trigger, runID: command.runID, slot: command.slot)
             } catch {
-                AgentLog.write("\(error)")
+                logger.error("could not start a run", metadata: ["job.id": "\(jobID)", "error": "\(error)"])
             }
         }
     }
@@ -212,30 +244,15 @@ public actor Daemon {
             else { continue }
             firedSlots[job.id] = slot
             do {
-                try await children.start(jobID: job.id, trigger: .timer, runID: nil, slot: slot)
+                try children.start(jobID: job.id, trigger: .timer, runID: nil, slot: slot)
             } catch {
-                AgentLog.write("\(error)")
+                logger.error("could not start a run", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
             }
         }
     }
 
     private func reportInterruptedRuns() async {
-        for entry in state.running.reapDead() {
-            let stopped = await OrphanProcesses.stop(runID: entry.runID)
-            if stopped > 0 { AgentLog.write("stopped \(stopped) leftover process\(stopped == 1 ? "" : "es") of run \(entry.runID)") }
-            let event = RunningRegistry.interruptedEvent(for: entry)
-            do {
-                try state.outbox.append(event)
-                try? state.history.record(event.run)
-                AgentLog.write("run \(entry.runID) of job \(entry.jobID) was interrupted (process \(entry.pid) is gone); reported as interrupted")
-            } catch {
-                AgentLog.write("could not record the interrupted run \(entry.runID): \(error)")
-            }
-        }
-    }
-
-    /// Stops child runs (used on shutdown when asked to).
-    public func terminateChildren() async {
-        await children.terminateAll()
+        let logger = logger
+        await RunLifecycle.reportInterruptedRuns(state, clock: clock) { logger.warning("\($0)") }
     }
 }
