@@ -171,7 +171,7 @@ struct AgentCLITests {
             try run.run()
             // Wait until restic is at work (a process carrying the run's marker), then kill the agent.
             var runID: String?
-            for _ in 0..<100 {
+            for _ in 0..<600 {
                 runID = box.state.running.entries().first?.runID
                 if let runID, !OrphanProcesses.find(runID: runID).isEmpty { break }
                 try await Task.sleep(for: .milliseconds(50))

@@ -253,6 +253,6 @@ public actor Daemon {
 
     private func reportInterruptedRuns() async {
         let logger = logger
-        await RunLifecycle.reportInterruptedRuns(state, clock: clock) { logger.warning("\($0)") }
+        await RunSession.reportInterruptedRuns(state, clock: clock) { logger.warning("\($0)") }
     }
 }

@@ -34,7 +34,7 @@ public struct RestoreExecution: Sendable {
         defer { SecureFile.remove(file) }
         guard let plan = order.plan else { throw AgentError("the order for run \(runID) has no restore plan") }
         let identity = try state.loadIdentity()
-        let lifecycle = RunLifecycle(state: state, link: try? HubLink(hubURL: identity.hubURL, credential: state.loadCredential(), timeout: 10),
+        let lifecycle = RunSession(state: state, link: try? HubLink(hubURL: identity.hubURL, credential: state.loadCredential(), timeout: 10),
                                      log: log, clock: clock, deliveryTimeout: 10)
         var run = order.run
         run.startedAt = clock.now()
@@ -57,7 +57,7 @@ public struct RestoreExecution: Sendable {
             run.results = [result]
             run.status = result.status == .succeeded ? .succeeded : .failed
             run.bytesProcessed = result.bytesProcessed
-            return RunLifecycle.Finish()
+            return RunSession.Finish()
         }
         await lifecycle.deliver()
         return finished

@@ -66,9 +66,9 @@ public struct RunExecution: Sendable {
             guard try state.slots.claim(jobID: job.id, slot: slot, note: "run=\(runID)") else { return .slotAlreadyRan(slot) }
         }
         state.slots.prune(now: now)
-        await RunLifecycle.reportInterruptedRuns(state, clock: clock, log: log.callAsFunction)
+        await RunSession.reportInterruptedRuns(state, clock: clock, log: log.callAsFunction)
 
-        let lifecycle = RunLifecycle(state: state, link: try? HubLink(hubURL: identity.hubURL, credential: state.loadCredential(), timeout: deliveryTimeout),
+        let lifecycle = RunSession(state: state, link: try? HubLink(hubURL: identity.hubURL, credential: state.loadCredential(), timeout: deliveryTimeout),
                                      log: log, clock: clock, deliveryTimeout: deliveryTimeout)
         let started = clock.now()
         let run = Run(id: runID, accountID: identity.accountID, serverID: identity.serverID, jobID: job.id, trigger: request.trigger,
@@ -90,7 +90,7 @@ public struct RunExecution: Sendable {
             run.bytesProcessed = outcome.bytesProcessed
             log("run \(runID) \(Task.isCancelled ? RunStatus.cancelled.rawValue : run.status.rawValue) in \(Int((run.finishedAt ?? started).timeIntervalSince(started).rounded())) s")
             let pruned = outcome.removedSnapshotIDs.sorted { $0.key < $1.key }.map { PrunedCopies(destinationID: $0.key, resticSnapshotIDs: $0.value) }
-            return RunLifecycle.Finish(snapshot: job.kind == .check ? nil : Self.snapshot(of: run, at: started), pruned: pruned)
+            return RunSession.Finish(snapshot: job.kind == .check ? nil : Self.snapshot(of: run, at: started), pruned: pruned)
         }
         try? state.history.record(finished)
         state.running.unregister(runID: runID)

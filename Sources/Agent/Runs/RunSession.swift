@@ -5,7 +5,7 @@ import LinkProtocol
 /// The skeleton every run on the box follows, backup or restore: record it started in the outbox
 /// and tell the hub at once (without delaying the work), send live progress straight to the hub,
 /// then record it finished with its log. One place, so both kinds of run report alike.
-struct RunLifecycle: Sendable {
+struct RunSession: Sendable {
     let state: AgentState
     let link: HubLink?
     let log: RunLog
