@@ -5,6 +5,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Store
+import Logging
 
 /// Delivers queued notifications: webhooks, Slack and Discord by HTTPS POST (signed), email by
 /// SMTP through curl (the password goes to curl on its standard input, never in its arguments).

@@ -4,6 +4,7 @@ import ControlPlane
 import Foundation
 import Logging
 import MZPanelCLI
+import Store
 
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

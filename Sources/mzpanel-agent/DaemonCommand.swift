@@ -2,6 +2,7 @@ import Agent
 import ArgumentParser
 import Foundation
 import Logging
+import ServiceLifecycle
 
 struct DaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

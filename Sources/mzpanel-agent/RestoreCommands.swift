@@ -2,6 +2,7 @@ import Agent
 import ArgumentParser
 import BackupCore
 import Foundation
+import ResticKit
 
 /// `mzpanel-agent restore`: restore from this box's own repositories without the hub.
 struct RestoreCommand: AsyncParsableCommand {

@@ -3,6 +3,7 @@ import ControlPlane
 import Foundation
 import HubAPI
 import Logging
+import SQLKit
 import Store
 
 // Seeds a synthetic fleet and prints the latency of the hub's fleet listings (store query plus

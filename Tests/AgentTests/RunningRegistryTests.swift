@@ -2,6 +2,7 @@ import BackupCore
 import Foundation
 import Testing
 @testable import Agent
+import LinkProtocol
 
 @Suite("Running runs")
 struct RunningRegistryTests {

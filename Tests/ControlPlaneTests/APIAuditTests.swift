@@ -2,6 +2,7 @@ import BackupCore
 import Foundation
 import Testing
 @testable import ControlPlane
+import HTTPTypes
 
 /// Every change lands in the audit log with who did it; the log never holds a secret.
 @Suite("API: audit log") struct APIAuditTests {

@@ -3,6 +3,8 @@ import ControlPlane
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import LinkProtocol
+import Store
 import Testing
 
 /// Browsing through the API, without an agent: the first look asks the snapshot's server to list

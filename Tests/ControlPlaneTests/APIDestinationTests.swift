@@ -3,6 +3,7 @@ import ControlPlane
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import Store
 import Testing
 
 @Suite("API: destinations and sealed envelopes")

@@ -3,6 +3,7 @@ import Foundation
 import HubAPI
 @testable import MZPanelCLI
 import Testing
+import HTTPTypes
 
 /// What `mzpanel jobs list`, `runs list` and `snapshots list` print, from the hub's real answers: names where
 /// a person reads names; the ids stay in the JSON (`--json`).

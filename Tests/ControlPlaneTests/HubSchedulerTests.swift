@@ -3,6 +3,8 @@ import BackupCore
 import Foundation
 import HummingbirdTesting
 import Testing
+import Store
+import LinkProtocol
 
 /// The hub scheduler's pass on a clock the test moves: a due slot without a run is enqueued once,
 /// after the box's own timer had its chance, by however many hub processes share the database.

@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import Store
 
 /// The notifier's passes on a hub whose clock the test moves: one alert per offline server (not
 /// one per job), its recovery, and one daily digest.

@@ -4,6 +4,8 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 @testable import ControlPlane
+import Store
+import Mustache
 
 /// A page uses the database a fixed number of times, whatever the fleet's size.
 @Suite("web: database use per page") struct WebQueryCountTests {

@@ -5,6 +5,7 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import Testing
+import Store
 
 /// The snapshot page's restore form: what is ticked becomes the restore run's plan.
 @Suite("web: restore form")

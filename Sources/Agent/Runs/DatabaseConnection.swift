@@ -1,3 +1,4 @@
+import Foundation
 /// How to reach a database, parsed from a job's `connection` text: `host`, `host:port`,
 /// `user@host`, `user@host:port`, `[::1]:5432`, or a Unix socket path starting with `/`
 /// (optionally `user@/path`). Passwords never appear here: they stay on the server

@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import LinkProtocol
 import ResticKit
 
 /// A check job's work on one destination: `restic check --read-data-subset n/t` on this server's

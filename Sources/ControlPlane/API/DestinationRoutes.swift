@@ -2,6 +2,7 @@ import BackupCore
 import Foundation
 import HubAPI
 import Hummingbird
+import Store
 
 /// Destinations (account-wide) and their sealed credential envelopes, one per server. Each
 /// handler decodes, calls `DestinationService` and encodes.

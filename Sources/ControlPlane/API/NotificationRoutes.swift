@@ -2,6 +2,7 @@ import BackupCore
 import Foundation
 import HubAPI
 import Hummingbird
+import Store
 
 /// Notification channels (signed webhooks, Slack, Discord, email) and what was sent to them.
 struct NotificationRoutes {

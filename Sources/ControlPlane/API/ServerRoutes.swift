@@ -2,6 +2,7 @@ import BackupCore
 import Foundation
 import HubAPI
 import Hummingbird
+import Store
 
 /// Servers and their one-time enrollment tokens; each handler decodes, calls `ServerService` and encodes.
 struct ServerRoutes {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 
 /// Builds the OpenAPI 3.0 document of the API from the route table and the schema catalogue.
 enum OpenAPIDocument {

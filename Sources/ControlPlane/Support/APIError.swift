@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import HubAPI
 import Hummingbird
+import Logging
 import NIOCore
 
 /// An error answered to an API client: a status, a stable code, a message a person can act on

@@ -3,6 +3,7 @@ import HTTPTypes
 import HubAPI
 import Hummingbird
 import NIOCore
+import NIOFoundationEssentialsCompat
 
 /// An encodable value answered as JSON with a chosen status.
 public struct JSONBody<Value: Encodable & Sendable>: ResponseGenerator, Sendable {

@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import Hummingbird
+import Store
 
 /// Log in and out of the web hub.
 struct LoginPages {

@@ -1,8 +1,9 @@
 import BackupCore
 import Foundation
+import HTTPTypes
 import HubAPI
 import Hummingbird
-import HTTPTypes
+import Mustache
 import Store
 
 /// Server-side rendering of the fleet pages without HTTP, for `mzpanel-bench` and the tests that

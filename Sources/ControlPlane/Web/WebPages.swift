@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import Hummingbird
+import Mustache
 import Store
 
 /// What every page's layout needs: title, the account and plan, the form token, the current section.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BackupCore
 import Foundation
 import HubAPI
 
