@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import Redaction
 
 /// What a run logs: each line goes (redacted) to standard error — the journal under systemd —
 /// and the last lines are kept for the run's `logExcerpt` sent to the hub.
