@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
+        // Secret redaction for every text that leaves a process (logs, messages, run excerpts). Foundation only.
+        .target(name: "Redaction", swiftSettings: strict),
+        .testTarget(name: "RedactionTests", dependencies: ["Redaction"], swiftSettings: strict),
         // Pure domain: ids, plans, destinations, jobs, runs, schedules, retention. No I/O.
         .target(name: "BackupCore", swiftSettings: strict),
         // Versioned Codable messages between agent and hub.
@@ -35,7 +38,7 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: [
-                "BackupCore", "LinkProtocol",
+                "BackupCore", "LinkProtocol", "Redaction",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
@@ -47,7 +50,7 @@ let package = Package(
         .target(
             name: "ControlPlane",
             dependencies: [
-                "BackupCore", "HubAPI", "Store", "LinkProtocol",
+                "BackupCore", "HubAPI", "Store", "LinkProtocol", "Redaction",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -97,13 +100,13 @@ let package = Package(
         .testTarget(name: "SealingTests", dependencies: ["Sealing", "BackupCore", .product(name: "Crypto", package: "swift-crypto")],
                     resources: [.copy("Vectors")], swiftSettings: strict),
         // restic CLI adapter: command builder, JSON-lines decoder, exit-code mapping, version detection.
-        .target(name: "ResticKit", swiftSettings: strict),
+        .target(name: "ResticKit", dependencies: ["Redaction"], swiftSettings: strict),
         .testTarget(name: "ResticKitTests", dependencies: ["ResticKit"], swiftSettings: strict),
         // The agent on each server: state, hub link, outbox, slots, timers, job runner. No web framework, no NIO.
         .target(
             name: "Agent",
             dependencies: [
-                "BackupCore", "HubAPI", "LinkProtocol", "ResticKit", "Sealing",
+                "BackupCore", "HubAPI", "LinkProtocol", "Redaction", "ResticKit", "Sealing",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

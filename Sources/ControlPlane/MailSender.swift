@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import Redaction
 import Store
 
 /// Sends an email channel's notification with curl's SMTP client: STARTTLS when the server offers
@@ -25,8 +26,7 @@ enum MailSender {
         if let username = email.username { config = "user = \"\(quoted(username)):\(quoted(password))\"\n" }
         let (status, stderr) = await run("/usr/bin/curl", arguments, stdin: config)
         guard status == 0 else {
-            let reason = stderr.replacingOccurrences(of: password.isEmpty ? "\u{0}" : password, with: "[redacted]")
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let reason = Redactor(secrets: [password]).redact(stderr).trimmingCharacters(in: .whitespacesAndNewlines)
             return "the SMTP server did not accept the message (curl exit \(status)\(reason.isEmpty ? "" : ": " + String(reason.prefix(300))))"
         }
         return nil

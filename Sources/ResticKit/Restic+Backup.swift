@@ -1,4 +1,5 @@
 import Foundation
+import Redaction
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -194,7 +195,7 @@ extension Restic {
             restic.child.stop(grace: grace)
         }
         guard let ended, !restic.child.wasStopped, !source.child.wasStopped else {
-            let detail = Redactor.redact(restic.stderr.tailText, secrets: repository.secretValues + producerSecrets)
+            let detail = Redactor(secrets: repository.secretValues + producerSecrets).redact(restic.stderr.tailText)
             throw ResticError(
                 kind: .interrupted,
                 message: "the backup was interrupted",
@@ -246,7 +247,7 @@ extension Restic {
     private func producerFailure(
         _ producer: ProducerCommand, status: Int32?, how: String, stderrTail: String, secrets: [String], note: String
     ) -> ResticError {
-        let tail = Redactor.redact(stderrTail, secrets: secrets)
+        let tail = Redactor(secrets: secrets).redact(stderrTail)
             .split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
@@ -314,7 +315,7 @@ final class BackupCollector: @unchecked Sendable {
         case .summary(let summary):
             lock.withLock { summaryLine = summary }
         case .error(let text):
-            let redacted = Redactor.redact(text, secrets: secrets)
+            let redacted = Redactor(secrets: secrets).redact(text)
             lock.withLock {
                 if collectedWarnings.count < Self.warningLimit { collectedWarnings.append(redacted) }
             }

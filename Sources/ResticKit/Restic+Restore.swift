@@ -1,4 +1,5 @@
 import Foundation
+import Redaction
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -94,7 +95,7 @@ extension Restic {
             throw failure(output, repository, operation: "reading \(path) from snapshot \(snapshotID.prefix(8))")
         }
         if !ended.consumer.succeeded {
-            let words = Redactor.redact(sink.stderr.tailText, secrets: secrets).split(whereSeparator: \.isNewline).suffix(8).joined(separator: "\n")
+            let words = Redactor(secrets: secrets).redact(sink.stderr.tailText).split(whereSeparator: \.isNewline).suffix(8).joined(separator: "\n")
             throw ResticError(kind: .other, exitCode: ended.consumer.signaled ? nil : ended.consumer.status,
                               message: "\(consumer.displayName) \(ended.consumer.summary) while restoring \(path)" + (words.isEmpty ? "" : ": " + words))
         }

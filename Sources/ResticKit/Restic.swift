@@ -1,4 +1,5 @@
 import Foundation
+import Redaction
 
 /// The agent's adapter for the restic CLI of one installed version.
 ///
@@ -188,7 +189,7 @@ public struct Restic: Sendable {
                 }
             }
         }
-        let problems = Self.checkProblems(Redactor.redact(output.stderr, secrets: secrets))
+        let problems = Self.checkProblems(Redactor(secrets: secrets).redact(output.stderr))
         if output.succeeded, (summary?.num_errors ?? 0) == 0 {
             return ResticCheckResult(
                 isHealthy: true,

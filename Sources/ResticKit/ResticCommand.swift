@@ -1,4 +1,5 @@
 import Foundation
+import Redaction
 
 /// One restic (or producer) process with its output readers.
 final class RunningCommand: @unchecked Sendable {
@@ -130,7 +131,7 @@ extension Restic {
     func failure(_ output: CommandOutput, _ repository: ResticRepository, operation: String, extraSecrets: [String] = []) -> ResticError {
         let secrets = repository.secretValues + extraSecrets
         if output.termination.signaled {
-            let detail = ResticErrorClassifier.meaningfulLines(Redactor.redact(output.stderr, secrets: secrets)).suffix(12)
+            let detail = ResticErrorClassifier.meaningfulLines(Redactor(secrets: secrets).redact(output.stderr)).suffix(12)
             return ResticError(
                 kind: .other,
                 message: "\(operation) failed: restic was killed by signal \(output.termination.status)",

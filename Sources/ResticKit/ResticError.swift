@@ -1,4 +1,5 @@
 import Foundation
+import Redaction
 
 /// A failed restic operation, in words a user can act on.
 ///
@@ -56,7 +57,7 @@ enum ResticErrorClassifier {
         secrets: [String],
         operation: String
     ) -> ResticError {
-        let redacted = Redactor.redact(stderr, secrets: secrets)
+        let redacted = Redactor(secrets: secrets).redact(stderr)
         let lines = meaningfulLines(redacted)
         let fatal = fatalLine(lines)
         let detail = lines.suffix(12).joined(separator: "\n")

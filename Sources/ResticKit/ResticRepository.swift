@@ -1,4 +1,5 @@
 import Foundation
+import Redaction
 
 /// Where a restic repository lives and the secrets needed to open it.
 ///

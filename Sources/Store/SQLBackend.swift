@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PostgresKit
+import Redaction
 import SQLKit
 import SQLiteKit
 
@@ -48,7 +49,7 @@ public final class SQLBackend: @unchecked Sendable {
             try await backend.withDatabase { db in try await db.raw("SELECT 1").run() }
         } catch {
             await backend.shutdown()
-            throw StoreError.unavailable("cannot connect to PostgreSQL: \(StoreError.redacted(String(reflecting: error)))")
+            throw StoreError.unavailable("cannot connect to PostgreSQL: \(Redactor().redact(String(reflecting: error)))")
         }
         return backend
     }

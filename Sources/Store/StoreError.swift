@@ -16,19 +16,4 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .duplicate: "a row with the same key already exists"
         }
     }
-
-    /// Removes a `user:password@` part from connection texts so a message never carries a password.
-    static func redacted(_ text: String) -> String {
-        var result = ""
-        var rest = Substring(text)
-        while let scheme = rest.range(of: "://") {
-            result += rest[..<scheme.upperBound]
-            rest = rest[scheme.upperBound...]
-            if let at = rest.firstIndex(of: "@"), !rest[..<at].contains(where: { $0 == "/" || $0 == " " }) {
-                result += "***@"
-                rest = rest[rest.index(after: at)...]
-            }
-        }
-        return result + rest
-    }
 }

@@ -80,7 +80,7 @@ struct ErrorKindTests {
             ]
             let error = await #expect(throws: ResticError.self) { _ = try await fixture.restic.snapshots(repository, tags: []) }
             let message = try #require(error?.message)
-            #expect(message.contains("***"))
+            #expect(message.contains("[redacted]"))
             #expect(!message.contains(secret))
             #expect(error?.detail.contains(secret) == false)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import HubAPI
 import LinkProtocol
+import Redaction
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

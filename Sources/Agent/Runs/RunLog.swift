@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import Logging
+import Redaction
 
 /// What a run logs: each line goes (redacted) to standard error — the journal under systemd —
 /// and the last lines are kept for the run's `logExcerpt` sent to the hub. With a `Logger`, lines

@@ -1,4 +1,5 @@
 import Foundation
+import Redaction
 
 /// The daemon's and commands' log: one line per message on standard error (the journal under
 /// systemd), redacted.

@@ -1,4 +1,5 @@
 import Foundation
+import Redaction
 import Logging
 
 /// The agent's swift-log handler: one line per message on standard error (the journal under
