@@ -10,7 +10,7 @@ let package = Package(
     name: "mzpanel",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "mzpanel", targets: ["mzpanel"]),
+        .executable(name: "mzpanel", targets: ["mzpanel"])
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
@@ -86,7 +86,8 @@ let package = Package(
             swiftSettings: strict
         ),
         // Benchmark (not a test): seeds a large fleet and prints listing latencies.
-        .executableTarget(name: "mzpanel-bench", dependencies: ["Store", "ControlPlane", "BackupCore", "HubAPI", "LinkProtocol"], swiftSettings: strict),
+        .executableTarget(
+            name: "mzpanel-bench", dependencies: ["Store", "ControlPlane", "BackupCore", "HubAPI", "LinkProtocol"], swiftSettings: strict),
         // Credential sealing (docs/sealing.md): HPKE, envelopes, vault, destination keys. The CLI seals, the agent opens.
         .target(
             name: "Sealing",
@@ -97,8 +98,9 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "SealingTests", dependencies: ["Sealing", "BackupCore", .product(name: "Crypto", package: "swift-crypto")],
-                    resources: [.copy("Vectors")], swiftSettings: strict),
+        .testTarget(
+            name: "SealingTests", dependencies: ["Sealing", "BackupCore", .product(name: "Crypto", package: "swift-crypto")],
+            resources: [.copy("Vectors")], swiftSettings: strict),
         // restic CLI adapter: command builder, JSON-lines decoder, exit-code mapping, version detection.
         .target(name: "ResticKit", dependencies: ["Redaction"], swiftSettings: strict),
         .testTarget(name: "ResticKitTests", dependencies: ["ResticKit"], swiftSettings: strict),
@@ -153,6 +155,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["BackupCore", "Sealing", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["BackupCore", "Sealing", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
     ]
 )

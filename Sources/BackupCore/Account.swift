@@ -36,7 +36,7 @@ public struct User: Sendable, Codable, Equatable {
         let clean = email.trimmingSpaces.lowercased()
         let parts = clean.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
-              !parts[1].hasSuffix("."), clean.count <= 254, !clean.contains(" ")
+            !parts[1].hasSuffix("."), clean.count <= 254, !clean.contains(" ")
         else {
             throw .invalid("email", "\"\(email)\" is not an email address like name@example.com")
         }

@@ -18,7 +18,9 @@ public struct AuditEvent: Sendable, Codable, Equatable {
     /// The resource created or acted on, when the path or the answer names one.
     public var resourceID: String?
 
-    public init(id: String, accountID: String, at: Date, actor: String, action: String, method: String, path: String, status: Int, resourceID: String?) {
+    public init(
+        id: String, accountID: String, at: Date, actor: String, action: String, method: String, path: String, status: Int, resourceID: String?
+    ) {
         self.id = id
         self.accountID = accountID
         self.at = at

@@ -27,7 +27,10 @@ extension DestinationSettings {
             clean.peerServerID = peer
             clean.peerAddress = try Self.hostPort(peerAddress)
             if let quota = quotaBytes {
-                guard quota >= 1 << 20 else { throw .invalid("quotaBytes", "a quota of \(quota) bytes is too small; give at least 1 MiB (1048576), or leave it out for no quota") }
+                guard quota >= 1 << 20 else {
+                    throw .invalid(
+                        "quotaBytes", "a quota of \(quota) bytes is too small; give at least 1 MiB (1048576), or leave it out for no quota")
+                }
                 clean.quotaBytes = quota
             }
             if path != nil { clean.path = try Self.absolutePath(path, field: "path") }

@@ -97,8 +97,10 @@ public enum ByteSize {
         let number = trimmed.prefix { $0.isNumber || $0 == "." }
         let unit = trimmed.dropFirst(number.count).trimmingCharacters(in: .whitespaces).lowercased()
         guard let value = Double(number), value >= 0 else { return nil }
-        let units: [String: Double] = ["": 1, "b": 1, "k": 1024, "kib": 1024, "kb": 1e3, "m": Double(1 << 20), "mib": Double(1 << 20), "mb": 1e6,
-                                       "g": Double(1 << 30), "gib": Double(1 << 30), "gb": 1e9, "t": Double(1 << 40), "tib": Double(1 << 40), "tb": 1e12]
+        let units: [String: Double] = [
+            "": 1, "b": 1, "k": 1024, "kib": 1024, "kb": 1e3, "m": Double(1 << 20), "mib": Double(1 << 20), "mb": 1e6,
+            "g": Double(1 << 30), "gib": Double(1 << 30), "gb": 1e9, "t": Double(1 << 40), "tib": Double(1 << 40), "tb": 1e12,
+        ]
         guard let factor = units[unit] else { return nil }
         let bytes = value * factor
         return bytes < Double(Int64.max) ? Int64(bytes) : nil

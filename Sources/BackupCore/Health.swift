@@ -21,9 +21,10 @@ public enum JobHealth: String, Sendable, Codable, CaseIterable {
         if let slot = job.schedule.nextElapse(after: covered), slot <= now.addingTimeInterval(-grace) {
             return serverOnline ? .missed : .offline
         }
-        let stale = job.staleAfter.map { limit in
-            (job.newestSnapshotAt ?? job.createdAt) < now.addingTimeInterval(-TimeInterval(limit))
-        } ?? false
+        let stale =
+            job.staleAfter.map { limit in
+                (job.newestSnapshotAt ?? job.createdAt) < now.addingTimeInterval(-TimeInterval(limit))
+            } ?? false
         guard let lastRun else { return serverOnline ? (stale ? .stale : .neverRun) : .offline }
         switch lastRun.status {
         case .partial: return .partial
@@ -33,9 +34,13 @@ public enum JobHealth: String, Sendable, Codable, CaseIterable {
     }
 
     /// Evaluates a job given its newest run (callers that hold the full run).
-    public static func evaluate(job: Job, lastRun: Run?, newestSnapshotAt: Date? = nil, serverOnline: Bool, now: Date,
-                                grace: TimeInterval = defaultGrace) -> JobHealth {
-        evaluate(JobStatus(job, latestRun: lastRun.map(RunBrief.init), newestSnapshotAt: newestSnapshotAt), serverOnline: serverOnline, now: now, grace: grace)
+    public static func evaluate(
+        job: Job, lastRun: Run?, newestSnapshotAt: Date? = nil, serverOnline: Bool, now: Date,
+        grace: TimeInterval = defaultGrace
+    ) -> JobHealth {
+        evaluate(
+            JobStatus(job, latestRun: lastRun.map(RunBrief.init), newestSnapshotAt: newestSnapshotAt), serverOnline: serverOnline, now: now,
+            grace: grace)
     }
 }
 
@@ -59,7 +64,8 @@ public enum ServerHealth: String, Sendable, Codable, CaseIterable {
         guard online else { return .offline }
         let active = jobs.filter { $0 != .disabled }
         guard !active.isEmpty else { return .noJobs }
-        for (job, server) in [(JobHealth.failing, ServerHealth.failing), (.missed, .missed), (.partial, .partial), (.stale, .stale)] where active.contains(job) {
+        for (job, server) in [(JobHealth.failing, ServerHealth.failing), (.missed, .missed), (.partial, .partial), (.stale, .stale)]
+        where active.contains(job) {
             return server
         }
         return active.allSatisfy { $0 == .neverRun } ? .neverRun : .ok

@@ -28,7 +28,8 @@ extension JobSources {
         }
         switch kind {
         case .full where clean.paths.isEmpty:
-            throw .invalid("sources.paths", "a full job backs up at least one path (and optionally databases); for databases only, use kind \"database\"")
+            throw .invalid(
+                "sources.paths", "a full job backs up at least one path (and optionally databases); for databases only, use kind \"database\"")
         case .database where clean.databases.isEmpty:
             throw .invalid("sources.databases", "a database job needs at least one database, e.g. postgresql:shop")
         case .check where !clean.paths.isEmpty || !clean.databases.isEmpty || !clean.excludes.isEmpty:
@@ -78,8 +79,10 @@ extension Job {
     public static func validatedPingURL(_ text: String?) throws(DomainError) -> String? {
         guard let raw = text?.trimmingSpaces, !raw.isEmpty else { return nil }
         guard raw.count <= 2000, !raw.contains(where: { $0.isWhitespace }), let url = URL(string: raw),
-              let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), let host = url.host, !host.isEmpty else {
-            throw .invalid("pingURL", "\"\(raw.prefix(80))\" is not an http(s) URL; use the ping URL your monitor gives, e.g. https://hc-ping.com/UUID")
+            let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), let host = url.host, !host.isEmpty
+        else {
+            throw .invalid(
+                "pingURL", "\"\(raw.prefix(80))\" is not an http(s) URL; use the ping URL your monitor gives, e.g. https://hc-ping.com/UUID")
         }
         return raw
     }
@@ -109,7 +112,8 @@ extension JobKind {
     /// A job kind from its name in any case.
     public static func parse(_ text: String) throws(DomainError) -> JobKind {
         guard let kind = JobKind(rawValue: text.lowercased()) else {
-            throw .invalid("kind", "\"\(text)\" is not a job kind; use full (paths and databases), database (databases only) or check (verify the repositories)")
+            throw .invalid(
+                "kind", "\"\(text)\" is not a job kind; use full (paths and databases), database (databases only) or check (verify the repositories)")
         }
         return kind
     }

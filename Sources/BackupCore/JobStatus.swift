@@ -40,8 +40,10 @@ public struct JobStatus: Sendable, Equatable {
     public var newestSnapshotAt: Date?
     public var protectedBytes: Int64
 
-    public init(id: String, serverID: String, name: String, kind: JobKind = .full, enabled: Bool, schedule: Schedule, createdAt: Date, staleAfter: Int?,
-                latestRun: RunBrief?, newestSnapshotAt: Date?, protectedBytes: Int64) {
+    public init(
+        id: String, serverID: String, name: String, kind: JobKind = .full, enabled: Bool, schedule: Schedule, createdAt: Date, staleAfter: Int?,
+        latestRun: RunBrief?, newestSnapshotAt: Date?, protectedBytes: Int64
+    ) {
         self.id = id
         self.serverID = serverID
         self.name = name
@@ -57,7 +59,9 @@ public struct JobStatus: Sendable, Equatable {
 
     /// A job's status from the job and what is known of its runs and snapshots.
     public init(_ job: Job, latestRun: RunBrief?, newestSnapshotAt: Date?, protectedBytes: Int64 = 0) {
-        self.init(id: job.id, serverID: job.serverID, name: job.name, kind: job.kind, enabled: job.enabled, schedule: job.schedule, createdAt: job.createdAt,
-                  staleAfter: job.staleAfter, latestRun: latestRun, newestSnapshotAt: newestSnapshotAt, protectedBytes: protectedBytes)
+        self.init(
+            id: job.id, serverID: job.serverID, name: job.name, kind: job.kind, enabled: job.enabled, schedule: job.schedule,
+            createdAt: job.createdAt,
+            staleAfter: job.staleAfter, latestRun: latestRun, newestSnapshotAt: newestSnapshotAt, protectedBytes: protectedBytes)
     }
 }

@@ -16,7 +16,7 @@ public struct Cursor: Sendable, Equatable {
     public static func parse(_ token: String) throws(DomainError) -> Cursor {
         let parts = token.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "mzc1", let ms = Int64(parts[1]), !parts[2].isEmpty,
-              parts[2].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
+            parts[2].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
         else {
             throw .invalid("cursor", "the cursor is not one this hub issued; pass the nextCursor value of the previous page unchanged")
         }
@@ -58,7 +58,9 @@ public struct RunFilter: Sendable, Equatable {
     public var since: Date?
     public var until: Date?
 
-    public init(serverID: String? = nil, jobID: String? = nil, destinationID: String? = nil, status: RunStatus? = nil, since: Date? = nil, until: Date? = nil) {
+    public init(
+        serverID: String? = nil, jobID: String? = nil, destinationID: String? = nil, status: RunStatus? = nil, since: Date? = nil, until: Date? = nil
+    ) {
         self.serverID = serverID
         self.jobID = jobID
         self.destinationID = destinationID
@@ -97,7 +99,10 @@ public struct FleetSummary: Sendable, Codable, Equatable {
     public var runsLast24h: [String: Int]
     public var lastFailures: Int
 
-    public init(servers: Int = 0, serversEnrolled: Int = 0, destinations: Int = 0, jobs: Int = 0, jobsEnabled: Int = 0, snapshots: Int = 0, protectedBytes: Int64 = 0, runsLast24h: [String: Int] = [:], lastFailures: Int = 0) {
+    public init(
+        servers: Int = 0, serversEnrolled: Int = 0, destinations: Int = 0, jobs: Int = 0, jobsEnabled: Int = 0, snapshots: Int = 0,
+        protectedBytes: Int64 = 0, runsLast24h: [String: Int] = [:], lastFailures: Int = 0
+    ) {
         self.servers = servers
         self.serversEnrolled = serversEnrolled
         self.destinations = destinations

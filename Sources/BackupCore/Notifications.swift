@@ -24,7 +24,8 @@ public struct EmailSettings: Sendable, Codable, Equatable {
             let clean = text.trimmingSpaces
             let parts = clean.split(separator: "@", omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), clean.count <= 254,
-                  !clean.contains(where: { $0.isWhitespace || "<>,;\"\\".contains($0) }) else {
+                !clean.contains(where: { $0.isWhitespace || "<>,;\"\\".contains($0) })
+            else {
                 throw .invalid(field, "\"\(clean.prefix(80))\" is not an email address like alerts@example.com")
             }
             return clean
@@ -33,7 +34,9 @@ public struct EmailSettings: Sendable, Codable, Equatable {
         for (index, recipient) in to.enumerated() { clean.to.append(try address(recipient, "email.to[\(index)]")) }
         guard !clean.to.isEmpty, clean.to.count <= 20 else { throw .invalid("email.to", "give 1 to 20 recipients") }
         if let username = username?.trimmingSpaces, !username.isEmpty {
-            guard !username.contains(where: { $0.isNewline || $0 == "\"" }) else { throw .invalid("email.username", "the user name contains a quote or line break") }
+            guard !username.contains(where: { $0.isNewline || $0 == "\"" }) else {
+                throw .invalid("email.username", "the user name contains a quote or line break")
+            }
             clean.username = username
         }
         return clean
@@ -66,8 +69,10 @@ public struct NotificationRules: Sendable, Codable, Equatable {
     /// Send a daily digest of the fleet's health at this hour (UTC, 0–23); nil: no digest.
     public var digestHour: Int?
 
-    public init(failures: Int = 1, missed: Bool = true, offlineMinutes: Int? = 30, recovery: Bool = true, quietMinutes: Int = 60,
-                stale: Bool = true, digestHour: Int? = nil) {
+    public init(
+        failures: Int = 1, missed: Bool = true, offlineMinutes: Int? = 30, recovery: Bool = true, quietMinutes: Int = 60,
+        stale: Bool = true, digestHour: Int? = nil
+    ) {
         self.failures = failures
         self.missed = missed
         self.offlineMinutes = offlineMinutes
@@ -81,13 +86,14 @@ public struct NotificationRules: Sendable, Codable, Equatable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = NotificationRules()
-        self.init(failures: try c.decodeIfPresent(Int.self, forKey: .failures) ?? d.failures,
-                  missed: try c.decodeIfPresent(Bool.self, forKey: .missed) ?? d.missed,
-                  offlineMinutes: c.contains(.offlineMinutes) ? try c.decodeIfPresent(Int.self, forKey: .offlineMinutes) : d.offlineMinutes,
-                  recovery: try c.decodeIfPresent(Bool.self, forKey: .recovery) ?? d.recovery,
-                  quietMinutes: try c.decodeIfPresent(Int.self, forKey: .quietMinutes) ?? d.quietMinutes,
-                  stale: try c.decodeIfPresent(Bool.self, forKey: .stale) ?? d.stale,
-                  digestHour: try c.decodeIfPresent(Int.self, forKey: .digestHour))
+        self.init(
+            failures: try c.decodeIfPresent(Int.self, forKey: .failures) ?? d.failures,
+            missed: try c.decodeIfPresent(Bool.self, forKey: .missed) ?? d.missed,
+            offlineMinutes: c.contains(.offlineMinutes) ? try c.decodeIfPresent(Int.self, forKey: .offlineMinutes) : d.offlineMinutes,
+            recovery: try c.decodeIfPresent(Bool.self, forKey: .recovery) ?? d.recovery,
+            quietMinutes: try c.decodeIfPresent(Int.self, forKey: .quietMinutes) ?? d.quietMinutes,
+            stale: try c.decodeIfPresent(Bool.self, forKey: .stale) ?? d.stale,
+            digestHour: try c.decodeIfPresent(Int.self, forKey: .digestHour))
     }
 
     /// What the rules tell about, in words ("first failure, missed runs, …").
@@ -103,9 +109,13 @@ public struct NotificationRules: Sendable, Codable, Equatable {
 
     public func validated() throws(DomainError) -> NotificationRules {
         guard (1...100).contains(failures) else { throw .invalid("rules.failures", "alert after 1 to 100 consecutive failures") }
-        if let offlineMinutes, !(1...10_080).contains(offlineMinutes) { throw .invalid("rules.offlineMinutes", "use 1 to 10080 minutes, or leave it out") }
+        if let offlineMinutes, !(1...10_080).contains(offlineMinutes) {
+            throw .invalid("rules.offlineMinutes", "use 1 to 10080 minutes, or leave it out")
+        }
         guard (0...10_080).contains(quietMinutes) else { throw .invalid("rules.quietMinutes", "use 0 to 10080 minutes") }
-        if let digestHour, !(0...23).contains(digestHour) { throw .invalid("rules.digestHour", "use an hour from 0 to 23 (UTC), or leave it out for no digest") }
+        if let digestHour, !(0...23).contains(digestHour) {
+            throw .invalid("rules.digestHour", "use an hour from 0 to 23 (UTC), or leave it out for no digest")
+        }
         return self
     }
 }
@@ -121,8 +131,10 @@ public struct NotificationChannel: Sendable, Codable, Equatable {
     /// Email channels: sender, recipients, SMTP login name.
     public var email: EmailSettings?
 
-    public init(id: String, accountID: String, name: String, kind: ChannelKind, url: String, rules: NotificationRules, createdAt: Date,
-                email: EmailSettings? = nil) {
+    public init(
+        id: String, accountID: String, name: String, kind: ChannelKind, url: String, rules: NotificationRules, createdAt: Date,
+        email: EmailSettings? = nil
+    ) {
         self.id = id
         self.accountID = accountID
         self.name = name
@@ -139,8 +151,11 @@ public struct NotificationChannel: Sendable, Codable, Equatable {
         let raw = text.trimmingSpaces
         let schemes = kind == .email ? ["smtp", "smtps"] : ["https", "http"]
         guard let url = URL(string: raw), let scheme = url.scheme, schemes.contains(scheme), let host = url.host, !host.isEmpty else {
-            throw .invalid("url", kind == .email ? "\"\(raw)\" is not an SMTP server; use smtp://HOST:587 or smtps://HOST:465"
-                                                 : "\"\(raw)\" is not an http(s) URL")
+            throw .invalid(
+                "url",
+                kind == .email
+                    ? "\"\(raw)\" is not an SMTP server; use smtp://HOST:587 or smtps://HOST:465"
+                    : "\"\(raw)\" is not an http(s) URL")
         }
         guard url.user == nil, url.password == nil else { throw .invalid("url", "put no credentials in the URL; the hub signs each request instead") }
         return raw
@@ -176,15 +191,18 @@ public enum AlertDecision: Equatable, Sendable {
     ///   - offlineFor: how long its server has been silent.
     ///   - state: the open problem (or the last resolution), if any.
     /// - Returns: what to send, and the state to keep (nil: nothing open, no recent resolution).
-    public static func decide(health: JobHealth, consecutiveFailures: Int, offlineFor: TimeInterval, state: AlertState?,
-                              rules: NotificationRules, now: Date) -> (AlertDecision, AlertState?) {
-        let problem: String? = switch health {
-        case .failing, .partial: consecutiveFailures >= rules.failures || health == .partial ? health.rawValue : nil
-        case .missed: rules.missed ? "missed" : nil
-        case .stale: rules.stale ? "stale" : nil
-        case .offline: rules.offlineMinutes.map { offlineFor >= Double($0) * 60 } == true ? "offline" : nil
-        case .ok, .neverRun, .disabled: nil
-        }
+    public static func decide(
+        health: JobHealth, consecutiveFailures: Int, offlineFor: TimeInterval, state: AlertState?,
+        rules: NotificationRules, now: Date
+    ) -> (AlertDecision, AlertState?) {
+        let problem: String? =
+            switch health {
+            case .failing, .partial: consecutiveFailures >= rules.failures || health == .partial ? health.rawValue : nil
+            case .missed: rules.missed ? "missed" : nil
+            case .stale: rules.stale ? "stale" : nil
+            case .offline: rules.offlineMinutes.map { offlineFor >= Double($0) * 60 } == true ? "offline" : nil
+            case .ok, .neverRun, .disabled: nil
+            }
         let open = state.flatMap { $0.problem.isEmpty ? nil : $0 }
         switch (problem, open) {
         case (nil, nil):
@@ -226,8 +244,10 @@ public struct NotificationDelivery: Sendable, Codable, Equatable {
     public var lastError: String?
     public var createdAt: Date
 
-    public init(id: String, accountID: String, channelID: String, event: String, body: String, attempts: Int = 0, nextAttemptAt: Date,
-                deliveredAt: Date? = nil, lastError: String? = nil, createdAt: Date) {
+    public init(
+        id: String, accountID: String, channelID: String, event: String, body: String, attempts: Int = 0, nextAttemptAt: Date,
+        deliveredAt: Date? = nil, lastError: String? = nil, createdAt: Date
+    ) {
         self.id = id
         self.accountID = accountID
         self.channelID = channelID

@@ -65,7 +65,13 @@ public enum ResourceID {
         var body = ""
         for index in 0..<20 {
             let value: UInt64
-            if index < 10 { value = bits.0 & 31; bits.0 >>= 5 } else { value = bits.1 & 31; bits.1 >>= 5 }
+            if index < 10 {
+                value = bits.0 & 31
+                bits.0 >>= 5
+            } else {
+                value = bits.1 & 31
+                bits.1 >>= 5
+            }
             body.append(alphabet[Int(value)])
         }
         return kind.rawValue + "_" + body

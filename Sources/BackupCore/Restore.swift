@@ -21,8 +21,10 @@ public struct RestorePlan: Sendable, Codable, Equatable {
     /// Only report what would change; nothing is written.
     public var dryRun: Bool
 
-    public init(snapshotID: String, sourceServerID: String, destinationID: String, resticSnapshotIDs: [String], files: Bool, target: String?,
-                includes: [String], databases: [DatabaseRestore], overwrite: Bool, dryRun: Bool) {
+    public init(
+        snapshotID: String, sourceServerID: String, destinationID: String, resticSnapshotIDs: [String], files: Bool, target: String?,
+        includes: [String], databases: [DatabaseRestore], overwrite: Bool, dryRun: Bool
+    ) {
         self.snapshotID = snapshotID
         self.sourceServerID = sourceServerID
         self.destinationID = destinationID
@@ -41,7 +43,8 @@ public struct RestorePlan: Sendable, Codable, Equatable {
         if let target {
             let trimmed = target.trimmingSpaces
             guard trimmed.hasPrefix("/"), !trimmed.contains(where: \.isNewline), !trimmed.contains("\0") else {
-                throw .invalid("target", "\"\(target)\" is not an absolute directory; give one such as /srv/restore, or leave it out to restore in place")
+                throw .invalid(
+                    "target", "\"\(target)\" is not an absolute directory; give one such as /srv/restore, or leave it out to restore in place")
             }
             clean.target = trimmed.count > 1 && trimmed.hasSuffix("/") ? String(trimmed.dropLast()) : trimmed
         }
@@ -95,7 +98,9 @@ public struct DatabaseRestore: Sendable, Codable, Equatable {
             throw .invalid(field + ".into", "\"\(target)\" is not a database name the restore tools accept")
         }
         if engine == .sqlite && !target.hasPrefix("/") { throw .invalid(field + ".into", "a SQLite database is restored into an absolute file path") }
-        if name == "*" && clean.into != nil { throw .invalid(field + ".into", "a dump of all databases restores into the same names; leave \"into\" out") }
+        if name == "*" && clean.into != nil {
+            throw .invalid(field + ".into", "a dump of all databases restores into the same names; leave \"into\" out")
+        }
         return clean
     }
 }

@@ -65,7 +65,8 @@ public struct RetentionPolicy: Sendable, Codable, Equatable {
             throw .invalid("keepAll", "keep-all cannot be combined with keep rules; remove one or the other")
         }
         if !keepAll && !hasRule {
-            throw .invalid("retention", "give at least one keep rule (last, hourly, daily, weekly, monthly, yearly, within) or choose keep-all explicitly")
+            throw .invalid(
+                "retention", "give at least one keep rule (last, hourly, daily, weekly, monthly, yearly, within) or choose keep-all explicitly")
         }
         return clean
     }
@@ -106,7 +107,10 @@ public struct RetentionDuration: Sendable, Equatable, CustomStringConvertible {
         var number = ""
         if text.isEmpty { throw .invalid("keepWithin", "a duration is required, e.g. 7d, 2w, 1y2m") }
         for ch in text {
-            if ch.isASCII && ch.isNumber { number.append(ch); continue }
+            if ch.isASCII && ch.isNumber {
+                number.append(ch)
+                continue
+            }
             guard "ymwdh".contains(ch) else {
                 throw .invalid("keepWithin", "\"\(input)\": \"\(ch)\" is not a unit; use y, m, w, d or h, e.g. 7d, 2w, 1y2m")
             }

@@ -141,8 +141,10 @@ public enum RunLifecycle {
                 guard canMove(from: recorded.status, to: claimed.status) else {
                     return .ignore(recorded.status.isFinished ? .alreadyFinished : .statusMismatch)
                 }
-                return .write(RunWrite(inserts: false, finishes: finishing, jobID: recorded.jobID, trigger: recorded.trigger,
-                                       recordsSnapshot: finishing && !restoring))
+                return .write(
+                    RunWrite(
+                        inserts: false, finishes: finishing, jobID: recorded.jobID, trigger: recorded.trigger,
+                        recordsSnapshot: finishing && !restoring))
             }
             if claimed.slot != nil && slotTaken { return .ignore(.slotTaken) }
             return .write(RunWrite(inserts: true, finishes: finishing, jobID: claimed.jobID, trigger: claimed.trigger, recordsSnapshot: finishing))

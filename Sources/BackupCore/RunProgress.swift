@@ -10,8 +10,10 @@ public struct RunProgress: Codable, Sendable, Equatable {
     /// Which destination and source the numbers are about, e.g. "dst_… files".
     public var phase: String?
 
-    public init(percentDone: Double, filesDone: Int64 = 0, totalFiles: Int64 = 0, bytesDone: Int64 = 0, totalBytes: Int64 = 0,
-                secondsElapsed: Double = 0, secondsRemaining: Double? = nil, phase: String? = nil) {
+    public init(
+        percentDone: Double, filesDone: Int64 = 0, totalFiles: Int64 = 0, bytesDone: Int64 = 0, totalBytes: Int64 = 0,
+        secondsElapsed: Double = 0, secondsRemaining: Double? = nil, phase: String? = nil
+    ) {
         self.percentDone = percentDone
         self.filesDone = filesDone
         self.totalFiles = totalFiles

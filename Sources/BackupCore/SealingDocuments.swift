@@ -76,7 +76,9 @@ public struct DestinationKeyRecord: Sendable, Codable, Equatable {
     }
 
     public func validated() throws(DomainError) -> DestinationKeyRecord {
-        guard v == Self.currentVersion else { throw .invalid("v", "key record format \(v) is unknown; this hub stores version \(Self.currentVersion)") }
+        guard v == Self.currentVersion else {
+            throw .invalid("v", "key record format \(v) is unknown; this hub stores version \(Self.currentVersion)")
+        }
         _ = try wrappedKey.validated(field: "wrappedKey", maxBytes: 64)
         _ = try credential.validated(field: "credential", maxBytes: SealedEnvelope.maxCiphertextBytes / 2)
         return self

@@ -82,8 +82,10 @@ public struct SealedEnvelope: Sendable, Codable, Equatable {
     public var recoveryLogin: String?
     public var createdAt: Date
 
-    public init(accountID: String, destinationID: String, serverID: String, keyID: String, version: Int, ciphertext: Data,
-                peerLogin: String? = nil, recoveryLogin: String? = nil, createdAt: Date) {
+    public init(
+        accountID: String, destinationID: String, serverID: String, keyID: String, version: Int, ciphertext: Data,
+        peerLogin: String? = nil, recoveryLogin: String? = nil, createdAt: Date
+    ) {
         self.accountID = accountID
         self.destinationID = destinationID
         self.serverID = serverID

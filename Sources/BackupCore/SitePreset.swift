@@ -3,9 +3,9 @@
 public enum SitePreset {
     /// Paths under a web root that are safe to skip (relative to the root).
     public static let cacheDirectories = [
-        "wp-content/cache", "wp-content/upgrade", "wp-content/uploads/cache",   // WordPress
-        "var/cache", "var/session", "var/tmp",                                  // Symfony, Magento
-        "storage/framework/cache", "storage/framework/sessions", "storage/framework/views", // Laravel
+        "wp-content/cache", "wp-content/upgrade", "wp-content/uploads/cache",  // WordPress
+        "var/cache", "var/session", "var/tmp",  // Symfony, Magento
+        "storage/framework/cache", "storage/framework/sessions", "storage/framework/views",  // Laravel
         "bootstrap/cache", "node_modules", ".cache", "tmp/cache",
     ]
     /// File patterns skipped anywhere in the site.

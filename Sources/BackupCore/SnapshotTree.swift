@@ -57,7 +57,9 @@ public struct SnapshotListing: Sendable, Codable, Equatable {
     public var completedAt: Date?
     public var error: String?
 
-    public init(snapshotID: String, destinationID: String, status: Status, entries: Int64, requestedAt: Date, completedAt: Date? = nil, error: String? = nil) {
+    public init(
+        snapshotID: String, destinationID: String, status: Status, entries: Int64, requestedAt: Date, completedAt: Date? = nil, error: String? = nil
+    ) {
         self.snapshotID = snapshotID
         self.destinationID = destinationID
         self.status = status

@@ -37,7 +37,8 @@ public struct AccountProvisioning: Sendable {
         if user == nil, try await store.user(email: email) != nil {
             throw DomainError.conflict("email", "an account with the email \(email) already exists")
         }
-        try await store.createAccount(account, user: user ?? User(id: ResourceID.make(.user), accountID: account.id, email: email, passwordHash: "!", createdAt: now))
+        try await store.createAccount(
+            account, user: user ?? User(id: ResourceID.make(.user), accountID: account.id, email: email, passwordHash: "!", createdAt: now))
         let secret = try await issueAPIToken(accountID: account.id, name: "created with the account").secret
         return Created(account: account, email: email, apiToken: secret)
     }
@@ -45,7 +46,8 @@ public struct AccountProvisioning: Sendable {
     /// Issues an API token; the secret is returned once and stored only as a hash.
     public func issueAPIToken(accountID: String, name: String) async throws -> (token: APIToken, secret: String) {
         let secret = Secrets.make(prefix: Secrets.apiTokenPrefix)
-        let token = APIToken(id: ResourceID.make(.apiToken), accountID: accountID, name: name, prefix: String(secret.prefix(10)), createdAt: clock.now())
+        let token = APIToken(
+            id: ResourceID.make(.apiToken), accountID: accountID, name: name, prefix: String(secret.prefix(10)), createdAt: clock.now())
         try await store.createAPIToken(token, hash: Secrets.hash(secret))
         return (token, secret)
     }

@@ -34,8 +34,9 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
     api.on(.get, "/api/health", summary: "Liveness and the database in use", tag: "meta", authenticated: false, response: "Health") { _, _ in
         JSONBody(HubHealth(status: "ok", database: hub.store.engineName, version: hubVersion))
     }
-    let openAPIRoute = RouteDoc(method: .get, path: "/api/openapi.json", summary: "This document", tag: "meta", authenticated: false,
-                                requestSchema: nil, responseSchema: nil, successStatus: 200, query: [])
+    let openAPIRoute = RouteDoc(
+        method: .get, path: "/api/openapi.json", summary: "This document", tag: "meta", authenticated: false,
+        requestSchema: nil, responseSchema: nil, successStatus: 200, query: [])
     let document = try OpenAPIDocument.build(routes: api.docs + [openAPIRoute], version: hubVersion)
     router.get("/api/openapi.json") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: document)))

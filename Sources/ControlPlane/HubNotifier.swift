@@ -1,12 +1,13 @@
 import BackupCore
 import Crypto
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import ServiceLifecycle
 import Store
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// Tells people when backups are in trouble, once, and when they are fine again: every interval
 /// it evaluates each job and server of the accounts with notification channels (the same health
@@ -41,9 +42,10 @@ public struct HubNotifier: Service {
         for (accountID, channels) in byAccount {
             let servers = Dictionary(uniqueKeysWithValues: try await hub.store.servers(accountID: accountID).map { ($0.id, $0) })
             let jobs = try await hub.store.jobStatuses(accountID: accountID, jobIDs: nil)
-            let health = Dictionary(uniqueKeysWithValues: jobs.map { job in
-                (job.id, hub.health(job, serverOnline: servers[job.serverID]?.isOnline(now: now) ?? false, now: now))
-            })
+            let health = Dictionary(
+                uniqueKeysWithValues: jobs.map { job in
+                    (job.id, hub.health(job, serverOnline: servers[job.serverID]?.isOnline(now: now) ?? false, now: now))
+                })
             var failureCounts: [String: Int] = [:]
             for signing in channels {
                 let channel = signing.channel
@@ -60,20 +62,23 @@ public struct HubNotifier: Service {
                         failures = failureCounts[job.id] ?? 0
                     }
                     let previous = states[job.id]
-                    let (decision, state) = AlertDecision.decide(health: jobHealth, consecutiveFailures: failures, offlineFor: 0,
-                                                                 state: previous, rules: channel.rules, now: now)
+                    let (decision, state) = AlertDecision.decide(
+                        health: jobHealth, consecutiveFailures: failures, offlineFor: 0,
+                        state: previous, rules: channel.rules, now: now)
                     guard decision != .none || state != previous else { continue }
                     var delivery: NotificationDelivery?
                     if decision != .none {
                         let run = try await job.latestRun.asyncFlatMap { try await hub.store.run(accountID: accountID, id: $0.id) }
-                        delivery = try jobMessage(channel, decision: decision, job: job, server: servers[job.serverID], health: jobHealth, run: run, now: now)
+                        delivery = try jobMessage(
+                            channel, decision: decision, job: job, server: servers[job.serverID], health: jobHealth, run: run, now: now)
                     }
                     try await record(channel: channel, subject: job.id, state: state, delivery: delivery)
                 }
                 if let hour = channel.rules.digestHour, DigestSchedule.isDue(hour: hour, lastSentAt: states[Self.digestSubject]?.openedAt, now: now) {
                     let digest = try digestMessage(channel, jobs: jobs, health: health, servers: servers, now: now)
-                    try await record(channel: channel, subject: Self.digestSubject,
-                                     state: AlertState(problem: "digest", openedAt: now, alerted: true), delivery: digest)
+                    try await record(
+                        channel: channel, subject: Self.digestSubject,
+                        state: AlertState(problem: "digest", openedAt: now, alerted: true), delivery: digest)
                 }
             }
         }
@@ -89,8 +94,9 @@ public struct HubNotifier: Service {
             let online = server.isOnline(now: now)
             let offlineFor = server.lastSeenAt.map { now.timeIntervalSince($0) } ?? 0
             let previous = states[subject]
-            let (decision, state) = AlertDecision.decide(health: online ? .ok : .offline, consecutiveFailures: 0, offlineFor: offlineFor,
-                                                         state: previous, rules: channel.rules, now: now)
+            let (decision, state) = AlertDecision.decide(
+                health: online ? .ok : .offline, consecutiveFailures: 0, offlineFor: offlineFor,
+                state: previous, rules: channel.rules, now: now)
             guard decision != .none || state != previous else { continue }
             let delivery = decision == .none ? nil : try serverMessage(channel, decision: decision, server: server, offlineFor: offlineFor, now: now)
             try await record(channel: channel, subject: subject, state: state, delivery: delivery)

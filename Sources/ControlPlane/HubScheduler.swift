@@ -51,15 +51,15 @@ public struct HubScheduler: Service {
         var fired = 0
         for job in try await store.schedulableJobs() {
             guard let slot = job.schedule.previousElapse(atOrBefore: now.addingTimeInterval(-configuration.triggerDelay)),
-                  slot >= job.createdAt, now.timeIntervalSince(slot) <= configuration.maximumAge,
-                  try await !store.hasRun(jobID: job.id, slot: slot)
+                slot >= job.createdAt, now.timeIntervalSince(slot) <= configuration.maximumAge,
+                try await !store.hasRun(jobID: job.id, slot: slot)
             else { continue }
             let command = AgentCommand(id: Self.commandID(jobID: job.id, slot: slot), kind: .runNow, jobID: job.id, slot: slot, createdAt: now)
             do {
                 try await store.enqueueCommand(command, accountID: job.accountID, serverID: job.serverID)
                 fired += 1
             } catch StoreError.duplicate {
-                continue // already enqueued by an earlier pass or another hub process
+                continue  // already enqueued by an earlier pass or another hub process
             }
         }
         return fired

@@ -12,10 +12,14 @@ enum MailSender {
         let channel = signing.channel
         guard let email = channel.email else { return "the email channel has no sender and recipients" }
         guard let content = try? JSONSerialization.jsonObject(with: Data(delivery.body.utf8)) as? [String: String],
-              let subject = content["subject"], let text = content["text"] else { return "the notification is not an email" }
+            let subject = content["subject"], let text = content["text"]
+        else { return "the notification is not an email" }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("mzpanel-mail-\(delivery.id).eml").path
-        guard FileManager.default.createFile(atPath: file, contents: Data(message(delivery, email: email, subject: subject, text: text).utf8),
-                                             attributes: [.posixPermissions: 0o600]) else { return "the message could not be written to \(file)" }
+        guard
+            FileManager.default.createFile(
+                atPath: file, contents: Data(message(delivery, email: email, subject: subject, text: text).utf8),
+                attributes: [.posixPermissions: 0o600])
+        else { return "the message could not be written to \(file)" }
         defer { try? FileManager.default.removeItem(atPath: file) }
         let password = signing.secret
         var arguments = ["--silent", "--show-error", "--max-time", "30", "--url", channel.url, "--mail-from", email.from]
@@ -67,7 +71,8 @@ enum MailSender {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        let input = Pipe(), errors = Pipe()
+        let input = Pipe()
+        let errors = Pipe()
         process.standardInput = input
         process.standardOutput = FileHandle.nullDevice
         process.standardError = errors

@@ -1,11 +1,12 @@
 import BackupCore
 import Crypto
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-import Store
 import Logging
+import Store
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// Delivers queued notifications: webhooks, Slack and Discord by HTTPS POST (signed), email by
 /// SMTP through curl (the password goes to curl on its standard input, never in its arguments).
@@ -27,8 +28,10 @@ extension HubNotifier {
             let problem = channel.channel.kind == .email ? await MailSender.send(delivery, via: channel) : await post(delivery, to: channel, at: now)
             if let problem {
                 delivery.lastError = problem
-                delivery.nextAttemptAt = now.addingTimeInterval(NotificationDelivery.backoff[min(delivery.attempts - 1, NotificationDelivery.backoff.count - 1)])
-                logger.warning("notification not delivered", metadata: ["notify.delivery": "\(delivery.id)", "notify.attempt": "\(delivery.attempts)"])
+                delivery.nextAttemptAt = now.addingTimeInterval(
+                    NotificationDelivery.backoff[min(delivery.attempts - 1, NotificationDelivery.backoff.count - 1)])
+                logger.warning(
+                    "notification not delivered", metadata: ["notify.delivery": "\(delivery.id)", "notify.attempt": "\(delivery.attempts)"])
             } else {
                 delivery.deliveredAt = now
                 delivery.lastError = nil

@@ -5,7 +5,10 @@ import Foundation
 public struct LoginRequest: Codable, Sendable {
     public let email: String
     public let password: String
-    public init(email: String, password: String) { self.email = email; self.password = password }
+    public init(email: String, password: String) {
+        self.email = email
+        self.password = password
+    }
 }
 
 /// The account a login opened and when its session ends.
@@ -13,14 +16,21 @@ public struct LoginResponse: Codable, Sendable {
     public let account: Account
     public let email: String
     public let expiresAt: Date
-    public init(account: Account, email: String, expiresAt: Date) { self.account = account; self.email = email; self.expiresAt = expiresAt }
+    public init(account: Account, email: String, expiresAt: Date) {
+        self.account = account
+        self.email = email
+        self.expiresAt = expiresAt
+    }
 }
 
 /// `GET /api/v1/account`: the caller's account and what its plan allows.
 public struct AccountView: Codable, Sendable {
     public let account: Account
     public let plan: PlanView
-    public init(account: Account, plan: PlanView) { self.account = account; self.plan = plan }
+    public init(account: Account, plan: PlanView) {
+        self.account = account
+        self.plan = plan
+    }
 }
 
 /// A plan in words, with the destination kinds it allows.
@@ -28,7 +38,11 @@ public struct PlanView: Codable, Sendable {
     public let name: Plan
     public let title: String
     public let destinationKinds: [DestinationKind]
-    public init(name: Plan, title: String, destinationKinds: [DestinationKind]) { self.name = name; self.title = title; self.destinationKinds = destinationKinds }
+    public init(name: Plan, title: String, destinationKinds: [DestinationKind]) {
+        self.name = name
+        self.title = title
+        self.destinationKinds = destinationKinds
+    }
 }
 
 /// `POST /api/v1/tokens`: a new API token's name (what it is for).
@@ -41,7 +55,10 @@ public struct TokenRequest: Codable, Sendable {
 public struct TokenCreated: Codable, Sendable {
     public let token: APIToken
     public let secret: String
-    public init(token: APIToken, secret: String) { self.token = token; self.secret = secret }
+    public init(token: APIToken, secret: String) {
+        self.token = token
+        self.secret = secret
+    }
 }
 
 /// The account's API tokens (never their secrets).
@@ -54,7 +71,10 @@ public struct TokenList: Codable, Sendable {
 public struct AuditList: Codable, Sendable {
     public let events: [AuditEvent]
     public let nextCursor: String?
-    public init(events: [AuditEvent], nextCursor: String?) { self.events = events; self.nextCursor = nextCursor }
+    public init(events: [AuditEvent], nextCursor: String?) {
+        self.events = events
+        self.nextCursor = nextCursor
+    }
 }
 
 /// `PUT /api/v1/vault`: the account vault (ciphertext only).
@@ -62,5 +82,8 @@ public struct VaultRequest: Codable, Sendable {
     public let vault: VaultDocument
     /// True to replace an existing vault (a passphrase change); false or absent creates one.
     public let replace: Bool?
-    public init(vault: VaultDocument, replace: Bool? = nil) { self.vault = vault; self.replace = replace }
+    public init(vault: VaultDocument, replace: Bool? = nil) {
+        self.vault = vault
+        self.replace = replace
+    }
 }

@@ -14,8 +14,10 @@ public struct TreeView: Codable, Sendable {
     public let error: String?
     /// Continue a long folder after this name.
     public let nextAfter: String?
-    public init(snapshotID: String, destinationID: String, status: SnapshotListing.Status, path: String, entries: [EntryView], listed: Int64,
-                error: String?, nextAfter: String?) {
+    public init(
+        snapshotID: String, destinationID: String, status: SnapshotListing.Status, path: String, entries: [EntryView], listed: Int64,
+        error: String?, nextAfter: String?
+    ) {
         self.snapshotID = snapshotID
         self.destinationID = destinationID
         self.status = status

@@ -13,7 +13,11 @@ public struct ErrorBody: Codable, Sendable {
         public let code: String
         public let message: String
         public let field: String?
-        public init(code: String, message: String, field: String?) { self.code = code; self.message = message; self.field = field }
+        public init(code: String, message: String, field: String?) {
+            self.code = code
+            self.message = message
+            self.field = field
+        }
     }
     public let error: Detail
     public init(error: Detail) { self.error = error }
@@ -24,5 +28,9 @@ public struct HubHealth: Codable, Sendable {
     public let status: String
     public let database: String
     public let version: String
-    public init(status: String, database: String, version: String) { self.status = status; self.database = database; self.version = version }
+    public init(status: String, database: String, version: String) {
+        self.status = status
+        self.database = database
+        self.version = version
+    }
 }

@@ -7,7 +7,11 @@ public struct DestinationRequest: Codable, Sendable {
     public let name: String
     public let kind: String
     public let settings: DestinationSettings?
-    public init(name: String, kind: String, settings: DestinationSettings?) { self.name = name; self.kind = kind; self.settings = settings }
+    public init(name: String, kind: String, settings: DestinationSettings?) {
+        self.name = name
+        self.kind = kind
+        self.settings = settings
+    }
 }
 
 /// `PATCH /api/v1/destinations/{destination}`: what changes.
@@ -61,7 +65,10 @@ public struct DestinationView: Codable, Sendable {
 public struct JobReference: Codable, Sendable {
     public let id: String
     public let name: String
-    public init(id: String, name: String) { self.id = id; self.name = name }
+    public init(id: String, name: String) {
+        self.id = id
+        self.name = name
+    }
 }
 
 /// The account's destinations.

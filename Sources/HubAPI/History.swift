@@ -6,7 +6,10 @@ public struct RunView: Codable, Sendable {
     public let run: Run
     public let snapshot: Snapshot?
 
-    public init(run: Run, snapshot: Snapshot?) { self.run = run; self.snapshot = snapshot }
+    public init(run: Run, snapshot: Snapshot?) {
+        self.run = run
+        self.snapshot = snapshot
+    }
 
     public init(from decoder: any Decoder) throws {
         run = try Run(from: decoder)
@@ -27,7 +30,11 @@ public struct RunPage: Codable, Sendable {
     public let nextCursor: String?
     /// The names of the jobs and servers the page refers to, by id (for tables people read).
     public let names: [String: String]
-    public init(runs: [Run], nextCursor: String?, names: [String: String] = [:]) { self.runs = runs; self.nextCursor = nextCursor; self.names = names }
+    public init(runs: [Run], nextCursor: String?, names: [String: String] = [:]) {
+        self.runs = runs
+        self.nextCursor = nextCursor
+        self.names = names
+    }
 }
 
 /// One page of snapshots.

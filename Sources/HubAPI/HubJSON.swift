@@ -18,7 +18,8 @@ public enum HubJSON {
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)
             guard let date = parse(text) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "\"\(text)\" is not an ISO-8601 time such as 2026-01-31T02:30:00Z")
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "\"\(text)\" is not an ISO-8601 time such as 2026-01-31T02:30:00Z")
             }
             return date
         }
@@ -31,7 +32,9 @@ public enum HubJSON {
 
     /// Parses ISO-8601 with or without fractional seconds, or a bare date (midnight UTC).
     public static func parse(_ text: String) -> Date? {
-        if let date = try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)) { return date }
+        if let date = try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)) {
+            return date
+        }
         if let date = try? Date(text, strategy: .iso8601) { return date }
         if let date = try? Date(text, strategy: .iso8601.year().month().day()) { return date }
         return nil

@@ -21,9 +21,11 @@ public struct JobRequest: Codable, Sendable {
     /// Healthchecks-style ping URL called by the agent at each run ("" removes it).
     public let pingURL: String?
 
-    public init(name: String, server: String, kind: String, sources: JobSources?, schedule: String, timeZone: String?,
-                retention: RetentionPolicy?, destinations: [String], enabled: Bool?, staleAfter: Int?,
-                checkSubsets: Int? = nil, pingURL: String? = nil) {
+    public init(
+        name: String, server: String, kind: String, sources: JobSources?, schedule: String, timeZone: String?,
+        retention: RetentionPolicy?, destinations: [String], enabled: Bool?, staleAfter: Int?,
+        checkSubsets: Int? = nil, pingURL: String? = nil
+    ) {
         self.name = name
         self.server = server
         self.kind = kind
@@ -56,9 +58,11 @@ public struct JobUpdate: Codable, Sendable {
     /// Healthchecks-style ping URL called by the agent at each run ("" removes it).
     public let pingURL: String?
 
-    public init(name: String? = nil, kind: String? = nil, sources: JobSources? = nil, schedule: String? = nil, timeZone: String? = nil,
-                retention: RetentionPolicy? = nil, destinations: [String]? = nil, enabled: Bool? = nil, staleAfter: Int? = nil,
-                checkSubsets: Int? = nil, pingURL: String? = nil) {
+    public init(
+        name: String? = nil, kind: String? = nil, sources: JobSources? = nil, schedule: String? = nil, timeZone: String? = nil,
+        retention: RetentionPolicy? = nil, destinations: [String]? = nil, enabled: Bool? = nil, staleAfter: Int? = nil,
+        checkSubsets: Int? = nil, pingURL: String? = nil
+    ) {
         self.name = name
         self.kind = kind
         self.sources = sources
@@ -124,12 +128,20 @@ public struct LastRun: Codable, Sendable {
     public let status: RunStatus
     public let createdAt: Date
     public let finishedAt: Date?
-    public init(_ run: RunBrief) { id = run.id; status = run.status; createdAt = run.createdAt; finishedAt = run.finishedAt }
+    public init(_ run: RunBrief) {
+        id = run.id
+        status = run.status
+        createdAt = run.createdAt
+        finishedAt = run.finishedAt
+    }
 }
 
 /// One page of jobs.
 public struct JobList: Codable, Sendable {
     public let jobs: [JobView]
     public let nextCursor: String?
-    public init(jobs: [JobView], nextCursor: String?) { self.jobs = jobs; self.nextCursor = nextCursor }
+    public init(jobs: [JobView], nextCursor: String?) {
+        self.jobs = jobs
+        self.nextCursor = nextCursor
+    }
 }

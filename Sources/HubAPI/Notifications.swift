@@ -41,7 +41,10 @@ public struct ChannelCreated: Codable, Sendable {
     public let channel: NotificationChannel
     /// Webhooks: the signing secret (`whsec_…`), shown once; receivers verify X-MZPanel-Signature with it.
     public let secret: String?
-    public init(channel: NotificationChannel, secret: String?) { self.channel = channel; self.secret = secret }
+    public init(channel: NotificationChannel, secret: String?) {
+        self.channel = channel
+        self.secret = secret
+    }
 }
 
 /// The account's channels.

@@ -12,8 +12,10 @@ public struct RestoreRequest: Codable, Sendable {
     public let databases: [DatabaseRestore]?
     public let overwrite: Bool?
     public let dryRun: Bool?
-    public init(snapshot: String, destination: String?, server: String?, target: String?, include: [String]?, files: Bool?,
-                databases: [DatabaseRestore]?, overwrite: Bool?, dryRun: Bool?) {
+    public init(
+        snapshot: String, destination: String?, server: String?, target: String?, include: [String]?, files: Bool?,
+        databases: [DatabaseRestore]?, overwrite: Bool?, dryRun: Bool?
+    ) {
         self.snapshot = snapshot
         self.destination = destination
         self.server = server

@@ -17,7 +17,10 @@ public struct ServerUpdate: Codable, Sendable {
 public struct ServerList: Codable, Sendable {
     public let servers: [ServerView]
     public let nextCursor: String?
-    public init(servers: [ServerView], nextCursor: String?) { self.servers = servers; self.nextCursor = nextCursor }
+    public init(servers: [ServerView], nextCursor: String?) {
+        self.servers = servers
+        self.nextCursor = nextCursor
+    }
 }
 
 /// A server with whether its agent is online now (the server's fields, flattened).
@@ -73,7 +76,10 @@ public struct EnrollmentCreated: Codable, Sendable {
 public struct ServerCreated: Codable, Sendable {
     public let server: Server
     public let enrollment: EnrollmentCreated
-    public init(server: Server, enrollment: EnrollmentCreated) { self.server = server; self.enrollment = enrollment }
+    public init(server: Server, enrollment: EnrollmentCreated) {
+        self.server = server
+        self.enrollment = enrollment
+    }
 }
 
 /// A server's enrollment tokens.
@@ -87,5 +93,8 @@ public struct ServerDeleted: Codable, Sendable {
     public let deleted: Bool
     /// Destinations whose credentials that server could open: rotate their provider keys.
     public let exposedDestinations: [Destination]
-    public init(exposedDestinations: [Destination]) { deleted = true; self.exposedDestinations = exposedDestinations }
+    public init(exposedDestinations: [Destination]) {
+        deleted = true
+        self.exposedDestinations = exposedDestinations
+    }
 }

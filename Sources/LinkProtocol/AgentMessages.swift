@@ -47,8 +47,10 @@ public struct AgentJob: Codable, Sendable, Equatable {
     /// For peer destinations with a quota: what this server stores there, as the storage server measured it.
     public var peerUsage: [String: PeerUsage]?
 
-    public init(job: Job, destinations: [Destination], envelopes: [SealedEnvelope], peerCertificates: [String: String]? = nil,
-                peerUsage: [String: PeerUsage]? = nil) {
+    public init(
+        job: Job, destinations: [Destination], envelopes: [SealedEnvelope], peerCertificates: [String: String]? = nil,
+        peerUsage: [String: PeerUsage]? = nil
+    ) {
         self.job = job
         self.destinations = destinations
         self.envelopes = envelopes
@@ -97,8 +99,10 @@ public struct PeerReport: Codable, Sendable, Equatable {
     public var error: String?
     public var reportedAt: Date?
 
-    public init(destinationID: String, certificate: String?, listening: Bool, freeBytes: Int64?, usedBytes: [String: Int64],
-                error: String? = nil, reportedAt: Date? = nil) {
+    public init(
+        destinationID: String, certificate: String?, listening: Bool, freeBytes: Int64?, usedBytes: [String: Int64],
+        error: String? = nil, reportedAt: Date? = nil
+    ) {
         self.destinationID = destinationID
         self.certificate = certificate
         self.listening = listening
@@ -140,7 +144,9 @@ public struct AgentEvent: Codable, Sendable, Equatable {
     /// hub stops listing them.
     public var pruned: [PrunedCopies]?
 
-    public init(id: String, kind: Kind, occurredAt: Date, run: Run, progress: RunProgress? = nil, snapshot: Snapshot? = nil, pruned: [PrunedCopies]? = nil) {
+    public init(
+        id: String, kind: Kind, occurredAt: Date, run: Run, progress: RunProgress? = nil, snapshot: Snapshot? = nil, pruned: [PrunedCopies]? = nil
+    ) {
         self.id = id
         self.kind = kind
         self.occurredAt = occurredAt
@@ -154,11 +160,12 @@ public struct AgentEvent: Codable, Sendable, Equatable {
 extension AgentEvent {
     /// The event as the run lifecycle reads it.
     public var runEvent: RunEvent {
-        let kind: RunEventKind = switch self.kind {
-        case .runStarted: .started
-        case .runProgress: .progress
-        case .runFinished: .finished
-        }
+        let kind: RunEventKind =
+            switch self.kind {
+            case .runStarted: .started
+            case .runProgress: .progress
+            case .runFinished: .finished
+            }
         return RunEvent(id: id, kind: kind, run: run, progress: progress, snapshot: snapshot, pruned: pruned ?? [])
     }
 }
@@ -191,8 +198,10 @@ public struct AgentCommand: Codable, Sendable, Equatable {
     /// `download`: a file or folder of a snapshot copy to stream to the hub for a browser.
     public var download: DownloadOrder?
 
-    public init(id: String, kind: Kind, jobID: String? = nil, runID: String? = nil, slot: Date? = nil, createdAt: Date,
-                restore: RestoreOrder? = nil, listing: ListingOrder? = nil, download: DownloadOrder? = nil) {
+    public init(
+        id: String, kind: Kind, jobID: String? = nil, runID: String? = nil, slot: Date? = nil, createdAt: Date,
+        restore: RestoreOrder? = nil, listing: ListingOrder? = nil, download: DownloadOrder? = nil
+    ) {
         self.id = id
         self.kind = kind
         self.jobID = jobID
@@ -234,8 +243,10 @@ public struct ListingOrder: Codable, Sendable, Equatable {
     public var envelope: SealedEnvelope?
     public var peerCertificate: String?
 
-    public init(snapshotID: String, sourceServerID: String, destination: Destination, resticSnapshotIDs: [String], envelope: SealedEnvelope?,
-                peerCertificate: String? = nil) {
+    public init(
+        snapshotID: String, sourceServerID: String, destination: Destination, resticSnapshotIDs: [String], envelope: SealedEnvelope?,
+        peerCertificate: String? = nil
+    ) {
         self.snapshotID = snapshotID
         self.sourceServerID = sourceServerID
         self.destination = destination

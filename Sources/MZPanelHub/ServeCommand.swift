@@ -9,10 +9,16 @@ import Store
 
 /// Options that say where the hub keeps its state; shared by `serve` and `admin`.
 struct HubStateOptions: ParsableArguments {
-    @Option(name: .long, help: "Directory for the hub's state (SQLite file). Default: $MZPANEL_DATA_DIR, else /var/lib/mzpanel as root, else ~/.local/share/mzpanel.")
+    @Option(
+        name: .long,
+        help: "Directory for the hub's state (SQLite file). Default: $MZPANEL_DATA_DIR, else /var/lib/mzpanel as root, else ~/.local/share/mzpanel.")
     var dataDir: String?
 
-    @Option(name: .long, help: "A postgres:// URL to store state in PostgreSQL instead of SQLite. Default: $MZPANEL_DATABASE_URL. Prefer the variable: a URL with a password is visible in the process list.")
+    @Option(
+        name: .long,
+        help:
+            "A postgres:// URL to store state in PostgreSQL instead of SQLite. Default: $MZPANEL_DATABASE_URL. Prefer the variable: a URL with a password is visible in the process list."
+    )
     var database: String?
 
     var resolvedDataDir: String {
@@ -72,11 +78,15 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.secureCookies = publicURL?.hasPrefix("https://") ?? false
         let environment = ProcessInfo.processInfo.environment
         if let text = environment["MZPANEL_MISSED_GRACE_SECONDS"] {
-            guard let seconds = TimeInterval(text), seconds >= 0 else { throw CLIError("MZPANEL_MISSED_GRACE_SECONDS=\(text) is not a number of seconds") }
+            guard let seconds = TimeInterval(text), seconds >= 0 else {
+                throw CLIError("MZPANEL_MISSED_GRACE_SECONDS=\(text) is not a number of seconds")
+            }
             configuration.missedGrace = seconds
         }
         if let text = environment["MZPANEL_NOTIFY_INTERVAL_SECONDS"] {
-            guard let seconds = TimeInterval(text), seconds >= 0.2 else { throw CLIError("MZPANEL_NOTIFY_INTERVAL_SECONDS=\(text) is not a number of seconds (at least 0.2)") }
+            guard let seconds = TimeInterval(text), seconds >= 0.2 else {
+                throw CLIError("MZPANEL_NOTIFY_INTERVAL_SECONDS=\(text) is not a number of seconds (at least 0.2)")
+            }
             configuration.notifyInterval = seconds
         }
         var logger = Logger(label: "mzpanel.hub")

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How a child process ended.
@@ -73,7 +74,9 @@ final class OutputReader: @unchecked Sendable {
         lock.withLock {
             if keepAllLimit > 0 {
                 let room = keepAllLimit - all.count
-                if room >= chunk.count { all.append(chunk) } else {
+                if room >= chunk.count {
+                    all.append(chunk)
+                } else {
                     if room > 0 { all.append(chunk.prefix(room)) }
                     truncated = true
                 }
@@ -243,7 +246,8 @@ enum ExecutableLookup {
             let candidate = "\(directory)/\(name)"
             var isDirectory: ObjCBool = false
             if fileManager.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue,
-               fileManager.isExecutableFile(atPath: candidate) {
+                fileManager.isExecutableFile(atPath: candidate)
+            {
                 return candidate
             }
         }

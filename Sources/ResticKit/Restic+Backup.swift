@@ -1,7 +1,8 @@
 import Foundation
 import Redaction
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension Restic {
@@ -114,7 +115,8 @@ extension Restic {
             return line.hasPrefix("{") ? JSONLines.errorText(fromJSONLine: line) ?? line : line
         }
         guard let line = lines.last(where: { !$0.hasPrefix("subprocess ") && $0.contains("command failed: ") }),
-              let range = line.range(of: "command failed: ") else { return nil }
+            let range = line.range(of: "command failed: ")
+        else { return nil }
         let rest = line[range.upperBound...].prefix(while: { $0 != "\"" })
         let text = String(rest).trimmingCharacters(in: .whitespaces)
         if text.hasPrefix("exit status "), let code = Int32(text.dropFirst("exit status ".count)) {
@@ -278,17 +280,18 @@ extension Restic {
         if partial && summary.warnings.isEmpty {
             summary.warnings = ["some source files could not be read"]
         }
-        progress(ResticProgress(
-            percentDone: 1,
-            totalFiles: summary.totalFilesProcessed,
-            filesDone: summary.totalFilesProcessed,
-            totalBytes: summary.totalBytesProcessed,
-            bytesDone: summary.totalBytesProcessed,
-            secondsElapsed: Int(summary.totalDuration.rounded()),
-            secondsRemaining: 0,
-            errorCount: summary.warnings.count,
-            isFinal: true
-        ))
+        progress(
+            ResticProgress(
+                percentDone: 1,
+                totalFiles: summary.totalFilesProcessed,
+                filesDone: summary.totalFilesProcessed,
+                totalBytes: summary.totalBytesProcessed,
+                bytesDone: summary.totalBytesProcessed,
+                secondsElapsed: Int(summary.totalDuration.rounded()),
+                secondsRemaining: 0,
+                errorCount: summary.warnings.count,
+                isFinal: true
+            ))
         return summary
     }
 }

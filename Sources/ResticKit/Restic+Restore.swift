@@ -1,7 +1,8 @@
 import Foundation
 import Redaction
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One entry of a snapshot's tree, as `restic ls --json` prints it.
@@ -34,10 +35,12 @@ extension Restic {
     /// it, so a tree of millions of files is never held as text.
     public func ls(_ repository: ResticRepository, snapshotID: String, onNode: @escaping @Sendable (ResticNode) -> Void) async throws {
         try ArgumentCheck.snapshotID(snapshotID)
-        let output = try await run(repository, ["ls", snapshotID], noLock: true, stdoutLimit: 0, onStdoutLine: { line in
-            guard line.hasPrefix("{"), let node = Self.node(fromJSONLine: line) else { return }
-            onNode(node)
-        })
+        let output = try await run(
+            repository, ["ls", snapshotID], noLock: true, stdoutLimit: 0,
+            onStdoutLine: { line in
+                guard line.hasPrefix("{"), let node = Self.node(fromJSONLine: line) else { return }
+                onNode(node)
+            })
         guard output.succeeded else { throw failure(output, repository, operation: "listing snapshot \(snapshotID.prefix(8))") }
     }
 
@@ -45,7 +48,9 @@ extension Restic {
     /// run as root), modes, times and symlinks. Existing files are overwritten.
     public func restore(_ repository: ResticRepository, snapshotID: String, target: String, includes: [String]) async throws {
         try ArgumentCheck.snapshotID(snapshotID)
-        guard target.hasPrefix("/"), !target.contains("\n") else { throw ResticError.invalidArgument("the restore target \"\(target)\" is not an absolute path") }
+        guard target.hasPrefix("/"), !target.contains("\n") else {
+            throw ResticError.invalidArgument("the restore target \"\(target)\" is not an absolute path")
+        }
         var command = ["restore", snapshotID, "--target=\(target)"]
         for include in includes {
             guard !include.isEmpty, !include.contains("\n") else { throw ResticError.invalidArgument("an include path is empty or has a line break") }
@@ -64,17 +69,20 @@ extension Restic {
         guard let consumerPath = ExecutableLookup.resolve(consumer.executable, path: consumer.environment["PATH"] ?? base["PATH"]) else {
             throw ResticError(kind: .other, message: "the command \"\(consumer.displayName)\" was not found, so nothing was restored")
         }
-        let restic = RunningCommand(executable: executablePath, arguments: arguments(for: repository, ["dump", snapshotID, path], json: false, noLock: true),
-                                    environment: environment(for: repository), stdout: nil, stderr: OutputReader(tailLimit: 64 * 1024))
+        let restic = RunningCommand(
+            executable: executablePath, arguments: arguments(for: repository, ["dump", snapshotID, path], json: false, noLock: true),
+            environment: environment(for: repository), stdout: nil, stderr: OutputReader(tailLimit: 64 * 1024))
         var consumerEnvironment = base
         consumerEnvironment.merge(consumer.environment) { _, new in new }
-        let sink = RunningCommand(executable: consumerPath, arguments: consumer.arguments, environment: consumerEnvironment,
-                                  stdout: OutputReader(tailLimit: 16 * 1024), stderr: OutputReader(tailLimit: 16 * 1024))
+        let sink = RunningCommand(
+            executable: consumerPath, arguments: consumer.arguments, environment: consumerEnvironment,
+            stdout: OutputReader(tailLimit: 16 * 1024), stderr: OutputReader(tailLimit: 16 * 1024))
         let bridge = try BridgePipe()
         let grace = interruptGracePeriod
         let ended: (restic: Termination, consumer: Termination)? = try await withTaskCancellationHandler {
             guard try await sink.start(stdin: bridge.reading) else {
-                bridge.closeReading(); bridge.closeWriting()
+                bridge.closeReading()
+                bridge.closeWriting()
                 return nil
             }
             bridge.closeReading()
@@ -96,23 +104,29 @@ extension Restic {
         }
         if !ended.consumer.succeeded {
             let words = Redactor(secrets: secrets).redact(sink.stderr.tailText).split(whereSeparator: \.isNewline).suffix(8).joined(separator: "\n")
-            throw ResticError(kind: .other, exitCode: ended.consumer.signaled ? nil : ended.consumer.status,
-                              message: "\(consumer.displayName) \(ended.consumer.summary) while restoring \(path)" + (words.isEmpty ? "" : ": " + words))
+            throw ResticError(
+                kind: .other, exitCode: ended.consumer.signaled ? nil : ended.consumer.status,
+                message: "\(consumer.displayName) \(ended.consumer.summary) while restoring \(path)" + (words.isEmpty ? "" : ": " + words))
         }
     }
 
     /// `restic dump` of a file (as is) or folder (`archive`: tar or zip), handed to `onChunk` in
     /// parts of up to 1 MiB as restic writes them — nothing is kept or written to disk.
-    public func dumpChunks(_ repository: ResticRepository, snapshotID: String, path: String, archive: String?,
-                           onChunk: @escaping @Sendable (Data) async throws -> Void) async throws {
+    public func dumpChunks(
+        _ repository: ResticRepository, snapshotID: String, path: String, archive: String?,
+        onChunk: @escaping @Sendable (Data) async throws -> Void
+    ) async throws {
         try ArgumentCheck.snapshotID(snapshotID)
-        if let archive, !["tar", "zip"].contains(archive) { throw ResticError.invalidArgument("the archive format \"\(archive)\" is not tar or zip") }
+        if let archive, !["tar", "zip"].contains(archive) {
+            throw ResticError.invalidArgument("the archive format \"\(archive)\" is not tar or zip")
+        }
         guard path.hasPrefix("/"), !path.contains("\n") else { throw ResticError.invalidArgument("\"\(path)\" is not a path in the snapshot") }
         var command = ["dump"]
         if let archive { command.append("--archive=\(archive)") }
         command += [snapshotID, path]
-        let restic = RunningCommand(executable: executablePath, arguments: arguments(for: repository, command, json: false, noLock: true),
-                                    environment: environment(for: repository), stdout: nil, stderr: OutputReader(tailLimit: 64 * 1024))
+        let restic = RunningCommand(
+            executable: executablePath, arguments: arguments(for: repository, command, json: false, noLock: true),
+            environment: environment(for: repository), stdout: nil, stderr: OutputReader(tailLimit: 64 * 1024))
         let bridge = try BridgePipe()
         let chunks = AsyncThrowingStream<Data, any Error> { continuation in
             let reader = Thread {
@@ -128,7 +142,10 @@ extension Restic {
         }
         let grace = interruptGracePeriod
         let termination: Termination? = try await withTaskCancellationHandler {
-            guard try await restic.start(stdoutHandle: bridge.writing) else { bridge.closeWriting(); return nil }
+            guard try await restic.start(stdoutHandle: bridge.writing) else {
+                bridge.closeWriting()
+                return nil
+            }
             bridge.closeWriting()
             do {
                 for try await chunk in chunks { try await onChunk(chunk) }
@@ -143,8 +160,9 @@ extension Restic {
         }
         guard let termination, !restic.child.wasStopped else { throw ResticError.interrupted("the download") }
         if !termination.succeeded {
-            throw failure(CommandOutput(termination: termination, stdout: "", stderr: restic.stderr.tailText), repository,
-                          operation: "reading \(path) from snapshot \(snapshotID.prefix(8))")
+            throw failure(
+                CommandOutput(termination: termination, stdout: "", stderr: restic.stderr.tailText), repository,
+                operation: "reading \(path) from snapshot \(snapshotID.prefix(8))")
         }
     }
 
@@ -162,8 +180,10 @@ extension Restic {
             var gid: UInt32?
         }
         guard let decoded = try? JSONDecoder().decode(Line.self, from: Data(line.utf8)), decoded.struct_type == "node",
-              let path = decoded.path, let type = decoded.type else { return nil }
-        return ResticNode(path: path, name: decoded.name ?? (path as NSString).lastPathComponent, type: type, size: decoded.size ?? 0,
-                          mode: (decoded.mode ?? 0) & 0o7777, modifiedAt: decoded.mtime.flatMap(ResticDate.parse), uid: decoded.uid ?? 0, gid: decoded.gid ?? 0)
+            let path = decoded.path, let type = decoded.type
+        else { return nil }
+        return ResticNode(
+            path: path, name: decoded.name ?? (path as NSString).lastPathComponent, type: type, size: decoded.size ?? 0,
+            mode: (decoded.mode ?? 0) & 0o7777, modifiedAt: decoded.mtime.flatMap(ResticDate.parse), uid: decoded.uid ?? 0, gid: decoded.gid ?? 0)
     }
 }

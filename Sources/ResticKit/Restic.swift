@@ -184,7 +184,8 @@ public struct Restic: Sendable {
         if json {
             for line in output.stdout.split(whereSeparator: \.isNewline) where line.hasPrefix("{") {
                 if let decoded = try? JSONDecoder().decode(JSONLines.CheckSummary.self, from: Data(line.utf8)),
-                   decoded.message_type == "summary" {
+                    decoded.message_type == "summary"
+                {
                     summary = decoded
                 }
             }

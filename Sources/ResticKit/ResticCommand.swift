@@ -39,7 +39,8 @@ final class RunningCommand: @unchecked Sendable {
     /// "Text file busy", "Permission denied"… rather than Foundation's "error 256".
     static func reason(_ error: any Error) -> String {
         let nsError = error as NSError
-        let posix = nsError.domain == NSPOSIXErrorDomain
+        let posix =
+            nsError.domain == NSPOSIXErrorDomain
             ? nsError
             : (nsError.userInfo[NSUnderlyingErrorKey] as? NSError).flatMap { $0.domain == NSPOSIXErrorDomain ? $0 : nil }
         if let posix { return String(cString: strerror(Int32(posix.code))).lowercased() }

@@ -81,11 +81,13 @@ enum ResticErrorClassifier {
             return error(.wrongPassword, Messages.wrongPassword)
         }
         if lower.contains("repository is already locked") || lower.contains("unable to create lock")
-            || lower.contains("failed to lock repository") {
+            || lower.contains("failed to lock repository")
+        {
             return error(.locked, Messages.locked(lockDetail(lines)))
         }
         if lower.contains("no space left on device") || lower.contains("disk quota exceeded")
-            || lower.contains("insufficient storage") || lower.contains("quotaexceeded") {
+            || lower.contains("insufficient storage") || lower.contains("quotaexceeded")
+        {
             return error(.diskFull, Messages.diskFull)
         }
         if Patterns.unreachable.contains(where: lower.contains) {
@@ -158,7 +160,8 @@ enum ResticErrorClassifier {
     /// "repository is already locked by PID 19551 on vm by root (UID 0, GID 0)" → "by PID 19551 on vm by root".
     static func lockDetail(_ lines: [String]) -> String? {
         guard let line = lines.first(where: { $0.lowercased().contains("already locked") }),
-              let range = line.range(of: "locked ", options: .caseInsensitive) else { return nil }
+            let range = line.range(of: "locked ", options: .caseInsensitive)
+        else { return nil }
         var detail = String(line[range.upperBound...])
         if let paren = detail.range(of: " (UID") { detail = String(detail[..<paren.lowerBound]) }
         if detail.hasPrefix("exclusively ") { detail = String(detail.dropFirst("exclusively ".count)) }
@@ -169,14 +172,16 @@ enum ResticErrorClassifier {
     /// "the host name backup.invalid was not found", else restic's own (shortened) words.
     static func networkReason(lower: String, fatal: String?) -> String {
         if lower.contains("no such host") || lower.contains("temporary failure in name resolution"),
-           let host = word(after: "lookup ", in: lower) {
+            let host = word(after: "lookup ", in: lower)
+        {
             return "the host name \(host) was not found"
         }
         let address = word(after: "dial tcp ", in: lower).map { $0.hasSuffix(":") ? String($0.dropLast()) : $0 }
         let place = address.map { " (\($0))" } ?? ""
         if lower.contains("connection refused") { return "the connection was refused\(place)" }
         if lower.contains("i/o timeout") || lower.contains("connection timed out") || lower.contains("timeout awaiting")
-            || lower.contains("context deadline exceeded") {
+            || lower.contains("context deadline exceeded")
+        {
             return "the connection timed out\(place)"
         }
         if lower.contains("network is unreachable") || lower.contains("no route to host") || lower.contains("host is down") {

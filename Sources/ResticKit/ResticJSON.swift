@@ -58,7 +58,8 @@ enum JSONLines {
     static func exitErrorCode(in stderr: String) -> Int? {
         for line in stderr.split(whereSeparator: \.isNewline) where line.hasPrefix("{") {
             if let data = String(line).data(using: .utf8),
-               let exit = try? JSONDecoder().decode(ExitError.self, from: data), exit.message_type == "exit_error" {
+                let exit = try? JSONDecoder().decode(ExitError.self, from: data), exit.message_type == "exit_error"
+            {
                 return exit.code
             }
         }

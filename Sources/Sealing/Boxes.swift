@@ -12,8 +12,9 @@ enum Boxes {
     /// Opens a box; nil when the key or aad is wrong or the box was altered.
     static func open(_ sealed: SealedBox, key: Data, aad: String) -> Data? {
         guard key.count == 32, let nonceBytes = Data(base64Encoded: sealed.nonce), let bytes = Data(base64Encoded: sealed.ct), bytes.count >= 16,
-              let nonce = try? AES.GCM.Nonce(data: nonceBytes),
-              let box = try? AES.GCM.SealedBox(nonce: nonce, ciphertext: bytes.dropLast(16), tag: bytes.suffix(16)) else { return nil }
+            let nonce = try? AES.GCM.Nonce(data: nonceBytes),
+            let box = try? AES.GCM.SealedBox(nonce: nonce, ciphertext: bytes.dropLast(16), tag: bytes.suffix(16))
+        else { return nil }
         return try? AES.GCM.open(box, using: SymmetricKey(data: key), authenticating: Data(aad.utf8))
     }
 

@@ -1,32 +1,41 @@
-import Crypto
 import BackupCore
+import Crypto
 import Foundation
 
 /// Destination key records (docs/sealing.md): the DDK wrapped under the vault key plus the
 /// credential box, so a new server can be sealed to without typing the credential again.
 public enum DestinationKey {
     /// A new data key for a destination, its record and the data key itself (to seal envelopes now).
-    public static func create(accountID: String, destinationID: String, vaultKey: Data,
-                              credential: DestinationCredential) throws -> (record: DestinationKeyRecord, dataKey: Data) {
+    public static func create(
+        accountID: String, destinationID: String, vaultKey: Data,
+        credential: DestinationCredential
+    ) throws -> (record: DestinationKeyRecord, dataKey: Data) {
         let dataKey = Boxes.randomBytes(32)
         let record = DestinationKeyRecord(
             wrappedKey: try Boxes.seal(dataKey, key: vaultKey, aad: Binding.destinationKey(accountID: accountID, destinationID: destinationID)),
-            credential: try Boxes.seal(try credential.json(), key: dataKey, aad: Binding.credential(accountID: accountID, destinationID: destinationID)))
+            credential: try Boxes.seal(
+                try credential.json(), key: dataKey, aad: Binding.credential(accountID: accountID, destinationID: destinationID)))
         return (record, dataKey)
     }
 
     /// The data key, unwrapped with the vault key.
     public static func open(_ record: DestinationKeyRecord, accountID: String, destinationID: String, vaultKey: Data) throws -> Data {
-        guard let dataKey = Boxes.open(record.wrappedKey, key: vaultKey, aad: Binding.destinationKey(accountID: accountID, destinationID: destinationID)),
-              dataKey.count == 32 else {
+        guard
+            let dataKey = Boxes.open(
+                record.wrappedKey, key: vaultKey, aad: Binding.destinationKey(accountID: accountID, destinationID: destinationID)),
+            dataKey.count == 32
+        else {
             throw SealingError.invalid("the destination's key does not open with this vault (it was made with another vault, or altered)")
         }
         return dataKey
     }
 
     /// The credential inside a record (the CLI shows which members are set, never their values).
-    public static func credential(_ record: DestinationKeyRecord, accountID: String, destinationID: String, dataKey: Data) throws -> DestinationCredential {
-        guard let plaintext = Boxes.open(record.credential, key: dataKey, aad: Binding.credential(accountID: accountID, destinationID: destinationID)) else {
+    public static func credential(_ record: DestinationKeyRecord, accountID: String, destinationID: String, dataKey: Data) throws
+        -> DestinationCredential
+    {
+        guard let plaintext = Boxes.open(record.credential, key: dataKey, aad: Binding.credential(accountID: accountID, destinationID: destinationID))
+        else {
             throw SealingError.cannotOpen
         }
         return try DestinationCredential.decode(plaintext)

@@ -41,9 +41,11 @@ public enum Envelope {
 
     /// Seals `dataKey` and the credential box to `serverPublicKey` (raw 32 bytes); returns the
     /// bytes the hub stores. Refuses when `keyID` is not the key's fingerprint.
-    public static func seal(to address: Address, serverPublicKey: Data, dataKey: Data, credentialBox: SealedBox,
-                            serverSecrets: [String: String]? = nil,
-                            ephemeral: Curve25519.KeyAgreement.PrivateKey = .init()) throws -> Data {
+    public static func seal(
+        to address: Address, serverPublicKey: Data, dataKey: Data, credentialBox: SealedBox,
+        serverSecrets: [String: String]? = nil,
+        ephemeral: Curve25519.KeyAgreement.PrivateKey = .init()
+    ) throws -> Data {
         guard let publicKey = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: serverPublicKey) else {
             throw SealingError.invalid("the server's public key is not a 32-byte X25519 key; enroll the server again")
         }
@@ -52,9 +54,10 @@ public enum Envelope {
         }
         guard dataKey.count == 32 else { throw SealingError.invalid("a destination data key has 32 bytes") }
         var sender = try HPKE.Sender(recipient: publicKey, info: address.context, ephemeral: ephemeral)
-        var document = Document(v: version, enc: sender.enc.base64EncodedString(),
-                                ddk: try sender.seal(dataKey, aad: address.context).base64EncodedString(),
-                                credential: credentialBox)
+        var document = Document(
+            v: version, enc: sender.enc.base64EncodedString(),
+            ddk: try sender.seal(dataKey, aad: address.context).base64EncodedString(),
+            credential: credentialBox)
         if let serverSecrets {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
@@ -68,7 +71,8 @@ public enum Envelope {
     /// Opens an envelope with the server's private key. Every failure is `SealingError.cannotOpen`.
     public static func open(_ bytes: Data, address: Address, privateKey: Curve25519.KeyAgreement.PrivateKey) throws -> Opened {
         guard let document = try? JSONDecoder().decode(Document.self, from: bytes), document.v == version,
-              let enc = Data(base64Encoded: document.enc), let sealedKey = Data(base64Encoded: document.ddk) else {
+            let enc = Data(base64Encoded: document.enc), let sealedKey = Data(base64Encoded: document.ddk)
+        else {
             throw SealingError.cannotOpen
         }
         do {
@@ -80,8 +84,11 @@ public enum Envelope {
                 guard let sealed = Data(base64Encoded: server) else { throw SealingError.cannotOpen }
                 serverSecrets = try JSONDecoder().decode([String: String].self, from: try recipient.open(sealed, aad: address.context))
             }
-            guard let plaintext = Boxes.open(document.credential, key: dataKey,
-                                             aad: Binding.credential(accountID: address.accountID, destinationID: address.destinationID)) else {
+            guard
+                let plaintext = Boxes.open(
+                    document.credential, key: dataKey,
+                    aad: Binding.credential(accountID: address.accountID, destinationID: address.destinationID))
+            else {
                 throw SealingError.cannotOpen
             }
             return Opened(credential: try DestinationCredential.decode(plaintext), serverSecrets: serverSecrets)

@@ -30,8 +30,10 @@ public enum HPKE {
         public let enc: Data
         private var context: Context
 
-        public init(recipient: Curve25519.KeyAgreement.PublicKey, info: Data, aead: AEAD = .aes256GCM,
-                    ephemeral: Curve25519.KeyAgreement.PrivateKey = .init()) throws {
+        public init(
+            recipient: Curve25519.KeyAgreement.PublicKey, info: Data, aead: AEAD = .aes256GCM,
+            ephemeral: Curve25519.KeyAgreement.PrivateKey = .init()
+        ) throws {
             let dh = try HPKE.dh(ephemeral, recipient)
             enc = ephemeral.publicKey.rawRepresentation
             let sharedSecret = HPKE.extractAndExpand(dh: dh, kemContext: enc + recipient.rawRepresentation)
@@ -124,7 +126,7 @@ public enum HPKE {
     static func dh(_ privateKey: Curve25519.KeyAgreement.PrivateKey, _ publicKey: Curve25519.KeyAgreement.PublicKey) throws -> Data {
         let shared = try privateKey.sharedSecretFromKeyAgreement(with: publicKey)
         let bytes = shared.withUnsafeBytes { Data($0) }
-        guard bytes.contains(where: { $0 != 0 }) else { throw SealingError.cannotOpen } // small-order point
+        guard bytes.contains(where: { $0 != 0 }) else { throw SealingError.cannotOpen }  // small-order point
         return bytes
     }
 

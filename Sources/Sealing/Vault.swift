@@ -1,7 +1,7 @@
 import BackupCore
 import Crypto
-import _CryptoExtras
 import Foundation
+import _CryptoExtras
 
 /// The account vault (docs/sealing.md, "Vault"): a random vault key, boxed under a key derived
 /// from the user's passphrase (PBKDF2-SHA256) and under a printable recovery key.
@@ -32,14 +32,16 @@ public enum Vault {
         guard let salt = Data(base64Encoded: document.salt) else { throw SealingError.invalid("the vault's salt is damaged") }
         let key = try derive(passphrase, salt: salt, iterations: document.iterations)
         guard let vaultKey = Boxes.open(document.passphrase, key: key, aad: Binding.vault(accountID: accountID, part: "passphrase")),
-              vaultKey.count == 32 else { throw SealingError.wrongPassphrase }
+            vaultKey.count == 32
+        else { throw SealingError.wrongPassphrase }
         return vaultKey
     }
 
     public static func unlock(_ document: VaultDocument, accountID: String, recoveryKey text: String) throws -> Data {
         guard let recovery = RecoveryKey.parse(text),
-              let vaultKey = Boxes.open(document.recovery, key: recovery, aad: Binding.vault(accountID: accountID, part: "recovery")),
-              vaultKey.count == 32 else { throw SealingError.wrongRecoveryKey }
+            let vaultKey = Boxes.open(document.recovery, key: recovery, aad: Binding.vault(accountID: accountID, part: "recovery")),
+            vaultKey.count == 32
+        else { throw SealingError.wrongRecoveryKey }
         return vaultKey
     }
 
@@ -49,8 +51,9 @@ public enum Vault {
         var changed = document
         let salt = Boxes.randomBytes(16)
         changed.salt = salt.base64EncodedString()
-        changed.passphrase = try Boxes.seal(vaultKey, key: try derive(passphrase, salt: salt, iterations: document.iterations),
-                                            aad: Binding.vault(accountID: accountID, part: "passphrase"))
+        changed.passphrase = try Boxes.seal(
+            vaultKey, key: try derive(passphrase, salt: salt, iterations: document.iterations),
+            aad: Binding.vault(accountID: accountID, part: "passphrase"))
         return changed
     }
 
@@ -61,8 +64,9 @@ public enum Vault {
     }
 
     static func derive(_ passphrase: String, salt: Data, iterations: Int) throws -> Data {
-        let key = try KDF.Insecure.PBKDF2.deriveKey(from: Data(passphrase.utf8), salt: salt, using: .sha256,
-                                                    outputByteCount: 32, unsafeUncheckedRounds: iterations)
+        let key = try KDF.Insecure.PBKDF2.deriveKey(
+            from: Data(passphrase.utf8), salt: salt, using: .sha256,
+            outputByteCount: 32, unsafeUncheckedRounds: iterations)
         return key.withUnsafeBytes { Data($0) }
     }
 }

@@ -113,8 +113,10 @@ public protocol SnapshotStore: Sendable {
     // Browsing snapshots
     func listing(accountID: String, snapshotID: String, destinationID: String) async throws -> SnapshotListing?
     func startListing(accountID: String, snapshotID: String, destinationID: String, serverID: String, now: Date) async throws
-    func appendListing(serverID: String, snapshotID: String, destinationID: String, entries: [SnapshotEntry], done: Bool, error: String?, now: Date) async throws -> Bool
-    func snapshotEntries(accountID: String, snapshotID: String, destinationID: String, parent: String, after: String?, limit: Int) async throws -> [SnapshotEntry]
+    func appendListing(serverID: String, snapshotID: String, destinationID: String, entries: [SnapshotEntry], done: Bool, error: String?, now: Date)
+        async throws -> Bool
+    func snapshotEntries(accountID: String, snapshotID: String, destinationID: String, parent: String, after: String?, limit: Int) async throws
+        -> [SnapshotEntry]
     func snapshotEntry(accountID: String, snapshotID: String, destinationID: String, path: String) async throws -> SnapshotEntry?
     /// The snapshot a run produced, if any.
     func snapshot(accountID: String, runID: String) async throws -> Snapshot?
@@ -123,7 +125,8 @@ public protocol SnapshotStore: Sendable {
 /// What agents do through the link: enroll, report runs, receive commands.
 public protocol AgentLinkStore: Sendable {
     /// Consumes an enrollment token and binds the agent's key and credential to its server.
-    func enroll(tokenHash: String, publicKey: String, keyFingerprint: String, agentVersion: String, credentialHash: String, now: Date) async throws -> Server?
+    func enroll(tokenHash: String, publicKey: String, keyFingerprint: String, agentVersion: String, credentialHash: String, now: Date) async throws
+        -> Server?
     /// The server whose agent holds this credential.
     func server(agentCredentialHash: String) async throws -> Server?
     func touchServer(id: String, at: Date) async throws

@@ -6,182 +6,200 @@ import SQLKit
 /// millisecond timestamps, JSON documents in TEXT columns.
 enum Migrations {
     static let steps: [(version: Int, statements: [String])] = [
-        (1, [
-            """
-            CREATE TABLE accounts (id TEXT PRIMARY KEY, name TEXT NOT NULL, plan TEXT NOT NULL, created_at BIGINT NOT NULL)
-            """,
-            """
-            CREATE TABLE users (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-              email TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, created_at BIGINT NOT NULL)
-            """,
-            """
-            CREATE TABLE api_tokens (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-              name TEXT NOT NULL, prefix TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL,
-              last_used_at BIGINT, revoked_at BIGINT)
-            """,
-            "CREATE INDEX api_tokens_account ON api_tokens (account_id, created_at)",
-            """
-            CREATE TABLE web_sessions (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-              user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, token_hash TEXT NOT NULL UNIQUE,
-              created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)
-            """,
-            """
-            CREATE TABLE servers (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-              name TEXT NOT NULL, public_key TEXT, key_fingerprint TEXT, agent_version TEXT, enrolled_at BIGINT,
-              last_seen_at BIGINT, created_at BIGINT NOT NULL, UNIQUE (account_id, name))
-            """,
-            """
-            CREATE TABLE enrollment_tokens (id TEXT PRIMARY KEY, account_id TEXT NOT NULL,
-              server_id TEXT NOT NULL REFERENCES servers(id) ON DELETE CASCADE, token_hash TEXT NOT NULL UNIQUE,
-              created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT)
-            """,
-            "CREATE INDEX enrollment_tokens_server ON enrollment_tokens (server_id, created_at)",
-            """
-            CREATE TABLE destinations (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-              name TEXT NOT NULL, kind TEXT NOT NULL, settings TEXT NOT NULL, created_at BIGINT NOT NULL,
-              updated_at BIGINT NOT NULL, UNIQUE (account_id, name))
-            """,
-            """
-            CREATE TABLE envelopes (account_id TEXT NOT NULL,
-              destination_id TEXT NOT NULL REFERENCES destinations(id) ON DELETE CASCADE,
-              server_id TEXT NOT NULL REFERENCES servers(id) ON DELETE CASCADE, key_id TEXT NOT NULL,
-              version INTEGER NOT NULL, ciphertext TEXT NOT NULL, created_at BIGINT NOT NULL,
-              PRIMARY KEY (destination_id, server_id))
-            """,
-            "CREATE INDEX envelopes_server ON envelopes (server_id)",
-            """
-            CREATE TABLE jobs (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-              server_id TEXT NOT NULL REFERENCES servers(id) ON DELETE CASCADE, name TEXT NOT NULL, kind TEXT NOT NULL,
-              sources TEXT NOT NULL, schedule_calendar TEXT NOT NULL, schedule_time_zone TEXT NOT NULL,
-              retention TEXT NOT NULL, enabled INTEGER NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
-              UNIQUE (server_id, name))
-            """,
-            "CREATE INDEX jobs_account ON jobs (account_id, created_at, id)",
-            "CREATE INDEX jobs_account_name ON jobs (account_id, name)",
-            """
-            CREATE TABLE job_destinations (job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
-              destination_id TEXT NOT NULL REFERENCES destinations(id), account_id TEXT NOT NULL,
-              position INTEGER NOT NULL, PRIMARY KEY (job_id, destination_id))
-            """,
-            "CREATE INDEX job_destinations_destination ON job_destinations (destination_id)",
-            """
-            CREATE TABLE runs (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-              server_id TEXT NOT NULL, job_id TEXT NOT NULL, trigger TEXT NOT NULL, slot BIGINT, status TEXT NOT NULL,
-              created_at BIGINT NOT NULL, started_at BIGINT, finished_at BIGINT, bytes_added BIGINT NOT NULL,
-              bytes_processed BIGINT NOT NULL, files_new BIGINT NOT NULL, results TEXT NOT NULL, log_excerpt TEXT,
-              UNIQUE (job_id, slot))
-            """,
-            "CREATE INDEX runs_account ON runs (account_id, created_at, id)",
-            "CREATE INDEX runs_server ON runs (account_id, server_id, created_at, id)",
-            "CREATE INDEX runs_job ON runs (account_id, job_id, created_at, id)",
-            "CREATE INDEX runs_status ON runs (account_id, status, created_at, id)",
-            """
-            CREATE TABLE run_destinations (run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-              destination_id TEXT NOT NULL, account_id TEXT NOT NULL, created_at BIGINT NOT NULL,
-              PRIMARY KEY (run_id, destination_id))
-            """,
-            "CREATE INDEX run_destinations_destination ON run_destinations (account_id, destination_id, created_at, run_id)",
-            """
-            CREATE TABLE snapshots (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-              server_id TEXT NOT NULL, job_id TEXT NOT NULL, run_id TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL,
-              bytes_total BIGINT NOT NULL)
-            """,
-            "CREATE INDEX snapshots_account ON snapshots (account_id, created_at, id)",
-            "CREATE INDEX snapshots_server ON snapshots (account_id, server_id, created_at, id)",
-            "CREATE INDEX snapshots_job ON snapshots (account_id, job_id, created_at, id)",
-            """
-            CREATE TABLE snapshot_copies (snapshot_id TEXT NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
-              destination_id TEXT NOT NULL, account_id TEXT NOT NULL, created_at BIGINT NOT NULL,
-              restic_ids TEXT NOT NULL, bytes_added BIGINT NOT NULL, bytes_total BIGINT NOT NULL,
-              PRIMARY KEY (snapshot_id, destination_id))
-            """,
-            "CREATE INDEX snapshot_copies_destination ON snapshot_copies (account_id, destination_id, created_at, snapshot_id)",
-        ]),
-        (2, [
-            "ALTER TABLE servers ADD COLUMN agent_credential_hash TEXT",
-            "CREATE UNIQUE INDEX servers_agent_credential ON servers (agent_credential_hash)",
-            "ALTER TABLE runs ADD COLUMN progress TEXT",
-            "CREATE INDEX runs_job_status ON runs (job_id, status)",
-            "CREATE INDEX snapshots_run ON snapshots (account_id, run_id)",
-            """
-            CREATE TABLE agent_events (server_id TEXT NOT NULL, id TEXT NOT NULL, received_at BIGINT NOT NULL, PRIMARY KEY (server_id, id))
-            """,
-            """
-            CREATE TABLE agent_commands (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, server_id TEXT NOT NULL,
-              kind TEXT NOT NULL, job_id TEXT, run_id TEXT, slot BIGINT, created_at BIGINT NOT NULL, acked_at BIGINT)
-            """,
-            "CREATE INDEX servers_account ON servers (account_id, created_at, id)",
-            "CREATE INDEX agent_commands_pending ON agent_commands (server_id, acked_at, created_at)",
-            // The newest snapshot's size per job, kept on ingestion so the fleet summary is a sum over jobs.
-            "ALTER TABLE jobs ADD COLUMN protected_bytes BIGINT NOT NULL DEFAULT 0",
-            "ALTER TABLE jobs ADD COLUMN protected_at BIGINT",
-        ]),
-        (3, [
-            // Sealing (docs/sealing.md): the account vault, each destination's key record, and the
-            // htpasswd line of a source server's peer login. All ciphertext or one-way hashes.
-            "CREATE TABLE vaults (account_id TEXT PRIMARY KEY, document TEXT NOT NULL, updated_at BIGINT NOT NULL)",
-            "ALTER TABLE destinations ADD COLUMN credential_key TEXT",
-            "ALTER TABLE envelopes ADD COLUMN peer_login TEXT",
-            // What each peer destination's storage server last reported (certificate, space).
-            """
-            CREATE TABLE peer_reports (destination_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, server_id TEXT NOT NULL,
-              report TEXT NOT NULL, reported_at BIGINT NOT NULL)
-            """,
-        ]),
-        (4, [
-            """
-            CREATE TABLE audit_events (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, at BIGINT NOT NULL, actor TEXT NOT NULL,
-              action TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL, resource_id TEXT)
-            """,
-            "CREATE INDEX audit_events_account ON audit_events (account_id, at, id)",
-        ]),
-        (5, [
-            // Notifications: channels, the alert state per (channel, job), and the delivery queue.
-            """
-            CREATE TABLE notification_channels (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
-              url TEXT NOT NULL, secret TEXT NOT NULL, rules TEXT NOT NULL, created_at BIGINT NOT NULL)
-            """,
-            "CREATE INDEX notification_channels_account ON notification_channels (account_id)",
-            """
-            CREATE TABLE alert_states (channel_id TEXT NOT NULL, job_id TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (channel_id, job_id))
-            """,
-            """
-            CREATE TABLE notification_deliveries (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, channel_id TEXT NOT NULL, event TEXT NOT NULL,
-              body TEXT NOT NULL, attempts INTEGER NOT NULL, next_attempt_at BIGINT NOT NULL, delivered_at BIGINT, last_error TEXT, created_at BIGINT NOT NULL)
-            """,
-            "CREATE INDEX notification_deliveries_due ON notification_deliveries (delivered_at, next_attempt_at)",
-            "CREATE INDEX notification_deliveries_account ON notification_deliveries (account_id, created_at, id)",
-        ]),
-        (6, [
-            // Each job's newest run in brief, kept as runs are recorded: fleet pages and alerts read
-            // one row per job instead of searching the run history. And the job's stale threshold.
-            "ALTER TABLE jobs ADD COLUMN last_run_id TEXT",
-            "ALTER TABLE jobs ADD COLUMN last_run_status TEXT",
-            "ALTER TABLE jobs ADD COLUMN last_run_slot BIGINT",
-            "ALTER TABLE jobs ADD COLUMN last_run_created_at BIGINT",
-            "ALTER TABLE jobs ADD COLUMN last_run_finished_at BIGINT",
-            "ALTER TABLE jobs ADD COLUMN stale_after INTEGER",
-            "ALTER TABLE jobs ADD COLUMN check_subsets INTEGER",
-            "ALTER TABLE jobs ADD COLUMN ping_url TEXT",
-            // Email channels: sender, recipients and SMTP login name (the password is the channel's secret).
-            "ALTER TABLE notification_channels ADD COLUMN email TEXT",
-            // Restores: a run's plan (what, from where, to where) and the order sent to the agent.
-            "ALTER TABLE runs ADD COLUMN restore TEXT",
-            "ALTER TABLE agent_commands ADD COLUMN payload TEXT",
-            "ALTER TABLE envelopes ADD COLUMN recovery_login TEXT",
-            // Browsing: each snapshot copy's tree, listed once by its server's agent, found by folder.
-            """
-            CREATE TABLE snapshot_listings (snapshot_id TEXT NOT NULL, destination_id TEXT NOT NULL, account_id TEXT NOT NULL, server_id TEXT NOT NULL,
-              status TEXT NOT NULL, entries BIGINT NOT NULL, requested_at BIGINT NOT NULL, completed_at BIGINT, error TEXT,
-              PRIMARY KEY (snapshot_id, destination_id))
-            """,
-            """
-            CREATE TABLE snapshot_entries (snapshot_id TEXT NOT NULL, destination_id TEXT NOT NULL, parent TEXT NOT NULL, name TEXT NOT NULL,
-              type TEXT NOT NULL, size BIGINT NOT NULL, mode INTEGER NOT NULL, mtime BIGINT, restic_id TEXT,
-              PRIMARY KEY (snapshot_id, destination_id, parent, name))
-            """,
-            "CREATE INDEX runs_job_created ON runs (job_id, created_at, id)",
-        ] + SQLHubStore.latestRunBackfill),
+        (
+            1,
+            [
+                """
+                CREATE TABLE accounts (id TEXT PRIMARY KEY, name TEXT NOT NULL, plan TEXT NOT NULL, created_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE users (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                  email TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, created_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE api_tokens (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                  name TEXT NOT NULL, prefix TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL,
+                  last_used_at BIGINT, revoked_at BIGINT)
+                """,
+                "CREATE INDEX api_tokens_account ON api_tokens (account_id, created_at)",
+                """
+                CREATE TABLE web_sessions (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, token_hash TEXT NOT NULL UNIQUE,
+                  created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE servers (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                  name TEXT NOT NULL, public_key TEXT, key_fingerprint TEXT, agent_version TEXT, enrolled_at BIGINT,
+                  last_seen_at BIGINT, created_at BIGINT NOT NULL, UNIQUE (account_id, name))
+                """,
+                """
+                CREATE TABLE enrollment_tokens (id TEXT PRIMARY KEY, account_id TEXT NOT NULL,
+                  server_id TEXT NOT NULL REFERENCES servers(id) ON DELETE CASCADE, token_hash TEXT NOT NULL UNIQUE,
+                  created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT)
+                """,
+                "CREATE INDEX enrollment_tokens_server ON enrollment_tokens (server_id, created_at)",
+                """
+                CREATE TABLE destinations (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                  name TEXT NOT NULL, kind TEXT NOT NULL, settings TEXT NOT NULL, created_at BIGINT NOT NULL,
+                  updated_at BIGINT NOT NULL, UNIQUE (account_id, name))
+                """,
+                """
+                CREATE TABLE envelopes (account_id TEXT NOT NULL,
+                  destination_id TEXT NOT NULL REFERENCES destinations(id) ON DELETE CASCADE,
+                  server_id TEXT NOT NULL REFERENCES servers(id) ON DELETE CASCADE, key_id TEXT NOT NULL,
+                  version INTEGER NOT NULL, ciphertext TEXT NOT NULL, created_at BIGINT NOT NULL,
+                  PRIMARY KEY (destination_id, server_id))
+                """,
+                "CREATE INDEX envelopes_server ON envelopes (server_id)",
+                """
+                CREATE TABLE jobs (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                  server_id TEXT NOT NULL REFERENCES servers(id) ON DELETE CASCADE, name TEXT NOT NULL, kind TEXT NOT NULL,
+                  sources TEXT NOT NULL, schedule_calendar TEXT NOT NULL, schedule_time_zone TEXT NOT NULL,
+                  retention TEXT NOT NULL, enabled INTEGER NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+                  UNIQUE (server_id, name))
+                """,
+                "CREATE INDEX jobs_account ON jobs (account_id, created_at, id)",
+                "CREATE INDEX jobs_account_name ON jobs (account_id, name)",
+                """
+                CREATE TABLE job_destinations (job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+                  destination_id TEXT NOT NULL REFERENCES destinations(id), account_id TEXT NOT NULL,
+                  position INTEGER NOT NULL, PRIMARY KEY (job_id, destination_id))
+                """,
+                "CREATE INDEX job_destinations_destination ON job_destinations (destination_id)",
+                """
+                CREATE TABLE runs (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                  server_id TEXT NOT NULL, job_id TEXT NOT NULL, trigger TEXT NOT NULL, slot BIGINT, status TEXT NOT NULL,
+                  created_at BIGINT NOT NULL, started_at BIGINT, finished_at BIGINT, bytes_added BIGINT NOT NULL,
+                  bytes_processed BIGINT NOT NULL, files_new BIGINT NOT NULL, results TEXT NOT NULL, log_excerpt TEXT,
+                  UNIQUE (job_id, slot))
+                """,
+                "CREATE INDEX runs_account ON runs (account_id, created_at, id)",
+                "CREATE INDEX runs_server ON runs (account_id, server_id, created_at, id)",
+                "CREATE INDEX runs_job ON runs (account_id, job_id, created_at, id)",
+                "CREATE INDEX runs_status ON runs (account_id, status, created_at, id)",
+                """
+                CREATE TABLE run_destinations (run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                  destination_id TEXT NOT NULL, account_id TEXT NOT NULL, created_at BIGINT NOT NULL,
+                  PRIMARY KEY (run_id, destination_id))
+                """,
+                "CREATE INDEX run_destinations_destination ON run_destinations (account_id, destination_id, created_at, run_id)",
+                """
+                CREATE TABLE snapshots (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                  server_id TEXT NOT NULL, job_id TEXT NOT NULL, run_id TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL,
+                  bytes_total BIGINT NOT NULL)
+                """,
+                "CREATE INDEX snapshots_account ON snapshots (account_id, created_at, id)",
+                "CREATE INDEX snapshots_server ON snapshots (account_id, server_id, created_at, id)",
+                "CREATE INDEX snapshots_job ON snapshots (account_id, job_id, created_at, id)",
+                """
+                CREATE TABLE snapshot_copies (snapshot_id TEXT NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+                  destination_id TEXT NOT NULL, account_id TEXT NOT NULL, created_at BIGINT NOT NULL,
+                  restic_ids TEXT NOT NULL, bytes_added BIGINT NOT NULL, bytes_total BIGINT NOT NULL,
+                  PRIMARY KEY (snapshot_id, destination_id))
+                """,
+                "CREATE INDEX snapshot_copies_destination ON snapshot_copies (account_id, destination_id, created_at, snapshot_id)",
+            ]
+        ),
+        (
+            2,
+            [
+                "ALTER TABLE servers ADD COLUMN agent_credential_hash TEXT",
+                "CREATE UNIQUE INDEX servers_agent_credential ON servers (agent_credential_hash)",
+                "ALTER TABLE runs ADD COLUMN progress TEXT",
+                "CREATE INDEX runs_job_status ON runs (job_id, status)",
+                "CREATE INDEX snapshots_run ON snapshots (account_id, run_id)",
+                """
+                CREATE TABLE agent_events (server_id TEXT NOT NULL, id TEXT NOT NULL, received_at BIGINT NOT NULL, PRIMARY KEY (server_id, id))
+                """,
+                """
+                CREATE TABLE agent_commands (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, server_id TEXT NOT NULL,
+                  kind TEXT NOT NULL, job_id TEXT, run_id TEXT, slot BIGINT, created_at BIGINT NOT NULL, acked_at BIGINT)
+                """,
+                "CREATE INDEX servers_account ON servers (account_id, created_at, id)",
+                "CREATE INDEX agent_commands_pending ON agent_commands (server_id, acked_at, created_at)",
+                // The newest snapshot's size per job, kept on ingestion so the fleet summary is a sum over jobs.
+                "ALTER TABLE jobs ADD COLUMN protected_bytes BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE jobs ADD COLUMN protected_at BIGINT",
+            ]
+        ),
+        (
+            3,
+            [
+                // Sealing (docs/sealing.md): the account vault, each destination's key record, and the
+                // htpasswd line of a source server's peer login. All ciphertext or one-way hashes.
+                "CREATE TABLE vaults (account_id TEXT PRIMARY KEY, document TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+                "ALTER TABLE destinations ADD COLUMN credential_key TEXT",
+                "ALTER TABLE envelopes ADD COLUMN peer_login TEXT",
+                // What each peer destination's storage server last reported (certificate, space).
+                """
+                CREATE TABLE peer_reports (destination_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, server_id TEXT NOT NULL,
+                  report TEXT NOT NULL, reported_at BIGINT NOT NULL)
+                """,
+            ]
+        ),
+        (
+            4,
+            [
+                """
+                CREATE TABLE audit_events (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, at BIGINT NOT NULL, actor TEXT NOT NULL,
+                  action TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL, resource_id TEXT)
+                """,
+                "CREATE INDEX audit_events_account ON audit_events (account_id, at, id)",
+            ]
+        ),
+        (
+            5,
+            [
+                // Notifications: channels, the alert state per (channel, job), and the delivery queue.
+                """
+                CREATE TABLE notification_channels (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+                  url TEXT NOT NULL, secret TEXT NOT NULL, rules TEXT NOT NULL, created_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX notification_channels_account ON notification_channels (account_id)",
+                """
+                CREATE TABLE alert_states (channel_id TEXT NOT NULL, job_id TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (channel_id, job_id))
+                """,
+                """
+                CREATE TABLE notification_deliveries (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, channel_id TEXT NOT NULL, event TEXT NOT NULL,
+                  body TEXT NOT NULL, attempts INTEGER NOT NULL, next_attempt_at BIGINT NOT NULL, delivered_at BIGINT, last_error TEXT, created_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX notification_deliveries_due ON notification_deliveries (delivered_at, next_attempt_at)",
+                "CREATE INDEX notification_deliveries_account ON notification_deliveries (account_id, created_at, id)",
+            ]
+        ),
+        (
+            6,
+            [
+                // Each job's newest run in brief, kept as runs are recorded: fleet pages and alerts read
+                // one row per job instead of searching the run history. And the job's stale threshold.
+                "ALTER TABLE jobs ADD COLUMN last_run_id TEXT",
+                "ALTER TABLE jobs ADD COLUMN last_run_status TEXT",
+                "ALTER TABLE jobs ADD COLUMN last_run_slot BIGINT",
+                "ALTER TABLE jobs ADD COLUMN last_run_created_at BIGINT",
+                "ALTER TABLE jobs ADD COLUMN last_run_finished_at BIGINT",
+                "ALTER TABLE jobs ADD COLUMN stale_after INTEGER",
+                "ALTER TABLE jobs ADD COLUMN check_subsets INTEGER",
+                "ALTER TABLE jobs ADD COLUMN ping_url TEXT",
+                // Email channels: sender, recipients and SMTP login name (the password is the channel's secret).
+                "ALTER TABLE notification_channels ADD COLUMN email TEXT",
+                // Restores: a run's plan (what, from where, to where) and the order sent to the agent.
+                "ALTER TABLE runs ADD COLUMN restore TEXT",
+                "ALTER TABLE agent_commands ADD COLUMN payload TEXT",
+                "ALTER TABLE envelopes ADD COLUMN recovery_login TEXT",
+                // Browsing: each snapshot copy's tree, listed once by its server's agent, found by folder.
+                """
+                CREATE TABLE snapshot_listings (snapshot_id TEXT NOT NULL, destination_id TEXT NOT NULL, account_id TEXT NOT NULL, server_id TEXT NOT NULL,
+                  status TEXT NOT NULL, entries BIGINT NOT NULL, requested_at BIGINT NOT NULL, completed_at BIGINT, error TEXT,
+                  PRIMARY KEY (snapshot_id, destination_id))
+                """,
+                """
+                CREATE TABLE snapshot_entries (snapshot_id TEXT NOT NULL, destination_id TEXT NOT NULL, parent TEXT NOT NULL, name TEXT NOT NULL,
+                  type TEXT NOT NULL, size BIGINT NOT NULL, mode INTEGER NOT NULL, mtime BIGINT, restic_id TEXT,
+                  PRIMARY KEY (snapshot_id, destination_id, parent, name))
+                """,
+                "CREATE INDEX runs_job_created ON runs (job_id, created_at, id)",
+            ] + SQLHubStore.latestRunBackfill
+        ),
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.

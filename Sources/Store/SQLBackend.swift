@@ -54,7 +54,10 @@ public final class SQLBackend: @unchecked Sendable {
         return backend
     }
 
-    private init(dialect: Dialect, sqlitePool: EventLoopConnectionPool<SQLiteConnectionSource>?, postgresPool: EventLoopConnectionPool<PostgresConnectionSource>?, logger: Logger) {
+    private init(
+        dialect: Dialect, sqlitePool: EventLoopConnectionPool<SQLiteConnectionSource>?,
+        postgresPool: EventLoopConnectionPool<PostgresConnectionSource>?, logger: Logger
+    ) {
         self.dialect = dialect
         self.sqlitePool = sqlitePool
         self.postgresPool = postgresPool

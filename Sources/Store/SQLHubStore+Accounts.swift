@@ -8,15 +8,19 @@ extension SQLHubStore {
             if let user, try await db.raw("SELECT id FROM users WHERE email = \(bind: user.email)").first() != nil {
                 throw DomainError.conflict("email", "an account with the email \(user.email) already exists")
             }
-            try await db.raw("""
+            try await db.raw(
+                """
                 INSERT INTO accounts (id, name, plan, created_at)
                 VALUES (\(bind: account.id), \(bind: account.name), \(bind: account.plan.rawValue), \(bind: account.createdAt.millisecondsSince1970))
-                """).run()
+                """
+            ).run()
             if let user {
-                try await db.raw("""
+                try await db.raw(
+                    """
                     INSERT INTO users (id, account_id, email, password_hash, created_at)
                     VALUES (\(bind: user.id), \(bind: user.accountID), \(bind: user.email), \(bind: user.passwordHash), \(bind: user.createdAt.millisecondsSince1970))
-                    """).run()
+                    """
+                ).run()
             }
         }
     }
@@ -38,8 +42,9 @@ extension SQLHubStore {
     public func user(id: String) async throws -> User? {
         try await read { db in
             try await db.raw("SELECT * FROM users WHERE id = \(bind: id)").first().map { row in
-                User(id: try row.text("id"), accountID: try row.text("account_id"), email: try row.text("email"),
-                     passwordHash: try row.text("password_hash"), createdAt: try row.date("created_at"))
+                User(
+                    id: try row.text("id"), accountID: try row.text("account_id"), email: try row.text("email"),
+                    passwordHash: try row.text("password_hash"), createdAt: try row.date("created_at"))
             }
         }
     }
@@ -47,18 +52,21 @@ extension SQLHubStore {
     public func user(email: String) async throws -> User? {
         try await read { db in
             try await db.raw("SELECT * FROM users WHERE email = \(bind: email)").first().map { row in
-                User(id: try row.text("id"), accountID: try row.text("account_id"), email: try row.text("email"),
-                     passwordHash: try row.text("password_hash"), createdAt: try row.date("created_at"))
+                User(
+                    id: try row.text("id"), accountID: try row.text("account_id"), email: try row.text("email"),
+                    passwordHash: try row.text("password_hash"), createdAt: try row.date("created_at"))
             }
         }
     }
 
     public func createAPIToken(_ token: APIToken, hash: String) async throws {
         try await write { db in
-            try await db.raw("""
+            try await db.raw(
+                """
                 INSERT INTO api_tokens (id, account_id, name, prefix, token_hash, created_at)
                 VALUES (\(bind: token.id), \(bind: token.accountID), \(bind: token.name), \(bind: token.prefix), \(bind: hash), \(bind: token.createdAt.millisecondsSince1970))
-                """).run()
+                """
+            ).run()
         }
     }
 
@@ -76,7 +84,10 @@ extension SQLHubStore {
 
     public func revokeAPIToken(accountID: String, id: String, at: Date) async throws -> Bool {
         try await write { db in
-            guard try await db.raw("SELECT id FROM api_tokens WHERE id = \(bind: id) AND account_id = \(bind: accountID) AND revoked_at IS NULL").first() != nil else { return false }
+            guard
+                try await db.raw("SELECT id FROM api_tokens WHERE id = \(bind: id) AND account_id = \(bind: accountID) AND revoked_at IS NULL")
+                    .first() != nil
+            else { return false }
             try await db.raw("UPDATE api_tokens SET revoked_at = \(bind: at.millisecondsSince1970) WHERE id = \(bind: id)").run()
             return true
         }
@@ -91,20 +102,24 @@ extension SQLHubStore {
     public func createSession(_ session: WebSession, hash: String) async throws {
         try await write { db in
             try await db.raw("DELETE FROM web_sessions WHERE expires_at < \(bind: session.createdAt.millisecondsSince1970)").run()
-            try await db.raw("""
+            try await db.raw(
+                """
                 INSERT INTO web_sessions (id, account_id, user_id, token_hash, created_at, expires_at)
                 VALUES (\(bind: session.id), \(bind: session.accountID), \(bind: session.userID), \(bind: hash),
                         \(bind: session.createdAt.millisecondsSince1970), \(bind: session.expiresAt.millisecondsSince1970))
-                """).run()
+                """
+            ).run()
         }
     }
 
     public func session(hash: String, now: Date) async throws -> WebSession? {
         try await read { db in
-            try await db.raw("SELECT * FROM web_sessions WHERE token_hash = \(bind: hash) AND expires_at > \(bind: now.millisecondsSince1970)").first().map { row in
-                WebSession(id: try row.text("id"), accountID: try row.text("account_id"), userID: try row.text("user_id"),
-                           createdAt: try row.date("created_at"), expiresAt: try row.date("expires_at"))
-            }
+            try await db.raw("SELECT * FROM web_sessions WHERE token_hash = \(bind: hash) AND expires_at > \(bind: now.millisecondsSince1970)")
+                .first().map { row in
+                    WebSession(
+                        id: try row.text("id"), accountID: try row.text("account_id"), userID: try row.text("user_id"),
+                        createdAt: try row.date("created_at"), expiresAt: try row.date("expires_at"))
+                }
         }
     }
 
@@ -118,7 +133,8 @@ extension SQLHubStore {
     }
 
     static func apiToken(_ row: any SQLRow) throws -> APIToken {
-        APIToken(id: try row.text("id"), accountID: try row.text("account_id"), name: try row.text("name"), prefix: try row.text("prefix"),
-                 createdAt: try row.date("created_at"), lastUsedAt: try row.optionalDate("last_used_at"), revokedAt: try row.optionalDate("revoked_at"))
+        APIToken(
+            id: try row.text("id"), accountID: try row.text("account_id"), name: try row.text("name"), prefix: try row.text("prefix"),
+            createdAt: try row.date("created_at"), lastUsedAt: try row.optionalDate("last_used_at"), revokedAt: try row.optionalDate("revoked_at"))
     }
 }

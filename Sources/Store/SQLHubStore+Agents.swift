@@ -4,15 +4,19 @@ import LinkProtocol
 import SQLKit
 
 extension SQLHubStore {
-    public func enroll(tokenHash: String, publicKey: String, keyFingerprint: String, agentVersion: String, credentialHash: String, now: Date) async throws -> Server? {
+    public func enroll(tokenHash: String, publicKey: String, keyFingerprint: String, agentVersion: String, credentialHash: String, now: Date)
+        async throws -> Server?
+    {
         try await write { db in
             let ms = now.millisecondsSince1970
             guard let token = try await Self.consumeEnrollmentToken(hash: tokenHash, now: now, on: db) else { return nil }
-            try await db.raw("""
+            try await db.raw(
+                """
                 UPDATE servers SET public_key = \(bind: publicKey), key_fingerprint = \(bind: keyFingerprint), agent_version = \(bind: agentVersion),
                   enrolled_at = \(bind: ms), last_seen_at = \(bind: ms), agent_credential_hash = \(bind: credentialHash)
                 WHERE id = \(bind: token.serverID) AND account_id = \(bind: token.accountID)
-                """).run()
+                """
+            ).run()
             return try await db.raw("SELECT * FROM servers WHERE id = \(bind: token.serverID)").first().map(Self.server)
         }
     }
@@ -49,14 +53,21 @@ extension SQLHubStore {
         let report = reported
         do {
             return try await write { db in
-                if try await db.raw("SELECT id FROM agent_events WHERE server_id = \(bind: serverID) AND id = \(bind: event.id)").first() != nil { return nil }
-                try await db.raw("INSERT INTO agent_events (id, server_id, received_at) VALUES (\(bind: event.id), \(bind: serverID), \(bind: now.millisecondsSince1970))").run()
-                let recorded = try await db.raw("SELECT server_id, job_id, trigger, status, created_at FROM runs WHERE id = \(bind: run.id)").first().map(Self.recordedRun)
+                if try await db.raw("SELECT id FROM agent_events WHERE server_id = \(bind: serverID) AND id = \(bind: event.id)").first() != nil {
+                    return nil
+                }
+                try await db.raw(
+                    "INSERT INTO agent_events (id, server_id, received_at) VALUES (\(bind: event.id), \(bind: serverID), \(bind: now.millisecondsSince1970))"
+                ).run()
+                let recorded = try await db.raw("SELECT server_id, job_id, trigger, status, created_at FROM runs WHERE id = \(bind: run.id)").first()
+                    .map(Self.recordedRun)
                 let jobID = RunLifecycle.jobID(of: report, recorded: recorded)
                 let owner = try await db.raw("SELECT server_id FROM jobs WHERE id = \(bind: jobID)").first()?.text("server_id")
                 var slotTaken = false
                 if recorded == nil, let slot = run.slot {
-                    slotTaken = try await db.raw("SELECT id FROM runs WHERE job_id = \(bind: jobID) AND slot = \(bind: slot.millisecondsSince1970)").first() != nil
+                    slotTaken =
+                        try await db.raw("SELECT id FROM runs WHERE job_id = \(bind: jobID) AND slot = \(bind: slot.millisecondsSince1970)").first()
+                        != nil
                 }
                 let decision = RunLifecycle.decide(report, sender: serverID, recorded: recorded, jobOwner: owner, slotTaken: slotTaken)
                 switch decision {
@@ -67,7 +78,7 @@ extension SQLHubStore {
                     var stored = run
                     stored.jobID = change.jobID
                     stored.trigger = change.trigger
-                    stored.restore = nil // only the hub plans restores
+                    stored.restore = nil  // only the hub plans restores
                     try await Self.persist(stored, change, results: results, on: db)
                     if change.recordsSnapshot {
                         try await Self.recordOutcome(report, of: stored, accountID: accountID, serverID: serverID, now: now, on: db)
@@ -76,7 +87,7 @@ extension SQLHubStore {
                 return decision
             }
         } catch StoreError.duplicate {
-            return nil // the same event delivered twice at once (the run and the daemon both flush): stored by the other
+            return nil  // the same event delivered twice at once (the run and the daemon both flush): stored by the other
         }
     }
 
@@ -84,7 +95,9 @@ extension SQLHubStore {
         guard let trigger = RunTrigger(rawValue: try row.text("trigger")), let status = RunStatus(rawValue: try row.text("status")) else {
             throw StoreError.corrupt("runs holds an unknown trigger or status")
         }
-        return RecordedRun(serverID: try row.text("server_id"), jobID: try row.text("job_id"), trigger: trigger, status: status, createdAt: try row.date("created_at"))
+        return RecordedRun(
+            serverID: try row.text("server_id"), jobID: try row.text("job_id"), trigger: trigger, status: status,
+            createdAt: try row.date("created_at"))
     }
 
     /// Writes a run row as the lifecycle decided: inserted or moved on, with its destinations and the job's newest run.
@@ -92,13 +105,15 @@ extension SQLHubStore {
         if change.inserts {
             try await insertRunRow(run, on: db)
         } else {
-            try await db.raw("""
+            try await db.raw(
+                """
                 UPDATE runs SET status = \(bind: run.status.rawValue), started_at = \(bind: run.startedAt.milliseconds),
                   finished_at = \(bind: run.finishedAt.milliseconds), bytes_added = \(bind: run.bytesAdded),
                   bytes_processed = \(bind: run.bytesProcessed), files_new = \(bind: run.filesNew), results = \(bind: results),
                   log_excerpt = \(bind: run.logExcerpt), slot = \(bind: run.slot.milliseconds)
                 WHERE id = \(bind: run.id)
-                """).run()
+                """
+            ).run()
         }
         try await db.raw("DELETE FROM run_destinations WHERE run_id = \(bind: run.id)").run()
         try await writeRunDestinations(run, on: db)
@@ -109,9 +124,12 @@ extension SQLHubStore {
     }
 
     /// A backup's first end: its snapshot (dated no later than the hub's clock allows) and the copies retention removed.
-    private static func recordOutcome(_ event: RunEvent, of run: Run, accountID: String, serverID: String, now: Date, on db: any SQLDatabase) async throws {
+    private static func recordOutcome(_ event: RunEvent, of run: Run, accountID: String, serverID: String, now: Date, on db: any SQLDatabase)
+        async throws
+    {
         if var snapshot = event.snapshot, !snapshot.copies.isEmpty,
-           try await db.raw("SELECT id FROM snapshots WHERE run_id = \(bind: run.id)").first() == nil {
+            try await db.raw("SELECT id FROM snapshots WHERE run_id = \(bind: run.id)").first() == nil
+        {
             snapshot.accountID = accountID
             snapshot.serverID = serverID
             snapshot.runID = run.id
@@ -128,17 +146,24 @@ extension SQLHubStore {
     static func removePrunedCopies(_ pruned: PrunedCopies, jobID: String, accountID: String, on db: any SQLDatabase) async throws {
         let removed = Set(pruned.resticSnapshotIDs.map { String($0.prefix(8)) })
         guard !removed.isEmpty else { return }
-        let rows = try await db.raw("""
+        let rows = try await db.raw(
+            """
             SELECT c.snapshot_id, c.restic_ids FROM snapshot_copies c JOIN snapshots s ON s.id = c.snapshot_id
             WHERE c.account_id = \(bind: accountID) AND c.destination_id = \(bind: pruned.destinationID) AND s.job_id = \(bind: jobID)
-            """).all()
+            """
+        ).all()
         for row in rows {
             let ids = try row.document("restic_ids", as: [String].self).map { String($0.prefix(8)) }
             guard !ids.isEmpty, ids.allSatisfy({ removed.contains($0) }) else { continue }
             let snapshotID = try row.text("snapshot_id")
-            try await db.raw("DELETE FROM snapshot_copies WHERE snapshot_id = \(bind: snapshotID) AND destination_id = \(bind: pruned.destinationID)").run()
-            try await db.raw("DELETE FROM snapshot_entries WHERE snapshot_id = \(bind: snapshotID) AND destination_id = \(bind: pruned.destinationID)").run()
-            try await db.raw("DELETE FROM snapshot_listings WHERE snapshot_id = \(bind: snapshotID) AND destination_id = \(bind: pruned.destinationID)").run()
+            try await db.raw("DELETE FROM snapshot_copies WHERE snapshot_id = \(bind: snapshotID) AND destination_id = \(bind: pruned.destinationID)")
+                .run()
+            try await db.raw(
+                "DELETE FROM snapshot_entries WHERE snapshot_id = \(bind: snapshotID) AND destination_id = \(bind: pruned.destinationID)"
+            ).run()
+            try await db.raw(
+                "DELETE FROM snapshot_listings WHERE snapshot_id = \(bind: snapshotID) AND destination_id = \(bind: pruned.destinationID)"
+            ).run()
             if try await db.raw("SELECT snapshot_id FROM snapshot_copies WHERE snapshot_id = \(bind: snapshotID)").first() == nil {
                 try await db.raw("DELETE FROM snapshots WHERE id = \(bind: snapshotID)").run()
             }
@@ -150,29 +175,37 @@ extension SQLHubStore {
     }
 
     static func insertCommand(_ command: AgentCommand, accountID: String, serverID: String, on db: any SQLDatabase) async throws {
-            try await db.raw("""
-                INSERT INTO agent_commands (id, account_id, server_id, kind, job_id, run_id, slot, created_at, payload)
-                VALUES (\(bind: command.id), \(bind: accountID), \(bind: serverID), \(bind: command.kind.rawValue), \(bind: command.jobID),
-                        \(bind: command.runID), \(bind: command.slot.milliseconds), \(bind: command.createdAt.millisecondsSince1970),
-                        \(bind: try Self.commandPayload(command)))
-                """).run()
+        try await db.raw(
+            """
+            INSERT INTO agent_commands (id, account_id, server_id, kind, job_id, run_id, slot, created_at, payload)
+            VALUES (\(bind: command.id), \(bind: accountID), \(bind: serverID), \(bind: command.kind.rawValue), \(bind: command.jobID),
+                    \(bind: command.runID), \(bind: command.slot.milliseconds), \(bind: command.createdAt.millisecondsSince1970),
+                    \(bind: try Self.commandPayload(command)))
+            """
+        ).run()
     }
 
     public func pendingCommands(serverID: String) async throws -> [AgentCommand] {
         try await read { db in
-            try await db.raw("SELECT * FROM agent_commands WHERE server_id = \(bind: serverID) AND acked_at IS NULL ORDER BY created_at, id LIMIT 100").all().compactMap { row in
+            try await db.raw(
+                "SELECT * FROM agent_commands WHERE server_id = \(bind: serverID) AND acked_at IS NULL ORDER BY created_at, id LIMIT 100"
+            ).all().compactMap { row in
                 guard let kind = AgentCommand.Kind(rawValue: try row.text("kind")) else { return nil }
-                return AgentCommand(id: try row.text("id"), kind: kind, jobID: try row.optionalText("job_id"), runID: try row.optionalText("run_id"),
-                                    slot: try row.optionalDate("slot"), createdAt: try row.date("created_at"),
-                                    restore: try payload(row)?.restore, listing: try payload(row)?.listing, download: try payload(row)?.download)
+                return AgentCommand(
+                    id: try row.text("id"), kind: kind, jobID: try row.optionalText("job_id"), runID: try row.optionalText("run_id"),
+                    slot: try row.optionalDate("slot"), createdAt: try row.date("created_at"),
+                    restore: try payload(row)?.restore, listing: try payload(row)?.listing, download: try payload(row)?.download)
             }
         }
     }
 
     public func ackCommand(serverID: String, id: String, at: Date) async throws -> Bool {
         try await write { db in
-            guard try await db.raw("SELECT id FROM agent_commands WHERE id = \(bind: id) AND server_id = \(bind: serverID)").first() != nil else { return false }
-            try await db.raw("UPDATE agent_commands SET acked_at = \(bind: at.millisecondsSince1970) WHERE id = \(bind: id) AND acked_at IS NULL").run()
+            guard try await db.raw("SELECT id FROM agent_commands WHERE id = \(bind: id) AND server_id = \(bind: serverID)").first() != nil else {
+                return false
+            }
+            try await db.raw("UPDATE agent_commands SET acked_at = \(bind: at.millisecondsSince1970) WHERE id = \(bind: id) AND acked_at IS NULL")
+                .run()
             return true
         }
     }

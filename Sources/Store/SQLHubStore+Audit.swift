@@ -5,11 +5,13 @@ import SQLKit
 extension SQLHubStore {
     public func insertAudit(_ event: AuditEvent) async throws {
         try await write { db in
-            try await db.raw("""
+            try await db.raw(
+                """
                 INSERT INTO audit_events (id, account_id, at, actor, action, method, path, status, resource_id)
                 VALUES (\(bind: event.id), \(bind: event.accountID), \(bind: event.at.millisecondsSince1970), \(bind: event.actor), \(bind: event.action),
                         \(bind: event.method), \(bind: event.path), \(bind: event.status), \(bind: event.resourceID))
-                """).run()
+                """
+            ).run()
         }
     }
 
@@ -27,9 +29,10 @@ extension SQLHubStore {
             if let actor = filter.actor { query = query + " AND actor LIKE \(bind: "%" + Self.likeEscaped(actor) + "%") ESCAPE '\\'" }
             query = query + " ORDER BY at DESC, id DESC LIMIT \(literal: limit + 1)"
             let events = try await db.raw(query).all().map { row in
-                AuditEvent(id: try row.text("id"), accountID: try row.text("account_id"), at: try row.date("at"), actor: try row.text("actor"),
-                           action: try row.text("action"), method: try row.text("method"), path: try row.text("path"),
-                           status: Int(try row.integer("status")), resourceID: try row.optionalText("resource_id"))
+                AuditEvent(
+                    id: try row.text("id"), accountID: try row.text("account_id"), at: try row.date("at"), actor: try row.text("actor"),
+                    action: try row.text("action"), method: try row.text("method"), path: try row.text("path"),
+                    status: Int(try row.integer("status")), resourceID: try row.optionalText("resource_id"))
             }
             return Self.page(events, limit: limit) { Cursor(createdAt: $0.at, id: $0.id) }
         }

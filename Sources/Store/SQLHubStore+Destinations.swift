@@ -8,22 +8,28 @@ extension SQLHubStore {
         let settings = try ColumnJSON.encode(destination.settings)
         let key = try destination.credentialKey.map(ColumnJSON.encode)
         try await write { db in
-            if try await db.raw("SELECT id FROM destinations WHERE account_id = \(bind: destination.accountID) AND name = \(bind: destination.name)").first() != nil {
+            if try await db.raw("SELECT id FROM destinations WHERE account_id = \(bind: destination.accountID) AND name = \(bind: destination.name)")
+                .first() != nil
+            {
                 throw DomainError.conflict("name", "a destination named \"\(destination.name)\" already exists; choose another name")
             }
-            try await db.raw("""
+            try await db.raw(
+                """
                 INSERT INTO destinations (id, account_id, name, kind, settings, credential_key, created_at, updated_at)
                 VALUES (\(bind: destination.id), \(bind: destination.accountID), \(bind: destination.name), \(bind: destination.kind.rawValue),
                         \(bind: settings), \(bind: key), \(bind: destination.createdAt.millisecondsSince1970), \(bind: destination.updatedAt.millisecondsSince1970))
-                """).run()
+                """
+            ).run()
         }
     }
 
     public func destination(accountID: String, reference: String) async throws -> Destination? {
         try await read { db in
-            try await db.raw("""
+            try await db.raw(
+                """
                 SELECT * FROM destinations WHERE account_id = \(bind: accountID) AND (id = \(bind: reference) OR name = \(bind: reference))
-                """).first().map(Self.destination)
+                """
+            ).first().map(Self.destination)
         }
     }
 
@@ -37,20 +43,28 @@ extension SQLHubStore {
         let settings = try ColumnJSON.encode(destination.settings)
         let key = try destination.credentialKey.map(ColumnJSON.encode)
         try await write { db in
-            if try await db.raw("SELECT id FROM destinations WHERE account_id = \(bind: destination.accountID) AND name = \(bind: destination.name) AND id <> \(bind: destination.id)").first() != nil {
+            if try await db.raw(
+                "SELECT id FROM destinations WHERE account_id = \(bind: destination.accountID) AND name = \(bind: destination.name) AND id <> \(bind: destination.id)"
+            ).first() != nil {
                 throw DomainError.conflict("name", "a destination named \"\(destination.name)\" already exists; choose another name")
             }
-            try await db.raw("""
+            try await db.raw(
+                """
                 UPDATE destinations SET name = \(bind: destination.name), settings = \(bind: settings), credential_key = \(bind: key), updated_at = \(bind: destination.updatedAt.millisecondsSince1970)
                 WHERE id = \(bind: destination.id) AND account_id = \(bind: destination.accountID)
-                """).run()
+                """
+            ).run()
         }
     }
 
     public func deleteDestination(accountID: String, id: String) async throws -> Bool {
         try await write { db in
-            guard try await db.raw("SELECT id FROM destinations WHERE id = \(bind: id) AND account_id = \(bind: accountID)").first() != nil else { return false }
-            let users = try await db.raw("SELECT j.name FROM job_destinations jd JOIN jobs j ON j.id = jd.job_id WHERE jd.destination_id = \(bind: id) ORDER BY j.name").all()
+            guard try await db.raw("SELECT id FROM destinations WHERE id = \(bind: id) AND account_id = \(bind: accountID)").first() != nil else {
+                return false
+            }
+            let users = try await db.raw(
+                "SELECT j.name FROM job_destinations jd JOIN jobs j ON j.id = jd.job_id WHERE jd.destination_id = \(bind: id) ORDER BY j.name"
+            ).all()
             if !users.isEmpty {
                 let names = try users.map { try $0.text("name") }.joined(separator: ", ")
                 throw DomainError.conflict(nil, "the destination is used by the jobs \(names); remove it from those jobs first")
@@ -63,52 +77,68 @@ extension SQLHubStore {
 
     public func jobsUsing(accountID: String, destinationID: String) async throws -> [(id: String, name: String)] {
         try await read { db in
-            try await db.raw("""
+            try await db.raw(
+                """
                 SELECT j.id, j.name FROM job_destinations jd JOIN jobs j ON j.id = jd.job_id
                 WHERE jd.destination_id = \(bind: destinationID) AND j.account_id = \(bind: accountID) ORDER BY j.name
-                """).all().map { (id: try $0.text("id"), name: try $0.text("name")) }
+                """
+            ).all().map { (id: try $0.text("id"), name: try $0.text("name")) }
         }
     }
 
     public func putEnvelope(_ envelope: SealedEnvelope) async throws {
         let ciphertext = envelope.ciphertext.base64EncodedString()
         try await write { db in
-            guard try await db.raw("SELECT id FROM destinations WHERE id = \(bind: envelope.destinationID) AND account_id = \(bind: envelope.accountID)").first() != nil,
-                  try await db.raw("SELECT id FROM servers WHERE id = \(bind: envelope.serverID) AND account_id = \(bind: envelope.accountID)").first() != nil
+            guard
+                try await db.raw(
+                    "SELECT id FROM destinations WHERE id = \(bind: envelope.destinationID) AND account_id = \(bind: envelope.accountID)"
+                ).first() != nil,
+                try await db.raw("SELECT id FROM servers WHERE id = \(bind: envelope.serverID) AND account_id = \(bind: envelope.accountID)").first()
+                    != nil
             else {
                 throw DomainError.notFound("destination or server", envelope.destinationID)
             }
-            try await db.raw("DELETE FROM envelopes WHERE destination_id = \(bind: envelope.destinationID) AND server_id = \(bind: envelope.serverID)").run()
-            try await db.raw("""
+            try await db.raw(
+                "DELETE FROM envelopes WHERE destination_id = \(bind: envelope.destinationID) AND server_id = \(bind: envelope.serverID)"
+            ).run()
+            try await db.raw(
+                """
                 INSERT INTO envelopes (account_id, destination_id, server_id, key_id, version, ciphertext, peer_login, recovery_login, created_at)
                 VALUES (\(bind: envelope.accountID), \(bind: envelope.destinationID), \(bind: envelope.serverID), \(bind: envelope.keyID),
                         \(bind: envelope.version), \(bind: ciphertext), \(bind: envelope.peerLogin), \(bind: envelope.recoveryLogin),
                         \(bind: envelope.createdAt.millisecondsSince1970))
-                """).run()
+                """
+            ).run()
         }
     }
 
     public func envelopes(accountID: String, destinationID: String) async throws -> [SealedEnvelope] {
         try await read { db in
-            try await db.raw("SELECT * FROM envelopes WHERE account_id = \(bind: accountID) AND destination_id = \(bind: destinationID) ORDER BY server_id").all().map(Self.envelope)
+            try await db.raw(
+                "SELECT * FROM envelopes WHERE account_id = \(bind: accountID) AND destination_id = \(bind: destinationID) ORDER BY server_id"
+            ).all().map(Self.envelope)
         }
     }
 
     public func envelopes(accountID: String, serverID: String) async throws -> [SealedEnvelope] {
         try await read { db in
-            try await db.raw("SELECT * FROM envelopes WHERE account_id = \(bind: accountID) AND server_id = \(bind: serverID) ORDER BY destination_id").all().map(Self.envelope)
+            try await db.raw(
+                "SELECT * FROM envelopes WHERE account_id = \(bind: accountID) AND server_id = \(bind: serverID) ORDER BY destination_id"
+            ).all().map(Self.envelope)
         }
     }
 
     public func envelopes(accountID: String) async throws -> [SealedEnvelope] {
         try await read { db in
-            try await db.raw("SELECT * FROM envelopes WHERE account_id = \(bind: accountID) ORDER BY destination_id, server_id").all().map(Self.envelope)
+            try await db.raw("SELECT * FROM envelopes WHERE account_id = \(bind: accountID) ORDER BY destination_id, server_id").all().map(
+                Self.envelope)
         }
     }
 
     public func deleteEnvelope(accountID: String, destinationID: String, serverID: String) async throws -> Bool {
         try await write { db in
-            let selector = SQLQueryString("account_id = \(bind: accountID) AND destination_id = \(bind: destinationID) AND server_id = \(bind: serverID)")
+            let selector = SQLQueryString(
+                "account_id = \(bind: accountID) AND destination_id = \(bind: destinationID) AND server_id = \(bind: serverID)")
             guard try await db.raw("SELECT server_id FROM envelopes WHERE \(selector)").first() != nil else { return false }
             try await db.raw("DELETE FROM envelopes WHERE \(selector)").run()
             return true
@@ -120,7 +150,9 @@ extension SQLHubStore {
         return Destination(
             id: try row.text("id"), accountID: try row.text("account_id"), name: try row.text("name"), kind: kind,
             settings: try row.document("settings", as: DestinationSettings.self),
-            credentialKey: try row.optionalText("credential_key").map { try ColumnJSON.decode(DestinationKeyRecord.self, $0, column: "credential_key") },
+            credentialKey: try row.optionalText("credential_key").map {
+                try ColumnJSON.decode(DestinationKeyRecord.self, $0, column: "credential_key")
+            },
             createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at")
         )
     }
@@ -130,7 +162,8 @@ extension SQLHubStore {
         return SealedEnvelope(
             accountID: try row.text("account_id"), destinationID: try row.text("destination_id"), serverID: try row.text("server_id"),
             keyID: try row.text("key_id"), version: Int(try row.integer("version")), ciphertext: ciphertext,
-            peerLogin: try row.optionalText("peer_login"), recoveryLogin: try row.optionalText("recovery_login"), createdAt: try row.date("created_at")
+            peerLogin: try row.optionalText("peer_login"), recoveryLogin: try row.optionalText("recovery_login"),
+            createdAt: try row.date("created_at")
         )
     }
 }
@@ -152,7 +185,9 @@ extension SQLHubStore {
             }
             if !exists && replacing { throw DomainError.notFound("vault", accountID) }
             try await db.raw("DELETE FROM vaults WHERE account_id = \(bind: accountID)").run()
-            try await db.raw("INSERT INTO vaults (account_id, document, updated_at) VALUES (\(bind: accountID), \(bind: text), \(bind: now.millisecondsSince1970))").run()
+            try await db.raw(
+                "INSERT INTO vaults (account_id, document, updated_at) VALUES (\(bind: accountID), \(bind: text), \(bind: now.millisecondsSince1970))"
+            ).run()
         }
     }
 }
@@ -163,11 +198,14 @@ extension SQLHubStore {
         stored.reportedAt = now
         let text = try ColumnJSON.encode(stored)
         try await write { db in
-            try await db.raw("DELETE FROM peer_reports WHERE destination_id = \(bind: report.destinationID) AND account_id = \(bind: accountID)").run()
-            try await db.raw("""
+            try await db.raw("DELETE FROM peer_reports WHERE destination_id = \(bind: report.destinationID) AND account_id = \(bind: accountID)")
+                .run()
+            try await db.raw(
+                """
                 INSERT INTO peer_reports (destination_id, account_id, server_id, report, reported_at)
                 VALUES (\(bind: report.destinationID), \(bind: accountID), \(bind: serverID), \(bind: text), \(bind: now.millisecondsSince1970))
-                """).run()
+                """
+            ).run()
         }
     }
 

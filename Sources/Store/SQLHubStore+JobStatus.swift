@@ -8,7 +8,8 @@ extension SQLHubStore {
     public func jobStatuses(accountID: String, jobIDs: [String]? = nil) async throws -> [JobStatus] {
         if let jobIDs, jobIDs.isEmpty { return [] }
         return try await read { db in
-            var query = SQLQueryString("""
+            var query = SQLQueryString(
+                """
                 SELECT id, server_id, name, kind, enabled, schedule_calendar, schedule_time_zone, created_at, stale_after,
                        last_run_id, last_run_status, last_run_slot, last_run_created_at, last_run_finished_at, protected_at, protected_bytes
                 FROM jobs WHERE account_id = \(bind: accountID)
@@ -21,9 +22,12 @@ extension SQLHubStore {
     static func jobStatus(_ row: any SQLRow) throws -> JobStatus {
         var latest: RunBrief?
         if let id = try row.optionalText("last_run_id"), let created = try row.optionalDate("last_run_created_at") {
-            guard let status = RunStatus(rawValue: try row.text("last_run_status")) else { throw StoreError.corrupt("jobs.last_run_status holds an unknown status") }
-            latest = RunBrief(id: id, status: status, slot: try row.optionalDate("last_run_slot"), createdAt: created,
-                              finishedAt: try row.optionalDate("last_run_finished_at"))
+            guard let status = RunStatus(rawValue: try row.text("last_run_status")) else {
+                throw StoreError.corrupt("jobs.last_run_status holds an unknown status")
+            }
+            latest = RunBrief(
+                id: id, status: status, slot: try row.optionalDate("last_run_slot"), createdAt: created,
+                finishedAt: try row.optionalDate("last_run_finished_at"))
         }
         return JobStatus(
             id: try row.text("id"), serverID: try row.text("server_id"), name: try row.text("name"),
@@ -50,14 +54,20 @@ extension SQLHubStore {
     /// read back so the job shows exactly what the run history holds.
     static func recordLatestRun(id runID: String, on db: any SQLDatabase) async throws {
         // Restores are runs of the job whose snapshot they restore, but say nothing of its backups.
-        guard let row = try await db.raw("SELECT job_id, status, slot, created_at, finished_at FROM runs WHERE id = \(bind: runID) AND trigger <> 'restore'").first() else { return }
+        guard
+            let row = try await db.raw(
+                "SELECT job_id, status, slot, created_at, finished_at FROM runs WHERE id = \(bind: runID) AND trigger <> 'restore'"
+            ).first()
+        else { return }
         let created = try row.integer("created_at")
-        try await db.raw("""
+        try await db.raw(
+            """
             UPDATE jobs SET last_run_id = \(bind: runID), last_run_status = \(bind: try row.text("status")), last_run_slot = \(bind: try row.optionalInteger("slot")),
               last_run_created_at = \(bind: created), last_run_finished_at = \(bind: try row.optionalInteger("finished_at"))
             WHERE id = \(bind: try row.text("job_id"))
               AND (last_run_id IS NULL OR last_run_id = \(bind: runID) OR last_run_created_at < \(bind: created)
                    OR (last_run_created_at = \(bind: created) AND last_run_id < \(bind: runID)))
-            """).run()
+            """
+        ).run()
     }
 }

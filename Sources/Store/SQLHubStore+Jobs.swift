@@ -7,12 +7,14 @@ extension SQLHubStore {
         let documents = try Self.jobDocuments(job)
         try await write { db in
             try await Self.refuseDuplicateJobName(job, on: db)
-            try await db.raw("""
+            try await db.raw(
+                """
                 INSERT INTO jobs (id, account_id, server_id, name, kind, sources, schedule_calendar, schedule_time_zone, retention, enabled, created_at, updated_at, stale_after, check_subsets, ping_url)
                 VALUES (\(bind: job.id), \(bind: job.accountID), \(bind: job.serverID), \(bind: job.name), \(bind: job.kind.rawValue), \(bind: documents.sources),
                         \(bind: job.schedule.calendar), \(bind: job.schedule.timeZone), \(bind: documents.retention), \(bind: job.enabled ? 1 : 0),
                         \(bind: job.createdAt.millisecondsSince1970), \(bind: job.updatedAt.millisecondsSince1970), \(bind: job.staleAfter), \(bind: job.checkSubsets), \(bind: job.pingURL))
-                """).run()
+                """
+            ).run()
             try await Self.writeJobDestinations(job, on: db)
         }
     }
@@ -24,13 +26,15 @@ extension SQLHubStore {
                 throw DomainError.notFound("job", job.id)
             }
             try await Self.refuseDuplicateJobName(job, on: db)
-            try await db.raw("""
+            try await db.raw(
+                """
                 UPDATE jobs SET name = \(bind: job.name), kind = \(bind: job.kind.rawValue), sources = \(bind: documents.sources),
                   schedule_calendar = \(bind: job.schedule.calendar), schedule_time_zone = \(bind: job.schedule.timeZone),
                   retention = \(bind: documents.retention), enabled = \(bind: job.enabled ? 1 : 0), updated_at = \(bind: job.updatedAt.millisecondsSince1970),
                   stale_after = \(bind: job.staleAfter), check_subsets = \(bind: job.checkSubsets), ping_url = \(bind: job.pingURL)
                 WHERE id = \(bind: job.id) AND account_id = \(bind: job.accountID)
-                """).run()
+                """
+            ).run()
             try await db.raw("DELETE FROM job_destinations WHERE job_id = \(bind: job.id)").run()
             try await Self.writeJobDestinations(job, on: db)
         }
@@ -58,7 +62,9 @@ extension SQLHubStore {
 
     public func jobs(accountID: String, serverID: String?, destinationID: String?, after cursor: Cursor?, limit: Int) async throws -> Page<Job> {
         try await read { db in
-            let condition = Self.jobFilter(accountID: accountID, serverID: serverID, destinationID: destinationID) + Self.keyset(cursor: cursor, since: nil, until: nil, alias: "j", idColumn: "id")
+            let condition =
+                Self.jobFilter(accountID: accountID, serverID: serverID, destinationID: destinationID)
+                + Self.keyset(cursor: cursor, since: nil, until: nil, alias: "j", idColumn: "id")
             let jobs = try await Self.loadJobs(on: db, where: condition, order: "j.created_at DESC, j.id DESC", limit: limit + 1)
             return Self.page(jobs, limit: limit) { Cursor(createdAt: $0.createdAt, id: $0.id) }
         }
@@ -75,15 +81,20 @@ extension SQLHubStore {
     /// The ids of the jobs writing to a destination.
     public func jobIDs(accountID: String, destinationID: String) async throws -> Set<String> {
         try await read { db in
-            Set(try await db.raw("""
-                SELECT job_id FROM job_destinations WHERE account_id = \(bind: accountID) AND destination_id = \(bind: destinationID)
-                """).all().map { try $0.text("job_id") })
+            Set(
+                try await db.raw(
+                    """
+                    SELECT job_id FROM job_destinations WHERE account_id = \(bind: accountID) AND destination_id = \(bind: destinationID)
+                    """
+                ).all().map { try $0.text("job_id") })
         }
     }
 
     public func deleteJob(accountID: String, id: String) async throws -> Bool {
         try await write { db in
-            guard try await db.raw("SELECT id FROM jobs WHERE id = \(bind: id) AND account_id = \(bind: accountID)").first() != nil else { return false }
+            guard try await db.raw("SELECT id FROM jobs WHERE id = \(bind: id) AND account_id = \(bind: accountID)").first() != nil else {
+                return false
+            }
             try await db.raw("DELETE FROM job_destinations WHERE job_id = \(bind: id)").run()
             try await db.raw("DELETE FROM jobs WHERE id = \(bind: id)").run()
             return true
@@ -91,15 +102,19 @@ extension SQLHubStore {
     }
 
     /// Loads jobs and their destination lists with two queries, whatever the number of jobs.
-    static func loadJobs(on db: any SQLDatabase, where condition: SQLQueryString, order: String = "j.name, j.id", limit: Int? = nil) async throws -> [Job] {
+    static func loadJobs(on db: any SQLDatabase, where condition: SQLQueryString, order: String = "j.name, j.id", limit: Int? = nil) async throws
+        -> [Job]
+    {
         var query = "SELECT j.* FROM jobs j WHERE " + condition + " ORDER BY \(unsafeRaw: order)"
         if let limit { query = query + " LIMIT \(literal: limit)" }
         let rows = try await db.raw(query).all()
         guard !rows.isEmpty else { return [] }
         let ids = try rows.map { try $0.text("id") }
-        let links = try await db.raw("""
+        let links = try await db.raw(
+            """
             SELECT job_id, destination_id FROM job_destinations WHERE job_id IN (\(binds: ids)) ORDER BY job_id, position
-            """).all()
+            """
+        ).all()
         var destinations: [String: [String]] = [:]
         for link in links { destinations[try link.text("job_id"), default: []].append(try link.text("destination_id")) }
         let decoder = JSONDecoder()
@@ -112,7 +127,8 @@ extension SQLHubStore {
                 schedule: Schedule(storedCalendar: try row.text("schedule_calendar"), timeZone: try row.text("schedule_time_zone")),
                 retention: try row.document("retention", as: RetentionPolicy.self, decoder: decoder), destinationIDs: destinations[id] ?? [],
                 enabled: try row.integer("enabled") != 0, createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"),
-                staleAfter: try row.optionalInteger("stale_after").map(Int.init), checkSubsets: try row.optionalInteger("check_subsets").map(Int.init),
+                staleAfter: try row.optionalInteger("stale_after").map(Int.init),
+                checkSubsets: try row.optionalInteger("check_subsets").map(Int.init),
                 pingURL: try row.optionalText("ping_url")
             )
         }
@@ -124,7 +140,8 @@ extension SQLHubStore {
         if let serverID { condition = condition + " AND j.server_id = \(bind: serverID)" }
         if let destinationID {
             // EXISTS lets the database walk jobs in index order and stop after one page.
-            condition = condition + " AND EXISTS (SELECT 1 FROM job_destinations jd WHERE jd.job_id = j.id AND jd.destination_id = \(bind: destinationID))"
+            condition =
+                condition + " AND EXISTS (SELECT 1 FROM job_destinations jd WHERE jd.job_id = j.id AND jd.destination_id = \(bind: destinationID))"
         }
         return condition
     }
@@ -134,17 +151,21 @@ extension SQLHubStore {
     }
 
     static func refuseDuplicateJobName(_ job: Job, on db: any SQLDatabase) async throws {
-        if try await db.raw("SELECT id FROM jobs WHERE server_id = \(bind: job.serverID) AND name = \(bind: job.name) AND id <> \(bind: job.id)").first() != nil {
+        if try await db.raw("SELECT id FROM jobs WHERE server_id = \(bind: job.serverID) AND name = \(bind: job.name) AND id <> \(bind: job.id)")
+            .first() != nil
+        {
             throw DomainError.conflict("name", "this server already has a job named \"\(job.name)\"; choose another name")
         }
     }
 
     static func writeJobDestinations(_ job: Job, on db: any SQLDatabase) async throws {
         for (position, destinationID) in job.destinationIDs.enumerated() {
-            try await db.raw("""
+            try await db.raw(
+                """
                 INSERT INTO job_destinations (job_id, destination_id, account_id, position)
                 VALUES (\(bind: job.id), \(bind: destinationID), \(bind: job.accountID), \(bind: position))
-                """).run()
+                """
+            ).run()
         }
     }
 }

@@ -15,11 +15,13 @@ extension SQLHubStore {
         let email = try channel.email.map(ColumnJSON.encode)
         try await write { db in
             try await Self.refuseDuplicateChannelName(channel, on: db)
-            try await db.raw("""
+            try await db.raw(
+                """
                 INSERT INTO notification_channels (id, account_id, name, kind, url, secret, rules, created_at, email)
                 VALUES (\(bind: channel.id), \(bind: channel.accountID), \(bind: channel.name), \(bind: channel.kind.rawValue), \(bind: channel.url),
                         \(bind: secret), \(bind: rules), \(bind: channel.createdAt.millisecondsSince1970), \(bind: email))
-                """).run()
+                """
+            ).run()
         }
     }
 
@@ -29,20 +31,26 @@ extension SQLHubStore {
         let email = try channel.email.map(ColumnJSON.encode)
         try await write { db in
             try await Self.refuseDuplicateChannelName(channel, on: db)
-            try await db.raw("""
+            try await db.raw(
+                """
                 UPDATE notification_channels SET name = \(bind: channel.name), url = \(bind: channel.url), rules = \(bind: rules), email = \(bind: email)
                 WHERE id = \(bind: channel.id) AND account_id = \(bind: channel.accountID)
-                """).run()
+                """
+            ).run()
             if let secret {
-                try await db.raw("UPDATE notification_channels SET secret = \(bind: secret) WHERE id = \(bind: channel.id) AND account_id = \(bind: channel.accountID)").run()
+                try await db.raw(
+                    "UPDATE notification_channels SET secret = \(bind: secret) WHERE id = \(bind: channel.id) AND account_id = \(bind: channel.accountID)"
+                ).run()
             }
         }
     }
 
     static func refuseDuplicateChannelName(_ channel: NotificationChannel, on db: any SQLDatabase) async throws {
-        if try await db.raw("""
+        if try await db.raw(
+            """
             SELECT id FROM notification_channels WHERE account_id = \(bind: channel.accountID) AND name = \(bind: channel.name) AND id <> \(bind: channel.id)
-            """).first() != nil {
+            """
+        ).first() != nil {
             throw DomainError.conflict("name", "a channel named \"\(channel.name)\" already exists; choose another name")
         }
     }
@@ -54,14 +62,16 @@ extension SQLHubStore {
     /// Channels with their signing secrets: of one account, or of every account (nil).
     public func signingChannels(accountID: String?) async throws -> [SigningChannel] {
         try await read { db in
-            let rows = try await (accountID.map { db.raw("SELECT * FROM notification_channels WHERE account_id = \(bind: $0) ORDER BY name") }
-                                  ?? db.raw("SELECT * FROM notification_channels ORDER BY account_id, name")).all()
+            let rows = try await
+                (accountID.map { db.raw("SELECT * FROM notification_channels WHERE account_id = \(bind: $0) ORDER BY name") }
+                ?? db.raw("SELECT * FROM notification_channels ORDER BY account_id, name")).all()
             return try rows.map { row in
                 guard let kind = ChannelKind(rawValue: try row.text("kind")) else { throw StoreError.corrupt("notification_channels.kind") }
-                let channel = NotificationChannel(id: try row.text("id"), accountID: try row.text("account_id"), name: try row.text("name"), kind: kind,
-                                                  url: try row.text("url"), rules: try row.document("rules", as: NotificationRules.self),
-                                                  createdAt: try row.date("created_at"),
-                                                  email: try row.optionalText("email").map { try ColumnJSON.decode(EmailSettings.self, $0, column: "email") })
+                let channel = NotificationChannel(
+                    id: try row.text("id"), accountID: try row.text("account_id"), name: try row.text("name"), kind: kind,
+                    url: try row.text("url"), rules: try row.document("rules", as: NotificationRules.self),
+                    createdAt: try row.date("created_at"),
+                    email: try row.optionalText("email").map { try ColumnJSON.decode(EmailSettings.self, $0, column: "email") })
                 return SigningChannel(channel: channel, secret: try row.text("secret"))
             }
         }
@@ -69,7 +79,11 @@ extension SQLHubStore {
 
     public func deleteChannel(accountID: String, reference: String) async throws -> Bool {
         try await write { db in
-            guard let row = try await db.raw("SELECT id FROM notification_channels WHERE account_id = \(bind: accountID) AND (id = \(bind: reference) OR name = \(bind: reference))").first() else {
+            guard
+                let row = try await db.raw(
+                    "SELECT id FROM notification_channels WHERE account_id = \(bind: accountID) AND (id = \(bind: reference) OR name = \(bind: reference))"
+                ).first()
+            else {
                 return false
             }
             let id = try row.text("id")
@@ -95,7 +109,8 @@ extension SQLHubStore {
         try await write { db in
             try await db.raw("DELETE FROM alert_states WHERE channel_id = \(bind: channelID) AND job_id = \(bind: jobID)").run()
             if let text {
-                try await db.raw("INSERT INTO alert_states (channel_id, job_id, state) VALUES (\(bind: channelID), \(bind: jobID), \(bind: text))").run()
+                try await db.raw("INSERT INTO alert_states (channel_id, job_id, state) VALUES (\(bind: channelID), \(bind: jobID), \(bind: text))")
+                    .run()
             }
             if let delivery { try await Self.insert(delivery, db) }
         }
@@ -106,42 +121,51 @@ extension SQLHubStore {
     }
 
     static func insert(_ d: NotificationDelivery, _ db: any SQLDatabase) async throws {
-        try await db.raw("""
+        try await db.raw(
+            """
             INSERT INTO notification_deliveries (id, account_id, channel_id, event, body, attempts, next_attempt_at, delivered_at, last_error, created_at)
             VALUES (\(bind: d.id), \(bind: d.accountID), \(bind: d.channelID), \(bind: d.event), \(bind: d.body), \(bind: d.attempts),
                     \(bind: d.nextAttemptAt.millisecondsSince1970), \(bind: d.deliveredAt.milliseconds), \(bind: d.lastError), \(bind: d.createdAt.millisecondsSince1970))
-            """).run()
+            """
+        ).run()
     }
 
     /// Undelivered notifications whose next attempt is due, across accounts, oldest first.
     public func dueDeliveries(now: Date, limit: Int) async throws -> [NotificationDelivery] {
         try await read { db in
-            try await db.raw("""
+            try await db.raw(
+                """
                 SELECT * FROM notification_deliveries WHERE delivered_at IS NULL AND attempts < \(bind: NotificationDelivery.maxAttempts)
                   AND next_attempt_at <= \(bind: now.millisecondsSince1970) ORDER BY next_attempt_at LIMIT \(literal: limit)
-                """).all().map(Self.delivery)
+                """
+            ).all().map(Self.delivery)
         }
     }
 
     public func updateDelivery(_ d: NotificationDelivery) async throws {
         try await write { db in
-            try await db.raw("""
+            try await db.raw(
+                """
                 UPDATE notification_deliveries SET attempts = \(bind: d.attempts), next_attempt_at = \(bind: d.nextAttemptAt.millisecondsSince1970),
                   delivered_at = \(bind: d.deliveredAt.milliseconds), last_error = \(bind: d.lastError) WHERE id = \(bind: d.id)
-                """).run()
+                """
+            ).run()
         }
     }
 
     public func deliveries(accountID: String, limit: Int) async throws -> [NotificationDelivery] {
         try await read { db in
-            try await db.raw("SELECT * FROM notification_deliveries WHERE account_id = \(bind: accountID) ORDER BY created_at DESC, id DESC LIMIT \(literal: limit)")
-                .all().map(Self.delivery)
+            try await db.raw(
+                "SELECT * FROM notification_deliveries WHERE account_id = \(bind: accountID) ORDER BY created_at DESC, id DESC LIMIT \(literal: limit)"
+            )
+            .all().map(Self.delivery)
         }
     }
 
     static func delivery(_ row: any SQLRow) throws -> NotificationDelivery {
-        NotificationDelivery(id: try row.text("id"), accountID: try row.text("account_id"), channelID: try row.text("channel_id"), event: try row.text("event"),
-                             body: try row.text("body"), attempts: Int(try row.integer("attempts")), nextAttemptAt: try row.date("next_attempt_at"),
-                             deliveredAt: try row.optionalDate("delivered_at"), lastError: try row.optionalText("last_error"), createdAt: try row.date("created_at"))
+        NotificationDelivery(
+            id: try row.text("id"), accountID: try row.text("account_id"), channelID: try row.text("channel_id"), event: try row.text("event"),
+            body: try row.text("body"), attempts: Int(try row.integer("attempts")), nextAttemptAt: try row.date("next_attempt_at"),
+            deliveredAt: try row.optionalDate("delivered_at"), lastError: try row.optionalText("last_error"), createdAt: try row.date("created_at"))
     }
 }

@@ -18,7 +18,8 @@ extension SQLHubStore {
 
     /// The one INSERT of a run row (API, run now, restores and agents' events).
     static func insertRunRow(_ run: Run, on db: any SQLDatabase) async throws {
-        try await db.raw("""
+        try await db.raw(
+            """
             INSERT INTO runs (id, account_id, server_id, job_id, trigger, slot, status, created_at, started_at, finished_at,
                               bytes_added, bytes_processed, files_new, results, log_excerpt, restore)
             VALUES (\(bind: run.id), \(bind: run.accountID), \(bind: run.serverID), \(bind: run.jobID), \(bind: run.trigger.rawValue),
@@ -26,7 +27,8 @@ extension SQLHubStore {
                     \(bind: run.startedAt.milliseconds), \(bind: run.finishedAt.milliseconds), \(bind: run.bytesAdded),
                     \(bind: run.bytesProcessed), \(bind: run.filesNew), \(bind: try ColumnJSON.encode(run.results)), \(bind: run.logExcerpt),
                     \(bind: try run.restore.map(ColumnJSON.encode)))
-            """).run()
+            """
+        ).run()
     }
 
     public func queueRun(_ run: Run, command: AgentCommand) async throws {
@@ -35,10 +37,12 @@ extension SQLHubStore {
             // job's row first holds its lock on PostgreSQL until commit, so a concurrent run-now waits
             // here and then sees this run (each statement reads what is committed); SQLite has one writer.
             try await db.raw("UPDATE jobs SET updated_at = updated_at WHERE id = \(bind: run.jobID) AND account_id = \(bind: run.accountID)").run()
-            if let active = try await db.raw("""
+            if let active = try await db.raw(
+                """
                 SELECT id, status FROM runs WHERE job_id = \(bind: run.jobID) AND account_id = \(bind: run.accountID)
                   AND status IN ('queued', 'running') AND trigger <> 'restore' LIMIT 1
-                """).first() {
+                """
+            ).first() {
                 throw DomainError.conflict("job", "already has a \(try active.text("status")) run (\(try active.text("id"))); wait for it to finish")
             }
             try await Self.insertRunRow(run, on: db)
@@ -54,13 +58,15 @@ extension SQLHubStore {
             guard try await db.raw("SELECT id FROM runs WHERE id = \(bind: run.id) AND account_id = \(bind: run.accountID)").first() != nil else {
                 throw DomainError.notFound("run", run.id)
             }
-            try await db.raw("""
+            try await db.raw(
+                """
                 UPDATE runs SET status = \(bind: run.status.rawValue), started_at = \(bind: run.startedAt.milliseconds),
                   finished_at = \(bind: run.finishedAt.milliseconds), bytes_added = \(bind: run.bytesAdded),
                   bytes_processed = \(bind: run.bytesProcessed), files_new = \(bind: run.filesNew), results = \(bind: results),
                   log_excerpt = \(bind: run.logExcerpt)
                 WHERE id = \(bind: run.id) AND account_id = \(bind: run.accountID)
-                """).run()
+                """
+            ).run()
             try await db.raw("DELETE FROM run_destinations WHERE run_id = \(bind: run.id)").run()
             try await Self.writeRunDestinations(run, on: db)
             try await Self.recordLatestRun(id: run.id, on: db)
@@ -81,7 +87,8 @@ extension SQLHubStore {
             var order = SQLQueryString(" ORDER BY r.created_at DESC, r.id DESC")
             if let destinationID = filter.destinationID {
                 order = " ORDER BY rd.created_at DESC, rd.run_id DESC"
-                query = "SELECT r.* FROM run_destinations rd JOIN runs r ON r.id = rd.run_id WHERE rd.account_id = \(bind: accountID) AND rd.destination_id = \(bind: destinationID)"
+                query =
+                    "SELECT r.* FROM run_destinations rd JOIN runs r ON r.id = rd.run_id WHERE rd.account_id = \(bind: accountID) AND rd.destination_id = \(bind: destinationID)"
                 query = query + Self.keyset(cursor: cursor, since: filter.since, until: filter.until, alias: "rd", idColumn: "run_id")
             } else {
                 query = "SELECT r.* FROM runs r WHERE r.account_id = \(bind: accountID)"
@@ -116,10 +123,12 @@ extension SQLHubStore {
 
     static func writeRunDestinations(_ run: Run, on db: any SQLDatabase) async throws {
         for result in run.results {
-            try await db.raw("""
+            try await db.raw(
+                """
                 INSERT INTO run_destinations (run_id, destination_id, account_id, created_at)
                 VALUES (\(bind: run.id), \(bind: result.destinationID), \(bind: run.accountID), \(bind: run.createdAt.millisecondsSince1970))
-                """).run()
+                """
+            ).run()
         }
     }
 

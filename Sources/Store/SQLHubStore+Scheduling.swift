@@ -7,10 +7,12 @@ extension SQLHubStore {
         guard !jobIDs.isEmpty else { return [:] }
         return try await read { db in
             // Each job row names its newest run (kept as runs are recorded).
-            let rows = try await db.raw("""
+            let rows = try await db.raw(
+                """
                 SELECT r.* FROM jobs j JOIN runs r ON r.id = j.last_run_id
                 WHERE j.account_id = \(bind: accountID) AND j.id IN (\(binds: jobIDs))
-                """).all()
+                """
+            ).all()
             return Dictionary(try rows.map(Self.run).map { ($0.jobID, $0) }) { first, _ in first }
         }
     }
@@ -19,9 +21,11 @@ extension SQLHubStore {
     public func unfinishedRunCounts(accountID: String) async throws -> [RunStatus: Int] {
         try await read { db in
             var counts: [RunStatus: Int] = [:]
-            for row in try await db.raw("""
+            for row in try await db.raw(
+                """
                 SELECT status, COUNT(*) AS n FROM runs WHERE account_id = \(bind: accountID) AND status IN ('queued', 'running') GROUP BY status
-                """).all() {
+                """
+            ).all() {
                 if let status = RunStatus(rawValue: try row.text("status")) { counts[status] = Int(try row.integer("n")) }
             }
             return counts

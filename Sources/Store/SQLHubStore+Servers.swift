@@ -5,22 +5,27 @@ import SQLKit
 extension SQLHubStore {
     public func createServer(_ server: Server) async throws {
         try await write { db in
-            if try await db.raw("SELECT id FROM servers WHERE account_id = \(bind: server.accountID) AND name = \(bind: server.name)").first() != nil {
+            if try await db.raw("SELECT id FROM servers WHERE account_id = \(bind: server.accountID) AND name = \(bind: server.name)").first() != nil
+            {
                 throw DomainError.conflict("name", "a server named \"\(server.name)\" already exists; choose another name")
             }
-            try await db.raw("""
+            try await db.raw(
+                """
                 INSERT INTO servers (id, account_id, name, public_key, key_fingerprint, agent_version, enrolled_at, last_seen_at, created_at)
                 VALUES (\(bind: server.id), \(bind: server.accountID), \(bind: server.name), \(bind: server.publicKey), \(bind: server.keyFingerprint),
                         \(bind: server.agentVersion), \(bind: server.enrolledAt.milliseconds), \(bind: server.lastSeenAt.milliseconds), \(bind: server.createdAt.millisecondsSince1970))
-                """).run()
+                """
+            ).run()
         }
     }
 
     public func server(accountID: String, reference: String) async throws -> Server? {
         try await read { db in
-            try await db.raw("""
+            try await db.raw(
+                """
                 SELECT * FROM servers WHERE account_id = \(bind: accountID) AND (id = \(bind: reference) OR name = \(bind: reference))
-                """).first().map(Self.server)
+                """
+            ).first().map(Self.server)
         }
     }
 
@@ -32,7 +37,8 @@ extension SQLHubStore {
 
     public func servers(accountID: String, after cursor: Cursor?, limit: Int) async throws -> Page<Server> {
         try await read { db in
-            let query = "SELECT s.* FROM servers s WHERE s.account_id = \(bind: accountID)"
+            let query =
+                "SELECT s.* FROM servers s WHERE s.account_id = \(bind: accountID)"
                 + Self.keyset(cursor: cursor, since: nil, until: nil, alias: "s", idColumn: "id")
                 + " ORDER BY s.created_at DESC, s.id DESC LIMIT \(literal: limit + 1)"
             let servers = try await db.raw(query).all().map(Self.server)
@@ -43,30 +49,39 @@ extension SQLHubStore {
     public func servers(accountID: String, ids: [String]) async throws -> [Server] {
         guard !ids.isEmpty else { return [] }
         return try await read { db in
-            try await db.raw("SELECT * FROM servers WHERE account_id = \(bind: accountID) AND id IN (\(binds: Array(Set(ids)))) ORDER BY name").all().map(Self.server)
+            try await db.raw("SELECT * FROM servers WHERE account_id = \(bind: accountID) AND id IN (\(binds: Array(Set(ids)))) ORDER BY name").all()
+                .map(Self.server)
         }
     }
 
     public func updateServer(_ server: Server) async throws {
         try await write { db in
-            if try await db.raw("SELECT id FROM servers WHERE account_id = \(bind: server.accountID) AND name = \(bind: server.name) AND id <> \(bind: server.id)").first() != nil {
+            if try await db.raw(
+                "SELECT id FROM servers WHERE account_id = \(bind: server.accountID) AND name = \(bind: server.name) AND id <> \(bind: server.id)"
+            ).first() != nil {
                 throw DomainError.conflict("name", "a server named \"\(server.name)\" already exists; choose another name")
             }
-            try await db.raw("""
+            try await db.raw(
+                """
                 UPDATE servers SET name = \(bind: server.name), public_key = \(bind: server.publicKey), key_fingerprint = \(bind: server.keyFingerprint),
                   agent_version = \(bind: server.agentVersion), enrolled_at = \(bind: server.enrolledAt.milliseconds), last_seen_at = \(bind: server.lastSeenAt.milliseconds)
                 WHERE id = \(bind: server.id) AND account_id = \(bind: server.accountID)
-                """).run()
+                """
+            ).run()
         }
     }
 
     public func deleteServer(accountID: String, id: String) async throws -> [Destination]? {
         try await write { db in
-            guard try await db.raw("SELECT id FROM servers WHERE id = \(bind: id) AND account_id = \(bind: accountID)").first() != nil else { return nil }
-            let exposed = try await db.raw("""
+            guard try await db.raw("SELECT id FROM servers WHERE id = \(bind: id) AND account_id = \(bind: accountID)").first() != nil else {
+                return nil
+            }
+            let exposed = try await db.raw(
+                """
                 SELECT d.* FROM destinations d JOIN envelopes e ON e.destination_id = d.id
                 WHERE e.server_id = \(bind: id) AND d.account_id = \(bind: accountID) ORDER BY d.name
-                """).all().map(Self.destination)
+                """
+            ).all().map(Self.destination)
             try await db.raw("DELETE FROM job_destinations WHERE job_id IN (SELECT id FROM jobs WHERE server_id = \(bind: id))").run()
             try await db.raw("DELETE FROM jobs WHERE server_id = \(bind: id)").run()
             try await db.raw("DELETE FROM envelopes WHERE server_id = \(bind: id)").run()
@@ -78,25 +93,30 @@ extension SQLHubStore {
 
     public func createEnrollmentToken(_ token: EnrollmentToken, hash: String) async throws {
         try await write { db in
-            try await db.raw("""
+            try await db.raw(
+                """
                 INSERT INTO enrollment_tokens (id, account_id, server_id, token_hash, created_at, expires_at)
                 VALUES (\(bind: token.id), \(bind: token.accountID), \(bind: token.serverID), \(bind: hash),
                         \(bind: token.createdAt.millisecondsSince1970), \(bind: token.expiresAt.millisecondsSince1970))
-                """).run()
+                """
+            ).run()
         }
     }
 
     public func enrollmentTokens(accountID: String, serverID: String) async throws -> [EnrollmentToken] {
         try await read { db in
-            try await db.raw("""
+            try await db.raw(
+                """
                 SELECT * FROM enrollment_tokens WHERE account_id = \(bind: accountID) AND server_id = \(bind: serverID) ORDER BY created_at, id
-                """).all().map(Self.enrollmentToken)
+                """
+            ).all().map(Self.enrollmentToken)
         }
     }
 
     public func deleteEnrollmentToken(accountID: String, id: String) async throws -> Bool {
         try await write { db in
-            guard try await db.raw("SELECT id FROM enrollment_tokens WHERE id = \(bind: id) AND account_id = \(bind: accountID)").first() != nil else { return false }
+            guard try await db.raw("SELECT id FROM enrollment_tokens WHERE id = \(bind: id) AND account_id = \(bind: accountID)").first() != nil
+            else { return false }
             try await db.raw("DELETE FROM enrollment_tokens WHERE id = \(bind: id)").run()
             return true
         }
@@ -110,11 +130,15 @@ extension SQLHubStore {
     /// one gets the row back (RETURNING works on SQLite ≥ 3.35 and PostgreSQL).
     static func consumeEnrollmentToken(hash: String, now: Date, on db: any SQLDatabase) async throws -> EnrollmentToken? {
         let ms = now.millisecondsSince1970
-        guard let row = try await db.raw("""
-            UPDATE enrollment_tokens SET used_at = \(bind: ms)
-            WHERE token_hash = \(bind: hash) AND used_at IS NULL AND expires_at > \(bind: ms)
-            RETURNING id, account_id, server_id, created_at, expires_at, used_at
-            """).first() else { return nil }
+        guard
+            let row = try await db.raw(
+                """
+                UPDATE enrollment_tokens SET used_at = \(bind: ms)
+                WHERE token_hash = \(bind: hash) AND used_at IS NULL AND expires_at > \(bind: ms)
+                RETURNING id, account_id, server_id, created_at, expires_at, used_at
+                """
+            ).first()
+        else { return nil }
         return try enrollmentToken(row)
     }
 

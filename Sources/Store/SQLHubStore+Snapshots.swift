@@ -13,23 +13,29 @@ extension SQLHubStore {
 
     static func insertSnapshot(_ snapshot: Snapshot, on db: any SQLDatabase) async throws {
         let total = snapshot.copies.map(\.bytesTotal).max() ?? 0
-        try await db.raw("""
+        try await db.raw(
+            """
             INSERT INTO snapshots (id, account_id, server_id, job_id, run_id, created_at, bytes_total)
             VALUES (\(bind: snapshot.id), \(bind: snapshot.accountID), \(bind: snapshot.serverID), \(bind: snapshot.jobID),
                     \(bind: snapshot.runID), \(bind: snapshot.createdAt.millisecondsSince1970), \(bind: total))
-            """).run()
-        try await db.raw("""
+            """
+        ).run()
+        try await db.raw(
+            """
             UPDATE jobs SET protected_bytes = \(bind: total), protected_at = \(bind: snapshot.createdAt.millisecondsSince1970)
             WHERE id = \(bind: snapshot.jobID) AND account_id = \(bind: snapshot.accountID)
               AND (protected_at IS NULL OR protected_at <= \(bind: snapshot.createdAt.millisecondsSince1970))
-            """).run()
+            """
+        ).run()
         for copy in snapshot.copies {
             let ids = try ColumnJSON.encode(copy.resticSnapshotIDs)
-            try await db.raw("""
+            try await db.raw(
+                """
                 INSERT INTO snapshot_copies (snapshot_id, destination_id, account_id, created_at, restic_ids, bytes_added, bytes_total)
                 VALUES (\(bind: snapshot.id), \(bind: copy.destinationID), \(bind: snapshot.accountID), \(bind: snapshot.createdAt.millisecondsSince1970),
                         \(bind: ids), \(bind: copy.bytesAdded), \(bind: copy.bytesTotal))
-                """).run()
+                """
+            ).run()
         }
     }
 
@@ -47,7 +53,8 @@ extension SQLHubStore {
             var order = SQLQueryString(" ORDER BY s.created_at DESC, s.id DESC")
             if let destinationID = filter.destinationID {
                 order = " ORDER BY c.created_at DESC, c.snapshot_id DESC"
-                query = "SELECT s.* FROM snapshot_copies c JOIN snapshots s ON s.id = c.snapshot_id WHERE c.account_id = \(bind: accountID) AND c.destination_id = \(bind: destinationID)"
+                query =
+                    "SELECT s.* FROM snapshot_copies c JOIN snapshots s ON s.id = c.snapshot_id WHERE c.account_id = \(bind: accountID) AND c.destination_id = \(bind: destinationID)"
                 query = query + Self.keyset(cursor: cursor, since: filter.since, until: filter.until, alias: "c", idColumn: "snapshot_id")
             } else {
                 query = "SELECT s.* FROM snapshots s WHERE s.account_id = \(bind: accountID)"
@@ -65,13 +72,15 @@ extension SQLHubStore {
     static func withCopies(_ rows: [any SQLRow], on db: any SQLDatabase) async throws -> [Snapshot] {
         guard !rows.isEmpty else { return [] }
         let ids = try rows.map { try $0.text("id") }
-        let copyRows = try await db.raw("SELECT * FROM snapshot_copies WHERE snapshot_id IN (\(binds: ids)) ORDER BY snapshot_id, destination_id").all()
+        let copyRows = try await db.raw("SELECT * FROM snapshot_copies WHERE snapshot_id IN (\(binds: ids)) ORDER BY snapshot_id, destination_id")
+            .all()
         var copies: [String: [SnapshotCopy]] = [:]
         for row in copyRows {
-            copies[try row.text("snapshot_id"), default: []].append(SnapshotCopy(
-                destinationID: try row.text("destination_id"), resticSnapshotIDs: try row.document("restic_ids", as: [String].self),
-                bytesAdded: try row.integer("bytes_added"), bytesTotal: try row.integer("bytes_total")
-            ))
+            copies[try row.text("snapshot_id"), default: []].append(
+                SnapshotCopy(
+                    destinationID: try row.text("destination_id"), resticSnapshotIDs: try row.document("restic_ids", as: [String].self),
+                    bytesAdded: try row.integer("bytes_added"), bytesTotal: try row.integer("bytes_total")
+                ))
         }
         return try rows.map { row in
             let id = try row.text("id")
@@ -86,14 +95,16 @@ extension SQLHubStore {
         try await read { db in
             var summary = FleetSummary()
             let dayAgo = now.addingTimeInterval(-86_400).millisecondsSince1970
-            if let row = try await db.raw("""
+            if let row = try await db.raw(
+                """
                 SELECT (SELECT COUNT(*) FROM servers WHERE account_id = \(bind: accountID)) AS servers,
                        (SELECT COUNT(*) FROM servers WHERE account_id = \(bind: accountID) AND enrolled_at IS NOT NULL) AS enrolled,
                        (SELECT COUNT(*) FROM destinations WHERE account_id = \(bind: accountID)) AS destinations,
                        (SELECT COUNT(*) FROM jobs WHERE account_id = \(bind: accountID)) AS jobs,
                        (SELECT COUNT(*) FROM jobs WHERE account_id = \(bind: accountID) AND enabled = 1) AS jobs_enabled,
                        (SELECT COUNT(*) FROM snapshots WHERE account_id = \(bind: accountID)) AS snapshots
-                """).first() {
+                """
+            ).first() {
                 summary.servers = Int(try row.integer("servers"))
                 summary.serversEnrolled = Int(try row.integer("enrolled"))
                 summary.destinations = Int(try row.integer("destinations"))
@@ -102,17 +113,22 @@ extension SQLHubStore {
                 summary.snapshots = Int(try row.integer("snapshots"))
             }
             // Protected bytes: the newest snapshot's size per existing job, summed.
-            if let row = try await db.raw("""
+            if let row = try await db.raw(
+                """
                 SELECT CAST(COALESCE(SUM(protected_bytes), 0) AS BIGINT) AS bytes FROM jobs WHERE account_id = \(bind: accountID)
-                """).first() {
+                """
+            ).first() {
                 summary.protectedBytes = try row.integer("bytes")
             }
-            for row in try await db.raw("""
+            for row in try await db.raw(
+                """
                 SELECT status, COUNT(*) AS n FROM runs WHERE account_id = \(bind: accountID) AND created_at >= \(bind: dayAgo) GROUP BY status
-                """).all() {
+                """
+            ).all() {
                 summary.runsLast24h[try row.text("status")] = Int(try row.integer("n"))
             }
-            summary.lastFailures = (summary.runsLast24h["failed"] ?? 0) + (summary.runsLast24h["partial"] ?? 0) + (summary.runsLast24h["interrupted"] ?? 0)
+            summary.lastFailures =
+                (summary.runsLast24h["failed"] ?? 0) + (summary.runsLast24h["partial"] ?? 0) + (summary.runsLast24h["interrupted"] ?? 0)
             return summary
         }
     }

@@ -46,7 +46,7 @@ public final class SQLHubStore: HubStore {
     func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         do {
             return try await backend.transaction(body)
-        } catch where Self.isUniqueViolation(error) {
+        } catch  where Self.isUniqueViolation(error) {
             throw StoreError.duplicate
         }
     }
@@ -54,7 +54,9 @@ public final class SQLHubStore: HubStore {
     /// Whether an error is a unique-constraint violation, on either database.
     static func isUniqueViolation(_ error: any Error) -> Bool {
         if let error = error as? PSQLError { return error.serverInfo?[.sqlState] == "23505" }
-        if let error = error as? SQLiteError { return error.reason == .constraintUniqueFailed || error.reason == .constraintPrimaryKeyFailed || error.message.contains("UNIQUE") }
+        if let error = error as? SQLiteError {
+            return error.reason == .constraintUniqueFailed || error.reason == .constraintPrimaryKeyFailed || error.message.contains("UNIQUE")
+        }
         return false
     }
 }

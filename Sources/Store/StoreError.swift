@@ -1,4 +1,5 @@
 import Foundation
+
 /// A failure of the storage layer itself (not of the caller's input).
 public enum StoreError: Error, Sendable, CustomStringConvertible {
     /// The database settings are wrong (bad URL, unreadable file).

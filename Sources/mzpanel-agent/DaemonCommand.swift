@@ -18,8 +18,9 @@ struct DaemonCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-systemd"), help: "Write no systemd units; this daemon fires the schedules itself.")
     var noSystemd = false
 
-    @Option(name: .customLong("shutdown-grace"),
-            help: ArgumentHelp("On SIGTERM, seconds that runs in progress may take to finish before they are stopped.", valueName: "SECONDS"))
+    @Option(
+        name: .customLong("shutdown-grace"),
+        help: ArgumentHelp("On SIGTERM, seconds that runs in progress may take to finish before they are stopped.", valueName: "SECONDS"))
     var shutdownGrace: Int = 60
 
     func validate() throws {

@@ -33,7 +33,9 @@ struct EnrollCommand: AsyncParsableCommand {
 
     func validate() throws {
         if token != nil && tokenFile != nil { throw ValidationError("give either --token or --token-file, not both") }
-        if token == nil && tokenFile == nil { throw ValidationError("give the enrollment token with --token TOKEN or --token-file FILE (- for standard input)") }
+        if token == nil && tokenFile == nil {
+            throw ValidationError("give the enrollment token with --token TOKEN or --token-file FILE (- for standard input)")
+        }
         if !(0...86400).contains(randomizedDelay) { throw ValidationError("--randomized-delay must be 0 to 86400 seconds") }
     }
 
@@ -44,10 +46,14 @@ struct EnrollCommand: AsyncParsableCommand {
         print("Enrolled as server \(result.identity.serverName) (\(result.identity.serverID)) with \(result.identity.hubURL).")
         print("Server key fingerprint: \(result.fingerprint)")
         if let count = result.jobCount {
-            print("\(count) job\(count == 1 ? "" : "s") fetched" + (settings.systemdDirectory.map { "; timers in \($0)" } ?? "; no systemd units (the daemon fires the schedules)") + ".")
+            print(
+                "\(count) job\(count == 1 ? "" : "s") fetched"
+                    + (settings.systemdDirectory.map { "; timers in \($0)" } ?? "; no systemd units (the daemon fires the schedules)") + ".")
         }
         for warning in result.warnings { print("Warning: \(warning)") }
-        print("Next: start the daemon (`mzpanel-agent daemon\(stateOptions.stateDirectory == AgentState.defaultDirectory ? "" : " --state-dir \(stateOptions.stateDirectory)")`) so run-now and job changes reach this server.")
+        print(
+            "Next: start the daemon (`mzpanel-agent daemon\(stateOptions.stateDirectory == AgentState.defaultDirectory ? "" : " --state-dir \(stateOptions.stateDirectory)")`) so run-now and job changes reach this server."
+        )
     }
 }
 

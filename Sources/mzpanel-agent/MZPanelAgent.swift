@@ -8,7 +8,10 @@ struct MZPanelAgent: AsyncParsableCommand {
         commandName: "mzpanel-agent",
         abstract: "The MZPanel Backups agent: runs this server's backup jobs with restic and reports to the hub.",
         version: AgentVersion.current,
-        subcommands: [EnrollCommand.self, DaemonCommand.self, RunCommand.self, RestoreCommand.self, RestoreRunCommand.self, StatusCommand.self, FingerprintCommand.self]
+        subcommands: [
+            EnrollCommand.self, DaemonCommand.self, RunCommand.self, RestoreCommand.self, RestoreRunCommand.self, StatusCommand.self,
+            FingerprintCommand.self,
+        ]
     )
 
     static func main() async {

@@ -52,17 +52,22 @@ struct RestoreCommand: AsyncParsableCommand {
             if snapshots.isEmpty { print("no snapshots of this server at \(destination)") }
             for snapshot in snapshots {
                 let source = snapshot.tags.first { $0.hasPrefix("source=") }.map { String($0.dropFirst(7)) } ?? "-"
-                print("\(snapshot.shortID)  \(ISO8601DateFormatter().string(from: snapshot.time))  \(source)  \(snapshot.paths.joined(separator: " "))")
+                print(
+                    "\(snapshot.shortID)  \(ISO8601DateFormatter().string(from: snapshot.time))  \(source)  \(snapshot.paths.joined(separator: " "))")
             }
             return
         }
-        let preview = try await restore.restore(snapshot: snapshot ?? "", destination: destination, target: target ?? "/", includes: include,
-                                                overwrite: overwrite, dryRun: dryRun) { progress in
+        let preview = try await restore.restore(
+            snapshot: snapshot ?? "", destination: destination, target: target ?? "/", includes: include,
+            overwrite: overwrite, dryRun: dryRun
+        ) { progress in
             let percent = Int((progress.percentDone * 100).rounded())
             FileHandle.standardError.write(Data("\rrestoring: \(percent)%  \(progress.bytesDone)/\(progress.totalBytes) bytes".utf8))
         }
         FileHandle.standardError.write(Data("\n".utf8))
-        print("\(dryRun ? "would restore" : "restored") \(preview.files) files (\(preview.bytes) bytes): \(preview.created) new, \(preview.replaced.count) replaced")
+        print(
+            "\(dryRun ? "would restore" : "restored") \(preview.files) files (\(preview.bytes) bytes): \(preview.created) new, \(preview.replaced.count) replaced"
+        )
         for path in preview.replaced.prefix(20) { print("  replace \(path)") }
     }
 }

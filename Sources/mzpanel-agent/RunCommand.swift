@@ -38,8 +38,9 @@ struct RunCommand: AsyncParsableCommand {
         let state = stateOptions.state
         let log = RunLog(logger: Logger(label: "mzpanel-agent.run"))
         let execution = RunExecution(state: state, engine: await JobRunner.make(state: state, log: log), log: log)
-        let request = RunExecution.Request(jobID: jobID, trigger: RunTrigger(rawValue: trigger) ?? .manual, runID: runID,
-                                           slot: slot.flatMap(HubJSON.parse))
+        let request = RunExecution.Request(
+            jobID: jobID, trigger: RunTrigger(rawValue: trigger) ?? .manual, runID: runID,
+            slot: slot.flatMap(HubJSON.parse))
         let outcome = try await Signals.runUntilTerminated { try await execution.execute(request) }
         switch outcome {
         case .slotAlreadyRan(let slot):

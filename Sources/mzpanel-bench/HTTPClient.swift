@@ -1,8 +1,9 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A minimal HTTP/1.1 client over one kept-alive loopback connection: GET only, reads
@@ -24,7 +25,9 @@ final class HTTPClient {
         let probe = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(probe) }
         var address = loopback(port: 0)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         guard bound == 0 else { throw Failure(description: "cannot bind a loopback port") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(probe, $0, &length) } }
@@ -45,7 +48,10 @@ final class HTTPClient {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { close(fd); throw Failure(description: "connection to 127.0.0.1:\(port) refused") }
+        guard connected == 0 else {
+            close(fd)
+            throw Failure(description: "connection to 127.0.0.1:\(port) refused")
+        }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         socket = fd
@@ -56,7 +62,10 @@ final class HTTPClient {
     func waitUntilListening(timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now + timeout
         while true {
-            do { try connect(); return } catch where ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            do {
+                try connect()
+                return
+            } catch  where ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         }
     }
 

@@ -31,12 +31,16 @@ func spread(_ samples: [Double]) -> (median: Double, p95: Double) {
 /// as a browser or the CLI uses) next to the store calls behind it, alternating the two in one run.
 func compareHTTP(store: SQLHubStore, accountID: String, userID: String, repetitions: Int, logger: Logger) async throws {
     let now = Date()
-    let tokenSecret = Secrets.make(prefix: Secrets.apiTokenPrefix), sessionSecret = Secrets.make(prefix: Secrets.sessionPrefix)
+    let tokenSecret = Secrets.make(prefix: Secrets.apiTokenPrefix)
+    let sessionSecret = Secrets.make(prefix: Secrets.sessionPrefix)
     let token = APIToken(id: "tok_benchaaaaaaaaaaaaaaaaa", accountID: accountID, name: "bench", prefix: String(tokenSecret.prefix(8)), createdAt: now)
     try await store.createAPIToken(token, hash: Secrets.hash(tokenSecret))
-    try await store.createSession(WebSession(id: "ses_benchaaaaaaaaaaaaaaaaa", accountID: accountID, userID: userID, createdAt: now,
-                                             expiresAt: now.addingTimeInterval(86_400)), hash: Secrets.hash(sessionSecret))
-    let bearer = ["Authorization: Bearer \(tokenSecret)"], cookie = ["Cookie: mzpanel_session=\(sessionSecret)"]
+    try await store.createSession(
+        WebSession(
+            id: "ses_benchaaaaaaaaaaaaaaaaa", accountID: accountID, userID: userID, createdAt: now,
+            expiresAt: now.addingTimeInterval(86_400)), hash: Secrets.hash(sessionSecret))
+    let bearer = ["Authorization: Bearer \(tokenSecret)"]
+    let cookie = ["Cookie: mzpanel_session=\(sessionSecret)"]
 
     // The jobs page shows its first 100 jobs by server name, job name; the store call for their documents takes those ids.
     let serverNames = Dictionary(uniqueKeysWithValues: try await store.servers(accountID: accountID).map { ($0.id, $0.name) })
@@ -120,19 +124,24 @@ func compareHTTP(store: SQLHubStore, accountID: String, userID: String, repetiti
         print(String(format: "  http: GET /api/health (no store call) %.2f ms median, %.2f ms p95", spread(health).median, spread(health).p95))
 
         // What every request adds before its handler runs: the caller's lookup (the API token is also touched).
-        var bearerAuth: [Double] = [], sessionAuth: [Double] = []
+        var bearerAuth: [Double] = []
+        var sessionAuth: [Double] = []
         for _ in 0..<repetitions {
             let start = ContinuousClock.now
             if let found = try await store.apiToken(hash: Secrets.hash(tokenSecret)) { try await store.touchAPIToken(id: found.id, at: clock.now()) }
             let middle = ContinuousClock.now
-            if let session = try await store.session(hash: Secrets.hash(sessionSecret), now: clock.now()) { _ = try await store.account(id: session.accountID) }
+            if let session = try await store.session(hash: Secrets.hash(sessionSecret), now: clock.now()) {
+                _ = try await store.account(id: session.accountID)
+            }
             bearerAuth.append(milliseconds(middle - start))
             sessionAuth.append(milliseconds(ContinuousClock.now - middle))
         }
-        let bearerCost = spread(bearerAuth).median, sessionCost = spread(sessionAuth).median
+        let bearerCost = spread(bearerAuth).median
+        let sessionCost = spread(sessionAuth).median
         print(String(format: "  http: caller lookup per request: API token %.2f ms, web session %.2f ms (store, median)", bearerCost, sessionCost))
-        print("  " + "listing over HTTP".padding(toLength: 38, withPad: " ", startingAt: 0)
-            + "   HTTP median     p95 |  SQL median     p95 | ratio | incl. caller lookup | encoding the store's items")
+        print(
+            "  " + "listing over HTTP".padding(toLength: 38, withPad: " ", startingAt: 0)
+                + "   HTTP median     p95 |  SQL median     p95 | ratio | incl. caller lookup | encoding the store's items")
         for listing in listings {
             let headers = listing.web ? cookie : bearer
             var bytes = 0
@@ -140,7 +149,9 @@ func compareHTTP(store: SQLHubStore, accountID: String, userID: String, repetiti
                 bytes = try client.get(listing.path, headers: headers)
                 _ = try await listing.store()
             }
-            var http: [Double] = [], sql: [Double] = [], encoding: [Double] = []
+            var http: [Double] = []
+            var sql: [Double] = []
+            var encoding: [Double] = []
             for _ in 0..<repetitions {
                 let start = ContinuousClock.now
                 _ = try client.get(listing.path, headers: headers)
@@ -152,11 +163,15 @@ func compareHTTP(store: SQLHubStore, accountID: String, userID: String, repetiti
                 sql.append(milliseconds(stored - middle))
                 encoding.append(milliseconds(ContinuousClock.now - stored))
             }
-            let h = spread(http), s = spread(sql), e = spread(encoding).median
+            let h = spread(http)
+            let s = spread(sql)
+            let e = spread(encoding).median
             let lookup = listing.web ? sessionCost : bearerCost
-            print("  " + "\(listing.label) \(bytes / 1024) KiB".padding(toLength: 38, withPad: " ", startingAt: 0)
-                + String(format: " %8.2f ms %7.2f | %7.2f ms %7.2f | %4.1f× | %4.1f×", h.median, h.p95, s.median, s.p95, h.median / s.median,
-                         h.median / (s.median + lookup)) + (listing.web ? "" : String(format: " | JSON %.2f ms", e)))
+            print(
+                "  " + "\(listing.label) \(bytes / 1024) KiB".padding(toLength: 38, withPad: " ", startingAt: 0)
+                    + String(
+                        format: " %8.2f ms %7.2f | %7.2f ms %7.2f | %4.1f× | %4.1f×", h.median, h.p95, s.median, s.p95, h.median / s.median,
+                        h.median / (s.median + lookup)) + (listing.web ? "" : String(format: " | JSON %.2f ms", e)))
         }
         await services.triggerGracefulShutdown()
         try await group.waitForAll()

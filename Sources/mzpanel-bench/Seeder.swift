@@ -31,13 +31,16 @@ struct Seeder {
     func run(store: SQLHubStore) async throws -> (serverIDs: [String], jobIDs: [String]) {
         let start = Date(timeIntervalSince1970: 1_700_000_000)
         // The user owns the web session the HTTP comparison browses with.
-        try await store.createAccount(Account(id: accountID, name: "bench", plan: .plus, createdAt: start),
-                                      user: User(id: userID, accountID: accountID, email: "bench@example.com", passwordHash: "-", createdAt: start))
+        try await store.createAccount(
+            Account(id: accountID, name: "bench", plan: .plus, createdAt: start),
+            user: User(id: userID, accountID: accountID, email: "bench@example.com", passwordHash: "-", createdAt: start))
         try await store.createAccount(Account(id: "acc_benchotheraaaaaaaaaaa", name: "other", plan: .plus, createdAt: start), user: nil)
         let ms = start.millisecondsSince1970
         for (index, id) in destinations.enumerated() {
-            try await store.createDestination(Destination(id: id, accountID: accountID, name: "dest-\(index)", kind: index == 0 ? .local : .s3,
-                                                          settings: DestinationSettings(path: "/srv/b"), createdAt: start, updatedAt: start))
+            try await store.createDestination(
+                Destination(
+                    id: id, accountID: accountID, name: "dest-\(index)", kind: index == 0 ? .local : .s3,
+                    settings: DestinationSettings(path: "/srv/b"), createdAt: start, updatedAt: start))
         }
         let serverIDs = (0..<servers).map { String(format: "srv_bench%011d", $0) }
         try await insert("servers", ["id", "account_id", "name", "created_at"], serverIDs.enumerated().map { [$1, accountID, "server-\($0)", ms] })
@@ -58,18 +61,26 @@ struct Seeder {
                 linkRows.append([id, destinations[1], accountID, 1])
             }
         }
-        try await insert("jobs", ["id", "account_id", "server_id", "name", "kind", "sources", "schedule_calendar", "schedule_time_zone",
-                                  "retention", "enabled", "created_at", "updated_at"], jobRows)
+        try await insert(
+            "jobs",
+            [
+                "id", "account_id", "server_id", "name", "kind", "sources", "schedule_calendar", "schedule_time_zone",
+                "retention", "enabled", "created_at", "updated_at",
+            ], jobRows)
         try await insert("job_destinations", ["job_id", "destination_id", "account_id", "position"], linkRows)
 
-        let results = try String(decoding: JSONEncoder().encode([DestinationResult(destinationID: destinations[0], status: .succeeded)]), as: UTF8.self)
-        var runRows: [[any Encodable & Sendable]] = [], runLinks: [[any Encodable & Sendable]] = []
-        var snapshotRows: [[any Encodable & Sendable]] = [], copyRows: [[any Encodable & Sendable]] = []
+        let results = try String(
+            decoding: JSONEncoder().encode([DestinationResult(destinationID: destinations[0], status: .succeeded)]), as: UTF8.self)
+        var runRows: [[any Encodable & Sendable]] = []
+        var runLinks: [[any Encodable & Sendable]] = []
+        var snapshotRows: [[any Encodable & Sendable]] = []
+        var copyRows: [[any Encodable & Sendable]] = []
         for index in 0..<snapshots {
             let job = jobIDs[index % jobIDs.count]
             let server = serverIDs[(index % jobIDs.count) / jobsPerServer]
             let created = ms + Int64(index) * 60_000
-            let runID = String(format: "run_bench%011d", index), snapshotID = String(format: "snp_bench%011d", index)
+            let runID = String(format: "run_bench%011d", index)
+            let snapshotID = String(format: "snp_bench%011d", index)
             let status = index % 17 == 0 ? "failed" : "succeeded"
             runRows.append([runID, accountID, server, job, "timer", created, status, created, created, created + 30_000, 1000, 5000, 10, results])
             snapshotRows.append([snapshotID, accountID, server, job, runID, created, 5000])
@@ -78,12 +89,21 @@ struct Seeder {
                 copyRows.append([snapshotID, destination, accountID, created, "[\"abcd1234\"]", 1000, 5000])
             }
             if runRows.count >= 4000 || index == snapshots - 1 {
-                try await insert("runs", ["id", "account_id", "server_id", "job_id", "trigger", "slot", "status", "created_at", "started_at",
-                                          "finished_at", "bytes_added", "bytes_processed", "files_new", "results"], runRows)
+                try await insert(
+                    "runs",
+                    [
+                        "id", "account_id", "server_id", "job_id", "trigger", "slot", "status", "created_at", "started_at",
+                        "finished_at", "bytes_added", "bytes_processed", "files_new", "results",
+                    ], runRows)
                 try await insert("run_destinations", ["run_id", "destination_id", "account_id", "created_at"], runLinks)
                 try await insert("snapshots", ["id", "account_id", "server_id", "job_id", "run_id", "created_at", "bytes_total"], snapshotRows)
-                try await insert("snapshot_copies", ["snapshot_id", "destination_id", "account_id", "created_at", "restic_ids", "bytes_added", "bytes_total"], copyRows)
-                runRows = []; runLinks = []; snapshotRows = []; copyRows = []
+                try await insert(
+                    "snapshot_copies", ["snapshot_id", "destination_id", "account_id", "created_at", "restic_ids", "bytes_added", "bytes_total"],
+                    copyRows)
+                runRows = []
+                runLinks = []
+                snapshotRows = []
+                copyRows = []
             }
         }
         // What ingestion maintains: each job's newest snapshot size and newest run.

@@ -27,8 +27,11 @@ func measure(_ label: String, _ body: () async throws -> Int) async throws {
         samples.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
     }
     samples.sort()
-    let median = samples[samples.count / 2], p95 = samples[Int(Double(samples.count) * 0.95) - 1]
-    print("  " + label.padding(toLength: 40, withPad: " ", startingAt: 0) + String(format: "%8.2f ms median  %8.2f ms p95  (%d items)", median, p95, items))
+    let median = samples[samples.count / 2]
+    let p95 = samples[Int(Double(samples.count) * 0.95) - 1]
+    print(
+        "  " + label.padding(toLength: 40, withPad: " ", startingAt: 0)
+            + String(format: "%8.2f ms median  %8.2f ms p95  (%d items)", median, p95, items))
 }
 
 func encode(_ value: some Encodable) throws -> Int { try HubJSON.encoder().encode(value).count > 0 ? 1 : 0 }
@@ -38,45 +41,97 @@ func bench(_ name: String, store: SQLHubStore) async throws {
     let seedStart = ContinuousClock.now
     let seeder = Seeder(backend: store.backend, accountID: account, servers: servers, jobsPerServer: jobsPerServer, snapshots: snapshotCount)
     let seeded = try await seeder.run(store: store)
-    print("\(name): seeded \(servers) servers, \(servers * jobsPerServer) jobs, \(snapshotCount) snapshots with \(snapshotCount * 2) copies and \(snapshotCount) runs in \(ContinuousClock.now - seedStart)")
-    let server = seeded.serverIDs[servers / 2], job = seeded.jobIDs[seeded.jobIDs.count / 3]
+    print(
+        "\(name): seeded \(servers) servers, \(servers * jobsPerServer) jobs, \(snapshotCount) snapshots with \(snapshotCount * 2) copies and \(snapshotCount) runs in \(ContinuousClock.now - seedStart)"
+    )
+    let server = seeded.serverIDs[servers / 2]
+    let job = seeded.jobIDs[seeded.jobIDs.count / 3]
     let destination = "dst_benchobjectaaaaaaaaaaa"
     // A deep cursor: the position half way down the whole snapshot history.
-    let deep = Cursor(createdAt: Date(millisecondsSince1970: 1_700_000_000_000 + Int64(snapshotCount / 2) * 60_000), id: String(format: "snp_bench%011d", snapshotCount / 2))
+    let deep = Cursor(
+        createdAt: Date(millisecondsSince1970: 1_700_000_000_000 + Int64(snapshotCount / 2) * 60_000),
+        id: String(format: "snp_bench%011d", snapshotCount / 2))
     let deepRun = Cursor(createdAt: deep.createdAt, id: String(format: "run_bench%011d", snapshotCount / 2))
     let webOnly = ProcessInfo.processInfo.environment["BENCH_WEB_ONLY"] != nil  // skip the listings, time only the pages
     if !webOnly {
-    try await measure("snapshots: first page (50)") {
-        let page = try await store.snapshots(accountID: account, filter: .init(), after: nil, limit: 50); _ = try encode(page.items); return page.items.count }
-    try await measure("snapshots: server filter") {
-        let page = try await store.snapshots(accountID: account, filter: .init(serverID: server), after: nil, limit: 50); _ = try encode(page.items); return page.items.count }
-    try await measure("snapshots: job filter") {
-        let page = try await store.snapshots(accountID: account, filter: .init(jobID: job), after: nil, limit: 50); _ = try encode(page.items); return page.items.count }
-    try await measure("snapshots: destination filter") {
-        let page = try await store.snapshots(accountID: account, filter: .init(destinationID: destination), after: nil, limit: 50); _ = try encode(page.items); return page.items.count }
-    try await measure("snapshots: deep cursor (half way)") {
-        let page = try await store.snapshots(accountID: account, filter: .init(), after: deep, limit: 50); _ = try encode(page.items); return page.items.count }
-    try await measure("snapshots: destination + deep cursor") {
-        let page = try await store.snapshots(accountID: account, filter: .init(destinationID: destination), after: deep, limit: 50); _ = try encode(page.items); return page.items.count }
-    try await measure("runs: first page (50)") {
-        let page = try await store.runs(accountID: account, filter: .init(), after: nil, limit: 50); _ = try encode(page.items); return page.items.count }
-    try await measure("runs: status=failed") {
-        let page = try await store.runs(accountID: account, filter: .init(status: .failed), after: nil, limit: 50); _ = try encode(page.items); return page.items.count }
-    try await measure("runs: destination filter + deep cursor") {
-        let page = try await store.runs(accountID: account, filter: .init(destinationID: destination), after: deepRun, limit: 50); _ = try encode(page.items); return page.items.count }
-    try await measure("servers: first page (50)") {
-        let page = try await store.servers(accountID: account, after: nil, limit: 50); _ = try encode(page.items); return page.items.count }
-    try await measure("servers: deep cursor (half way)") {
-        let page = try await store.servers(accountID: account, after: Cursor(createdAt: Date(millisecondsSince1970: 1_700_000_000_000), id: String(format: "srv_bench%011d", servers / 2)), limit: 50)
-        _ = try encode(page.items); return page.items.count }
-    try await measure("jobs: one server's") {
-        let list = try await store.jobs(accountID: account, serverID: server, destinationID: nil); _ = try encode(list); return list.count }
-    try await measure("jobs: first page (50)") {
-        let page = try await store.jobs(accountID: account, serverID: nil, destinationID: nil, after: nil, limit: 50); _ = try encode(page.items); return page.items.count }
-    try await measure("jobs: destination filter") {
-        let page = try await store.jobs(accountID: account, serverID: nil, destinationID: destination, after: nil, limit: 50); _ = try encode(page.items); return page.items.count }
-    try await measure("fleet summary") {
-        let summary = try await store.fleetSummary(accountID: account, now: Date()); _ = try encode(summary); return summary.snapshots }
+        try await measure("snapshots: first page (50)") {
+            let page = try await store.snapshots(accountID: account, filter: .init(), after: nil, limit: 50)
+            _ = try encode(page.items)
+            return page.items.count
+        }
+        try await measure("snapshots: server filter") {
+            let page = try await store.snapshots(accountID: account, filter: .init(serverID: server), after: nil, limit: 50)
+            _ = try encode(page.items)
+            return page.items.count
+        }
+        try await measure("snapshots: job filter") {
+            let page = try await store.snapshots(accountID: account, filter: .init(jobID: job), after: nil, limit: 50)
+            _ = try encode(page.items)
+            return page.items.count
+        }
+        try await measure("snapshots: destination filter") {
+            let page = try await store.snapshots(accountID: account, filter: .init(destinationID: destination), after: nil, limit: 50)
+            _ = try encode(page.items)
+            return page.items.count
+        }
+        try await measure("snapshots: deep cursor (half way)") {
+            let page = try await store.snapshots(accountID: account, filter: .init(), after: deep, limit: 50)
+            _ = try encode(page.items)
+            return page.items.count
+        }
+        try await measure("snapshots: destination + deep cursor") {
+            let page = try await store.snapshots(accountID: account, filter: .init(destinationID: destination), after: deep, limit: 50)
+            _ = try encode(page.items)
+            return page.items.count
+        }
+        try await measure("runs: first page (50)") {
+            let page = try await store.runs(accountID: account, filter: .init(), after: nil, limit: 50)
+            _ = try encode(page.items)
+            return page.items.count
+        }
+        try await measure("runs: status=failed") {
+            let page = try await store.runs(accountID: account, filter: .init(status: .failed), after: nil, limit: 50)
+            _ = try encode(page.items)
+            return page.items.count
+        }
+        try await measure("runs: destination filter + deep cursor") {
+            let page = try await store.runs(accountID: account, filter: .init(destinationID: destination), after: deepRun, limit: 50)
+            _ = try encode(page.items)
+            return page.items.count
+        }
+        try await measure("servers: first page (50)") {
+            let page = try await store.servers(accountID: account, after: nil, limit: 50)
+            _ = try encode(page.items)
+            return page.items.count
+        }
+        try await measure("servers: deep cursor (half way)") {
+            let page = try await store.servers(
+                accountID: account,
+                after: Cursor(createdAt: Date(millisecondsSince1970: 1_700_000_000_000), id: String(format: "srv_bench%011d", servers / 2)), limit: 50
+            )
+            _ = try encode(page.items)
+            return page.items.count
+        }
+        try await measure("jobs: one server's") {
+            let list = try await store.jobs(accountID: account, serverID: server, destinationID: nil)
+            _ = try encode(list)
+            return list.count
+        }
+        try await measure("jobs: first page (50)") {
+            let page = try await store.jobs(accountID: account, serverID: nil, destinationID: nil, after: nil, limit: 50)
+            _ = try encode(page.items)
+            return page.items.count
+        }
+        try await measure("jobs: destination filter") {
+            let page = try await store.jobs(accountID: account, serverID: nil, destinationID: destination, after: nil, limit: 50)
+            _ = try encode(page.items)
+            return page.items.count
+        }
+        try await measure("fleet summary") {
+            let summary = try await store.fleetSummary(accountID: account, now: Date())
+            _ = try encode(summary)
+            return summary.snapshots
+        }
     }
 
     // The web hub's pages rendered server-side (store queries + view model + Mustache), and how
@@ -103,16 +158,21 @@ func bench(_ name: String, store: SQLHubStore) async throws {
     var entries: [SnapshotEntry] = []
     for folder in 0..<100 {
         let parent = String(format: "/srv/site/d%03d", folder)
-        entries.append(SnapshotEntry(parent: "/srv/site", name: String(format: "d%03d", folder), type: "dir", size: 0, mode: 0o755, modifiedAt: Date()))
+        entries.append(
+            SnapshotEntry(parent: "/srv/site", name: String(format: "d%03d", folder), type: "dir", size: 0, mode: 0o755, modifiedAt: Date()))
         for file in 0..<999 {
-            entries.append(SnapshotEntry(parent: parent, name: String(format: "file-%04d.php", file), type: "file", size: Int64(file * 37), mode: 0o644, modifiedAt: Date()))
+            entries.append(
+                SnapshotEntry(
+                    parent: parent, name: String(format: "file-%04d.php", file), type: "file", size: Int64(file * 37), mode: 0o644, modifiedAt: Date()
+                ))
         }
     }
     let uploadStart = ContinuousClock.now
     for start in stride(from: 0, to: entries.count, by: 5000) {
         let part = Array(entries[start..<min(start + 5000, entries.count)])
-        _ = try await store.appendListing(serverID: seeded.serverIDs[0], snapshotID: listed, destinationID: destination, entries: part,
-                                          done: start + 5000 >= entries.count, error: nil, now: Date())
+        _ = try await store.appendListing(
+            serverID: seeded.serverIDs[0], snapshotID: listed, destinationID: destination, entries: part,
+            done: start + 5000 >= entries.count, error: nil, now: Date())
     }
     print("  browse: stored a listing of \(entries.count) entries in \(ContinuousClock.now - uploadStart)")
     try await measure("browse: one folder (API code)") {

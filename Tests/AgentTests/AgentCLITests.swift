@@ -3,6 +3,7 @@ import Foundation
 import HubAPI
 import LinkProtocol
 import Testing
+
 @testable import Agent
 
 enum AgentBinary {
@@ -16,8 +17,9 @@ enum AgentBinary {
 }
 
 /// The real `mzpanel-agent` binary against the fake hub: enroll, run, status, daemon, kill -9.
-@Suite("mzpanel-agent commands", .serialized,
-       .enabled(if: AgentBinary.usable, "build the mzpanel-agent product first (swift build --build-tests builds it) and install restic"))
+@Suite(
+    "mzpanel-agent commands", .serialized,
+    .enabled(if: AgentBinary.usable, "build the mzpanel-agent product first (swift build --build-tests builds it) and install restic"))
 struct AgentCLITests {
     struct Box {
         let root: String
@@ -45,13 +47,15 @@ struct AgentCLITests {
             let jobID = "job_clitestjob000000001"
             let destination = Fixtures.localDestination(id: "dst_clitestdest00000001", path: root + "/backups")
             let job = try Fixtures.job(id: jobID, paths: [root + "/site"], retention: .init(keepLast: 2), destinationIDs: [destination.id])
-            let hub = try FakeHub.start(in: root, token: "enr_cli", enrollResponse: HubLinkTests.response,
-                                        jobs: AgentJobSet(serverID: Fixtures.serverID, jobs: [AgentJob(job: job, destinations: [destination], envelopes: [])]),
-                                        commands: commands)
+            let hub = try FakeHub.start(
+                in: root, token: "enr_cli", enrollResponse: HubLinkTests.response,
+                jobs: AgentJobSet(serverID: Fixtures.serverID, jobs: [AgentJob(job: job, destinations: [destination], envelopes: [])]),
+                commands: commands)
             defer { hub.stop() }
             try Data("enr_cli\n".utf8).write(to: URL(fileURLWithPath: root + "/token"))
             let box = Box(root: root, hub: hub, jobID: jobID, destination: destination)
-            let enrolled = try box.agent(["enroll", "--url", hub.url, "--token-file", root + "/token", "--systemd-dir", root + "/systemd"] + box.stateFlag)
+            let enrolled = try box.agent(
+                ["enroll", "--url", hub.url, "--token-file", root + "/token", "--systemd-dir", root + "/systemd"] + box.stateFlag)
             #expect(enrolled.status == 0, "enroll: \(enrolled.output)")
             try await body(box)
         }
@@ -118,8 +122,9 @@ struct AgentCLITests {
 
     @Test("the daemon takes a run-now command, runs it as a child and delivers the result; SIGTERM stops it")
     func daemonRunNow() async throws {
-        let command = AgentCommand(id: "cmd_runnow", kind: .runNow, jobID: "job_clitestjob000000001", runID: "run_daemonrun000000001",
-                                   createdAt: Date())
+        let command = AgentCommand(
+            id: "cmd_runnow", kind: .runNow, jobID: "job_clitestjob000000001", runID: "run_daemonrun000000001",
+            createdAt: Date())
         try await Self.withBox(commands: [command]) { box in
             let daemon = Process()
             daemon.executableURL = URL(fileURLWithPath: try #require(AgentBinary.path))
@@ -188,8 +193,9 @@ struct AgentCLITests {
             #expect(OrphanProcesses.find(runID: killed).isEmpty, "restic of the killed run was stopped")
 
             let password = try box.state.repositoryPasswordFile(destinationID: box.destination.id)
-            let check = try runProgram(try #require(ResticPresence.path), ["-r", box.destination.settings.path! + "/" + Fixtures.serverID, "check"],
-                                       environment: ["RESTIC_PASSWORD_FILE": password, "RESTIC_CACHE_DIR": box.root + "/cache", "PATH": "/usr/bin:/bin"])
+            let check = try runProgram(
+                try #require(ResticPresence.path), ["-r", box.destination.settings.path! + "/" + Fixtures.serverID, "check"],
+                environment: ["RESTIC_PASSWORD_FILE": password, "RESTIC_CACHE_DIR": box.root + "/cache", "PATH": "/usr/bin:/bin"])
             #expect(check.status == 0, "restic check: \(check.output)")
         }
     }

@@ -4,6 +4,7 @@ import LinkProtocol
 import Logging
 import ServiceLifecycle
 import Testing
+
 @testable import Agent
 
 /// A listening socket nobody accepts from: requests connect, then wait forever.
@@ -43,7 +44,8 @@ struct DaemonShutdownTests {
         options.tickInterval = 0.2
         options.shutdownGrace = shutdownGrace
         options.stopGrace = stopGrace
-        return try Daemon(state: state, settings: AgentSettings(systemdDirectory: nil), options: options, agentBinary: binary, logger: Logger(label: "daemon-test"))
+        return try Daemon(
+            state: state, settings: AgentSettings(systemdDirectory: nil), options: options, agentBinary: binary, logger: Logger(label: "daemon-test"))
     }
 
     /// Runs the daemon's group until `marker` exists, shuts it down gracefully and returns how long the shutdown took.
@@ -69,7 +71,8 @@ struct DaemonShutdownTests {
     func runFinishes() async throws {
         try await withTemporaryDirectory { root in
             let hub = try SilentHub()
-            let daemon = try daemon(in: root, hub: hub, script: "touch \(root)/started\nsleep 2\ntouch \(root)/finished\n", shutdownGrace: .seconds(20))
+            let daemon = try daemon(
+                in: root, hub: hub, script: "touch \(root)/started\nsleep 2\ntouch \(root)/finished\n", shutdownGrace: .seconds(20))
             let took = try await runThenShutDown(daemon, until: root + "/started")
             #expect(FileManager.default.fileExists(atPath: root + "/finished"), "the daemon stopped before its run finished")
             #expect(took >= .milliseconds(500))
@@ -82,14 +85,14 @@ struct DaemonShutdownTests {
         try await withTemporaryDirectory { root in
             let hub = try SilentHub()
             let script = """
-            trap 'touch \(root)/terminated; kill $pid; exit 143' TERM
-            touch \(root)/started
-            sleep 60 &
-            pid=$!
-            wait $pid
-            touch \(root)/finished
+                trap 'touch \(root)/terminated; kill $pid; exit 143' TERM
+                touch \(root)/started
+                sleep 60 &
+                pid=$!
+                wait $pid
+                touch \(root)/finished
 
-            """
+                """
             let daemon = try daemon(in: root, hub: hub, script: script, shutdownGrace: .seconds(1))
             let took = try await runThenShutDown(daemon, until: root + "/started")
             #expect(FileManager.default.fileExists(atPath: root + "/terminated"), "the run was not asked to stop")

@@ -1,6 +1,7 @@
 import Foundation
 import HubAPI
 import LinkProtocol
+
 @testable import Agent
 
 /// A stand-in for the hub's agent API (a small Python HTTP server), recording every request.
@@ -21,13 +22,17 @@ final class FakeHub: @unchecked Sendable {
         var rejectIDs: [String]
     }
 
-    static func start(in root: String, acknowledgeUpTo: Int = .max, token: String = "enr_token",
-                      enrollResponse: EnrollResponse? = nil, jobs: AgentJobSet? = nil, commands: [AgentCommand] = [],
-                      rejectIDs: [String] = []) throws -> FakeHub {
+    static func start(
+        in root: String, acknowledgeUpTo: Int = .max, token: String = "enr_token",
+        enrollResponse: EnrollResponse? = nil, jobs: AgentJobSet? = nil, commands: [AgentCommand] = [],
+        rejectIDs: [String] = []
+    ) throws -> FakeHub {
         let script = root + "/fake_hub.py"
         try Data(pythonSource.utf8).write(to: URL(fileURLWithPath: script))
         let configFile = root + "/fake_hub.json"
-        let config = Config(ackLimit: min(acknowledgeUpTo, 1_000_000_000), token: token, enrollResponse: enrollResponse, jobs: jobs, commands: commands, rejectIDs: rejectIDs)
+        let config = Config(
+            ackLimit: min(acknowledgeUpTo, 1_000_000_000), token: token, enrollResponse: enrollResponse, jobs: jobs, commands: commands,
+            rejectIDs: rejectIDs)
         try HubJSON.encoder().encode(config).write(to: URL(fileURLWithPath: configFile))
         let logFile = root + "/fake_hub.log"
         let process = Process()
@@ -96,85 +101,85 @@ final class FakeHub: @unchecked Sendable {
     func authorizations() -> [String] { requests().compactMap(\.authorization) }
 
     static let pythonSource = #"""
-import json, sys, threading
-from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+        import json, sys, threading
+        from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 
-config = json.load(open(sys.argv[1]))
-log = open(sys.argv[2], "a")
-lock = threading.Lock()
-state = {"acked": 0, "commands": list(config.get("commands") or []), "taken": set()}
+        config = json.load(open(sys.argv[1]))
+        log = open(sys.argv[2], "a")
+        lock = threading.Lock()
+        state = {"acked": 0, "commands": list(config.get("commands") or []), "taken": set()}
 
-class Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args): pass
-    def record(self, body):
-        with lock:
-            log.write(json.dumps({"method": self.command, "path": self.path.split("?")[0],
-                                  "authorization": self.headers.get("Authorization"), "body": body}) + "\n")
-            log.flush()
-    def answer(self, status, payload):
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-    def error(self, status, code, message):
-        self.answer(status, {"error": {"code": code, "message": message, "field": None}})
-    def body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length).decode() if length else None
-    def authorized(self):
-        return self.headers.get("Authorization", "").startswith("Agent ")
-    def do_GET(self):
-        self.record(None)
-        path = self.path.split("?")[0]
-        if not self.authorized(): return self.error(401, "unauthorized", "agent credential required")
-        if path == "/api/agent/v1/jobs":
-            return self.answer(200, config.get("jobs") or {"serverID": "srv_x", "jobs": []})
-        if path == "/api/agent/v1/commands":
-            with lock:
-                pending = [c for c in state["commands"] if c["id"] not in state["taken"]]
-            if not pending:
-                import time; time.sleep(0.5)
-            return self.answer(200, {"commands": pending})
-        self.error(404, "not_found", "no route")
-    def do_POST(self):
-        body = self.body()
-        self.record(body)
-        path = self.path.split("?")[0]
-        if path == "/api/agent/v1/enroll":
-            request = json.loads(body)
-            if request.get("token") != config["token"]:
-                return self.error(401, "unauthorized", "the enrollment token is unknown, expired or already used")
-            return self.answer(201, config["enrollResponse"])
-        if not self.authorized(): return self.error(401, "unauthorized", "agent credential required")
-        if path == "/api/agent/v1/events":
-            events = json.loads(body)["events"]
-            if any(event["id"] in (config.get("rejectIDs") or []) for event in events):
-                return self.error(400, "bad_request", "event is about another server's run")
-            acknowledged = []
-            with lock:
-                for event in events:
-                    if state["acked"] < config["ackLimit"]:
-                        state["acked"] += 1
-                        acknowledged.append(event["id"])
-            return self.answer(200, {"acknowledged": acknowledged})
-        if path.startswith("/api/agent/v1/commands/") and path.endswith("/ack"):
-            with lock:
-                state["taken"].add(path.split("/")[5])
-            return self.answer(200, {"deleted": True})
-        self.error(404, "not_found", "no route")
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args): pass
+            def record(self, body):
+                with lock:
+                    log.write(json.dumps({"method": self.command, "path": self.path.split("?")[0],
+                                          "authorization": self.headers.get("Authorization"), "body": body}) + "\n")
+                    log.flush()
+            def answer(self, status, payload):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            def error(self, status, code, message):
+                self.answer(status, {"error": {"code": code, "message": message, "field": None}})
+            def body(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(length).decode() if length else None
+            def authorized(self):
+                return self.headers.get("Authorization", "").startswith("Agent ")
+            def do_GET(self):
+                self.record(None)
+                path = self.path.split("?")[0]
+                if not self.authorized(): return self.error(401, "unauthorized", "agent credential required")
+                if path == "/api/agent/v1/jobs":
+                    return self.answer(200, config.get("jobs") or {"serverID": "srv_x", "jobs": []})
+                if path == "/api/agent/v1/commands":
+                    with lock:
+                        pending = [c for c in state["commands"] if c["id"] not in state["taken"]]
+                    if not pending:
+                        import time; time.sleep(0.5)
+                    return self.answer(200, {"commands": pending})
+                self.error(404, "not_found", "no route")
+            def do_POST(self):
+                body = self.body()
+                self.record(body)
+                path = self.path.split("?")[0]
+                if path == "/api/agent/v1/enroll":
+                    request = json.loads(body)
+                    if request.get("token") != config["token"]:
+                        return self.error(401, "unauthorized", "the enrollment token is unknown, expired or already used")
+                    return self.answer(201, config["enrollResponse"])
+                if not self.authorized(): return self.error(401, "unauthorized", "agent credential required")
+                if path == "/api/agent/v1/events":
+                    events = json.loads(body)["events"]
+                    if any(event["id"] in (config.get("rejectIDs") or []) for event in events):
+                        return self.error(400, "bad_request", "event is about another server's run")
+                    acknowledged = []
+                    with lock:
+                        for event in events:
+                            if state["acked"] < config["ackLimit"]:
+                                state["acked"] += 1
+                                acknowledged.append(event["id"])
+                    return self.answer(200, {"acknowledged": acknowledged})
+                if path.startswith("/api/agent/v1/commands/") and path.endswith("/ack"):
+                    with lock:
+                        state["taken"].add(path.split("/")[5])
+                    return self.answer(200, {"deleted": True})
+                self.error(404, "not_found", "no route")
 
-def exit_with_parent():
-    import os, time
-    parent = os.getppid()
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    os._exit(0)
+        def exit_with_parent():
+            import os, time
+            parent = os.getppid()
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(0)
 
-threading.Thread(target=exit_with_parent, daemon=True).start()
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-print(server.server_address[1], flush=True)
-server.serve_forever()
-"""#
+        threading.Thread(target=exit_with_parent, daemon=True).start()
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        print(server.server_address[1], flush=True)
+        server.serve_forever()
+        """#
 }

@@ -2,19 +2,22 @@ import BackupCore
 import Foundation
 import LinkProtocol
 import Testing
+
 @testable import Agent
 
 @Suite("Hub link and enrollment")
 struct HubLinkTests {
-    static let response = EnrollResponse(serverID: Fixtures.serverID, serverName: "web-1", accountID: Fixtures.accountID,
-                                         credential: "mza_the_credential_0123456789")
+    static let response = EnrollResponse(
+        serverID: Fixtures.serverID, serverName: "web-1", accountID: Fixtures.accountID,
+        credential: "mza_the_credential_0123456789")
 
     @Test("enroll stores identity, credential (0600) and key, fetches jobs and writes timers; a second enroll needs --force")
     func enroll() async throws {
         try await withTemporaryDirectory { root in
             let job = try Fixtures.job(id: "job_enrolled", schedule: "daily 03:00")
-            let hub = try FakeHub.start(in: root, token: "enr_good", enrollResponse: Self.response,
-                                        jobs: AgentJobSet(serverID: Fixtures.serverID, jobs: [AgentJob(job: job, destinations: [], envelopes: [])]))
+            let hub = try FakeHub.start(
+                in: root, token: "enr_good", enrollResponse: Self.response,
+                jobs: AgentJobSet(serverID: Fixtures.serverID, jobs: [AgentJob(job: job, destinations: [], envelopes: [])]))
             defer { hub.stop() }
             let state = AgentState(directory: root + "/state")
             let settings = AgentSettings(systemdDirectory: root + "/systemd", randomizedDelaySeconds: 30)
@@ -23,7 +26,8 @@ struct HubLinkTests {
             await #expect(throws: AgentError.self) { try await enrollment.enroll(url: hub.url, token: "enr_wrong", force: false) }
 
             let result = try await enrollment.enroll(url: hub.url + "/", token: "enr_good\n", force: false)
-            #expect(result.identity == AgentIdentity(serverID: Fixtures.serverID, accountID: Fixtures.accountID, serverName: "web-1", hubURL: hub.url))
+            #expect(
+                result.identity == AgentIdentity(serverID: Fixtures.serverID, accountID: Fixtures.accountID, serverName: "web-1", hubURL: hub.url))
             #expect(result.jobCount == 1)
             #expect(try state.loadCredential() == Self.response.credential)
             #expect(SecureFile.mode(of: state.credentialFile) == 0o600)
@@ -65,7 +69,10 @@ struct HubLinkTests {
                 _ = try await HubLink(hubURL: hub.url + "/nothing", credential: "mza_x").jobs()
                 Issue.record("expected an error")
             } catch let error as HubLinkError {
-                guard case .rejected(let status, let code, _, _) = error else { Issue.record("unexpected \(error)"); return }
+                guard case .rejected(let status, let code, _, _) = error else {
+                    Issue.record("unexpected \(error)")
+                    return
+                }
                 #expect(status == 404)
                 #expect(code == "not_found")
             }
@@ -78,7 +85,8 @@ struct HubLinkTests {
     @Test("commands are long-polled and acknowledged")
     func commands() async throws {
         try await withTemporaryDirectory { root in
-            let command = AgentCommand(id: "cmd_1", kind: .runNow, jobID: "job_a", runID: "run_a", createdAt: Date(timeIntervalSince1970: 1_767_225_600))
+            let command = AgentCommand(
+                id: "cmd_1", kind: .runNow, jobID: "job_a", runID: "run_a", createdAt: Date(timeIntervalSince1970: 1_767_225_600))
             let hub = try FakeHub.start(in: root, commands: [command])
             defer { hub.stop() }
             let link = try HubLink(hubURL: hub.url, credential: "mza_x")

@@ -3,6 +3,7 @@ import Foundation
 import LinkProtocol
 import ResticKit
 import Testing
+
 @testable import Agent
 
 enum ResticPresence {
@@ -31,9 +32,10 @@ struct JobRunnerTests {
         /// `restic snapshots --json` of the repository, filtered by tags.
         func snapshots(tags: [String]) throws -> [[String: Any]] {
             let password = try state.repositoryPasswordFile(destinationID: destination.id)
-            let result = try runProgram(try #require(JobRunnerTests.restic),
-                                        ["-r", repository, "snapshots", "--json", "--no-lock", "--tag", tags.joined(separator: ",")],
-                                        environment: ["RESTIC_PASSWORD_FILE": password, "RESTIC_CACHE_DIR": root + "/cache", "PATH": "/usr/bin:/bin"])
+            let result = try runProgram(
+                try #require(JobRunnerTests.restic),
+                ["-r", repository, "snapshots", "--json", "--no-lock", "--tag", tags.joined(separator: ",")],
+                environment: ["RESTIC_PASSWORD_FILE": password, "RESTIC_CACHE_DIR": root + "/cache", "PATH": "/usr/bin:/bin"])
             #expect(result.status == 0, "restic snapshots failed: \(result.output)")
             let line = result.output.split(separator: "\n").first { $0.hasPrefix("[") } ?? "[]"
             return (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [[String: Any]]) ?? []
@@ -60,9 +62,13 @@ struct JobRunnerTests {
             try Fixtures.makeTree(at: root + "/site", files: 40)
             let jobID = ResourceID.make(.job)
             let setup = try Self.setup(root: root) { destination in
-                [AgentJob(job: try Fixtures.job(id: jobID, paths: [root + "/site"], excludes: ["*.tmp"], retention: .init(keepLast: 1),
-                                                destinationIDs: [destination.id]),
-                          destinations: [destination], envelopes: [])]
+                [
+                    AgentJob(
+                        job: try Fixtures.job(
+                            id: jobID, paths: [root + "/site"], excludes: ["*.tmp"], retention: .init(keepLast: 1),
+                            destinationIDs: [destination.id]),
+                        destinations: [destination], envelopes: [])
+                ]
             }
             let execution = await setup.execution()
             let (first, firstSnapshot) = try Self.finished(try await execution.execute(.init(jobID: jobID, trigger: .manual)))
@@ -101,13 +107,16 @@ struct JobRunnerTests {
         try await withTemporaryDirectory { root in
             try Fixtures.makeTree(at: root + "/a", files: 10, seed: 1)
             try Fixtures.makeTree(at: root + "/b", files: 10, seed: 2)
-            let jobA = ResourceID.make(.job), jobB = ResourceID.make(.job)
+            let jobA = ResourceID.make(.job)
+            let jobB = ResourceID.make(.job)
             let setup = try Self.setup(root: root) { destination in
                 [
-                    AgentJob(job: try Fixtures.job(id: jobA, paths: [root + "/a"], retention: .init(keepLast: 1), destinationIDs: [destination.id]),
-                             destinations: [destination], envelopes: []),
-                    AgentJob(job: try Fixtures.job(id: jobB, paths: [root + "/b"], retention: .init(keepLast: 3), destinationIDs: [destination.id]),
-                             destinations: [destination], envelopes: []),
+                    AgentJob(
+                        job: try Fixtures.job(id: jobA, paths: [root + "/a"], retention: .init(keepLast: 1), destinationIDs: [destination.id]),
+                        destinations: [destination], envelopes: []),
+                    AgentJob(
+                        job: try Fixtures.job(id: jobB, paths: [root + "/b"], retention: .init(keepLast: 3), destinationIDs: [destination.id]),
+                        destinations: [destination], envelopes: []),
                 ]
             }
             let execution = await setup.execution()
@@ -128,8 +137,11 @@ struct JobRunnerTests {
             try Fixtures.makeTree(at: root + "/site", files: 10)
             let jobID = ResourceID.make(.job)
             let setup = try Self.setup(root: root) { destination in
-                [AgentJob(job: try Fixtures.job(id: jobID, paths: [root + "/site"], retention: .init(keepAll: true), destinationIDs: [destination.id]),
-                          destinations: [destination], envelopes: [])]
+                [
+                    AgentJob(
+                        job: try Fixtures.job(id: jobID, paths: [root + "/site"], retention: .init(keepAll: true), destinationIDs: [destination.id]),
+                        destinations: [destination], envelopes: [])
+                ]
             }
             let execution = await setup.execution()
             let (first, _) = try Self.finished(try await execution.execute(.init(jobID: jobID, trigger: .manual)))
@@ -176,16 +188,22 @@ struct JobRunnerTests {
         let sqlite3 = try #require(ProgramLocator.find("sqlite3") ?? (Fixtures.isCI ? nil : "skip"))
         if sqlite3 == "skip" { return }
         try await withTemporaryDirectory { root in
-            let good = root + "/app.db", broken = root + "/broken.db"
+            let good = root + "/app.db"
+            let broken = root + "/broken.db"
             try runProgram(sqlite3, [good, "CREATE TABLE t(x); INSERT INTO t VALUES('hello');"])
             try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: broken))
-            let goodJob = ResourceID.make(.job), brokenJob = ResourceID.make(.job)
+            let goodJob = ResourceID.make(.job)
+            let brokenJob = ResourceID.make(.job)
             let setup = try Self.setup(root: root) { destination in
                 [
-                    AgentJob(job: try Fixtures.job(id: goodJob, kind: .database, databases: [DatabaseSource(engine: .sqlite, name: good)],
-                                                   destinationIDs: [destination.id]), destinations: [destination], envelopes: []),
-                    AgentJob(job: try Fixtures.job(id: brokenJob, kind: .database, databases: [DatabaseSource(engine: .sqlite, name: broken)],
-                                                   destinationIDs: [destination.id]), destinations: [destination], envelopes: []),
+                    AgentJob(
+                        job: try Fixtures.job(
+                            id: goodJob, kind: .database, databases: [DatabaseSource(engine: .sqlite, name: good)],
+                            destinationIDs: [destination.id]), destinations: [destination], envelopes: []),
+                    AgentJob(
+                        job: try Fixtures.job(
+                            id: brokenJob, kind: .database, databases: [DatabaseSource(engine: .sqlite, name: broken)],
+                            destinationIDs: [destination.id]), destinations: [destination], envelopes: []),
                 ]
             }
             let execution = await setup.execution()
@@ -204,16 +222,21 @@ struct JobRunnerTests {
         }
     }
 
-    @Test("a broken PostgreSQL connection fails the copy in plain words and leaves no snapshot",
-          .enabled(if: ProgramLocator.find("pg_dump") != nil || Fixtures.isCI, "pg_dump is not installed (apt-get install postgresql-client)"))
+    @Test(
+        "a broken PostgreSQL connection fails the copy in plain words and leaves no snapshot",
+        .enabled(if: ProgramLocator.find("pg_dump") != nil || Fixtures.isCI, "pg_dump is not installed (apt-get install postgresql-client)"))
     func brokenPostgres() async throws {
         try await withTemporaryDirectory { root in
             let jobID = ResourceID.make(.job)
             let setup = try Self.setup(root: root) { destination in
-                [AgentJob(job: try Fixtures.job(id: jobID, kind: .database,
-                                                databases: [DatabaseSource(engine: .postgresql, name: "shop", connection: "backup@127.0.0.1:1")],
-                                                destinationIDs: [destination.id]),
-                          destinations: [destination], envelopes: [])]
+                [
+                    AgentJob(
+                        job: try Fixtures.job(
+                            id: jobID, kind: .database,
+                            databases: [DatabaseSource(engine: .postgresql, name: "shop", connection: "backup@127.0.0.1:1")],
+                            destinationIDs: [destination.id]),
+                        destinations: [destination], envelopes: [])
+                ]
             }
             let (run, snapshot) = try Self.finished(try await setup.execution().execute(.init(jobID: jobID, trigger: .manual)))
             #expect(run.status == .failed)
@@ -231,11 +254,15 @@ struct JobRunnerTests {
         try await withTemporaryDirectory { root in
             try Fixtures.makeTree(at: root + "/site", files: 5)
             let jobID = ResourceID.make(.job)
-            let offsite = Destination(id: ResourceID.make(.destination), accountID: Fixtures.accountID, name: "r2", kind: .s3,
-                                      settings: DestinationSettings(endpoint: "https://r2.example.com", bucket: "b"), createdAt: Date(), updatedAt: Date())
+            let offsite = Destination(
+                id: ResourceID.make(.destination), accountID: Fixtures.accountID, name: "r2", kind: .s3,
+                settings: DestinationSettings(endpoint: "https://r2.example.com", bucket: "b"), createdAt: Date(), updatedAt: Date())
             let setup = try Self.setup(root: root) { destination in
-                [AgentJob(job: try Fixtures.job(id: jobID, paths: [root + "/site"], destinationIDs: [destination.id, offsite.id]),
-                          destinations: [destination, offsite], envelopes: [])]
+                [
+                    AgentJob(
+                        job: try Fixtures.job(id: jobID, paths: [root + "/site"], destinationIDs: [destination.id, offsite.id]),
+                        destinations: [destination, offsite], envelopes: [])
+                ]
             }
             let (run, snapshot) = try Self.finished(try await setup.execution().execute(.init(jobID: jobID, trigger: .manual)))
             #expect(run.status == .partial)
@@ -251,8 +278,11 @@ struct JobRunnerTests {
             try Fixtures.makeTree(at: root + "/site", files: 3)
             let jobID = ResourceID.make(.job)
             let setup = try Self.setup(root: root) { destination in
-                [AgentJob(job: try Fixtures.job(id: jobID, paths: [root + "/site"], schedule: "hourly", destinationIDs: [destination.id]),
-                          destinations: [destination], envelopes: [])]
+                [
+                    AgentJob(
+                        job: try Fixtures.job(id: jobID, paths: [root + "/site"], schedule: "hourly", destinationIDs: [destination.id]),
+                        destinations: [destination], envelopes: [])
+                ]
             }
             var execution = await setup.execution()
             let now = Date().wholeMilliseconds
@@ -261,7 +291,10 @@ struct JobRunnerTests {
             let (run, _) = try Self.finished(try await execution.execute(.init(jobID: jobID, trigger: .timer)))
             #expect(run.slot == slot)
             let hubTrigger = try await execution.execute(.init(jobID: jobID, trigger: .hub, runID: ResourceID.make(.run), slot: slot))
-            guard case .slotAlreadyRan(let claimed) = hubTrigger else { Issue.record("expected slotAlreadyRan, got \(hubTrigger)"); return }
+            guard case .slotAlreadyRan(let claimed) = hubTrigger else {
+                Issue.record("expected slotAlreadyRan, got \(hubTrigger)")
+                return
+            }
             #expect(claimed == slot)
             #expect(try setup.snapshots(tags: ["job=\(jobID)"]).count == 1)
         }

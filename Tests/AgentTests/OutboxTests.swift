@@ -2,13 +2,15 @@ import BackupCore
 import Foundation
 import LinkProtocol
 import Testing
+
 @testable import Agent
 
 @Suite("Outbox")
 struct OutboxTests {
     static func event(_ id: String, at seconds: Double, kind: AgentEvent.Kind = .runStarted) -> AgentEvent {
-        let run = Run(id: "run_x", accountID: Fixtures.accountID, serverID: Fixtures.serverID, jobID: "job_y", trigger: .manual,
-                      status: .running, createdAt: Date(timeIntervalSince1970: seconds))
+        let run = Run(
+            id: "run_x", accountID: Fixtures.accountID, serverID: Fixtures.serverID, jobID: "job_y", trigger: .manual,
+            status: .running, createdAt: Date(timeIntervalSince1970: seconds))
         return AgentEvent(id: id, kind: kind, occurredAt: Date(timeIntervalSince1970: seconds), run: run)
     }
 
@@ -81,7 +83,9 @@ struct OutboxTests {
         try await withTemporaryDirectory { root in
             let outbox = Outbox(directory: root + "/outbox")
             try outbox.append(Self.event("evt_a", at: 1))
-            await #expect(throws: HubLinkError.self) { try await outbox.flush(link: try HubLink(hubURL: "http://127.0.0.1:9", credential: "mza_x", timeout: 3)) }
+            await #expect(throws: HubLinkError.self) {
+                try await outbox.flush(link: try HubLink(hubURL: "http://127.0.0.1:9", credential: "mza_x", timeout: 3))
+            }
             #expect(outbox.depth == 1)
         }
     }

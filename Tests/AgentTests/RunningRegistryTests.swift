@@ -1,13 +1,15 @@
 import BackupCore
 import Foundation
-import Testing
-@testable import Agent
 import LinkProtocol
+import Testing
+
+@testable import Agent
 
 @Suite("Running runs")
 struct RunningRegistryTests {
     static func run(_ id: String) -> Run {
-        Run(id: id, accountID: Fixtures.accountID, serverID: Fixtures.serverID, jobID: "job_j", trigger: .timer,
+        Run(
+            id: id, accountID: Fixtures.accountID, serverID: Fixtures.serverID, jobID: "job_j", trigger: .timer,
             slot: Date(timeIntervalSince1970: 1_767_225_600), status: .running, createdAt: Date(), startedAt: Date(),
             results: [DestinationResult(destinationID: "dst_d", status: .running)])
     }

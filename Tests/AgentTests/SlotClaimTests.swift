@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import Testing
+
 @testable import Agent
 
 @Suite("Slot claims")
@@ -59,12 +60,14 @@ struct SlotClaimTests {
 struct CurrentSlotTests {
     static func date(_ text: String) -> Date { ISO8601DateFormatter().date(from: text)! }
 
-    @Test("a timer firing late (RandomizedDelaySec) maps to the slot it was due for", arguments: [
-        ("2026-03-10T02:30:00Z", "2026-03-10T02:30:00Z"),
-        ("2026-03-10T02:30:59Z", "2026-03-10T02:30:00Z"),
-        ("2026-03-10T14:00:00Z", "2026-03-10T02:30:00Z"),
-        ("2026-03-10T02:29:59Z", "2026-03-09T02:30:00Z"),
-    ])
+    @Test(
+        "a timer firing late (RandomizedDelaySec) maps to the slot it was due for",
+        arguments: [
+            ("2026-03-10T02:30:00Z", "2026-03-10T02:30:00Z"),
+            ("2026-03-10T02:30:59Z", "2026-03-10T02:30:00Z"),
+            ("2026-03-10T14:00:00Z", "2026-03-10T02:30:00Z"),
+            ("2026-03-10T02:29:59Z", "2026-03-09T02:30:00Z"),
+        ])
     func daily(now: String, slot: String) throws {
         let schedule = try Schedule.parse("daily 02:30")
         #expect(SlotClaims.currentSlot(for: schedule, now: Self.date(now)) == Self.date(slot))

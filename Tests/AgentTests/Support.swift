@@ -2,6 +2,7 @@ import BackupCore
 import Foundation
 import LinkProtocol
 import Testing
+
 @testable import Agent
 
 /// A clock that stays at one moment.
@@ -23,19 +24,23 @@ enum Fixtures {
     static let serverID = "srv_bbbbbbbbbbbbbbbbbbbb"
     static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
-    static func job(id: String = ResourceID.make(.job), name: String = "nightly", kind: JobKind = .full,
-                    paths: [String] = [], excludes: [String] = [], databases: [DatabaseSource] = [],
-                    schedule: String = "daily 02:30", retention: RetentionPolicy = .init(keepLast: 1),
-                    destinationIDs: [String] = [], enabled: Bool = true) throws -> Job {
-        Job(id: id, accountID: accountID, serverID: serverID, name: name, kind: kind,
+    static func job(
+        id: String = ResourceID.make(.job), name: String = "nightly", kind: JobKind = .full,
+        paths: [String] = [], excludes: [String] = [], databases: [DatabaseSource] = [],
+        schedule: String = "daily 02:30", retention: RetentionPolicy = .init(keepLast: 1),
+        destinationIDs: [String] = [], enabled: Bool = true
+    ) throws -> Job {
+        Job(
+            id: id, accountID: accountID, serverID: serverID, name: name, kind: kind,
             sources: JobSources(paths: paths, excludes: excludes, databases: databases),
             schedule: try Schedule.parse(schedule), retention: retention, destinationIDs: destinationIDs,
             enabled: enabled, createdAt: Date(timeIntervalSince1970: 1_700_000_000), updatedAt: Date(timeIntervalSince1970: 1_700_000_000))
     }
 
     static func localDestination(id: String = ResourceID.make(.destination), path: String) -> Destination {
-        Destination(id: id, accountID: accountID, name: "local disk", kind: .local, settings: DestinationSettings(path: path),
-                    createdAt: Date(), updatedAt: Date())
+        Destination(
+            id: id, accountID: accountID, name: "local disk", kind: .local, settings: DestinationSettings(path: path),
+            createdAt: Date(), updatedAt: Date())
     }
 
     /// An enrolled state directory (identity, credential, jobs) pointing at an unreachable hub.

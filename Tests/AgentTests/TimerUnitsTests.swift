@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import Testing
+
 @testable import Agent
 
 @Suite("Timer units")
@@ -11,8 +12,9 @@ struct TimerUnitsTests {
     @Test("timer and service content")
     func content() throws {
         let job = try Fixtures.job(id: "job_abcdefghijkmnpqrstuv", name: "nightly 100% site", schedule: "daily 02:30")
-        let units = TimerUnits(directory: "/tmp/x", agentBinary: "/usr/local/bin/mzpanel-agent", stateDirectory: "/var/lib/mzpanel-agent",
-                               randomizedDelaySeconds: 120)
+        let units = TimerUnits(
+            directory: "/tmp/x", agentBinary: "/usr/local/bin/mzpanel-agent", stateDirectory: "/var/lib/mzpanel-agent",
+            randomizedDelaySeconds: 120)
         let timer = units.timerContent(for: job)
         #expect(timer.contains("OnCalendar=*-*-* 02:30:00 UTC\n"))
         #expect(timer.contains("Persistent=true\n"))
@@ -23,7 +25,9 @@ struct TimerUnitsTests {
         #expect(timer.contains("WantedBy=timers.target"))
         let service = units.serviceContent(for: job)
         #expect(service.contains("Type=oneshot\n"))
-        #expect(service.contains("ExecStart=/usr/local/bin/mzpanel-agent run job_abcdefghijkmnpqrstuv --trigger timer --state-dir /var/lib/mzpanel-agent\n"))
+        #expect(
+            service.contains(
+                "ExecStart=/usr/local/bin/mzpanel-agent run job_abcdefghijkmnpqrstuv --trigger timer --state-dir /var/lib/mzpanel-agent\n"))
         #expect(service.contains("Nice=10\n"))
         #expect(service.contains("IOSchedulingClass=idle\n"))
         #expect(service.contains("TimeoutStartSec=infinity\n"))
@@ -46,7 +50,10 @@ struct TimerUnitsTests {
             let b = try Fixtures.job(id: "job_b", schedule: "daily 02:30")
             try Data("keep".utf8).write(to: URL(fileURLWithPath: root + "/other.service"))
             let first = try units.install(jobs: [a, b])
-            #expect(Set(first.written) == ["mzpanel-job-job_a.timer", "mzpanel-job-job_a.service", "mzpanel-job-job_b.timer", "mzpanel-job-job_b.service"])
+            #expect(
+                Set(first.written) == [
+                    "mzpanel-job-job_a.timer", "mzpanel-job-job_a.service", "mzpanel-job-job_b.timer", "mzpanel-job-job_b.service",
+                ])
             #expect(first.removed.isEmpty)
             #expect(try units.install(jobs: [a, b]).written.isEmpty, "unchanged units are not rewritten")
 
@@ -54,7 +61,10 @@ struct TimerUnitsTests {
             disabledB.enabled = false
             let second = try units.install(jobs: [disabledB])
             #expect(second.written.isEmpty)
-            #expect(Set(second.removed) == ["mzpanel-job-job_a.timer", "mzpanel-job-job_a.service", "mzpanel-job-job_b.timer", "mzpanel-job-job_b.service"])
+            #expect(
+                Set(second.removed) == [
+                    "mzpanel-job-job_a.timer", "mzpanel-job-job_a.service", "mzpanel-job-job_b.timer", "mzpanel-job-job_b.service",
+                ])
             units.deleteRemoved(second)
             #expect(SecureFile.list(root).sorted() == ["other.service"])
             #expect(SecureFile.mode(of: root + "/other.service") != nil)
@@ -76,7 +86,8 @@ struct TimerUnitsTests {
             let changes = try units.install(jobs: [jobs[0], berlin, jobs[2]])
             let files = changes.written.map { root + "/" + $0 }
             #expect(files.count == 6)
-            let result = try runProgram(analyze, ["verify", "--man=no"] + files, environment: ["SYSTEMD_LOG_LEVEL": "notice", "PATH": "/usr/bin:/bin"])
+            let result = try runProgram(
+                analyze, ["verify", "--man=no"] + files, environment: ["SYSTEMD_LOG_LEVEL": "notice", "PATH": "/usr/bin:/bin"])
             #expect(result.status == 0, "systemd-analyze verify failed: \(result.output)")
             let relevant = result.output.split(separator: "\n").filter { $0.contains("mzpanel-job-") }
             #expect(relevant.isEmpty, "systemd-analyze complained: \(relevant.joined(separator: "\n"))")
@@ -90,20 +101,30 @@ struct SystemdControlTests {
     func sequence() async throws {
         try await withTemporaryDirectory { root in
             let units = TimerUnits(directory: root, agentBinary: "/bin/true", stateDirectory: "/var/lib/mzpanel-agent")
-            let a = try Fixtures.job(id: "job_a"), b = try Fixtures.job(id: "job_b")
+            let a = try Fixtures.job(id: "job_a")
+            let b = try Fixtures.job(id: "job_b")
             var calls: [[String]] = []
-            let record: ([String]) -> String? = { calls.append($0); return nil }
+            let record: ([String]) -> String? = {
+                calls.append($0)
+                return nil
+            }
             _ = Systemd.apply(try units.install(jobs: [a, b]), units: units, systemdRunning: true, systemctl: record)
-            #expect(calls == [["daemon-reload"], ["enable", "mzpanel-job-job_a.timer", "mzpanel-job-job_b.timer"],
-                              ["restart", "mzpanel-job-job_a.timer", "mzpanel-job-job_b.timer"]])
+            #expect(
+                calls == [
+                    ["daemon-reload"], ["enable", "mzpanel-job-job_a.timer", "mzpanel-job-job_b.timer"],
+                    ["restart", "mzpanel-job-job_a.timer", "mzpanel-job-job_b.timer"],
+                ])
             calls = []
             _ = Systemd.apply(try units.install(jobs: [a, b]), units: units, systemdRunning: true, systemctl: record)
             #expect(calls.isEmpty, "an unchanged job set touches nothing")
             var changedB = b
             changedB.schedule = try Schedule.parse("hourly")
             _ = Systemd.apply(try units.install(jobs: [changedB]), units: units, systemdRunning: true, systemctl: record)
-            #expect(calls == [["disable", "--now", "mzpanel-job-job_a.timer"], ["daemon-reload"],
-                              ["enable", "mzpanel-job-job_b.timer"], ["restart", "mzpanel-job-job_b.timer"]])
+            #expect(
+                calls == [
+                    ["disable", "--now", "mzpanel-job-job_a.timer"], ["daemon-reload"],
+                    ["enable", "mzpanel-job-job_b.timer"], ["restart", "mzpanel-job-job_b.timer"],
+                ])
             #expect(!FileManager.default.fileExists(atPath: root + "/mzpanel-job-job_a.timer"))
         }
     }
@@ -113,8 +134,14 @@ struct SystemdControlTests {
         try await withTemporaryDirectory { root in
             let units = TimerUnits(directory: root, agentBinary: "/bin/true", stateDirectory: "/var/lib/mzpanel-agent")
             var called = false
-            _ = Systemd.apply(try units.install(jobs: [try Fixtures.job(id: "job_a")]), units: units, systemdRunning: false) { _ in called = true; return nil }
-            _ = Systemd.apply(try units.install(jobs: []), units: units, systemdRunning: false) { _ in called = true; return nil }
+            _ = Systemd.apply(try units.install(jobs: [try Fixtures.job(id: "job_a")]), units: units, systemdRunning: false) { _ in
+                called = true
+                return nil
+            }
+            _ = Systemd.apply(try units.install(jobs: []), units: units, systemdRunning: false) { _ in
+                called = true
+                return nil
+            }
             #expect(!called)
             #expect(SecureFile.list(root).isEmpty)
         }

@@ -13,8 +13,9 @@ import Testing
         var state: AlertState?
         var sent: [AlertDecision] = []
         for (minute, health) in [(0.0, JobHealth.ok), (1, .failing), (2, .failing), (3, .failing), (4, .ok), (5, .ok)] {
-            let (decision, next) = AlertDecision.decide(health: health, consecutiveFailures: health == .failing ? 1 : 0, offlineFor: 0,
-                                                        state: state, rules: rules, now: at(minute))
+            let (decision, next) = AlertDecision.decide(
+                health: health, consecutiveFailures: health == .failing ? 1 : 0, offlineFor: 0,
+                state: state, rules: rules, now: at(minute))
             state = next
             if decision != .none { sent.append(decision) }
         }
@@ -27,7 +28,8 @@ import Testing
         // failing, ok, failing, ok… every 5 minutes for an hour; then again after the quiet time.
         for step in 0..<12 {
             let health: JobHealth = step % 2 == 0 ? .failing : .ok
-            let (decision, next) = AlertDecision.decide(health: health, consecutiveFailures: 1, offlineFor: 0, state: state, rules: rules, now: at(Double(step) * 5))
+            let (decision, next) = AlertDecision.decide(
+                health: health, consecutiveFailures: 1, offlineFor: 0, state: state, rules: rules, now: at(Double(step) * 5))
             state = next
             if decision != .none { sent.append(decision) }
         }
@@ -49,13 +51,17 @@ import Testing
     @Test func thresholdsAndSwitchedOffRulesAreRespected() {
         let three = NotificationRules(failures: 3, missed: false, offlineMinutes: 30, recovery: false)
         #expect(AlertDecision.decide(health: .failing, consecutiveFailures: 2, offlineFor: 0, state: nil, rules: three, now: start).0 == .none)
-        #expect(AlertDecision.decide(health: .failing, consecutiveFailures: 3, offlineFor: 0, state: nil, rules: three, now: start).0 == .alert(problem: "failing"))
+        #expect(
+            AlertDecision.decide(health: .failing, consecutiveFailures: 3, offlineFor: 0, state: nil, rules: three, now: start).0
+                == .alert(problem: "failing"))
         #expect(AlertDecision.decide(health: .missed, consecutiveFailures: 0, offlineFor: 0, state: nil, rules: three, now: start).0 == .none)
         #expect(AlertDecision.decide(health: .offline, consecutiveFailures: 0, offlineFor: 29 * 60, state: nil, rules: three, now: start).0 == .none)
-        let (offline, state) = AlertDecision.decide(health: .offline, consecutiveFailures: 0, offlineFor: 31 * 60, state: nil, rules: three, now: start)
+        let (offline, state) = AlertDecision.decide(
+            health: .offline, consecutiveFailures: 0, offlineFor: 31 * 60, state: nil, rules: three, now: start)
         #expect(offline == .alert(problem: "offline"))
-        #expect(AlertDecision.decide(health: .ok, consecutiveFailures: 0, offlineFor: 0, state: state, rules: three, now: at(5)).0 == .none,
-                "no recovery message when recovery is switched off")
+        #expect(
+            AlertDecision.decide(health: .ok, consecutiveFailures: 0, offlineFor: 0, state: state, rules: three, now: at(5)).0 == .none,
+            "no recovery message when recovery is switched off")
     }
 
     @Test func badRulesNameTheirField() {
@@ -69,14 +75,19 @@ import Testing
     let start = Date(timeIntervalSince1970: 1_800_000_000)
 
     @Test func staleIsAlertedOnlyWhenTheRuleIsOn() {
-        #expect(AlertDecision.decide(health: .stale, consecutiveFailures: 0, offlineFor: 0, state: nil, rules: NotificationRules(), now: start).0
+        #expect(
+            AlertDecision.decide(health: .stale, consecutiveFailures: 0, offlineFor: 0, state: nil, rules: NotificationRules(), now: start).0
                 == .alert(problem: "stale"))
-        #expect(AlertDecision.decide(health: .stale, consecutiveFailures: 0, offlineFor: 0, state: nil, rules: NotificationRules(stale: false), now: start).0 == .none)
+        #expect(
+            AlertDecision.decide(
+                health: .stale, consecutiveFailures: 0, offlineFor: 0, state: nil, rules: NotificationRules(stale: false), now: start
+            ).0 == .none)
     }
 
     @Test func theDigestIsDueOnceADayFromItsHour() {
         // 06:59:59 and 07:00:00 UTC on 2027-01-15.
-        let before = Date(timeIntervalSince1970: 1_799_996_399), at = Date(timeIntervalSince1970: 1_799_996_400)
+        let before = Date(timeIntervalSince1970: 1_799_996_399)
+        let at = Date(timeIntervalSince1970: 1_799_996_400)
         #expect(DigestSchedule.isDue(hour: 7, lastSentAt: nil, now: before) == false)
         #expect(DigestSchedule.isDue(hour: 7, lastSentAt: nil, now: at))
         #expect(DigestSchedule.isDue(hour: 7, lastSentAt: at, now: at.addingTimeInterval(3600)) == false, "sent today")
@@ -86,13 +97,16 @@ import Testing
 
     @Test func rulesSayWhatTheyTellAbout() {
         #expect(NotificationRules().summary == "first failure, missed runs, stale jobs, servers offline 30 min, recoveries")
-        #expect(NotificationRules(failures: 3, missed: false, offlineMinutes: nil, recovery: false, stale: false, digestHour: 7).summary
+        #expect(
+            NotificationRules(failures: 3, missed: false, offlineMinutes: nil, recovery: false, stale: false, digestHour: 7).summary
                 == "3 failures in a row, daily digest at 7:00 UTC")
     }
 
     @Test func rulesStoredBeforeNewFieldsReadWithDefaults() throws {
-        let old = try JSONDecoder().decode(NotificationRules.self, from: Data(#"{"failures":2,"missed":false,"offlineMinutes":null,"recovery":true,"quietMinutes":5}"#.utf8))
-        #expect(old == NotificationRules(failures: 2, missed: false, offlineMinutes: nil, recovery: true, quietMinutes: 5, stale: true, digestHour: nil))
+        let old = try JSONDecoder().decode(
+            NotificationRules.self, from: Data(#"{"failures":2,"missed":false,"offlineMinutes":null,"recovery":true,"quietMinutes":5}"#.utf8))
+        #expect(
+            old == NotificationRules(failures: 2, missed: false, offlineMinutes: nil, recovery: true, quietMinutes: 5, stale: true, digestHour: nil))
         let empty = try JSONDecoder().decode(NotificationRules.self, from: Data("{}".utf8))
         #expect(empty == NotificationRules())
         #expect(throws: DomainError.self) { try NotificationRules(digestHour: 24).validated() }

@@ -9,13 +9,15 @@ import Testing
 
     func job(created hoursAgo: Double, enabled: Bool = true) throws -> Job {
         let created = now.addingTimeInterval(-hoursAgo * 3600)
-        return Job(id: "job_1", accountID: "acc_1", serverID: "srv_1", name: "site", kind: .full, sources: JobSources(paths: ["/srv"]),
-                   schedule: try Schedule.parse("daily 02:30", timeZone: "UTC"), retention: RetentionPolicy(keepDaily: 7),
-                   destinationIDs: ["dst_1"], enabled: enabled, createdAt: created, updatedAt: created)
+        return Job(
+            id: "job_1", accountID: "acc_1", serverID: "srv_1", name: "site", kind: .full, sources: JobSources(paths: ["/srv"]),
+            schedule: try Schedule.parse("daily 02:30", timeZone: "UTC"), retention: RetentionPolicy(keepDaily: 7),
+            destinationIDs: ["dst_1"], enabled: enabled, createdAt: created, updatedAt: created)
     }
 
     func run(_ status: RunStatus, slotHoursAgo: Double?, startedHoursAgo: Double) -> Run {
-        Run(id: "run_1", accountID: "acc_1", serverID: "srv_1", jobID: "job_1", trigger: slotHoursAgo == nil ? .manual : .timer,
+        Run(
+            id: "run_1", accountID: "acc_1", serverID: "srv_1", jobID: "job_1", trigger: slotHoursAgo == nil ? .manual : .timer,
             slot: slotHoursAgo.map { now.addingTimeInterval(-$0 * 3600) }, status: status, createdAt: now.addingTimeInterval(-startedHoursAgo * 3600))
     }
 
@@ -38,10 +40,11 @@ import Testing
     }
 
     @Test func theGracePeriodKeepsAJustDueSlotFromCountingAsMissed() throws {
-        let at0250 = Date(timeIntervalSince1970: 1_795_747_800) // 02:50, 20 min after the slot
-        let at0240 = Date(timeIntervalSince1970: 1_795_747_200) // 02:40, 10 min after the slot
-        let yesterday = Run(id: "r", accountID: "acc_1", serverID: "srv_1", jobID: "job_1", trigger: .timer,
-                            slot: at0240.addingTimeInterval(-86_400 - 600), status: .succeeded, createdAt: at0240.addingTimeInterval(-86_400 - 600))
+        let at0250 = Date(timeIntervalSince1970: 1_795_747_800)  // 02:50, 20 min after the slot
+        let at0240 = Date(timeIntervalSince1970: 1_795_747_200)  // 02:40, 10 min after the slot
+        let yesterday = Run(
+            id: "r", accountID: "acc_1", serverID: "srv_1", jobID: "job_1", trigger: .timer,
+            slot: at0240.addingTimeInterval(-86_400 - 600), status: .succeeded, createdAt: at0240.addingTimeInterval(-86_400 - 600))
         let job = try job(created: 100)
         #expect(JobHealth.evaluate(job: job, lastRun: yesterday, serverOnline: true, now: at0240) == .ok)
         #expect(JobHealth.evaluate(job: job, lastRun: yesterday, serverOnline: true, now: at0250) == .missed)
@@ -50,9 +53,13 @@ import Testing
     @Test func theNewestRunDecidesOnceTheSlotsAreCovered() throws {
         let job = try job(created: 100)
         #expect(JobHealth.evaluate(job: job, lastRun: run(.succeeded, slotHoursAgo: 7.5, startedHoursAgo: 7.5), serverOnline: true, now: now) == .ok)
-        #expect(JobHealth.evaluate(job: job, lastRun: run(.succeeded, slotHoursAgo: 7.5, startedHoursAgo: 7.5), serverOnline: false, now: now) == .offline)
-        #expect(JobHealth.evaluate(job: job, lastRun: run(.failed, slotHoursAgo: 7.5, startedHoursAgo: 7.5), serverOnline: true, now: now) == .failing)
-        #expect(JobHealth.evaluate(job: job, lastRun: run(.partial, slotHoursAgo: 7.5, startedHoursAgo: 7.5), serverOnline: true, now: now) == .partial)
+        #expect(
+            JobHealth.evaluate(job: job, lastRun: run(.succeeded, slotHoursAgo: 7.5, startedHoursAgo: 7.5), serverOnline: false, now: now) == .offline
+        )
+        #expect(
+            JobHealth.evaluate(job: job, lastRun: run(.failed, slotHoursAgo: 7.5, startedHoursAgo: 7.5), serverOnline: true, now: now) == .failing)
+        #expect(
+            JobHealth.evaluate(job: job, lastRun: run(.partial, slotHoursAgo: 7.5, startedHoursAgo: 7.5), serverOnline: true, now: now) == .partial)
         // A run-now after the slot covers it too.
         #expect(JobHealth.evaluate(job: job, lastRun: run(.succeeded, slotHoursAgo: nil, startedHoursAgo: 1), serverOnline: true, now: now) == .ok)
     }
@@ -62,7 +69,8 @@ import Testing
         job.staleAfter = 26 * 3600
         let fine = run(.succeeded, slotHoursAgo: 7.5, startedHoursAgo: 7.5)
         // Runs succeed but the newest snapshot is two days old (e.g. every copy was pruned or refused).
-        #expect(JobHealth.evaluate(job: job, lastRun: fine, newestSnapshotAt: now.addingTimeInterval(-48 * 3600), serverOnline: true, now: now) == .stale)
+        #expect(
+            JobHealth.evaluate(job: job, lastRun: fine, newestSnapshotAt: now.addingTimeInterval(-48 * 3600), serverOnline: true, now: now) == .stale)
         #expect(JobHealth.evaluate(job: job, lastRun: fine, newestSnapshotAt: now.addingTimeInterval(-7 * 3600), serverOnline: true, now: now) == .ok)
         // Failing says more than stale; offline says why nothing is new.
         let failed = run(.failed, slotHoursAgo: 7.5, startedHoursAgo: 7.5)

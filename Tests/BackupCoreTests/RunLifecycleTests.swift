@@ -8,8 +8,11 @@ struct RunLifecycleTests {
     static let t0 = Date(millisecondsSince1970: 1_767_225_600_000)
 
     static func event(_ kind: RunEventKind, status: RunStatus, trigger: RunTrigger = .timer, job: String = "job_a", slot: Date? = nil) -> RunEvent {
-        RunEvent(id: "evt_1", kind: kind, run: Run(id: "run_1", accountID: "acc", serverID: "srv_a", jobID: job, trigger: trigger, slot: slot,
-                                                    status: status, createdAt: t0))
+        RunEvent(
+            id: "evt_1", kind: kind,
+            run: Run(
+                id: "run_1", accountID: "acc", serverID: "srv_a", jobID: job, trigger: trigger, slot: slot,
+                status: status, createdAt: t0))
     }
 
     static func recorded(_ status: RunStatus, server: String = "srv_a", trigger: RunTrigger = .manual, job: String = "job_a") -> RecordedRun {
@@ -28,59 +31,85 @@ struct RunLifecycleTests {
     }
 
     @Test func aQueuedRunStartsThenFinishesWithItsRecordedJobAndTrigger() {
-        let started = RunLifecycle.decide(Self.event(.started, status: .running), sender: "srv_a", recorded: Self.recorded(.queued),
-                                          jobOwner: "srv_a", slotTaken: false)
+        let started = RunLifecycle.decide(
+            Self.event(.started, status: .running), sender: "srv_a", recorded: Self.recorded(.queued),
+            jobOwner: "srv_a", slotTaken: false)
         #expect(started == .write(RunWrite(inserts: false, finishes: false, jobID: "job_a", trigger: .manual, recordsSnapshot: false)))
-        let finished = RunLifecycle.decide(Self.event(.finished, status: .partial), sender: "srv_a", recorded: Self.recorded(.running),
-                                           jobOwner: "srv_a", slotTaken: false)
+        let finished = RunLifecycle.decide(
+            Self.event(.finished, status: .partial), sender: "srv_a", recorded: Self.recorded(.running),
+            jobOwner: "srv_a", slotTaken: false)
         #expect(finished == .write(RunWrite(inserts: false, finishes: true, jobID: "job_a", trigger: .manual, recordsSnapshot: true)))
     }
 
     @Test func unknownRunsAreRecordedFromTheirFirstEventUnlessTheSlotIsTaken() {
-        #expect(RunLifecycle.decide(Self.event(.finished, status: .succeeded), sender: "srv_a", recorded: nil, jobOwner: "srv_a", slotTaken: false)
+        #expect(
+            RunLifecycle.decide(Self.event(.finished, status: .succeeded), sender: "srv_a", recorded: nil, jobOwner: "srv_a", slotTaken: false)
                 == .write(RunWrite(inserts: true, finishes: true, jobID: "job_a", trigger: .timer, recordsSnapshot: true)))
-        #expect(RunLifecycle.decide(Self.event(.started, status: .running, slot: Self.t0), sender: "srv_a", recorded: nil, jobOwner: "srv_a",
-                                    slotTaken: true) == .ignore(.slotTaken))
-        #expect(RunLifecycle.decide(Self.event(.progress, status: .running), sender: "srv_a", recorded: nil, jobOwner: "srv_a", slotTaken: false)
+        #expect(
+            RunLifecycle.decide(
+                Self.event(.started, status: .running, slot: Self.t0), sender: "srv_a", recorded: nil, jobOwner: "srv_a",
+                slotTaken: true) == .ignore(.slotTaken))
+        #expect(
+            RunLifecycle.decide(Self.event(.progress, status: .running), sender: "srv_a", recorded: nil, jobOwner: "srv_a", slotTaken: false)
                 == .ignore(.unknownRun))
     }
 
     @Test func lateAndRepeatedEventsChangeNothing() {
         for status in RunStatus.allCases where status.isFinished {
-            #expect(RunLifecycle.decide(Self.event(.progress, status: .running), sender: "srv_a", recorded: Self.recorded(status), jobOwner: "srv_a",
-                                        slotTaken: false) == .ignore(.alreadyFinished))
-            #expect(RunLifecycle.decide(Self.event(.started, status: .running), sender: "srv_a", recorded: Self.recorded(status), jobOwner: "srv_a",
-                                        slotTaken: false) == .ignore(.alreadyFinished))
-            #expect(RunLifecycle.decide(Self.event(.finished, status: .succeeded), sender: "srv_a", recorded: Self.recorded(status), jobOwner: "srv_a",
-                                        slotTaken: false) == .ignore(.alreadyFinished))
+            #expect(
+                RunLifecycle.decide(
+                    Self.event(.progress, status: .running), sender: "srv_a", recorded: Self.recorded(status), jobOwner: "srv_a",
+                    slotTaken: false) == .ignore(.alreadyFinished))
+            #expect(
+                RunLifecycle.decide(
+                    Self.event(.started, status: .running), sender: "srv_a", recorded: Self.recorded(status), jobOwner: "srv_a",
+                    slotTaken: false) == .ignore(.alreadyFinished))
+            #expect(
+                RunLifecycle.decide(
+                    Self.event(.finished, status: .succeeded), sender: "srv_a", recorded: Self.recorded(status), jobOwner: "srv_a",
+                    slotTaken: false) == .ignore(.alreadyFinished))
         }
-        #expect(RunLifecycle.decide(Self.event(.progress, status: .running), sender: "srv_a", recorded: Self.recorded(.running), jobOwner: "srv_a",
-                                    slotTaken: false) == .progress)
+        #expect(
+            RunLifecycle.decide(
+                Self.event(.progress, status: .running), sender: "srv_a", recorded: Self.recorded(.running), jobOwner: "srv_a",
+                slotTaken: false) == .progress)
     }
 
     @Test func eventsMustFitTheirStatus() {
-        #expect(RunLifecycle.decide(Self.event(.finished, status: .running), sender: "srv_a", recorded: Self.recorded(.running), jobOwner: "srv_a",
-                                    slotTaken: false) == .ignore(.statusMismatch))
-        #expect(RunLifecycle.decide(Self.event(.started, status: .succeeded), sender: "srv_a", recorded: nil, jobOwner: "srv_a", slotTaken: false)
+        #expect(
+            RunLifecycle.decide(
+                Self.event(.finished, status: .running), sender: "srv_a", recorded: Self.recorded(.running), jobOwner: "srv_a",
+                slotTaken: false) == .ignore(.statusMismatch))
+        #expect(
+            RunLifecycle.decide(Self.event(.started, status: .succeeded), sender: "srv_a", recorded: nil, jobOwner: "srv_a", slotTaken: false)
                 == .ignore(.statusMismatch))
-        #expect(RunLifecycle.decide(Self.event(.started, status: .queued), sender: "srv_a", recorded: Self.recorded(.running), jobOwner: "srv_a",
-                                    slotTaken: false) == .ignore(.statusMismatch))
+        #expect(
+            RunLifecycle.decide(
+                Self.event(.started, status: .queued), sender: "srv_a", recorded: Self.recorded(.running), jobOwner: "srv_a",
+                slotTaken: false) == .ignore(.statusMismatch))
     }
 
     @Test func anotherServersRunsAndJobsAreUntouchable() {
-        #expect(RunLifecycle.decide(Self.event(.finished, status: .failed), sender: "srv_b", recorded: Self.recorded(.running), jobOwner: "srv_a",
-                                    slotTaken: false) == .ignore(.otherServersRun))
-        #expect(RunLifecycle.decide(Self.event(.finished, status: .failed), sender: "srv_b", recorded: nil, jobOwner: "srv_a", slotTaken: false)
+        #expect(
+            RunLifecycle.decide(
+                Self.event(.finished, status: .failed), sender: "srv_b", recorded: Self.recorded(.running), jobOwner: "srv_a",
+                slotTaken: false) == .ignore(.otherServersRun))
+        #expect(
+            RunLifecycle.decide(Self.event(.finished, status: .failed), sender: "srv_b", recorded: nil, jobOwner: "srv_a", slotTaken: false)
                 == .ignore(.otherServersJob))
     }
 
     @Test func restoresExistOnlyWhenTheHubCreatedThemAndNeverMakeSnapshots() {
-        #expect(RunLifecycle.decide(Self.event(.started, status: .running, trigger: .restore), sender: "srv_b", recorded: nil, jobOwner: "srv_b",
-                                    slotTaken: false) == .ignore(.unknownRestore))
+        #expect(
+            RunLifecycle.decide(
+                Self.event(.started, status: .running, trigger: .restore), sender: "srv_b", recorded: nil, jobOwner: "srv_b",
+                slotTaken: false) == .ignore(.unknownRestore))
         // A restore onto srv_b of srv_a's job, created by the hub for srv_b.
         let restore = Self.recorded(.running, server: "srv_b", trigger: .restore)
-        #expect(RunLifecycle.decide(Self.event(.finished, status: .succeeded, trigger: .timer, job: "job_other"), sender: "srv_b", recorded: restore,
-                                    jobOwner: "srv_a", slotTaken: false)
+        #expect(
+            RunLifecycle.decide(
+                Self.event(.finished, status: .succeeded, trigger: .timer, job: "job_other"), sender: "srv_b", recorded: restore,
+                jobOwner: "srv_a", slotTaken: false)
                 == .write(RunWrite(inserts: false, finishes: true, jobID: "job_a", trigger: .restore, recordsSnapshot: false)))
         #expect(RunLifecycle.jobID(of: Self.event(.finished, status: .succeeded, job: "job_other"), recorded: restore) == "job_a")
     }

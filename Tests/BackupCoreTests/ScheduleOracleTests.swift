@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import BackupCore
 
 /// Conformance of the schedule engine with systemd itself: every expression is parsed by
@@ -79,26 +80,37 @@ struct ScheduleOracleTests {
         "*-01..12/3-01 00:00", "*-*-1/3 00:00", "WEDNESDAY 12:00", "sunday,SATURDAY 6:00", "*-*-* 5,5,5:05",
     ])
 
-    static let berlin = zoned("Europe/Berlin", [
-        "*-*-* 02:30", "*-*-* 02:00", "*-*-* 03:00", "*-*-* 01:59:59", "*-*-* 02:59:59", "*-*-* 02,03:00",
-        "*-*-* 00/2:00", "daily 02:30", "30 2 * * *", "weekly sun 02:30", "Sun 02:15", "*-*-* 02..03:00,30",
-        "*-*~01 02:30", "Sun *-*~01..07 02:30", "*-*-* 02:00..59/15", "2026-03-29 02:30", "2026-10-25 02:30",
-    ], bases: berlinBases, iterations: 6)
-        + zoned("Europe/Berlin", ["*:30", "hourly", "*:0/20", "every 15 minutes", "*-*-* *:59:30"],
-                bases: berlinBases, iterations: 120)
-        + zoned("Europe/Berlin", ["minutely", "*:*:0/30", "*:0/10", "*-*-* 02:*:00", "*-*-* 01..03:00/5"],
-                bases: berlinCloseBases, iterations: 40)
+    static let berlin =
+        zoned(
+            "Europe/Berlin",
+            [
+                "*-*-* 02:30", "*-*-* 02:00", "*-*-* 03:00", "*-*-* 01:59:59", "*-*-* 02:59:59", "*-*-* 02,03:00",
+                "*-*-* 00/2:00", "daily 02:30", "30 2 * * *", "weekly sun 02:30", "Sun 02:15", "*-*-* 02..03:00,30",
+                "*-*~01 02:30", "Sun *-*~01..07 02:30", "*-*-* 02:00..59/15", "2026-03-29 02:30", "2026-10-25 02:30",
+            ], bases: berlinBases, iterations: 6)
+        + zoned(
+            "Europe/Berlin", ["*:30", "hourly", "*:0/20", "every 15 minutes", "*-*-* *:59:30"],
+            bases: berlinBases, iterations: 120)
+        + zoned(
+            "Europe/Berlin", ["minutely", "*:*:0/30", "*:0/10", "*-*-* 02:*:00", "*-*-* 01..03:00/5"],
+            bases: berlinCloseBases, iterations: 40)
 
-    static let newYork = zoned("America/New_York", [
-        "*-*-* 02:30", "*-*-* 01:30", "daily 01:59", "0 2 * * *", "30 1 * * *", "*-*-* 01:00", "*-*-* 02:00",
-        "Sun 01:45", "2026-11-01 01:30", "*-*-* 00/1:45",
-    ], bases: newYorkBases, iterations: 6)
+    static let newYork =
+        zoned(
+            "America/New_York",
+            [
+                "*-*-* 02:30", "*-*-* 01:30", "daily 01:59", "0 2 * * *", "30 1 * * *", "*-*-* 01:00", "*-*-* 02:00",
+                "Sun 01:45", "2026-11-01 01:30", "*-*-* 00/1:45",
+            ], bases: newYorkBases, iterations: 6)
         + zoned("America/New_York", ["*:30", "hourly", "*:0/15"], bases: newYorkBases, iterations: 120)
         + zoned("America/New_York", ["minutely", "*:*:0/20", "*-*-* 01:*:00"], bases: newYorkCloseBases, iterations: 40)
 
-    static let sydney = zoned("Australia/Sydney", [
-        "*-*-* 02:30", "*-*-* 02:00", "daily 02:59", "30 2 * * *", "*-*-* 03:00", "Sun 02:30",
-    ], bases: sydneyBases, iterations: 6)
+    static let sydney =
+        zoned(
+            "Australia/Sydney",
+            [
+                "*-*-* 02:30", "*-*-* 02:00", "daily 02:59", "30 2 * * *", "*-*-* 03:00", "Sun 02:30",
+            ], bases: sydneyBases, iterations: 6)
         + zoned("Australia/Sydney", ["*:30", "every 20 minutes"], bases: sydneyBases, iterations: 100)
         + zoned("Australia/Sydney", ["minutely", "*-*-* 02:*:30"], bases: sydneyCloseBases, iterations: 40)
 
@@ -114,7 +126,9 @@ struct ScheduleOracleTests {
         // Ramadan: negative DST (03:00 → 02:00 on 2026-02-15, 02:00 → 03:00 on 2026-03-22).
         + zoned("Africa/Casablanca", ["*:30", "*-*-* 02:30", "hourly"], bases: ["2026-02-14 20:00:00", "2026-03-21 20:00:00"], iterations: 30)
         // Transitions at midnight: the day starts at 01:00 or midnight happens twice.
-        + zoned("America/Santiago", ["daily", "*-*-* 00:30", "*:30", "*-*-* 23:30"], bases: ["2026-04-04 00:00:00", "2026-09-05 00:00:00"], iterations: 30)
+        + zoned(
+            "America/Santiago", ["daily", "*-*-* 00:30", "*:30", "*-*-* 23:30"], bases: ["2026-04-04 00:00:00", "2026-09-05 00:00:00"], iterations: 30
+        )
         + zoned("America/Havana", ["daily", "*:15"], bases: ["2026-03-07 12:00:00", "2026-10-31 12:00:00"], iterations: 30)
         // Two-hour DST.
         + zoned("Antarctica/Troll", ["*:30", "*-*-* 01:30", "*-*-* 02:30"], bases: ["2026-03-28 20:00:00", "2026-10-24 20:00:00"], iterations: 30)
@@ -157,7 +171,10 @@ struct ScheduleOracleTests {
 
     @Test("normalized form and elapse times match systemd-analyze")
     func matchesSystemd() throws {
-        struct Job { let line: String; let item: Case }
+        struct Job {
+            let line: String
+            let item: Case
+        }
         var groups: [String: (base: String, iterations: Int, jobs: [Job])] = [:]
         var parseFailures: [String] = []
         for item in Self.allCases {
@@ -223,7 +240,8 @@ struct ScheduleOracleTests {
                 comparedElapses += answer.elapses.count
                 if ours != answer.elapses {
                     let firstDifference = zip(ours, answer.elapses).enumerated().first { $0.element.0 != $0.element.1 }
-                    let detail = firstDifference.map { "first difference at #\($0.offset + 1): ours \($0.element.0), systemd \($0.element.1)" }
+                    let detail =
+                        firstDifference.map { "first difference at #\($0.offset + 1): ours \($0.element.0), systemd \($0.element.1)" }
                         ?? "ours has \(ours.count) elapses, systemd \(answer.elapses.count)"
                     mismatches.append("\(job.item) from \(group.base): \(detail)")
                 }
@@ -239,14 +257,20 @@ struct ScheduleOracleTests {
     // MARK: Generated expressions
 
     /// Pieces combined into "[weekdays] [date] [time]" expressions, valid and invalid alike.
-    static let weekdayPieces = ["", "", "", "Mon", "mon..fri", "Sat,Sun", "Fri..Mon", "Mon-Wed", "Tue,", "Monday..Wednesday,Sat",
-                                "Sun", "Wed..Wed", "Mo", "Mon..Tue..Fri", "Thu,Fri,Sat,Sun,Mon"]
-    static let datePieces = ["", "", "*-*-*", "*-*-1", "2026-*-*", "*-2~1", "*-*~7/1", "*-1/3-1", "26-12-24", "*-*-31", "*-02-29",
-                             "*-13-1", "*-*-0", "2027-06-15", "*-*~01..07", "12-25", "*-*-1..7", "*-*-*/2", "2026..2028-1-1",
-                             "*-1,7-1", "*-*-15/10", "1999-*-*", "*~1", "*-*-1,15,31", "*-3,10-*", "*-10~1..7"]
-    static let timePieces = ["", "12:00", "*:0/15", "*:*:*", "0..23/5:0", "1,2,3:4:5", "*:50/15", "25:00", "*:*:1.5", "02:30",
-                             "*:*", "00:00:05..05", "12:00:00.123456", "2:30", "*:30", "01..03:*/5", "0/6:00", "*:*:0/20",
-                             "23:59:60", "12:", "06:00:00", "*:0..30/10", "1..3:00,30", "00:00:59.9999995", "2:0/20", "1..4:15"]
+    static let weekdayPieces = [
+        "", "", "", "Mon", "mon..fri", "Sat,Sun", "Fri..Mon", "Mon-Wed", "Tue,", "Monday..Wednesday,Sat",
+        "Sun", "Wed..Wed", "Mo", "Mon..Tue..Fri", "Thu,Fri,Sat,Sun,Mon",
+    ]
+    static let datePieces = [
+        "", "", "*-*-*", "*-*-1", "2026-*-*", "*-2~1", "*-*~7/1", "*-1/3-1", "26-12-24", "*-*-31", "*-02-29",
+        "*-13-1", "*-*-0", "2027-06-15", "*-*~01..07", "12-25", "*-*-1..7", "*-*-*/2", "2026..2028-1-1",
+        "*-1,7-1", "*-*-15/10", "1999-*-*", "*~1", "*-*-1,15,31", "*-3,10-*", "*-10~1..7",
+    ]
+    static let timePieces = [
+        "", "12:00", "*:0/15", "*:*:*", "0..23/5:0", "1,2,3:4:5", "*:50/15", "25:00", "*:*:1.5", "02:30",
+        "*:*", "00:00:05..05", "12:00:00.123456", "2:30", "*:30", "01..03:*/5", "0/6:00", "*:*:0/20",
+        "23:59:60", "12:", "06:00:00", "*:0..30/10", "1..3:00,30", "00:00:59.9999995", "2:0/20", "1..4:15",
+    ]
     static let generatedZones = ["UTC", "Europe/Berlin", "America/New_York", "Australia/Sydney"]
     static let generatedBases = ["2026-03-27 12:00:00", "2026-10-23 12:00:00", "2026-04-03 00:00:00", "2026-10-30 18:00:00"]
 
@@ -328,8 +352,9 @@ struct ScheduleOracleTests {
     func rejectsWhatSystemdRejects() throws {
         let batch = try SystemdAnalyzeOracle.evaluate(Self.invalidExpressions, base: "2026-01-01 00:00:00", iterations: 1)
         for expression in Self.invalidExpressions {
-            #expect(batch.standardError.contains("Failed to parse calendar specification '\(expression)'"),
-                    "systemd accepted \(expression)")
+            #expect(
+                batch.standardError.contains("Failed to parse calendar specification '\(expression)'"),
+                "systemd accepted \(expression)")
             #expect(throws: ScheduleError.self, "we accepted \(expression)") {
                 _ = try Schedule.parse(expression)
             }

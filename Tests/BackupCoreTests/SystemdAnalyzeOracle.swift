@@ -101,7 +101,8 @@ enum SystemdAnalyzeOracle {
             } else if let v = value(line, after: "Next elapse:") {
                 if v != "never" { current?.elapses.append(timestamp(v)) }
             } else if line.trimmingCharacters(in: .whitespaces).hasPrefix("Iter. #"),
-                      let colon = line.firstIndex(of: ":") {
+                let colon = line.firstIndex(of: ":")
+            {
                 current?.elapses.append(timestamp(String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
             }
         }
@@ -114,7 +115,10 @@ enum SystemdAnalyzeOracle {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        func two(_ v: Int?) -> String { let v = v ?? 0; return v < 10 ? "0\(v)" : "\(v)" }
+        func two(_ v: Int?) -> String {
+            let v = v ?? 0
+            return v < 10 ? "0\(v)" : "\(v)"
+        }
         return "\(c.year ?? 0)-\(two(c.month))-\(two(c.day)) \(two(c.hour)):\(two(c.minute)):\(two(c.second))"
     }
 

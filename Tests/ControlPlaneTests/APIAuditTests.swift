@@ -1,8 +1,9 @@
 import BackupCore
 import Foundation
-import Testing
-@testable import ControlPlane
 import HTTPTypes
+import Testing
+
+@testable import ControlPlane
 
 /// Every change lands in the audit log with who did it; the log never holds a secret.
 @Suite("API: audit log") struct APIAuditTests {
@@ -13,11 +14,14 @@ import HTTPTypes
             let server = try await client.call(.post, "/api/v1/servers", token: token, body: #"{"name":"web1"}"#)
             let serverID = try #require(server.json["server"]["id"].string)
             _ = try await client.call(.post, "/api/v1/destinations", token: token, body: #"{"name":"nas","kind":"local","settings":{"path":"/srv"}}"#)
-            let job = try await client.call(.post, "/api/v1/jobs", token: token, body: """
-                {"name":"site","server":"web1","kind":"full","sources":{"paths":["/var/www"]},"schedule":"daily","destinations":["nas"]}
-                """)
+            let job = try await client.call(
+                .post, "/api/v1/jobs", token: token,
+                body: """
+                    {"name":"site","server":"web1","kind":"full","sources":{"paths":["/var/www"]},"schedule":"daily","destinations":["nas"]}
+                    """)
             let jobID = try #require(job.json["id"].string)
-            let channel = try await client.call(.post, "/api/v1/notifications/channels", token: token, body: #"{"name":"hook","url":"https://hooks.example.com/x"}"#)
+            let channel = try await client.call(
+                .post, "/api/v1/notifications/channels", token: token, body: #"{"name":"hook","url":"https://hooks.example.com/x"}"#)
             let secret = try #require(channel.json["secret"].string)
             _ = try await client.call(.delete, "/api/v1/jobs/\(jobID)", token: token)
             // Refused and read-only calls are not changes.
@@ -27,9 +31,13 @@ import HTTPTypes
             let log = try await client.call(.get, "/api/v1/audit", token: token)
             let events = log.json["events"].array
             let actions = events.compactMap { $0["action"].string }
-            #expect(actions == ["Delete a job (its runs and snapshots stay listed)", "Add a notification channel; answers its signing secret once",
-                                "Create a job", "Create a destination (offsite kinds need Plus)", "Add a server; answers its first enrollment token and the agent command"],
-                    "\(actions)")
+            #expect(
+                actions == [
+                    "Delete a job (its runs and snapshots stay listed)", "Add a notification channel; answers its signing secret once",
+                    "Create a job", "Create a destination (offsite kinds need Plus)",
+                    "Add a server; answers its first enrollment token and the agent command",
+                ],
+                "\(actions)")
             #expect(events.allSatisfy { $0["actor"].string?.hasPrefix("API token") == true })
             #expect(events.first { $0["action"].string == "Create a job" }?["resourceID"].string == jobID)
             #expect(events.last?["resourceID"].string == serverID)

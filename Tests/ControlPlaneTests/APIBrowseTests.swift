@@ -28,9 +28,11 @@ struct APIBrowseTests {
             expectStatus(waiting, .accepted)
             #expect(waiting.json["error"].string?.contains("offline") == true, "\(waiting)")
 
-            expectError(try await client.call(.get, "/api/v1/snapshots/\(world.snapshotID)/tree?path=/a/../etc", token: token), .badRequest, field: "path")
+            expectError(
+                try await client.call(.get, "/api/v1/snapshots/\(world.snapshotID)/tree?path=/a/../etc", token: token), .badRequest, field: "path")
             expectError(try await client.call(.get, "/api/v1/snapshots/snp_nosuchsnapshotaaaaaa/tree", token: token), .notFound)
-            expectError(try await client.call(.get, "/api/v1/snapshots/\(world.snapshotID)/download?path=/srv", token: token), .conflict, code: "not_listed")
+            expectError(
+                try await client.call(.get, "/api/v1/snapshots/\(world.snapshotID)/download?path=/srv", token: token), .conflict, code: "not_listed")
         }
     }
 }

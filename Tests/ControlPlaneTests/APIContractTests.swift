@@ -11,38 +11,40 @@ import Testing
 @Suite("API: contract (OpenAPI schemas = HubAPI types)")
 struct APIContractTests {
     /// Each schema of the document and the type behind it.
-    static var contract: [(schema: String, type: any Decodable.Type)] { [
-        ("Error", ErrorBody.self), ("Deleted", Deleted.self), ("Health", HubHealth.self),
-        ("LoginRequest", LoginRequest.self), ("LoginResponse", LoginResponse.self), ("Account", Account.self),
-        ("AccountView", AccountView.self), ("APIToken", APIToken.self), ("TokenList", TokenList.self),
-        ("TokenRequest", TokenRequest.self), ("TokenCreated", TokenCreated.self),
-        ("Server", Server.self), ("ServerView", ServerView.self), ("ServerList", ServerList.self), ("ServerRequest", ServerRequest.self),
-        ("ServerUpdate", ServerUpdate.self), ("ServerCreated", ServerCreated.self), ("ServerDeleted", ServerDeleted.self),
-        ("EnrollmentToken", EnrollmentToken.self), ("EnrollmentList", EnrollmentList.self),
-        ("EnrollmentRequest", EnrollmentRequest.self), ("EnrollmentCreated", EnrollmentCreated.self),
-        ("DestinationSettings", DestinationSettings.self), ("Destination", Destination.self),
-        ("DestinationDetail", DestinationView.self), ("AuditEvent", AuditEvent.self), ("AuditList", AuditList.self),
-        ("NotificationRules", NotificationRules.self), ("EmailSettings", EmailSettings.self),
-        ("NotificationChannel", NotificationChannel.self), ("ChannelRequest", ChannelRequest.self),
-        ("ChannelUpdate", ChannelUpdate.self), ("ChannelCreated", ChannelCreated.self), ("ChannelList", ChannelList.self),
-        ("DeliveryView", DeliveryView.self), ("DeliveryList", DeliveryList.self), ("PeerReport", PeerReport.self),
-        ("DestinationList", DestinationList.self), ("DestinationRequest", DestinationRequest.self),
-        ("DestinationUpdate", DestinationUpdate.self), ("SealedBox", SealedBox.self),
-        ("DestinationKeyRecord", DestinationKeyRecord.self), ("VaultDocument", VaultDocument.self),
-        ("VaultRequest", VaultRequest.self), ("SealedEnvelope", SealedEnvelope.self), ("EnvelopeList", EnvelopeList.self),
-        ("EnvelopeRequest", EnvelopeRequest.self), ("DatabaseSource", DatabaseSource.self), ("JobSources", JobSources.self),
-        ("Retention", RetentionPolicy.self), ("Schedule", Schedule.self), ("Job", Job.self), ("JobView", JobView.self), ("JobList", JobList.self),
-        ("JobRequest", JobRequest.self), ("JobUpdate", JobUpdate.self), ("DestinationResult", DestinationResult.self),
-        ("Run", Run.self), ("RunPage", RunPage.self), ("RunDetail", RunView.self), ("RunProgress", RunProgress.self),
-        ("SnapshotCopy", SnapshotCopy.self), ("Snapshot", Snapshot.self), ("SnapshotPage", SnapshotPage.self),
-        ("FleetSummary", FleetSummary.self), ("PreviewRequest", PreviewRequest.self), ("SchedulePreview", SchedulePreview.self),
-        ("RestoreRequest", RestoreRequest.self), ("DatabaseRestore", DatabaseRestore.self), ("SnapshotTree", TreeView.self),
-        ("ListingUpload", ListingUpload.self), ("EnrollRequest", EnrollRequest.self), ("EnrollResponse", EnrollResponse.self),
-        ("AgentJob", AgentJob.self), ("AgentJobSet", AgentJobSet.self), ("AgentEvent", AgentEvent.self),
-        ("EventBatch", EventBatch.self), ("EventAck", EventAck.self), ("AgentCommand", AgentCommand.self),
-        ("CommandList", CommandList.self), ("RestorePlan", RestorePlan.self), ("RestoreOrder", RestoreOrder.self),
-        ("ListingOrder", ListingOrder.self), ("DownloadOrder", DownloadOrder.self),
-    ] }
+    static var contract: [(schema: String, type: any Decodable.Type)] {
+        [
+            ("Error", ErrorBody.self), ("Deleted", Deleted.self), ("Health", HubHealth.self),
+            ("LoginRequest", LoginRequest.self), ("LoginResponse", LoginResponse.self), ("Account", Account.self),
+            ("AccountView", AccountView.self), ("APIToken", APIToken.self), ("TokenList", TokenList.self),
+            ("TokenRequest", TokenRequest.self), ("TokenCreated", TokenCreated.self),
+            ("Server", Server.self), ("ServerView", ServerView.self), ("ServerList", ServerList.self), ("ServerRequest", ServerRequest.self),
+            ("ServerUpdate", ServerUpdate.self), ("ServerCreated", ServerCreated.self), ("ServerDeleted", ServerDeleted.self),
+            ("EnrollmentToken", EnrollmentToken.self), ("EnrollmentList", EnrollmentList.self),
+            ("EnrollmentRequest", EnrollmentRequest.self), ("EnrollmentCreated", EnrollmentCreated.self),
+            ("DestinationSettings", DestinationSettings.self), ("Destination", Destination.self),
+            ("DestinationDetail", DestinationView.self), ("AuditEvent", AuditEvent.self), ("AuditList", AuditList.self),
+            ("NotificationRules", NotificationRules.self), ("EmailSettings", EmailSettings.self),
+            ("NotificationChannel", NotificationChannel.self), ("ChannelRequest", ChannelRequest.self),
+            ("ChannelUpdate", ChannelUpdate.self), ("ChannelCreated", ChannelCreated.self), ("ChannelList", ChannelList.self),
+            ("DeliveryView", DeliveryView.self), ("DeliveryList", DeliveryList.self), ("PeerReport", PeerReport.self),
+            ("DestinationList", DestinationList.self), ("DestinationRequest", DestinationRequest.self),
+            ("DestinationUpdate", DestinationUpdate.self), ("SealedBox", SealedBox.self),
+            ("DestinationKeyRecord", DestinationKeyRecord.self), ("VaultDocument", VaultDocument.self),
+            ("VaultRequest", VaultRequest.self), ("SealedEnvelope", SealedEnvelope.self), ("EnvelopeList", EnvelopeList.self),
+            ("EnvelopeRequest", EnvelopeRequest.self), ("DatabaseSource", DatabaseSource.self), ("JobSources", JobSources.self),
+            ("Retention", RetentionPolicy.self), ("Schedule", Schedule.self), ("Job", Job.self), ("JobView", JobView.self), ("JobList", JobList.self),
+            ("JobRequest", JobRequest.self), ("JobUpdate", JobUpdate.self), ("DestinationResult", DestinationResult.self),
+            ("Run", Run.self), ("RunPage", RunPage.self), ("RunDetail", RunView.self), ("RunProgress", RunProgress.self),
+            ("SnapshotCopy", SnapshotCopy.self), ("Snapshot", Snapshot.self), ("SnapshotPage", SnapshotPage.self),
+            ("FleetSummary", FleetSummary.self), ("PreviewRequest", PreviewRequest.self), ("SchedulePreview", SchedulePreview.self),
+            ("RestoreRequest", RestoreRequest.self), ("DatabaseRestore", DatabaseRestore.self), ("SnapshotTree", TreeView.self),
+            ("ListingUpload", ListingUpload.self), ("EnrollRequest", EnrollRequest.self), ("EnrollResponse", EnrollResponse.self),
+            ("AgentJob", AgentJob.self), ("AgentJobSet", AgentJobSet.self), ("AgentEvent", AgentEvent.self),
+            ("EventBatch", EventBatch.self), ("EventAck", EventAck.self), ("AgentCommand", AgentCommand.self),
+            ("CommandList", CommandList.self), ("RestorePlan", RestorePlan.self), ("RestoreOrder", RestoreOrder.self),
+            ("ListingOrder", ListingOrder.self), ("DownloadOrder", DownloadOrder.self),
+        ]
+    }
 
     static func schemas() async throws -> [String: Any] {
         let text = try await withTestHub { _, client in try await OpenAPITests.document(client).text }
@@ -72,36 +74,59 @@ struct APIContractTests {
 
     /// The check itself: a field added to the type only, or to the schema only, is named with its type.
     @Test func aFieldOnOneSideOnlyIsNamed() throws {
-        struct Sample: Decodable { let name: String; let size: Int64?; let added: Bool }
-        let schemas: [String: Any] = ["Sample": [
-            "type": "object", "required": ["name"],
-            "properties": ["name": ["type": "string"], "size": ["type": "integer"], "removed": ["type": "string"]],
-        ]]
-        let problems = SchemaCheck(schemas: schemas).compare(try JSONShape.of(Sample.self), schemas["Sample"] as! [String: Any],
-                                                             at: "Sample", schemaName: "Sample")
-        #expect(Set(problems) == [
-            "Sample.added: the type has this key, schema Sample does not",
-            "Sample.removed: schema Sample has this property, the type does not",
-        ])
-        struct Typed: Decodable { let name: Int; let size: Int64 }
-        let typed = SchemaCheck(schemas: schemas).compare(try JSONShape.of(Typed.self), [
-            "type": "object", "required": ["name"], "properties": ["name": ["type": "string"], "size": ["type": "integer"]],
-        ], at: "Typed", schemaName: "Typed")
-        #expect(Set(typed) == [
-            "Typed.name: the type has integer, the schema says string",
-            "Typed.size: required in the type, not in schema Typed's required list",
-        ])
+        struct Sample: Decodable {
+            let name: String
+            let size: Int64?
+            let added: Bool
+        }
+        let schemas: [String: Any] = [
+            "Sample": [
+                "type": "object", "required": ["name"],
+                "properties": ["name": ["type": "string"], "size": ["type": "integer"], "removed": ["type": "string"]],
+            ]
+        ]
+        let problems = SchemaCheck(schemas: schemas).compare(
+            try JSONShape.of(Sample.self), schemas["Sample"] as! [String: Any],
+            at: "Sample", schemaName: "Sample")
+        #expect(
+            Set(problems) == [
+                "Sample.added: the type has this key, schema Sample does not",
+                "Sample.removed: schema Sample has this property, the type does not",
+            ])
+        struct Typed: Decodable {
+            let name: Int
+            let size: Int64
+        }
+        let typed = SchemaCheck(schemas: schemas).compare(
+            try JSONShape.of(Typed.self),
+            [
+                "type": "object", "required": ["name"], "properties": ["name": ["type": "string"], "size": ["type": "integer"]],
+            ], at: "Typed", schemaName: "Typed")
+        #expect(
+            Set(typed) == [
+                "Typed.name: the type has integer, the schema says string",
+                "Typed.size: required in the type, not in schema Typed's required list",
+            ])
     }
 
     @Test func theProbeSeesOptionalityEnumsAndNesting() throws {
         let shape = try JSONShape.of(JobRequest.self)
-        guard case .object(let fields) = shape else { Issue.record("JobRequest is not an object: \(shape)"); return }
+        guard case .object(let fields) = shape else {
+            Issue.record("JobRequest is not an object: \(shape)")
+            return
+        }
         #expect(fields["name"] == ShapeField(shape: .string(values: nil), required: true))
         #expect(fields["pingURL"] == ShapeField(shape: .string(values: nil), required: false))
         #expect(fields["destinations"] == ShapeField(shape: .array(.string(values: nil)), required: true))
-        guard case .object(let sources)? = fields["sources"]?.shape else { Issue.record("sources is not an object"); return }
+        guard case .object(let sources)? = fields["sources"]?.shape else {
+            Issue.record("sources is not an object")
+            return
+        }
         #expect(sources["databases"]?.required == false)
-        guard case .object(let run) = try JSONShape.of(Run.self) else { Issue.record("Run is not an object"); return }
+        guard case .object(let run) = try JSONShape.of(Run.self) else {
+            Issue.record("Run is not an object")
+            return
+        }
         #expect(run["status"]?.shape == .string(values: RunStatus.allCases.map(\.rawValue)))
     }
 }
@@ -177,7 +202,6 @@ struct SchemaCheck {
         }
     }
 }
-
 
 extension RunStatus: ProbeableEnum {}
 extension RunTrigger: ProbeableEnum {}

@@ -12,8 +12,9 @@ struct APIDestinationTests {
         try await withTestHub { hub, client in
             let account = try await hub.account("dest@example.com")
             let token = account.token
-            let created = try await client.call(.post, "/api/v1/destinations", token: token,
-                                                body: #"{"name":"nas","kind":"LOCAL","settings":{"path":" /var/backups//mzpanel/ ","bucket":"ignored"}}"#)
+            let created = try await client.call(
+                .post, "/api/v1/destinations", token: token,
+                body: #"{"name":"nas","kind":"LOCAL","settings":{"path":" /var/backups//mzpanel/ ","bucket":"ignored"}}"#)
             expectStatus(created, .created)
             let id = try #require(created.json["id"].string)
             #expect(ResourceID.looksLike(id, .destination))
@@ -32,16 +33,24 @@ struct APIDestinationTests {
                 #expect(shown.json["sealedTo"].array.isEmpty)
             }
 
-            let patched = try await client.call(.patch, "/api/v1/destinations/nas", token: token, body: #"{"name":"nas2","settings":{"path":"/srv/nas2"}}"#)
+            let patched = try await client.call(
+                .patch, "/api/v1/destinations/nas", token: token, body: #"{"name":"nas2","settings":{"path":"/srv/nas2"}}"#)
             expectStatus(patched, .ok)
             #expect(patched.json["name"].string == "nas2")
             #expect(patched.json["settings"]["path"].string == "/srv/nas2")
             #expect(patched.json["kind"].string == "local")
-            expectError(try await client.call(.patch, "/api/v1/destinations/nas2", token: token, body: #"{"kind":"s3"}"#), .badRequest, code: "invalid", field: "kind")
+            expectError(
+                try await client.call(.patch, "/api/v1/destinations/nas2", token: token, body: #"{"kind":"s3"}"#), .badRequest, code: "invalid",
+                field: "kind")
             expectStatus(try await client.call(.patch, "/api/v1/destinations/nas2", token: token, body: #"{"kind":"local"}"#), .ok)
-            expectStatus(try await client.call(.post, "/api/v1/destinations", token: token, body: #"{"name":"usb","kind":"local","settings":{"path":"/mnt/usb"}}"#), .created)
+            expectStatus(
+                try await client.call(
+                    .post, "/api/v1/destinations", token: token, body: #"{"name":"usb","kind":"local","settings":{"path":"/mnt/usb"}}"#), .created)
             expectError(try await client.call(.patch, "/api/v1/destinations/usb", token: token, body: #"{"name":"nas2"}"#), .conflict, field: "name")
-            expectError(try await client.call(.post, "/api/v1/destinations", token: token, body: #"{"name":"usb","kind":"local","settings":{"path":"/mnt/x"}}"#), .conflict, field: "name")
+            expectError(
+                try await client.call(
+                    .post, "/api/v1/destinations", token: token, body: #"{"name":"usb","kind":"local","settings":{"path":"/mnt/x"}}"#), .conflict,
+                field: "name")
 
             let deleted = try await client.call(.delete, "/api/v1/destinations/nas2", token: token)
             expectStatus(deleted, .ok)
@@ -54,7 +63,8 @@ struct APIDestinationTests {
         try await withTestHub { hub, client in
             let free = try await hub.account("free@example.com", plan: .free)
             let plus = try await hub.account("plus@example.com", plan: .plus)
-            let s3 = #"{"name":"offsite","kind":"s3","settings":{"endpoint":"https://s3.eu-central-1.amazonaws.com/","bucket":"acme-backups","prefix":"/hub/","region":"eu-central-1"}}"#
+            let s3 =
+                #"{"name":"offsite","kind":"s3","settings":{"endpoint":"https://s3.eu-central-1.amazonaws.com/","bucket":"acme-backups","prefix":"/hub/","region":"eu-central-1"}}"#
 
             let refused = try await client.call(.post, "/api/v1/destinations", token: free.token, body: s3)
             expectError(refused, HTTPResponse.Status(code: 402), code: "plan_required", field: "kind")
@@ -80,7 +90,9 @@ struct APIDestinationTests {
             let plus = try await hub.account("peer@example.com", plan: .plus)
             let server = try await client.call(.post, "/api/v1/servers", token: plus.token, body: #"{"name":"vault"}"#)
             let serverID = try #require(server.json["server"]["id"].string)
-            let peer = try await client.call(.post, "/api/v1/destinations", token: plus.token, body: #"{"name":"peer","kind":"peer","settings":{"peerServerID":"vault","peerAddress":"vault.example.net:8443"}}"#)
+            let peer = try await client.call(
+                .post, "/api/v1/destinations", token: plus.token,
+                body: #"{"name":"peer","kind":"peer","settings":{"peerServerID":"vault","peerAddress":"vault.example.net:8443"}}"#)
             expectStatus(peer, .created)
             #expect(peer.json["settings"]["peerServerID"].string == serverID)
         }
@@ -112,8 +124,9 @@ struct APIDestinationTests {
             let destinationID = try await OffsiteFixture.create(client, token: token, name: "nas")
             let bytes = Data((0...255).map(UInt8.init))
 
-            let put = try await client.call(.put, "/api/v1/destinations/nas/envelopes/web1", token: token,
-                                            body: #"{"keyID":"SHA256:abc","version":1,"ciphertext":"\#(bytes.base64EncodedString())"}"#)
+            let put = try await client.call(
+                .put, "/api/v1/destinations/nas/envelopes/web1", token: token,
+                body: #"{"keyID":"SHA256:abc","version":1,"ciphertext":"\#(bytes.base64EncodedString())"}"#)
             expectStatus(put, .ok)
             #expect(put.json["destinationID"].string == destinationID)
             #expect(put.json["serverID"].string == serverID)
@@ -126,8 +139,9 @@ struct APIDestinationTests {
             #expect(got.json["version"].int == 1)
 
             let replacement = Data("second sealing".utf8)
-            let replaced = try await client.call(.put, "/api/v1/destinations/nas/envelopes/\(serverID)", token: token,
-                                                 body: #"{"keyID":"SHA256:def","version":2,"ciphertext":"\#(replacement.base64EncodedString())"}"#)
+            let replaced = try await client.call(
+                .put, "/api/v1/destinations/nas/envelopes/\(serverID)", token: token,
+                body: #"{"keyID":"SHA256:def","version":2,"ciphertext":"\#(replacement.base64EncodedString())"}"#)
             expectStatus(replaced, .ok)
             let list = try await client.call(.get, "/api/v1/destinations/nas/envelopes", token: token)
             expectStatus(list, .ok)
@@ -156,9 +170,14 @@ struct APIDestinationTests {
             server.enrolledAt = hub.clock.now()
             try await hub.store.updateServer(server)
 
-            let stale = try await client.call(.put, "/api/v1/destinations/nas/envelopes/web1", token: account.token, body: #"{"keyID":"SHA256:old","version":1,"ciphertext":"AAEC"}"#)
+            let stale = try await client.call(
+                .put, "/api/v1/destinations/nas/envelopes/web1", token: account.token,
+                body: #"{"keyID":"SHA256:old","version":1,"ciphertext":"AAEC"}"#)
             expectError(stale, .conflict, code: "conflict", field: "keyID")
-            expectStatus(try await client.call(.put, "/api/v1/destinations/nas/envelopes/web1", token: account.token, body: #"{"keyID":"SHA256:current","version":1,"ciphertext":"AAEC"}"#), .ok)
+            expectStatus(
+                try await client.call(
+                    .put, "/api/v1/destinations/nas/envelopes/web1", token: account.token,
+                    body: #"{"keyID":"SHA256:current","version":1,"ciphertext":"AAEC"}"#), .ok)
         }
     }
 }

@@ -27,30 +27,36 @@ struct AccountWorld: Sendable {
         let server = try await client.call(.post, "/api/v1/servers", token: token, body: #"{"name":"\#(prefix)-web"}"#)
         try #require(server.status == .created, "\(server)")
         let serverID = try #require(server.json["server"]["id"].string)
-        let enrollment = try await client.call(.post, "/api/v1/servers/\(serverID)/enrollment-tokens", token: token, body: #"{"expiresInSeconds":600}"#)
+        let enrollment = try await client.call(
+            .post, "/api/v1/servers/\(serverID)/enrollment-tokens", token: token, body: #"{"expiresInSeconds":600}"#)
         try #require(enrollment.status == .created, "\(enrollment)")
         // An offsite destination (Plus) with a key record, so envelopes can be sealed to the server.
         _ = try await hub.store.setPlan(accountID: account.id, plan: .plus)
         let destinationID = try await OffsiteFixture.create(client, token: token, name: "\(prefix)-nas")
-        let envelope = try await client.call(.put, "/api/v1/destinations/\(destinationID)/envelopes/\(serverID)", token: token,
-                                             body: #"{"keyID":"key-\#(prefix)","version":1,"ciphertext":"\#(Data("sealed for \(prefix)".utf8).base64EncodedString())"}"#)
+        let envelope = try await client.call(
+            .put, "/api/v1/destinations/\(destinationID)/envelopes/\(serverID)", token: token,
+            body: #"{"keyID":"key-\#(prefix)","version":1,"ciphertext":"\#(Data("sealed for \(prefix)".utf8).base64EncodedString())"}"#)
         try #require(envelope.status == .ok, "\(envelope)")
-        let job = try await client.call(.post, "/api/v1/jobs", token: token, body: """
-            {"name":"\(prefix)-site","server":"\(prefix)-web","kind":"full","sources":{"paths":["/var/www"]},"schedule":"daily",
-             "retention":{"keepDaily":7},"destinations":["\(prefix)-nas"]}
-            """)
+        let job = try await client.call(
+            .post, "/api/v1/jobs", token: token,
+            body: """
+                {"name":"\(prefix)-site","server":"\(prefix)-web","kind":"full","sources":{"paths":["/var/www"]},"schedule":"daily",
+                 "retention":{"keepDaily":7},"destinations":["\(prefix)-nas"]}
+                """)
         try #require(job.status == .created, "\(job)")
         let jobID = try #require(job.json["id"].string)
         let apiToken = try await client.call(.post, "/api/v1/tokens", token: token, body: #"{"name":"\#(prefix) automation"}"#)
         try #require(apiToken.status == .created, "\(apiToken)")
 
-        let run = Run(id: ResourceID.make(.run), accountID: account.id, serverID: serverID, jobID: jobID, trigger: .timer,
-                      slot: hub.clock.now(), status: .succeeded, createdAt: hub.clock.now(), startedAt: hub.clock.now(),
-                      finishedAt: hub.clock.now().addingTimeInterval(30), bytesAdded: 10, bytesProcessed: 100, filesNew: 1,
-                      results: [DestinationResult(destinationID: destinationID, status: .succeeded, resticSnapshotIDs: ["r1"])])
+        let run = Run(
+            id: ResourceID.make(.run), accountID: account.id, serverID: serverID, jobID: jobID, trigger: .timer,
+            slot: hub.clock.now(), status: .succeeded, createdAt: hub.clock.now(), startedAt: hub.clock.now(),
+            finishedAt: hub.clock.now().addingTimeInterval(30), bytesAdded: 10, bytesProcessed: 100, filesNew: 1,
+            results: [DestinationResult(destinationID: destinationID, status: .succeeded, resticSnapshotIDs: ["r1"])])
         try await hub.store.insertRun(run)
-        let snapshot = Snapshot(id: ResourceID.make(.snapshot), accountID: account.id, serverID: serverID, jobID: jobID, runID: run.id,
-                                createdAt: hub.clock.now(), copies: [SnapshotCopy(destinationID: destinationID, resticSnapshotIDs: ["r1"], bytesTotal: 1234)])
+        let snapshot = Snapshot(
+            id: ResourceID.make(.snapshot), accountID: account.id, serverID: serverID, jobID: jobID, runID: run.id,
+            createdAt: hub.clock.now(), copies: [SnapshotCopy(destinationID: destinationID, resticSnapshotIDs: ["r1"], bytesTotal: 1234)])
         try await hub.store.insertSnapshot(snapshot)
 
         // Enroll the server's agent and queue a command for it, when the hub serves agents.
@@ -60,9 +66,11 @@ struct AccountWorld: Sendable {
         if routes.contains("POST /api/agent/v1/enroll") {
             let secret = try #require(server.json["enrollment"]["secret"].string)
             let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-            let enrolled = try await client.call(.post, "/api/agent/v1/enroll", body: """
-                {"token":"\(secret)","publicKey":"\(key)","keyFingerprint":"key-\(prefix)","hostname":"\(prefix).example.com","agentVersion":"0.0.0-test"}
-                """)
+            let enrolled = try await client.call(
+                .post, "/api/agent/v1/enroll",
+                body: """
+                    {"token":"\(secret)","publicKey":"\(key)","keyFingerprint":"key-\(prefix)","hostname":"\(prefix).example.com","agentVersion":"0.0.0-test"}
+                    """)
             try #require(enrolled.status == .created, "\(enrolled)")
             agentCredential = try #require(enrolled.json["credential"].string)
             if routes.contains("POST /api/v1/jobs/{job}/run") {
@@ -74,8 +82,9 @@ struct AccountWorld: Sendable {
             }
         }
 
-        let channel = try await client.call(.post, "/api/v1/notifications/channels", token: token,
-                                            body: #"{"name":"\#(prefix)-hook","url":"https://hooks.example.com/\#(prefix)"}"#)
+        let channel = try await client.call(
+            .post, "/api/v1/notifications/channels", token: token,
+            body: #"{"name":"\#(prefix)-hook","url":"https://hooks.example.com/\#(prefix)"}"#)
         try #require(channel.status == .created, "\(channel)")
         return AccountWorld(
             account: account, serverID: serverID, serverName: "\(prefix)-web",
@@ -115,11 +124,13 @@ struct AccountWorld: Sendable {
 
 /// An s3 destination with a (shape-valid) key record: what a sealing client leaves on the hub.
 enum OffsiteFixture {
-    static let keyRecord = #"{"credentialKey":{"v":1,"wrappedKey":{"nonce":"AAAAAAAAAAAAAAAA","ct":"\#(Data(count: 48).base64EncodedString())"},"credential":{"nonce":"AAAAAAAAAAAAAAAA","ct":"\#(Data(count: 64).base64EncodedString())"}}}"#
+    static let keyRecord =
+        #"{"credentialKey":{"v":1,"wrappedKey":{"nonce":"AAAAAAAAAAAAAAAA","ct":"\#(Data(count: 48).base64EncodedString())"},"credential":{"nonce":"AAAAAAAAAAAAAAAA","ct":"\#(Data(count: 64).base64EncodedString())"}}}"#
 
     static func create(_ client: any TestClientProtocol, token: String, name: String) async throws -> String {
-        let destination = try await client.call(.post, "/api/v1/destinations", token: token,
-                                                body: #"{"name":"\#(name)","kind":"s3","settings":{"endpoint":"https://s3.example.com","bucket":"backups"}}"#)
+        let destination = try await client.call(
+            .post, "/api/v1/destinations", token: token,
+            body: #"{"name":"\#(name)","kind":"s3","settings":{"endpoint":"https://s3.example.com","bucket":"backups"}}"#)
         try #require(destination.status == .created, "\(destination)")
         let id = try #require(destination.json["id"].string)
         let keyed = try await client.call(.patch, "/api/v1/destinations/\(id)", token: token, body: keyRecord)

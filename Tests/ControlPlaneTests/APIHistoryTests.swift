@@ -21,14 +21,19 @@ struct APIHistoryTests {
             let token = account.token
             func id(_ path: String) async throws -> String { try #require(try await client.call(.get, path, token: token).json["id"].string) }
             for (name, server, destinations) in [("site", "web1", #""nas","usb""#), ("dump", "db1", #""nas""#)] {
-                let response = try await client.call(.post, "/api/v1/jobs", token: token, body: """
-                    {"name":"\(name)","server":"\(server)","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":[\(destinations)]}
-                    """)
+                let response = try await client.call(
+                    .post, "/api/v1/jobs", token: token,
+                    body: """
+                        {"name":"\(name)","server":"\(server)","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":[\(destinations)]}
+                        """)
                 try #require(response.status == .created, "\(response)")
             }
-            let web1 = try await id("/api/v1/servers/web1"), db1 = try await id("/api/v1/servers/db1")
-            let nas = try await id("/api/v1/destinations/nas"), usb = try await id("/api/v1/destinations/usb")
-            let site = try await id("/api/v1/jobs/site"), dump = try await id("/api/v1/jobs/dump")
+            let web1 = try await id("/api/v1/servers/web1")
+            let db1 = try await id("/api/v1/servers/db1")
+            let nas = try await id("/api/v1/destinations/nas")
+            let usb = try await id("/api/v1/destinations/usb")
+            let site = try await id("/api/v1/jobs/site")
+            let dump = try await id("/api/v1/jobs/dump")
             let plan: [(String, String, [String], RunStatus)] = [
                 (site, web1, [nas, usb], .succeeded), (dump, db1, [nas], .failed), (site, web1, [nas, usb], .partial),
                 (dump, db1, [nas], .succeeded), (site, web1, [nas, usb], .running), (site, web1, [nas], .succeeded),
@@ -37,13 +42,15 @@ struct APIHistoryTests {
             var snapshots: [Snapshot] = []
             for (index, (job, server, destinations, status)) in plan.enumerated() {
                 let at = TestClock.start.addingTimeInterval(Double(index) * 3600)
-                let run = Run(id: ResourceID.make(.run), accountID: account.id, serverID: server, jobID: job, trigger: .timer, slot: at, status: status,
-                              createdAt: at, results: destinations.map { DestinationResult(destinationID: $0, status: .succeeded) })
+                let run = Run(
+                    id: ResourceID.make(.run), accountID: account.id, serverID: server, jobID: job, trigger: .timer, slot: at, status: status,
+                    createdAt: at, results: destinations.map { DestinationResult(destinationID: $0, status: .succeeded) })
                 try await hub.store.insertRun(run)
                 runs.append(run)
                 if status == .succeeded || status == .partial {
-                    let snapshot = Snapshot(id: ResourceID.make(.snapshot), accountID: account.id, serverID: server, jobID: job, runID: run.id, createdAt: at,
-                                            copies: destinations.map { SnapshotCopy(destinationID: $0, resticSnapshotIDs: ["r\(index)"], bytesTotal: 100) })
+                    let snapshot = Snapshot(
+                        id: ResourceID.make(.snapshot), accountID: account.id, serverID: server, jobID: job, runID: run.id, createdAt: at,
+                        copies: destinations.map { SnapshotCopy(destinationID: $0, resticSnapshotIDs: ["r\(index)"], bytesTotal: 100) })
                     try await hub.store.insertSnapshot(snapshot)
                     snapshots.append(snapshot)
                 }
@@ -75,7 +82,8 @@ struct APIHistoryTests {
             #expect(try await list("?destination=usb") == seeded.newestFirst(runs.filter { $0.results.contains { $0.destinationID == seeded.usb } }))
             #expect(try await list("?status=succeeded") == seeded.newestFirst(runs.filter { $0.status == .succeeded }))
             #expect(try await list("?status=failed&server=db1") == seeded.newestFirst(runs.filter { $0.status == .failed }))
-            let since = TestClock.start.addingTimeInterval(2 * 3600), until = TestClock.start.addingTimeInterval(4 * 3600)
+            let since = TestClock.start.addingTimeInterval(2 * 3600)
+            let until = TestClock.start.addingTimeInterval(4 * 3600)
             #expect(try await list("?since=\(HubJSON.format(since))") == seeded.newestFirst(runs.filter { $0.createdAt >= since }))
             #expect(try await list("?until=\(HubJSON.format(until))") == seeded.newestFirst(runs.filter { $0.createdAt < until }))
             #expect(try await list("?since=\(HubJSON.format(since))&until=\(HubJSON.format(until))").count == 2)
@@ -94,12 +102,16 @@ struct APIHistoryTests {
         try await withTestHub { hub, client in
             let account = try await APIJobTests.setUp(hub, client)
             let token = account.token
-            let job = try await client.call(.post, "/api/v1/jobs", token: token, body: #"{"name":"site","server":"web1","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":["nas"]}"#)
-            let jobID = try #require(job.json["id"].string), serverID = try #require(job.json["serverID"].string)
+            let job = try await client.call(
+                .post, "/api/v1/jobs", token: token,
+                body: #"{"name":"site","server":"web1","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":["nas"]}"#)
+            let jobID = try #require(job.json["id"].string)
+            let serverID = try #require(job.json["serverID"].string)
             var expected: [Run] = []
             for index in 0..<120 {
-                let run = Run(id: ResourceID.make(.run), accountID: account.id, serverID: serverID, jobID: jobID, trigger: .manual, status: .succeeded,
-                              createdAt: TestClock.start.addingTimeInterval(Double(index / 2)))
+                let run = Run(
+                    id: ResourceID.make(.run), accountID: account.id, serverID: serverID, jobID: jobID, trigger: .manual, status: .succeeded,
+                    createdAt: TestClock.start.addingTimeInterval(Double(index / 2)))
                 try await hub.store.insertRun(run)
                 expected.append(run)
             }
@@ -173,8 +185,9 @@ struct APIHistoryTests {
         try await withTestHub { hub, client in
             let account = try await hub.account("preview@example.com")
             for (schedule, zone) in [("daily", "UTC"), ("*-*-* 02:30:00", "Europe/Paris")] {
-                let preview = try await client.call(.post, "/api/v1/schedules/preview", token: account.token,
-                                                    body: #"{"schedule":"\#(schedule)","timeZone":"\#(zone)","count":3,"from":"2026-03-01T00:00:00Z"}"#)
+                let preview = try await client.call(
+                    .post, "/api/v1/schedules/preview", token: account.token,
+                    body: #"{"schedule":"\#(schedule)","timeZone":"\#(zone)","count":3,"from":"2026-03-01T00:00:00Z"}"#)
                 expectStatus(preview, .ok)
                 let expected = try Schedule.parse(schedule, timeZone: zone)
                 #expect(preview.json["calendar"].string == expected.calendar)

@@ -70,7 +70,9 @@ struct APIIsolationTests {
         var result: [Parameter] = []
         for (index, segment) in segments.enumerated() where segment.hasPrefix("{") {
             guard index > 0, let slot = Slot(rawValue: segments[index - 1]) else {
-                Issue.record("\(route.method) \(route.path): the isolation matrix cannot fill \(segment); teach APIIsolationTests.Slot which resource it names")
+                Issue.record(
+                    "\(route.method) \(route.path): the isolation matrix cannot fill \(segment); teach APIIsolationTests.Slot which resource it names"
+                )
                 return nil
             }
             result.append(Parameter(index: index, slot: slot))
@@ -204,17 +206,26 @@ struct APIIsolationTests {
                 expectError(try await client.call(.get, "/api/v1/jobs?server=\(server)", token: token), .badRequest, field: "server")
                 expectError(try await client.call(.get, "/api/v1/jobs?destination=\(destination)", token: token), .badRequest)
                 expectError(try await client.call(.get, "/api/v1/jobs/\(b.jobName)?server=\(server)", token: token), .badRequest, field: "server")
-                expectError(try await client.call(.post, "/api/v1/jobs", token: token, body: """
-                    {"name":"steal","server":"\(server)","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":["\(b.destinationName)"]}
-                    """), .badRequest, field: "server")
-                expectError(try await client.call(.post, "/api/v1/jobs", token: token, body: """
-                    {"name":"steal","server":"\(b.serverName)","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":["\(destination)"]}
-                    """), .badRequest, field: "destinations[0]")
-                expectError(try await client.call(.patch, "/api/v1/jobs/\(b.jobID)", token: token, body: #"{"destinations":["\#(destination)"]}"#),
-                            .badRequest, field: "destinations[0]")
-                expectError(try await client.call(.post, "/api/v1/destinations", token: token,
-                                                  body: #"{"name":"steal","kind":"peer","settings":{"peerServerID":"\#(server)","peerAddress":"steal.example.net:8443"}}"#),
-                            .badRequest, field: "settings.peerServerID")
+                expectError(
+                    try await client.call(
+                        .post, "/api/v1/jobs", token: token,
+                        body: """
+                            {"name":"steal","server":"\(server)","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":["\(b.destinationName)"]}
+                            """), .badRequest, field: "server")
+                expectError(
+                    try await client.call(
+                        .post, "/api/v1/jobs", token: token,
+                        body: """
+                            {"name":"steal","server":"\(b.serverName)","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":["\(destination)"]}
+                            """), .badRequest, field: "destinations[0]")
+                expectError(
+                    try await client.call(.patch, "/api/v1/jobs/\(b.jobID)", token: token, body: #"{"destinations":["\#(destination)"]}"#),
+                    .badRequest, field: "destinations[0]")
+                expectError(
+                    try await client.call(
+                        .post, "/api/v1/destinations", token: token,
+                        body: #"{"name":"steal","kind":"peer","settings":{"peerServerID":"\#(server)","peerAddress":"steal.example.net:8443"}}"#),
+                    .badRequest, field: "settings.peerServerID")
             }
             #expect(try await client.call(.get, "/api/v1/jobs", token: token).json["jobs"].ids == [b.jobID])
             #expect(try await a.state(client) == before)

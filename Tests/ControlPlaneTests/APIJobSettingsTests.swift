@@ -12,10 +12,12 @@ struct APIJobSettingsTests {
         try await withTestHub { hub, client in
             let account = try await APIJobTests.setUp(hub, client)
             let token = account.token
-            let created = try await client.call(.post, "/api/v1/jobs", token: token, body: """
-                {"name":"site","server":"web1","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":["nas"],
-                 "staleAfter":93600,"pingURL":"https://hc-ping.example/5f1b"}
-                """)
+            let created = try await client.call(
+                .post, "/api/v1/jobs", token: token,
+                body: """
+                    {"name":"site","server":"web1","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":["nas"],
+                     "staleAfter":93600,"pingURL":"https://hc-ping.example/5f1b"}
+                    """)
             expectStatus(created, .created)
             #expect(created.json["staleAfter"].int == 93_600)
             #expect(created.json["pingURL"].string == "https://hc-ping.example/5f1b")
@@ -23,12 +25,19 @@ struct APIJobSettingsTests {
             #expect(shown.json["staleAfter"].int == 93_600)
             #expect(shown.json["health"].string == "offline", "web1 has no agent yet")
             #expect(try await client.call(.get, "/api/v1/servers/web1", token: token).json["health"].string == "not_enrolled")
-            #expect(try await client.call(.get, "/api/v1/servers", token: token).json["servers"].array.allSatisfy { $0["health"].string == "not_enrolled" })
+            #expect(
+                try await client.call(.get, "/api/v1/servers", token: token).json["servers"].array.allSatisfy {
+                    $0["health"].string == "not_enrolled"
+                })
 
-            expectError(try await client.call(.patch, "/api/v1/jobs/site", token: token, body: #"{"staleAfter":60}"#), .badRequest, field: "staleAfter")
-            expectError(try await client.call(.patch, "/api/v1/jobs/site", token: token, body: #"{"pingURL":"ftp://x"}"#), .badRequest, field: "pingURL")
-            expectError(try await client.call(.patch, "/api/v1/jobs/site", token: token, body: #"{"checkSubsets":4}"#), .badRequest, field: "checkSubsets")
-            #expect(try await client.call(.get, "/api/v1/jobs/site", token: token).json["staleAfter"].int == 93_600, "a refused change changes nothing")
+            expectError(
+                try await client.call(.patch, "/api/v1/jobs/site", token: token, body: #"{"staleAfter":60}"#), .badRequest, field: "staleAfter")
+            expectError(
+                try await client.call(.patch, "/api/v1/jobs/site", token: token, body: #"{"pingURL":"ftp://x"}"#), .badRequest, field: "pingURL")
+            expectError(
+                try await client.call(.patch, "/api/v1/jobs/site", token: token, body: #"{"checkSubsets":4}"#), .badRequest, field: "checkSubsets")
+            #expect(
+                try await client.call(.get, "/api/v1/jobs/site", token: token).json["staleAfter"].int == 93_600, "a refused change changes nothing")
 
             let cleared = try await client.call(.patch, "/api/v1/jobs/site", token: token, body: #"{"staleAfter":0,"pingURL":""}"#)
             expectStatus(cleared, .ok)
@@ -41,8 +50,9 @@ struct APIJobSettingsTests {
         try await withTestHub { hub, client in
             let account = try await APIJobTests.setUp(hub, client)
             let token = account.token
-            let created = try await client.call(.post, "/api/v1/jobs", token: token,
-                                                body: #"{"name":"verify","server":"web1","kind":"check","schedule":"weekly","destinations":["nas","usb"]}"#)
+            let created = try await client.call(
+                .post, "/api/v1/jobs", token: token,
+                body: #"{"name":"verify","server":"web1","kind":"check","schedule":"weekly","destinations":["nas","usb"]}"#)
             expectStatus(created, .created)
             #expect(created.json["kind"].string == "check")
             #expect(created.json["checkSubsets"].int == Job.defaultCheckSubsets)
@@ -50,15 +60,24 @@ struct APIJobSettingsTests {
             expectStatus(changed, .ok)
             #expect(changed.json["checkSubsets"].int == 1)
 
-            expectError(try await client.call(.post, "/api/v1/jobs", token: token, body: """
-                {"name":"bad","server":"web1","kind":"check","sources":{"paths":["/srv"]},"schedule":"weekly","destinations":["nas"]}
-                """), .badRequest, field: "sources")
-            expectError(try await client.call(.post, "/api/v1/jobs", token: token, body: """
-                {"name":"bad","server":"web1","kind":"check","schedule":"weekly","destinations":["nas"],"checkSubsets":0}
-                """), .badRequest, field: "checkSubsets")
-            expectError(try await client.call(.post, "/api/v1/jobs", token: token, body: """
-                {"name":"bad","server":"web1","kind":"check","schedule":"weekly","destinations":["nas"],"staleAfter":86400}
-                """), .badRequest, field: "staleAfter")
+            expectError(
+                try await client.call(
+                    .post, "/api/v1/jobs", token: token,
+                    body: """
+                        {"name":"bad","server":"web1","kind":"check","sources":{"paths":["/srv"]},"schedule":"weekly","destinations":["nas"]}
+                        """), .badRequest, field: "sources")
+            expectError(
+                try await client.call(
+                    .post, "/api/v1/jobs", token: token,
+                    body: """
+                        {"name":"bad","server":"web1","kind":"check","schedule":"weekly","destinations":["nas"],"checkSubsets":0}
+                        """), .badRequest, field: "checkSubsets")
+            expectError(
+                try await client.call(
+                    .post, "/api/v1/jobs", token: token,
+                    body: """
+                        {"name":"bad","server":"web1","kind":"check","schedule":"weekly","destinations":["nas"],"staleAfter":86400}
+                        """), .badRequest, field: "staleAfter")
             // Turning a check job into a backup job drops its rotation.
             let backup = try await client.call(.patch, "/api/v1/jobs/verify", token: token, body: #"{"kind":"full","sources":{"paths":["/srv"]}}"#)
             expectStatus(backup, .ok)
@@ -70,10 +89,12 @@ struct APIJobSettingsTests {
         try await withTestHub { hub, client in
             let account = try await APIJobTests.setUp(hub, client)
             let token = account.token
-            let created = try await client.call(.post, "/api/v1/notifications/channels", token: token, body: """
-                {"name":"ops-mail","kind":"email","url":"smtp://mail.example.com:587","smtpPassword":"pw-very-secret",
-                 "email":{"from":"backups@example.com","to":["ops@example.com"],"username":"backups"},"rules":{"digestHour":7,"stale":false}}
-                """)
+            let created = try await client.call(
+                .post, "/api/v1/notifications/channels", token: token,
+                body: """
+                    {"name":"ops-mail","kind":"email","url":"smtp://mail.example.com:587","smtpPassword":"pw-very-secret",
+                     "email":{"from":"backups@example.com","to":["ops@example.com"],"username":"backups"},"rules":{"digestHour":7,"stale":false}}
+                    """)
             expectStatus(created, .created)
             #expect(created.json["secret"].isNull, "an email channel answers no signing secret")
             #expect(!created.text.contains("pw-very-secret"))
@@ -83,8 +104,9 @@ struct APIJobSettingsTests {
             let listed = try await client.call(.get, "/api/v1/notifications/channels", token: token)
             #expect(!listed.text.contains("pw-very-secret"))
 
-            let patched = try await client.call(.patch, "/api/v1/notifications/channels/ops-mail", token: token,
-                                                body: #"{"rules":{"failures":3},"email":{"from":"backups@example.com","to":["a@example.com","b@example.com"]}}"#)
+            let patched = try await client.call(
+                .patch, "/api/v1/notifications/channels/ops-mail", token: token,
+                body: #"{"rules":{"failures":3},"email":{"from":"backups@example.com","to":["a@example.com","b@example.com"]}}"#)
             expectStatus(patched, .ok)
             #expect(patched.json["rules"]["failures"].int == 3)
             #expect(patched.json["email"]["to"].array.count == 2)

@@ -27,11 +27,13 @@ struct APIJobTests {
             let token = account.token
             let usb = try #require(try await client.call(.get, "/api/v1/destinations/usb", token: token).json["id"].string)
             let web1 = try #require(try await client.call(.get, "/api/v1/servers/web1", token: token).json["id"].string)
-            let created = try await client.call(.post, "/api/v1/jobs", token: token, body: """
-                {"name":"site","server":"web1","kind":"full",
-                 "sources":{"paths":["/var/www/","/etc"],"excludes":["*.tmp"],"databases":[{"engine":"postgresql","name":"shop","connection":"localhost:5432"}]},
-                 "schedule":"*-*-* 02:30:00","timeZone":"Europe/Paris","retention":{"keepLast":3,"keepWithin":"2w"},"destinations":["usb","nas"]}
-                """)
+            let created = try await client.call(
+                .post, "/api/v1/jobs", token: token,
+                body: """
+                    {"name":"site","server":"web1","kind":"full",
+                     "sources":{"paths":["/var/www/","/etc"],"excludes":["*.tmp"],"databases":[{"engine":"postgresql","name":"shop","connection":"localhost:5432"}]},
+                     "schedule":"*-*-* 02:30:00","timeZone":"Europe/Paris","retention":{"keepLast":3,"keepWithin":"2w"},"destinations":["usb","nas"]}
+                    """)
             expectStatus(created, .created)
             let id = try #require(created.json["id"].string)
             #expect(ResourceID.looksLike(id, .job))
@@ -56,8 +58,9 @@ struct APIJobTests {
             expectStatus(try await client.call(.get, "/api/v1/jobs/site?server=web1", token: token), .ok)
             expectError(try await client.call(.get, "/api/v1/jobs/site?server=db1", token: token), .notFound, code: "not_found")
 
-            let patched = try await client.call(.patch, "/api/v1/jobs/site", token: token,
-                                                body: #"{"name":"website","destinations":["nas"],"enabled":false,"retention":{"keepAll":true}}"#)
+            let patched = try await client.call(
+                .patch, "/api/v1/jobs/site", token: token,
+                body: #"{"name":"website","destinations":["nas"],"enabled":false,"retention":{"keepAll":true}}"#)
             expectStatus(patched, .ok)
             #expect(patched.json["name"].string == "website")
             #expect(patched.json["destinationIDs"].array.count == 1)
@@ -85,9 +88,11 @@ struct APIJobTests {
             let account = try await Self.setUp(hub, client)
             let token = account.token
             func create(_ name: String, _ server: String, _ destinations: String) async throws -> String {
-                let response = try await client.call(.post, "/api/v1/jobs", token: token, body: """
-                    {"name":"\(name)","server":"\(server)","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":[\(destinations)]}
-                    """)
+                let response = try await client.call(
+                    .post, "/api/v1/jobs", token: token,
+                    body: """
+                        {"name":"\(name)","server":"\(server)","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":[\(destinations)]}
+                        """)
                 try #require(response.status == .created, "\(response)")
                 return try #require(response.json["id"].string)
             }
@@ -110,15 +115,20 @@ struct APIJobTests {
             let token = account.token
             var ids: [String: String] = [:]
             for server in ["web1", "db1"] {
-                let response = try await client.call(.post, "/api/v1/jobs", token: token, body: """
-                    {"name":"nightly","server":"\(server)","kind":"database","sources":{"databases":[{"engine":"mysql","name":"*"}]},"schedule":"daily","destinations":["nas"]}
-                    """)
+                let response = try await client.call(
+                    .post, "/api/v1/jobs", token: token,
+                    body: """
+                        {"name":"nightly","server":"\(server)","kind":"database","sources":{"databases":[{"engine":"mysql","name":"*"}]},"schedule":"daily","destinations":["nas"]}
+                        """)
                 expectStatus(response, .created)
                 ids[server] = response.json["id"].string
             }
-            expectError(try await client.call(.post, "/api/v1/jobs", token: token, body: """
-                {"name":"nightly","server":"db1","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":["nas"]}
-                """), .conflict, code: "conflict", field: "name")
+            expectError(
+                try await client.call(
+                    .post, "/api/v1/jobs", token: token,
+                    body: """
+                        {"name":"nightly","server":"db1","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":["nas"]}
+                        """), .conflict, code: "conflict", field: "name")
 
             for method in [HTTPRequest.Method.get, .delete] {
                 let ambiguous = try await client.call(method, "/api/v1/jobs/nightly", token: token)
@@ -127,7 +137,9 @@ struct APIJobTests {
             }
             let patch = try await client.call(.patch, "/api/v1/jobs/nightly", token: token, body: #"{"enabled":false}"#)
             expectError(patch, .conflict, code: "ambiguous")
-            #expect(try await client.call(.get, "/api/v1/jobs", token: token).json["jobs"].array.allSatisfy { $0["enabled"].bool == true }, "nothing changed")
+            #expect(
+                try await client.call(.get, "/api/v1/jobs", token: token).json["jobs"].array.allSatisfy { $0["enabled"].bool == true },
+                "nothing changed")
 
             let scoped = try await client.call(.get, "/api/v1/jobs/nightly?server=db1", token: token)
             expectStatus(scoped, .ok)
@@ -145,12 +157,16 @@ struct APIJobTests {
             let account = try await hub.account("downgrade@example.com", plan: .plus)
             let token = account.token
             _ = try await client.call(.post, "/api/v1/servers", token: token, body: #"{"name":"web1"}"#)
-            let s3 = try await client.call(.post, "/api/v1/destinations", token: token, body: #"{"name":"s3","kind":"s3","settings":{"endpoint":"https://s3.example.com","bucket":"bkt"}}"#)
+            let s3 = try await client.call(
+                .post, "/api/v1/destinations", token: token,
+                body: #"{"name":"s3","kind":"s3","settings":{"endpoint":"https://s3.example.com","bucket":"bkt"}}"#)
             expectStatus(s3, .created)
             #expect(try await hub.store.setPlan(accountID: account.id, plan: .free))
-            let job = try await client.call(.post, "/api/v1/jobs", token: token, body: """
-                {"name":"site","server":"web1","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":["s3"]}
-                """)
+            let job = try await client.call(
+                .post, "/api/v1/jobs", token: token,
+                body: """
+                    {"name":"site","server":"web1","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":["s3"]}
+                    """)
             expectError(job, HTTPResponse.Status(code: 402), code: "plan_required")
         }
     }

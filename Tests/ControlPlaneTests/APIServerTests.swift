@@ -28,7 +28,9 @@ struct APIServerTests {
 
             expectStatus(try await client.call(.post, "/api/v1/servers", token: token, body: #"{"name":"db1"}"#), .created)
             let list = try await client.call(.get, "/api/v1/servers", token: token)
-            #expect(Set(list.json["servers"].array.compactMap { $0["name"].string }) == ["db1", "web1"], "newest first; the test clock gives both the same time")
+            #expect(
+                Set(list.json["servers"].array.compactMap { $0["name"].string }) == ["db1", "web1"],
+                "newest first; the test clock gives both the same time")
 
             for reference in [id, "web1"] {
                 let shown = try await client.call(.get, "/api/v1/servers/\(reference)", token: token)
@@ -36,8 +38,11 @@ struct APIServerTests {
                 #expect(shown.json["id"].string == id)
             }
 
-            expectError(try await client.call(.post, "/api/v1/servers", token: token, body: #"{"name":"web1"}"#), .conflict, code: "conflict", field: "name")
-            expectError(try await client.call(.patch, "/api/v1/servers/web1", token: token, body: #"{"name":"db1"}"#), .conflict, code: "conflict", field: "name")
+            expectError(
+                try await client.call(.post, "/api/v1/servers", token: token, body: #"{"name":"web1"}"#), .conflict, code: "conflict", field: "name")
+            expectError(
+                try await client.call(.patch, "/api/v1/servers/web1", token: token, body: #"{"name":"db1"}"#), .conflict, code: "conflict",
+                field: "name")
 
             let renamed = try await client.call(.patch, "/api/v1/servers/web1", token: token, body: #"{"name":"web-one"}"#)
             expectStatus(renamed, .ok)
@@ -95,7 +100,8 @@ struct APIServerTests {
             #expect(!list.text.contains("mze_"), "secrets are not listed")
 
             expectStatus(try await client.call(.delete, "/api/v1/servers/web1/enrollment-tokens/\(customID)", token: token), .ok)
-            expectError(try await client.call(.delete, "/api/v1/servers/web1/enrollment-tokens/\(customID)", token: token), .notFound, code: "not_found")
+            expectError(
+                try await client.call(.delete, "/api/v1/servers/web1/enrollment-tokens/\(customID)", token: token), .notFound, code: "not_found")
             let after = try await client.call(.get, "/api/v1/servers/web1/enrollment-tokens", token: token)
             #expect(after.json["enrollmentTokens"].array.count == 2)
 

@@ -51,12 +51,14 @@ struct APISessionTests {
 
             let forged = try await client.call(.post, "/api/v1/servers", body: #"{"name":"web1"}"#, headers: session)
             expectError(forged, .forbidden, code: "csrf")
-            let wrongValue = try await client.call(.post, "/api/v1/servers", body: #"{"name":"web1"}"#, headers: [.cookie: "mzpanel_session=\(secret)", .mzpanelRequest: "yes"])
+            let wrongValue = try await client.call(
+                .post, "/api/v1/servers", body: #"{"name":"web1"}"#, headers: [.cookie: "mzpanel_session=\(secret)", .mzpanelRequest: "yes"])
             expectError(wrongValue, .forbidden, code: "csrf")
             let servers = try await client.call(.get, "/api/v1/servers", headers: session)
             #expect(servers.json["servers"].array.isEmpty, "the forged request created nothing")
 
-            let allowed = try await client.call(.post, "/api/v1/servers", body: #"{"name":"web1"}"#, headers: [.cookie: "mzpanel_session=\(secret)", .mzpanelRequest: "1"])
+            let allowed = try await client.call(
+                .post, "/api/v1/servers", body: #"{"name":"web1"}"#, headers: [.cookie: "mzpanel_session=\(secret)", .mzpanelRequest: "1"])
             expectStatus(allowed, .created)
             // Bearer tokens are not cookies: no header needed.
             let bearer = try await client.call(.post, "/api/v1/servers", token: account.token, body: #"{"name":"web2"}"#)
@@ -127,8 +129,11 @@ struct APISessionTests {
             #expect(checked >= 20)
             // A new public route must be a deliberate choice: extend this list when adding one.
             let publicRoutes = Set(routes.filter { !$0.authenticated }.map { "\($0.method) \($0.path)" })
-            #expect(publicRoutes.isSubset(of: ["GET /api/health", "GET /api/openapi.json", "POST /api/v1/session", "DELETE /api/v1/session", "POST /api/agent/v1/enroll"]),
-                    "\(publicRoutes.sorted())")
+            #expect(
+                publicRoutes.isSubset(of: [
+                    "GET /api/health", "GET /api/openapi.json", "POST /api/v1/session", "DELETE /api/v1/session", "POST /api/agent/v1/enroll",
+                ]),
+                "\(publicRoutes.sorted())")
         }
     }
 }

@@ -19,8 +19,10 @@ struct APIValidationTests {
         /// The field the API should name but does not yet (a reported defect).
         let knownFieldIssue: String?
 
-        init(_ method: HTTPRequest.Method, _ path: String, _ body: String?, _ status: HTTPResponse.Status = .badRequest,
-             code: String? = "invalid", field: String? = nil, knownFieldIssue: String? = nil) {
+        init(
+            _ method: HTTPRequest.Method, _ path: String, _ body: String?, _ status: HTTPResponse.Status = .badRequest,
+            code: String? = "invalid", field: String? = nil, knownFieldIssue: String? = nil
+        ) {
             self.method = method
             self.path = path
             self.body = body
@@ -33,12 +35,13 @@ struct APIValidationTests {
         var testDescription: String { "\(method) \(path) \(body.map { String($0.prefix(70)) } ?? "<no body>") → \(status.code) \(field ?? "")" }
     }
 
-    static func job(name: String = "job2", server: String = "web1", kind: String = "full", sources: String = #"{"paths":["/srv"]}"#,
-                    retention: String? = nil, destinations: String = #"["nas"]"#, extra: String = "") -> String {
+    static func job(
+        name: String = "job2", server: String = "web1", kind: String = "full", sources: String = #"{"paths":["/srv"]}"#,
+        retention: String? = nil, destinations: String = #"["nas"]"#, extra: String = ""
+    ) -> String {
         #"{"name":"\#(name)","server":"\#(server)","kind":"\#(kind)","sources":\#(sources),"schedule":"daily","destinations":\#(destinations)"#
             + (retention.map { #","retention":\#($0)"# } ?? "") + extra + "}"
     }
-
 
     static let cases: [Case] = [
         // Servers
@@ -61,8 +64,11 @@ struct APIValidationTests {
         Case(.post, "/api/v1/servers/web1/enrollment-tokens", #"{"expiresInSeconds":10}"#, field: "expiresInSeconds"),
         Case(.post, "/api/v1/servers/web1/enrollment-tokens", #"{"expiresInSeconds":604801}"#, field: "expiresInSeconds"),
         Case(.post, "/api/v1/servers/web1/enrollment-tokens", #"{"expiresInSeconds":"soon"}"#, field: "expiresInSeconds"),
-        Case(.post, "/api/v1/servers/web1/enrollment-tokens", #"{"expiresInSeconds":1.5}"#, field: "expiresInSeconds",
-             knownFieldIssue: "Foundation's JSONDecoder reports a fractional number for an integer without a coding path, so the API explains the type error but cannot name the field"),
+        Case(
+            .post, "/api/v1/servers/web1/enrollment-tokens", #"{"expiresInSeconds":1.5}"#, field: "expiresInSeconds",
+            knownFieldIssue:
+                "Foundation's JSONDecoder reports a fractional number for an integer without a coding path, so the API explains the type error but cannot name the field"
+        ),
         // API tokens and login
         Case(.post, "/api/v1/tokens", nil),
         Case(.post, "/api/v1/tokens", "{}", field: "name"),
@@ -87,15 +93,28 @@ struct APIValidationTests {
         Case(.post, "/api/v1/destinations", #"{"name":"d2","kind":"local","settings":{"path":"/var/../etc"}}"#, field: "settings.path"),
         Case(.post, "/api/v1/destinations", #"{"name":"d2","kind":"local","settings":{"path":"/"}}"#, field: "settings.path"),
         Case(.post, "/api/v1/destinations", #"{"name":"d2","kind":"s3","settings":{"bucket":"bkt"}}"#, field: "settings.endpoint"),
-        Case(.post, "/api/v1/destinations", #"{"name":"d2","kind":"s3","settings":{"endpoint":"ftp://x.example.com","bucket":"bkt"}}"#, field: "settings.endpoint"),
-        Case(.post, "/api/v1/destinations", #"{"name":"d2","kind":"s3","settings":{"endpoint":"https://key:secret@x.example.com","bucket":"bkt"}}"#, field: "settings.endpoint"),
-        Case(.post, "/api/v1/destinations", #"{"name":"d2","kind":"s3","settings":{"endpoint":"https://x.example.com","bucket":"b"}}"#, field: "settings.bucket"),
-        Case(.post, "/api/v1/destinations", #"{"name":"d2","kind":"s3","settings":{"endpoint":"https://x.example.com","bucket":"bkt","pathStyle":"yes"}}"#, field: "settings.pathStyle"),
+        Case(
+            .post, "/api/v1/destinations", #"{"name":"d2","kind":"s3","settings":{"endpoint":"ftp://x.example.com","bucket":"bkt"}}"#,
+            field: "settings.endpoint"),
+        Case(
+            .post, "/api/v1/destinations", #"{"name":"d2","kind":"s3","settings":{"endpoint":"https://key:secret@x.example.com","bucket":"bkt"}}"#,
+            field: "settings.endpoint"),
+        Case(
+            .post, "/api/v1/destinations", #"{"name":"d2","kind":"s3","settings":{"endpoint":"https://x.example.com","bucket":"b"}}"#,
+            field: "settings.bucket"),
+        Case(
+            .post, "/api/v1/destinations",
+            #"{"name":"d2","kind":"s3","settings":{"endpoint":"https://x.example.com","bucket":"bkt","pathStyle":"yes"}}"#,
+            field: "settings.pathStyle"),
         Case(.post, "/api/v1/destinations", #"{"name":"d2","kind":"rclone","settings":{}}"#, field: "settings.remote"),
         Case(.post, "/api/v1/destinations", #"{"name":"d2","kind":"peer","settings":{}}"#, field: "settings.peerServerID"),
-        Case(.post, "/api/v1/destinations", #"{"name":"d2","kind":"peer","settings":{"peerServerID":"nope","peerAddress":"peer.example.net:8443"}}"#, field: "settings.peerServerID"),
+        Case(
+            .post, "/api/v1/destinations", #"{"name":"d2","kind":"peer","settings":{"peerServerID":"nope","peerAddress":"peer.example.net:8443"}}"#,
+            field: "settings.peerServerID"),
         Case(.post, "/api/v1/destinations", #"{"name":"d2","kind":"peer","settings":{"peerServerID":"x"}}"#, field: "settings.peerAddress"),
-        Case(.post, "/api/v1/destinations", #"{"name":"d2","kind":"peer","settings":{"peerServerID":"x","peerAddress":"host:99999"}}"#, field: "settings.peerAddress"),
+        Case(
+            .post, "/api/v1/destinations", #"{"name":"d2","kind":"peer","settings":{"peerServerID":"x","peerAddress":"host:99999"}}"#,
+            field: "settings.peerAddress"),
         Case(.patch, "/api/v1/destinations/nas", nil),
         Case(.patch, "/api/v1/destinations/nas", #"{"name":"-x"}"#, field: "name"),
         Case(.patch, "/api/v1/destinations/nas", #"{"kind":"s3"}"#, field: "kind"),
@@ -108,10 +127,13 @@ struct APIValidationTests {
         Case(.put, "/api/v1/destinations/nas/envelopes/web1", #"{"keyID":"","version":1,"ciphertext":"AAEC"}"#, field: "keyID"),
         Case(.put, "/api/v1/destinations/nas/envelopes/web1", #"{"keyID":"k","version":0,"ciphertext":"AAEC"}"#, field: "version"),
         Case(.put, "/api/v1/destinations/nas/envelopes/web1", #"{"keyID":"k","version":"1","ciphertext":"AAEC"}"#, field: "version"),
-        Case(.put, "/api/v1/destinations/nas/envelopes/web1",
-             #"{"keyID":"k","version":1,"ciphertext":"\#(Data(count: SealedEnvelope.maxCiphertextBytes + 1).base64EncodedString())"}"#, field: "ciphertext"),
-        Case(.put, "/api/v1/destinations/nas/envelopes/web1",
-             #"{"keyID":"k","version":1,"ciphertext":"\#(Data(count: 300 * 1024).base64EncodedString())"}"#, .contentTooLarge, code: "too_large"),
+        Case(
+            .put, "/api/v1/destinations/nas/envelopes/web1",
+            #"{"keyID":"k","version":1,"ciphertext":"\#(Data(count: SealedEnvelope.maxCiphertextBytes + 1).base64EncodedString())"}"#,
+            field: "ciphertext"),
+        Case(
+            .put, "/api/v1/destinations/nas/envelopes/web1",
+            #"{"keyID":"k","version":1,"ciphertext":"\#(Data(count: 300 * 1024).base64EncodedString())"}"#, .contentTooLarge, code: "too_large"),
         Case(.put, "/api/v1/destinations/nas/envelopes/nope", #"{"keyID":"k","version":1,"ciphertext":"AAEC"}"#, .notFound, code: "not_found"),
         // Jobs
         Case(.post, "/api/v1/jobs", nil),
@@ -124,11 +146,20 @@ struct APIValidationTests {
         Case(.post, "/api/v1/jobs", job(sources: #"{"paths":"/srv"}"#), field: "sources.paths"),
         Case(.post, "/api/v1/jobs", job(sources: #"{}"#), field: "sources.paths"),
         Case(.post, "/api/v1/jobs", job(sources: #"{"paths":["/srv"],"excludes":[""]}"#), field: "sources.excludes[0]"),
-        Case(.post, "/api/v1/jobs", job(kind: "database", sources: #"{"paths":["/srv"],"databases":[{"engine":"mysql","name":"*"}]}"#), field: "sources.paths"),
+        Case(
+            .post, "/api/v1/jobs", job(kind: "database", sources: #"{"paths":["/srv"],"databases":[{"engine":"mysql","name":"*"}]}"#),
+            field: "sources.paths"),
         Case(.post, "/api/v1/jobs", job(kind: "database", sources: #"{"databases":[]}"#), field: "sources.databases"),
-        Case(.post, "/api/v1/jobs", job(kind: "database", sources: #"{"databases":[{"engine":"oracle","name":"x"}]}"#), field: "sources.databases[0].engine"),
-        Case(.post, "/api/v1/jobs", job(kind: "database", sources: #"{"databases":[{"engine":"postgresql","name":"shop","connection":"postgres://u:p@db"}]}"#), field: "sources.databases[0]"),
-        Case(.post, "/api/v1/jobs", job(kind: "database", sources: #"{"databases":[{"engine":"sqlite","name":"app.db"}]}"#), field: "sources.databases[0]"),
+        Case(
+            .post, "/api/v1/jobs", job(kind: "database", sources: #"{"databases":[{"engine":"oracle","name":"x"}]}"#),
+            field: "sources.databases[0].engine"),
+        Case(
+            .post, "/api/v1/jobs",
+            job(kind: "database", sources: #"{"databases":[{"engine":"postgresql","name":"shop","connection":"postgres://u:p@db"}]}"#),
+            field: "sources.databases[0]"),
+        Case(
+            .post, "/api/v1/jobs", job(kind: "database", sources: #"{"databases":[{"engine":"sqlite","name":"app.db"}]}"#),
+            field: "sources.databases[0]"),
         Case(.post, "/api/v1/jobs", job(retention: "{}"), field: "retention"),
         Case(.post, "/api/v1/jobs", job(retention: #"{"keepLast":0}"#), field: "retention.keepLast"),
         Case(.post, "/api/v1/jobs", job(retention: #"{"keepDaily":-1}"#), field: "retention.keepDaily"),
@@ -142,10 +173,21 @@ struct APIValidationTests {
         Case(.post, "/api/v1/jobs", job(destinations: #""nas""#), field: "destinations"),
         Case(.post, "/api/v1/jobs", job(extra: #","enabled":"yes""#), field: "enabled"),
         Case(.post, "/api/v1/jobs", job(name: "site"), .conflict, code: "conflict", field: "name"),
-        Case(.post, "/api/v1/jobs", #"{"name":"j","server":"web1","kind":"full","sources":{"paths":["/srv"]},"schedule":"every blue moon","destinations":["nas"]}"#, field: "schedule"),
-        Case(.post, "/api/v1/jobs", #"{"name":"j","server":"web1","kind":"full","sources":{"paths":["/srv"]},"schedule":"61 * * * *","destinations":["nas"]}"#, field: "schedule"),
-        Case(.post, "/api/v1/jobs", #"{"name":"j","server":"web1","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","timeZone":"Mars/Olympus","destinations":["nas"]}"#, field: "timeZone"),
-        Case(.post, "/api/v1/jobs", #"{"name":"j","server":"web1","kind":"full","sources":{"paths":["/srv"]},"schedule":7,"destinations":["nas"]}"#, field: "schedule"),
+        Case(
+            .post, "/api/v1/jobs",
+            #"{"name":"j","server":"web1","kind":"full","sources":{"paths":["/srv"]},"schedule":"every blue moon","destinations":["nas"]}"#,
+            field: "schedule"),
+        Case(
+            .post, "/api/v1/jobs",
+            #"{"name":"j","server":"web1","kind":"full","sources":{"paths":["/srv"]},"schedule":"61 * * * *","destinations":["nas"]}"#,
+            field: "schedule"),
+        Case(
+            .post, "/api/v1/jobs",
+            #"{"name":"j","server":"web1","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","timeZone":"Mars/Olympus","destinations":["nas"]}"#,
+            field: "timeZone"),
+        Case(
+            .post, "/api/v1/jobs", #"{"name":"j","server":"web1","kind":"full","sources":{"paths":["/srv"]},"schedule":7,"destinations":["nas"]}"#,
+            field: "schedule"),
         Case(.patch, "/api/v1/jobs/site", nil),
         Case(.patch, "/api/v1/jobs/site", #"{"name":"-x"}"#, field: "name"),
         Case(.patch, "/api/v1/jobs/site", #"{"kind":"database"}"#, field: "sources.databases"),
@@ -200,11 +242,14 @@ struct APIValidationTests {
             let account = try await hub.account("validation@example.com", plan: .plus)
             let token = account.token
             try #require(try await client.call(.post, "/api/v1/servers", token: token, body: #"{"name":"web1"}"#).status == .created)
-            try #require(try await client.call(.post, "/api/v1/destinations", token: token, body: #"{"name":"nas","kind":"local","settings":{"path":"/srv"}}"#).status == .created)
+            try #require(
+                try await client.call(.post, "/api/v1/destinations", token: token, body: #"{"name":"nas","kind":"local","settings":{"path":"/srv"}}"#)
+                    .status == .created)
             try #require(try await client.call(.post, "/api/v1/jobs", token: token, body: Self.job(name: "site")).status == .created)
             let before = try await Self.state(client, token: token)
 
-            let response = try await client.call(check.method, check.path, token: check.path.hasPrefix("/api/v1/session") ? nil : token, body: check.body)
+            let response = try await client.call(
+                check.method, check.path, token: check.path.hasPrefix("/api/v1/session") ? nil : token, body: check.body)
             expectError(response, check.status, code: check.code)
             if let field = check.field {
                 if let issue = check.knownFieldIssue {
@@ -219,7 +264,9 @@ struct APIValidationTests {
 
     static func state(_ client: any TestClientProtocol, token: String) async throws -> [JSONValue] {
         var state: [JSONValue] = []
-        for path in ["/api/v1/servers", "/api/v1/destinations", "/api/v1/jobs", "/api/v1/servers/web1/enrollment-tokens", "/api/v1/destinations/nas/envelopes"] {
+        for path in [
+            "/api/v1/servers", "/api/v1/destinations", "/api/v1/jobs", "/api/v1/servers/web1/enrollment-tokens", "/api/v1/destinations/nas/envelopes",
+        ] {
             state.append(try await client.call(.get, path, token: token).json)
         }
         state.append(.array(try await client.call(.get, "/api/v1/tokens", token: token).json["tokens"].array.map { $0["id"] }))

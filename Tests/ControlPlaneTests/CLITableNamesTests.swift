@@ -1,9 +1,10 @@
 import BackupCore
 import Foundation
-import HubAPI
-@testable import MZPanelCLI
-import Testing
 import HTTPTypes
+import HubAPI
+import Testing
+
+@testable import MZPanelCLI
 
 /// What `mzpanel jobs list`, `runs list` and `snapshots list` print, from the hub's real answers: names where
 /// a person reads names; the ids stay in the JSON (`--json`).

@@ -1,7 +1,8 @@
-@testable import ControlPlane
 import Foundation
 import NIOCore
 import Testing
+
+@testable import ControlPlane
 
 /// The download relay: parts reach the browser in order, only from the server asked, and a
 /// browser that leaves stops the agent's next part.

@@ -1,10 +1,11 @@
 import BackupCore
-@testable import ControlPlane
 import Foundation
 import HummingbirdTesting
-import Testing
-import Store
 import LinkProtocol
+import Store
+import Testing
+
+@testable import ControlPlane
 
 /// The hub scheduler's pass on a clock the test moves: a due slot without a run is enqueued once,
 /// after the box's own timer had its chance, by however many hub processes share the database.
@@ -13,7 +14,7 @@ struct HubSchedulerTests {
     @Test func aDueSlotIsEnqueuedOnceAfterTheTriggerDelayAndNeverWhenTooOld() async throws {
         try await withTestHub { hub, client in
             let account = try await hub.account("tick@example.com", plan: .plus)
-            let world = try await AccountWorld.build(hub, client, account: account, prefix: "tick") // daily job, enrolled server
+            let world = try await AccountWorld.build(hub, client, account: account, prefix: "tick")  // daily job, enrolled server
             let scheduler = HubScheduler(store: hub.store, clock: hub.clock, logger: TestHub.logger)
             let replica = HubScheduler(store: hub.store, clock: hub.clock, logger: TestHub.logger)
             func slotCommands() async throws -> [Date] {
@@ -36,10 +37,12 @@ struct HubSchedulerTests {
             #expect(ResourceID.looksLike(command.id, .command))
 
             // The box runs the slot: nothing more to trigger for it.
-            let run = Run(id: ResourceID.make(.run), accountID: account.id, serverID: world.serverID, jobID: world.jobID, trigger: .hub,
-                          slot: tomorrow, status: .running, createdAt: hub.clock.now())
-            let decision = try await hub.store.ingest(RunEvent(id: "evt_tick", kind: .started, run: run), accountID: account.id,
-                                                      serverID: world.serverID, now: hub.clock.now())
+            let run = Run(
+                id: ResourceID.make(.run), accountID: account.id, serverID: world.serverID, jobID: world.jobID, trigger: .hub,
+                slot: tomorrow, status: .running, createdAt: hub.clock.now())
+            let decision = try await hub.store.ingest(
+                RunEvent(id: "evt_tick", kind: .started, run: run), accountID: account.id,
+                serverID: world.serverID, now: hub.clock.now())
             #expect(decision != nil)
             #expect(try await hub.store.hasRun(jobID: world.jobID, slot: tomorrow))
 

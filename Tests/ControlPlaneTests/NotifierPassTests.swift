@@ -1,17 +1,19 @@
 import BackupCore
-@testable import ControlPlane
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
-import Testing
 import Store
+import Testing
+
+@testable import ControlPlane
 
 /// The notifier's passes on a hub whose clock the test moves: one alert per offline server (not
 /// one per job), its recovery, and one daily digest.
 @Suite("notifier passes")
 struct NotifierPassTests {
     func events(_ hub: TestHub, _ accountID: String, channel: String) async throws -> [String] {
-        try await hub.store.deliveries(accountID: accountID, limit: 100).filter { $0.channelID == channel }.sorted { $0.createdAt < $1.createdAt }.map(\.event)
+        try await hub.store.deliveries(accountID: accountID, limit: 100).filter { $0.channelID == channel }.sorted { $0.createdAt < $1.createdAt }
+            .map(\.event)
     }
 
     @Test func anOfflineServerIsOneAlertAndOneRecoveryWhateverItsJobs() async throws {
@@ -20,11 +22,15 @@ struct NotifierPassTests {
             let world = try await AccountWorld.build(hub, client, account: account, prefix: "off")
             let token = account.token
             // A second job on the same server: still one server alert.
-            expectStatus(try await client.call(.post, "/api/v1/jobs", token: token, body: """
-                {"name":"second","server":"\(world.serverID)","kind":"full","sources":{"paths":["/etc"]},"schedule":"monthly","destinations":["\(world.destinationName)"]}
-                """), .created)
-            let channel = try await client.call(.post, "/api/v1/notifications/channels", token: token,
-                                                body: #"{"name":"pager","url":"http://127.0.0.1:9/hook","rules":{"offlineMinutes":30,"missed":false}}"#)
+            expectStatus(
+                try await client.call(
+                    .post, "/api/v1/jobs", token: token,
+                    body: """
+                        {"name":"second","server":"\(world.serverID)","kind":"full","sources":{"paths":["/etc"]},"schedule":"monthly","destinations":["\(world.destinationName)"]}
+                        """), .created)
+            let channel = try await client.call(
+                .post, "/api/v1/notifications/channels", token: token,
+                body: #"{"name":"pager","url":"http://127.0.0.1:9/hook","rules":{"offlineMinutes":30,"missed":false}}"#)
             expectStatus(channel, .created)
             let channelID = try #require(channel.json["channel"]["id"].string)
             let notifier = HubNotifier(hub: hub.services, logger: TestHub.logger)
@@ -52,8 +58,9 @@ struct NotifierPassTests {
             let account = try await hub.account("digest@example.com", plan: .plus)
             _ = try await AccountWorld.build(hub, client, account: account, prefix: "dig")
             let hour = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: hub.clock.now()).hour!
-            let channel = try await client.call(.post, "/api/v1/notifications/channels", token: account.token,
-                                                body: #"{"name":"daily","url":"http://127.0.0.1:9/hook","rules":{"digestHour":\#(hour)}}"#)
+            let channel = try await client.call(
+                .post, "/api/v1/notifications/channels", token: account.token,
+                body: #"{"name":"daily","url":"http://127.0.0.1:9/hook","rules":{"digestHour":\#(hour)}}"#)
             let channelID = try #require(channel.json["channel"]["id"].string)
             let notifier = HubNotifier(hub: hub.services, logger: TestHub.logger)
             try await notifier.evaluate()

@@ -42,7 +42,9 @@ struct OpenAPITests {
             let paths = try #require(document.json["paths"].object)
 
             // The web hub's pages (/backups…) are HTML for people, not part of the JSON API.
-            let routes = try buildRouter(hub: hub.services).router.routes.filter { !$0.path.description.hasPrefix("/backups") && $0.path.description != "/" }
+            let routes = try buildRouter(hub: hub.services).router.routes.filter {
+                !$0.path.description.hasPrefix("/backups") && $0.path.description != "/"
+            }
             #expect(routes.count >= 25)
             for route in routes {
                 let path = route.path.description

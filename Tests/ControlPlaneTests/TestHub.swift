@@ -47,7 +47,8 @@ struct TestHub: Sendable {
 
     /// Creates an account through `AccountProvisioning`, as `mzpanel admin` does.
     func account(_ email: String, plan: Plan = .free) async throws -> TestAccount {
-        let created = try await AccountProvisioning(store: store, clock: clock, bcryptCost: 4).createAccount(email: email, plan: plan, password: Self.password)
+        let created = try await AccountProvisioning(store: store, clock: clock, bcryptCost: 4).createAccount(
+            email: email, plan: plan, password: Self.password)
         return TestAccount(id: created.account.id, email: created.email, token: created.apiToken, password: Self.password)
     }
 
@@ -117,7 +118,9 @@ extension HTTPField.Name {
 
 extension TestClientProtocol {
     /// Sends a request with an optional bearer token and raw JSON body text.
-    func call(_ method: HTTPRequest.Method, _ uri: String, token: String? = nil, body: String? = nil, headers: HTTPFields = [:]) async throws -> APIResponse {
+    func call(_ method: HTTPRequest.Method, _ uri: String, token: String? = nil, body: String? = nil, headers: HTTPFields = [:]) async throws
+        -> APIResponse
+    {
         var headers = headers
         if let token { headers[.authorization] = "Bearer \(token)" }
         if body != nil { headers[.contentType] = "application/json" }
@@ -129,8 +132,10 @@ extension TestClientProtocol {
 }
 
 /// Checks an error answer: the status, a JSON `{"error":{"code","message"}}` body, and optionally the code and field.
-func expectError(_ response: APIResponse, _ status: HTTPResponse.Status, code: String? = nil, field: String? = nil,
-                 sourceLocation: SourceLocation = #_sourceLocation) {
+func expectError(
+    _ response: APIResponse, _ status: HTTPResponse.Status, code: String? = nil, field: String? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     #expect(response.status == status, "\(response)", sourceLocation: sourceLocation)
     #expect(response.status.code < 500, "never a server error: \(response)", sourceLocation: sourceLocation)
     #expect(response.headers[.contentType]?.hasPrefix("application/json") == true, sourceLocation: sourceLocation)

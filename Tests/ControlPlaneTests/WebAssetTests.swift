@@ -22,7 +22,8 @@ struct WebAssetTests {
     @Test func theNewDestinationPageSaysWhetherTheAccountHasAVault() async throws {
         try await withTestHub { hub, client in
             let account = try await hub.account("vault-page@example.com", plan: .plus)
-            let login = try await client.call(.post, "/api/v1/session", body: #"{"email":"vault-page@example.com","password":"\#(account.password)"}"#)
+            let login = try await client.call(
+                .post, "/api/v1/session", body: #"{"email":"vault-page@example.com","password":"\#(account.password)"}"#)
             let secret = try #require(login.cookies["mzpanel_session"]?.value)
             let session: HTTPFields = [.cookie: "mzpanel_session=\(secret)"]
             let before = try await client.call(.get, "/backups/destinations/new", headers: session)
@@ -30,9 +31,11 @@ struct WebAssetTests {
             #expect(before.text.contains(#"data-vault="none""#), "the page tells the script there is no vault, so it asks nothing")
             #expect(before.text.contains(#"<link rel="icon" type="image/svg+xml""#))
             let box = #"{"nonce":"AAAAAAAAAAAAAAAA","ct":"\#(Data(count: 48).base64EncodedString())"}"#
-            let vault = try await client.call(.put, "/api/v1/vault", token: account.token, body: """
-                {"vault":{"v":1,"kdf":"PBKDF2-SHA256","iterations":600000,"salt":"\(Data(count: 16).base64EncodedString())","passphrase":\(box),"recovery":\(box)}}
-                """)
+            let vault = try await client.call(
+                .put, "/api/v1/vault", token: account.token,
+                body: """
+                    {"vault":{"v":1,"kdf":"PBKDF2-SHA256","iterations":600000,"salt":"\(Data(count: 16).base64EncodedString())","passphrase":\(box),"recovery":\(box)}}
+                    """)
             expectStatus(vault, .ok)
             let after = try await client.call(.get, "/backups/destinations/new", headers: session)
             #expect(after.text.contains(#"data-vault="present""#))

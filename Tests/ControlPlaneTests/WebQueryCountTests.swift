@@ -2,10 +2,11 @@ import BackupCore
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Testing
-@testable import ControlPlane
-import Store
 import Mustache
+import Store
+import Testing
+
+@testable import ControlPlane
 
 /// A page uses the database a fixed number of times, whatever the fleet's size.
 @Suite("web: database use per page") struct WebQueryCountTests {
@@ -15,9 +16,11 @@ import Mustache
             let server = try await client.call(.post, "/api/v1/servers", token: token, body: #"{"name":"web-\#(index)"}"#)
             try #require(server.status == .created)
             for job in 0..<jobs {
-                let created = try await client.call(.post, "/api/v1/jobs", token: token, body: """
-                    {"name":"job-\(job)","server":"web-\(index)","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily \(String(format: "%02d", job)):15","destinations":["nas"]}
-                    """)
+                let created = try await client.call(
+                    .post, "/api/v1/jobs", token: token,
+                    body: """
+                        {"name":"job-\(job)","server":"web-\(index)","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily \(String(format: "%02d", job)):15","destinations":["nas"]}
+                        """)
                 try #require(created.status == .created, "\(created)")
             }
         }
@@ -26,7 +29,8 @@ import Mustache
     @Test func pagesUseTheDatabaseAFixedNumberOfTimes() async throws {
         try await withTestHub { hub, client in
             let account = try await hub.account("count@example.com")
-            _ = try await client.call(.post, "/api/v1/destinations", token: account.token, body: #"{"name":"nas","kind":"local","settings":{"path":"/srv"}}"#)
+            _ = try await client.call(
+                .post, "/api/v1/destinations", token: account.token, body: #"{"name":"nas","kind":"local","settings":{"path":"/srv"}}"#)
             let renderer = try WebRenderer(hub: hub.services)
             func uses(_ page: String) async throws -> Int {
                 let before = hub.store.backend.operations
@@ -48,7 +52,8 @@ import Mustache
     @Test func theJobsPageShowsAHundredJobsAPageWithFiltersKept() async throws {
         try await withTestHub { hub, client in
             let account = try await hub.account("pages@example.com")
-            _ = try await client.call(.post, "/api/v1/destinations", token: account.token, body: #"{"name":"nas","kind":"local","settings":{"path":"/srv"}}"#)
+            _ = try await client.call(
+                .post, "/api/v1/destinations", token: account.token, body: #"{"name":"nas","kind":"local","settings":{"path":"/srv"}}"#)
             try await grow(client, token: account.token, servers: 6, jobs: 21, from: 0)
             let pages = WebPages(hub: hub.services, assets: try WebAssets.load())
             let caller = PageCaller(account: try #require(try await hub.store.account(id: account.id)), csrf: "test")
@@ -71,17 +76,22 @@ import Mustache
     @Test func theJobPageSaysWhatAJobChecksPingsAndCallsStale() async throws {
         try await withTestHub { hub, client in
             let account = try await hub.account("job-page@example.com")
-            _ = try await client.call(.post, "/api/v1/destinations", token: account.token, body: #"{"name":"nas","kind":"local","settings":{"path":"/srv"}}"#)
+            _ = try await client.call(
+                .post, "/api/v1/destinations", token: account.token, body: #"{"name":"nas","kind":"local","settings":{"path":"/srv"}}"#)
             _ = try await client.call(.post, "/api/v1/servers", token: account.token, body: #"{"name":"web-1"}"#)
-            let check = try await client.call(.post, "/api/v1/jobs", token: account.token,
-                                              body: #"{"name":"verify","server":"web-1","kind":"check","schedule":"weekly","destinations":["nas"],"checkSubsets":7}"#)
-            let backup = try await client.call(.post, "/api/v1/jobs", token: account.token, body: """
-                {"name":"site","server":"web-1","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":["nas"],
-                 "staleAfter":93600,"pingURL":"https://hc-ping.example/abc"}
-                """)
+            let check = try await client.call(
+                .post, "/api/v1/jobs", token: account.token,
+                body: #"{"name":"verify","server":"web-1","kind":"check","schedule":"weekly","destinations":["nas"],"checkSubsets":7}"#)
+            let backup = try await client.call(
+                .post, "/api/v1/jobs", token: account.token,
+                body: """
+                    {"name":"site","server":"web-1","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":["nas"],
+                     "staleAfter":93600,"pingURL":"https://hc-ping.example/abc"}
+                    """)
             let pages = WebPages(hub: hub.services, assets: try WebAssets.load())
             let caller = PageCaller(account: try #require(try await hub.store.account(id: account.id)), csrf: "test")
-            let checkID = try #require(check.json["id"].string), backupID = try #require(backup.json["id"].string)
+            let checkID = try #require(check.json["id"].string)
+            let backupID = try #require(backup.json["id"].string)
             let checkJob = try #require(try await hub.store.job(accountID: account.id, id: checkID))
             let backupJob = try #require(try await hub.store.job(accountID: account.id, id: backupID))
             let checkPage = try await JobPages(pages: pages).detail(checkJob, caller: caller, notice: nil)
@@ -89,7 +99,9 @@ import Mustache
             #expect(checkPage.retention.contains("makes no snapshots"))
             let backupPage = try await JobPages(pages: pages).detail(backupJob, caller: caller, notice: nil)
             #expect(backupPage.staleAfter == "no snapshot newer than 26 h 0 min")
-            #expect(backupPage.pings?.contains("hc-ping.example") == true && backupPage.pings?.contains("abc") == false, "the URL's secret part is not shown")
+            #expect(
+                backupPage.pings?.contains("hc-ping.example") == true && backupPage.pings?.contains("abc") == false,
+                "the URL's secret part is not shown")
             #expect(backupPage.check == nil)
             let html = pages.assets.library.render(backupPage, withTemplate: "job") ?? ""
             #expect(html.contains("Stale when") && html.contains("Pings"))

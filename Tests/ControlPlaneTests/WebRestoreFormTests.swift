@@ -1,11 +1,12 @@
 import BackupCore
-@testable import ControlPlane
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
-import Testing
 import Store
+import Testing
+
+@testable import ControlPlane
 
 /// The snapshot page's restore form: what is ticked becomes the restore run's plan.
 @Suite("web: restore form")
@@ -14,26 +15,34 @@ struct WebRestoreFormTests {
         try await withTestHub { hub, client in
             let account = try await hub.account("restore-form@example.com", plan: .plus)
             let world = try await AccountWorld.build(hub, client, account: account, prefix: "rf")
-            let job = try await client.call(.post, "/api/v1/jobs", token: account.token, body: """
-                {"name":"shopdb","server":"\(world.serverID)","kind":"database","sources":{"databases":[
-                  {"engine":"postgresql","name":"shop","connection":"/var/run/postgresql"},{"engine":"mariadb","name":"crm"}]},
-                 "schedule":"daily","destinations":["\(world.destinationName)"]}
-                """)
+            let job = try await client.call(
+                .post, "/api/v1/jobs", token: account.token,
+                body: """
+                    {"name":"shopdb","server":"\(world.serverID)","kind":"database","sources":{"databases":[
+                      {"engine":"postgresql","name":"shop","connection":"/var/run/postgresql"},{"engine":"mariadb","name":"crm"}]},
+                     "schedule":"daily","destinations":["\(world.destinationName)"]}
+                    """)
             expectStatus(job, .created)
             let jobID = try #require(job.json["id"].string)
-            let backup = Run(id: ResourceID.make(.run), accountID: account.id, serverID: world.serverID, jobID: jobID, trigger: .manual, status: .succeeded,
-                             createdAt: hub.clock.now())
+            let backup = Run(
+                id: ResourceID.make(.run), accountID: account.id, serverID: world.serverID, jobID: jobID, trigger: .manual, status: .succeeded,
+                createdAt: hub.clock.now())
             try await hub.store.insertRun(backup)
-            let snapshot = Snapshot(id: ResourceID.make(.snapshot), accountID: account.id, serverID: world.serverID, jobID: jobID, runID: backup.id,
-                                    createdAt: hub.clock.now(), copies: [SnapshotCopy(destinationID: world.destinationID, resticSnapshotIDs: ["a1b2c3d4"], bytesTotal: 10)])
+            let snapshot = Snapshot(
+                id: ResourceID.make(.snapshot), accountID: account.id, serverID: world.serverID, jobID: jobID, runID: backup.id,
+                createdAt: hub.clock.now(),
+                copies: [SnapshotCopy(destinationID: world.destinationID, resticSnapshotIDs: ["a1b2c3d4"], bytesTotal: 10)])
             try await hub.store.insertSnapshot(snapshot)
-            let login = try await client.call(.post, "/api/v1/session", body: #"{"email":"restore-form@example.com","password":"\#(account.password)"}"#)
+            let login = try await client.call(
+                .post, "/api/v1/session", body: #"{"email":"restore-form@example.com","password":"\#(account.password)"}"#)
             let secret = try #require(login.cookies["mzpanel_session"]?.value)
             let csrf = PageCaller.csrfToken(sessionSecret: secret)
-            let form = "csrf=\(csrf)&destination=\(world.destinationID)&server=\(world.serverID)&target=%2Fsrv%2Frestore&database=0&into-0=shop_copy&overwrite=on"
-            let posted = try await client.execute(uri: "/backups/snapshots/\(snapshot.id)/restore", method: .post,
-                                                  headers: [.cookie: "mzpanel_session=\(secret)", .contentType: "application/x-www-form-urlencoded"],
-                                                  body: ByteBuffer(string: form))
+            let form =
+                "csrf=\(csrf)&destination=\(world.destinationID)&server=\(world.serverID)&target=%2Fsrv%2Frestore&database=0&into-0=shop_copy&overwrite=on"
+            let posted = try await client.execute(
+                uri: "/backups/snapshots/\(snapshot.id)/restore", method: .post,
+                headers: [.cookie: "mzpanel_session=\(secret)", .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: form))
             #expect(posted.status == .seeOther || posted.status == .found, "\(posted.status) \(String(buffer: posted.body))")
             let location = try #require(posted.headers[.location])
             let runID = try #require(location.split(separator: "/").last.map(String.init))
@@ -48,9 +57,10 @@ struct WebRestoreFormTests {
             #expect(run.json["restore"]["overwrite"].bool == true)
             #expect(run.json["restore"]["target"].string == "/srv/restore")
 
-            let bad = try await client.execute(uri: "/backups/snapshots/\(snapshot.id)/restore", method: .post,
-                                               headers: [.cookie: "mzpanel_session=\(secret)", .contentType: "application/x-www-form-urlencoded"],
-                                               body: ByteBuffer(string: "csrf=\(csrf)&destination=\(world.destinationID)&server=\(world.serverID)"))
+            let bad = try await client.execute(
+                uri: "/backups/snapshots/\(snapshot.id)/restore", method: .post,
+                headers: [.cookie: "mzpanel_session=\(secret)", .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "csrf=\(csrf)&destination=\(world.destinationID)&server=\(world.serverID)"))
             #expect(bad.status == .badRequest, "nothing ticked: the page says so")
             #expect(String(buffer: bad.body).contains("nothing to restore"))
         }

@@ -5,8 +5,10 @@ import Testing
 @Suite("agent and hub end to end", .serialized, .enabled(if: Fleet.available, "mzpanel, mzpanel-agent or restic is missing"))
 struct AgentEndToEndTests {
     func addJob(_ fleet: Fleet, _ name: String, server: String, path: URL, keepLast: Int, destination: String = "here") async throws -> String {
-        let job = try await fleet.cli.run(["jobs", "add", name, "--server", server, "--kind", "full", "--path", path.path,
-                                           "--schedule", "daily 03:00", "--keep-last", String(keepLast), "--destination", destination, "--json"])
+        let job = try await fleet.cli.run([
+            "jobs", "add", name, "--server", server, "--kind", "full", "--path", path.path,
+            "--schedule", "daily 03:00", "--keep-last", String(keepLast), "--destination", destination, "--json",
+        ])
         #expect(job.status == 0, "\(job.stderr)")
         return try #require(job.object["id"] as? String)
     }

@@ -35,12 +35,14 @@ struct BrowserSealingTests {
         let runner = CommandRunner(binary: URL(fileURLWithPath: "/usr/bin/env"), environment: ProcessInfo.processInfo.environment)
         let result = try await runner.run(["python3", Chromium.repository.appendingPathComponent("Tests/Browser/test_hpke_vectors.py").path])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        #expect(result.stdout.contains("514 encryptions sealed and opened") || result.stderr.contains("514 encryptions sealed and opened"),
-                "\(result.stdout)\(result.stderr)")
+        #expect(
+            result.stdout.contains("514 encryptions sealed and opened") || result.stderr.contains("514 encryptions sealed and opened"),
+            "\(result.stdout)\(result.stderr)")
     }
 
-    @Test("the page scripts (destination form, attach form, copy, confirm, schedule preview, live run) pass their Chromium tests",
-          .enabled(if: Chromium.available), arguments: ["test_destination_form.py", "test_app.py"])
+    @Test(
+        "the page scripts (destination form, attach form, copy, confirm, schedule preview, live run) pass their Chromium tests",
+        .enabled(if: Chromium.available), arguments: ["test_destination_form.py", "test_app.py"])
     func pageScripts(_ script: String) async throws {
         let runner = CommandRunner(binary: URL(fileURLWithPath: "/usr/bin/env"), environment: ProcessInfo.processInfo.environment)
         let result = try await runner.run(["python3", Chromium.repository.appendingPathComponent("Tests/Browser/\(script)").path])
@@ -62,14 +64,22 @@ struct BrowserSealingTests {
               keyID: args.keyID, serverPublicKey: args.publicKey, ddk, credentialBox: record.credential });
             return { vault: created.vault, recoveryKey: created.recoveryKey, record, ciphertext, keyID: await s.fingerprint(s.base64Decode(args.publicKey)) };
             """
-        let results = try await Chromium.run([(script, ["account": "acc_1", "destination": "dst_1", "server": "srv_1", "keyID": keyID,
-                                                         "publicKey": server.publicKey.rawRepresentation.base64EncodedString(),
-                                                         "passphrase": "browser passphrase 1", "credential": credential])])
+        let results = try await Chromium.run([
+            (
+                script,
+                [
+                    "account": "acc_1", "destination": "dst_1", "server": "srv_1", "keyID": keyID,
+                    "publicKey": server.publicKey.rawRepresentation.base64EncodedString(),
+                    "passphrase": "browser passphrase 1", "credential": credential,
+                ]
+            )
+        ])
         let output = try #require(results.first as? [String: Any])
         #expect(output["keyID"] as? String == keyID, "the browser computes the same key fingerprint")
         let ciphertextText = try #require(output["ciphertext"] as? String)
         let ciphertext = try #require(Data(base64Encoded: ciphertextText))
-        let opened = try Envelope.open(ciphertext, address: .init(accountID: "acc_1", destinationID: "dst_1", serverID: "srv_1", keyID: keyID), privateKey: server)
+        let opened = try Envelope.open(
+            ciphertext, address: .init(accountID: "acc_1", destinationID: "dst_1", serverID: "srv_1", keyID: keyID), privateKey: server)
         #expect(opened.credential.fields == credential)
 
         let vault = try JSONDecoder().decode(VaultDocument.self, from: JSONSerialization.data(withJSONObject: try #require(output["vault"])))
@@ -81,17 +91,21 @@ struct BrowserSealingTests {
         #expect(try DestinationKey.credential(record, accountID: "acc_1", destinationID: "dst_1", dataKey: dataKey).fields == credential)
     }
 
-    @Test("made by the CLI's Swift code, unlocked in Chromium and sealed there to a second server without the credential", .enabled(if: Chromium.available))
+    @Test(
+        "made by the CLI's Swift code, unlocked in Chromium and sealed there to a second server without the credential",
+        .enabled(if: Chromium.available))
     func swiftSealsBrowserAddsServer() async throws {
         let first = Curve25519.KeyAgreement.PrivateKey()
         let second = Curve25519.KeyAgreement.PrivateKey()
         let vault = try Vault.create(accountID: "acc_9", passphrase: "cli passphrase 99")
-        let (record, dataKey) = try DestinationKey.create(accountID: "acc_9", destinationID: "dst_9", vaultKey: vault.vaultKey,
-                                                          credential: DestinationCredential(fields: credential))
+        let (record, dataKey) = try DestinationKey.create(
+            accountID: "acc_9", destinationID: "dst_9", vaultKey: vault.vaultKey,
+            credential: DestinationCredential(fields: credential))
         let firstKeyID = KeyFingerprint.of(first.publicKey.rawRepresentation)
-        let envelope = try Envelope.seal(to: .init(accountID: "acc_9", destinationID: "dst_9", serverID: "srv_1", keyID: firstKeyID),
-                                         serverPublicKey: first.publicKey.rawRepresentation, dataKey: dataKey, credentialBox: record.credential,
-                                         serverSecrets: ["restUser": "srv_1", "restPassword": "peer-pw"])
+        let envelope = try Envelope.seal(
+            to: .init(accountID: "acc_9", destinationID: "dst_9", serverID: "srv_1", keyID: firstKeyID),
+            serverPublicKey: first.publicKey.rawRepresentation, dataKey: dataKey, credentialBox: record.credential,
+            serverSecrets: ["restUser": "srv_1", "restPassword": "peer-pw"])
         let secondKeyID = KeyFingerprint.of(second.publicKey.rawRepresentation)
         let script = """
             const s = bridge.sealing;
@@ -119,7 +133,8 @@ struct BrowserSealingTests {
         #expect((output["wrong"] as? String)?.hasPrefix("the vault passphrase is wrong") == true)
         let sealedText = try #require(output["sealed"] as? String)
         let sealed = try #require(Data(base64Encoded: sealedText))
-        let opened = try Envelope.open(sealed, address: .init(accountID: "acc_9", destinationID: "dst_9", serverID: "srv_2", keyID: secondKeyID), privateKey: second)
+        let opened = try Envelope.open(
+            sealed, address: .init(accountID: "acc_9", destinationID: "dst_9", serverID: "srv_2", keyID: secondKeyID), privateKey: second)
         #expect(opened.credential.fields == credential)
     }
 }

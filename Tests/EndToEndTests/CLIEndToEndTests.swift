@@ -22,7 +22,9 @@ struct CLIEndToEndTests {
     func createAccount(plan: String) async throws -> String {
         let passwordFile = directory.appendingPathComponent("password")
         try "a long enough passphrase\n".write(to: passwordFile, atomically: true, encoding: .utf8)
-        let created = try await runner.run(["admin", "create-account", "--email", "ops@example.com", "--plan", plan, "--password-file", passwordFile.path, "--json"])
+        let created = try await runner.run([
+            "admin", "create-account", "--email", "ops@example.com", "--plan", plan, "--password-file", passwordFile.path, "--json",
+        ])
         #expect(created.status == 0, "\(created.stderr)")
         return try #require(created.object["apiToken"] as? String)
     }
@@ -31,7 +33,10 @@ struct CLIEndToEndTests {
     func fullSetup() async throws {
         let token = try await createAccount(plan: "free")
         let (hub, url) = try await runner.startHub()
-        defer { hub.terminate(); hub.waitUntilExit() }
+        defer {
+            hub.terminate()
+            hub.waitUntilExit()
+        }
 
         let login = try await runner.run(["login", "--url", url, "--token-file", "-"], stdin: token + "\n")
         #expect(login.status == 0, "\(login.stderr)")
@@ -47,22 +52,30 @@ struct CLIEndToEndTests {
         let servers = try #require(listed.object["servers"] as? [[String: Any]])
         #expect(servers.map { $0["name"] as? String } == ["web-1"])
 
-        let local = try await runner.run(["destinations", "add", "here", "--kind", "local", "--path", directory.appendingPathComponent("repo").path, "--json"])
+        let local = try await runner.run([
+            "destinations", "add", "here", "--kind", "local", "--path", directory.appendingPathComponent("repo").path, "--json",
+        ])
         #expect(local.status == 0, "\(local.stderr)")
         #expect(local.object["kind"] as? String == "local")
 
-        let offsite = try await runner.run(["destinations", "add", "cloud", "--kind", "s3", "--endpoint", "https://s3.example.com", "--bucket", "backups"])
+        let offsite = try await runner.run([
+            "destinations", "add", "cloud", "--kind", "s3", "--endpoint", "https://s3.example.com", "--bucket", "backups",
+        ])
         #expect(offsite.status != 0)
         #expect(offsite.stderr.contains("Plus plan"))
 
-        let job = try await runner.run(["jobs", "add", "nightly", "--server", "web-1", "--kind", "full", "--path", "/etc", "--exclude", "*.tmp",
-                                  "--schedule", "daily 02:30", "--tz", "Europe/Berlin", "--keep-last", "2", "--destination", "here", "--json"])
+        let job = try await runner.run([
+            "jobs", "add", "nightly", "--server", "web-1", "--kind", "full", "--path", "/etc", "--exclude", "*.tmp",
+            "--schedule", "daily 02:30", "--tz", "Europe/Berlin", "--keep-last", "2", "--destination", "here", "--json",
+        ])
         #expect(job.status == 0, "\(job.stderr)")
         #expect((job.object["schedule"] as? [String: Any])?["timeZone"] as? String == "Europe/Berlin")
         #expect((job.object["retention"] as? [String: Any])?["keepLast"] as? Int == 2)
 
-        let site = try await runner.run(["jobs", "add", "shop", "--server", "web-1", "--site", "/var/www/shop", "--database", "mariadb:shop",
-                                         "--schedule", "daily", "--keep-daily", "7", "--destination", "here", "--json"])
+        let site = try await runner.run([
+            "jobs", "add", "shop", "--server", "web-1", "--site", "/var/www/shop", "--database", "mariadb:shop",
+            "--schedule", "daily", "--keep-daily", "7", "--destination", "here", "--json",
+        ])
         #expect(site.status == 0, "\(site.stderr)")
         #expect(site.object["kind"] as? String == "full")
         let siteSources = try #require(site.object["sources"] as? [String: Any])
@@ -100,7 +113,10 @@ struct CLIEndToEndTests {
     func badInput() async throws {
         let token = try await createAccount(plan: "plus")
         let (hub, url) = try await runner.startHub()
-        defer { hub.terminate(); hub.waitUntilExit() }
+        defer {
+            hub.terminate()
+            hub.waitUntilExit()
+        }
         #expect(try await runner.run(["login", "--url", url, "--token-file", "-"], stdin: token).status == 0)
         #expect(try await runner.run(["servers", "add", "db-1"]).status == 0)
         #expect(try await runner.run(["destinations", "add", "here", "--kind", "local", "--path", "/srv/backups"]).status == 0)
@@ -110,12 +126,36 @@ struct CLIEndToEndTests {
             (["servers", "show", "nope"], "no server \"nope\""),
             (["destinations", "add", "rel", "--kind", "local", "--path", "relative/dir"], "not an absolute path"),
             (["destinations", "add", "odd", "--kind", "tape"], "not a destination kind"),
-            (["jobs", "add", "j", "--server", "db-1", "--kind", "full", "--path", "etc", "--schedule", "daily", "--destination", "here"], "absolute"),
-            (["jobs", "add", "j", "--server", "db-1", "--kind", "full", "--path", "/etc", "--schedule", "*-*-* 25:00", "--destination", "here"], "25"),
-            (["jobs", "add", "j", "--server", "db-1", "--kind", "full", "--path", "/etc", "--schedule", "daily", "--tz", "Mars/Base", "--destination", "here"], "Mars/Base"),
-            (["jobs", "add", "j", "--server", "db-1", "--kind", "database", "--database", "oracle:x", "--schedule", "daily", "--destination", "here"], "not a database engine"),
-            (["jobs", "add", "j", "--server", "db-1", "--kind", "full", "--path", "/etc", "--schedule", "daily", "--keep-within", "7x", "--destination", "here"], "unit"),
-            (["jobs", "add", "j", "--server", "db-1", "--kind", "full", "--path", "/etc", "--schedule", "daily", "--destination", "nowhere"], "no destination \"nowhere\""),
+            (
+                ["jobs", "add", "j", "--server", "db-1", "--kind", "full", "--path", "etc", "--schedule", "daily", "--destination", "here"],
+                "absolute"
+            ),
+            (
+                ["jobs", "add", "j", "--server", "db-1", "--kind", "full", "--path", "/etc", "--schedule", "*-*-* 25:00", "--destination", "here"],
+                "25"
+            ),
+            (
+                [
+                    "jobs", "add", "j", "--server", "db-1", "--kind", "full", "--path", "/etc", "--schedule", "daily", "--tz", "Mars/Base",
+                    "--destination", "here",
+                ], "Mars/Base"
+            ),
+            (
+                [
+                    "jobs", "add", "j", "--server", "db-1", "--kind", "database", "--database", "oracle:x", "--schedule", "daily", "--destination",
+                    "here",
+                ], "not a database engine"
+            ),
+            (
+                [
+                    "jobs", "add", "j", "--server", "db-1", "--kind", "full", "--path", "/etc", "--schedule", "daily", "--keep-within", "7x",
+                    "--destination", "here",
+                ], "unit"
+            ),
+            (
+                ["jobs", "add", "j", "--server", "db-1", "--kind", "full", "--path", "/etc", "--schedule", "daily", "--destination", "nowhere"],
+                "no destination \"nowhere\""
+            ),
             (["runs", "list", "--since", "yesterday"], "ISO-8601"),
             (["runs", "list", "--status", "great"], "status=great"),
             (["snapshots", "list", "--cursor", "garbage"], "cursor"),
@@ -139,7 +179,9 @@ struct CLIEndToEndTests {
 
     @Test("schedule preview prints the next elapses in the chosen zone")
     func schedulePreview() async throws {
-        let result = try await runner.run(["schedule", "preview", "daily 02:30", "--tz", "Europe/Berlin", "--count", "3", "--from", "2026-01-10T00:00:00Z", "--json"])
+        let result = try await runner.run([
+            "schedule", "preview", "daily 02:30", "--tz", "Europe/Berlin", "--count", "3", "--from", "2026-01-10T00:00:00Z", "--json",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.object["next"] as? [String] == ["2026-01-10T01:30:00.000Z", "2026-01-11T01:30:00.000Z", "2026-01-12T01:30:00.000Z"])
     }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Runs the real `mzpanel` binary the way a user does and captures what they would see.
@@ -47,7 +48,9 @@ struct CommandRunner {
         process.executableURL = binary
         process.arguments = arguments
         process.environment = environment
-        let out = Pipe(), err = Pipe(), input = Pipe()
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = input
@@ -57,8 +60,9 @@ struct CommandRunner {
         let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
         let stderrData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
-                             stderr: String(decoding: stderrData, as: UTF8.self))
+        return CommandResult(
+            status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
+            stderr: String(decoding: stderrData, as: UTF8.self))
     }
 
     /// Starts a long-running subcommand (the agent's daemon) with output to a log file.
@@ -99,7 +103,8 @@ struct CommandRunner {
             for _ in 0..<100 {
                 if !process.isRunning { break }
                 if let (_, response) = try? await URLSession.shared.data(from: URL(string: url + "/api/health")!),
-                   (response as? HTTPURLResponse)?.statusCode == 200 {
+                    (response as? HTTPURLResponse)?.statusCode == 200
+                {
                     return (process, url)
                 }
                 try await Task.sleep(for: .milliseconds(100))
@@ -115,7 +120,8 @@ extension CommandRunner {
     /// manager's shim would survive `terminate()` and leave the helper running).
     static func startPython(_ script: String, _ arguments: [String], log: URL) throws -> Process {
         let direct = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
-        let runner = CommandRunner(binary: URL(fileURLWithPath: direct ? "/usr/bin/python3" : "/usr/bin/env"), environment: ProcessInfo.processInfo.environment)
+        let runner = CommandRunner(
+            binary: URL(fileURLWithPath: direct ? "/usr/bin/python3" : "/usr/bin/env"), environment: ProcessInfo.processInfo.environment)
         return try runner.start((direct ? [] : ["python3"]) + [script] + arguments, log: log)
     }
 }

@@ -8,11 +8,12 @@ import Testing
 /// Runs when both servers answer `root` over their sockets (`scripts/test` installs and starts
 /// them and exports MZPANEL_TEST_DATABASES=1). With CI=true or MZPANEL_TEST_DATABASES=1 the suite
 /// is required: if the databases are not usable, it fails instead of being skipped.
-@Suite("database dumps end to end", .serialized,
-       .enabled("mzpanel, mzpanel-agent or restic is missing, or PostgreSQL/MariaDB are not usable as root over their sockets (run scripts/test)") {
-           guard Fleet.available else { return false }
-           return DatabaseTools.required ? true : await DatabaseTools.problem() == nil
-       })
+@Suite(
+    "database dumps end to end", .serialized,
+    .enabled("mzpanel, mzpanel-agent or restic is missing, or PostgreSQL/MariaDB are not usable as root over their sockets (run scripts/test)") {
+        guard Fleet.available else { return false }
+        return DatabaseTools.required ? true : await DatabaseTools.problem() == nil
+    })
 struct DatabaseEndToEndTests {
     // MARK: PostgreSQL
 
@@ -23,7 +24,9 @@ struct DatabaseEndToEndTests {
         let restored = name + "_restored"
         try await withCleanup {
             try await PostgreSQL.exec("postgres", "create database \(name)")
-            try await PostgreSQL.exec(name, """
+            try await PostgreSQL.exec(
+                name,
+                """
                 create table customers (id int primary key, name text not null, email text, created timestamptz not null);
                 insert into customers
                   select g, 'customer ' || g, 'user' || g || '@example.com', timestamptz '2020-01-01 00:00:00+00' + g * interval '1 minute'
@@ -50,7 +53,8 @@ struct DatabaseEndToEndTests {
 
             let repository = try ResticRepo(fleet: fleet, agent: agent, base: base)
             let filename = "postgresql-\(name).sql"
-            let snapshots = try await Restic.snapshots(repository: repository.path, passwordFile: repository.passwordFile, tag: "source=db-postgresql-\(name)")
+            let snapshots = try await Restic.snapshots(
+                repository: repository.path, passwordFile: repository.passwordFile, tag: "source=db-postgresql-\(name)")
             try #require(snapshots.count == 1, "restic should hold one snapshot of the dump: \(snapshots)")
             let snapshot = snapshots[0]
             #expect((snapshot["paths"] as? [String]) == ["/" + filename], "\(snapshot)")
@@ -59,8 +63,9 @@ struct DatabaseEndToEndTests {
             let snapshotID = try #require(snapshot["id"] as? String)
 
             try await PostgreSQL.exec("postgres", "create database \(restored)")
-            let restore = try await repository.dump(snapshotID, "/" + filename,
-                                                    into: ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "/var/run/postgresql", "-d", restored])
+            let restore = try await repository.dump(
+                snapshotID, "/" + filename,
+                into: ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "/var/run/postgresql", "-d", restored])
             #expect(restore.status == 0, "restoring the dump failed: \(restore.stderr)")
             for (table, rows) in tables.sorted(by: { $0.key < $1.key }) {
                 let original = try await PostgreSQL.value(name, "select count(*) from \(table)")
@@ -74,7 +79,8 @@ struct DatabaseEndToEndTests {
                 #expect(copySum == originalSum, "checksum of \(table)")
             }
             // The foreign key came back too.
-            let constraints = try await PostgreSQL.value(restored, "select count(*) from pg_constraint where contype = 'f' and conrelid = 'orders'::regclass")
+            let constraints = try await PostgreSQL.value(
+                restored, "select count(*) from pg_constraint where contype = 'f' and conrelid = 'orders'::regclass")
             #expect(constraints == "1")
         } cleanup: {
             for database in [name, restored] { try? await PostgreSQL.exec("postgres", "drop database if exists \(database)") }
@@ -90,7 +96,9 @@ struct DatabaseEndToEndTests {
         let restored = name + "_restored"
         try await withCleanup {
             try await MariaDB.exec(nil, "create database \(name)")
-            try await MariaDB.exec(name, """
+            try await MariaDB.exec(
+                name,
+                """
                 set session max_recursive_iterations = 1000000;
                 create table products (id int primary key, name varchar(64) not null, price decimal(10,2), payload text) engine=InnoDB;
                 insert into products
@@ -110,8 +118,9 @@ struct DatabaseEndToEndTests {
             _ = try fleet.startDaemon(agent)
             let base = try await addLocalDestination(fleet)
             let tree = try fleet.makeTree("site")
-            let jobID = try await addJob(fleet, "shop", kind: "full",
-                                         arguments: ["--path", tree.path, "--database", "mariadb:\(name)@/run/mysqld/mysqld.sock"])
+            let jobID = try await addJob(
+                fleet, "shop", kind: "full",
+                arguments: ["--path", tree.path, "--database", "mariadb:\(name)@/run/mysqld/mysqld.sock"])
             try await waitForJob(fleet, agent, jobID)
 
             let run = try await agent.run(["run", jobID, "--trigger", "manual"])
@@ -124,7 +133,8 @@ struct DatabaseEndToEndTests {
             #expect(files.count == 1, "restic should hold one snapshot of the files: \(files)")
             #expect((files.first?["paths"] as? [String]) == [tree.path])
             let filename = "mariadb-\(name).sql"
-            let dumps = try await Restic.snapshots(repository: repository.path, passwordFile: repository.passwordFile, tag: "source=db-mariadb-\(name)")
+            let dumps = try await Restic.snapshots(
+                repository: repository.path, passwordFile: repository.passwordFile, tag: "source=db-mariadb-\(name)")
             try #require(dumps.count == 1, "restic should hold one snapshot of the dump: \(dumps)")
             #expect((dumps[0]["paths"] as? [String]) == ["/" + filename], "\(dumps[0])")
             let snapshotID = try #require(dumps[0]["id"] as? String)
@@ -150,12 +160,14 @@ struct DatabaseEndToEndTests {
 
     // MARK: Failures
 
-    @Test("a dump that cannot connect fails the run in plain words and leaves no snapshot behind",
-          arguments: [
-              BrokenSource(engine: "postgresql", name: "nosuchdb", spec: "postgresql:nosuchdb@127.0.0.1:1", program: "pg_dump"),
-              BrokenSource(engine: "mariadb", name: "mzt_no_such_database", spec: "mariadb:mzt_no_such_database@/run/mysqld/mysqld.sock",
-                           program: "mariadb-dump"),
-          ])
+    @Test(
+        "a dump that cannot connect fails the run in plain words and leaves no snapshot behind",
+        arguments: [
+            BrokenSource(engine: "postgresql", name: "nosuchdb", spec: "postgresql:nosuchdb@127.0.0.1:1", program: "pg_dump"),
+            BrokenSource(
+                engine: "mariadb", name: "mzt_no_such_database", spec: "mariadb:mzt_no_such_database@/run/mysqld/mysqld.sock",
+                program: "mariadb-dump"),
+        ])
     func brokenConnection(_ source: BrokenSource) async throws {
         try await DatabaseTools.requireUsable()
         let fleet = try await Fleet()
@@ -206,8 +218,10 @@ struct DatabaseEndToEndTests {
     }
 
     func addJob(_ fleet: Fleet, _ name: String, kind: String, arguments: [String]) async throws -> String {
-        let job = try await fleet.cli.run(["jobs", "add", name, "--server", "db-1", "--kind", kind] + arguments +
-                                          ["--schedule", "daily 03:00", "--keep-last", "3", "--destination", "here", "--json"])
+        let job = try await fleet.cli.run(
+            ["jobs", "add", name, "--server", "db-1", "--kind", kind] + arguments + [
+                "--schedule", "daily 03:00", "--keep-last", "3", "--destination", "here", "--json",
+            ])
         try #require(job.status == 0, "\(job.stdout)\(job.stderr)")
         return try #require(job.object["id"] as? String)
     }
@@ -271,13 +285,13 @@ enum DatabaseTools {
         guard Restic.installed else { return "restic is not installed" }
         let postgres = try? await PostgreSQL.run("postgres", "select 1")
         guard let postgres, postgres.status == 0, postgres.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1" else {
-            return "PostgreSQL does not answer \(NSUserName()) over /var/run/postgresql (peer authentication needs a superuser role: " +
-                "su postgres -c 'createuser -s \(NSUserName())'): \(postgres?.stderr ?? "psql could not run")"
+            return "PostgreSQL does not answer \(NSUserName()) over /var/run/postgresql (peer authentication needs a superuser role: "
+                + "su postgres -c 'createuser -s \(NSUserName())'): \(postgres?.stderr ?? "psql could not run")"
         }
         let mariadb = try? await MariaDB.run(nil, "select 1")
         guard let mariadb, mariadb.status == 0 else {
-            return "MariaDB does not answer \(NSUserName()) over /run/mysqld/mysqld.sock (start it: /etc/init.d/mariadb start): " +
-                (mariadb?.stderr ?? "mariadb could not run")
+            return "MariaDB does not answer \(NSUserName()) over /run/mysqld/mysqld.sock (start it: /etc/init.d/mariadb start): "
+                + (mariadb?.stderr ?? "mariadb could not run")
         }
         return nil
     }
@@ -285,7 +299,9 @@ enum DatabaseTools {
     /// Fails the test with a clear message when the databases are required but not usable.
     static func requireUsable() async throws {
         let problem = await problem()
-        try #require(problem == nil, """
+        try #require(
+            problem == nil,
+            """
             the database end-to-end tests are required here (CI=\(environment["CI"] ?? "") \
             MZPANEL_TEST_DATABASES=\(environment["MZPANEL_TEST_DATABASES"] ?? "")) but cannot run: \(problem ?? ""). \
             scripts/test installs and starts PostgreSQL and MariaDB and gives root a PostgreSQL role.
@@ -310,7 +326,9 @@ enum DatabaseTools {
 
 enum PostgreSQL {
     static func run(_ database: String, _ sql: String) async throws -> CommandResult {
-        try await DatabaseTools.runner("psql").run(["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h", "/var/run/postgresql", "-d", database, "-c", sql])
+        try await DatabaseTools.runner("psql").run([
+            "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h", "/var/run/postgresql", "-d", database, "-c", sql,
+        ])
     }
 
     static func exec(_ database: String, _ sql: String) async throws {
@@ -327,8 +345,8 @@ enum PostgreSQL {
 
 enum MariaDB {
     static func run(_ database: String?, _ sql: String) async throws -> CommandResult {
-        try await DatabaseTools.runner("mariadb").run(["--batch", "--skip-column-names", "--socket=/run/mysqld/mysqld.sock"] +
-                                                      (database.map { [$0] } ?? []) + ["-e", sql])
+        try await DatabaseTools.runner("mariadb").run(
+            ["--batch", "--skip-column-names", "--socket=/run/mysqld/mysqld.sock"] + (database.map { [$0] } ?? []) + ["-e", sql])
     }
 
     static func exec(_ database: String?, _ sql: String) async throws {

@@ -15,13 +15,16 @@ extension DatabaseEndToEndTests {
         func fingerprint(_ database: String) async throws -> Fingerprint {
             var result: Fingerprint = [:]
             for table in ["accounts", "entries"] {
-                result[table] = try await PostgreSQL.value(database, "select count(*) || ':' || md5(string_agg(t::text, ',' order by id)) from \(table) t")
+                result[table] = try await PostgreSQL.value(
+                    database, "select count(*) || ':' || md5(string_agg(t::text, ',' order by id)) from \(table) t")
             }
             return result
         }
         try await withCleanup {
             try await PostgreSQL.exec("postgres", "create database \(name)")
-            try await PostgreSQL.exec(name, """
+            try await PostgreSQL.exec(
+                name,
+                """
                 create table accounts (id int primary key, owner text not null, opened date not null);
                 insert into accounts select g, 'owner ' || g, date '2020-01-01' + (g % 1000) from generate_series(1, 20000) g;
                 create table entries (id bigint primary key, account_id int not null references accounts(id), amount numeric(14,2), memo text);
@@ -54,7 +57,9 @@ extension DatabaseEndToEndTests {
             #expect(copied.status == 0, "\(copied.stdout)\(copied.stderr)")
             #expect(try await fingerprint(copy) == before)
             try await PostgreSQL.exec(name, "delete from entries where id > 100")
-            let confirmed = try await fleet.cli.run(["restore", snapshot, "--database", "postgresql:\(name)@/var/run/postgresql", "--overwrite", "--wait"])
+            let confirmed = try await fleet.cli.run([
+                "restore", snapshot, "--database", "postgresql:\(name)@/var/run/postgresql", "--overwrite", "--wait",
+            ])
             #expect(confirmed.status == 0, "\(confirmed.stdout)\(confirmed.stderr)")
             #expect(try await fingerprint(name) == before)
         } cleanup: {
@@ -78,7 +83,9 @@ extension DatabaseEndToEndTests {
         }
         try await withCleanup {
             try await MariaDB.exec(nil, "create database \(name)")
-            try await MariaDB.exec(name, """
+            try await MariaDB.exec(
+                name,
+                """
                 set session max_recursive_iterations = 1000000;
                 create table items (id int primary key, label varchar(64) not null, weight decimal(8,3)) engine=InnoDB;
                 insert into items with recursive seq(n) as (select 1 union all select n + 1 from seq where n < 105000)
@@ -125,12 +132,15 @@ extension DatabaseEndToEndTests {
         _ = try await addLocalDestination(fleet)
         let file = fleet.directory.appendingPathComponent("app.sqlite3").path
         let sqlite = CommandRunner(binary: URL(fileURLWithPath: "/usr/bin/sqlite3"), environment: ProcessInfo.processInfo.environment)
-        let created = try await sqlite.run([file, """
+        let created = try await sqlite.run([
+            file,
+            """
             create table notes (id integer primary key, body text not null, at text);
             with recursive seq(n) as (select 1 union all select n + 1 from seq where n < 20000)
             insert into notes select n, 'note ' || n || ' ✓', datetime(1700000000 + n, 'unixepoch') from seq;
             create index notes_at on notes(at);
-            """])
+            """,
+        ])
         #expect(created.status == 0, "\(created.stderr)")
         func dump(_ path: String) async throws -> String { try await sqlite.run([path, ".dump"]).stdout }
         let before = try await dump(file)

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// A hub process, the CLI logged in to it, and agents enrolled on this machine: real binaries,
@@ -31,7 +32,9 @@ final class Fleet: @unchecked Sendable {
         agentBinary = try #require(CommandRunner.locateBinary("mzpanel-agent"))
         let passwordFile = directory.appendingPathComponent("password")
         try "a long enough passphrase\n".write(to: passwordFile, atomically: true, encoding: .utf8)
-        let created = try await cli.run(["admin", "create-account", "--email", "ops@example.com", "--plan", plan, "--password-file", passwordFile.path, "--json"])
+        let created = try await cli.run([
+            "admin", "create-account", "--email", "ops@example.com", "--plan", plan, "--password-file", passwordFile.path, "--json",
+        ])
         let token = try #require(created.object["apiToken"] as? String, "\(created.stderr)")
         try await startHub()
         let login = try await cli.run(["login", "--url", url, "--token-file", "-"], stdin: token)
@@ -71,15 +74,17 @@ final class Fleet: @unchecked Sendable {
         let secret = try #require(enrollment["secret"] as? String)
         let stateDir = directory.appendingPathComponent("agent-\(name)")
         let runner = CommandRunner(binary: agentBinary, environment: cli.environment)
-        let enrolled = try await runner.run(["enroll", "--url", url, "--token-file", "-", "--state-dir", stateDir.path, "--no-systemd"], stdin: secret)
+        let enrolled = try await runner.run(
+            ["enroll", "--url", url, "--token-file", "-", "--state-dir", stateDir.path, "--no-systemd"], stdin: secret)
         #expect(enrolled.status == 0, "\(enrolled.stdout)\(enrolled.stderr)")
         return Agent(serverID: try #require(server["id"] as? String), stateDir: stateDir, runner: runner)
     }
 
     /// Starts an agent's daemon; stopped by `shutdown()`.
     func startDaemon(_ agent: Agent) throws -> Process {
-        let daemon = try agent.runner.start(["daemon", "--state-dir", agent.stateDir.path, "--no-systemd"],
-                                            log: directory.appendingPathComponent("daemon-\(agent.serverID).log"))
+        let daemon = try agent.runner.start(
+            ["daemon", "--state-dir", agent.stateDir.path, "--no-systemd"],
+            log: directory.appendingPathComponent("daemon-\(agent.serverID).log"))
         daemons.append(daemon)
         return daemon
     }
@@ -121,7 +126,10 @@ final class Fleet: @unchecked Sendable {
     }
 
     func shutdown() {
-        for daemon in daemons where daemon.isRunning { daemon.terminate(); daemon.waitUntilExit() }
+        for daemon in daemons where daemon.isRunning {
+            daemon.terminate()
+            daemon.waitUntilExit()
+        }
         stopHub()
     }
 }
@@ -134,15 +142,17 @@ enum Restic {
 
     /// The job's snapshots in a local repository, using the password the agent generated.
     static func snapshots(repository: String, passwordFile: String, tag: String) async throws -> [[String: Any]] {
-        let runner = CommandRunner(binary: URL(fileURLWithPath: "/usr/bin/restic"),
-                                   environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "RESTIC_PASSWORD_FILE": passwordFile])
+        let runner = CommandRunner(
+            binary: URL(fileURLWithPath: "/usr/bin/restic"),
+            environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "RESTIC_PASSWORD_FILE": passwordFile])
         let result = try await runner.run(["-r", repository, "snapshots", "--json", "--tag", tag])
         return (result.json as? [[String: Any]]) ?? []
     }
 
     static func check(repository: String, passwordFile: String) async throws -> Int32 {
-        let runner = CommandRunner(binary: URL(fileURLWithPath: "/usr/bin/restic"),
-                                   environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "RESTIC_PASSWORD_FILE": passwordFile])
+        let runner = CommandRunner(
+            binary: URL(fileURLWithPath: "/usr/bin/restic"),
+            environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "RESTIC_PASSWORD_FILE": passwordFile])
         return try await runner.run(["-r", repository, "check"]).status
     }
 }

@@ -1,8 +1,9 @@
 import Crypto
 import Foundation
 import Testing
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Alerts that tell the truth: a missed slot is told once (through a receiver that is down at
@@ -36,7 +37,8 @@ struct NotificationEndToEndTests {
 
     /// Keeps the agent's link alive without running anything: a server whose timers stopped.
     func heartbeat(_ fleet: Fleet, _ agent: Fleet.Agent) async throws {
-        let credential = try String(contentsOf: agent.stateDir.appendingPathComponent("credential"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let credential = try String(contentsOf: agent.stateDir.appendingPathComponent("credential"), encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines)
         var request = URLRequest(url: URL(string: fleet.url + "/api/agent/v1/commands?wait=0")!)
         request.setValue("Agent " + credential, forHTTPHeaderField: "Authorization")
         _ = try? await URLSession.shared.data(for: request)
@@ -53,10 +55,14 @@ struct NotificationEndToEndTests {
         let receiver = try await startReceiver(in: fleet.directory, failFirst: 2)
         defer { receiver.process.terminate() }
         let agent = try await fleet.enroll("web-1")
-        _ = try await fleet.cli.run(["destinations", "add", "here", "--kind", "local", "--path", fleet.directory.appendingPathComponent("repos").path])
+        _ = try await fleet.cli.run([
+            "destinations", "add", "here", "--kind", "local", "--path", fleet.directory.appendingPathComponent("repos").path,
+        ])
         let tree = try fleet.makeTree("site")
-        let job = try await fleet.cli.run(["jobs", "add", "tick", "--server", "web-1", "--kind", "full", "--path", tree.path,
-                                           "--schedule", "minutely", "--keep-last", "3", "--destination", "here", "--json"])
+        let job = try await fleet.cli.run([
+            "jobs", "add", "tick", "--server", "web-1", "--kind", "full", "--path", tree.path,
+            "--schedule", "minutely", "--keep-last", "3", "--destination", "here", "--json",
+        ])
         #expect(job.status == 0, "\(job.stderr)")
         let jobID = try #require(job.object["id"] as? String)
         let channel = try await fleet.api("POST", "/api/v1/notifications/channels", body: ["name": "ops-hook", "url": receiver.url])
@@ -76,9 +82,11 @@ struct NotificationEndToEndTests {
         let first = try #require(delivered(receiver, event: "job.missed").first)
         let headers = try #require(first["headers"] as? [String: String])
         let body = try #require(first["body"] as? String)
-        let parts = Dictionary(uniqueKeysWithValues: (headers["x-mzpanel-signature"] ?? "").split(separator: ",").map {
-            let pair = $0.split(separator: "=", maxSplits: 1); return (String(pair[0]), String(pair.count > 1 ? pair[1] : ""))
-        })
+        let parts = Dictionary(
+            uniqueKeysWithValues: (headers["x-mzpanel-signature"] ?? "").split(separator: ",").map {
+                let pair = $0.split(separator: "=", maxSplits: 1)
+                return (String(pair[0]), String(pair.count > 1 ? pair[1] : ""))
+            })
         let timestamp = try #require(parts["t"])
         let expected = HMAC<SHA256>.authenticationCode(for: Data((timestamp + "." + body).utf8), using: SymmetricKey(data: Data(secret.utf8)))
             .map { String(format: "%02x", $0) }.joined()
@@ -90,7 +98,9 @@ struct NotificationEndToEndTests {
         // Runs resume: one recovery, and no second alert while the minutely slots settle.
         _ = try fleet.startDaemon(agent)
         let recovered = try await fleet.eventually(150) { !delivered(receiver, event: "job.recovered").isEmpty }
-        #expect(recovered, "no job.recovered notification arrived: \(receiver.requests.map { ($0["headers"] as? [String: String])?["x-mzpanel-event"] ?? "" })")
+        #expect(
+            recovered,
+            "no job.recovered notification arrived: \(receiver.requests.map { ($0["headers"] as? [String: String])?["x-mzpanel-event"] ?? "" })")
         try await Task.sleep(for: .seconds(8))
         #expect(delivered(receiver, event: "job.missed").count == 1)
         #expect(delivered(receiver, event: "job.recovered").count == 1)
@@ -107,7 +117,9 @@ struct NotificationEndToEndTests {
                 for sample in family.samples:
                     print(sample.name, sample.labels.get("job", ""), sample.labels.get("status", sample.labels.get("state", "")), float(sample.value))
             """
-        let venvPython = ProcessInfo.processInfo.environment["MZPANEL_TEST_VENV"].map { $0 + "/bin/python3" } ?? Chromium.repository.appendingPathComponent(".build-venv/bin/python3").path
+        let venvPython =
+            ProcessInfo.processInfo.environment["MZPANEL_TEST_VENV"].map { $0 + "/bin/python3" }
+            ?? Chromium.repository.appendingPathComponent(".build-venv/bin/python3").path
         let parsed = try await CommandRunner(binary: URL(fileURLWithPath: venvPython), environment: ProcessInfo.processInfo.environment)
             .run(["-c", parse, fleet.url], stdin: token)
         #expect(parsed.status == 0, "\(parsed.stderr)")

@@ -29,7 +29,8 @@ struct OffsiteEndToEndTests {
         init() throws {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("mzpanel-secrets-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            for (name, value) in [("key-id", accessKeyID), ("secret", secretAccessKey), ("password", repositoryPassword), ("passphrase", passphrase)] {
+            for (name, value) in [("key-id", accessKeyID), ("secret", secretAccessKey), ("password", repositoryPassword), ("passphrase", passphrase)]
+            {
                 try (value + "\n").write(to: file(name), atomically: true, encoding: .utf8)
             }
         }
@@ -43,9 +44,12 @@ struct OffsiteEndToEndTests {
 
     /// Adds a job writing to `destinations`, waits until the agent knows it.
     func addJob(_ fleet: Fleet, agent: Fleet.Agent, tree: URL, destinations: [String], secrets: Secrets) async throws -> String {
-        let added = try await fleet.cli.run(["jobs", "add", "nightly", "--server", "web-1", "--kind", "full", "--path", tree.path,
-                                             "--schedule", "daily 03:00", "--keep-last", "3", "--json"]
-                                            + destinations.flatMap { ["--destination", $0] } + secrets.vaultArguments)
+        let added = try await fleet.cli.run(
+            [
+                "jobs", "add", "nightly", "--server", "web-1", "--kind", "full", "--path", tree.path,
+                "--schedule", "daily 03:00", "--keep-last", "3", "--json",
+            ]
+                + destinations.flatMap { ["--destination", $0] } + secrets.vaultArguments)
         #expect(added.status == 0, "\(added.stderr)")
         let jobID = try #require(added.object["id"] as? String, "\(added.stdout)\(added.stderr)")
         let known = try await fleet.eventually(30) { try await agent.run(["status", "--json"]).stdout.contains(jobID) }
@@ -85,8 +89,9 @@ struct OffsiteEndToEndTests {
         #expect(copy == (try Data(contentsOf: URL(fileURLWithPath: original))))
     }
 
-    @Test("s3 through the CLI: sealed credential, one run writes local and s3 copies, a file restores, no secret anywhere",
-          .enabled(if: MotoS3.available, "MZPANEL_TEST_S3_URL is not set"))
+    @Test(
+        "s3 through the CLI: sealed credential, one run writes local and s3 copies, a file restores, no secret anywhere",
+        .enabled(if: MotoS3.available, "MZPANEL_TEST_S3_URL is not set"))
     func s3() async throws {
         let s3 = try #require(MotoS3.url)
         let secrets = try Secrets()
@@ -94,14 +99,19 @@ struct OffsiteEndToEndTests {
         defer { fleet.shutdown() }
         let agent = try await fleet.enroll("web-1")
         _ = try fleet.startDaemon(agent)
-        let local = try await fleet.cli.run(["destinations", "add", "here", "--kind", "local", "--path", fleet.directory.appendingPathComponent("repos").path])
+        let local = try await fleet.cli.run([
+            "destinations", "add", "here", "--kind", "local", "--path", fleet.directory.appendingPathComponent("repos").path,
+        ])
         #expect(local.status == 0, "\(local.stderr)")
         let bucket = bucket()
         let recovery = secrets.file("recovery")
-        let added = try await fleet.cli.run(["destinations", "add", "offsite", "--kind", "s3", "--endpoint", s3, "--bucket", bucket, "--prefix", "backups",
-                                             "--access-key-id-file", secrets.file("key-id").path, "--secret-access-key-file", secrets.file("secret").path,
-                                             "--repository-password-file", secrets.file("password").path, "--recovery-key-out", recovery.path]
-                                            + secrets.vaultArguments)
+        let added = try await fleet.cli.run(
+            [
+                "destinations", "add", "offsite", "--kind", "s3", "--endpoint", s3, "--bucket", bucket, "--prefix", "backups",
+                "--access-key-id-file", secrets.file("key-id").path, "--secret-access-key-file", secrets.file("secret").path,
+                "--repository-password-file", secrets.file("password").path, "--recovery-key-out", recovery.path,
+            ]
+                + secrets.vaultArguments)
         #expect(added.status == 0, "\(added.stderr)")
         #expect(added.stderr.contains("Recovery key"), "the new vault's recovery key is shown once")
         #expect(FileManager.default.fileExists(atPath: recovery.path))
@@ -114,17 +124,22 @@ struct OffsiteEndToEndTests {
         #expect(results.count == 2 && results.allSatisfy { $0["status"] as? String == "succeeded" }, "\(results)")
 
         let repository = "s3:\(s3)/\(bucket)/backups/\(agent.serverID)"
-        let credentials = ["AWS_ACCESS_KEY_ID": secrets.accessKeyID, "AWS_SECRET_ACCESS_KEY": secrets.secretAccessKey, "RESTIC_PASSWORD": secrets.repositoryPassword]
+        let credentials = [
+            "AWS_ACCESS_KEY_ID": secrets.accessKeyID, "AWS_SECRET_ACCESS_KEY": secrets.secretAccessKey, "RESTIC_PASSWORD": secrets.repositoryPassword,
+        ]
         try await restoreAndCompare(repository: repository, environment: credentials, tree: tree, file: "sub/file-3.bin")
-        let snapshots = try await CommandRunner(binary: URL(fileURLWithPath: "/usr/bin/restic"),
-                                                environment: credentials.merging(["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]) { a, _ in a })
-            .run(["-r", repository, "snapshots", "--json", "--tag", "job=\(jobID)"])
+        let snapshots = try await CommandRunner(
+            binary: URL(fileURLWithPath: "/usr/bin/restic"),
+            environment: credentials.merging(["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]) { a, _ in a }
+        )
+        .run(["-r", repository, "snapshots", "--json", "--tag", "job=\(jobID)"])
         #expect((snapshots.json as? [Any])?.count == 1)
         expectNoLeak(secrets, fleet: fleet, commandLines: lines)
     }
 
-    @Test("rclone remote at the same S3 server: configured through the environment, no rclone.conf on the server, no secret anywhere",
-          .enabled(if: MotoS3.available, "MZPANEL_TEST_S3_URL is not set"))
+    @Test(
+        "rclone remote at the same S3 server: configured through the environment, no rclone.conf on the server, no secret anywhere",
+        .enabled(if: MotoS3.available, "MZPANEL_TEST_S3_URL is not set"))
     func rclone() async throws {
         let s3 = try #require(MotoS3.url)
         let secrets = try Secrets()
@@ -143,9 +158,12 @@ struct OffsiteEndToEndTests {
 
             """
         try config.write(to: secrets.file("rclone.conf"), atomically: true, encoding: .utf8)
-        let added = try await fleet.cli.run(["destinations", "add", "cloud", "--kind", "rclone", "--remote", "moto", "--prefix", "\(bucket)/restic",
-                                             "--rclone-config-file", secrets.file("rclone.conf").path,
-                                             "--repository-password-file", secrets.file("password").path] + secrets.vaultArguments)
+        let added = try await fleet.cli.run(
+            [
+                "destinations", "add", "cloud", "--kind", "rclone", "--remote", "moto", "--prefix", "\(bucket)/restic",
+                "--rclone-config-file", secrets.file("rclone.conf").path,
+                "--repository-password-file", secrets.file("password").path,
+            ] + secrets.vaultArguments)
         #expect(added.status == 0, "\(added.stderr)")
         let tree = try fleet.makeTree("site")
         _ = try await addJob(fleet, agent: agent, tree: tree, destinations: ["cloud"], secrets: secrets)
@@ -155,24 +173,34 @@ struct OffsiteEndToEndTests {
         #expect(FileSearch.files(under: agent.stateDir, containing: "[moto]").isEmpty, "no rclone.conf written on the server")
 
         let repository = "s3:\(s3)/\(bucket)/restic/\(agent.serverID)"
-        try await restoreAndCompare(repository: repository, environment: ["AWS_ACCESS_KEY_ID": secrets.accessKeyID, "AWS_SECRET_ACCESS_KEY": secrets.secretAccessKey,
-                                                                          "RESTIC_PASSWORD": secrets.repositoryPassword],
-                                    tree: tree, file: "file-4.bin")
+        try await restoreAndCompare(
+            repository: repository,
+            environment: [
+                "AWS_ACCESS_KEY_ID": secrets.accessKeyID, "AWS_SECRET_ACCESS_KEY": secrets.secretAccessKey,
+                "RESTIC_PASSWORD": secrets.repositoryPassword,
+            ],
+            tree: tree, file: "file-4.bin")
         expectNoLeak(secrets, fleet: fleet, commandLines: lines)
     }
 
-    @Test("an unreachable offsite destination fails alone: the local copy is written and the run is partial",
-          .enabled(if: Fleet.available, "mzpanel, mzpanel-agent or restic is missing"))
+    @Test(
+        "an unreachable offsite destination fails alone: the local copy is written and the run is partial",
+        .enabled(if: Fleet.available, "mzpanel, mzpanel-agent or restic is missing"))
     func partial() async throws {
         let secrets = try Secrets()
         let fleet = try await Fleet(plan: "plus")
         defer { fleet.shutdown() }
         let agent = try await fleet.enroll("web-1")
         _ = try fleet.startDaemon(agent)
-        _ = try await fleet.cli.run(["destinations", "add", "here", "--kind", "local", "--path", fleet.directory.appendingPathComponent("repos").path])
-        let added = try await fleet.cli.run(["destinations", "add", "down", "--kind", "s3", "--endpoint", "http://127.0.0.1:1", "--bucket", "nothing-here",
-                                             "--access-key-id-file", secrets.file("key-id").path, "--secret-access-key-file", secrets.file("secret").path]
-                                            + secrets.vaultArguments)
+        _ = try await fleet.cli.run([
+            "destinations", "add", "here", "--kind", "local", "--path", fleet.directory.appendingPathComponent("repos").path,
+        ])
+        let added = try await fleet.cli.run(
+            [
+                "destinations", "add", "down", "--kind", "s3", "--endpoint", "http://127.0.0.1:1", "--bucket", "nothing-here",
+                "--access-key-id-file", secrets.file("key-id").path, "--secret-access-key-file", secrets.file("secret").path,
+            ]
+                + secrets.vaultArguments)
         #expect(added.status == 0, "\(added.stderr)")
         let tree = try fleet.makeTree("site")
         _ = try await addJob(fleet, agent: agent, tree: tree, destinations: ["here", "down"], secrets: secrets)
@@ -182,8 +210,9 @@ struct OffsiteEndToEndTests {
         #expect(results.map { $0["status"] as? String } == ["succeeded", "failed"], "\(results)")
     }
 
-    @Test("an envelope copied to another server does not open there: the run says so in plain words",
-          .enabled(if: Fleet.available, "mzpanel, mzpanel-agent or restic is missing"))
+    @Test(
+        "an envelope copied to another server does not open there: the run says so in plain words",
+        .enabled(if: Fleet.available, "mzpanel, mzpanel-agent or restic is missing"))
     func swappedEnvelope() async throws {
         let secrets = try Secrets()
         let fleet = try await Fleet(plan: "plus")
@@ -191,19 +220,25 @@ struct OffsiteEndToEndTests {
         let first = try await fleet.enroll("web-1")
         let second = try await fleet.enroll("web-2")
         _ = try fleet.startDaemon(second)
-        let added = try await fleet.cli.run(["destinations", "add", "offsite", "--kind", "s3", "--endpoint", "http://127.0.0.1:1", "--bucket", "nothing-here",
-                                             "--access-key-id-file", secrets.file("key-id").path, "--secret-access-key-file", secrets.file("secret").path,
-                                             "--attach", "web-1"] + secrets.vaultArguments)
+        let added = try await fleet.cli.run(
+            [
+                "destinations", "add", "offsite", "--kind", "s3", "--endpoint", "http://127.0.0.1:1", "--bucket", "nothing-here",
+                "--access-key-id-file", secrets.file("key-id").path, "--secret-access-key-file", secrets.file("secret").path,
+                "--attach", "web-1",
+            ] + secrets.vaultArguments)
         #expect(added.status == 0, "\(added.stderr)")
         // A hub that swaps envelopes: web-1's envelope stored for web-2 (under web-2's key id, which the hub knows).
         let envelope = try await fleet.api("GET", "/api/v1/destinations/offsite/envelopes/\(first.serverID)")
         let server = try await fleet.api("GET", "/api/v1/servers/\(second.serverID)")
-        let stored = try await fleet.api("PUT", "/api/v1/destinations/offsite/envelopes/\(second.serverID)",
-                                         body: ["keyID": server["keyFingerprint"] as Any, "version": 1, "ciphertext": envelope["ciphertext"] as Any])
+        let stored = try await fleet.api(
+            "PUT", "/api/v1/destinations/offsite/envelopes/\(second.serverID)",
+            body: ["keyID": server["keyFingerprint"] as Any, "version": 1, "ciphertext": envelope["ciphertext"] as Any])
         #expect(stored["serverID"] as? String == second.serverID)
         let tree = try fleet.makeTree("site")
-        let job = try await fleet.cli.run(["jobs", "add", "nightly", "--server", "web-2", "--kind", "full", "--path", tree.path,
-                                           "--schedule", "daily", "--destination", "offsite", "--json"])
+        let job = try await fleet.cli.run([
+            "jobs", "add", "nightly", "--server", "web-2", "--kind", "full", "--path", tree.path,
+            "--schedule", "daily", "--destination", "offsite", "--json",
+        ])
         #expect(job.status == 0, "\(job.stderr)")
         let jobID = try #require(job.object["id"] as? String)
         #expect(try await fleet.eventually(30) { try await second.run(["status", "--json"]).stdout.contains(jobID) })

@@ -16,17 +16,21 @@ extension PeerEndToEndTests {
         let passphrase = fleet.directory.appendingPathComponent("vault-passphrase")
         try "peer vault passphrase\n".write(to: passphrase, atomically: true, encoding: .utf8)
         let port = Self.freePort()
-        let added = try await fleet.cli.run(["destinations", "add", "b-peer", "--kind", "peer", "--server", "store-1", "--address", "127.0.0.1:\(port)",
-                                             "--path", fleet.directory.appendingPathComponent("peer-root").path, "--attach", "web-1",
-                                             "--vault-passphrase-file", passphrase.path])
+        let added = try await fleet.cli.run([
+            "destinations", "add", "b-peer", "--kind", "peer", "--server", "store-1", "--address", "127.0.0.1:\(port)",
+            "--path", fleet.directory.appendingPathComponent("peer-root").path, "--attach", "web-1",
+            "--vault-passphrase-file", passphrase.path,
+        ])
         #expect(added.status == 0, "\(added.stderr)")
         let serving = try await fleet.eventually(40) {
             ((try await fleet.cli.run(["destinations", "show", "b-peer", "--json"])).object["peer"] as? [String: Any])?["listening"] as? Bool == true
         }
         #expect(serving)
         let tree = try RestoreEndToEndTests.awkwardTree(in: fleet.directory)
-        let job = try await fleet.cli.run(["jobs", "add", "site", "--server", "web-1", "--kind", "full", "--path", tree.path, "--schedule", "daily",
-                                           "--destination", "b-peer", "--json"])
+        let job = try await fleet.cli.run([
+            "jobs", "add", "site", "--server", "web-1", "--kind", "full", "--path", tree.path, "--schedule", "daily",
+            "--destination", "b-peer", "--json",
+        ])
         #expect(job.status == 0, "\(job.stderr)")
         let jobID = try #require(job.object["id"] as? String)
         #expect(try await fleet.eventually(30) { try await lost.run(["status", "--json"]).stdout.contains(jobID) })
@@ -43,8 +47,10 @@ extension PeerEndToEndTests {
         let refused = try await fleet.cli.run(["restore", snapshot, "--server", "web-2", "--target", target.path])
         #expect(refused.status != 0 && refused.stderr.contains("--recover-from"), "sealing alone is not enough for a peer: \(refused.stderr)")
 
-        let sealed = try await fleet.cli.run(["destinations", "attach", "b-peer", "--server", "web-2", "--recover-from", "web-1",
-                                              "--vault-passphrase-file", passphrase.path])
+        let sealed = try await fleet.cli.run([
+            "destinations", "attach", "b-peer", "--server", "web-2", "--recover-from", "web-1",
+            "--vault-passphrase-file", passphrase.path,
+        ])
         #expect(sealed.status == 0, "\(sealed.stderr)")
         #expect(sealed.stderr.contains("no longer works"), "the operator is told web-1's login stops: \(sealed.stderr)")
         // The storage server picks up the new login with its next job sync; the restore retries until then.

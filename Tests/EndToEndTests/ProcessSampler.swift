@@ -46,7 +46,8 @@ enum FileSearch {
         var hits: [String] = []
         for case let url as URL in enumerator {
             guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true,
-                  let data = try? Data(contentsOf: url) else { continue }
+                let data = try? Data(contentsOf: url)
+            else { continue }
             if data.range(of: bytes) != nil { hits.append(url.path) }
         }
         return hits

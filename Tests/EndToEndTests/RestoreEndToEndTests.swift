@@ -51,8 +51,9 @@ struct RestoreEndToEndTests {
         func write(_ relative: String, _ data: Data, mode: Int) throws {
             let url = root.appendingPathComponent(relative)
             try data.write(to: url)
-            try manager.setAttributes([.posixPermissions: mode, .modificationDate: Date(timeIntervalSince1970: 1_700_000_000 + Double(relative.count))],
-                                      ofItemAtPath: url.path)
+            try manager.setAttributes(
+                [.posixPermissions: mode, .modificationDate: Date(timeIntervalSince1970: 1_700_000_000 + Double(relative.count))],
+                ofItemAtPath: url.path)
         }
         try write("with space.txt", Data("spaces\n".utf8), mode: 0o644)
         try write("ünïcødé-文件.txt", Data("unicode\n".utf8), mode: 0o640)
@@ -62,7 +63,10 @@ struct RestoreEndToEndTests {
         var large = Data(count: 12 * 1024 * 1024)
         large.withUnsafeMutableBytes { buffer in
             var state: UInt64 = 0x9E3779B97F4A7C15
-            for index in 0..<buffer.count { state = state &* 6364136223846793005 &+ 1442695040888963407; buffer[index] = UInt8(truncatingIfNeeded: state >> 33) }
+            for index in 0..<buffer.count {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                buffer[index] = UInt8(truncatingIfNeeded: state >> 33)
+            }
         }
         try write("a/large.bin", large, mode: 0o600)
         try manager.createSymbolicLink(atPath: root.appendingPathComponent("link-to-script").path, withDestinationPath: "a/b/c d/é/script.sh")
@@ -76,10 +80,14 @@ struct RestoreEndToEndTests {
         let fleet = try await Fleet()
         let agent = try await fleet.enroll("web-1")
         _ = try fleet.startDaemon(agent)
-        _ = try await fleet.cli.run(["destinations", "add", "here", "--kind", "local", "--path", fleet.directory.appendingPathComponent("repos").path])
+        _ = try await fleet.cli.run([
+            "destinations", "add", "here", "--kind", "local", "--path", fleet.directory.appendingPathComponent("repos").path,
+        ])
         let root = try tree(fleet.directory)
-        let job = try await fleet.cli.run(["jobs", "add", "site", "--server", "web-1", "--kind", "full", "--path", root.path, "--schedule", "daily",
-                                           "--destination", "here"])
+        let job = try await fleet.cli.run([
+            "jobs", "add", "site", "--server", "web-1", "--kind", "full", "--path", root.path, "--schedule", "daily",
+            "--destination", "here",
+        ])
         #expect(job.status == 0, "\(job.stderr)")
         let run = try await fleet.cli.run(["jobs", "run", "site", "--wait", "--json"])
         #expect(run.object["status"] as? String == "succeeded", "\(run.stdout)\(run.stderr)")
@@ -100,7 +108,10 @@ struct RestoreEndToEndTests {
         let plan = try #require(restored.object["restore"] as? [String: Any])
         #expect(plan["target"] as? String == target.path)
         let copy = try Self.snapshot(of: URL(fileURLWithPath: target.path + tree.path))
-        #expect(copy == original, "differences: \(Set(copy.keys).symmetricDifference(original.keys)) \(original.filter { copy[$0.key] != $0.value }.map { "\($0.key): \($0.value) vs \(copy[$0.key].map(\.description) ?? "missing")" })")
+        #expect(
+            copy == original,
+            "differences: \(Set(copy.keys).symmetricDifference(original.keys)) \(original.filter { copy[$0.key] != $0.value }.map { "\($0.key): \($0.value) vs \(copy[$0.key].map(\.description) ?? "missing")" })"
+        )
 
         // Only one folder, with --include.
         let partial = fleet.directory.appendingPathComponent("partial")
@@ -125,7 +136,10 @@ struct RestoreEndToEndTests {
         #expect(byName["ünïcødé-文件.txt"]?["mode"] as? String == "0640")
         #expect(byName["with space.txt"]?["size"] as? Int == 7)
         // Later folders are read from the hub at once (200, no new listing).
-        let deep = try await fleet.api("GET", "/api/v1/snapshots/\(snapshot)/tree?path=" + (tree.path + "/a/b/c d/é").addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/")))!)
+        let deep = try await fleet.api(
+            "GET",
+            "/api/v1/snapshots/\(snapshot)/tree?path=" + (tree.path + "/a/b/c d/é").addingPercentEncoding(
+                withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/")))!)
         #expect(deep["status"] as? String == "ready")
         #expect(((deep["entries"] as? [[String: Any]]) ?? []).compactMap { $0["name"] as? String } == ["script.sh"], "\(deep)")
         let text = try await fleet.cli.run(["snapshots", "browse", snapshot, tree.path + "/a"])
@@ -203,8 +217,9 @@ struct RestoreEndToEndTests {
         #expect(unknown.status != 0 && unknown.stderr.contains("knows no destination"), "\(unknown.stderr)")
     }
 
-    @Test("a second server restores the first one's S3 copy once the destination is sealed to it",
-          .enabled(if: MotoS3.available, "MZPANEL_TEST_S3_URL is not set"))
+    @Test(
+        "a second server restores the first one's S3 copy once the destination is sealed to it",
+        .enabled(if: MotoS3.available, "MZPANEL_TEST_S3_URL is not set"))
     func crossServerFromS3() async throws {
         let s3 = try #require(MotoS3.url)
         let secrets = try OffsiteEndToEndTests.Secrets()
@@ -212,14 +227,21 @@ struct RestoreEndToEndTests {
         defer { fleet.shutdown() }
         let agentA = try await fleet.enroll("web-1")
         _ = try fleet.startDaemon(agentA)
-        let added = try await fleet.cli.run(["destinations", "add", "offsite", "--kind", "s3", "--endpoint", s3, "--bucket", "mzpanel-restore-" + UUID().uuidString.prefix(8).lowercased(),
-                                             "--access-key-id-file", secrets.file("key-id").path, "--secret-access-key-file", secrets.file("secret").path,
-                                             "--repository-password-file", secrets.file("password").path, "--recovery-key-out", secrets.file("recovery").path]
-                                            + secrets.vaultArguments)
+        let added = try await fleet.cli.run(
+            [
+                "destinations", "add", "offsite", "--kind", "s3", "--endpoint", s3, "--bucket",
+                "mzpanel-restore-" + UUID().uuidString.prefix(8).lowercased(),
+                "--access-key-id-file", secrets.file("key-id").path, "--secret-access-key-file", secrets.file("secret").path,
+                "--repository-password-file", secrets.file("password").path, "--recovery-key-out", secrets.file("recovery").path,
+            ]
+                + secrets.vaultArguments)
         #expect(added.status == 0, "\(added.stderr)")
         let tree = try Self.awkwardTree(in: fleet.directory)
-        let job = try await fleet.cli.run(["jobs", "add", "site", "--server", "web-1", "--kind", "full", "--path", tree.path, "--schedule", "daily",
-                                           "--destination", "offsite"] + secrets.vaultArguments)
+        let job = try await fleet.cli.run(
+            [
+                "jobs", "add", "site", "--server", "web-1", "--kind", "full", "--path", tree.path, "--schedule", "daily",
+                "--destination", "offsite",
+            ] + secrets.vaultArguments)
         #expect(job.status == 0, "\(job.stderr)")
         let run = try await fleet.cli.run(["jobs", "run", "site", "--wait", "--json"])
         let snapshot = try #require((run.object["snapshot"] as? [String: Any])?["id"] as? String, "\(run.stdout)\(run.stderr)")

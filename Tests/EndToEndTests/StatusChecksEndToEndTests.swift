@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Checks that tell the truth about the data: a check job reads the repository and fails when a
@@ -48,16 +49,20 @@ struct StatusChecksEndToEndTests {
         let repos = fleet.directory.appendingPathComponent("repos")
         _ = try await fleet.cli.run(["destinations", "add", "here", "--kind", "local", "--path", repos.path])
         let tree = try fleet.makeTree("site", files: 60)
-        let site = try await fleet.cli.run(["jobs", "add", "site", "--server", "web-1", "--kind", "full", "--path", tree.path, "--schedule", "daily",
-                                            "--destination", "here", "--ping-url", base + "/ping/site"])
+        let site = try await fleet.cli.run([
+            "jobs", "add", "site", "--server", "web-1", "--kind", "full", "--path", tree.path, "--schedule", "daily",
+            "--destination", "here", "--ping-url", base + "/ping/site",
+        ])
         #expect(site.status == 0, "\(site.stderr)")
         let backup = try await fleet.cli.run(["jobs", "run", "site", "--wait", "--json"])
         #expect(backup.object["status"] as? String == "succeeded", "\(backup.stdout)\(backup.stderr)")
         let pinged = try await fleet.eventually(15) { receiver.lines.compactMap { $0["path"] as? String } == ["/ping/site/start", "/ping/site"] }
         #expect(pinged, "the box pinged start, then success: \(receiver.lines.compactMap { $0["path"] as? String })")
 
-        let check = try await fleet.cli.run(["jobs", "add", "verify", "--server", "web-1", "--kind", "check", "--check-subsets", "1",
-                                             "--schedule", "weekly", "--destination", "here", "--ping-url", base + "/ping/verify", "--json"])
+        let check = try await fleet.cli.run([
+            "jobs", "add", "verify", "--server", "web-1", "--kind", "check", "--check-subsets", "1",
+            "--schedule", "weekly", "--destination", "here", "--ping-url", base + "/ping/verify", "--json",
+        ])
         #expect(check.status == 0, "\(check.stderr)")
         let checkID = try #require(check.object["id"] as? String)
         #expect(check.object["checkSubsets"] as? Int == 1)
@@ -69,7 +74,9 @@ struct StatusChecksEndToEndTests {
         // Damage one pack file of the server's repository, as a failing disk would.
         let data = repos.appendingPathComponent(agent.serverID).appendingPathComponent("data")
         let packs = (FileManager.default.enumerator(atPath: data.path)?.allObjects as? [String] ?? [])
-            .map { data.appendingPathComponent($0) }.filter { !$0.hasDirectoryPath && ((try? $0.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) ?? false) }
+            .map { data.appendingPathComponent($0) }.filter {
+                !$0.hasDirectoryPath && ((try? $0.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) ?? false)
+            }
         let pack = try #require(packs.max { (size($0)) < (size($1)) }, "no pack files under \(data.path)")
         let handle = try FileHandle(forUpdating: pack)
         try handle.seek(toOffset: UInt64(size(pack) / 2))
@@ -81,7 +88,9 @@ struct StatusChecksEndToEndTests {
         let error = ((damaged.object["results"] as? [[String: Any]])?.first?["error"] as? String) ?? ""
         #expect(error.contains("restic check found errors"), "the run says what the check found: \(error)")
         let failPinged = try await fleet.eventually(15) {
-            receiver.lines.compactMap { $0["path"] as? String }.filter { $0.hasPrefix("/ping/verify") }.suffix(2) == ["/ping/verify/start", "/ping/verify/fail"]
+            receiver.lines.compactMap { $0["path"] as? String }.filter { $0.hasPrefix("/ping/verify") }.suffix(2) == [
+                "/ping/verify/start", "/ping/verify/fail",
+            ]
         }
         #expect(failPinged, "\(receiver.lines.compactMap { $0["path"] as? String })")
 
@@ -105,9 +114,11 @@ struct StatusChecksEndToEndTests {
         defer { smtp.process.terminate() }
         let hour = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date()).hour!
         // Through the CLI, as an operator would.
-        let added = try await fleet.cli.run(["notifications", "add", "ops-mail", "--kind", "email", "--url", "smtp://127.0.0.1:\(smtp.port)",
-                                             "--from", "backups@example.com", "--to", "ops@example.com", "--to", "lead@example.com",
-                                             "--digest-hour", String(hour), "--json"])
+        let added = try await fleet.cli.run([
+            "notifications", "add", "ops-mail", "--kind", "email", "--url", "smtp://127.0.0.1:\(smtp.port)",
+            "--from", "backups@example.com", "--to", "ops@example.com", "--to", "lead@example.com",
+            "--digest-hour", String(hour), "--json",
+        ])
         #expect(added.status == 0, "\(added.stdout)\(added.stderr)")
         let listed = try await fleet.cli.run(["notifications", "list"])
         #expect(listed.stdout.contains("ops-mail") && listed.stdout.contains("daily digest at \(hour):00 UTC"), "\(listed.stdout)")
@@ -115,7 +126,7 @@ struct StatusChecksEndToEndTests {
         #expect(tested.status == 0, "\(tested.stderr)")
         let arrived = try await fleet.eventually(30) { smtp.lines.count >= 2 }
         #expect(arrived, "mail received: \(smtp.lines.count)")
-        try await Task.sleep(for: .seconds(4)) // several more notifier passes: no second digest
+        try await Task.sleep(for: .seconds(4))  // several more notifier passes: no second digest
         let mails = smtp.lines
         #expect(mails.count == 2, "one test message and one digest: \(mails.map { ($0["data"] as? String)?.prefix(200) ?? "" })")
         for mail in mails {
@@ -130,7 +141,9 @@ struct StatusChecksEndToEndTests {
         #expect(states.count == 2 && states.allSatisfy { $0 }, "both recorded as delivered: \(deliveries.stdout)")
         let audit = try await fleet.cli.run(["audit", "--json"])
         let actions = (audit.object["events"] as? [[String: Any]] ?? []).compactMap { $0["action"] as? String }
-        #expect(actions.contains { $0.hasPrefix("Add a notification channel") } && actions.contains { $0.hasPrefix("Send a test notification") }, "\(actions)")
+        #expect(
+            actions.contains { $0.hasPrefix("Add a notification channel") } && actions.contains { $0.hasPrefix("Send a test notification") },
+            "\(actions)")
     }
 
     func size(_ url: URL) -> Int {

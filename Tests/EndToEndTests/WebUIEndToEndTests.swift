@@ -6,8 +6,10 @@ import Testing
 @Suite("web hub in Chromium end to end", .serialized, .enabled(if: Fleet.available && Chromium.available, "mzpanel, restic or chromium is missing"))
 struct WebUIEndToEndTests {
     func browse(_ scenario: String, fleet: Fleet, _ fields: [String: Any] = [:]) async throws -> [String: Any] {
-        var request: [String: Any] = ["scenario": scenario, "url": fleet.url, "email": "ops@example.com", "password": "a long enough passphrase",
-                                      "screenshots": Chromium.repository.appendingPathComponent("test-output/screenshots/\(scenario)").path]
+        var request: [String: Any] = [
+            "scenario": scenario, "url": fleet.url, "email": "ops@example.com", "password": "a long enough passphrase",
+            "screenshots": Chromium.repository.appendingPathComponent("test-output/screenshots/\(scenario)").path,
+        ]
         request.merge(fields) { _, new in new }
         let runner = CommandRunner(binary: URL(fileURLWithPath: "/usr/bin/env"), environment: ProcessInfo.processInfo.environment)
         let input = String(decoding: try JSONSerialization.data(withJSONObject: request), as: UTF8.self)
@@ -24,8 +26,12 @@ struct WebUIEndToEndTests {
         _ = try fleet.startDaemon(agent)
         let tree = try fleet.makeTree("site")
         let restorePath = fleet.directory.appendingPathComponent("restored-from-web").path
-        let seen = try await browse("local", fleet: fleet, ["serverID": agent.serverID, "treePath": tree.path, "restorePath": restorePath,
-                                                            "destinationPath": fleet.directory.appendingPathComponent("repos").path])
+        let seen = try await browse(
+            "local", fleet: fleet,
+            [
+                "serverID": agent.serverID, "treePath": tree.path, "restorePath": restorePath,
+                "destinationPath": fleet.directory.appendingPathComponent("repos").path,
+            ])
         let preview = seen["preview"] as? [String] ?? []
         #expect(preview.count == 5, "the schedule preview lists the next five runs: \(preview)")
         #expect(preview.allSatisfy { $0.contains("2:30") && !$0.contains("UTC") }, "in the chosen time zone: \(preview)")
@@ -63,11 +69,14 @@ struct WebUIEndToEndTests {
         #expect(seen["channels"] as? [String] == ["ops"])
         #expect((seen["deliveries"] as? [String])?.first?.contains("test") == true, "\(seen["deliveries"] ?? "")")
         let audit = try await fleet.cli.run(["audit", "--json"])
-        #expect(audit.stdout.contains("Add a notification channel") && !audit.stdout.contains(seen["secret"] as? String ?? "whsec_"), "audited, without the secret")
+        #expect(
+            audit.stdout.contains("Add a notification channel") && !audit.stdout.contains(seen["secret"] as? String ?? "whsec_"),
+            "audited, without the secret")
     }
 
-    @Test("an s3 destination made in the page: the envelope opens in the agent; a second server gets it with the vault passphrase only",
-          .enabled(if: MotoS3.available, "MZPANEL_TEST_S3_URL is not set"))
+    @Test(
+        "an s3 destination made in the page: the envelope opens in the agent; a second server gets it with the vault passphrase only",
+        .enabled(if: MotoS3.available, "MZPANEL_TEST_S3_URL is not set"))
     func offsiteFlow() async throws {
         let s3 = try #require(MotoS3.url)
         let fleet = try await Fleet(plan: "plus")
@@ -80,11 +89,13 @@ struct WebUIEndToEndTests {
         let secret = "web-secret-" + UUID().uuidString
         let password = "web-repo-password-" + UUID().uuidString
         let bucket = "mzpanel-web-" + UUID().uuidString.prefix(8).lowercased()
-        let seen = try await browse("offsite", fleet: fleet, [
-            "endpoint": s3, "bucket": bucket, "accessKeyID": "AKIAWEBTEST", "secretAccessKey": secret, "repositoryPassword": password,
-            "passphrase": "browser vault passphrase", "firstServerID": first.serverID, "secondServerID": second.serverID,
-            "secondServerName": "web-2", "treePath": tree.path, "recoverPath": fleet.directory.appendingPathComponent("recovered").path,
-        ])
+        let seen = try await browse(
+            "offsite", fleet: fleet,
+            [
+                "endpoint": s3, "bucket": bucket, "accessKeyID": "AKIAWEBTEST", "secretAccessKey": secret, "repositoryPassword": password,
+                "passphrase": "browser vault passphrase", "firstServerID": first.serverID, "secondServerID": second.serverID,
+                "secondServerName": "web-2", "treePath": tree.path, "recoverPath": fleet.directory.appendingPathComponent("recovered").path,
+            ])
         #expect(seen["status"] as? String == "succeeded", "the agent opened the envelope sealed in the page: \(seen)")
         #expect((seen["recoveryKey"] as? String)?.count == 64, "the new vault showed its recovery key")
         #expect((seen["sealedBoth"] as? String)?.contains("web-1") == true && (seen["sealedBoth"] as? String)?.contains("web-2") == true)
@@ -96,15 +107,19 @@ struct WebUIEndToEndTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: recovered)) == Data(contentsOf: tree.appendingPathComponent("sub/file-1.bin")))
 
         // web-2 uses it without anyone typing the credential again.
-        let job = try await fleet.cli.run(["jobs", "add", "second", "--server", "web-2", "--kind", "full", "--path", tree.path,
-                                           "--schedule", "daily", "--destination", "cloud", "--json"])
+        let job = try await fleet.cli.run([
+            "jobs", "add", "second", "--server", "web-2", "--kind", "full", "--path", tree.path,
+            "--schedule", "daily", "--destination", "cloud", "--json",
+        ])
         #expect(job.status == 0, "\(job.stderr)")
         let jobID = try #require(job.object["id"] as? String)
         #expect(try await fleet.eventually(30) { try await second.run(["status", "--json"]).stdout.contains(jobID) })
         let run = try await fleet.cli.run(["jobs", "run", "second", "--wait", "--json"])
         #expect(run.object["status"] as? String == "succeeded", "\(run.stdout)\(run.stderr)")
         for leaked in [secret, password] {
-            #expect(FileSearch.files(under: fleet.directory, containing: leaked).isEmpty, "a secret typed in the page reached the hub or an agent's files")
+            #expect(
+                FileSearch.files(under: fleet.directory, containing: leaked).isEmpty, "a secret typed in the page reached the hub or an agent's files"
+            )
         }
     }
 }

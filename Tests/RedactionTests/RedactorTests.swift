@@ -1,5 +1,5 @@
-import Testing
 import Redaction
+import Testing
 
 @Suite("Redactor")
 struct RedactorTests {
@@ -23,9 +23,12 @@ struct RedactorTests {
     func urlUserInfo() {
         #expect(Redactor().redact("rest:https://alice:pa55@peer:8000/alice/") == "rest:https://[redacted]@peer:8000/alice/")
         #expect(Redactor().redact("clone https://ghp_abcdef@github.example/x") == "clone https://[redacted]@github.example/x")
-        #expect(Redactor.redactURLCredentials(#"Head "http://u:p@a/b": refused, and s3:https://k:v@x/y"#)
-            == #"Head "http://[redacted]@a/b": refused, and s3:https://[redacted]@x/y"#)
-        #expect(Redactor().redact("cannot connect: postgres://mz:pw@db:5432/mz (refused)") == "cannot connect: postgres://[redacted]@db:5432/mz (refused)")
+        #expect(
+            Redactor.redactURLCredentials(#"Head "http://u:p@a/b": refused, and s3:https://k:v@x/y"#)
+                == #"Head "http://[redacted]@a/b": refused, and s3:https://[redacted]@x/y"#)
+        #expect(
+            Redactor().redact("cannot connect: postgres://mz:pw@db:5432/mz (refused)") == "cannot connect: postgres://[redacted]@db:5432/mz (refused)"
+        )
         #expect(Redactor.redactURLCredentials("<smtp://mail:x@smtp.example>") == "<smtp://[redacted]@smtp.example>")
         #expect(Redactor().redact("https://host/path@x") == "https://host/path@x")
         #expect(Redactor().redact("no url here") == "no url here")

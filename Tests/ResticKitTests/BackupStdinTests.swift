@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ResticKit
 
 @Suite("backup of a command's output", .enabled(if: ResticAvailability.isInstalled, ResticAvailability.reason))

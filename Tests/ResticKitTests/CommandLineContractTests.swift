@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ResticKit
 
 /// What ResticKit hands to restic (arguments, environment) and how it reads a restic 0.17, checked
@@ -7,31 +8,31 @@ import Testing
 @Suite("command-line contract with a restic 0.17 stand-in")
 struct CommandLineContractTests {
     static let script = #"""
-    #!/bin/sh
-    PATH="$PATH:/usr/bin:/bin"
-    if [ "$1" = "version" ]; then echo "restic 0.17.3 compiled with go1.23.1 on linux/amd64"; exit 0; fi
-    printf '%s\n' "$@" > "$FAKE_LOG.args"
-    env > "$FAKE_LOG.env"
-    if [ -n "$FAKE_EXIT" ]; then echo "Fatal: simulated failure" >&2; exit "$FAKE_EXIT"; fi
-    stdin=0
-    for a in "$@"; do [ "$a" = "--stdin" ] && stdin=1; done
-    while [ $# -gt 0 ] && [ "$1" != "--" ]; do shift; done
-    summary='{"message_type":"summary","files_new":1,"total_files_processed":1,"total_bytes_processed":%d,"snapshot_id":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}\n'
-    if [ $stdin = 1 ]; then data=$(cat); printf "$summary" ${#data}; exit 0; fi
-    if [ "$1" = "--" ]; then
-      shift
-      name=$(basename "$1")
-      data=$("$@" 2>"$FAKE_LOG.producer"); rc=$?
-      if [ $rc -ne 0 ]; then
-        sed "s/^/subprocess $name: /" "$FAKE_LOG.producer" >&2
-        echo "Fatal: unable to save snapshot: command failed: exit status $rc" >&2
-        exit 1
-      fi
-      printf "$summary" ${#data}
-      exit 0
-    fi
-    echo '[]'
-    """#
+        #!/bin/sh
+        PATH="$PATH:/usr/bin:/bin"
+        if [ "$1" = "version" ]; then echo "restic 0.17.3 compiled with go1.23.1 on linux/amd64"; exit 0; fi
+        printf '%s\n' "$@" > "$FAKE_LOG.args"
+        env > "$FAKE_LOG.env"
+        if [ -n "$FAKE_EXIT" ]; then echo "Fatal: simulated failure" >&2; exit "$FAKE_EXIT"; fi
+        stdin=0
+        for a in "$@"; do [ "$a" = "--stdin" ] && stdin=1; done
+        while [ $# -gt 0 ] && [ "$1" != "--" ]; do shift; done
+        summary='{"message_type":"summary","files_new":1,"total_files_processed":1,"total_bytes_processed":%d,"snapshot_id":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}\n'
+        if [ $stdin = 1 ]; then data=$(cat); printf "$summary" ${#data}; exit 0; fi
+        if [ "$1" = "--" ]; then
+          shift
+          name=$(basename "$1")
+          data=$("$@" 2>"$FAKE_LOG.producer"); rc=$?
+          if [ $rc -ne 0 ]; then
+            sed "s/^/subprocess $name: /" "$FAKE_LOG.producer" >&2
+            echo "Fatal: unable to save snapshot: command failed: exit status $rc" >&2
+            exit 1
+          fi
+          printf "$summary" ${#data}
+          exit 0
+        fi
+        echo '[]'
+        """#
 
     struct StandIn {
         let root: URL
@@ -99,7 +100,9 @@ struct CommandLineContractTests {
             #expect(environment["RESTIC_REPOSITORY"] == location)
             #expect(environment["RESTIC_PASSWORD"] == "repo-password")
             #expect(environment["AWS_SECRET_ACCESS_KEY"] == "aws-secret")
-            let allowed: Set<String> = ["PATH", "HOME", "RESTIC_REPOSITORY", "RESTIC_PASSWORD", "AWS_SECRET_ACCESS_KEY", "FAKE_LOG", "PWD", "SHLVL", "_", "OLDPWD"]
+            let allowed: Set<String> = [
+                "PATH", "HOME", "RESTIC_REPOSITORY", "RESTIC_PASSWORD", "AWS_SECRET_ACCESS_KEY", "FAKE_LOG", "PWD", "SHLVL", "_", "OLDPWD",
+            ]
             #expect(Set(environment.keys).subtracting(allowed).isEmpty, "leaked: \(Set(environment.keys).subtracting(allowed).sorted())")
         }
     }
@@ -111,10 +114,11 @@ struct CommandLineContractTests {
             repository.caCertificatePath = "/etc/mzpanel/ca.pem"
             _ = try await standIn.restic.forget(repository, tags: ["job=A"], host: "web-1", keep: ["--keep-last", "2"], prune: true)
             let arguments = try standIn.arguments()
-            #expect(arguments == [
-                "--repo=s3:https://s3.example/bucket/web-1", "--cacert=/etc/mzpanel/ca.pem", "--json",
-                "forget", "--group-by=host,paths", "--tag=job=A", "--host=web-1", "--keep-last", "2", "--prune",
-            ])
+            #expect(
+                arguments == [
+                    "--repo=s3:https://s3.example/bucket/web-1", "--cacert=/etc/mzpanel/ca.pem", "--json",
+                    "forget", "--group-by=host,paths", "--tag=job=A", "--host=web-1", "--keep-last", "2", "--prune",
+                ])
             #expect(try standIn.environment()["RESTIC_REPOSITORY"] == nil)
         }
     }
@@ -151,10 +155,11 @@ struct CommandLineContractTests {
             )
             #expect(summary.totalBytesProcessed == 4)
             #expect(summary.snapshotID.count == 64)
-            #expect(try standIn.arguments() == [
-                "--repo=/srv/repo", "--json", "backup", "--stdin-filename=shop.sql", "--host=db-1", "--tag=job=db",
-                "--stdin-from-command", "--", "/bin/sh", "-c", "printf data",
-            ])
+            #expect(
+                try standIn.arguments() == [
+                    "--repo=/srv/repo", "--json", "backup", "--stdin-filename=shop.sql", "--host=db-1", "--tag=job=db",
+                    "--stdin-from-command", "--", "/bin/sh", "-c", "printf data",
+                ])
             #expect(try standIn.environment()["PGPASSWORD"] == "pg")
         }
     }
@@ -162,7 +167,9 @@ struct CommandLineContractTests {
     @Test("0.17 reports a failing producer as producerFailed")
     func stdinFromCommandFails() async throws {
         try await Self.withStandIn { (standIn: StandIn) async throws in
-            let producer = ProducerCommand(executable: "/bin/sh", arguments: ["-c", "printf partial; echo 'dump error: pg' >&2; exit 3"], environment: ["PGPASSWORD": "pg-secret"])
+            let producer = ProducerCommand(
+                executable: "/bin/sh", arguments: ["-c", "printf partial; echo 'dump error: pg' >&2; exit 3"],
+                environment: ["PGPASSWORD": "pg-secret"])
             let error = await #expect(throws: ResticError.self) {
                 _ = try await standIn.restic.backupStdin(
                     standIn.repository("/srv/repo"), filename: "shop.sql", tags: [], host: "db-1", producer: producer, progress: { _ in }

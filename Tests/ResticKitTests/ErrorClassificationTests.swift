@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ResticKit
 
 /// The stderr texts below were printed by restic 0.14.0 (Debian 12) in the situations named.
@@ -24,38 +25,38 @@ struct ErrorClassificationTests {
         Sample(
             name: "missing local repository",
             stderr: """
-            Fatal: unable to open config file: stat /srv/repo/config: no such file or directory
-            Is there a repository at the following location?
-            /srv/repo
-            """,
+                Fatal: unable to open config file: stat /srv/repo/config: no such file or directory
+                Is there a repository at the following location?
+                /srv/repo
+                """,
             kind: .repositoryMissing, messageStart: "there is no restic repository"
         ),
         Sample(
             name: "locked by a running backup",
             stderr: """
-            unable to create lock in backend: repository is already locked by PID 19551 on vm by root (UID 0, GID 0)
-            lock was created at 2026-11-27 00:04:40 (2.057679086s ago)
-            storage ID e22405ab
-            the `unlock` command can be used to remove stale locks
-            """,
+                unable to create lock in backend: repository is already locked by PID 19551 on vm by root (UID 0, GID 0)
+                lock was created at 2026-11-27 00:04:40 (2.057679086s ago)
+                storage ID e22405ab
+                the `unlock` command can be used to remove stale locks
+                """,
             kind: .locked, messageStart: "the repository is locked by another operation (held by PID 19551 on vm by root)"
         ),
         Sample(
             name: "rest server refusing connections (also says 'Is there a repository')",
             stderr: """
-            Fatal: unable to open config file: client.Head: Head "http://user:***@127.0.0.1:1/repo/config": dial tcp 127.0.0.1:1: connect: connection refused
-            Is there a repository at the following location?
-            rest:http://user:***@127.0.0.1:1/repo/
-            """,
+                Fatal: unable to open config file: client.Head: Head "http://user:***@127.0.0.1:1/repo/config": dial tcp 127.0.0.1:1: connect: connection refused
+                Is there a repository at the following location?
+                rest:http://user:***@127.0.0.1:1/repo/
+                """,
             kind: .unreachable, messageStart: "the destination cannot be reached: the connection was refused (127.0.0.1:1)"
         ),
         Sample(
             name: "unknown host",
             stderr: """
-            Fatal: unable to open config file: client.Head: Head "http://nonexistent.invalid/repo/config": dial tcp: lookup nonexistent.invalid on 10.255.255.53:53: no such host
-            Is there a repository at the following location?
-            rest:http://nonexistent.invalid/repo/
-            """,
+                Fatal: unable to open config file: client.Head: Head "http://nonexistent.invalid/repo/config": dial tcp: lookup nonexistent.invalid on 10.255.255.53:53: no such host
+                Is there a repository at the following location?
+                rest:http://nonexistent.invalid/repo/
+                """,
             kind: .unreachable, messageStart: "the destination cannot be reached: the host name nonexistent.invalid was not found"
         ),
         Sample(
@@ -86,12 +87,14 @@ struct ErrorClassificationTests {
         #expect(error.description == error.message)
     }
 
-    @Test("restic 0.17 exit codes decide", arguments: [
-        (Int32(10), ResticError.Kind.repositoryMissing),
-        (Int32(11), ResticError.Kind.locked),
-        (Int32(12), ResticError.Kind.wrongPassword),
-        (Int32(130), ResticError.Kind.interrupted),
-    ])
+    @Test(
+        "restic 0.17 exit codes decide",
+        arguments: [
+            (Int32(10), ResticError.Kind.repositoryMissing),
+            (Int32(11), ResticError.Kind.locked),
+            (Int32(12), ResticError.Kind.wrongPassword),
+            (Int32(130), ResticError.Kind.interrupted),
+        ])
     func exitCodes(code: Int32, kind: ResticError.Kind) {
         let error = ResticErrorClassifier.classify(
             exitCode: code, stderr: "Fatal: something\n", version: Self.v0_17, secrets: [], operation: "listing"

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ResticKit
 
 /// The error kinds a real restic produces, end to end.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ResticKit
 
 @Suite("retention with forget", .enabled(if: ResticAvailability.isInstalled, ResticAvailability.reason))
@@ -53,7 +54,8 @@ struct ForgetTests {
         try await RepoFixture.with { fixture in
             let tree = try fixture.makeTree("a", files: 1, size: 64)
             let first = try await fixture.restic.backup(fixture.repository, paths: [tree.path], excludes: [], tags: [], host: "h", progress: { _ in })
-            let second = try await fixture.restic.backup(fixture.repository, paths: [tree.path], excludes: [], tags: [], host: "h", progress: { _ in })
+            let second = try await fixture.restic.backup(
+                fixture.repository, paths: [tree.path], excludes: [], tags: [], host: "h", progress: { _ in })
             try await fixture.restic.forgetSnapshot(fixture.repository, id: first.snapshotID)
             let left = try await fixture.restic.snapshots(fixture.repository, tags: [])
             #expect(left.count == 1)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ResticKit
 
 /// Lines as printed by restic 0.14.0 unless said otherwise.
@@ -7,7 +8,8 @@ import Testing
 struct JSONParsingTests {
     @Test("a status line with an unknown remaining time (2^63)")
     func status() throws {
-        let line = #"{"message_type":"status","seconds_elapsed":1,"seconds_remaining":9223372036854775808,"percent_done":0,"total_files":1,"current_files":["/x"]}"#
+        let line =
+            #"{"message_type":"status","seconds_elapsed":1,"seconds_remaining":9223372036854775808,"percent_done":0,"total_files":1,"current_files":["/x"]}"#
         guard case .status(let progress)? = JSONLines.decodeBackupLine(line) else {
             Issue.record("not a status")
             return
@@ -20,7 +22,8 @@ struct JSONParsingTests {
 
     @Test("a summary line with 0.14's short snapshot id")
     func summary() throws {
-        let line = #"{"message_type":"summary","files_new":6,"files_changed":0,"files_unmodified":0,"dirs_new":3,"dirs_changed":0,"dirs_unmodified":0,"data_blobs":6,"tree_blobs":4,"data_added":53129,"total_files_processed":6,"total_bytes_processed":50003,"total_duration":0.240689301,"snapshot_id":"9c2242c1","future_field":{"a":1}}"#
+        let line =
+            #"{"message_type":"summary","files_new":6,"files_changed":0,"files_unmodified":0,"dirs_new":3,"dirs_changed":0,"dirs_unmodified":0,"data_blobs":6,"tree_blobs":4,"data_added":53129,"total_files_processed":6,"total_bytes_processed":50003,"total_duration":0.240689301,"snapshot_id":"9c2242c1","future_field":{"a":1}}"#
         guard case .summary(let parsed)? = JSONLines.decodeBackupLine(line) else {
             Issue.record("not a summary")
             return
@@ -38,7 +41,8 @@ struct JSONParsingTests {
         let old = #"{"message_type":"error","error":{"Op":"read","Path":"/proc/17954/mem","Err":5},"during":"archival","item":"/proc/17954/mem"}"#
         let new = #"{"message_type":"error","error":{"message":"open /srv/x: permission denied"},"during":"archival","item":"/srv/x"}"#
         guard case .error(let oldText)? = JSONLines.decodeBackupLine(old),
-              case .error(let newText)? = JSONLines.decodeBackupLine(new) else {
+            case .error(let newText)? = JSONLines.decodeBackupLine(new)
+        else {
             Issue.record("not errors")
             return
         }
@@ -48,7 +52,8 @@ struct JSONParsingTests {
 
     @Test("unknown message types and non-JSON lines are ignored")
     func unknown() {
-        if case .other? = JSONLines.decodeBackupLine(#"{"message_type":"verbose_status","action":"new"}"#) {} else {
+        if case .other? = JSONLines.decodeBackupLine(#"{"message_type":"verbose_status","action":"new"}"#) {
+        } else {
             Issue.record("expected .other")
         }
         #expect(JSONLines.decodeBackupLine("Warning: at least one source file could not be read") == nil)
@@ -66,7 +71,8 @@ struct JSONParsingTests {
 
     @Test("forget groups with null tags and remove")
     func forgetGroups() throws {
-        let line = #"[{"tags":null,"host":"h1","paths":["/tmp/rx/src"],"keep":[{"time":"2026-11-27T00:03:55.339854205Z","tree":"a1","paths":["/tmp/rx/src"],"hostname":"h1","username":"root","tags":["job=A"],"id":"9c2242c1bcabe791","short_id":"9c2242c1"}],"remove":null,"reasons":[]}]"#
+        let line =
+            #"[{"tags":null,"host":"h1","paths":["/tmp/rx/src"],"keep":[{"time":"2026-11-27T00:03:55.339854205Z","tree":"a1","paths":["/tmp/rx/src"],"hostname":"h1","username":"root","tags":["job=A"],"id":"9c2242c1bcabe791","short_id":"9c2242c1"}],"remove":null,"reasons":[]}]"#
         let groups = try JSONDecoder().decode([JSONLines.ForgetGroup].self, from: Data(line.utf8)).map(\.model)
         #expect(groups.count == 1)
         #expect(groups[0].host == "h1")

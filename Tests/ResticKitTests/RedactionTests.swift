@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ResticKit
 
 @Suite("redaction of secrets in messages")
@@ -30,9 +31,9 @@ struct RedactionTests {
     func classifiedMessageIsRedacted() {
         let secret = "hunter2-\(UUID().uuidString)"
         let stderr = """
-        Fatal: unable to open config file: Stat: Get "https://AKIA:\(secret)@s3.example/bucket/?location=": dial tcp 10.0.0.1:443: connect: connection refused
-        using key \(secret) from the environment
-        """
+            Fatal: unable to open config file: Stat: Get "https://AKIA:\(secret)@s3.example/bucket/?location=": dial tcp 10.0.0.1:443: connect: connection refused
+            using key \(secret) from the environment
+            """
         let error = ResticErrorClassifier.classify(
             exitCode: 1, stderr: stderr, version: ResticVersion(major: 0, minor: 14, patch: 0),
             secrets: [secret], operation: "checking the repository"

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ResticKit
 
 @Suite("one operation at a time per repository")

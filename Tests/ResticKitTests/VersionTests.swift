@@ -1,17 +1,23 @@
 import Testing
+
 @testable import ResticKit
 
 @Suite("restic version parsing and features")
 struct VersionTests {
-    @Test("parses restic version output", arguments: [
-        ("restic 0.14.0 compiled with go1.19.8 on linux/amd64", ResticVersion(major: 0, minor: 14, patch: 0)),
-        ("restic 0.17.3 (v0.17.3-0-gabc1234) compiled with go1.23.1 on linux/arm64", ResticVersion(major: 0, minor: 17, patch: 3)),
-        ("restic 0.17.3 (…)", ResticVersion(major: 0, minor: 17, patch: 3)),
-        ("restic 0.18.0-dev (compiled manually) compiled with go1.24.0 on darwin/arm64", ResticVersion(major: 0, minor: 18, patch: 0, suffix: "dev")),
-        ("restic 0.16.4 compiled with go1.22.2 on linux/amd64\n", ResticVersion(major: 0, minor: 16, patch: 4)),
-        ("v0.9.6", ResticVersion(major: 0, minor: 9, patch: 6)),
-        ("restic 1.0.0 compiled with go1.30 on freebsd/amd64", ResticVersion(major: 1, minor: 0, patch: 0)),
-    ])
+    @Test(
+        "parses restic version output",
+        arguments: [
+            ("restic 0.14.0 compiled with go1.19.8 on linux/amd64", ResticVersion(major: 0, minor: 14, patch: 0)),
+            ("restic 0.17.3 (v0.17.3-0-gabc1234) compiled with go1.23.1 on linux/arm64", ResticVersion(major: 0, minor: 17, patch: 3)),
+            ("restic 0.17.3 (…)", ResticVersion(major: 0, minor: 17, patch: 3)),
+            (
+                "restic 0.18.0-dev (compiled manually) compiled with go1.24.0 on darwin/arm64",
+                ResticVersion(major: 0, minor: 18, patch: 0, suffix: "dev")
+            ),
+            ("restic 0.16.4 compiled with go1.22.2 on linux/amd64\n", ResticVersion(major: 0, minor: 16, patch: 4)),
+            ("v0.9.6", ResticVersion(major: 0, minor: 9, patch: 6)),
+            ("restic 1.0.0 compiled with go1.30 on freebsd/amd64", ResticVersion(major: 1, minor: 0, patch: 0)),
+        ])
     func parses(text: String, expected: ResticVersion) throws {
         let parsed = try #require(ResticVersion(parsing: text))
         #expect(parsed.major == expected.major)

@@ -2,6 +2,7 @@ import BackupCore
 import Crypto
 import Foundation
 import Testing
+
 @testable import Sealing
 
 @Suite struct EnvelopeTests {
@@ -9,15 +10,17 @@ import Testing
     let credential = DestinationCredential(fields: ["repositoryPassword": "restic-pw-1", "accessKeyID": "AKIA1", "secretAccessKey": "s3cr3t"])
 
     func address(account: String = "acc_1", destination: String = "dst_1", server serverID: String = "srv_1", key: Data? = nil) -> Envelope.Address {
-        Envelope.Address(accountID: account, destinationID: destination, serverID: serverID,
-                         keyID: KeyFingerprint.of(key ?? server.publicKey.rawRepresentation))
+        Envelope.Address(
+            accountID: account, destinationID: destination, serverID: serverID,
+            keyID: KeyFingerprint.of(key ?? server.publicKey.rawRepresentation))
     }
 
     func sealed(secrets: [String: String]? = nil) throws -> (Data, DestinationKeyRecord) {
         let vaultKey = Boxes.randomBytes(32)
         let (record, dataKey) = try DestinationKey.create(accountID: "acc_1", destinationID: "dst_1", vaultKey: vaultKey, credential: credential)
-        let bytes = try Envelope.seal(to: address(), serverPublicKey: server.publicKey.rawRepresentation, dataKey: dataKey,
-                                      credentialBox: record.credential, serverSecrets: secrets)
+        let bytes = try Envelope.seal(
+            to: address(), serverPublicKey: server.publicKey.rawRepresentation, dataKey: dataKey,
+            credentialBox: record.credential, serverSecrets: secrets)
         return (bytes, record)
     }
 
@@ -34,9 +37,11 @@ import Testing
     @Test func anotherServerDestinationOrAccountCannotOpenIt() throws {
         let (bytes, _) = try sealed()
         let other = Curve25519.KeyAgreement.PrivateKey()
-        for (candidate, key) in [(address(server: "srv_2"), server), (address(destination: "dst_2"), server),
-                                 (address(account: "acc_2"), server), (address(key: other.publicKey.rawRepresentation), other),
-                                 (address(), other)] {
+        for (candidate, key) in [
+            (address(server: "srv_2"), server), (address(destination: "dst_2"), server),
+            (address(account: "acc_2"), server), (address(key: other.publicKey.rawRepresentation), other),
+            (address(), other),
+        ] {
             #expect(throws: SealingError.cannotOpen) { try Envelope.open(bytes, address: candidate, privateKey: key) }
         }
     }
@@ -67,16 +72,18 @@ import Testing
         let (record, dataKey) = try DestinationKey.create(accountID: "acc_1", destinationID: "dst_1", vaultKey: vaultKey, credential: credential)
         let (otherRecord, _) = try DestinationKey.create(accountID: "acc_1", destinationID: "dst_2", vaultKey: vaultKey, credential: credential)
         _ = record
-        let swapped = try Envelope.seal(to: address(), serverPublicKey: server.publicKey.rawRepresentation, dataKey: dataKey,
-                                        credentialBox: otherRecord.credential)
+        let swapped = try Envelope.seal(
+            to: address(), serverPublicKey: server.publicKey.rawRepresentation, dataKey: dataKey,
+            credentialBox: otherRecord.credential)
         #expect(throws: SealingError.cannotOpen) { try Envelope.open(swapped, address: address(), privateKey: server) }
     }
 
     @Test func sealingRefusesAKeyIDThatIsNotTheKeysFingerprint() throws {
         let wrong = Envelope.Address(accountID: "acc_1", destinationID: "dst_1", serverID: "srv_1", keyID: "0000:0000")
         #expect(throws: SealingError.self) {
-            try Envelope.seal(to: wrong, serverPublicKey: server.publicKey.rawRepresentation, dataKey: Boxes.randomBytes(32),
-                              credentialBox: SealedBox(nonce: "", ct: ""))
+            try Envelope.seal(
+                to: wrong, serverPublicKey: server.publicKey.rawRepresentation, dataKey: Boxes.randomBytes(32),
+                credentialBox: SealedBox(nonce: "", ct: ""))
         }
     }
 

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Testing
+
 @testable import Sealing
 
 /// RFC 9180's published vectors for base mode, X25519/HKDF-SHA256, AES-128-GCM and AES-256-GCM.
@@ -20,7 +21,11 @@ import Testing
         let enc: String
         let encryptions: [Encryption]
     }
-    struct Encryption: Decodable { let aad: String; let pt: String; let ct: String }
+    struct Encryption: Decodable {
+        let aad: String
+        let pt: String
+        let ct: String
+    }
 
     static func vectors() throws -> [Vector] {
         let url = try #require(Bundle.module.url(forResource: "rfc9180-base-x25519-sha256-aesgcm", withExtension: "json", subdirectory: "Vectors"))
@@ -77,8 +82,9 @@ import Testing
         var sender = try HPKE.Sender(recipient: key.publicKey, info: info)
         let first = try sender.seal(Data("one".utf8), aad: Data("a".utf8))
         let second = try sender.seal(Data("two".utf8), aad: Data("b".utf8))
-        var recipient = try Crypto.HPKE.Recipient(privateKey: key, ciphersuite: .init(kem: .Curve25519_HKDF_SHA256, kdf: .HKDF_SHA256, aead: .AES_GCM_256),
-                                                  info: info, encapsulatedKey: sender.enc)
+        var recipient = try Crypto.HPKE.Recipient(
+            privateKey: key, ciphersuite: .init(kem: .Curve25519_HKDF_SHA256, kdf: .HKDF_SHA256, aead: .AES_GCM_256),
+            info: info, encapsulatedKey: sender.enc)
         #expect(try recipient.open(first, authenticating: Data("a".utf8)) == Data("one".utf8))
         #expect(try recipient.open(second, authenticating: Data("b".utf8)) == Data("two".utf8))
     }

@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import Testing
+
 @testable import Sealing
 
 @Suite struct VaultTests {
@@ -42,12 +43,15 @@ import Testing
     @Test func aDestinationKeyReopensWithTheVaultKeyOnly() throws {
         let vault = try Vault.create(accountID: "acc_1", passphrase: "correct horse battery")
         let credential = DestinationCredential(fields: ["repositoryPassword": "pw", "accessKeyID": "a", "secretAccessKey": "s"])
-        let (record, dataKey) = try DestinationKey.create(accountID: "acc_1", destinationID: "dst_1", vaultKey: vault.vaultKey, credential: credential)
+        let (record, dataKey) = try DestinationKey.create(
+            accountID: "acc_1", destinationID: "dst_1", vaultKey: vault.vaultKey, credential: credential)
         #expect(try record.validated() == record)
         #expect(try DestinationKey.open(record, accountID: "acc_1", destinationID: "dst_1", vaultKey: vault.vaultKey) == dataKey)
         #expect(try DestinationKey.credential(record, accountID: "acc_1", destinationID: "dst_1", dataKey: dataKey) == credential)
         #expect(throws: SealingError.self) { try DestinationKey.open(record, accountID: "acc_1", destinationID: "dst_2", vaultKey: vault.vaultKey) }
-        #expect(throws: SealingError.self) { try DestinationKey.open(record, accountID: "acc_1", destinationID: "dst_1", vaultKey: Boxes.randomBytes(32)) }
+        #expect(throws: SealingError.self) {
+            try DestinationKey.open(record, accountID: "acc_1", destinationID: "dst_1", vaultKey: Boxes.randomBytes(32))
+        }
     }
 
     @Test func peerLoginsHashForHtpasswd() {

@@ -10,7 +10,8 @@ struct AccountConformanceTests {
         try await withStore(kind) { store in
             let seed = StoreSeed(store: store)
             let account = Account(id: ResourceID.make(.account), name: "Acme", plan: .free, createdAt: seed.now)
-            let user = User(id: ResourceID.make(.user), accountID: account.id, email: "ops@acme.example", passwordHash: "$2b$04$hash", createdAt: seed.now)
+            let user = User(
+                id: ResourceID.make(.user), accountID: account.id, email: "ops@acme.example", passwordHash: "$2b$04$hash", createdAt: seed.now)
             try await store.createAccount(account, user: user)
 
             #expect(try await store.account(id: account.id) == account)
@@ -29,11 +30,14 @@ struct AccountConformanceTests {
         try await withStore(kind) { store in
             let seed = StoreSeed(store: store)
             let first = Account(id: ResourceID.make(.account), name: "First", plan: .free, createdAt: seed.now)
-            try await store.createAccount(first, user: User(id: ResourceID.make(.user), accountID: first.id, email: "dup@example.com", passwordHash: "x", createdAt: seed.now))
+            try await store.createAccount(
+                first, user: User(id: ResourceID.make(.user), accountID: first.id, email: "dup@example.com", passwordHash: "x", createdAt: seed.now))
 
             let second = Account(id: ResourceID.make(.account), name: "Second", plan: .free, createdAt: seed.now)
             await expectDomainError(.conflict, field: "email") {
-                try await store.createAccount(second, user: User(id: ResourceID.make(.user), accountID: second.id, email: "dup@example.com", passwordHash: "y", createdAt: seed.now))
+                try await store.createAccount(
+                    second,
+                    user: User(id: ResourceID.make(.user), accountID: second.id, email: "dup@example.com", passwordHash: "y", createdAt: seed.now))
             }
             // Refused as a whole: the second account was not created either.
             #expect(try await store.account(id: second.id) == nil)
@@ -61,7 +65,8 @@ struct AccountConformanceTests {
 
             #expect(try await store.revokeAPIToken(accountID: account.id, id: first.id, at: StoreSeed.at(60)))
             #expect(try await store.apiToken(hash: "hash-one") == nil, "a revoked token must not authenticate")
-            #expect(try await store.revokeAPIToken(accountID: account.id, id: first.id, at: StoreSeed.at(90)) == false, "revoking twice finds nothing")
+            #expect(
+                try await store.revokeAPIToken(accountID: account.id, id: first.id, at: StoreSeed.at(90)) == false, "revoking twice finds nothing")
             let listed = try await store.apiTokens(accountID: account.id)
             #expect(listed.first { $0.id == first.id }?.revokedAt == StoreSeed.at(60))
             #expect(listed.first { $0.id == second.id }?.revokedAt == nil)
@@ -75,7 +80,8 @@ struct AccountConformanceTests {
             let seed = StoreSeed(store: store)
             let account = try await seed.account("sessions")
             let user = try #require(try await store.user(email: "sessions-\(account.id.suffix(6))@example.com"))
-            let session = WebSession(id: ResourceID.make(.session), accountID: account.id, userID: user.id, createdAt: seed.now, expiresAt: StoreSeed.at(3600))
+            let session = WebSession(
+                id: ResourceID.make(.session), accountID: account.id, userID: user.id, createdAt: seed.now, expiresAt: StoreSeed.at(3600))
             try await store.createSession(session, hash: "session-hash")
 
             #expect(try await store.session(hash: "session-hash", now: StoreSeed.at(10)) == session)
@@ -95,9 +101,11 @@ struct AccountConformanceTests {
             let seed = StoreSeed(store: store)
             let account = try await seed.account("purge")
             let user = try #require(try await store.user(email: "purge-\(account.id.suffix(6))@example.com"))
-            let old = WebSession(id: ResourceID.make(.session), accountID: account.id, userID: user.id, createdAt: seed.now, expiresAt: StoreSeed.at(60))
+            let old = WebSession(
+                id: ResourceID.make(.session), accountID: account.id, userID: user.id, createdAt: seed.now, expiresAt: StoreSeed.at(60))
             try await store.createSession(old, hash: "old")
-            let new = WebSession(id: ResourceID.make(.session), accountID: account.id, userID: user.id, createdAt: StoreSeed.at(120), expiresAt: StoreSeed.at(4000))
+            let new = WebSession(
+                id: ResourceID.make(.session), accountID: account.id, userID: user.id, createdAt: StoreSeed.at(120), expiresAt: StoreSeed.at(4000))
             try await store.createSession(new, hash: "new")
             // Asking with a time before the old session's expiry shows whether its row still exists.
             #expect(try await store.session(hash: "old", now: StoreSeed.at(1)) == nil)

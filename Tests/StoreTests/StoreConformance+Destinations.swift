@@ -10,8 +10,9 @@ struct DestinationConformanceTests {
         try await withStore(kind) { store in
             let seed = StoreSeed(store: store)
             let account = try await seed.account("dest")
-            let settings = DestinationSettings(path: nil, endpoint: "https://s3.eu-central-1.amazonaws.com", bucket: "acme-backups", prefix: "hub/a",
-                                               region: "eu-central-1", pathStyle: true, remote: nil, peerServerID: nil)
+            let settings = DestinationSettings(
+                path: nil, endpoint: "https://s3.eu-central-1.amazonaws.com", bucket: "acme-backups", prefix: "hub/a",
+                region: "eu-central-1", pathStyle: true, remote: nil, peerServerID: nil)
             let s3 = try await seed.destination(account, "offsite", kind: .s3, settings: settings)
             let local = try await seed.destination(account, "nas", kind: .local, settings: DestinationSettings(path: "/srv/backups"))
             let rclone = try await seed.destination(account, "gdrive", kind: .rclone, settings: DestinationSettings(prefix: "x", remote: "gdrive"))
@@ -33,8 +34,10 @@ struct DestinationConformanceTests {
             let usb = try await seed.destination(account, "usb")
 
             await expectDomainError(.conflict, field: "name") {
-                try await store.createDestination(Destination(id: ResourceID.make(.destination), accountID: account.id, name: "nas", kind: .local,
-                                                              settings: DestinationSettings(path: "/x"), createdAt: StoreSeed.t0, updatedAt: StoreSeed.t0))
+                try await store.createDestination(
+                    Destination(
+                        id: ResourceID.make(.destination), accountID: account.id, name: "nas", kind: .local,
+                        settings: DestinationSettings(path: "/x"), createdAt: StoreSeed.t0, updatedAt: StoreSeed.t0))
             }
             nas.name = "nas2"
             nas.settings = DestinationSettings(path: "/mnt/nas2")
@@ -58,7 +61,10 @@ struct DestinationConformanceTests {
             let nas = try await seed.destination(account, "nas")
             let usb = try await seed.destination(account, "usb")
             let job = try await seed.job(account, server, "site", destinations: [nas, usb])
-            try await store.putEnvelope(SealedEnvelope(accountID: account.id, destinationID: nas.id, serverID: server.id, keyID: "k", version: 1, ciphertext: Data([9]), createdAt: StoreSeed.t0))
+            try await store.putEnvelope(
+                SealedEnvelope(
+                    accountID: account.id, destinationID: nas.id, serverID: server.id, keyID: "k", version: 1, ciphertext: Data([9]),
+                    createdAt: StoreSeed.t0))
 
             let using = try await store.jobsUsing(accountID: account.id, destinationID: nas.id)
             #expect(using.map(\.id) == [job.id])
@@ -85,12 +91,19 @@ struct DestinationConformanceTests {
             let web = try await seed.server(account, "web1")
             let db = try await seed.server(account, "db1")
             let nas = try await seed.destination(account, "nas")
-            let s3 = try await seed.destination(account, "s3", kind: .s3, settings: DestinationSettings(endpoint: "https://s3.example.com", bucket: "bkt"))
+            let s3 = try await seed.destination(
+                account, "s3", kind: .s3, settings: DestinationSettings(endpoint: "https://s3.example.com", bucket: "bkt"))
             // Every byte value, plus a NUL and bytes that are not UTF-8: the hub must keep ciphertext exactly.
             let bytes = Data((0...255).map(UInt8.init) + [0, 0xff, 0xfe, 0xc3, 0x28])
-            let first = SealedEnvelope(accountID: account.id, destinationID: nas.id, serverID: web.id, keyID: "SHA256:web", version: 1, ciphertext: bytes, createdAt: StoreSeed.t0)
-            let second = SealedEnvelope(accountID: account.id, destinationID: nas.id, serverID: db.id, keyID: "SHA256:db", version: 1, ciphertext: Data([1]), createdAt: StoreSeed.t0)
-            let third = SealedEnvelope(accountID: account.id, destinationID: s3.id, serverID: web.id, keyID: "SHA256:web", version: 2, ciphertext: Data(repeating: 7, count: SealedEnvelope.maxCiphertextBytes), createdAt: StoreSeed.t0)
+            let first = SealedEnvelope(
+                accountID: account.id, destinationID: nas.id, serverID: web.id, keyID: "SHA256:web", version: 1, ciphertext: bytes,
+                createdAt: StoreSeed.t0)
+            let second = SealedEnvelope(
+                accountID: account.id, destinationID: nas.id, serverID: db.id, keyID: "SHA256:db", version: 1, ciphertext: Data([1]),
+                createdAt: StoreSeed.t0)
+            let third = SealedEnvelope(
+                accountID: account.id, destinationID: s3.id, serverID: web.id, keyID: "SHA256:web", version: 2,
+                ciphertext: Data(repeating: 7, count: SealedEnvelope.maxCiphertextBytes), createdAt: StoreSeed.t0)
             for envelope in [first, second, third] { try await store.putEnvelope(envelope) }
 
             let forNAS = try await store.envelopes(accountID: account.id, destinationID: nas.id)
@@ -101,7 +114,9 @@ struct DestinationConformanceTests {
             #expect(Set(forWeb.map(\.destinationID)) == [nas.id, s3.id])
             #expect(forWeb.first { $0.destinationID == s3.id } == third)
 
-            let replacement = SealedEnvelope(accountID: account.id, destinationID: nas.id, serverID: web.id, keyID: "SHA256:web2", version: 3, ciphertext: Data([42, 0, 42]), createdAt: StoreSeed.at(50))
+            let replacement = SealedEnvelope(
+                accountID: account.id, destinationID: nas.id, serverID: web.id, keyID: "SHA256:web2", version: 3, ciphertext: Data([42, 0, 42]),
+                createdAt: StoreSeed.at(50))
             try await store.putEnvelope(replacement)
             let replaced = try await store.envelopes(accountID: account.id, destinationID: nas.id)
             #expect(replaced.count == 2, "a put replaces the envelope for the same (destination, server)")

@@ -18,25 +18,34 @@ struct IngestConformanceTests {
             let web = try await seed.server(account, "web1")
             let db = try await seed.server(account, "db1")
             let nas = try await seed.destination(account, "nas")
-            return Fleet(account: account, web: web, db: db, nas: nas,
-                         site: try await seed.job(account, web, "site", destinations: [nas]),
-                         dump: try await seed.job(account, db, "dump", destinations: [nas]))
+            return Fleet(
+                account: account, web: web, db: db, nas: nas,
+                site: try await seed.job(account, web, "site", destinations: [nas]),
+                dump: try await seed.job(account, db, "dump", destinations: [nas]))
         }
     }
 
     static func event(_ kind: RunEventKind, _ run: Run, snapshotAt: Date? = nil, pruned: [PrunedCopies] = []) -> RunEvent {
         let snapshot = snapshotAt.map {
-            Snapshot(id: ResourceID.make(.snapshot), accountID: "", serverID: "", jobID: "", runID: run.id, createdAt: $0,
-                     copies: [SnapshotCopy(destinationID: run.results.first?.destinationID ?? "", resticSnapshotIDs: ["r\(run.id.suffix(7))"], bytesTotal: 1000)])
+            Snapshot(
+                id: ResourceID.make(.snapshot), accountID: "", serverID: "", jobID: "", runID: run.id, createdAt: $0,
+                copies: [
+                    SnapshotCopy(destinationID: run.results.first?.destinationID ?? "", resticSnapshotIDs: ["r\(run.id.suffix(7))"], bytesTotal: 1000)
+                ])
         }
-        return RunEvent(id: "evt_" + UUID().uuidString, kind: kind, run: run, progress: kind == .progress ? RunProgress(percentDone: 0.5) : nil,
-                        snapshot: snapshot, pruned: pruned)
+        return RunEvent(
+            id: "evt_" + UUID().uuidString, kind: kind, run: run, progress: kind == .progress ? RunProgress(percentDone: 0.5) : nil,
+            snapshot: snapshot, pruned: pruned)
     }
 
     static func started(_ seed: StoreSeed, _ job: Job, slot: Date? = nil) -> Run {
         var run = seed.makeRun(job, createdAt: StoreSeed.at(60), status: .running, slot: slot)
         run.finishedAt = nil
-        run.results = run.results.map { var result = $0; result.status = .running; return result }
+        run.results = run.results.map {
+            var result = $0
+            result.status = .running
+            return result
+        }
         return run
     }
 
@@ -44,7 +53,11 @@ struct IngestConformanceTests {
         var done = run
         done.status = status
         done.finishedAt = run.createdAt.addingTimeInterval(30)
-        done.results = run.results.map { var result = $0; result.status = status == .succeeded ? .succeeded : .failed; return result }
+        done.results = run.results.map {
+            var result = $0
+            result.status = status == .succeeded ? .succeeded : .failed
+            return result
+        }
         return done
     }
 
@@ -54,7 +67,8 @@ struct IngestConformanceTests {
             let seed = StoreSeed(store: store)
             let fleet = try await Fleet.make(seed)
             let run = Self.started(seed, fleet.site)
-            #expect(try await store.ingest(Self.event(.started, run), accountID: fleet.account.id, serverID: fleet.web.id, now: StoreSeed.at(61))
+            #expect(
+                try await store.ingest(Self.event(.started, run), accountID: fleet.account.id, serverID: fleet.web.id, now: StoreSeed.at(61))
                     == .write(RunWrite(inserts: true, finishes: false, jobID: fleet.site.id, trigger: run.trigger, recordsSnapshot: false)))
             #expect(try await store.run(accountID: fleet.account.id, id: run.id)?.status == .running)
 
@@ -82,21 +96,28 @@ struct IngestConformanceTests {
             let fleet = try await Fleet.make(seed)
             // An older snapshot of the job, with a copy retention will remove.
             let old = try await seed.run(fleet.site, createdAt: StoreSeed.at(0))
-            let oldSnapshot = try await seed.snapshot(old, copies: [SnapshotCopy(destinationID: fleet.nas.id, resticSnapshotIDs: ["0ldc0py1"], bytesTotal: 10)])
+            let oldSnapshot = try await seed.snapshot(
+                old, copies: [SnapshotCopy(destinationID: fleet.nas.id, resticSnapshotIDs: ["0ldc0py1"], bytesTotal: 10)])
             let run = Self.started(seed, fleet.site)
-            let account = fleet.account.id, web = fleet.web.id
+            let account = fleet.account.id
+            let web = fleet.web.id
 
             // The end arrives before the start (out of order): the run is recorded from its end.
             let pruned = [PrunedCopies(destinationID: fleet.nas.id, resticSnapshotIDs: ["0ldc0py1"])]
             let end = Self.event(.finished, Self.finished(run, .partial), snapshotAt: StoreSeed.at(90), pruned: pruned)
-            #expect(try await store.ingest(end, accountID: account, serverID: web, now: StoreSeed.at(91))
+            #expect(
+                try await store.ingest(end, accountID: account, serverID: web, now: StoreSeed.at(91))
                     == .write(RunWrite(inserts: true, finishes: true, jobID: fleet.site.id, trigger: run.trigger, recordsSnapshot: true)))
             #expect(try await store.snapshot(accountID: account, id: oldSnapshot.id) == nil)
             let snapshot = try #require(try await store.snapshot(accountID: account, runID: run.id))
 
             // The late start, late progress and a re-sent end (new event id) change nothing.
-            #expect(try await store.ingest(Self.event(.started, run), accountID: account, serverID: web, now: StoreSeed.at(92)) == .ignore(.alreadyFinished))
-            #expect(try await store.ingest(Self.event(.progress, run), accountID: account, serverID: web, now: StoreSeed.at(93)) == .ignore(.alreadyFinished))
+            #expect(
+                try await store.ingest(Self.event(.started, run), accountID: account, serverID: web, now: StoreSeed.at(92))
+                    == .ignore(.alreadyFinished))
+            #expect(
+                try await store.ingest(Self.event(.progress, run), accountID: account, serverID: web, now: StoreSeed.at(93))
+                    == .ignore(.alreadyFinished))
             var again = Self.event(.finished, Self.finished(run, .succeeded), snapshotAt: StoreSeed.at(95), pruned: pruned)
             again.snapshot?.copies[0].resticSnapshotIDs = ["another1"]
             #expect(try await store.ingest(again, accountID: account, serverID: web, now: StoreSeed.at(96)) == .ignore(.alreadyFinished))
@@ -114,21 +135,26 @@ struct IngestConformanceTests {
             let account = fleet.account.id
             // db1 claims a run of web1's job.
             let forged = Self.started(seed, fleet.site)
-            #expect(try await store.ingest(Self.event(.finished, Self.finished(forged), snapshotAt: StoreSeed.at(90)), accountID: account,
-                                           serverID: fleet.db.id, now: StoreSeed.at(91)) == .ignore(.otherServersJob))
+            #expect(
+                try await store.ingest(
+                    Self.event(.finished, Self.finished(forged), snapshotAt: StoreSeed.at(90)), accountID: account,
+                    serverID: fleet.db.id, now: StoreSeed.at(91)) == .ignore(.otherServersJob))
             #expect(try await store.run(accountID: account, id: forged.id) == nil)
 
             // db1 reports on web1's real run.
             let real = Self.started(seed, fleet.site)
             _ = try await store.ingest(Self.event(.started, real), accountID: account, serverID: fleet.web.id, now: StoreSeed.at(61))
-            #expect(try await store.ingest(Self.event(.finished, Self.finished(real, .failed)), accountID: account, serverID: fleet.db.id,
-                                           now: StoreSeed.at(91)) == .ignore(.otherServersRun))
+            #expect(
+                try await store.ingest(
+                    Self.event(.finished, Self.finished(real, .failed)), accountID: account, serverID: fleet.db.id,
+                    now: StoreSeed.at(91)) == .ignore(.otherServersRun))
             #expect(try await store.run(accountID: account, id: real.id)?.status == .running)
 
             // A restore run the hub never created.
             var restore = Self.started(seed, fleet.dump)
             restore.trigger = .restore
-            #expect(try await store.ingest(Self.event(.started, restore), accountID: account, serverID: fleet.db.id, now: StoreSeed.at(61))
+            #expect(
+                try await store.ingest(Self.event(.started, restore), accountID: account, serverID: fleet.db.id, now: StoreSeed.at(61))
                     == .ignore(.unknownRestore))
             #expect(try await store.run(accountID: account, id: restore.id) == nil)
         }
@@ -147,9 +173,10 @@ struct IngestConformanceTests {
             restore.finishedAt = nil
             try await store.insertRun(restore)
             var claimed = Self.finished(restore)
-            claimed.jobID = fleet.dump.id // the event cannot move the run to another job
-            let decision = try await store.ingest(Self.event(.finished, claimed, snapshotAt: StoreSeed.at(90)), accountID: account,
-                                                  serverID: fleet.db.id, now: StoreSeed.at(91))
+            claimed.jobID = fleet.dump.id  // the event cannot move the run to another job
+            let decision = try await store.ingest(
+                Self.event(.finished, claimed, snapshotAt: StoreSeed.at(90)), accountID: account,
+                serverID: fleet.db.id, now: StoreSeed.at(91))
             #expect(decision == .write(RunWrite(inserts: false, finishes: true, jobID: fleet.site.id, trigger: .restore, recordsSnapshot: false)))
             let stored = try #require(try await store.run(accountID: account, id: restore.id))
             #expect(stored.status == .succeeded && stored.jobID == fleet.site.id)
@@ -162,13 +189,15 @@ struct IngestConformanceTests {
         try await withStore(kind) { store in
             let seed = StoreSeed(store: store)
             let fleet = try await Fleet.make(seed)
-            let account = fleet.account.id, web = fleet.web.id
+            let account = fleet.account.id
+            let web = fleet.web.id
             let slot = StoreSeed.at(3600)
             let first = Self.started(seed, fleet.site, slot: slot)
             _ = try await store.ingest(Self.event(.started, first), accountID: account, serverID: web, now: StoreSeed.at(61))
             // A second run for the same slot (another trigger) is not recorded twice.
             let second = Self.started(seed, fleet.site, slot: slot)
-            #expect(try await store.ingest(Self.event(.started, second), accountID: account, serverID: web, now: StoreSeed.at(62)) == .ignore(.slotTaken))
+            #expect(
+                try await store.ingest(Self.event(.started, second), accountID: account, serverID: web, now: StoreSeed.at(62)) == .ignore(.slotTaken))
             #expect(try await store.run(accountID: account, id: second.id) == nil)
 
             // A snapshot dated in 2100 is dated no later than the hub's clock allows.
@@ -194,9 +223,11 @@ struct QueueRunConformanceTests {
             let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for _ in 0..<6 {
                     group.addTask {
-                        let run = Run(id: ResourceID.make(.run), accountID: job.accountID, serverID: job.serverID, jobID: job.id, trigger: .manual,
-                                      status: .queued, createdAt: StoreSeed.at(10))
-                        let command = AgentCommand(id: ResourceID.make(.command), kind: .runNow, jobID: job.id, runID: run.id, createdAt: run.createdAt)
+                        let run = Run(
+                            id: ResourceID.make(.run), accountID: job.accountID, serverID: job.serverID, jobID: job.id, trigger: .manual,
+                            status: .queued, createdAt: StoreSeed.at(10))
+                        let command = AgentCommand(
+                            id: ResourceID.make(.command), kind: .runNow, jobID: job.id, runID: run.id, createdAt: run.createdAt)
                         do {
                             try await store.queueRun(run, command: command)
                             return true
@@ -209,7 +240,8 @@ struct QueueRunConformanceTests {
                 return try await group.reduce(into: [Bool]()) { $0.append($1) }
             }
             #expect(outcomes.filter { $0 }.count == 1)
-            let queued = try await store.runs(accountID: job.accountID, filter: RunFilter(jobID: job.id, status: .queued), after: nil, limit: 10).items
+            let queued = try await store.runs(accountID: job.accountID, filter: RunFilter(jobID: job.id, status: .queued), after: nil, limit: 10)
+                .items
             #expect(queued.count == 1)
             let commands = try await store.pendingCommands(serverID: job.serverID)
             #expect(commands.map(\.runID) == [queued.first?.id])

@@ -16,12 +16,14 @@ struct JobStatusConformanceTests {
             let other = try await seed.job(account, server, "db", destinations: [nas])
             #expect(try await store.jobStatuses(accountID: account.id, jobIDs: [job.id]).first?.latestRun == nil, "no run yet")
 
-            var newer = Run(id: ResourceID.make(.run), accountID: account.id, serverID: server.id, jobID: job.id, trigger: .timer,
-                            slot: StoreSeed.at(7200), status: .running, createdAt: StoreSeed.at(7200))
+            var newer = Run(
+                id: ResourceID.make(.run), accountID: account.id, serverID: server.id, jobID: job.id, trigger: .timer,
+                slot: StoreSeed.at(7200), status: .running, createdAt: StoreSeed.at(7200))
             try await store.insertRun(newer)
             // An older run recorded later (an agent delivering its backlog) does not take its place.
-            let older = Run(id: ResourceID.make(.run), accountID: account.id, serverID: server.id, jobID: job.id, trigger: .timer,
-                            slot: StoreSeed.at(3600), status: .failed, createdAt: StoreSeed.at(3600), finishedAt: StoreSeed.at(3700))
+            let older = Run(
+                id: ResourceID.make(.run), accountID: account.id, serverID: server.id, jobID: job.id, trigger: .timer,
+                slot: StoreSeed.at(3600), status: .failed, createdAt: StoreSeed.at(3600), finishedAt: StoreSeed.at(3700))
             try await store.insertRun(older)
             var status = try #require(try await store.jobStatuses(accountID: account.id, jobIDs: [job.id]).first)
             #expect(status.latestRun == RunBrief(newer))
@@ -53,9 +55,10 @@ struct JobStatusConformanceTests {
             try await store.updateJob(job)
             #expect(try await store.job(accountID: account.id, id: job.id) == job)
             #expect(try await store.jobStatuses(accountID: account.id, jobIDs: [job.id]).first?.staleAfter == 93_600)
-            var check = Job(id: ResourceID.make(.job), accountID: account.id, serverID: server.id, name: "verify", kind: .check, sources: JobSources(),
-                            schedule: job.schedule, retention: job.retention, destinationIDs: [nas.id], enabled: true,
-                            createdAt: StoreSeed.at(0), updatedAt: StoreSeed.at(0), checkSubsets: 7)
+            var check = Job(
+                id: ResourceID.make(.job), accountID: account.id, serverID: server.id, name: "verify", kind: .check, sources: JobSources(),
+                schedule: job.schedule, retention: job.retention, destinationIDs: [nas.id], enabled: true,
+                createdAt: StoreSeed.at(0), updatedAt: StoreSeed.at(0), checkSubsets: 7)
             try await store.createJob(check)
             #expect(try await store.job(accountID: account.id, id: check.id) == check)
             check.checkSubsets = 3

@@ -85,7 +85,8 @@ struct JobConformanceTests {
             let server = try await seed.server(account, "web1")
             let nas = try await seed.destination(account, "nas")
             let usb = try await seed.destination(account, "usb")
-            let s3 = try await seed.destination(account, "s3", kind: .s3, settings: DestinationSettings(endpoint: "https://s3.example.com", bucket: "bkt"))
+            let s3 = try await seed.destination(
+                account, "s3", kind: .s3, settings: DestinationSettings(endpoint: "https://s3.example.com", bucket: "bkt"))
             var job = try await seed.job(account, server, "site", destinations: [nas, usb])
             try await seed.job(account, server, "taken", destinations: [nas])
 

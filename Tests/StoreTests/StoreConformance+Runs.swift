@@ -49,8 +49,9 @@ struct RunConformanceTests {
             let usb = try await seed.destination(account, "usb")
             let job = try await seed.job(account, server, "site", destinations: [nas, usb])
 
-            var run = Run(id: ResourceID.make(.run), accountID: account.id, serverID: server.id, jobID: job.id, trigger: .timer, slot: StoreSeed.at(7200),
-                          status: .queued, createdAt: StoreSeed.at(7200))
+            var run = Run(
+                id: ResourceID.make(.run), accountID: account.id, serverID: server.id, jobID: job.id, trigger: .timer, slot: StoreSeed.at(7200),
+                status: .queued, createdAt: StoreSeed.at(7200))
             try await store.insertRun(run)
             #expect(try await store.run(accountID: account.id, id: run.id) == run)
 
@@ -62,13 +63,18 @@ struct RunConformanceTests {
             run.filesNew = 12
             run.logExcerpt = "restic: ok\nusb: disk full"
             run.results = [
-                DestinationResult(destinationID: nas.id, status: .succeeded, resticSnapshotIDs: ["a1", "a2"], bytesAdded: 100, bytesProcessed: 200, durationSeconds: 12.25),
+                DestinationResult(
+                    destinationID: nas.id, status: .succeeded, resticSnapshotIDs: ["a1", "a2"], bytesAdded: 100, bytesProcessed: 200,
+                    durationSeconds: 12.25),
                 DestinationResult(destinationID: usb.id, status: .failed, error: "disk full", bytesAdded: 0, bytesProcessed: 0),
             ]
             try await store.updateRun(run)
             #expect(try await store.run(accountID: account.id, id: run.id) == run)
-            #expect(try await store.runs(accountID: account.id, filter: RunFilter(destinationID: usb.id), after: nil, limit: 10).items.map(\.id) == [run.id],
-                    "an update indexes the run under its destinations")
+            #expect(
+                try await store.runs(accountID: account.id, filter: RunFilter(destinationID: usb.id), after: nil, limit: 10).items.map(\.id) == [
+                    run.id
+                ],
+                "an update indexes the run under its destinations")
             #expect(try await store.run(accountID: account.id, id: ResourceID.make(.run)) == nil)
         }
     }
@@ -86,8 +92,9 @@ struct RunConformanceTests {
 
             let first = try await seed.run(job, createdAt: slot, slot: slot)
             await expectDomainError(.conflict) { try await seed.run(job, createdAt: StoreSeed.at(9001), slot: slot) }
-            #expect(try await store.runs(accountID: account.id, filter: RunFilter(jobID: job.id), after: nil, limit: 10).items.map(\.id) == [first.id],
-                    "the refused run left nothing behind")
+            #expect(
+                try await store.runs(accountID: account.id, filter: RunFilter(jobID: job.id), after: nil, limit: 10).items.map(\.id) == [first.id],
+                "the refused run left nothing behind")
             // The same slot on another job, another slot on the same job, and run-now runs without a slot are all fine.
             try await seed.run(other, createdAt: slot, slot: slot)
             try await seed.run(job, createdAt: StoreSeed.at(9100), slot: StoreSeed.at(9100))
@@ -112,19 +119,27 @@ struct RunConformanceTests {
             #expect(try await list(RunFilter(serverID: history.web.id)) == history.expected { $0.serverID == history.web.id })
             #expect(try await list(RunFilter(serverID: history.db.id)) == history.expected { $0.serverID == history.db.id })
             #expect(try await list(RunFilter(jobID: history.webSite.id)) == history.expected { $0.jobID == history.webSite.id })
-            #expect(try await list(RunFilter(destinationID: history.usb.id)) == history.expected { $0.results.contains { $0.destinationID == history.usb.id } })
-            #expect(try await list(RunFilter(destinationID: history.nas.id)) == history.expected { $0.results.contains { $0.destinationID == history.nas.id } })
+            #expect(
+                try await list(RunFilter(destinationID: history.usb.id))
+                    == history.expected { $0.results.contains { $0.destinationID == history.usb.id } })
+            #expect(
+                try await list(RunFilter(destinationID: history.nas.id))
+                    == history.expected { $0.results.contains { $0.destinationID == history.nas.id } })
             for status in RunStatus.allCases {
                 #expect(try await list(RunFilter(status: status)) == history.expected { $0.status == status }, "status \(status)")
             }
-            let since = StoreSeed.at(2 * 3600), until = StoreSeed.at(5 * 3600)
+            let since = StoreSeed.at(2 * 3600)
+            let until = StoreSeed.at(5 * 3600)
             #expect(try await list(RunFilter(since: since)) == history.expected { $0.createdAt >= since })
             #expect(try await list(RunFilter(until: until)) == history.expected { $0.createdAt < until })
             #expect(try await list(RunFilter(since: since, until: until)) == history.expected { $0.createdAt >= since && $0.createdAt < until })
             #expect(try await list(RunFilter(since: since, until: until)).count == 3, "since is inclusive, until exclusive")
             // Filters combine with AND.
-            #expect(try await list(RunFilter(serverID: history.web.id, destinationID: history.usb.id, status: .failed))
-                    == history.expected { $0.serverID == history.web.id && $0.status == .failed && $0.results.contains { $0.destinationID == history.usb.id } })
+            #expect(
+                try await list(RunFilter(serverID: history.web.id, destinationID: history.usb.id, status: .failed))
+                    == history.expected {
+                        $0.serverID == history.web.id && $0.status == .failed && $0.results.contains { $0.destinationID == history.usb.id }
+                    })
             #expect(try await list(RunFilter(jobID: history.dbDump.id, destinationID: history.usb.id)).isEmpty)
             #expect(try await list(RunFilter(serverID: ResourceID.make(.server))).isEmpty)
         }

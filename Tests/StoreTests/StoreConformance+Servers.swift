@@ -73,15 +73,24 @@ struct ServerConformanceTests {
             let doomed = try await seed.server(account, "doomed")
             let kept = try await seed.server(account, "kept")
             let nas = try await seed.destination(account, "nas")
-            let s3 = try await seed.destination(account, "offsite", kind: .s3, settings: DestinationSettings(endpoint: "https://s3.example.com", bucket: "backups"))
+            let s3 = try await seed.destination(
+                account, "offsite", kind: .s3, settings: DestinationSettings(endpoint: "https://s3.example.com", bucket: "backups"))
             let unsealed = try await seed.destination(account, "unsealed")
             let doomedJob = try await seed.job(account, doomed, "site", destinations: [nas, s3])
             let keptJob = try await seed.job(account, kept, "site", destinations: [nas])
             for destination in [nas, s3] {
-                try await store.putEnvelope(SealedEnvelope(accountID: account.id, destinationID: destination.id, serverID: doomed.id, keyID: "k", version: 1, ciphertext: Data([1, 2, 3]), createdAt: StoreSeed.t0))
+                try await store.putEnvelope(
+                    SealedEnvelope(
+                        accountID: account.id, destinationID: destination.id, serverID: doomed.id, keyID: "k", version: 1,
+                        ciphertext: Data([1, 2, 3]), createdAt: StoreSeed.t0))
             }
-            try await store.putEnvelope(SealedEnvelope(accountID: account.id, destinationID: nas.id, serverID: kept.id, keyID: "k", version: 1, ciphertext: Data([4]), createdAt: StoreSeed.t0))
-            let token = EnrollmentToken(id: ResourceID.make(.enrollmentToken), accountID: account.id, serverID: doomed.id, createdAt: StoreSeed.t0, expiresAt: StoreSeed.at(3600))
+            try await store.putEnvelope(
+                SealedEnvelope(
+                    accountID: account.id, destinationID: nas.id, serverID: kept.id, keyID: "k", version: 1, ciphertext: Data([4]),
+                    createdAt: StoreSeed.t0))
+            let token = EnrollmentToken(
+                id: ResourceID.make(.enrollmentToken), accountID: account.id, serverID: doomed.id, createdAt: StoreSeed.t0,
+                expiresAt: StoreSeed.at(3600))
             try await store.createEnrollmentToken(token, hash: "enroll-doomed")
             let run = try await seed.run(doomedJob, createdAt: StoreSeed.at(5))
 
@@ -116,7 +125,9 @@ struct ServerConformanceTests {
             let seed = StoreSeed(store: store)
             let account = try await seed.account("enroll")
             let server = try await seed.server(account, "web1")
-            let token = EnrollmentToken(id: ResourceID.make(.enrollmentToken), accountID: account.id, serverID: server.id, createdAt: StoreSeed.t0, expiresAt: StoreSeed.at(3600))
+            let token = EnrollmentToken(
+                id: ResourceID.make(.enrollmentToken), accountID: account.id, serverID: server.id, createdAt: StoreSeed.t0,
+                expiresAt: StoreSeed.at(3600))
             try await store.createEnrollmentToken(token, hash: "enroll-once")
             #expect(try await store.enrollmentTokens(accountID: account.id, serverID: server.id) == [token])
 
@@ -136,7 +147,9 @@ struct ServerConformanceTests {
             let seed = StoreSeed(store: store)
             let account = try await seed.account("race")
             let server = try await seed.server(account, "web1")
-            let token = EnrollmentToken(id: ResourceID.make(.enrollmentToken), accountID: account.id, serverID: server.id, createdAt: StoreSeed.t0, expiresAt: StoreSeed.at(3600))
+            let token = EnrollmentToken(
+                id: ResourceID.make(.enrollmentToken), accountID: account.id, serverID: server.id, createdAt: StoreSeed.t0,
+                expiresAt: StoreSeed.at(3600))
             try await store.createEnrollmentToken(token, hash: "enroll-race")
             let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for _ in 0..<8 {
@@ -155,7 +168,9 @@ struct ServerConformanceTests {
             let seed = StoreSeed(store: store)
             let account = try await seed.account("expired")
             let server = try await seed.server(account, "web1")
-            let token = EnrollmentToken(id: ResourceID.make(.enrollmentToken), accountID: account.id, serverID: server.id, createdAt: StoreSeed.t0, expiresAt: StoreSeed.at(60))
+            let token = EnrollmentToken(
+                id: ResourceID.make(.enrollmentToken), accountID: account.id, serverID: server.id, createdAt: StoreSeed.t0,
+                expiresAt: StoreSeed.at(60))
             try await store.createEnrollmentToken(token, hash: "enroll-expired")
             #expect(try await store.consumeEnrollmentToken(hash: "enroll-expired", now: StoreSeed.at(60)) == nil)
             #expect(try await store.consumeEnrollmentToken(hash: "enroll-expired", now: StoreSeed.at(61)) == nil)
@@ -170,9 +185,15 @@ struct ServerConformanceTests {
             let account = try await seed.account("withdraw")
             let server = try await seed.server(account, "web1")
             let other = try await seed.server(account, "web2")
-            let first = EnrollmentToken(id: ResourceID.make(.enrollmentToken), accountID: account.id, serverID: server.id, createdAt: StoreSeed.t0, expiresAt: StoreSeed.at(3600))
-            let second = EnrollmentToken(id: ResourceID.make(.enrollmentToken), accountID: account.id, serverID: server.id, createdAt: StoreSeed.at(1), expiresAt: StoreSeed.at(3600))
-            let elsewhere = EnrollmentToken(id: ResourceID.make(.enrollmentToken), accountID: account.id, serverID: other.id, createdAt: StoreSeed.t0, expiresAt: StoreSeed.at(3600))
+            let first = EnrollmentToken(
+                id: ResourceID.make(.enrollmentToken), accountID: account.id, serverID: server.id, createdAt: StoreSeed.t0,
+                expiresAt: StoreSeed.at(3600))
+            let second = EnrollmentToken(
+                id: ResourceID.make(.enrollmentToken), accountID: account.id, serverID: server.id, createdAt: StoreSeed.at(1),
+                expiresAt: StoreSeed.at(3600))
+            let elsewhere = EnrollmentToken(
+                id: ResourceID.make(.enrollmentToken), accountID: account.id, serverID: other.id, createdAt: StoreSeed.t0,
+                expiresAt: StoreSeed.at(3600))
             try await store.createEnrollmentToken(first, hash: "e1")
             try await store.createEnrollmentToken(second, hash: "e2")
             try await store.createEnrollmentToken(elsewhere, hash: "e3")

@@ -75,10 +75,13 @@ struct SnapshotConformanceTests {
             let onUSB = try await all(SnapshotFilter(destinationID: usb.id), limit: 3)
             #expect(onUSB.map(\.id) == expected { $0.copies.contains { $0.destinationID == usb.id } })
             #expect(onUSB.allSatisfy { $0.copies.count == 2 }, "a destination filter still returns every copy of each snapshot")
-            let since = StoreSeed.at(5 * 60), until = StoreSeed.at(10 * 60)
-            #expect(try await all(SnapshotFilter(since: since, until: until), limit: 3).map(\.id)
+            let since = StoreSeed.at(5 * 60)
+            let until = StoreSeed.at(10 * 60)
+            #expect(
+                try await all(SnapshotFilter(since: since, until: until), limit: 3).map(\.id)
                     == expected { $0.createdAt >= since && $0.createdAt < until })
-            #expect(try await all(SnapshotFilter(serverID: web.id, destinationID: nas.id, since: since), limit: 2).map(\.id)
+            #expect(
+                try await all(SnapshotFilter(serverID: web.id, destinationID: nas.id, since: since), limit: 2).map(\.id)
                     == expected { $0.serverID == web.id && $0.createdAt >= since && $0.copies.contains { $0.destinationID == nas.id } })
 
             let first = try await store.snapshots(accountID: account.id, filter: SnapshotFilter(), after: nil, limit: 10)
@@ -112,10 +115,12 @@ struct SnapshotConformanceTests {
             let old = try await seed.run(site, createdAt: StoreSeed.at(1000), status: .failed)
             try await seed.snapshot(old, copies: [SnapshotCopy(destinationID: nas.id, resticSnapshotIDs: ["o"], bytesTotal: 111)])
             let siteNewest = try await seed.run(site, createdAt: now.addingTimeInterval(-3600), status: .succeeded)
-            try await seed.snapshot(siteNewest, copies: [
-                SnapshotCopy(destinationID: nas.id, resticSnapshotIDs: ["a"], bytesTotal: 5_000_000_000),
-                SnapshotCopy(destinationID: usb.id, resticSnapshotIDs: ["b"], bytesTotal: 4_000_000_000),
-            ])
+            try await seed.snapshot(
+                siteNewest,
+                copies: [
+                    SnapshotCopy(destinationID: nas.id, resticSnapshotIDs: ["a"], bytesTotal: 5_000_000_000),
+                    SnapshotCopy(destinationID: usb.id, resticSnapshotIDs: ["b"], bytesTotal: 4_000_000_000),
+                ])
             let siteEarlier = try await seed.run(site, createdAt: now.addingTimeInterval(-7200), status: .partial)
             try await seed.snapshot(siteEarlier, copies: [SnapshotCopy(destinationID: nas.id, resticSnapshotIDs: ["c"], bytesTotal: 999)])
             let dumpRun = try await seed.run(dump, createdAt: now.addingTimeInterval(-60), status: .succeeded)

@@ -25,15 +25,19 @@ struct StoreIsolationTests {
             let job = try await seed.job(account, server, "\(label)-site", destinations: [destination])
             let run = try await seed.run(job, createdAt: StoreSeed.at(100), slot: StoreSeed.at(100))
             let snapshot = try await seed.snapshot(run)
-            let token = APIToken(id: ResourceID.make(.apiToken), accountID: account.id, name: "\(label) token", prefix: "mzp_\(label)", createdAt: seed.now)
+            let token = APIToken(
+                id: ResourceID.make(.apiToken), accountID: account.id, name: "\(label) token", prefix: "mzp_\(label)", createdAt: seed.now)
             try await seed.store.createAPIToken(token, hash: "hash-\(label)")
-            let enrollment = EnrollmentToken(id: ResourceID.make(.enrollmentToken), accountID: account.id, serverID: server.id, createdAt: seed.now, expiresAt: StoreSeed.at(3600))
+            let enrollment = EnrollmentToken(
+                id: ResourceID.make(.enrollmentToken), accountID: account.id, serverID: server.id, createdAt: seed.now, expiresAt: StoreSeed.at(3600))
             try await seed.store.createEnrollmentToken(enrollment, hash: "enroll-\(label)")
-            let envelope = SealedEnvelope(accountID: account.id, destinationID: destination.id, serverID: server.id, keyID: "k-\(label)", version: 1,
-                                          ciphertext: Data("secret of \(label)".utf8), createdAt: seed.now)
+            let envelope = SealedEnvelope(
+                accountID: account.id, destinationID: destination.id, serverID: server.id, keyID: "k-\(label)", version: 1,
+                ciphertext: Data("secret of \(label)".utf8), createdAt: seed.now)
             try await seed.store.putEnvelope(envelope)
-            return Tenant(account: account, server: server, destination: destination, job: job, run: run, snapshot: snapshot,
-                          token: token, enrollment: enrollment, envelope: envelope)
+            return Tenant(
+                account: account, server: server, destination: destination, job: job, run: run, snapshot: snapshot,
+                token: token, enrollment: enrollment, envelope: envelope)
         }
     }
 
@@ -66,13 +70,19 @@ struct StoreIsolationTests {
             #expect(try await store.jobs(accountID: other, serverID: nil, destinationID: a.destination.id).isEmpty)
             #expect(try await store.jobs(accountID: other, serverID: nil, destinationID: nil).map(\.id) == [b.job.id])
             #expect(try await store.run(accountID: other, id: a.run.id) == nil)
-            for filter in [RunFilter(), RunFilter(serverID: a.server.id), RunFilter(jobID: a.job.id), RunFilter(destinationID: a.destination.id), RunFilter(status: .succeeded)] {
+            for filter in [
+                RunFilter(), RunFilter(serverID: a.server.id), RunFilter(jobID: a.job.id), RunFilter(destinationID: a.destination.id),
+                RunFilter(status: .succeeded),
+            ] {
                 let page = try await store.runs(accountID: other, filter: filter, after: nil, limit: 100)
                 #expect(!page.items.contains { $0.accountID == a.account.id }, "\(filter)")
             }
             #expect(try await store.runs(accountID: other, filter: RunFilter(), after: nil, limit: 100).items.map(\.id) == [b.run.id])
             #expect(try await store.snapshot(accountID: other, id: a.snapshot.id) == nil)
-            for filter in [SnapshotFilter(), SnapshotFilter(serverID: a.server.id), SnapshotFilter(jobID: a.job.id), SnapshotFilter(destinationID: a.destination.id)] {
+            for filter in [
+                SnapshotFilter(), SnapshotFilter(serverID: a.server.id), SnapshotFilter(jobID: a.job.id),
+                SnapshotFilter(destinationID: a.destination.id),
+            ] {
                 let page = try await store.snapshots(accountID: other, filter: filter, after: nil, limit: 100)
                 #expect(!page.items.contains { $0.accountID == a.account.id }, "\(filter)")
             }
@@ -154,7 +164,9 @@ struct StoreIsolationTests {
 
             // Writes that name another account's parent must not touch its child rows either.
             let jobDestinations = try await store.job(accountID: a.account.id, id: a.job.id)?.destinationIDs
-            let runsViaDestination = try await store.runs(accountID: a.account.id, filter: RunFilter(destinationID: a.destination.id), after: nil, limit: 10).items.map(\.id)
+            let runsViaDestination = try await store.runs(
+                accountID: a.account.id, filter: RunFilter(destinationID: a.destination.id), after: nil, limit: 10
+            ).items.map(\.id)
             let envelopes = try await store.envelopes(accountID: a.account.id, destinationID: a.destination.id)
             #expect(jobDestinations == a.job.destinationIDs)
             #expect(runsViaDestination == [a.run.id])

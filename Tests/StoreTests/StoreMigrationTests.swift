@@ -28,7 +28,9 @@ struct StoreMigrationTests {
                     #expect(try await again.account(id: account.id) == account)
                     #expect(try await again.server(accountID: account.id, reference: "web1") == server)
                     let versions = try await again.backend.withDatabase { db in
-                        try await db.raw("SELECT version FROM schema_migrations ORDER BY version").all().map { try $0.decode(column: "version", as: Int.self) }
+                        try await db.raw("SELECT version FROM schema_migrations ORDER BY version").all().map {
+                            try $0.decode(column: "version", as: Int.self)
+                        }
                     }
                     #expect(!versions.isEmpty)
                     #expect(versions == Array(Set(versions)).sorted(), "each migration is recorded once")

@@ -15,8 +15,9 @@ struct StoreSeed {
     @discardableResult
     func account(_ label: String, plan: Plan = .plus) async throws -> Account {
         let account = Account(id: ResourceID.make(.account), name: label, plan: plan, createdAt: now)
-        let user = User(id: ResourceID.make(.user), accountID: account.id, email: "\(label)-\(account.id.suffix(6))@example.com",
-                        passwordHash: "$2b$04$notarealhash", createdAt: now)
+        let user = User(
+            id: ResourceID.make(.user), accountID: account.id, email: "\(label)-\(account.id.suffix(6))@example.com",
+            passwordHash: "$2b$04$notarealhash", createdAt: now)
         try await store.createAccount(account, user: user)
         return account
     }
@@ -29,7 +30,9 @@ struct StoreSeed {
     }
 
     @discardableResult
-    func destination(_ account: Account, _ name: String, kind: DestinationKind = .local, settings: DestinationSettings? = nil) async throws -> Destination {
+    func destination(_ account: Account, _ name: String, kind: DestinationKind = .local, settings: DestinationSettings? = nil) async throws
+        -> Destination
+    {
         let destination = Destination(
             id: ResourceID.make(.destination), accountID: account.id, name: name, kind: kind,
             settings: settings ?? DestinationSettings(path: "/var/backups/\(name)"), createdAt: now, updatedAt: now
@@ -45,7 +48,9 @@ struct StoreSeed {
     func makeJob(_ account: Account, _ server: Server, _ name: String, destinations: [Destination], enabled: Bool = true) throws -> Job {
         Job(
             id: ResourceID.make(.job), accountID: account.id, serverID: server.id, name: name, kind: .full,
-            sources: JobSources(paths: ["/var/www", "/etc"], excludes: ["*.tmp"], databases: [DatabaseSource(engine: .postgresql, name: "shop", connection: "localhost:5432")]),
+            sources: JobSources(
+                paths: ["/var/www", "/etc"], excludes: ["*.tmp"],
+                databases: [DatabaseSource(engine: .postgresql, name: "shop", connection: "localhost:5432")]),
             schedule: try Self.schedule(), retention: RetentionPolicy(keepLast: 3, keepDaily: 7, keepWithin: "14d"),
             destinationIDs: destinations.map(\.id), enabled: enabled, createdAt: now, updatedAt: now
         )
@@ -60,12 +65,14 @@ struct StoreSeed {
 
     func makeRun(_ job: Job, createdAt: Date, status: RunStatus = .succeeded, slot: Date? = nil, destinations: [String]? = nil) -> Run {
         let results = (destinations ?? job.destinationIDs).map {
-            DestinationResult(destinationID: $0, status: status == .succeeded ? .succeeded : .failed, resticSnapshotIDs: ["abc123"],
-                              bytesAdded: 10, bytesProcessed: 100, durationSeconds: 1.5)
+            DestinationResult(
+                destinationID: $0, status: status == .succeeded ? .succeeded : .failed, resticSnapshotIDs: ["abc123"],
+                bytesAdded: 10, bytesProcessed: 100, durationSeconds: 1.5)
         }
         return Run(
             id: ResourceID.make(.run), accountID: job.accountID, serverID: job.serverID, jobID: job.id, trigger: slot == nil ? .manual : .timer,
-            slot: slot, status: status, createdAt: createdAt, startedAt: createdAt, finishedAt: status.isFinished ? createdAt.addingTimeInterval(60) : nil,
+            slot: slot, status: status, createdAt: createdAt, startedAt: createdAt,
+            finishedAt: status.isFinished ? createdAt.addingTimeInterval(60) : nil,
             bytesAdded: 10, bytesProcessed: 100, filesNew: 3, results: results, logExcerpt: "done"
         )
     }
@@ -82,7 +89,11 @@ struct StoreSeed {
         let snapshot = Snapshot(
             id: ResourceID.make(.snapshot), accountID: run.accountID, serverID: run.serverID, jobID: run.jobID, runID: run.id,
             createdAt: createdAt ?? run.createdAt,
-            copies: copies ?? run.results.map { SnapshotCopy(destinationID: $0.destinationID, resticSnapshotIDs: ["r-\($0.destinationID.suffix(4))"], bytesAdded: 10, bytesTotal: 1000) }
+            copies: copies
+                ?? run.results.map {
+                    SnapshotCopy(
+                        destinationID: $0.destinationID, resticSnapshotIDs: ["r-\($0.destinationID.suffix(4))"], bytesAdded: 10, bytesTotal: 1000)
+                }
         )
         try await store.insertSnapshot(snapshot)
         return snapshot
@@ -95,7 +106,8 @@ func expectSameJob(_ actual: Job?, _ expected: Job, sourceLocation: SourceLocati
         Issue.record("job \(expected.name) was not found", sourceLocation: sourceLocation)
         return
     }
-    var lhs = actual, rhs = expected
+    var lhs = actual
+    var rhs = expected
     #expect(lhs.schedule.calendar == rhs.schedule.calendar, sourceLocation: sourceLocation)
     #expect(lhs.schedule.timeZone == rhs.schedule.timeZone, sourceLocation: sourceLocation)
     let placeholder = Schedule(storedCalendar: "placeholder", timeZone: "UTC")
@@ -106,8 +118,10 @@ func expectSameJob(_ actual: Job?, _ expected: Job, sourceLocation: SourceLocati
 
 /// Runs `body` and returns the `DomainError` it throws (recording an issue when it throws nothing or something else).
 @discardableResult
-func expectDomainError(_ code: DomainError.Code, field: String? = nil, sourceLocation: SourceLocation = #_sourceLocation,
-                       _ body: () async throws -> Void) async -> DomainError? {
+func expectDomainError(
+    _ code: DomainError.Code, field: String? = nil, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> Void
+) async -> DomainError? {
     do {
         try await body()
         Issue.record("expected DomainError.\(code) but nothing was thrown", sourceLocation: sourceLocation)

@@ -25,7 +25,8 @@ enum TestEnvironment {
 
     static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
 
-    static let missingPostgresOnCI = "CI must provide MZPANEL_TEST_POSTGRES_URL (e.g. postgres://mzpanel:mzpanel@127.0.0.1:5432/mzpanel_test) so the store is tested on PostgreSQL"
+    static let missingPostgresOnCI =
+        "CI must provide MZPANEL_TEST_POSTGRES_URL (e.g. postgres://mzpanel:mzpanel@127.0.0.1:5432/mzpanel_test) so the store is tested on PostgreSQL"
 
     static var logger: Logger {
         var logger = Logger(label: "mzpanel.store-tests")
@@ -152,13 +153,16 @@ actor PostgresScratchDatabases {
 struct PostgreSQLAvailabilityTests {
     @Test(
         "The store conformance suite also runs on PostgreSQL",
-        .enabled(if: TestEnvironment.postgresURL != nil || TestEnvironment.isCI,
-                 "MZPANEL_TEST_POSTGRES_URL not set: store conformance ran on SQLite only")
+        .enabled(
+            if: TestEnvironment.postgresURL != nil || TestEnvironment.isCI,
+            "MZPANEL_TEST_POSTGRES_URL not set: store conformance ran on SQLite only")
     )
     func postgresqlIsConfigured() async throws {
         let url = try #require(TestEnvironment.postgresURL, Comment(rawValue: TestEnvironment.missingPostgresOnCI))
         let backend = try await SQLBackend.postgres(url: url, maxConnections: 1, logger: TestEnvironment.logger)
-        let version = try await backend.withDatabase { db in try await db.raw("SHOW server_version_num").first()?.decode(column: "server_version_num", as: String.self) }
+        let version = try await backend.withDatabase { db in
+            try await db.raw("SHOW server_version_num").first()?.decode(column: "server_version_num", as: String.self)
+        }
         await backend.shutdown()
         #expect(backend.dialect == .postgresql)
         #expect(Int(version ?? "") ?? 0 >= 130000, "PostgreSQL 13 or later is expected")

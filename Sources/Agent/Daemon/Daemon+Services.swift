@@ -7,15 +7,16 @@ extension Daemon {
     /// gracefully, in reverse order: errands are cancelled, the hub connection closes (no new
     /// commands), then the box supervision lets runs in progress finish within `shutdownGrace`.
     public nonisolated func serviceGroup(logger: Logger, signals: [UnixSignal] = [.sigterm, .sigint]) -> ServiceGroup {
-        ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [
-                .init(service: BoxSupervision(daemon: self)),
-                .init(service: HubConnection(daemon: self)),
-                .init(service: errands),
-            ],
-            gracefulShutdownSignals: signals,
-            logger: logger
-        ))
+        ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: BoxSupervision(daemon: self)),
+                    .init(service: HubConnection(daemon: self)),
+                    .init(service: errands),
+                ],
+                gracefulShutdownSignals: signals,
+                logger: logger
+            ))
     }
 }
 

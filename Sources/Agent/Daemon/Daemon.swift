@@ -45,8 +45,10 @@ public actor Daemon {
     private var takenCommandIDs = Set<String>()
     private var connected: Bool?
 
-    public init(state: AgentState, settings: AgentSettings, options: Options, agentBinary: String = ProgramLocator.currentExecutable(),
-                clock: any HubClock = SystemClock(), logger: Logger) throws {
+    public init(
+        state: AgentState, settings: AgentSettings, options: Options, agentBinary: String = ProgramLocator.currentExecutable(),
+        clock: any HubClock = SystemClock(), logger: Logger
+    ) throws {
         self.state = state
         self.clock = clock
         self.logger = logger
@@ -60,12 +62,16 @@ public actor Daemon {
 
     /// Writes the timers of the stored jobs and serves stored peer destinations, before the hub is reached.
     func startUp() async {
-        logger.info("daemon started", metadata: [
-            "agent.version": "\(AgentVersion.current)", "server.id": "\(identity.serverID)", "server.name": "\(identity.serverName)",
-            "hub.url": "\(identity.hubURL)", "slots.fired_by": "\(options.firesSlots ? "daemon" : "systemd")",
-        ])
+        logger.info(
+            "daemon started",
+            metadata: [
+                "agent.version": "\(AgentVersion.current)", "server.id": "\(identity.serverID)", "server.name": "\(identity.serverName)",
+                "hub.url": "\(identity.hubURL)", "slots.fired_by": "\(options.firesSlots ? "daemon" : "systemd")",
+            ])
         if let jobs = try? state.loadJobs() {
-            for warning in (try? sync.writeTimers(jobs.jobs.map(\.job))) ?? [] { logger.warning("timers not in line with the jobs", metadata: ["detail": "\(warning)"]) }
+            for warning in (try? sync.writeTimers(jobs.jobs.map(\.job))) ?? [] {
+                logger.warning("timers not in line with the jobs", metadata: ["detail": "\(warning)"])
+            }
             // Serve stored peer destinations even while the hub is unreachable.
             await peers.reconcile(jobs.peerStores ?? [], link: nil)
         }
@@ -120,7 +126,9 @@ public actor Daemon {
     private func markConnected(_ now: Bool, _ error: (any Error)?) {
         defer { connected = now }
         if now && connected != true { logger.info("connected to the hub", metadata: ["hub.url": "\(identity.hubURL)"]) }
-        if !now, let error, connected != false { logger.warning("hub unreachable; retrying with backoff (up to 60 s)", metadata: ["error": "\(error)"]) }
+        if !now, let error, connected != false {
+            logger.warning("hub unreachable; retrying with backoff (up to 60 s)", metadata: ["error": "\(error)"])
+        }
     }
 
     private func syncJobs() async throws {
@@ -141,7 +149,9 @@ public actor Daemon {
             try await link.ack(commandID: command.id)
             return true
         } catch {
-            logger.warning("could not acknowledge a command; it will come again and be recognized", metadata: ["command.id": "\(command.id)", "error": "\(error)"])
+            logger.warning(
+                "could not acknowledge a command; it will come again and be recognized",
+                metadata: ["command.id": "\(command.id)", "error": "\(error)"])
             return false
         }
     }
@@ -186,7 +196,8 @@ public actor Daemon {
             return
         }
         if let runID = command.runID {
-            let known = takenRunIDs.contains(runID) || state.running.entries().contains { $0.runID == runID }
+            let known =
+                takenRunIDs.contains(runID) || state.running.entries().contains { $0.runID == runID }
                 || state.history.load().contains { $0.id == runID }
             if known { return }
             takenRunIDs.insert(runID)
@@ -239,8 +250,8 @@ public actor Daemon {
         guard let jobs = try? state.loadJobs() else { return }
         for job in jobs.jobs.map(\.job) where job.enabled && SafeName.isSafe(job.id) {
             guard let slot = SlotClaims.currentSlot(for: job.schedule, now: now), slot >= job.createdAt,
-                  firedSlots[job.id] != slot, !state.slots.isClaimed(jobID: job.id, slot: slot),
-                  !(await isRunning(jobID: job.id))
+                firedSlots[job.id] != slot, !state.slots.isClaimed(jobID: job.id, slot: slot),
+                !(await isRunning(jobID: job.id))
             else { continue }
             firedSlots[job.id] = slot
             do {

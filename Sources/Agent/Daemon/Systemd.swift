@@ -10,8 +10,10 @@ public enum Systemd {
 
     /// Applies timer changes: stops and disables removed timers, deletes their files, reloads, and
     /// enables and (re)starts the timers that were written. Returns warnings (empty when all went well).
-    public static func apply(_ changes: TimerUnits.Changes, units: TimerUnits, systemdRunning: Bool = Systemd.isRunning,
-                             systemctl: ([String]) -> String? = { Systemd.systemctl($0) }) -> [String] {
+    public static func apply(
+        _ changes: TimerUnits.Changes, units: TimerUnits, systemdRunning: Bool = Systemd.isRunning,
+        systemctl: ([String]) -> String? = { Systemd.systemctl($0) }
+    ) -> [String] {
         guard systemdRunning else {
             units.deleteRemoved(changes)
             return []

@@ -51,34 +51,34 @@ public struct TimerUnits: Sendable {
         let command = [agentBinary, "run", job.id, "--trigger", "timer", "--state-dir", stateDirectory]
             .map(Self.quoteArgument).joined(separator: " ")
         return """
-        # Written by mzpanel-agent; rewritten whenever the job changes. Do not edit.
-        [Unit]
-        Description=MZPanel backup job \(Self.escapeText(job.name)) (\(job.id))
-        After=network-online.target
-        Wants=network-online.target
+            # Written by mzpanel-agent; rewritten whenever the job changes. Do not edit.
+            [Unit]
+            Description=MZPanel backup job \(Self.escapeText(job.name)) (\(job.id))
+            After=network-online.target
+            Wants=network-online.target
 
-        [Service]
-        Type=oneshot
-        ExecStart=\(command)
-        Nice=10
-        IOSchedulingClass=idle
-        CPUSchedulingPolicy=batch
-        TimeoutStartSec=infinity
-        UMask=0077
-        NoNewPrivileges=yes
-        ProtectSystem=full
-        ProtectKernelTunables=yes
-        ProtectKernelModules=yes
-        ProtectKernelLogs=yes
-        ProtectControlGroups=yes
-        ProtectClock=yes
-        ProtectHostname=yes
-        RestrictRealtime=yes
-        RestrictSUIDSGID=yes
-        LockPersonality=yes
-        SystemCallArchitectures=native
+            [Service]
+            Type=oneshot
+            ExecStart=\(command)
+            Nice=10
+            IOSchedulingClass=idle
+            CPUSchedulingPolicy=batch
+            TimeoutStartSec=infinity
+            UMask=0077
+            NoNewPrivileges=yes
+            ProtectSystem=full
+            ProtectKernelTunables=yes
+            ProtectKernelModules=yes
+            ProtectKernelLogs=yes
+            ProtectControlGroups=yes
+            ProtectClock=yes
+            ProtectHostname=yes
+            RestrictRealtime=yes
+            RestrictSUIDSGID=yes
+            LockPersonality=yes
+            SystemCallArchitectures=native
 
-        """
+            """
     }
 
     /// What `install` changed.

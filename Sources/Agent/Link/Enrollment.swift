@@ -29,21 +29,27 @@ public struct Enrollment: Sendable {
         guard !token.isEmpty else { throw AgentError("the enrollment token is empty; pass the token `mzpanel servers add` printed") }
         if state.isEnrolled && !force {
             let identity = try? state.loadIdentity()
-            throw AgentError("this agent is already enrolled\(identity.map { " as server \($0.serverName) (\($0.serverID)) with \($0.hubURL)" } ?? ""); pass --force to enroll it again (the old credential stops being used)")
+            throw AgentError(
+                "this agent is already enrolled\(identity.map { " as server \($0.serverName) (\($0.serverID)) with \($0.hubURL)" } ?? ""); pass --force to enroll it again (the old credential stops being used)"
+            )
         }
         try state.prepare()
         // The key is kept across re-enrollments: credentials sealed to it stay readable.
         let key = try ServerKey.loadOrCreate(at: state.serverKeyFile)
-        let request = EnrollRequest(token: token, publicKey: key.publicKeyBase64, keyFingerprint: key.fingerprint,
-                                    hostname: Self.hostname(), agentVersion: AgentVersion.current)
+        let request = EnrollRequest(
+            token: token, publicKey: key.publicKeyBase64, keyFingerprint: key.fingerprint,
+            hostname: Self.hostname(), agentVersion: AgentVersion.current)
         let response: EnrollResponse
         do {
             response = try await HubLink.enroll(url: hubURL, request)
         } catch let error as HubLinkError where error.isUnauthorized {
-            throw AgentError("the hub refused the enrollment token (it is unknown, expired or already used); issue a new one (`mzpanel servers add`, or POST /api/v1/servers/SERVER/enrollment-tokens) and run enroll again with it")
+            throw AgentError(
+                "the hub refused the enrollment token (it is unknown, expired or already used); issue a new one (`mzpanel servers add`, or POST /api/v1/servers/SERVER/enrollment-tokens) and run enroll again with it"
+            )
         }
-        let identity = AgentIdentity(serverID: response.serverID, accountID: response.accountID,
-                                     serverName: response.serverName, hubURL: hubURL)
+        let identity = AgentIdentity(
+            serverID: response.serverID, accountID: response.accountID,
+            serverName: response.serverName, hubURL: hubURL)
         try state.saveCredential(response.credential)
         try state.saveIdentity(identity)
         try state.saveSettings(settings)

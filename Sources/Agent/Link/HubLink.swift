@@ -2,8 +2,9 @@ import Foundation
 import HubAPI
 import LinkProtocol
 import Redaction
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// The agent's client for the hub's agent API (`/api/agent/v1/…`), over plain HTTPS with
@@ -39,8 +40,8 @@ public final class HubLink: Sendable {
         var value = text.trimmingCharacters(in: .whitespacesAndNewlines)
         while value.hasSuffix("/") { value.removeLast() }
         guard let components = URLComponents(string: value), let scheme = components.scheme?.lowercased(),
-              scheme == "https" || scheme == "http", let host = components.host, !host.isEmpty,
-              components.query == nil, components.user == nil, components.password == nil
+            scheme == "https" || scheme == "http", let host = components.host, !host.isEmpty,
+            components.query == nil, components.user == nil, components.password == nil
         else {
             throw AgentError("\"\(text)\" is not a hub URL; give it as https://HOST[:PORT], as `mzpanel servers add` prints it")
         }
@@ -68,8 +69,9 @@ public final class HubLink: Sendable {
     /// `GET /api/agent/v1/commands?wait=N`: waits up to N seconds (0–30) for commands.
     public func commands(wait: Int) async throws -> CommandList {
         let seconds = min(max(wait, 0), 30)
-        return try await call("GET", "/api/agent/v1/commands?wait=\(seconds)", body: Optional<EventBatch>.none,
-                              as: CommandList.self, timeout: timeout + TimeInterval(seconds))
+        return try await call(
+            "GET", "/api/agent/v1/commands?wait=\(seconds)", body: Optional<EventBatch>.none,
+            as: CommandList.self, timeout: timeout + TimeInterval(seconds))
     }
 
     /// `POST /api/agent/v1/commands/{id}/ack`: the agent has taken the command.
@@ -139,8 +141,9 @@ public final class HubLink: Sendable {
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {
             if let envelope = try? JSONDecoder().decode(ErrorEnvelope.self, from: data) {
-                throw HubLinkError.rejected(status: status, code: envelope.error.code,
-                                            message: redact(envelope.error.message ?? "no message"), field: envelope.error.field)
+                throw HubLinkError.rejected(
+                    status: status, code: envelope.error.code,
+                    message: redact(envelope.error.message ?? "no message"), field: envelope.error.field)
             }
             throw HubLinkError.unreadable(url: baseURL, status: status, reason: "HTTP \(status) without an error body")
         }

@@ -1,7 +1,8 @@
 import BackupCore
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Healthchecks-style pings from the box itself, so an outside monitor notices when backups stop

@@ -16,8 +16,9 @@ public struct JobSync: Sendable {
 
     public var timerUnits: TimerUnits? {
         settings.systemdDirectory.map {
-            TimerUnits(directory: $0, agentBinary: agentBinary, stateDirectory: state.directory,
-                       randomizedDelaySeconds: settings.randomizedDelaySeconds)
+            TimerUnits(
+                directory: $0, agentBinary: agentBinary, stateDirectory: state.directory,
+                randomizedDelaySeconds: settings.randomizedDelaySeconds)
         }
     }
 

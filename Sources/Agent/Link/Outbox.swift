@@ -27,7 +27,7 @@ public struct Outbox: Sendable {
         var events: [AgentEvent] = []
         for name in SecureFile.list(directory) where name.hasSuffix(".json") && !name.hasPrefix(".") {
             let file = directory + "/" + name
-            guard let data = try? SecureFile.read(file) else { continue } // removed meanwhile
+            guard let data = try? SecureFile.read(file) else { continue }  // removed meanwhile
             if let event = try? decoder.decode(AgentEvent.self, from: data) {
                 events.append(event)
             } else {
@@ -67,7 +67,9 @@ public struct Outbox: Sendable {
                         acknowledged += try await send([event], link: link)
                     } catch let single as HubLinkError where Self.isRefusal(single) {
                         rename(path(event.id), path(event.id) + ".rejected")
-                        AgentLog.write("the hub refused event \(event.id) (\(event.kind.rawValue) of run \(event.run.id)): \(single); it is kept in \(directory) as \(event.id).json.rejected")
+                        AgentLog.write(
+                            "the hub refused event \(event.id) (\(event.kind.rawValue) of run \(event.run.id)): \(single); it is kept in \(directory) as \(event.id).json.rejected"
+                        )
                     }
                 }
             }

@@ -42,18 +42,21 @@ public struct StatusReport: Codable, Sendable {
         let jobSet = try? state.loadJobs()
         let jobs = (jobSet?.jobs ?? []).map { agentJob -> JobLine in
             let job = agentJob.job
-            return JobLine(id: job.id, name: job.name, kind: job.kind, enabled: job.enabled, schedule: job.schedule.onCalendarLine,
-                           nextRun: job.enabled ? job.schedule.nextElapse(after: now) : nil,
-                           destinations: agentJob.destinations.map { "\($0.name) (\($0.kind.rawValue))" })
+            return JobLine(
+                id: job.id, name: job.name, kind: job.kind, enabled: job.enabled, schedule: job.schedule.onCalendarLine,
+                nextRun: job.enabled ? job.schedule.nextElapse(after: now) : nil,
+                destinations: agentJob.destinations.map { "\($0.name) (\($0.kind.rawValue))" })
         }
         let running = state.running.entries().map {
-            RunningLine(runID: $0.runID, jobID: $0.jobID, pid: $0.pid, startedAt: $0.startedAt,
-                        alive: ProcessLiveness.isAlive(pid: $0.pid, startTicks: $0.processStartTicks))
+            RunningLine(
+                runID: $0.runID, jobID: $0.jobID, pid: $0.pid, startedAt: $0.startedAt,
+                alive: ProcessLiveness.isAlive(pid: $0.pid, startTicks: $0.processStartTicks))
         }
         return StatusReport(
             enrolled: state.isEnrolled, stateDirectory: state.directory, identity: identity,
             keyFingerprint: (try? ServerKey.load(from: state.serverKeyFile))?.fingerprint, agentVersion: AgentVersion.current,
-            systemdDirectory: FileManager.default.fileExists(atPath: state.settingsFile) ? (try? state.loadSettings())?.systemdDirectory : nil, systemdRunning: Systemd.isRunning,
+            systemdDirectory: FileManager.default.fileExists(atPath: state.settingsFile) ? (try? state.loadSettings())?.systemdDirectory : nil,
+            systemdRunning: Systemd.isRunning,
             jobsFetched: jobSet != nil, jobs: jobs, outboxDepth: state.outbox.depth, running: running,
             lastRuns: state.history.load())
     }
@@ -70,7 +73,10 @@ public struct StatusReport: Codable, Sendable {
         lines.append("State:        \(stateDirectory)")
         lines.append("Key:          \(keyFingerprint ?? "-")")
         lines.append("Agent:        \(agentVersion)")
-        lines.append("Timers:       " + (systemdDirectory.map { "\($0)" + (systemdRunning ? " (systemd)" : " (systemd not running: the daemon fires slots)") } ?? "none (the daemon fires slots)"))
+        lines.append(
+            "Timers:       "
+                + (systemdDirectory.map { "\($0)" + (systemdRunning ? " (systemd)" : " (systemd not running: the daemon fires slots)") }
+                    ?? "none (the daemon fires slots)"))
         lines.append("Outbox:       \(outboxDepth) event\(outboxDepth == 1 ? "" : "s") waiting for the hub")
         lines.append("")
         if !jobsFetched {
@@ -86,14 +92,17 @@ public struct StatusReport: Codable, Sendable {
             lines.append("")
             lines.append("Running:")
             for run in running {
-                lines.append("  \(run.runID)  job \(run.jobID)  since \(HubJSON.format(run.startedAt))  pid \(run.pid)\(run.alive ? "" : " (gone: will be reported as interrupted)")")
+                lines.append(
+                    "  \(run.runID)  job \(run.jobID)  since \(HubJSON.format(run.startedAt))  pid \(run.pid)\(run.alive ? "" : " (gone: will be reported as interrupted)")"
+                )
             }
         }
         lines.append("")
         lines.append("Last runs:" + (lastRuns.isEmpty ? " none" : ""))
         for run in lastRuns {
             let failures = run.results.compactMap { $0.error.map { e in "    \(e)" } }
-            lines.append("  \(run.id)  job \(run.jobID)  \(run.status.rawValue)  \(run.finishedAt.map(HubJSON.format) ?? "-")  \(run.trigger.rawValue)")
+            lines.append(
+                "  \(run.id)  job \(run.jobID)  \(run.status.rawValue)  \(run.finishedAt.map(HubJSON.format) ?? "-")  \(run.trigger.rawValue)")
             lines.append(contentsOf: failures)
         }
         return lines.joined(separator: "\n")

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 extension URLSession {
@@ -64,7 +65,10 @@ private final class PendingCall: Sendable {
     func cancel() {
         let (task, continuation) = state.withLock { state in
             state.cancelled = true
-            defer { state.task = nil; state.continuation = nil }
+            defer {
+                state.task = nil
+                state.continuation = nil
+            }
             return (state.task, state.continuation)
         }
         task?.cancel()

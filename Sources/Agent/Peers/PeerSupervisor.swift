@@ -31,7 +31,8 @@ actor PeerSupervisor {
         self.stores = stores
         let wanted = Set(stores.map(\.destination.id))
         for (id, entry) in served where !wanted.contains(id) {
-            logger.info("peer destination no longer stored here: stopping its server (the stored backups stay)", metadata: ["destination.id": "\(id)"])
+            logger.info(
+                "peer destination no longer stored here: stopping its server (the stored backups stay)", metadata: ["destination.id": "\(id)"])
             stop(entry.process)
             served[id] = nil
         }
@@ -41,7 +42,8 @@ actor PeerSupervisor {
             do {
                 try await link.reportPeer(report)
             } catch {
-                logger.warning("could not report a peer destination to the hub", metadata: ["destination.id": "\(store.destination.id)", "error": "\(error)"])
+                logger.warning(
+                    "could not report a peer destination to the hub", metadata: ["destination.id": "\(store.destination.id)", "error": "\(error)"])
             }
         }
     }
@@ -89,11 +91,14 @@ actor PeerSupervisor {
                 let process = try start(directory: directory, root: root, port: port)
                 served[destination.id] = Served(process: process, configuration: configuration)
                 report.listening = Self.waitForPort(port, process: process)
-                if !report.listening { report.error = "rclone serve restic did not start listening on port \(port): " + Self.tail(directory + "/rclone.log") }
-                else {
-                    logger.info("serving a peer destination", metadata: [
-                        "destination.id": "\(destination.id)", "root": "\(root)", "port": "\(port)", "source_servers": "\(store.logins.count)",
-                    ])
+                if !report.listening {
+                    report.error = "rclone serve restic did not start listening on port \(port): " + Self.tail(directory + "/rclone.log")
+                } else {
+                    logger.info(
+                        "serving a peer destination",
+                        metadata: [
+                            "destination.id": "\(destination.id)", "root": "\(root)", "port": "\(port)", "source_servers": "\(store.logins.count)",
+                        ])
                 }
             }
         } catch {
@@ -111,8 +116,10 @@ actor PeerSupervisor {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: rclone)
-        process.arguments = ["serve", "restic", root, "--addr", ":\(port)", "--private-repos",
-                             "--htpasswd", directory + "/htpasswd", "--cert", directory + "/cert.pem", "--key", directory + "/key.pem"]
+        process.arguments = [
+            "serve", "restic", root, "--addr", ":\(port)", "--private-repos",
+            "--htpasswd", directory + "/htpasswd", "--cert", directory + "/cert.pem", "--key", directory + "/key.pem",
+        ]
         // A clean environment: no credentials, and no AWS_CA_BUNDLE or RCLONE_* from the daemon's.
         process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": state.directory, "RCLONE_CONFIG": directory + "/rclone-empty.conf"]
         FileManager.default.createFile(atPath: directory + "/rclone.log", contents: nil)
@@ -200,13 +207,17 @@ enum PeerCertificate {
         if let existing = try SecureFile.read(certificate), FileManager.default.fileExists(atPath: key) {
             return String(decoding: existing, as: UTF8.self)
         }
-        guard let openssl = ProgramLocator.find("openssl") else { throw AgentError("openssl is not installed; install it to make the peer server's certificate") }
+        guard let openssl = ProgramLocator.find("openssl") else {
+            throw AgentError("openssl is not installed; install it to make the peer server's certificate")
+        }
         let isAddress = host.allSatisfy { $0.isNumber || $0 == "." } || host.contains(":")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: openssl)
-        process.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                             "-keyout", key, "-out", certificate, "-days", "3650", "-subj", "/CN=mzpanel peer \(host)",
-                             "-addext", "subjectAltName=\(isAddress ? "IP" : "DNS"):\(host)"]
+        process.arguments = [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", key, "-out", certificate, "-days", "3650", "-subj", "/CN=mzpanel peer \(host)",
+            "-addext", "subjectAltName=\(isAddress ? "IP" : "DNS"):\(host)",
+        ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         let umask = Foundation.umask(0o077)

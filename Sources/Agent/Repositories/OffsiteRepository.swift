@@ -17,13 +17,20 @@ enum OffsiteRepository {
     static func make(destination: Destination, access context: RepositoryAccess) throws -> ResticRepository {
         let serverID = context.identity.serverID
         guard let envelope = context.envelopes.first(where: { $0.destinationID == destination.id && $0.serverID == serverID }) else {
-            throw Failure(description: "destination \(destination.name) is not sealed to this server yet; run `mzpanel destinations attach \(destination.name) --server \(context.identity.serverName)` (or use it on this server in the web hub)")
+            throw Failure(
+                description:
+                    "destination \(destination.name) is not sealed to this server yet; run `mzpanel destinations attach \(destination.name) --server \(context.identity.serverName)` (or use it on this server in the web hub)"
+            )
         }
         let key = try ServerKey.load(from: context.state.serverKeyFile)
         guard envelope.keyID == key.fingerprint else {
-            throw Failure(description: "the credential of \(destination.name) was sealed to key \(envelope.keyID), but this server's key is \(key.fingerprint) (the agent was enrolled again); seal the destination to this server again")
+            throw Failure(
+                description:
+                    "the credential of \(destination.name) was sealed to key \(envelope.keyID), but this server's key is \(key.fingerprint) (the agent was enrolled again); seal the destination to this server again"
+            )
         }
-        let address = Envelope.Address(accountID: context.identity.accountID, destinationID: destination.id, serverID: serverID, keyID: envelope.keyID)
+        let address = Envelope.Address(
+            accountID: context.identity.accountID, destinationID: destination.id, serverID: serverID, keyID: envelope.keyID)
         let opened = try Envelope.open(envelope.ciphertext, address: address, privateKey: key.privateKey)
         let credential = opened.credential
         guard let password = credential.repositoryPassword, !password.isEmpty else {
@@ -31,15 +38,19 @@ enum OffsiteRepository {
         }
         let cache = context.state.directory + "/cache"
         try SecureFile.makeDirectory(cache)
-        var environment = ["RESTIC_PASSWORD": password, "RESTIC_CACHE_DIR": cache, "RESTIC_PROGRESS_FPS": "1",
-                           OrphanProcesses.marker: context.runID]
+        var environment = [
+            "RESTIC_PASSWORD": password, "RESTIC_CACHE_DIR": cache, "RESTIC_PROGRESS_FPS": "1",
+            OrphanProcesses.marker: context.runID,
+        ]
         let settings = destination.settings
         let location: String
         switch destination.kind {
         case .local:
             throw Failure(description: "a local destination has no envelope")
         case .s3:
-            guard let endpoint = settings.endpoint, let bucket = settings.bucket else { throw Failure(description: "the s3 destination \(destination.name) has no endpoint or bucket") }
+            guard let endpoint = settings.endpoint, let bucket = settings.bucket else {
+                throw Failure(description: "the s3 destination \(destination.name) has no endpoint or bucket")
+            }
             location = "s3:" + join(endpoint, bucket, settings.prefix, context.repositoryServerID)
             environment["AWS_ACCESS_KEY_ID"] = credential.fields["accessKeyID"]
             environment["AWS_SECRET_ACCESS_KEY"] = credential.fields["secretAccessKey"]
@@ -81,14 +92,18 @@ enum RcloneEnvironment {
                 continue
             }
             guard let name = current, let equals = line.firstIndex(of: "=") else {
-                throw OffsiteRepository.Failure(description: "the rclone configuration has a line outside a [remote] section or without '='; fix the destination's rclone configuration")
+                throw OffsiteRepository.Failure(
+                    description:
+                        "the rclone configuration has a line outside a [remote] section or without '='; fix the destination's rclone configuration")
             }
             let key = line[..<equals].trimmingCharacters(in: .whitespaces)
             let value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
             sections[name, default: [:]][key] = value
         }
         guard sections[remote] != nil else {
-            throw OffsiteRepository.Failure(description: "the rclone configuration does not define the remote \"\(remote)\"; it defines \(sections.keys.sorted().joined(separator: ", "))")
+            throw OffsiteRepository.Failure(
+                description:
+                    "the rclone configuration does not define the remote \"\(remote)\"; it defines \(sections.keys.sorted().joined(separator: ", "))")
         }
         var variables: [String: String] = [:]
         for (name, keys) in sections {

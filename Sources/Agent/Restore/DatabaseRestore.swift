@@ -35,8 +35,12 @@ struct DatabaseRestorer {
             let identifier = "\"" + target.replacingOccurrences(of: "\"", with: "\"\"") + "\""
             let exists = try Self.tool(psql, base + ["-d", "postgres", "-Atc", "SELECT 1 FROM pg_database WHERE datname = \(literal)"]) == "1"
             if exists {
-                let tables = try Self.tool(psql, base + ["-d", target, "-Atc",
-                                                        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')"])
+                let tables = try Self.tool(
+                    psql,
+                    base + [
+                        "-d", target, "-Atc",
+                        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
+                    ])
                 if tables != "0" {
                     guard overwrite else { throw refusal("the PostgreSQL database \(target) exists and has \(tables) tables") }
                     log("dropping and recreating PostgreSQL database \(target) (confirmed)")
@@ -51,7 +55,8 @@ struct DatabaseRestorer {
         case .mysql, .mariadb:
             let candidates = restore.engine == .mariadb ? ["mariadb", "mysql"] : ["mysql", "mariadb"]
             guard let client = candidates.compactMap(locate).first else {
-                throw AgentError("neither mariadb nor mysql is installed, so the dump cannot be restored; install the mariadb-client (or mysql-client) package")
+                throw AgentError(
+                    "neither mariadb nor mysql is installed, so the dump cannot be restored; install the mariadb-client (or mysql-client) package")
             }
             var base: [String] = []
             if let socket = connection.socket { base.append("--socket=\(socket)") }
@@ -64,7 +69,8 @@ struct DatabaseRestorer {
             }
             let literal = "'" + target.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
             let identifier = "`" + target.replacingOccurrences(of: "`", with: "``") + "`"
-            let tables = try Self.tool(client, base + ["-N", "-B", "-e", "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = \(literal)"])
+            let tables = try Self.tool(
+                client, base + ["-N", "-B", "-e", "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = \(literal)"])
             if tables != "0" {
                 guard overwrite else { throw refusal("the database \(target) exists and has \(tables) tables") }
                 log("dropping and recreating database \(target) (confirmed)")
@@ -85,11 +91,15 @@ struct DatabaseRestorer {
     }
 
     private func refusal(_ what: String) -> AgentError {
-        AgentError("\(what); nothing was changed. Restore into a new name (--database \(restore.engine.rawValue):\(restore.name)=NEWNAME), or confirm with --overwrite")
+        AgentError(
+            "\(what); nothing was changed. Restore into a new name (--database \(restore.engine.rawValue):\(restore.name)=NEWNAME), or confirm with --overwrite"
+        )
     }
 
     private func find(_ program: String, package: String) throws -> String {
-        guard let path = locate(program) else { throw AgentError("\(program) is not installed, so the dump cannot be restored; install the \(package) package") }
+        guard let path = locate(program) else {
+            throw AgentError("\(program) is not installed, so the dump cannot be restored; install the \(package) package")
+        }
         return path
     }
 
@@ -98,7 +108,8 @@ struct DatabaseRestorer {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
+        let output = Pipe()
+        let errors = Pipe()
         process.standardOutput = output
         process.standardError = errors
         process.standardInput = FileHandle.nullDevice
@@ -107,7 +118,9 @@ struct DatabaseRestorer {
         let problem = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw AgentError("\((executable as NSString).lastPathComponent) failed (exit \(process.terminationStatus)): \(problem.trimmingCharacters(in: .whitespacesAndNewlines).prefix(400))")
+            throw AgentError(
+                "\((executable as NSString).lastPathComponent) failed (exit \(process.terminationStatus)): \(problem.trimmingCharacters(in: .whitespacesAndNewlines).prefix(400))"
+            )
         }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -42,7 +42,10 @@ struct FileRestore {
                 preview.bytes += node.size
                 preview.expected.append((path, node.size))
             }
-            guard let attributes = try? manager.attributesOfItem(atPath: path) else { preview.created += 1; continue }
+            guard let attributes = try? manager.attributesOfItem(atPath: path) else {
+                preview.created += 1
+                continue
+            }
             let existingType = attributes[.type] as? FileAttributeType
             if node.type == "symlink" && existingType == .typeSymbolicLink { preview.existingLinks.append(path) }
             let sameType = (node.type == "file" && existingType == .typeRegular) || (node.type == "symlink" && existingType == .typeSymbolicLink)
@@ -57,7 +60,9 @@ struct FileRestore {
     /// refuse (files that differ, not confirmed) or restore. Answers what was (or would be) done.
     func perform(overwrite: Bool, dryRun: Bool, progress: @escaping @Sendable (RunProgress) async -> Void) async throws -> Preview {
         let preview = try await preview()
-        log("\(preview.files) files (\(preview.bytes) bytes) to \(target == "/" ? "their original location" : target): \(preview.created) new, \(preview.replaced.count) replaced")
+        log(
+            "\(preview.files) files (\(preview.bytes) bytes) to \(target == "/" ? "their original location" : target): \(preview.created) new, \(preview.replaced.count) replaced"
+        )
         if !preview.replaced.isEmpty {
             log("would replace: " + preview.replaced.prefix(20).joined(separator: ", ") + (preview.replaced.count > 20 ? ", …" : ""))
         }
@@ -66,7 +71,9 @@ struct FileRestore {
             return preview
         }
         if !preview.replaced.isEmpty && !overwrite {
-            throw AgentError("restoring would replace \(preview.replaced.count) existing file\(preview.replaced.count == 1 ? "" : "s") that differ (e.g. \(preview.replaced.prefix(3).joined(separator: ", "))); nothing was changed. Restore to another directory (--target), or confirm with --overwrite")
+            throw AgentError(
+                "restoring would replace \(preview.replaced.count) existing file\(preview.replaced.count == 1 ? "" : "s") that differ (e.g. \(preview.replaced.prefix(3).joined(separator: ", "))); nothing was changed. Restore to another directory (--target), or confirm with --overwrite"
+            )
         }
         try await run(preview, progress: progress)
         log("files restored")
@@ -89,15 +96,19 @@ struct FileRestore {
                 try? await Task.sleep(for: .seconds(1))
                 let done = Self.bytesPresent(preview.expected)
                 let fraction = preview.bytes > 0 ? min(0.99, Double(done) / Double(preview.bytes)) : 0
-                await progress(RunProgress(percentDone: fraction, totalFiles: Int64(preview.files), bytesDone: done, totalBytes: preview.bytes,
-                                           secondsElapsed: Date().timeIntervalSince(started), phase: "restoring files"))
+                await progress(
+                    RunProgress(
+                        percentDone: fraction, totalFiles: Int64(preview.files), bytesDone: done, totalBytes: preview.bytes,
+                        secondsElapsed: Date().timeIntervalSince(started), phase: "restoring files"))
             }
         }
         defer { watcher.cancel() }
         try await restic.restore(repository, snapshotID: snapshotID, target: target, includes: includes)
         watcher.cancel()
-        await progress(RunProgress(percentDone: 1, filesDone: Int64(preview.files), totalFiles: Int64(preview.files), bytesDone: preview.bytes,
-                                   totalBytes: preview.bytes, secondsElapsed: Date().timeIntervalSince(started), phase: "restoring files"))
+        await progress(
+            RunProgress(
+                percentDone: 1, filesDone: Int64(preview.files), totalFiles: Int64(preview.files), bytesDone: preview.bytes,
+                totalBytes: preview.bytes, secondsElapsed: Date().timeIntervalSince(started), phase: "restoring files"))
     }
 
     /// Where a snapshot path lands: restic puts `/a/b` at `<target>/a/b`.

@@ -33,12 +33,17 @@ public struct OfflineRestore: Sendable {
 
     /// Restores the files of one restic snapshot below `target` (a dry run first; existing files
     /// that differ need `overwrite`).
-    public func restore(snapshot: String, destination reference: String, target: String, includes: [String], overwrite: Bool, dryRun: Bool,
-                        progress: @escaping @Sendable (RunProgress) async -> Void) async throws -> FilePreview {
-        let plan = try RestorePlan(snapshotID: snapshot, sourceServerID: "", destinationID: "", resticSnapshotIDs: [], files: true, target: target,
-                                   includes: includes, databases: [], overwrite: overwrite, dryRun: dryRun).validated()
+    public func restore(
+        snapshot: String, destination reference: String, target: String, includes: [String], overwrite: Bool, dryRun: Bool,
+        progress: @escaping @Sendable (RunProgress) async -> Void
+    ) async throws -> FilePreview {
+        let plan = try RestorePlan(
+            snapshotID: snapshot, sourceServerID: "", destinationID: "", resticSnapshotIDs: [], files: true, target: target,
+            includes: includes, databases: [], overwrite: overwrite, dryRun: dryRun
+        ).validated()
         let (restic, repository) = try await open(reference)
-        let restore = FileRestore(restic: restic, repository: repository, snapshotID: snapshot, target: plan.target ?? "/", includes: plan.includes, log: log)
+        let restore = FileRestore(
+            restic: restic, repository: repository, snapshotID: snapshot, target: plan.target ?? "/", includes: plan.includes, log: log)
         let preview = try await restore.perform(overwrite: overwrite, dryRun: dryRun, progress: progress)
         return FilePreview(files: preview.files, bytes: preview.bytes, created: preview.created, replaced: preview.replaced)
     }
@@ -60,8 +65,9 @@ public struct OfflineRestore: Sendable {
         let jobs = try state.loadJobs()?.jobs ?? []
         var certificates: [String: String] = [:]
         for job in jobs { certificates.merge(job.peerCertificates ?? [:]) { first, _ in first } }
-        let access = RepositoryAccess(identity: identity, state: state, runID: "offline-restore", envelopes: jobs.flatMap(\.envelopes),
-                                      peerCertificates: certificates, repositoryServerID: identity.serverID)
+        let access = RepositoryAccess(
+            identity: identity, state: state, runID: "offline-restore", envelopes: jobs.flatMap(\.envelopes),
+            peerCertificates: certificates, repositoryServerID: identity.serverID)
         return (try await Restic.detect(), try JobRunner.repository(of: destination, access: access))
     }
 }

@@ -34,13 +34,15 @@ public struct RestoreExecution: Sendable {
         defer { SecureFile.remove(file) }
         guard let plan = order.plan else { throw AgentError("the order for run \(runID) has no restore plan") }
         let identity = try state.loadIdentity()
-        let lifecycle = RunSession(state: state, link: try? HubLink(hubURL: identity.hubURL, credential: state.loadCredential(), timeout: 10),
-                                     log: log, clock: clock, deliveryTimeout: 10)
+        let lifecycle = RunSession(
+            state: state, link: try? HubLink(hubURL: identity.hubURL, credential: state.loadCredential(), timeout: 10),
+            log: log, clock: clock, deliveryTimeout: 10)
         var run = order.run
         run.startedAt = clock.now()
         run.results = [DestinationResult(destinationID: order.destination.id, status: .running)]
-        let access = RepositoryAccess(identity: identity, state: state, runID: runID, destinationID: order.destination.id, envelope: order.envelope,
-                                      peerCertificate: order.peerCertificate, repositoryServerID: plan.sourceServerID)
+        let access = RepositoryAccess(
+            identity: identity, state: state, runID: runID, destinationID: order.destination.id, envelope: order.envelope,
+            peerCertificate: order.peerCertificate, repositoryServerID: plan.sourceServerID)
         let (finished, _) = try await lifecycle.perform(run) { progress in
             var result = DestinationResult(destinationID: order.destination.id, status: .failed)
             do {
@@ -64,8 +66,10 @@ public struct RestoreExecution: Sendable {
     }
 
     /// Restores what the plan asks for; answers the bytes written.
-    func perform(_ plan: RestorePlan, destination: Destination, access: RepositoryAccess,
-                 progress: @escaping @Sendable (RunProgress) async -> Void) async throws -> Int64 {
+    func perform(
+        _ plan: RestorePlan, destination: Destination, access: RepositoryAccess,
+        progress: @escaping @Sendable (RunProgress) async -> Void
+    ) async throws -> Int64 {
         let restic = try await Restic.detect()
         let repository = try JobRunner.repository(of: destination, access: access)
         log("restoring snapshot \(plan.snapshotID) of server \(plan.sourceServerID) from \(destination.name) (\(repository.displayLocation))")
@@ -75,16 +79,19 @@ public struct RestoreExecution: Sendable {
         var bytes: Int64 = 0
         if plan.files {
             guard let files = snapshots.first(where: { $0.tags.contains("source=files") }) else {
-                throw AgentError("snapshot \(plan.snapshotID) has no files at \(destination.name) (its job backs up databases only, or this copy was pruned)")
+                throw AgentError(
+                    "snapshot \(plan.snapshotID) has no files at \(destination.name) (its job backs up databases only, or this copy was pruned)")
             }
-            let restore = FileRestore(restic: restic, repository: repository, snapshotID: files.id, target: plan.target ?? "/", includes: plan.includes, log: log)
+            let restore = FileRestore(
+                restic: restic, repository: repository, snapshotID: files.id, target: plan.target ?? "/", includes: plan.includes, log: log)
             let preview = try await restore.perform(overwrite: plan.overwrite, dryRun: plan.dryRun, progress: progress)
             if !plan.dryRun { bytes += preview.bytes }
         }
         for database in plan.databases {
             let restorer = DatabaseRestorer(restore: database, overwrite: plan.overwrite, log: log)
             guard let dump = snapshots.first(where: { $0.tags.contains(restorer.sourceTag) }) else {
-                throw AgentError("snapshot \(plan.snapshotID) has no dump of \(database.engine.rawValue) database \(database.name) at \(destination.name)")
+                throw AgentError(
+                    "snapshot \(plan.snapshotID) has no dump of \(database.engine.rawValue) database \(database.name) at \(destination.name)")
             }
             if plan.dryRun {
                 log("dry run: would restore \(database.engine.rawValue) \(database.name) into \(database.targetName)")

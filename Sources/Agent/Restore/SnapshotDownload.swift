@@ -17,8 +17,9 @@ struct SnapshotDownload: Sendable {
         let sequence = Counter()
         do {
             let identity = try state.loadIdentity()
-            let access = RepositoryAccess(identity: identity, state: state, runID: "download-" + order.downloadID, destinationID: listing.destination.id,
-                                          envelope: listing.envelope, peerCertificate: listing.peerCertificate, repositoryServerID: listing.sourceServerID)
+            let access = RepositoryAccess(
+                identity: identity, state: state, runID: "download-" + order.downloadID, destinationID: listing.destination.id,
+                envelope: listing.envelope, peerCertificate: listing.peerCertificate, repositoryServerID: listing.sourceServerID)
             let repository = try JobRunner.repository(of: listing.destination, access: access)
             let restic = try await Restic.detect()
             try await restic.dumpChunks(repository, snapshotID: order.resticSnapshotID, path: order.path, archive: order.archive) { chunk in
@@ -28,7 +29,8 @@ struct SnapshotDownload: Sendable {
             logger.info("sent a download to the hub", metadata: ["snapshot.id": "\(listing.snapshotID)", "download.id": "\(order.downloadID)"])
         } catch {
             let words = DestinationCopy.words(error)
-            logger.warning("a download stopped", metadata: ["snapshot.id": "\(listing.snapshotID)", "download.id": "\(order.downloadID)", "error": "\(words)"])
+            logger.warning(
+                "a download stopped", metadata: ["snapshot.id": "\(listing.snapshotID)", "download.id": "\(order.downloadID)", "error": "\(words)"])
             try? await link.sendDownloadPart(downloadID: order.downloadID, sequence: sequence.next(), data: Data(), done: true, error: words)
         }
     }
@@ -36,6 +38,11 @@ struct SnapshotDownload: Sendable {
     final class Counter: @unchecked Sendable {
         private let lock = NSLock()
         private var value = 0
-        func next() -> Int { lock.withLock { defer { value += 1 }; return value } }
+        func next() -> Int {
+            lock.withLock {
+                defer { value += 1 }
+                return value
+            }
+        }
     }
 }

@@ -16,8 +16,10 @@ public struct RunContext: Sendable {
     /// Called with live progress (throttled by the receiver).
     public var progress: @Sendable (RunProgress) async -> Void
 
-    public init(job: AgentJob, identity: AgentIdentity, runID: String, state: AgentState, log: RunLog,
-                progress: @escaping @Sendable (RunProgress) async -> Void) {
+    public init(
+        job: AgentJob, identity: AgentIdentity, runID: String, state: AgentState, log: RunLog,
+        progress: @escaping @Sendable (RunProgress) async -> Void
+    ) {
         self.job = job
         self.identity = identity
         self.runID = runID
@@ -48,13 +50,19 @@ struct RepositoryAccess: Sendable {
     }
 
     /// Access to one copy the hub sent with a restore, listing or download order.
-    init(identity: AgentIdentity, state: AgentState, runID: String, destinationID: String, envelope: SealedEnvelope?, peerCertificate: String?,
-         repositoryServerID: String) {
-        self.init(identity: identity, state: state, runID: runID, envelopes: envelope.map { [$0] } ?? [],
-                  peerCertificates: peerCertificate.map { [destinationID: $0] }, repositoryServerID: repositoryServerID)
+    init(
+        identity: AgentIdentity, state: AgentState, runID: String, destinationID: String, envelope: SealedEnvelope?, peerCertificate: String?,
+        repositoryServerID: String
+    ) {
+        self.init(
+            identity: identity, state: state, runID: runID, envelopes: envelope.map { [$0] } ?? [],
+            peerCertificates: peerCertificate.map { [destinationID: $0] }, repositoryServerID: repositoryServerID)
     }
 
-    init(identity: AgentIdentity, state: AgentState, runID: String, envelopes: [SealedEnvelope], peerCertificates: [String: String]?, repositoryServerID: String) {
+    init(
+        identity: AgentIdentity, state: AgentState, runID: String, envelopes: [SealedEnvelope], peerCertificates: [String: String]?,
+        repositoryServerID: String
+    ) {
         self.identity = identity
         self.state = state
         self.runID = runID
@@ -74,8 +82,10 @@ public struct EngineOutcome: Sendable, Equatable {
     /// by the link protocol: the hub needs them to drop the snapshots it lists.
     public var removedSnapshotIDs: [String: [String]]
 
-    public init(results: [DestinationResult], filesNew: Int64 = 0, bytesAdded: Int64 = 0, bytesProcessed: Int64 = 0,
-                removedSnapshotIDs: [String: [String]] = [:]) {
+    public init(
+        results: [DestinationResult], filesNew: Int64 = 0, bytesAdded: Int64 = 0, bytesProcessed: Int64 = 0,
+        removedSnapshotIDs: [String: [String]] = [:]
+    ) {
         self.results = results
         self.filesNew = filesNew
         self.bytesAdded = bytesAdded

@@ -1,4 +1,5 @@
 import Foundation
+
 /// How to reach a database, parsed from a job's `connection` text: `host`, `host:port`,
 /// `user@host`, `user@host:port`, `[::1]:5432`, or a Unix socket path starting with `/`
 /// (optionally `user@/path`). Passwords never appear here: they stay on the server
@@ -71,6 +72,8 @@ public struct DatabaseConnection: Sendable, Equatable {
     }
 
     private static func invalid(_ value: String, _ reason: String) -> AgentError {
-        AgentError("the database connection \"\(value)\" is not valid: \(reason); use host, host:port, user@host:port or a socket path such as /run/postgresql, and change it in the job")
+        AgentError(
+            "the database connection \"\(value)\" is not valid: \(reason); use host, host:port, user@host:port or a socket path such as /run/postgresql, and change it in the job"
+        )
     }
 }

@@ -76,7 +76,8 @@ struct DestinationCopy {
     /// With `knownInitialized` (an earlier run saw the repository), no restic process checks for it;
     /// a backup that then finds none throws `.repositoryMissing` before writing anything.
     private func copyAndRetain(knownInitialized: Bool, memory: RepositoryMemory) async throws
-        -> ([ResticBackupSummary], [String], (problem: String?, removed: [String])) {
+        -> ([ResticBackupSummary], [String], (problem: String?, removed: [String]))
+    {
         let log = context.log
         log("destination \(destination.name) (\(destination.id)): repository \(repository.displayLocation)")
         // A repository created just now has no stale locks, nor has a local one with no lock file:
@@ -130,13 +131,15 @@ struct DestinationCopy {
     }
 
     private func backupFiles() async throws -> ResticBackupSummary {
-        context.log("backing up \(job.sources.paths.count) path\(job.sources.paths.count == 1 ? "" : "s")" +
-                    (job.sources.excludes.isEmpty ? "" : " (\(job.sources.excludes.count) excludes)"))
+        context.log(
+            "backing up \(job.sources.paths.count) path\(job.sources.paths.count == 1 ? "" : "s")"
+                + (job.sources.excludes.isEmpty ? "" : " (\(job.sources.excludes.count) excludes)"))
         let missing = job.sources.paths.filter { !FileManager.default.fileExists(atPath: $0) }
         if !missing.isEmpty { context.log("missing paths (skipped by restic): \(missing.joined(separator: ", "))") }
-        let summary = try await restic.backup(repository, paths: job.sources.paths, excludes: job.sources.excludes,
-                                              tags: SnapshotTags.tags(jobID: job.id, runID: context.runID, source: "files"),
-                                              host: host, progress: progressHandler(phase: "\(destination.name) files"))
+        let summary = try await restic.backup(
+            repository, paths: job.sources.paths, excludes: job.sources.excludes,
+            tags: SnapshotTags.tags(jobID: job.id, runID: context.runID, source: "files"),
+            host: host, progress: progressHandler(phase: "\(destination.name) files"))
         report(summary, what: "files")
         return summary
     }
@@ -145,12 +148,14 @@ struct DestinationCopy {
         let dump = try DumpCommand.make(for: database)
         let filename = DumpCommand.filename(for: database)
         context.log("dumping \(database.engine.rawValue) \(database.name) with \((dump.executable as NSString).lastPathComponent) into \(filename)")
-        let producer = ProducerCommand(executable: dump.executable, arguments: dump.arguments,
-                                       environment: [OrphanProcesses.marker: context.runID])
-        let summary = try await restic.backupStdin(repository, filename: filename,
-                                                   tags: SnapshotTags.tags(jobID: job.id, runID: context.runID, source: DumpCommand.sourceTag(for: database)),
-                                                   host: host, producer: producer,
-                                                   progress: progressHandler(phase: "\(destination.name) \(filename)"))
+        let producer = ProducerCommand(
+            executable: dump.executable, arguments: dump.arguments,
+            environment: [OrphanProcesses.marker: context.runID])
+        let summary = try await restic.backupStdin(
+            repository, filename: filename,
+            tags: SnapshotTags.tags(jobID: job.id, runID: context.runID, source: DumpCommand.sourceTag(for: database)),
+            host: host, producer: producer,
+            progress: progressHandler(phase: "\(destination.name) \(filename)"))
         report(summary, what: filename)
         return summary
     }
@@ -165,11 +170,14 @@ struct DestinationCopy {
             return (nil, [])
         }
         do {
-            let result = try await restic.forget(repository, tags: ["job=\(job.id)"], host: host, groupBy: "host,paths",
-                                                 keep: retention.resticArguments, prune: true)
+            let result = try await restic.forget(
+                repository, tags: ["job=\(job.id)"], host: host, groupBy: "host,paths",
+                keep: retention.resticArguments, prune: true)
             let removed = result.removedIDs
-            context.log("retention (\(retention.summary)): \(removed.count) snapshot\(removed.count == 1 ? "" : "s") removed" +
-                        (removed.isEmpty ? "" : " (\(removed.map { String($0.prefix(8)) }.joined(separator: ", ")))") + ", \(result.keptIDs.count) kept")
+            context.log(
+                "retention (\(retention.summary)): \(removed.count) snapshot\(removed.count == 1 ? "" : "s") removed"
+                    + (removed.isEmpty ? "" : " (\(removed.map { String($0.prefix(8)) }.joined(separator: ", ")))") + ", \(result.keptIDs.count) kept"
+            )
             return (nil, removed)
         } catch {
             let text = "the copy was made, but old snapshots were not removed: \(Self.words(error))"
@@ -179,7 +187,9 @@ struct DestinationCopy {
     }
 
     private func report(_ summary: ResticBackupSummary, what: String) {
-        context.log("\(what): snapshot \(summary.snapshotID.prefix(8)), \(summary.filesNew) new and \(summary.filesChanged) changed files, \(summary.dataAdded) bytes added of \(summary.totalBytesProcessed)")
+        context.log(
+            "\(what): snapshot \(summary.snapshotID.prefix(8)), \(summary.filesNew) new and \(summary.filesChanged) changed files, \(summary.dataAdded) bytes added of \(summary.totalBytesProcessed)"
+        )
         for warning in summary.warnings.prefix(5) { context.log("warning: \(warning)") }
         if summary.warnings.count > 5 { context.log("… and \(summary.warnings.count - 5) more unreadable items") }
     }
@@ -189,10 +199,11 @@ struct DestinationCopy {
         let sink = context.progress
         return { progress in
             guard throttle.shouldPass(final: progress.isFinal) else { return }
-            let converted = RunProgress(percentDone: progress.percentDone, filesDone: Int64(progress.filesDone), totalFiles: Int64(progress.totalFiles),
-                                        bytesDone: Int64(progress.bytesDone), totalBytes: Int64(progress.totalBytes),
-                                        secondsElapsed: Double(progress.secondsElapsed), secondsRemaining: progress.secondsRemaining.map(Double.init),
-                                        phase: phase)
+            let converted = RunProgress(
+                percentDone: progress.percentDone, filesDone: Int64(progress.filesDone), totalFiles: Int64(progress.totalFiles),
+                bytesDone: Int64(progress.bytesDone), totalBytes: Int64(progress.totalBytes),
+                secondsElapsed: Double(progress.secondsElapsed), secondsRemaining: progress.secondsRemaining.map(Double.init),
+                phase: phase)
             Task { await sink(converted) }
         }
     }
@@ -212,7 +223,9 @@ struct DestinationCopy {
     /// A failure in plain words (ResticError messages are already redacted).
     static func words(_ error: any Error) -> String {
         if let error = error as? ResticError {
-            if error.kind == .interrupted { return "the run was stopped before this copy finished (the agent was asked to stop); the next run makes a new copy" }
+            if error.kind == .interrupted {
+                return "the run was stopped before this copy finished (the agent was asked to stop); the next run makes a new copy"
+            }
             return error.message
         }
         return "\(error)"

@@ -37,7 +37,8 @@ public struct DumpCommand: Sendable, Equatable {
         let name = source.name.trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty else { throw AgentError("a database source of the job has no name; fix the job on the hub") }
         guard !name.hasPrefix("-") else {
-            throw AgentError("the database name \"\(name)\" starts with '-', which the dump tools would read as an option; rename the database in the job")
+            throw AgentError(
+                "the database name \"\(name)\" starts with '-', which the dump tools would read as an option; rename the database in the job")
         }
         switch source.engine {
         case .postgresql:
@@ -53,7 +54,9 @@ public struct DumpCommand: Sendable, Equatable {
         case .mysql, .mariadb:
             let candidates = source.engine == .mariadb ? ["mariadb-dump", "mysqldump"] : ["mysqldump", "mariadb-dump"]
             guard let program = candidates.compactMap({ locate($0) }).first else {
-                throw AgentError("neither mariadb-dump nor mysqldump is installed, so the \(source.engine.rawValue) database \(name) cannot be dumped; install the mariadb-client (or mysql-client) package")
+                throw AgentError(
+                    "neither mariadb-dump nor mysqldump is installed, so the \(source.engine.rawValue) database \(name) cannot be dumped; install the mariadb-client (or mysql-client) package"
+                )
             }
             var arguments = ["--single-transaction", "--routines", "--events"]
             if let socket = connection.socket { arguments.append("--socket=\(socket)") }
@@ -71,8 +74,9 @@ public struct DumpCommand: Sendable, Equatable {
             }
             // `.dump` of a file that is not a database prints an error comment and exits 0; reading
             // the schema first (output discarded) makes sqlite3 exit non-zero instead (-bail).
-            return DumpCommand(executable: try find("sqlite3", locate: locate, package: "sqlite3"),
-                               arguments: ["-bail", "-readonly", name, ".output /dev/null", "SELECT count(*) FROM sqlite_master;", ".output stdout", ".dump"])
+            return DumpCommand(
+                executable: try find("sqlite3", locate: locate, package: "sqlite3"),
+                arguments: ["-bail", "-readonly", name, ".output /dev/null", "SELECT count(*) FROM sqlite_master;", ".output stdout", ".dump"])
         }
     }
 

@@ -51,8 +51,9 @@ public struct JobRunner: BackupEngine {
                 if result.status == .succeeded { filesNew = max(filesNew, copied.filesNew) }
                 if !copied.removedSnapshotIDs.isEmpty { removed[destinationID] = copied.removedSnapshotIDs }
             } else {
-                result = DestinationResult(destinationID: destinationID, status: .failed,
-                                           error: "destination \(destinationID) is not in this agent's job list; it may have been deleted — check the job on the hub")
+                result = DestinationResult(
+                    destinationID: destinationID, status: .failed,
+                    error: "destination \(destinationID) is not in this agent's job list; it may have been deleted — check the job on the hub")
             }
             result.durationSeconds = Date().timeIntervalSince(started)
             context.log("destination \(destinationID): \(result.status.rawValue)" + (result.error.map { " — \($0)" } ?? ""))
@@ -73,7 +74,9 @@ public struct JobRunner: BackupEngine {
 
     /// One destination's part of the run: a backup copy, or a check for check jobs.
     private func copy(to destination: Destination, _ context: RunContext) async -> DestinationCopy.Outcome {
-        let failed = { (message: String) in DestinationCopy.Outcome(result: DestinationResult(destinationID: destination.id, status: .failed, error: message)) }
+        let failed = { (message: String) in
+            DestinationCopy.Outcome(result: DestinationResult(destinationID: destination.id, status: .failed, error: message))
+        }
         let restic: Restic
         switch self.restic {
         case .success(let found): restic = found
@@ -93,7 +96,8 @@ public struct JobRunner: BackupEngine {
         }
         var copy = DestinationCopy(restic: restic, repository: repository, destination: destination, context: context)
         if let usage = context.job.peerUsage?[destination.id], usage.isOver {
-            copy.refusal = "this server stores \(usage.usedBytes) bytes on peer destination \(destination.name), over its quota of \(usage.quotaBytes); no new backup was made there (old snapshots were pruned by the job's retention). Raise the quota or keep fewer snapshots"
+            copy.refusal =
+                "this server stores \(usage.usedBytes) bytes on peer destination \(destination.name), over its quota of \(usage.quotaBytes); no new backup was made there (old snapshots were pruned by the job's retention). Raise the quota or keep fewer snapshots"
         }
         return await copy.run()
     }
@@ -118,17 +122,21 @@ public struct JobRunner: BackupEngine {
 enum LocalRepository {
     static func make(base: String, destination: Destination, access context: RepositoryAccess) throws -> ResticRepository {
         guard context.repositoryServerID == context.identity.serverID else {
-            throw AgentError("the repository of server \(context.repositoryServerID) at the local destination \(destination.name) can only be opened by that server (its password never leaves it); restore on that server, or from an offsite copy")
+            throw AgentError(
+                "the repository of server \(context.repositoryServerID) at the local destination \(destination.name) can only be opened by that server (its password never leaves it); restore on that server, or from an offsite copy"
+            )
         }
         let trimmed = base.hasSuffix("/") && base.count > 1 ? String(base.dropLast()) : base
         let passwordFile = try context.state.repositoryPasswordFile(destinationID: destination.id)
         let cache = context.state.directory + "/cache"
         try SecureFile.makeDirectory(cache)
-        return ResticRepository(location: trimmed + "/" + context.repositoryServerID, environment: [
-            "RESTIC_PASSWORD_FILE": passwordFile,
-            "RESTIC_CACHE_DIR": cache,
-            "RESTIC_PROGRESS_FPS": "1",
-            OrphanProcesses.marker: context.runID,
-        ])
+        return ResticRepository(
+            location: trimmed + "/" + context.repositoryServerID,
+            environment: [
+                "RESTIC_PASSWORD_FILE": passwordFile,
+                "RESTIC_CACHE_DIR": cache,
+                "RESTIC_PROGRESS_FPS": "1",
+                OrphanProcesses.marker: context.runID,
+            ])
     }
 }

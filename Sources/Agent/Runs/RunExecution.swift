@@ -47,11 +47,14 @@ public struct RunExecution: Sendable {
         let now = clock.now()
         let identity = try state.loadIdentity()
         guard let jobSet = try state.loadJobs() else {
-            throw AgentError("no jobs are known yet (no \(state.jobsFile)); start `mzpanel-agent daemon` (or wait for it) so it fetches them from the hub")
+            throw AgentError(
+                "no jobs are known yet (no \(state.jobsFile)); start `mzpanel-agent daemon` (or wait for it) so it fetches them from the hub")
         }
         guard let agentJob = jobSet.jobs.first(where: { $0.job.id == request.jobID }) else {
             if let runID = request.runID { try reportUnknownJob(request, runID: runID, identity: identity, known: jobSet.jobs.count) }
-            throw AgentError("job \(request.jobID) is not one of this server's jobs (\(jobSet.jobs.count) known); check the id with `mzpanel-agent status`, or let the daemon sync the jobs if it was just created")
+            throw AgentError(
+                "job \(request.jobID) is not one of this server's jobs (\(jobSet.jobs.count) known); check the id with `mzpanel-agent status`, or let the daemon sync the jobs if it was just created"
+            )
         }
         let job = agentJob.job
         if request.trigger == .timer && !job.enabled {
@@ -68,15 +71,19 @@ public struct RunExecution: Sendable {
         state.slots.prune(now: now)
         await RunSession.reportInterruptedRuns(state, clock: clock, log: log.callAsFunction)
 
-        let lifecycle = RunSession(state: state, link: try? HubLink(hubURL: identity.hubURL, credential: state.loadCredential(), timeout: deliveryTimeout),
-                                     log: log, clock: clock, deliveryTimeout: deliveryTimeout)
+        let lifecycle = RunSession(
+            state: state, link: try? HubLink(hubURL: identity.hubURL, credential: state.loadCredential(), timeout: deliveryTimeout),
+            log: log, clock: clock, deliveryTimeout: deliveryTimeout)
         let started = clock.now()
-        let run = Run(id: runID, accountID: identity.accountID, serverID: identity.serverID, jobID: job.id, trigger: request.trigger,
-                      slot: slot, status: .running, createdAt: started, startedAt: started,
-                      results: job.destinationIDs.map { DestinationResult(destinationID: $0, status: .pending) })
+        let run = Run(
+            id: runID, accountID: identity.accountID, serverID: identity.serverID, jobID: job.id, trigger: request.trigger,
+            slot: slot, status: .running, createdAt: started, startedAt: started,
+            results: job.destinationIDs.map { DestinationResult(destinationID: $0, status: .pending) })
         try state.running.register(run)
         log.annotate(jobID: job.id, runID: runID)
-        log("run \(runID) of job \(job.name) (\(job.id)) started, trigger \(request.trigger.rawValue)" + (slot.map { ", slot \(HubJSON.format($0))" } ?? ""))
+        log(
+            "run \(runID) of job \(job.name) (\(job.id)) started, trigger \(request.trigger.rawValue)"
+                + (slot.map { ", slot \(HubJSON.format($0))" } ?? ""))
         let pings = JobPings(job: job, log: log)
 
         let (finished, record) = try await lifecycle.perform(run) { progress in
@@ -88,8 +95,12 @@ public struct RunExecution: Sendable {
             run.filesNew = outcome.filesNew
             run.bytesAdded = outcome.bytesAdded
             run.bytesProcessed = outcome.bytesProcessed
-            log("run \(runID) \(Task.isCancelled ? RunStatus.cancelled.rawValue : run.status.rawValue) in \(Int((run.finishedAt ?? started).timeIntervalSince(started).rounded())) s")
-            let pruned = outcome.removedSnapshotIDs.sorted { $0.key < $1.key }.map { PrunedCopies(destinationID: $0.key, resticSnapshotIDs: $0.value) }
+            log(
+                "run \(runID) \(Task.isCancelled ? RunStatus.cancelled.rawValue : run.status.rawValue) in \(Int((run.finishedAt ?? started).timeIntervalSince(started).rounded())) s"
+            )
+            let pruned = outcome.removedSnapshotIDs.sorted { $0.key < $1.key }.map {
+                PrunedCopies(destinationID: $0.key, resticSnapshotIDs: $0.value)
+            }
             return RunSession.Finish(snapshot: job.kind == .check ? nil : Self.snapshot(of: run, at: started), pruned: pruned)
         }
         try? state.history.record(finished)
@@ -104,21 +115,25 @@ public struct RunExecution: Sendable {
     func reportUnknownJob(_ request: Request, runID: String, identity: AgentIdentity, known: Int) throws {
         try SafeName.check(runID, what: "run id")
         let now = clock.now()
-        let message = "job \(request.jobID) is not in this agent's job list (\(known) jobs known); the agent could not fetch it yet — check that `mzpanel-agent daemon` runs and reaches the hub, then run the job again"
+        let message =
+            "job \(request.jobID) is not in this agent's job list (\(known) jobs known); the agent could not fetch it yet — check that `mzpanel-agent daemon` runs and reaches the hub, then run the job again"
         log(message)
-        let run = Run(id: runID, accountID: identity.accountID, serverID: identity.serverID, jobID: request.jobID, trigger: request.trigger,
-                      slot: request.slot, status: .failed, createdAt: now, startedAt: now, finishedAt: now, logExcerpt: log.excerpt)
+        let run = Run(
+            id: runID, accountID: identity.accountID, serverID: identity.serverID, jobID: request.jobID, trigger: request.trigger,
+            slot: request.slot, status: .failed, createdAt: now, startedAt: now, finishedAt: now, logExcerpt: log.excerpt)
         try state.outbox.append(AgentEvent(id: EventID.make(), kind: .runFinished, occurredAt: now, run: run))
     }
 
     /// The snapshot of a run: one copy per destination that got its copy (nil when none did).
     static func snapshot(of run: Run, at date: Date) -> Snapshot? {
         let copies = run.results.filter { $0.status == .succeeded }.map {
-            SnapshotCopy(destinationID: $0.destinationID, resticSnapshotIDs: $0.resticSnapshotIDs,
-                         bytesAdded: $0.bytesAdded, bytesTotal: $0.bytesProcessed)
+            SnapshotCopy(
+                destinationID: $0.destinationID, resticSnapshotIDs: $0.resticSnapshotIDs,
+                bytesAdded: $0.bytesAdded, bytesTotal: $0.bytesProcessed)
         }
         guard !copies.isEmpty else { return nil }
-        return Snapshot(id: ResourceID.make(.snapshot), accountID: run.accountID, serverID: run.serverID, jobID: run.jobID,
-                        runID: run.id, createdAt: date, copies: copies)
+        return Snapshot(
+            id: ResourceID.make(.snapshot), accountID: run.accountID, serverID: run.serverID, jobID: run.jobID,
+            runID: run.id, createdAt: date, copies: copies)
     }
 }

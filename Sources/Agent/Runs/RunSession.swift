@@ -45,8 +45,10 @@ struct RunSession: Sendable {
         if Task.isCancelled { run.status = .cancelled }
         if record.pruned?.isEmpty == true { record.pruned = nil }
         run.logExcerpt = log.excerpt
-        try state.outbox.append(AgentEvent(id: EventID.make(), kind: .runFinished, occurredAt: finished, run: run,
-                                           snapshot: record.snapshot, pruned: record.pruned))
+        try state.outbox.append(
+            AgentEvent(
+                id: EventID.make(), kind: .runFinished, occurredAt: finished, run: run,
+                snapshot: record.snapshot, pruned: record.pruned))
         return (run, record)
     }
 

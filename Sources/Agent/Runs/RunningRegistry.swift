@@ -25,8 +25,9 @@ public struct RunningRegistry: Sendable {
     public func register(_ run: Run, pid: Int32 = getpid()) throws {
         try SafeName.check(run.id, what: "run id")
         try SecureFile.makeDirectory(directory)
-        let entry = Entry(runID: run.id, jobID: run.jobID, pid: pid, processStartTicks: ProcessLiveness.startTicks(of: pid),
-                          startedAt: run.startedAt ?? Date(), run: run)
+        let entry = Entry(
+            runID: run.id, jobID: run.jobID, pid: pid, processStartTicks: ProcessLiveness.startTicks(of: pid),
+            startedAt: run.startedAt ?? Date(), run: run)
         try SecureFile.write(try HubJSON.encoder().encode(entry), to: path(run.id), mode: 0o600)
     }
 

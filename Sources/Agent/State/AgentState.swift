@@ -78,7 +78,9 @@ public struct AgentState: Sendable {
 
     public func loadIdentity() throws -> AgentIdentity {
         guard let data = try SecureFile.read(identityFile) else {
-            throw AgentError("this agent is not enrolled (no \(identityFile)); run `mzpanel-agent enroll --url HUB_URL --token TOKEN\(stateFlag)` with a token from `mzpanel servers add`")
+            throw AgentError(
+                "this agent is not enrolled (no \(identityFile)); run `mzpanel-agent enroll --url HUB_URL --token TOKEN\(stateFlag)` with a token from `mzpanel servers add`"
+            )
         }
         return try Self.decode(AgentIdentity.self, from: data, file: identityFile)
     }
@@ -92,7 +94,9 @@ public struct AgentState: Sendable {
             throw AgentError("no agent credential in \(directory); enroll again with `mzpanel-agent enroll --force …`")
         }
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !text.isEmpty else { throw AgentError("the agent credential file \(credentialFile) is empty; enroll again with `mzpanel-agent enroll --force …`") }
+        guard !text.isEmpty else {
+            throw AgentError("the agent credential file \(credentialFile) is empty; enroll again with `mzpanel-agent enroll --force …`")
+        }
         return text
     }
 
@@ -160,7 +164,8 @@ public struct AgentState: Sendable {
 /// Ids used as file names must not escape their directory.
 enum SafeName {
     static func isSafe(_ name: String) -> Bool {
-        !name.isEmpty && name.count <= 128 && name.first != "." && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }
+        !name.isEmpty && name.count <= 128 && name.first != "."
+            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }
     }
 
     static func check(_ name: String, what: String) throws {

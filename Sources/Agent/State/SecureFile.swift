@@ -1,8 +1,9 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Small POSIX file helpers with explicit permissions: the agent's state holds secrets, so files
@@ -112,8 +113,8 @@ public enum SecureFile {
 
 private func systemWrite(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int {
     #if canImport(Glibc)
-    Glibc.write(fd, pointer, count)
+        Glibc.write(fd, pointer, count)
     #else
-    Darwin.write(fd, pointer, count)
+        Darwin.write(fd, pointer, count)
     #endif
 }

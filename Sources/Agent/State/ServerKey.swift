@@ -35,7 +35,9 @@ public struct ServerKey: Sendable {
         }
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard let raw = Data(base64Encoded: text), let key = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: raw) else {
-            throw AgentError("the server key \(path) is damaged; restore it from a backup of the state directory, or remove it and enroll again with --force (credentials sealed to the old key must then be sealed again)")
+            throw AgentError(
+                "the server key \(path) is damaged; restore it from a backup of the state directory, or remove it and enroll again with --force (credentials sealed to the old key must then be sealed again)"
+            )
         }
         return ServerKey(privateKey: key)
     }
@@ -46,7 +48,7 @@ public struct ServerKey: Sendable {
         let key = ServerKey()
         let text = Data((key.privateKey.rawRepresentation.base64EncodedString() + "\n").utf8)
         if try !SecureFile.createExclusive(path, contents: text, mode: 0o600) {
-            return try load(from: path) // another process created it first
+            return try load(from: path)  // another process created it first
         }
         return key
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Redaction
 import Logging
+import Redaction
 
 /// The agent's swift-log handler: one line per message on standard error (the journal under
 /// systemd), `<time> <message> key=value…` with the metadata keys sorted, everything redacted.

@@ -45,8 +45,10 @@ extension CalendarSpec {
 
     /// The earliest value ≥ `value` that a field list allows: -1 when none, 0 when `value`
     /// itself matches, 1 when `value` was moved forward.
-    private func match(_ list: [Component], isDay: Bool, in tm: BrokenDownTime,
-                       value: inout Int, clock: inout WallClock) -> Int {
+    private func match(
+        _ list: [Component], isDay: Bool, in tm: BrokenDownTime,
+        value: inout Int, clock: inout WallClock
+    ) -> Int {
         if list.isEmpty { return 0 }
         let fromEnd = endOfMonth && isDay
         var best: Int?
@@ -147,8 +149,12 @@ extension CalendarSpec {
 
             var r = match(year, isDay: false, in: c, value: &c.year, clock: &clock)
             if r > 0 {
-                c.month = 0; c.day = 1
-                c.hour = 0; c.minute = 0; c.second = 0; usec = 0
+                c.month = 0
+                c.day = 1
+                c.hour = 0
+                c.minute = 0
+                c.second = 0
+                usec = 0
             }
             if r < 0 { return false }
             if withinBounds(&c, clock: &clock) <= 0 { return false }
@@ -158,49 +164,81 @@ extension CalendarSpec {
             c.month -= 1
             if r > 0 {
                 c.day = 1
-                c.hour = 0; c.minute = 0; c.second = 0; usec = 0
+                c.hour = 0
+                c.minute = 0
+                c.second = 0
+                usec = 0
             }
             if r >= 0 { r = withinBounds(&c, clock: &clock) }
             if r < 0 {
-                c.year += 1; c.month = 0; c.day = 1
-                c.hour = 0; c.minute = 0; c.second = 0; usec = 0
+                c.year += 1
+                c.month = 0
+                c.day = 1
+                c.hour = 0
+                c.minute = 0
+                c.second = 0
+                usec = 0
                 continue
             }
             if r == 0 { continue }
 
             r = match(day, isDay: true, in: c, value: &c.day, clock: &clock)
-            if r > 0 { c.hour = 0; c.minute = 0; c.second = 0; usec = 0 }
+            if r > 0 {
+                c.hour = 0
+                c.minute = 0
+                c.second = 0
+                usec = 0
+            }
             if r >= 0 { r = withinBounds(&c, clock: &clock) }
             if r < 0 {
-                c.month += 1; c.day = 1
-                c.hour = 0; c.minute = 0; c.second = 0; usec = 0
+                c.month += 1
+                c.day = 1
+                c.hour = 0
+                c.minute = 0
+                c.second = 0
+                usec = 0
                 continue
             }
             if r == 0 { continue }
 
             if !matchesWeekday(c, clock: &clock) {
                 c.day += 1
-                c.hour = 0; c.minute = 0; c.second = 0; usec = 0
+                c.hour = 0
+                c.minute = 0
+                c.second = 0
+                usec = 0
                 continue
             }
 
             r = match(hour, isDay: false, in: c, value: &c.hour, clock: &clock)
-            if r > 0 { c.minute = 0; c.second = 0; usec = 0 }
+            if r > 0 {
+                c.minute = 0
+                c.second = 0
+                usec = 0
+            }
             if r >= 0 { r = withinBounds(&c, clock: &clock) }
             if r < 0 {
                 c.day += 1
-                c.hour = 0; c.minute = 0; c.second = 0; usec = 0
+                c.hour = 0
+                c.minute = 0
+                c.second = 0
+                usec = 0
                 continue
             }
             // The hour may not exist on this day (DST): start again from the normalized time.
             if r == 0 { continue }
 
             r = match(minute, isDay: false, in: c, value: &c.minute, clock: &clock)
-            if r > 0 { c.second = 0; usec = 0 }
+            if r > 0 {
+                c.second = 0
+                usec = 0
+            }
             if r >= 0 { r = withinBounds(&c, clock: &clock) }
             if r < 0 {
                 c.hour += 1
-                c.minute = 0; c.second = 0; usec = 0
+                c.minute = 0
+                c.second = 0
+                usec = 0
                 continue
             }
             if r == 0 { continue }
@@ -212,7 +250,8 @@ extension CalendarSpec {
             if r >= 0 { r = withinBounds(&c, clock: &clock) }
             if r < 0 {
                 c.minute += 1
-                c.second = 0; usec = 0
+                c.second = 0
+                usec = 0
                 continue
             }
             if r == 0 { continue }

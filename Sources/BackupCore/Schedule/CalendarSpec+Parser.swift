@@ -49,8 +49,11 @@ struct CalendarSpecParser {
 
     private mutating func run() throws -> CalendarSpec {
         if bytes.isEmpty {
-            throw ScheduleError(input: input, fragment: "",
-                                reason: "the schedule is empty; use a preset such as \"daily\", a cron line such as \"30 2 * * *\" or a calendar expression such as \"*-*-* 02:30\"")
+            throw ScheduleError(
+                input: input, fragment: "",
+                reason:
+                    "the schedule is empty; use a preset such as \"daily\", a cron line such as \"30 2 * * *\" or a calendar expression such as \"*-*-* 02:30\""
+            )
         }
         if let shorthand = Self.shorthand(String(decoding: bytes, as: UTF8.self).lowercased()) {
             spec = shorthand
@@ -63,8 +66,10 @@ struct CalendarSpecParser {
         }
         if pos < bytes.count {
             let rest = text(pos..<bytes.count)
-            throw ScheduleError(input: input, fragment: rest,
-                                reason: "\(ScheduleError.quoted(rest)) is left over; a calendar expression is [weekdays] [date] [time], e.g. \"Mon..Fri *-*-* 02:30\"")
+            throw ScheduleError(
+                input: input, fragment: rest,
+                reason: "\(ScheduleError.quoted(rest)) is left over; a calendar expression is [weekdays] [date] [time], e.g. \"Mon..Fri *-*-* 02:30\""
+            )
         }
         return try normalizeAndValidate()
     }
@@ -76,27 +81,40 @@ struct CalendarSpecParser {
         case "minutely":
             c.second = zero
         case "hourly":
-            c.minute = zero; c.second = zero
+            c.minute = zero
+            c.second = zero
         case "daily":
-            c.hour = zero; c.minute = zero; c.second = zero
+            c.hour = zero
+            c.minute = zero
+            c.second = zero
         case "monthly":
             c.day = [CalendarSpec.Component(start: 1)]
-            c.hour = zero; c.minute = zero; c.second = zero
+            c.hour = zero
+            c.minute = zero
+            c.second = zero
         case "annually", "yearly", "anually":
             c.month = [CalendarSpec.Component(start: 1)]
             c.day = [CalendarSpec.Component(start: 1)]
-            c.hour = zero; c.minute = zero; c.second = zero
+            c.hour = zero
+            c.minute = zero
+            c.second = zero
         case "weekly":
             c.weekdayBits = 1
-            c.hour = zero; c.minute = zero; c.second = zero
+            c.hour = zero
+            c.minute = zero
+            c.second = zero
         case "quarterly":
             c.month = [1, 4, 7, 10].map { CalendarSpec.Component(start: $0) }
             c.day = [CalendarSpec.Component(start: 1)]
-            c.hour = zero; c.minute = zero; c.second = zero
+            c.hour = zero
+            c.minute = zero
+            c.second = zero
         case "biannually", "bi-annually", "semiannually", "semi-annually":
             c.month = [1, 7].map { CalendarSpec.Component(start: $0) }
             c.day = [CalendarSpec.Component(start: 1)]
-            c.hour = zero; c.minute = zero; c.second = zero
+            c.hour = zero
+            c.minute = zero
+            c.second = zero
         default:
             return nil
         }
@@ -275,7 +293,10 @@ struct CalendarSpecParser {
             var digits = 0
             while digits < 6 {
                 guard Self.isDigit(current) else {
-                    while digits < 6 { fraction *= 10; digits += 1 }
+                    while digits < 6 {
+                        fraction *= 10
+                        digits += 1
+                    }
                     break
                 }
                 fraction = fraction * 10 + Int(current! - UInt8(ascii: "0"))
@@ -305,8 +326,9 @@ struct CalendarSpecParser {
                 }
             }
             let fragment = text(0..<bytes.count)
-            return ScheduleError(input: input, fragment: fragment,
-                                 reason: "\(ScheduleError.quoted(fragment)) is missing a value; each field takes \"*\" or numbers, e.g. \"*-*-* 02:30\"")
+            return ScheduleError(
+                input: input, fragment: fragment,
+                reason: "\(ScheduleError.quoted(fragment)) is missing a value; each field takes \"*\" or numbers, e.g. \"*-*-* 02:30\"")
         }
         let range = componentStart..<end
         let word = text(range)
@@ -513,8 +535,11 @@ struct CalendarSpecParser {
         }
         if end < bytes.count {
             let rest = text(end..<bytes.count).trimmingCharacters(in: .whitespaces)
-            return ScheduleError(input: input, fragment: rest,
-                                 reason: "\(ScheduleError.quoted(rest)) is left over after the time \(ScheduleError.quoted(word)); a calendar expression is [weekdays] [date] [time]")
+            return ScheduleError(
+                input: input, fragment: rest,
+                reason:
+                    "\(ScheduleError.quoted(rest)) is left over after the time \(ScheduleError.quoted(word)); a calendar expression is [weekdays] [date] [time]"
+            )
         }
         if !word.contains(":") {
             return error(start..<end) {
@@ -558,8 +583,10 @@ struct CalendarSpecParser {
         return spec
     }
 
-    private func validationError(_ problem: CalendarSpec.ComponentProblem, component c: CalendarSpec.Component,
-                                 field: CalendarSpec.Field, span: Range<Int>) -> ScheduleError {
+    private func validationError(
+        _ problem: CalendarSpec.ComponentProblem, component c: CalendarSpec.Component,
+        field: CalendarSpec.Field, span: Range<Int>
+    ) -> ScheduleError {
         let fromEnd = spec.endOfMonth && field == .day
         let shown = { (v: Int) -> String in
             field == .second ? Self.secondsText(v) : String(v)

@@ -122,8 +122,9 @@ extension CalendarSpec {
         func localTime(_ instant: Int64) -> BrokenDownTime {
             guard zone != nil else { return BrokenDownTime(localSeconds: instant) }
             let off = offset(at: instant)
-            return BrokenDownTime(localSeconds: instant + Int64(off),
-                                  dst: .init(isDST: isDST(at: instant), offset: off))
+            return BrokenDownTime(
+                localSeconds: instant + Int64(off),
+                dst: .init(isDST: isDST(at: instant), offset: off))
         }
 
         /// `mktime` / `timegm`: normalizes `tm` in place and returns the instant.

@@ -24,11 +24,13 @@ enum CronExpression {
         case "@monthly": return "*-*-01 00:00:00"
         case "@yearly", "@annually": return "*-01-01 00:00:00"
         case "@reboot":
-            throw ScheduleError(input: input, fragment: word,
-                                reason: "\"@reboot\" is not a calendar schedule; use a preset such as \"daily\" or a cron line")
+            throw ScheduleError(
+                input: input, fragment: word,
+                reason: "\"@reboot\" is not a calendar schedule; use a preset such as \"daily\" or a cron line")
         default:
-            throw ScheduleError(input: input, fragment: word,
-                                reason: "\(ScheduleError.quoted(word)) is not a cron macro; use @hourly, @daily, @midnight, @weekly, @monthly, @yearly or @annually")
+            throw ScheduleError(
+                input: input, fragment: word,
+                reason: "\(ScheduleError.quoted(word)) is not a cron macro; use @hourly, @daily, @midnight, @weekly, @monthly, @yearly or @annually")
         }
     }
 
@@ -86,10 +88,14 @@ enum CronExpression {
         let dowText = fields[Field.dayOfWeek.rawValue]
         if !domText.hasPrefix("*") && !dowText.hasPrefix("*") {
             let fragment = "\(domText) \(dowText)"
-            let m = fields[0], h = fields[1], mon = fields[3]
+            let m = fields[0]
+            let h = fields[1]
+            let mon = fields[3]
             throw ScheduleError(
                 input: input, fragment: fragment,
-                reason: "cron runs this line when the day of the month (\(ScheduleError.quoted(domText))) OR the day of the week (\(ScheduleError.quoted(dowText))) matches, but systemd calendar events need both to match; create two schedules instead: \(ScheduleError.quoted("\(m) \(h) \(domText) \(mon) *")) and \(ScheduleError.quoted("\(m) \(h) * \(mon) \(dowText)"))")
+                reason:
+                    "cron runs this line when the day of the month (\(ScheduleError.quoted(domText))) OR the day of the week (\(ScheduleError.quoted(dowText))) matches, but systemd calendar events need both to match; create two schedules instead: \(ScheduleError.quoted("\(m) \(h) \(domText) \(mon) *")) and \(ScheduleError.quoted("\(m) \(h) * \(mon) \(dowText)"))"
+            )
         }
 
         let minute = chain(lists[Field.minute.rawValue], field: .minute)
@@ -126,12 +132,14 @@ enum CronExpression {
         var step: Int?
         if pieces.count == 2 {
             guard let n = SchedulePreset.number(pieces[1], maxDigits: 3), n >= 1 else {
-                throw ScheduleError(input: input, fragment: text,
-                                    reason: "\(ScheduleError.quoted(text)) has a bad step; the number after \"/\" must be 1 or more")
+                throw ScheduleError(
+                    input: input, fragment: text,
+                    reason: "\(ScheduleError.quoted(text)) has a bad step; the number after \"/\" must be 1 or more")
             }
             guard n <= field.range.upperBound else {
-                throw ScheduleError(input: input, fragment: text,
-                                    reason: "\(ScheduleError.quoted(text)) steps by \(n), more than the field allows (\(field.noun))")
+                throw ScheduleError(
+                    input: input, fragment: text,
+                    reason: "\(ScheduleError.quoted(text)) steps by \(n), more than the field allows (\(field.noun))")
             }
             step = n
         }
@@ -148,8 +156,11 @@ enum CronExpression {
         if bounds.count == 2 {
             let end = try value(bounds[1], field: field, whole: text, input: input)
             guard end >= start else {
-                throw ScheduleError(input: input, fragment: text,
-                                    reason: "\(ScheduleError.quoted(text)) is a range that ends before it starts; cron ranges do not wrap around, split it into two (e.g. \"5-6,0-1\")")
+                throw ScheduleError(
+                    input: input, fragment: text,
+                    reason:
+                        "\(ScheduleError.quoted(text)) is a range that ends before it starts; cron ranges do not wrap around, split it into two (e.g. \"5-6,0-1\")"
+                )
             }
             stop = end
         } else if step != nil {
@@ -171,8 +182,11 @@ enum CronExpression {
         let upperText = text.uppercased()
         let quartzSuffix = text.count > 1 && (upperText.hasSuffix("L") || upperText.hasSuffix("W")) && Int(text.dropLast()) != nil
         if text == "?" || text.contains("#") || upperText == "L" || upperText == "LW" || quartzSuffix {
-            throw ScheduleError(input: input, fragment: whole,
-                                reason: "\(ScheduleError.quoted(whole)) uses Quartz cron syntax (?, L, W, #), which is not supported; use a calendar expression such as \"*-*~01\" for the last day of the month")
+            throw ScheduleError(
+                input: input, fragment: whole,
+                reason:
+                    "\(ScheduleError.quoted(whole)) uses Quartz cron syntax (?, L, W, #), which is not supported; use a calendar expression such as \"*-*~01\" for the last day of the month"
+            )
         }
         throw ScheduleError(input: input, fragment: text, reason: "\(ScheduleError.quoted(text)) is not \(field.noun)")
     }

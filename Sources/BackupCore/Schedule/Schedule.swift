@@ -28,8 +28,11 @@ public struct Schedule: Sendable, Hashable, Codable, CustomStringConvertible {
         let zoneArgument = try ScheduleTimeZone.validate(timeZone, input: input)
         var words = input.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).map(String.init)
         guard !words.isEmpty else {
-            throw ScheduleError(input: input, fragment: "",
-                                reason: "the schedule is empty; use a preset such as \"daily 02:30\", a cron line such as \"30 2 * * *\" or a calendar expression such as \"*-*-* 02:30\"")
+            throw ScheduleError(
+                input: input, fragment: "",
+                reason:
+                    "the schedule is empty; use a preset such as \"daily 02:30\", a cron line such as \"30 2 * * *\" or a calendar expression such as \"*-*-* 02:30\""
+            )
         }
 
         // A trailing time zone inside the expression.
@@ -37,8 +40,11 @@ public struct Schedule: Sendable, Hashable, Codable, CustomStringConvertible {
         if words.count >= 2, let last = words.last {
             if let found = ScheduleTimeZone.canonical(last) {
                 if zoneArgument != "UTC" && zoneArgument != found {
-                    throw ScheduleError(input: input, fragment: last,
-                                        reason: "the expression ends in the time zone \(ScheduleError.quoted(found)) but the schedule's time zone is \(ScheduleError.quoted(zoneArgument)); give the zone only once (preferably in the time zone field)")
+                    throw ScheduleError(
+                        input: input, fragment: last,
+                        reason:
+                            "the expression ends in the time zone \(ScheduleError.quoted(found)) but the schedule's time zone is \(ScheduleError.quoted(zoneArgument)); give the zone only once (preferably in the time zone field)"
+                    )
                 }
                 zone = found
                 words.removeLast()
@@ -59,11 +65,17 @@ public struct Schedule: Sendable, Hashable, Codable, CustomStringConvertible {
             let body = words.joined(separator: " ")
             let cronLike = words.allSatisfy { $0.allSatisfy { $0.isLetter || $0.isNumber || "*,-/?#".contains($0) } }
             if cronLike {
-                throw ScheduleError(input: input, fragment: body,
-                                    reason: "a cron line has exactly 5 fields (minute hour day-of-month month day-of-week), this has \(words.count); seconds, years and commands are not supported")
+                throw ScheduleError(
+                    input: input, fragment: body,
+                    reason:
+                        "a cron line has exactly 5 fields (minute hour day-of-month month day-of-week), this has \(words.count); seconds, years and commands are not supported"
+                )
             }
-            throw ScheduleError(input: input, fragment: body,
-                                reason: "\(ScheduleError.quoted(body)) has too many parts; a calendar expression is [weekdays] [date] [time], e.g. \"Mon..Fri *-*-* 02:30\", optionally followed by a time zone")
+            throw ScheduleError(
+                input: input, fragment: body,
+                reason:
+                    "\(ScheduleError.quoted(body)) has too many parts; a calendar expression is [weekdays] [date] [time], e.g. \"Mon..Fri *-*-* 02:30\", optionally followed by a time zone"
+            )
         } else {
             expression = words.joined(separator: " ")
         }
@@ -104,7 +116,7 @@ public struct Schedule: Sendable, Hashable, Codable, CustomStringConvertible {
         let key = calendar + "\u{0}" + timeZone
         if let hit = CompiledSchedules.shared.get(key) { return hit }
         guard let zone = ScheduleTimeZone.canonical(timeZone),
-              let spec = try? CalendarSpecParser.parse(calendar, input: calendar)
+            let spec = try? CalendarSpecParser.parse(calendar, input: calendar)
         else { return nil }
         let compiled = (spec, ScheduleTimeZone.clock(for: spec.isAbsoluteUTC ? "UTC" : zone))
         CompiledSchedules.shared.put(key, compiled)

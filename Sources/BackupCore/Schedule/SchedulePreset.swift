@@ -40,8 +40,9 @@ enum SchedulePreset {
         let args = Array(words.dropFirst())
         func tooMany(_ usage: String) -> ScheduleError {
             let extra = args.joined(separator: " ")
-            return ScheduleError(input: input, fragment: extra,
-                                 reason: "\(ScheduleError.quoted(extra)) is not understood after \"\(first)\"; use \(usage)")
+            return ScheduleError(
+                input: input, fragment: extra,
+                reason: "\(ScheduleError.quoted(extra)) is not understood after \"\(first)\"; use \(usage)")
         }
         switch first {
         case "minutely":
@@ -53,8 +54,9 @@ enum SchedulePreset {
             var text = args[0]
             if text.hasPrefix(":") { text.removeFirst() }
             guard let minute = number(text, maxDigits: 2), minute <= 59 else {
-                throw ScheduleError(input: input, fragment: args[0],
-                                    reason: "\(ScheduleError.quoted(args[0])) is not a minute of the hour; write \"hourly MM\" or \"hourly :MM\" with MM 0–59")
+                throw ScheduleError(
+                    input: input, fragment: args[0],
+                    reason: "\(ScheduleError.quoted(args[0])) is not a minute of the hour; write \"hourly MM\" or \"hourly :MM\" with MM 0–59")
             }
             return "*-*-* *:\(two(minute)):00"
         case "daily":
@@ -114,16 +116,18 @@ enum SchedulePreset {
         }
         guard rest.count == 1 else {
             let fragment = args.joined(separator: " ")
-            throw ScheduleError(input: input, fragment: fragment,
-                                reason: "\(ScheduleError.quoted("every " + fragment)) is not a preset; \(usage)")
+            throw ScheduleError(
+                input: input, fragment: fragment,
+                reason: "\(ScheduleError.quoted("every " + fragment)) is not a preset; \(usage)")
         }
         let unit = rest[0].lowercased()
         switch unit {
         case "minute", "minutes", "min", "mins":
             let divisors = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60]
             guard divisors.contains(count) else {
-                throw ScheduleError(input: input, fragment: countText,
-                                    reason: "every \(countText) minutes does not divide the hour evenly; use one of 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60")
+                throw ScheduleError(
+                    input: input, fragment: countText,
+                    reason: "every \(countText) minutes does not divide the hour evenly; use one of 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60")
             }
             switch count {
             case 1: return "*-*-* *:*:00"
@@ -133,8 +137,9 @@ enum SchedulePreset {
         case "hour", "hours", "h":
             let divisors = [1, 2, 3, 4, 6, 8, 12, 24]
             guard divisors.contains(count) else {
-                throw ScheduleError(input: input, fragment: countText,
-                                    reason: "every \(countText) hours does not divide the day evenly; use one of 1, 2, 3, 4, 6, 8, 12 or 24")
+                throw ScheduleError(
+                    input: input, fragment: countText,
+                    reason: "every \(countText) hours does not divide the day evenly; use one of 1, 2, 3, 4, 6, 8, 12 or 24")
             }
             switch count {
             case 1: return "*-*-* *:00:00"
@@ -142,34 +147,39 @@ enum SchedulePreset {
             default: return "*-*-* 00/\(count):00:00"
             }
         default:
-            throw ScheduleError(input: input, fragment: rest[0],
-                                reason: "\(ScheduleError.quoted(rest[0])) is not a unit; \(usage)")
+            throw ScheduleError(
+                input: input, fragment: rest[0],
+                reason: "\(ScheduleError.quoted(rest[0])) is not a unit; \(usage)")
         }
     }
 
     /// Parses H:MM or HH:MM[:SS] into "HH:MM:SS".
     static func time(_ text: String, input: String) throws -> String {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        let bad = ScheduleError(input: input, fragment: text,
-                                reason: "\(ScheduleError.quoted(text)) is not a time of day; write HH:MM (hours 0–23, minutes 00–59), e.g. \"02:30\"")
+        let bad = ScheduleError(
+            input: input, fragment: text,
+            reason: "\(ScheduleError.quoted(text)) is not a time of day; write HH:MM (hours 0–23, minutes 00–59), e.g. \"02:30\"")
         guard parts.count == 2 || parts.count == 3,
-              let hour = number(parts[0], maxDigits: 2),
-              parts[1].count == 2, let minute = number(parts[1], maxDigits: 2)
+            let hour = number(parts[0], maxDigits: 2),
+            parts[1].count == 2, let minute = number(parts[1], maxDigits: 2)
         else { throw bad }
         if hour > 23 {
-            throw ScheduleError(input: input, fragment: parts[0],
-                                reason: "\(ScheduleError.quoted(parts[0])) is not an hour (0–23)")
+            throw ScheduleError(
+                input: input, fragment: parts[0],
+                reason: "\(ScheduleError.quoted(parts[0])) is not an hour (0–23)")
         }
         if minute > 59 {
-            throw ScheduleError(input: input, fragment: parts[1],
-                                reason: "\(ScheduleError.quoted(parts[1])) is not a minute (0–59)")
+            throw ScheduleError(
+                input: input, fragment: parts[1],
+                reason: "\(ScheduleError.quoted(parts[1])) is not a minute (0–59)")
         }
         var second = 0
         if parts.count == 3 {
             guard parts[2].count == 2, let s = number(parts[2], maxDigits: 2) else { throw bad }
             if s > 59 {
-                throw ScheduleError(input: input, fragment: parts[2],
-                                    reason: "\(ScheduleError.quoted(parts[2])) is not a second (0–59)")
+                throw ScheduleError(
+                    input: input, fragment: parts[2],
+                    reason: "\(ScheduleError.quoted(parts[2])) is not a second (0–59)")
             }
             second = s
         }
@@ -182,8 +192,9 @@ enum SchedulePreset {
     private static func weekday(_ text: String, input: String) throws -> String {
         let lower = text.lowercased()
         guard let index = dayNames.firstIndex(of: lower) ?? fullDayNames.firstIndex(of: lower) else {
-            throw ScheduleError(input: input, fragment: text,
-                                reason: "\(ScheduleError.quoted(text)) is not a day of the week; use mon, tue, wed, thu, fri, sat or sun (or the full name)")
+            throw ScheduleError(
+                input: input, fragment: text,
+                reason: "\(ScheduleError.quoted(text)) is not a day of the week; use mon, tue, wed, thu, fri, sat or sun (or the full name)")
         }
         return dayNames[index].prefix(1).uppercased() + dayNames[index].dropFirst()
     }
@@ -192,8 +203,9 @@ enum SchedulePreset {
     private static func monthDay(_ text: String, input: String) throws -> String {
         if text.lowercased() == "last" { return "~01" }
         guard let day = number(text, maxDigits: 2), (1...31).contains(day) else {
-            throw ScheduleError(input: input, fragment: text,
-                                reason: "\(ScheduleError.quoted(text)) is not a day of the month; use 1–31 or \"last\"")
+            throw ScheduleError(
+                input: input, fragment: text,
+                reason: "\(ScheduleError.quoted(text)) is not a day of the month; use 1–31 or \"last\"")
         }
         return "-" + two(day)
     }

@@ -45,12 +45,14 @@ enum ScheduleTimeZone {
     static func error(for name: String, input: String) -> ScheduleError {
         let quoted = ScheduleError.quoted(name)
         if name.isEmpty {
-            return ScheduleError(input: input, fragment: name,
-                                 reason: "the time zone is empty; use \"UTC\" or an IANA name such as \"Europe/Berlin\"")
+            return ScheduleError(
+                input: input, fragment: name,
+                reason: "the time zone is empty; use \"UTC\" or an IANA name such as \"Europe/Berlin\"")
         }
         if isAbbreviation(name) {
-            return ScheduleError(input: input, fragment: name,
-                                 reason: "\(quoted) is a time zone abbreviation; use \"UTC\" or a region name such as \"Europe/Berlin\" or \"America/New_York\"")
+            return ScheduleError(
+                input: input, fragment: name,
+                reason: "\(quoted) is a time zone abbreviation; use \"UTC\" or a region name such as \"Europe/Berlin\" or \"America/New_York\"")
         }
         var reason = "\(quoted) is not a known time zone; use \"UTC\" or an IANA name such as \"Europe/Berlin\" or \"America/New_York\""
         if let suggestion = suggestion(for: name) {

@@ -1,7 +1,7 @@
 import BackupCore
 import Foundation
-import HubAPI
 import HTTPTypes
+import HubAPI
 import Hummingbird
 import Store
 
@@ -10,14 +10,17 @@ struct AccountRoutes {
     let hub: HubServices
 
     func register(on api: inout APIRouter) {
-        api.on(.post, "/api/v1/session", summary: "Log in with email and password (sets the session cookie)", tag: "account",
-               authenticated: false, body: "LoginRequest", response: "LoginResponse", status: 201, login)
-        api.on(.delete, "/api/v1/session", summary: "Log out (ends the session)", tag: "account", authenticated: false,
-               response: "Deleted", logout)
+        api.on(
+            .post, "/api/v1/session", summary: "Log in with email and password (sets the session cookie)", tag: "account",
+            authenticated: false, body: "LoginRequest", response: "LoginResponse", status: 201, login)
+        api.on(
+            .delete, "/api/v1/session", summary: "Log out (ends the session)", tag: "account", authenticated: false,
+            response: "Deleted", logout)
         api.on(.get, "/api/v1/account", summary: "The caller's account and plan", tag: "account", response: "AccountView", account)
         api.on(.get, "/api/v1/tokens", summary: "List API tokens (secrets are never shown again)", tag: "account", response: "TokenList", tokens)
-        api.on(.post, "/api/v1/tokens", summary: "Create an API token; the secret is in this response only", tag: "account",
-               body: "TokenRequest", response: "TokenCreated", status: 201, createToken)
+        api.on(
+            .post, "/api/v1/tokens", summary: "Create an API token; the secret is in this response only", tag: "account",
+            body: "TokenRequest", response: "TokenCreated", status: 201, createToken)
         api.on(.delete, "/api/v1/tokens/{token}", summary: "Revoke an API token", tag: "account", response: "Deleted", revokeToken)
     }
 
@@ -25,14 +28,15 @@ struct AccountRoutes {
         let body = try await request.decodeJSON(LoginRequest.self, context: context)
         let email = body.email.trimmingSpaces.lowercased()
         guard let user = try await hub.store.user(email: email),
-              try await AccountProvisioning.verify(body.password, hash: user.passwordHash),
-              let account = try await hub.store.account(id: user.accountID)
+            try await AccountProvisioning.verify(body.password, hash: user.passwordHash),
+            let account = try await hub.store.account(id: user.accountID)
         else {
             throw APIError(.unauthorized, code: "unauthorized", "the email or the password is wrong")
         }
         let (secret, session) = try await hub.startSession(user: user)
-        await hub.audit(accountID: user.accountID, caller: nil, actor: user.email, action: "Log in", method: "POST",
-                        path: "/api/v1/session", status: 201, resourceID: nil)
+        await hub.audit(
+            accountID: user.accountID, caller: nil, actor: user.email, action: "Log in", method: "POST",
+            path: "/api/v1/session", status: 201, resourceID: nil)
         var response = try JSONBody(LoginResponse(account: account, email: user.email, expiresAt: session.expiresAt), status: .created)
             .response(from: request, context: context)
         response.setCookie(hub.sessionCookie(secret, expires: session.expiresAt))
@@ -62,7 +66,9 @@ struct AccountRoutes {
         let accountID = try context.accountID()
         let body = try await request.decodeJSON(TokenRequest.self, context: context)
         let name = body.name.trimmingSpaces
-        guard !name.isEmpty, name.count <= 100 else { throw APIError.badRequest("a token needs a name of 1–100 characters (what it is for)", field: "name") }
+        guard !name.isEmpty, name.count <= 100 else {
+            throw APIError.badRequest("a token needs a name of 1–100 characters (what it is for)", field: "name")
+        }
         let issued = try await AccountProvisioning(store: hub.store, clock: hub.clock).issueAPIToken(accountID: accountID, name: name)
         return JSONBody(TokenCreated(token: issued.token, secret: issued.secret), status: .created)
     }
@@ -81,8 +87,9 @@ extension HubServices {
     func startSession(user: User) async throws -> (String, WebSession) {
         let secret = Secrets.make(prefix: Secrets.sessionPrefix)
         let now = clock.now()
-        let session = WebSession(id: ResourceID.make(.session), accountID: user.accountID, userID: user.id, createdAt: now,
-                                 expiresAt: now.addingTimeInterval(configuration.sessionLifetime))
+        let session = WebSession(
+            id: ResourceID.make(.session), accountID: user.accountID, userID: user.id, createdAt: now,
+            expiresAt: now.addingTimeInterval(configuration.sessionLifetime))
         try await store.createSession(session, hash: Secrets.hash(secret))
         return (secret, session)
     }
@@ -90,9 +97,12 @@ extension HubServices {
     /// The session cookie (`HttpOnly; SameSite=Strict`, `Secure` when served over TLS); an empty value with no expiry clears it.
     func sessionCookie(_ secret: String, expires: Date?) -> Cookie {
         if let expires {
-            return Cookie(name: Authenticator.sessionCookie, value: secret, expires: expires, path: "/",
-                          secure: configuration.secureCookies, httpOnly: true, sameSite: .strict)
+            return Cookie(
+                name: Authenticator.sessionCookie, value: secret, expires: expires, path: "/",
+                secure: configuration.secureCookies, httpOnly: true, sameSite: .strict)
         }
-        return Cookie(name: Authenticator.sessionCookie, value: "", maxAge: 0, path: "/", secure: configuration.secureCookies, httpOnly: true, sameSite: .strict)
+        return Cookie(
+            name: Authenticator.sessionCookie, value: "", maxAge: 0, path: "/", secure: configuration.secureCookies, httpOnly: true, sameSite: .strict
+        )
     }
 }

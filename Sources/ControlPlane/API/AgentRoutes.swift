@@ -11,18 +11,25 @@ struct AgentRoutes {
     var link: AgentLinkService { AgentLinkService(hub: hub) }
 
     func register(on api: inout APIRouter) {
-        api.on(.post, "/api/agent/v1/enroll", summary: "Enroll an agent with a one-time token and register its public key",
-               tag: "agent", authenticated: false, body: "EnrollRequest", response: "EnrollResponse", status: 201, enroll)
-        api.on(.get, "/api/agent/v1/jobs", summary: "The calling agent's jobs with their destinations and the envelopes sealed to it",
-               tag: "agent", response: "AgentJobSet", jobs)
-        api.on(.post, "/api/agent/v1/events", summary: "Deliver outbox events; each id is applied once and acknowledged",
-               tag: "agent", body: "EventBatch", response: "EventAck", events)
-        api.on(.put, "/api/agent/v1/peer-stores/{destination}", summary: "The storage server reports on a peer destination it serves (certificate, space)",
-               tag: "agent", body: "PeerReport", response: "PeerReport", peerReport)
-        api.on(.get, "/api/agent/v1/commands", summary: "Long-poll for commands (run now, sync jobs); wait=0–30 seconds",
-               tag: "agent", response: "CommandList", query: ["wait"], commands)
-        api.on(.post, "/api/agent/v1/commands/{command}/ack", summary: "Acknowledge a command the agent has taken",
-               tag: "agent", response: "Deleted", acknowledge)
+        api.on(
+            .post, "/api/agent/v1/enroll", summary: "Enroll an agent with a one-time token and register its public key",
+            tag: "agent", authenticated: false, body: "EnrollRequest", response: "EnrollResponse", status: 201, enroll)
+        api.on(
+            .get, "/api/agent/v1/jobs", summary: "The calling agent's jobs with their destinations and the envelopes sealed to it",
+            tag: "agent", response: "AgentJobSet", jobs)
+        api.on(
+            .post, "/api/agent/v1/events", summary: "Deliver outbox events; each id is applied once and acknowledged",
+            tag: "agent", body: "EventBatch", response: "EventAck", events)
+        api.on(
+            .put, "/api/agent/v1/peer-stores/{destination}",
+            summary: "The storage server reports on a peer destination it serves (certificate, space)",
+            tag: "agent", body: "PeerReport", response: "PeerReport", peerReport)
+        api.on(
+            .get, "/api/agent/v1/commands", summary: "Long-poll for commands (run now, sync jobs); wait=0–30 seconds",
+            tag: "agent", response: "CommandList", query: ["wait"], commands)
+        api.on(
+            .post, "/api/agent/v1/commands/{command}/ack", summary: "Acknowledge a command the agent has taken",
+            tag: "agent", response: "Deleted", acknowledge)
     }
 
     @Sendable func enroll(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<EnrollResponse> {
@@ -41,7 +48,8 @@ struct AgentRoutes {
     @Sendable func peerReport(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<PeerReport> {
         let server = try await agent(request)
         let destination = try context.parameter("destination")
-        return JSONBody(try await link.report(try await request.decodeJSON(PeerReport.self, context: context), destination: destination, from: server))
+        return JSONBody(
+            try await link.report(try await request.decodeJSON(PeerReport.self, context: context), destination: destination, from: server))
     }
 
     @Sendable func commands(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<CommandList> {

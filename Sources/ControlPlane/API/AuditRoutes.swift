@@ -9,8 +9,9 @@ struct AuditRoutes {
     let hub: HubServices
 
     func register(on api: inout APIRouter) {
-        api.on(.get, "/api/v1/audit", summary: "The audit log: who changed, ran or removed what, and when (newest first)", tag: "account",
-               response: "AuditList", query: ["resource", "actor", "since", "until", "cursor", "limit"], audit)
+        api.on(
+            .get, "/api/v1/audit", summary: "The audit log: who changed, ran or removed what, and when (newest first)", tag: "account",
+            response: "AuditList", query: ["resource", "actor", "since", "until", "cursor", "limit"], audit)
     }
 
     @Sendable func audit(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {

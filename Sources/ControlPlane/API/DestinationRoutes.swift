@@ -12,22 +12,31 @@ struct DestinationRoutes {
 
     func register(on api: inout APIRouter) {
         api.on(.get, "/api/v1/destinations", summary: "List destinations", tag: "destinations", response: "DestinationList", list)
-        api.on(.post, "/api/v1/destinations", summary: "Create a destination (offsite kinds need Plus)", tag: "destinations",
-               body: "DestinationRequest", response: "Destination", status: 201, create)
-        api.on(.get, "/api/v1/destinations/{destination}", summary: "Show a destination, the jobs using it and the servers it is sealed to",
-               tag: "destinations", response: "DestinationDetail", show)
-        api.on(.patch, "/api/v1/destinations/{destination}", summary: "Rename a destination or change its settings", tag: "destinations",
-               body: "DestinationUpdate", response: "Destination", update)
-        api.on(.delete, "/api/v1/destinations/{destination}", summary: "Delete a destination no job uses (stored backups are not touched)",
-               tag: "destinations", response: "Deleted", delete)
-        api.on(.get, "/api/v1/destinations/{destination}/envelopes", summary: "List the sealed credential envelopes of a destination",
-               tag: "destinations", response: "EnvelopeList", envelopes)
-        api.on(.get, "/api/v1/destinations/{destination}/envelopes/{server}", summary: "Show the envelope sealed to one server",
-               tag: "destinations", response: "SealedEnvelope", envelope)
-        api.on(.put, "/api/v1/destinations/{destination}/envelopes/{server}", summary: "Store (or replace) the envelope sealed to one server; opaque to the hub",
-               tag: "destinations", body: "EnvelopeRequest", response: "SealedEnvelope", seal)
-        api.on(.delete, "/api/v1/destinations/{destination}/envelopes/{server}", summary: "Remove the envelope sealed to one server",
-               tag: "destinations", response: "Deleted", unseal)
+        api.on(
+            .post, "/api/v1/destinations", summary: "Create a destination (offsite kinds need Plus)", tag: "destinations",
+            body: "DestinationRequest", response: "Destination", status: 201, create)
+        api.on(
+            .get, "/api/v1/destinations/{destination}", summary: "Show a destination, the jobs using it and the servers it is sealed to",
+            tag: "destinations", response: "DestinationDetail", show)
+        api.on(
+            .patch, "/api/v1/destinations/{destination}", summary: "Rename a destination or change its settings", tag: "destinations",
+            body: "DestinationUpdate", response: "Destination", update)
+        api.on(
+            .delete, "/api/v1/destinations/{destination}", summary: "Delete a destination no job uses (stored backups are not touched)",
+            tag: "destinations", response: "Deleted", delete)
+        api.on(
+            .get, "/api/v1/destinations/{destination}/envelopes", summary: "List the sealed credential envelopes of a destination",
+            tag: "destinations", response: "EnvelopeList", envelopes)
+        api.on(
+            .get, "/api/v1/destinations/{destination}/envelopes/{server}", summary: "Show the envelope sealed to one server",
+            tag: "destinations", response: "SealedEnvelope", envelope)
+        api.on(
+            .put, "/api/v1/destinations/{destination}/envelopes/{server}",
+            summary: "Store (or replace) the envelope sealed to one server; opaque to the hub",
+            tag: "destinations", body: "EnvelopeRequest", response: "SealedEnvelope", seal)
+        api.on(
+            .delete, "/api/v1/destinations/{destination}/envelopes/{server}", summary: "Remove the envelope sealed to one server",
+            tag: "destinations", response: "Deleted", unseal)
     }
 
     @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<DestinationList> {

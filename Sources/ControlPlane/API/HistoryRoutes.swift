@@ -12,23 +12,29 @@ struct HistoryRoutes {
     static let listQuery = ["server", "job", "destination", "since", "until", "cursor", "limit"]
 
     func register(on api: inout APIRouter) {
-        api.on(.get, "/api/v1/runs", summary: "List runs, newest first, with filters and cursor pagination", tag: "history",
-               response: "RunPage", query: Self.listQuery + ["status"], runs)
-        api.on(.get, "/api/v1/runs/{run}", summary: "Show a run with its per-destination results, live progress and snapshot", tag: "history", response: "RunDetail", run)
-        api.on(.get, "/api/v1/snapshots", summary: "List snapshots, newest first, with filters and cursor pagination", tag: "history",
-               response: "SnapshotPage", query: Self.listQuery, snapshots)
+        api.on(
+            .get, "/api/v1/runs", summary: "List runs, newest first, with filters and cursor pagination", tag: "history",
+            response: "RunPage", query: Self.listQuery + ["status"], runs)
+        api.on(
+            .get, "/api/v1/runs/{run}", summary: "Show a run with its per-destination results, live progress and snapshot", tag: "history",
+            response: "RunDetail", run)
+        api.on(
+            .get, "/api/v1/snapshots", summary: "List snapshots, newest first, with filters and cursor pagination", tag: "history",
+            response: "SnapshotPage", query: Self.listQuery, snapshots)
         api.on(.get, "/api/v1/snapshots/{snapshot}", summary: "Show a snapshot and its copies", tag: "history", response: "Snapshot", snapshot)
         api.on(.get, "/api/v1/fleet", summary: "Counts over the whole fleet", tag: "history", response: "FleetSummary", fleet)
-        api.on(.post, "/api/v1/schedules/preview", summary: "Normalize a schedule and list its next elapses in a time zone", tag: "jobs",
-               body: "PreviewRequest", response: "SchedulePreview", preview)
+        api.on(
+            .post, "/api/v1/schedules/preview", summary: "Normalize a schedule and list its next elapses in a time zone", tag: "jobs",
+            body: "PreviewRequest", response: "SchedulePreview", preview)
     }
 
     @Sendable func runs(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
         let accountID = try context.accountID()
         let query = QueryParameters(request: request)
         let scope = try await scope(query, accountID: accountID)
-        let filter = RunFilter(serverID: scope.server, jobID: scope.job, destinationID: scope.destination,
-                               status: try query.enumeration("status", RunStatus.self), since: scope.since, until: scope.until)
+        let filter = RunFilter(
+            serverID: scope.server, jobID: scope.job, destinationID: scope.destination,
+            status: try query.enumeration("status", RunStatus.self), since: scope.since, until: scope.until)
         let page = try await hub.store.runs(accountID: accountID, filter: filter, after: try query.cursor(), limit: try query.limit())
         let names = try await names(jobIDs: page.items.map(\.jobID), serverIDs: page.items.map(\.serverID), accountID: accountID)
         return JSONBody(RunPage(runs: page.items, nextCursor: page.nextCursor?.token, names: names))
@@ -45,10 +51,12 @@ struct HistoryRoutes {
         let accountID = try context.accountID()
         let query = QueryParameters(request: request)
         let scope = try await scope(query, accountID: accountID)
-        let filter = SnapshotFilter(serverID: scope.server, jobID: scope.job, destinationID: scope.destination, since: scope.since, until: scope.until)
+        let filter = SnapshotFilter(
+            serverID: scope.server, jobID: scope.job, destinationID: scope.destination, since: scope.since, until: scope.until)
         let page = try await hub.store.snapshots(accountID: accountID, filter: filter, after: try query.cursor(), limit: try query.limit())
-        let names = try await names(jobIDs: page.items.map(\.jobID), serverIDs: page.items.map(\.serverID),
-                                    withDestinations: page.items.contains { !$0.copies.isEmpty }, accountID: accountID)
+        let names = try await names(
+            jobIDs: page.items.map(\.jobID), serverIDs: page.items.map(\.serverID),
+            withDestinations: page.items.contains { !$0.copies.isEmpty }, accountID: accountID)
         return JSONBody(HubAPI.SnapshotPage(snapshots: page.items, nextCursor: page.nextCursor?.token, names: names))
     }
 
@@ -75,7 +83,8 @@ struct HistoryRoutes {
     /// The names of a listing's jobs and servers (and the account's destinations), by id: one query each.
     func names(jobIDs: [String], serverIDs: [String], withDestinations: Bool = false, accountID: String) async throws -> [String: String] {
         var names: [String: String] = [:]
-        let jobIDs = Array(Set(jobIDs)), serverIDs = Array(Set(serverIDs))
+        let jobIDs = Array(Set(jobIDs))
+        let serverIDs = Array(Set(serverIDs))
         if !jobIDs.isEmpty {
             for job in try await hub.store.jobs(accountID: accountID, ids: jobIDs) { names[job.id] = job.name }
         }
@@ -89,21 +98,29 @@ struct HistoryRoutes {
     }
 
     /// The resource filters shared by the run and snapshot listings, resolved from names or ids.
-    func scope(_ query: QueryParameters, accountID: String) async throws -> (server: String?, job: String?, destination: String?, since: Date?, until: Date?) {
+    func scope(_ query: QueryParameters, accountID: String) async throws -> (
+        server: String?, job: String?, destination: String?, since: Date?, until: Date?
+    ) {
         var server: String?
         if let reference = query.string("server") { server = try await jobs.serverID(reference, accountID: accountID, field: "server") }
         var destination: String?
-        if let reference = query.string("destination") { destination = try await jobs.destinations([reference], accountID: accountID, field: "destination")[0].id }
+        if let reference = query.string("destination") {
+            destination = try await jobs.destinations([reference], accountID: accountID, field: "destination")[0].id
+        }
         var job: String?
         if let reference = query.string("job") {
             let matches = try await hub.store.jobs(accountID: accountID, reference: reference, serverID: server)
             if matches.count > 1 {
-                throw APIError(.conflict, code: "ambiguous", "\(matches.count) jobs are named \"\(reference)\"; add server=… or use the job's id", field: "job")
+                throw APIError(
+                    .conflict, code: "ambiguous", "\(matches.count) jobs are named \"\(reference)\"; add server=… or use the job's id", field: "job")
             }
-            guard let match = matches.first else { throw APIError(.badRequest, code: "invalid", "no job \"\(reference)\" in this account", field: "job") }
+            guard let match = matches.first else {
+                throw APIError(.badRequest, code: "invalid", "no job \"\(reference)\" in this account", field: "job")
+            }
             job = match.id
         }
-        let since = try query.date("since"), until = try query.date("until")
+        let since = try query.date("since")
+        let until = try query.date("until")
         if let since, let until, since >= until {
             throw APIError.badRequest("since must be earlier than until", field: "since")
         }

@@ -10,24 +10,31 @@ struct JobRoutes {
     var jobs: JobService { JobService(hub: hub) }
 
     func register(on api: inout APIRouter) {
-        api.on(.get, "/api/v1/jobs", summary: "List jobs, optionally of one server or writing to one destination", tag: "jobs",
-               response: "JobList", query: ["server", "destination", "cursor", "limit"], list)
+        api.on(
+            .get, "/api/v1/jobs", summary: "List jobs, optionally of one server or writing to one destination", tag: "jobs",
+            response: "JobList", query: ["server", "destination", "cursor", "limit"], list)
         api.on(.post, "/api/v1/jobs", summary: "Create a job", tag: "jobs", body: "JobRequest", response: "JobView", status: 201, create)
-        api.on(.get, "/api/v1/jobs/{job}", summary: "Show a job (by id, or by name when unique)", tag: "jobs", response: "JobView",
-               query: ["server"], show)
-        api.on(.patch, "/api/v1/jobs/{job}", summary: "Change a job; omitted fields stay as they are", tag: "jobs", body: "JobUpdate",
-               response: "JobView", query: ["server"], update)
-        api.on(.delete, "/api/v1/jobs/{job}", summary: "Delete a job (its runs and snapshots stay listed)", tag: "jobs", response: "Deleted",
-               query: ["server"], delete)
-        api.on(.post, "/api/v1/jobs/{job}/run", summary: "Run a job now; answers the queued run (follow it with GET /runs/{run})",
-               tag: "jobs", response: "Run", status: 202, query: ["server"], runNow)
+        api.on(
+            .get, "/api/v1/jobs/{job}", summary: "Show a job (by id, or by name when unique)", tag: "jobs", response: "JobView",
+            query: ["server"], show)
+        api.on(
+            .patch, "/api/v1/jobs/{job}", summary: "Change a job; omitted fields stay as they are", tag: "jobs", body: "JobUpdate",
+            response: "JobView", query: ["server"], update)
+        api.on(
+            .delete, "/api/v1/jobs/{job}", summary: "Delete a job (its runs and snapshots stay listed)", tag: "jobs", response: "Deleted",
+            query: ["server"], delete)
+        api.on(
+            .post, "/api/v1/jobs/{job}/run", summary: "Run a job now; answers the queued run (follow it with GET /runs/{run})",
+            tag: "jobs", response: "Run", status: 202, query: ["server"], runNow)
     }
 
     @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<JobList> {
         let accountID = try context.accountID()
         let query = QueryParameters(request: request)
-        return JSONBody(try await jobs.list(accountID: accountID, server: query.string("server"), destination: query.string("destination"),
-                                            after: try query.cursor(), limit: try query.limit()))
+        return JSONBody(
+            try await jobs.list(
+                accountID: accountID, server: query.string("server"), destination: query.string("destination"),
+                after: try query.cursor(), limit: try query.limit()))
     }
 
     @Sendable func create(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<JobView> {
@@ -57,6 +64,7 @@ struct JobRoutes {
 
     /// The job the path names (`?server=` tells jobs of the same name apart).
     func job(_ request: Request, _ context: HubRequestContext) async throws -> Job {
-        try await jobs.job(try context.parameter("job"), server: QueryParameters(request: request).string("server"), accountID: try context.accountID())
+        try await jobs.job(
+            try context.parameter("job"), server: QueryParameters(request: request).string("server"), accountID: try context.accountID())
     }
 }

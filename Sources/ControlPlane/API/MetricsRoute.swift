@@ -15,8 +15,9 @@ struct MetricsRoute {
 
     @Sendable func metrics(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
         let text = try await render(accountID: try context.accountID())
-        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                        body: .init(byteBuffer: ByteBuffer(string: text)))
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     func render(accountID: String) async throws -> String {
@@ -25,7 +26,8 @@ struct MetricsRoute {
         let jobs = try await hub.store.jobStatuses(accountID: accountID, jobIDs: nil)
         let lastRuns = try await hub.store.lastRuns(accountID: accountID, jobIDs: jobs.map(\.id))
         let unfinished = try await hub.store.unfinishedRunCounts(accountID: accountID)
-        let queued = unfinished[.queued] ?? 0, running = unfinished[.running] ?? 0
+        let queued = unfinished[.queued] ?? 0
+        let running = unfinished[.running] ?? 0
         let serverNames = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0.name) })
         let online = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0.isOnline(now: now)) })
 
@@ -38,14 +40,18 @@ struct MetricsRoute {
         out.sample("mzpanel_run_queue", ["state": "queued"], Double(queued))
         out.sample("mzpanel_run_queue", ["state": "running"], Double(running))
 
-        func labels(_ job: JobStatus) -> [String: String] { ["job": job.name, "job_id": job.id, "server": serverNames[job.serverID] ?? job.serverID] }
+        func labels(_ job: JobStatus) -> [String: String] {
+            ["job": job.name, "job_id": job.id, "server": serverNames[job.serverID] ?? job.serverID]
+        }
         out.family("mzpanel_job_health", "gauge", "1 for the job's current health state.")
         for job in jobs {
             let health = hub.health(job, serverOnline: online[job.serverID] ?? false, now: now)
             out.sample("mzpanel_job_health", labels(job).merging(["state": health.rawValue]) { a, _ in a }, 1)
         }
         out.family("mzpanel_job_last_success_time_seconds", "gauge", "Unix time of the job's newest snapshot (a run with at least one copy).")
-        for job in jobs { if let at = job.newestSnapshotAt { out.sample("mzpanel_job_last_success_time_seconds", labels(job), at.timeIntervalSince1970) } }
+        for job in jobs {
+            if let at = job.newestSnapshotAt { out.sample("mzpanel_job_last_success_time_seconds", labels(job), at.timeIntervalSince1970) }
+        }
         out.family("mzpanel_job_last_run_status", "gauge", "1 for the status of the job's newest run.")
         out.family("mzpanel_job_last_run_duration_seconds", "gauge", "How long the job's newest finished run took.")
         out.family("mzpanel_job_last_run_added_bytes", "gauge", "Bytes the newest run added to its destinations.")

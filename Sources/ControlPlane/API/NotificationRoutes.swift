@@ -11,16 +11,21 @@ struct NotificationRoutes {
 
     func register(on api: inout APIRouter) {
         api.on(.get, "/api/v1/notifications/channels", summary: "List notification channels", tag: "notifications", response: "ChannelList", list)
-        api.on(.post, "/api/v1/notifications/channels", summary: "Add a notification channel; answers its signing secret once", tag: "notifications",
-               body: "ChannelRequest", response: "ChannelCreated", status: 201, create)
-        api.on(.patch, "/api/v1/notifications/channels/{channel}", summary: "Change a channel's name, address, rules or email settings",
-               tag: "notifications", body: "ChannelUpdate", response: "NotificationChannel", update)
-        api.on(.delete, "/api/v1/notifications/channels/{channel}", summary: "Remove a notification channel", tag: "notifications",
-               response: "Deleted", delete)
-        api.on(.post, "/api/v1/notifications/channels/{channel}/test", summary: "Send a test notification to a channel", tag: "notifications",
-               response: "DeliveryView", status: 202, test)
-        api.on(.get, "/api/v1/notifications/deliveries", summary: "The newest 100 notifications and how their delivery went", tag: "notifications",
-               response: "DeliveryList", deliveries)
+        api.on(
+            .post, "/api/v1/notifications/channels", summary: "Add a notification channel; answers its signing secret once", tag: "notifications",
+            body: "ChannelRequest", response: "ChannelCreated", status: 201, create)
+        api.on(
+            .patch, "/api/v1/notifications/channels/{channel}", summary: "Change a channel's name, address, rules or email settings",
+            tag: "notifications", body: "ChannelUpdate", response: "NotificationChannel", update)
+        api.on(
+            .delete, "/api/v1/notifications/channels/{channel}", summary: "Remove a notification channel", tag: "notifications",
+            response: "Deleted", delete)
+        api.on(
+            .post, "/api/v1/notifications/channels/{channel}/test", summary: "Send a test notification to a channel", tag: "notifications",
+            response: "DeliveryView", status: 202, test)
+        api.on(
+            .get, "/api/v1/notifications/deliveries", summary: "The newest 100 notifications and how their delivery went", tag: "notifications",
+            response: "DeliveryList", deliveries)
     }
 
     @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<ChannelList> {
@@ -29,8 +34,9 @@ struct NotificationRoutes {
 
     @Sendable func create(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<ChannelCreated> {
         let accountID = try context.accountID()
-        return JSONBody(try await notifications.create(try await request.decodeJSON(ChannelRequest.self, context: context), accountID: accountID),
-                        status: .created)
+        return JSONBody(
+            try await notifications.create(try await request.decodeJSON(ChannelRequest.self, context: context), accountID: accountID),
+            status: .created)
     }
 
     @Sendable func update(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<NotificationChannel> {

@@ -11,13 +11,15 @@ struct RestoreRoutes {
     let hub: HubServices
 
     func register(on api: inout APIRouter) {
-        api.on(.post, "/api/v1/restores", summary: "Restore a snapshot's files and databases (answers the queued restore run)", tag: "restores",
-               body: "RestoreRequest", response: "Run", status: 202, restore)
+        api.on(
+            .post, "/api/v1/restores", summary: "Restore a snapshot's files and databases (answers the queued restore run)", tag: "restores",
+            body: "RestoreRequest", response: "Run", status: 202, restore)
     }
 
     @Sendable func restore(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
         let accountID = try context.accountID()
-        let run = try await RestoreService(hub: hub).restore(try await request.decodeJSON(RestoreRequest.self, context: context), accountID: accountID)
+        let run = try await RestoreService(hub: hub).restore(
+            try await request.decodeJSON(RestoreRequest.self, context: context), accountID: accountID)
         return JSONBody(run, status: .accepted)
     }
 }

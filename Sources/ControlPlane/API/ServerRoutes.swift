@@ -10,20 +10,26 @@ struct ServerRoutes {
     var servers: ServerService { ServerService(hub: hub) }
 
     func register(on api: inout APIRouter) {
-        api.on(.get, "/api/v1/servers", summary: "List servers, newest first, with cursor pagination", tag: "servers",
-               response: "ServerList", query: ["cursor", "limit"], list)
-        api.on(.post, "/api/v1/servers", summary: "Add a server; answers its first enrollment token and the agent command",
-               tag: "servers", body: "ServerRequest", response: "ServerCreated", status: 201, add)
+        api.on(
+            .get, "/api/v1/servers", summary: "List servers, newest first, with cursor pagination", tag: "servers",
+            response: "ServerList", query: ["cursor", "limit"], list)
+        api.on(
+            .post, "/api/v1/servers", summary: "Add a server; answers its first enrollment token and the agent command",
+            tag: "servers", body: "ServerRequest", response: "ServerCreated", status: 201, add)
         api.on(.get, "/api/v1/servers/{server}", summary: "Show a server (by id or name)", tag: "servers", response: "ServerView", show)
         api.on(.patch, "/api/v1/servers/{server}", summary: "Rename a server", tag: "servers", body: "ServerUpdate", response: "ServerView", rename)
-        api.on(.delete, "/api/v1/servers/{server}", summary: "Remove a server, its jobs and sealed credentials (history stays)",
-               tag: "servers", response: "ServerDeleted", remove)
-        api.on(.get, "/api/v1/servers/{server}/enrollment-tokens", summary: "List a server's enrollment tokens", tag: "servers",
-               response: "EnrollmentList", tokens)
-        api.on(.post, "/api/v1/servers/{server}/enrollment-tokens", summary: "Issue a one-time enrollment token", tag: "servers",
-               body: "EnrollmentRequest", response: "EnrollmentCreated", status: 201, issueToken)
-        api.on(.delete, "/api/v1/servers/{server}/enrollment-tokens/{token}", summary: "Withdraw an enrollment token", tag: "servers",
-               response: "Deleted", withdrawToken)
+        api.on(
+            .delete, "/api/v1/servers/{server}", summary: "Remove a server, its jobs and sealed credentials (history stays)",
+            tag: "servers", response: "ServerDeleted", remove)
+        api.on(
+            .get, "/api/v1/servers/{server}/enrollment-tokens", summary: "List a server's enrollment tokens", tag: "servers",
+            response: "EnrollmentList", tokens)
+        api.on(
+            .post, "/api/v1/servers/{server}/enrollment-tokens", summary: "Issue a one-time enrollment token", tag: "servers",
+            body: "EnrollmentRequest", response: "EnrollmentCreated", status: 201, issueToken)
+        api.on(
+            .delete, "/api/v1/servers/{server}/enrollment-tokens/{token}", summary: "Withdraw an enrollment token", tag: "servers",
+            response: "Deleted", withdrawToken)
     }
 
     @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<ServerList> {
@@ -36,7 +42,8 @@ struct ServerRoutes {
 
     @Sendable func add(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<ServerCreated> {
         let accountID = try context.accountID()
-        return JSONBody(try await servers.add(try await request.decodeJSON(ServerRequest.self, context: context), accountID: accountID), status: .created)
+        return JSONBody(
+            try await servers.add(try await request.decodeJSON(ServerRequest.self, context: context), accountID: accountID), status: .created)
     }
 
     @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<ServerView> {

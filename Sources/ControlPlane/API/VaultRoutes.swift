@@ -9,16 +9,19 @@ struct VaultRoutes {
     let hub: HubServices
 
     func register(on api: inout APIRouter) {
-        api.on(.get, "/api/v1/vault", summary: "The account's vault document (ciphertext; unlocked only in the browser or CLI)",
-               tag: "vault", response: "VaultDocument", vault)
-        api.on(.put, "/api/v1/vault", summary: "Create the account's vault, or replace it after a passphrase change (replace=true)",
-               tag: "vault", body: "VaultRequest", response: "VaultDocument", putVault)
+        api.on(
+            .get, "/api/v1/vault", summary: "The account's vault document (ciphertext; unlocked only in the browser or CLI)",
+            tag: "vault", response: "VaultDocument", vault)
+        api.on(
+            .put, "/api/v1/vault", summary: "Create the account's vault, or replace it after a passphrase change (replace=true)",
+            tag: "vault", body: "VaultRequest", response: "VaultDocument", putVault)
     }
 
     @Sendable func vault(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
         guard let vault = try await hub.store.vault(accountID: try context.accountID()) else {
-            throw APIError(.notFound, code: "not_found",
-                           "this account has no vault yet; it is created with the first offsite destination (`mzpanel destinations add`, or the web form)")
+            throw APIError(
+                .notFound, code: "not_found",
+                "this account has no vault yet; it is created with the first offsite destination (`mzpanel destinations add`, or the web form)")
         }
         return JSONBody(vault)
     }

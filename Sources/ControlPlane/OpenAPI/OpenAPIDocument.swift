@@ -25,7 +25,8 @@ enum OpenAPIDocument {
                 String(route.successStatus): [
                     "description": "Success",
                     // "Binary": a file or archive streamed as is (downloads).
-                    "content": route.responseSchema == "Binary" ? ["application/octet-stream": ["schema": ["type": "string", "format": "binary"]]]
+                    "content": route.responseSchema == "Binary"
+                        ? ["application/octet-stream": ["schema": ["type": "string", "format": "binary"]]]
                         : ["application/json": ["schema": route.responseSchema.map(ref) ?? ["type": "object"]]],
                 ],
                 "400": errorResponse("The input is invalid; the message says what to change"),
@@ -36,7 +37,9 @@ enum OpenAPIDocument {
             } else {
                 operation["security"] = [] as [Any]
             }
-            if route.path.contains("destinations") || route.path.hasSuffix("/jobs") { responses["402"] = errorResponse("The account's plan does not include this") }
+            if route.path.contains("destinations") || route.path.hasSuffix("/jobs") {
+                responses["402"] = errorResponse("The account's plan does not include this")
+            }
             if route.method != .get { responses["409"] = errorResponse("Conflicts with existing data (name taken, in use)") }
             operation["responses"] = responses
             paths[route.path, default: [:]][route.method.rawValue.lowercased()] = operation
@@ -47,7 +50,8 @@ enum OpenAPIDocument {
             "info": [
                 "title": "MZPanel Backups API",
                 "version": version,
-                "description": "The hub's JSON API. Authenticate with Authorization: Bearer <API token>, or a browser session cookie plus the header X-MZPanel-Request: 1 on changes. Every resource is confined to the caller's account; another account's resources answer 404.",
+                "description":
+                    "The hub's JSON API. Authenticate with Authorization: Bearer <API token>, or a browser session cookie plus the header X-MZPanel-Request: 1 on changes. Every resource is confined to the caller's account; another account's resources answer 404.",
             ],
             "servers": [["url": "/"]],
             "security": [["bearer": [] as [Any]], ["session": [] as [Any]]],

@@ -38,20 +38,22 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
 
     /// Maps a domain rule violation to its HTTP status.
     public init(_ error: DomainError) {
-        let status: HTTPResponse.Status = switch error.code {
-        case .invalid: .badRequest
-        case .planRequired: .init(code: 402, reasonPhrase: "Payment Required")
-        case .notFound: .notFound
-        case .conflict, .ambiguous: .conflict
-        case .unauthorized: .unauthorized
-        case .timeout: .init(code: 504, reasonPhrase: "Gateway Timeout")
-        }
+        let status: HTTPResponse.Status =
+            switch error.code {
+            case .invalid: .badRequest
+            case .planRequired: .init(code: 402, reasonPhrase: "Payment Required")
+            case .notFound: .notFound
+            case .conflict, .ambiguous: .conflict
+            case .unauthorized: .unauthorized
+            case .timeout: .init(code: 504, reasonPhrase: "Gateway Timeout")
+            }
         self.init(status, code: error.wireCode, error.message, field: error.field)
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let data = try JSONEncoder().encode(ErrorBody(error: .init(code: code, message: message, field: field)))
-        var response = Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        var response = Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer realm=\"mzpanel\"" }
         return response
     }
@@ -68,12 +70,17 @@ struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as DomainError {
             throw APIError(error)
         } catch let error as HTTPError {
-            let message = error.body ?? (error.status == .notFound ? "no such API route: \(request.method) \(request.uri.path)" : error.status.reasonPhrase)
-            let code = error.status == .notFound ? "not_found" : error.status == .contentTooLarge ? "too_large" : error.status.code < 500 ? "invalid" : "internal"
+            let message =
+                error.body ?? (error.status == .notFound ? "no such API route: \(request.method) \(request.uri.path)" : error.status.reasonPhrase)
+            let code =
+                error.status == .notFound
+                ? "not_found" : error.status == .contentTooLarge ? "too_large" : error.status.code < 500 ? "invalid" : "internal"
             throw APIError(error.status, code: code, message)
         } catch {
             context.logger.error("request failed", metadata: ["error.type": "\(type(of: error))", "http.path": "\(request.uri.path)"])
-            throw APIError(.internalServerError, code: "internal", "the hub could not complete the request; it has been logged. Try again, and report it if it persists.")
+            throw APIError(
+                .internalServerError, code: "internal",
+                "the hub could not complete the request; it has been logged. Try again, and report it if it persists.")
         }
     }
 }

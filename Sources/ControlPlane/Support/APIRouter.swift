@@ -28,8 +28,10 @@ public struct APIRouter {
         body: String? = nil, response: String?, status: Int = 200, query: [String] = [],
         _ handler: @escaping @Sendable (Request, HubRequestContext) async throws -> R
     ) {
-        docs.append(RouteDoc(method: method, path: path, summary: summary, tag: tag, authenticated: authenticated,
-                             requestSchema: body, responseSchema: response, successStatus: status, query: query))
+        docs.append(
+            RouteDoc(
+                method: method, path: path, summary: summary, tag: tag, authenticated: authenticated,
+                requestSchema: body, responseSchema: response, successStatus: status, query: query))
         router.on(RouterPath(path), method: method, use: handler)
     }
 }

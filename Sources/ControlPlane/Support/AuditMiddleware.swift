@@ -54,12 +54,15 @@ struct AuditMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let response = try await next(request, context)
-        guard [.post, .put, .patch, .delete].contains(request.method), let caller = context.caller, response.status.code < 400 else { return response }
+        guard [.post, .put, .patch, .delete].contains(request.method), let caller = context.caller, response.status.code < 400 else {
+            return response
+        }
         let path = request.uri.path
         var resource = response.headers[Self.resourceHeader] ?? response.headers[.location].flatMap(Self.firstID) ?? Self.firstID(path)
         if resource?.isEmpty == true { resource = nil }
-        await hub.audit(accountID: caller.accountID, caller: caller, action: table.action(request.method, path), method: request.method.rawValue,
-                        path: path, status: Int(response.status.code), resourceID: resource)
+        await hub.audit(
+            accountID: caller.accountID, caller: caller, action: table.action(request.method, path), method: request.method.rawValue,
+            path: path, status: Int(response.status.code), resourceID: resource)
         return response
     }
 
@@ -73,12 +76,15 @@ struct AuditMiddleware: RouterMiddleware {
 
 extension HubServices {
     /// Records an audit entry; a failure to record is logged and does not undo the change.
-    func audit(accountID: String, caller: Caller?, actor: String? = nil, action: String, method: String, path: String, status: Int, resourceID: String?) async {
+    func audit(
+        accountID: String, caller: Caller?, actor: String? = nil, action: String, method: String, path: String, status: Int, resourceID: String?
+    ) async {
         var who = actor ?? caller?.label ?? "unknown"
         if actor == nil, let userID = caller?.userID, let user = try? await store.user(id: userID) { who = user.email }
         let now = clock.now()
-        let event = AuditEvent(id: AuditSequence.next(at: now), accountID: accountID, at: now, actor: who, action: action,
-                               method: method, path: path, status: status, resourceID: resourceID)
+        let event = AuditEvent(
+            id: AuditSequence.next(at: now), accountID: accountID, at: now, actor: who, action: action,
+            method: method, path: path, status: status, resourceID: resourceID)
         do {
             try await store.insertAudit(event)
         } catch {
@@ -94,7 +100,10 @@ enum AuditSequence {
     nonisolated(unsafe) private static var counter = Int.random(in: 0..<1_000_000)
 
     static func next(at date: Date) -> String {
-        let count = lock.withLock { counter = (counter + 1) % 10_000_000; return counter }
+        let count = lock.withLock {
+            counter = (counter + 1) % 10_000_000
+            return counter
+        }
         return "aud_" + String(format: "%013lld%07d", Int64(date.timeIntervalSince1970 * 1000), count)
     }
 }

@@ -1,7 +1,7 @@
 import BackupCore
 import Foundation
-import Hummingbird
 import HubAPI
+import Hummingbird
 
 /// Who is calling: the account every lookup is confined to, and how they proved it.
 public struct Caller: Sendable {
@@ -34,4 +34,3 @@ public struct HubRequestContext: RequestContext {
         return caller.accountID
     }
 }
-

@@ -44,7 +44,9 @@ extension Request {
         do {
             return try HubJSON.decoder().decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
-            if case .dataCorrupted(let detail) = error, detail.codingPath.isEmpty, (try? JSONSerialization.jsonObject(with: Data(buffer: buffer))) != nil {
+            if case .dataCorrupted(let detail) = error, detail.codingPath.isEmpty,
+                (try? JSONSerialization.jsonObject(with: Data(buffer: buffer))) != nil
+            {
                 // Foundation reports some type errors (1.5 for a whole number) without a path.
                 throw APIError.badRequest("a value in the body has the wrong type: numbers such as counts and seconds must be whole numbers")
             }
@@ -63,9 +65,12 @@ extension Request {
 
     static func field(of error: DecodingError) -> String? {
         switch error {
-        case .keyNotFound(let key, let context): let p = path(context.codingPath + [key]); return p.isEmpty ? nil : p
+        case .keyNotFound(let key, let context):
+            let p = path(context.codingPath + [key])
+            return p.isEmpty ? nil : p
         case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-            let p = path(context.codingPath); return p.isEmpty ? nil : p
+            let p = path(context.codingPath)
+            return p.isEmpty ? nil : p
         @unknown default: return nil
         }
     }

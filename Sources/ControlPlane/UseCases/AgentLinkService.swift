@@ -22,11 +22,16 @@ struct AgentLinkService {
         guard !fingerprint.isEmpty, fingerprint.count <= 128 else { throw DomainError.invalid("keyFingerprint", "keyFingerprint is required") }
         let version = String(body.agentVersion.prefix(64))
         let credential = Secrets.make(prefix: "mza")
-        guard let server = try await hub.store.enroll(tokenHash: Secrets.hash(body.token.trimmingSpaces), publicKey: body.publicKey,
-                                                      keyFingerprint: fingerprint, agentVersion: version,
-                                                      credentialHash: Secrets.hash(credential), now: hub.clock.now())
+        guard
+            let server = try await hub.store.enroll(
+                tokenHash: Secrets.hash(body.token.trimmingSpaces), publicKey: body.publicKey,
+                keyFingerprint: fingerprint, agentVersion: version,
+                credentialHash: Secrets.hash(credential), now: hub.clock.now())
         else {
-            throw DomainError(.unauthorized, "the enrollment token is unknown, expired or already used; issue a new one with `mzpanel servers add` or POST /api/v1/servers/{server}/enrollment-tokens")
+            throw DomainError(
+                .unauthorized,
+                "the enrollment token is unknown, expired or already used; issue a new one with `mzpanel servers add` or POST /api/v1/servers/{server}/enrollment-tokens"
+            )
         }
         return EnrollResponse(serverID: server.id, serverName: server.name, accountID: server.accountID, credential: credential)
     }
@@ -47,9 +52,10 @@ struct AgentLinkService {
                     usage[id] = PeerUsage(usedBytes: reports[id]?.usedBytes[server.id] ?? 0, quotaBytes: quota)
                 }
             }
-            return AgentJob(job: job, destinations: job.destinationIDs.compactMap { destinations[$0] },
-                            envelopes: envelopes.filter { job.destinationIDs.contains($0.destinationID) },
-                            peerCertificates: certificates.isEmpty ? nil : certificates, peerUsage: usage.isEmpty ? nil : usage)
+            return AgentJob(
+                job: job, destinations: job.destinationIDs.compactMap { destinations[$0] },
+                envelopes: envelopes.filter { job.destinationIDs.contains($0.destinationID) },
+                peerCertificates: certificates.isEmpty ? nil : certificates, peerUsage: usage.isEmpty ? nil : usage)
         }
         var stores: [PeerStore] = []
         for destination in peerDestinations.sorted(by: { $0.id < $1.id }) where destination.settings.peerServerID == server.id {
@@ -77,7 +83,8 @@ struct AgentLinkService {
     /// Stores a storage server's report on a peer destination it serves; sources hear of a changed certificate or usage.
     func report(_ report: PeerReport, destination id: String, from server: Server) async throws -> PeerReport {
         guard let destination = try await hub.store.destination(accountID: server.accountID, reference: id),
-              destination.kind == .peer, destination.settings.peerServerID == server.id else {
+            destination.kind == .peer, destination.settings.peerServerID == server.id
+        else {
             throw DomainError(.notFound, "this server stores no peer destination \"\(id)\"")
         }
         var report = report

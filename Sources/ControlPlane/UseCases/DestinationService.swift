@@ -15,8 +15,9 @@ struct DestinationService {
         try account.plan.authorize(kind)
         let settings = try await resolved(try Self.validated(body.settings ?? DestinationSettings(), kind: kind), accountID: account.id)
         let now = hub.clock.now()
-        let destination = Destination(id: ResourceID.make(.destination), accountID: account.id, name: name, kind: kind,
-                                      settings: settings, createdAt: now, updatedAt: now)
+        let destination = Destination(
+            id: ResourceID.make(.destination), accountID: account.id, name: name, kind: kind,
+            settings: settings, createdAt: now, updatedAt: now)
         try await hub.store.createDestination(destination)
         return destination
     }
@@ -26,8 +27,9 @@ struct DestinationService {
         let jobs = try await hub.store.jobsUsing(accountID: destination.accountID, destinationID: destination.id)
         let envelopes = try await hub.store.envelopes(accountID: destination.accountID, destinationID: destination.id)
         let peer = destination.kind == .peer ? try await hub.store.peerReports(accountID: destination.accountID)[destination.id] : nil
-        return DestinationView(destination: destination, jobs: jobs.map { JobReference(id: $0.id, name: $0.name) },
-                               sealedTo: envelopes.map(\.serverID), peer: peer)
+        return DestinationView(
+            destination: destination, jobs: jobs.map { JobReference(id: $0.id, name: $0.name) },
+            sealedTo: envelopes.map(\.serverID), peer: peer)
     }
 
     /// Renames, changes settings or gives a new credential (whose old envelopes stop being valid); tells the agents.
@@ -57,8 +59,10 @@ struct DestinationService {
 
     /// The envelope sealed to one server.
     func envelope(_ destination: Destination, server: Server) async throws -> SealedEnvelope {
-        guard let envelope = try await hub.store.envelopes(accountID: destination.accountID, destinationID: destination.id)
-            .first(where: { $0.serverID == server.id }) else {
+        guard
+            let envelope = try await hub.store.envelopes(accountID: destination.accountID, destinationID: destination.id)
+                .first(where: { $0.serverID == server.id })
+        else {
             throw DomainError(.notFound, "destination \(destination.name) is not sealed to server \(server.name)")
         }
         return envelope
@@ -125,7 +129,8 @@ struct DestinationService {
     static func validated(_ key: DestinationKeyRecord?, kind: DestinationKind) throws -> DestinationKeyRecord? {
         guard let key else { return nil }
         guard kind.isOffsite else {
-            throw DomainError.invalid("credentialKey", "a local destination has no sealed credential: its repository password is made and kept by the agent")
+            throw DomainError.invalid(
+                "credentialKey", "a local destination has no sealed credential: its repository password is made and kept by the agent")
         }
         do throws(DomainError) {
             return try key.validated()
@@ -136,7 +141,8 @@ struct DestinationService {
 
     static func kind(_ text: String) throws -> DestinationKind {
         guard let kind = DestinationKind(rawValue: text.lowercased()) else {
-            throw DomainError.invalid("kind", "\"\(text)\" is not a destination kind; use one of \(DestinationKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw DomainError.invalid(
+                "kind", "\"\(text)\" is not a destination kind; use one of \(DestinationKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return kind
     }
@@ -158,7 +164,9 @@ struct DestinationService {
             throw DomainError.invalid("keyID", "keyID must name the server key the envelope is sealed to (1–128 characters)")
         }
         if let fingerprint = server.keyFingerprint, fingerprint != keyID {
-            throw DomainError(.conflict, field: "keyID", "the envelope is sealed to key \(keyID) but server \(server.name) has key \(fingerprint); seal it again to the current key")
+            throw DomainError(
+                .conflict, field: "keyID",
+                "the envelope is sealed to key \(keyID) but server \(server.name) has key \(fingerprint); seal it again to the current key")
         }
         guard (1...100).contains(body.version) else {
             throw DomainError.invalid("version", "version \(body.version) is not an envelope format version this hub knows (1–100)")
@@ -170,10 +178,13 @@ struct DestinationService {
             throw DomainError.invalid("ciphertext", "the envelope is \(ciphertext.count) bytes; the limit is \(SealedEnvelope.maxCiphertextBytes)")
         }
         guard destination.kind.isOffsite else {
-            throw DomainError.invalid("ciphertext", "destination \(destination.name) is local: its repository password is kept by the agent and needs no envelope")
+            throw DomainError.invalid(
+                "ciphertext", "destination \(destination.name) is local: its repository password is kept by the agent and needs no envelope")
         }
         guard destination.credentialKey != nil else {
-            throw DomainError(.conflict, field: "ciphertext", "destination \(destination.name) has no credential yet; give it one (credentialKey) before sealing it to servers")
+            throw DomainError(
+                .conflict, field: "ciphertext",
+                "destination \(destination.name) has no credential yet; give it one (credentialKey) before sealing it to servers")
         }
         var peerLogin: String?
         var recoveryLogin: String?
@@ -181,7 +192,9 @@ struct DestinationService {
             peerLogin = try Self.validatedPeerLogin(body.peerLogin, server: server)
             if let line = body.recoveryLogin {
                 let lost = String(line.prefix { $0 != ":" })
-                guard let lostServer = try await hub.store.server(accountID: destination.accountID, reference: lost), lostServer.id == lost, lost != server.id else {
+                guard let lostServer = try await hub.store.server(accountID: destination.accountID, reference: lost), lostServer.id == lost,
+                    lost != server.id
+                else {
                     throw DomainError.invalid("recoveryLogin", "recoveryLogin must name another server of this account (\"<server id>:{SHA}…\")")
                 }
                 recoveryLogin = try Self.validatedPeerLogin(line, server: lostServer, field: "recoveryLogin")
@@ -192,8 +205,9 @@ struct DestinationService {
         } else if body.peerLogin != nil || body.recoveryLogin != nil {
             throw DomainError.invalid("peerLogin", "peerLogin is only for peer destinations")
         }
-        return SealedEnvelope(accountID: destination.accountID, destinationID: destination.id, serverID: server.id, keyID: keyID,
-                              version: body.version, ciphertext: ciphertext, peerLogin: peerLogin, recoveryLogin: recoveryLogin, createdAt: hub.clock.now())
+        return SealedEnvelope(
+            accountID: destination.accountID, destinationID: destination.id, serverID: server.id, keyID: keyID,
+            version: body.version, ciphertext: ciphertext, peerLogin: peerLogin, recoveryLogin: recoveryLogin, createdAt: hub.clock.now())
     }
 
     /// `<server id>:{SHA}<base64 of 20 bytes>`: the only htpasswd form accepted (docs/sealing.md).

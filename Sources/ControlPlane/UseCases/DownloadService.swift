@@ -14,17 +14,22 @@ struct DownloadService {
     static let startTimeout: Duration = .seconds(60)
 
     /// Asks the snapshot's server to send `path` and waits until it starts (or says why it cannot).
-    func start(snapshot reference: String, path text: String?, format: String?, destination: String?, accountID: String,
-               caller: Caller?) async throws -> StartedDownload {
+    func start(
+        snapshot reference: String, path text: String?, format: String?, destination: String?, accountID: String,
+        caller: Caller?
+    ) async throws -> StartedDownload {
         let path: String
         do { path = try SnapshotEntry.normalized(text) } catch { throw error }
         let copies = SnapshotCopies(hub: hub)
         let (snapshot, copy, target) = try await copies.resolve(snapshot: reference, destination: destination, accountID: accountID, inPath: true)
         guard try await hub.store.listing(accountID: accountID, snapshotID: snapshot.id, destinationID: target.id)?.status == .ready else {
-            throw DomainError(.conflict, field: "path", "browse the snapshot first (mzpanel snapshots browse \(snapshot.id)): a download needs its listing", reason: "not_listed")
+            throw DomainError(
+                .conflict, field: "path", "browse the snapshot first (mzpanel snapshots browse \(snapshot.id)): a download needs its listing",
+                reason: "not_listed")
         }
         guard let entry = try await hub.store.snapshotEntry(accountID: accountID, snapshotID: snapshot.id, destinationID: target.id, path: path),
-              let resticID = entry.resticID else {
+            let resticID = entry.resticID
+        else {
             throw DomainError(.notFound, "snapshot \(snapshot.id) has no \(path) at \(target.name)", reason: "not_found")
         }
         let isFolder = entry.type == "dir"
@@ -34,19 +39,24 @@ struct DownloadService {
         let archive = isFolder ? (format ?? "tar") : nil
         guard archive == nil || ["tar", "zip"].contains(archive!) else { throw DomainError.invalid("format", "format is tar or zip") }
         guard let server = try await hub.store.server(accountID: accountID, reference: snapshot.serverID) else {
-            throw DomainError(.conflict, "the server that made snapshot \(snapshot.id) was removed; restore the snapshot onto another server instead", reason: "server_gone")
+            throw DomainError(
+                .conflict, "the server that made snapshot \(snapshot.id) was removed; restore the snapshot onto another server instead",
+                reason: "server_gone")
         }
         guard server.isOnline(now: hub.clock.now()) else {
-            throw DomainError(.conflict, field: "path", "\(server.name) is offline; a download streams from it, so it must be online", reason: "offline")
+            throw DomainError(
+                .conflict, field: "path", "\(server.name) is offline; a download streams from it, so it must be online", reason: "offline")
         }
         let (envelope, certificate) = try await copies.access(target, snapshot: snapshot, server: server, accountID: accountID)
         let id = ResourceID.make(.download)
         let stream = await hub.downloads.open(id: id, serverID: server.id)
-        let listing = ListingOrder(snapshotID: snapshot.id, sourceServerID: snapshot.serverID, destination: target, resticSnapshotIDs: copy.resticSnapshotIDs,
-                                   envelope: envelope, peerCertificate: certificate)
+        let listing = ListingOrder(
+            snapshotID: snapshot.id, sourceServerID: snapshot.serverID, destination: target, resticSnapshotIDs: copy.resticSnapshotIDs,
+            envelope: envelope, peerCertificate: certificate)
         let order = DownloadOrder(downloadID: id, listing: listing, resticSnapshotID: resticID, path: path, archive: archive)
-        try await hub.store.enqueueCommand(AgentCommand(id: ResourceID.make(.command), kind: .download, createdAt: hub.clock.now(), download: order),
-                                           accountID: accountID, serverID: server.id)
+        try await hub.store.enqueueCommand(
+            AgentCommand(id: ResourceID.make(.command), kind: .download, createdAt: hub.clock.now(), download: order),
+            accountID: accountID, serverID: server.id)
         // Headers go only once the server has started (or said why it cannot): errors stay errors.
         let parts = PartReader(stream.makeAsyncIterator())
         let first: ByteBuffer?
@@ -61,8 +71,9 @@ struct DownloadService {
         }
         if first != nil { await hub.downloads.taken(id: id) }
         if let caller {
-            await hub.audit(accountID: accountID, caller: caller, action: "Download from a snapshot", method: "GET", path: "/snapshots/\(snapshot.id)\(path)",
-                            status: 200, resourceID: snapshot.id)
+            await hub.audit(
+                accountID: accountID, caller: caller, action: "Download from a snapshot", method: "GET", path: "/snapshots/\(snapshot.id)\(path)",
+                status: 200, resourceID: snapshot.id)
         }
         let name = (entry.name.isEmpty ? snapshot.id : entry.name) + (archive.map { "." + $0 } ?? "")
         return StartedDownload(id: id, fileName: name, archive: archive, first: first, parts: parts)
@@ -89,7 +100,10 @@ final class PartReader: @unchecked Sendable {
     func first(within limit: Duration) async throws -> ByteBuffer? {
         try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
             group.addTask { try await self.next() }
-            group.addTask { try await Task.sleep(for: limit); throw CancellationError() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                throw CancellationError()
+            }
             defer { group.cancelAll() }
             return try await group.next() ?? nil
         }

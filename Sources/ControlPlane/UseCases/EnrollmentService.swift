@@ -12,8 +12,9 @@ struct EnrollmentService {
     func issue(for server: Server, lifetime: Int) async throws -> EnrollmentCreated {
         let secret = Secrets.make(prefix: Secrets.enrollmentPrefix)
         let now = hub.clock.now()
-        let token = EnrollmentToken(id: ResourceID.make(.enrollmentToken), accountID: server.accountID, serverID: server.id,
-                                    createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(lifetime)))
+        let token = EnrollmentToken(
+            id: ResourceID.make(.enrollmentToken), accountID: server.accountID, serverID: server.id,
+            createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(lifetime)))
         try await hub.store.createEnrollmentToken(token, hash: Secrets.hash(secret))
         let command = "mzpanel-agent enroll --url \(hub.configuration.effectivePublicURL) --token \(secret)"
         return EnrollmentCreated(enrollmentToken: token, secret: secret, command: command)

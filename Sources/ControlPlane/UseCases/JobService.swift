@@ -19,10 +19,11 @@ struct JobService {
         let server = try await serverID(body.server, accountID: accountID, field: "server")
         let destinations = try await authorizedDestinations(body.destinations, accountID: accountID)
         let now = hub.clock.now()
-        let job = Job(id: ResourceID.make(.job), accountID: accountID, serverID: server, name: name, kind: kind, sources: sources,
-                      schedule: schedule, retention: retention, destinationIDs: destinations, enabled: body.enabled ?? true,
-                      createdAt: now, updatedAt: now, staleAfter: try Job.validatedStaleAfter(body.staleAfter, kind: kind),
-                      checkSubsets: try Job.validatedCheckSubsets(body.checkSubsets, kind: kind), pingURL: try Job.validatedPingURL(body.pingURL))
+        let job = Job(
+            id: ResourceID.make(.job), accountID: accountID, serverID: server, name: name, kind: kind, sources: sources,
+            schedule: schedule, retention: retention, destinationIDs: destinations, enabled: body.enabled ?? true,
+            createdAt: now, updatedAt: now, staleAfter: try Job.validatedStaleAfter(body.staleAfter, kind: kind),
+            checkSubsets: try Job.validatedCheckSubsets(body.checkSubsets, kind: kind), pingURL: try Job.validatedPingURL(body.pingURL))
         try await hub.store.createJob(job)
         try await hub.notifyAgent(serverID: job.serverID, accountID: accountID)
         return job
@@ -43,7 +44,8 @@ struct JobService {
         if let staleAfter = body.staleAfter { job.staleAfter = try Job.validatedStaleAfter(staleAfter, kind: job.kind) }
         if job.kind == .check { job.staleAfter = nil }
         if let pingURL = body.pingURL { job.pingURL = try Job.validatedPingURL(pingURL) }
-        job.checkSubsets = try Job.validatedCheckSubsets(job.kind == .check ? (body.checkSubsets ?? job.checkSubsets) : body.checkSubsets, kind: job.kind)
+        job.checkSubsets = try Job.validatedCheckSubsets(
+            job.kind == .check ? (body.checkSubsets ?? job.checkSubsets) : body.checkSubsets, kind: job.kind)
         job.updatedAt = hub.clock.now()
         try await hub.store.updateJob(job)
         try await hub.notifyAgent(serverID: job.serverID, accountID: job.accountID)
@@ -62,8 +64,9 @@ struct JobService {
         guard let server = try await hub.store.server(accountID: job.accountID, reference: job.serverID), server.enrolledAt != nil else {
             throw DomainError.conflict(nil, "the job's server has no agent enrolled yet; run the command printed by `mzpanel servers add` on it")
         }
-        let run = Run(id: ResourceID.make(.run), accountID: job.accountID, serverID: job.serverID, jobID: job.id, trigger: .manual,
-                      status: .queued, createdAt: hub.clock.now())
+        let run = Run(
+            id: ResourceID.make(.run), accountID: job.accountID, serverID: job.serverID, jobID: job.id, trigger: .manual,
+            status: .queued, createdAt: hub.clock.now())
         let command = AgentCommand(id: ResourceID.make(.command), kind: .runNow, jobID: job.id, runID: run.id, createdAt: run.createdAt)
         do {
             try await hub.store.queueRun(run, command: command)
@@ -79,7 +82,10 @@ struct JobService {
         if let server { serverID = try await self.serverID(server, accountID: accountID, field: "server") }
         let matches = try await hub.store.jobs(accountID: accountID, reference: reference, serverID: serverID)
         if matches.count > 1 {
-            throw DomainError(.ambiguous, "\(matches.count) jobs are named \"\(reference)\" (on different servers); give the server too (?server=NAME, --server) or use the job's id")
+            throw DomainError(
+                .ambiguous,
+                "\(matches.count) jobs are named \"\(reference)\" (on different servers); give the server too (?server=NAME, --server) or use the job's id"
+            )
         }
         guard let job = matches.first else { throw DomainError(.notFound, "no job \"\(reference)\" in this account") }
         return job
@@ -98,13 +104,16 @@ struct JobService {
     /// Views with health: one query for the newest runs, one for the servers, whatever the page size.
     func views(_ jobs: [Job], accountID: String) async throws -> [JobView] {
         let now = hub.clock.now()
-        let statuses = Dictionary(uniqueKeysWithValues: try await hub.store.jobStatuses(accountID: accountID, jobIDs: jobs.map(\.id)).map { ($0.id, $0) })
-        let servers = Dictionary(uniqueKeysWithValues: try await hub.store.servers(accountID: accountID, ids: jobs.map(\.serverID)).map { ($0.id, $0) })
+        let statuses = Dictionary(
+            uniqueKeysWithValues: try await hub.store.jobStatuses(accountID: accountID, jobIDs: jobs.map(\.id)).map { ($0.id, $0) })
+        let servers = Dictionary(
+            uniqueKeysWithValues: try await hub.store.servers(accountID: accountID, ids: jobs.map(\.serverID)).map { ($0.id, $0) })
         return jobs.map { job in
             let online = servers[job.serverID]?.isOnline(now: now) ?? false
             let status = statuses[job.id] ?? JobStatus(job, latestRun: nil, newestSnapshotAt: nil)
-            return JobView(job, now: now, health: hub.health(status, serverOnline: online, now: now), lastRun: status.latestRun,
-                           serverName: servers[job.serverID]?.name)
+            return JobView(
+                job, now: now, health: hub.health(status, serverOnline: online, now: now), lastRun: status.latestRun,
+                serverName: servers[job.serverID]?.name)
         }
     }
 
@@ -121,7 +130,8 @@ struct JobService {
         var found: [Destination] = []
         for (index, reference) in references.enumerated() {
             guard let destination = try await hub.store.destination(accountID: accountID, reference: reference) else {
-                throw DomainError.invalid(field ?? "destinations[\(index)]", "no destination \"\(reference)\" in this account; see mzpanel destinations list")
+                throw DomainError.invalid(
+                    field ?? "destinations[\(index)]", "no destination \"\(reference)\" in this account; see mzpanel destinations list")
             }
             found.append(destination)
         }

@@ -14,9 +14,10 @@ struct NotificationService {
             throw DomainError.invalid("kind", "\"\(kindText)\" is not a channel kind; use webhook, slack, discord or email")
         }
         let rules = try (body.rules ?? NotificationRules()).validated()
-        let channel = NotificationChannel(id: ResourceID.make(.channel), accountID: accountID, name: try Name.validate(body.name), kind: kind,
-                                          url: try NotificationChannel.validatedURL(body.url, kind: kind), rules: rules, createdAt: hub.clock.now(),
-                                          email: try Self.email(body.email, kind: kind))
+        let channel = NotificationChannel(
+            id: ResourceID.make(.channel), accountID: accountID, name: try Name.validate(body.name), kind: kind,
+            url: try NotificationChannel.validatedURL(body.url, kind: kind), rules: rules, createdAt: hub.clock.now(),
+            email: try Self.email(body.email, kind: kind))
         let secret = kind == .email ? try Self.password(body.smtpPassword) ?? "" : Secrets.make(prefix: "whsec")
         try await hub.store.createChannel(channel, secret: secret)
         return ChannelCreated(channel: channel, secret: kind == .email ? nil : secret)
@@ -42,8 +43,9 @@ struct NotificationService {
 
     /// Queues a test notification to the channel.
     func queueTest(_ channel: NotificationChannel) async throws -> NotificationDelivery {
-        let delivery = try HubNotifier.delivery(channel: channel, event: "test", message: "A test notification from MZPanel Backups for channel \(channel.name).",
-                                                link: nil, now: hub.clock.now())
+        let delivery = try HubNotifier.delivery(
+            channel: channel, event: "test", message: "A test notification from MZPanel Backups for channel \(channel.name).",
+            link: nil, now: hub.clock.now())
         try await hub.store.enqueueDelivery(delivery)
         return delivery
     }

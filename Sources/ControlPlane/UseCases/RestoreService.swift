@@ -20,16 +20,20 @@ struct RestoreService {
         }
         let (envelope, peerCertificate) = try await copies.access(destination, snapshot: snapshot, server: server, accountID: accountID)
         let requested = body.databases ?? []
-        let plan = try RestorePlan(snapshotID: snapshot.id, sourceServerID: snapshot.serverID, destinationID: destination.id,
-                                   resticSnapshotIDs: copy.resticSnapshotIDs, files: body.files ?? requested.isEmpty, target: body.target,
-                                   includes: body.include ?? [], databases: requested, overwrite: body.overwrite ?? false, dryRun: body.dryRun ?? false).validated()
+        let plan = try RestorePlan(
+            snapshotID: snapshot.id, sourceServerID: snapshot.serverID, destinationID: destination.id,
+            resticSnapshotIDs: copy.resticSnapshotIDs, files: body.files ?? requested.isEmpty, target: body.target,
+            includes: body.include ?? [], databases: requested, overwrite: body.overwrite ?? false, dryRun: body.dryRun ?? false
+        ).validated()
         let now = hub.clock.now()
-        let run = Run(id: ResourceID.make(.run), accountID: accountID, serverID: server.id, jobID: snapshot.jobID, trigger: .restore, status: .queued,
-                      createdAt: now, results: [DestinationResult(destinationID: destination.id, status: .pending)], restore: plan)
+        let run = Run(
+            id: ResourceID.make(.run), accountID: accountID, serverID: server.id, jobID: snapshot.jobID, trigger: .restore, status: .queued,
+            createdAt: now, results: [DestinationResult(destinationID: destination.id, status: .pending)], restore: plan)
         try await hub.store.insertRun(run)
         let order = RestoreOrder(run: run, destination: destination, envelope: envelope, peerCertificate: peerCertificate)
-        try await hub.store.enqueueCommand(AgentCommand(id: ResourceID.make(.command), kind: .restore, runID: run.id, createdAt: now, restore: order),
-                                           accountID: accountID, serverID: server.id)
+        try await hub.store.enqueueCommand(
+            AgentCommand(id: ResourceID.make(.command), kind: .restore, runID: run.id, createdAt: now, restore: order),
+            accountID: accountID, serverID: server.id)
         return run
     }
 }

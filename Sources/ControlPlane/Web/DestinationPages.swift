@@ -10,10 +10,32 @@ import Store
 struct DestinationPages {
     let pages: WebPages
 
-    struct Row { let id: String; let name: String; let kind: String; let location: String; let jobs: String; let servers: String; let used: String }
-    struct ListModel { let layout: Layout; let rows: [Row]; let hasRows: Bool }
-    struct KindChoice { let value: String; let title: String; let gated: Bool; let checked: Bool }
-    struct ServerChoice { let id: String; let name: String; let publicKey: String; let keyID: String }
+    struct Row {
+        let id: String
+        let name: String
+        let kind: String
+        let location: String
+        let jobs: String
+        let servers: String
+        let used: String
+    }
+    struct ListModel {
+        let layout: Layout
+        let rows: [Row]
+        let hasRows: Bool
+    }
+    struct KindChoice {
+        let value: String
+        let title: String
+        let gated: Bool
+        let checked: Bool
+    }
+    struct ServerChoice {
+        let id: String
+        let name: String
+        let publicKey: String
+        let keyID: String
+    }
     struct FormModel {
         let layout: Layout
         let accountID: String
@@ -54,7 +76,13 @@ struct DestinationPages {
         let error: String?
         let errorField: String?
     }
-    struct PeerView { let listening: Bool; let free: String; let used: String; let error: String?; let reported: TimeView? }
+    struct PeerView {
+        let listening: Bool
+        let free: String
+        let used: String
+        let error: String?
+        let reported: TimeView?
+    }
 
     func register(on router: Router<HubRequestContext>) {
         router.page(.get, "/backups/destinations", pages: pages) { _, _, caller in
@@ -63,16 +91,21 @@ struct DestinationPages {
         router.page(.get, "/backups/destinations/new", pages: pages) { _, _, caller in
             let servers = try await pages.store.servers(accountID: caller.account.id).sorted { $0.name < $1.name }
             let plan = caller.account.plan
-            return pages.render("destination-form", FormModel(
-                layout: Layout("Add destination", section: "destinations", caller: caller), accountID: caller.account.id,
-                kinds: DestinationKind.allCases.map { KindChoice(value: $0.rawValue, title: $0.title, gated: !plan.allows($0), checked: $0 == .local) },
-                plus: plan.allows(.s3), servers: servers.map { JobForm.Option(value: $0.id, label: $0.name, selected: false) },
-                sealable: servers.compactMap(Self.choice), hasSealable: servers.contains { $0.publicKey != nil },
-                vault: try await pages.store.vault(accountID: caller.account.id) == nil ? "none" : "present"))
+            return pages.render(
+                "destination-form",
+                FormModel(
+                    layout: Layout("Add destination", section: "destinations", caller: caller), accountID: caller.account.id,
+                    kinds: DestinationKind.allCases.map {
+                        KindChoice(value: $0.rawValue, title: $0.title, gated: !plan.allows($0), checked: $0 == .local)
+                    },
+                    plus: plan.allows(.s3), servers: servers.map { JobForm.Option(value: $0.id, label: $0.name, selected: false) },
+                    sealable: servers.compactMap(Self.choice), hasSealable: servers.contains { $0.publicKey != nil },
+                    vault: try await pages.store.vault(accountID: caller.account.id) == nil ? "none" : "present"))
         }
         router.page(.get, "/backups/destinations/{destination}", pages: pages) { _, context, caller in
             guard let reference = context.parameters.get("destination"),
-                  let destination = try await pages.store.destination(accountID: caller.account.id, reference: reference) else {
+                let destination = try await pages.store.destination(accountID: caller.account.id, reference: reference)
+            else {
                 return pages.notFound("The destination", caller: caller)
             }
             return pages.render("destination", try await detail(destination, caller))
@@ -85,16 +118,18 @@ struct DestinationPages {
             let form = try await FormData.read(request, limit: 64 * 1024)
             try caller.checkCSRF(form)
             guard let original = try await destination(context, caller) else { return pages.notFound("The destination", caller: caller) }
-            let settings = DestinationSettings(path: form["settings.path"], endpoint: form["settings.endpoint"], bucket: form["settings.bucket"],
-                                               prefix: form["settings.prefix"], region: form["settings.region"],
-                                               pathStyle: original.kind == .s3 ? form.has("settings.pathStyle") : nil, remote: form["settings.remote"],
-                                               peerServerID: original.settings.peerServerID, peerAddress: form["settings.peerAddress"])
+            let settings = DestinationSettings(
+                path: form["settings.path"], endpoint: form["settings.endpoint"], bucket: form["settings.bucket"],
+                prefix: form["settings.prefix"], region: form["settings.region"],
+                pathStyle: original.kind == .s3 ? form.has("settings.pathStyle") : nil, remote: form["settings.remote"],
+                peerServerID: original.settings.peerServerID, peerAddress: form["settings.peerAddress"])
             var draft = original
             draft.name = form["name"] ?? ""
             draft.settings = settings
             do {
-                let changed = try await DestinationService(hub: pages.hub).update(original, with: DestinationUpdate(name: form["name"] ?? "", settings: settings),
-                                                                                  account: caller.account)
+                let changed = try await DestinationService(hub: pages.hub).update(
+                    original, with: DestinationUpdate(name: form["name"] ?? "", settings: settings),
+                    account: caller.account)
                 return WebResponses.redirect("/backups/destinations/\(changed.id)")
             } catch {
                 guard let field = JobForm.fieldError(error) else { throw error }
@@ -104,15 +139,19 @@ struct DestinationPages {
         router.page(.post, "/backups/destinations/{destination}/delete", pages: pages) { request, context, caller in
             try caller.checkCSRF(try await FormData.read(request, limit: 4096))
             guard let reference = context.parameters.get("destination"),
-                  let destination = try await pages.store.destination(accountID: caller.account.id, reference: reference) else {
+                let destination = try await pages.store.destination(accountID: caller.account.id, reference: reference)
+            else {
                 return pages.notFound("The destination", caller: caller)
             }
             do {
                 try await DestinationService(hub: pages.hub).delete(destination)
             } catch let error as DomainError {
-                return pages.render("message", MessageModel(layout: Layout("Remove destination", section: "destinations", caller: caller),
-                                                            title: "The destination was not removed", message: error.message,
-                                                            back: "/backups/destinations/\(destination.id)"), status: .conflict)
+                return pages.render(
+                    "message",
+                    MessageModel(
+                        layout: Layout("Remove destination", section: "destinations", caller: caller),
+                        title: "The destination was not removed", message: error.message,
+                        back: "/backups/destinations/\(destination.id)"), status: .conflict)
             }
             return WebResponses.redirect("/backups/destinations")
         }
@@ -124,10 +163,11 @@ struct DestinationPages {
     }
 
     func edit(_ destination: Destination, caller: PageCaller, error: JobForm.FieldError?) -> EditModel {
-        EditModel(layout: Layout("Edit \(destination.name)", section: "destinations", caller: caller), id: destination.id, name: destination.name,
-                  kindTitle: destination.kind.title, settings: destination.settings, isLocal: destination.kind == .local, isS3: destination.kind == .s3,
-                  isB2: destination.kind == .b2, isRclone: destination.kind == .rclone, isPeer: destination.kind == .peer,
-                  pathStyle: destination.settings.pathStyle ?? false, error: error?.message, errorField: error?.field)
+        EditModel(
+            layout: Layout("Edit \(destination.name)", section: "destinations", caller: caller), id: destination.id, name: destination.name,
+            kindTitle: destination.kind.title, settings: destination.settings, isLocal: destination.kind == .local, isS3: destination.kind == .s3,
+            isB2: destination.kind == .b2, isRclone: destination.kind == .rclone, isPeer: destination.kind == .peer,
+            pathStyle: destination.settings.pathStyle ?? false, error: error?.message, errorField: error?.field)
     }
 
     static func choice(_ server: Server) -> ServerChoice? {
@@ -151,17 +191,20 @@ struct DestinationPages {
         let destinations = try await pages.store.destinations(accountID: accountID)
         let jobs = try await pages.store.jobs(accountID: accountID, serverID: nil, destinationID: nil)
         let servers = Dictionary(uniqueKeysWithValues: try await pages.store.servers(accountID: accountID).map { ($0.id, $0.name) })
-        let protected = Dictionary(uniqueKeysWithValues: try await pages.store.jobStatuses(accountID: accountID, jobIDs: nil).map { ($0.id, $0.protectedBytes) })
+        let protected = Dictionary(
+            uniqueKeysWithValues: try await pages.store.jobStatuses(accountID: accountID, jobIDs: nil).map { ($0.id, $0.protectedBytes) })
         let envelopes = try await pages.store.envelopes(accountID: accountID)
         let rows = destinations.map { destination in
             let users = jobs.filter { $0.destinationIDs.contains(destination.id) }
-            let serverNames = destination.kind.isOffsite
+            let serverNames =
+                destination.kind.isOffsite
                 ? envelopes.filter { $0.destinationID == destination.id }.map { servers[$0.serverID] ?? $0.serverID }
                 : Array(Set(users.map { servers[$0.serverID] ?? $0.serverID }))
             let used = users.reduce(Int64(0)) { $0 + (protected[$1.id] ?? 0) }
-            return Row(id: destination.id, name: destination.name, kind: destination.kind.title, location: Self.location(destination, servers: servers),
-                       jobs: users.map(\.name).sorted().joined(separator: ", "), servers: serverNames.sorted().joined(separator: ", "),
-                       used: WebFormat.bytes(used))
+            return Row(
+                id: destination.id, name: destination.name, kind: destination.kind.title, location: Self.location(destination, servers: servers),
+                jobs: users.map(\.name).sorted().joined(separator: ", "), servers: serverNames.sorted().joined(separator: ", "),
+                used: WebFormat.bytes(used))
         }
         return ListModel(layout: Layout("Destinations", section: "destinations", caller: caller), rows: rows, hasRows: !rows.isEmpty)
     }
@@ -174,14 +217,19 @@ struct DestinationPages {
         let sealed = Set(try await pages.store.envelopes(accountID: accountID, destinationID: destination.id).map(\.serverID))
         var peer: PeerView?
         if destination.kind == .peer, let report = try await pages.store.peerReports(accountID: accountID)[destination.id] {
-            peer = PeerView(listening: report.listening, free: report.freeBytes.map(WebFormat.bytes) ?? "—",
-                            used: report.usedBytes.sorted { $0.key < $1.key }.map { "\(names[$0.key] ?? $0.key): \(WebFormat.bytes($0.value))" }.joined(separator: ", "),
-                            error: report.error, reported: report.reportedAt.map { TimeView($0, now: pages.now) })
+            peer = PeerView(
+                listening: report.listening, free: report.freeBytes.map(WebFormat.bytes) ?? "—",
+                used: report.usedBytes.sorted { $0.key < $1.key }.map { "\(names[$0.key] ?? $0.key): \(WebFormat.bytes($0.value))" }.joined(
+                    separator: ", "),
+                error: report.error, reported: report.reportedAt.map { TimeView($0, now: pages.now) })
         }
-        let attachable = servers.filter { !sealed.contains($0.id) && $0.id != destination.settings.peerServerID }.sorted { $0.name < $1.name }.compactMap(Self.choice)
-        let recoverable = destination.kind == .peer ? servers.filter { sealed.contains($0.id) }.sorted { $0.name < $1.name }.compactMap(Self.choice) : []
+        let attachable = servers.filter { !sealed.contains($0.id) && $0.id != destination.settings.peerServerID }.sorted { $0.name < $1.name }
+            .compactMap(Self.choice)
+        let recoverable =
+            destination.kind == .peer ? servers.filter { sealed.contains($0.id) }.sorted { $0.name < $1.name }.compactMap(Self.choice) : []
         return DetailModel(
-            layout: Layout(destination.name, section: "destinations", caller: caller), accountID: accountID, id: destination.id, name: destination.name,
+            layout: Layout(destination.name, section: "destinations", caller: caller), accountID: accountID, id: destination.id,
+            name: destination.name,
             kind: destination.kind.rawValue, kindTitle: destination.kind.title, offsite: destination.kind.isOffsite,
             location: Self.location(destination, servers: names), jobs: jobs.map(\.name), sealedTo: sealed.map { names[$0] ?? $0 }.sorted(),
             attachable: attachable, recoverable: recoverable, hasRecoverable: !recoverable.isEmpty,

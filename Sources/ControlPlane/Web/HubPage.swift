@@ -38,7 +38,11 @@ struct HubPage {
     /// Cards per page, and job rows per card (problems first; the rest behind "all N jobs").
     static let cardsPerPage = 48
     static let rowsPerCard = 6
-    struct Total { let label: String; let value: String; let tone: String }
+    struct Total {
+        let label: String
+        let value: String
+        let tone: String
+    }
     struct ServerCard: MustacheParent {
         func child(named name: String) -> Any? {
             switch name {
@@ -81,10 +85,11 @@ struct HubPage {
     struct JobRow: MustacheParent {
         /// A job's line on a card: its health, newest snapshot and next run.
         init(_ job: JobStatus, health: JobHealth, now: Date) {
-            self.init(id: job.id, name: job.name, health: health.rawValue, healthLabel: WebFormat.healthLabel(health),
-                      lastSnapshot: job.newestSnapshotAt.map { TimeView($0, now: now) },
-                      nextRun: job.enabled ? job.schedule.nextElapse(after: now).map { TimeView($0, now: now) } : nil,
-                      lastRunStatus: job.latestRun?.status.rawValue)
+            self.init(
+                id: job.id, name: job.name, health: health.rawValue, healthLabel: WebFormat.healthLabel(health),
+                lastSnapshot: job.newestSnapshotAt.map { TimeView($0, now: now) },
+                nextRun: job.enabled ? job.schedule.nextElapse(after: now).map { TimeView($0, now: now) } : nil,
+                lastRunStatus: job.latestRun?.status.rawValue)
         }
 
         init(id: String, name: String, health: String, healthLabel: String, lastSnapshot: TimeView?, nextRun: TimeView?, lastRunStatus: String?) {
@@ -117,7 +122,13 @@ struct HubPage {
         let nextRun: TimeView?
         let lastRunStatus: String?
     }
-    struct Failure { let runID: String; let jobName: String; let serverName: String; let when: TimeView; let message: String }
+    struct Failure {
+        let runID: String
+        let jobName: String
+        let serverName: String
+        let when: TimeView
+        let message: String
+    }
 
     func register(on router: Router<HubRequestContext>) {
         router.page(.get, "/backups", pages: pages) { request, _, caller in
@@ -148,19 +159,22 @@ struct HubPage {
         let shown = ordered.dropFirst((current - 1) * Self.cardsPerPage).prefix(Self.cardsPerPage)
         let cards = shown.map { server in
             let all = (byServer[server.id] ?? []).sorted { a, b in troubled(a) != troubled(b) ? troubled(a) : a.name < b.name }
-            let serverHealth = ServerHealth.evaluate(enrolled: server.enrolledAt != nil, online: online[server.id] ?? false,
-                                                     jobs: all.compactMap { health[$0.id] })
-            return ServerCard(id: server.id, name: server.name, online: online[server.id] ?? false, enrolled: server.enrolledAt != nil,
-                              jobs: all.prefix(Self.rowsPerCard).map { job in
-                                  JobRow(job, health: health[job.id] ?? .neverRun, now: now)
-                              }, more: max(0, all.count - Self.rowsPerCard), health: serverHealth)
+            let serverHealth = ServerHealth.evaluate(
+                enrolled: server.enrolledAt != nil, online: online[server.id] ?? false,
+                jobs: all.compactMap { health[$0.id] })
+            return ServerCard(
+                id: server.id, name: server.name, online: online[server.id] ?? false, enrolled: server.enrolledAt != nil,
+                jobs: all.prefix(Self.rowsPerCard).map { job in
+                    JobRow(job, health: health[job.id] ?? .neverRun, now: now)
+                }, more: max(0, all.count - Self.rowsPerCard), health: serverHealth)
         }
         let jobNames = Dictionary(uniqueKeysWithValues: jobs.map { ($0.id, $0.name) })
         let serverNames = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0.name) })
         let failures = failed.map { run in
-            Failure(runID: run.id, jobName: jobNames[run.jobID] ?? "deleted job", serverName: serverNames[run.serverID] ?? "removed server",
-                    when: TimeView(run.finishedAt ?? run.createdAt, now: now),
-                    message: run.results.compactMap(\.error).first ?? "the run failed")
+            Failure(
+                runID: run.id, jobName: jobNames[run.jobID] ?? "deleted job", serverName: serverNames[run.serverID] ?? "removed server",
+                when: TimeView(run.finishedAt ?? run.createdAt, now: now),
+                message: run.results.compactMap(\.error).first ?? "the run failed")
         }
         let failing = health.values.filter { $0 == .failing || $0 == .partial }.count
         let missed = health.values.filter { $0 == .missed }.count
@@ -174,8 +188,9 @@ struct HubPage {
             Total(label: "Protected", value: WebFormat.bytes(summary.protectedBytes), tone: ""),
         ]
         let first = (current - 1) * Self.cardsPerPage + 1
-        return Model(layout: Layout("Backups", section: "hub", caller: caller), totals: totals, servers: Array(cards), failures: failures,
-                     range: pageCount > 1 ? "Servers \(first)–\(first + cards.count - 1) of \(servers.count)" : nil,
-                     previous: current > 1 ? "/backups?page=\(current - 1)" : nil, next: current < pageCount ? "/backups?page=\(current + 1)" : nil)
+        return Model(
+            layout: Layout("Backups", section: "hub", caller: caller), totals: totals, servers: Array(cards), failures: failures,
+            range: pageCount > 1 ? "Servers \(first)–\(first + cards.count - 1) of \(servers.count)" : nil,
+            previous: current > 1 ? "/backups?page=\(current - 1)" : nil, next: current < pageCount ? "/backups?page=\(current + 1)" : nil)
     }
 }

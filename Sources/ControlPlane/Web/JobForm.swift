@@ -23,9 +23,21 @@ struct JobForm {
         var checkSubsets = ""
         var pingURL = ""
     }
-    struct Option { let value: String; let label: String; let selected: Bool }
-    struct Check { let value: String; let label: String; let checked: Bool; let kind: String }
-    struct FieldError { let field: String; let message: String }
+    struct Option {
+        let value: String
+        let label: String
+        let selected: Bool
+    }
+    struct Check {
+        let value: String
+        let label: String
+        let checked: Bool
+        let kind: String
+    }
+    struct FieldError {
+        let field: String
+        let message: String
+    }
 
     struct Model {
         let layout: Layout
@@ -39,11 +51,15 @@ struct JobForm {
         let isFull: Bool
         let hasDestinations: Bool
         // One message per field (nil when that field is fine), stored for the template.
-        let nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError, staleError, checkSubsetsError, pingURLError, generalError: String?
+        let nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError, staleError,
+            checkSubsetsError, pingURLError, generalError: String?
         let isDatabase: Bool
         let isCheck: Bool
 
-        init(layout: Layout, editing: Bool, action: String, jobID: String?, values: Values, servers: [Option], destinations: [Check], error: FieldError?) {
+        init(
+            layout: Layout, editing: Bool, action: String, jobID: String?, values: Values, servers: [Option], destinations: [Check],
+            error: FieldError?
+        ) {
             self.layout = layout
             self.editing = editing
             self.action = action
@@ -71,8 +87,10 @@ struct JobForm {
             staleError = message("staleAfter")
             checkSubsetsError = message("checkSubsets")
             pingURLError = message("pingURL")
-            let placed = [nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError, staleError,
-                          checkSubsetsError, pingURLError].contains { $0 != nil }
+            let placed = [
+                nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError, staleError,
+                checkSubsetsError, pingURLError,
+            ].contains { $0 != nil }
             generalError = placed ? nil : error?.message
         }
     }
@@ -110,7 +128,9 @@ struct JobForm {
         values.kind = job.kind.rawValue
         values.paths = job.sources.paths.joined(separator: "\n")
         values.excludes = job.sources.excludes.joined(separator: "\n")
-        values.databases = job.sources.databases.map { [$0.engine.rawValue, $0.name].joined(separator: ":") + ($0.connection.map { "@" + $0 } ?? "") }.joined(separator: "\n")
+        values.databases = job.sources.databases.map {
+            [$0.engine.rawValue, $0.name].joined(separator: ":") + ($0.connection.map { "@" + $0 } ?? "")
+        }.joined(separator: "\n")
         values.schedule = job.schedule.calendar
         values.timeZone = job.schedule.timeZone
         let r = job.retention
@@ -161,20 +181,25 @@ struct JobForm {
             guard let value = Int(text) else { throw DomainError.invalid("retention.\(field)", "\"\(text)\" is not a whole number") }
             return value
         }
-        let sources = JobSources(paths: values.paths.split(whereSeparator: \.isNewline).map(String.init),
-                                 excludes: values.excludes.split(whereSeparator: \.isNewline).map(String.init), databases: databases)
-        let retention = RetentionPolicy(keepLast: try number(values.keepLast, "keepLast"), keepHourly: try number(values.keepHourly, "keepHourly"),
-                                        keepDaily: try number(values.keepDaily, "keepDaily"), keepWeekly: try number(values.keepWeekly, "keepWeekly"),
-                                        keepMonthly: try number(values.keepMonthly, "keepMonthly"), keepYearly: try number(values.keepYearly, "keepYearly"))
+        let sources = JobSources(
+            paths: values.paths.split(whereSeparator: \.isNewline).map(String.init),
+            excludes: values.excludes.split(whereSeparator: \.isNewline).map(String.init), databases: databases)
+        let retention = RetentionPolicy(
+            keepLast: try number(values.keepLast, "keepLast"), keepHourly: try number(values.keepHourly, "keepHourly"),
+            keepDaily: try number(values.keepDaily, "keepDaily"), keepWeekly: try number(values.keepWeekly, "keepWeekly"),
+            keepMonthly: try number(values.keepMonthly, "keepMonthly"), keepYearly: try number(values.keepYearly, "keepYearly"))
         return (sources, retention)
     }
 
     static func model(_ values: Values, caller: PageCaller, servers: [Server], destinations: [Destination], job: Job?, error: FieldError?) -> Model {
-        Model(layout: Layout(job.map { "Edit \($0.name)" } ?? "Add job", section: "jobs", caller: caller), editing: job != nil,
-              action: job.map { "/backups/jobs/\($0.id)" } ?? "/backups/jobs", jobID: job?.id, values: values,
-              servers: servers.sorted { $0.name < $1.name }.map { Option(value: $0.id, label: $0.name, selected: $0.id == values.server || $0.name == values.server) },
-              destinations: destinations.map { Check(value: $0.id, label: $0.name, checked: values.destinations.contains($0.id), kind: $0.kind.title) },
-              error: error)
+        Model(
+            layout: Layout(job.map { "Edit \($0.name)" } ?? "Add job", section: "jobs", caller: caller), editing: job != nil,
+            action: job.map { "/backups/jobs/\($0.id)" } ?? "/backups/jobs", jobID: job?.id, values: values,
+            servers: servers.sorted { $0.name < $1.name }.map {
+                Option(value: $0.id, label: $0.name, selected: $0.id == values.server || $0.name == values.server)
+            },
+            destinations: destinations.map { Check(value: $0.id, label: $0.name, checked: values.destinations.contains($0.id), kind: $0.kind.title) },
+            error: error)
     }
 
     /// An error from validation, placed at its field.

@@ -22,7 +22,17 @@ struct JobPages {
         let next: String?
     }
     static let rowsPerPage = 100
-    struct Row { let id: String; let name: String; let server: String; let health: String; let healthLabel: String; let schedule: String; let retention: String; let destinations: String; let lastSnapshot: TimeView? }
+    struct Row {
+        let id: String
+        let name: String
+        let server: String
+        let health: String
+        let healthLabel: String
+        let schedule: String
+        let retention: String
+        let destinations: String
+        let lastSnapshot: TimeView?
+    }
 
     struct DetailModel {
         let layout: Layout
@@ -67,10 +77,11 @@ struct JobPages {
             let values = JobForm.values(from: form)
             do {
                 let (sources, retention) = try JobForm.parts(values)
-                let body = JobRequest(name: values.name, server: values.server, kind: values.kind, sources: sources, schedule: values.schedule,
-                                                timeZone: values.timeZone, retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
-                                                staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
-                                                pingURL: values.pingURL)
+                let body = JobRequest(
+                    name: values.name, server: values.server, kind: values.kind, sources: sources, schedule: values.schedule,
+                    timeZone: values.timeZone, retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
+                    staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
+                    pingURL: values.pingURL)
                 let job = try await jobs.create(body, accountID: caller.account.id)
                 return WebResponses.redirect("/backups/jobs/\(job.id)")
             } catch {
@@ -93,10 +104,11 @@ struct JobPages {
             let values = JobForm.values(from: form)
             do {
                 let (sources, retention) = try JobForm.parts(values)
-                let update = JobUpdate(name: values.name, kind: values.kind, sources: sources, schedule: values.schedule, timeZone: values.timeZone,
-                                                 retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
-                                                 staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
-                                                pingURL: values.pingURL)
+                let update = JobUpdate(
+                    name: values.name, kind: values.kind, sources: sources, schedule: values.schedule, timeZone: values.timeZone,
+                    retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
+                    staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
+                    pingURL: values.pingURL)
                 _ = try await jobs.update(job, with: update)
                 return WebResponses.redirect("/backups/jobs/\(job.id)?notice=saved")
             } catch {
@@ -111,16 +123,22 @@ struct JobPages {
                 let run = try await jobs.runNow(job)
                 return WebResponses.redirect("/backups/runs/\(run.id)")
             } catch let error as DomainError {
-                return pages.render("message", MessageModel(layout: Layout("Run now", section: "jobs", caller: caller), title: "The job did not start",
-                                                            message: error.message, back: "/backups/jobs/\(job.id)"), status: .conflict)
+                return pages.render(
+                    "message",
+                    MessageModel(
+                        layout: Layout("Run now", section: "jobs", caller: caller), title: "The job did not start",
+                        message: error.message, back: "/backups/jobs/\(job.id)"), status: .conflict)
             }
         }
         for (action, enabled) in [("enable", true), ("disable", false)] {
             router.page(.post, RouterPath("/backups/jobs/{job}/\(action)"), pages: pages) { request, context, caller in
                 try caller.checkCSRF(try await FormData.read(request, limit: 4096))
                 guard let job = try await job(context, caller) else { return pages.notFound("The job", caller: caller) }
-                _ = try await jobs.update(job, with: JobUpdate(name: nil, kind: nil, sources: nil, schedule: nil, timeZone: nil,
-                                                                         retention: nil, destinations: nil, enabled: enabled, staleAfter: nil))
+                _ = try await jobs.update(
+                    job,
+                    with: JobUpdate(
+                        name: nil, kind: nil, sources: nil, schedule: nil, timeZone: nil,
+                        retention: nil, destinations: nil, enabled: enabled, staleAfter: nil))
                 return WebResponses.redirect("/backups/jobs/\(job.id)?notice=\(action)d")
             }
         }
@@ -137,10 +155,13 @@ struct JobPages {
         return try await pages.store.job(accountID: caller.account.id, id: id)
     }
 
-    func form(_ values: JobForm.Values, caller: PageCaller, job: Job?, error: JobForm.FieldError?, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func form(_ values: JobForm.Values, caller: PageCaller, job: Job?, error: JobForm.FieldError?, status: HTTPResponse.Status = .ok) async throws
+        -> Response
+    {
         let servers = try await pages.store.servers(accountID: caller.account.id)
         let destinations = try await pages.store.destinations(accountID: caller.account.id)
-        return pages.render("job-form", JobForm.model(values, caller: caller, servers: servers, destinations: destinations, job: job, error: error), status: status)
+        return pages.render(
+            "job-form", JobForm.model(values, caller: caller, servers: servers, destinations: destinations, job: job, error: error), status: status)
     }
 
     /// The fleet's jobs, filtered and ordered from the narrow status rows; only the shown page's
@@ -170,11 +191,14 @@ struct JobPages {
         let destinationNames = Dictionary(uniqueKeysWithValues: destinations.map { ($0.id, $0.name) })
         let rows: [Row] = shown.map { status, health in
             let job = full[status.id]
-            return Row(id: status.id, name: status.name, server: serverByID[status.serverID]?.name ?? status.serverID, health: health.rawValue,
-                       healthLabel: WebFormat.healthLabel(health), schedule: status.schedule.calendar + " (" + status.schedule.timeZone + ")",
-                       retention: job.map { $0.kind == .check ? "check, 1/\($0.checkSubsets ?? Job.defaultCheckSubsets) of the data per run" : $0.retention.summary } ?? "",
-                       destinations: (job?.destinationIDs ?? []).compactMap { destinationNames[$0] }.joined(separator: ", "),
-                       lastSnapshot: status.newestSnapshotAt.map { TimeView($0, now: now) })
+            return Row(
+                id: status.id, name: status.name, server: serverByID[status.serverID]?.name ?? status.serverID, health: health.rawValue,
+                healthLabel: WebFormat.healthLabel(health), schedule: status.schedule.calendar + " (" + status.schedule.timeZone + ")",
+                retention: job.map {
+                    $0.kind == .check ? "check, 1/\($0.checkSubsets ?? Job.defaultCheckSubsets) of the data per run" : $0.retention.summary
+                } ?? "",
+                destinations: (job?.destinationIDs ?? []).compactMap { destinationNames[$0] }.joined(separator: ", "),
+                lastSnapshot: status.newestSnapshotAt.map { TimeView($0, now: now) })
         }
         func link(_ page: Int) -> String {
             var components = URLComponents()
@@ -188,7 +212,9 @@ struct JobPages {
             layout: Layout("Jobs", section: "jobs", caller: caller), rows: rows,
             servers: servers.sorted { $0.name < $1.name }.map { JobForm.Option(value: $0.id, label: $0.name, selected: $0.id == serverFilter) },
             destinations: destinations.map { JobForm.Option(value: $0.id, label: $0.name, selected: $0.id == destinationFilter) },
-            healths: JobHealth.allCases.map { JobForm.Option(value: $0.rawValue, label: WebFormat.healthLabel($0), selected: $0.rawValue == healthFilter) },
+            healths: JobHealth.allCases.map {
+                JobForm.Option(value: $0.rawValue, label: WebFormat.healthLabel($0), selected: $0.rawValue == healthFilter)
+            },
             hasRows: !rows.isEmpty, range: pageCount > 1 ? "Jobs \(first)–\(first + rows.count - 1) of \(matching.count)" : nil,
             previous: current > 1 ? link(current - 1) : nil, next: current < pageCount ? link(current + 1) : nil)
     }
@@ -199,17 +225,22 @@ struct JobPages {
         let server = try await pages.store.server(accountID: accountID, reference: job.serverID)
         let runs = try await pages.store.runs(accountID: accountID, filter: RunFilter(jobID: job.id), after: nil, limit: 30).items
         let destinations = try await pages.store.destinations(accountID: accountID)
-        let status = try await pages.store.jobStatuses(accountID: accountID, jobIDs: [job.id]).first ?? JobStatus(job, latestRun: nil, newestSnapshotAt: nil)
+        let status =
+            try await pages.store.jobStatuses(accountID: accountID, jobIDs: [job.id]).first ?? JobStatus(job, latestRun: nil, newestSnapshotAt: nil)
         let health = pages.hub.health(status, serverOnline: server?.isOnline(now: now) ?? false, now: now)
         let charts = JobChart.charts(runs: runs)
         let names = Dictionary(uniqueKeysWithValues: destinations.map { ($0.id, $0.name) })
-        let notices = ["saved": "Saved. The agent has been told.", "enabled": "Enabled: its schedule runs again.", "disabled": "Disabled: no scheduled runs until enabled."]
+        let notices = [
+            "saved": "Saved. The agent has been told.", "enabled": "Enabled: its schedule runs again.",
+            "disabled": "Disabled: no scheduled runs until enabled.",
+        ]
         return DetailModel(
             layout: Layout(job.name, section: "jobs", caller: caller), id: job.id, name: job.name, server: server?.name ?? job.serverID,
             serverID: job.serverID, health: health.rawValue, healthLabel: WebFormat.healthLabel(health), enabled: job.enabled,
             schedule: job.schedule.calendar, timeZone: job.schedule.timeZone,
             nextRuns: job.enabled ? job.schedule.nextElapses(after: now, count: 5).map { TimeView($0, now: now) } : [],
-            retention: job.kind == .check ? "nothing (a check job makes no snapshots)" : job.retention.summary, sources: job.sources.paths, excludes: job.sources.excludes,
+            retention: job.kind == .check ? "nothing (a check job makes no snapshots)" : job.retention.summary, sources: job.sources.paths,
+            excludes: job.sources.excludes,
             databases: job.sources.databases.map { "\($0.engine.rawValue) \($0.name)" },
             destinations: job.destinationIDs.map { names[$0] ?? $0 },
             runs: runs.prefix(10).map { RunRow($0, jobName: job.name, serverName: server?.name ?? job.serverID, now: now) },

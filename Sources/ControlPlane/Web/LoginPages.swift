@@ -7,7 +7,11 @@ import Store
 struct LoginPages {
     let pages: WebPages
 
-    struct LoginPage { let error: String?; let email: String; let next: String }
+    struct LoginPage {
+        let error: String?
+        let email: String
+        let next: String
+    }
 
     func register(on router: Router<HubRequestContext>) {
         router.get("/backups/login") { request, _ in
@@ -18,12 +22,14 @@ struct LoginPages {
             let email = (form["email"] ?? "").lowercased()
             let next = Self.safeNext(form["next"])
             guard let user = try await pages.store.user(email: email),
-                  try await AccountProvisioning.verify(form.pairs.first(where: { $0.0 == "password" })?.1 ?? "", hash: user.passwordHash) else {
+                try await AccountProvisioning.verify(form.pairs.first(where: { $0.0 == "password" })?.1 ?? "", hash: user.passwordHash)
+            else {
                 return pages.render("login", LoginPage(error: "The email or the password is wrong.", email: email, next: next), status: .unauthorized)
             }
             let (secret, session) = try await pages.hub.startSession(user: user)
-            await pages.hub.audit(accountID: user.accountID, caller: nil, actor: user.email, action: "Log in", method: "POST",
-                                  path: "/backups/login", status: 303, resourceID: nil)
+            await pages.hub.audit(
+                accountID: user.accountID, caller: nil, actor: user.email, action: "Log in", method: "POST",
+                path: "/backups/login", status: 303, resourceID: nil)
             var response = WebResponses.redirect(next)
             response.setCookie(pages.hub.sessionCookie(secret, expires: session.expiresAt))
             return response

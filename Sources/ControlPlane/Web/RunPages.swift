@@ -9,7 +9,13 @@ import Store
 struct RunPages {
     let pages: WebPages
 
-    struct ListModel { let layout: Layout; let runs: [RunRow]; let hasRuns: Bool; let statuses: [JobForm.Option]; let next: String? }
+    struct ListModel {
+        let layout: Layout
+        let runs: [RunRow]
+        let hasRuns: Bool
+        let statuses: [JobForm.Option]
+        let next: String?
+    }
     struct DetailModel {
         let layout: Layout
         let id: String
@@ -26,10 +32,21 @@ struct RunPages {
         let log: String?
         let snapshotID: String?
     }
-    struct Result { let destination: String; let status: String; let error: String?; let added: String; let processed: String; let duration: String }
+    struct Result {
+        let destination: String
+        let status: String
+        let error: String?
+        let added: String
+        let processed: String
+        let duration: String
+    }
 
     /// One server-sent event: the run's status and live progress.
-    struct Event: Encodable { let status: String; let finished: Bool; let progress: RunProgress? }
+    struct Event: Encodable {
+        let status: String
+        let finished: Bool
+        let progress: RunProgress?
+    }
 
     func register(on router: Router<HubRequestContext>) {
         router.page(.get, "/backups/runs", pages: pages) { request, _, caller in
@@ -74,13 +91,17 @@ struct RunPages {
         let status = query.get("status").flatMap(RunStatus.init(rawValue:))
         let cursor = query.get("cursor").flatMap { try? Cursor.parse($0) }
         let page = try await pages.store.runs(accountID: accountID, filter: RunFilter(status: status), after: cursor, limit: 50)
-        let jobs = Dictionary(uniqueKeysWithValues: try await pages.store.jobs(accountID: accountID, serverID: nil, destinationID: nil).map { ($0.id, $0.name) })
+        let jobs = Dictionary(
+            uniqueKeysWithValues: try await pages.store.jobs(accountID: accountID, serverID: nil, destinationID: nil).map { ($0.id, $0.name) })
         let servers = Dictionary(uniqueKeysWithValues: try await pages.store.servers(accountID: accountID).map { ($0.id, $0.name) })
         let now = pages.now
-        let rows = page.items.map { RunRow($0, jobName: jobs[$0.jobID] ?? "deleted job", serverName: servers[$0.serverID] ?? "removed server", now: now) }
-        return ListModel(layout: Layout("Runs", section: "runs", caller: caller), runs: rows, hasRuns: !rows.isEmpty,
-                         statuses: RunStatus.allCases.map { JobForm.Option(value: $0.rawValue, label: $0.rawValue, selected: $0 == status) },
-                         next: page.nextCursor.map { "/backups/runs?cursor=\($0.token)" + (status.map { "&status=\($0.rawValue)" } ?? "") })
+        let rows = page.items.map {
+            RunRow($0, jobName: jobs[$0.jobID] ?? "deleted job", serverName: servers[$0.serverID] ?? "removed server", now: now)
+        }
+        return ListModel(
+            layout: Layout("Runs", section: "runs", caller: caller), runs: rows, hasRuns: !rows.isEmpty,
+            statuses: RunStatus.allCases.map { JobForm.Option(value: $0.rawValue, label: $0.rawValue, selected: $0 == status) },
+            next: page.nextCursor.map { "/backups/runs?cursor=\($0.token)" + (status.map { "&status=\($0.rawValue)" } ?? "") })
     }
 
     func detail(_ run: Run, _ caller: PageCaller) async throws -> DetailModel {
@@ -96,9 +117,12 @@ struct RunPages {
             jobName: job?.name ?? "deleted job", serverName: server?.name ?? "removed server", status: run.status.rawValue,
             live: !run.status.isFinished, percent: Int(((run.progress?.percentDone ?? 0) * 100).rounded()), trigger: run.trigger.rawValue,
             created: TimeView(run.createdAt, now: now), duration: duration,
-            results: run.results.map { Result(destination: destinations[$0.destinationID] ?? $0.destinationID, status: $0.status.rawValue, error: $0.error,
-                                              added: WebFormat.bytes($0.bytesAdded), processed: WebFormat.bytes($0.bytesProcessed),
-                                              duration: $0.durationSeconds.map(WebFormat.duration) ?? "—") },
+            results: run.results.map {
+                Result(
+                    destination: destinations[$0.destinationID] ?? $0.destinationID, status: $0.status.rawValue, error: $0.error,
+                    added: WebFormat.bytes($0.bytesAdded), processed: WebFormat.bytes($0.bytesProcessed),
+                    duration: $0.durationSeconds.map(WebFormat.duration) ?? "—")
+            },
             log: run.logExcerpt, snapshotID: snapshot?.id)
     }
 }

@@ -53,8 +53,11 @@ struct ServerPage {
             do {
                 created = try await ServerService(hub: pages.hub).add(ServerRequest(name: form["name"] ?? ""), accountID: caller.account.id)
             } catch let error as DomainError {
-                return pages.render("message", MessageModel(layout: Layout("Add server", section: "hub", caller: caller), title: "The server was not added",
-                                                            message: error.message, back: "/backups"), status: .badRequest)
+                return pages.render(
+                    "message",
+                    MessageModel(
+                        layout: Layout("Add server", section: "hub", caller: caller), title: "The server was not added",
+                        message: error.message, back: "/backups"), status: .badRequest)
             }
             let (server, enrollment) = (created.server, created.enrollment)
             return pages.render("server", try await model(server, caller: caller, command: enrollment.command), status: .created)
@@ -69,12 +72,20 @@ struct ServerPage {
             try caller.checkCSRF(try await FormData.read(request, limit: 4096))
             guard let server = try await server(context, caller) else { return pages.notFound("The server", caller: caller) }
             let exposed = try await ServerService(hub: pages.hub).remove(server).exposedDestinations
-            return pages.render("server-deleted", DeletedModel(layout: Layout("Server removed", section: "hub", caller: caller), name: server.name,
-                                                                exposed: exposed.map(\.name), hasExposed: !exposed.isEmpty))
+            return pages.render(
+                "server-deleted",
+                DeletedModel(
+                    layout: Layout("Server removed", section: "hub", caller: caller), name: server.name,
+                    exposed: exposed.map(\.name), hasExposed: !exposed.isEmpty))
         }
     }
 
-    struct DeletedModel { let layout: Layout; let name: String; let exposed: [String]; let hasExposed: Bool }
+    struct DeletedModel {
+        let layout: Layout
+        let name: String
+        let exposed: [String]
+        let hasExposed: Bool
+    }
 
     func server(_ context: HubRequestContext, _ caller: PageCaller) async throws -> Server? {
         guard let reference = context.parameters.get("server") else { return nil }
@@ -86,7 +97,8 @@ struct ServerPage {
         let accountID = caller.account.id
         let jobs = try await pages.store.jobStatuses(accountID: accountID, jobIDs: nil).filter { $0.serverID == server.id }
         let runs = try await pages.store.runs(accountID: accountID, filter: RunFilter(serverID: server.id), after: nil, limit: 10).items
-        let snapshots = try await pages.store.snapshots(accountID: accountID, filter: SnapshotFilter(serverID: server.id), after: nil, limit: 10).items
+        let snapshots = try await pages.store.snapshots(accountID: accountID, filter: SnapshotFilter(serverID: server.id), after: nil, limit: 10)
+            .items
         let online = server.isOnline(now: now)
         let names = Dictionary(uniqueKeysWithValues: jobs.map { ($0.id, $0.name) })
         let rows = jobs.sorted { $0.name < $1.name }.map { job in
@@ -94,12 +106,15 @@ struct ServerPage {
         }
         return Model(
             layout: Layout(server.name, section: "hub", caller: caller),
-            server: ServerInfo(id: server.id, name: server.name, online: online, enrolled: server.enrolledAt != nil,
-                               agentVersion: server.agentVersion ?? "—", fingerprint: server.keyFingerprint ?? "—",
-                               lastSeen: server.lastSeenAt.map { TimeView($0, now: now) }),
+            server: ServerInfo(
+                id: server.id, name: server.name, online: online, enrolled: server.enrolledAt != nil,
+                agentVersion: server.agentVersion ?? "—", fingerprint: server.keyFingerprint ?? "—",
+                lastSeen: server.lastSeenAt.map { TimeView($0, now: now) }),
             jobs: rows,
             runs: runs.map { RunRow($0, jobName: names[$0.jobID] ?? "deleted job", serverName: server.name, now: now) },
-            snapshots: snapshots.map { SnapshotRow($0, jobName: names[$0.jobID] ?? "deleted job", serverName: server.name, destinations: [:], now: now) },
+            snapshots: snapshots.map {
+                SnapshotRow($0, jobName: names[$0.jobID] ?? "deleted job", serverName: server.name, destinations: [:], now: now)
+            },
             enrollCommand: command)
     }
 }
@@ -122,7 +137,11 @@ struct RunRow {
         status = run.status.rawValue
         trigger = run.trigger.rawValue
         created = TimeView(run.createdAt, now: now)
-        if let started = run.startedAt, let finished = run.finishedAt { duration = WebFormat.duration(finished.timeIntervalSince(started)) } else { duration = "—" }
+        if let started = run.startedAt, let finished = run.finishedAt {
+            duration = WebFormat.duration(finished.timeIntervalSince(started))
+        } else {
+            duration = "—"
+        }
         added = WebFormat.bytes(run.bytesAdded)
     }
 }

@@ -33,16 +33,34 @@ struct SnapshotPage {
         let hasDatabases: Bool
         let error: String?
     }
-    struct DatabaseChoice { let index: Int; let label: String }
-    struct Crumb { let name: String; let link: String }
-    struct Row { let name: String; let link: String?; let download: String?; let zip: String?; let type: String; let size: String; let mode: String; let modified: TimeView? }
+    struct DatabaseChoice {
+        let index: Int
+        let label: String
+    }
+    struct Crumb {
+        let name: String
+        let link: String
+    }
+    struct Row {
+        let name: String
+        let link: String?
+        let download: String?
+        let zip: String?
+        let type: String
+        let size: String
+        let mode: String
+        let modified: TimeView?
+    }
 
     func register(on router: Router<HubRequestContext>) {
         router.page(.get, "/backups/snapshots/{snapshot}", pages: pages) { request, context, caller in
             let query = request.uri.queryParameters
             do {
-                return pages.render("snapshot", try await model(context.parameters.get("snapshot") ?? "", path: query.get("path"), destination: query.get("destination"),
-                                                                after: query.get("after"), caller: caller))
+                return pages.render(
+                    "snapshot",
+                    try await model(
+                        context.parameters.get("snapshot") ?? "", path: query.get("path"), destination: query.get("destination"),
+                        after: query.get("after"), caller: caller))
             } catch let error as DomainError where error.code == .notFound {
                 return pages.notFound("The snapshot", caller: caller)
             }
@@ -51,12 +69,17 @@ struct SnapshotPage {
             let query = request.uri.queryParameters
             let snapshot = context.parameters.get("snapshot") ?? ""
             do {
-                return try await DownloadService(hub: pages.hub).start(snapshot: snapshot, path: query.get("path"), format: query.get("format"),
-                                                                       destination: query.get("destination"), accountID: caller.account.id, caller: context.caller)
-                    .response(relay: pages.hub.downloads)
+                return try await DownloadService(hub: pages.hub).start(
+                    snapshot: snapshot, path: query.get("path"), format: query.get("format"),
+                    destination: query.get("destination"), accountID: caller.account.id, caller: context.caller
+                )
+                .response(relay: pages.hub.downloads)
             } catch let error as DomainError {
-                return pages.render("message", MessageModel(layout: Layout("Download", section: "snapshots", caller: caller), title: "The download did not start",
-                                                            message: error.message, back: "/backups/snapshots/\(snapshot)"), status: error.code == .notFound ? .notFound : .conflict)
+                return pages.render(
+                    "message",
+                    MessageModel(
+                        layout: Layout("Download", section: "snapshots", caller: caller), title: "The download did not start",
+                        message: error.message, back: "/backups/snapshots/\(snapshot)"), status: error.code == .notFound ? .notFound : .conflict)
             }
         }
         router.page(.post, "/backups/snapshots/{snapshot}/restore", pages: pages) { request, context, caller in
@@ -67,15 +90,19 @@ struct SnapshotPage {
             let include = (form["include"] ?? "").trimmingSpaces
             do {
                 let databases = try await chosenDatabases(form, snapshot: snapshot, accountID: caller.account.id)
-                let body = RestoreRequest(snapshot: snapshot, destination: form["destination"], server: form["server"].flatMap { $0.isEmpty ? nil : $0 },
-                                                        target: target.isEmpty ? nil : target,
-                                                        include: !form.has("files") || include.isEmpty || include == "/" ? [] : [include],
-                                                        files: form.has("files"), databases: databases, overwrite: form.has("overwrite"), dryRun: form.has("dryRun"))
+                let body = RestoreRequest(
+                    snapshot: snapshot, destination: form["destination"], server: form["server"].flatMap { $0.isEmpty ? nil : $0 },
+                    target: target.isEmpty ? nil : target,
+                    include: !form.has("files") || include.isEmpty || include == "/" ? [] : [include],
+                    files: form.has("files"), databases: databases, overwrite: form.has("overwrite"), dryRun: form.has("dryRun"))
                 let run = try await RestoreService(hub: pages.hub).restore(body, accountID: caller.account.id)
                 return WebResponses.redirect("/backups/runs/\(run.id)")
             } catch let error as DomainError where error.code != .notFound {
-                return pages.render("snapshot", try await model(snapshot, path: include.isEmpty ? nil : include, destination: form["destination"], after: nil,
-                                                                caller: caller, error: error.message), status: .badRequest)
+                return pages.render(
+                    "snapshot",
+                    try await model(
+                        snapshot, path: include.isEmpty ? nil : include, destination: form["destination"], after: nil,
+                        caller: caller, error: error.message), status: .badRequest)
             }
         }
     }
@@ -85,7 +112,8 @@ struct SnapshotPage {
         let picked = form.all("database").compactMap(Int.init)
         guard !picked.isEmpty else { return [] }
         guard let found = try await pages.store.snapshot(accountID: accountID, id: snapshot),
-              let job = try await pages.store.job(accountID: accountID, id: found.jobID) else { return [] }
+            let job = try await pages.store.job(accountID: accountID, id: found.jobID)
+        else { return [] }
         return picked.compactMap { index in
             guard job.sources.databases.indices.contains(index) else { return nil }
             let source = job.sources.databases[index]
@@ -94,12 +122,17 @@ struct SnapshotPage {
         }
     }
 
-    func model(_ reference: String, path: String?, destination: String?, after: String?, caller: PageCaller, error: String? = nil) async throws -> Model {
+    func model(_ reference: String, path: String?, destination: String?, after: String?, caller: PageCaller, error: String? = nil) async throws
+        -> Model
+    {
         let accountID = caller.account.id
         let now = pages.now
-        let tree = try await BrowseService(hub: pages.hub).tree(snapshot: reference, path: path, destination: destination.flatMap { $0.isEmpty ? nil : $0 },
-                                                               after: after, refresh: false, accountID: accountID)
-        guard let snapshot = try await pages.store.snapshot(accountID: accountID, id: tree.snapshotID) else { throw DomainError(.notFound, "no snapshot \"\(reference)\" in this account") }
+        let tree = try await BrowseService(hub: pages.hub).tree(
+            snapshot: reference, path: path, destination: destination.flatMap { $0.isEmpty ? nil : $0 },
+            after: after, refresh: false, accountID: accountID)
+        guard let snapshot = try await pages.store.snapshot(accountID: accountID, id: tree.snapshotID) else {
+            throw DomainError(.notFound, "no snapshot \"\(reference)\" in this account")
+        }
         let job = try await pages.store.job(accountID: accountID, id: snapshot.jobID)
         let servers = try await pages.store.servers(accountID: accountID)
         let destinations = Dictionary(uniqueKeysWithValues: try await pages.store.destinations(accountID: accountID).map { ($0.id, $0.name) })
@@ -113,23 +146,31 @@ struct SnapshotPage {
         }
         // Folders first, then files, each by name (as file managers show them).
         let rows = tree.entries.sorted { ($0.type == "dir" ? 0 : 1, $0.name) < ($1.type == "dir" ? 0 : 1, $1.name) }.map { entry in
-            Row(name: entry.name, link: entry.type == "dir" ? base + Self.escape(entry.path) : nil,
+            Row(
+                name: entry.name, link: entry.type == "dir" ? base + Self.escape(entry.path) : nil,
                 download: ["file", "dir"].contains(entry.type) ? download + Self.escape(entry.path) : nil,
                 zip: entry.type == "dir" ? download + Self.escape(entry.path) + "&format=zip" : nil, type: entry.type,
-                size: entry.type == "dir" ? "" : WebFormat.bytes(entry.size), mode: entry.mode, modified: entry.modifiedAt.map { TimeView($0, now: now) })
+                size: entry.type == "dir" ? "" : WebFormat.bytes(entry.size), mode: entry.mode,
+                modified: entry.modifiedAt.map { TimeView($0, now: now) })
         }
         return Model(
             layout: Layout("Snapshot \(snapshot.id)", section: "snapshots", caller: caller, refresh: tree.status == .listing ? 2 : nil),
             id: snapshot.id, jobName: job?.name ?? "deleted job", serverName: servers.first { $0.id == snapshot.serverID }?.name ?? "removed server",
             created: TimeView(snapshot.createdAt, now: now),
-            copies: snapshot.copies.map { JobForm.Option(value: $0.destinationID, label: destinations[$0.destinationID] ?? $0.destinationID, selected: $0.destinationID == tree.destinationID) },
+            copies: snapshot.copies.map {
+                JobForm.Option(
+                    value: $0.destinationID, label: destinations[$0.destinationID] ?? $0.destinationID,
+                    selected: $0.destinationID == tree.destinationID)
+            },
             destinationID: tree.destinationID, path: tree.path, crumbs: crumbs, listing: tree.status == .listing, listed: tree.listed,
             waiting: tree.status == .listing ? tree.error : nil,
             failed: tree.status == .failed ? (tree.error ?? "the listing failed") : nil, entries: rows, hasEntries: !rows.isEmpty,
             more: tree.nextAfter.map { base + Self.escape(tree.path) + "&after=" + Self.escape($0) },
             servers: servers.filter { $0.enrolledAt != nil }.sorted { $0.name < $1.name }
                 .map { JobForm.Option(value: $0.id, label: $0.name, selected: $0.id == snapshot.serverID) },
-            databases: (job?.sources.databases ?? []).enumerated().map { DatabaseChoice(index: $0.offset, label: "\($0.element.engine.rawValue) \($0.element.name)") },
+            databases: (job?.sources.databases ?? []).enumerated().map {
+                DatabaseChoice(index: $0.offset, label: "\($0.element.engine.rawValue) \($0.element.name)")
+            },
             hasDatabases: !(job?.sources.databases.isEmpty ?? true), error: error)
     }
 

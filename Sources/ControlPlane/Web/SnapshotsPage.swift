@@ -46,20 +46,26 @@ struct SnapshotsPage {
             }
             return end ? date.addingTimeInterval(86_400) : date
         }
-        let filter = SnapshotFilter(serverID: value("server"), jobID: value("job"), destinationID: value("destination"),
-                                    since: day("since", end: false), until: day("until", end: true))
+        let filter = SnapshotFilter(
+            serverID: value("server"), jobID: value("job"), destinationID: value("destination"),
+            since: day("since", end: false), until: day("until", end: true))
         let cursor = value("cursor").flatMap { try? Cursor.parse($0) }
         let page = try await pages.store.snapshots(accountID: accountID, filter: filter, after: cursor, limit: 50)
         let now = pages.now
         let jobNames = Dictionary(uniqueKeysWithValues: jobs.map { ($0.id, $0.name) })
         let serverNames = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0.name) })
         let destinationNames = Dictionary(uniqueKeysWithValues: destinations.map { ($0.id, $0.name) })
-        let rows = page.items.map { SnapshotRow($0, jobName: jobNames[$0.jobID] ?? "deleted job", serverName: serverNames[$0.serverID] ?? "removed server",
-                                                destinations: destinationNames, now: now) }
+        let rows = page.items.map {
+            SnapshotRow(
+                $0, jobName: jobNames[$0.jobID] ?? "deleted job", serverName: serverNames[$0.serverID] ?? "removed server",
+                destinations: destinationNames, now: now)
+        }
         var next: String?
         if let token = page.nextCursor?.token {
             var items = [URLQueryItem(name: "cursor", value: token)]
-            for name in ["server", "job", "destination", "since", "until"] { if let v = value(name) { items.append(URLQueryItem(name: name, value: v)) } }
+            for name in ["server", "job", "destination", "since", "until"] {
+                if let v = value(name) { items.append(URLQueryItem(name: name, value: v)) }
+            }
             var components = URLComponents()
             components.path = "/backups/snapshots"
             components.queryItems = items
@@ -68,7 +74,9 @@ struct SnapshotsPage {
         return Model(
             layout: Layout("Snapshots", section: "snapshots", caller: caller), snapshots: rows, hasSnapshots: !rows.isEmpty,
             servers: servers.sorted { $0.name < $1.name }.map { JobForm.Option(value: $0.id, label: $0.name, selected: $0.id == filter.serverID) },
-            jobs: jobs.sorted { $0.name < $1.name }.map { JobForm.Option(value: $0.id, label: "\($0.name) (\(serverNames[$0.serverID] ?? "?"))", selected: $0.id == filter.jobID) },
+            jobs: jobs.sorted { $0.name < $1.name }.map {
+                JobForm.Option(value: $0.id, label: "\($0.name) (\(serverNames[$0.serverID] ?? "?"))", selected: $0.id == filter.jobID)
+            },
             destinations: destinations.map { JobForm.Option(value: $0.id, label: $0.name, selected: $0.id == filter.destinationID) },
             since: value("since") ?? "", until: value("until") ?? "", error: error, next: next)
     }

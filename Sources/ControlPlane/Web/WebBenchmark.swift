@@ -32,12 +32,15 @@ public struct WebRenderer: Sendable {
     /// the snapshot page's HTML (answers its size).
     public func browse(accountID: String, snapshotID: String, destinationID: String, path: String, page: Bool) async throws -> Int {
         guard page else {
-            return try await BrowseService(hub: pages.hub).tree(snapshot: snapshotID, path: path, destination: destinationID, after: nil, refresh: false,
-                                                               accountID: accountID).entries.count
+            return try await BrowseService(hub: pages.hub).tree(
+                snapshot: snapshotID, path: path, destination: destinationID, after: nil, refresh: false,
+                accountID: accountID
+            ).entries.count
         }
         guard let account = try await pages.store.account(id: accountID) else { throw DomainError.notFound("account", accountID) }
-        let model = try await SnapshotPage(pages: pages).model(snapshotID, path: path, destination: destinationID, after: nil,
-                                                               caller: PageCaller(account: account, csrf: "benchmark"))
+        let model = try await SnapshotPage(pages: pages).model(
+            snapshotID, path: path, destination: destinationID, after: nil,
+            caller: PageCaller(account: account, csrf: "benchmark"))
         return pages.assets.library.render(model, withTemplate: "snapshot")?.utf8.count ?? 0
     }
 
@@ -48,10 +51,14 @@ public struct WebRenderer: Sendable {
         let html: String?
         switch page {
         case "hub": html = pages.assets.library.render(try await HubPage(pages: pages).model(caller), withTemplate: "hub")
-        case "jobs": html = pages.assets.library.render(try await JobPages(pages: pages).list(Request.empty("/backups/jobs"), caller), withTemplate: "jobs")
-        case "snapshots": html = pages.assets.library.render(try await SnapshotsPage(pages: pages).model(Request.empty("/backups/snapshots"), caller), withTemplate: "snapshots")
+        case "jobs":
+            html = pages.assets.library.render(try await JobPages(pages: pages).list(Request.empty("/backups/jobs"), caller), withTemplate: "jobs")
+        case "snapshots":
+            html = pages.assets.library.render(
+                try await SnapshotsPage(pages: pages).model(Request.empty("/backups/snapshots"), caller), withTemplate: "snapshots")
         case "destinations": html = pages.assets.library.render(try await DestinationPages(pages: pages).list(caller), withTemplate: "destinations")
-        case "recover": html = pages.assets.library.render(try await RecoverPage(pages: pages).model(lost: "web-0", caller: caller), withTemplate: "recover")
+        case "recover":
+            html = pages.assets.library.render(try await RecoverPage(pages: pages).model(lost: "web-0", caller: caller), withTemplate: "recover")
         default: throw DomainError.invalid("page", "unknown page \(page)")
         }
         return html?.utf8.count ?? 0

@@ -50,11 +50,15 @@ struct WebPages: Sendable {
 
     /// The caller, or a redirect to the login page (remembering where the user wanted to go).
     func loginRedirect(_ request: Request) -> Response {
-        let next = request.uri.path.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-_"))) ?? "/backups"
+        let next =
+            request.uri.path.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-_"))) ?? "/backups"
         return WebResponses.redirect("/backups/login?next=\(next)")
     }
 
-    struct NotFoundPage { let layout: Layout; let what: String }
+    struct NotFoundPage {
+        let layout: Layout
+        let what: String
+    }
 
     func notFound(_ what: String, caller: PageCaller) -> Response {
         render("not-found", NotFoundPage(layout: Layout("Not found", section: "", caller: caller), what: what), status: .notFound)
@@ -63,8 +67,10 @@ struct WebPages: Sendable {
 
 /// Registers a page handler that needs a logged-in caller.
 extension Router where Context == HubRequestContext {
-    func page(_ method: HTTPRequest.Method, _ path: RouterPath, pages: WebPages,
-              _ handler: @escaping @Sendable (Request, HubRequestContext, PageCaller) async throws -> Response) {
+    func page(
+        _ method: HTTPRequest.Method, _ path: RouterPath, pages: WebPages,
+        _ handler: @escaping @Sendable (Request, HubRequestContext, PageCaller) async throws -> Response
+    ) {
         on(path, method: method) { request, context in
             guard let caller = try await PageCaller.from(request, context: context, store: pages.store) else { return pages.loginRedirect(request) }
             return try await handler(request, context, caller)
@@ -73,4 +79,9 @@ extension Router where Context == HubRequestContext {
 }
 
 /// A short message page (an action that could not be done, with the way back).
-struct MessageModel { let layout: Layout; let title: String; let message: String; let back: String }
+struct MessageModel {
+    let layout: Layout
+    let title: String
+    let message: String
+    let back: String
+}

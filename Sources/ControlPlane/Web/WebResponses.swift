@@ -4,7 +4,8 @@ import Hummingbird
 
 /// HTML responses with the security headers every page carries.
 enum WebResponses {
-    static let contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    static let contentSecurityPolicy =
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
         + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 
     static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {

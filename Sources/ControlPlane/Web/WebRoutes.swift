@@ -5,8 +5,10 @@ import Hummingbird
 /// Mounts the web hub under `/backups`: static files and every page.
 func registerWebRoutes(on router: Router<HubRequestContext>, hub: HubServices) throws {
     let assets = try WebAssets.load()
-    router.add(middleware: FileMiddleware(assets.staticDirectory, urlBasePath: "/backups/static", cacheControl: .init([(MediaType(type: .any), [.noCache])]),
-                                          searchForIndexHtml: false))
+    router.add(
+        middleware: FileMiddleware(
+            assets.staticDirectory, urlBasePath: "/backups/static", cacheControl: .init([(MediaType(type: .any), [.noCache])]),
+            searchForIndexHtml: false))
     let pages = WebPages(hub: hub, assets: assets)
     LoginPages(pages: pages).register(on: router)
     HubPage(pages: pages).register(on: router)

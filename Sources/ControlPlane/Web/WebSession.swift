@@ -20,8 +20,9 @@ extension PageCaller {
     /// The page's caller from the session cookie, or nil (the page then sends the user to log in).
     static func from(_ request: Request, context: HubRequestContext, store: any HubStore) async throws -> PageCaller? {
         guard case .session = context.caller?.method, let accountID = context.caller?.accountID,
-              let secret = request.cookies[Authenticator.sessionCookie]?.value,
-              let account = try await store.account(id: accountID) else { return nil }
+            let secret = request.cookies[Authenticator.sessionCookie]?.value,
+            let account = try await store.account(id: accountID)
+        else { return nil }
         return PageCaller(account: account, csrf: csrfToken(sessionSecret: secret))
     }
 

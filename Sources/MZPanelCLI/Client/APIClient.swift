@@ -1,7 +1,8 @@
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
-import HubAPI
+    import FoundationNetworking
+    import HubAPI
 #endif
 
 /// A small JSON client for the hub's API, used by every client command.
@@ -17,7 +18,9 @@ struct APIClient {
     static func fromEnvironment() throws -> APIClient { APIClient(settings: try ClientSettings.load()) }
 
     /// Sends a request and decodes the JSON answer; API errors become `CLIError`s with the hub's message.
-    func send<T: Decodable>(_ method: String, _ path: String, query: [String: String?] = [:], body: (any Encodable)? = nil, as type: T.Type = T.self) async throws -> T {
+    func send<T: Decodable>(_ method: String, _ path: String, query: [String: String?] = [:], body: (any Encodable)? = nil, as type: T.Type = T.self)
+        async throws -> T
+    {
         let data = try await raw(method, path, query: query, body: body)
         do {
             return try HubJSON.decoder().decode(T.self, from: data)
@@ -76,7 +79,9 @@ struct APIClient {
         guard (200..<300).contains(status) else {
             let data = (try? Data(contentsOf: file)) ?? Data()
             try? FileManager.default.removeItem(at: file)
-            if let failure = try? JSONDecoder().decode(ErrorBody.self, from: data) { throw CLIError(failure.error.message, exitCode: status == 404 ? 3 : 1) }
+            if let failure = try? JSONDecoder().decode(ErrorBody.self, from: data) {
+                throw CLIError(failure.error.message, exitCode: status == 404 ? 3 : 1)
+            }
             throw CLIError("the hub answered HTTP \(status) for the download")
         }
         try? FileManager.default.removeItem(at: output)

@@ -16,7 +16,7 @@ struct ClientSettings: Codable {
         let environment = ProcessInfo.processInfo.environment
         let saved = (try? Data(contentsOf: URL(fileURLWithPath: path))).flatMap { try? JSONDecoder().decode(ClientSettings.self, from: $0) }
         guard let url = environment["MZPANEL_URL"].nonEmpty ?? saved?.url,
-              let token = environment["MZPANEL_TOKEN"].nonEmpty ?? saved?.token
+            let token = environment["MZPANEL_TOKEN"].nonEmpty ?? saved?.token
         else { throw CLIError.notLoggedIn() }
         return ClientSettings(url: url, token: token)
     }
@@ -24,7 +24,8 @@ struct ClientSettings: Codable {
     /// Saves the settings with owner-only permissions (the token is a secret).
     func save() throws {
         let file = URL(fileURLWithPath: Self.path)
-        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            at: file.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(self)

@@ -9,7 +9,8 @@ struct CredentialFiles: ParsableArguments {
     @Option(name: .long, help: "s3: file holding the secret access key.") var secretAccessKeyFile: String?
     @Option(name: .long, help: "b2: file holding the account id (key id).") var accountIdFile: String?
     @Option(name: .long, help: "b2: file holding the application key.") var accountKeyFile: String?
-    @Option(name: .long, help: "rclone: an rclone.conf that defines --remote (read here, sealed, never stored on a server).") var rcloneConfigFile: String?
+    @Option(name: .long, help: "rclone: an rclone.conf that defines --remote (read here, sealed, never stored on a server).") var rcloneConfigFile:
+        String?
     @Option(name: .long, help: "File holding the restic repository password (default: a random one, kept in the sealed credential).")
     var repositoryPasswordFile: String?
 
@@ -21,7 +22,8 @@ struct CredentialFiles: ParsableArguments {
     func credential(for kind: DestinationKind) throws -> DestinationCredential? {
         guard kind.isOffsite else { return nil }
         var fields: [String: String] = [:]
-        fields["repositoryPassword"] = try repositoryPasswordFile.map { try SecretInput.read(file: $0, what: "repository password") }
+        fields["repositoryPassword"] =
+            try repositoryPasswordFile.map { try SecretInput.read(file: $0, what: "repository password") }
             ?? PeerLogin.randomPassword()
         func required(_ path: String?, flag: String, what: String) throws -> String {
             guard let path else { throw CLIError("a \(kind.rawValue) destination needs --\(flag) FILE (\(what))") }
@@ -36,7 +38,9 @@ struct CredentialFiles: ParsableArguments {
             fields["accountID"] = try required(accountIdFile, flag: "account-id-file", what: "B2 account id")
             fields["accountKey"] = try required(accountKeyFile, flag: "account-key-file", what: "B2 application key")
         case .rclone:
-            guard let path = rcloneConfigFile else { throw CLIError("an rclone destination needs --rclone-config-file FILE (an rclone.conf defining the remote)") }
+            guard let path = rcloneConfigFile else {
+                throw CLIError("an rclone destination needs --rclone-config-file FILE (an rclone.conf defining the remote)")
+            }
             fields["rcloneConfig"] = try SecretInput.readAll(file: path, what: "rclone configuration")
         }
         let credential = DestinationCredential(fields: fields)

@@ -7,7 +7,9 @@ import Sealing
 /// Where the vault passphrase comes from: `--vault-passphrase-file`, `MZPANEL_VAULT_PASSPHRASE_FILE`,
 /// `--vault-recovery-key-file`, or a prompt on a terminal. Never a flag's value.
 struct VaultOptions: ParsableArguments {
-    @Option(name: .long, help: "A file holding the account's vault passphrase (or - for standard input). Default: $MZPANEL_VAULT_PASSPHRASE_FILE, else a prompt.")
+    @Option(
+        name: .long,
+        help: "A file holding the account's vault passphrase (or - for standard input). Default: $MZPANEL_VAULT_PASSPHRASE_FILE, else a prompt.")
     var vaultPassphraseFile: String?
     @Option(name: .long, help: "Unlock the vault with the recovery key in this file instead of the passphrase.")
     var vaultRecoveryKeyFile: String?
@@ -40,7 +42,8 @@ struct VaultAccess {
             document = try await client.send("GET", "/api/v1/vault", as: VaultDocument.self)
         } catch let error as CLIError where error.exitCode == 3 {
             guard create else {
-                throw CLIError("this account has no vault yet: add an offsite destination first (`mzpanel destinations add … --kind s3 …` creates it)")
+                throw CLIError(
+                    "this account has no vault yet: add an offsite destination first (`mzpanel destinations add … --kind s3 …` creates it)")
             }
             return try await createVault(accountID: accountID)
         }
@@ -52,23 +55,29 @@ struct VaultAccess {
     }
 
     private func createVault(accountID: String) async throws -> Data {
-        FileHandle.standardError.write(Data("This account has no vault yet. Its passphrase protects every offsite credential; the hub never sees it.\n".utf8))
+        FileHandle.standardError.write(
+            Data("This account has no vault yet. Its passphrase protects every offsite credential; the hub never sees it.\n".utf8))
         let passphrase = try readPassphrase(confirm: true)
         let created = try wrap { try Vault.create(accountID: accountID, passphrase: passphrase) }
         _ = try await client.raw("PUT", "/api/v1/vault", body: VaultRequest(vault: created.document))
         if let path = options.recoveryKeyOut {
-            guard FileManager.default.createFile(atPath: path, contents: Data((created.recoveryKey + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            guard
+                FileManager.default.createFile(
+                    atPath: path, contents: Data((created.recoveryKey + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            else {
                 throw CLIError("cannot write the recovery key to \(path); the vault was created, so copy the key printed below")
             }
         }
-        FileHandle.standardError.write(Data("""
+        FileHandle.standardError.write(
+            Data(
+                """
 
-            Vault created. Recovery key (shown once; print it and keep it offline — it unlocks the vault if the passphrase is lost):
+                Vault created. Recovery key (shown once; print it and keep it offline — it unlocks the vault if the passphrase is lost):
 
-                \(created.recoveryKey)
+                    \(created.recoveryKey)
 
 
-            """.utf8))
+                """.utf8))
         return created.vaultKey
     }
 
@@ -114,13 +123,19 @@ struct DestinationSealer {
             if destination.kind == .peer { login = PeerLogin.generate(serverID: server.id) }
             let recovery = lost.map { PeerLogin.generate(serverID: $0) }
             var secrets = login?.serverSecrets
-            if let recovery { secrets?["recoverUser"] = recovery.user; secrets?["recoverPassword"] = recovery.password }
+            if let recovery {
+                secrets?["recoverUser"] = recovery.user
+                secrets?["recoverPassword"] = recovery.password
+            }
             let address = Envelope.Address(accountID: accountID, destinationID: destination.id, serverID: server.id, keyID: keyID)
-            let bytes = try Envelope.seal(to: address, serverPublicKey: publicKey, dataKey: dataKey, credentialBox: record.credential,
-                                          serverSecrets: secrets)
-            _ = try await client.raw("PUT", "/api/v1/destinations/\(destination.id)/envelopes/\(server.id)",
-                                     body: EnvelopeRequest(keyID: keyID, version: Envelope.version, ciphertext: bytes.base64EncodedString(), peerLogin: login?.htpasswdLine,
-                                                recoveryLogin: recovery?.htpasswdLine))
+            let bytes = try Envelope.seal(
+                to: address, serverPublicKey: publicKey, dataKey: dataKey, credentialBox: record.credential,
+                serverSecrets: secrets)
+            _ = try await client.raw(
+                "PUT", "/api/v1/destinations/\(destination.id)/envelopes/\(server.id)",
+                body: EnvelopeRequest(
+                    keyID: keyID, version: Envelope.version, ciphertext: bytes.base64EncodedString(), peerLogin: login?.htpasswdLine,
+                    recoveryLogin: recovery?.htpasswdLine))
         } catch let error as SealingError {
             throw CLIError(error.description)
         }
@@ -144,8 +159,10 @@ enum JobSealing {
         guard !missing.isEmpty else { return [] }
         let names = missing.map(\.name).joined(separator: ", ")
         guard vault.canUnlock else {
-            return ["Not yet sealed to this server: \(names). Runs will fail on those destinations until you run: " +
-                    missing.map { "mzpanel destinations attach \($0.name) --server \(job.serverID)" }.joined(separator: "; ")]
+            return [
+                "Not yet sealed to this server: \(names). Runs will fail on those destinations until you run: "
+                    + missing.map { "mzpanel destinations attach \($0.name) --server \(job.serverID)" }.joined(separator: "; ")
+            ]
         }
         let access = VaultAccess(client: client, options: vault)
         let accountID = try await access.accountID()

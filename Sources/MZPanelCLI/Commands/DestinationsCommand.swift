@@ -30,7 +30,8 @@ struct DestinationsCommand: AsyncParsableCommand {
             if options.json { return Output.json(data) }
             let list = try HubDecoding.decode(DestinationList.self, data)
             if list.destinations.isEmpty { return print("No destinations yet. Add one with: mzpanel destinations add NAME --kind local --path DIR") }
-            Output.table(["NAME", "ID", "KIND", "LOCATION"], list.destinations.map { [$0.name, $0.id, $0.kind.rawValue, DestinationsCommand.location($0)] })
+            Output.table(
+                ["NAME", "ID", "KIND", "LOCATION"], list.destinations.map { [$0.name, $0.id, $0.kind.rawValue, DestinationsCommand.location($0)] })
         }
     }
 
@@ -68,9 +69,10 @@ struct DestinationsCommand: AsyncParsableCommand {
                 guard let bytes = ByteSize.parse(quota) else { throw CLIError("--quota \(quota) is not a size; write it like 200GiB, 500G or 1TB") }
                 quotaBytes = bytes
             }
-            let settings = DestinationSettings(path: path, endpoint: endpoint, bucket: bucket, prefix: prefix, region: region,
-                                               pathStyle: pathStyle ? true : nil, remote: remote, peerServerID: server, peerAddress: address,
-                                               quotaBytes: quotaBytes)
+            let settings = DestinationSettings(
+                path: path, endpoint: endpoint, bucket: bucket, prefix: prefix, region: region,
+                pathStyle: pathStyle ? true : nil, remote: remote, peerServerID: server, peerAddress: address,
+                quotaBytes: quotaBytes)
             let parsedKind = DestinationKind(rawValue: kind.lowercased())
             let client = try options.client()
             if let parsedKind, parsedKind.isOffsite {
@@ -80,7 +82,9 @@ struct DestinationsCommand: AsyncParsableCommand {
             }
             // Read every credential file before anything is created, so a typo changes nothing.
             let credential = try parsedKind.map { try credentials.credential(for: $0) } ?? nil
-            if parsedKind == .local && credentials.anyGiven { throw CLIError("a local destination takes no credential files: its repository password is made and kept by the agent") }
+            if parsedKind == .local && credentials.anyGiven {
+                throw CLIError("a local destination takes no credential files: its repository password is made and kept by the agent")
+            }
             let data = try await client.raw("POST", "/api/v1/destinations", body: DestinationRequest(name: name, kind: kind, settings: settings))
             var destination = try HubDecoding.decode(Destination.self, data)
             var sealedTo: [String] = []
@@ -89,8 +93,10 @@ struct DestinationsCommand: AsyncParsableCommand {
                     let access = VaultAccess(client: client, options: vault)
                     let accountID = try await access.accountID()
                     let vaultKey = try await access.unlock(accountID: accountID, create: true)
-                    let (record, _) = try DestinationKey.create(accountID: accountID, destinationID: destination.id, vaultKey: vaultKey, credential: credential)
-                    destination = try await client.send("PATCH", "/api/v1/destinations/\(destination.id)", body: DestinationUpdate(credentialKey: record))
+                    let (record, _) = try DestinationKey.create(
+                        accountID: accountID, destinationID: destination.id, vaultKey: vaultKey, credential: credential)
+                    destination = try await client.send(
+                        "PATCH", "/api/v1/destinations/\(destination.id)", body: DestinationUpdate(credentialKey: record))
                     let sealer = DestinationSealer(client: client, accountID: accountID, vaultKey: vaultKey)
                     for server in attach { sealedTo.append(try await sealer.seal(destination, to: server).name) }
                 } catch {
@@ -102,11 +108,14 @@ struct DestinationsCommand: AsyncParsableCommand {
                 throw CLIError("--attach is for offsite destinations; a local destination is used by any server of a job without sealing")
             }
             if options.json { return Output.json(try HubJSON.encoder().encode(destination)) }
-            print("Added destination \(destination.name) (\(destination.id)), \(destination.kind.rawValue): \(DestinationsCommand.location(destination)).")
+            print(
+                "Added destination \(destination.name) (\(destination.id)), \(destination.kind.rawValue): \(DestinationsCommand.location(destination))."
+            )
             if credential != nil {
-                print(sealedTo.isEmpty
-                      ? "Its credential is sealed; servers get it when a job uses it there (or: mzpanel destinations attach \(destination.name) --server S)."
-                      : "Sealed to \(sealedTo.joined(separator: ", ")).")
+                print(
+                    sealedTo.isEmpty
+                        ? "Its credential is sealed; servers get it when a job uses it there (or: mzpanel destinations attach \(destination.name) --server S)."
+                        : "Sealed to \(sealedTo.joined(separator: ", ")).")
             }
         }
     }
@@ -116,8 +125,11 @@ struct DestinationsCommand: AsyncParsableCommand {
             commandName: "attach", abstract: "Seal an offsite destination to another server (unlocks the vault; the credential is not typed again).")
         @Argument(help: "Destination id or name.") var destination: String
         @Option(name: .long, help: "The server (id or name); repeatable.") var server: [String] = []
-        @Option(name: .customLong("recover-from"),
-                help: "Peer destinations: also give the server a new login as this lost server, so it can restore the lost server's repository (the lost server's own login stops working).")
+        @Option(
+            name: .customLong("recover-from"),
+            help:
+                "Peer destinations: also give the server a new login as this lost server, so it can restore the lost server's repository (the lost server's own login stops working)."
+        )
         var recoverFrom: String?
         @OptionGroup var vault: VaultOptions
         @OptionGroup var options: ClientOptions
@@ -129,22 +141,32 @@ struct DestinationsCommand: AsyncParsableCommand {
             guard item.kind.isOffsite else { throw CLIError("destination \(item.name) is local; local destinations need no sealing") }
             var lost: Server?
             if let recoverFrom {
-                guard item.kind == .peer else { throw CLIError("--recover-from is for peer destinations; any server sealed to an \(item.kind.rawValue) destination can restore from it") }
+                guard item.kind == .peer else {
+                    throw CLIError(
+                        "--recover-from is for peer destinations; any server sealed to an \(item.kind.rawValue) destination can restore from it")
+                }
                 lost = try await client.send("GET", "/api/v1/servers/\(recoverFrom.pathSegment)", as: Server.self)
             }
             let access = VaultAccess(client: client, options: vault)
             let accountID = try await access.accountID()
-            let sealer = DestinationSealer(client: client, accountID: accountID, vaultKey: try await access.unlock(accountID: accountID, create: false))
+            let sealer = DestinationSealer(
+                client: client, accountID: accountID, vaultKey: try await access.unlock(accountID: accountID, create: false))
             var names: [String] = []
             for reference in server { names.append(try await sealer.seal(item, to: reference, recoveringFrom: lost?.id).name) }
-            if let lost { FileHandle.standardError.write(Data("\(names.joined(separator: ", ")) can now restore \(lost.name)'s repository at \(item.name); \(lost.name)'s own login there no longer works.\n".utf8)) }
+            if let lost {
+                FileHandle.standardError.write(
+                    Data(
+                        "\(names.joined(separator: ", ")) can now restore \(lost.name)'s repository at \(item.name); \(lost.name)'s own login there no longer works.\n"
+                            .utf8))
+            }
             if options.json { return Output.json(try HubJSON.encoder().encode(["destination": item.id, "sealedTo": names.joined(separator: ",")])) }
             print("Sealed \(item.name) to \(names.joined(separator: ", ")).")
         }
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a destination, the jobs that use it and the servers it is sealed to.")
+        static let configuration = CommandConfiguration(
+            commandName: "show", abstract: "Show a destination, the jobs that use it and the servers it is sealed to.")
         @Argument(help: "Destination id or name.") var destination: String
         @OptionGroup var options: ClientOptions
 
@@ -163,7 +185,8 @@ struct DestinationsCommand: AsyncParsableCommand {
     }
 
     struct Remove: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a destination no job uses (stored backups are not deleted).")
+        static let configuration = CommandConfiguration(
+            commandName: "rm", abstract: "Remove a destination no job uses (stored backups are not deleted).")
         @Argument(help: "Destination id or name.") var destination: String
         @Flag(name: .long, help: "Do not ask for confirmation.") var yes = false
         @OptionGroup var options: ClientOptions

@@ -45,8 +45,10 @@ struct RunsCommand: AsyncParsableCommand {
     /// The runs table: jobs by name (ids stay in `--json`).
     static func rows(_ page: RunPage) -> [[String]] {
         page.runs.map {
-            [$0.id, page.names[$0.jobID] ?? $0.jobID, $0.status.rawValue, $0.trigger.rawValue, Output.date($0.startedAt ?? $0.createdAt),
-             Output.bytes($0.bytesAdded)]
+            [
+                $0.id, page.names[$0.jobID] ?? $0.jobID, $0.status.rawValue, $0.trigger.rawValue, Output.date($0.startedAt ?? $0.createdAt),
+                Output.bytes($0.bytesAdded),
+            ]
         }
     }
 
@@ -62,7 +64,8 @@ struct RunsCommand: AsyncParsableCommand {
             Output.fields([
                 ("ID", item.id), ("Job", item.jobID), ("Server", item.serverID), ("Status", item.status.rawValue),
                 ("Trigger", item.trigger.rawValue), ("Slot", Output.date(item.slot)), ("Started", Output.date(item.startedAt)),
-                ("Finished", Output.date(item.finishedAt)), ("Added", Output.bytes(item.bytesAdded)), ("Processed", Output.bytes(item.bytesProcessed)),
+                ("Finished", Output.date(item.finishedAt)), ("Added", Output.bytes(item.bytesAdded)),
+                ("Processed", Output.bytes(item.bytesProcessed)),
             ])
             for result in item.results {
                 print("  \(result.destinationID): \(result.status.rawValue)" + (result.error.map { " — " + $0 } ?? ""))
@@ -74,7 +77,8 @@ struct RunsCommand: AsyncParsableCommand {
 
 struct SnapshotsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "snapshots", abstract: "List, show and browse snapshots.", subcommands: [List.self, Show.self, BrowseCommand.self, DownloadCommand.self], defaultSubcommand: List.self
+        commandName: "snapshots", abstract: "List, show and browse snapshots.",
+        subcommands: [List.self, Show.self, BrowseCommand.self, DownloadCommand.self], defaultSubcommand: List.self
     )
 
     struct List: AsyncParsableCommand {
@@ -95,8 +99,11 @@ struct SnapshotsCommand: AsyncParsableCommand {
     /// The snapshots table: job, server and the destinations of the copies by name (ids stay in `--json`).
     static func rows(_ page: SnapshotPage) -> [[String]] {
         page.snapshots.map {
-            [$0.id, Output.date($0.createdAt), page.names[$0.jobID] ?? $0.jobID, page.names[$0.serverID] ?? $0.serverID,
-             $0.copies.map { page.names[$0.destinationID] ?? $0.destinationID }.joined(separator: ","), Output.bytes($0.copies.map(\.bytesTotal).max() ?? 0)]
+            [
+                $0.id, Output.date($0.createdAt), page.names[$0.jobID] ?? $0.jobID, page.names[$0.serverID] ?? $0.serverID,
+                $0.copies.map { page.names[$0.destinationID] ?? $0.destinationID }.joined(separator: ","),
+                Output.bytes($0.copies.map(\.bytesTotal).max() ?? 0),
+            ]
         }
     }
 
@@ -109,7 +116,9 @@ struct SnapshotsCommand: AsyncParsableCommand {
             let data = try await options.client().raw("GET", "/api/v1/snapshots/\(snapshot.pathSegment)")
             if options.json { return Output.json(data) }
             let item = try HubDecoding.decode(Snapshot.self, data)
-            Output.fields([("ID", item.id), ("Time", Output.date(item.createdAt)), ("Job", item.jobID), ("Server", item.serverID), ("Run", item.runID)])
+            Output.fields([
+                ("ID", item.id), ("Time", Output.date(item.createdAt)), ("Job", item.jobID), ("Server", item.serverID), ("Run", item.runID),
+            ])
             for copy in item.copies {
                 print("  \(copy.destinationID): restic \(copy.resticSnapshotIDs.joined(separator: " ")), \(Output.bytes(copy.bytesTotal))")
             }

@@ -18,12 +18,16 @@ struct JobsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
 
         func run() async throws {
-            let data = try await options.client().raw("GET", "/api/v1/jobs", query: [
-                "server": server, "destination": destination, "limit": limit.map(String.init), "cursor": cursor,
-            ])
+            let data = try await options.client().raw(
+                "GET", "/api/v1/jobs",
+                query: [
+                    "server": server, "destination": destination, "limit": limit.map(String.init), "cursor": cursor,
+                ])
             if options.json { return Output.json(data) }
             let list = try HubDecoding.decode(JobList.self, data)
-            if list.jobs.isEmpty { return print("No jobs yet. Add one with: mzpanel jobs add NAME --server S --kind full --path DIR --schedule daily --destination D") }
+            if list.jobs.isEmpty {
+                return print("No jobs yet. Add one with: mzpanel jobs add NAME --server S --kind full --path DIR --schedule daily --destination D")
+            }
             Output.table(["NAME", "ID", "SERVER", "KIND", "SCHEDULE", "NEXT RUN", "HEALTH"], JobsCommand.rows(list))
             Output.nextPage(list.nextCursor)
         }
@@ -32,22 +36,29 @@ struct JobsCommand: AsyncParsableCommand {
     /// The jobs table: servers by name (ids stay in `--json`).
     static func rows(_ list: JobList) -> [[String]] {
         list.jobs.map {
-            [$0.job.name, $0.job.id, $0.serverName ?? $0.job.serverID, $0.job.kind.rawValue, $0.onCalendar, Output.date($0.nextRunAt),
-             $0.health?.rawValue ?? "-"]
+            [
+                $0.job.name, $0.job.id, $0.serverName ?? $0.job.serverID, $0.job.kind.rawValue, $0.onCalendar, Output.date($0.nextRunAt),
+                $0.health?.rawValue ?? "-",
+            ]
         }
     }
 
     /// The options that describe a job, shared by add and edit.
     struct JobOptions: ParsableArguments {
-        @Option(name: .long, help: "full (paths and databases), database (databases only) or check (verify this server's repositories at the destinations).")
+        @Option(
+            name: .long,
+            help: "full (paths and databases), database (databases only) or check (verify this server's repositories at the destinations).")
         var kind: String?
         @Option(name: .long, help: "Check jobs: read the data in this many parts, one part per run (1 = all data every run; default 10).")
         var checkSubsets: Int?
-        @Option(name: .customLong("ping-url"), help: "A healthchecks-style URL the agent pings at each run (/start, then the URL or /fail); \"\" removes it.")
+        @Option(
+            name: .customLong("ping-url"),
+            help: "A healthchecks-style URL the agent pings at each run (/start, then the URL or /fail); \"\" removes it.")
         var pingURL: String?
         @Option(name: .long, help: "A path to back up (repeatable).") var path: [String] = []
         @Option(name: .long, help: "A glob to exclude (repeatable).") var exclude: [String] = []
-        @Option(name: .long, help: "A database, ENGINE:NAME[@CONNECTION] (repeatable), e.g. postgresql:shop@localhost:5432.") var database: [String] = []
+        @Option(name: .long, help: "A database, ENGINE:NAME[@CONNECTION] (repeatable), e.g. postgresql:shop@localhost:5432.") var database: [String] =
+            []
         @Option(name: .long, help: "When: a preset (hourly, daily 02:30, weekly sun 03:00…), a 5-field cron line or a systemd OnCalendar expression.")
         var schedule: String?
         @Option(name: .long, help: "IANA time zone for the schedule, e.g. Europe/Berlin (default UTC).") var tz: String?
@@ -88,8 +99,9 @@ struct JobsCommand: AsyncParsableCommand {
         }
 
         var retention: RetentionPolicy? {
-            let policy = RetentionPolicy(keepLast: keepLast, keepHourly: keepHourly, keepDaily: keepDaily, keepWeekly: keepWeekly,
-                                         keepMonthly: keepMonthly, keepYearly: keepYearly, keepWithin: keepWithin, keepAll: keepAll)
+            let policy = RetentionPolicy(
+                keepLast: keepLast, keepHourly: keepHourly, keepDaily: keepDaily, keepWeekly: keepWeekly,
+                keepMonthly: keepMonthly, keepYearly: keepYearly, keepWithin: keepWithin, keepAll: keepAll)
             return policy == RetentionPolicy() ? nil : policy
         }
     }
@@ -97,7 +109,8 @@ struct JobsCommand: AsyncParsableCommand {
     static func describe(_ info: JobView) {
         let job = info.job
         var pairs: [(String, String)] = [
-            ("Name", job.name), ("ID", job.id), ("Server", info.serverName.map { "\($0) (\(job.serverID))" } ?? job.serverID), ("Kind", job.kind.rawValue),
+            ("Name", job.name), ("ID", job.id), ("Server", info.serverName.map { "\($0) (\(job.serverID))" } ?? job.serverID),
+            ("Kind", job.kind.rawValue),
             ("Schedule", info.onCalendar), ("Next run", job.enabled ? Output.date(info.nextRunAt) : "disabled"),
             ("Retention", info.retentionSummary), ("Destinations", job.destinationIDs.joined(separator: ", ")),
             ("Health", info.health?.rawValue ?? "-"),
@@ -127,10 +140,13 @@ struct JobsCommand: AsyncParsableCommand {
         func run() async throws {
             var sources = try job.sources ?? JobSources()
             if let site {
-                if let kind = job.kind, kind != JobKind.full.rawValue { throw CLIError("--site backs up files and databases: use it with --kind full or without --kind") }
+                if let kind = job.kind, kind != JobKind.full.rawValue {
+                    throw CLIError("--site backs up files and databases: use it with --kind full or without --kind")
+                }
                 do {
                     let preset = try SitePreset.sources(root: site, databases: sources.databases)
-                    sources = JobSources(paths: preset.paths + sources.paths, excludes: preset.excludes + sources.excludes, databases: sources.databases)
+                    sources = JobSources(
+                        paths: preset.paths + sources.paths, excludes: preset.excludes + sources.excludes, databases: sources.databases)
                 } catch {
                     throw CLIError("--site: \(error.message)")
                 }
@@ -139,10 +155,13 @@ struct JobsCommand: AsyncParsableCommand {
                 throw CLIError("--kind is required: full (paths and databases) or database (databases only), or use --site DIR")
             }
             guard let schedule = job.schedule else { throw CLIError("--schedule is required, e.g. --schedule daily or --schedule \"daily 02:30\"") }
-            guard !job.destination.isEmpty else { throw CLIError("--destination is required (repeat it for more copies); see mzpanel destinations list") }
-            let body = JobRequest(name: name, server: server, kind: kind, sources: sources, schedule: schedule, timeZone: job.tz,
-                               retention: job.retention, destinations: job.destination, enabled: !disabled,
-                               staleAfter: try job.staleAfterSeconds, checkSubsets: job.checkSubsets, pingURL: job.pingURL)
+            guard !job.destination.isEmpty else {
+                throw CLIError("--destination is required (repeat it for more copies); see mzpanel destinations list")
+            }
+            let body = JobRequest(
+                name: name, server: server, kind: kind, sources: sources, schedule: schedule, timeZone: job.tz,
+                retention: job.retention, destinations: job.destination, enabled: !disabled,
+                staleAfter: try job.staleAfterSeconds, checkSubsets: job.checkSubsets, pingURL: job.pingURL)
             let client = try options.client()
             let data = try await client.raw("POST", "/api/v1/jobs", body: body)
             let info = try HubDecoding.decode(JobView.self, data)
@@ -183,9 +202,10 @@ struct JobsCommand: AsyncParsableCommand {
         func run() async throws {
             if enableJob && disableJob { throw CLIError("--enable and --disable contradict each other; give one") }
             let enable: Bool? = enableJob ? true : disableJob ? false : nil
-            let body = JobUpdate(name: name, kind: changes.kind, sources: try changes.sources, schedule: changes.schedule, timeZone: changes.tz,
-                               retention: changes.retention, destinations: changes.destination.isEmpty ? nil : changes.destination, enabled: enable,
-                               staleAfter: try changes.staleAfterSeconds, checkSubsets: changes.checkSubsets, pingURL: changes.pingURL)
+            let body = JobUpdate(
+                name: name, kind: changes.kind, sources: try changes.sources, schedule: changes.schedule, timeZone: changes.tz,
+                retention: changes.retention, destinations: changes.destination.isEmpty ? nil : changes.destination, enabled: enable,
+                staleAfter: try changes.staleAfterSeconds, checkSubsets: changes.checkSubsets, pingURL: changes.pingURL)
             let client = try options.client()
             let data = try await client.raw("PATCH", "/api/v1/jobs/\(job.pathSegment)", query: ["server": server], body: body)
             let info = try HubDecoding.decode(JobView.self, data)
@@ -198,7 +218,8 @@ struct JobsCommand: AsyncParsableCommand {
     }
 
     struct Remove: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a job (its runs and snapshots stay listed; stored backups are not deleted).")
+        static let configuration = CommandConfiguration(
+            commandName: "rm", abstract: "Remove a job (its runs and snapshots stay listed; stored backups are not deleted).")
         @Argument(help: "Job id or name.") var job: String
         @Option(name: .long, help: "The job's server, when several servers have a job of that name.") var server: String?
         @Flag(name: .long, help: "Do not ask for confirmation.") var yes = false

@@ -31,7 +31,9 @@ struct JobsRunCommand: AsyncParsableCommand {
             for result in run.results {
                 print("  \(result.destinationID): \(result.status.rawValue)" + (result.error.map { " — " + $0 } ?? ""))
             }
-            if let snapshot = detail.snapshot { print("Snapshot \(snapshot.id) with \(snapshot.copies.count) cop\(snapshot.copies.count == 1 ? "y" : "ies").") }
+            if let snapshot = detail.snapshot {
+                print("Snapshot \(snapshot.id) with \(snapshot.copies.count) cop\(snapshot.copies.count == 1 ? "y" : "ies").")
+            }
         }
         if detail.run.status != .succeeded { throw CLIError("the run ended \(detail.run.status.rawValue)", exitCode: 1) }
     }
@@ -72,7 +74,8 @@ final class ProgressBar {
             let filled = max(0, min(width, Int((progress.percentDone * Double(width)).rounded(.down))))
             let rate = progress.secondsElapsed > 0 ? Double(progress.bytesDone) / progress.secondsElapsed : 0
             let eta = progress.secondsRemaining.map { String(format: " ETA %d:%02d", Int($0) / 60, Int($0) % 60) } ?? ""
-            line = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]"
+            line =
+                "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]"
                 + String(format: " %3.0f%%", progress.percentDone * 100)
                 + " \(progress.filesDone)/\(progress.totalFiles) files \(Output.bytes(progress.bytesDone))/\(Output.bytes(progress.totalBytes))"
                 + " \(Output.bytes(Int64(rate)))/s" + eta

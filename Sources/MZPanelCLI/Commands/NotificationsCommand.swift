@@ -10,19 +10,22 @@ struct NotificationsCommand: AsyncParsableCommand {
         commandName: "notifications", abstract: "Alert channels (webhook, Slack, Discord, email), their rules, and deliveries.",
         subcommands: [List.self, Add.self, Edit.self, Remove.self, Test.self, Deliveries.self], defaultSubcommand: List.self)
 
-
     /// The rules flags shared by add and edit; nil when none was given.
     struct RuleOptions: ParsableArguments {
         @Option(name: .long, help: "Alert after this many failed runs in a row (default 1).") var failures: Int?
-        @Option(name: .customLong("offline-minutes"), help: "Alert when a server is silent this long (default 30; 0: never).") var offlineMinutes: Int?
-        @Option(name: .customLong("quiet-minutes"), help: "After a problem ends, do not alert the same problem again within this time (default 60).") var quietMinutes: Int?
+        @Option(name: .customLong("offline-minutes"), help: "Alert when a server is silent this long (default 30; 0: never).") var offlineMinutes:
+            Int?
+        @Option(name: .customLong("quiet-minutes"), help: "After a problem ends, do not alert the same problem again within this time (default 60).")
+        var quietMinutes: Int?
         @Option(name: .customLong("digest-hour"), help: "Send a daily digest at this hour (UTC, 0–23).") var digestHour: Int?
         @Flag(name: .customLong("no-missed"), help: "Do not alert missed slots.") var noMissed = false
         @Flag(name: .customLong("no-stale"), help: "Do not alert stale jobs.") var noStale = false
         @Flag(name: .customLong("no-recovery"), help: "Do not tell when a problem is over.") var noRecovery = false
 
         func rules(base: NotificationRules = NotificationRules()) -> NotificationRules? {
-            guard failures != nil || offlineMinutes != nil || quietMinutes != nil || digestHour != nil || noMissed || noStale || noRecovery else { return nil }
+            guard failures != nil || offlineMinutes != nil || quietMinutes != nil || digestHour != nil || noMissed || noStale || noRecovery else {
+                return nil
+            }
             var rules = base
             if let failures { rules.failures = failures }
             if let offlineMinutes { rules.offlineMinutes = offlineMinutes == 0 ? nil : offlineMinutes }
@@ -40,7 +43,8 @@ struct NotificationsCommand: AsyncParsableCommand {
         @Option(name: .long, help: "Email: the sender address.") var from: String?
         @Option(name: .long, help: "Email: a recipient (repeatable).") var to: [String] = []
         @Option(name: .customLong("smtp-user"), help: "Email: the SMTP login name.") var smtpUser: String?
-        @Option(name: .customLong("smtp-password-file"), help: "Email: a file holding the SMTP password (- for standard input).") var smtpPasswordFile: String?
+        @Option(name: .customLong("smtp-password-file"), help: "Email: a file holding the SMTP password (- for standard input).")
+        var smtpPasswordFile: String?
 
         var settings: EmailSettings? { from.map { EmailSettings(from: $0, to: to, username: smtpUser) } }
         func password() throws -> String? { try smtpPasswordFile.map { try SecretInput.read(file: $0, what: "SMTP password") } }
@@ -58,7 +62,9 @@ struct NotificationsCommand: AsyncParsableCommand {
             let data = try await options.client().raw("GET", "/api/v1/notifications/channels")
             if options.json { return Output.json(data) }
             let list = try HubDecoding.decode(ChannelList.self, data)
-            if list.channels.isEmpty { return print("No channels yet. Add one with: mzpanel notifications add ops --url https://hooks.example.com/…") }
+            if list.channels.isEmpty {
+                return print("No channels yet. Add one with: mzpanel notifications add ops --url https://hooks.example.com/…")
+            }
             Output.table(["NAME", "KIND", "WHERE", "RULES"], list.channels.map(NotificationsCommand.describe))
         }
     }
@@ -80,7 +86,8 @@ struct NotificationsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
 
         func run() async throws {
-            let body = ChannelRequest(name: name, kind: kind, url: url, rules: rules.rules(), email: email.settings, smtpPassword: try email.password())
+            let body = ChannelRequest(
+                name: name, kind: kind, url: url, rules: rules.rules(), email: email.settings, smtpPassword: try email.password())
             let data = try await options.client().raw("POST", "/api/v1/notifications/channels", body: body)
             if options.json { return Output.json(data) }
             let created = try HubDecoding.decode(ChannelCreated.self, data)
@@ -105,7 +112,8 @@ struct NotificationsCommand: AsyncParsableCommand {
             let current = try HubDecoding.decode(ChannelList.self, try await client.raw("GET", "/api/v1/notifications/channels"))
                 .channels.first { $0.id == channel || $0.name == channel }
             guard let current else { throw CLIError("no channel \"\(channel)\" in this account; see mzpanel notifications list", exitCode: 3) }
-            let body = ChannelUpdate(name: name, url: url, rules: rules.rules(base: current.rules), email: email.settings, smtpPassword: try email.password())
+            let body = ChannelUpdate(
+                name: name, url: url, rules: rules.rules(base: current.rules), email: email.settings, smtpPassword: try email.password())
             let data = try await client.raw("PATCH", "/api/v1/notifications/channels/\(current.id)", body: body)
             if options.json { return Output.json(data) }
             let changed = try HubDecoding.decode(NotificationChannel.self, data)
@@ -125,7 +133,8 @@ struct NotificationsCommand: AsyncParsableCommand {
     }
 
     struct Test: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "test", abstract: "Queue a test notification to a channel (see deliveries for how it went).")
+        static let configuration = CommandConfiguration(
+            commandName: "test", abstract: "Queue a test notification to a channel (see deliveries for how it went).")
         @Argument(help: "Channel id or name.") var channel: String
         @OptionGroup var options: ClientOptions
         func run() async throws {
@@ -143,10 +152,14 @@ struct NotificationsCommand: AsyncParsableCommand {
             if options.json { return Output.json(data) }
             let page = try HubDecoding.decode(DeliveryList.self, data)
             if page.deliveries.isEmpty { return print("Nothing sent yet.") }
-            Output.table(["WHEN", "EVENT", "CHANNEL", "ATTEMPTS", "STATE"], page.deliveries.map { d in
-                [Output.date(d.createdAt), d.event, d.channelID, String(d.attempts),
-                 d.deliveredAt != nil ? "delivered" : (d.lastError.map { "retrying: " + $0 } ?? "queued")]
-            })
+            Output.table(
+                ["WHEN", "EVENT", "CHANNEL", "ATTEMPTS", "STATE"],
+                page.deliveries.map { d in
+                    [
+                        Output.date(d.createdAt), d.event, d.channelID, String(d.attempts),
+                        d.deliveredAt != nil ? "delivered" : (d.lastError.map { "retrying: " + $0 } ?? "queued"),
+                    ]
+                })
         }
     }
 }
@@ -162,12 +175,18 @@ struct AuditCommand: AsyncParsableCommand {
     @OptionGroup var options: ClientOptions
 
     func run() async throws {
-        let data = try await options.client().raw("GET", "/api/v1/audit", query: ["resource": resource, "actor": actor, "since": since,
-                                                                                  "limit": limit.map(String.init), "cursor": cursor])
+        let data = try await options.client().raw(
+            "GET", "/api/v1/audit",
+            query: [
+                "resource": resource, "actor": actor, "since": since,
+                "limit": limit.map(String.init), "cursor": cursor,
+            ])
         if options.json { return Output.json(data) }
         let page = try HubDecoding.decode(AuditList.self, data)
         if page.events.isEmpty { return print("No entries.") }
-        Output.table(["WHEN", "WHO", "WHAT", "RESOURCE", "STATUS"], page.events.map { [Output.date($0.at), $0.actor, $0.action, $0.resourceID ?? "-", String($0.status)] })
+        Output.table(
+            ["WHEN", "WHO", "WHAT", "RESOURCE", "STATUS"],
+            page.events.map { [Output.date($0.at), $0.actor, $0.action, $0.resourceID ?? "-", String($0.status)] })
         if let next = page.nextCursor { print("More: mzpanel audit --cursor \(next)") }
     }
 }

@@ -54,8 +54,9 @@ struct RestoreCommand: AsyncParsableCommand {
 
     func run() async throws {
         let databases = try database.map(Self.parseDatabase)
-        let body = RestoreRequest(snapshot: snapshot, destination: destination, server: server, target: target, include: include,
-                        files: databases.isEmpty ? nil : files, databases: databases, overwrite: overwrite, dryRun: dryRun)
+        let body = RestoreRequest(
+            snapshot: snapshot, destination: destination, server: server, target: target, include: include,
+            files: databases.isEmpty ? nil : files, databases: databases, overwrite: overwrite, dryRun: dryRun)
         let client = try options.client()
         let queued = try HubDecoding.decode(Run.self, try await client.raw("POST", "/api/v1/restores", body: body))
         guard wait else {
@@ -67,7 +68,9 @@ struct RestoreCommand: AsyncParsableCommand {
         if options.json {
             Output.json(last)
         } else {
-            print("Restore \(run.id) \(run.status.rawValue): \(Output.bytes(run.bytesProcessed)) restored" + (dryRun ? " (dry run: nothing written)" : "") + ".")
+            print(
+                "Restore \(run.id) \(run.status.rawValue): \(Output.bytes(run.bytesProcessed)) restored"
+                    + (dryRun ? " (dry run: nothing written)" : "") + ".")
             if let error = run.results.first?.error { print("  " + error) }
             if dryRun, let log = run.logExcerpt { print(log) }
         }

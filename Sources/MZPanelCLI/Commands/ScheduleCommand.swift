@@ -11,7 +11,8 @@ struct ScheduleCommand: AsyncParsableCommand {
     struct Preview: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "preview", abstract: "Normalize a schedule and print its next elapses.",
-            discussion: "EXPR is a preset (hourly, daily, daily 02:30, weekly, weekly sun 03:00, monthly…), a 5-field cron line or a systemd OnCalendar expression."
+            discussion:
+                "EXPR is a preset (hourly, daily, daily 02:30, weekly, weekly sun 03:00, monthly…), a 5-field cron line or a systemd OnCalendar expression."
         )
         @Argument(help: "The schedule.") var expression: String
         @Option(name: .long, help: "IANA time zone (default UTC).") var tz = "UTC"
@@ -33,7 +34,10 @@ struct ScheduleCommand: AsyncParsableCommand {
                 throw CLIError("\(error)")
             }
             let next = schedule.nextElapses(after: start, count: count)
-            if json { return try Output.json(SchedulePreview(calendar: schedule.calendar, timeZone: schedule.timeZone, onCalendar: schedule.onCalendarLine, next: next)) }
+            if json {
+                return try Output.json(
+                    SchedulePreview(calendar: schedule.calendar, timeZone: schedule.timeZone, onCalendar: schedule.onCalendarLine, next: next))
+            }
             print("OnCalendar=\(schedule.onCalendarLine)")
             let zone = TimeZone(identifier: schedule.timeZone) ?? .gmt
             let formatter = DateFormatter()

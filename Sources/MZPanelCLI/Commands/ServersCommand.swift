@@ -20,16 +20,21 @@ struct ServersCommand: AsyncParsableCommand {
             if options.json { return Output.json(data) }
             let list = try HubDecoding.decode(ServerList.self, data)
             if list.servers.isEmpty { return print("No servers yet. Add one with: mzpanel servers add NAME") }
-            Output.table(["NAME", "ID", "AGENT", "VERSION", "LAST SEEN"], list.servers.map {
-                [$0.server.name, $0.server.id, $0.server.enrolledAt == nil ? "not enrolled" : $0.online ? "online" : "offline",
-                 $0.server.agentVersion ?? "-", Output.date($0.server.lastSeenAt)]
-            })
+            Output.table(
+                ["NAME", "ID", "AGENT", "VERSION", "LAST SEEN"],
+                list.servers.map {
+                    [
+                        $0.server.name, $0.server.id, $0.server.enrolledAt == nil ? "not enrolled" : $0.online ? "online" : "offline",
+                        $0.server.agentVersion ?? "-", Output.date($0.server.lastSeenAt),
+                    ]
+                })
             Output.nextPage(list.nextCursor)
         }
     }
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a server; prints its enrollment token and the agent command.")
+        static let configuration = CommandConfiguration(
+            commandName: "add", abstract: "Add a server; prints its enrollment token and the agent command.")
         @Argument(help: "The server's name (letters, digits, '.', '-', '_').") var name: String
         @OptionGroup var options: ClientOptions
 
@@ -68,7 +73,8 @@ struct ServersCommand: AsyncParsableCommand {
     }
 
     struct Remove: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a server, its jobs and its sealed credentials (runs and snapshots stay listed).")
+        static let configuration = CommandConfiguration(
+            commandName: "rm", abstract: "Remove a server, its jobs and its sealed credentials (runs and snapshots stay listed).")
         @Argument(help: "Server id or name.") var server: String
         @Flag(name: .long, help: "Do not ask for confirmation.") var yes = false
         @OptionGroup var options: ClientOptions

@@ -7,7 +7,8 @@ public enum Output {
     /// Prints the hub's JSON answer re-indented, as one document on stdout.
     static func json(_ data: Data) {
         if let object = try? JSONSerialization.jsonObject(with: data),
-           let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) {
+            let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        {
             print(String(decoding: pretty, as: UTF8.self))
         } else {
             print(String(decoding: data, as: UTF8.self))
@@ -53,7 +54,10 @@ public enum Output {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var value = Double(count)
         var unit = 0
-        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
         return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ResticKit
 
 /// Whether the real restic is here. Tests that need it are disabled with a visible reason when it
