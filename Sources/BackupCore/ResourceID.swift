@@ -1,3 +1,5 @@
+import Foundation
+
 /// Identifiers of the hub's resources: a kind prefix and 20 random base-32 characters
 /// (`srv_…`, `dst_…`, `job_…`), so an id is recognisable in logs and never mistaken for a name.
 public enum ResourceKind: String, Sendable, CaseIterable {
@@ -17,6 +19,8 @@ public enum ResourceKind: String, Sendable, CaseIterable {
     case delivery = "dlv"
     /// A download being relayed from an agent to a browser (lives only while it runs).
     case download = "dwn"
+    /// An agent's report about a run (outbox events; the hub applies each id once per server).
+    case event = "evt"
 
     /// The resource's name in messages ("server", "destination"…).
     public var noun: String {
@@ -36,6 +40,7 @@ public enum ResourceKind: String, Sendable, CaseIterable {
         case .channel: "notification channel"
         case .delivery: "notification delivery"
         case .download: "download"
+        case .event: "agent event"
         }
     }
 }
@@ -52,6 +57,25 @@ public enum ResourceID {
     public static func make<G: RandomNumberGenerator>(_ kind: ResourceKind, using generator: inout G) -> String {
         let body = (0..<20).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }
         return kind.rawValue + "_" + String(body)
+    }
+
+    /// The same characters in text order: ids made with it sort by text as their numbers do.
+    static let sortedAlphabet = Array("23456789abcdefghijkmnpqrstuvwxyz")
+
+    /// An id that sorts by text in the order ids were made: the time in milliseconds (9
+    /// characters, until the year 3084) then `sequence` (11 characters), so entries written within
+    /// one millisecond keep their order when the caller counts up.
+    public static func sequential(_ kind: ResourceKind, at date: Date, sequence: UInt64) -> String {
+        func digits(_ value: UInt64, _ count: Int) -> String {
+            var value = value
+            var text = [Character](repeating: sortedAlphabet[0], count: count)
+            for index in stride(from: count - 1, through: 0, by: -1) {
+                text[index] = sortedAlphabet[Int(value % 32)]
+                value /= 32
+            }
+            return String(text)
+        }
+        return kind.rawValue + "_" + digits(UInt64(max(0, date.millisecondsSince1970)), 9) + digits(sequence, 11)
     }
 
     /// The id of `kind` that `key` always gives: several hub processes deriving an id for the same

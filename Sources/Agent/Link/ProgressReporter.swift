@@ -24,7 +24,7 @@ public actor ProgressReporter {
         guard now.timeIntervalSince(lastSent) >= interval else { return }
         lastSent = now
         sending = true
-        let event = AgentEvent(id: EventID.make(), kind: .runProgress, occurredAt: now.wholeMilliseconds, run: run, progress: progress)
+        let event = AgentEvent(id: ResourceID.make(.event), kind: .runProgress, occurredAt: now.wholeMilliseconds, run: run, progress: progress)
         pending = Task {
             _ = try? await link.send(EventBatch(events: [event]))
             self.done()

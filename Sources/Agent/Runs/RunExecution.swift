@@ -121,7 +121,7 @@ public struct RunExecution: Sendable {
         let run = Run(
             id: runID, accountID: identity.accountID, serverID: identity.serverID, jobID: request.jobID, trigger: request.trigger,
             slot: request.slot, status: .failed, createdAt: now, startedAt: now, finishedAt: now, logExcerpt: log.excerpt)
-        try state.outbox.append(AgentEvent(id: EventID.make(), kind: .runFinished, occurredAt: now, run: run))
+        try state.outbox.append(AgentEvent(id: ResourceID.make(.event), kind: .runFinished, occurredAt: now, run: run))
     }
 
     /// The snapshot of a run: one copy per destination that got its copy (nil when none did).

@@ -31,7 +31,7 @@ struct RunSession: Sendable {
         let started = run.startedAt ?? clock.now()
         run.status = .running
         run.startedAt = started
-        try state.outbox.append(AgentEvent(id: EventID.make(), kind: .runStarted, occurredAt: started, run: run))
+        try state.outbox.append(AgentEvent(id: ResourceID.make(.event), kind: .runStarted, occurredAt: started, run: run))
         async let announced: Void = deliver()
         let reporter = ProgressReporter(link: link)
         let running = run
@@ -47,7 +47,7 @@ struct RunSession: Sendable {
         run.logExcerpt = log.excerpt
         try state.outbox.append(
             AgentEvent(
-                id: EventID.make(), kind: .runFinished, occurredAt: finished, run: run,
+                id: ResourceID.make(.event), kind: .runFinished, occurredAt: finished, run: run,
                 snapshot: record.snapshot, pruned: record.pruned))
         return (run, record)
     }

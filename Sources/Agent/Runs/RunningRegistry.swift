@@ -77,13 +77,8 @@ public struct RunningRegistry: Sendable {
         }
         let note = "run interrupted: process \(entry.pid) ended without finishing (killed or the machine restarted)"
         run.logExcerpt = [run.logExcerpt, note].compactMap { $0 }.joined(separator: "\n")
-        return AgentEvent(id: EventID.make(), kind: .runFinished, occurredAt: now.wholeMilliseconds, run: run)
+        return AgentEvent(id: ResourceID.make(.event), kind: .runFinished, occurredAt: now.wholeMilliseconds, run: run)
     }
 
     func path(_ runID: String) -> String { directory + "/" + runID + ".json" }
-}
-
-/// Event ids: `evt_` and a random UUID (≤ 64 characters, as the hub requires).
-public enum EventID {
-    public static func make() -> String { "evt_" + UUID().uuidString.lowercased() }
 }

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Store
+import Synchronization
 
 /// Writes an audit entry for every change an authenticated caller makes (API and web forms):
 /// who, the route's action in words, the path with its ids, the status, the resource. Built from
@@ -93,17 +94,17 @@ extension HubServices {
     }
 }
 
-/// Audit ids that sort in the order entries were written (`aud_` + milliseconds + a counter), so
-/// the log's order is exact even for changes within one millisecond.
+/// Audit ids that sort in the order entries were written (`ResourceID.sequential`: time, then a
+/// counter), so the log's order is exact even for changes within one millisecond.
 enum AuditSequence {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var counter = Int.random(in: 0..<1_000_000)
+    private static let counter = Mutex(UInt64.random(in: 0..<1_000_000_000))
 
     static func next(at date: Date) -> String {
-        let count = lock.withLock {
-            counter = (counter + 1) % 10_000_000
-            return counter
-        }
-        return "aud_" + String(format: "%013lld%07d", Int64(date.timeIntervalSince1970 * 1000), count)
+        ResourceID.sequential(
+            .audit, at: date,
+            sequence: counter.withLock {
+                $0 &+= 1
+                return $0
+            })
     }
 }
