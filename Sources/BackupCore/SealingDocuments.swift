@@ -29,6 +29,7 @@ public struct SealedBox: Sendable, Codable, Equatable {
 public struct VaultDocument: Sendable, Codable, Equatable {
     public static let currentVersion = 1
     public static let minimumIterations = 600_000
+    public static let iterationRange = minimumIterations...10_000_000
 
     public var v: Int
     public var kdf: String
@@ -49,7 +50,7 @@ public struct VaultDocument: Sendable, Codable, Equatable {
     public func validated() throws(DomainError) -> VaultDocument {
         guard v == Self.currentVersion else { throw .invalid("v", "vault format \(v) is unknown; this hub stores version \(Self.currentVersion)") }
         guard kdf == "PBKDF2-SHA256" else { throw .invalid("kdf", "\"\(kdf)\" is not supported; use PBKDF2-SHA256") }
-        guard (Self.minimumIterations...10_000_000).contains(iterations) else {
+        guard Self.iterationRange.contains(iterations) else {
             throw .invalid("iterations", "\(iterations) is out of range; use 600,000 to 10,000,000 PBKDF2 iterations")
         }
         guard let salt = Data(base64Encoded: salt), (16...64).contains(salt.count) else {

@@ -17,6 +17,9 @@ public enum Vault {
 
     public static func create(accountID: String, passphrase: String, iterations: Int = VaultDocument.minimumIterations) throws -> Created {
         try checkPassphrase(passphrase)
+        guard VaultDocument.iterationRange.contains(iterations) else {
+            throw SealingError.invalid("\(iterations) PBKDF2 iterations are out of range; use 600,000 to 10,000,000")
+        }
         let vaultKey = Boxes.randomBytes(32)
         let recovery = Boxes.randomBytes(32)
         let salt = Boxes.randomBytes(16)
@@ -29,6 +32,7 @@ public enum Vault {
     }
 
     public static func unlock(_ document: VaultDocument, accountID: String, passphrase: String) throws -> Data {
+        try checkParameters(document)
         guard let salt = Data(base64Encoded: document.salt) else { throw SealingError.invalid("the vault's salt is damaged") }
         let key = try derive(passphrase, salt: salt, iterations: document.iterations)
         guard let vaultKey = Boxes.open(document.passphrase, key: key, aad: Binding.vault(accountID: accountID, part: "passphrase")),
@@ -38,6 +42,7 @@ public enum Vault {
     }
 
     public static func unlock(_ document: VaultDocument, accountID: String, recoveryKey text: String) throws -> Data {
+        try checkParameters(document)
         guard let recovery = RecoveryKey.parse(text),
             let vaultKey = Boxes.open(document.recovery, key: recovery, aad: Binding.vault(accountID: accountID, part: "recovery")),
             vaultKey.count == 32
@@ -48,6 +53,7 @@ public enum Vault {
     /// A new passphrase for an unlocked vault: same vault key and recovery box, new salt.
     public static func changePassphrase(_ document: VaultDocument, accountID: String, vaultKey: Data, to passphrase: String) throws -> VaultDocument {
         try checkPassphrase(passphrase)
+        try checkParameters(document)
         var changed = document
         let salt = Boxes.randomBytes(16)
         changed.salt = salt.base64EncodedString()
@@ -55,6 +61,15 @@ public enum Vault {
             vaultKey, key: try derive(passphrase, salt: salt, iterations: document.iterations),
             aad: Binding.vault(accountID: accountID, part: "passphrase"))
         return changed
+    }
+
+    /// The document's derivation parameters within the bounds the browser also holds: a hub that
+    /// lowers the iterations (so a new passphrase box is cheap to brute-force) or raises them (so
+    /// unlocking hangs) is refused before any key is derived.
+    static func checkParameters(_ document: VaultDocument) throws {
+        do { _ = try document.validated() } catch {
+            throw SealingError.invalid("the vault document is not acceptable (\(error)); it was altered or is damaged: unlock it from a trusted copy")
+        }
     }
 
     static func checkPassphrase(_ passphrase: String) throws {
