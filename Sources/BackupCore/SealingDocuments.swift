@@ -37,14 +37,25 @@ public struct VaultDocument: Sendable, Codable, Equatable {
     public var salt: String
     public var passphrase: SealedBox
     public var recovery: SealedBox
+    /// The account signing key's 32-byte Ed25519 seed, boxed under the vault key; absent in vaults
+    /// made before signing existed (the next unlock adds it).
+    public var signing: SealedBox?
+    /// The account signing key's public half (base64 of 32 bytes), for the hub to show and agents
+    /// to pin; clients trust only the key they open from `signing`.
+    public var signingKey: String?
 
-    public init(v: Int = currentVersion, kdf: String = "PBKDF2-SHA256", iterations: Int, salt: String, passphrase: SealedBox, recovery: SealedBox) {
+    public init(
+        v: Int = currentVersion, kdf: String = "PBKDF2-SHA256", iterations: Int, salt: String, passphrase: SealedBox, recovery: SealedBox,
+        signing: SealedBox? = nil, signingKey: String? = nil
+    ) {
         self.v = v
         self.kdf = kdf
         self.iterations = iterations
         self.salt = salt
         self.passphrase = passphrase
         self.recovery = recovery
+        self.signing = signing
+        self.signingKey = signingKey
     }
 
     public func validated() throws(DomainError) -> VaultDocument {
@@ -58,6 +69,13 @@ public struct VaultDocument: Sendable, Codable, Equatable {
         }
         _ = try passphrase.validated(field: "passphrase", maxBytes: 64)
         _ = try recovery.validated(field: "recovery", maxBytes: 64)
+        guard (signing == nil) == (signingKey == nil) else {
+            throw .invalid(signing == nil ? "signing" : "signingKey", "signing and signingKey come together: the boxed seed and its public key")
+        }
+        _ = try signing?.validated(field: "signing", maxBytes: 64)
+        if let signingKey, Data(base64Encoded: signingKey)?.count != 32 {
+            throw .invalid("signingKey", "must be base64 of a 32-byte Ed25519 public key")
+        }
         return self
     }
 }

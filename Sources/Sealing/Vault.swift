@@ -13,6 +13,7 @@ public enum Vault {
         public var document: VaultDocument
         public var recoveryKey: String
         public var vaultKey: Data
+        public var signingKey: AccountSigningKey
     }
 
     public static func create(accountID: String, passphrase: String, iterations: Int = VaultDocument.minimumIterations) throws -> Created {
@@ -28,7 +29,33 @@ public enum Vault {
             iterations: iterations, salt: salt.base64EncodedString(),
             passphrase: try Boxes.seal(vaultKey, key: passphraseKey, aad: Binding.vault(accountID: accountID, part: "passphrase")),
             recovery: try Boxes.seal(vaultKey, key: recovery, aad: Binding.vault(accountID: accountID, part: "recovery")))
-        return Created(document: document, recoveryKey: RecoveryKey.format(recovery), vaultKey: vaultKey)
+        let (signed, signingKey) = try addingSigningKey(document, accountID: accountID, vaultKey: vaultKey)
+        return Created(document: signed, recoveryKey: RecoveryKey.format(recovery), vaultKey: vaultKey, signingKey: signingKey)
+    }
+
+    /// The account signing key inside an unlocked vault; nil for a vault made before signing
+    /// existed. Throws when the box does not open or its key is not the document's public key
+    /// (an altered document).
+    public static func signingKey(_ document: VaultDocument, accountID: String, vaultKey: Data) throws -> AccountSigningKey? {
+        guard let box = document.signing else { return nil }
+        guard let seed = Boxes.open(box, key: vaultKey, aad: Binding.vault(accountID: accountID, part: "signing")), seed.count == 32 else {
+            throw SealingError.invalid("the vault's signing key does not open with this vault key: the vault document was altered")
+        }
+        let key = try AccountSigningKey(seed: seed)
+        guard document.signingKey == key.publicKey.base64EncodedString() else {
+            throw SealingError.invalid("the vault's public signing key is not the one inside it: the vault document was altered")
+        }
+        return key
+    }
+
+    /// The document with a new signing key boxed under the vault key (for vaults made before
+    /// signing existed, on their next unlock).
+    public static func addingSigningKey(_ document: VaultDocument, accountID: String, vaultKey: Data) throws -> (VaultDocument, AccountSigningKey) {
+        let key = try AccountSigningKey.generate()
+        var changed = document
+        changed.signing = try Boxes.seal(key.seed, key: vaultKey, aad: Binding.vault(accountID: accountID, part: "signing"))
+        changed.signingKey = key.publicKey.base64EncodedString()
+        return (changed, key)
     }
 
     public static func unlock(_ document: VaultDocument, accountID: String, passphrase: String) throws -> Data {
