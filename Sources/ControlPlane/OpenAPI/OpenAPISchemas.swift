@@ -31,6 +31,7 @@ enum OpenAPISchemas {
             "secret": {"type": "string"}}},
           "Server": {"type": "object", "required": ["accountID", "createdAt", "id", "name"], "properties": {"id": {"type": "string"},
             "accountID": {"type": "string"}, "name": {"type": "string"}, "publicKey": {"type": "string"}, "keyFingerprint": {"type": "string"},
+            "certificate": {"type": "string", "format": "byte", "description": "the account's certificate of publicKey (docs/sealing.md)"},
             "agentVersion": {"type": "string"}, "enrolledAt": {"type": "string", "format": "date-time"}, "lastSeenAt": {"type": "string",
             "format": "date-time"}, "createdAt": {"type": "string", "format": "date-time"}}},
           "ServerView": {"allOf": [{"$ref": "#/components/schemas/Server"}, {"type": "object", "required": ["online"],
@@ -42,6 +43,10 @@ enum OpenAPISchemas {
           "ServerUpdate": {"type": "object", "properties": {"name": {"type": "string", "maxLength": 64}}},
           "ServerCreated": {"type": "object", "required": ["enrollment", "server"],
             "properties": {"server": {"$ref": "#/components/schemas/Server"}, "enrollment": {"$ref": "#/components/schemas/EnrollmentCreated"}}},
+          "CertificateRequest": {"type": "object", "required": ["certificate", "keyFingerprint"], "properties": {"certificate": {"type": "string",
+            "format": "byte"}, "keyFingerprint": {"type": "string"}}},
+          "CertificateRevoked": {"type": "object", "required": ["server", "exposedDestinations"], "properties": {"server": {"$ref":
+            "#/components/schemas/Server"}, "exposedDestinations": {"type": "array", "items": {"$ref": "#/components/schemas/Destination"}}}},
           "ServerDeleted": {"type": "object", "required": ["deleted", "exposedDestinations"], "properties": {"deleted": {"type": "boolean"},
             "exposedDestinations": {"type": "array", "items": {"$ref": "#/components/schemas/Destination"}}}},
           "EnrollmentToken": {"type": "object", "required": ["accountID", "createdAt", "expiresAt", "id", "serverID"],
