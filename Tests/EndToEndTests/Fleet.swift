@@ -83,6 +83,21 @@ final class Fleet: @unchecked Sendable {
         return Agent(serverID: try #require(server["id"] as? String), stateDir: stateDir, runner: runner)
     }
 
+    /// Certifies a server's key as a user does: the fingerprint read on the box, the vault unlocked
+    /// (created when the account has none).
+    func trust(_ agent: Agent, vault: [String]) async throws {
+        let fingerprint = try await agent.run(["fingerprint"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trusted = try await cli.run(["servers", "trust", agent.serverID, "--fingerprint", fingerprint] + vault)
+        #expect(trusted.status == 0, "\(trusted.stdout)\(trusted.stderr)")
+    }
+
+    /// Plays a hostile hub: rewrites a row of its SQLite database behind its back.
+    func tamper(_ sql: String) async throws {
+        let sqlite = CommandRunner(binary: URL(fileURLWithPath: "/usr/bin/sqlite3"), environment: ProcessInfo.processInfo.environment)
+        let result = try await sqlite.run([directory.appendingPathComponent("hub/hub.sqlite").path, sql])
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
     /// Starts an agent's daemon; stopped by `shutdown()`.
     func startDaemon(_ agent: Agent) throws -> Process {
         let daemon = try agent.runner.start(

@@ -6,7 +6,7 @@ import HubAPI
 struct ServersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "servers", abstract: "List, add, show and remove servers.",
-        subcommands: [List.self, Add.self, Show.self, Remove.self], defaultSubcommand: List.self
+        subcommands: [List.self, Add.self, Show.self, Remove.self, TrustServer.self, RevokeServer.self], defaultSubcommand: List.self
     )
 
     struct List: AsyncParsableCommand {
@@ -62,7 +62,14 @@ struct ServersCommand: AsyncParsableCommand {
             let item = try HubDecoding.decode(Server.self, data)
             Output.fields([
                 ("Name", item.name), ("ID", item.id), ("Enrolled", Output.date(item.enrolledAt)),
-                ("Key fingerprint", item.keyFingerprint ?? "-"), ("Agent version", item.agentVersion ?? "-"),
+                ("Key fingerprint", item.keyFingerprint ?? "-"),
+                (
+                    "Certified",
+                    item.certificate == nil
+                        ? "no (mzpanel servers trust \(item.name) --fingerprint …)"
+                        : "a certificate is stored (sealing verifies it against your vault)"
+                ),
+                ("Agent version", item.agentVersion ?? "-"),
                 ("Last seen", Output.date(item.lastSeenAt)), ("Created", Output.date(item.createdAt)),
             ])
         }
