@@ -94,10 +94,14 @@ struct WebUIEndToEndTests {
             [
                 "endpoint": s3, "bucket": bucket, "accessKeyID": "AKIAWEBTEST", "secretAccessKey": secret, "repositoryPassword": password,
                 "passphrase": "browser vault passphrase", "firstServerID": first.serverID, "secondServerID": second.serverID,
-                "secondServerName": "web-2", "treePath": tree.path, "recoverPath": fleet.directory.appendingPathComponent("recovered").path,
+                "firstServerName": "web-1", "secondServerName": "web-2",
+                "firstFingerprint": try await first.run(["fingerprint"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines),
+                "secondFingerprint": try await second.run(["fingerprint"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines),
+                "treePath": tree.path, "recoverPath": fleet.directory.appendingPathComponent("recovered").path,
             ])
         #expect(seen["status"] as? String == "succeeded", "the agent opened the envelope sealed in the page: \(seen)")
         #expect((seen["recoveryKey"] as? String)?.count == 64, "the new vault showed its recovery key")
+        #expect((seen["refused"] as? String)?.contains("web-1's key is not certified by your account key") == true, "\(seen["refused"] ?? "")")
         #expect((seen["sealedBoth"] as? String)?.contains("web-1") == true && (seen["sealedBoth"] as? String)?.contains("web-2") == true)
         // The guided recovery brings web-1's snapshot onto web-2 from the s3 copy.
         let recover = seen["recover"] as? [String: Any] ?? [:]
