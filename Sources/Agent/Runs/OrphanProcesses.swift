@@ -26,7 +26,10 @@ public enum OrphanProcesses {
     public static func stop(runID: String, grace: Duration = .seconds(10)) async -> Int {
         let pids = find(runID: runID)
         guard !pids.isEmpty else { return 0 }
-        for pid in pids { kill(pid, SIGINT) }
+        for pid in pids {
+            kill(pid, SIGINT)
+            kill(pid, SIGCONT)  // a stopped process handles its SIGINT only once it runs again
+        }
         let deadline = ContinuousClock.now + grace
         while ContinuousClock.now < deadline {
             if pids.allSatisfy({ !ProcessLiveness.isAlive(pid: $0, startTicks: nil) }) { return pids.count }
