@@ -136,6 +136,12 @@ struct RunFaultTests {
             let outcome = await JobRunner.make().perform(
                 RunContext(job: agentJob, identity: identity, runID: run.id, state: setup.state, log: RunLog(echo: false)) { _ in })
             let saved = try #require(outcome.results.first?.resticSnapshotIDs.first)
+            // An earlier run reported a snapshot that the killed run's retention had removed (forget --prune under way).
+            var earlier = run
+            earlier.id = ResourceID.make(.run)
+            earlier.status = .succeeded
+            earlier.results = [DestinationResult(destinationID: setup.destination.id, status: .succeeded, resticSnapshotIDs: ["0ld5nap1"])]
+            try setup.state.history.record(earlier)
             try setup.state.running.register(run, pid: try Self.endedProcessID())
 
             #expect(await RunSession.reportInterruptedRuns(setup.state, clock: SystemClock(), log: { _ in }) == 1)
@@ -144,6 +150,7 @@ struct RunFaultTests {
             #expect(event.run.results.first?.status == .succeeded)
             #expect(event.snapshot?.copies.first?.resticSnapshotIDs.map { $0.prefix(8) } == [saved.prefix(8)])
             #expect(event.snapshot?.runID == run.id)
+            #expect(event.pruned == [PrunedCopies(destinationID: setup.destination.id, resticSnapshotIDs: ["0ld5nap1"])])
             #expect(try setup.snapshots(tags: ["run=\(run.id)"]).count == 1)
         }
     }

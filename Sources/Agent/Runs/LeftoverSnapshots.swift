@@ -10,6 +10,8 @@ import ResticKit
 ///   reported with the interrupted run, as the run's snapshot (real data; retention runs next time);
 /// - some sources are missing: the copy is incomplete and its snapshots are forgotten, as a failing
 ///   dump's partial copy is.
+/// Snapshots that earlier runs on this box reported and restic no longer has were removed by the
+/// killed run's retention (`forget --prune` under way): they are reported as pruned with it.
 /// A repository that cannot be read now keeps its snapshots; the run is reported without them.
 struct LeftoverSnapshots {
     let state: AgentState
@@ -34,10 +36,26 @@ struct LeftoverSnapshots {
             identity: identity, state: state, runID: runID, envelopes: agentJob.envelopes, peerCertificates: agentJob.peerCertificates,
             repositoryServerID: identity.serverID)
         var run = event.run
+        var pruned: [PrunedCopies] = []
         for destination in agentJob.destinations where job.destinationIDs.contains(destination.id) {
             do {
                 let repository = try JobRunner.repository(of: destination, access: access)
-                let found = try await restic.snapshots(repository, tags: ["run=\(runID)"], host: identity.serverID)
+                // The killed run's restic may have left its lock (an exclusive one while pruning): remove stale locks first.
+                _ = try? await restic.unlock(repository)
+                let all = try await restic.snapshots(repository, tags: ["job=\(job.id)"], host: identity.serverID)
+                let existing = Set(all.map { String($0.id.prefix(8)) })
+                // The killed run may have been pruning: what earlier runs on this box reported and restic no longer has.
+                let gone = Set(
+                    state.history.load().filter { $0.jobID == job.id && $0.id != runID }.flatMap { run in
+                        run.results.filter { $0.destinationID == destination.id }.flatMap(\.resticSnapshotIDs)
+                    }.filter { !existing.contains(String($0.prefix(8))) })
+                if !gone.isEmpty {
+                    pruned.append(PrunedCopies(destinationID: destination.id, resticSnapshotIDs: gone.sorted()))
+                    log(
+                        "run \(runID): \(gone.count) snapshot\(gone.count == 1 ? "" : "s") at \(destination.name) removed by its retention before it was killed are reported"
+                    )
+                }
+                let found = all.filter { $0.tags.contains("run=\(runID)") }
                 guard !found.isEmpty else { continue }
                 let sources = Set(found.flatMap(\.tags).filter { $0.hasPrefix("source=") }.map { String($0.dropFirst("source=".count)) })
                 if expected.isSubset(of: sources) {
@@ -50,7 +68,6 @@ struct LeftoverSnapshots {
                     }
                     log("run \(runID): the complete copy at \(destination.name) (\(ids.map { $0.prefix(8) }.joined(separator: ", "))) is reported")
                 } else {
-                    _ = try? await restic.unlock(repository)
                     for snapshot in found { try await restic.forgetSnapshot(repository, id: snapshot.id) }
                     log(
                         "run \(runID): the incomplete copy at \(destination.name) (\(found.count) of \(expected.count) sources) was forgotten; the next run makes a new one"
@@ -61,6 +78,7 @@ struct LeftoverSnapshots {
             }
         }
         event.run = run
+        event.pruned = pruned.isEmpty ? nil : pruned
         event.snapshot = RunExecution.snapshot(of: run, at: run.startedAt ?? run.createdAt)
     }
 }
