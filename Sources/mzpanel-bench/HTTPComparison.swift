@@ -33,7 +33,8 @@ func compareHTTP(store: SQLHubStore, accountID: String, userID: String, repetiti
     let now = Date()
     let tokenSecret = Secrets.make(prefix: Secrets.apiTokenPrefix)
     let sessionSecret = Secrets.make(prefix: Secrets.sessionPrefix)
-    let token = APIToken(id: "tok_benchaaaaaaaaaaaaaaaaa", accountID: accountID, name: "bench", prefix: String(tokenSecret.prefix(8)), createdAt: now)
+    let token = APIToken(
+        id: "tok_benchaaaaaaaaaaaaaaaaa", accountID: accountID, name: "bench", prefix: String(tokenSecret.prefix(8)), scope: .admin, createdAt: now)
     try await store.createAPIToken(token, hash: Secrets.hash(tokenSecret))
     try await store.createSession(
         WebSession(
