@@ -47,6 +47,9 @@ enum OpenAPIDocument {
                 responses["402"] = errorResponse("The account's plan does not include this")
             }
             if route.method != .get { responses["409"] = errorResponse("Conflicts with existing data (name taken, in use)") }
+            if route.method == .post && route.path == "/api/v1/session" {
+                responses["429"] = errorResponse("Too many failed logins for this email or address: wait Retry-After seconds")
+            }
             operation["responses"] = responses
             paths[route.path, default: [:]][route.method.rawValue.lowercased()] = operation
         }
