@@ -23,6 +23,9 @@ public struct HubConfiguration: Sendable {
     public var missedGrace: TimeInterval = JobHealth.defaultGrace
     /// How often the notifier evaluates job health and sends due notifications.
     public var notifyInterval: TimeInterval = 30
+    /// Let notifications (webhooks, SMTP) reach loopback and private addresses (`--allow-private-webhooks`,
+    /// default off). Link-local and cloud metadata addresses are refused whatever this says.
+    public var allowPrivateWebhooks: Bool = false
 
     public init() {}
 
@@ -36,11 +39,17 @@ public struct HubServices: Sendable {
     public let configuration: HubConfiguration
     /// Downloads being relayed from agents to browsers.
     public let downloads = DownloadRelay()
+    /// Failed logins and the backoff they earned (web form and API).
+    public let logins = LoginGuard()
 
-    public init(store: any HubStore, clock: any HubClock, configuration: HubConfiguration) {
+    /// bcrypt's own thread pool (logins).
+    public let passwords: PasswordHasher
+
+    public init(store: any HubStore, clock: any HubClock, configuration: HubConfiguration, passwords: PasswordHasher = .shared) {
         self.store = store
         self.clock = clock
         self.configuration = configuration
+        self.passwords = passwords
     }
 }
 

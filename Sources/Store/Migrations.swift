@@ -203,6 +203,15 @@ enum Migrations {
         (
             7,
             [
+                // API tokens get a scope and an optional expiry. Tokens made before scopes keep the
+                // power they had: admin, no expiry, their names unchanged.
+                "ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin'",
+                "ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT",
+            ]
+        ),
+        (
+            8,
+            [
                 // The account's certificate of each server's key (docs/sealing.md), cleared when the key changes.
                 "ALTER TABLE servers ADD COLUMN certificate TEXT"
             ]

@@ -202,7 +202,33 @@ class Flow:
         kinds = {box.get_attribute("value"): box.is_enabled() for box in self.driver.find_elements(By.CSS_SELECTOR, "input[name=kind]")}
         note = self.find(".gate-note").text
         self.shot("destination-gated")
-        return {"kinds": kinds, "gateNote": note, **self.alerts()}
+        return {"kinds": kinds, "gateNote": note, **self.alerts(), "tokens": self.tokens()}
+
+    def tokens(self) -> dict:
+        """The account page: a metrics token with a lifetime, its secret shown once, listed with its scope, then revoked."""
+        self.go("/backups/account")
+        self.type("#token-name", "prometheus")
+        Select(self.find("#token-scope")).select_by_value("metrics")
+        Select(self.find("#token-expires")).select_by_value("90d")
+        self.find("#new-token-form button[type=submit]").click()
+        secret = self.find("#new-token").text
+        rows = {row.find_element(By.CSS_SELECTOR, "td").text: row.find_element(By.CSS_SELECTOR, ".badge").text
+                for row in self.driver.find_elements(By.CSS_SELECTOR, "#tokens tr[data-token]")}
+        self.shot("token-created")
+        self.go("/backups/account")
+        shown_again = secret in self.driver.page_source
+        row = self.find("#tokens tr[data-token] td")
+        for candidate in self.driver.find_elements(By.CSS_SELECTOR, "#tokens tr[data-token]"):
+            if candidate.find_element(By.CSS_SELECTOR, "td").text == "prometheus":
+                row = candidate
+        row.find_element(By.CSS_SELECTOR, "form[action$='/revoke'] button").click()
+        self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "dialog[data-confirm-dialog]").get_attribute("open") is not None)
+        self.find("[data-confirm-accept]").click()
+        self.wait.until(lambda d: all(r.find_element(By.CSS_SELECTOR, "td").text != "prometheus"
+                                      for r in d.find_elements(By.CSS_SELECTOR, "#tokens tr[data-token]")))
+        after = [r.find_element(By.CSS_SELECTOR, "td").text for r in self.driver.find_elements(By.CSS_SELECTOR, "#tokens tr[data-token]")]
+        self.shot("token-revoked")
+        return {"secret": secret, "scopes": rows, "shownAgain": shown_again, "afterRevoke": after}
 
     def alerts(self) -> dict:
         """Adds a webhook channel on the alerts page, reads its secret once, sends it a test."""

@@ -214,6 +214,7 @@ extension DatabaseEngine: ProbeableEnum {}
 extension DestinationKind: ProbeableEnum {}
 extension ChannelKind: ProbeableEnum {}
 extension Plan: ProbeableEnum {}
+extension TokenScope: ProbeableEnum {}
 extension SnapshotListing.Status: ProbeableEnum {}
 extension AgentEvent.Kind: ProbeableEnum {}
 extension AgentCommand.Kind: ProbeableEnum {}

@@ -64,8 +64,11 @@ struct TestHub: Sendable {
     func routeTable() throws -> [RouteDoc] { try buildRouter(hub: services).routes }
 }
 
-/// Runs `body` against `buildApplication` on a fresh hub through Hummingbird's router test client.
-func withTestHub<T: Sendable>(_ body: @Sendable (TestHub, any TestClientProtocol) async throws -> T) async throws -> T {
+/// Runs `body` against `buildApplication` on a fresh hub through Hummingbird's router test client;
+/// `allowPrivateWebhooks` as `mzpanel serve --allow-private-webhooks` (receivers on 127.0.0.1).
+func withTestHub<T: Sendable>(
+    allowPrivateWebhooks: Bool = false, _ body: @Sendable (TestHub, any TestClientProtocol) async throws -> T
+) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mzpanel-api-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
@@ -74,6 +77,7 @@ func withTestHub<T: Sendable>(_ body: @Sendable (TestHub, any TestClientProtocol
     configuration.bcryptCost = 4
     // The scheduler would enqueue commands on its own timer; these tests drive the hub by hand.
     configuration.runScheduler = false
+    configuration.allowPrivateWebhooks = allowPrivateWebhooks
     let clock = TestClock()
     let hub = TestHub(store: store, clock: clock, services: HubServices(store: store, clock: clock, configuration: configuration))
     do {

@@ -55,7 +55,9 @@ struct WebUIEndToEndTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: restorePath + tree.path + "/sub/file-1.bin")) == original)
     }
 
-    @Test("a Free account sees the offsite kinds gated, with what Plus unlocks; the alerts page adds and tests a channel")
+    @Test(
+        "a Free account sees the offsite kinds gated, with what Plus unlocks; the alerts page adds and tests a channel; the account page makes and revokes a scoped token"
+    )
     func freeGate() async throws {
         let fleet = try await Fleet()
         defer { fleet.shutdown() }
@@ -72,6 +74,12 @@ struct WebUIEndToEndTests {
         #expect(
             audit.stdout.contains("Add a notification channel") && !audit.stdout.contains(seen["secret"] as? String ?? "whsec_"),
             "audited, without the secret")
+        // The account page: a metrics token shown once, listed with its scope, then revoked.
+        let tokens = seen["tokens"] as? [String: Any] ?? [:]
+        #expect((tokens["secret"] as? String)?.hasPrefix("mzp_") == true, "\(tokens)")
+        #expect((tokens["scopes"] as? [String: String])?["prometheus"] == "metrics", "\(tokens)")
+        #expect(tokens["shownAgain"] as? Bool == false, "the secret is shown once")
+        #expect((tokens["afterRevoke"] as? [String])?.contains("prometheus") == false, "\(tokens)")
     }
 
     @Test(
