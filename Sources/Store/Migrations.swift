@@ -200,6 +200,13 @@ enum Migrations {
                 "CREATE INDEX runs_job_created ON runs (job_id, created_at, id)",
             ] + SQLHubStore.latestRunBackfill
         ),
+        (
+            7,
+            [
+                // The account's certificate of each server's key (docs/sealing.md), cleared when the key changes.
+                "ALTER TABLE servers ADD COLUMN certificate TEXT"
+            ]
+        ),
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.

@@ -12,7 +12,8 @@ extension SQLHubStore {
             guard let token = try await Self.consumeEnrollmentToken(hash: tokenHash, now: now, on: db) else { return nil }
             try await db.raw(
                 """
-                UPDATE servers SET public_key = \(bind: publicKey), key_fingerprint = \(bind: keyFingerprint), agent_version = \(bind: agentVersion),
+                UPDATE servers SET certificate = CASE WHEN public_key = \(bind: publicKey) THEN certificate ELSE NULL END,
+                  public_key = \(bind: publicKey), key_fingerprint = \(bind: keyFingerprint), agent_version = \(bind: agentVersion),
                   enrolled_at = \(bind: ms), last_seen_at = \(bind: ms), agent_credential_hash = \(bind: credentialHash)
                 WHERE id = \(bind: token.serverID) AND account_id = \(bind: token.accountID)
                 """

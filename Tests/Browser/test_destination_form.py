@@ -242,7 +242,7 @@ class DestinationFormTests(BrowserTestCase):
 
         vault_put = self.hub.api_requests("PUT", "/api/v1/vault")[0]["json"]
         self.assertEqual(set(vault_put), {"vault"})
-        self.assertEqual(set(vault_put["vault"]), {"v", "kdf", "iterations", "salt", "passphrase", "recovery"})
+        self.assertEqual(set(vault_put["vault"]), {"v", "kdf", "iterations", "salt", "passphrase", "recovery", "signing", "signingKey"})
         self.assertEqual(
             self.hub.api_requests("POST", "/api/v1/destinations")[0]["json"],
             {"name": "offsite", "kind": "s3", "settings": {"endpoint": "https://s3.example.com", "bucket": "backups", "prefix": "mz", "pathStyle": True}},

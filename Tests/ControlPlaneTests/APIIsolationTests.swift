@@ -49,6 +49,7 @@ struct APIIsolationTests {
     static let bodies: [String: String] = [
         "ServerUpdate": #"{"name":"hijacked-server"}"#,
         "EnrollmentRequest": #"{"expiresInSeconds":600}"#,
+        "CertificateRequest": #"{"certificate":"AAAA","keyFingerprint":"0000"}"#,
         "DestinationUpdate": #"{"name":"hijacked-destination","settings":{"path":"/tmp/hijacked"}}"#,
         "EnvelopeRequest": #"{"keyID":"key-hijack","version":1,"ciphertext":"aGlqYWNrZWQ="}"#,
         "PeerReport": #"{"destinationID":"x","listening":true,"usedBytes":{}}"#,

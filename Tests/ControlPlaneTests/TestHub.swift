@@ -52,6 +52,14 @@ struct TestHub: Sendable {
         return TestAccount(id: created.account.id, email: created.email, token: created.apiToken, password: Self.password)
     }
 
+    /// Gives a server the key its agent would report at enrollment, so envelopes can be sealed to it.
+    func giveKey(accountID: String, serverID: String, fingerprint: String) async throws {
+        var server = try #require(try await store.server(accountID: accountID, reference: serverID))
+        server.publicKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        server.keyFingerprint = fingerprint
+        try await store.updateServer(server)
+    }
+
     /// The route table the router was built from.
     func routeTable() throws -> [RouteDoc] { try buildRouter(hub: services).routes }
 }

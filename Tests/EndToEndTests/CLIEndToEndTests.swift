@@ -46,7 +46,8 @@ struct CLIEndToEndTests {
         let server = try await runner.run(["servers", "add", "web-1", "--json"])
         #expect(server.status == 0, "\(server.stderr)")
         let enrollment = try #require(server.object["enrollment"] as? [String: Any])
-        #expect((enrollment["command"] as? String)?.hasPrefix("mzpanel-agent enroll --url \(url) --token mze_") == true)
+        let secret = try #require(enrollment["secret"] as? String)
+        #expect(enrollment["command"] as? String == "printf '%s\\n' '\(secret)' | mzpanel-agent enroll --url \(url) --token-file -")
 
         let listed = try await runner.run(["servers", "list", "--json"])
         let servers = try #require(listed.object["servers"] as? [[String: Any]])
