@@ -28,6 +28,8 @@ let package = Package(
         // Secret redaction for every text that leaves a process (logs, messages, run excerpts). Foundation only.
         .target(name: "Redaction", swiftSettings: strict),
         .testTarget(name: "RedactionTests", dependencies: ["Redaction"], swiftSettings: strict),
+        // Files that hold secrets, created with their final mode (0600) in one step and renamed into place. Foundation only.
+        .target(name: "SecretFiles", swiftSettings: strict),
         // Pure domain: ids, plans, destinations, jobs, runs, schedules, retention. No I/O.
         .target(name: "BackupCore", swiftSettings: strict),
         // Versioned Codable messages between agent and hub.
@@ -50,7 +52,7 @@ let package = Package(
         .target(
             name: "ControlPlane",
             dependencies: [
-                "BackupCore", "HubAPI", "Store", "LinkProtocol", "Redaction", "Sealing",
+                "BackupCore", "HubAPI", "Store", "LinkProtocol", "Redaction", "Sealing", "SecretFiles",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -64,7 +66,7 @@ let package = Package(
         .target(
             name: "MZPanelCLI",
             dependencies: [
-                "BackupCore", "HubAPI", "Sealing",
+                "BackupCore", "HubAPI", "Sealing", "SecretFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -108,7 +110,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "BackupCore", "HubAPI", "LinkProtocol", "Redaction", "ResticKit", "Sealing",
+                "BackupCore", "HubAPI", "LinkProtocol", "Redaction", "ResticKit", "Sealing", "SecretFiles",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -129,7 +131,8 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "BackupCore", "HubAPI", "LinkProtocol", "ResticKit",
+                "Agent", "BackupCore", "HubAPI", "LinkProtocol", "ResticKit", "SecretFiles",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -33,9 +33,35 @@ extension DestinationSettings {
                 }
                 clean.quotaBytes = quota
             }
-            if path != nil { clean.path = try Self.absolutePath(path, field: "path") }
+            if path != nil { clean.path = try Self.peerRoot(try Self.absolutePath(path, field: "path"), field: "path") }
         }
         return clean
+    }
+
+    /// Directories a peer destination's storage root can be neither nor be inside: the system's
+    /// own, which the storage server would otherwise serve and make private.
+    public static let systemDirectories = [
+        "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin", "/snap", "/sys", "/usr",
+        "/var/cache", "/var/lib", "/var/log", "/var/mail", "/var/run", "/var/spool",
+    ]
+    /// Directories a peer storage root can be inside of but not be itself (shared by other things).
+    public static let sharedDirectories = ["/home", "/media", "/mnt", "/opt", "/root", "/srv", "/tmp", "/var", "/var/backups", "/var/tmp"]
+
+    /// Checks a peer destination's storage root (already a clean absolute path) against the
+    /// system directories; the one rule the hub and the storage server's agent apply.
+    public static func peerRoot(_ path: String, field: String) throws(DomainError) -> String {
+        if let system = systemDirectories.first(where: { path == $0 || path.hasPrefix($0 + "/") }) {
+            throw .invalid(
+                field,
+                "\"\(path)\" is \(path == system ? "" : "inside ")the system directory \(system); choose a directory of its own, e.g. /var/backups/mzpanel-peer"
+            )
+        }
+        if path == "/" || sharedDirectories.contains(path) {
+            throw .invalid(
+                field,
+                "\"\(path)\" is shared with other things; choose a directory of its own inside it, e.g. \(path == "/" ? "" : path)/mzpanel-peer")
+        }
+        return path
     }
 
     static func absolutePath(_ value: String?, field: String) throws(DomainError) -> String {

@@ -23,6 +23,34 @@ public enum DatabaseEngine: String, Sendable, Codable, CaseIterable {
     }
 }
 
+extension DatabaseEngine {
+    /// The one rule for database names, used by jobs and restore targets alike. A PostgreSQL or
+    /// MySQL/MariaDB name is an identifier: 1–64 ASCII letters, digits, `_`, `$`, `-`, `.`, not
+    /// starting with `-` or `.` — never a connection string (`dbname=x`, `host=…`), an option or a
+    /// quoted name. A SQLite database is an absolute file path. `*` (all databases) only where
+    /// `allowAll`.
+    public static func checkName(_ name: String, engine: DatabaseEngine, field: String, allowAll: Bool) throws(DomainError) {
+        if name.isEmpty { throw .invalid(field, "the database name is required" + (allowAll ? " (\"*\" means all databases)" : "")) }
+        if engine == .sqlite {
+            guard name.hasPrefix("/"), !name.contains(where: { $0.isNewline || $0 == "\0" }) else {
+                throw .invalid(field, "a SQLite database is given by its absolute file path, e.g. sqlite:/var/lib/app/app.db")
+            }
+            return
+        }
+        if name == "*" {
+            if allowAll { return }
+            throw .invalid(field, "\"*\" (all databases) cannot be a target name; name one database")
+        }
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-$.")
+        guard name.count <= 64, name.allSatisfy({ allowed.contains($0) }), let first = name.first, first != "-", first != "." else {
+            throw .invalid(
+                field,
+                "\"\(name)\" is not a database name: use up to 64 letters, digits, '_', '-', '$', '.' (not first: '-' or '.')"
+                    + (allowAll ? ", or \"*\" for all" : ""))
+        }
+    }
+}
+
 /// One database a job dumps. `name` is the database (`*` = all databases for PostgreSQL and
 /// MySQL/MariaDB, the file path for SQLite); `connection` is how to reach it without a password
 /// (host/port/user, a socket; passwords stay on the server in `.pgpass` or an option file).
@@ -57,19 +85,7 @@ public struct DatabaseSource: Sendable, Codable, Equatable {
         let field = "sources.databases[\(index)]"
         var clean = self
         clean.name = name.trimmingSpaces
-        if clean.name.isEmpty {
-            throw .invalid(field, "the database name is required (\"*\" means all databases)")
-        }
-        if engine == .sqlite {
-            guard clean.name.hasPrefix("/") else {
-                throw .invalid(field, "a SQLite database is given by its absolute file path, e.g. sqlite:/var/lib/app/app.db")
-            }
-        } else if clean.name != "*" {
-            let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-$.")
-            guard clean.name.count <= 64, clean.name.allSatisfy({ allowed.contains($0) }) else {
-                throw .invalid(field, "\"\(clean.name)\" is not a database name: use letters, digits, '_', '-', '$', '.' (or \"*\" for all)")
-            }
-        }
+        try DatabaseEngine.checkName(clean.name, engine: engine, field: field, allowAll: true)
         if let connection = connection?.trimmingSpaces, !connection.isEmpty {
             let lower = connection.lowercased()
             let userPart = connection.lastIndex(of: "@").map { connection[..<$0] } ?? ""

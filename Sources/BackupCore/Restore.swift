@@ -50,19 +50,33 @@ public struct RestorePlan: Sendable, Codable, Equatable {
         }
         clean.includes = []
         for (index, include) in includes.enumerated() {
-            let trimmed = include.trimmingSpaces
-            guard trimmed.hasPrefix("/"), !trimmed.contains(where: \.isNewline), !trimmed.contains("\0") else {
-                throw .invalid("include[\(index)]", "\"\(include)\" is not an absolute path inside the snapshot, e.g. /var/www/site/uploads")
-            }
-            if !clean.includes.contains(trimmed) { clean.includes.append(trimmed) }
+            let path = try Self.includePath(include, field: "include[\(index)]")
+            if !clean.includes.contains(path) { clean.includes.append(path) }
         }
         if !includes.isEmpty && !files { throw .invalid("include", "paths to include only apply when restoring files") }
+        // `/` is the whole snapshot: the same as no includes.
+        if clean.includes.contains("/") { clean.includes = [] }
         clean.databases = []
         for (index, database) in databases.enumerated() { clean.databases.append(try database.validated(index: index)) }
         guard files || !clean.databases.isEmpty else {
             throw .invalid("databases", "nothing to restore: ask for the files, one or more databases, or both")
         }
         return clean
+    }
+}
+
+extension RestorePlan {
+    /// An include as the literal path it is: absolute, no `.` or `..` parts, no repeated or
+    /// trailing `/`. Characters such as `*`, `?` and `[` are part of the name, never a pattern.
+    static func includePath(_ include: String, field: String) throws(DomainError) -> String {
+        let trimmed = include.trimmingSpaces
+        let parts = trimmed.split(separator: "/", omittingEmptySubsequences: true)
+        guard trimmed.hasPrefix("/"), !trimmed.contains(where: \.isNewline), !trimmed.contains("\0"),
+            !parts.contains(where: { $0 == "." || $0 == ".." })
+        else {
+            throw .invalid(field, "\"\(include)\" is not an absolute path inside the snapshot (no . or .. parts), e.g. /var/www/site/uploads")
+        }
+        return "/" + parts.joined(separator: "/")
     }
 }
 
@@ -93,13 +107,12 @@ public struct DatabaseRestore: Sendable, Codable, Equatable {
         clean.into = into?.trimmingSpaces
         if clean.into?.isEmpty == true { clean.into = nil }
         guard !clean.name.isEmpty else { throw .invalid(field, "name the database as it was backed up (see the snapshot's copies)") }
-        let target = clean.targetName
-        if target.hasPrefix("-") || target.contains(where: { $0.isNewline || $0 == "\0" || $0 == "`" || $0 == "'" || $0 == "\"" }) {
-            throw .invalid(field + ".into", "\"\(target)\" is not a database name the restore tools accept")
-        }
-        if engine == .sqlite && !target.hasPrefix("/") { throw .invalid(field + ".into", "a SQLite database is restored into an absolute file path") }
-        if name == "*" && clean.into != nil {
-            throw .invalid(field + ".into", "a dump of all databases restores into the same names; leave \"into\" out")
+        try DatabaseEngine.checkName(clean.name, engine: engine, field: field + ".name", allowAll: true)
+        if let into = clean.into {
+            if clean.name == "*" {
+                throw .invalid(field + ".into", "a dump of all databases restores into the same names; leave \"into\" out")
+            }
+            try DatabaseEngine.checkName(into, engine: engine, field: field + ".into", allowAll: false)
         }
         return clean
     }

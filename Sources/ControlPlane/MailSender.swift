@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import SecretFiles
 import Store
 
 /// Sends an email channel's notification with curl's SMTP client: STARTTLS when the server offers
@@ -15,11 +16,10 @@ enum MailSender {
             let subject = content["subject"], let text = content["text"]
         else { return "the notification is not an email" }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("mzpanel-mail-\(delivery.id).eml").path
-        guard
-            FileManager.default.createFile(
-                atPath: file, contents: Data(message(delivery, email: email, subject: subject, text: text).utf8),
-                attributes: [.posixPermissions: 0o600])
-        else { return "the message could not be written to \(file)" }
+        // In the shared temporary directory: created 0600 in one step, never through a planted symlink.
+        guard (try? SecretFile.write(Data(message(delivery, email: email, subject: subject, text: text).utf8), to: file)) != nil else {
+            return "the message could not be written to \(file)"
+        }
         defer { try? FileManager.default.removeItem(atPath: file) }
         guard let components = URLComponents(string: channel.url), let scheme = components.scheme?.lowercased(),
             scheme == "smtp" || scheme == "smtps", let host = components.host, !host.isEmpty

@@ -46,6 +46,10 @@ extension Restic {
 
     /// Restores a snapshot (or the `includes` within it) below `target`, keeping ownership (when
     /// run as root), modes, times and symlinks. Existing files are overwritten.
+    ///
+    /// `includes` are literal absolute paths (each selects itself and everything below it): their
+    /// pattern characters are escaped (`literalPattern`), so `/srv/[a]pp` selects that directory
+    /// and `/*` selects an entry named `*`, never every top-level entry.
     public func restore(_ repository: ResticRepository, snapshotID: String, target: String, includes: [String]) async throws {
         try ArgumentCheck.snapshotID(snapshotID)
         guard target.hasPrefix("/"), !target.contains("\n") else {
@@ -53,16 +57,84 @@ extension Restic {
         }
         var command = ["restore", snapshotID, "--target=\(target)"]
         for include in includes {
-            guard !include.isEmpty, !include.contains("\n") else { throw ResticError.invalidArgument("an include path is empty or has a line break") }
-            command.append("--include=\(include)")
+            guard include.hasPrefix("/"), !include.contains("\n") else {
+                throw ResticError.invalidArgument("an include path is not absolute or has a line break")
+            }
+            command.append("--include=\(Self.literalPattern(include))")
         }
         let output = try await run(repository, command, json: false, stdoutLimit: 1024 * 1024)
         guard output.succeeded else { throw failure(output, repository, operation: "restoring snapshot \(snapshotID.prefix(8))") }
     }
 
+    /// A path as a restic include/exclude pattern that matches only itself: restic splits patterns
+    /// at `/` and matches each part with Go's `filepath.Match`, where `*`, `?`, `[`, `]` are
+    /// pattern characters and `\\` escapes the next one.
+    public static func literalPattern(_ path: String) -> String {
+        var escaped = ""
+        for character in path {
+            if "*?[]\\".contains(character) { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return escaped
+    }
+
+    /// The targets of symlinks in a snapshot, by path (`restic ls --json` of restic before 0.17
+    /// does not print them): read from the snapshot's directory trees (`restic cat`), each
+    /// directory once. A path that is not a symlink in the snapshot is left out.
+    public func linkTargets(_ repository: ResticRepository, snapshotID: String, paths: [String]) async throws -> [String: String] {
+        try ArgumentCheck.snapshotID(snapshotID)
+        struct SnapshotJSON: Decodable { var tree: String }
+        struct TreeJSON: Decodable {
+            struct Node: Decodable {
+                var name: String
+                var type: String
+                var subtree: String?
+                var linktarget: String?
+            }
+            var nodes: [Node]?
+        }
+        func cat(_ arguments: [String]) async throws -> Data {
+            let output = try await run(repository, ["cat"] + arguments, json: false, noLock: true)
+            guard output.succeeded else { throw failure(output, repository, operation: "reading snapshot \(snapshotID.prefix(8))") }
+            return Data(output.stdout.utf8)
+        }
+        let root = try JSONDecoder().decode(SnapshotJSON.self, from: try await cat(["snapshot", snapshotID])).tree
+        var trees: [String: [TreeJSON.Node]?] = [:]
+        // The nodes of the directory at `path` ("" is the root), nil when it is not a directory.
+        func nodes(_ path: String) async throws -> [TreeJSON.Node]? {
+            if let known = trees[path] { return known }
+            var found: [TreeJSON.Node]?
+            var treeID: String?
+            if path.isEmpty {
+                treeID = root
+            } else {
+                let parent = (path as NSString).deletingLastPathComponent
+                let name = (path as NSString).lastPathComponent
+                treeID = try await nodes(parent == "/" ? "" : parent)?.first { $0.name == name && $0.type == "dir" }?.subtree
+            }
+            if let treeID, treeID.allSatisfy({ $0.isASCII && $0.isHexDigit }), !treeID.isEmpty {
+                found = try JSONDecoder().decode(TreeJSON.self, from: try await cat(["blob", treeID])).nodes ?? []
+            }
+            trees[path] = found
+            return found
+        }
+        var targets: [String: String] = [:]
+        for path in paths where path.hasPrefix("/") && path.count > 1 {
+            let parent = (path as NSString).deletingLastPathComponent
+            let name = (path as NSString).lastPathComponent
+            let node = try await nodes(parent == "/" ? "" : parent)?.first { $0.name == name }
+            if let node, node.type == "symlink" { targets[path] = node.linktarget ?? "" }
+        }
+        return targets
+    }
+
     /// Streams one file of a snapshot (a database dump) into `consumer`'s standard input — no
     /// temporary file. Fails when restic or the consumer fails, with the consumer's last words.
-    public func dump(_ repository: ResticRepository, snapshotID: String, path: String, into consumer: ProducerCommand) async throws {
+    ///
+    /// A `filter` rewrites the stream on its way (a thread of this process sits between the two).
+    public func dump(
+        _ repository: ResticRepository, snapshotID: String, path: String, into consumer: ProducerCommand, filter: (any StreamFilter)? = nil
+    ) async throws {
         try ArgumentCheck.snapshotID(snapshotID)
         if Task.isCancelled { throw ResticError.interrupted() }
         let base = ExecutableLookup.baseEnvironment()
@@ -78,16 +150,28 @@ extension Restic {
             executable: consumerPath, arguments: consumer.arguments, environment: consumerEnvironment,
             stdout: OutputReader(tailLimit: 16 * 1024), stderr: OutputReader(tailLimit: 16 * 1024))
         let bridge = try BridgePipe()
+        // With a filter: restic → bridge → filter thread → feed → consumer.
+        let feed = filter == nil ? nil : try BridgePipe()
         let grace = interruptGracePeriod
         let ended: (restic: Termination, consumer: Termination)? = try await withTaskCancellationHandler {
-            guard try await sink.start(stdin: bridge.reading) else {
+            guard try await sink.start(stdin: feed?.reading ?? bridge.reading) else {
                 bridge.closeReading()
                 bridge.closeWriting()
+                feed?.closeReading()
+                feed?.closeWriting()
                 return nil
             }
-            bridge.closeReading()
+            if let feed { feed.closeReading() } else { bridge.closeReading() }
             let started = (try? await restic.start(stdoutHandle: bridge.writing)) ?? false
             bridge.closeWriting()
+            if let feed, let filter {
+                if started {
+                    StreamFilterThread.start(filter, from: bridge, to: feed)
+                } else {
+                    bridge.closeReading()
+                    feed.closeWriting()
+                }
+            }
             guard started else { return (Termination(status: 127, signaled: false), await sink.waitForEnd()) }
             async let resticEnd = restic.waitForEnd()
             let consumerEnd = await sink.waitForEnd()
@@ -98,7 +182,9 @@ extension Restic {
         }
         guard let ended, !restic.child.wasStopped, !sink.child.wasStopped else { throw ResticError.interrupted("the restore") }
         let secrets = repository.secretValues + consumer.secretValues
-        if !ended.restic.succeeded {
+        // A consumer that stops reading ends restic with SIGPIPE: then the consumer's words are the cause.
+        let resticLostConsumer = ended.restic.signaled && ended.restic.status == SIGPIPE && !ended.consumer.succeeded
+        if !ended.restic.succeeded && !resticLostConsumer {
             let output = CommandOutput(termination: ended.restic, stdout: "", stderr: restic.stderr.tailText)
             throw failure(output, repository, operation: "reading \(path) from snapshot \(snapshotID.prefix(8))")
         }
@@ -185,5 +271,42 @@ extension Restic {
         return ResticNode(
             path: path, name: decoded.name ?? (path as NSString).lastPathComponent, type: type, size: decoded.size ?? 0,
             mode: (decoded.mode ?? 0) & 0o7777, modifiedAt: decoded.mtime.flatMap(ResticDate.parse), uid: decoded.uid ?? 0, gid: decoded.gid ?? 0)
+    }
+}
+
+/// Rewrites a stream chunk by chunk on its way from restic to a consumer (e.g. puts a guard in
+/// front of a database dump). Called from one thread, in order.
+public protocol StreamFilter: AnyObject, Sendable {
+    /// What to pass on for the next part of the stream (may hold back an incomplete line).
+    func filter(_ chunk: Data) -> Data
+    /// What to pass on once the stream ended.
+    func finish() -> Data
+}
+
+/// The thread that copies restic's output through a filter into the consumer's input.
+enum StreamFilterThread {
+    static func start(_ filter: any StreamFilter, from source: BridgePipe, to sink: BridgePipe) {
+        let thread = Thread {
+            // A consumer that exits early makes writes fail with EPIPE; SIGPIPE (directed at this
+            // thread) stays blocked here so it cannot end the agent.
+            var pipeSignal = sigset_t()
+            sigemptyset(&pipeSignal)
+            sigaddset(&pipeSignal, SIGPIPE)
+            pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
+            defer {
+                source.closeReading()
+                sink.closeWriting()
+            }
+            while true {
+                let data = (try? source.reading.read(upToCount: 1 << 20)) ?? Data()
+                let out = data.isEmpty ? filter.finish() : filter.filter(data)
+                if !out.isEmpty {
+                    do { try sink.writing.write(contentsOf: out) } catch { return }
+                }
+                if data.isEmpty { return }
+            }
+        }
+        thread.name = "ResticKit.filter"
+        thread.start()
     }
 }

@@ -48,9 +48,9 @@ struct DumpCommandTests {
             one
                 == DumpCommand(
                     executable: "/usr/bin/pg_dump",
-                    arguments: ["--format=plain", "--no-password", "-h", "db", "-p", "5433", "-U", "backup", "shop"]))
+                    arguments: ["--format=plain", "--no-password", "-h", "db", "-p", "5433", "-U", "backup", "--dbname=dbname='shop'"]))
         let local = try DumpCommand.make(for: DatabaseSource(engine: .postgresql, name: "shop"), locate: locate)
-        #expect(local.arguments == ["--format=plain", "--no-password", "shop"])
+        #expect(local.arguments == ["--format=plain", "--no-password", "--dbname=dbname='shop'"])
         let all = try DumpCommand.make(
             for: DatabaseSource(engine: .postgresql, name: "*", connection: "/run/postgresql/.s.PGSQL.5434"), locate: locate)
         #expect(all == DumpCommand(executable: "/usr/bin/pg_dumpall", arguments: ["--no-password", "-h", "/run/postgresql", "-p", "5434"]))

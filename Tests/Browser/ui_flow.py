@@ -212,8 +212,9 @@ class Flow:
         Select(self.find("#token-expires")).select_by_value("90d")
         self.find("#new-token-form button[type=submit]").click()
         secret = self.find("#new-token").text
-        rows = {row.find_element(By.CSS_SELECTOR, "td").text: row.find_element(By.CSS_SELECTOR, ".badge").text
-                for row in self.driver.find_elements(By.CSS_SELECTOR, "#tokens tr[data-token]")}
+        rows = self.driver.execute_script(
+            "return Object.fromEntries([...document.querySelectorAll('#tokens tr[data-token]')]"
+            ".map(r => [r.querySelector('td').textContent.trim(), r.querySelector('.badge').textContent.trim()]))")
         self.shot("token-created")
         self.go("/backups/account")
         shown_again = secret in self.driver.page_source
@@ -224,11 +225,16 @@ class Flow:
         row.find_element(By.CSS_SELECTOR, "form[action$='/revoke'] button").click()
         self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "dialog[data-confirm-dialog]").get_attribute("open") is not None)
         self.find("[data-confirm-accept]").click()
-        self.wait.until(lambda d: all(r.find_element(By.CSS_SELECTOR, "td").text != "prometheus"
-                                      for r in d.find_elements(By.CSS_SELECTOR, "#tokens tr[data-token]")))
-        after = [r.find_element(By.CSS_SELECTOR, "td").text for r in self.driver.find_elements(By.CSS_SELECTOR, "#tokens tr[data-token]")]
+        # The revoke reloads the page: rows read meanwhile may belong to the old one (read again).
+        self.wait.until(lambda d: "prometheus" not in self.token_names(), "the revoked token is still listed")
+        after = self.token_names()
         self.shot("token-revoked")
         return {"secret": secret, "scopes": rows, "shownAgain": shown_again, "afterRevoke": after}
+
+    def token_names(self) -> list[str]:
+        """The names in the tokens table, read in one script so a reload cannot leave a stale row."""
+        return self.driver.execute_script(
+            "return [...document.querySelectorAll('#tokens tr[data-token]')].map(r => r.querySelector('td').textContent.trim())")
 
     def alerts(self) -> dict:
         """Adds a webhook channel on the alerts page, reads its secret once, sends it a test."""

@@ -188,6 +188,14 @@ struct RestoreEndToEndTests {
         #expect(error.contains("would replace 1 existing file"), "\(error)")
         #expect(try String(contentsOf: changed, encoding: .utf8) == "changed after the backup\n", "nothing was changed")
 
+        // An include is a literal path: "/*" names an entry called "*" (none here), not every top-level entry.
+        let star = try await fleet.cli.run(["restore", snapshot, "--include", "/*", "--wait", "--json"])
+        #expect(star.object["status"] as? String == "succeeded", "\(star.stdout)\(star.stderr)")
+        #expect(try String(contentsOf: changed, encoding: .utf8) == "changed after the backup\n", "\"/*\" overwrote the changed file")
+        // A database name is an identifier, never a connection string.
+        let misnamed = try await fleet.cli.run(["restore", snapshot, "--database", "postgresql:shop=dbname=shop"])
+        #expect(misnamed.status != 0 && misnamed.stderr.contains("is not a database name"), "\(misnamed.stderr)")
+
         let dry = try await fleet.cli.run(["restore", snapshot, "--dry-run", "--wait"])
         #expect(dry.status == 0, "\(dry.stdout)\(dry.stderr)")
         #expect(dry.stdout.contains("with space.txt"), "the dry run names the file it would replace: \(dry.stdout)")

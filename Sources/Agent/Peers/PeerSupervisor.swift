@@ -77,7 +77,10 @@ actor PeerSupervisor {
             }
             let directory = directory(destination)
             try SecureFile.makeDirectory(directory)
-            try SecureFile.makeDirectory(root)
+            if let warning = try PeerRoot.prepare(root, destinationID: destination.id) {
+                logger.warning(
+                    "peer storage directory readable by others", metadata: ["destination.id": "\(destination.id)", "problem": "\(warning)"])
+            }
             let certificate = try PeerCertificate.ensure(directory: directory, host: host)
             report.certificate = certificate
             let htpasswd = store.logins.sorted().joined(separator: "\n") + "\n"
@@ -117,7 +120,9 @@ actor PeerSupervisor {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: rclone)
         process.arguments = [
-            "serve", "restic", root, "--addr", ":\(port)", "--private-repos",
+            // --append-only: a source can add snapshots but never delete or overwrite what is
+            // stored, so a compromised source cannot erase its own history here.
+            "serve", "restic", root, "--addr", ":\(port)", "--private-repos", "--append-only",
             "--htpasswd", directory + "/htpasswd", "--cert", directory + "/cert.pem", "--key", directory + "/key.pem",
         ]
         // A clean environment: no credentials, and no AWS_CA_BUNDLE or RCLONE_* from the daemon's.
@@ -143,7 +148,7 @@ actor PeerSupervisor {
         let id = destination.id
         if let cached = usage[id], cached.settings == destination.settings, Date().timeIntervalSince(cached.at) < 600 { return cached.bytes }
         var bytes: [String: Int64] = [:]
-        for user in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
+        for user in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where user != PeerRoot.marker {
             var total: Int64 = 0
             if let files = FileManager.default.enumerator(atPath: root + "/" + user) {
                 for case let file as String in files {
@@ -211,6 +216,8 @@ enum PeerCertificate {
             throw AgentError("openssl is not installed; install it to make the peer server's certificate")
         }
         let isAddress = host.allSatisfy { $0.isNumber || $0 == "." } || host.contains(":")
+        // The key file exists (0600) before openssl writes into it: never readable by others.
+        try SecureFile.write(Data(), to: key)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: openssl)
         process.arguments = [
@@ -220,14 +227,11 @@ enum PeerCertificate {
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        let umask = Foundation.umask(0o077)
-        defer { _ = Foundation.umask(umask) }
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0, let made = try SecureFile.read(certificate) else {
             throw AgentError("openssl could not make the peer server's certificate (exit \(process.terminationStatus))")
         }
-        chmod(key, 0o600)
         return String(decoding: made, as: UTF8.self)
     }
 }

@@ -18,7 +18,7 @@ struct FileRestore {
     struct Preview: Sendable {
         var files = 0
         var bytes: Int64 = 0
-        /// Existing entries that would be replaced (a different size, time or type).
+        /// Existing entries that would be replaced (a different size, time, type or link target).
         var replaced: [String] = []
         var created = 0
         /// The files to watch for progress: path on disk and size.
@@ -30,13 +30,22 @@ struct FileRestore {
     func preview() async throws -> Preview {
         let collected = Collector()
         try await restic.ls(repository, snapshotID: snapshotID) { node in
-            guard self.selected(node.path) else { return }
+            guard self.selected(node.path, isDirectory: node.type == "dir") else { return }
             collected.add(node)
         }
         var preview = Preview()
+        var links: [(node: ResticNode, path: String)] = []
         let manager = FileManager.default
-        for node in collected.nodes where node.type != "dir" {
+        for node in collected.nodes {
             let path = onDisk(node.path)
+            if node.type == "dir" {
+                // restic writes into an existing directory; anything else in its place is replaced
+                // (a symlink there would take the restore elsewhere).
+                if let attributes = try? manager.attributesOfItem(atPath: path), attributes[.type] as? FileAttributeType != .typeDirectory {
+                    preview.replaced.append(node.path)
+                }
+                continue
+            }
             if node.type == "file" {
                 preview.files += 1
                 preview.bytes += node.size
@@ -47,11 +56,23 @@ struct FileRestore {
                 continue
             }
             let existingType = attributes[.type] as? FileAttributeType
-            if node.type == "symlink" && existingType == .typeSymbolicLink { preview.existingLinks.append(path) }
-            let sameType = (node.type == "file" && existingType == .typeRegular) || (node.type == "symlink" && existingType == .typeSymbolicLink)
+            if node.type == "symlink" && existingType == .typeSymbolicLink {
+                preview.existingLinks.append(path)
+                links.append((node, path))
+                continue
+            }
+            let sameType = node.type == "file" && existingType == .typeRegular
             let sameSize = ((attributes[.size] as? NSNumber)?.int64Value ?? -1) == node.size
             let sameTime = node.modifiedAt.map { abs(((attributes[.modificationDate] as? Date) ?? .distantPast).timeIntervalSince($0)) < 1 } ?? true
-            if !(sameType && (node.type != "file" || (sameSize && sameTime))) { preview.replaced.append(node.path) }
+            if !(sameType && sameSize && sameTime) { preview.replaced.append(node.path) }
+        }
+        // A symlink on disk is replaced unless it already points where the snapshot's does.
+        if !links.isEmpty {
+            let targets = try await restic.linkTargets(repository, snapshotID: snapshotID, paths: links.map(\.node.path))
+            for (node, path) in links where targets[node.path] == nil || targets[node.path] != (try? manager.destinationOfSymbolicLink(atPath: path))
+            {
+                preview.replaced.append(node.path)
+            }
         }
         return preview
     }
@@ -114,9 +135,12 @@ struct FileRestore {
     /// Where a snapshot path lands: restic puts `/a/b` at `<target>/a/b`.
     func onDisk(_ path: String) -> String { target == "/" ? path : target + path }
 
-    /// Whether a path is inside the includes (or a parent directory of one), or everything without any.
-    func selected(_ path: String) -> Bool {
-        includes.isEmpty || includes.contains { path == $0 || path.hasPrefix($0 + "/") || $0.hasPrefix(path + "/") }
+    /// Whether restic restores this entry: everything without includes; else an include itself and
+    /// everything below it, and (directories only) the parents restic creates on the way. The
+    /// includes reach restic as literal paths (`Restic.literalPattern`), so this is the same selection.
+    func selected(_ path: String, isDirectory: Bool = false) -> Bool {
+        includes.isEmpty
+            || includes.contains { path == $0 || path.hasPrefix($0 + "/") || (isDirectory && $0.hasPrefix(path == "/" ? "/" : path + "/")) }
     }
 
     /// Bytes of the expected files already on disk at their full size (restic writes each file whole).

@@ -70,6 +70,8 @@ public struct RestoreExecution: Sendable {
         _ plan: RestorePlan, destination: Destination, access: RepositoryAccess,
         progress: @escaping @Sendable (RunProgress) async -> Void
     ) async throws -> Int64 {
+        // The agent applies the plan's rules itself (literal includes, database names), whatever the hub checked.
+        let plan = try plan.validated()
         let restic = try await Restic.detect()
         let repository = try JobRunner.repository(of: destination, access: access)
         log("restoring snapshot \(plan.snapshotID) of server \(plan.sourceServerID) from \(destination.name) (\(repository.displayLocation))")
@@ -98,9 +100,7 @@ public struct RestoreExecution: Sendable {
                 continue
             }
             await progress(RunProgress(percentDone: 0, phase: "restoring \(database.engine.rawValue) \(database.targetName)"))
-            let consumer = try restorer.prepare()
-            log("streaming \(restorer.dumpPath) into \(database.engine.rawValue) \(database.targetName)")
-            try await restic.dump(repository, snapshotID: dump.id, path: restorer.dumpPath, into: consumer)
+            try await restorer.load(restic: restic, repository: repository, snapshotID: dump.id)
             log("database \(database.targetName) restored")
         }
         await progress(RunProgress(percentDone: 1, bytesDone: bytes, totalBytes: bytes, phase: "done"))

@@ -169,6 +169,12 @@ struct DestinationCopy {
             context.log("retention: keeping every snapshot")
             return (nil, [])
         }
+        // The storage server serves peer repositories append-only: a source cannot delete there
+        // (so a compromised source cannot erase its history), and old snapshots stay.
+        if destination.kind == .peer {
+            context.log("retention: not applied at peer destination \(destination.name) (append-only); its quota bounds what is kept")
+            return (nil, [])
+        }
         do {
             let result = try await restic.forget(
                 repository, tags: ["job=\(job.id)"], host: host, groupBy: "host,paths",

@@ -49,7 +49,8 @@ public struct DumpCommand: Sendable, Equatable {
             if let host = connection.socket ?? connection.host { arguments += ["-h", postgresSocketDirectory(host)] }
             if let port = connection.port ?? postgresSocketPort(connection.socket) { arguments += ["-p", String(port)] }
             if let user = connection.user { arguments += ["-U", user] }
-            if name != "*" { arguments.append(name) }
+            // The name as a one-key connection string, so pg_dump never reads it as one of its own.
+            if name != "*" { arguments.append("--dbname=" + DatabaseRestorer.conninfo(database: name)) }
             return DumpCommand(executable: try find(program, locate: locate, package: "postgresql-client"), arguments: arguments)
         case .mysql, .mariadb:
             let candidates = source.engine == .mariadb ? ["mariadb-dump", "mysqldump"] : ["mysqldump", "mariadb-dump"]

@@ -1,4 +1,5 @@
 import Foundation
+import SecretFiles
 
 /// Where the CLI finds the hub: `MZPANEL_URL`/`MZPANEL_TOKEN` first, then the file written by
 /// `mzpanel login` (`$MZPANEL_CONFIG`, else `~/.config/mzpanel/client.json`, mode 0600).
@@ -29,9 +30,12 @@ struct ClientSettings: Codable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(self)
-        FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600])
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
-        try data.write(to: file)
+        // Created 0600 in one step and renamed into place: the token is never readable by others.
+        do {
+            try SecretFile.write(data, to: file.path)
+        } catch {
+            throw CLIError("\(error); check that \(file.deletingLastPathComponent().path) is yours and writable")
+        }
     }
 }
 

@@ -3,6 +3,7 @@ import BackupCore
 import Foundation
 import HubAPI
 import Sealing
+import SecretFiles
 
 /// Where the vault passphrase comes from: `--vault-passphrase-file`, `MZPANEL_VAULT_PASSPHRASE_FILE`,
 /// `--vault-recovery-key-file`, or a prompt on a terminal. Never a flag's value.
@@ -80,10 +81,8 @@ struct VaultAccess {
         let created = try wrap { try Vault.create(accountID: accountID, passphrase: passphrase) }
         _ = try await client.raw("PUT", "/api/v1/vault", body: VaultRequest(vault: created.document))
         if let path = options.recoveryKeyOut {
-            guard
-                FileManager.default.createFile(
-                    atPath: path, contents: Data((created.recoveryKey + "\n").utf8), attributes: [.posixPermissions: 0o600])
-            else {
+            // A new file only (never over an existing one or through a symlink), 0600 from the start.
+            guard (try? SecretFile.create(Data((created.recoveryKey + "\n").utf8), at: path)) == true else {
                 throw CLIError("cannot write the recovery key to \(path); the vault was created, so copy the key printed below")
             }
         }
