@@ -23,6 +23,12 @@ public struct HubConfiguration: Sendable {
     public var missedGrace: TimeInterval = JobHealth.defaultGrace
     /// How often the notifier evaluates job health and sends due notifications.
     public var notifyInterval: TimeInterval = 30
+    /// Live run progress streams (server-sent events) one browser session may hold open (default 4).
+    public var eventStreamsPerSession: Int = 4
+    /// Live run progress streams the hub holds open in all (default 256).
+    public var eventStreams: Int = 256
+    /// Entries a snapshot copy's listing may have; a bigger one fails with a message (default 2,000,000).
+    public var maxListingEntries: Int = 2_000_000
 
     public init() {}
 
@@ -36,11 +42,16 @@ public struct HubServices: Sendable {
     public let configuration: HubConfiguration
     /// Downloads being relayed from agents to browsers.
     public let downloads = DownloadRelay()
+    /// The command long-poll each agent holds (one per server).
+    public let polls = CommandPolls()
+    /// The live progress streams browsers hold.
+    public let streams: EventStreamSlots
 
     public init(store: any HubStore, clock: any HubClock, configuration: HubConfiguration) {
         self.store = store
         self.clock = clock
         self.configuration = configuration
+        self.streams = EventStreamSlots(perSession: configuration.eventStreamsPerSession, total: configuration.eventStreams)
     }
 }
 

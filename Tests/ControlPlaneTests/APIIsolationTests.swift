@@ -48,6 +48,7 @@ struct APIIsolationTests {
     /// A valid body per request schema, so a 404 can only come from the reference.
     static let bodies: [String: String] = [
         "ServerUpdate": #"{"name":"hijacked-server"}"#,
+        "Binary": "hijacked download part",
         "EnrollmentRequest": #"{"expiresInSeconds":600}"#,
         "DestinationUpdate": #"{"name":"hijacked-destination","settings":{"path":"/tmp/hijacked"}}"#,
         "EnvelopeRequest": #"{"keyID":"key-hijack","version":1,"ciphertext":"aGlqYWNrZWQ="}"#,

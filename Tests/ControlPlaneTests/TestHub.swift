@@ -57,7 +57,9 @@ struct TestHub: Sendable {
 }
 
 /// Runs `body` against `buildApplication` on a fresh hub through Hummingbird's router test client.
-func withTestHub<T: Sendable>(_ body: @Sendable (TestHub, any TestClientProtocol) async throws -> T) async throws -> T {
+func withTestHub<T: Sendable>(
+    configure: (inout HubConfiguration) -> Void = { _ in }, _ body: @Sendable (TestHub, any TestClientProtocol) async throws -> T
+) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mzpanel-api-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
@@ -66,6 +68,7 @@ func withTestHub<T: Sendable>(_ body: @Sendable (TestHub, any TestClientProtocol
     configuration.bcryptCost = 4
     // The scheduler would enqueue commands on its own timer; these tests drive the hub by hand.
     configuration.runScheduler = false
+    configure(&configuration)
     let clock = TestClock()
     let hub = TestHub(store: store, clock: clock, services: HubServices(store: store, clock: clock, configuration: configuration))
     do {

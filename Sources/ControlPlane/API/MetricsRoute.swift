@@ -10,7 +10,7 @@ struct MetricsRoute {
     let hub: HubServices
 
     func register(on api: inout APIRouter) {
-        api.on(.get, "/metrics", summary: "Prometheus metrics of the caller's account (jobs, runs, agents)", tag: "meta", response: nil, metrics)
+        api.on(.get, "/metrics", summary: "Prometheus metrics of the caller's account (jobs, runs, agents)", tag: "meta", response: "Text", metrics)
     }
 
     @Sendable func metrics(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {

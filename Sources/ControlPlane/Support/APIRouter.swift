@@ -32,7 +32,10 @@ public struct APIRouter {
             RouteDoc(
                 method: method, path: path, summary: summary, tag: tag, authenticated: authenticated,
                 requestSchema: body, responseSchema: response, successStatus: status, query: query))
-        router.on(RouterPath(path), method: method, use: handler)
+        router.on(RouterPath(path), method: method) { request, context in
+            try QueryParameters(request: request).refuseEmptyValues()
+            return try await handler(request, context)
+        }
     }
 }
 

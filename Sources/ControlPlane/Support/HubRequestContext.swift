@@ -24,7 +24,7 @@ public struct HubRequestContext: RequestContext {
         self.caller = nil
     }
 
-    public var maxUploadSize: Int { 256 * 1024 }
+    public var maxUploadSize: Int { BodyLimit.json }
     public var requestDecoder: JSONDecoder { HubJSON.decoder() }
     public var responseEncoder: JSONEncoder { HubJSON.encoder() }
 
