@@ -39,6 +39,8 @@ enum OpenAPIDocument {
                 if route.path.hasPrefix("/api/agent/") { operation["security"] = [["agent": [] as [Any]]] }
             } else {
                 operation["security"] = [] as [Any]
+                // No credentials needed, but one that is sent must be valid (and a login can fail).
+                responses["401"] = errorResponse("The credentials sent are not valid")
             }
             if route.requestSchema != nil { responses["413"] = errorResponse("The body is larger than this route takes") }
             for (status, description) in limits(route) { responses[status] = errorResponse(description) }
