@@ -50,7 +50,7 @@ let package = Package(
         .target(
             name: "ControlPlane",
             dependencies: [
-                "BackupCore", "HubAPI", "Store", "LinkProtocol", "Redaction",
+                "BackupCore", "HubAPI", "Store", "LinkProtocol", "Redaction", "Sealing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -148,7 +148,7 @@ let package = Package(
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: [
-                "ControlPlane", "HubAPI", "LinkProtocol", "MZPanelCLI", "Store", "BackupCore",
+                "ControlPlane", "HubAPI", "LinkProtocol", "MZPanelCLI", "Store", "BackupCore", "Sealing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -54,25 +54,47 @@ public struct User: Sendable, Codable, Equatable {
     }
 }
 
-/// A bearer credential for the API: shown once at creation, stored as a SHA-256 hash.
+/// A bearer credential for the API: shown once at creation, stored as a SHA-256 hash; limited to
+/// its scope, and to its lifetime when it has one.
 public struct APIToken: Sendable, Codable, Equatable {
     public var id: String
     public var accountID: String
     public var name: String
     /// The first characters of the token, shown in listings so a person can tell tokens apart.
     public var prefix: String
+    public var scope: TokenScope
     public var createdAt: Date
+    /// When the token stops working; nil: never.
+    public var expiresAt: Date?
+    /// The last request made with it, to the minute (the hub records a use at most once a minute).
     public var lastUsedAt: Date?
     public var revokedAt: Date?
 
-    public init(id: String, accountID: String, name: String, prefix: String, createdAt: Date, lastUsedAt: Date? = nil, revokedAt: Date? = nil) {
+    public init(
+        id: String, accountID: String, name: String, prefix: String, scope: TokenScope, createdAt: Date, expiresAt: Date? = nil,
+        lastUsedAt: Date? = nil, revokedAt: Date? = nil
+    ) {
         self.id = id
         self.accountID = accountID
         self.name = name
         self.prefix = prefix
+        self.scope = scope
         self.createdAt = createdAt
+        self.expiresAt = expiresAt
         self.lastUsedAt = lastUsedAt
         self.revokedAt = revokedAt
+    }
+
+    /// Whether the token has expired at `now`.
+    public func isExpired(at now: Date) -> Bool { expiresAt.map { $0 <= now } ?? false }
+
+    /// How long after the last recorded use a new use is recorded again.
+    public static let lastUsedResolution: TimeInterval = 60
+
+    /// Whether a use at `now` should be written (the first, or a minute after the last one recorded).
+    public func shouldRecordUse(at now: Date) -> Bool {
+        guard let lastUsedAt else { return true }
+        return now.timeIntervalSince(lastUsedAt) >= Self.lastUsedResolution
     }
 }
 

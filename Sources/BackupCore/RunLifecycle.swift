@@ -43,13 +43,16 @@ public struct RecordedRun: Sendable, Equatable {
     public var trigger: RunTrigger
     public var status: RunStatus
     public var createdAt: Date
+    /// The slot the run was recorded for: an event cannot move a run to another slot (and so take a slot from its job).
+    public var slot: Date?
 
-    public init(serverID: String, jobID: String, trigger: RunTrigger, status: RunStatus, createdAt: Date) {
+    public init(serverID: String, jobID: String, trigger: RunTrigger, status: RunStatus, createdAt: Date, slot: Date? = nil) {
         self.serverID = serverID
         self.jobID = jobID
         self.trigger = trigger
         self.status = status
         self.createdAt = createdAt
+        self.slot = slot
     }
 }
 
@@ -67,6 +70,8 @@ public enum RunEventRejection: String, Sendable, Equatable, CaseIterable {
     case unknownRun
     /// The slot already has its run from another trigger.
     case slotTaken
+    /// A new run of a job the hub does not know (never created, or deleted).
+    case unknownJob
     /// The status does not fit the event (a start that claims an end, an end that claims none).
     case statusMismatch
 }
@@ -146,6 +151,7 @@ public enum RunLifecycle {
                         inserts: false, finishes: finishing, jobID: recorded.jobID, trigger: recorded.trigger,
                         recordsSnapshot: finishing && !restoring))
             }
+            guard jobOwner != nil else { return .ignore(.unknownJob) }
             if claimed.slot != nil && slotTaken { return .ignore(.slotTaken) }
             return .write(RunWrite(inserts: true, finishes: finishing, jobID: claimed.jobID, trigger: claimed.trigger, recordsSnapshot: finishing))
         }
@@ -154,5 +160,33 @@ public enum RunLifecycle {
     /// A reported time, kept no later than the hub's clock allows (a snapshot dated in 2100 would be "protected" forever).
     public static func bounded(_ reported: Date, now: Date) -> Date {
         min(reported, now.addingTimeInterval(clockTolerance))
+    }
+
+    /// The run as the hub stores it for a `write` decision: the recorded job, trigger, slot and
+    /// creation time win over the event's; the reported times are put in order (created ≤ started ≤
+    /// finished) and kept no later than the hub's clock allows. A run "created in 2100" would stay the
+    /// job's newest run forever and freeze its health.
+    public static func stored(_ claimed: Run, as change: RunWrite, recorded: RecordedRun?, now: Date) -> Run {
+        var run = claimed
+        run.jobID = change.jobID
+        run.trigger = change.trigger
+        run.restore = nil  // only the hub plans restores
+        if let recorded {
+            run.createdAt = recorded.createdAt
+            run.slot = recorded.slot
+        } else {
+            run.createdAt = bounded(run.createdAt, now: now)
+        }
+        if let started = run.startedAt { run.startedAt = bounded(max(started, run.createdAt), now: now) }
+        if let finished = run.finishedAt { run.finishedAt = bounded(max(finished, run.startedAt ?? run.createdAt), now: now) }
+        return run
+    }
+
+    /// When a run's snapshot was taken: what the agent reports, within the run's own start and
+    /// finish as stored (`stored(_:as:recorded:now:)`), so no snapshot is dated outside its run.
+    public static func snapshotTime(_ reported: Date, of run: Run, now: Date) -> Date {
+        let earliest = run.startedAt ?? run.createdAt
+        let latest = run.finishedAt ?? now.addingTimeInterval(clockTolerance)
+        return min(max(reported, earliest), max(latest, earliest))
     }
 }

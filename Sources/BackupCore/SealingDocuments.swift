@@ -29,6 +29,7 @@ public struct SealedBox: Sendable, Codable, Equatable {
 public struct VaultDocument: Sendable, Codable, Equatable {
     public static let currentVersion = 1
     public static let minimumIterations = 600_000
+    public static let iterationRange = minimumIterations...10_000_000
 
     public var v: Int
     public var kdf: String
@@ -36,20 +37,31 @@ public struct VaultDocument: Sendable, Codable, Equatable {
     public var salt: String
     public var passphrase: SealedBox
     public var recovery: SealedBox
+    /// The account signing key's 32-byte Ed25519 seed, boxed under the vault key; absent in vaults
+    /// made before signing existed (the next unlock adds it).
+    public var signing: SealedBox?
+    /// The account signing key's public half (base64 of 32 bytes), for the hub to show and agents
+    /// to pin; clients trust only the key they open from `signing`.
+    public var signingKey: String?
 
-    public init(v: Int = currentVersion, kdf: String = "PBKDF2-SHA256", iterations: Int, salt: String, passphrase: SealedBox, recovery: SealedBox) {
+    public init(
+        v: Int = currentVersion, kdf: String = "PBKDF2-SHA256", iterations: Int, salt: String, passphrase: SealedBox, recovery: SealedBox,
+        signing: SealedBox? = nil, signingKey: String? = nil
+    ) {
         self.v = v
         self.kdf = kdf
         self.iterations = iterations
         self.salt = salt
         self.passphrase = passphrase
         self.recovery = recovery
+        self.signing = signing
+        self.signingKey = signingKey
     }
 
     public func validated() throws(DomainError) -> VaultDocument {
         guard v == Self.currentVersion else { throw .invalid("v", "vault format \(v) is unknown; this hub stores version \(Self.currentVersion)") }
         guard kdf == "PBKDF2-SHA256" else { throw .invalid("kdf", "\"\(kdf)\" is not supported; use PBKDF2-SHA256") }
-        guard (Self.minimumIterations...10_000_000).contains(iterations) else {
+        guard Self.iterationRange.contains(iterations) else {
             throw .invalid("iterations", "\(iterations) is out of range; use 600,000 to 10,000,000 PBKDF2 iterations")
         }
         guard let salt = Data(base64Encoded: salt), (16...64).contains(salt.count) else {
@@ -57,6 +69,13 @@ public struct VaultDocument: Sendable, Codable, Equatable {
         }
         _ = try passphrase.validated(field: "passphrase", maxBytes: 64)
         _ = try recovery.validated(field: "recovery", maxBytes: 64)
+        guard (signing == nil) == (signingKey == nil) else {
+            throw .invalid(signing == nil ? "signing" : "signingKey", "signing and signingKey come together: the boxed seed and its public key")
+        }
+        _ = try signing?.validated(field: "signing", maxBytes: 64)
+        if let signingKey, Data(base64Encoded: signingKey)?.count != 32 {
+            throw .invalid("signingKey", "must be base64 of a 32-byte Ed25519 public key")
+        }
         return self
     }
 }

@@ -10,13 +10,16 @@ public struct Server: Sendable, Codable, Equatable {
     public var publicKey: String?
     /// The key's fingerprint as the agent prints it (`mzpanel-agent fingerprint`).
     public var keyFingerprint: String?
+    /// The account's certificate of `publicKey` (docs/sealing.md, "Server certificates"): clients
+    /// seal only to a key whose certificate verifies under the signing key in their vault.
+    public var certificate: String?
     public var agentVersion: String?
     public var enrolledAt: Date?
     public var lastSeenAt: Date?
     public var createdAt: Date
 
     public init(
-        id: String, accountID: String, name: String, publicKey: String? = nil, keyFingerprint: String? = nil,
+        id: String, accountID: String, name: String, publicKey: String? = nil, keyFingerprint: String? = nil, certificate: String? = nil,
         agentVersion: String? = nil, enrolledAt: Date? = nil, lastSeenAt: Date? = nil, createdAt: Date
     ) {
         self.id = id
@@ -24,6 +27,7 @@ public struct Server: Sendable, Codable, Equatable {
         self.name = name
         self.publicKey = publicKey
         self.keyFingerprint = keyFingerprint
+        self.certificate = certificate
         self.agentVersion = agentVersion
         self.enrolledAt = enrolledAt
         self.lastSeenAt = lastSeenAt

@@ -1,7 +1,5 @@
 import BackupCore
 import Foundation
-import HummingbirdBcrypt
-import NIOPosix
 import Store
 
 /// Creates accounts and their first credentials; used by `mzpanel admin` and by tests.
@@ -39,27 +37,24 @@ public struct AccountProvisioning: Sendable {
         }
         try await store.createAccount(
             account, user: user ?? User(id: ResourceID.make(.user), accountID: account.id, email: email, passwordHash: "!", createdAt: now))
-        let secret = try await issueAPIToken(accountID: account.id, name: "created with the account").secret
+        let secret = try await issueAPIToken(accountID: account.id, name: "created with the account", scope: .admin).secret
         return Created(account: account, email: email, apiToken: secret)
     }
 
     /// Issues an API token; the secret is returned once and stored only as a hash.
-    public func issueAPIToken(accountID: String, name: String) async throws -> (token: APIToken, secret: String) {
+    public func issueAPIToken(accountID: String, name: String, scope: TokenScope, lifetime: TimeInterval? = nil) async throws -> (
+        token: APIToken, secret: String
+    ) {
         let secret = Secrets.make(prefix: Secrets.apiTokenPrefix)
+        let now = clock.now()
         let token = APIToken(
-            id: ResourceID.make(.apiToken), accountID: accountID, name: name, prefix: String(secret.prefix(10)), createdAt: clock.now())
+            id: ResourceID.make(.apiToken), accountID: accountID, name: name, prefix: String(secret.prefix(10)), scope: scope, createdAt: now,
+            expiresAt: lifetime.map { now.addingTimeInterval($0) })
         try await store.createAPIToken(token, hash: Secrets.hash(secret))
         return (token, secret)
     }
 
     func hashPassword(_ password: String) async throws -> String {
-        let cost = bcryptCost
-        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
-    }
-
-    /// Checks a password against a stored bcrypt hash off the event loop. "!" never matches.
-    public static func verify(_ password: String, hash: String) async throws -> Bool {
-        guard hash != "!" else { return false }
-        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+        try await PasswordHasher.shared.hash(password, cost: bcryptCost)
     }
 }

@@ -35,7 +35,7 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
         JSONBody(HubHealth(status: "ok", database: hub.store.engineName, version: hubVersion))
     }
     let openAPIRoute = RouteDoc(
-        method: .get, path: "/api/openapi.json", summary: "This document", tag: "meta", authenticated: false,
+        method: .get, path: "/api/openapi.json", summary: "This document", tag: "meta", authenticated: false, scope: nil,
         requestSchema: nil, responseSchema: nil, successStatus: 200, query: [])
     let document = try OpenAPIDocument.build(routes: api.docs + [openAPIRoute], version: hubVersion)
     router.get("/api/openapi.json") { _, _ in

@@ -29,6 +29,9 @@ public struct HubConfiguration: Sendable {
     public var eventStreams: Int = 256
     /// Entries a snapshot copy's listing may have; a bigger one fails with a message (default 2,000,000).
     public var maxListingEntries: Int = 2_000_000
+    /// Let notifications (webhooks, SMTP) reach loopback and private addresses (`--allow-private-webhooks`,
+    /// default off). Link-local and cloud metadata addresses are refused whatever this says.
+    public var allowPrivateWebhooks: Bool = false
 
     public init() {}
 
@@ -46,12 +49,18 @@ public struct HubServices: Sendable {
     public let polls = CommandPolls()
     /// The live progress streams browsers hold.
     public let streams: EventStreamSlots
+    /// Failed logins and the backoff they earned (web form and API).
+    public let logins = LoginGuard()
 
-    public init(store: any HubStore, clock: any HubClock, configuration: HubConfiguration) {
+    /// bcrypt's own thread pool (logins).
+    public let passwords: PasswordHasher
+
+    public init(store: any HubStore, clock: any HubClock, configuration: HubConfiguration, passwords: PasswordHasher = .shared) {
         self.store = store
         self.clock = clock
         self.configuration = configuration
         self.streams = EventStreamSlots(perSession: configuration.eventStreamsPerSession, total: configuration.eventStreams)
+        self.passwords = passwords
     }
 }
 

@@ -1,14 +1,14 @@
 import BackupCore
 import Foundation
-import Redaction
 import Store
 
 /// Sends an email channel's notification with curl's SMTP client: STARTTLS when the server offers
 /// it (required when a password is set) for `smtp://`, TLS from the start for `smtps://`. The
 /// message is a 0600 file removed afterwards; the login reaches curl as a config on its standard
-/// input, so no password is ever in a process's arguments.
+/// input, so no password is ever in a process's arguments. The server's addresses are checked
+/// first and pinned (`OutboundAddress`), as for webhooks.
 enum MailSender {
-    static func send(_ delivery: NotificationDelivery, via signing: SigningChannel) async -> String? {
+    static func send(_ delivery: NotificationDelivery, via signing: SigningChannel, allowPrivate: Bool) async -> String? {
         let channel = signing.channel
         guard let email = channel.email else { return "the email channel has no sender and recipients" }
         guard let content = try? JSONSerialization.jsonObject(with: Data(delivery.body.utf8)) as? [String: String],
@@ -21,18 +21,30 @@ enum MailSender {
                 attributes: [.posixPermissions: 0o600])
         else { return "the message could not be written to \(file)" }
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let password = signing.secret
-        var arguments = ["--silent", "--show-error", "--max-time", "30", "--url", channel.url, "--mail-from", email.from]
-        for recipient in email.to { arguments += ["--mail-rcpt", recipient] }
-        if channel.url.hasPrefix("smtp://") { arguments.append(email.username != nil && !password.isEmpty ? "--ssl-reqd" : "--ssl") }
-        arguments += ["--upload-file", file, "--config", "-"]
-        var config = ""
-        if let username = email.username { config = "user = \"\(quoted(username)):\(quoted(password))\"\n" }
-        let (status, stderr) = await run("/usr/bin/curl", arguments, stdin: config)
-        guard status == 0 else {
-            let reason = Redactor(secrets: [password]).redact(stderr).trimmingCharacters(in: .whitespacesAndNewlines)
-            return "the SMTP server did not accept the message (curl exit \(status)\(reason.isEmpty ? "" : ": " + String(reason.prefix(300))))"
+        guard let components = URLComponents(string: channel.url), let scheme = components.scheme?.lowercased(),
+            scheme == "smtp" || scheme == "smtps", let host = components.host, !host.isEmpty
+        else { return "the channel's SMTP URL is not valid" }
+        let port = components.port ?? (scheme == "smtps" ? 465 : 25)
+        let addresses: [String]
+        do {
+            addresses = try await OutboundAddress.resolve(host: host, port: port, allowPrivate: allowPrivate)
+        } catch let refused as OutboundAddress.Refused {
+            return "not sent: " + refused.description
+        } catch {
+            return "not sent: the SMTP server's address could not be checked"
         }
+        let password = signing.secret
+        var arguments =
+            Curl.guarded(protocols: "=smtp,smtps", host: host, port: port, addresses: addresses, seconds: 30)
+            + ["--url", channel.url, "--mail-from", email.from]
+        for recipient in email.to { arguments += ["--mail-rcpt", recipient] }
+        if scheme == "smtp" { arguments.append(email.username != nil && !password.isEmpty ? "--ssl-reqd" : "--ssl") }
+        arguments += ["--upload-file", file]
+        var config = ""
+        if let username = email.username { config = "user = \"\(Curl.quoted(username)):\(Curl.quoted(password))\"\n" }
+        let (status, _) = await Curl.run(arguments, config: config)
+        // curl's own message is not shown: it can quote the server's reply.
+        guard status == 0 else { return "the SMTP server did not accept the message (\(Curl.describe(status)))" }
         return nil
     }
 
@@ -59,36 +71,5 @@ enum MailSender {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
         return formatter.string(from: date)
-    }
-
-    /// curl config quoting: backslash and double quote escaped.
-    static func quoted(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-    }
-
-    /// Runs a program to its end, feeding `stdin`; its exit status and standard error.
-    static func run(_ executable: String, _ arguments: [String], stdin: String) async -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let input = Pipe()
-        let errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
-        return await withCheckedContinuation { continuation in
-            process.terminationHandler = { finished in
-                let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                continuation.resume(returning: (finished.terminationStatus, text))
-            }
-            do {
-                try process.run()
-                input.fileHandleForWriting.write(Data(stdin.utf8))
-                try? input.fileHandleForWriting.close()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(returning: (-1, "\(executable) could not be started: \(error)"))
-            }
-        }
     }
 }

@@ -4,12 +4,9 @@ import Foundation
 import Logging
 import Store
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
 /// Delivers queued notifications: webhooks, Slack and Discord by HTTPS POST (signed), email by
-/// SMTP through curl (the password goes to curl on its standard input, never in its arguments).
+/// SMTP, both through curl with its settings on standard input (never in its arguments), to checked
+/// addresses only (`OutboundAddress`).
 /// A failed attempt is retried later with backoff.
 extension HubNotifier {
     func deliver() async throws {
@@ -25,7 +22,10 @@ extension HubNotifier {
                 continue
             }
             delivery.attempts += 1
-            let problem = channel.channel.kind == .email ? await MailSender.send(delivery, via: channel) : await post(delivery, to: channel, at: now)
+            let problem =
+                channel.channel.kind == .email
+                ? await MailSender.send(delivery, via: channel, allowPrivate: hub.configuration.allowPrivateWebhooks)
+                : await post(delivery, to: channel, at: now)
             if let problem {
                 delivery.lastError = problem
                 delivery.nextAttemptAt = now.addingTimeInterval(
@@ -41,23 +41,40 @@ extension HubNotifier {
     }
 
     /// POSTs the body with its signature; nil when the receiver accepted it (2xx), else why not.
+    /// The host's addresses are checked first (`OutboundAddress`), redirects are not followed, and
+    /// the receiver's answer is never quoted back (only its status).
     func post(_ delivery: NotificationDelivery, to signing: SigningChannel, at now: Date) async -> String? {
-        guard let url = URL(string: signing.channel.url) else { return "the channel URL is not valid" }
-        var request = URLRequest(url: url, timeoutInterval: 10)
-        request.httpMethod = "POST"
-        request.httpBody = Data(delivery.body.utf8)
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue("mzpanel-hub/\(hubVersion)", forHTTPHeaderField: "User-Agent")
-        request.setValue(delivery.event, forHTTPHeaderField: "X-MZPanel-Event")
-        request.setValue(delivery.id, forHTTPHeaderField: "X-MZPanel-Delivery")
-        request.setValue(WebhookSignature.header(body: delivery.body, secret: signing.secret, at: now), forHTTPHeaderField: "X-MZPanel-Signature")
+        guard let components = URLComponents(string: signing.channel.url), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
+        else { return "the channel URL is not valid" }
+        let port = components.port ?? (scheme == "https" ? 443 : 80)
+        let addresses: [String]
         do {
-            let (_, response) = try await URLSession.shared.data(for: request)
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            return (200..<300).contains(status) ? nil : "the receiver answered HTTP \(status)"
+            addresses = try await OutboundAddress.resolve(host: host, port: port, allowPrivate: hub.configuration.allowPrivateWebhooks)
+        } catch let refused as OutboundAddress.Refused {
+            return "not sent: " + refused.description
         } catch {
-            return "the receiver could not be reached (\(error.localizedDescription))"
+            return "not sent: the receiver's address could not be checked"
         }
+        let arguments =
+            Curl.guarded(protocols: "=http,https", host: host, port: port, addresses: addresses, seconds: 10)
+            + ["--request", "POST", "--output", "/dev/null", "--write-out", "%{http_code}"]
+        let headers = [
+            "Content-Type: application/json",
+            "User-Agent: mzpanel-hub/\(hubVersion)",
+            "X-MZPanel-Event: \(delivery.event)",
+            "X-MZPanel-Delivery: \(delivery.id)",
+            "X-MZPanel-Signature: " + WebhookSignature.header(body: delivery.body, secret: signing.secret, at: now),
+        ]
+        let config =
+            "url = \"\(Curl.quoted(signing.channel.url))\"\n" + headers.map { "header = \"\(Curl.quoted($0))\"\n" }.joined()
+            + "data-binary = \"\(Curl.quoted(delivery.body))\"\n"
+        let (status, output) = await Curl.run(arguments, config: config)
+        let code = Int(output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        if (200..<300).contains(code) { return nil }
+        if (300..<400).contains(code) { return "the receiver answered HTTP \(code), a redirect, which the hub does not follow" }
+        if code != 0 { return "the receiver answered HTTP \(code)" }
+        return "the receiver could not be reached (\(Curl.describe(status)))"
     }
 }
 

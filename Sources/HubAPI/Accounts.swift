@@ -45,10 +45,17 @@ public struct PlanView: Codable, Sendable {
     }
 }
 
-/// `POST /api/v1/tokens`: a new API token's name (what it is for).
+/// `POST /api/v1/tokens`: a new API token's name (what it is for), scope (default `read`) and
+/// lifetime (60 s – 2 years; absent: no expiry).
 public struct TokenRequest: Codable, Sendable {
     public let name: String
-    public init(name: String) { self.name = name }
+    public let scope: TokenScope?
+    public let expiresInSeconds: Int?
+    public init(name: String, scope: TokenScope? = nil, expiresInSeconds: Int? = nil) {
+        self.name = name
+        self.scope = scope
+        self.expiresInSeconds = expiresInSeconds
+    }
 }
 
 /// A new API token with its secret, shown this once.

@@ -98,3 +98,26 @@ public struct ServerDeleted: Codable, Sendable {
         self.exposedDestinations = exposedDestinations
     }
 }
+
+/// `PUT /api/v1/servers/{server}/certificate`: the account's certificate of the server's key
+/// (docs/sealing.md), made in the browser or CLI with the signing key from the vault, and the
+/// fingerprint of the key it certifies (a key that changed meanwhile is refused).
+public struct CertificateRequest: Codable, Sendable {
+    public let certificate: String
+    public let keyFingerprint: String
+    public init(certificate: String, keyFingerprint: String) {
+        self.certificate = certificate
+        self.keyFingerprint = keyFingerprint
+    }
+}
+
+/// `DELETE /api/v1/servers/{server}/certificate`: the server, no longer certified, and the
+/// destinations whose credentials its agent can still open (rotate them).
+public struct CertificateRevoked: Codable, Sendable {
+    public let server: Server
+    public let exposedDestinations: [Destination]
+    public init(server: Server, exposedDestinations: [Destination]) {
+        self.server = server
+        self.exposedDestinations = exposedDestinations
+    }
+}

@@ -38,7 +38,7 @@ struct AdminCommand: AsyncParsableCommand {
                 try Output.json(created)
             } else {
                 print("Created account \(created.account.id) for \(created.email) on the \(plan.title) plan.")
-                print("API token (shown once, store it now): \(created.apiToken)")
+                print("API token, admin scope (shown once, store it now): \(created.apiToken)")
                 print("Log in the CLI with: echo <token> | mzpanel login --url URL --token-file -")
             }
             await store.shutdown()

@@ -67,6 +67,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The URL agents and browsers use to reach this hub (default http://LISTEN).")
     var publicURL: String?
 
+    @Flag(
+        name: .long,
+        help:
+            "Let notifications (webhooks, SMTP) reach loopback and private addresses (10/8, 172.16/12, 192.168/16, 127/8, ::1, fc00::/7). Link-local and cloud metadata addresses stay refused."
+    )
+    var allowPrivateWebhooks = false
+
     func run() async throws {
         var configuration = HubConfiguration()
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) else {
@@ -76,6 +83,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.port = port
         configuration.publicURL = publicURL
         configuration.secureCookies = publicURL?.hasPrefix("https://") ?? false
+        configuration.allowPrivateWebhooks = allowPrivateWebhooks
         let environment = ProcessInfo.processInfo.environment
         if let text = environment["MZPANEL_MISSED_GRACE_SECONDS"] {
             guard let seconds = TimeInterval(text), seconds >= 0 else {

@@ -47,6 +47,8 @@ public protocol ServerStore: Sendable {
     /// Deletes the server, its jobs, envelopes and enrollment tokens; returns the destinations
     /// it held envelopes for (their provider keys were readable on that server), or nil.
     func deleteServer(accountID: String, id: String) async throws -> [Destination]?
+    func certifyServer(accountID: String, id: String, publicKey: String, certificate: String?) async throws -> Bool
+    func destinationsSealed(accountID: String, serverID: String) async throws -> [Destination]
     func createEnrollmentToken(_ token: EnrollmentToken, hash: String) async throws
     func enrollmentTokens(accountID: String, serverID: String) async throws -> [EnrollmentToken]
     func deleteEnrollmentToken(accountID: String, id: String) async throws -> Bool

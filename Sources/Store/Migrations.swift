@@ -200,6 +200,22 @@ enum Migrations {
                 "CREATE INDEX runs_job_created ON runs (job_id, created_at, id)",
             ] + SQLHubStore.latestRunBackfill
         ),
+        (
+            7,
+            [
+                // API tokens get a scope and an optional expiry. Tokens made before scopes keep the
+                // power they had: admin, no expiry, their names unchanged.
+                "ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin'",
+                "ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT",
+            ]
+        ),
+        (
+            8,
+            [
+                // The account's certificate of each server's key (docs/sealing.md), cleared when the key changes.
+                "ALTER TABLE servers ADD COLUMN certificate TEXT"
+            ]
+        ),
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.

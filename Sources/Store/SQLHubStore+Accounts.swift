@@ -63,8 +63,9 @@ extension SQLHubStore {
         try await write { db in
             try await db.raw(
                 """
-                INSERT INTO api_tokens (id, account_id, name, prefix, token_hash, created_at)
-                VALUES (\(bind: token.id), \(bind: token.accountID), \(bind: token.name), \(bind: token.prefix), \(bind: hash), \(bind: token.createdAt.millisecondsSince1970))
+                INSERT INTO api_tokens (id, account_id, name, prefix, token_hash, created_at, scope, expires_at)
+                VALUES (\(bind: token.id), \(bind: token.accountID), \(bind: token.name), \(bind: token.prefix), \(bind: hash),
+                        \(bind: token.createdAt.millisecondsSince1970), \(bind: token.scope.rawValue), \(bind: token.expiresAt?.millisecondsSince1970))
                 """
             ).run()
         }
@@ -133,8 +134,10 @@ extension SQLHubStore {
     }
 
     static func apiToken(_ row: any SQLRow) throws -> APIToken {
-        APIToken(
+        guard let scope = TokenScope(rawValue: try row.text("scope")) else { throw StoreError.corrupt("api_tokens.scope holds an unknown scope") }
+        return APIToken(
             id: try row.text("id"), accountID: try row.text("account_id"), name: try row.text("name"), prefix: try row.text("prefix"),
-            createdAt: try row.date("created_at"), lastUsedAt: try row.optionalDate("last_used_at"), revokedAt: try row.optionalDate("revoked_at"))
+            scope: scope, createdAt: try row.date("created_at"), expiresAt: try row.optionalDate("expires_at"),
+            lastUsedAt: try row.optionalDate("last_used_at"), revokedAt: try row.optionalDate("revoked_at"))
     }
 }

@@ -12,7 +12,8 @@ extension SQLHubStore {
             guard let token = try await Self.consumeEnrollmentToken(hash: tokenHash, now: now, on: db) else { return nil }
             try await db.raw(
                 """
-                UPDATE servers SET public_key = \(bind: publicKey), key_fingerprint = \(bind: keyFingerprint), agent_version = \(bind: agentVersion),
+                UPDATE servers SET certificate = CASE WHEN public_key = \(bind: publicKey) THEN certificate ELSE NULL END,
+                  public_key = \(bind: publicKey), key_fingerprint = \(bind: keyFingerprint), agent_version = \(bind: agentVersion),
                   enrolled_at = \(bind: ms), last_seen_at = \(bind: ms), agent_credential_hash = \(bind: credentialHash)
                 WHERE id = \(bind: token.serverID) AND account_id = \(bind: token.accountID)
                 """
@@ -59,7 +60,8 @@ extension SQLHubStore {
                 try await db.raw(
                     "INSERT INTO agent_events (id, server_id, received_at) VALUES (\(bind: event.id), \(bind: serverID), \(bind: now.millisecondsSince1970))"
                 ).run()
-                let recorded = try await db.raw("SELECT server_id, job_id, trigger, status, created_at FROM runs WHERE id = \(bind: run.id)").first()
+                let recorded = try await db.raw("SELECT server_id, job_id, trigger, status, created_at, slot FROM runs WHERE id = \(bind: run.id)")
+                    .first()
                     .map(Self.recordedRun)
                 let jobID = RunLifecycle.jobID(of: report, recorded: recorded)
                 let owner = try await db.raw("SELECT server_id FROM jobs WHERE id = \(bind: jobID)").first()?.text("server_id")
@@ -75,10 +77,7 @@ extension SQLHubStore {
                 case .progress:
                     try await db.raw("UPDATE runs SET progress = \(bind: progress), status = 'running' WHERE id = \(bind: run.id)").run()
                 case .write(let change):
-                    var stored = run
-                    stored.jobID = change.jobID
-                    stored.trigger = change.trigger
-                    stored.restore = nil  // only the hub plans restores
+                    let stored = RunLifecycle.stored(run, as: change, recorded: recorded, now: now)
                     try await Self.persist(stored, change, results: results, on: db)
                     if change.recordsSnapshot {
                         try await Self.recordOutcome(report, of: stored, accountID: accountID, serverID: serverID, now: now, on: db)
@@ -97,7 +96,7 @@ extension SQLHubStore {
         }
         return RecordedRun(
             serverID: try row.text("server_id"), jobID: try row.text("job_id"), trigger: trigger, status: status,
-            createdAt: try row.date("created_at"))
+            createdAt: try row.date("created_at"), slot: try row.optionalDate("slot"))
     }
 
     /// Writes a run row as the lifecycle decided: inserted or moved on, with its destinations and the job's newest run.
@@ -110,7 +109,7 @@ extension SQLHubStore {
                 UPDATE runs SET status = \(bind: run.status.rawValue), started_at = \(bind: run.startedAt.milliseconds),
                   finished_at = \(bind: run.finishedAt.milliseconds), bytes_added = \(bind: run.bytesAdded),
                   bytes_processed = \(bind: run.bytesProcessed), files_new = \(bind: run.filesNew), results = \(bind: results),
-                  log_excerpt = \(bind: run.logExcerpt), slot = \(bind: run.slot.milliseconds)
+                  log_excerpt = \(bind: run.logExcerpt)
                 WHERE id = \(bind: run.id)
                 """
             ).run()
@@ -123,19 +122,24 @@ extension SQLHubStore {
         }
     }
 
-    /// A backup's first end: its snapshot (dated no later than the hub's clock allows) and the copies retention removed.
+    /// A backup's first end: its snapshot (dated within the run, copies only at the job's own
+    /// destinations) and the copies retention removed.
     private static func recordOutcome(_ event: RunEvent, of run: Run, accountID: String, serverID: String, now: Date, on db: any SQLDatabase)
         async throws
     {
         if var snapshot = event.snapshot, !snapshot.copies.isEmpty,
             try await db.raw("SELECT id FROM snapshots WHERE run_id = \(bind: run.id)").first() == nil
         {
+            let destinations = try await db.raw(
+                "SELECT destination_id FROM job_destinations WHERE job_id = \(bind: run.jobID) AND account_id = \(bind: accountID)"
+            ).all().map { try $0.text("destination_id") }
+            snapshot.copies = snapshot.copies.filter { destinations.contains($0.destinationID) }
             snapshot.accountID = accountID
             snapshot.serverID = serverID
             snapshot.runID = run.id
             snapshot.jobID = run.jobID
-            snapshot.createdAt = RunLifecycle.bounded(snapshot.createdAt, now: now)
-            try await insertSnapshot(snapshot, on: db)
+            snapshot.createdAt = RunLifecycle.snapshotTime(snapshot.createdAt, of: run, now: now)
+            if !snapshot.copies.isEmpty { try await insertSnapshot(snapshot, on: db) }
         }
         for pruned in event.pruned {
             try await removePrunedCopies(pruned, jobID: run.jobID, accountID: accountID, on: db)

@@ -71,17 +71,40 @@ extension SQLHubStore {
         }
     }
 
+    /// Stores (or, nil, removes) the certificate of the server's key, only while its key is still
+    /// `publicKey`; false when the server is gone or its key changed meanwhile.
+    public func certifyServer(accountID: String, id: String, publicKey: String, certificate: String?) async throws -> Bool {
+        try await write { db in
+            guard
+                try await db.raw(
+                    "SELECT id FROM servers WHERE id = \(bind: id) AND account_id = \(bind: accountID) AND public_key = \(bind: publicKey)"
+                ).first() != nil
+            else { return false }
+            try await db.raw("UPDATE servers SET certificate = \(bind: certificate) WHERE id = \(bind: id)").run()
+            return true
+        }
+    }
+
+    /// The destinations sealed to a server: those whose credentials its agent can open.
+    public func destinationsSealed(accountID: String, serverID: String) async throws -> [Destination] {
+        try await read { db in try await Self.destinationsSealed(accountID: accountID, serverID: serverID, on: db) }
+    }
+
+    static func destinationsSealed(accountID: String, serverID: String, on db: any SQLDatabase) async throws -> [Destination] {
+        try await db.raw(
+            """
+            SELECT d.* FROM destinations d JOIN envelopes e ON e.destination_id = d.id
+            WHERE e.server_id = \(bind: serverID) AND d.account_id = \(bind: accountID) ORDER BY d.name
+            """
+        ).all().map(Self.destination)
+    }
+
     public func deleteServer(accountID: String, id: String) async throws -> [Destination]? {
         try await write { db in
             guard try await db.raw("SELECT id FROM servers WHERE id = \(bind: id) AND account_id = \(bind: accountID)").first() != nil else {
                 return nil
             }
-            let exposed = try await db.raw(
-                """
-                SELECT d.* FROM destinations d JOIN envelopes e ON e.destination_id = d.id
-                WHERE e.server_id = \(bind: id) AND d.account_id = \(bind: accountID) ORDER BY d.name
-                """
-            ).all().map(Self.destination)
+            let exposed = try await Self.destinationsSealed(accountID: accountID, serverID: id, on: db)
             try await db.raw("DELETE FROM job_destinations WHERE job_id IN (SELECT id FROM jobs WHERE server_id = \(bind: id))").run()
             try await db.raw("DELETE FROM jobs WHERE server_id = \(bind: id)").run()
             try await db.raw("DELETE FROM envelopes WHERE server_id = \(bind: id)").run()
@@ -146,7 +169,8 @@ extension SQLHubStore {
         Server(
             id: try row.text("id"), accountID: try row.text("account_id"), name: try row.text("name"),
             publicKey: try row.optionalText("public_key"), keyFingerprint: try row.optionalText("key_fingerprint"),
-            agentVersion: try row.optionalText("agent_version"), enrolledAt: try row.optionalDate("enrolled_at"),
+            certificate: try row.optionalText("certificate"), agentVersion: try row.optionalText("agent_version"),
+            enrolledAt: try row.optionalDate("enrolled_at"),
             lastSeenAt: try row.optionalDate("last_seen_at"), createdAt: try row.date("created_at")
         )
     }

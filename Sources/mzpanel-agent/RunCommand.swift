@@ -24,6 +24,13 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The scheduled slot this run serves (ISO-8601); a slot runs once.", valueName: "ISO"))
     var slot: String?
 
+    @Option(
+        name: .customLong("stall-limit"),
+        help: ArgumentHelp(
+            "End the run when it makes no progress for this many seconds (default: the job's limit, 30 minutes for backups).",
+            valueName: "SECONDS"))
+    var stallLimit: Int?
+
     @OptionGroup var stateOptions: StateOptions
 
     func validate() throws {
@@ -31,13 +38,16 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("--trigger must be timer, manual or hub, not \"\(trigger)\"")
         }
         if parsed == .hub && slot == nil && runID == nil { throw ValidationError("--trigger hub needs --slot or --run-id") }
+        if let stallLimit, stallLimit < 1 { throw ValidationError("--stall-limit must be at least 1 second") }
         if let slot, HubJSON.parse(slot) == nil { throw ValidationError("--slot \"\(slot)\" is not an ISO-8601 time such as 2026-01-31T02:30:00Z") }
     }
 
     func run() async throws {
         let state = stateOptions.state
         let log = RunLog(logger: Logger(label: "mzpanel-agent.run"))
-        let execution = RunExecution(state: state, engine: await JobRunner.make(state: state, log: log), log: log)
+        var configured = RunExecution(state: state, engine: await JobRunner.make(state: state, log: log), log: log)
+        configured.stallLimit = stallLimit.map { .seconds($0) }
+        let execution = configured
         let request = RunExecution.Request(
             jobID: jobID, trigger: RunTrigger(rawValue: trigger) ?? .manual, runID: runID,
             slot: slot.flatMap(HubJSON.parse))

@@ -20,19 +20,20 @@ final class FakeHub: @unchecked Sendable {
         var jobs: AgentJobSet?
         var commands: [AgentCommand]
         var rejectIDs: [String]
+        var pollDelay: Double
     }
 
     static func start(
         in root: String, acknowledgeUpTo: Int = .max, token: String = "enr_token",
         enrollResponse: EnrollResponse? = nil, jobs: AgentJobSet? = nil, commands: [AgentCommand] = [],
-        rejectIDs: [String] = []
+        rejectIDs: [String] = [], pollDelay: Double = 0.5
     ) throws -> FakeHub {
         let script = root + "/fake_hub.py"
         try Data(pythonSource.utf8).write(to: URL(fileURLWithPath: script))
         let configFile = root + "/fake_hub.json"
         let config = Config(
             ackLimit: min(acknowledgeUpTo, 1_000_000_000), token: token, enrollResponse: enrollResponse, jobs: jobs, commands: commands,
-            rejectIDs: rejectIDs)
+            rejectIDs: rejectIDs, pollDelay: pollDelay)
         try HubJSON.encoder().encode(config).write(to: URL(fileURLWithPath: configFile))
         let logFile = root + "/fake_hub.log"
         let process = Process()
@@ -140,7 +141,7 @@ final class FakeHub: @unchecked Sendable {
                     with lock:
                         pending = [c for c in state["commands"] if c["id"] not in state["taken"]]
                     if not pending:
-                        import time; time.sleep(0.5)
+                        import time; time.sleep(config.get("pollDelay", 0.5))
                     return self.answer(200, {"commands": pending})
                 self.error(404, "not_found", "no route")
             def do_POST(self):

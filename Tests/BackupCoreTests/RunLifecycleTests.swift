@@ -114,6 +114,29 @@ struct RunLifecycleTests {
         #expect(RunLifecycle.jobID(of: Self.event(.finished, status: .succeeded, job: "job_other"), recorded: restore) == "job_a")
     }
 
+    @Test func newRunsNeedAJobTheHubKnows() {
+        #expect(
+            RunLifecycle.decide(Self.event(.finished, status: .succeeded), sender: "srv_a", recorded: nil, jobOwner: nil, slotTaken: false)
+                == .ignore(.unknownJob))
+    }
+
+    @Test func storedRunsKeepTheRecordedSlotAndCreationAndOrderedBoundedTimes() {
+        let now = Self.t0.addingTimeInterval(3600)
+        var claimed = Self.event(.finished, status: .succeeded, slot: Self.t0.addingTimeInterval(7200)).run
+        claimed.createdAt = Date(timeIntervalSince1970: 4_102_444_800)
+        claimed.startedAt = Self.t0.addingTimeInterval(-60)
+        claimed.finishedAt = Date(timeIntervalSince1970: 4_102_444_800)
+        let change = RunWrite(inserts: false, finishes: true, jobID: "job_a", trigger: .manual, recordsSnapshot: true)
+        let stored = RunLifecycle.stored(claimed, as: change, recorded: Self.recorded(.running), now: now)
+        #expect(stored.createdAt == Self.t0 && stored.slot == nil)
+        #expect(stored.startedAt == Self.t0)
+        #expect(stored.finishedAt == now.addingTimeInterval(RunLifecycle.clockTolerance))
+        let inserted = RunLifecycle.stored(claimed, as: change, recorded: nil, now: now)
+        #expect(inserted.createdAt == now.addingTimeInterval(RunLifecycle.clockTolerance))
+        #expect(RunLifecycle.snapshotTime(Date(timeIntervalSince1970: 0), of: stored, now: now) == stored.startedAt)
+        #expect(RunLifecycle.snapshotTime(Date(timeIntervalSince1970: 4_102_444_800), of: stored, now: now) == stored.finishedAt)
+    }
+
     @Test func reportedTimesAreBoundedByTheHubsClock() {
         let now = Self.t0
         #expect(RunLifecycle.bounded(now.addingTimeInterval(-60), now: now) == now.addingTimeInterval(-60))

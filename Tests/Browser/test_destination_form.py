@@ -51,10 +51,12 @@ for _server, _key in KEYS.items():
 # Made in the page: a vault (and optionally a destination's key record), as another session would have.
 PREPARE_SCRIPT = r"""
 const s = await import('/backups/static/js/sealing.js');
-const { vault, vaultKey } = await s.createVault(args.account, args.passphrase);
+const { vault, vaultKey, signingKey } = await s.createVault(args.account, args.passphrase);
 let record = null;
 if (args.destinationID) ({ record } = await s.createDestinationKey(args.account, args.destinationID, vaultKey, args.credential));
-return { vault, record };
+const certificates = {};
+for (const [serverID, publicKey] of args.certify) certificates[serverID] = await s.certifyServer(args.account, serverID, publicKey, signingKey);
+return { vault, record, certificates };
 """
 
 # Opens an envelope as the agent would, and the destination's key record with the vault.
@@ -69,6 +71,9 @@ const vaultKey = await s.unlockVault(args.account, args.vault, args.passphrase);
 const { ddk } = await s.openDestinationKey(args.account, args.destinationID, vaultKey, args.record);
 return { credential: opened.credential, serverSecrets: opened.serverSecrets, envelopeDDK: opened.ddk, recordDDK: ddk };
 """
+
+# The fixtures' servers as the hub reports them (names as the fixtures label them).
+SERVER_NAMES = {"srv_1": "web-1", "srv_2": "web-2", "srv_3": "storage-1"}
 
 RECOVERY_KEY = re.compile(r"^[A-Z2-7]{4}(-[A-Z2-7]{4}){12}$")
 
@@ -96,6 +101,10 @@ class BrowserTestCase(unittest.TestCase):
     def setUp(self) -> None:
         self.hub.reset()
         self.hub.tokens = dict(TOKENS)
+        self.hub.servers = {
+            server: {"id": server, "accountID": ACCOUNT, "name": name, "publicKey": KEYS[server].public_b64, "keyFingerprint": KEYS[server].key_id}
+            for server, name in SERVER_NAMES.items()
+        }
 
     # Helpers ------------------------------------------------------------------------------
 
@@ -137,12 +146,23 @@ class BrowserTestCase(unittest.TestCase):
         )
 
     def api_calls(self) -> list[tuple[str, str]]:
-        return [(r["method"], r["path"]) for r in self.hub.api_requests() if r["path"].startswith("/api/")]
+        """The API calls in order, but the server look-ups that precede each sealing."""
+        return [
+            (r["method"], r["path"]) for r in self.hub.api_requests()
+            if r["path"].startswith("/api/") and not (r["method"] == "GET" and r["path"].startswith("/api/v1/servers/"))
+        ]
 
-    def prepare_vault(self, destination_id: str | None = None, credential: dict | None = None) -> dict:
+    def prepare_vault(self, destination_id: str | None = None, credential: dict | None = None, certify=("srv_1", "srv_2", "srv_3")) -> dict:
+        """A vault made in a page, as another session would have, with these servers certified by its signing key."""
         self.driver.get(f"{self.hub.url}/backups/destinations/setup")
-        made = self.js(PREPARE_SCRIPT, {"account": ACCOUNT, "passphrase": PASSPHRASE, "destinationID": destination_id, "credential": credential})
+        made = self.js(
+            PREPARE_SCRIPT,
+            {"account": ACCOUNT, "passphrase": PASSPHRASE, "destinationID": destination_id, "credential": credential,
+             "certify": [[server, KEYS[server].public_b64] for server in certify]},
+        )
         self.hub.vault = made["vault"]
+        for server, certificate in made["certificates"].items():
+            self.hub.servers[server]["certificate"] = certificate
         return made
 
     def open_envelope(self, destination_id: str, server_id: str, ciphertext: str, record: dict, vault: dict) -> dict:
@@ -204,7 +224,7 @@ class DestinationFormTests(BrowserTestCase):
         self.assertTrue(posts[0]["headers"].get("Content-Type", "").startswith("application/json"))
         self.assertEqual([c for c in self.api_calls() if c[0] != "GET"], [("POST", "/api/v1/destinations")])
 
-    def test_s3_with_new_vault_seals_to_checked_servers(self) -> None:
+    def test_s3_with_new_vault_stores_the_credential_and_asks_to_certify(self) -> None:
         self.open("/fixtures/destination-form.html")
         self.choose_kind("s3")
         self.wait(lambda: self.css("[data-vault-new]").is_displayed(), "no vault yet: the confirmation field should show")
@@ -222,7 +242,13 @@ class DestinationFormTests(BrowserTestCase):
         self.assertEqual([c for c in self.api_calls() if c[0] != "GET"], [("PUT", "/api/v1/vault")])
         self.assertEqual(self.css('button[type="submit"]').text, "Sealing…")
         self.css("[data-recovery-ack]").click()
-        self.wait(lambda: self.driver.current_url.endswith("/backups/destinations/dst_1"), "no redirect to the destination")
+        # A brand-new vault has certified no server yet: nothing is sealed, the page says how to go on.
+        self.wait(lambda: self.css("[data-form-error]").is_displayed(), "no form error", timeout=60)
+        text = self.css("[data-form-error]").text
+        for name, server in (("web-1", "srv_1"), ("storage-1", "srv_3")):
+            self.assertIn(f"{name}'s key is not certified by your account key", text)
+            self.assertIn(KEYS[server].key_id, text, "the message names the fingerprint the box must print")
+        self.assertEqual(self.hub.envelopes, {})
 
         self.assertEqual(
             self.api_calls(),
@@ -231,8 +257,6 @@ class DestinationFormTests(BrowserTestCase):
                 ("PUT", "/api/v1/vault"),
                 ("POST", "/api/v1/destinations"),
                 ("PATCH", "/api/v1/destinations/dst_1"),
-                ("PUT", "/api/v1/destinations/dst_1/envelopes/srv_1"),
-                ("PUT", "/api/v1/destinations/dst_1/envelopes/srv_3"),
             ],
         )
         # No secret in any request, anywhere.
@@ -242,7 +266,7 @@ class DestinationFormTests(BrowserTestCase):
 
         vault_put = self.hub.api_requests("PUT", "/api/v1/vault")[0]["json"]
         self.assertEqual(set(vault_put), {"vault"})
-        self.assertEqual(set(vault_put["vault"]), {"v", "kdf", "iterations", "salt", "passphrase", "recovery"})
+        self.assertEqual(set(vault_put["vault"]), {"v", "kdf", "iterations", "salt", "passphrase", "recovery", "signing", "signingKey"})
         self.assertEqual(
             self.hub.api_requests("POST", "/api/v1/destinations")[0]["json"],
             {"name": "offsite", "kind": "s3", "settings": {"endpoint": "https://s3.example.com", "bucket": "backups", "prefix": "mz", "pathStyle": True}},
@@ -255,23 +279,46 @@ class DestinationFormTests(BrowserTestCase):
         for box in (record["wrappedKey"], record["credential"]):
             self.assertEqual(set(box), {"nonce", "ct"})
 
-        repository_passwords = set()
-        for server in ("srv_1", "srv_3"):
-            envelope = self.hub.envelopes[("dst_1", server)]
-            self.assertEqual(set(envelope), {"keyID", "version", "ciphertext"})
-            self.assertEqual(envelope["version"], 1)
-            self.assertEqual(envelope["keyID"], KEYS[server].key_id)
-            opened = self.open_envelope("dst_1", server, envelope["ciphertext"], record, vault_put["vault"])
-            credential = opened["credential"]
-            self.assertEqual(set(credential), {"accessKeyID", "secretAccessKey", "repositoryPassword"})
-            self.assertEqual(credential["accessKeyID"], "AKIATESTKEY123")
-            self.assertEqual(credential["secretAccessKey"], "s3cr3t/KEY+value")
-            self.assertRegex(credential["repositoryPassword"], r"^[A-Za-z0-9_-]{43}$")  # 32 random bytes, base64url
-            repository_passwords.add(credential["repositoryPassword"])
-            self.assertIsNone(opened["serverSecrets"])
-            self.assertEqual(opened["envelopeDDK"], opened["recordDDK"])
-        self.assertEqual(len(repository_passwords), 1)
-        self.assertNotIn(("dst_1", "srv_2"), self.hub.envelopes)
+
+    def test_s3_seals_only_to_servers_the_vault_certified(self) -> None:
+        made = self.prepare_vault(certify=("srv_1",))
+        self.open("/fixtures/destination-form.html")
+        self.choose_kind("s3")
+        self.fill_s3()
+        self.fill("#d-vault", PASSPHRASE)
+        self.css('[data-attach][value="srv_1"]').click()
+        self.css('[data-attach][value="srv_3"]').click()
+        self.submit()
+        self.wait(lambda: self.css("[data-form-error]").is_displayed(), "no form error", timeout=60)
+        self.assertIn("storage-1's key is not certified by your account key", self.css("[data-form-error]").text)
+        self.assertNotIn("web-1", self.css("[data-form-error]").text)
+        self.assertEqual(list(self.hub.envelopes), [("dst_1", "srv_1")])
+        record = self.hub.api_requests("PATCH")[0]["json"]["credentialKey"]
+        envelope = self.hub.envelopes[("dst_1", "srv_1")]
+        self.assertEqual(set(envelope), {"keyID", "version", "ciphertext"})
+        self.assertEqual(envelope["version"], 1)
+        self.assertEqual(envelope["keyID"], KEYS["srv_1"].key_id)
+        opened = self.open_envelope("dst_1", "srv_1", envelope["ciphertext"], record, made["vault"])
+        credential = opened["credential"]
+        self.assertEqual(set(credential), {"accessKeyID", "secretAccessKey", "repositoryPassword"})
+        self.assertEqual(credential["accessKeyID"], "AKIATESTKEY123")
+        self.assertEqual(credential["secretAccessKey"], "s3cr3t/KEY+value")
+        self.assertRegex(credential["repositoryPassword"], r"^[A-Za-z0-9_-]{43}$")  # 32 random bytes, base64url
+        self.assertIsNone(opened["serverSecrets"])
+        self.assertEqual(opened["envelopeDDK"], opened["recordDDK"])
+
+    def test_a_key_swapped_by_the_hub_gets_nothing(self) -> None:
+        self.prepare_vault()
+        self.hub.servers["srv_1"].update(publicKey=KEYS["srv_2"].public_b64, keyFingerprint=KEYS["srv_2"].key_id)
+        self.open("/fixtures/destination-form.html")
+        self.choose_kind("s3")
+        self.fill_s3()
+        self.fill("#d-vault", PASSPHRASE)
+        self.css('[data-attach][value="srv_1"]').click()
+        self.submit()
+        self.wait(lambda: self.css("[data-form-error]").is_displayed(), "no form error", timeout=60)
+        self.assertIn("web-1's key is not certified by your account key", self.css("[data-form-error]").text)
+        self.assertEqual(self.hub.envelopes, {})
 
     def test_missing_secret_shows_next_to_field_and_sends_nothing(self) -> None:
         self.open("/fixtures/destination-form.html")
@@ -477,10 +524,61 @@ class AttachFormTests(BrowserTestCase):
         self.assertEqual(self.api_calls(), [])
 
 
+VERIFY_SCRIPT = r"""
+const s = await import('/backups/static/js/sealing.js');
+return await s.verifyServerCertificate(args.certificate, args.account, args.server, args.publicKey, s.base64Decode(args.accountKey));
+"""
+
+
+class TrustFormTests(BrowserTestCase):
+    def certificate_holds(self, vault: dict) -> bool:
+        server = self.hub.servers["srv_2"]
+        return self.js(VERIFY_SCRIPT, {"certificate": server.get("certificate"), "account": ACCOUNT, "server": "srv_2",
+                                       "publicKey": server["publicKey"], "accountKey": vault["signingKey"]})
+
+    def test_a_fingerprint_that_is_not_the_hubs_key_certifies_nothing(self) -> None:
+        self.prepare_vault(certify=())
+        self.open("/fixtures/trust-form.html")
+        self.fill("#t-fingerprint", KEYS["srv_3"].key_id)
+        self.fill("#t-vault", PASSPHRASE)
+        self.submit()
+        self.wait(lambda: "nothing was certified" in self.visible_error("fingerprint"), "no error at the fingerprint", timeout=60)
+        self.assertIn(KEYS["srv_2"].key_id, self.visible_error("fingerprint"))
+        self.assertEqual(self.css("#t-fingerprint").get_attribute("aria-invalid"), "true")
+        self.assertNotIn("certificate", self.hub.servers["srv_2"])
+        self.assertEqual([c for c in self.api_calls() if c[0] != "GET"], [])
+
+    def test_the_typed_fingerprint_certifies_the_key_with_the_vaults_signing_key(self) -> None:
+        made = self.prepare_vault(certify=())
+        self.open("/fixtures/trust-form.html")
+        self.fill("#t-fingerprint", " " + KEYS["srv_2"].key_id.upper().replace(":", " ") + " ")  # as people copy it
+        self.fill("#t-vault", PASSPHRASE)
+        self.submit()
+        self.wait(lambda: self.hub.servers["srv_2"].get("certificate"), "no certificate stored", timeout=60)
+        put = self.hub.api_requests("PUT", r"/api/v1/servers/srv_2/certificate")[0]["json"]
+        self.assertEqual(put["keyFingerprint"], KEYS["srv_2"].key_id)
+        self.assertNotIn(PASSPHRASE, str(self.hub.api_requests()))
+        self.assertTrue(self.certificate_holds(made["vault"]))
+
+    def test_an_older_vault_gets_its_signing_key_when_certifying(self) -> None:
+        self.prepare_vault(certify=())
+        older = {k: v for k, v in self.hub.vault.items() if k not in ("signing", "signingKey")}
+        self.hub.vault = older
+        self.open("/fixtures/trust-form.html")
+        self.fill("#t-fingerprint", KEYS["srv_2"].key_id)
+        self.fill("#t-vault", PASSPHRASE)
+        self.submit()
+        self.wait(lambda: self.hub.servers["srv_2"].get("certificate"), "no certificate stored", timeout=60)
+        upgrade = self.hub.api_requests("PUT", "/api/v1/vault")[0]["json"]
+        self.assertTrue(upgrade["replace"])
+        self.assertEqual({k: v for k, v in upgrade["vault"].items() if k not in ("signing", "signingKey")}, older, "only the signing key is added")
+        self.assertTrue(self.certificate_holds(upgrade["vault"]))
+
+
 def main() -> int:
     suite = unittest.TestSuite()
     loader = unittest.defaultTestLoader
-    for case in (DestinationFormTests, AttachFormTests):
+    for case in (DestinationFormTests, AttachFormTests, TrustFormTests):
         suite.addTests(loader.loadTestsFromTestCase(case))
     result = unittest.TextTestRunner(verbosity=2).run(suite)
     failed = len(result.failures) + len(result.errors)

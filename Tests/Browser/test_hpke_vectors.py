@@ -215,7 +215,7 @@ class SealingTests(unittest.TestCase):
     def test_vault(self) -> None:
         got = self.bridge.run(VAULT_SCRIPT, {"account": ACCOUNT, "passphrase": PASSPHRASE})
         vault = got["vault"]
-        self.assertEqual(set(vault), {"v", "kdf", "iterations", "salt", "passphrase", "recovery"})
+        self.assertEqual(set(vault), {"v", "kdf", "iterations", "salt", "passphrase", "recovery", "signing", "signingKey"})
         self.assertEqual((vault["v"], vault["kdf"], vault["iterations"]), (1, "PBKDF2-SHA256", 600000))
         self.assertEqual(len(base64.b64decode(vault["salt"], validate=True)), 16)
         for part in ("passphrase", "recovery"):

@@ -202,7 +202,33 @@ class Flow:
         kinds = {box.get_attribute("value"): box.is_enabled() for box in self.driver.find_elements(By.CSS_SELECTOR, "input[name=kind]")}
         note = self.find(".gate-note").text
         self.shot("destination-gated")
-        return {"kinds": kinds, "gateNote": note, **self.alerts()}
+        return {"kinds": kinds, "gateNote": note, **self.alerts(), "tokens": self.tokens()}
+
+    def tokens(self) -> dict:
+        """The account page: a metrics token with a lifetime, its secret shown once, listed with its scope, then revoked."""
+        self.go("/backups/account")
+        self.type("#token-name", "prometheus")
+        Select(self.find("#token-scope")).select_by_value("metrics")
+        Select(self.find("#token-expires")).select_by_value("90d")
+        self.find("#new-token-form button[type=submit]").click()
+        secret = self.find("#new-token").text
+        rows = {row.find_element(By.CSS_SELECTOR, "td").text: row.find_element(By.CSS_SELECTOR, ".badge").text
+                for row in self.driver.find_elements(By.CSS_SELECTOR, "#tokens tr[data-token]")}
+        self.shot("token-created")
+        self.go("/backups/account")
+        shown_again = secret in self.driver.page_source
+        row = self.find("#tokens tr[data-token] td")
+        for candidate in self.driver.find_elements(By.CSS_SELECTOR, "#tokens tr[data-token]"):
+            if candidate.find_element(By.CSS_SELECTOR, "td").text == "prometheus":
+                row = candidate
+        row.find_element(By.CSS_SELECTOR, "form[action$='/revoke'] button").click()
+        self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "dialog[data-confirm-dialog]").get_attribute("open") is not None)
+        self.find("[data-confirm-accept]").click()
+        self.wait.until(lambda d: all(r.find_element(By.CSS_SELECTOR, "td").text != "prometheus"
+                                      for r in d.find_elements(By.CSS_SELECTOR, "#tokens tr[data-token]")))
+        after = [r.find_element(By.CSS_SELECTOR, "td").text for r in self.driver.find_elements(By.CSS_SELECTOR, "#tokens tr[data-token]")]
+        self.shot("token-revoked")
+        return {"secret": secret, "scopes": rows, "shownAgain": shown_again, "afterRevoke": after}
 
     def alerts(self) -> dict:
         """Adds a webhook channel on the alerts page, reads its secret once, sends it a test."""
@@ -240,23 +266,44 @@ class Flow:
         recovery = self.find("[data-recovery-key]").text
         self.shot("recovery-key")
         dialog.find_element(By.CSS_SELECTOR, "[data-recovery-ack]").click()
+        # The new vault has certified no server yet: the destination is saved, nothing is sealed.
+        error = self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-form-error]:not([hidden])"))
+        refused = error.text
+        self.shot("offsite-uncertified")
+        error.find_element(By.CSS_SELECTOR, "a").click()
         destination = self.wait_path("/backups/destinations/dst_").split("/")[-1]
+        self.trust(r["firstServerID"], r["firstFingerprint"])
+        self.attach(destination, r["firstServerID"], r["firstServerName"])
         sealed_first = self.find("[data-sealed-to]").text
         self.shot("offsite-destination")
         job, _ = self.add_job("offsite", r["firstServerID"], r["treePath"], [destination])
         run = self.run_now()
-        # Use the destination on the second server: only the vault passphrase is typed.
-        self.go(f"/backups/destinations/{destination}")
-        Select(self.find("#a-server")).select_by_value(r["secondServerID"])
-        self.type("#a-vault", r["passphrase"])
-        self.shot("attach-form")
-        self.find("#attach-form button[type=submit]").click()
-        self.wait.until(lambda d: r["secondServerName"] in d.find_element(By.CSS_SELECTOR, "[data-sealed-to]").text)
+        # Use the destination on the second server: it is certified, then only the vault passphrase is typed.
+        self.trust(r["secondServerID"], r["secondFingerprint"])
+        self.attach(destination, r["secondServerID"], r["secondServerName"])
         sealed_both = self.find("[data-sealed-to]").text
         self.shot("attached")
         recovered = self.recover(r["firstServerID"], r["secondServerID"], r["recoverPath"])
         return {"destinationID": destination, "jobID": job, "recoveryKey": recovery, "sealedFirst": sealed_first, "sealedBoth": sealed_both, **run,
-                "recover": recovered}
+                "recover": recovered, "refused": refused}
+
+    def trust(self, server: str, fingerprint: str) -> None:
+        """Certifies a server's key on its page with the fingerprint read on the box."""
+        self.go(f"/backups/servers/{server}")
+        self.type("#t-fingerprint", fingerprint)
+        self.type("#t-vault", self.request["passphrase"])
+        self.shot("trust-form")
+        self.find("#trust-form button[type=submit]").click()
+        self.wait.until(lambda d: "Certified" in d.find_element(By.CSS_SELECTOR, "[data-trust-state]").text)
+
+    def attach(self, destination: str, server: str, name: str) -> None:
+        """Seals the destination to one more server from its page: only the vault passphrase is typed."""
+        self.go(f"/backups/destinations/{destination}")
+        Select(self.find("#a-server")).select_by_value(server)
+        self.type("#a-vault", self.request["passphrase"])
+        self.shot("attach-form")
+        self.find("#attach-form button[type=submit]").click()
+        self.wait.until(lambda d: name in d.find_element(By.CSS_SELECTOR, "[data-sealed-to]").text)
 
     def recover(self, lost: str, new: str, target: str) -> dict:
         """The guided recovery: the lost server's offsite snapshots, one opened, restored onto the new server."""

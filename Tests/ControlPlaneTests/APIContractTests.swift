@@ -19,6 +19,7 @@ struct APIContractTests {
             ("TokenRequest", TokenRequest.self), ("TokenCreated", TokenCreated.self),
             ("Server", Server.self), ("ServerView", ServerView.self), ("ServerList", ServerList.self), ("ServerRequest", ServerRequest.self),
             ("ServerUpdate", ServerUpdate.self), ("ServerCreated", ServerCreated.self), ("ServerDeleted", ServerDeleted.self),
+            ("CertificateRequest", CertificateRequest.self), ("CertificateRevoked", CertificateRevoked.self),
             ("EnrollmentToken", EnrollmentToken.self), ("EnrollmentList", EnrollmentList.self),
             ("EnrollmentRequest", EnrollmentRequest.self), ("EnrollmentCreated", EnrollmentCreated.self),
             ("DestinationSettings", DestinationSettings.self), ("Destination", Destination.self),
@@ -213,6 +214,7 @@ extension DatabaseEngine: ProbeableEnum {}
 extension DestinationKind: ProbeableEnum {}
 extension ChannelKind: ProbeableEnum {}
 extension Plan: ProbeableEnum {}
+extension TokenScope: ProbeableEnum {}
 extension SnapshotListing.Status: ProbeableEnum {}
 extension AgentEvent.Kind: ProbeableEnum {}
 extension AgentCommand.Kind: ProbeableEnum {}

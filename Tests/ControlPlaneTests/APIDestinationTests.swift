@@ -123,6 +123,11 @@ struct APIDestinationTests {
             let serverID = try #require(server.json["server"]["id"].string)
             let destinationID = try await OffsiteFixture.create(client, token: token, name: "nas")
             let bytes = Data((0...255).map(UInt8.init))
+            let early = try await client.call(
+                .put, "/api/v1/destinations/nas/envelopes/web1", token: token,
+                body: #"{"keyID":"SHA256:abc","version":1,"ciphertext":"\#(bytes.base64EncodedString())"}"#)
+            expectError(early, .conflict, code: "not_enrolled")
+            try await hub.giveKey(accountID: account.id, serverID: serverID, fingerprint: "SHA256:abc")
 
             let put = try await client.call(
                 .put, "/api/v1/destinations/nas/envelopes/web1", token: token,
@@ -139,9 +144,11 @@ struct APIDestinationTests {
             #expect(got.json["version"].int == 1)
 
             let replacement = Data("second sealing".utf8)
-            let replaced = try await client.call(
-                .put, "/api/v1/destinations/nas/envelopes/\(serverID)", token: token,
-                body: #"{"keyID":"SHA256:def","version":2,"ciphertext":"\#(replacement.base64EncodedString())"}"#)
+            let resealing = #"{"keyID":"SHA256:def","version":2,"ciphertext":"\#(replacement.base64EncodedString())"}"#
+            let staleKey = try await client.call(.put, "/api/v1/destinations/nas/envelopes/\(serverID)", token: token, body: resealing)
+            expectError(staleKey, .conflict, code: "conflict")
+            try await hub.giveKey(accountID: account.id, serverID: serverID, fingerprint: "SHA256:def")  // the agent enrolled again
+            let replaced = try await client.call(.put, "/api/v1/destinations/nas/envelopes/\(serverID)", token: token, body: resealing)
             expectStatus(replaced, .ok)
             let list = try await client.call(.get, "/api/v1/destinations/nas/envelopes", token: token)
             expectStatus(list, .ok)

@@ -33,6 +33,7 @@ struct AccountWorld: Sendable {
         // An offsite destination (Plus) with a key record, so envelopes can be sealed to the server.
         _ = try await hub.store.setPlan(accountID: account.id, plan: .plus)
         let destinationID = try await OffsiteFixture.create(client, token: token, name: "\(prefix)-nas")
+        try await hub.giveKey(accountID: account.id, serverID: serverID, fingerprint: "key-\(prefix)")
         let envelope = try await client.call(
             .put, "/api/v1/destinations/\(destinationID)/envelopes/\(serverID)", token: token,
             body: #"{"keyID":"key-\#(prefix)","version":1,"ciphertext":"\#(Data("sealed for \(prefix)".utf8).base64EncodedString())"}"#)

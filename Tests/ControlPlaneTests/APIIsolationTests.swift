@@ -50,6 +50,7 @@ struct APIIsolationTests {
         "ServerUpdate": #"{"name":"hijacked-server"}"#,
         "Binary": "hijacked download part",
         "EnrollmentRequest": #"{"expiresInSeconds":600}"#,
+        "CertificateRequest": #"{"certificate":"AAAA","keyFingerprint":"0000"}"#,
         "DestinationUpdate": #"{"name":"hijacked-destination","settings":{"path":"/tmp/hijacked"}}"#,
         "EnvelopeRequest": #"{"keyID":"key-hijack","version":1,"ciphertext":"aGlqYWNrZWQ="}"#,
         "PeerReport": #"{"destinationID":"x","listening":true,"usedBytes":{}}"#,

@@ -22,7 +22,9 @@ struct APIServerTests {
             let secret = try #require(enrollment["secret"].string)
             #expect(secret.hasPrefix("mze_"))
             #expect(enrollment["command"].string?.contains(secret) == true)
-            #expect(enrollment["command"].string?.hasPrefix("mzpanel-agent enroll --url ") == true)
+            let command = try #require(enrollment["command"].string)
+            #expect(command.hasPrefix("printf '%s\\n' '\(secret)' | mzpanel-agent enroll --url "), "the token reaches the agent on stdin")
+            #expect(command.hasSuffix(" --token-file -") && !command.contains("--token "), "never a token in argv: \(command)")
             #expect(enrollment["enrollmentToken"]["serverID"].string == id)
             #expect(enrollment["enrollmentToken"]["expiresAt"].string == HubJSON.format(hub.clock.now().addingTimeInterval(3600)))
 

@@ -52,13 +52,24 @@ struct TestHub: Sendable {
         return TestAccount(id: created.account.id, email: created.email, token: created.apiToken, password: Self.password)
     }
 
+    /// Gives a server the key its agent would report at enrollment, so envelopes can be sealed to it.
+    func giveKey(accountID: String, serverID: String, fingerprint: String) async throws {
+        var server = try #require(try await store.server(accountID: accountID, reference: serverID))
+        server.publicKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        server.keyFingerprint = fingerprint
+        try await store.updateServer(server)
+    }
+
     /// The route table the router was built from.
     func routeTable() throws -> [RouteDoc] { try buildRouter(hub: services).routes }
 }
 
-/// Runs `body` against `buildApplication` on a fresh hub through Hummingbird's router test client.
+/// Runs `body` against `buildApplication` on a fresh hub through Hummingbird's router test client;
+/// `allowPrivateWebhooks` as `mzpanel serve --allow-private-webhooks` (receivers on 127.0.0.1),
+/// `configure` changes any other setting.
 func withTestHub<T: Sendable>(
-    configure: (inout HubConfiguration) -> Void = { _ in }, _ body: @Sendable (TestHub, any TestClientProtocol) async throws -> T
+    allowPrivateWebhooks: Bool = false, configure: (inout HubConfiguration) -> Void = { _ in },
+    _ body: @Sendable (TestHub, any TestClientProtocol) async throws -> T
 ) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mzpanel-api-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -68,6 +79,7 @@ func withTestHub<T: Sendable>(
     configuration.bcryptCost = 4
     // The scheduler would enqueue commands on its own timer; these tests drive the hub by hand.
     configuration.runScheduler = false
+    configuration.allowPrivateWebhooks = allowPrivateWebhooks
     configure(&configuration)
     let clock = TestClock()
     let hub = TestHub(store: store, clock: clock, services: HubServices(store: store, clock: clock, configuration: configuration))

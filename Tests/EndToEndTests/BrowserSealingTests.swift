@@ -137,4 +137,51 @@ struct BrowserSealingTests {
             sealed, address: .init(accountID: "acc_9", destinationID: "dst_9", serverID: "srv_2", keyID: secondKeyID), privateKey: second)
         #expect(opened.credential.fields == credential)
     }
+
+    @Test(
+        "the account signing key opens alike in Swift and Chromium, and each certifies server keys the other verifies",
+        .enabled(if: Chromium.available))
+    func signingKeysAndCertificatesInteroperate() async throws {
+        let vault = try Vault.create(accountID: "acc_7", passphrase: "cli passphrase 77")
+        let serverKey = Curve25519.KeyAgreement.PrivateKey().publicKey.rawRepresentation
+        let swiftCertificate = try ServerCertificate.issue(accountID: "acc_7", serverID: "srv_7", publicKey: serverKey, signingKey: vault.signingKey)
+        let script = """
+            const s = bridge.sealing;
+            const attempt = async (f) => { try { await f(); return null; } catch (e) { return e.message; } };
+            const vaultKey = await s.unlockVault(args.account, args.vault, args.passphrase);
+            const key = await s.openSigningKey(args.account, args.vault, vaultKey);
+            const publicKey = s.base64Decode(args.vault.signingKey);
+            const certificate = await s.certifyServer(args.account, "srv_7", args.serverKey, key);
+            const changed = await s.changeVaultPassphrase(args.account, args.vault, vaultKey, "browser passphrase 77");
+            const keptKey = await s.openSigningKey(args.account, changed, await s.unlockVault(args.account, changed, "browser passphrase 77"));
+            const browserVault = await s.createVault("acc_8", "browser passphrase 88");
+            return {
+              fingerprint: key.fingerprint, certificate, keptFingerprint: keptKey.fingerprint, browserVault: browserVault.vault,
+              swiftCertificateHolds: await s.verifyServerCertificate(args.swiftCertificate, args.account, "srv_7", args.serverKey, publicKey),
+              otherServer: await s.verifyServerCertificate(args.swiftCertificate, args.account, "srv_8", args.serverKey, publicKey),
+              garbage: await s.verifyServerCertificate("not base64!", args.account, "srv_7", args.serverKey, publicKey),
+              altered: await attempt(() => s.openSigningKey(args.account, { ...args.vault, signingKey: browserVault.vault.signingKey }, vaultKey)),
+            };
+            """
+        let args: [String: Any] = [
+            "account": "acc_7", "passphrase": "cli passphrase 77", "serverKey": serverKey.base64EncodedString(),
+            "vault": try JSONSerialization.jsonObject(with: JSONEncoder().encode(vault.document)), "swiftCertificate": swiftCertificate,
+        ]
+        let output = try #require(try await Chromium.run([(script, args)]).first as? [String: Any])
+        #expect(output["fingerprint"] as? String == vault.signingKey.fingerprint, "one key, one fingerprint")
+        #expect(output["keptFingerprint"] as? String == vault.signingKey.fingerprint, "a passphrase change keeps the signing key")
+        #expect(output["swiftCertificateHolds"] as? Bool == true)
+        #expect(output["otherServer"] as? Bool == false)
+        #expect(output["garbage"] as? Bool == false)
+        #expect((output["altered"] as? String)?.contains("was altered") == true, "\(output["altered"] ?? "nil")")
+        let browserCertificate = try #require(output["certificate"] as? String)
+        #expect(
+            ServerCertificate.isValid(
+                browserCertificate, accountID: "acc_7", serverID: "srv_7", publicKey: serverKey, accountKey: vault.signingKey.publicKey))
+        let browserVaultJSON = try JSONSerialization.data(withJSONObject: try #require(output["browserVault"]))
+        let browserVault = try JSONDecoder().decode(VaultDocument.self, from: browserVaultJSON)
+        _ = try browserVault.validated()
+        let unlocked = try Vault.unlock(browserVault, accountID: "acc_8", passphrase: "browser passphrase 88")
+        #expect(try Vault.signingKey(browserVault, accountID: "acc_8", vaultKey: unlocked) != nil, "a browser-made vault signs in Swift too")
+    }
 }

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 /// The CLI against a real hub process on SQLite: what a user types, what they see.
 @Suite("mzpanel CLI end to end", .serialized, .enabled(if: CommandRunner.locateBinary() != nil, "the mzpanel binary is not built (run swift build)"))
 struct CLIEndToEndTests {
@@ -46,7 +50,8 @@ struct CLIEndToEndTests {
         let server = try await runner.run(["servers", "add", "web-1", "--json"])
         #expect(server.status == 0, "\(server.stderr)")
         let enrollment = try #require(server.object["enrollment"] as? [String: Any])
-        #expect((enrollment["command"] as? String)?.hasPrefix("mzpanel-agent enroll --url \(url) --token mze_") == true)
+        let secret = try #require(enrollment["secret"] as? String)
+        #expect(enrollment["command"] as? String == "printf '%s\\n' '\(secret)' | mzpanel-agent enroll --url \(url) --token-file -")
 
         let listed = try await runner.run(["servers", "list", "--json"])
         let servers = try #require(listed.object["servers"] as? [[String: Any]])
@@ -168,6 +173,48 @@ struct CLIEndToEndTests {
             #expect(!result.stderr.contains("Fatal error"), "\(item.arguments) crashed")
         }
         #expect(try await runner.run(["jobs", "list", "--no-such-flag"]).status == 64)
+    }
+
+    @Test("tokens: a metrics token is created (its secret printed once), reads /metrics only, is listed with its scope and revoked")
+    func scopedTokens() async throws {
+        let token = try await createAccount(plan: "free")
+        let (hub, url) = try await runner.startHub()
+        defer {
+            hub.terminate()
+            hub.waitUntilExit()
+        }
+        #expect(try await runner.run(["login", "--url", url, "--token-file", "-"], stdin: token + "\n").status == 0)
+
+        let created = try await runner.run(["tokens", "create", "prometheus", "--scope", "metrics", "--expires", "30d"])
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.stdout.contains("scope metrics") && created.stdout.contains("shown this once"), "\(created.stdout)")
+        let secret = try #require(created.stdout.firstMatch(of: /mzp_[a-z0-9]{40}/).map { String($0.output) })
+
+        func get(_ path: String, with bearer: String) async throws -> (Int, String) {
+            var request = URLRequest(url: URL(string: url + path)!)
+            request.setValue("Bearer \(bearer)", forHTTPHeaderField: "Authorization")
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+        }
+        #expect(try await get("/metrics", with: secret).0 == 200)
+        let refused = try await get("/api/v1/servers", with: secret)
+        #expect(refused.0 == 403 && refused.1.contains("needs the read scope"), "\(refused)")
+
+        let listed = try await runner.run(["tokens", "list", "--json"])
+        let tokens = try #require(listed.object["tokens"] as? [[String: Any]])
+        let made = try #require(tokens.first { $0["name"] as? String == "prometheus" })
+        #expect(made["scope"] as? String == "metrics" && made["expiresAt"] is String)
+        #expect(tokens.first { $0["name"] as? String == "created with the account" }?["scope"] as? String == "admin")
+        #expect(!listed.stdout.contains(secret), "the secret is printed once, at creation")
+        let table = try await runner.run(["tokens", "list"])
+        #expect(table.stdout.contains("SCOPE") && table.stdout.contains("metrics"), "\(table.stdout)")
+
+        let wrong = try await runner.run(["tokens", "create", "x", "--scope", "root"])
+        #expect(wrong.status != 0 && wrong.stderr.contains("not a token scope"), "\(wrong.stderr)")
+
+        let id = try #require(made["id"] as? String)
+        #expect(try await runner.run(["tokens", "revoke", id]).status == 0)
+        #expect(try await get("/metrics", with: secret).0 == 401)
     }
 
     @Test("client commands without a login say how to log in")

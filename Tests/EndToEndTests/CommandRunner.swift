@@ -86,7 +86,7 @@ struct CommandRunner {
             let port = fixedPort ?? Int.random(in: 20_000..<50_000)
             let process = Process()
             process.executableURL = binary
-            process.arguments = ["serve", "--listen", "127.0.0.1:\(port)"]
+            process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--allow-private-webhooks"]
             process.environment = environment
             if let log {
                 if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }

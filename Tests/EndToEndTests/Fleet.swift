@@ -71,13 +71,31 @@ final class Fleet: @unchecked Sendable {
         let added = try await cli.run(["servers", "add", name, "--json"])
         let server = try #require(added.object["server"] as? [String: Any], "\(added.stderr)")
         let enrollment = try #require(added.object["enrollment"] as? [String: Any])
-        let secret = try #require(enrollment["secret"] as? String)
+        let command = try #require(enrollment["command"] as? String)
         let stateDir = directory.appendingPathComponent("agent-\(name)")
         let runner = CommandRunner(binary: agentBinary, environment: cli.environment)
-        let enrolled = try await runner.run(
-            ["enroll", "--url", url, "--token-file", "-", "--state-dir", stateDir.path, "--no-systemd"], stdin: secret)
+        // The line the hub prints, pasted into a shell as a user would (the agent found on PATH).
+        var shellEnvironment = cli.environment
+        shellEnvironment["PATH"] = agentBinary.deletingLastPathComponent().path + ":" + (cli.environment["PATH"] ?? "/usr/bin:/bin")
+        let shell = CommandRunner(binary: URL(fileURLWithPath: "/bin/sh"), environment: shellEnvironment)
+        let enrolled = try await shell.run(["-c", command + " --state-dir '\(stateDir.path)' --no-systemd"])
         #expect(enrolled.status == 0, "\(enrolled.stdout)\(enrolled.stderr)")
         return Agent(serverID: try #require(server["id"] as? String), stateDir: stateDir, runner: runner)
+    }
+
+    /// Certifies a server's key as a user does: the fingerprint read on the box, the vault unlocked
+    /// (created when the account has none).
+    func trust(_ agent: Agent, vault: [String]) async throws {
+        let fingerprint = try await agent.run(["fingerprint"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trusted = try await cli.run(["servers", "trust", agent.serverID, "--fingerprint", fingerprint] + vault)
+        #expect(trusted.status == 0, "\(trusted.stdout)\(trusted.stderr)")
+    }
+
+    /// Plays a hostile hub: rewrites a row of its SQLite database behind its back.
+    func tamper(_ sql: String) async throws {
+        let sqlite = CommandRunner(binary: URL(fileURLWithPath: "/usr/bin/sqlite3"), environment: ProcessInfo.processInfo.environment)
+        let result = try await sqlite.run([directory.appendingPathComponent("hub/hub.sqlite").path, sql])
+        #expect(result.status == 0, "\(result.stderr)")
     }
 
     /// Starts an agent's daemon; stopped by `shutdown()`.

@@ -113,6 +113,7 @@ struct OffsiteEndToEndTests {
             ]
                 + secrets.vaultArguments)
         #expect(added.status == 0, "\(added.stderr)")
+        try await fleet.trust(agent, vault: secrets.vaultArguments)
         #expect(added.stderr.contains("Recovery key"), "the new vault's recovery key is shown once")
         #expect(FileManager.default.fileExists(atPath: recovery.path))
 
@@ -165,6 +166,7 @@ struct OffsiteEndToEndTests {
                 "--repository-password-file", secrets.file("password").path,
             ] + secrets.vaultArguments)
         #expect(added.status == 0, "\(added.stderr)")
+        try await fleet.trust(agent, vault: secrets.vaultArguments)
         let tree = try fleet.makeTree("site")
         _ = try await addJob(fleet, agent: agent, tree: tree, destinations: ["cloud"], secrets: secrets)
         let (run, lines) = try await runSampled(fleet)
@@ -202,6 +204,7 @@ struct OffsiteEndToEndTests {
             ]
                 + secrets.vaultArguments)
         #expect(added.status == 0, "\(added.stderr)")
+        try await fleet.trust(agent, vault: secrets.vaultArguments)
         let tree = try fleet.makeTree("site")
         _ = try await addJob(fleet, agent: agent, tree: tree, destinations: ["here", "down"], secrets: secrets)
         let (run, _) = try await runSampled(fleet)
@@ -220,6 +223,7 @@ struct OffsiteEndToEndTests {
         let first = try await fleet.enroll("web-1")
         let second = try await fleet.enroll("web-2")
         _ = try fleet.startDaemon(second)
+        try await fleet.trust(first, vault: secrets.vaultArguments)
         let added = try await fleet.cli.run(
             [
                 "destinations", "add", "offsite", "--kind", "s3", "--endpoint", "http://127.0.0.1:1", "--bucket", "nothing-here",

@@ -49,6 +49,7 @@ struct PeerEndToEndTests {
         _ = try fleet.startDaemon(source)
         let passphrase = fleet.directory.appendingPathComponent("vault-passphrase")
         try "peer vault passphrase\n".write(to: passphrase, atomically: true, encoding: .utf8)
+        for agent in [source, other] { try await fleet.trust(agent, vault: ["--vault-passphrase-file", passphrase.path]) }
         let port = Self.freePort()
         let root = fleet.directory.appendingPathComponent("peer-root")
         let added = try await fleet.cli.run([

@@ -15,6 +15,7 @@ extension PeerEndToEndTests {
         let lostDaemon = try fleet.startDaemon(lost)
         let passphrase = fleet.directory.appendingPathComponent("vault-passphrase")
         try "peer vault passphrase\n".write(to: passphrase, atomically: true, encoding: .utf8)
+        try await fleet.trust(lost, vault: ["--vault-passphrase-file", passphrase.path])
         let port = Self.freePort()
         let added = try await fleet.cli.run([
             "destinations", "add", "b-peer", "--kind", "peer", "--server", "store-1", "--address", "127.0.0.1:\(port)",
@@ -42,6 +43,7 @@ extension PeerEndToEndTests {
         lostDaemon.waitUntilExit()
         let fresh = try await fleet.enroll("web-2")
         _ = try fleet.startDaemon(fresh)
+        try await fleet.trust(fresh, vault: ["--vault-passphrase-file", passphrase.path])
         let target = fleet.directory.appendingPathComponent("on-web-2")
         _ = try await fleet.cli.run(["destinations", "attach", "b-peer", "--server", "web-2", "--vault-passphrase-file", passphrase.path])
         let refused = try await fleet.cli.run(["restore", snapshot, "--server", "web-2", "--target", target.path])

@@ -236,6 +236,7 @@ struct RestoreEndToEndTests {
             ]
                 + secrets.vaultArguments)
         #expect(added.status == 0, "\(added.stderr)")
+        try await fleet.trust(agentA, vault: secrets.vaultArguments)
         let tree = try Self.awkwardTree(in: fleet.directory)
         let job = try await fleet.cli.run(
             [
@@ -252,6 +253,9 @@ struct RestoreEndToEndTests {
         let target = fleet.directory.appendingPathComponent("on-b")
         let early = try await fleet.cli.run(["restore", snapshot, "--server", "web-2", "--target", target.path])
         #expect(early.status != 0 && early.stderr.contains("not sealed to web-2"), "\(early.stderr)")
+        let uncertified = try await fleet.cli.run(["destinations", "attach", "offsite", "--server", "web-2"] + secrets.vaultArguments)
+        #expect(uncertified.status != 0 && uncertified.stderr.contains("not certified by your account key"), "\(uncertified.stderr)")
+        try await fleet.trust(agentB, vault: secrets.vaultArguments)
         let attached = try await fleet.cli.run(["destinations", "attach", "offsite", "--server", "web-2"] + secrets.vaultArguments)
         #expect(attached.status == 0, "\(attached.stderr)")
         let restored = try await fleet.cli.run(["restore", snapshot, "--server", "web-2", "--target", target.path, "--wait", "--json"])

@@ -55,7 +55,9 @@ struct WebUIEndToEndTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: restorePath + tree.path + "/sub/file-1.bin")) == original)
     }
 
-    @Test("a Free account sees the offsite kinds gated, with what Plus unlocks; the alerts page adds and tests a channel")
+    @Test(
+        "a Free account sees the offsite kinds gated, with what Plus unlocks; the alerts page adds and tests a channel; the account page makes and revokes a scoped token"
+    )
     func freeGate() async throws {
         let fleet = try await Fleet()
         defer { fleet.shutdown() }
@@ -72,6 +74,12 @@ struct WebUIEndToEndTests {
         #expect(
             audit.stdout.contains("Add a notification channel") && !audit.stdout.contains(seen["secret"] as? String ?? "whsec_"),
             "audited, without the secret")
+        // The account page: a metrics token shown once, listed with its scope, then revoked.
+        let tokens = seen["tokens"] as? [String: Any] ?? [:]
+        #expect((tokens["secret"] as? String)?.hasPrefix("mzp_") == true, "\(tokens)")
+        #expect((tokens["scopes"] as? [String: String])?["prometheus"] == "metrics", "\(tokens)")
+        #expect(tokens["shownAgain"] as? Bool == false, "the secret is shown once")
+        #expect((tokens["afterRevoke"] as? [String])?.contains("prometheus") == false, "\(tokens)")
     }
 
     @Test(
@@ -94,10 +102,14 @@ struct WebUIEndToEndTests {
             [
                 "endpoint": s3, "bucket": bucket, "accessKeyID": "AKIAWEBTEST", "secretAccessKey": secret, "repositoryPassword": password,
                 "passphrase": "browser vault passphrase", "firstServerID": first.serverID, "secondServerID": second.serverID,
-                "secondServerName": "web-2", "treePath": tree.path, "recoverPath": fleet.directory.appendingPathComponent("recovered").path,
+                "firstServerName": "web-1", "secondServerName": "web-2",
+                "firstFingerprint": try await first.run(["fingerprint"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines),
+                "secondFingerprint": try await second.run(["fingerprint"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines),
+                "treePath": tree.path, "recoverPath": fleet.directory.appendingPathComponent("recovered").path,
             ])
         #expect(seen["status"] as? String == "succeeded", "the agent opened the envelope sealed in the page: \(seen)")
         #expect((seen["recoveryKey"] as? String)?.count == 64, "the new vault showed its recovery key")
+        #expect((seen["refused"] as? String)?.contains("web-1's key is not certified by your account key") == true, "\(seen["refused"] ?? "")")
         #expect((seen["sealedBoth"] as? String)?.contains("web-1") == true && (seen["sealedBoth"] as? String)?.contains("web-2") == true)
         // The guided recovery brings web-1's snapshot onto web-2 from the s3 copy.
         let recover = seen["recover"] as? [String: Any] ?? [:]

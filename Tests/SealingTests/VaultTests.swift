@@ -20,6 +20,20 @@ import Testing
         #expect(throws: SealingError.self) { try Vault.create(accountID: "acc_1", passphrase: "short") }
     }
 
+    @Test func aVaultWithIterationsOutsideTheBrowsersBoundsIsRefusedBeforeDerivingAKey() throws {
+        let created = try Vault.create(accountID: "acc_1", passphrase: "a long passphrase")
+        var lowered = created.document
+        lowered.iterations = 1
+        #expect(throws: SealingError.self) { try Vault.unlock(lowered, accountID: "acc_1", passphrase: "a long passphrase") }
+        #expect(throws: SealingError.self) {
+            try Vault.changePassphrase(lowered, accountID: "acc_1", vaultKey: created.vaultKey, to: "another long passphrase")
+        }
+        var raised = created.document
+        raised.iterations = 2_000_000_000
+        #expect(throws: SealingError.self) { try Vault.unlock(raised, accountID: "acc_1", recoveryKey: created.recoveryKey) }
+        #expect(throws: SealingError.self) { try Vault.create(accountID: "acc_1", passphrase: "a long passphrase", iterations: 1000) }
+    }
+
     @Test func changingThePassphraseKeepsTheVaultKey() throws {
         let created = try Vault.create(accountID: "acc_1", passphrase: "first passphrase", iterations: 600_000)
         let changed = try Vault.changePassphrase(created.document, accountID: "acc_1", vaultKey: created.vaultKey, to: "second passphrase")

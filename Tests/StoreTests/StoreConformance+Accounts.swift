@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import SQLKit
 import Store
 import Testing
 
@@ -50,8 +51,11 @@ struct AccountConformanceTests {
         try await withStore(kind) { store in
             let seed = StoreSeed(store: store)
             let account = try await seed.account("tokens")
-            let first = APIToken(id: ResourceID.make(.apiToken), accountID: account.id, name: "laptop", prefix: "mzp_abcdef", createdAt: seed.now)
-            let second = APIToken(id: ResourceID.make(.apiToken), accountID: account.id, name: "ci", prefix: "mzp_ghijkl", createdAt: StoreSeed.at(1))
+            let first = APIToken(
+                id: ResourceID.make(.apiToken), accountID: account.id, name: "laptop", prefix: "mzp_abcdef", scope: .admin, createdAt: seed.now)
+            let second = APIToken(
+                id: ResourceID.make(.apiToken), accountID: account.id, name: "ci", prefix: "mzp_ghijkl", scope: .metrics, createdAt: StoreSeed.at(1),
+                expiresAt: StoreSeed.at(86_400))
             try await store.createAPIToken(first, hash: "hash-one")
             try await store.createAPIToken(second, hash: "hash-two")
 
@@ -71,6 +75,27 @@ struct AccountConformanceTests {
             #expect(listed.first { $0.id == first.id }?.revokedAt == StoreSeed.at(60))
             #expect(listed.first { $0.id == second.id }?.revokedAt == nil)
             #expect(try await store.apiToken(hash: "hash-two") == second)
+        }
+    }
+
+    /// Tokens stored before scopes existed (rows without scope or expiry) read as admin tokens that never expire.
+    @Test(arguments: StoreKind.tested)
+    func tokensFromBeforeScopesAreAdminWithoutExpiry(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let seed = StoreSeed(store: store)
+            let account = try await seed.account("legacy")
+            try await store.backend.withDatabase { db in
+                try await db.raw(
+                    """
+                    INSERT INTO api_tokens (id, account_id, name, prefix, token_hash, created_at)
+                    VALUES ('tok_legacy', \(bind: account.id), 'deploy', 'mzp_legacy', 'hash-legacy', 0)
+                    """
+                ).run()
+            }
+            let token = try #require(try await store.apiToken(hash: "hash-legacy"))
+            #expect(token.scope == .admin)
+            #expect(token.expiresAt == nil)
+            #expect(token.name == "deploy")
         }
     }
 

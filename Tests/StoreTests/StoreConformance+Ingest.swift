@@ -200,13 +200,117 @@ struct IngestConformanceTests {
                 try await store.ingest(Self.event(.started, second), accountID: account, serverID: web, now: StoreSeed.at(62)) == .ignore(.slotTaken))
             #expect(try await store.run(accountID: account, id: second.id) == nil)
 
-            // A snapshot dated in 2100 is dated no later than the hub's clock allows.
+            // A snapshot dated in 2100 is dated within its run (no later than the run's end).
             let now = StoreSeed.at(91)
             let future = Date(timeIntervalSince1970: 4_102_444_800)
-            _ = try await store.ingest(Self.event(.finished, Self.finished(first), snapshotAt: future), accountID: account, serverID: web, now: now)
+            let end = Self.finished(first)
+            _ = try await store.ingest(Self.event(.finished, end, snapshotAt: future), accountID: account, serverID: web, now: now)
             let snapshot = try #require(try await store.snapshot(accountID: account, runID: first.id))
-            #expect(snapshot.createdAt <= now.addingTimeInterval(RunLifecycle.clockTolerance))
-            #expect(snapshot.createdAt > now)
+            #expect(snapshot.createdAt == end.finishedAt)
+        }
+    }
+
+    @Test(arguments: StoreKind.tested)
+    func aRunDatedInTheFutureNeitherStaysNewestNorProtectsTheJob(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let seed = StoreSeed(store: store)
+            let fleet = try await Fleet.make(seed)
+            let account = fleet.account.id
+            let web = fleet.web.id
+            let year2100 = Date(timeIntervalSince1970: 4_102_444_800)
+            var forged = Self.finished(Self.started(seed, fleet.site))
+            forged.createdAt = year2100
+            forged.startedAt = year2100
+            forged.finishedAt = year2100.addingTimeInterval(60)
+            let now = StoreSeed.at(100)
+            _ = try await store.ingest(Self.event(.finished, forged, snapshotAt: year2100), accountID: account, serverID: web, now: now)
+            let stored = try #require(try await store.run(accountID: account, id: forged.id))
+            let latest = now.addingTimeInterval(RunLifecycle.clockTolerance)
+            #expect(stored.createdAt <= latest && (stored.startedAt ?? year2100) <= latest && (stored.finishedAt ?? year2100) <= latest)
+            #expect(try #require(try await store.snapshot(accountID: account, runID: forged.id)).createdAt <= latest)
+
+            // The next real run, an hour later, is the job's newest run again.
+            var next = Self.started(seed, fleet.site)
+            next.createdAt = StoreSeed.at(3700)
+            next.startedAt = next.createdAt
+            let later = Self.finished(next, .failed)
+            _ = try await store.ingest(Self.event(.finished, later), accountID: account, serverID: web, now: StoreSeed.at(3800))
+            let status = try #require(try await store.jobStatuses(accountID: account, jobIDs: [fleet.site.id]).first)
+            #expect(status.latestRun?.id == next.id && status.latestRun?.status == .failed)
+        }
+    }
+
+    @Test(arguments: StoreKind.tested)
+    func snapshotsAreDatedWithinTheirRunAndCopiedOnlyToTheJobsDestinations(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let seed = StoreSeed(store: store)
+            let fleet = try await Fleet.make(seed)
+            let other = try await seed.account("elsewhere")
+            let foreign = try await seed.destination(other, "their-nas")
+            let account = fleet.account.id
+            let web = fleet.web.id
+
+            // Dated before its run started (1970): dated at the run's start.
+            let old = Self.finished(Self.started(seed, fleet.site))
+            _ = try await store.ingest(
+                Self.event(.finished, old, snapshotAt: Date(timeIntervalSince1970: 0)), accountID: account, serverID: web, now: StoreSeed.at(91))
+            #expect(try await store.snapshot(accountID: account, runID: old.id)?.createdAt == old.startedAt)
+
+            // A copy at another account's destination is not recorded; one at the job's own is.
+            let run = Self.finished(Self.started(seed, fleet.site))
+            var event = Self.event(.finished, run, snapshotAt: StoreSeed.at(70))
+            event.snapshot?.copies.append(SnapshotCopy(destinationID: foreign.id, resticSnapshotIDs: ["f0reign1"], bytesTotal: 1))
+            _ = try await store.ingest(event, accountID: account, serverID: web, now: StoreSeed.at(91))
+            let snapshot = try #require(try await store.snapshot(accountID: account, runID: run.id))
+            #expect(snapshot.copies.map(\.destinationID) == [fleet.nas.id])
+
+            let onlyForeign = Self.finished(Self.started(seed, fleet.site))
+            var forged = Self.event(.finished, onlyForeign, snapshotAt: StoreSeed.at(70))
+            forged.snapshot?.copies = [SnapshotCopy(destinationID: foreign.id, resticSnapshotIDs: ["f0reign2"], bytesTotal: 1)]
+            _ = try await store.ingest(forged, accountID: account, serverID: web, now: StoreSeed.at(91))
+            #expect(try await store.snapshot(accountID: account, runID: onlyForeign.id) == nil)
+            #expect(try await store.snapshot(accountID: other.id, runID: onlyForeign.id) == nil)
+        }
+    }
+
+    @Test(arguments: StoreKind.tested)
+    func aRestoreRunCannotTakeTheSlotOfTheJobItRestores(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let seed = StoreSeed(store: store)
+            let fleet = try await Fleet.make(seed)
+            let account = fleet.account.id
+            // The hub queues a restore of web1's job onto db1; db1 claims web1's next slot with it.
+            var restore = seed.makeRun(fleet.site, createdAt: StoreSeed.at(60), status: .queued)
+            restore.trigger = .restore
+            restore.serverID = fleet.db.id
+            restore.finishedAt = nil
+            try await store.insertRun(restore)
+            let slot = StoreSeed.at(7200)
+            var claimed = Self.finished(restore)
+            claimed.slot = slot
+            _ = try await store.ingest(Self.event(.finished, claimed), accountID: account, serverID: fleet.db.id, now: StoreSeed.at(91))
+            #expect(try await store.run(accountID: account, id: restore.id)?.slot == nil)
+
+            // web1's own run of that slot is still recorded.
+            let own = Self.started(seed, fleet.site, slot: slot)
+            #expect(
+                try await store.ingest(Self.event(.started, own), accountID: account, serverID: fleet.web.id, now: StoreSeed.at(7201))
+                    == .write(RunWrite(inserts: true, finishes: false, jobID: fleet.site.id, trigger: own.trigger, recordsSnapshot: false)))
+        }
+    }
+
+    @Test(arguments: StoreKind.tested)
+    func aRunOfAJobTheHubDoesNotKnowIsNotRecorded(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let seed = StoreSeed(store: store)
+            let fleet = try await Fleet.make(seed)
+            var run = Self.finished(Self.started(seed, fleet.site))
+            run.jobID = ResourceID.make(.job)
+            #expect(
+                try await store.ingest(
+                    Self.event(.finished, run, snapshotAt: StoreSeed.at(70)), accountID: fleet.account.id, serverID: fleet.web.id,
+                    now: StoreSeed.at(91)) == .ignore(.unknownJob))
+            #expect(try await store.run(accountID: fleet.account.id, id: run.id) == nil)
         }
     }
 }

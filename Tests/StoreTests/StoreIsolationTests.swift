@@ -26,7 +26,8 @@ struct StoreIsolationTests {
             let run = try await seed.run(job, createdAt: StoreSeed.at(100), slot: StoreSeed.at(100))
             let snapshot = try await seed.snapshot(run)
             let token = APIToken(
-                id: ResourceID.make(.apiToken), accountID: account.id, name: "\(label) token", prefix: "mzp_\(label)", createdAt: seed.now)
+                id: ResourceID.make(.apiToken), accountID: account.id, name: "\(label) token", prefix: "mzp_\(label)", scope: .read,
+                createdAt: seed.now)
             try await seed.store.createAPIToken(token, hash: "hash-\(label)")
             let enrollment = EnrollmentToken(
                 id: ResourceID.make(.enrollmentToken), accountID: account.id, serverID: server.id, createdAt: seed.now, expiresAt: StoreSeed.at(3600))

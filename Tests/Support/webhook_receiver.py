@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """A webhook receiver for the notification tests: records every POST (path, headers and body) as one
-JSON line, answers 500 to the first N requests (a receiver that is down), then 204.
+JSON line, answers 500 to the first N requests (a receiver that is down), then 204. Whatever N,
+a path under /redirect answers 302 to /landed, and a path under /broken answers 500 with a body
+(RECEIVER-BODY-…) that the hub must not repeat; every GET is recorded too (a followed redirect).
 
     python3 Tests/Support/webhook_receiver.py LOG_FILE [--fail-first N]
 
@@ -25,9 +27,29 @@ def main() -> None:
             with lock:
                 state["seen"] += 1
                 status = 500 if state["seen"] <= fail_first else 204
+                if self.path.startswith("/redirect"):
+                    status = 302
+                elif self.path.startswith("/broken"):
+                    status = 500
                 with open(log, "a") as out:
-                    out.write(json.dumps({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "status": status}) + "\n")
+                    out.write(json.dumps({"method": "POST", "path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "status": status}) + "\n")
             self.send_response(status)
+            reply = b""
+            if status == 302:
+                self.send_header("Location", "/landed")
+                reply = b"RECEIVER-BODY-redirect"
+            elif self.path.startswith("/broken"):
+                reply = b"RECEIVER-BODY-stack-trace"
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            with lock:
+                with open(log, "a") as out:
+                    out.write(json.dumps({"method": "GET", "path": self.path, "headers": {}, "body": "", "status": 200}) + "\n")
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
             self.end_headers()
 
         def log_message(self, *args) -> None:

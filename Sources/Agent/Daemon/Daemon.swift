@@ -19,6 +19,9 @@ public actor Daemon {
         public var shutdownGrace: Duration = .seconds(60)
         /// How long a run asked to stop (SIGTERM) gets before it is killed and reported interrupted.
         public var stopGrace: Duration = .seconds(15)
+        /// How long past its stall limit a run process that stopped recording progress (stuck itself,
+        /// its own watchdog did not act) lives before the daemon ends it and reports it failed.
+        public var stallMargin: TimeInterval = 300
 
         public init(firesSlots: Bool) {
             self.firesSlots = firesSlots
@@ -44,6 +47,9 @@ public actor Daemon {
     /// Commands already taken (the hub offers a command until its ack arrives).
     private var takenCommandIDs = Set<String>()
     private var connected: Bool?
+    /// One outbox delivery at a time; a request meanwhile makes it go round once more.
+    private var delivering = false
+    private var deliverAgain = false
 
     public init(
         state: AgentState, settings: AgentSettings, options: Options, agentBinary: String = ProgramLocator.currentExecutable(),
@@ -105,7 +111,7 @@ public actor Daemon {
         var backoff = Backoff()
         while !Task.isCancelled {
             do {
-                try await state.outbox.flush(link: link)
+                try await deliverOutbox()
                 if syncRequested || clock.now().timeIntervalSince(lastSync) >= options.jobSyncInterval { try await syncJobs() }
                 let list = try await link.commands(wait: options.pollWaitSeconds)
                 markConnected(true, nil)
@@ -121,6 +127,22 @@ public actor Daemon {
                 try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
             }
         }
+    }
+
+    /// Delivers the outbox: from the hub loop before each long poll, and from the box at once when
+    /// it recorded the end of an interrupted or stalled run (the long poll may wait 25 s more).
+    /// Deliveries never overlap: a request during one makes it go round again.
+    private func deliverOutbox() async throws {
+        if delivering {
+            deliverAgain = true
+            return
+        }
+        delivering = true
+        defer { delivering = false }
+        repeat {
+            deliverAgain = false
+            try await state.outbox.flush(link: link)
+        } while deliverAgain
     }
 
     private func markConnected(_ now: Bool, _ error: (any Error)?) {
@@ -264,6 +286,12 @@ public actor Daemon {
 
     private func reportInterruptedRuns() async {
         let logger = logger
-        await RunSession.reportInterruptedRuns(state, clock: clock) { logger.warning("\($0)") }
+        let recorded = await RunSession.reportInterruptedRuns(state, clock: clock, stallMargin: options.stallMargin) { logger.warning("\($0)") }
+        guard recorded > 0 else { return }
+        do {
+            try await deliverOutbox()
+        } catch {
+            logger.notice("the end of an interrupted run waits in the outbox; the hub is not reachable now", metadata: ["error": "\(error)"])
+        }
     }
 }

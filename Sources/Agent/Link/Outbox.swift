@@ -52,12 +52,14 @@ public struct Outbox: Sendable {
     /// An event the hub refuses outright (a 4xx other than 401/403/408/429) would block the queue
     /// forever: its batch is retried one event at a time and the refused event is set aside as
     /// `<id>.json.rejected` (and logged), so the others still arrive.
+    /// With a `deadline`, no new request starts after it (each request is bounded by the link's own timeout).
     @discardableResult
-    public func flush(link: HubLink) async throws -> Int {
+    public func flush(link: HubLink, until deadline: ContinuousClock.Instant? = nil) async throws -> Int {
         var acknowledged = 0
         let events = try pending()
         var start = 0
         while start < events.count {
+            if let deadline, ContinuousClock.now >= deadline { break }
             let batch = Array(events[start..<min(start + Self.batchSize, events.count)])
             do {
                 acknowledged += try await send(batch, link: link)
@@ -96,9 +98,12 @@ public struct Outbox: Sendable {
 
 extension Outbox {
     /// One best-effort delivery, bounded in time (runs and restores at their start and end); the
-    /// daemon delivers what is left.
+    /// daemon delivers what is left. The bound has one source: each request ends by URLSession's
+    /// own timeout (the link's), and no request starts after `seconds`. Nothing races that timeout
+    /// to cancel a request under way: a second timer cancelling a task while URLSession's fired
+    /// is how a run once hung for good.
     func deliver(via link: HubLink?, within seconds: Double) async {
         guard let link, seconds > 0 else { return }
-        _ = await withTimeout(seconds: seconds) { try await self.flush(link: link) }
+        _ = try? await flush(link: link, until: .now + .milliseconds(Int(seconds * 1000)))
     }
 }

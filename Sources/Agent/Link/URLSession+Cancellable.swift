@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Synchronization
 
@@ -71,7 +72,12 @@ private final class PendingCall: Sendable {
             }
             return (state.task, state.continuation)
         }
-        task?.cancel()
         continuation?.resume(throwing: CancellationError())
+        // Never call into URLSession from here: this runs inside the cancelling thread's hold on
+        // the task's status, and URLSessionTask.cancel waits for URLSession's queue, which may be
+        // resuming this very task (its own timeout fired): each would wait for the other forever.
+        if let task { Self.cancelling.async { task.cancel() } }
     }
+
+    private static let cancelling = DispatchQueue(label: "mzpanel.agent.url-cancel")
 }

@@ -34,6 +34,9 @@ public struct RunExecution: Sendable {
     public var log: RunLog
     /// Seconds to try delivering the outbox at the start and end of the run (0 = do not try).
     public var deliveryTimeout: Double = 10
+    /// How long the run may go without progress before its watchdog ends it; nil = the job's own
+    /// limit (`RunWatchdog.limit(for:history:)`).
+    public var stallLimit: Duration?
     public var clock: any HubClock
 
     public init(state: AgentState, engine: any BackupEngine, log: RunLog = RunLog(), clock: any HubClock = SystemClock()) {
@@ -79,7 +82,10 @@ public struct RunExecution: Sendable {
             id: runID, accountID: identity.accountID, serverID: identity.serverID, jobID: job.id, trigger: request.trigger,
             slot: slot, status: .running, createdAt: started, startedAt: started,
             results: job.destinationIDs.map { DestinationResult(destinationID: $0, status: .pending) })
-        try state.running.register(run)
+        let watchdog = RunWatchdog(
+            limit: stallLimit ?? RunWatchdog.limit(for: job, history: state.history.load()), registry: state.running, runID: runID)
+        try state.running.register(run, stallLimit: watchdog.limit)
+        log.observe { watchdog.progressed() }
         log.annotate(jobID: job.id, runID: runID)
         log(
             "run \(runID) of job \(job.name) (\(job.id)) started, trigger \(request.trigger.rawValue)"
@@ -88,8 +94,20 @@ public struct RunExecution: Sendable {
 
         let (finished, record) = try await lifecycle.perform(run) { progress in
             await pings?.started()
-            return await engine.perform(RunContext(job: agentJob, identity: identity, runID: runID, state: state, log: log, progress: progress))
+            let context = RunContext(job: agentJob, identity: identity, runID: runID, state: state, log: log) { step in
+                watchdog.observe(step)
+                await progress(step)
+            }
+            return await Self.watched(by: watchdog) { await engine.perform(context) }
         } finish: { run, outcome in
+            var outcome = outcome
+            if let reason = watchdog.reason {
+                log(reason)
+                for index in outcome.results.indices where outcome.results[index].status != .succeeded {
+                    outcome.results[index].status = .failed
+                    outcome.results[index].error = reason
+                }
+            }
             run.results = outcome.results
             run.status = RunStatus.combining(outcome.results.map(\.status))
             run.filesNew = outcome.filesNew
@@ -108,6 +126,28 @@ public struct RunExecution: Sendable {
         await pings?.finished(finished)
         await lifecycle.deliver()
         return .finished(finished, record.snapshot)
+    }
+
+    /// Runs the engine under the watchdog: when the run goes the limit without progress, the
+    /// watchdog stops its processes and the engine is cancelled (the copies left are skipped).
+    static func watched(by watchdog: RunWatchdog, _ work: @escaping @Sendable () async -> EngineOutcome) async -> EngineOutcome {
+        await withTaskGroup(of: EngineOutcome?.self) { group in
+            group.addTask { await work() }
+            group.addTask {
+                await watchdog.watch()
+                return nil
+            }
+            var outcome = EngineOutcome(results: [])
+            while let next = await group.next() {
+                if let next {
+                    outcome = next
+                    group.cancelAll()  // the run ended: stop watching
+                } else if watchdog.reason != nil {
+                    group.cancelAll()  // the run stalled: stop the engine
+                }
+            }
+            return outcome
+        }
     }
 
     /// The hub created a run for a job this box does not know: end that run as failed (so it does

@@ -13,6 +13,7 @@ public final class RunLog: @unchecked Sendable {
     private var lines: [String] = []
     private let echo: Bool
     private var logger: Logger?
+    private var observers: [@Sendable () -> Void] = []
 
     public init(secrets: [String] = [], echo: Bool = true, logger: Logger? = nil) {
         self.redactor = Redactor(secrets: secrets)
@@ -33,15 +34,21 @@ public final class RunLog: @unchecked Sendable {
         lock.withLock { redactor.add(secret) }
     }
 
+    /// Calls `observer` after every line (the run's watchdog counts each as a step).
+    func observe(_ observer: @escaping @Sendable () -> Void) {
+        lock.withLock { observers.append(observer) }
+    }
+
     public func callAsFunction(_ message: String) {
         let stamp = Date().formatted(.iso8601.time(includingFractionalSeconds: false))
-        let (text, logger) = lock.withLock { () -> ([Substring], Logger?) in
+        let (text, logger, observers) = lock.withLock { () -> ([Substring], Logger?, [@Sendable () -> Void]) in
             let redacted = redactor.redact(message)
             let newLines = redacted.split(whereSeparator: \.isNewline)
             lines.append(contentsOf: newLines.map { "\(stamp) \($0)" })
             if lines.count > Self.excerptLines * 4 { lines.removeFirst(lines.count - Self.excerptLines) }
-            return (newLines, self.logger)
+            return (newLines, self.logger, self.observers)
         }
+        for observer in observers { observer() }
         guard echo else { return }
         if let logger {
             for line in text { logger.info("\(line)") }

@@ -58,19 +58,48 @@ struct RunSession: Sendable {
     }
 
     /// Runs whose process died are reported as interrupted, once, whoever finds them first (the
-    /// daemon or the next run): their leftover processes are stopped and the run recorded.
-    static func reportInterruptedRuns(_ state: AgentState, clock: any HubClock, log: (String) -> Void) async {
+    /// daemon or the next run): their leftover processes are stopped, the snapshots they left are
+    /// reported or forgotten (`LeftoverSnapshots`), and the run recorded. Runs whose process is
+    /// alive but went past its stall limit and `stallMargin` without progress are ended and
+    /// reported failed. Returns how many runs were recorded (the caller delivers them at once).
+    @discardableResult
+    static func reportInterruptedRuns(_ state: AgentState, clock: any HubClock, stallMargin: TimeInterval = 300, log: (String) -> Void) async
+        -> Int
+    {
+        var recorded = 0
+        for entry in state.running.reapStalled(now: clock.now(), margin: stallMargin) {
+            let stopped = await OrphanProcesses.stop(runID: entry.runID, grace: .seconds(5))
+            let event = RunningRegistry.stalledEvent(for: entry, now: clock.now())
+            if record(event, state: state, log: log) {
+                recorded += 1
+                log(
+                    "run \(entry.runID) of job \(entry.jobID) made no progress past its limit; process \(entry.pid) and \(stopped) restic or dump process\(stopped == 1 ? "" : "es") were ended, reported as failed"
+                )
+            }
+        }
         for entry in state.running.reapDead() {
             let stopped = await OrphanProcesses.stop(runID: entry.runID)
             if stopped > 0 { log("stopped \(stopped) leftover process\(stopped == 1 ? "" : "es") of run \(entry.runID)") }
-            let event = RunningRegistry.interruptedEvent(for: entry, now: clock.now())
-            do {
-                try state.outbox.append(event)
-                try? state.history.record(event.run)
+            // The run recorded its own end before it died (only the registry was left): nothing to add.
+            if state.history.load().contains(where: { $0.id == entry.runID && $0.status.isFinished }) { continue }
+            var event = RunningRegistry.interruptedEvent(for: entry, now: clock.now())
+            await LeftoverSnapshots(state: state).reconcile(&event, log: log)
+            if record(event, state: state, log: log) {
+                recorded += 1
                 log("run \(entry.runID) of job \(entry.jobID) was interrupted (process \(entry.pid) is gone); reported as interrupted")
-            } catch {
-                log("could not record the interrupted run \(entry.runID): \(error)")
             }
+        }
+        return recorded
+    }
+
+    private static func record(_ event: AgentEvent, state: AgentState, log: (String) -> Void) -> Bool {
+        do {
+            try state.outbox.append(event)
+            try? state.history.record(event.run)
+            return true
+        } catch {
+            log("could not record the end of run \(event.run.id): \(error)")
+            return false
         }
     }
 }

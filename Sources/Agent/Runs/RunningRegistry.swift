@@ -14,6 +14,16 @@ public struct RunningRegistry: Sendable {
         public var processStartTicks: UInt64?
         public var startedAt: Date
         public var run: Run
+        /// When the run last made progress (its watchdog records it every few seconds at most).
+        public var lastProgressAt: Date?
+        /// The run's stall limit (`RunWatchdog.limit`); nil for runs without a watchdog (restores).
+        public var stallLimitSeconds: Int?
+
+        /// Whether the run's process went longer than its stall limit and `margin` without progress.
+        func isStalled(now: Date, margin: TimeInterval) -> Bool {
+            guard let stallLimitSeconds else { return false }
+            return now.timeIntervalSince(lastProgressAt ?? startedAt) > TimeInterval(stallLimitSeconds) + margin
+        }
     }
 
     public let directory: String
@@ -22,13 +32,23 @@ public struct RunningRegistry: Sendable {
         self.directory = directory
     }
 
-    public func register(_ run: Run, pid: Int32 = getpid()) throws {
+    public func register(_ run: Run, pid: Int32 = getpid(), stallLimit: Duration? = nil) throws {
         try SafeName.check(run.id, what: "run id")
         try SecureFile.makeDirectory(directory)
         let entry = Entry(
             runID: run.id, jobID: run.jobID, pid: pid, processStartTicks: ProcessLiveness.startTicks(of: pid),
-            startedAt: run.startedAt ?? Date(), run: run)
+            startedAt: run.startedAt ?? Date(), run: run, stallLimitSeconds: stallLimit.map { Int($0.components.seconds) })
         try SecureFile.write(try HubJSON.encoder().encode(entry), to: path(run.id), mode: 0o600)
+    }
+
+    /// Records that a run progressed (kept only while the run is registered).
+    func recordProgress(runID: String, at date: Date) {
+        guard SafeName.isSafe(runID), let data = try? SecureFile.read(path(runID)),
+            var entry = try? HubJSON.decoder().decode(Entry.self, from: data)
+        else { return }
+        entry.lastProgressAt = date
+        guard let encoded = try? HubJSON.encoder().encode(entry), FileManager.default.fileExists(atPath: path(runID)) else { return }
+        try? SecureFile.write(encoded, to: path(runID), mode: 0o600)
     }
 
     public func unregister(runID: String) {
@@ -60,6 +80,41 @@ public struct RunningRegistry: Sendable {
             SecureFile.remove(taken)
         }
         return reaped
+    }
+
+    /// Takes the entries of live run processes that went past their stall limit and `margin`
+    /// without progress (the run process is stuck itself: its own watchdog did not end it), kills
+    /// those processes and returns the entries. Each is taken once, as in `reapDead`.
+    public func reapStalled(now: Date = Date(), margin: TimeInterval) -> [Entry] {
+        var reaped: [Entry] = []
+        for entry in entries() where entry.isStalled(now: now, margin: margin) && entry.pid != getpid() {
+            let taken = path(entry.runID) + ".stalled-\(getpid())"
+            guard rename(path(entry.runID), taken) == 0 else { continue }
+            if ProcessLiveness.isAlive(pid: entry.pid, startTicks: entry.processStartTicks) { kill(entry.pid, SIGKILL) }
+            reaped.append(entry)
+            SecureFile.remove(taken)
+        }
+        return reaped
+    }
+
+    /// The `runFinished` event of a run the daemon ended because it made no progress: `failed`, saying why.
+    public static func stalledEvent(for entry: Entry, now: Date = Date()) -> AgentEvent {
+        let limit = entry.stallLimitSeconds.map { RunWatchdog.words(.seconds($0)) } ?? "its limit"
+        let reason =
+            "the run made no progress for \(limit) (this job's limit) and its process did not stop by itself; the daemon ended it (process \(entry.pid)) so the job can run again"
+        var run = entry.run
+        run.status = .failed
+        run.finishedAt = now.wholeMilliseconds
+        run.results = run.results.map { result in
+            var copy = result
+            if copy.status == .running || copy.status == .pending {
+                copy.status = .failed
+                copy.error = reason
+            }
+            return copy
+        }
+        run.logExcerpt = [run.logExcerpt, reason].compactMap { $0 }.joined(separator: "\n")
+        return AgentEvent(id: ResourceID.make(.event), kind: .runFinished, occurredAt: now.wholeMilliseconds, run: run)
     }
 
     /// The `runFinished` event of an interrupted run.

@@ -17,20 +17,21 @@ struct AccountRoutes {
             .delete, "/api/v1/session", summary: "Log out (ends the session)", tag: "account", authenticated: false,
             response: "Deleted", logout)
         api.on(.get, "/api/v1/account", summary: "The caller's account and plan", tag: "account", response: "AccountView", account)
-        api.on(.get, "/api/v1/tokens", summary: "List API tokens (secrets are never shown again)", tag: "account", response: "TokenList", tokens)
         api.on(
-            .post, "/api/v1/tokens", summary: "Create an API token; the secret is in this response only", tag: "account",
+            .get, "/api/v1/tokens", summary: "List API tokens (secrets are never shown again)", tag: "account", scope: .admin,
+            response: "TokenList", tokens)
+        api.on(
+            .post, "/api/v1/tokens", summary: "Create an API token; the secret is in this response only", tag: "account", scope: .admin,
             body: "TokenRequest", response: "TokenCreated", status: 201, createToken)
-        api.on(.delete, "/api/v1/tokens/{token}", summary: "Revoke an API token", tag: "account", response: "Deleted", revokeToken)
+        api.on(
+            .delete, "/api/v1/tokens/{token}", summary: "Revoke an API token", tag: "account", scope: .admin, response: "Deleted", revokeToken)
     }
 
     @Sendable func login(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
         let body = try await request.decodeJSON(LoginRequest.self, context: context)
-        let email = body.email.trimmingSpaces.lowercased()
-        guard let user = try await hub.store.user(email: email),
-            try await AccountProvisioning.verify(body.password, hash: user.passwordHash),
-            let account = try await hub.store.account(id: user.accountID)
-        else {
+        let outcome = try await LoginService(hub: hub).attempt(email: body.email, password: body.password, address: context.clientAddress)
+        if case .throttled(let seconds) = outcome { throw LoginService.throttledError(seconds) }
+        guard case .loggedIn(let user) = outcome, let account = try await hub.store.account(id: user.accountID) else {
             throw APIError(.unauthorized, code: "unauthorized", "the email or the password is wrong")
         }
         let (secret, session) = try await hub.startSession(user: user)
@@ -59,25 +60,18 @@ struct AccountRoutes {
     }
 
     @Sendable func tokens(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
-        return JSONBody(TokenList(tokens: try await hub.store.apiTokens(accountID: try context.accountID())))
+        JSONBody(TokenList(tokens: try await TokenService(hub: hub).list(accountID: try context.accountID())))
     }
 
     @Sendable func createToken(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
         let accountID = try context.accountID()
         let body = try await request.decodeJSON(TokenRequest.self, context: context)
-        let name = body.name.trimmingSpaces
-        guard !name.isEmpty, name.count <= 100 else {
-            throw APIError.badRequest("a token needs a name of 1–100 characters (what it is for)", field: "name")
-        }
-        let issued = try await AccountProvisioning(store: hub.store, clock: hub.clock).issueAPIToken(accountID: accountID, name: name)
-        return JSONBody(TokenCreated(token: issued.token, secret: issued.secret), status: .created)
+        return JSONBody(try await TokenService(hub: hub).create(body, accountID: accountID), status: .created)
     }
 
     @Sendable func revokeToken(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
         let id = try context.parameter("token")
-        guard try await hub.store.revokeAPIToken(accountID: try context.accountID(), id: id, at: hub.clock.now()) else {
-            throw APIError.notFound(.apiToken, id)
-        }
+        guard try await TokenService(hub: hub).revoke(id: id, accountID: try context.accountID()) else { throw APIError.notFound(.apiToken, id) }
         return JSONBody(Deleted())
     }
 }

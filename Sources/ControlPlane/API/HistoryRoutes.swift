@@ -24,7 +24,7 @@ struct HistoryRoutes {
         api.on(.get, "/api/v1/snapshots/{snapshot}", summary: "Show a snapshot and its copies", tag: "history", response: "Snapshot", snapshot)
         api.on(.get, "/api/v1/fleet", summary: "Counts over the whole fleet", tag: "history", response: "FleetSummary", fleet)
         api.on(
-            .post, "/api/v1/schedules/preview", summary: "Normalize a schedule and list its next elapses in a time zone", tag: "jobs",
+            .post, "/api/v1/schedules/preview", summary: "Normalize a schedule and list its next elapses in a time zone", tag: "jobs", scope: .read,
             body: "PreviewRequest", response: "SchedulePreview", preview)
     }
 

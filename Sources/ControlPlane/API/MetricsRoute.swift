@@ -3,14 +3,17 @@ import Foundation
 import Hummingbird
 import Store
 
-/// `GET /metrics`: Prometheus text format for the caller's account (any API token of the account
-/// reads it: `bearer_token` in the scrape config). Names follow OpenTelemetry's conventions
+/// `GET /metrics`: Prometheus text format for the caller's account (a token with the `metrics`
+/// scope, which opens nothing else, or any wider one: `bearer_token` in the scrape config). Names follow OpenTelemetry's conventions
 /// (`mzpanel.job.last_success.time` → `mzpanel_job_last_success_time_seconds`).
 struct MetricsRoute {
     let hub: HubServices
 
     func register(on api: inout APIRouter) {
-        api.on(.get, "/metrics", summary: "Prometheus metrics of the caller's account (jobs, runs, agents)", tag: "meta", response: "Text", metrics)
+        api.on(
+            .get, "/metrics", summary: "Prometheus metrics of the caller's account (jobs, runs, agents)", tag: "meta", scope: .metrics,
+            response: "Text",
+            metrics)
     }
 
     @Sendable func metrics(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {

@@ -22,6 +22,13 @@ struct ServerRoutes {
             .delete, "/api/v1/servers/{server}", summary: "Remove a server, its jobs and sealed credentials (history stays)",
             tag: "servers", response: "ServerDeleted", remove)
         api.on(
+            .put, "/api/v1/servers/{server}/certificate", summary: "Certify the server's key with the account signing key (made client-side)",
+            tag: "servers", body: "CertificateRequest", response: "ServerView", certify)
+        api.on(
+            .delete, "/api/v1/servers/{server}/certificate",
+            summary: "Revoke the server's certificate; answers the destinations its agent can still open", tag: "servers",
+            response: "CertificateRevoked", revoke)
+        api.on(
             .get, "/api/v1/servers/{server}/enrollment-tokens", summary: "List a server's enrollment tokens", tag: "servers",
             response: "EnrollmentList", tokens)
         api.on(
@@ -59,6 +66,16 @@ struct ServerRoutes {
 
     @Sendable func remove(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<ServerDeleted> {
         JSONBody(try await servers.remove(try await server(context)))
+    }
+
+    @Sendable func certify(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<ServerView> {
+        let server = try await server(context)
+        let certified = try await servers.certify(server, with: try await request.decodeJSON(CertificateRequest.self, context: context))
+        return JSONBody(try await servers.views([certified], accountID: server.accountID)[0])
+    }
+
+    @Sendable func revoke(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<CertificateRevoked> {
+        JSONBody(try await servers.revoke(try await server(context)))
     }
 
     @Sendable func tokens(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<EnrollmentList> {

@@ -11,7 +11,8 @@ struct VaultRoutes {
     func register(on api: inout APIRouter) {
         api.on(
             .get, "/api/v1/vault", summary: "The account's vault document (ciphertext; unlocked only in the browser or CLI)",
-            tag: "vault", response: "VaultDocument", vault)
+            // Write, not read: the ciphertext is what an offline passphrase guess needs; read-only tokens never need it.
+            tag: "vault", scope: .write, response: "VaultDocument", vault)
         api.on(
             .put, "/api/v1/vault", summary: "Create the account's vault, or replace it after a passphrase change (replace=true)",
             tag: "vault", body: "VaultRequest", response: "VaultDocument", putVault)

@@ -1,3 +1,4 @@
+import BackupCore
 import Foundation
 import HTTPTypes
 
@@ -33,8 +34,13 @@ enum OpenAPIDocument {
                 ],
                 "400": errorResponse("The input is invalid; the message says what to change"),
             ]
+            if let scope = route.scope {
+                operation["description"] = "Needs an API token with the \(scope.rawValue) scope or a wider one (metrics < read < write < admin)."
+                operation["x-required-scope"] = scope.rawValue
+                responses["403"] = errorResponse("The API token's scope does not include this (insufficient_scope)")
+            }
             if route.authenticated {
-                responses["401"] = errorResponse("Missing or invalid credentials")
+                responses["401"] = errorResponse("Missing, invalid, revoked or expired credentials")
                 responses["404"] = errorResponse("No such resource in the caller's account")
                 if route.path.hasPrefix("/api/agent/") { operation["security"] = [["agent": [] as [Any]]] }
             } else {
@@ -48,6 +54,9 @@ enum OpenAPIDocument {
                 responses["402"] = errorResponse("The account's plan does not include this")
             }
             if route.method != .get { responses["409"] = errorResponse("Conflicts with existing data (name taken, in use)") }
+            if route.method == .post && route.path == "/api/v1/session" {
+                responses["429"] = errorResponse("Too many failed logins for this email or address: wait Retry-After seconds")
+            }
             operation["responses"] = responses
             paths[route.path, default: [:]][route.method.rawValue.lowercased()] = operation
         }

@@ -13,7 +13,7 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
     public let code: String
     public let message: String
     public let field: String?
-    /// Extra headers of the answer (`Allow` on a 405, `Retry-After` on a 429).
+    /// Headers sent with the error (`Allow` on a 405, `Retry-After` on a 429, `WWW-Authenticate`).
     public var headers: HTTPFields = [:]
 
     public init(_ status: HTTPResponse.Status, code: String, _ message: String, field: String? = nil) {
@@ -38,6 +38,23 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         "missing, expired or revoked credentials: send Authorization: Bearer <API token> (mzpanel login) or log in again"
     )
 
+    /// An API token used outside its scope: 403, naming the scope it has and the one the route needs (RFC 6750's `insufficient_scope`).
+    public static func insufficientScope(has: TokenScope, needs: TokenScope, route: String) -> APIError {
+        var error = APIError(
+            .forbidden, code: "insufficient_scope",
+            "this API token has the \(has.rawValue) scope; \(route) needs the \(needs.rawValue) scope. Use a token made with --scope \(needs.rawValue) (mzpanel tokens create)."
+        )
+        error.headers[.wwwAuthenticate] = "Bearer realm=\"mzpanel\", error=\"insufficient_scope\", scope=\"\(needs.rawValue)\""
+        return error
+    }
+
+    /// An expired API token: 401, saying when it expired.
+    public static func expiredToken(_ token: APIToken) -> APIError {
+        APIError(
+            .unauthorized, code: "token_expired",
+            "the API token \"\(token.name)\" expired at \(HubJSON.format(token.expiresAt ?? Date())); create a new one (mzpanel tokens create)")
+    }
+
     /// Maps a domain rule violation to its HTTP status.
     public init(_ error: DomainError) {
         let status: HTTPResponse.Status =
@@ -57,7 +74,7 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         var response = Response(
             status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer realm=\"mzpanel\"" }
-        response.headers.append(contentsOf: headers)
+        for field in headers { response.headers[field.name] = field.value }
         return response
     }
 }

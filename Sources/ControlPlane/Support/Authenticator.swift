@@ -24,8 +24,12 @@ struct Authenticator: RouterMiddleware {
             }
             let secret = String(authorization.dropFirst(7)).trimmingSpaces
             guard let token = try await store.apiToken(hash: Secrets.hash(secret)) else { throw APIError.unauthorized }
-            try await store.touchAPIToken(id: token.id, at: clock.now())
-            context.caller = Caller(accountID: token.accountID, method: .apiToken(id: token.id), label: "API token \"\(token.name)\" (\(token.id))")
+            let now = clock.now()
+            guard !token.isExpired(at: now) else { throw APIError.expiredToken(token) }
+            // Last use to the minute: one write a minute per token, not one per request.
+            if token.shouldRecordUse(at: now) { try await store.touchAPIToken(id: token.id, at: now) }
+            context.caller = Caller(
+                accountID: token.accountID, method: .apiToken(id: token.id), label: "API token \"\(token.name)\" (\(token.id))", scope: token.scope)
         } else if let secret = request.cookies[Self.sessionCookie]?.value {
             if let session = try await store.session(hash: Secrets.hash(secret), now: clock.now()) {
                 // Web pages' forms carry their own CSRF token (checked by the page handlers).

@@ -12,16 +12,21 @@ public struct Caller: Sendable {
     public var label: String = ""
     /// The user behind a session (its email is looked up only when an audit entry is written).
     public var userID: String?
+    /// What the caller may do: an API token's scope; a browser session is the account's person (admin).
+    public var scope: TokenScope = .admin
 }
 
 /// The hub's request context: the core context plus the authenticated caller.
 public struct HubRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var caller: Caller?
+    /// The client's IP address as the hub's socket sees it (a reverse proxy's, behind one).
+    public let clientAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.caller = nil
+        self.clientAddress = source.channel.remoteAddress?.ipAddress
     }
 
     public var maxUploadSize: Int { BodyLimit.json }

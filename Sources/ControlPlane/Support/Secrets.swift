@@ -20,4 +20,6 @@ public enum Secrets {
     public static let apiTokenPrefix = "mzp"
     public static let sessionPrefix = "mzs"
     public static let enrollmentPrefix = "mze"
+    /// The login form's cookie (a CSRF secret before any session exists).
+    public static let loginFormPrefix = "mzl"
 }

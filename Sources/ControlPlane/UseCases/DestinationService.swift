@@ -163,11 +163,6 @@ struct DestinationService {
         guard !keyID.isEmpty, keyID.count <= 128 else {
             throw DomainError.invalid("keyID", "keyID must name the server key the envelope is sealed to (1–128 characters)")
         }
-        if let fingerprint = server.keyFingerprint, fingerprint != keyID {
-            throw DomainError(
-                .conflict, field: "keyID",
-                "the envelope is sealed to key \(keyID) but server \(server.name) has key \(fingerprint); seal it again to the current key")
-        }
         guard (1...100).contains(body.version) else {
             throw DomainError.invalid("version", "version \(body.version) is not an envelope format version this hub knows (1–100)")
         }
@@ -185,6 +180,17 @@ struct DestinationService {
             throw DomainError(
                 .conflict, field: "ciphertext",
                 "destination \(destination.name) has no credential yet; give it one (credentialKey) before sealing it to servers")
+        }
+        guard let fingerprint = server.keyFingerprint else {
+            throw DomainError(
+                .conflict, field: "keyID",
+                "server \(server.name) is not enrolled yet, so it has no key to seal to; enroll its agent first, then seal",
+                reason: "not_enrolled")
+        }
+        if fingerprint != keyID {
+            throw DomainError(
+                .conflict, field: "keyID",
+                "the envelope is sealed to key \(keyID) but server \(server.name) has key \(fingerprint); seal it again to the current key")
         }
         var peerLogin: String?
         var recoveryLogin: String?

@@ -16,7 +16,13 @@ struct EnrollmentService {
             id: ResourceID.make(.enrollmentToken), accountID: server.accountID, serverID: server.id,
             createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(lifetime)))
         try await hub.store.createEnrollmentToken(token, hash: Secrets.hash(secret))
-        let command = "mzpanel-agent enroll --url \(hub.configuration.effectivePublicURL) --token \(secret)"
+        let command = Self.command(hubURL: hub.configuration.effectivePublicURL, secret: secret)
         return EnrollmentCreated(enrollmentToken: token, secret: secret, command: command)
+    }
+
+    /// The line to paste on the box: the token reaches the agent on standard input through the
+    /// shell's built-in printf, so it never appears in any process's argv (the process list).
+    static func command(hubURL: String, secret: String) -> String {
+        "printf '%s\\n' '\(secret)' | mzpanel-agent enroll --url \(hubURL) --token-file -"
     }
 }

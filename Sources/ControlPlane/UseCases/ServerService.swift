@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import HubAPI
+import Sealing
 import Store
 
 /// Servers as use cases: adding one (with its first enrollment token), views with health, renaming,
@@ -46,6 +47,55 @@ struct ServerService {
             throw DomainError(.notFound, "no server \"\(server.id)\" in this account")
         }
         return ServerDeleted(exposedDestinations: exposed)
+    }
+
+    /// Stores the account's certificate of the server's current key. The hub cannot make one (the
+    /// signing key lives in the vault); it checks it against the vault's public signing key so a
+    /// mistake is refused with a reason instead of stored.
+    func certify(_ server: Server, with body: CertificateRequest) async throws -> Server {
+        guard let publicKeyText = server.publicKey, let publicKey = Data(base64Encoded: publicKeyText), let fingerprint = server.keyFingerprint else {
+            throw DomainError(
+                .conflict, field: "keyFingerprint", "server \(server.name) is not enrolled yet, so it has no key to certify; enroll its agent first",
+                reason: "not_enrolled")
+        }
+        guard body.keyFingerprint.trimmingSpaces == fingerprint else {
+            throw DomainError(
+                .conflict, field: "keyFingerprint",
+                "server \(server.name)'s key is \(fingerprint), not \(body.keyFingerprint.trimmingSpaces): it enrolled again meanwhile; check the fingerprint on the box and certify again"
+            )
+        }
+        guard let accountKey = try await hub.store.vault(accountID: server.accountID)?.signingKey.flatMap({ Data(base64Encoded: $0) }) else {
+            throw DomainError(
+                .conflict, field: "certificate",
+                "this account's vault has no signing key yet; unlock the vault in the browser or CLI (`mzpanel servers trust`) to add it",
+                reason: "no_signing_key")
+        }
+        guard
+            ServerCertificate.isValid(
+                body.certificate, accountID: server.accountID, serverID: server.id, publicKey: publicKey, accountKey: accountKey)
+        else {
+            throw DomainError.invalid(
+                "certificate", "the certificate does not verify under this account's signing key for server \(server.name)'s key")
+        }
+        guard try await hub.store.certifyServer(accountID: server.accountID, id: server.id, publicKey: publicKeyText, certificate: body.certificate)
+        else {
+            throw DomainError(.conflict, field: "keyFingerprint", "server \(server.name) enrolled again meanwhile; certify its new key")
+        }
+        var certified = server
+        certified.certificate = body.certificate
+        return certified
+    }
+
+    /// Removes the server's certificate: clients no longer seal to it. Its agent can still open
+    /// what was sealed to it before; the answer names those destinations to rotate.
+    func revoke(_ server: Server) async throws -> CertificateRevoked {
+        if let publicKey = server.publicKey {
+            _ = try await hub.store.certifyServer(accountID: server.accountID, id: server.id, publicKey: publicKey, certificate: nil)
+        }
+        var revoked = server
+        revoked.certificate = nil
+        return CertificateRevoked(
+            server: revoked, exposedDestinations: try await hub.store.destinationsSealed(accountID: server.accountID, serverID: server.id))
     }
 
     /// Withdraws one of the server's enrollment tokens.

@@ -3,36 +3,60 @@ import Foundation
 import Hummingbird
 import Store
 
-/// Log in and out of the web hub.
+/// Log in and out of the web hub. The login form carries its own CSRF token: before a session
+/// exists, `GET /backups/login` sets a random `mzpanel_login` cookie (`HttpOnly; SameSite=Strict`)
+/// and the form holds an HMAC of it, so a cross-site page can neither submit the form with a known
+/// token nor log a victim into the attacker's account. Attempts are throttled (`LoginService`).
 struct LoginPages {
     let pages: WebPages
+
+    static let loginCookie = "mzpanel_login"
 
     struct LoginPage {
         let error: String?
         let email: String
         let next: String
+        let csrf: String
     }
 
     func register(on router: Router<HubRequestContext>) {
         router.get("/backups/login") { request, _ in
-            pages.render("login", LoginPage(error: nil, email: "", next: Self.safeNext(request.uri.queryParameters.get("next"))))
+            let (secret, isNew) = Self.loginSecret(request)
+            return render(LoginPage(error: nil, email: "", next: Self.safeNext(request.uri.queryParameters.get("next")), csrf: ""), secret, isNew)
         }
-        router.post("/backups/login") { request, _ in
+        router.post("/backups/login") { request, context in
             let form = try await FormData.read(request, limit: 16 * 1024)
-            let email = (form["email"] ?? "").lowercased()
+            let email = (form["email"] ?? "").trimmingSpaces.lowercased()
             let next = Self.safeNext(form["next"])
-            guard let user = try await pages.store.user(email: email),
-                try await AccountProvisioning.verify(form.pairs.first(where: { $0.0 == "password" })?.1 ?? "", hash: user.passwordHash)
+            guard let secret = request.cookies[Self.loginCookie]?.value,
+                PageCaller.formCarries(form, csrf: PageCaller.csrfToken(sessionSecret: secret))
             else {
-                return pages.render("login", LoginPage(error: "The email or the password is wrong.", email: email, next: next), status: .unauthorized)
+                let fresh = Secrets.make(prefix: Secrets.loginFormPrefix)
+                let page = LoginPage(
+                    error: "The login form expired or did not come from this site; enter your password again.", email: email, next: next, csrf: "")
+                return render(page, fresh, true, status: .forbidden)
             }
-            let (secret, session) = try await pages.hub.startSession(user: user)
-            await pages.hub.audit(
-                accountID: user.accountID, caller: nil, actor: user.email, action: "Log in", method: "POST",
-                path: "/backups/login", status: 303, resourceID: nil)
-            var response = WebResponses.redirect(next)
-            response.setCookie(pages.hub.sessionCookie(secret, expires: session.expiresAt))
-            return response
+            let password = form.pairs.first(where: { $0.0 == "password" })?.1 ?? ""
+            switch try await LoginService(hub: pages.hub).attempt(email: email, password: password, address: context.clientAddress) {
+            case .throttled(let seconds):
+                var response = render(
+                    LoginPage(error: "Too many failed logins; try again in \(seconds) seconds.", email: email, next: next, csrf: ""), secret, false,
+                    status: .tooManyRequests)
+                response.headers[.retryAfter] = String(seconds)
+                return response
+            case .wrong:
+                return render(
+                    LoginPage(error: "The email or the password is wrong.", email: email, next: next, csrf: ""), secret, false, status: .unauthorized)
+            case .loggedIn(let user):
+                let (sessionSecret, session) = try await pages.hub.startSession(user: user)
+                await pages.hub.audit(
+                    accountID: user.accountID, caller: nil, actor: user.email, action: "Log in", method: "POST",
+                    path: "/backups/login", status: 303, resourceID: nil)
+                var response = WebResponses.redirect(next)
+                response.setCookie(pages.hub.sessionCookie(sessionSecret, expires: session.expiresAt))
+                response.setCookie(loginCookie("", maxAge: 0))
+                return response
+            }
         }
         router.post("/backups/logout") { request, context in
             if let caller = try await PageCaller.from(request, context: context, store: pages.store) {
@@ -45,6 +69,26 @@ struct LoginPages {
             response.setCookie(pages.hub.sessionCookie("", expires: nil))
             return response
         }
+    }
+
+    /// The login form's cookie secret: the browser's, or a new one.
+    static func loginSecret(_ request: Request) -> (String, Bool) {
+        if let existing = request.cookies[loginCookie]?.value, existing.hasPrefix(Secrets.loginFormPrefix + "_") { return (existing, false) }
+        return (Secrets.make(prefix: Secrets.loginFormPrefix), true)
+    }
+
+    /// The login page with its form token (an HMAC of the cookie's secret), setting the cookie when it is new.
+    func render(_ page: LoginPage, _ secret: String, _ setCookie: Bool, status: HTTPResponse.Status = .ok) -> Response {
+        let model = LoginPage(error: page.error, email: page.email, next: page.next, csrf: PageCaller.csrfToken(sessionSecret: secret))
+        var response = pages.render("login", model, status: status)
+        if setCookie { response.setCookie(loginCookie(secret, maxAge: 12 * 3600)) }
+        return response
+    }
+
+    func loginCookie(_ value: String, maxAge: Int) -> Cookie {
+        Cookie(
+            name: Self.loginCookie, value: value, maxAge: maxAge, path: "/backups/login", secure: pages.hub.configuration.secureCookies,
+            httpOnly: true, sameSite: .strict)
     }
 
     /// Only a path inside the hub: never an open redirect to another site.

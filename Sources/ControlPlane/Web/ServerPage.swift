@@ -38,6 +38,9 @@ struct ServerPage {
         let enrolled: Bool
         let agentVersion: String
         let fingerprint: String
+        /// A certificate is stored; the page's script verifies it before sealing, the page only shows it.
+        let certified: Bool
+        let accountID: String
         let lastSeen: TimeView?
     }
 
@@ -109,7 +112,7 @@ struct ServerPage {
             server: ServerInfo(
                 id: server.id, name: server.name, online: online, enrolled: server.enrolledAt != nil,
                 agentVersion: server.agentVersion ?? "—", fingerprint: server.keyFingerprint ?? "—",
-                lastSeen: server.lastSeenAt.map { TimeView($0, now: now) }),
+                certified: server.certificate != nil, accountID: accountID, lastSeen: server.lastSeenAt.map { TimeView($0, now: now) }),
             jobs: rows,
             runs: runs.map { RunRow($0, jobName: names[$0.jobID] ?? "deleted job", serverName: server.name, now: now) },
             snapshots: snapshots.map {

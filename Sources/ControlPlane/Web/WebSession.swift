@@ -26,13 +26,18 @@ extension PageCaller {
         return PageCaller(account: account, csrf: csrfToken(sessionSecret: secret))
     }
 
-    /// Checks a posted form's token (constant time).
-    func checkCSRF(_ form: FormData) throws {
+    /// Whether a posted form carries the token `csrf` (constant time).
+    static func formCarries(_ form: FormData, csrf: String) -> Bool {
         let sent = Array((form["csrf"] ?? "").utf8)
         let expected = Array(csrf.utf8)
         var difference = UInt8(sent.count == expected.count ? 0 : 1)
         for (a, b) in zip(sent, expected) { difference |= a ^ b }
-        guard difference == 0 else {
+        return difference == 0
+    }
+
+    /// Checks a posted form's token (constant time).
+    func checkCSRF(_ form: FormData) throws {
+        guard Self.formCarries(form, csrf: csrf) else {
             throw APIError(.forbidden, code: "csrf", "the form has expired or did not come from this site; reload the page and try again")
         }
     }

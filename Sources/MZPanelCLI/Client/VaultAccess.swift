@@ -24,6 +24,13 @@ struct VaultOptions: ParsableArguments {
     var canUnlock: Bool { passphraseFile != nil || vaultRecoveryKeyFile != nil || isatty(STDIN_FILENO) == 1 }
 }
 
+/// An unlocked vault: its key and the account signing key inside it.
+struct UnlockedVault {
+    let accountID: String
+    let vaultKey: Data
+    let signingKey: AccountSigningKey
+}
+
 /// Unlocks (or, for the first offsite destination, creates) the account's vault.
 struct VaultAccess {
     let client: APIClient
@@ -35,8 +42,9 @@ struct VaultAccess {
 
     func accountID() async throws -> String { try await account().id }
 
-    /// The vault key. Creates the vault when the account has none and `create` is true.
-    func unlock(accountID: String, create: Bool) async throws -> Data {
+    /// The vault key and the signing key. Creates the vault when the account has none and `create`
+    /// is true; gives a vault made before signing existed its signing key.
+    func open(accountID: String, create: Bool) async throws -> UnlockedVault {
         let document: VaultDocument
         do {
             document = try await client.send("GET", "/api/v1/vault", as: VaultDocument.self)
@@ -47,14 +55,25 @@ struct VaultAccess {
             }
             return try await createVault(accountID: accountID)
         }
+        let vaultKey: Data
         if let file = options.vaultRecoveryKeyFile {
-            return try wrap { try Vault.unlock(document, accountID: accountID, recoveryKey: try SecretInput.read(file: file, what: "recovery key")) }
+            vaultKey = try wrap {
+                try Vault.unlock(document, accountID: accountID, recoveryKey: try SecretInput.read(file: file, what: "recovery key"))
+            }
+        } else {
+            let passphrase = try readPassphrase(confirm: false)
+            vaultKey = try wrap { try Vault.unlock(document, accountID: accountID, passphrase: passphrase) }
         }
-        let passphrase = try readPassphrase(confirm: false)
-        return try wrap { try Vault.unlock(document, accountID: accountID, passphrase: passphrase) }
+        if let signingKey = try wrap({ try Vault.signingKey(document, accountID: accountID, vaultKey: vaultKey) }) {
+            return UnlockedVault(accountID: accountID, vaultKey: vaultKey, signingKey: signingKey)
+        }
+        let (upgraded, signingKey) = try wrap { try Vault.addingSigningKey(document, accountID: accountID, vaultKey: vaultKey) }
+        _ = try await client.raw("PUT", "/api/v1/vault", body: VaultRequest(vault: upgraded, replace: true))
+        FileHandle.standardError.write(Data("The vault now holds the account signing key (fingerprint \(signingKey.fingerprint)).\n".utf8))
+        return UnlockedVault(accountID: accountID, vaultKey: vaultKey, signingKey: signingKey)
     }
 
-    private func createVault(accountID: String) async throws -> Data {
+    private func createVault(accountID: String) async throws -> UnlockedVault {
         FileHandle.standardError.write(
             Data("This account has no vault yet. Its passphrase protects every offsite credential; the hub never sees it.\n".utf8))
         let passphrase = try readPassphrase(confirm: true)
@@ -78,7 +97,7 @@ struct VaultAccess {
 
 
                 """.utf8))
-        return created.vaultKey
+        return UnlockedVault(accountID: accountID, vaultKey: created.vaultKey, signingKey: created.signingKey)
     }
 
     private func readPassphrase(confirm: Bool) throws -> String {
@@ -105,8 +124,8 @@ struct VaultAccess {
 /// the source server's login.
 struct DestinationSealer {
     let client: APIClient
-    let accountID: String
-    let vaultKey: Data
+    let vault: UnlockedVault
+    var accountID: String { vault.accountID }
 
     /// `recoveringFrom`: a lost server's id whose peer repository this server may read (a new login as that server).
     func seal(_ destination: Destination, to serverReference: String, recoveringFrom lost: String? = nil) async throws -> Server {
@@ -117,8 +136,12 @@ struct DestinationSealer {
         guard let publicKeyText = server.publicKey, let publicKey = Data(base64Encoded: publicKeyText), let keyID = server.keyFingerprint else {
             throw CLIError("server \(server.name) has not enrolled yet, so it has no key to seal to; run `mzpanel-agent enroll` on it first")
         }
+        guard
+            ServerCertificate.isValid(
+                server.certificate, accountID: accountID, serverID: server.id, publicKey: publicKey, accountKey: vault.signingKey.publicKey)
+        else { throw CertifyServer.uncertified(server, publicKey: publicKey) }
         do {
-            let dataKey = try DestinationKey.open(record, accountID: accountID, destinationID: destination.id, vaultKey: vaultKey)
+            let dataKey = try DestinationKey.open(record, accountID: accountID, destinationID: destination.id, vaultKey: vault.vaultKey)
             var login: PeerLogin?
             if destination.kind == .peer { login = PeerLogin.generate(serverID: server.id) }
             let recovery = lost.map { PeerLogin.generate(serverID: $0) }
@@ -166,7 +189,7 @@ enum JobSealing {
         }
         let access = VaultAccess(client: client, options: vault)
         let accountID = try await access.accountID()
-        let sealer = DestinationSealer(client: client, accountID: accountID, vaultKey: try await access.unlock(accountID: accountID, create: false))
+        let sealer = DestinationSealer(client: client, vault: try await access.open(accountID: accountID, create: false))
         var lines: [String] = []
         for destination in missing {
             let server = try await sealer.seal(destination, to: job.serverID)

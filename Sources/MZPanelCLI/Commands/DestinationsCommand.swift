@@ -92,12 +92,12 @@ struct DestinationsCommand: AsyncParsableCommand {
                 do {
                     let access = VaultAccess(client: client, options: vault)
                     let accountID = try await access.accountID()
-                    let vaultKey = try await access.unlock(accountID: accountID, create: true)
+                    let unlocked = try await access.open(accountID: accountID, create: true)
                     let (record, _) = try DestinationKey.create(
-                        accountID: accountID, destinationID: destination.id, vaultKey: vaultKey, credential: credential)
+                        accountID: accountID, destinationID: destination.id, vaultKey: unlocked.vaultKey, credential: credential)
                     destination = try await client.send(
                         "PATCH", "/api/v1/destinations/\(destination.id)", body: DestinationUpdate(credentialKey: record))
-                    let sealer = DestinationSealer(client: client, accountID: accountID, vaultKey: vaultKey)
+                    let sealer = DestinationSealer(client: client, vault: unlocked)
                     for server in attach { sealedTo.append(try await sealer.seal(destination, to: server).name) }
                 } catch {
                     // No half-made destination: without its credential it is useless.
@@ -149,8 +149,7 @@ struct DestinationsCommand: AsyncParsableCommand {
             }
             let access = VaultAccess(client: client, options: vault)
             let accountID = try await access.accountID()
-            let sealer = DestinationSealer(
-                client: client, accountID: accountID, vaultKey: try await access.unlock(accountID: accountID, create: false))
+            let sealer = DestinationSealer(client: client, vault: try await access.open(accountID: accountID, create: false))
             var names: [String] = []
             for reference in server { names.append(try await sealer.seal(item, to: reference, recoveringFrom: lost?.id).name) }
             if let lost {

@@ -6,7 +6,7 @@ import HubAPI
 struct ServersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "servers", abstract: "List, add, show and remove servers.",
-        subcommands: [List.self, Add.self, Show.self, Remove.self], defaultSubcommand: List.self
+        subcommands: [List.self, Add.self, Show.self, Remove.self, TrustServer.self, RevokeServer.self], defaultSubcommand: List.self
     )
 
     struct List: AsyncParsableCommand {
@@ -47,11 +47,7 @@ struct ServersCommand: AsyncParsableCommand {
             print("")
             print("  " + created.enrollment.command)
             print("")
-            print("or, to keep the token out of the server's process list:")
-            print("")
-            let words = created.enrollment.command.split(separator: " ")
-            let hubURL = words.firstIndex(of: "--url").flatMap { words.indices.contains($0 + 1) ? String(words[$0 + 1]) : nil } ?? "HUB_URL"
-            print("  printf '%s\\n' '\(created.enrollment.secret)' | mzpanel-agent enroll --url \(hubURL) --token-file -")
+            print("(printf is the shell's own: the token reaches the agent on standard input, never in a process list.)")
         }
     }
 
@@ -66,7 +62,14 @@ struct ServersCommand: AsyncParsableCommand {
             let item = try HubDecoding.decode(Server.self, data)
             Output.fields([
                 ("Name", item.name), ("ID", item.id), ("Enrolled", Output.date(item.enrolledAt)),
-                ("Key fingerprint", item.keyFingerprint ?? "-"), ("Agent version", item.agentVersion ?? "-"),
+                ("Key fingerprint", item.keyFingerprint ?? "-"),
+                (
+                    "Certified",
+                    item.certificate == nil
+                        ? "no (mzpanel servers trust \(item.name) --fingerprint …)"
+                        : "a certificate is stored (sealing verifies it against your vault)"
+                ),
+                ("Agent version", item.agentVersion ?? "-"),
                 ("Last seen", Output.date(item.lastSeenAt)), ("Created", Output.date(item.createdAt)),
             ])
         }

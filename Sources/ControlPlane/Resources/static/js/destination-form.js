@@ -18,14 +18,20 @@
 
 import { api } from "./api.js";
 import {
+  addSigningKey,
+  base64Decode,
   base64UrlEncode,
+  certifyServer,
   createDestinationKey,
   createVault,
+  fingerprint,
   generatePeerLogin,
   MIN_PASSPHRASE_LENGTH,
   openDestinationKey,
+  openSigningKey,
   sealEnvelope,
   unlockVault,
+  verifyServerCertificate,
 } from "./sealing.js";
 
 /** The secrets each kind needs in its credential (besides `repositoryPassword`). */
@@ -60,6 +66,11 @@ export function init(root = document) {
     if (wired.has(form)) continue;
     wired.add(form);
     wireAttachForm(form);
+  }
+  for (const form of root.querySelectorAll("form[data-trust-form]")) {
+    if (wired.has(form)) continue;
+    wired.add(form);
+    wireTrustForm(form);
   }
 }
 
@@ -250,8 +261,18 @@ function destinationPath(id) {
  * `recoverFrom` (a lost server's id) adds a fresh login as that server, so this server can read
  * its repository; the hub gets only the login's htpasswd line.
  */
-async function sealToServer({ accountID, destinationID, kind, serverID, keyID, publicKey, ddk, credentialBox, recoverFrom }) {
+async function sealToServer({ accountID, destinationID, kind, serverID, signingKey, ddk, credentialBox, recoverFrom }) {
+  // The key as the hub holds it now, sealed to only when the account certified it.
+  const server = await api("GET", `/api/v1/servers/${encodeURIComponent(serverID)}`);
+  const { publicKey, keyFingerprint: keyID } = server;
   if (!keyID || !publicKey) throw new Error("this server has no key yet; enroll it first");
+  if (!(await verifyServerCertificate(server.certificate, accountID, server.id, publicKey, signingKey.publicKey))) {
+    throw new Error(
+      `${server.name}'s key is not certified by your account key, so nothing was sealed to it. On ${server.name}, run ` +
+        `"mzpanel-agent fingerprint": if it prints ${await fingerprint(base64Decode(publicKey))}, trust the server on its page; ` +
+        `if not, the key the hub holds is not that server's`,
+    );
+  }
   const login = kind === "peer" ? await generatePeerLogin(serverID) : null;
   const recovery = kind === "peer" && recoverFrom ? await generatePeerLogin(recoverFrom) : null;
   const secrets = login ? { restUser: login.restUser, restPassword: login.restPassword } : undefined;
@@ -552,9 +573,11 @@ async function submitDestination(form, state, { loadVault, markVaultNew }) {
 
   // 1. The vault key: unlock the vault, or create the vault (first offsite destination).
   let vaultKey;
+  let signingKey;
   if (state.vault) {
     try {
       vaultKey = await unlockVault(accountID, state.vault, passphrase);
+      ({ vault: state.vault, signingKey } = await vaultSigningKey(accountID, state.vault, vaultKey));
     } catch (error) {
       setIdle(form);
       showErrors(form, kind, [["vault", error.message]]);
@@ -587,6 +610,7 @@ async function submitDestination(form, state, { loadVault, markVaultNew }) {
     for (const input of form.querySelectorAll("[data-vault-passphrase-confirm]")) input.value = "";
     await showRecoveryKey(created.recoveryKey);
     vaultKey = created.vaultKey;
+    signingKey = created.signingKey;
   }
 
   // 2. The destination itself: name, kind, settings, never a secret.
@@ -628,8 +652,7 @@ async function submitDestination(form, state, { loadVault, markVaultNew }) {
         destinationID: id,
         kind,
         serverID: box.value,
-        keyID: box.dataset.keyId,
-        publicKey: box.dataset.publicKey,
+        signingKey,
         ddk,
         credentialBox: record.credential,
       });
@@ -708,8 +731,10 @@ async function submitAttach(form) {
       throw error;
     }
     let vaultKey;
+    let signingKey;
     try {
       vaultKey = await unlockVault(accountID, vault, passphrase);
+      ({ signingKey } = await vaultSigningKey(accountID, vault, vaultKey));
     } catch (error) {
       setIdle(form);
       showErrors(form, kind, [["vault", error.message]]);
@@ -732,8 +757,7 @@ async function submitAttach(form) {
       destinationID,
       kind: destinationKind,
       serverID,
-      keyID: option.dataset.keyId,
-      publicKey: option.dataset.publicKey,
+      signingKey,
       ddk,
       credentialBox,
       recoverFrom: recoverSelect && recoverSelect.value ? recoverSelect.value : undefined,
@@ -744,6 +768,89 @@ async function submitAttach(form) {
     showAPIError(form, kind, error);
     return;
   }
+  if (passphraseInput) passphraseInput.value = "";
+  location.reload();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The account signing key, and the trust form: certify a server's key (docs/sealing.md)
+
+/**
+ * The signing key inside an unlocked vault; a vault made before signing existed gets one now
+ * (stored with PUT /api/v1/vault). Returns the (possibly new) vault document and the key.
+ */
+async function vaultSigningKey(accountID, vault, vaultKey) {
+  const signingKey = await openSigningKey(accountID, vault, vaultKey);
+  if (signingKey) return { vault, signingKey };
+  const added = await addSigningKey(accountID, vault, vaultKey);
+  await api("PUT", "/api/v1/vault", { vault: added.vault, replace: true });
+  return added;
+}
+
+/** Fingerprints compare without case, spaces or separators, as people copy them. */
+function normalizedFingerprint(text) {
+  return String(text).toLowerCase().replace(/[^0-9a-f]/g, "");
+}
+
+function wireTrustForm(form) {
+  let busy = false;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (busy) return;
+    busy = true;
+    try {
+      await submitTrust(form);
+    } catch (error) {
+      showFormError(form, error && error.message ? error.message : String(error));
+      setIdle(form);
+    } finally {
+      busy = false;
+    }
+  });
+}
+
+async function submitTrust(form) {
+  clearErrors(form);
+  const accountID = form.dataset.accountId || "";
+  const serverID = form.dataset.serverId || "";
+  const typed = form.querySelector("[data-fingerprint]").value.trim();
+  const passphraseInput = form.querySelector("[data-vault-passphrase]");
+  const passphrase = passphraseInput ? passphraseInput.value : "";
+  const errors = [];
+  if (!normalizedFingerprint(typed)) errors.push(["fingerprint", "Type the fingerprint the server prints (mzpanel-agent fingerprint)"]);
+  if (!passphrase) errors.push(["vault", "Enter your vault passphrase"]);
+  if (errors.length) {
+    showErrors(form, "", errors);
+    return;
+  }
+  setBusy(form, "Certifying…");
+  const server = await api("GET", `/api/v1/servers/${encodeURIComponent(serverID)}`);
+  if (!server.publicKey) throw new Error(`${server.name} has not enrolled yet, so it has no key to certify`);
+  const actual = await fingerprint(base64Decode(server.publicKey));
+  if (normalizedFingerprint(typed) !== normalizedFingerprint(actual)) {
+    setIdle(form);
+    showErrors(form, "", [
+      ["fingerprint", `The key the hub holds for ${server.name} has fingerprint ${actual}, not the one you typed: nothing was certified`],
+    ]);
+    return;
+  }
+  let vault;
+  try {
+    vault = await api("GET", "/api/v1/vault");
+  } catch (error) {
+    if (error.status === 404) throw new Error("This account has no vault yet: it is made with the first offsite destination");
+    throw error;
+  }
+  let signingKey;
+  try {
+    ({ signingKey } = await vaultSigningKey(accountID, vault, await unlockVault(accountID, vault, passphrase)));
+  } catch (error) {
+    setIdle(form);
+    showErrors(form, "", [["vault", error.message]]);
+    return;
+  }
+  const certificate = await certifyServer(accountID, server.id, server.publicKey, signingKey);
+  await api("PUT", `/api/v1/servers/${encodeURIComponent(server.id)}/certificate`, { certificate, keyFingerprint: actual });
   if (passphraseInput) passphraseInput.value = "";
   location.reload();
 }

@@ -246,7 +246,8 @@ export async function createVault(accountID, passphrase, { iterations = MIN_ITER
     passphrase: await sealBox(await passphraseKey(passphrase, salt, iterations), vaultAAD(accountID, "passphrase"), vaultKey),
     recovery: await sealBox(recoveryKey, vaultAAD(accountID, "recovery"), vaultKey),
   };
-  return { vault, recoveryKey: formatRecoveryKey(recoveryKey), vaultKey };
+  const signed = await addSigningKey(accountID, vault, vaultKey);
+  return { vault: signed.vault, recoveryKey: formatRecoveryKey(recoveryKey), vaultKey, signingKey: signed.signingKey };
 }
 
 function checkVault(vault) {
@@ -300,7 +301,76 @@ export async function changeVaultPassphrase(accountID, vault, vaultKey, newPassp
     salt: base64Encode(salt),
     passphrase: await sealBox(await passphraseKey(newPassphrase, salt, iterations), vaultAAD(accountID, "passphrase"), vaultKey),
     recovery: { nonce: vault.recovery.nonce, ct: vault.recovery.ct },
+    ...(vault.signing ? { signing: { nonce: vault.signing.nonce, ct: vault.signing.ct }, signingKey: vault.signingKey } : {}),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The account signing key (Ed25519, its 32-byte seed boxed under the vault key) and server
+// certificates
+
+// PKCS #8 wrapping of a raw Ed25519 seed (RFC 8410): WebCrypto imports private keys only so.
+const ED25519_PKCS8_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);
+
+function base64UrlDecode(text) {
+  const padded = text.replace(/-/g, "+").replace(/_/g, "/");
+  return base64Decode(padded + "=".repeat((4 - (padded.length % 4)) % 4));
+}
+
+async function signingKeyFromSeed(seed) {
+  const pkcs8 = new Uint8Array(48);
+  pkcs8.set(ED25519_PKCS8_PREFIX);
+  pkcs8.set(seed, 16);
+  const privateKey = await subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, true, ["sign"]);
+  const publicKey = base64UrlDecode((await subtle.exportKey("jwk", privateKey)).x);
+  return { privateKey, publicKey, fingerprint: await fingerprint(publicKey) };
+}
+
+/** A vault document with a new signing key (for vaults made before signing existed); returns it and the key. */
+export async function addSigningKey(accountID, vault, vaultKey) {
+  const seed = randomBytes(32);
+  const signingKey = await signingKeyFromSeed(seed);
+  const signing = await sealBox(vaultKey, vaultAAD(accountID, "signing"), seed);
+  return { vault: { ...vault, signing, signingKey: base64Encode(signingKey.publicKey) }, signingKey };
+}
+
+/**
+ * The account signing key inside an unlocked vault, or null for a vault made before signing
+ * existed. Throws when the box does not open or holds another key than the document names.
+ */
+export async function openSigningKey(accountID, vault, vaultKey) {
+  if (!vault.signing) return null;
+  const seed = await openBox(vault.signing, vaultKey, vaultAAD(accountID, "signing"));
+  if (!seed || seed.length !== 32) throw new Error("the vault's signing key does not open with this vault key: the vault document was altered");
+  const signingKey = await signingKeyFromSeed(seed);
+  if (vault.signingKey !== base64Encode(signingKey.publicKey)) {
+    throw new Error("the vault's public signing key is not the one inside it: the vault document was altered");
+  }
+  return signingKey;
+}
+
+/** "mzpanel-server-certificate/v1\n" + accountID + "\n" + serverID + "\n" + base64(server public key) */
+export function certificateMessage(accountID, serverID, serverPublicKey) {
+  return `mzpanel-server-certificate/v1\n${accountID}\n${serverID}\n${base64Encode(publicKeyBytes(serverPublicKey))}`;
+}
+
+/** The certificate of a server key: base64 of the account key's Ed25519 signature. */
+export async function certifyServer(accountID, serverID, serverPublicKey, signingKey) {
+  const message = utf8(certificateMessage(accountID, serverID, serverPublicKey));
+  return base64Encode(new Uint8Array(await subtle.sign({ name: "Ed25519" }, signingKey.privateKey, message)));
+}
+
+/** True when `certificate` is the account key's signature of this account, server and key. */
+export async function verifyServerCertificate(certificate, accountID, serverID, serverPublicKey, accountPublicKey) {
+  if (typeof certificate !== "string" || !certificate) return false;
+  let signature;
+  try {
+    signature = base64Decode(certificate);
+  } catch {
+    return false;
+  }
+  const key = await subtle.importKey("raw", toBytes(accountPublicKey, "the account key"), { name: "Ed25519" }, false, ["verify"]);
+  return subtle.verify({ name: "Ed25519" }, key, signature, utf8(certificateMessage(accountID, serverID, serverPublicKey)));
 }
 
 // ---------------------------------------------------------------------------------------------
