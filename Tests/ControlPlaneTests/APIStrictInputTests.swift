@@ -70,6 +70,16 @@ struct APIStrictInputTests {
         }
     }
 
+    @Test func lengthsAreCountedAsTheDocumentCountsThem() async throws {
+        try await withTestHub { hub, client in
+            let account = try await hub.account("lengths@example.com")
+            // 51 characters, 102 code points: JSON Schema's maxLength (100) counts code points.
+            let name = String(repeating: "e\u{301}", count: 51)
+            let token = try await client.call(.post, "/api/v1/tokens", token: account.token, body: #"{"name":"\#(name)","scope":"read"}"#)
+            expectError(token, .badRequest, field: "name")
+        }
+    }
+
     @Test func aMethodARouteDoesNotServeAnswers405WithAllow() async throws {
         try await withTestHub { hub, client in
             let account = try await hub.account("trace@example.com")
