@@ -45,10 +45,11 @@ public enum APITokenRules {
     /// The longest lifetime a token may be given (two years); a token without expiry is allowed too.
     public static let maximumLifetime: TimeInterval = 2 * 366 * 86_400
 
-    /// A name of 1–100 characters, trimmed.
+    /// A name of 1–100 characters, trimmed. Characters are counted as JSON Schema counts them (Unicode
+    /// code points, before trimming), so the API's `maxLength` and this check agree exactly.
     public static func validatedName(_ name: String) throws(DomainError) -> String {
         let clean = name.trimmingSpaces
-        guard !clean.isEmpty, clean.count <= 100 else {
+        guard !clean.isEmpty, name.unicodeScalars.count <= 100 else {
             throw .invalid("name", "a token needs a name of 1–100 characters (what it is for)")
         }
         return clean

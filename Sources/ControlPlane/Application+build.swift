@@ -12,9 +12,9 @@ public let hubVersion = "0.1.0"
 /// The router with every API route, and the table the OpenAPI document is built from.
 public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestContext>, routes: [RouteDoc]) {
     let router = Router(context: HubRequestContext.self)
-    router.add(middleware: ErrorMappingMiddleware())
-    router.add(middleware: Authenticator(store: hub.store, clock: hub.clock))
     let actions = AuditMiddleware.ActionTable()
+    router.add(middleware: ErrorMappingMiddleware(routes: actions))
+    router.add(middleware: Authenticator(store: hub.store, clock: hub.clock))
     router.add(middleware: AuditMiddleware(hub: hub, table: actions))
     var api = APIRouter(router: router)
     AccountRoutes(hub: hub).register(on: &api)
@@ -42,7 +42,7 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: document)))
     }
     try registerWebRoutes(on: router, hub: hub)
-    actions.fill(routes: api.docs)
+    actions.fill(routes: api.docs + [openAPIRoute])
     return (router, api.docs + [openAPIRoute])
 }
 

@@ -23,6 +23,12 @@ public struct HubConfiguration: Sendable {
     public var missedGrace: TimeInterval = JobHealth.defaultGrace
     /// How often the notifier evaluates job health and sends due notifications.
     public var notifyInterval: TimeInterval = 30
+    /// Live run progress streams (server-sent events) one browser session may hold open (default 4).
+    public var eventStreamsPerSession: Int = 4
+    /// Live run progress streams the hub holds open in all (default 256).
+    public var eventStreams: Int = 256
+    /// Entries a snapshot copy's listing may have; a bigger one fails with a message (default 2,000,000).
+    public var maxListingEntries: Int = 2_000_000
     /// Let notifications (webhooks, SMTP) reach loopback and private addresses (`--allow-private-webhooks`,
     /// default off). Link-local and cloud metadata addresses are refused whatever this says.
     public var allowPrivateWebhooks: Bool = false
@@ -39,6 +45,10 @@ public struct HubServices: Sendable {
     public let configuration: HubConfiguration
     /// Downloads being relayed from agents to browsers.
     public let downloads = DownloadRelay()
+    /// The command long-poll each agent holds (one per server).
+    public let polls = CommandPolls()
+    /// The live progress streams browsers hold.
+    public let streams: EventStreamSlots
     /// Failed logins and the backoff they earned (web form and API).
     public let logins = LoginGuard()
 
@@ -49,6 +59,7 @@ public struct HubServices: Sendable {
         self.store = store
         self.clock = clock
         self.configuration = configuration
+        self.streams = EventStreamSlots(perSession: configuration.eventStreamsPerSession, total: configuration.eventStreams)
         self.passwords = passwords
     }
 }

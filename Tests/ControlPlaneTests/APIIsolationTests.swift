@@ -48,6 +48,7 @@ struct APIIsolationTests {
     /// A valid body per request schema, so a 404 can only come from the reference.
     static let bodies: [String: String] = [
         "ServerUpdate": #"{"name":"hijacked-server"}"#,
+        "Binary": "hijacked download part",
         "EnrollmentRequest": #"{"expiresInSeconds":600}"#,
         "CertificateRequest": #"{"certificate":"AAAA","keyFingerprint":"0000"}"#,
         "DestinationUpdate": #"{"name":"hijacked-destination","settings":{"path":"/tmp/hijacked"}}"#,

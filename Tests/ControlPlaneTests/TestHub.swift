@@ -65,9 +65,11 @@ struct TestHub: Sendable {
 }
 
 /// Runs `body` against `buildApplication` on a fresh hub through Hummingbird's router test client;
-/// `allowPrivateWebhooks` as `mzpanel serve --allow-private-webhooks` (receivers on 127.0.0.1).
+/// `allowPrivateWebhooks` as `mzpanel serve --allow-private-webhooks` (receivers on 127.0.0.1),
+/// `configure` changes any other setting.
 func withTestHub<T: Sendable>(
-    allowPrivateWebhooks: Bool = false, _ body: @Sendable (TestHub, any TestClientProtocol) async throws -> T
+    allowPrivateWebhooks: Bool = false, configure: (inout HubConfiguration) -> Void = { _ in },
+    _ body: @Sendable (TestHub, any TestClientProtocol) async throws -> T
 ) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mzpanel-api-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -78,6 +80,7 @@ func withTestHub<T: Sendable>(
     // The scheduler would enqueue commands on its own timer; these tests drive the hub by hand.
     configuration.runScheduler = false
     configuration.allowPrivateWebhooks = allowPrivateWebhooks
+    configure(&configuration)
     let clock = TestClock()
     let hub = TestHub(store: store, clock: clock, services: HubServices(store: store, clock: clock, configuration: configuration))
     do {

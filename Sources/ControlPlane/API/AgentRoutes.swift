@@ -42,7 +42,8 @@ struct AgentRoutes {
 
     @Sendable func events(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<EventAck> {
         let server = try await agent(request)
-        return JSONBody(try await link.deliver(try await request.decodeJSON(EventBatch.self, context: context), from: server))
+        return JSONBody(
+            try await link.deliver(try await request.decodeJSON(EventBatch.self, context: context, limit: BodyLimit.eventBatch), from: server))
     }
 
     @Sendable func peerReport(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<PeerReport> {

@@ -29,14 +29,32 @@ struct BrowseRoutes {
 
     @Sendable func uploadListing(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
         let server = try await AgentRoutes(hub: hub).agent(request)
-        let upload = try await request.decodeJSON(ListingUpload.self, context: context, limit: 16 * 1024 * 1024)
+        var upload = try await request.decodeJSON(ListingUpload.self, context: context, limit: BodyLimit.listingPart)
         let snapshot = try context.parameter("snapshot")
+        guard upload.entries.count <= BodyLimit.listingPartEntries else {
+            throw APIError(
+                .contentTooLarge, code: "too_large",
+                "a listing part has at most \(BodyLimit.listingPartEntries) entries, this one \(upload.entries.count)",
+                field: "entries")
+        }
+        // A copy's listing is bounded in all: past the bound it fails with words the browser shows.
+        let maximum = hub.configuration.maxListingEntries
+        let listed = try await hub.store.listing(accountID: server.accountID, snapshotID: snapshot, destinationID: upload.destinationID)
+        let tooBig = listed.map { $0.status == .listing && Int($0.entries) + upload.entries.count > maximum } ?? false
+        if tooBig {
+            upload = ListingUpload(
+                destinationID: upload.destinationID, entries: [], done: true,
+                error: "the snapshot has more than \(maximum) entries, more than the hub lists for browsing; restore it with include paths instead")
+        }
         guard
             try await hub.store.appendListing(
                 serverID: server.id, snapshotID: snapshot, destinationID: upload.destinationID, entries: upload.entries,
                 done: upload.done, error: upload.error, now: hub.clock.now())
         else {
             throw APIError(.notFound, code: "not_found", "no listing of \(snapshot) is waiting for this server")
+        }
+        if tooBig {
+            throw APIError(.contentTooLarge, code: "too_large", "the listing is over \(maximum) entries; the hub stopped it", field: "entries")
         }
         return JSONBody(Deleted())
     }

@@ -77,7 +77,7 @@ struct DestinationRoutes {
 
     @Sendable func seal(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<SealedEnvelope> {
         let (destination, server) = try await pair(context)
-        let body = try await request.decodeJSON(EnvelopeRequest.self, context: context)
+        let body = try await request.decodeJSON(EnvelopeRequest.self, context: context, limit: BodyLimit.envelope)
         return JSONBody(try await destinations.seal(destination, to: server, with: body))
     }
 

@@ -20,7 +20,7 @@ struct DownloadRoutes {
             tag: "snapshots", response: "Binary", query: ["path", "format", "destination"], download)
         api.on(
             .post, "/api/agent/v1/downloads/{download}", summary: "The agent sends the next part of a download (raw bytes; seq, done, error)",
-            tag: "agent", response: "Deleted", query: ["seq", "done", "error"], uploadPart)
+            tag: "agent", body: "Binary", response: "Deleted", query: ["seq", "done", "error"], uploadPart)
     }
 
     @Sendable func download(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
@@ -32,18 +32,33 @@ struct DownloadRoutes {
         .response(relay: hub.downloads)
     }
 
+    static let gone = APIError(.notFound, code: "not_found", "no download is waiting for this part (the browser left, or it is another server's)")
+
     @Sendable func uploadPart(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
         let server = try await AgentRoutes(hub: hub).agent(request)
-        var request = request
-        let part = try await request.collectBody(upTo: 4 * 1024 * 1024)
+        let id = try context.parameter("download")
+        guard await hub.downloads.isWaiting(id: id, serverID: server.id) else { throw Self.gone }
         let query = QueryParameters(request: request)
-        guard
-            await hub.downloads.push(
-                id: try context.parameter("download"), serverID: server.id, part: part, done: query.string("done") == "1",
-                error: query.string("error"))
-        else {
-            throw APIError(.notFound, code: "not_found", "no download is waiting for this part (the browser left, or it is another server's)")
+        guard let sequence = try query.int("seq"), sequence >= 0 else {
+            throw APIError.badRequest("seq (the part's number, from 0) is required", field: "seq")
         }
-        return JSONBody(Deleted())
+        var request = request
+        let part: ByteBuffer
+        do {
+            part = try await request.collectBody(upTo: BodyLimit.downloadPart)
+        } catch {
+            throw APIError(.contentTooLarge, code: "too_large", "a download part is at most \(BodyLimit.downloadPart / 1024) KiB")
+        }
+        let outcome = await hub.downloads.push(
+            id: id, serverID: server.id, sequence: sequence, part: part, done: query.string("done") == "1",
+            error: query.string("error"))
+        switch outcome {
+        case .queued:
+            return JSONBody(Deleted())
+        case .gone:
+            throw Self.gone
+        case .outOfOrder(let expected):
+            throw APIError(.conflict, code: "out_of_order", "part \(sequence) is out of order; the download expects part \(expected)", field: "seq")
+        }
     }
 }

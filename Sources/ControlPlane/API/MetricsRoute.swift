@@ -11,7 +11,8 @@ struct MetricsRoute {
 
     func register(on api: inout APIRouter) {
         api.on(
-            .get, "/metrics", summary: "Prometheus metrics of the caller's account (jobs, runs, agents)", tag: "meta", scope: .metrics, response: nil,
+            .get, "/metrics", summary: "Prometheus metrics of the caller's account (jobs, runs, agents)", tag: "meta", scope: .metrics,
+            response: "Text",
             metrics)
     }
 

@@ -13,7 +13,7 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
     public let code: String
     public let message: String
     public let field: String?
-    /// Headers sent with the error (`Retry-After`, `WWW-Authenticate`).
+    /// Headers sent with the error (`Allow` on a 405, `Retry-After` on a 429, `WWW-Authenticate`).
     public var headers: HTTPFields = [:]
 
     public init(_ status: HTTPResponse.Status, code: String, _ message: String, field: String? = nil) {
@@ -82,6 +82,9 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
 /// Turns every error a handler throws into an `APIError`, so no client ever sees an HTML page
 /// or a stack trace, and unexpected failures are logged (without request data) and answered 500.
 struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The API's routes, to tell a wrong method (405) from a path that does not exist (404).
+    let routes: AuditMiddleware.ActionTable
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
@@ -90,6 +93,15 @@ struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as DomainError {
             throw APIError(error)
         } catch let error as HTTPError {
+            if error.status == .notFound, case let methods = routes.apiMethods(request.uri.path), !methods.isEmpty,
+                !methods.contains(request.method)
+            {
+                let allowed = methods.map(\.rawValue).sorted().joined(separator: ", ")
+                var refused = APIError(
+                    .methodNotAllowed, code: "method_not_allowed", "\(request.method) is not served on \(request.uri.path); use \(allowed)")
+                refused.headers[.allow] = allowed
+                throw refused
+            }
             let message =
                 error.body ?? (error.status == .notFound ? "no such API route: \(request.method) \(request.uri.path)" : error.status.reasonPhrase)
             let code =

@@ -38,6 +38,7 @@ public struct APIRouter {
                 requestSchema: body, responseSchema: response, successStatus: status, query: query))
         let route = "\(method.rawValue) \(path)"
         router.on(RouterPath(path), method: method) { request, context in
+            try QueryParameters(request: request).refuseEmptyValues()
             // The one place token scopes are enforced: before the handler reads a body or a row.
             if let required, let caller = context.caller, !caller.scope.allows(required) {
                 throw APIError.insufficientScope(has: caller.scope, needs: required, route: route)

@@ -21,12 +21,23 @@ struct AuditMiddleware: RouterMiddleware {
     final class ActionTable: @unchecked Sendable {
         private let lock = NSLock()
         private var entries: [(method: HTTPRequest.Method, segments: [Substring], action: String)] = []
+        private var api: [(method: HTTPRequest.Method, segments: [Substring])] = []
 
         func fill(routes: [RouteDoc]) {
             let web = AuditMiddleware.webActions
             lock.withLock {
                 entries = routes.map { ($0.method, $0.path.split(separator: "/"), $0.summary) } + web.map { ($0.0, $0.1.split(separator: "/"), $0.2) }
+                api = routes.map { ($0.method, $0.path.split(separator: "/")) }
             }
+        }
+
+        /// The methods the API serves on this path (none when the path is not an API route): a
+        /// request with another method answers 405 with these in `Allow`.
+        func apiMethods(_ path: String) -> [HTTPRequest.Method] {
+            let segments = path.split(separator: "/")
+            return lock.withLock { api }.filter { candidate in
+                candidate.segments.count == segments.count && zip(candidate.segments, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+            }.map(\.method)
         }
 
         func action(_ method: HTTPRequest.Method, _ path: String) -> String {

@@ -29,7 +29,7 @@ public struct HubRequestContext: RequestContext {
         self.clientAddress = source.channel.remoteAddress?.ipAddress
     }
 
-    public var maxUploadSize: Int { 256 * 1024 }
+    public var maxUploadSize: Int { BodyLimit.json }
     public var requestDecoder: JSONDecoder { HubJSON.decoder() }
     public var responseEncoder: JSONEncoder { HubJSON.encoder() }
 

@@ -42,7 +42,9 @@ extension Request {
             throw APIError.badRequest("the request needs a JSON body")
         }
         do {
-            return try HubJSON.decoder().decode(T.self, from: Data(buffer: buffer))
+            return try HubJSON.decodeStrictly(T.self, from: Data(buffer: buffer))
+        } catch let error as UnknownKeyError {
+            throw APIError.badRequest(error.description, field: error.path)
         } catch let error as DecodingError {
             if case .dataCorrupted(let detail) = error, detail.codingPath.isEmpty,
                 (try? JSONSerialization.jsonObject(with: Data(buffer: buffer))) != nil

@@ -7,6 +7,14 @@ import Hummingbird
 struct QueryParameters {
     let request: Request
 
+    /// `until=` says nothing a client could mean: a parameter is either left out or has a value.
+    func refuseEmptyValues() throws {
+        if let empty = request.uri.queryParameters.first(where: { $0.value.isEmpty }) {
+            let name = String(empty.key)
+            throw APIError.badRequest("\(name)= has no value; leave the parameter out or give it a value", field: name)
+        }
+    }
+
     func string(_ name: String) -> String? {
         guard let value = request.uri.queryParameters[name[...]] else { return nil }
         let text = String(value)

@@ -114,13 +114,19 @@ struct AgentLinkService {
             throw DomainError.invalid("wait", "wait=\(wait) is out of range; use 0 to \(Self.maxWaitSeconds) seconds")
         }
         let deadline = ContinuousClock.now + .seconds(wait)
+        let ticket = await hub.polls.begin(serverID: server.id)
         while true {
             let commands = try await hub.store.pendingCommands(serverID: server.id)
             // A hub that is shutting down answers at once instead of holding the poll open.
             if !commands.isEmpty || ContinuousClock.now >= deadline || Task.isShuttingDownGracefully || Task.isCancelled {
+                await hub.polls.end(serverID: server.id, ticket: ticket)
                 return CommandList(commands: commands)
             }
-            try await Task.sleep(for: .milliseconds(250))
+            // The store is asked every 250 ms; a newer poll of the same server ends this one within 25 ms.
+            for _ in 0..<10 {
+                guard await hub.polls.isCurrent(serverID: server.id, ticket: ticket) else { return CommandList(commands: []) }
+                try await Task.sleep(for: .milliseconds(25))
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HTTPTypes
 import HubAPI
 import Hummingbird
 import Store
@@ -60,24 +61,46 @@ struct RunPages {
             guard let first = try await run(context, caller) else { return pages.notFound("The run", caller: caller) }
             let store = pages.store
             let accountID = caller.account.id
+            // Each stream holds a connection for up to six hours: bounded per session and in all.
+            let slots = pages.hub.streams
+            let session = caller.csrf
+            guard await slots.take(session: session) else {
+                var headers = WebResponses.securityHeaders
+                headers[.contentType] = "text/plain; charset=utf-8"
+                headers[.retryAfter] = "30"
+                return Response(
+                    status: .tooManyRequests, headers: headers,
+                    body: .init(byteBuffer: ByteBuffer(string: "Too many live views are open; close some of this hub's tabs and reload.")))
+            }
             let body = ResponseBody { writer in
-                var run = first
-                let encoder = JSONEncoder()
-                // Polls the store once a second: any hub process can serve the stream, like the agent link.
-                for _ in 0..<(6 * 3600) {
-                    let event = Event(status: run.status.rawValue, finished: run.status.isFinished, progress: run.progress)
-                    try await writer.write(ByteBuffer(string: "data: " + String(decoding: try encoder.encode(event), as: UTF8.self) + "\n\n"))
-                    if run.status.isFinished { break }
-                    try await Task.sleep(for: .seconds(1))
-                    guard let next = try await store.run(accountID: accountID, id: run.id) else { break }
-                    run = next
+                do {
+                    try await Self.stream(first, accountID: accountID, store: store, to: &writer)
+                } catch {
+                    await slots.release(session: session)
+                    throw error
                 }
-                try await writer.finish(nil)
+                await slots.release(session: session)
             }
             var headers = WebResponses.securityHeaders
             headers[.contentType] = "text/event-stream"
             return Response(status: .ok, headers: headers, body: body)
         }
+    }
+
+    /// Writes the run's status once a second until it finishes (at most six hours).
+    static func stream(_ first: Run, accountID: String, store: any HubStore, to writer: inout any ResponseBodyWriter) async throws {
+        var run = first
+        let encoder = JSONEncoder()
+        // Polls the store once a second: any hub process can serve the stream, like the agent link.
+        for _ in 0..<(6 * 3600) {
+            let event = Event(status: run.status.rawValue, finished: run.status.isFinished, progress: run.progress)
+            try await writer.write(ByteBuffer(string: "data: " + String(decoding: try encoder.encode(event), as: UTF8.self) + "\n\n"))
+            if run.status.isFinished { break }
+            try await Task.sleep(for: .seconds(1))
+            guard let next = try await store.run(accountID: accountID, id: run.id) else { break }
+            run = next
+        }
+        try await writer.finish(nil)
     }
 
     func run(_ context: HubRequestContext, _ caller: PageCaller) async throws -> Run? {

@@ -1,0 +1,127 @@
+import BackupCore
+import Foundation
+import HTTPTypes
+import HubAPI
+import HummingbirdTesting
+import LinkProtocol
+import NIOCore
+import Store
+import Testing
+
+@testable import ControlPlane
+
+/// What one caller may hold open or send: one command poll per agent, a bounded number of live
+/// progress streams, bounded bodies, listings and download parts.
+@Suite("API: bounded resources")
+struct APIBoundsTests {
+    static func twoStreamsPerSession(_ configuration: inout HubConfiguration) { configuration.eventStreamsPerSession = 2 }
+    static func tenListingEntries(_ configuration: inout HubConfiguration) { configuration.maxListingEntries = 10 }
+
+    @Test func aSecondCommandPollReplacesTheFirstWhichAnswersAtOnce() async throws {
+        try await withTestHub { hub, client in
+            let account = try await hub.account("poll@example.com")
+            let world = try await AccountWorld.build(hub, client, account: account, prefix: "p")
+            let agent: HTTPFields = [.authorization: "Agent \(try #require(world.agentCredential))"]
+            if let command = world.commandID {
+                _ = try await client.call(.post, "/api/agent/v1/commands/\(command)/ack", headers: agent)
+            }
+            let started = ContinuousClock.now
+            async let first = client.call(.get, "/api/agent/v1/commands?wait=20", headers: agent)
+            try await Task.sleep(for: .milliseconds(500))
+            let second = try await client.call(.get, "/api/agent/v1/commands?wait=1", headers: agent)
+            let replaced = try await first
+            let waited = ContinuousClock.now - started
+            #expect(replaced.status == .ok && replaced.json["commands"].array.isEmpty, "\(replaced)")
+            #expect(second.status == .ok, "\(second)")
+            #expect(waited < .seconds(5), "the first poll answered when the second came, not after 20 s: \(waited)")
+        }
+    }
+
+    @Test func liveProgressStreamsAreBoundedPerSession() async throws {
+        try await withTestHub(configure: Self.twoStreamsPerSession) { hub, client in
+            let account = try await hub.account("streams@example.com")
+            let world = try await AccountWorld.build(hub, client, account: account, prefix: "e")
+            let login = try await client.call(
+                .post, "/api/v1/session", body: #"{"email":"streams@example.com","password":"\#(TestHub.password)"}"#)
+            let secret = try #require(login.cookies["mzpanel_session"]?.value, "\(login)")
+            let session: HTTPFields = [.cookie: "mzpanel_session=\(secret)"]
+            // The run is finished: its stream sends one event and ends, giving its slot back.
+            let open = try await client.call(.get, "/backups/runs/\(world.runID)/events", headers: session)
+            #expect(open.status == .ok && open.text.hasPrefix("data: "), "\(open)")
+            #expect(await hub.services.streams.inUse == 0)
+            // Two streams held by this session (as two open tabs would) use its share.
+            let key = PageCaller.csrfToken(sessionSecret: secret)
+            #expect(await hub.services.streams.take(session: key))
+            #expect(await hub.services.streams.take(session: key))
+            let refused = try await client.call(.get, "/backups/runs/\(world.runID)/events", headers: session)
+            #expect(refused.status == .tooManyRequests, "\(refused)")
+            #expect(refused.headers[.retryAfter] != nil)
+            #expect(await hub.services.streams.take(session: "another session"), "other sessions keep their share")
+        }
+    }
+
+    @Test func theHubsStreamTotalIsBounded() async throws {
+        let slots = EventStreamSlots(perSession: 2, total: 3)
+        #expect(await slots.take(session: "a"))
+        #expect(await slots.take(session: "a"))
+        #expect(await slots.take(session: "a") == false, "its share")
+        #expect(await slots.take(session: "b"))
+        #expect(await slots.take(session: "c") == false, "the hub's total")
+        await slots.release(session: "a")
+        #expect(await slots.take(session: "c"))
+        await slots.release(session: "nobody")
+        #expect(await slots.inUse == 3)
+    }
+
+    @Test func jsonBodiesAreSmallAndAgentUploadsBounded() async throws {
+        try await withTestHub { hub, client in
+            let account = try await hub.account("bodies@example.com")
+            let world = try await AccountWorld.build(hub, client, account: account, prefix: "b")
+            let agent: HTTPFields = [.authorization: "Agent \(try #require(world.agentCredential))"]
+            let big = String(repeating: "x", count: 100 * 1024)
+            let server = try await client.call(.post, "/api/v1/servers", token: account.token, body: #"{"name":"\#(big)"}"#)
+            expectError(server, .contentTooLarge, code: "too_large")
+            // A download part: its number is required, and it is at most 1 MiB.
+            let stream = await hub.services.downloads.open(id: "dl_x", serverID: world.serverID)
+            let nobody = try await client.call(.post, "/api/agent/v1/downloads/dl_other?seq=0", body: "part", headers: agent)
+            expectError(nobody, .notFound)
+            let unnumbered = try await client.call(.post, "/api/agent/v1/downloads/dl_x", body: "part", headers: agent)
+            expectError(unnumbered, .badRequest, field: "seq")
+            let oversized = try await client.execute(
+                uri: "/api/agent/v1/downloads/dl_x?seq=0", method: .post, headers: agent,
+                body: ByteBuffer(repeating: 0x61, count: 1024 * 1024 + 1))
+            #expect(oversized.status == .contentTooLarge)
+            let skipped = try await client.call(.post, "/api/agent/v1/downloads/dl_x?seq=1", body: "part", headers: agent)
+            expectError(skipped, .conflict, code: "out_of_order", field: "seq")
+            #expect(try await client.call(.post, "/api/agent/v1/downloads/dl_x?seq=0&done=1", body: "all", headers: agent).status == .ok)
+            var received = ""
+            for try await part in stream { received += String(buffer: part) }
+            #expect(received == "all")
+        }
+    }
+
+    @Test func aListingIsBoundedPerPartAndPerSnapshotCopy() async throws {
+        try await withTestHub(configure: Self.tenListingEntries) { hub, client in
+            let account = try await hub.account("listing@example.com")
+            let world = try await AccountWorld.build(hub, client, account: account, prefix: "l")
+            let agent: HTTPFields = [.authorization: "Agent \(try #require(world.agentCredential))"]
+            try await hub.store.startListing(
+                accountID: account.id, snapshotID: world.snapshotID, destinationID: world.destinationID, serverID: world.serverID,
+                now: hub.clock.now())
+            func part(_ names: Range<Int>, done: Bool = false) -> String {
+                let entries = names.map { #"{"parent":"/","name":"f\#($0)","type":"file","size":1,"mode":420}"# }
+                return #"{"destinationID":"\#(world.destinationID)","entries":[\#(entries.joined(separator: ","))],"done":\#(done)}"#
+            }
+            let path = "/api/agent/v1/listings/\(world.snapshotID)"
+            let tooManyInAPart = try await client.call(.post, path, body: part(0..<5001), headers: agent)
+            expectError(tooManyInAPart, .contentTooLarge, field: "entries")
+            #expect(try await client.call(.post, path, body: part(0..<6), headers: agent).status == .ok)
+            let over = try await client.call(.post, path, body: part(6..<12), headers: agent)
+            expectError(over, .contentTooLarge, field: "entries")
+            let listing = try #require(
+                try await hub.store.listing(accountID: account.id, snapshotID: world.snapshotID, destinationID: world.destinationID))
+            #expect(listing.status == .failed && listing.entries == 6, "\(listing)")
+            #expect(listing.error?.contains("more than 10 entries") == true, "\(listing)")
+        }
+    }
+}
