@@ -65,12 +65,12 @@ export function init(root = document) {
   for (const form of root.querySelectorAll("form[data-attach-form]")) {
     if (wired.has(form)) continue;
     wired.add(form);
-    wireAttachForm(form);
+    wireSubmit(form, submitAttach);
   }
   for (const form of root.querySelectorAll("form[data-trust-form]")) {
     if (wired.has(form)) continue;
     wired.add(form);
-    wireTrustForm(form);
+    wireSubmit(form, submitTrust);
   }
 }
 
@@ -680,14 +680,18 @@ async function submitDestination(form, state, { loadVault, markVaultNew }) {
 // ---------------------------------------------------------------------------------------------
 // The attach form: seal an existing destination to one more server
 
-function wireAttachForm(form) {
+/**
+ * Runs `submit(form)` on submit, one at a time; whatever it throws is shown in the form's
+ * notice and the form becomes usable again.
+ */
+function wireSubmit(form, submit) {
   let busy = false;
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (busy) return;
     busy = true;
     try {
-      await submitAttach(form);
+      await submit(form);
     } catch (error) {
       showFormError(form, error && error.message ? error.message : String(error));
       setIdle(form);
@@ -790,23 +794,6 @@ async function vaultSigningKey(accountID, vault, vaultKey) {
 /** Fingerprints compare without case, spaces or separators, as people copy them. */
 function normalizedFingerprint(text) {
   return String(text).toLowerCase().replace(/[^0-9a-f]/g, "");
-}
-
-function wireTrustForm(form) {
-  let busy = false;
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (busy) return;
-    busy = true;
-    try {
-      await submitTrust(form);
-    } catch (error) {
-      showFormError(form, error && error.message ? error.message : String(error));
-      setIdle(form);
-    } finally {
-      busy = false;
-    }
-  });
 }
 
 async function submitTrust(form) {
