@@ -73,10 +73,12 @@ public struct Destination: Sendable, Codable, Equatable {
     public var credentialKey: DestinationKeyRecord?
     public var createdAt: Date
     public var updatedAt: Date
+    /// The kind and settings as a person signed them with the account key (nil: never signed).
+    public var manifest: SignedManifest?
 
     public init(
         id: String, accountID: String, name: String, kind: DestinationKind, settings: DestinationSettings,
-        credentialKey: DestinationKeyRecord? = nil, createdAt: Date, updatedAt: Date
+        credentialKey: DestinationKeyRecord? = nil, createdAt: Date, updatedAt: Date, manifest: SignedManifest? = nil
     ) {
         self.id = id
         self.accountID = accountID
@@ -86,6 +88,7 @@ public struct Destination: Sendable, Codable, Equatable {
         self.credentialKey = credentialKey
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.manifest = manifest
     }
 }
 

@@ -145,11 +145,15 @@ public struct Job: Sendable, Codable, Equatable {
     /// Healthchecks-style ping URL the agent calls at each run: `/start`, then the URL itself on
     /// success or `/fail` (nil: no pings).
     public var pingURL: String?
+    /// The job as a person signed it with the account key (nil: never signed). Kept through edits
+    /// made without signing, so an agent can tell the job was changed after it was signed.
+    public var manifest: SignedManifest?
 
     public init(
         id: String, accountID: String, serverID: String, name: String, kind: JobKind, sources: JobSources,
         schedule: Schedule, retention: RetentionPolicy, destinationIDs: [String], enabled: Bool,
-        createdAt: Date, updatedAt: Date, staleAfter: Int? = nil, checkSubsets: Int? = nil, pingURL: String? = nil
+        createdAt: Date, updatedAt: Date, staleAfter: Int? = nil, checkSubsets: Int? = nil, pingURL: String? = nil,
+        manifest: SignedManifest? = nil
     ) {
         self.id = id
         self.accountID = accountID
@@ -166,5 +170,6 @@ public struct Job: Sendable, Codable, Equatable {
         self.staleAfter = staleAfter
         self.checkSubsets = checkSubsets
         self.pingURL = pingURL
+        self.manifest = manifest
     }
 }

@@ -35,9 +35,12 @@ public struct DestinationView: Codable, Sendable {
     public let sealedTo: [String]
     /// Peer destinations: the storage server's latest report.
     public let peer: PeerReport?
+    /// Whether the destination carries a signature that still matches it (docs/sealing.md).
+    public let manifestState: ManifestState?
 
-    public init(destination: Destination, jobs: [JobReference], sealedTo: [String], peer: PeerReport?) {
+    public init(destination: Destination, jobs: [JobReference], sealedTo: [String], peer: PeerReport?, manifestState: ManifestState? = nil) {
         self.destination = destination
+        self.manifestState = manifestState
         self.jobs = jobs
         self.sealedTo = sealedTo
         self.peer = peer
@@ -49,6 +52,7 @@ public struct DestinationView: Codable, Sendable {
         jobs = try container.decode([JobReference].self, forKey: .jobs)
         sealedTo = try container.decode([String].self, forKey: .sealedTo)
         peer = try container.decodeIfPresent(PeerReport.self, forKey: .peer)
+        manifestState = try container.decodeIfPresent(ManifestState.self, forKey: .manifestState)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -57,8 +61,9 @@ public struct DestinationView: Codable, Sendable {
         try container.encode(jobs, forKey: .jobs)
         try container.encode(sealedTo, forKey: .sealedTo)
         try container.encodeIfPresent(peer, forKey: .peer)
+        try container.encodeIfPresent(manifestState, forKey: .manifestState)
     }
-    enum Keys: String, CodingKey { case jobs, sealedTo, peer }
+    enum Keys: String, CodingKey { case jobs, sealedTo, peer, manifestState }
 }
 
 /// A job named by id and name.

@@ -87,9 +87,14 @@ public struct JobView: Codable, Sendable {
     public let lastRun: LastRun?
     /// The job's server by name, for people (listings fill it in).
     public let serverName: String?
+    /// Whether the job carries a signature that still matches it (docs/sealing.md).
+    public let manifestState: ManifestState?
 
-    public init(_ job: Job, now: Date, health: JobHealth? = nil, lastRun: RunBrief? = nil, serverName: String? = nil) {
+    public init(
+        _ job: Job, now: Date, health: JobHealth? = nil, lastRun: RunBrief? = nil, serverName: String? = nil, manifestState: ManifestState? = nil
+    ) {
         self.job = job
+        self.manifestState = manifestState
         self.health = health
         self.lastRun = lastRun.map(LastRun.init)
         self.onCalendar = job.schedule.onCalendarLine
@@ -107,6 +112,7 @@ public struct JobView: Codable, Sendable {
         health = try container.decodeIfPresent(JobHealth.self, forKey: .health)
         lastRun = try container.decodeIfPresent(LastRun.self, forKey: .lastRun)
         serverName = try container.decodeIfPresent(String.self, forKey: .serverName)
+        manifestState = try container.decodeIfPresent(ManifestState.self, forKey: .manifestState)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -118,8 +124,9 @@ public struct JobView: Codable, Sendable {
         try container.encodeIfPresent(health, forKey: .health)
         try container.encodeIfPresent(lastRun, forKey: .lastRun)
         try container.encodeIfPresent(serverName, forKey: .serverName)
+        try container.encodeIfPresent(manifestState, forKey: .manifestState)
     }
-    enum Keys: String, CodingKey { case onCalendar, nextRunAt, retentionSummary, health, lastRun, serverName }
+    enum Keys: String, CodingKey { case onCalendar, nextRunAt, retentionSummary, health, lastRun, serverName, manifestState }
 }
 
 /// A job's newest run in brief.
@@ -144,4 +151,11 @@ public struct JobList: Codable, Sendable {
         self.jobs = jobs
         self.nextCursor = nextCursor
     }
+}
+
+/// `PUT /api/v1/jobs/{job}/manifest` and `PUT /api/v1/destinations/{destination}/manifest`: a
+/// manifest signed in the browser or CLI with the account key.
+public struct ManifestRequest: Codable, Sendable {
+    public var manifest: SignedManifest
+    public init(manifest: SignedManifest) { self.manifest = manifest }
 }

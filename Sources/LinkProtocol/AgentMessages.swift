@@ -28,12 +28,16 @@ public struct EnrollResponse: Codable, Sendable {
     public var accountID: String
     /// The agent's credential for every later call (`Authorization: Agent <credential>`), shown once.
     public var credential: String
+    /// The account's public signing key (base64 of 32 bytes) when the account has one; the agent
+    /// pins it only when it matches the fingerprint given to `enroll --account-key`.
+    public var accountKey: String?
 
-    public init(serverID: String, serverName: String, accountID: String, credential: String) {
+    public init(serverID: String, serverName: String, accountID: String, credential: String, accountKey: String? = nil) {
         self.serverID = serverID
         self.serverName = serverName
         self.accountID = accountID
         self.credential = credential
+        self.accountKey = accountKey
     }
 }
 
@@ -119,11 +123,15 @@ public struct AgentJobSet: Codable, Sendable, Equatable {
     public var jobs: [AgentJob]
     /// Peer destinations stored on this server.
     public var peerStores: [PeerStore]?
+    /// The account's public signing key (base64), for an agent that pinned none yet (trust on
+    /// first use); an agent with a pinned key ignores it.
+    public var accountKey: String?
 
-    public init(serverID: String, jobs: [AgentJob], peerStores: [PeerStore]? = nil) {
+    public init(serverID: String, jobs: [AgentJob], peerStores: [PeerStore]? = nil, accountKey: String? = nil) {
         self.serverID = serverID
         self.jobs = jobs
         self.peerStores = peerStores
+        self.accountKey = accountKey
     }
 }
 

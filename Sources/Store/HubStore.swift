@@ -62,6 +62,8 @@ public protocol DestinationStore: Sendable {
     func destination(accountID: String, reference: String) async throws -> Destination?
     func destinations(accountID: String) async throws -> [Destination]
     func updateDestination(_ destination: Destination) async throws
+    /// Stores a signed manifest unless the destination changed after `unchangedSince` (false then).
+    func setDestinationManifest(accountID: String, id: String, manifest: SignedManifest, unchangedSince: Date) async throws -> Bool
     func deleteDestination(accountID: String, id: String) async throws -> Bool
     /// Ids and names of the jobs that write to a destination.
     func jobsUsing(accountID: String, destinationID: String) async throws -> [(id: String, name: String)]
@@ -91,6 +93,8 @@ public protocol JobStore: Sendable {
     /// One page of jobs, newest first.
     func jobs(accountID: String, serverID: String?, destinationID: String?, after: Cursor?, limit: Int) async throws -> Page<Job>
     func updateJob(_ job: Job) async throws
+    /// Stores a signed manifest unless the job changed after `unchangedSince` (false then).
+    func setJobManifest(accountID: String, id: String, manifest: SignedManifest, unchangedSince: Date) async throws -> Bool
     func deleteJob(accountID: String, id: String) async throws -> Bool
 }
 

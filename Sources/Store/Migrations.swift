@@ -216,6 +216,14 @@ enum Migrations {
                 "ALTER TABLE servers ADD COLUMN certificate TEXT"
             ]
         ),
+        (
+            9,
+            [
+                // Jobs and destinations as a person signed them with the account key (docs/sealing.md).
+                "ALTER TABLE jobs ADD COLUMN manifest TEXT",
+                "ALTER TABLE destinations ADD COLUMN manifest TEXT",
+            ]
+        ),
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.

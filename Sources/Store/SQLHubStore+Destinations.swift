@@ -15,9 +15,10 @@ extension SQLHubStore {
             }
             try await db.raw(
                 """
-                INSERT INTO destinations (id, account_id, name, kind, settings, credential_key, created_at, updated_at)
+                INSERT INTO destinations (id, account_id, name, kind, settings, credential_key, created_at, updated_at, manifest)
                 VALUES (\(bind: destination.id), \(bind: destination.accountID), \(bind: destination.name), \(bind: destination.kind.rawValue),
-                        \(bind: settings), \(bind: key), \(bind: destination.createdAt.millisecondsSince1970), \(bind: destination.updatedAt.millisecondsSince1970))
+                        \(bind: settings), \(bind: key), \(bind: destination.createdAt.millisecondsSince1970), \(bind: destination.updatedAt.millisecondsSince1970),
+                        \(bind: try destination.manifest.map(ColumnJSON.encode)))
                 """
             ).run()
         }
@@ -153,8 +154,23 @@ extension SQLHubStore {
             credentialKey: try row.optionalText("credential_key").map {
                 try ColumnJSON.decode(DestinationKeyRecord.self, $0, column: "credential_key")
             },
-            createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at")
+            createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"),
+            manifest: try row.optionalText("manifest").map { try ColumnJSON.decode(SignedManifest.self, $0, column: "manifest") }
         )
+    }
+
+    /// Stores a destination's signed manifest, unless it changed after `unchangedSince`.
+    public func setDestinationManifest(accountID: String, id: String, manifest: SignedManifest, unchangedSince: Date) async throws -> Bool {
+        let text = try ColumnJSON.encode(manifest)
+        return try await write { db in
+            guard
+                try await db.raw(
+                    "SELECT id FROM destinations WHERE id = \(bind: id) AND account_id = \(bind: accountID) AND updated_at = \(bind: unchangedSince.millisecondsSince1970)"
+                ).first() != nil
+            else { return false }
+            try await db.raw("UPDATE destinations SET manifest = \(bind: text) WHERE id = \(bind: id) AND account_id = \(bind: accountID)").run()
+            return true
+        }
     }
 
     static func envelope(_ row: any SQLRow) throws -> SealedEnvelope {

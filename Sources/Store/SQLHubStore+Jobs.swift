@@ -9,10 +9,11 @@ extension SQLHubStore {
             try await Self.refuseDuplicateJobName(job, on: db)
             try await db.raw(
                 """
-                INSERT INTO jobs (id, account_id, server_id, name, kind, sources, schedule_calendar, schedule_time_zone, retention, enabled, created_at, updated_at, stale_after, check_subsets, ping_url)
+                INSERT INTO jobs (id, account_id, server_id, name, kind, sources, schedule_calendar, schedule_time_zone, retention, enabled, created_at, updated_at, stale_after, check_subsets, ping_url, manifest)
                 VALUES (\(bind: job.id), \(bind: job.accountID), \(bind: job.serverID), \(bind: job.name), \(bind: job.kind.rawValue), \(bind: documents.sources),
                         \(bind: job.schedule.calendar), \(bind: job.schedule.timeZone), \(bind: documents.retention), \(bind: job.enabled ? 1 : 0),
-                        \(bind: job.createdAt.millisecondsSince1970), \(bind: job.updatedAt.millisecondsSince1970), \(bind: job.staleAfter), \(bind: job.checkSubsets), \(bind: job.pingURL))
+                        \(bind: job.createdAt.millisecondsSince1970), \(bind: job.updatedAt.millisecondsSince1970), \(bind: job.staleAfter), \(bind: job.checkSubsets), \(bind: job.pingURL),
+                        \(bind: try job.manifest.map(ColumnJSON.encode)))
                 """
             ).run()
             try await Self.writeJobDestinations(job, on: db)
@@ -37,6 +38,21 @@ extension SQLHubStore {
             ).run()
             try await db.raw("DELETE FROM job_destinations WHERE job_id = \(bind: job.id)").run()
             try await Self.writeJobDestinations(job, on: db)
+        }
+    }
+
+    /// Stores a job's signed manifest, unless the job changed after `unchangedSince` (then false:
+    /// the signer saw an older job).
+    public func setJobManifest(accountID: String, id: String, manifest: SignedManifest, unchangedSince: Date) async throws -> Bool {
+        let text = try ColumnJSON.encode(manifest)
+        return try await write { db in
+            guard
+                try await db.raw(
+                    "SELECT id FROM jobs WHERE id = \(bind: id) AND account_id = \(bind: accountID) AND updated_at = \(bind: unchangedSince.millisecondsSince1970)"
+                ).first() != nil
+            else { return false }
+            try await db.raw("UPDATE jobs SET manifest = \(bind: text) WHERE id = \(bind: id) AND account_id = \(bind: accountID)").run()
+            return true
         }
     }
 
@@ -129,7 +145,8 @@ extension SQLHubStore {
                 enabled: try row.integer("enabled") != 0, createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"),
                 staleAfter: try row.optionalInteger("stale_after").map(Int.init),
                 checkSubsets: try row.optionalInteger("check_subsets").map(Int.init),
-                pingURL: try row.optionalText("ping_url")
+                pingURL: try row.optionalText("ping_url"),
+                manifest: try row.optionalText("manifest").map { try ColumnJSON.decode(SignedManifest.self, $0, column: "manifest") }
             )
         }
     }

@@ -17,6 +17,13 @@ struct EnrollCommand: AsyncParsableCommand {
     @Option(name: .customLong("token-file"), help: ArgumentHelp("Read the token from a file, or - for standard input.", valueName: "FILE"))
     var tokenFile: String?
 
+    @Option(
+        name: .customLong("account-key"),
+        help: ArgumentHelp(
+            "The account key fingerprint the hub printed with this command: the key the hub answers with is pinned only if it matches.",
+            valueName: "FINGERPRINT"))
+    var accountKey: String?
+
     @OptionGroup var stateOptions: StateOptions
 
     @Option(name: .customLong("systemd-dir"), help: ArgumentHelp("Where to write the job timers.", valueName: "DIR"))
@@ -42,9 +49,18 @@ struct EnrollCommand: AsyncParsableCommand {
     func run() async throws {
         let secret = try token ?? TokenInput.read(file: tokenFile ?? "-")
         let settings = AgentSettings(systemdDirectory: noSystemd ? nil : systemdDirectory, randomizedDelaySeconds: randomizedDelay)
-        let result = try await Enrollment(state: stateOptions.state, settings: settings).enroll(url: url, token: secret, force: force)
+        let result = try await Enrollment(state: stateOptions.state, settings: settings).enroll(
+            url: url, token: secret, force: force, accountKey: accountKey)
         print("Enrolled as server \(result.identity.serverName) (\(result.identity.serverID)) with \(result.identity.hubURL).")
         print("Server key fingerprint: \(result.fingerprint)")
+        if let pinned = result.accountKey {
+            print(
+                "Account key pinned: \(pinned)"
+                    + (result.pinnedOnFirstUse ? " (trust on first use: check it against the fingerprint on your account page)" : " (matches)")
+                    + "; this server runs only jobs and destinations signed with it.")
+        } else {
+            print("No account key yet (the account has no vault): this server runs what the hub sends until it pins one.")
+        }
         if let count = result.jobCount {
             print(
                 "\(count) job\(count == 1 ? "" : "s") fetched"

@@ -132,6 +132,7 @@ class FakeHub:
             self.destinations: dict[str, dict] = {}
             self.servers: dict[str, dict] = {}
             self.envelopes: dict[tuple[str, str], dict] = {}
+            self.jobs: dict[str, dict] = {}
             self.failures: list[dict] = []
             self.counter = 0
             self.run_events: dict[str, list[dict]] = {}
@@ -197,6 +198,11 @@ class FakeHub:
                 server["certificate"] = body.get("certificate")
                 return 200, server
 
+            if path == "/api/v1/destinations" and method == "GET":
+                return 200, {"destinations": list(self.destinations.values())}
+            if path == "/api/v1/jobs" and method == "GET":
+                return 200, {"jobs": list(self.jobs.values())}
+
             if path == "/api/v1/destinations" and method == "POST":
                 if not isinstance(body, dict) or not str(body.get("name", "")).strip():
                     return 400, _error("invalid", "name must not be empty", "name")
@@ -227,6 +233,20 @@ class FakeHub:
                 if method == "DELETE":
                     del self.destinations[match[1]]
                     return 200, {"deleted": True}
+
+            match = re.fullmatch(r"/api/v1/(destinations|jobs)/([^/]+)/manifest", path)
+            if match and method == "PUT":
+                item = (self.destinations if match[1] == "destinations" else self.jobs).get(match[2])
+                if item is None:
+                    return 404, _error("not_found", f"no {match[1][:-1]} {match[2]}")
+                if not isinstance(body, dict) or set(body) != {"manifest"} or set(body["manifest"]) != {"body", "signature"}:
+                    return 400, _error("invalid", "manifest {body, signature} is required", "manifest")
+                item["manifest"] = body["manifest"]
+                return 200, {**item, "manifestState": "signed"}
+            match = re.fullmatch(r"/api/v1/jobs/([^/]+)", path)
+            if match and method == "GET":
+                job = self.jobs.get(match[1])
+                return (200, job) if job else (404, _error("not_found", f"no job {match[1]}"))
 
             match = re.fullmatch(r"/api/v1/destinations/([^/]+)/envelopes/([^/]+)", path)
             if match and method == "PUT":

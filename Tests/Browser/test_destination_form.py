@@ -224,6 +224,24 @@ class DestinationFormTests(BrowserTestCase):
         self.assertTrue(posts[0]["headers"].get("Content-Type", "").startswith("application/json"))
         self.assertEqual([c for c in self.api_calls() if c[0] != "GET"], [("POST", "/api/v1/destinations")])
 
+    def test_the_first_vault_signs_what_the_account_already_has(self) -> None:
+        self.hub.destinations["dst_9"] = {"id": "dst_9", "accountID": ACCOUNT, "name": "nas", "kind": "local", "settings": {"path": "/srv/nas"}}
+        self.hub.jobs["job_1"] = dict(SignFormTests.JOB)
+        self.open("/fixtures/destination-form.html")
+        self.choose_kind("s3")
+        self.wait(lambda: self.css("[data-vault-new]").is_displayed(), "no vault yet: the confirmation field should show")
+        self.fill_s3()
+        self.fill("#d-vault", PASSPHRASE)
+        self.fill("#d-vault-confirm", PASSPHRASE)
+        self.submit()
+        self.wait(lambda: self.driver.execute_script("return document.querySelector('[data-recovery-dialog]').open"), "the recovery key was not shown")
+        self.css("[data-recovery-ack]").click()
+        self.wait(lambda: "manifest" in self.hub.jobs["job_1"], "the existing job was not signed", timeout=60)
+        for item in (self.hub.destinations["dst_9"], self.hub.jobs["job_1"]):
+            signed = self.js(MANIFEST_SCRIPT, {"manifest": item["manifest"], "accountKey": self.hub.vault["signingKey"]})
+            self.assertTrue(signed["ok"])
+            self.assertIn(signed["document"].get("destinationID", signed["document"].get("jobID")), ("dst_9", "job_1"))
+
     def test_s3_with_new_vault_stores_the_credential_and_asks_to_certify(self) -> None:
         self.open("/fixtures/destination-form.html")
         self.choose_kind("s3")
@@ -255,10 +273,21 @@ class DestinationFormTests(BrowserTestCase):
             [
                 ("GET", "/api/v1/vault"),
                 ("PUT", "/api/v1/vault"),
+                ("GET", "/api/v1/destinations"),
+                ("GET", "/api/v1/jobs"),
                 ("POST", "/api/v1/destinations"),
                 ("PATCH", "/api/v1/destinations/dst_1"),
+                ("GET", "/api/v1/destinations/dst_1"),
+                ("PUT", "/api/v1/destinations/dst_1/manifest"),
             ],
         )
+        # The new destination's settings are signed with the new vault's key.
+        signed = self.js(MANIFEST_SCRIPT, {"manifest": self.hub.destinations["dst_1"]["manifest"],
+                                           "accountKey": self.hub.vault["signingKey"]})
+        self.assertTrue(signed["ok"])
+        self.assertEqual(signed["document"]["type"], "destination")
+        self.assertEqual(signed["document"]["destinationID"], "dst_1")
+        self.assertEqual(signed["document"]["settings"]["bucket"], "backups")
         # No secret in any request, anywhere.
         for request in self.hub.api_requests():
             for secret in ("AKIATESTKEY123", "s3cr3t/KEY+value", "s3cr3t", PASSPHRASE, recovery):
@@ -524,6 +553,18 @@ class AttachFormTests(BrowserTestCase):
         self.assertEqual(self.api_calls(), [])
 
 
+MANIFEST_SCRIPT = r"""
+const s = await import('/backups/static/js/sealing.js');
+const key = await crypto.subtle.importKey("raw", s.base64Decode(args.accountKey), { name: "Ed25519" }, false, ["verify"]);
+const body = s.base64Decode(args.manifest.body);
+const context = new TextEncoder().encode("mzpanel-manifest/v1\n");
+const message = new Uint8Array(context.length + body.length);
+message.set(context, 0);
+message.set(body, context.length);
+const ok = await crypto.subtle.verify({ name: "Ed25519" }, key, s.base64Decode(args.manifest.signature), message);
+return { ok, document: JSON.parse(new TextDecoder().decode(body)) };
+"""
+
 VERIFY_SCRIPT = r"""
 const s = await import('/backups/static/js/sealing.js');
 return await s.verifyServerCertificate(args.certificate, args.account, args.server, args.publicKey, s.base64Decode(args.accountKey));
@@ -575,10 +616,44 @@ class TrustFormTests(BrowserTestCase):
         self.assertTrue(self.certificate_holds(upgrade["vault"]))
 
 
+class SignFormTests(BrowserTestCase):
+    JOB = {"id": "job_1", "accountID": ACCOUNT, "serverID": "srv_1", "name": "nightly", "kind": "full",
+           "sources": {"paths": ["/srv/www"], "excludes": [], "databases": []}, "schedule": {"calendar": "*-*-* 02:30:00", "timeZone": "UTC"},
+           "retention": {"keepDaily": 7, "keepAll": False}, "destinationIDs": ["dst_7"], "enabled": True,
+           "createdAt": "2026-01-01T00:00:00.000Z", "updatedAt": "2026-01-01T00:00:00.000Z", "manifestState": "unsigned"}
+
+    def test_signing_a_job_signs_what_the_hub_holds_with_the_vaults_key(self) -> None:
+        self.prepare_vault(certify=())
+        self.hub.jobs["job_1"] = dict(self.JOB)
+        self.open("/fixtures/sign-form.html")
+        self.fill("#s-vault", PASSPHRASE)
+        self.submit()
+        self.wait(lambda: self.hub.jobs["job_1"].get("manifest"), "no manifest stored", timeout=60)
+        signed = self.js(MANIFEST_SCRIPT, {"manifest": self.hub.jobs["job_1"]["manifest"], "accountKey": self.hub.vault["signingKey"]})
+        self.assertTrue(signed["ok"])
+        document = signed["document"]
+        self.assertEqual(
+            {k: document[k] for k in ("type", "accountID", "serverID", "jobID", "kind", "sources", "schedule", "retention", "destinationIDs")},
+            {"type": "job", "accountID": ACCOUNT, "serverID": "srv_1", "jobID": "job_1", "kind": "full", "sources": self.JOB["sources"],
+             "schedule": self.JOB["schedule"], "retention": self.JOB["retention"], "destinationIDs": ["dst_7"]})
+        self.assertGreater(document["version"], 1_700_000_000_000, "versions count from the signer's clock")
+        self.assertNotIn(PASSPHRASE, str(self.hub.api_requests()))
+
+    def test_a_wrong_passphrase_signs_nothing(self) -> None:
+        self.prepare_vault(certify=())
+        self.hub.jobs["job_1"] = dict(self.JOB)
+        self.open("/fixtures/sign-form.html")
+        self.fill("#s-vault", "not the passphrase")
+        self.submit()
+        self.wait(lambda: self.visible_error("vault"), "no error at the passphrase", timeout=60)
+        self.assertNotIn("manifest", self.hub.jobs["job_1"])
+        self.assertEqual([c for c in self.api_calls() if c[0] != "GET"], [])
+
+
 def main() -> int:
     suite = unittest.TestSuite()
     loader = unittest.defaultTestLoader
-    for case in (DestinationFormTests, AttachFormTests, TrustFormTests):
+    for case in (DestinationFormTests, AttachFormTests, TrustFormTests, SignFormTests):
         suite.addTests(loader.loadTestsFromTestCase(case))
     result = unittest.TextTestRunner(verbosity=2).run(suite)
     failed = len(result.failures) + len(result.errors)

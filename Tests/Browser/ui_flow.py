@@ -283,7 +283,12 @@ class Flow:
         sealed_first = self.find("[data-sealed-to]").text
         self.shot("offsite-destination")
         job, _ = self.add_job("offsite", r["firstServerID"], r["treePath"], [destination])
+        # The account has a vault, so servers run only signed jobs: the job page asks to sign it.
+        unsigned = self.find("[data-manifest-state]").get_attribute("data-manifest-state")
+        signature = self.sign()
         run = self.run_now()
+        self.go("/backups/account")
+        account_key = self.find("#account-key").text
         # Use the destination on the second server: it is certified, then only the vault passphrase is typed.
         self.trust(r["secondServerID"], r["secondFingerprint"])
         self.attach(destination, r["secondServerID"], r["secondServerName"])
@@ -291,7 +296,16 @@ class Flow:
         self.shot("attached")
         recovered = self.recover(r["firstServerID"], r["secondServerID"], r["recoverPath"])
         return {"destinationID": destination, "jobID": job, "recoveryKey": recovery, "sealedFirst": sealed_first, "sealedBoth": sealed_both, **run,
-                "recover": recovered, "refused": refused}
+                "recover": recovered, "refused": refused, "unsignedJob": unsigned, "jobSignature": signature,
+                "accountKey": account_key}
+
+    def sign(self) -> str:
+        """Signs the job or destination of the current page with the vault passphrase; answers the new state."""
+        self.type("#s-vault", self.request["passphrase"])
+        self.shot("sign-form")
+        self.find("#sign-form button[type=submit]").click()
+        self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-manifest-state]").get_attribute("data-manifest-state") == "signed")
+        return self.find("[data-manifest-state]").get_attribute("data-manifest-state")
 
     def trust(self, server: str, fingerprint: str) -> None:
         """Certifies a server's key on its page with the fingerprint read on the box."""

@@ -43,7 +43,8 @@ struct APIContractTests {
             ("AgentJob", AgentJob.self), ("AgentJobSet", AgentJobSet.self), ("AgentEvent", AgentEvent.self),
             ("EventBatch", EventBatch.self), ("EventAck", EventAck.self), ("AgentCommand", AgentCommand.self),
             ("CommandList", CommandList.self), ("RestorePlan", RestorePlan.self), ("RestoreOrder", RestoreOrder.self),
-            ("ListingOrder", ListingOrder.self), ("DownloadOrder", DownloadOrder.self),
+            ("ListingOrder", ListingOrder.self), ("DownloadOrder", DownloadOrder.self), ("SignedManifest", SignedManifest.self),
+            ("ManifestRequest", ManifestRequest.self),
         ]
     }
 
@@ -207,6 +208,7 @@ struct SchemaCheck {
 extension RunStatus: ProbeableEnum {}
 extension RunTrigger: ProbeableEnum {}
 extension CopyStatus: ProbeableEnum {}
+extension ManifestState: ProbeableEnum {}
 extension JobKind: ProbeableEnum {}
 extension JobHealth: ProbeableEnum {}
 extension ServerHealth: ProbeableEnum {}

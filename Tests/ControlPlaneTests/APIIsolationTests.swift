@@ -59,6 +59,8 @@ struct APIIsolationTests {
         "ChannelUpdate": #"{"name":"renamed"}"#,
         "ListingUpload": #"{"destinationID":"dst_x","entries":[],"done":true}"#,
         "JobUpdate": #"{"name":"hijacked-job","enabled":false,"destinations":["bravo-nas"]}"#,
+        "ManifestRequest":
+            #"{"manifest":{"body":"e30=","signature":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="}}"#,
     ]
 
     struct Parameter {

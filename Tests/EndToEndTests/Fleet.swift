@@ -98,6 +98,14 @@ final class Fleet: @unchecked Sendable {
         #expect(result.status == 0, "\(result.stderr)")
     }
 
+    /// Reads the hub's SQLite database directly (one value per line).
+    func sql(_ query: String) async throws -> String {
+        let sqlite = CommandRunner(binary: URL(fileURLWithPath: "/usr/bin/sqlite3"), environment: ProcessInfo.processInfo.environment)
+        let result = try await sqlite.run([directory.appendingPathComponent("hub/hub.sqlite").path, query])
+        #expect(result.status == 0, "\(result.stderr)")
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Starts an agent's daemon; stopped by `shutdown()`.
     func startDaemon(_ agent: Agent) throws -> Process {
         let daemon = try agent.runner.start(

@@ -239,10 +239,11 @@ struct OffsiteEndToEndTests {
             body: ["keyID": server["keyFingerprint"] as Any, "version": 1, "ciphertext": envelope["ciphertext"] as Any])
         #expect(stored["serverID"] as? String == second.serverID)
         let tree = try fleet.makeTree("site")
-        let job = try await fleet.cli.run([
-            "jobs", "add", "nightly", "--server", "web-2", "--kind", "full", "--path", tree.path,
-            "--schedule", "daily", "--destination", "offsite", "--json",
-        ])
+        let job = try await fleet.cli.run(
+            [
+                "jobs", "add", "nightly", "--server", "web-2", "--kind", "full", "--path", tree.path,
+                "--schedule", "daily", "--destination", "offsite", "--json",
+            ] + secrets.vaultArguments)
         #expect(job.status == 0, "\(job.stderr)")
         let jobID = try #require(job.object["id"] as? String)
         #expect(try await fleet.eventually(30) { try await second.run(["status", "--json"]).stdout.contains(jobID) })

@@ -74,7 +74,7 @@ struct PeerEndToEndTests {
         try Data((0..<(2 << 20)).map { _ in UInt8.random(in: 0...255) }).write(to: tree.appendingPathComponent("random.bin"))
         let job = try await fleet.cli.run([
             "jobs", "add", "nightly", "--server", "web-1", "--kind", "full", "--path", tree.path,
-            "--schedule", "daily", "--keep-last", "3", "--destination", "b-peer", "--json",
+            "--schedule", "daily", "--keep-last", "3", "--destination", "b-peer", "--json", "--vault-passphrase-file", passphrase.path,
         ])
         #expect(job.status == 0, "\(job.stderr)")
         let jobID = try #require(job.object["id"] as? String)
@@ -119,6 +119,9 @@ struct PeerEndToEndTests {
                 ]
             ])
         #expect((quota["settings"] as? [String: Any])?["quotaBytes"] as? Int == 1 << 20, "\(quota)")
+        // A change made through the API alone is not signed: sign it (servers refuse it until then).
+        let signed = try await fleet.cli.run(["destinations", "sign", "b-peer", "--vault-passphrase-file", passphrase.path])
+        #expect(signed.status == 0 && signed.stdout.contains("Signed 1 destination"), "\(signed.stdout)\(signed.stderr)")
         let measured = try await fleet.eventually(40) {
             let shown = try await fleet.cli.run(["destinations", "show", "b-peer", "--json"])
             let used = ((shown.object["peer"] as? [String: Any])?["usedBytes"] as? [String: Any])?[source.serverID] as? Int ?? 0

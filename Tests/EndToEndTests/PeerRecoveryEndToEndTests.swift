@@ -30,7 +30,7 @@ extension PeerEndToEndTests {
         let tree = try RestoreEndToEndTests.awkwardTree(in: fleet.directory)
         let job = try await fleet.cli.run([
             "jobs", "add", "site", "--server", "web-1", "--kind", "full", "--path", tree.path, "--schedule", "daily",
-            "--destination", "b-peer", "--json",
+            "--destination", "b-peer", "--json", "--vault-passphrase-file", passphrase.path,
         ])
         #expect(job.status == 0, "\(job.stderr)")
         let jobID = try #require(job.object["id"] as? String)

@@ -1,4 +1,5 @@
 import Foundation
+import Sealing
 import Testing
 
 /// The web hub in a real headless Chromium (Tests/Browser/ui_flow.py, selenium) against a real
@@ -111,6 +112,10 @@ struct WebUIEndToEndTests {
         #expect((seen["recoveryKey"] as? String)?.count == 64, "the new vault showed its recovery key")
         #expect((seen["refused"] as? String)?.contains("web-1's key is not certified by your account key") == true, "\(seen["refused"] ?? "")")
         #expect((seen["sealedBoth"] as? String)?.contains("web-1") == true && (seen["sealedBoth"] as? String)?.contains("web-2") == true)
+        // The job made with the page's form is unsigned until signed on its page; then it runs.
+        #expect(seen["unsignedJob"] as? String == "unsigned" && seen["jobSignature"] as? String == "signed", "\(seen)")
+        let signingKey = try #require(try await fleet.api("GET", "/api/v1/vault")["signingKey"] as? String)
+        #expect(seen["accountKey"] as? String == KeyFingerprint.of(try #require(Data(base64Encoded: signingKey))), "the account page shows the key")
         // The guided recovery brings web-1's snapshot onto web-2 from the s3 copy.
         let recover = seen["recover"] as? [String: Any] ?? [:]
         #expect((recover["snapshots"] as? [String])?.count == 1, "\(recover)")
@@ -118,10 +123,12 @@ struct WebUIEndToEndTests {
         let recovered = fleet.directory.appendingPathComponent("recovered").path + tree.path + "/sub/file-1.bin"
         #expect(try Data(contentsOf: URL(fileURLWithPath: recovered)) == Data(contentsOf: tree.appendingPathComponent("sub/file-1.bin")))
 
-        // web-2 uses it without anyone typing the credential again.
+        // web-2 uses it without anyone typing the credential again (the vault passphrase signs the job).
+        let passphraseFile = fleet.directory.appendingPathComponent("vault-passphrase")
+        try "browser vault passphrase\n".write(to: passphraseFile, atomically: true, encoding: .utf8)
         let job = try await fleet.cli.run([
             "jobs", "add", "second", "--server", "web-2", "--kind", "full", "--path", tree.path,
-            "--schedule", "daily", "--destination", "cloud", "--json",
+            "--schedule", "daily", "--destination", "cloud", "--json", "--vault-passphrase-file", passphraseFile.path,
         ])
         #expect(job.status == 0, "\(job.stderr)")
         let jobID = try #require(job.object["id"] as? String)

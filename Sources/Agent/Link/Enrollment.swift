@@ -1,12 +1,16 @@
 import BackupCore
 import Foundation
 import LinkProtocol
+import Sealing
 
 /// `mzpanel-agent enroll`: registers this box with the hub using a one-time token.
 public struct Enrollment: Sendable {
     public struct Result: Sendable {
         public var identity: AgentIdentity
         public var fingerprint: String
+        /// The pinned account key's fingerprint, and whether it was pinned without one to compare.
+        public var accountKey: String?
+        public var pinnedOnFirstUse = false
         public var jobCount: Int?
         public var warnings: [String]
     }
@@ -23,7 +27,9 @@ public struct Enrollment: Sendable {
 
     /// Generates (or reuses) the server key, sends its public half with the token, stores the
     /// identity and credential (0600), then fetches the jobs and writes their timers.
-    public func enroll(url: String, token: String, force: Bool) async throws -> Result {
+    /// `accountKey`: the account key fingerprint the hub printed with the command; the key the hub
+    /// answers with is pinned only when it matches (nil: pin what the hub sends, trust on first use).
+    public func enroll(url: String, token: String, force: Bool, accountKey expected: String? = nil) async throws -> Result {
         let hubURL = try HubLink.normalize(url)
         let token = token.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty else { throw AgentError("the enrollment token is empty; pass the token `mzpanel servers add` printed") }
@@ -47,6 +53,15 @@ public struct Enrollment: Sendable {
                 "the hub refused the enrollment token (it is unknown, expired or already used); issue a new one (`mzpanel servers add`, or POST /api/v1/servers/SERVER/enrollment-tokens) and run enroll again with it"
             )
         }
+        let trust = ManifestTrust(state: state)
+        let offered = response.accountKey.flatMap { Data(base64Encoded: $0) }.flatMap { $0.count == 32 ? $0 : nil }
+        if let expected {
+            guard let offered, Self.normalized(KeyFingerprint.of(offered)) == Self.normalized(expected) else {
+                throw AgentError(
+                    "the hub answered with account key \(offered.map(KeyFingerprint.of) ?? "(none)"), not \(expected) as the enrollment command says: this may not be your account's hub. Nothing was stored; check the hub URL and the fingerprint on your account page, then enroll with a new token"
+                )
+            }
+        }
         let identity = AgentIdentity(
             serverID: response.serverID, accountID: response.accountID,
             serverName: response.serverName, hubURL: hubURL)
@@ -55,6 +70,18 @@ public struct Enrollment: Sendable {
         try state.saveSettings(settings)
 
         var result = Result(identity: identity, fingerprint: key.fingerprint, jobCount: nil, warnings: [])
+        if let pinned = trust.pinnedKey() {
+            result.accountKey = KeyFingerprint.of(pinned)
+            if let offered, offered != pinned {
+                result.warnings.append(
+                    "this box keeps the account key it pinned before (\(KeyFingerprint.of(pinned))); the hub offered \(KeyFingerprint.of(offered)). Run `mzpanel-agent trust reset` on this box if the account's key really changed"
+                )
+            }
+        } else if let offered {
+            try trust.pin(offered)
+            result.accountKey = KeyFingerprint.of(offered)
+            result.pinnedOnFirstUse = expected == nil
+        }
         let sync = JobSync(state: state, settings: settings, agentBinary: agentBinary)
         do {
             let link = try HubLink(hubURL: hubURL, credential: response.credential)
@@ -66,6 +93,8 @@ public struct Enrollment: Sendable {
         }
         return result
     }
+
+    static func normalized(_ fingerprint: String) -> String { fingerprint.lowercased().filter(\.isHexDigit) }
 
     static func hostname() -> String {
         var buffer = [CChar](repeating: 0, count: 256)

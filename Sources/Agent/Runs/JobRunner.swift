@@ -107,8 +107,13 @@ public struct JobRunner: BackupEngine {
         try repository(of: destination, access: RepositoryAccess(context))
     }
 
-    /// A server's repository at a destination — this server's, or (restoring) another's.
+    /// A server's repository at a destination — this server's, or (restoring) another's. Every
+    /// backup, check, restore, listing and download opens it here, so a destination the account
+    /// did not sign (while this box pinned its key) is refused in one place.
     static func repository(of destination: Destination, access: RepositoryAccess) throws -> ResticRepository {
+        if let reason = ManifestTrust(state: access.state).refusal(for: destination, identity: access.identity) {
+            throw AgentError("refused: \(reason)")
+        }
         if destination.kind.isOffsite { return try OffsiteRepository.make(destination: destination, access: access) }
         guard let base = destination.settings.path, base.hasPrefix("/") else {
             throw AgentError("the local destination \(destination.name) has no absolute path; set its path on the hub")

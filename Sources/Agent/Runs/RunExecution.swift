@@ -90,9 +90,17 @@ public struct RunExecution: Sendable {
         log(
             "run \(runID) of job \(job.name) (\(job.id)) started, trigger \(request.trigger.rawValue)"
                 + (slot.map { ", slot \(HubJSON.format($0))" } ?? ""))
-        let pings = JobPings(job: job, log: log)
+        // Checked before anything reaches a destination or a ping URL: a job the account did not
+        // sign runs nothing and fails with the reason (so the hub alerts like any failure).
+        let refusal = ManifestTrust(state: state).refusal(for: agentJob, identity: identity)
+        let pings = refusal == nil ? JobPings(job: job, log: log) : nil
 
         let (finished, record) = try await lifecycle.perform(run) { progress in
+            if let refusal {
+                log("refused: \(refusal)")
+                return EngineOutcome(
+                    results: job.destinationIDs.map { DestinationResult(destinationID: $0, status: .failed, error: "refused: \(refusal)") })
+            }
             await pings?.started()
             let context = RunContext(job: agentJob, identity: identity, runID: runID, state: state, log: log) { step in
                 watchdog.observe(step)

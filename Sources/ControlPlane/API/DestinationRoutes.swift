@@ -25,6 +25,10 @@ struct DestinationRoutes {
             .delete, "/api/v1/destinations/{destination}", summary: "Delete a destination no job uses (stored backups are not touched)",
             tag: "destinations", response: "Deleted", delete)
         api.on(
+            .put, "/api/v1/destinations/{destination}/manifest",
+            summary: "Store the destination's manifest, signed client-side with the account key; agents refuse unsigned or changed destinations",
+            tag: "destinations", body: "ManifestRequest", response: "DestinationDetail", sign)
+        api.on(
             .get, "/api/v1/destinations/{destination}/envelopes", summary: "List the sealed credential envelopes of a destination",
             tag: "destinations", response: "EnvelopeList", envelopes)
         api.on(
@@ -58,6 +62,12 @@ struct DestinationRoutes {
         let destination = try await destination(context)
         let body = try await request.decodeJSON(DestinationUpdate.self, context: context)
         return JSONBody(try await destinations.update(destination, with: body, account: account))
+    }
+
+    @Sendable func sign(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<DestinationView> {
+        let destination = try await destination(context)
+        let body = try await request.decodeJSON(ManifestRequest.self, context: context)
+        return JSONBody(try await destinations.view(try await ManifestService(hub: hub).sign(destination, with: body.manifest)))
     }
 
     @Sendable func delete(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<Deleted> {

@@ -26,6 +26,10 @@ struct JobRoutes {
         api.on(
             .post, "/api/v1/jobs/{job}/run", summary: "Run a job now; answers the queued run (follow it with GET /runs/{run})",
             tag: "jobs", response: "Run", status: 202, query: ["server"], runNow)
+        api.on(
+            .put, "/api/v1/jobs/{job}/manifest",
+            summary: "Store the job's manifest, signed client-side with the account key; agents refuse unsigned or changed jobs",
+            tag: "jobs", body: "ManifestRequest", response: "JobView", query: ["server"], sign)
     }
 
     @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<JobList> {
@@ -40,7 +44,7 @@ struct JobRoutes {
     @Sendable func create(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<JobView> {
         let accountID = try context.accountID()  // 401 before any look at the body
         let job = try await jobs.create(try await request.decodeJSON(JobRequest.self, context: context), accountID: accountID)
-        return JSONBody(JobView(job, now: job.createdAt), status: .created)
+        return JSONBody(try await jobs.views([job], accountID: accountID)[0], status: .created)
     }
 
     @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<JobView> {
@@ -50,7 +54,14 @@ struct JobRoutes {
 
     @Sendable func update(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<JobView> {
         let job = try await jobs.update(try await job(request, context), with: try await request.decodeJSON(JobUpdate.self, context: context))
-        return JSONBody(JobView(job, now: job.updatedAt))
+        return JSONBody(try await jobs.views([job], accountID: job.accountID)[0])
+    }
+
+    @Sendable func sign(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<JobView> {
+        let job = try await job(request, context)
+        let body = try await request.decodeJSON(ManifestRequest.self, context: context)
+        let signed = try await ManifestService(hub: hub).sign(job, with: body.manifest)
+        return JSONBody(try await jobs.views([signed], accountID: signed.accountID)[0])
     }
 
     @Sendable func delete(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<Deleted> {

@@ -33,7 +33,9 @@ struct AgentLinkService {
                 "the enrollment token is unknown, expired or already used; issue a new one with `mzpanel servers add` or POST /api/v1/servers/{server}/enrollment-tokens"
             )
         }
-        return EnrollResponse(serverID: server.id, serverName: server.name, accountID: server.accountID, credential: credential)
+        return EnrollResponse(
+            serverID: server.id, serverName: server.name, accountID: server.accountID, credential: credential,
+            accountKey: try await hub.store.vault(accountID: server.accountID)?.signingKey)
     }
 
     /// The server's jobs with their destinations, the envelopes sealed to it, and the peer destinations it stores.
@@ -62,7 +64,9 @@ struct AgentLinkService {
             let sealed = try await hub.store.envelopes(accountID: server.accountID, destinationID: destination.id)
             stores.append(PeerStore(destination: destination, logins: PeerLogins.lines(sealed)))
         }
-        return AgentJobSet(serverID: server.id, jobs: agentJobs, peerStores: stores.isEmpty ? nil : stores)
+        return AgentJobSet(
+            serverID: server.id, jobs: agentJobs, peerStores: stores.isEmpty ? nil : stores,
+            accountKey: try await hub.store.vault(accountID: server.accountID)?.signingKey)
     }
 
     /// Applies a batch of outbox events, each once, as the run lifecycle decides; acknowledges every event it read.

@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import HubAPI
+import Sealing
 import Store
 
 /// Destinations (account-wide) and their sealed envelopes as use cases: the API and the
@@ -27,9 +28,10 @@ struct DestinationService {
         let jobs = try await hub.store.jobsUsing(accountID: destination.accountID, destinationID: destination.id)
         let envelopes = try await hub.store.envelopes(accountID: destination.accountID, destinationID: destination.id)
         let peer = destination.kind == .peer ? try await hub.store.peerReports(accountID: destination.accountID)[destination.id] : nil
+        let accountKey = try await ManifestService(hub: hub).accountKey(accountID: destination.accountID)
         return DestinationView(
             destination: destination, jobs: jobs.map { JobReference(id: $0.id, name: $0.name) },
-            sealedTo: envelopes.map(\.serverID), peer: peer)
+            sealedTo: envelopes.map(\.serverID), peer: peer, manifestState: ManifestSignature.state(of: destination, accountKey: accountKey))
     }
 
     /// Renames, changes settings or gives a new credential (whose old envelopes stop being valid); tells the agents.

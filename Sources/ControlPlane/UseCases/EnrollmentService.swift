@@ -2,6 +2,7 @@ import BackupCore
 import Foundation
 import HubAPI
 import LinkProtocol
+import Sealing
 import Store
 
 /// Enrolling a server's agent: tokens the hub issues once and stores only as hashes.
@@ -16,13 +17,15 @@ struct EnrollmentService {
             id: ResourceID.make(.enrollmentToken), accountID: server.accountID, serverID: server.id,
             createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(lifetime)))
         try await hub.store.createEnrollmentToken(token, hash: Secrets.hash(secret))
-        let command = Self.command(hubURL: hub.configuration.effectivePublicURL, secret: secret)
+        let accountKey = try await ManifestService(hub: hub).accountKey(accountID: server.accountID)
+        let command = Self.command(hubURL: hub.configuration.effectivePublicURL, secret: secret, accountKey: accountKey.map(KeyFingerprint.of))
         return EnrollmentCreated(enrollmentToken: token, secret: secret, command: command)
     }
 
     /// The line to paste on the box: the token reaches the agent on standard input through the
-    /// shell's built-in printf, so it never appears in any process's argv (the process list).
-    static func command(hubURL: String, secret: String) -> String {
-        "printf '%s\\n' '\(secret)' | mzpanel-agent enroll --url \(hubURL) --token-file -"
+    /// shell's built-in printf, so it never appears in any process's argv (the process list). With
+    /// the account key's fingerprint, the agent pins that key and no other.
+    static func command(hubURL: String, secret: String, accountKey: String? = nil) -> String {
+        "printf '%s\\n' '\(secret)' | mzpanel-agent enroll --url \(hubURL) --token-file -" + (accountKey.map { " --account-key \($0)" } ?? "")
     }
 }

@@ -2,6 +2,7 @@ import BackupCore
 import Foundation
 import HubAPI
 import LinkProtocol
+import Sealing
 import Store
 
 /// Jobs as use cases: the API routes and the web pages both call these, never each other.
@@ -108,12 +109,13 @@ struct JobService {
             uniqueKeysWithValues: try await hub.store.jobStatuses(accountID: accountID, jobIDs: jobs.map(\.id)).map { ($0.id, $0) })
         let servers = Dictionary(
             uniqueKeysWithValues: try await hub.store.servers(accountID: accountID, ids: jobs.map(\.serverID)).map { ($0.id, $0) })
+        let accountKey = try await ManifestService(hub: hub).accountKey(accountID: accountID)
         return jobs.map { job in
             let online = servers[job.serverID]?.isOnline(now: now) ?? false
             let status = statuses[job.id] ?? JobStatus(job, latestRun: nil, newestSnapshotAt: nil)
             return JobView(
                 job, now: now, health: hub.health(status, serverOnline: online, now: now), lastRun: status.latestRun,
-                serverName: servers[job.serverID]?.name)
+                serverName: servers[job.serverID]?.name, manifestState: ManifestSignature.state(of: job, accountKey: accountKey))
         }
     }
 

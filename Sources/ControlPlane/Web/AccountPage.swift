@@ -2,6 +2,7 @@ import BackupCore
 import Foundation
 import HubAPI
 import Hummingbird
+import Sealing
 import Store
 
 /// The account: plan (and what Plus adds), API tokens (create with a scope and a lifetime, the
@@ -22,6 +23,8 @@ struct AccountPage {
         let error: String?
         let scopes: [Choice]
         let lifetimes: [Choice]
+        /// The account signing key's fingerprint (nil: no vault yet, trust mode off).
+        let accountKey: String?
     }
     struct Choice {
         let value: String
@@ -93,6 +96,7 @@ struct AccountPage {
                     lastUsed: $0.lastUsedAt.map { TimeView($0, now: now) })
             },
             hasTokens: !tokens.isEmpty, newSecret: created?.secret, newScope: created?.token.scope.rawValue, error: error,
-            scopes: Self.scopeChoices, lifetimes: Self.lifetimeChoices)
+            scopes: Self.scopeChoices, lifetimes: Self.lifetimeChoices,
+            accountKey: try await ManifestService(hub: pages.hub).accountKey(accountID: caller.account.id).map(KeyFingerprint.of))
     }
 }

@@ -64,6 +64,7 @@ struct DestinationPages {
         let hasRecoverable: Bool
         let hasAttachable: Bool
         let peer: PeerView?
+        let signature: SignatureView
     }
     struct EditModel {
         let layout: Layout
@@ -233,6 +234,7 @@ struct DestinationPages {
             kind: destination.kind.rawValue, kindTitle: destination.kind.title, offsite: destination.kind.isOffsite,
             location: Self.location(destination, servers: names), jobs: jobs.map(\.name), sealedTo: sealed.map { names[$0] ?? $0 }.sorted(),
             attachable: attachable, recoverable: recoverable, hasRecoverable: !recoverable.isEmpty,
-            hasAttachable: destination.kind.isOffsite && destination.credentialKey != nil && !attachable.isEmpty, peer: peer)
+            hasAttachable: destination.kind.isOffsite && destination.credentialKey != nil && !attachable.isEmpty, peer: peer,
+            signature: try await SignatureView.destination(destination, pages: pages))
     }
 }

@@ -60,6 +60,7 @@ struct JobPages {
         let staleAfter: String?
         let pings: String?
         let check: String?
+        let signature: SignatureView
     }
 
     func register(on router: Router<HubRequestContext>) {
@@ -247,6 +248,7 @@ struct JobPages {
             hasRuns: !runs.isEmpty, sizeChart: charts.size, durationChart: charts.duration, notice: notice.flatMap { notices[$0] },
             staleAfter: job.staleAfter.map { "no snapshot newer than \(WebFormat.duration(Double($0)))" },
             pings: job.pingURL.map { URL(string: $0)?.host.map { "to \($0): /start, then success or /fail" } ?? "on" },
-            check: job.checkSubsets.map { "reads 1/\($0) of the data each run — all of it every \($0) runs" })
+            check: job.checkSubsets.map { "reads 1/\($0) of the data each run — all of it every \($0) runs" },
+            signature: try await SignatureView.job(job, pages: pages))
     }
 }

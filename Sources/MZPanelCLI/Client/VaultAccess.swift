@@ -96,7 +96,16 @@ struct VaultAccess {
 
 
                 """.utf8))
-        return UnlockedVault(accountID: accountID, vaultKey: created.vaultKey, signingKey: created.signingKey)
+        let unlocked = UnlockedVault(accountID: accountID, vaultKey: created.vaultKey, signingKey: created.signingKey)
+        // Trust mode is on from now: sign what the account already has, so its servers keep running it.
+        let signed = try await ManifestSigner(client: client, vault: unlocked).signExisting()
+        if !signed.isEmpty {
+            FileHandle.standardError.write(
+                Data(
+                    ("Trust mode is on: servers will run only what this account key signs. Signed what the account already had:\n"
+                        + signed.map { "  \($0)\n" }.joined()).utf8))
+        }
+        return unlocked
     }
 
     private func readPassphrase(confirm: Bool) throws -> String {
@@ -168,7 +177,7 @@ struct DestinationSealer {
 /// After a job is added or changed: seal each of its offsite destinations that is not yet sealed
 /// to the job's server (a new server for that destination). Returns what it did, in words.
 enum JobSealing {
-    static func sealMissing(job: Job, client: APIClient, vault: VaultOptions) async throws -> [String] {
+    static func sealMissing(job: Job, client: APIClient, session: VaultSession) async throws -> [String] {
         var missing: [Destination] = []
         for id in job.destinationIDs {
             // One request: the answer is the destination plus who it is sealed to.
@@ -180,15 +189,13 @@ enum JobSealing {
         }
         guard !missing.isEmpty else { return [] }
         let names = missing.map(\.name).joined(separator: ", ")
-        guard vault.canUnlock else {
+        guard session.access.options.canUnlock else {
             return [
                 "Not yet sealed to this server: \(names). Runs will fail on those destinations until you run: "
                     + missing.map { "mzpanel destinations attach \($0.name) --server \(job.serverID)" }.joined(separator: "; ")
             ]
         }
-        let access = VaultAccess(client: client, options: vault)
-        let accountID = try await access.accountID()
-        let sealer = DestinationSealer(client: client, vault: try await access.open(accountID: accountID, create: false))
+        let sealer = DestinationSealer(client: client, vault: try await session.unlocked())
         var lines: [String] = []
         for destination in missing {
             let server = try await sealer.seal(destination, to: job.serverID)

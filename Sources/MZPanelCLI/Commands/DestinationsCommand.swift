@@ -7,7 +7,7 @@ import Sealing
 struct DestinationsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "destinations", abstract: "List, add, show and remove destinations (where backups are stored).",
-        subcommands: [List.self, Add.self, Show.self, Attach.self, Remove.self], defaultSubcommand: List.self
+        subcommands: [List.self, Add.self, Show.self, Attach.self, SignDestination.self, Remove.self], defaultSubcommand: List.self
     )
 
     static func location(_ destination: Destination) -> String {
@@ -88,11 +88,11 @@ struct DestinationsCommand: AsyncParsableCommand {
             let data = try await client.raw("POST", "/api/v1/destinations", body: DestinationRequest(name: name, kind: kind, settings: settings))
             var destination = try HubDecoding.decode(Destination.self, data)
             var sealedTo: [String] = []
+            let session = VaultSession(client: client, options: vault)
             if let credential {
                 do {
-                    let access = VaultAccess(client: client, options: vault)
-                    let accountID = try await access.accountID()
-                    let unlocked = try await access.open(accountID: accountID, create: true)
+                    let unlocked = try await session.unlocked(create: true)
+                    let accountID = unlocked.accountID
                     let (record, _) = try DestinationKey.create(
                         accountID: accountID, destinationID: destination.id, vaultKey: unlocked.vaultKey, credential: credential)
                     destination = try await client.send(
@@ -107,6 +107,14 @@ struct DestinationsCommand: AsyncParsableCommand {
             } else if !attach.isEmpty {
                 throw CLIError("--attach is for offsite destinations; a local destination is used by any server of a job without sealing")
             }
+            var signing: String?
+            if let signer = try await session.signer() {
+                destination = try await signer.sign(destination, settings: settings).destination
+                signing = "Signed with the account key \(signer.vault.signingKey.fingerprint)."
+            } else if try await session.trustMode() {
+                signing =
+                    "Not signed (no vault passphrase here): servers that pinned the account key refuse it until you run `mzpanel destinations sign \(destination.name)`."
+            }
             if options.json { return Output.json(try HubJSON.encoder().encode(destination)) }
             print(
                 "Added destination \(destination.name) (\(destination.id)), \(destination.kind.rawValue): \(DestinationsCommand.location(destination))."
@@ -117,6 +125,7 @@ struct DestinationsCommand: AsyncParsableCommand {
                         ? "Its credential is sealed; servers get it when a job uses it there (or: mzpanel destinations attach \(destination.name) --server S)."
                         : "Sealed to \(sealedTo.joined(separator: ", ")).")
             }
+            signing.map { print($0) }
         }
     }
 

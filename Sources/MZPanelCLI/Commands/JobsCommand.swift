@@ -6,7 +6,7 @@ import HubAPI
 struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jobs", abstract: "List, add, show, edit and remove backup jobs.",
-        subcommands: [List.self, Add.self, Show.self, Edit.self, Remove.self, JobsRunCommand.self], defaultSubcommand: List.self
+        subcommands: [List.self, Add.self, Show.self, Edit.self, Remove.self, JobsRunCommand.self, SignJob.self], defaultSubcommand: List.self
     )
 
     struct List: AsyncParsableCommand {
@@ -163,12 +163,15 @@ struct JobsCommand: AsyncParsableCommand {
                 retention: job.retention, destinations: job.destination, enabled: !disabled,
                 staleAfter: try job.staleAfterSeconds, checkSubsets: job.checkSubsets, pingURL: job.pingURL)
             let client = try options.client()
+            let session = VaultSession(client: client, options: vault)
+            try await session.requireSigner(for: "job")
             let data = try await client.raw("POST", "/api/v1/jobs", body: body)
             let info = try HubDecoding.decode(JobView.self, data)
-            let sealing = try await JobSealing.sealMissing(job: info.job, client: client, vault: vault)
+            let sealing = try await JobSealing.sealMissing(job: info.job, client: client, session: session)
+            let signing = try await session.signAfterChange(info.job, intent: JobIntent(body))
             if options.json { return Output.json(data) }
             print("Added job \(info.job.name) (\(info.job.id)).")
-            sealing.forEach { print($0) }
+            (sealing + signing).forEach { print($0) }
             JobsCommand.describe(info)
         }
     }
@@ -207,12 +210,20 @@ struct JobsCommand: AsyncParsableCommand {
                 retention: changes.retention, destinations: changes.destination.isEmpty ? nil : changes.destination, enabled: enable,
                 staleAfter: try changes.staleAfterSeconds, checkSubsets: changes.checkSubsets, pingURL: changes.pingURL)
             let client = try options.client()
+            let session = VaultSession(client: client, options: vault)
+            let signed: [Any?] = [
+                changes.kind, try changes.sources, changes.schedule, changes.tz, changes.retention, changes.destination.isEmpty ? nil : 1,
+                changes.checkSubsets, changes.pingURL,
+            ]
+            let touchesManifest = signed.contains { $0 != nil }
+            if touchesManifest { try await session.requireSigner(for: "job") }
             let data = try await client.raw("PATCH", "/api/v1/jobs/\(job.pathSegment)", query: ["server": server], body: body)
             let info = try HubDecoding.decode(JobView.self, data)
-            let sealing = changes.destination.isEmpty ? [] : try await JobSealing.sealMissing(job: info.job, client: client, vault: vault)
+            let sealing = changes.destination.isEmpty ? [] : try await JobSealing.sealMissing(job: info.job, client: client, session: session)
+            let signing = touchesManifest ? try await session.signAfterChange(info.job, intent: JobIntent(body)) : []
             if options.json { return Output.json(data) }
             print("Updated job \(job).")
-            sealing.forEach { print($0) }
+            (sealing + signing).forEach { print($0) }
             JobsCommand.describe(info)
         }
     }

@@ -499,7 +499,7 @@ function wireLocalTimes(root) {
 // Destination forms (sealing), loaded only on the pages that have one
 
 async function wireDestinationForms(root) {
-  if (!root.querySelector("form[data-destination-form], form[data-attach-form], form[data-trust-form]")) return;
+  if (!root.querySelector("form[data-destination-form], form[data-attach-form], form[data-trust-form], form[data-sign-form]")) return;
   const module = await import("./destination-form.js");
   module.init(root);
 }
@@ -518,7 +518,7 @@ export function init(root = document) {
   wireLocalTimes(root);
   const done = wireDestinationForms(root).catch((error) => {
     console.error("mzpanel: the destination form could not load", error);
-    for (const form of root.querySelectorAll("form[data-destination-form], form[data-attach-form], form[data-trust-form]")) {
+    for (const form of root.querySelectorAll("form[data-destination-form], form[data-attach-form], form[data-trust-form], form[data-sign-form]")) {
       const box = form.querySelector("[data-form-error]");
       if (box) {
         box.textContent = "This form needs its script, which did not load; reload the page.";

@@ -24,12 +24,16 @@ import {
   certifyServer,
   createDestinationKey,
   createVault,
+  destinationManifest,
   fingerprint,
   generatePeerLogin,
+  jobManifest,
   MIN_PASSPHRASE_LENGTH,
+  nextManifestVersion,
   openDestinationKey,
   openSigningKey,
   sealEnvelope,
+  signManifest,
   unlockVault,
   verifyServerCertificate,
 } from "./sealing.js";
@@ -71,6 +75,11 @@ export function init(root = document) {
     if (wired.has(form)) continue;
     wired.add(form);
     wireSubmit(form, submitTrust);
+  }
+  for (const form of root.querySelectorAll("form[data-sign-form]")) {
+    if (wired.has(form)) continue;
+    wired.add(form);
+    wireSubmit(form, submitSign);
   }
 }
 
@@ -611,6 +620,12 @@ async function submitDestination(form, state, { loadVault, markVaultNew }) {
     await showRecoveryKey(created.recoveryKey);
     vaultKey = created.vaultKey;
     signingKey = created.signingKey;
+    // Trust mode is on from now: sign what the account already has, so its servers keep running it.
+    try {
+      await signExisting(signingKey);
+    } catch (error) {
+      console.warn("mzpanel: the account's existing jobs and destinations could not all be signed", error);
+    }
   }
 
   // 2. The destination itself: name, kind, settings, never a secret.
@@ -642,7 +657,15 @@ async function submitDestination(form, state, { loadVault, markVaultNew }) {
     return;
   }
 
-  // 4. One envelope per chosen server.
+  // 4. Its manifest: the settings signed with the account key, so servers that pinned it accept
+  // them. Should this fail, the destination's page says it is not signed and offers to sign it.
+  try {
+    await signDestination(await api("GET", destinationPath(id)), signingKey);
+  } catch (error) {
+    console.warn("mzpanel: the new destination could not be signed", error);
+  }
+
+  // 5. One envelope per chosen server.
   const failures = [];
   for (const box of scoped(form, kind, "[data-attach]")) {
     if (!box.checked || box.disabled) continue;
@@ -791,6 +814,27 @@ async function vaultSigningKey(accountID, vault, vaultKey) {
   return added;
 }
 
+/**
+ * The account signing key for a form that typed the vault passphrase; null (the error shown at
+ * the passphrase, the form usable again) when the vault does not open with it.
+ */
+async function formSigningKey(form, accountID, passphrase) {
+  let vault;
+  try {
+    vault = await api("GET", "/api/v1/vault");
+  } catch (error) {
+    if (error.status === 404) throw new Error("This account has no vault yet: it is made with the first offsite destination");
+    throw error;
+  }
+  try {
+    return (await vaultSigningKey(accountID, vault, await unlockVault(accountID, vault, passphrase))).signingKey;
+  } catch (error) {
+    setIdle(form);
+    showErrors(form, "", [["vault", error.message]]);
+    return null;
+  }
+}
+
 /** Fingerprints compare without case, spaces or separators, as people copy them. */
 function normalizedFingerprint(text) {
   return String(text).toLowerCase().replace(/[^0-9a-f]/g, "");
@@ -821,23 +865,64 @@ async function submitTrust(form) {
     ]);
     return;
   }
-  let vault;
-  try {
-    vault = await api("GET", "/api/v1/vault");
-  } catch (error) {
-    if (error.status === 404) throw new Error("This account has no vault yet: it is made with the first offsite destination");
-    throw error;
-  }
-  let signingKey;
-  try {
-    ({ signingKey } = await vaultSigningKey(accountID, vault, await unlockVault(accountID, vault, passphrase)));
-  } catch (error) {
-    setIdle(form);
-    showErrors(form, "", [["vault", error.message]]);
-    return;
-  }
+  const signingKey = await formSigningKey(form, accountID, passphrase);
+  if (!signingKey) return;
   const certificate = await certifyServer(accountID, server.id, server.publicKey, signingKey);
   await api("PUT", `/api/v1/servers/${encodeURIComponent(server.id)}/certificate`, { certificate, keyFingerprint: actual });
+  if (passphraseInput) passphraseInput.value = "";
+  location.reload();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sign form: sign a job or destination as the hub holds it now (docs/sealing.md)
+
+async function signDestination(destination, signingKey) {
+  const manifest = await signManifest(destinationManifest(destination, nextManifestVersion(destination.manifest)), signingKey);
+  await api("PUT", `${destinationPath(destination.id)}/manifest`, { manifest });
+}
+
+/** Signs every destination and job the account has that is not signed yet (right after the vault is made). */
+async function signExisting(signingKey) {
+  for (const destination of (await api("GET", "/api/v1/destinations")).destinations || []) {
+    if (!destination.manifest) await signDestination(destination, signingKey);
+  }
+  let cursor = "";
+  do {
+    const page = await api("GET", `/api/v1/jobs?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    for (const job of page.jobs || []) {
+      if (job.manifestState === "signed") continue;
+      const manifest = await signManifest(jobManifest(job, nextManifestVersion(job.manifest)), signingKey);
+      await api("PUT", `/api/v1/jobs/${encodeURIComponent(job.id)}/manifest`, { manifest });
+    }
+    cursor = page.nextCursor || "";
+  } while (cursor);
+}
+
+async function submitSign(form) {
+  clearErrors(form);
+  const accountID = form.dataset.accountId || "";
+  const kind = form.dataset.signKind || "";
+  const id = form.dataset.id || "";
+  const passphraseInput = form.querySelector("[data-vault-passphrase]");
+  const passphrase = passphraseInput ? passphraseInput.value : "";
+  if (!passphrase) {
+    showErrors(form, "", [["vault", "Enter your vault passphrase"]]);
+    return;
+  }
+  if (!accountID || !id || (kind !== "job" && kind !== "destination")) {
+    showFormError(form, "This page does not name what to sign; reload it.");
+    return;
+  }
+  setBusy(form, "Signing…");
+  const signingKey = await formSigningKey(form, accountID, passphrase);
+  if (!signingKey) return;
+  if (kind === "job") {
+    const job = await api("GET", `/api/v1/jobs/${encodeURIComponent(id)}`);
+    const manifest = await signManifest(jobManifest(job, nextManifestVersion(job.manifest)), signingKey);
+    await api("PUT", `/api/v1/jobs/${encodeURIComponent(id)}/manifest`, { manifest });
+  } else {
+    await signDestination(await api("GET", destinationPath(id)), signingKey);
+  }
   if (passphraseInput) passphraseInput.value = "";
   location.reload();
 }

@@ -374,6 +374,58 @@ export async function verifyServerCertificate(certificate, accountID, serverID, 
 }
 
 // ---------------------------------------------------------------------------------------------
+// Signed manifests (docs/sealing.md): what a person decided about a job or destination, signed
+// with the account key; agents that pinned the key run nothing else.
+
+const MANIFEST_CONTEXT = "mzpanel-manifest/v1\n";
+
+/** The job's manifest document, from the job as the API answers it. */
+export function jobManifest(job, version) {
+  const document = {
+    type: "job",
+    version,
+    accountID: job.accountID,
+    serverID: job.serverID,
+    jobID: job.id,
+    kind: job.kind,
+    sources: job.sources,
+    schedule: job.schedule,
+    retention: job.retention,
+    destinationIDs: job.destinationIDs,
+  };
+  if (job.checkSubsets !== undefined && job.checkSubsets !== null) document.checkSubsets = job.checkSubsets;
+  if (job.pingURL !== undefined && job.pingURL !== null) document.pingURL = job.pingURL;
+  return document;
+}
+
+/** The destination's manifest document: its kind and every non-secret setting. */
+export function destinationManifest(destination, version) {
+  return { type: "destination", version, accountID: destination.accountID, destinationID: destination.id, kind: destination.kind, settings: destination.settings };
+}
+
+/** The next version after `previous` (a stored manifest or null): this clock in ms, always above the previous one. */
+export function nextManifestVersion(previous, now = Date.now()) {
+  let last = 0;
+  try {
+    if (previous && previous.body) last = Number(JSON.parse(new TextDecoder().decode(base64Decode(previous.body))).version) || 0;
+  } catch {
+    last = 0;
+  }
+  return Math.max(now, last + 1);
+}
+
+/** Signs a manifest document: { body: base64(JSON), signature: base64(Ed25519 over context + body) }. */
+export async function signManifest(document, signingKey) {
+  const body = utf8(JSON.stringify(document));
+  const context = utf8(MANIFEST_CONTEXT);
+  const message = new Uint8Array(context.length + body.length);
+  message.set(context, 0);
+  message.set(body, context.length);
+  const signature = new Uint8Array(await subtle.sign({ name: "Ed25519" }, signingKey.privateKey, message));
+  return { body: base64Encode(body), signature: base64Encode(signature) };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Destination key records
 
 /** Checks a credential: a plain object of strings with a non-empty `repositoryPassword`. */
