@@ -116,6 +116,9 @@ struct OffsiteEndToEndTests {
         try await fleet.trust(agent, vault: secrets.vaultArguments)
         #expect(added.stderr.contains("Recovery key"), "the new vault's recovery key is shown once")
         #expect(FileManager.default.fileExists(atPath: recovery.path))
+        // Trust mode starts with the vault: what the account already had is signed, so its servers keep running it.
+        #expect(added.stderr.contains("Signed destination here (local)"), "\(added.stderr)")
+        #expect(try await fleet.api("GET", "/api/v1/destinations/here")["manifestState"] as? String == "signed")
 
         let tree = try fleet.makeTree("site")
         let jobID = try await addJob(fleet, agent: agent, tree: tree, destinations: ["here", "offsite"], secrets: secrets)
