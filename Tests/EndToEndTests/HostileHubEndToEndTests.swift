@@ -122,6 +122,13 @@ struct SignedManifestEndToEndTests {
         #expect(replayed["status"] as? String == "failed")
         #expect(error(of: replayed).contains("older than version"), "\(replayed)")
 
+        // Without the vault passphrase the CLI changes nothing rather than leave an unsigned job.
+        let unsignable = try await fleet.cli.run([
+            "jobs", "add", "quick", "--server", "web-2", "--kind", "full", "--path", tree.path, "--schedule", "daily", "--destination", "here",
+        ])
+        #expect(unsignable.status != 0 && unsignable.stderr.contains("Nothing was changed"), "\(unsignable.stderr)")
+        #expect(try await fleet.api("GET", "/api/v1/jobs/quick")["id"] == nil, "no job was created")
+
         // A job made through the API alone (a stolen token) is never signed: refused.
         let tokenJob = try await fleet.api(
             "POST", "/api/v1/jobs",

@@ -85,10 +85,11 @@ struct DestinationsCommand: AsyncParsableCommand {
             if parsedKind == .local && credentials.anyGiven {
                 throw CLIError("a local destination takes no credential files: its repository password is made and kept by the agent")
             }
+            let session = VaultSession(client: client, options: vault)
+            try await session.requireSigner(for: "destination")
             let data = try await client.raw("POST", "/api/v1/destinations", body: DestinationRequest(name: name, kind: kind, settings: settings))
             var destination = try HubDecoding.decode(Destination.self, data)
             var sealedTo: [String] = []
-            let session = VaultSession(client: client, options: vault)
             if let credential {
                 do {
                     let unlocked = try await session.unlocked(create: true)
@@ -111,9 +112,6 @@ struct DestinationsCommand: AsyncParsableCommand {
             if let signer = try await session.signer() {
                 destination = try await signer.sign(destination, settings: settings).destination
                 signing = "Signed with the account key \(signer.vault.signingKey.fingerprint)."
-            } else if try await session.trustMode() {
-                signing =
-                    "Not signed (no vault passphrase here): servers that pinned the account key refuse it until you run `mzpanel destinations sign \(destination.name)`."
             }
             if options.json { return Output.json(try HubJSON.encoder().encode(destination)) }
             print(
