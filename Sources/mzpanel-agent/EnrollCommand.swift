@@ -17,6 +17,13 @@ struct EnrollCommand: AsyncParsableCommand {
     @Option(name: .customLong("token-file"), help: ArgumentHelp("Read the token from a file, or - for standard input.", valueName: "FILE"))
     var tokenFile: String?
 
+    @Option(
+        name: .customLong("ca-file"),
+        help: ArgumentHelp(
+            "A PEM file of the certificate authority that signed the hub's certificate (a private CA). Stored in the state and trusted alone for every later call; without it, the system's CAs.",
+            valueName: "FILE"))
+    var caFile: String?
+
     @OptionGroup var stateOptions: StateOptions
 
     @Option(name: .customLong("systemd-dir"), help: ArgumentHelp("Where to write the job timers.", valueName: "DIR"))
@@ -42,7 +49,7 @@ struct EnrollCommand: AsyncParsableCommand {
     func run() async throws {
         let secret = try token ?? TokenInput.read(file: tokenFile ?? "-")
         let settings = AgentSettings(systemdDirectory: noSystemd ? nil : systemdDirectory, randomizedDelaySeconds: randomizedDelay)
-        let result = try await Enrollment(state: stateOptions.state, settings: settings).enroll(url: url, token: secret, force: force)
+        let result = try await Enrollment(state: stateOptions.state, settings: settings).enroll(url: url, token: secret, force: force, caFile: caFile)
         print("Enrolled as server \(result.identity.serverName) (\(result.identity.serverID)) with \(result.identity.hubURL).")
         print("Server key fingerprint: \(result.fingerprint)")
         if let count = result.jobCount {
