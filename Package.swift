@@ -81,8 +81,10 @@ let package = Package(
         .target(
             name: "MZPanelHub",
             dependencies: [
-                "BackupCore", "ControlPlane", "MZPanelCLI", "Store",
+                "BackupCore", "ControlPlane", "MZPanelCLI", "SecretFiles", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 // Direct TLS for `mzpanel serve --tls-cert/--tls-key`: the only module that links NIO SSL.

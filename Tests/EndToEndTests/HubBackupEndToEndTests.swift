@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+
+/// `mzpanel admin backup` and `restore`: a hub rebuilt from its backup on a fresh data directory
+/// keeps its agents (same credential, same jobs) and its history.
+@Suite("backing up and restoring the hub", .serialized, .enabled(if: Fleet.available, "mzpanel, mzpanel-agent or restic is missing"))
+struct HubBackupEndToEndTests {
+    @Test("a hub restored onto a fresh data directory: the agent syncs, run now works, history and credential are kept")
+    func restoreOntoFreshDirectory() async throws {
+        let fleet = try await Fleet()
+        defer { fleet.shutdown() }
+        let agent = try await fleet.enroll("web-1")
+        _ = try fleet.startDaemon(agent)
+        let repositories = fleet.directory.appendingPathComponent("repos")
+        #expect(try await fleet.cli.run(["destinations", "add", "here", "--kind", "local", "--path", repositories.path]).status == 0)
+        let tree = try fleet.makeTree("site")
+        func addJob(_ name: String) async throws -> String {
+            let job = try await fleet.cli.run([
+                "jobs", "add", name, "--server", "web-1", "--kind", "full", "--path", tree.path, "--schedule", "daily 03:00",
+                "--keep-last", "5", "--destination", "here", "--json",
+            ])
+            return try #require(job.object["id"] as? String, "\(job.stderr)")
+        }
+        let nightly = try await addJob("nightly")
+        #expect(try await fleet.eventually(30) { try await agent.run(["status", "--json"]).stdout.contains(nightly) })
+        let first = try await fleet.cli.run(["jobs", "run", "nightly", "--wait", "--json"])
+        #expect(first.object["status"] as? String == "succeeded", "\(first.stdout)\(first.stderr)")
+
+        // Online: the hub keeps running while its backup is taken.
+        let passphrase = fleet.directory.appendingPathComponent("backup-passphrase")
+        try "correct horse battery staple\n".write(to: passphrase, atomically: true, encoding: .utf8)
+        let file = fleet.directory.appendingPathComponent("hub.backup")
+        let backup = try await fleet.cli.run(["admin", "backup", "--to", file.path, "--passphrase-file", passphrase.path])
+        #expect(backup.status == 0, "\(backup.stdout)\(backup.stderr)")
+        let sealed = try Data(contentsOf: file)
+        #expect(sealed.starts(with: Data("MZPANEL-HUB-BACKUP 1\n".utf8)))
+        #expect(sealed.range(of: Data("ops@example.com".utf8)) == nil, "the backup must be encrypted")
+        #expect((try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? Int) == 0o600)
+
+        // The hub's machine is lost: its data directory with it.
+        fleet.stopHub()
+        try FileManager.default.removeItem(at: fleet.directory.appendingPathComponent("hub"))
+        let fresh = fleet.directory.appendingPathComponent("hub-restored")
+        fleet.useDataDirectory(fresh)
+        let wrong = fleet.directory.appendingPathComponent("wrong-passphrase")
+        try "not the passphrase at all\n".write(to: wrong, atomically: true, encoding: .utf8)
+        let refused = try await fleet.cli.run(["admin", "restore", "--from", file.path, "--passphrase-file", wrong.path])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("wrong passphrase"), "\(refused.stderr)")
+        let restored = try await fleet.cli.run(["admin", "restore", "--from", file.path, "--passphrase-file", passphrase.path])
+        #expect(restored.status == 0, "\(restored.stdout)\(restored.stderr)")
+        let again = try await fleet.cli.run(["admin", "restore", "--from", file.path, "--passphrase-file", passphrase.path])
+        #expect(again.status != 0 && again.stderr.contains("--force"), "an existing state is not replaced silently")
+        try await fleet.startHub()
+
+        // The same agent, with the credential it had: its daemon reconnects, syncs a new job and runs on demand.
+        let weekly = try await addJob("weekly")
+        #expect(try await fleet.eventually(60) { try await agent.run(["status", "--json"]).stdout.contains(weekly) }, "the agent never synced")
+        let second = try await fleet.cli.run(["jobs", "run", "nightly", "--wait", "--json"])
+        #expect(second.status == 0 && second.object["status"] as? String == "succeeded", "\(second.stdout)\(second.stderr)")
+        let runs = try await fleet.cli.run(["runs", "list", "--job", "nightly", "--json"])
+        #expect((runs.object["runs"] as? [Any])?.count == 2, "the run from before the backup is kept: \(runs.stdout)")
+    }
+}
