@@ -47,6 +47,13 @@ struct HubBackupEndToEndTests {
         let refused = try await fleet.cli.run(["admin", "restore", "--from", file.path, "--passphrase-file", wrong.path])
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("wrong passphrase"), "\(refused.stderr)")
+        var tampered = sealed
+        tampered[tampered.count - 40] ^= 0x01
+        let tamperedFile = fleet.directory.appendingPathComponent("tampered.backup")
+        try tampered.write(to: tamperedFile)
+        let changed = try await fleet.cli.run(["admin", "restore", "--from", tamperedFile.path, "--passphrase-file", passphrase.path])
+        #expect(changed.status != 0 && changed.stderr.contains("the file was changed"), "\(changed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: fresh.appendingPathComponent("hub.sqlite").path))
         let restored = try await fleet.cli.run(["admin", "restore", "--from", file.path, "--passphrase-file", passphrase.path])
         #expect(restored.status == 0, "\(restored.stdout)\(restored.stderr)")
         let again = try await fleet.cli.run(["admin", "restore", "--from", file.path, "--passphrase-file", passphrase.path])
