@@ -69,3 +69,59 @@ struct HubBackupEndToEndTests {
         #expect((runs.object["runs"] as? [Any])?.count == 2, "the run from before the backup is kept: \(runs.stdout)")
     }
 }
+
+/// The PostgreSQL side of the hub backup: `pg_dump` into the file, loaded into another database.
+@Suite(
+    "backing up a hub on PostgreSQL", .serialized,
+    .enabled(
+        if: ProcessInfo.processInfo.environment["MZPANEL_TEST_POSTGRES_URL"] != nil
+            && FileManager.default.isExecutableFile(atPath: "/usr/bin/pg_dump")
+            && CommandRunner.locateBinary("mzpanel") != nil,
+        "needs MZPANEL_TEST_POSTGRES_URL (scripts/test sets it), pg_dump and mzpanel"))
+struct HubBackupPostgresTests {
+    /// psql against the test server as the test role, the connection in its environment.
+    static func psql(_ base: URLComponents, database: String, _ sql: String) async throws -> CommandResult {
+        var environment = ProcessInfo.processInfo.environment
+        environment["PGHOST"] = base.host
+        environment["PGPORT"] = String(base.port ?? 5432)
+        environment["PGUSER"] = base.user
+        environment["PGPASSWORD"] = base.password
+        environment["PGDATABASE"] = database
+        return try await CommandRunner(binary: URL(fileURLWithPath: "/usr/bin/psql"), environment: environment).run(["-X", "-A", "-t", "-c", sql])
+    }
+
+    @Test("an account made on one database is there after a restore into another, empty one")
+    func dumpAndLoad() async throws {
+        let base = try #require(URLComponents(string: ProcessInfo.processInfo.environment["MZPANEL_TEST_POSTGRES_URL"] ?? ""))
+        let home = base.path.split(separator: "/").first.map(String.init) ?? "postgres"
+        let suffix = UUID().uuidString.prefix(8).lowercased()
+        let source = "mzpanel_backup_\(suffix)_a"
+        let target = "mzpanel_backup_\(suffix)_b"
+        for name in [source, target] { #expect(try await Self.psql(base, database: home, "CREATE DATABASE \(name)").status == 0) }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mzpanel-pgbackup-\(suffix)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func hub(_ database: String) -> CommandRunner {
+            var url = base
+            url.path = "/" + database
+            var environment = ProcessInfo.processInfo.environment
+            environment["MZPANEL_DATA_DIR"] = directory.appendingPathComponent(database).path
+            environment["MZPANEL_DATABASE_URL"] = url.string
+            return CommandRunner(binary: CommandRunner.locateBinary("mzpanel")!, environment: environment)
+        }
+        let passphrase = directory.appendingPathComponent("pass")
+        try "a passphrase long enough\n".write(to: passphrase, atomically: true, encoding: .utf8)
+        let file = directory.appendingPathComponent("hub.backup")
+        let created = try await hub(source).run(["admin", "create-account", "--email", "pg@example.com", "--plan", "free"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let backup = try await hub(source).run(["admin", "backup", "--to", file.path, "--passphrase-file", passphrase.path])
+        #expect(backup.status == 0 && backup.stdout.contains("postgresql"), "\(backup.stdout)\(backup.stderr)")
+        let restored = try await hub(target).run(["admin", "restore", "--from", file.path, "--passphrase-file", passphrase.path])
+        #expect(restored.status == 0, "\(restored.stdout)\(restored.stderr)")
+        let plan = try await hub(target).run(["admin", "set-plan", "--email", "pg@example.com", "--plan", "plus"])
+        #expect(plan.status == 0, "the restored database has the account: \(plan.stderr)")
+        let again = try await hub(target).run(["admin", "restore", "--from", file.path, "--passphrase-file", passphrase.path])
+        #expect(again.status != 0 && again.stderr.contains("--force"))
+        for name in [source, target] { _ = try await Self.psql(base, database: home, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
+    }
+}
