@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/vapor/sql-kit", from: "3.36.0"),
         .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-kit", from: "2.17.0"),
@@ -30,6 +31,10 @@ let package = Package(
         .testTarget(name: "RedactionTests", dependencies: ["Redaction"], swiftSettings: strict),
         // Files that hold secrets, created with their final mode (0600) in one step and renamed into place. Foundation only.
         .target(name: "SecretFiles", swiftSettings: strict),
+        // One HTTP(S) call through libcurl, trusting only a given CA file (C, over the system's libcurl).
+        .target(name: "CCurlHTTP", linkerSettings: [.linkedLibrary("curl")]),
+        // The hub's trust for the agent and the CLI: system CAs (URLSession) or only a CA file (libcurl). Foundation only.
+        .target(name: "TrustedHTTP", dependencies: ["CCurlHTTP"], swiftSettings: strict),
         // Pure domain: ids, plans, destinations, jobs, runs, schedules, retention. No I/O.
         .target(name: "BackupCore", swiftSettings: strict),
         // Versioned Codable messages between agent and hub.
@@ -54,6 +59,7 @@ let package = Package(
             dependencies: [
                 "BackupCore", "HubAPI", "Store", "LinkProtocol", "Redaction", "Sealing", "SecretFiles",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -66,7 +72,7 @@ let package = Package(
         .target(
             name: "MZPanelCLI",
             dependencies: [
-                "BackupCore", "HubAPI", "Sealing", "SecretFiles",
+                "BackupCore", "HubAPI", "Sealing", "SecretFiles", "TrustedHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -75,9 +81,15 @@ let package = Package(
         .target(
             name: "MZPanelHub",
             dependencies: [
-                "BackupCore", "ControlPlane", "MZPanelCLI", "Store",
+                "BackupCore", "ControlPlane", "MZPanelCLI", "SecretFiles", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                // Direct TLS for `mzpanel serve --tls-cert/--tls-key`: the only module that links NIO SSL.
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -110,7 +122,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "BackupCore", "HubAPI", "LinkProtocol", "Redaction", "ResticKit", "Sealing", "SecretFiles",
+                "BackupCore", "HubAPI", "LinkProtocol", "Redaction", "ResticKit", "Sealing", "SecretFiles", "TrustedHTTP",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -159,6 +171,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            name: "EndToEndTests", dependencies: ["BackupCore", "Sealing", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+            name: "EndToEndTests", dependencies: ["BackupCore", "Sealing", "TrustedHTTP", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
     ]
 )

@@ -2,6 +2,7 @@ import BackupCore
 import Foundation
 import HubAPI
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 import Store
@@ -47,7 +48,8 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
 }
 
 /// Assembles the control plane: router, middleware and server settings. Tests call it too.
-public func buildApplication(hub: HubServices, logger: Logger) throws -> some ApplicationProtocol {
+/// - Parameter server: how connections are served (plain HTTP/1.1 unless `mzpanel serve` wraps it in TLS).
+public func buildApplication(hub: HubServices, logger: Logger, server: HTTPServerBuilder = .http1()) throws -> some ApplicationProtocol {
     let (router, _) = try buildRouter(hub: hub)
     var services: [any Service] = []
     if hub.configuration.runScheduler {
@@ -56,6 +58,7 @@ public func buildApplication(hub: HubServices, logger: Logger) throws -> some Ap
     }
     return Application(
         router: router,
+        server: server,
         configuration: .init(address: .hostname(hub.configuration.host, port: hub.configuration.port), serverName: "mzpanel"),
         services: services,
         logger: logger

@@ -9,7 +9,7 @@ import Store
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin", abstract: "Bootstrap on the hub's machine: works on the hub's database directly.",
-        subcommands: [CreateAccount.self, SetPlan.self]
+        subcommands: [CreateAccount.self, SetPlan.self, Backup.self, Restore.self]
     )
 
     struct CreateAccount: AsyncParsableCommand {

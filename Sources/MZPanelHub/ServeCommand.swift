@@ -3,6 +3,7 @@ import BackupCore
 import ControlPlane
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import MZPanelCLI
 import Store
@@ -61,11 +62,22 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var state: HubStateOptions
 
-    @Option(name: .long, help: "Address to listen on, HOST:PORT.")
-    var listen = "127.0.0.1:8780"
+    @Option(name: .long, help: "Address to listen on, HOST:PORT. Default: $MZPANEL_LISTEN, else 127.0.0.1:8780.")
+    var listen: String?
 
-    @Option(name: .long, help: "The URL agents and browsers use to reach this hub (default http://LISTEN).")
+    @Option(
+        name: .long, help: "The URL agents and browsers use to reach this hub. Default: $MZPANEL_PUBLIC_URL, else http(s)://LISTEN.")
     var publicURL: String?
+
+    @Option(
+        name: .long,
+        help: "Serve HTTPS directly with this PEM certificate chain (server certificate first). Default: $MZPANEL_TLS_CERT. Needs --tls-key.")
+    var tlsCert: String?
+
+    @Option(
+        name: .long,
+        help: "The certificate's private key (unencrypted PEM, readable by the hub's user only). Default: $MZPANEL_TLS_KEY.")
+    var tlsKey: String?
 
     @Flag(
         name: .long,
@@ -76,15 +88,19 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = HubConfiguration()
+        let environment = ProcessInfo.processInfo.environment
+        let listen = listen ?? environment["MZPANEL_LISTEN"].nonEmpty ?? "127.0.0.1:8780"
+        let publicURL = publicURL ?? environment["MZPANEL_PUBLIC_URL"].nonEmpty
+        let tls = try HubTLSFiles.resolve(certificate: tlsCert, key: tlsKey, environment: environment)
+        let server = try tls?.serverBuilder() ?? .http1()
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) else {
             throw CLIError("--listen \(listen) is not HOST:PORT (e.g. 127.0.0.1:8780 or 0.0.0.0:443)")
         }
         configuration.host = String(listen[..<colon])
         configuration.port = port
-        configuration.publicURL = publicURL
-        configuration.secureCookies = publicURL?.hasPrefix("https://") ?? false
-        configuration.allowPrivateWebhooks = allowPrivateWebhooks
-        let environment = ProcessInfo.processInfo.environment
+        configuration.publicURL = publicURL ?? (tls == nil ? nil : "https://\(listen)")
+        configuration.secureCookies = tls != nil || (publicURL?.hasPrefix("https://") ?? false)
+        configuration.allowPrivateWebhooks = allowPrivateWebhooks || environment["MZPANEL_ALLOW_PRIVATE_WEBHOOKS"] == "1"
         if let text = environment["MZPANEL_MISSED_GRACE_SECONDS"] {
             guard let seconds = TimeInterval(text), seconds >= 0 else {
                 throw CLIError("MZPANEL_MISSED_GRACE_SECONDS=\(text) is not a number of seconds")
@@ -101,8 +117,10 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
         let store = try await state.openStore(logger: logger)
         let hub = HubServices(store: store, clock: SystemClock(), configuration: configuration)
-        let app = try buildApplication(hub: hub, logger: logger)
-        logger.info("hub starting", metadata: ["hub.listen": "\(listen)", "hub.database": "\(store.backend.dialect.rawValue)"])
+        let app = try buildApplication(hub: hub, logger: logger, server: server)
+        logger.info(
+            "hub starting",
+            metadata: ["hub.listen": "\(listen)", "hub.tls": "\(tls != nil)", "hub.database": "\(store.backend.dialect.rawValue)"])
         do {
             try await app.runService()
         } catch {

@@ -24,6 +24,13 @@ struct EnrollCommand: AsyncParsableCommand {
             valueName: "FINGERPRINT"))
     var accountKey: String?
 
+    @Option(
+        name: .customLong("ca-file"),
+        help: ArgumentHelp(
+            "A PEM file of the certificate authority that signed the hub's certificate (a private CA). Stored in the state and trusted alone for every later call; without it, the system's CAs.",
+            valueName: "FILE"))
+    var caFile: String?
+
     @OptionGroup var stateOptions: StateOptions
 
     @Option(name: .customLong("systemd-dir"), help: ArgumentHelp("Where to write the job timers.", valueName: "DIR"))
@@ -50,7 +57,7 @@ struct EnrollCommand: AsyncParsableCommand {
         let secret = try token ?? TokenInput.read(file: tokenFile ?? "-")
         let settings = AgentSettings(systemdDirectory: noSystemd ? nil : systemdDirectory, randomizedDelaySeconds: randomizedDelay)
         let result = try await Enrollment(state: stateOptions.state, settings: settings).enroll(
-            url: url, token: secret, force: force, accountKey: accountKey)
+            url: url, token: secret, force: force, caFile: caFile, accountKey: accountKey)
         print("Enrolled as server \(result.identity.serverName) (\(result.identity.serverID)) with \(result.identity.hubURL).")
         print("Server key fingerprint: \(result.fingerprint)")
         if let pinned = result.accountKey {

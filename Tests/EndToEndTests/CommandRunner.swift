@@ -1,4 +1,5 @@
 import Foundation
+import TrustedHTTP
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -80,13 +81,16 @@ struct CommandRunner {
         return process
     }
 
-    /// Starts `mzpanel serve` on a free loopback port (or the given one) and waits until it answers.
-    func startHub(port fixedPort: Int? = nil, log: URL? = nil) async throws -> (process: Process, url: String) {
+    /// Starts `mzpanel serve` on a free loopback port (or the given one) and waits until it answers;
+    /// with `tls`, over HTTPS with that certificate, checked against its CA.
+    func startHub(port fixedPort: Int? = nil, log: URL? = nil, tls: TestCertificates? = nil) async throws -> (process: Process, url: String) {
         for _ in 0..<5 {
             let port = fixedPort ?? Int.random(in: 20_000..<50_000)
             let process = Process()
             process.executableURL = binary
-            process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--allow-private-webhooks"]
+            process.arguments =
+                ["serve", "--listen", "127.0.0.1:\(port)", "--allow-private-webhooks"]
+                + (tls.map { ["--tls-cert", $0.serverCertificate.path, "--tls-key", $0.serverKey.path] } ?? [])
             process.environment = environment
             if let log {
                 if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
@@ -99,12 +103,17 @@ struct CommandRunner {
                 process.standardError = FileHandle.nullDevice
             }
             try process.run()
-            let url = "http://127.0.0.1:\(port)"
+            let url = (tls == nil ? "http" : "https") + "://127.0.0.1:\(port)"
+            let health = URLRequest(url: URL(string: url + "/api/health")!, timeoutInterval: 5)
             for _ in 0..<100 {
                 if !process.isRunning { break }
-                if let (_, response) = try? await URLSession.shared.data(from: URL(string: url + "/api/health")!),
-                    (response as? HTTPURLResponse)?.statusCode == 200
-                {
+                let status: Int?
+                if let tls {
+                    status = try? await CurlClient.data(for: health, trust: HubTrust(caFile: tls.authority.path)).1.statusCode
+                } else {
+                    status = (try? await URLSession.shared.data(for: health).1 as? HTTPURLResponse)?.statusCode
+                }
+                if status == 200 {
                     return (process, url)
                 }
                 try await Task.sleep(for: .milliseconds(100))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrustedHTTP
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -9,20 +10,23 @@ import Testing
 /// real restic, one temporary directory.
 final class Fleet: @unchecked Sendable {
     let directory: URL
-    let cli: CommandRunner
+    private(set) var cli: CommandRunner
     let agentBinary: URL
     private(set) var hub: Process?
     private(set) var url = ""
     private(set) var port = 0
+    /// The hub serves HTTPS with these (nil: plain HTTP); the CLI and agents trust its CA file.
+    let tls: TestCertificates?
     private var daemons: [Process] = []
 
     static var available: Bool {
         CommandRunner.locateBinary("mzpanel") != nil && CommandRunner.locateBinary("mzpanel-agent") != nil && Restic.installed
     }
 
-    init(plan: String = "free", hubEnvironment: [String: String] = [:]) async throws {
+    init(plan: String = "free", hubEnvironment: [String: String] = [:], tls: Bool = false) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("mzpanel-fleet-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        self.tls = tls ? try await TestCertificates.make(in: directory.appendingPathComponent("tls")) : nil
         var environment = ProcessInfo.processInfo.environment
         environment["MZPANEL_DATA_DIR"] = directory.appendingPathComponent("hub").path
         environment["MZPANEL_CONFIG"] = directory.appendingPathComponent("client.json").path
@@ -37,16 +41,22 @@ final class Fleet: @unchecked Sendable {
         ])
         let token = try #require(created.object["apiToken"] as? String, "\(created.stderr)")
         try await startHub()
-        let login = try await cli.run(["login", "--url", url, "--token-file", "-"], stdin: token)
+        let login = try await cli.run(
+            ["login", "--url", url, "--token-file", "-"] + (self.tls.map { ["--ca-file", $0.authority.path] } ?? []), stdin: token)
         #expect(login.status == 0, "\(login.stderr)")
     }
 
     /// Starts the hub (again, on the same port and data after a stop).
     func startHub() async throws {
-        let started = try await cli.startHub(port: port == 0 ? nil : port, log: directory.appendingPathComponent("hub.log"))
+        let started = try await cli.startHub(port: port == 0 ? nil : port, log: directory.appendingPathComponent("hub.log"), tls: tls)
         hub = started.process
         url = started.url
         port = Int(url.split(separator: ":").last ?? "") ?? 0
+    }
+
+    /// Points the hub (at its next start) and `mzpanel admin` at another data directory.
+    func useDataDirectory(_ directory: URL) {
+        cli.environment["MZPANEL_DATA_DIR"] = directory.path
     }
 
     func stopHub() {
@@ -78,7 +88,8 @@ final class Fleet: @unchecked Sendable {
         var shellEnvironment = cli.environment
         shellEnvironment["PATH"] = agentBinary.deletingLastPathComponent().path + ":" + (cli.environment["PATH"] ?? "/usr/bin:/bin")
         let shell = CommandRunner(binary: URL(fileURLWithPath: "/bin/sh"), environment: shellEnvironment)
-        let enrolled = try await shell.run(["-c", command + " --state-dir '\(stateDir.path)' --no-systemd"])
+        let trust = tls.map { " --ca-file '\($0.authority.path)'" } ?? ""
+        let enrolled = try await shell.run(["-c", command + " --state-dir '\(stateDir.path)' --no-systemd" + trust])
         #expect(enrolled.status == 0, "\(enrolled.stdout)\(enrolled.stderr)")
         return Agent(serverID: try #require(server["id"] as? String), stateDir: stateDir, runner: runner)
     }
@@ -126,7 +137,12 @@ final class Fleet: @unchecked Sendable {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             request.httpBody = try JSONSerialization.data(withJSONObject: body)
         }
-        let (data, _) = try await URLSession.shared.data(for: request)
+        let data: Data
+        if let tls {
+            data = try await CurlClient.data(for: request, trust: HubTrust(caFile: tls.authority.path)).0
+        } else {
+            data = try await URLSession.shared.data(for: request).0
+        }
         return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
     }
 

@@ -59,7 +59,7 @@ public actor Daemon {
         self.clock = clock
         self.logger = logger
         self.identity = try state.loadIdentity()
-        self.link = try HubLink(hubURL: identity.hubURL, credential: try state.loadCredential())
+        self.link = try HubLink(hubURL: identity.hubURL, credential: try state.loadCredential(), trust: state.hubTrust)
         self.sync = JobSync(state: state, settings: settings, agentBinary: agentBinary)
         self.options = options
         self.children = ChildRuns(agentBinary: agentBinary, stateDirectory: state.directory, logger: logger)

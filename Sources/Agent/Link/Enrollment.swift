@@ -2,6 +2,7 @@ import BackupCore
 import Foundation
 import LinkProtocol
 import Sealing
+import TrustedHTTP
 
 /// `mzpanel-agent enroll`: registers this box with the hub using a one-time token.
 public struct Enrollment: Sendable {
@@ -27,10 +28,20 @@ public struct Enrollment: Sendable {
 
     /// Generates (or reuses) the server key, sends its public half with the token, stores the
     /// identity and credential (0600), then fetches the jobs and writes their timers.
-    /// `accountKey`: the account key fingerprint the hub printed with the command; the key the hub
-    /// answers with is pinned only when it matches (nil: pin what the hub sends, trust on first use).
-    public func enroll(url: String, token: String, force: Bool, accountKey expected: String? = nil) async throws -> Result {
+    /// - Parameter caFile: a PEM file of the hub's certificate authority; copied into the state and
+    ///   trusted alone for every later call. Without it, the system's authorities.
+    /// - Parameter expected: the account key fingerprint the hub printed with the command; the key
+    ///   the hub answers with is pinned only when it matches (nil: pin what the hub sends, trust on first use).
+    public func enroll(url: String, token: String, force: Bool, caFile: String? = nil, accountKey expected: String? = nil) async throws
+        -> Result
+    {
         let hubURL = try HubLink.normalize(url)
+        let trust: HubTrust
+        do {
+            trust = try caFile.map { try HubTrust.caFile($0) } ?? .system
+        } catch {
+            throw AgentError("\(error)")
+        }
         let token = token.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty else { throw AgentError("the enrollment token is empty; pass the token `mzpanel servers add` printed") }
         if state.isEnrolled && !force {
@@ -47,13 +58,13 @@ public struct Enrollment: Sendable {
             hostname: Self.hostname(), agentVersion: AgentVersion.current)
         let response: EnrollResponse
         do {
-            response = try await HubLink.enroll(url: hubURL, request)
+            response = try await HubLink.enroll(url: hubURL, request, trust: trust)
         } catch let error as HubLinkError where error.isUnauthorized {
             throw AgentError(
                 "the hub refused the enrollment token (it is unknown, expired or already used); issue a new one (`mzpanel servers add`, or POST /api/v1/servers/SERVER/enrollment-tokens) and run enroll again with it"
             )
         }
-        let trust = ManifestTrust(state: state)
+        let manifests = ManifestTrust(state: state)
         let offered = response.accountKey.flatMap { Data(base64Encoded: $0) }.flatMap { $0.count == 32 ? $0 : nil }
         if let expected {
             guard let offered, Self.normalized(KeyFingerprint.of(offered)) == Self.normalized(expected) else {
@@ -65,12 +76,13 @@ public struct Enrollment: Sendable {
         let identity = AgentIdentity(
             serverID: response.serverID, accountID: response.accountID,
             serverName: response.serverName, hubURL: hubURL)
+        try storeTrust(trust)
         try state.saveCredential(response.credential)
         try state.saveIdentity(identity)
         try state.saveSettings(settings)
 
         var result = Result(identity: identity, fingerprint: key.fingerprint, jobCount: nil, warnings: [])
-        if let pinned = trust.pinnedKey() {
+        if let pinned = manifests.pinnedKey() {
             result.accountKey = KeyFingerprint.of(pinned)
             if let offered, offered != pinned {
                 result.warnings.append(
@@ -78,13 +90,13 @@ public struct Enrollment: Sendable {
                 )
             }
         } else if let offered {
-            try trust.pin(offered)
+            try manifests.pin(offered)
             result.accountKey = KeyFingerprint.of(offered)
             result.pinnedOnFirstUse = expected == nil
         }
         let sync = JobSync(state: state, settings: settings, agentBinary: agentBinary)
         do {
-            let link = try HubLink(hubURL: hubURL, credential: response.credential)
+            let link = try HubLink(hubURL: hubURL, credential: response.credential, trust: state.hubTrust)
             let jobs = try await link.jobs()
             result.warnings += try sync.apply(jobs)
             result.jobCount = jobs.jobs.count
@@ -95,6 +107,17 @@ public struct Enrollment: Sendable {
     }
 
     static func normalized(_ fingerprint: String) -> String { fingerprint.lowercased().filter(\.isHexDigit) }
+
+    /// Keeps a copy of the CA file in the state (the original may move); no CA file removes an old copy.
+    private func storeTrust(_ trust: HubTrust) throws {
+        guard let source = trust.caFile else {
+            if FileManager.default.fileExists(atPath: state.hubCAFile) { try FileManager.default.removeItem(atPath: state.hubCAFile) }
+            return
+        }
+        guard let pem = FileManager.default.contents(atPath: source) else { throw AgentError("cannot read the CA file \(source)") }
+        // A certificate is public; 0644 lets an operator read which CA the agent trusts.
+        try SecureFile.write(pem, to: state.hubCAFile, mode: 0o644)
+    }
 
     static func hostname() -> String {
         var buffer = [CChar](repeating: 0, count: 256)

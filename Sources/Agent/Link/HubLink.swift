@@ -2,6 +2,7 @@ import Foundation
 import HubAPI
 import LinkProtocol
 import Redaction
+import TrustedHTTP
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -14,15 +15,18 @@ public final class HubLink: Sendable {
     public let baseURL: String
     private let credential: String?
     private let session: URLSession
+    private let trust: HubTrust
     private let timeout: TimeInterval
 
     /// - Parameters:
     ///   - hubURL: e.g. `https://hub.example.com` (a path prefix is kept).
     ///   - credential: the agent credential; nil only for enrollment.
+    ///   - trust: the authorities the hub's certificate must chain to (the CA file stored at enrollment, or the system's).
     ///   - timeout: seconds for ordinary calls (long polls add their wait).
-    public init(hubURL: String, credential: String?, timeout: TimeInterval = 30) throws {
+    public init(hubURL: String, credential: String?, trust: HubTrust = .system, timeout: TimeInterval = 30) throws {
         self.baseURL = try Self.normalize(hubURL)
         self.credential = credential
+        self.trust = trust
         self.timeout = timeout
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout
@@ -51,8 +55,10 @@ public final class HubLink: Sendable {
     // MARK: Calls
 
     /// `POST /api/agent/v1/enroll` (no credential yet).
-    public static func enroll(url: String, _ request: EnrollRequest, timeout: TimeInterval = 30) async throws -> EnrollResponse {
-        let link = try HubLink(hubURL: url, credential: nil, timeout: timeout)
+    public static func enroll(url: String, _ request: EnrollRequest, trust: HubTrust = .system, timeout: TimeInterval = 30) async throws
+        -> EnrollResponse
+    {
+        let link = try HubLink(hubURL: url, credential: nil, trust: trust, timeout: timeout)
         return try await link.call("POST", "/api/agent/v1/enroll", body: request, as: EnrollResponse.self)
     }
 
@@ -121,6 +127,7 @@ public final class HubLink: Sendable {
         request.timeoutInterval = timeout ?? self.timeout
         request.setValue("application/json", forHTTPHeaderField: "Accept")
         if let credential { request.setValue("Agent " + credential, forHTTPHeaderField: "Authorization") }
+        request.setValue("mzpanel-agent/\(AgentVersion.current)", forHTTPHeaderField: "User-Agent")
         if let body {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             request.httpBody = try HubJSON.encoder().encode(body)
@@ -131,12 +138,16 @@ public final class HubLink: Sendable {
         let data: Data
         let response: URLResponse
         do {
-            (data, response) = try await session.cancellableData(for: request)
+            if trust.caFile != nil {
+                (data, response) = try await CurlClient.data(for: request, trust: trust)
+            } else {
+                (data, response) = try await session.cancellableData(for: request)
+            }
         } catch is CancellationError {
             throw CancellationError()
         } catch {
             if Task.isCancelled { throw CancellationError() }
-            throw HubLinkError.unreachable(url: baseURL, reason: redact(Self.reason(error)))
+            throw HubLinkError.unreachable(url: baseURL, reason: redact(reason(error)))
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {
@@ -159,15 +170,22 @@ public final class HubLink: Sendable {
         Redactor(secrets: credential.map { [$0] } ?? []).redact(text)
     }
 
-    private static func reason(_ error: any Error) -> String {
+    private func reason(_ error: any Error) -> String {
+        if HubTrust.isCertificateFailure(error) {
+            let detail = (error as? TrustedHTTPError)?.message ?? (error as? URLError)?.localizedDescription ?? "\(error)"
+            if let caFile = trust.caFile {
+                return "TLS failed: the hub's certificate does not verify against the CA file \(caFile) (\(detail))"
+            }
+            return
+                "TLS failed: the hub's certificate is not trusted by the system's certificate authorities (\(detail)); for a private CA enroll with --ca-file FILE"
+        }
+        if let error = error as? TrustedHTTPError { return error.message }
         if let error = error as? URLError {
             switch error.code {
             case .timedOut: return "timed out"
             case .cannotConnectToHost: return "connection refused"
             case .cannotFindHost, .dnsLookupFailed: return "unknown host"
             case .notConnectedToInternet, .networkConnectionLost: return "network down"
-            case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateHasUnknownRoot:
-                return "TLS failed: check the hub's certificate"
             default: return "URL error \(error.code.rawValue)"
             }
         }

@@ -35,7 +35,7 @@ public struct RestoreExecution: Sendable {
         guard let plan = order.plan else { throw AgentError("the order for run \(runID) has no restore plan") }
         let identity = try state.loadIdentity()
         let lifecycle = RunSession(
-            state: state, link: try? HubLink(hubURL: identity.hubURL, credential: state.loadCredential(), timeout: 10),
+            state: state, link: try? HubLink(hubURL: identity.hubURL, credential: state.loadCredential(), trust: state.hubTrust, timeout: 10),
             log: log, clock: clock, deliveryTimeout: 10)
         var run = order.run
         run.startedAt = clock.now()

@@ -75,7 +75,8 @@ public struct RunExecution: Sendable {
         await RunSession.reportInterruptedRuns(state, clock: clock, log: log.callAsFunction)
 
         let lifecycle = RunSession(
-            state: state, link: try? HubLink(hubURL: identity.hubURL, credential: state.loadCredential(), timeout: deliveryTimeout),
+            state: state,
+            link: try? HubLink(hubURL: identity.hubURL, credential: state.loadCredential(), trust: state.hubTrust, timeout: deliveryTimeout),
             log: log, clock: clock, deliveryTimeout: deliveryTimeout)
         let started = clock.now()
         let run = Run(

@@ -2,6 +2,7 @@ import BackupCore
 import Foundation
 import HubAPI
 import LinkProtocol
+import TrustedHTTP
 
 /// The agent's state directory (default `/var/lib/mzpanel-agent`, 0700):
 ///
@@ -52,6 +53,13 @@ public struct AgentState: Sendable {
     public var slotsDirectory: String { directory + "/slots" }
     public var runningDirectory: String { directory + "/running" }
     public var locksDirectory: String { directory + "/locks" }
+    /// The hub's certificate authority (PEM), copied here by `enroll --ca-file`: the only one trusted for the hub.
+    public var hubCAFile: String { directory + "/hub-ca.pem" }
+
+    /// The authorities the hub's certificate must chain to: the stored CA file, else the system's.
+    public var hubTrust: HubTrust {
+        FileManager.default.fileExists(atPath: hubCAFile) ? HubTrust(caFile: hubCAFile) : .system
+    }
 
     public var outbox: Outbox { Outbox(directory: outboxDirectory) }
     public var slots: SlotClaims { SlotClaims(directory: slotsDirectory) }

@@ -18,8 +18,17 @@ struct WebAssets: Sendable {
         return WebAssets(library: library, staticDirectory: root + "/static")
     }
 
+    /// Where the Debian package installs the files (`/usr/bin` holds binaries only).
+    static let installedRoot = "/usr/share/mzpanel/web"
+
+    /// `MZPANEL_WEB_DIR`, else the resources next to the binary (`swift build`'s layout), else the
+    /// package's copy, else the build directory the binary was built in.
     static func resourceRoot() throws -> String {
         if let custom = ProcessInfo.processInfo.environment["MZPANEL_WEB_DIR"], !custom.isEmpty { return custom }
+        let beside = Bundle.main.bundleURL.appendingPathComponent("mzpanel_ControlPlane.resources/Resources").path
+        for candidate in [beside, installedRoot] where FileManager.default.fileExists(atPath: candidate + "/templates") {
+            return candidate
+        }
         guard let url = Bundle.module.url(forResource: "Resources", withExtension: nil) else {
             throw WebAssetsError()
         }
@@ -28,7 +37,7 @@ struct WebAssets: Sendable {
 
     struct WebAssetsError: Error, CustomStringConvertible {
         var description: String {
-            "the web UI's files (mzpanel_ControlPlane.resources) are missing next to the mzpanel binary; copy them along, or set MZPANEL_WEB_DIR"
+            "the web UI's files (mzpanel_ControlPlane.resources) are missing next to the mzpanel binary and in \(WebAssets.installedRoot); copy them along, or set MZPANEL_WEB_DIR"
         }
     }
 }

@@ -1,18 +1,21 @@
 import Foundation
+import HubAPI
+import TrustedHTTP
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
-    import HubAPI
 #endif
 
 /// A small JSON client for the hub's API, used by every client command.
 struct APIClient {
     let baseURL: String
     let token: String
+    let trust: HubTrust
 
     init(settings: ClientSettings) {
         baseURL = settings.url.hasSuffix("/") ? String(settings.url.dropLast()) : settings.url
         token = settings.token
+        trust = settings.trust
     }
 
     static func fromEnvironment() throws -> APIClient { APIClient(settings: try ClientSettings.load()) }
@@ -47,9 +50,9 @@ struct APIClient {
         let data: Data
         let response: URLResponse
         do {
-            (data, response) = try await URLSession.shared.data(for: request)
+            (data, response) = try await trust.caFile == nil ? URLSession.shared.data(for: request) : CurlClient.data(for: request, trust: trust)
         } catch {
-            throw CLIError("cannot reach the hub at \(baseURL): \(error.localizedDescription). Is `mzpanel serve` running, and is the URL right?")
+            throw CLIError("cannot reach the hub at \(baseURL): \(explain(error))")
         }
         guard let http = response as? HTTPURLResponse else { throw CLIError("the hub at \(baseURL) did not answer over HTTP") }
         guard (200..<300).contains(http.statusCode) else {
@@ -62,6 +65,19 @@ struct APIClient {
         return data
     }
 
+    /// A failed call in words, with what to do; a certificate problem names the trust in use.
+    private func explain(_ error: any Error) -> String {
+        let detail = (error as? TrustedHTTPError)?.message ?? error.localizedDescription
+        if HubTrust.isCertificateFailure(error) {
+            if let caFile = trust.caFile {
+                return "the hub's certificate does not verify against the CA file \(caFile) (\(detail)); check --ca-file / MZPANEL_CA_FILE"
+            }
+            return
+                "the hub's certificate is not trusted by the system's certificate authorities (\(detail)); for a private CA log in with --ca-file FILE or set MZPANEL_CA_FILE"
+        }
+        return "\(detail). Is `mzpanel serve` running, and is the URL right?"
+    }
+
     /// GETs a streamed answer straight into a file (a download); API errors as for `raw`.
     func download(_ path: String, query: [String: String?], to output: URL) async throws -> Int64 {
         guard var components = URLComponents(string: baseURL + path) else { throw CLIError("the hub URL \"\(baseURL)\" is not a valid URL") }
@@ -71,9 +87,10 @@ struct APIClient {
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         let (file, response): (URL, URLResponse)
         do {
-            (file, response) = try await URLSession.shared.download(for: request)
+            (file, response) =
+                try await trust.caFile == nil ? URLSession.shared.download(for: request) : CurlClient.download(for: request, trust: trust)
         } catch {
-            throw CLIError("the download from \(baseURL) failed: \(error.localizedDescription)")
+            throw CLIError("the download from \(baseURL) failed: \(explain(error))")
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {

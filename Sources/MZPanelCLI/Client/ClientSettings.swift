@@ -1,11 +1,16 @@
 import Foundation
 import SecretFiles
+import TrustedHTTP
 
 /// Where the CLI finds the hub: `MZPANEL_URL`/`MZPANEL_TOKEN` first, then the file written by
 /// `mzpanel login` (`$MZPANEL_CONFIG`, else `~/.config/mzpanel/client.json`, mode 0600).
+/// The hub's CA file: `MZPANEL_CA_FILE`, else the one saved by `login --ca-file`, else the system's CAs.
 struct ClientSettings: Codable {
     var url: String
     var token: String
+    var caFile: String?
+
+    var trust: HubTrust { HubTrust(caFile: caFile) }
 
     static var path: String {
         if let custom = ProcessInfo.processInfo.environment["MZPANEL_CONFIG"], !custom.isEmpty { return custom }
@@ -19,7 +24,7 @@ struct ClientSettings: Codable {
         guard let url = environment["MZPANEL_URL"].nonEmpty ?? saved?.url,
             let token = environment["MZPANEL_TOKEN"].nonEmpty ?? saved?.token
         else { throw CLIError.notLoggedIn() }
-        return ClientSettings(url: url, token: token)
+        return ClientSettings(url: url, token: token, caFile: environment["MZPANEL_CA_FILE"].nonEmpty ?? saved?.caFile)
     }
 
     /// Saves the settings with owner-only permissions (the token is a secret).

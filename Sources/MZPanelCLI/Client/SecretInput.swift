@@ -30,7 +30,7 @@ public enum SecretInput {
     }
 
     /// Prompts on the terminal without echo; fails in scripts, which should pass a file.
-    static func prompt(_ label: String, flag: String) throws -> String {
+    public static func prompt(_ label: String, flag: String) throws -> String {
         guard isatty(STDIN_FILENO) == 1 else {
             throw CLIError("no \(label) given: pass \(flag) FILE (or - for standard input)")
         }

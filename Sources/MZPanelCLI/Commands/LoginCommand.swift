@@ -2,6 +2,7 @@ import ArgumentParser
 import BackupCore
 import Foundation
 import HubAPI
+import TrustedHTTP
 
 struct LoginCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,6 +12,12 @@ struct LoginCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The API token. Visible to other users in the process list: prefer --token-file or MZPANEL_TOKEN.")
     var token: String?
     @Option(name: .long, help: "File holding the API token (- for standard input).") var tokenFile: String?
+    @Option(
+        name: .long,
+        help:
+            "A PEM file of the certificate authority that signed the hub's certificate (a private CA); saved with the settings and trusted alone. Default: $MZPANEL_CA_FILE, else the system's CAs."
+    )
+    var caFile: String?
 
     func run() async throws {
         guard url.hasPrefix("http://") || url.hasPrefix("https://"), URL(string: url)?.host != nil else {
@@ -27,7 +34,14 @@ struct LoginCommand: AsyncParsableCommand {
         } else {
             secret = try SecretInput.prompt("API token", flag: "--token-file")
         }
-        let settings = ClientSettings(url: url, token: secret)
+        let caPath = caFile ?? ProcessInfo.processInfo.environment["MZPANEL_CA_FILE"].nonEmpty
+        let trust: HubTrust
+        do {
+            trust = try caPath.map { try HubTrust.caFile($0) } ?? .system
+        } catch {
+            throw CLIError("\(error)")
+        }
+        let settings = ClientSettings(url: url, token: secret, caFile: trust.caFile)
         let account = try await APIClient(settings: settings).send("GET", "/api/v1/account", as: AccountView.self)
         try settings.save()
         print("Logged in to \(url) as \(account.account.name) (\(account.account.plan.rawValue) plan). Settings saved in \(ClientSettings.path).")
