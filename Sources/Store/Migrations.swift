@@ -216,6 +216,16 @@ enum Migrations {
                 "ALTER TABLE servers ADD COLUMN certificate TEXT"
             ]
         ),
+        (
+            11,
+            [
+                // What each server's agent last found on its Docker engine (docs/stacks.md): one JSON document per server.
+                """
+                CREATE TABLE stack_reports (server_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, report TEXT NOT NULL,
+                  reported_at BIGINT NOT NULL)
+                """
+            ]
+        ),
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.

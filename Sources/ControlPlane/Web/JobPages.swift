@@ -68,7 +68,11 @@ struct JobPages {
         }
         router.page(.get, "/backups/jobs/new", pages: pages) { request, _, caller in
             var values = JobForm.Values()
-            values.server = request.uri.queryParameters.get("server") ?? ""
+            let query = request.uri.queryParameters
+            values.server = query.get("server") ?? ""
+            // Pre-filled from elsewhere ("Protect this stack" on a server page): a name and paths, one a line.
+            if let name = query.get("name") { values.name = String(name.prefix(64)) }
+            if let paths = query.get("paths") { values.paths = String(paths.prefix(16 * 1024)) }
             return try await form(values, caller: caller, job: nil, error: nil)
         }
         router.page(.post, "/backups/jobs", pages: pages) { request, _, caller in
