@@ -29,7 +29,7 @@ struct APIContractTests {
             ("ChannelUpdate", ChannelUpdate.self), ("ChannelCreated", ChannelCreated.self), ("ChannelList", ChannelList.self),
             ("DeliveryView", DeliveryView.self), ("DeliveryList", DeliveryList.self), ("PeerReport", PeerReport.self),
             ("StackReport", StackReport.self), ("DockerStack", DockerStack.self), ("StackService", StackService.self),
-            ("StackVolume", StackVolume.self), ("StackBindMount", StackBindMount.self),
+            ("StackVolume", StackVolume.self), ("StackBindMount", StackBindMount.self), ("StackSource", StackSource.self),
             ("DestinationList", DestinationList.self), ("DestinationRequest", DestinationRequest.self),
             ("DestinationUpdate", DestinationUpdate.self), ("SealedBox", SealedBox.self),
             ("DestinationKeyRecord", DestinationKeyRecord.self), ("VaultDocument", VaultDocument.self),

@@ -78,6 +78,10 @@ public actor Daemon {
                 "agent.version": "\(AgentVersion.current)", "server.id": "\(identity.serverID)", "server.name": "\(identity.serverName)",
                 "hub.url": "\(identity.hubURL)", "slots.fired_by": "\(options.firesSlots ? "daemon" : "systemd")",
             ])
+        // Services a killed stack run left stopped are started again.
+        if let docker = try? DockerCLI.located() {
+            StoppedServices.repair(state: state, docker: docker) { logger.notice("stack repair", metadata: ["detail": "\($0)"]) }
+        }
         if let jobs = try? state.loadJobs() {
             for warning in (try? sync.writeTimers(jobs.jobs.map(\.job))) ?? [] {
                 logger.warning("timers not in line with the jobs", metadata: ["detail": "\(warning)"])
