@@ -180,3 +180,93 @@ struct StackBackupTests {
         #expect(try StoppedServices.load(state).isEmpty)
     }
 }
+
+@Suite(
+    "Stack restores (real engine, containers and restic)", .serialized,
+    .enabled(if: DockerTestEngine.enabled && ResticPresence.usable, "no Docker test engine (scripts/docker-test-env) or no restic"))
+struct StackRestoreTests {
+    /// What must come back identical: PostgreSQL rows, MariaDB rows, the app volume's tree (paths,
+    /// modes, owners, sizes, sha256) and the project directory's files.
+    static func fingerprint(_ stack: DockerTestStack, project: String? = nil, directory: String? = nil) throws -> [String] {
+        let project = project ?? stack.project
+        let directory = directory ?? stack.directory
+        func container(_ service: String) throws -> String {
+            try DockerTestEngine.shell("docker-compose -p \(project) ps -q \(service)", directory: directory).trimmingCharacters(
+                in: .whitespacesAndNewlines)
+        }
+        let db = try container("db")
+        let maria = try container("maria")
+        let app = try container("app")
+        return [
+            try DockerTestEngine.shell(
+                "docker exec \(db) psql -U shop -d shop -Atc \"select count(*), md5(string_agg(note, ',' order by id)) from orders\""),
+            try DockerTestEngine.shell(
+                "docker exec \(maria) mariadb blog -N -e \"select count(*), md5(group_concat(title order by id)) from posts\""),
+            try DockerTestEngine.shell(
+                "docker exec \(app) sh -c 'cd /srv/app && find . -printf \"%p %m %u %g %s\\n\" | sort && find . -type f -exec sha256sum {} + | sort'"),
+            try DockerTestEngine.shell("cd \(directory) && find . -type f -exec sha256sum {} + | sort"),
+            try DockerTestEngine.shell("docker-compose -p \(project) ps --services --filter status=running | sort", directory: directory),
+        ]
+    }
+
+    @Test("a stack comes back after down -v and a deleted project directory, on the same server and as another project elsewhere")
+    func restoresAStack() async throws {
+        let stack = try DockerTestStack.make()
+        let other = "\(stack.project)copy"
+        let otherDirectory = (stack.directory as NSString).deletingLastPathComponent + "/elsewhere/\(other)"
+        defer {
+            _ = try? DockerTestEngine.shell("docker-compose -p \(other) down -v 2>&1", directory: otherDirectory)
+            stack.remove()
+        }
+        try stack.up()
+        let db = try stack.container("db")
+        let maria = try stack.container("maria")
+        let app = try stack.container("app")
+        try DockerTestEngine.shell(
+            "docker exec \(db) psql -U shop -d shop -qc \"create table orders as select g as id, md5(g::text) as note from generate_series(1, 50000) g\""
+        )
+        try DockerTestEngine.shell(
+            "docker exec \(maria) mariadb blog -e \"create table posts (id int primary key, title text); insert into posts select seq, concat('post ', seq) from seq_1_to_2000\""
+        )
+        try DockerTestEngine.shell(
+            "docker exec \(app) sh -c 'mkdir -p /srv/app/a/b && echo hello > /srv/app/a/hello.txt && head -c 300000 /dev/urandom > /srv/app/a/b/blob"
+                + " && chmod 640 /srv/app/a/hello.txt && chown 33:33 /srv/app/a/b/blob && ln -s a/hello.txt /srv/app/link'")
+        let before = try Self.fingerprint(stack)
+        #expect(before[0].hasPrefix("50000|") && before[1].hasPrefix("2000\t"), "\(before)")
+
+        try await withTemporaryDirectory { root in
+            let jobID = ResourceID.make(.job)
+            let setup = try JobRunnerTests.setup(root: root) { destination in [try StackBackupTests.job(stack, id: jobID, destination: destination)] }
+            let (run, _) = try JobRunnerTests.finished(try await setup.execution().execute(.init(jobID: jobID, trigger: .manual)))
+            #expect(run.status == .succeeded, "\(run.results) \(run.logExcerpt ?? "")")
+
+            try DockerTestEngine.shell("docker-compose -p \(stack.project) down -v 2>&1", directory: stack.directory)
+            try FileManager.default.removeItem(atPath: stack.directory)
+
+            let password = try setup.state.repositoryPasswordFile(destinationID: setup.destination.id)
+            let repository = ResticRepository(
+                location: setup.repository, environment: ["RESTIC_PASSWORD_FILE": password, "RESTIC_CACHE_DIR": root + "/cache"])
+            let restic = try await Restic.detect(executable: try #require(JobRunnerTests.restic))
+            let snapshots = try await restic.snapshots(repository, tags: ["stack=\(stack.project)"])
+            #expect(snapshots.count == 3)
+            let restore = StackRestore(restic: restic, repository: repository, docker: try DockerCLI.located(), log: { _ in })
+
+            // The same server, the same place.
+            try await restore.perform(snapshots, options: .init(), staging: root + "/staging-1")
+            #expect(try Self.fingerprint(stack) == before)
+            let volumes = try DockerTestEngine.shell("docker volume ls -q --filter label=com.docker.compose.project=\(stack.project) | sort")
+            #expect(volumes.split(separator: "\n").count == 4, "adopted, not duplicated: \(volumes)")
+
+            // Over the running stack: refused without --overwrite.
+            await #expect(throws: AgentError.self) {
+                try await restore.perform(snapshots, options: .init(), staging: root + "/staging-2")
+            }
+
+            // As another project in another directory (as a second server would, with its own state).
+            try await restore.perform(
+                snapshots, options: .init(project: other, projectDirectory: otherDirectory), staging: root + "/staging-3")
+            let copied = try Self.fingerprint(stack, project: other, directory: otherDirectory)
+            #expect(copied == before)
+        }
+    }
+}

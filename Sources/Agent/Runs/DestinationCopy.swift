@@ -207,7 +207,8 @@ struct DestinationCopy {
                 let summary = try await restic.backup(
                     repository, paths: plan.paths, excludes: job.sources.excludes,
                     tags: SnapshotTags.tags(jobID: job.id, runID: context.runID, source: "stack-files") + stackTags
-                        + plan.volumes.map { "volume=\($0)" },
+                        + plan.volumes.map { "volume=\($0)" }
+                        + plan.databaseVolumes.map { "dbvolume=\($0)" },
                     host: host, progress: progressHandler(phase: "\(destination.name) stack \(plan.project)"))
                 report(summary, what: "stack \(plan.project) files")
                 made.append(summary)

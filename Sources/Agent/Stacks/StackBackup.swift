@@ -19,6 +19,8 @@ struct StackPlan: Sendable, Equatable {
     var project: String
     var paths: [String]
     var volumes: [String]
+    /// Volumes of the dumped database services: a restore leaves them empty and loads the dump instead.
+    var databaseVolumes: [String]
     var dumps: [Dump]
     /// Containers to stop for the volume copy, with their service names.
     var stop: [(service: String, container: String)]
@@ -74,7 +76,11 @@ struct StackPlan: Sendable, Equatable {
                 stop += service.containers.map { (service.name, $0) }
             }
         }
-        return StackPlan(project: stack.project, paths: paths, volumes: volumes.map(\.name), dumps: dumps, stop: stop, notes: notes)
+        let dumped = Set(dumps.map(\.service))
+        let databaseVolumes = Set(stack.services.filter { dumped.contains($0.name) }.flatMap(\.volumes))
+        return StackPlan(
+            project: stack.project, paths: paths, volumes: volumes.map(\.name),
+            databaseVolumes: volumes.map(\.name).filter { databaseVolumes.contains($0) }, dumps: dumps, stop: stop, notes: notes)
     }
 
     /// The dump command line for an engine, run by `sh -c` inside the container; nil when the
