@@ -262,9 +262,12 @@ struct StackRestoreTests {
                 try await restore.perform(snapshots, options: .init(), staging: root + "/staging-2")
             }
 
-            // As another project in another directory (as a second server would, with its own state).
-            try await restore.perform(
-                snapshots, options: .init(project: other, projectDirectory: otherDirectory), staging: root + "/staging-3")
+            // As another project in another directory, through `mzpanel-agent restore SNAPSHOT --stack` (offline,
+            // from any one snapshot of the run).
+            let restored = try await OfflineRestore(state: setup.state, log: RunLog(echo: false)).restoreStack(
+                snapshot: try #require(snapshots.first).shortID, destination: setup.destination.name, project: other,
+                projectDirectory: otherDirectory, overwrite: false)
+            #expect(restored == other)
             let copied = try Self.fingerprint(stack, project: other, directory: otherDirectory)
             #expect(copied == before)
         }
