@@ -4,6 +4,7 @@ import HTTPTypes
 import HubAPI
 import HummingbirdTesting
 import LinkProtocol
+import NIOCore
 import Store
 import Testing
 
@@ -57,7 +58,26 @@ struct APIStackTests {
             let page = try await client.call(.get, "/backups/servers/\(world.serverID)", headers: [.cookie: "mzpanel_session=\(secret)"]).text
             #expect(page.contains("data-stack=\"shop\""), "\(page.prefix(500))")
             #expect(page.contains("Protect this stack"))
-            #expect(page.contains("paths=/srv/shop%0A/var/lib/docker/volumes/shop_uploads/_data"), "the database's volume is left to its dump")
+            #expect(page.contains("/backups/jobs/new?server=\(world.serverID)&amp;name=shop&amp;stack=shop"), "\(page)")
+
+            // The pre-filled form makes a stack job.
+            let form = try await client.call(
+                .get, "/backups/jobs/new?server=\(world.serverID)&name=shop&stack=shop", headers: [.cookie: "mzpanel_session=\(secret)"])
+            #expect(form.text.contains(#"name="stack" placeholder="shop" value="shop""#), "\(form.text)")
+            let fields =
+                "csrf=\(PageCaller.csrfToken(sessionSecret: secret))&name=shop-stack&server=\(world.serverID)&kind=full&stack=shop"
+                + "&stackStop=app&stackExcludeVolumes=cache&schedule=daily&timeZone=UTC&keepDaily=7&destinations=\(world.destinationID)&enabled=on"
+            let posted = try await client.execute(
+                uri: "/backups/jobs", method: .post,
+                headers: [.cookie: "mzpanel_session=\(secret)", .contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: fields))
+            #expect(posted.status == .seeOther || posted.status == .found, "\(posted.status) \(String(buffer: posted.body))")
+            let job = try await client.call(.get, "/api/v1/jobs/shop-stack?server=\(world.serverID)", token: account.token)
+            #expect(job.json["sources"]["stack"]["project"].string == "shop", "\(job)")
+            #expect(job.json["sources"]["stack"]["stop"][0].string == "app")
+            #expect(job.json["sources"]["stack"]["excludeVolumes"][0].string == "cache")
+            let jobPage = try await client.call(
+                .get, "/backups/jobs/\(try #require(job.json["id"].string))", headers: [.cookie: "mzpanel_session=\(secret)"])
+            #expect(jobPage.text.contains("shop — stops app for the volume copy — without volumes cache"), "\(jobPage.text)")
 
             // Another account sees no such server.
             let other = try await hub.account("other-stacks@example.com")

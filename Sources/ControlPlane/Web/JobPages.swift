@@ -60,6 +60,8 @@ struct JobPages {
         let staleAfter: String?
         let pings: String?
         let check: String?
+        /// The Docker stack the job backs up as a whole, in words (nil: none).
+        let stack: String?
     }
 
     func register(on router: Router<HubRequestContext>) {
@@ -70,9 +72,10 @@ struct JobPages {
             var values = JobForm.Values()
             let query = request.uri.queryParameters
             values.server = query.get("server") ?? ""
-            // Pre-filled from elsewhere ("Protect this stack" on a server page): a name and paths, one a line.
+            // Pre-filled from elsewhere ("Protect this stack" on a server page): a name, a stack, paths one a line.
             if let name = query.get("name") { values.name = String(name.prefix(64)) }
             if let paths = query.get("paths") { values.paths = String(paths.prefix(16 * 1024)) }
+            if let stack = query.get("stack") { values.stack = String(stack.prefix(64)) }
             return try await form(values, caller: caller, job: nil, error: nil)
         }
         router.page(.post, "/backups/jobs", pages: pages) { request, _, caller in
@@ -251,6 +254,10 @@ struct JobPages {
             hasRuns: !runs.isEmpty, sizeChart: charts.size, durationChart: charts.duration, notice: notice.flatMap { notices[$0] },
             staleAfter: job.staleAfter.map { "no snapshot newer than \(WebFormat.duration(Double($0)))" },
             pings: job.pingURL.map { URL(string: $0)?.host.map { "to \($0): /start, then success or /fail" } ?? "on" },
-            check: job.checkSubsets.map { "reads 1/\($0) of the data each run — all of it every \($0) runs" })
+            check: job.checkSubsets.map { "reads 1/\($0) of the data each run — all of it every \($0) runs" },
+            stack: job.sources.stack.map { stack in
+                stack.project + (stack.stop.isEmpty ? "" : " — stops \(stack.stop.joined(separator: ", ")) for the volume copy")
+                    + (stack.excludeVolumes.isEmpty ? "" : " — without volumes \(stack.excludeVolumes.joined(separator: ", "))")
+            })
     }
 }

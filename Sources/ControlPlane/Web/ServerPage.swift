@@ -137,7 +137,7 @@ struct StacksView {
         let volumes: [VolumeRow]
         let bindMounts: [String]
         let hasBindMounts: Bool
-        /// The job form pre-filled with the project directory and the volumes of its non-database services.
+        /// The job form pre-filled with a stack job of this project.
         let protectLink: String
     }
     struct ServiceRow {
@@ -159,15 +159,11 @@ struct StacksView {
 
     init(_ report: StackReport, serverID: String, now: Date) {
         stacks = report.stacks.map { stack in
-            let databaseVolumes = Set(stack.services.filter { $0.database != nil }.flatMap(\.volumes))
-            let paths =
-                (stack.directory.map { [$0] } ?? [])
-                + stack.volumes.filter { !$0.excluded && !databaseVolumes.contains($0.name) && !$0.mountpoint.isEmpty }.map(\.mountpoint)
             var link = URLComponents()
             link.path = "/backups/jobs/new"
             link.queryItems = [
                 URLQueryItem(name: "server", value: serverID), URLQueryItem(name: "name", value: stack.project),
-                URLQueryItem(name: "paths", value: paths.joined(separator: "\n")),
+                URLQueryItem(name: "stack", value: stack.project),
             ]
             return StackRow(
                 project: stack.project, directory: stack.directory ?? "—",
