@@ -273,3 +273,68 @@ struct StackRestoreTests {
         }
     }
 }
+
+@Suite(
+    "Stack runs killed with kill -9 (real agent binary, engine and containers)", .serialized,
+    .enabled(if: DockerTestEngine.enabled && AgentBinary.usable, "no Docker test engine (scripts/docker-test-env) or no agent binary"))
+struct StackKillTests {
+    @Test("kill -9 of the agent while the app is stopped for the volume copy: the agent's next run starts it again")
+    func killNineDuringVolumeCopy() async throws {
+        let stack = try DockerTestStack.make()
+        defer { stack.remove() }
+        try stack.up()
+        let app = try stack.container("app")
+        try DockerTestEngine.shell("docker exec \(app) sh -c 'head -c 400000000 /dev/urandom > /srv/app/big'")
+        try await withTemporaryDirectory { root in
+            let jobID = "job_stackkilljob0000001"
+            let destination = Fixtures.localDestination(id: "dst_stackkilldest000001", path: root + "/backups")
+            var job = try Fixtures.job(id: jobID, destinationIDs: [destination.id])
+            job.sources = JobSources(stack: StackSource(project: stack.project, stop: ["app"]))
+            let hub = try FakeHub.start(
+                in: root, token: "enr_stack", enrollResponse: HubLinkTests.response,
+                jobs: AgentJobSet(serverID: Fixtures.serverID, jobs: [AgentJob(job: job, destinations: [destination], envelopes: [])]))
+            defer { hub.stop() }
+            try Data("enr_stack\n".utf8).write(to: URL(fileURLWithPath: root + "/token"))
+            let binary = try #require(AgentBinary.path)
+            var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": root]
+            environment["DOCKER_HOST"] = ProcessInfo.processInfo.environment["DOCKER_HOST"]
+            let stateFlag = ["--state-dir", root + "/state"]
+            let enrolled = try runProgram(
+                binary, ["enroll", "--url", hub.url, "--token-file", root + "/token", "--no-systemd"] + stateFlag, environment: environment)
+            try #require(enrolled.status == 0, "enroll: \(enrolled.output)")
+
+            let run = Process()
+            run.executableURL = URL(fileURLWithPath: binary)
+            run.arguments = ["run", jobID] + stateFlag
+            run.environment = environment
+            run.standardError = FileHandle.nullDevice
+            run.standardOutput = FileHandle.nullDevice
+            try run.run()
+            // Wait until the app is stopped for the copy and restic reads the volumes, then kill the agent.
+            let state = AgentState(directory: root + "/state")
+            var stopped = false
+            for _ in 0..<1200 {
+                let status = (try? DockerTestEngine.shell("docker inspect -f '{{.State.Status}}' \(app)")) ?? ""
+                if status.contains("exited"), let runID = state.running.entries().first?.runID, !OrphanProcesses.find(runID: runID).isEmpty {
+                    stopped = true
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            try #require(stopped, "the app was never stopped for the copy")
+            kill(run.processIdentifier, SIGKILL)
+            run.waitUntilExit()
+            #expect(try DockerTestEngine.shell("docker inspect -f '{{.State.Status}}' \(app)").contains("exited"))
+            let recorded = try StoppedServices.load(state)
+            #expect(recorded.count == 1)
+            #expect(
+                try DockerTestEngine.shell("docker inspect -f '{{.Id}}' \(try #require(recorded.first))").contains(app),
+                "the app is recorded as stopped")
+
+            let next = try runProgram(binary, ["run", jobID] + stateFlag, environment: environment)
+            #expect(next.status == 0, "\(next.output)")
+            #expect(try DockerTestEngine.shell("docker inspect -f '{{.State.Status}}' \(app)").contains("running"))
+            #expect(try StoppedServices.load(state).isEmpty)
+        }
+    }
+}
