@@ -109,14 +109,18 @@ struct DockerTestStack {
         try waitForDatabases()
     }
 
+    /// Both databases answer three times in a row, a second apart: a first start runs a temporary
+    /// server to initialise and then restarts it, and that one answers too.
     func waitForDatabases() throws {
-        for _ in 0..<300 {
+        var answered = 0
+        for _ in 0..<120 {
             let ready = try? DockerTestEngine.shell(
                 "docker exec \(container("db")) psql -U shop -d shop -Atc 'select 1' && docker exec \(container("maria")) mariadb -e 'select 1'")
-            if ready != nil { return }
-            Thread.sleep(forTimeInterval: 0.2)
+            answered = ready == nil ? 0 : answered + 1
+            if answered == 3 { return }
+            Thread.sleep(forTimeInterval: 1)
         }
-        throw DockerTestEngine.ShellFailure(description: "the databases of \(project) did not start within 60 s")
+        throw DockerTestEngine.ShellFailure(description: "the databases of \(project) did not start within 120 s")
     }
 
     /// The container id of a service (docker-compose v1 names containers `proj_svc_1`).

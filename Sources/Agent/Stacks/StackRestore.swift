@@ -72,7 +72,10 @@ struct StackRestore: Sendable {
                 log("volume \(name) created empty for its database (the dump fills it)")
                 continue
             }
-            guard let source = volumePaths[volume] else { continue }
+            guard let source = volumePaths[volume] else {
+                log("volume \(name) created empty: the snapshot holds no data under the name \(original)_\(volume)")
+                continue
+            }
             try Self.copyTree(from: staging + source, to: try volumeMountpoint(name))
             log("volume \(name) restored")
         }
@@ -87,14 +90,27 @@ struct StackRestore: Sendable {
         for dump in dumps {
             guard let service = tag(dump, "service").first, let path = dump.paths.first else { continue }
             let container = try compose.container(project: project, service: service, directory: directory)
-            let script = try await waitForDatabase(container: container, path: path, timeout: options.databaseTimeout)
-            log("loading \(path) into service \(service)")
             var environment: [String: String] = [:]
             if let host = docker.environment["DOCKER_HOST"] { environment["DOCKER_HOST"] = host }
-            try await restic.dump(
-                repository, snapshotID: dump.id, path: path,
-                into: ProducerCommand(
-                    executable: docker.executable, arguments: ["exec", "-i", container, "sh", "-c", script], environment: environment))
+            // A database image's first start runs a temporary server to initialise, then restarts it:
+            // a load that meets the restart is made again (the loads replace what they create).
+            var attempt = 1
+            while true {
+                let script = try await waitForDatabase(container: container, path: path, timeout: options.databaseTimeout)
+                log("loading \(path) into service \(service)")
+                do {
+                    try await restic.dump(
+                        repository, snapshotID: dump.id, path: path,
+                        into: ProducerCommand(
+                            executable: docker.executable, arguments: ["exec", "-i", container, "sh", "-c", script], environment: environment))
+                    break
+                } catch {
+                    guard attempt < 3 else { throw error }
+                    log("loading \(path) failed (\(error)); trying again once the database is up")
+                    attempt += 1
+                    try await Task.sleep(for: .seconds(2))
+                }
+            }
         }
         _ = try compose.run(["-p", project, "up", "-d"], directory: directory)
         log("stack \(project) is up")
@@ -108,16 +124,19 @@ struct StackRestore: Sendable {
             postgres
             ? #"pg_isready -q -U "${POSTGRES_USER:-postgres}" -d "${POSTGRES_DB:-${POSTGRES_USER:-postgres}}""#
             : #"MYSQL_PWD="${MARIADB_ROOT_PASSWORD:-${MYSQL_ROOT_PASSWORD:-}}" $(command -v mariadb || command -v mysql) -uroot -e 'select 1'"#
+        // Up means answering three times in a row, a second apart (not the image's temporary first-start server).
         let deadline = Date().addingTimeInterval(timeout)
-        while (try? docker.run(["exec", container, "sh", "-c", probe])) == nil {
+        var answered = 0
+        while answered < 3 {
+            answered = (try? docker.run(["exec", container, "sh", "-c", probe])) == nil ? 0 : answered + 1
             guard Date() < deadline else {
                 throw AgentError("the database in container \(container.prefix(12)) did not start within \(Int(timeout)) s")
             }
-            try await Task.sleep(for: .milliseconds(500))
+            if answered < 3 { try await Task.sleep(for: .seconds(1)) }
         }
         if postgres {
             return
-                #"u="${POSTGRES_USER:-postgres}"; PGPASSWORD="${POSTGRES_PASSWORD:-}" exec pg_restore -U "$u" -d "${POSTGRES_DB:-$u}" --no-owner --exit-on-error"#
+                #"u="${POSTGRES_USER:-postgres}"; PGPASSWORD="${POSTGRES_PASSWORD:-}" exec pg_restore -U "$u" -d "${POSTGRES_DB:-$u}" --no-owner --clean --if-exists --exit-on-error"#
         }
         return #"MYSQL_PWD="${MARIADB_ROOT_PASSWORD:-${MYSQL_ROOT_PASSWORD:-}}" exec $(command -v mariadb || command -v mysql) -uroot"#
     }
