@@ -133,7 +133,7 @@ let package = Package(
         .executableTarget(
             name: "mzpanel-agent",
             dependencies: [
-                "Agent", "HubAPI", "LinkProtocol",
+                "Agent", "BackupCore", "HubAPI", "LinkProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -26,7 +26,13 @@ extension JobSources {
         for (index, database) in databases.enumerated() {
             clean.databases.append(try database.validated(index: index))
         }
+        clean.stack = try stack?.validated()
+        if clean.stack != nil && kind == .check {
+            throw .invalid("sources.stack", "a check job reads repositories; give the stack to a full or database job")
+        }
         switch kind {
+        case .full where clean.paths.isEmpty && clean.stack != nil, .database where clean.databases.isEmpty && clean.stack != nil:
+            break
         case .full where clean.paths.isEmpty:
             throw .invalid(
                 "sources.paths", "a full job backs up at least one path (and optionally databases); for databases only, use kind \"database\"")
@@ -40,6 +46,36 @@ extension JobSources {
             break
         }
         return clean
+    }
+}
+
+extension StackSource {
+    /// A compose project name: 1–64 lowercase letters, digits, `_`, `-`, starting with a letter or digit
+    /// (what Compose itself accepts). Service and volume names: letters, digits, `_`, `.`, `-`.
+    public func validated() throws(DomainError) -> StackSource {
+        let project = project.trimmingSpaces
+        let projectCharacters = Set("abcdefghijklmnopqrstuvwxyz0123456789_-")
+        guard (1...64).contains(project.count), project.allSatisfy({ projectCharacters.contains($0) }), let first = project.first,
+            first != "-", first != "_"
+        else {
+            throw .invalid(
+                "sources.stack.project", "\"\(project)\" is not a compose project name: use lowercase letters, digits, '_' and '-' (up to 64)")
+        }
+        let nameCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+        func names(_ list: [String], field: String) throws(DomainError) -> [String] {
+            var clean: [String] = []
+            for (index, name) in list.enumerated() {
+                let trimmed = name.trimmingSpaces
+                guard (1...64).contains(trimmed.count), trimmed.allSatisfy({ nameCharacters.contains($0) }), trimmed.first != "-" else {
+                    throw .invalid("\(field)[\(index)]", "\"\(name)\" is not a service or volume name of a compose file")
+                }
+                if !clean.contains(trimmed) { clean.append(trimmed) }
+            }
+            return clean
+        }
+        return StackSource(
+            project: project, stop: try names(stop, field: "sources.stack.stop"),
+            excludeVolumes: try names(excludeVolumes, field: "sources.stack.excludeVolumes"))
     }
 }
 

@@ -103,16 +103,43 @@ public struct DatabaseSource: Sendable, Codable, Equatable {
     }
 }
 
+/// A Docker Compose project a job backs up as a whole (docs/stacks.md): its project directory,
+/// its named volumes and a dump of each database service, taken from inside its container.
+public struct StackSource: Sendable, Codable, Equatable {
+    /// The compose project name (`com.docker.compose.project`).
+    public var project: String
+    /// Services stopped while the volumes are copied (besides those labelled `mzpanel.backup.stop=true`).
+    public var stop: [String]
+    /// Volumes left out, by their name in the compose file (besides those labelled `mzpanel.backup.exclude=true`).
+    public var excludeVolumes: [String]
+
+    public init(project: String, stop: [String] = [], excludeVolumes: [String] = []) {
+        self.project = project
+        self.stop = stop
+        self.excludeVolumes = excludeVolumes
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        project = try c.decode(String.self, forKey: .project)
+        stop = try c.decodeIfPresent([String].self, forKey: .stop) ?? []
+        excludeVolumes = try c.decodeIfPresent([String].self, forKey: .excludeVolumes) ?? []
+    }
+}
+
 /// What a job reads on its server.
 public struct JobSources: Sendable, Codable, Equatable {
     public var paths: [String]
     public var excludes: [String]
     public var databases: [DatabaseSource]
+    /// A Docker stack backed up as a whole (nil: none). Part of the sources, so it is part of the job as one value.
+    public var stack: StackSource?
 
-    public init(paths: [String] = [], excludes: [String] = [], databases: [DatabaseSource] = []) {
+    public init(paths: [String] = [], excludes: [String] = [], databases: [DatabaseSource] = [], stack: StackSource? = nil) {
         self.paths = paths
         self.excludes = excludes
         self.databases = databases
+        self.stack = stack
     }
 
     public init(from decoder: any Decoder) throws {
@@ -120,6 +147,7 @@ public struct JobSources: Sendable, Codable, Equatable {
         paths = try c.decodeIfPresent([String].self, forKey: .paths) ?? []
         excludes = try c.decodeIfPresent([String].self, forKey: .excludes) ?? []
         databases = try c.decodeIfPresent([DatabaseSource].self, forKey: .databases) ?? []
+        stack = try c.decodeIfPresent(StackSource.self, forKey: .stack)
     }
 }
 

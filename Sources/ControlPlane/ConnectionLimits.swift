@@ -61,6 +61,8 @@ enum BodyLimit {
     static let envelope = 128 * 1024
     /// An agent's outbox batch: up to 500 events with their log excerpts.
     static let eventBatch = 1024 * 1024
+    /// An agent's Docker stack report (up to 500 stacks with their services, volumes and mounts).
+    static let stackReport = 2 * 1024 * 1024
     /// One part of a snapshot listing (the agent sends 5,000 entries a part).
     static let listingPart = 16 * 1024 * 1024
     /// Entries in one part of a snapshot listing.

@@ -57,12 +57,16 @@ public struct JobUpdate: Codable, Sendable {
     public let checkSubsets: Int?
     /// Healthchecks-style ping URL called by the agent at each run ("" removes it).
     public let pingURL: String?
+    /// The job as it will be after this change, signed with the account key: stored with the
+    /// change in one write, so agents never see the change unsigned (docs/sealing.md).
+    public let manifest: SignedManifest?
 
     public init(
         name: String? = nil, kind: String? = nil, sources: JobSources? = nil, schedule: String? = nil, timeZone: String? = nil,
         retention: RetentionPolicy? = nil, destinations: [String]? = nil, enabled: Bool? = nil, staleAfter: Int? = nil,
-        checkSubsets: Int? = nil, pingURL: String? = nil
+        checkSubsets: Int? = nil, pingURL: String? = nil, manifest: SignedManifest? = nil
     ) {
+        self.manifest = manifest
         self.name = name
         self.kind = kind
         self.sources = sources

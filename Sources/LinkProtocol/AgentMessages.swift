@@ -191,7 +191,7 @@ public struct EventAck: Codable, Sendable {
 
 /// A request from the hub to the agent, delivered by long polling and acknowledged when taken.
 public struct AgentCommand: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable, CaseIterable { case runNow, syncJobs, cancelRun, restore, listSnapshot, download }
+    public enum Kind: String, Codable, Sendable, CaseIterable { case runNow, syncJobs, cancelRun, restore, listSnapshot, download, discoverStacks }
 
     public var id: String
     public var kind: Kind

@@ -54,6 +54,10 @@ public protocol ServerStore: Sendable {
     func deleteEnrollmentToken(accountID: String, id: String) async throws -> Bool
     /// Marks the token used if it is unused and unexpired (atomic: a token enrolls once).
     func consumeEnrollmentToken(hash: String, now: Date) async throws -> EnrollmentToken?
+    /// Replaces what the server's agent last found on its Docker engine.
+    func putStackReport(_ report: StackReport, accountID: String, serverID: String, now: Date) async throws
+    /// The server's latest Docker stack report, if its agent sent one.
+    func stackReport(accountID: String, serverID: String) async throws -> StackReport?
 }
 
 /// Destinations, sealed envelopes, the account vault and peer reports.

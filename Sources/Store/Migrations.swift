@@ -224,6 +224,16 @@ enum Migrations {
                 "ALTER TABLE destinations ADD COLUMN manifest TEXT",
             ]
         ),
+        (
+            10,
+            [
+                // What each server's agent last found on its Docker engine (docs/stacks.md): one JSON document per server.
+                """
+                CREATE TABLE stack_reports (server_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, report TEXT NOT NULL,
+                  reported_at BIGINT NOT NULL)
+                """
+            ]
+        ),
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.

@@ -32,7 +32,8 @@ extension SQLHubStore {
                 UPDATE jobs SET name = \(bind: job.name), kind = \(bind: job.kind.rawValue), sources = \(bind: documents.sources),
                   schedule_calendar = \(bind: job.schedule.calendar), schedule_time_zone = \(bind: job.schedule.timeZone),
                   retention = \(bind: documents.retention), enabled = \(bind: job.enabled ? 1 : 0), updated_at = \(bind: job.updatedAt.millisecondsSince1970),
-                  stale_after = \(bind: job.staleAfter), check_subsets = \(bind: job.checkSubsets), ping_url = \(bind: job.pingURL)
+                  stale_after = \(bind: job.staleAfter), check_subsets = \(bind: job.checkSubsets), ping_url = \(bind: job.pingURL),
+                  manifest = \(bind: try job.manifest.map(ColumnJSON.encode))
                 WHERE id = \(bind: job.id) AND account_id = \(bind: job.accountID)
                 """
             ).run()

@@ -109,6 +109,7 @@ extension SQLHubStore {
             try await db.raw("DELETE FROM jobs WHERE server_id = \(bind: id)").run()
             try await db.raw("DELETE FROM envelopes WHERE server_id = \(bind: id)").run()
             try await db.raw("DELETE FROM enrollment_tokens WHERE server_id = \(bind: id)").run()
+            try await db.raw("DELETE FROM stack_reports WHERE server_id = \(bind: id)").run()
             try await db.raw("DELETE FROM servers WHERE id = \(bind: id)").run()
             return exposed
         }
@@ -180,5 +181,31 @@ extension SQLHubStore {
             id: try row.text("id"), accountID: try row.text("account_id"), serverID: try row.text("server_id"),
             createdAt: try row.date("created_at"), expiresAt: try row.date("expires_at"), usedAt: try row.optionalDate("used_at")
         )
+    }
+}
+
+extension SQLHubStore {
+    public func putStackReport(_ report: StackReport, accountID: String, serverID: String, now: Date) async throws {
+        var stored = report
+        stored.reportedAt = now
+        let text = try ColumnJSON.encode(stored)
+        try await write { db in
+            try await db.raw("DELETE FROM stack_reports WHERE server_id = \(bind: serverID) AND account_id = \(bind: accountID)").run()
+            try await db.raw(
+                """
+                INSERT INTO stack_reports (server_id, account_id, report, reported_at)
+                VALUES (\(bind: serverID), \(bind: accountID), \(bind: text), \(bind: now.millisecondsSince1970))
+                """
+            ).run()
+        }
+    }
+
+    public func stackReport(accountID: String, serverID: String) async throws -> StackReport? {
+        try await read { db in
+            let row = try await db.raw(
+                "SELECT report FROM stack_reports WHERE server_id = \(bind: serverID) AND account_id = \(bind: accountID)"
+            ).first()
+            return try row.map { try $0.document("report", as: StackReport.self) }
+        }
     }
 }

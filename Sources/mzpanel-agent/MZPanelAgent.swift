@@ -10,7 +10,7 @@ struct MZPanelAgent: AsyncParsableCommand {
         version: AgentVersion.current,
         subcommands: [
             EnrollCommand.self, DaemonCommand.self, RunCommand.self, RestoreCommand.self, RestoreRunCommand.self, StatusCommand.self,
-            FingerprintCommand.self, TrustCommand.self,
+            FingerprintCommand.self, TrustCommand.self, StacksCommand.self,
         ]
     )
 

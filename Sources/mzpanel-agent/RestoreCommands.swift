@@ -12,6 +12,7 @@ struct RestoreCommand: AsyncParsableCommand {
         discussion: """
             mzpanel-agent restore --destination nas --list
             mzpanel-agent restore 1a2b3c4d --destination nas --target /srv/restore [--include /var/www/site]
+            mzpanel-agent restore 1a2b3c4d --destination nas --stack [--project NAME] [--project-dir DIR] [--overwrite]
             Restoring over existing files that differ needs --overwrite; --dry-run shows what would change.
             """
     )
@@ -31,6 +32,16 @@ struct RestoreCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Restore only this path of the snapshot (repeatable).", valueName: "PATH"))
     var include: [String] = []
 
+    @Flag(help: "Restore the whole Docker stack this snapshot belongs to: project directory, volumes, databases, then docker-compose up.")
+    var stack = false
+
+    @Option(help: ArgumentHelp("With --stack: restore as this compose project (default: the one backed up).", valueName: "NAME"))
+    var project: String?
+
+    @Option(
+        name: .customLong("project-dir"), help: ArgumentHelp("With --stack: the project directory (default: where it was).", valueName: "DIR"))
+    var projectDirectory: String?
+
     @Flag(help: "Replace existing files that differ.")
     var overwrite = false
 
@@ -42,11 +53,12 @@ struct RestoreCommand: AsyncParsableCommand {
     func validate() throws {
         if list && snapshot != nil { throw ValidationError("give either --list or a SNAPSHOT to restore") }
         if !list && snapshot == nil { throw ValidationError("give a SNAPSHOT to restore (see --list)") }
-        if !list && target == nil { throw ValidationError("--target is required: a directory, or / to restore in place") }
+        if !list && !stack && target == nil { throw ValidationError("--target is required: a directory, or / to restore in place") }
+        if !stack && (project != nil || projectDirectory != nil) { throw ValidationError("--project and --project-dir go with --stack") }
     }
 
     func run() async throws {
-        let restore = OfflineRestore(state: stateOptions.state, log: RunLog(echo: false))
+        let restore = OfflineRestore(state: stateOptions.state, log: RunLog(echo: stack))
         if list {
             let snapshots = try await restore.snapshots(destination: destination)
             if snapshots.isEmpty { print("no snapshots of this server at \(destination)") }
@@ -55,6 +67,12 @@ struct RestoreCommand: AsyncParsableCommand {
                 print(
                     "\(snapshot.shortID)  \(ISO8601DateFormatter().string(from: snapshot.time))  \(source)  \(snapshot.paths.joined(separator: " "))")
             }
+            return
+        }
+        if stack {
+            let restored = try await restore.restoreStack(
+                snapshot: snapshot ?? "", destination: destination, project: project, projectDirectory: projectDirectory, overwrite: overwrite)
+            print("restored stack \(restored); it is up (docker-compose -p \(restored) ps)")
             return
         }
         let preview = try await restore.restore(

@@ -28,6 +28,8 @@ struct APIContractTests {
             ("NotificationChannel", NotificationChannel.self), ("ChannelRequest", ChannelRequest.self),
             ("ChannelUpdate", ChannelUpdate.self), ("ChannelCreated", ChannelCreated.self), ("ChannelList", ChannelList.self),
             ("DeliveryView", DeliveryView.self), ("DeliveryList", DeliveryList.self), ("PeerReport", PeerReport.self),
+            ("StackReport", StackReport.self), ("DockerStack", DockerStack.self), ("StackService", StackService.self),
+            ("StackVolume", StackVolume.self), ("StackBindMount", StackBindMount.self), ("StackSource", StackSource.self),
             ("DestinationList", DestinationList.self), ("DestinationRequest", DestinationRequest.self),
             ("DestinationUpdate", DestinationUpdate.self), ("SealedBox", SealedBox.self),
             ("DestinationKeyRecord", DestinationKeyRecord.self), ("VaultDocument", VaultDocument.self),
@@ -209,6 +211,7 @@ extension RunStatus: ProbeableEnum {}
 extension RunTrigger: ProbeableEnum {}
 extension CopyStatus: ProbeableEnum {}
 extension ManifestState: ProbeableEnum {}
+extension StackDatabaseEngine: ProbeableEnum {}
 extension JobKind: ProbeableEnum {}
 extension JobHealth: ProbeableEnum {}
 extension ServerHealth: ProbeableEnum {}

@@ -22,6 +22,8 @@ public actor Daemon {
         /// How long past its stall limit a run process that stopped recording progress (stuck itself,
         /// its own watchdog did not act) lives before the daemon ends it and reports it failed.
         public var stallMargin: TimeInterval = 300
+        /// How often the Docker stacks on the box are reported to the hub (also when the hub asks).
+        public var stackReportInterval: TimeInterval = 600
 
         public init(firesSlots: Bool) {
             self.firesSlots = firesSlots
@@ -47,6 +49,8 @@ public actor Daemon {
     /// Commands already taken (the hub offers a command until its ack arrives).
     private var takenCommandIDs = Set<String>()
     private var connected: Bool?
+    private var lastStackReport = Date.distantPast
+    private var stackReportRequested = true
     /// One outbox delivery at a time; a request meanwhile makes it go round once more.
     private var delivering = false
     private var deliverAgain = false
@@ -74,6 +78,10 @@ public actor Daemon {
                 "agent.version": "\(AgentVersion.current)", "server.id": "\(identity.serverID)", "server.name": "\(identity.serverName)",
                 "hub.url": "\(identity.hubURL)", "slots.fired_by": "\(options.firesSlots ? "daemon" : "systemd")",
             ])
+        // Services a killed stack run left stopped are started again.
+        if let docker = try? DockerCLI.located() {
+            StoppedServices.repair(state: state, docker: docker) { logger.notice("stack repair", metadata: ["detail": "\($0)"]) }
+        }
         if let jobs = try? state.loadJobs() {
             for warning in (try? sync.writeTimers(jobs.jobs.map(\.job))) ?? [] {
                 logger.warning("timers not in line with the jobs", metadata: ["detail": "\(warning)"])
@@ -113,6 +121,7 @@ public actor Daemon {
             do {
                 try await deliverOutbox()
                 if syncRequested || clock.now().timeIntervalSince(lastSync) >= options.jobSyncInterval { try await syncJobs() }
+                if stackReportRequested || clock.now().timeIntervalSince(lastStackReport) >= options.stackReportInterval { reportStacks() }
                 let list = try await link.commands(wait: options.pollWaitSeconds)
                 markConnected(true, nil)
                 var allAcknowledged = true
@@ -182,6 +191,8 @@ public actor Daemon {
         switch command.kind {
         case .syncJobs:
             syncRequested = true
+        case .discoverStacks:
+            stackReportRequested = true
         case .runNow:
             await queueRun(command)
         case .cancelRun:
@@ -197,6 +208,29 @@ public actor Daemon {
             if let order = command.download {
                 let download = SnapshotDownload(state: state, link: link, logger: logger)
                 errands.submit { await download.run(order) }
+            }
+        }
+    }
+
+    /// Looks for Docker stacks beside the hub loop and reports them; a box without the docker
+    /// client reports nothing (the hub shows no Stacks section for it).
+    private func reportStacks() {
+        stackReportRequested = false
+        lastStackReport = clock.now()
+        guard let docker = try? DockerCLI.located() else { return }
+        let link = link
+        let logger = logger
+        errands.submit {
+            let report: StackReport
+            do {
+                report = StackReport(stacks: try StackDiscovery(docker: docker).stacks())
+            } catch {
+                report = StackReport(stacks: [], error: "\(error)")
+            }
+            do {
+                try await link.reportStacks(report)
+            } catch {
+                logger.warning("could not report the Docker stacks to the hub", metadata: ["error": "\(error)"])
             }
         }
     }

@@ -1,3 +1,4 @@
+import BackupCore
 import Foundation
 import HubAPI
 import LinkProtocol
@@ -102,6 +103,11 @@ public final class HubLink: Sendable {
     /// `PUT /api/agent/v1/peer-stores/{destination}`: the storage server's report on a peer destination.
     public func reportPeer(_ report: PeerReport) async throws {
         _ = try await call("PUT", "/api/agent/v1/peer-stores/\(report.destinationID)", body: report, as: Ignored.self)
+    }
+
+    /// `PUT /api/agent/v1/stacks`: what this server's agent found on its Docker engine.
+    public func reportStacks(_ report: StackReport) async throws {
+        _ = try await call("PUT", "/api/agent/v1/stacks", body: report, as: Ignored.self, timeout: 60)
     }
 
     // MARK: Transport

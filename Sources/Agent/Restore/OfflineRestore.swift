@@ -48,6 +48,28 @@ public struct OfflineRestore: Sendable {
         return FilePreview(files: preview.files, bytes: preview.bytes, created: preview.created, replaced: preview.replaced)
     }
 
+    /// Restores the whole stack that `snapshot` (any restic snapshot of a stack run) belongs to
+    /// (docs/stacks.md): project directory, volumes with their compose labels, dumps loaded, stack up.
+    /// Answers the project name restored.
+    public func restoreStack(
+        snapshot: String, destination reference: String, project: String?, projectDirectory: String?, overwrite: Bool
+    ) async throws -> String {
+        let (restic, repository) = try await open(reference)
+        let identity = try state.loadIdentity()
+        let all = try await restic.snapshots(repository, tags: ["mzpanel"], host: identity.serverID)
+        guard let chosen = all.first(where: { $0.id == snapshot || $0.shortID == snapshot || $0.id.hasPrefix(snapshot) }),
+            let run = chosen.tags.first(where: { $0.hasPrefix("run=") }), let stack = chosen.tags.first(where: { $0.hasPrefix("stack=") })
+        else {
+            throw AgentError("snapshot \(snapshot) is not a stack snapshot of this server at \(reference) (see --list)")
+        }
+        let siblings = all.filter { $0.tags.contains(run) && $0.tags.contains(stack) }
+        let staging = state.directory + "/restore-staging-" + ResourceID.make(.run)
+        defer { try? FileManager.default.removeItem(atPath: staging) }
+        let log = log
+        return try await StackRestore(restic: restic, repository: repository, docker: try DockerCLI.located(), log: { log($0) }).perform(
+            siblings, options: .init(project: project, projectDirectory: projectDirectory, overwrite: overwrite), staging: staging)
+    }
+
     /// What a restore does (or would do) to the target.
     public struct FilePreview: Sendable {
         public var files: Int

@@ -111,6 +111,16 @@ struct DestinationCopy {
                 log("files failed: \(Self.words(error))")
             }
         }
+        if let stack = job.sources.stack {
+            do {
+                summaries += try await backupStack(stack)
+            } catch {
+                try Self.rethrowIfCancelled(error)
+                try Self.rethrowIfRepositoryMissing(error, nothingWritten: summaries.isEmpty)
+                failures.append("stack \(stack.project): \(Self.words(error))")
+                log("failed: stack \(stack.project): \(Self.words(error))")
+            }
+        }
         for database in job.sources.databases {
             do {
                 summaries.append(try await backup(database))
@@ -158,6 +168,56 @@ struct DestinationCopy {
             progress: progressHandler(phase: "\(destination.name) \(filename)"))
         report(summary, what: filename)
         return summary
+    }
+
+    /// A stack (docs/stacks.md): each database dumped live from inside its container, then the
+    /// project directory and named volumes in one snapshot, with the chosen services stopped only
+    /// for that copy. All or nothing: when a part fails, the parts already written are forgotten.
+    private func backupStack(_ source: StackSource) async throws -> [ResticBackupSummary] {
+        let log: (String) -> Void = { context.log($0) }
+        let docker = try DockerCLI.located()
+        StoppedServices.repair(state: context.state, docker: docker, log: log)
+        guard let stack = try StackDiscovery(docker: docker, measureVolumes: false).stacks(project: source.project).first else {
+            throw AgentError("no Docker Compose project named \(source.project) runs on this server (docker ps finds none of its containers)")
+        }
+        let plan = try StackPlan.make(source, stack: stack, kind: job.kind)
+        for note in plan.notes { log("stack \(plan.project): \(note)") }
+        let stackTags = ["stack=\(plan.project)"]
+        var made: [ResticBackupSummary] = []
+        do {
+            var environment = [OrphanProcesses.marker: context.runID]
+            if let dockerHost = docker.environment["DOCKER_HOST"] { environment["DOCKER_HOST"] = dockerHost }
+            for dump in plan.dumps {
+                log("dumping \(dump.engine.rawValue) of service \(dump.service) from inside its container into \(dump.filename)")
+                let summary = try await restic.backupStdin(
+                    repository, filename: dump.filename,
+                    tags: SnapshotTags.tags(jobID: job.id, runID: context.runID, source: "stack-\(dump.service)") + stackTags
+                        + ["service=\(dump.service)"],
+                    host: host,
+                    producer: ProducerCommand(
+                        executable: docker.executable, arguments: ["exec", "-i", dump.container, "sh", "-c", dump.script], environment: environment),
+                    progress: progressHandler(phase: "\(destination.name) \(dump.filename)"))
+                report(summary, what: dump.filename)
+                made.append(summary)
+            }
+            if !plan.paths.isEmpty {
+                let stopped = try StoppedServices.stop(plan.stop.map(\.container), docker: docker, state: context.state, log: log)
+                defer { StoppedServices.start(stopped, docker: docker, state: context.state, log: log) }
+                log("backing up stack \(plan.project): the project directory and \(plan.volumes.count) volume\(plan.volumes.count == 1 ? "" : "s")")
+                let summary = try await restic.backup(
+                    repository, paths: plan.paths, excludes: job.sources.excludes,
+                    tags: SnapshotTags.tags(jobID: job.id, runID: context.runID, source: "stack-files") + stackTags
+                        + plan.volumes.map { "volume=\($0)" }
+                        + plan.databaseVolumes.map { "dbvolume=\($0)" },
+                    host: host, progress: progressHandler(phase: "\(destination.name) stack \(plan.project)"))
+                report(summary, what: "stack \(plan.project) files")
+                made.append(summary)
+            }
+        } catch {
+            for summary in made { try? await restic.forgetSnapshot(repository, id: summary.snapshotID) }
+            throw error
+        }
+        return made
     }
 
     /// `forget --tag job=<id> --host <server> --group-by host,paths --keep-… --prune`: only this

@@ -25,6 +25,9 @@ struct AgentRoutes {
             summary: "The storage server reports on a peer destination it serves (certificate, space)",
             tag: "agent", body: "PeerReport", response: "PeerReport", peerReport)
         api.on(
+            .put, "/api/agent/v1/stacks", summary: "The agent reports the Docker Compose stacks it found on its server",
+            tag: "agent", body: "StackReport", response: "StackReport", stackReport)
+        api.on(
             .get, "/api/agent/v1/commands", summary: "Long-poll for commands (run now, sync jobs); wait=0–30 seconds",
             tag: "agent", response: "CommandList", query: ["wait"], commands)
         api.on(
@@ -51,6 +54,13 @@ struct AgentRoutes {
         let destination = try context.parameter("destination")
         return JSONBody(
             try await link.report(try await request.decodeJSON(PeerReport.self, context: context), destination: destination, from: server))
+    }
+
+    @Sendable func stackReport(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<StackReport> {
+        let server = try await agent(request)
+        return JSONBody(
+            try await link.report(
+                try await request.decodeJSON(StackReport.self, context: context, limit: BodyLimit.stackReport), from: server))
     }
 
     @Sendable func commands(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<CommandList> {

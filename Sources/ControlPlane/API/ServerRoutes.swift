@@ -29,6 +29,14 @@ struct ServerRoutes {
             summary: "Revoke the server's certificate; answers the destinations its agent can still open", tag: "servers",
             response: "CertificateRevoked", revoke)
         api.on(
+            .get, "/api/v1/servers/{server}/stacks",
+            summary: "The Docker Compose stacks the server's agent last reported (services, volumes, bind mounts, databases)",
+            tag: "servers", response: "StackReport", stacks)
+        api.on(
+            .post, "/api/v1/servers/{server}/stacks/discover",
+            summary: "Ask the server's agent to look for Docker stacks now; answers the last report", tag: "servers",
+            response: "StackReport", status: 202, discoverStacks)
+        api.on(
             .get, "/api/v1/servers/{server}/enrollment-tokens", summary: "List a server's enrollment tokens", tag: "servers",
             response: "EnrollmentList", tokens)
         api.on(
@@ -51,6 +59,14 @@ struct ServerRoutes {
         let accountID = try context.accountID()
         return JSONBody(
             try await servers.add(try await request.decodeJSON(ServerRequest.self, context: context), accountID: accountID), status: .created)
+    }
+
+    @Sendable func stacks(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<StackReport> {
+        JSONBody(try await servers.stacks(of: try await server(context)))
+    }
+
+    @Sendable func discoverStacks(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<StackReport> {
+        JSONBody(try await servers.discoverStacks(on: try await server(context)), status: .accepted)
     }
 
     @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<ServerView> {

@@ -84,6 +84,15 @@ struct AgentLinkService {
         return EventAck(acknowledged: acknowledged)
     }
 
+    /// Stores what a server's agent found on its Docker engine (bounded: at most 500 stacks).
+    func report(_ report: StackReport, from server: Server) async throws -> StackReport {
+        guard report.stacks.count <= 500, (report.error?.count ?? 0) <= 2000 else {
+            throw DomainError.invalid("stacks", "the report is too large (at most 500 stacks)")
+        }
+        try await hub.store.putStackReport(report, accountID: server.accountID, serverID: server.id, now: hub.clock.now())
+        return try await hub.store.stackReport(accountID: server.accountID, serverID: server.id) ?? report
+    }
+
     /// Stores a storage server's report on a peer destination it serves; sources hear of a changed certificate or usage.
     func report(_ report: PeerReport, destination id: String, from server: Server) async throws -> PeerReport {
         guard let destination = try await hub.store.destination(accountID: server.accountID, reference: id),

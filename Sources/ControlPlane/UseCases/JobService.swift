@@ -47,6 +47,9 @@ struct JobService {
         if let pingURL = body.pingURL { job.pingURL = try Job.validatedPingURL(pingURL) }
         job.checkSubsets = try Job.validatedCheckSubsets(
             job.kind == .check ? (body.checkSubsets ?? job.checkSubsets) : body.checkSubsets, kind: job.kind)
+        if let manifest = body.manifest {
+            job.manifest = try await ManifestService(hub: hub).checked(manifest, for: job, replacing: original.manifest)
+        }
         job.updatedAt = hub.clock.now()
         try await hub.store.updateJob(job)
         try await hub.notifyAgent(serverID: job.serverID, accountID: job.accountID)

@@ -14,7 +14,8 @@ struct ManifestService {
         try await hub.store.vault(accountID: accountID)?.signingKey.flatMap { Data(base64Encoded: $0) }
     }
 
-    func sign(_ job: Job, with manifest: SignedManifest) async throws -> Job {
+    /// `manifest` when it verifies, is `job` exactly and is newer than `previous`; throws the reason otherwise.
+    func checked(_ manifest: SignedManifest, for job: Job, replacing previous: SignedManifest?) async throws -> SignedManifest {
         let key = try await requireKey(accountID: job.accountID)
         let signed = try open(manifest, as: JobManifest.self, key: key, what: "job \(job.name)")
         let changed = signed.differences(from: job)
@@ -24,7 +25,12 @@ struct ManifestService {
                 "the manifest does not match job \(job.name) as the hub holds it (\((changed.isEmpty ? ["job id"] : changed).joined(separator: ", "))); fetch the job again and sign what it holds"
             )
         }
-        try checkNewer(signed.version, than: job.manifest, as: JobManifest.self, key: key, same: manifest)
+        try checkNewer(signed.version, than: previous, as: JobManifest.self, key: key, same: manifest)
+        return manifest
+    }
+
+    func sign(_ job: Job, with manifest: SignedManifest) async throws -> Job {
+        _ = try await checked(manifest, for: job, replacing: job.manifest)
         guard try await hub.store.setJobManifest(accountID: job.accountID, id: job.id, manifest: manifest, unchangedSince: job.updatedAt) else {
             throw DomainError.conflict("manifest", "job \(job.name) changed while it was being signed; fetch it again and sign it")
         }

@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import HubAPI
+import LinkProtocol
 import Sealing
 import Store
 
@@ -32,6 +33,22 @@ struct ServerService {
             let jobs = (byServer[server.id] ?? []).map { hub.health($0, serverOnline: online, now: now) }
             return ServerView(server, now: now, health: ServerHealth.evaluate(enrolled: server.enrolledAt != nil, online: online, jobs: jobs))
         }
+    }
+
+    /// What the server's agent last found on its Docker engine (no stacks and no date when it never reported).
+    func stacks(of server: Server) async throws -> StackReport {
+        try await hub.store.stackReport(accountID: server.accountID, serverID: server.id) ?? StackReport(stacks: [])
+    }
+
+    /// Asks the server's agent to look for Docker stacks now; the last report meanwhile.
+    func discoverStacks(on server: Server) async throws -> StackReport {
+        guard server.enrolledAt != nil else {
+            throw DomainError(
+                .conflict, field: "server", "server \(server.name) is not enrolled yet; enroll its agent first", reason: "not_enrolled")
+        }
+        let command = AgentCommand(id: ResourceID.make(.command), kind: .discoverStacks, createdAt: hub.clock.now())
+        try await hub.store.enqueueCommand(command, accountID: server.accountID, serverID: server.id)
+        return try await stacks(of: server)
     }
 
     func rename(_ original: Server, with body: ServerUpdate) async throws -> Server {

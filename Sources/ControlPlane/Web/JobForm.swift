@@ -12,6 +12,8 @@ struct JobForm {
         var paths = ""
         var excludes = ""
         var databases = ""
+        /// A Docker Compose project backed up as a whole, the services stopped for its volume copy and the volumes left out (one a line).
+        var stack = "", stackStop = "", stackExcludeVolumes = ""
         var schedule = "daily"
         var timeZone = "UTC"
         var keepLast = "", keepHourly = "", keepDaily = "7", keepWeekly = "4", keepMonthly = "", keepYearly = ""
@@ -105,6 +107,9 @@ struct JobForm {
         values.paths = form.lines("paths").joined(separator: "\n")
         values.excludes = form.lines("excludes").joined(separator: "\n")
         values.databases = form.lines("databases").joined(separator: "\n")
+        values.stack = form["stack"] ?? ""
+        values.stackStop = form.lines("stackStop").joined(separator: "\n")
+        values.stackExcludeVolumes = form.lines("stackExcludeVolumes").joined(separator: "\n")
         values.schedule = form["schedule"] ?? ""
         values.timeZone = form["timeZone"] ?? "UTC"
         values.keepLast = form["keepLast"] ?? ""
@@ -131,6 +136,9 @@ struct JobForm {
         values.databases = job.sources.databases.map {
             [$0.engine.rawValue, $0.name].joined(separator: ":") + ($0.connection.map { "@" + $0 } ?? "")
         }.joined(separator: "\n")
+        values.stack = job.sources.stack?.project ?? ""
+        values.stackStop = job.sources.stack?.stop.joined(separator: "\n") ?? ""
+        values.stackExcludeVolumes = job.sources.stack?.excludeVolumes.joined(separator: "\n") ?? ""
         values.schedule = job.schedule.calendar
         values.timeZone = job.schedule.timeZone
         let r = job.retention
@@ -183,7 +191,12 @@ struct JobForm {
         }
         let sources = JobSources(
             paths: values.paths.split(whereSeparator: \.isNewline).map(String.init),
-            excludes: values.excludes.split(whereSeparator: \.isNewline).map(String.init), databases: databases)
+            excludes: values.excludes.split(whereSeparator: \.isNewline).map(String.init), databases: databases,
+            stack: values.stack.trimmingSpaces.isEmpty
+                ? nil
+                : StackSource(
+                    project: values.stack, stop: values.stackStop.split(whereSeparator: \.isNewline).map(String.init),
+                    excludeVolumes: values.stackExcludeVolumes.split(whereSeparator: \.isNewline).map(String.init)))
         let retention = RetentionPolicy(
             keepLast: try number(values.keepLast, "keepLast"), keepHourly: try number(values.keepHourly, "keepHourly"),
             keepDaily: try number(values.keepDaily, "keepDaily"), keepWeekly: try number(values.keepWeekly, "keepWeekly"),

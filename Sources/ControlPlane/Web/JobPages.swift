@@ -61,6 +61,8 @@ struct JobPages {
         let pings: String?
         let check: String?
         let signature: SignatureView
+        /// The Docker stack the job backs up as a whole, in words (nil: none).
+        let stack: String?
     }
 
     func register(on router: Router<HubRequestContext>) {
@@ -69,7 +71,12 @@ struct JobPages {
         }
         router.page(.get, "/backups/jobs/new", pages: pages) { request, _, caller in
             var values = JobForm.Values()
-            values.server = request.uri.queryParameters.get("server") ?? ""
+            let query = request.uri.queryParameters
+            values.server = query.get("server") ?? ""
+            // Pre-filled from elsewhere ("Protect this stack" on a server page): a name, a stack, paths one a line.
+            if let name = query.get("name") { values.name = String(name.prefix(64)) }
+            if let paths = query.get("paths") { values.paths = String(paths.prefix(16 * 1024)) }
+            if let stack = query.get("stack") { values.stack = String(stack.prefix(64)) }
             return try await form(values, caller: caller, job: nil, error: nil)
         }
         router.page(.post, "/backups/jobs", pages: pages) { request, _, caller in
@@ -249,6 +256,10 @@ struct JobPages {
             staleAfter: job.staleAfter.map { "no snapshot newer than \(WebFormat.duration(Double($0)))" },
             pings: job.pingURL.map { URL(string: $0)?.host.map { "to \($0): /start, then success or /fail" } ?? "on" },
             check: job.checkSubsets.map { "reads 1/\($0) of the data each run — all of it every \($0) runs" },
-            signature: try await SignatureView.job(job, pages: pages))
+            signature: try await SignatureView.job(job, pages: pages),
+            stack: job.sources.stack.map { stack in
+                stack.project + (stack.stop.isEmpty ? "" : " — stops \(stack.stop.joined(separator: ", ")) for the volume copy")
+                    + (stack.excludeVolumes.isEmpty ? "" : " — without volumes \(stack.excludeVolumes.joined(separator: ", "))")
+            })
     }
 }

@@ -15,11 +15,16 @@ struct ServerPage {
         let runs: [RunRow]
         let snapshots: [SnapshotRow]
         let enrollCommand: String?
+        let stacks: StacksView?
         let hasJobs: Bool
         let hasRuns: Bool
         let hasSnapshots: Bool
 
-        init(layout: Layout, server: ServerInfo, jobs: [HubPage.JobRow], runs: [RunRow], snapshots: [SnapshotRow], enrollCommand: String?) {
+        init(
+            layout: Layout, server: ServerInfo, jobs: [HubPage.JobRow], runs: [RunRow], snapshots: [SnapshotRow], enrollCommand: String?,
+            stacks: StacksView?
+        ) {
+            self.stacks = stacks
             self.layout = layout
             self.server = server
             self.jobs = jobs
@@ -100,6 +105,7 @@ struct ServerPage {
         let accountID = caller.account.id
         let jobs = try await pages.store.jobStatuses(accountID: accountID, jobIDs: nil).filter { $0.serverID == server.id }
         let runs = try await pages.store.runs(accountID: accountID, filter: RunFilter(serverID: server.id), after: nil, limit: 10).items
+        let stackReport = try await pages.store.stackReport(accountID: accountID, serverID: server.id)
         let snapshots = try await pages.store.snapshots(accountID: accountID, filter: SnapshotFilter(serverID: server.id), after: nil, limit: 10)
             .items
         let online = server.isOnline(now: now)
@@ -118,7 +124,61 @@ struct ServerPage {
             snapshots: snapshots.map {
                 SnapshotRow($0, jobName: names[$0.jobID] ?? "deleted job", serverName: server.name, destinations: [:], now: now)
             },
-            enrollCommand: command)
+            enrollCommand: command, stacks: stackReport.map { StacksView($0, serverID: server.id, now: now) })
+    }
+}
+
+/// The Stacks section of a server page: what its agent last found on its Docker engine.
+struct StacksView {
+    struct StackRow {
+        let project: String
+        let directory: String
+        let services: [ServiceRow]
+        let volumes: [VolumeRow]
+        let bindMounts: [String]
+        let hasBindMounts: Bool
+        /// The job form pre-filled with a stack job of this project.
+        let protectLink: String
+    }
+    struct ServiceRow {
+        let name: String
+        let image: String
+        let state: String
+        let running: Bool
+        let database: String?
+    }
+    struct VolumeRow {
+        let name: String
+        let size: String
+        let excluded: Bool
+    }
+    let stacks: [StackRow]
+    let hasStacks: Bool
+    let error: String?
+    let reported: TimeView?
+
+    init(_ report: StackReport, serverID: String, now: Date) {
+        stacks = report.stacks.map { stack in
+            var link = URLComponents()
+            link.path = "/backups/jobs/new"
+            link.queryItems = [
+                URLQueryItem(name: "server", value: serverID), URLQueryItem(name: "name", value: stack.project),
+                URLQueryItem(name: "stack", value: stack.project),
+            ]
+            return StackRow(
+                project: stack.project, directory: stack.directory ?? "—",
+                services: stack.services.map {
+                    ServiceRow(name: $0.name, image: $0.image, state: $0.state, running: $0.state == "running", database: $0.database?.rawValue)
+                },
+                volumes: stack.volumes.map {
+                    VolumeRow(name: $0.name, size: $0.sizeBytes.map { WebFormat.bytes($0) } ?? "—", excluded: $0.excluded)
+                },
+                bindMounts: stack.bindMounts.map { "\($0.source) → \($0.service):\($0.destination)" },
+                hasBindMounts: !stack.bindMounts.isEmpty, protectLink: link.string ?? "/backups/jobs/new")
+        }
+        hasStacks = !stacks.isEmpty
+        error = report.error
+        reported = report.reportedAt.map { TimeView($0, now: now) }
     }
 }
 

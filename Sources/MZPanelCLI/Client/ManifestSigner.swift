@@ -26,6 +26,13 @@ struct ManifestSigner {
         return try await client.send("PUT", "/api/v1/jobs/\(job.id)/manifest", body: ManifestRequest(manifest: manifest))
     }
 
+    /// The manifest of `current` after `intent` (an edit), to send with the change itself.
+    func manifest(of current: Job, after intent: JobIntent) async throws -> SignedManifest {
+        let expected = try await intent.expected(from: current, client: client)
+        return try ManifestSignature.sign(
+            JobManifest(job: expected, version: SignedManifest.nextVersion(after: current.manifest, now: Date())), with: vault.signingKey)
+    }
+
     /// Signs `destination` as the hub holds it once `settings` (what this command sent, if any) agree with it.
     @discardableResult
     func sign(_ destination: Destination, settings intended: DestinationSettings? = nil) async throws -> DestinationView {
@@ -125,6 +132,11 @@ struct JobIntent {
     /// The manifest fields where the hub's `job` differs from this intent, checked with the same
     /// BackupCore rules the hub applies (names of servers and destinations resolved to ids).
     func differences(from job: Job, client: APIClient) async throws -> [String] {
+        JobManifest(job: try await expected(from: job, client: client), version: 0).differences(from: job)
+    }
+
+    /// `job` with this intent applied, as the hub applies it.
+    func expected(from job: Job, client: APIClient) async throws -> Job {
         var expected = job
         do {
             if let kind { expected.kind = try JobKind.parse(kind) }
@@ -134,7 +146,10 @@ struct JobIntent {
             }
             if let retention { expected.retention = try retention.validatedForRequest() }
             if let pingURL { expected.pingURL = try Job.validatedPingURL(pingURL) }
-            if checkSubsets != nil || kind != nil { expected.checkSubsets = try Job.validatedCheckSubsets(checkSubsets, kind: expected.kind) }
+            if checkSubsets != nil || kind != nil {
+                expected.checkSubsets = try Job.validatedCheckSubsets(
+                    expected.kind == .check ? (checkSubsets ?? job.checkSubsets) : checkSubsets, kind: expected.kind)
+            }
         } catch {
             throw CLIError(error.message)
         }
@@ -146,6 +161,15 @@ struct JobIntent {
             }
             expected.destinationIDs = ids
         }
-        return JobManifest(job: expected, version: 0).differences(from: job)
+        return expected
+    }
+}
+
+extension JobUpdate {
+    /// The same change carrying its signed manifest.
+    func with(manifest: SignedManifest) -> JobUpdate {
+        JobUpdate(
+            name: name, kind: kind, sources: sources, schedule: schedule, timeZone: timeZone, retention: retention, destinations: destinations,
+            enabled: enabled, staleAfter: staleAfter, checkSubsets: checkSubsets, pingURL: pingURL, manifest: manifest)
     }
 }

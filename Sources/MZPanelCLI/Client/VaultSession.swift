@@ -60,7 +60,12 @@ final class VaultSession {
             ]
         }
         try await signer.sign(job, intent: intent)
-        var lines = ["Signed job \(job.name) with the account key \(signer.vault.signingKey.fingerprint)."]
+        return ["Signed job \(job.name) with the account key \(signer.vault.signingKey.fingerprint)."] + (try await destinationNotes(job))
+    }
+
+    /// Lines naming the job's destinations that servers would refuse (not signed, or changed).
+    func destinationNotes(_ job: Job) async throws -> [String] {
+        var lines: [String] = []
         for id in job.destinationIDs {
             let view = try await client.send("GET", "/api/v1/destinations/\(id)", as: DestinationView.self)
             if view.manifestState != .signed {

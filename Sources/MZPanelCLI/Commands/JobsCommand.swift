@@ -2,6 +2,7 @@ import ArgumentParser
 import BackupCore
 import Foundation
 import HubAPI
+import Sealing
 
 struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -55,6 +56,13 @@ struct JobsCommand: AsyncParsableCommand {
             name: .customLong("ping-url"),
             help: "A healthchecks-style URL the agent pings at each run (/start, then the URL or /fail); \"\" removes it.")
         var pingURL: String?
+        @Option(
+            name: .long,
+            help: "A Docker Compose project to back up as a whole: its directory, named volumes and database dumps (docs/stacks.md).")
+        var stack: String?
+        @Option(name: .long, help: "With --stack: a service to stop while the volumes are copied (repeatable).") var stop: [String] = []
+        @Option(name: .customLong("exclude-volume"), help: "With --stack: a volume to leave out, by its compose name (repeatable).")
+        var excludeVolume: [String] = []
         @Option(name: .long, help: "A path to back up (repeatable).") var path: [String] = []
         @Option(name: .long, help: "A glob to exclude (repeatable).") var exclude: [String] = []
         @Option(name: .long, help: "A database, ENGINE:NAME[@CONNECTION] (repeatable), e.g. postgresql:shop@localhost:5432.") var database: [String] =
@@ -89,9 +97,14 @@ struct JobsCommand: AsyncParsableCommand {
 
         var sources: JobSources? {
             get throws {
-                if path.isEmpty && exclude.isEmpty && database.isEmpty { return nil }
+                if path.isEmpty && exclude.isEmpty && database.isEmpty && stack == nil { return nil }
+                if stack == nil && !(stop.isEmpty && excludeVolume.isEmpty) {
+                    throw CLIError("--stop and --exclude-volume belong to a stack job: add --stack PROJECT")
+                }
                 do {
-                    return JobSources(paths: path, excludes: exclude, databases: try database.map(DatabaseSource.parse))
+                    return JobSources(
+                        paths: path, excludes: exclude, databases: try database.map(DatabaseSource.parse),
+                        stack: stack.map { StackSource(project: $0, stop: stop, excludeVolumes: excludeVolume) })
                 } catch {
                     throw CLIError("--database: \(error.message)")
                 }
@@ -120,6 +133,14 @@ struct JobsCommand: AsyncParsableCommand {
         if let subsets = job.checkSubsets { pairs.append(("Check", "reads 1/\(subsets) of the data per run; all of it every \(subsets) runs")) }
         if !job.sources.paths.isEmpty { pairs.append(("Paths", job.sources.paths.joined(separator: " "))) }
         if !job.sources.excludes.isEmpty { pairs.append(("Excludes", job.sources.excludes.joined(separator: " "))) }
+        if let stack = job.sources.stack {
+            pairs.append(
+                (
+                    "Stack",
+                    stack.project + (stack.stop.isEmpty ? "" : " (stops \(stack.stop.joined(separator: ", ")))")
+                        + (stack.excludeVolumes.isEmpty ? "" : " (without volumes \(stack.excludeVolumes.joined(separator: ", ")))")
+                ))
+        }
         for database in job.sources.databases {
             pairs.append(("Database", "\(database.engine.rawValue):\(database.name)" + (database.connection.map { "@" + $0 } ?? "")))
         }
@@ -146,12 +167,13 @@ struct JobsCommand: AsyncParsableCommand {
                 do {
                     let preset = try SitePreset.sources(root: site, databases: sources.databases)
                     sources = JobSources(
-                        paths: preset.paths + sources.paths, excludes: preset.excludes + sources.excludes, databases: sources.databases)
+                        paths: preset.paths + sources.paths, excludes: preset.excludes + sources.excludes, databases: sources.databases,
+                        stack: sources.stack)
                 } catch {
                     throw CLIError("--site: \(error.message)")
                 }
             }
-            guard let kind = job.kind ?? (site != nil ? JobKind.full.rawValue : nil) else {
+            guard let kind = job.kind ?? (site != nil || job.stack != nil ? JobKind.full.rawValue : nil) else {
                 throw CLIError("--kind is required: full (paths and databases) or database (databases only), or use --site DIR")
             }
             guard let schedule = job.schedule else { throw CLIError("--schedule is required, e.g. --schedule daily or --schedule \"daily 02:30\"") }
@@ -205,22 +227,34 @@ struct JobsCommand: AsyncParsableCommand {
         func run() async throws {
             if enableJob && disableJob { throw CLIError("--enable and --disable contradict each other; give one") }
             let enable: Bool? = enableJob ? true : disableJob ? false : nil
-            let body = JobUpdate(
-                name: name, kind: changes.kind, sources: try changes.sources, schedule: changes.schedule, timeZone: changes.tz,
-                retention: changes.retention, destinations: changes.destination.isEmpty ? nil : changes.destination, enabled: enable,
-                staleAfter: try changes.staleAfterSeconds, checkSubsets: changes.checkSubsets, pingURL: changes.pingURL)
             let client = try options.client()
             let session = VaultSession(client: client, options: vault)
-            let signed: [Any?] = [
+            let signedFields: [Any?] = [
                 changes.kind, try changes.sources, changes.schedule, changes.tz, changes.retention, changes.destination.isEmpty ? nil : 1,
                 changes.checkSubsets, changes.pingURL,
             ]
-            let touchesManifest = signed.contains { $0 != nil }
-            if touchesManifest { try await session.requireSigner(for: "job") }
-            let data = try await client.raw("PATCH", "/api/v1/jobs/\(job.pathSegment)", query: ["server": server], body: body)
+            let touchesManifest = signedFields.contains { $0 != nil }
+            var intended = JobUpdate(
+                name: name, kind: changes.kind, sources: try changes.sources, schedule: changes.schedule, timeZone: changes.tz,
+                retention: changes.retention, destinations: changes.destination.isEmpty ? nil : changes.destination, enabled: enable,
+                staleAfter: try changes.staleAfterSeconds, checkSubsets: changes.checkSubsets, pingURL: changes.pingURL)
+            // In trust mode the change travels with its signature: agents never see it unsigned.
+            var signedBy: String?
+            if touchesManifest {
+                try await session.requireSigner(for: "job")
+                if let signer = try await session.signer() {
+                    let current = try await client.send("GET", "/api/v1/jobs/\(job.pathSegment)", query: ["server": server], as: JobView.self).job
+                    intended = intended.with(manifest: try await signer.manifest(of: current, after: JobIntent(intended)))
+                    signedBy = signer.vault.signingKey.fingerprint
+                }
+            }
+            let data = try await client.raw("PATCH", "/api/v1/jobs/\(job.pathSegment)", query: ["server": server], body: intended)
             let info = try HubDecoding.decode(JobView.self, data)
             let sealing = changes.destination.isEmpty ? [] : try await JobSealing.sealMissing(job: info.job, client: client, session: session)
-            let signing = touchesManifest ? try await session.signAfterChange(info.job, intent: JobIntent(body)) : []
+            var signing: [String] = []
+            if let signedBy {
+                signing = ["Signed job \(info.job.name) with the account key \(signedBy)."] + (try await session.destinationNotes(info.job))
+            }
             if options.json { return Output.json(data) }
             print("Updated job \(job).")
             (sealing + signing).forEach { print($0) }

@@ -6,7 +6,8 @@ import HubAPI
 struct ServersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "servers", abstract: "List, add, show and remove servers.",
-        subcommands: [List.self, Add.self, Show.self, Remove.self, TrustServer.self, RevokeServer.self], defaultSubcommand: List.self
+        subcommands: [List.self, Add.self, Show.self, Remove.self, TrustServer.self, RevokeServer.self, Stacks.self],
+        defaultSubcommand: List.self
     )
 
     struct List: AsyncParsableCommand {
@@ -72,6 +73,30 @@ struct ServersCommand: AsyncParsableCommand {
                 ("Agent version", item.agentVersion ?? "-"),
                 ("Last seen", Output.date(item.lastSeenAt)), ("Created", Output.date(item.createdAt)),
             ])
+        }
+    }
+
+    struct Stacks: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "stacks",
+            abstract: "List the Docker Compose stacks the server's agent reported: services, named volumes, bind mounts, databases.")
+        @Argument(help: "Server id or name.") var server: String
+        @Flag(name: .long, help: "Ask the agent to look again now (the list shows the last report meanwhile).") var refresh = false
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            let path = "/api/v1/servers/\(server.pathSegment)/stacks"
+            let data = try await options.client().raw(refresh ? "POST" : "GET", refresh ? path + "/discover" : path)
+            if options.json { return Output.json(data) }
+            let report = try HubDecoding.decode(StackReport.self, data)
+            if refresh { print("Asked the agent to look for Docker stacks; run this again in a few seconds for its answer.") }
+            guard let reportedAt = report.reportedAt else {
+                return print("The agent of \(server) has not reported Docker stacks yet (it reports every 10 minutes when Docker is installed).")
+            }
+            if let error = report.error { print("Discovery failed on the server: \(error)") }
+            if report.stacks.isEmpty && report.error == nil { print("No Docker Compose stacks on \(server).") }
+            print(report.stacks.map { $0.textLines.joined(separator: "\n") }.joined(separator: "\n\n"))
+            print("\nReported \(Output.date(reportedAt)).")
         }
     }
 
