@@ -63,12 +63,15 @@ public struct EnrollmentCreated: Codable, Sendable {
     public let enrollmentToken: EnrollmentToken
     /// The token itself, shown once.
     public let secret: String
-    /// The command to run on the server.
+    /// The command to run on the server where the agent is already installed.
     public let command: String
-    public init(enrollmentToken: EnrollmentToken, secret: String, command: String) {
+    /// The one-liner that installs the agent from the hub (`curl -fsSL HUB/install.sh | sudo sh`) and asks for the token.
+    public let installCommand: String
+    public init(enrollmentToken: EnrollmentToken, secret: String, command: String, installCommand: String) {
         self.enrollmentToken = enrollmentToken
         self.secret = secret
         self.command = command
+        self.installCommand = installCommand
     }
 }
 

@@ -74,6 +74,13 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var allowPrivateWebhooks = false
 
+    @Option(
+        name: .long,
+        help:
+            "Directory with the agent builds served at /agent/ and by /install.sh (scripts/build-agent writes them to dist/). Default: DATA_DIR/agent."
+    )
+    var agentDir: String?
+
     func run() async throws {
         var configuration = HubConfiguration()
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) else {
@@ -84,6 +91,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.publicURL = publicURL
         configuration.secureCookies = publicURL?.hasPrefix("https://") ?? false
         configuration.allowPrivateWebhooks = allowPrivateWebhooks
+        configuration.agentDirectory = agentDir ?? (state.resolvedDataDir + "/agent")
         let environment = ProcessInfo.processInfo.environment
         if let text = environment["MZPANEL_MISSED_GRACE_SECONDS"] {
             guard let seconds = TimeInterval(text), seconds >= 0 else {

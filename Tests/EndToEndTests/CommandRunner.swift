@@ -81,12 +81,14 @@ struct CommandRunner {
     }
 
     /// Starts `mzpanel serve` on a free loopback port (or the given one) and waits until it answers.
-    func startHub(port fixedPort: Int? = nil, log: URL? = nil) async throws -> (process: Process, url: String) {
+    func startHub(port fixedPort: Int? = nil, log: URL? = nil, host: String = "127.0.0.1", arguments: [String] = []) async throws -> (
+        process: Process, url: String
+    ) {
         for _ in 0..<5 {
             let port = fixedPort ?? Int.random(in: 20_000..<50_000)
             let process = Process()
             process.executableURL = binary
-            process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--allow-private-webhooks"]
+            process.arguments = ["serve", "--listen", "\(host):\(port)", "--allow-private-webhooks"] + arguments
             process.environment = environment
             if let log {
                 if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
@@ -99,7 +101,7 @@ struct CommandRunner {
                 process.standardError = FileHandle.nullDevice
             }
             try process.run()
-            let url = "http://127.0.0.1:\(port)"
+            let url = "http://\(host):\(port)"
             for _ in 0..<100 {
                 if !process.isRunning { break }
                 if let (_, response) = try? await URLSession.shared.data(from: URL(string: url + "/api/health")!),

@@ -15,12 +15,19 @@ final class Fleet: @unchecked Sendable {
     private(set) var url = ""
     private(set) var port = 0
     private var daemons: [Process] = []
+    private let hubHost: String
+    private let hubArguments: [String]
 
     static var available: Bool {
         CommandRunner.locateBinary("mzpanel") != nil && CommandRunner.locateBinary("mzpanel-agent") != nil && Restic.installed
     }
 
-    init(plan: String = "free", hubEnvironment: [String: String] = [:]) async throws {
+    /// - Parameters:
+    ///   - hubHost: the address the hub listens on (and the URL agents are given).
+    ///   - hubArguments: more `mzpanel serve` options.
+    init(plan: String = "free", hubEnvironment: [String: String] = [:], hubHost: String = "127.0.0.1", hubArguments: [String] = []) async throws {
+        self.hubHost = hubHost
+        self.hubArguments = hubArguments
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("mzpanel-fleet-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var environment = ProcessInfo.processInfo.environment
@@ -43,7 +50,8 @@ final class Fleet: @unchecked Sendable {
 
     /// Starts the hub (again, on the same port and data after a stop).
     func startHub() async throws {
-        let started = try await cli.startHub(port: port == 0 ? nil : port, log: directory.appendingPathComponent("hub.log"))
+        let started = try await cli.startHub(
+            port: port == 0 ? nil : port, log: directory.appendingPathComponent("hub.log"), host: hubHost, arguments: hubArguments)
         hub = started.process
         url = started.url
         port = Int(url.split(separator: ":").last ?? "") ?? 0

@@ -174,7 +174,3 @@ public final class HubLink: Sendable {
         return String(describing: error).prefix(200).description
     }
 }
-
-public enum AgentVersion {
-    public static let current = "0.1.0"
-}

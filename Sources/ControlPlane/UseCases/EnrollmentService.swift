@@ -16,8 +16,10 @@ struct EnrollmentService {
             id: ResourceID.make(.enrollmentToken), accountID: server.accountID, serverID: server.id,
             createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(lifetime)))
         try await hub.store.createEnrollmentToken(token, hash: Secrets.hash(secret))
-        let command = Self.command(hubURL: hub.configuration.effectivePublicURL, secret: secret)
-        return EnrollmentCreated(enrollmentToken: token, secret: secret, command: command)
+        let hubURL = hub.configuration.effectivePublicURL
+        return EnrollmentCreated(
+            enrollmentToken: token, secret: secret, command: Self.command(hubURL: hubURL, secret: secret),
+            installCommand: AgentBuilds.oneLiner(hubURL: hubURL))
     }
 
     /// The line to paste on the box: the token reaches the agent on standard input through the

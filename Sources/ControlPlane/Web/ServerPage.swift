@@ -15,17 +15,21 @@ struct ServerPage {
         let runs: [RunRow]
         let snapshots: [SnapshotRow]
         let enrollCommand: String?
+        let installCommand: String?
+        let enrollToken: String?
         let hasJobs: Bool
         let hasRuns: Bool
         let hasSnapshots: Bool
 
-        init(layout: Layout, server: ServerInfo, jobs: [HubPage.JobRow], runs: [RunRow], snapshots: [SnapshotRow], enrollCommand: String?) {
+        init(layout: Layout, server: ServerInfo, jobs: [HubPage.JobRow], runs: [RunRow], snapshots: [SnapshotRow], enrollment: EnrollmentCreated?) {
             self.layout = layout
             self.server = server
             self.jobs = jobs
             self.runs = runs
             self.snapshots = snapshots
-            self.enrollCommand = enrollCommand
+            enrollCommand = enrollment?.command
+            installCommand = enrollment?.installCommand
+            enrollToken = enrollment?.secret
             hasJobs = !jobs.isEmpty
             hasRuns = !runs.isEmpty
             hasSnapshots = !snapshots.isEmpty
@@ -47,7 +51,7 @@ struct ServerPage {
     func register(on router: Router<HubRequestContext>) {
         router.page(.get, "/backups/servers/{server}", pages: pages) { _, context, caller in
             guard let server = try await server(context, caller) else { return pages.notFound("The server", caller: caller) }
-            return pages.render("server", try await model(server, caller: caller, command: nil))
+            return pages.render("server", try await model(server, caller: caller, enrollment: nil))
         }
         router.page(.post, "/backups/servers", pages: pages) { request, _, caller in
             let form = try await FormData.read(request, limit: 16 * 1024)
@@ -63,13 +67,13 @@ struct ServerPage {
                         message: error.message, back: "/backups"), status: .badRequest)
             }
             let (server, enrollment) = (created.server, created.enrollment)
-            return pages.render("server", try await model(server, caller: caller, command: enrollment.command), status: .created)
+            return pages.render("server", try await model(server, caller: caller, enrollment: enrollment), status: .created)
         }
         router.page(.post, "/backups/servers/{server}/enroll", pages: pages) { request, context, caller in
             try caller.checkCSRF(try await FormData.read(request, limit: 4096))
             guard let server = try await server(context, caller) else { return pages.notFound("The server", caller: caller) }
             let enrollment = try await EnrollmentService(hub: pages.hub).issue(for: server, lifetime: EnrollmentToken.defaultLifetimeSeconds)
-            return pages.render("server", try await model(server, caller: caller, command: enrollment.command))
+            return pages.render("server", try await model(server, caller: caller, enrollment: enrollment))
         }
         router.page(.post, "/backups/servers/{server}/delete", pages: pages) { request, context, caller in
             try caller.checkCSRF(try await FormData.read(request, limit: 4096))
@@ -95,7 +99,7 @@ struct ServerPage {
         return try await pages.store.server(accountID: caller.account.id, reference: reference)
     }
 
-    func model(_ server: Server, caller: PageCaller, command: String?) async throws -> Model {
+    func model(_ server: Server, caller: PageCaller, enrollment: EnrollmentCreated?) async throws -> Model {
         let now = pages.now
         let accountID = caller.account.id
         let jobs = try await pages.store.jobStatuses(accountID: accountID, jobIDs: nil).filter { $0.serverID == server.id }
@@ -118,7 +122,7 @@ struct ServerPage {
             snapshots: snapshots.map {
                 SnapshotRow($0, jobName: names[$0.jobID] ?? "deleted job", serverName: server.name, destinations: [:], now: now)
             },
-            enrollCommand: command)
+            enrollment: enrollment)
     }
 }
 
