@@ -98,6 +98,22 @@ public final class HubLink: Sendable {
         _ = try await call("PUT", "/api/agent/v1/peer-stores/\(report.destinationID)", body: report, as: Ignored.self)
     }
 
+    /// `GET /agent/mzpanel-agent-linux-ARCH`: the hub's agent build (no credential needed).
+    public func agentBuild(architecture: String) async throws -> Data {
+        guard let url = URL(string: baseURL + "/agent/mzpanel-agent-linux-" + architecture) else { throw AgentError("cannot build the download URL") }
+        var request = URLRequest(url: url)
+        request.timeoutInterval = 300
+        let (data, response): (Data, URLResponse)
+        do {
+            (data, response) = try await session.cancellableData(for: request)
+        } catch {
+            throw HubLinkError.unreachable(url: baseURL, reason: redact(Self.reason(error)))
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard status == 200 else { throw HubLinkError.unreadable(url: baseURL, status: status, reason: "no agent build for linux-\(architecture)") }
+        return data
+    }
+
     // MARK: Transport
 
     private struct Ignored: Decodable {}

@@ -41,7 +41,11 @@ public struct AgentBuilds: Sendable {
 
     /// Whether an agent reporting `version` runs none of the served builds (nil: no builds, or no version to compare).
     public func isOutdated(agentVersion: String?) -> Bool? {
-        let builds = all
+        Self.isOutdated(agentVersion: agentVersion, builds: all)
+    }
+
+    /// ``isOutdated(agentVersion:)`` against builds read once (a page of servers).
+    public static func isOutdated(agentVersion: String?, builds: [Build]) -> Bool? {
         guard !builds.isEmpty, let agentVersion else { return nil }
         guard let plus = agentVersion.firstIndex(of: "+") else { return true }
         let id = agentVersion[agentVersion.index(after: plus)...].lowercased()

@@ -41,6 +41,8 @@ struct ServerPage {
         let online: Bool
         let enrolled: Bool
         let agentVersion: String
+        /// Its agent runs none of the hub's builds (the page offers the upgrade).
+        let outdated: Bool
         let fingerprint: String
         /// A certificate is stored; the page's script verifies it before sealing, the page only shows it.
         let certified: Bool
@@ -74,6 +76,26 @@ struct ServerPage {
             guard let server = try await server(context, caller) else { return pages.notFound("The server", caller: caller) }
             let enrollment = try await EnrollmentService(hub: pages.hub).issue(for: server, lifetime: EnrollmentToken.defaultLifetimeSeconds)
             return pages.render("server", try await model(server, caller: caller, enrollment: enrollment))
+        }
+        router.page(.post, "/backups/servers/{server}/upgrade", pages: pages) { request, context, caller in
+            try caller.checkCSRF(try await FormData.read(request, limit: 4096))
+            guard let server = try await server(context, caller) else { return pages.notFound("The server", caller: caller) }
+            let message: String
+            let status: HTTPResponse.Status
+            do {
+                let started = try await ServerService(hub: pages.hub).upgrade(server)
+                message =
+                    "The agent on \(server.name) was asked to upgrade to build \(started.toBuildID). It waits for runs in progress, then restarts; the version on this page changes when it reconnects."
+                status = .accepted
+            } catch let error as DomainError {
+                message = error.message
+                status = .conflict
+            }
+            return pages.render(
+                "message",
+                MessageModel(
+                    layout: Layout("Upgrade agent", section: "hub", caller: caller), title: status == .accepted ? "Upgrade sent" : "No upgrade",
+                    message: message, back: "/backups/servers/\(server.id)"), status: status)
         }
         router.page(.post, "/backups/servers/{server}/delete", pages: pages) { request, context, caller in
             try caller.checkCSRF(try await FormData.read(request, limit: 4096))
@@ -115,7 +137,9 @@ struct ServerPage {
             layout: Layout(server.name, section: "hub", caller: caller),
             server: ServerInfo(
                 id: server.id, name: server.name, online: online, enrolled: server.enrolledAt != nil,
-                agentVersion: server.agentVersion ?? "—", fingerprint: server.keyFingerprint ?? "—",
+                agentVersion: server.agentVersion ?? "—",
+                outdated: server.enrolledAt != nil && pages.hub.agentBuilds.isOutdated(agentVersion: server.agentVersion) == true,
+                fingerprint: server.keyFingerprint ?? "—",
                 certified: server.certificate != nil, accountID: accountID, lastSeen: server.lastSeenAt.map { TimeView($0, now: now) }),
             jobs: rows,
             runs: runs.map { RunRow($0, jobName: names[$0.jobID] ?? "deleted job", serverName: server.name, now: now) },
