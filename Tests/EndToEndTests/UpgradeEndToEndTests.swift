@@ -111,6 +111,57 @@ struct UpgradeEndToEndTests {
         #expect(again.stdout.contains("No outdated agents"), "\(again.stdout)\(again.stderr)")
     }
 
+    @Test("an upgrade waits until the run in progress has finished")
+    func waitsForRunInProgress() async throws {
+        let builds = FileManager.default.temporaryDirectory.appendingPathComponent("mzpanel-builds-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: builds) }
+        let fleet = try await Fleet(hubArguments: ["--agent-dir", builds.path])
+        defer { fleet.shutdown() }
+        let original = try Data(contentsOf: fleet.agentBinary)
+        let current = try serve(original, in: builds)
+        let agent = try await install(fleet, name: "web-1")
+        defer { stopDaemons(stateDir: agent.stateDir) }
+        #expect(try await fleet.eventually(30) { try await serverView(fleet, "web-1")["agentOutdated"] as? Bool == false })
+
+        // A run in progress, registered the way `mzpanel-agent run` registers itself: its entry in
+        // running/ names a process that is alive.
+        let runProcess = Process()
+        runProcess.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        runProcess.arguments = ["600"]
+        try runProcess.run()
+        defer { if runProcess.isRunning { runProcess.terminate() } }
+        let running = agent.stateDir.appendingPathComponent("running")
+        try FileManager.default.createDirectory(at: running, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let now = "2026-12-04T12:00:00.000Z"
+        let entry = """
+            {"runID":"run_upgradewaits00000001","jobID":"job_upgradewaits00000001","pid":\(runProcess.processIdentifier),"startedAt":"\(now)",
+             "run":{"id":"run_upgradewaits00000001","accountID":"acc_x","serverID":"\(agent.serverID)","jobID":"job_upgradewaits00000001",
+                    "trigger":"manual","status":"running","createdAt":"\(now)","startedAt":"\(now)","bytesAdded":0,"bytesProcessed":0,
+                    "filesNew":0,"results":[]}}
+            """
+        let entryFile = running.appendingPathComponent("run_upgradewaits00000001.json")
+        try Data(entry.utf8).write(to: entryFile)
+
+        let newer = try serve(original + Data("\nnewer build \(UUID())\n".utf8), in: builds)
+        let upgrade = try await fleet.cli.run(["servers", "upgrade", "web-1"])
+        #expect(upgrade.status == 0, "\(upgrade.stdout)\(upgrade.stderr)")
+        let log = fleet.directory.appendingPathComponent("daemon-web-1.log")
+        let waiting = try await fleet.eventually(30) {
+            ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("upgrade waits for the runs in progress to finish")
+        }
+        #expect(waiting, "the daemon said it waits for the run")
+        try await Task.sleep(for: .seconds(3))
+        #expect(try Self.sha256(agent.binary.path) == current, "the binary is not swapped while the run is in progress")
+
+        // The run ends (it unregisters itself, then its process exits): the upgrade goes ahead.
+        try FileManager.default.removeItem(at: entryFile)
+        runProcess.terminate()
+        let upgraded = try await fleet.eventually(60) {
+            try await serverView(fleet, "web-1")["agentVersion"] as? String == "0.1.0+\(newer.prefix(12))"
+        }
+        #expect(upgraded, "the upgrade happened once the run had finished")
+    }
+
     @Test("a build that cannot reach the hub is rolled back to the previous binary")
     func rollback() async throws {
         let builds = FileManager.default.temporaryDirectory.appendingPathComponent("mzpanel-builds-\(UUID().uuidString.prefix(8))")
