@@ -38,13 +38,15 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
     let openAPIRoute = RouteDoc(
         method: .get, path: "/api/openapi.json", summary: "This document", tag: "meta", authenticated: false, scope: nil,
         requestSchema: nil, responseSchema: nil, successStatus: 200, query: [])
-    let document = try OpenAPIDocument.build(routes: api.docs + [openAPIRoute], version: hubVersion)
+    let document = try OpenAPIDocument.build(routes: api.docs + [openAPIRoute] + AgentDistributionRoutes.docs, version: hubVersion)
     router.get("/api/openapi.json") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: document)))
     }
     try registerWebRoutes(on: router, hub: hub)
-    actions.fill(routes: api.docs + [openAPIRoute])
-    return (router, api.docs + [openAPIRoute])
+    let installTemplate = try String(contentsOfFile: try WebAssets.resourceRoot() + "/agent/install.sh", encoding: .utf8)
+    AgentDistributionRoutes(hub: hub, template: installTemplate).register(on: router)
+    actions.fill(routes: api.docs + [openAPIRoute] + AgentDistributionRoutes.docs)
+    return (router, api.docs + [openAPIRoute] + AgentDistributionRoutes.docs)
 }
 
 /// Assembles the control plane: router, middleware and server settings. Tests call it too.

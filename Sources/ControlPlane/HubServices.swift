@@ -32,6 +32,9 @@ public struct HubConfiguration: Sendable {
     /// Let notifications (webhooks, SMTP) reach loopback and private addresses (`--allow-private-webhooks`,
     /// default off). Link-local and cloud metadata addresses are refused whatever this says.
     public var allowPrivateWebhooks: Bool = false
+    /// The directory with the agent builds the hub serves (`--agent-dir`, default DATA_DIR/agent;
+    /// nil: none). `scripts/build-agent` writes them.
+    public var agentDirectory: String?
 
     public init() {}
 
@@ -51,6 +54,9 @@ public struct HubServices: Sendable {
     public let streams: EventStreamSlots
     /// Failed logins and the backoff they earned (web form and API).
     public let logins = LoginGuard()
+
+    /// The agent builds served to servers (install script, upgrades).
+    public var agentBuilds: AgentBuilds { AgentBuilds(directory: configuration.agentDirectory) }
 
     /// bcrypt's own thread pool (logins).
     public let passwords: PasswordHasher

@@ -29,11 +29,14 @@ public struct ServerView: Codable, Sendable {
     public let online: Bool
     /// The worst of its jobs' health, or its link's (the same values the hub page shows).
     public let health: ServerHealth?
+    /// Whether its agent runs none of the builds the hub serves (nil: no build served, or never enrolled).
+    public let agentOutdated: Bool?
 
-    public init(_ server: Server, now: Date, health: ServerHealth? = nil) {
+    public init(_ server: Server, now: Date, health: ServerHealth? = nil, agentOutdated: Bool? = nil) {
         self.server = server
         online = server.isOnline(now: now)
         self.health = health
+        self.agentOutdated = agentOutdated
     }
 
     public init(from decoder: any Decoder) throws {
@@ -41,6 +44,7 @@ public struct ServerView: Codable, Sendable {
         let container = try decoder.container(keyedBy: Keys.self)
         online = try container.decode(Bool.self, forKey: .online)
         health = try container.decodeIfPresent(ServerHealth.self, forKey: .health)
+        agentOutdated = try container.decodeIfPresent(Bool.self, forKey: .agentOutdated)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -48,8 +52,25 @@ public struct ServerView: Codable, Sendable {
         var container = encoder.container(keyedBy: Keys.self)
         try container.encode(online, forKey: .online)
         try container.encodeIfPresent(health, forKey: .health)
+        try container.encodeIfPresent(agentOutdated, forKey: .agentOutdated)
     }
-    enum Keys: String, CodingKey { case online, health }
+    enum Keys: String, CodingKey { case online, health, agentOutdated }
+}
+
+/// `POST /api/v1/servers/{server}/upgrade`: the upgrade the agent was sent.
+public struct AgentUpgradeStarted: Codable, Sendable {
+    public let serverID: String
+    public let commandID: String
+    /// The version the agent reports now.
+    public let fromVersion: String?
+    /// The build id it is to run (the first 12 hex digits of the build's SHA-256).
+    public let toBuildID: String
+    public init(serverID: String, commandID: String, fromVersion: String?, toBuildID: String) {
+        self.serverID = serverID
+        self.commandID = commandID
+        self.fromVersion = fromVersion
+        self.toBuildID = toBuildID
+    }
 }
 
 /// `POST /api/v1/servers/{server}/enrollment-tokens`: how long the token lives (default one day).
@@ -63,12 +84,15 @@ public struct EnrollmentCreated: Codable, Sendable {
     public let enrollmentToken: EnrollmentToken
     /// The token itself, shown once.
     public let secret: String
-    /// The command to run on the server.
+    /// The command to run on the server where the agent is already installed.
     public let command: String
-    public init(enrollmentToken: EnrollmentToken, secret: String, command: String) {
+    /// The one-liner that installs the agent from the hub (`curl -fsSL HUB/install.sh | sudo sh`) and asks for the token.
+    public let installCommand: String
+    public init(enrollmentToken: EnrollmentToken, secret: String, command: String, installCommand: String) {
         self.enrollmentToken = enrollmentToken
         self.secret = secret
         self.command = command
+        self.installCommand = installCommand
     }
 }
 

@@ -191,7 +191,9 @@ public struct EventAck: Codable, Sendable {
 
 /// A request from the hub to the agent, delivered by long polling and acknowledged when taken.
 public struct AgentCommand: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable, CaseIterable { case runNow, syncJobs, cancelRun, restore, listSnapshot, download, discoverStacks }
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        case runNow, syncJobs, cancelRun, restore, listSnapshot, download, discoverStacks, upgradeAgent
+    }
 
     public var id: String
     public var kind: Kind
@@ -205,10 +207,12 @@ public struct AgentCommand: Codable, Sendable, Equatable {
     public var listing: ListingOrder?
     /// `download`: a file or folder of a snapshot copy to stream to the hub for a browser.
     public var download: DownloadOrder?
+    /// `upgradeAgent`: the builds the hub serves.
+    public var upgrade: UpgradeOrder?
 
     public init(
         id: String, kind: Kind, jobID: String? = nil, runID: String? = nil, slot: Date? = nil, createdAt: Date,
-        restore: RestoreOrder? = nil, listing: ListingOrder? = nil, download: DownloadOrder? = nil
+        restore: RestoreOrder? = nil, listing: ListingOrder? = nil, download: DownloadOrder? = nil, upgrade: UpgradeOrder? = nil
     ) {
         self.id = id
         self.kind = kind
@@ -219,7 +223,15 @@ public struct AgentCommand: Codable, Sendable, Equatable {
         self.restore = restore
         self.listing = listing
         self.download = download
+        self.upgrade = upgrade
     }
+}
+
+/// An upgrade for an agent: the SHA-256 of each build the hub serves at `/agent/mzpanel-agent-linux-ARCH`
+/// (architecture → hex). The agent takes its own architecture's and refuses a download that differs.
+public struct UpgradeOrder: Codable, Sendable, Equatable {
+    public var builds: [String: String]
+    public init(builds: [String: String]) { self.builds = builds }
 }
 
 /// A download for an agent: `restic dump` of one path (a file as is, a folder as tar or zip),

@@ -86,6 +86,13 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var allowPrivateWebhooks = false
 
+    @Option(
+        name: .long,
+        help:
+            "Directory with the agent builds served at /agent/ and by /install.sh (scripts/build-agent writes them to dist/). Default: DATA_DIR/agent."
+    )
+    var agentDir: String?
+
     func run() async throws {
         var configuration = HubConfiguration()
         let environment = ProcessInfo.processInfo.environment
@@ -101,6 +108,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.publicURL = publicURL ?? (tls == nil ? nil : "https://\(listen)")
         configuration.secureCookies = tls != nil || (publicURL?.hasPrefix("https://") ?? false)
         configuration.allowPrivateWebhooks = allowPrivateWebhooks || environment["MZPANEL_ALLOW_PRIVATE_WEBHOOKS"] == "1"
+        configuration.agentDirectory = agentDir ?? (state.resolvedDataDir + "/agent")
         if let text = environment["MZPANEL_MISSED_GRACE_SECONDS"] {
             guard let seconds = TimeInterval(text), seconds >= 0 else {
                 throw CLIError("MZPANEL_MISSED_GRACE_SECONDS=\(text) is not a number of seconds")

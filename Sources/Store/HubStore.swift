@@ -133,13 +133,19 @@ public protocol SnapshotStore: Sendable {
 }
 
 /// What agents do through the link: enroll, report runs, receive commands.
+extension AgentLinkStore {
+    /// Records that the agent called.
+    public func touchServer(id: String, at: Date) async throws { try await touchServer(id: id, at: at, agentVersion: nil) }
+}
+
 public protocol AgentLinkStore: Sendable {
     /// Consumes an enrollment token and binds the agent's key and credential to its server.
     func enroll(tokenHash: String, publicKey: String, keyFingerprint: String, agentVersion: String, credentialHash: String, now: Date) async throws
         -> Server?
     /// The server whose agent holds this credential.
     func server(agentCredentialHash: String) async throws -> Server?
-    func touchServer(id: String, at: Date) async throws
+    /// Records that the agent called, and the version it reports (`User-Agent`) when given.
+    func touchServer(id: String, at: Date, agentVersion: String?) async throws
     /// Applies an agent's run event once (per server and event id) as `RunLifecycle` decides; nil when it was applied before.
     func ingest(_ event: RunEvent, accountID: String, serverID: String, now: Date) async throws -> RunDecision?
     func enqueueCommand(_ command: AgentCommand, accountID: String, serverID: String) async throws

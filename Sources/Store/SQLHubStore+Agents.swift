@@ -28,9 +28,15 @@ extension SQLHubStore {
         }
     }
 
-    public func touchServer(id: String, at: Date) async throws {
+    public func touchServer(id: String, at: Date, agentVersion: String?) async throws {
         try await read { db in
-            try await db.raw("UPDATE servers SET last_seen_at = \(bind: at.millisecondsSince1970) WHERE id = \(bind: id)").run()
+            if let agentVersion {
+                try await db.raw(
+                    "UPDATE servers SET last_seen_at = \(bind: at.millisecondsSince1970), agent_version = \(bind: agentVersion) WHERE id = \(bind: id)"
+                ).run()
+            } else {
+                try await db.raw("UPDATE servers SET last_seen_at = \(bind: at.millisecondsSince1970) WHERE id = \(bind: id)").run()
+            }
         }
     }
 
@@ -198,7 +204,8 @@ extension SQLHubStore {
                 return AgentCommand(
                     id: try row.text("id"), kind: kind, jobID: try row.optionalText("job_id"), runID: try row.optionalText("run_id"),
                     slot: try row.optionalDate("slot"), createdAt: try row.date("created_at"),
-                    restore: try payload(row)?.restore, listing: try payload(row)?.listing, download: try payload(row)?.download)
+                    restore: try payload(row)?.restore, listing: try payload(row)?.listing, download: try payload(row)?.download,
+                    upgrade: try payload(row)?.upgrade)
             }
         }
     }
@@ -220,12 +227,14 @@ struct CommandPayload: Codable {
     var restore: RestoreOrder?
     var listing: ListingOrder?
     var download: DownloadOrder?
+    var upgrade: UpgradeOrder?
 }
 
 extension SQLHubStore {
     static func commandPayload(_ command: AgentCommand) throws -> String? {
-        guard command.restore != nil || command.listing != nil || command.download != nil else { return nil }
-        return try ColumnJSON.encode(CommandPayload(restore: command.restore, listing: command.listing, download: command.download))
+        guard command.restore != nil || command.listing != nil || command.download != nil || command.upgrade != nil else { return nil }
+        return try ColumnJSON.encode(
+            CommandPayload(restore: command.restore, listing: command.listing, download: command.download, upgrade: command.upgrade))
     }
 }
 

@@ -34,6 +34,9 @@ struct DaemonCommand: AsyncParsableCommand {
         if noSystemd { settings.systemdDirectory = nil }
         var options = Daemon.Options(firesSlots: settings.systemdDirectory == nil || !Systemd.isRunning)
         options.shutdownGrace = .seconds(shutdownGrace)
+        if let text = ProcessInfo.processInfo.environment["MZPANEL_AGENT_UPGRADE_GRACE"], let seconds = TimeInterval(text), seconds > 0 {
+            options.upgradeGrace = seconds
+        }
         let daemon = try Daemon(state: state, settings: settings, options: options, logger: Logger(label: "mzpanel-agent.daemon"))
         var groupLogger = Logger(label: "mzpanel-agent.services")
         groupLogger.logLevel = .warning

@@ -7,16 +7,20 @@ struct MZPanelAgent: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mzpanel-agent",
         abstract: "The MZPanel Backups agent: runs this server's backup jobs with restic and reports to the hub.",
-        version: AgentVersion.current,
         subcommands: [
             EnrollCommand.self, DaemonCommand.self, RunCommand.self, RestoreCommand.self, RestoreRunCommand.self, StatusCommand.self,
-            FingerprintCommand.self, TrustCommand.self, StacksCommand.self,
+            FingerprintCommand.self, TrustCommand.self, StacksCommand.self, UpgradeGuardCommand.self,
         ]
     )
 
     static func main() async {
         Signals.resetInherited()
         LoggingSystem.bootstrap(AgentLogHandler.init)
+        // Handled here rather than by the parser so that only `--version` hashes the executable.
+        if Array(CommandLine.arguments.dropFirst()) == ["--version"] {
+            print("mzpanel-agent \(AgentVersion.current) (sha256 \(AgentVersion.buildSHA256 ?? "unknown"))")
+            return
+        }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

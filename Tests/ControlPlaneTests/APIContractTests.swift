@@ -22,6 +22,7 @@ struct APIContractTests {
             ("CertificateRequest", CertificateRequest.self), ("CertificateRevoked", CertificateRevoked.self),
             ("EnrollmentToken", EnrollmentToken.self), ("EnrollmentList", EnrollmentList.self),
             ("EnrollmentRequest", EnrollmentRequest.self), ("EnrollmentCreated", EnrollmentCreated.self),
+            ("AgentUpgradeStarted", AgentUpgradeStarted.self),
             ("DestinationSettings", DestinationSettings.self), ("Destination", Destination.self),
             ("DestinationDetail", DestinationView.self), ("AuditEvent", AuditEvent.self), ("AuditList", AuditList.self),
             ("NotificationRules", NotificationRules.self), ("EmailSettings", EmailSettings.self),

@@ -25,6 +25,8 @@ struct APIServerTests {
             let command = try #require(enrollment["command"].string)
             #expect(command.hasPrefix("printf '%s\\n' '\(secret)' | mzpanel-agent enroll --url "), "the token reaches the agent on stdin")
             #expect(command.hasSuffix(" --token-file -") && !command.contains("--token "), "never a token in argv: \(command)")
+            #expect(enrollment["installCommand"].string?.hasPrefix("curl -fsSL http") == true)
+            #expect(enrollment["installCommand"].string?.hasSuffix("/install.sh | sudo sh") == true)
             #expect(enrollment["enrollmentToken"]["serverID"].string == id)
             #expect(enrollment["enrollmentToken"]["expiresAt"].string == HubJSON.format(hub.clock.now().addingTimeInterval(3600)))
 

@@ -132,6 +132,8 @@ struct APISessionTests {
             #expect(
                 publicRoutes.isSubset(of: [
                     "GET /api/health", "GET /api/openapi.json", "POST /api/v1/session", "DELETE /api/v1/session", "POST /api/agent/v1/enroll",
+                    // What a new server downloads before it has any credential (the install one-liner).
+                    "GET /install.sh", "GET /agent/{file}",
                 ]),
                 "\(publicRoutes.sorted())")
         }

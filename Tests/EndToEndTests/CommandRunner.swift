@@ -83,14 +83,16 @@ struct CommandRunner {
 
     /// Starts `mzpanel serve` on a free loopback port (or the given one) and waits until it answers;
     /// with `tls`, over HTTPS with that certificate, checked against its CA.
-    func startHub(port fixedPort: Int? = nil, log: URL? = nil, tls: TestCertificates? = nil) async throws -> (process: Process, url: String) {
+    func startHub(
+        port fixedPort: Int? = nil, log: URL? = nil, tls: TestCertificates? = nil, host: String = "127.0.0.1", arguments: [String] = []
+    ) async throws -> (process: Process, url: String) {
         for _ in 0..<5 {
             let port = fixedPort ?? Int.random(in: 20_000..<50_000)
             let process = Process()
             process.executableURL = binary
             process.arguments =
-                ["serve", "--listen", "127.0.0.1:\(port)", "--allow-private-webhooks"]
-                + (tls.map { ["--tls-cert", $0.serverCertificate.path, "--tls-key", $0.serverKey.path] } ?? [])
+                ["serve", "--listen", "\(host):\(port)", "--allow-private-webhooks"]
+                + (tls.map { ["--tls-cert", $0.serverCertificate.path, "--tls-key", $0.serverKey.path] } ?? []) + arguments
             process.environment = environment
             if let log {
                 if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
@@ -103,7 +105,7 @@ struct CommandRunner {
                 process.standardError = FileHandle.nullDevice
             }
             try process.run()
-            let url = (tls == nil ? "http" : "https") + "://127.0.0.1:\(port)"
+            let url = (tls == nil ? "http" : "https") + "://\(host):\(port)"
             let health = URLRequest(url: URL(string: url + "/api/health")!, timeoutInterval: 5)
             for _ in 0..<100 {
                 if !process.isRunning { break }

@@ -18,12 +18,23 @@ final class Fleet: @unchecked Sendable {
     /// The hub serves HTTPS with these (nil: plain HTTP); the CLI and agents trust its CA file.
     let tls: TestCertificates?
     private var daemons: [Process] = []
+    private let hubHost: String
+    private let hubArguments: [String]
 
     static var available: Bool {
         CommandRunner.locateBinary("mzpanel") != nil && CommandRunner.locateBinary("mzpanel-agent") != nil && Restic.installed
     }
 
-    init(plan: String = "free", hubEnvironment: [String: String] = [:], tls: Bool = false) async throws {
+    /// - Parameters:
+    ///   - tls: serve HTTPS with a test CA the agents and the CLI are given.
+    ///   - hubHost: the address the hub listens on (and the URL agents are given).
+    ///   - hubArguments: more `mzpanel serve` options.
+    init(
+        plan: String = "free", hubEnvironment: [String: String] = [:], tls: Bool = false, hubHost: String = "127.0.0.1",
+        hubArguments: [String] = []
+    ) async throws {
+        self.hubHost = hubHost
+        self.hubArguments = hubArguments
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("mzpanel-fleet-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.tls = tls ? try await TestCertificates.make(in: directory.appendingPathComponent("tls")) : nil
@@ -48,7 +59,8 @@ final class Fleet: @unchecked Sendable {
 
     /// Starts the hub (again, on the same port and data after a stop).
     func startHub() async throws {
-        let started = try await cli.startHub(port: port == 0 ? nil : port, log: directory.appendingPathComponent("hub.log"), tls: tls)
+        let started = try await cli.startHub(
+            port: port == 0 ? nil : port, log: directory.appendingPathComponent("hub.log"), tls: tls, host: hubHost, arguments: hubArguments)
         hub = started.process
         url = started.url
         port = Int(url.split(separator: ":").last ?? "") ?? 0

@@ -24,6 +24,8 @@ public actor Daemon {
         public var stallMargin: TimeInterval = 300
         /// How often the Docker stacks on the box are reported to the hub (also when the hub asks).
         public var stackReportInterval: TimeInterval = 600
+        /// How long a new agent binary has to reach the hub before the previous one is put back.
+        public var upgradeGrace: TimeInterval = 60
 
         public init(firesSlots: Bool) {
             self.firesSlots = firesSlots
@@ -54,6 +56,10 @@ public actor Daemon {
     /// One outbox delivery at a time; a request meanwhile makes it go round once more.
     private var delivering = false
     private var deliverAgain = false
+    private var upgrading = false
+    private var upgradeConfirmed = false
+    private var upgradeWaitLogged = false
+    private let agentBinary: String
 
     public init(
         state: AgentState, settings: AgentSettings, options: Options, agentBinary: String = ProgramLocator.currentExecutable(),
@@ -66,6 +72,7 @@ public actor Daemon {
         self.link = try HubLink(hubURL: identity.hubURL, credential: try state.loadCredential(), trust: state.hubTrust)
         self.sync = JobSync(state: state, settings: settings, agentBinary: agentBinary)
         self.options = options
+        self.agentBinary = agentBinary
         self.children = ChildRuns(agentBinary: agentBinary, stateDirectory: state.directory, logger: logger)
         self.peers = PeerSupervisor(state: state, logger: logger)
     }
@@ -168,6 +175,11 @@ public actor Daemon {
         await peers.reconcile(jobs.peerStores ?? [], link: link)
         lastSync = clock.now()
         syncRequested = false
+        // The first sync is the first call that reached the hub: an upgrade that started this binary is complete.
+        if !upgradeConfirmed {
+            upgradeConfirmed = true
+            AgentUpgrade(state: state, binary: agentBinary, logger: logger).confirm()
+        }
     }
 
     /// Takes a command (once, however often it is offered) and acknowledges it; false when the ack failed.
@@ -209,6 +221,42 @@ public actor Daemon {
                 let download = SnapshotDownload(state: state, link: link, logger: logger)
                 errands.submit { await download.run(order) }
             }
+        case .upgradeAgent:
+            if let order = command.upgrade, !upgrading {
+                upgrading = true
+                errands.submit { await self.upgrade(order) }
+            }
+        }
+    }
+
+    /// Waits until no run is in progress (a backup is never interrupted by an upgrade), swaps the
+    /// binary, starts the guard and stops; systemd or the guard starts the new binary.
+    private func upgrade(_ order: UpgradeOrder) async {
+        while !Task.isCancelled && (children.count > 0 || !state.running.alive().isEmpty) {
+            if !upgradeWaitLogged {
+                upgradeWaitLogged = true
+                logger.notice("upgrade waits for the runs in progress to finish")
+            }
+            try? await Task.sleep(for: .seconds(2))
+        }
+        if Task.isCancelled { return }
+        let upgrade = AgentUpgrade(state: state, binary: agentBinary, logger: logger)
+        do {
+            let pending = try await upgrade.install(order, link: link, grace: options.upgradeGrace)
+            let underSystemd = ProcessInfo.processInfo.environment["INVOCATION_ID"] != nil && Systemd.isRunning
+            let arguments = Array(CommandLine.arguments.dropFirst())
+            do {
+                try upgrade.startGuard(pending, stateDirectory: state.directory, daemonArguments: arguments, underSystemd: underSystemd)
+            } catch {
+                // Without a guard there is no one to start the new binary: put the previous one back.
+                _ = rename(pending.previous, pending.binary)
+                try? FileManager.default.removeItem(atPath: upgrade.pendingFile)
+                throw error
+            }
+            kill(getpid(), SIGTERM)
+        } catch {
+            upgrading = false
+            logger.error("agent upgrade failed", metadata: ["error": "\(error)"])
         }
     }
 

@@ -110,6 +110,26 @@ public final class HubLink: Sendable {
         _ = try await call("PUT", "/api/agent/v1/stacks", body: report, as: Ignored.self, timeout: 60)
     }
 
+    /// `GET /agent/mzpanel-agent-linux-ARCH`: the hub's agent build (no credential needed).
+    public func agentBuild(architecture: String) async throws -> Data {
+        guard let url = URL(string: baseURL + "/agent/mzpanel-agent-linux-" + architecture) else { throw AgentError("cannot build the download URL") }
+        var request = URLRequest(url: url)
+        request.timeoutInterval = 300
+        let (data, response): (Data, URLResponse)
+        do {
+            if trust.caFile != nil {
+                (data, response) = try await CurlClient.data(for: request, trust: trust)
+            } else {
+                (data, response) = try await session.cancellableData(for: request)
+            }
+        } catch {
+            throw HubLinkError.unreachable(url: baseURL, reason: redact(reason(error)))
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard status == 200 else { throw HubLinkError.unreadable(url: baseURL, status: status, reason: "no agent build for linux-\(architecture)") }
+        return data
+    }
+
     // MARK: Transport
 
     private struct Ignored: Decodable {}
@@ -197,8 +217,4 @@ public final class HubLink: Sendable {
         }
         return String(describing: error).prefix(200).description
     }
-}
-
-public enum AgentVersion {
-    public static let current = "0.1.0"
 }

@@ -75,6 +75,6 @@ struct AgentRoutes {
 
     /// The server whose agent is calling; 401 without a valid agent credential.
     func agent(_ request: Request) async throws -> Server {
-        try await link.authenticate(request.headers[.authorization])
+        try await link.authenticate(request.headers[.authorization], userAgent: request.headers[.userAgent])
     }
 }

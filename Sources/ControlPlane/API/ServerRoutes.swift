@@ -37,6 +37,10 @@ struct ServerRoutes {
             summary: "Ask the server's agent to look for Docker stacks now; answers the last report", tag: "servers",
             response: "StackReport", status: 202, discoverStacks)
         api.on(
+            .post, "/api/v1/servers/{server}/upgrade",
+            summary: "Upgrade the server's agent to the hub's build (after its runs in progress; rolled back if it does not reconnect)",
+            tag: "servers", response: "AgentUpgradeStarted", status: 202, upgrade)
+        api.on(
             .get, "/api/v1/servers/{server}/enrollment-tokens", summary: "List a server's enrollment tokens", tag: "servers",
             response: "EnrollmentList", tokens)
         api.on(
@@ -78,6 +82,10 @@ struct ServerRoutes {
         let server = try await server(context)
         let renamed = try await servers.rename(server, with: try await request.decodeJSON(ServerUpdate.self, context: context))
         return JSONBody(ServerView(renamed, now: hub.clock.now()))
+    }
+
+    @Sendable func upgrade(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<AgentUpgradeStarted> {
+        JSONBody(try await servers.upgrade(try await server(context)), status: .accepted)
     }
 
     @Sendable func remove(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<ServerDeleted> {

@@ -132,6 +132,7 @@ enum OpenAPIDocument {
         switch route.path {
         case "/api/agent/v1/downloads/{download}": [("409", "The part is out of order (seq) or the download is over")]
         case "/api/agent/v1/listings/{snapshot}": [("413", "The part or the whole listing is larger than the hub takes")]
+        case "/agent/{file}": [("404", "No such agent file, or this hub serves no build for it (no_agent_build)")]
         default: []
         }
     }

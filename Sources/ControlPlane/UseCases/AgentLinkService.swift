@@ -151,15 +151,30 @@ struct AgentLinkService {
     }
 
     /// The server whose agent presents this `Authorization` header; refused without a valid agent credential.
-    func authenticate(_ header: String?) async throws -> Server {
+    func authenticate(_ header: String?, userAgent: String? = nil) async throws -> Server {
         guard let header, header.hasPrefix("Agent ") else {
             throw DomainError(.unauthorized, "agent calls need Authorization: Agent <credential> (from mzpanel-agent enroll)")
         }
         guard let server = try await hub.store.server(agentCredentialHash: Secrets.hash(String(header.dropFirst(6)).trimmingSpaces)) else {
             throw DomainError(.unauthorized, "the agent credential is not valid (the server may have been removed); enroll the agent again")
         }
-        try await hub.store.touchServer(id: server.id, at: hub.clock.now())
-        return server
+        // The agent names its version on every call (`User-Agent: mzpanel-agent/0.1.0+<build>`), so an
+        // upgrade shows as soon as the new binary calls.
+        let reported = Self.agentVersion(userAgent)
+        var seen = server
+        if let reported { seen.agentVersion = reported }
+        try await hub.store.touchServer(id: server.id, at: hub.clock.now(), agentVersion: reported == server.agentVersion ? nil : reported)
+        return seen
+    }
+
+    /// The version in `mzpanel-agent/VERSION`, if it is one (letters, digits, `.+-`, at most 64).
+    static func agentVersion(_ userAgent: String?) -> String? {
+        guard let userAgent, userAgent.hasPrefix("mzpanel-agent/") else { return nil }
+        let version = userAgent.dropFirst("mzpanel-agent/".count)
+        guard !version.isEmpty, version.count <= 64,
+            version.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "+" || $0 == "-") })
+        else { return nil }
+        return String(version)
     }
 }
 

@@ -17,9 +17,11 @@ struct EnrollmentService {
             id: ResourceID.make(.enrollmentToken), accountID: server.accountID, serverID: server.id,
             createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(lifetime)))
         try await hub.store.createEnrollmentToken(token, hash: Secrets.hash(secret))
-        let accountKey = try await ManifestService(hub: hub).accountKey(accountID: server.accountID)
-        let command = Self.command(hubURL: hub.configuration.effectivePublicURL, secret: secret, accountKey: accountKey.map(KeyFingerprint.of))
-        return EnrollmentCreated(enrollmentToken: token, secret: secret, command: command)
+        let accountKey = try await ManifestService(hub: hub).accountKey(accountID: server.accountID).map(KeyFingerprint.of)
+        let hubURL = hub.configuration.effectivePublicURL
+        return EnrollmentCreated(
+            enrollmentToken: token, secret: secret, command: Self.command(hubURL: hubURL, secret: secret, accountKey: accountKey),
+            installCommand: AgentBuilds.oneLiner(hubURL: hubURL, accountKey: accountKey))
     }
 
     /// The line to paste on the box: the token reaches the agent on standard input through the

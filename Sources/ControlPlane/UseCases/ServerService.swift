@@ -28,10 +28,13 @@ struct ServerService {
     func views(_ servers: [Server], accountID: String) async throws -> [ServerView] {
         let now = hub.clock.now()
         let byServer = Dictionary(grouping: try await hub.store.jobStatuses(accountID: accountID, jobIDs: nil), by: \.serverID)
+        let builds = hub.agentBuilds.all
         return servers.map { server in
             let online = server.isOnline(now: now)
             let jobs = (byServer[server.id] ?? []).map { hub.health($0, serverOnline: online, now: now) }
-            return ServerView(server, now: now, health: ServerHealth.evaluate(enrolled: server.enrolledAt != nil, online: online, jobs: jobs))
+            return ServerView(
+                server, now: now, health: ServerHealth.evaluate(enrolled: server.enrolledAt != nil, online: online, jobs: jobs),
+                agentOutdated: server.enrolledAt == nil ? nil : AgentBuilds.isOutdated(agentVersion: server.agentVersion, builds: builds))
         }
     }
 
@@ -49,6 +52,30 @@ struct ServerService {
         let command = AgentCommand(id: ResourceID.make(.command), kind: .discoverStacks, createdAt: hub.clock.now())
         try await hub.store.enqueueCommand(command, accountID: server.accountID, serverID: server.id)
         return try await stacks(of: server)
+    }
+
+    /// Sends the agent the hub's builds to upgrade to. Refused when there is no build, the agent is
+    /// not enrolled, already runs it, or predates upgrades (its version has no build id).
+    func upgrade(_ server: Server) async throws -> AgentUpgradeStarted {
+        let builds = hub.agentBuilds.all
+        guard let first = builds.first else {
+            throw DomainError(.conflict, "this hub serves no agent build; run scripts/build-agent and start mzpanel serve with --agent-dir")
+        }
+        guard server.enrolledAt != nil else { throw DomainError(.conflict, "server \(server.name) has no agent yet; install and enroll it first") }
+        guard let version = server.agentVersion, version.contains("+") else {
+            throw DomainError(
+                .conflict,
+                "the agent on \(server.name) (\(server.agentVersion ?? "unknown version")) predates upgrades from the hub; run the install line on it again (mzpanel servers add prints it)"
+            )
+        }
+        guard AgentBuilds.isOutdated(agentVersion: version, builds: builds) == true else {
+            throw DomainError(.conflict, "the agent on \(server.name) already runs this hub's build (\(version))")
+        }
+        let command = AgentCommand(
+            id: ResourceID.make(.command), kind: .upgradeAgent, createdAt: hub.clock.now(),
+            upgrade: UpgradeOrder(builds: Dictionary(uniqueKeysWithValues: builds.map { ($0.architecture, $0.sha256) })))
+        try await hub.store.enqueueCommand(command, accountID: server.accountID, serverID: server.id)
+        return AgentUpgradeStarted(serverID: server.id, commandID: command.id, fromVersion: server.agentVersion, toBuildID: first.buildID)
     }
 
     func rename(_ original: Server, with body: ServerUpdate) async throws -> Server {

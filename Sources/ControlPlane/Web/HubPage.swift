@@ -55,6 +55,7 @@ struct HubPage {
             case "more": more > 0 ? more : nil
             case "health": health
             case "healthLabel": healthLabel
+            case "outdated": outdated
             default: nil
             }
         }
@@ -69,8 +70,13 @@ struct HubPage {
         /// The server's health (worst of its jobs, or its link), as the API says it.
         let health: String
         let healthLabel: String
+        /// Its agent runs none of the hub's builds.
+        let outdated: Bool
 
-        init(id: String, name: String, online: Bool, enrolled: Bool, jobs: [JobRow], more: Int = 0, health: ServerHealth = .ok) {
+        init(
+            id: String, name: String, online: Bool, enrolled: Bool, jobs: [JobRow], more: Int = 0, health: ServerHealth = .ok, outdated: Bool = false
+        ) {
+            self.outdated = outdated
             self.id = id
             self.name = name
             self.online = online
@@ -145,6 +151,7 @@ struct HubPage {
         let failed = try await pages.store.runs(accountID: accountID, filter: RunFilter(status: .failed), after: nil, limit: 8).items
 
         let online = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0.isOnline(now: now)) })
+        let builds = pages.hub.agentBuilds.all
         var health: [String: JobHealth] = [:]
         for job in jobs { health[job.id] = pages.hub.health(job, serverOnline: online[job.serverID] ?? false, now: now) }
         let byServer = Dictionary(grouping: jobs, by: \.serverID)
@@ -166,7 +173,8 @@ struct HubPage {
                 id: server.id, name: server.name, online: online[server.id] ?? false, enrolled: server.enrolledAt != nil,
                 jobs: all.prefix(Self.rowsPerCard).map { job in
                     JobRow(job, health: health[job.id] ?? .neverRun, now: now)
-                }, more: max(0, all.count - Self.rowsPerCard), health: serverHealth)
+                }, more: max(0, all.count - Self.rowsPerCard), health: serverHealth,
+                outdated: server.enrolledAt != nil && AgentBuilds.isOutdated(agentVersion: server.agentVersion, builds: builds) == true)
         }
         let jobNames = Dictionary(uniqueKeysWithValues: jobs.map { ($0.id, $0.name) })
         let serverNames = Dictionary(uniqueKeysWithValues: servers.map { ($0.id, $0.name) })

@@ -15,13 +15,15 @@ struct ServerPage {
         let runs: [RunRow]
         let snapshots: [SnapshotRow]
         let enrollCommand: String?
+        let installCommand: String?
+        let enrollToken: String?
         let stacks: StacksView?
         let hasJobs: Bool
         let hasRuns: Bool
         let hasSnapshots: Bool
 
         init(
-            layout: Layout, server: ServerInfo, jobs: [HubPage.JobRow], runs: [RunRow], snapshots: [SnapshotRow], enrollCommand: String?,
+            layout: Layout, server: ServerInfo, jobs: [HubPage.JobRow], runs: [RunRow], snapshots: [SnapshotRow], enrollment: EnrollmentCreated?,
             stacks: StacksView?
         ) {
             self.stacks = stacks
@@ -30,7 +32,9 @@ struct ServerPage {
             self.jobs = jobs
             self.runs = runs
             self.snapshots = snapshots
-            self.enrollCommand = enrollCommand
+            enrollCommand = enrollment?.command
+            installCommand = enrollment?.installCommand
+            enrollToken = enrollment?.secret
             hasJobs = !jobs.isEmpty
             hasRuns = !runs.isEmpty
             hasSnapshots = !snapshots.isEmpty
@@ -42,6 +46,8 @@ struct ServerPage {
         let online: Bool
         let enrolled: Bool
         let agentVersion: String
+        /// Its agent runs none of the hub's builds (the page offers the upgrade).
+        let outdated: Bool
         let fingerprint: String
         /// A certificate is stored; the page's script verifies it before sealing, the page only shows it.
         let certified: Bool
@@ -52,7 +58,7 @@ struct ServerPage {
     func register(on router: Router<HubRequestContext>) {
         router.page(.get, "/backups/servers/{server}", pages: pages) { _, context, caller in
             guard let server = try await server(context, caller) else { return pages.notFound("The server", caller: caller) }
-            return pages.render("server", try await model(server, caller: caller, command: nil))
+            return pages.render("server", try await model(server, caller: caller, enrollment: nil))
         }
         router.page(.post, "/backups/servers", pages: pages) { request, _, caller in
             let form = try await FormData.read(request, limit: 16 * 1024)
@@ -68,13 +74,33 @@ struct ServerPage {
                         message: error.message, back: "/backups"), status: .badRequest)
             }
             let (server, enrollment) = (created.server, created.enrollment)
-            return pages.render("server", try await model(server, caller: caller, command: enrollment.command), status: .created)
+            return pages.render("server", try await model(server, caller: caller, enrollment: enrollment), status: .created)
         }
         router.page(.post, "/backups/servers/{server}/enroll", pages: pages) { request, context, caller in
             try caller.checkCSRF(try await FormData.read(request, limit: 4096))
             guard let server = try await server(context, caller) else { return pages.notFound("The server", caller: caller) }
             let enrollment = try await EnrollmentService(hub: pages.hub).issue(for: server, lifetime: EnrollmentToken.defaultLifetimeSeconds)
-            return pages.render("server", try await model(server, caller: caller, command: enrollment.command))
+            return pages.render("server", try await model(server, caller: caller, enrollment: enrollment))
+        }
+        router.page(.post, "/backups/servers/{server}/upgrade", pages: pages) { request, context, caller in
+            try caller.checkCSRF(try await FormData.read(request, limit: 4096))
+            guard let server = try await server(context, caller) else { return pages.notFound("The server", caller: caller) }
+            let message: String
+            let status: HTTPResponse.Status
+            do {
+                let started = try await ServerService(hub: pages.hub).upgrade(server)
+                message =
+                    "The agent on \(server.name) was asked to upgrade to build \(started.toBuildID). It waits for runs in progress, then restarts; the version on this page changes when it reconnects."
+                status = .accepted
+            } catch let error as DomainError {
+                message = error.message
+                status = .conflict
+            }
+            return pages.render(
+                "message",
+                MessageModel(
+                    layout: Layout("Upgrade agent", section: "hub", caller: caller), title: status == .accepted ? "Upgrade sent" : "No upgrade",
+                    message: message, back: "/backups/servers/\(server.id)"), status: status)
         }
         router.page(.post, "/backups/servers/{server}/delete", pages: pages) { request, context, caller in
             try caller.checkCSRF(try await FormData.read(request, limit: 4096))
@@ -100,7 +126,7 @@ struct ServerPage {
         return try await pages.store.server(accountID: caller.account.id, reference: reference)
     }
 
-    func model(_ server: Server, caller: PageCaller, command: String?) async throws -> Model {
+    func model(_ server: Server, caller: PageCaller, enrollment: EnrollmentCreated?) async throws -> Model {
         let now = pages.now
         let accountID = caller.account.id
         let jobs = try await pages.store.jobStatuses(accountID: accountID, jobIDs: nil).filter { $0.serverID == server.id }
@@ -117,14 +143,16 @@ struct ServerPage {
             layout: Layout(server.name, section: "hub", caller: caller),
             server: ServerInfo(
                 id: server.id, name: server.name, online: online, enrolled: server.enrolledAt != nil,
-                agentVersion: server.agentVersion ?? "—", fingerprint: server.keyFingerprint ?? "—",
+                agentVersion: server.agentVersion ?? "—",
+                outdated: server.enrolledAt != nil && pages.hub.agentBuilds.isOutdated(agentVersion: server.agentVersion) == true,
+                fingerprint: server.keyFingerprint ?? "—",
                 certified: server.certificate != nil, accountID: accountID, lastSeen: server.lastSeenAt.map { TimeView($0, now: now) }),
             jobs: rows,
             runs: runs.map { RunRow($0, jobName: names[$0.jobID] ?? "deleted job", serverName: server.name, now: now) },
             snapshots: snapshots.map {
                 SnapshotRow($0, jobName: names[$0.jobID] ?? "deleted job", serverName: server.name, destinations: [:], now: now)
             },
-            enrollCommand: command, stacks: stackReport.map { StacksView($0, serverID: server.id, now: now) })
+            enrollment: enrollment, stacks: stackReport.map { StacksView($0, serverID: server.id, now: now) })
     }
 }
 

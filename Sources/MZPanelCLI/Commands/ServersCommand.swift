@@ -6,7 +6,7 @@ import HubAPI
 struct ServersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "servers", abstract: "List, add, show and remove servers.",
-        subcommands: [List.self, Add.self, Show.self, Remove.self, TrustServer.self, RevokeServer.self, Stacks.self],
+        subcommands: [List.self, Add.self, Show.self, Remove.self, TrustServer.self, RevokeServer.self, Stacks.self, Upgrade.self],
         defaultSubcommand: List.self
     )
 
@@ -26,7 +26,7 @@ struct ServersCommand: AsyncParsableCommand {
                 list.servers.map {
                     [
                         $0.server.name, $0.server.id, $0.server.enrolledAt == nil ? "not enrolled" : $0.online ? "online" : "offline",
-                        $0.server.agentVersion ?? "-", Output.date($0.server.lastSeenAt),
+                        ($0.server.agentVersion ?? "-") + ($0.agentOutdated == true ? " (outdated)" : ""), Output.date($0.server.lastSeenAt),
                     ]
                 })
             Output.nextPage(list.nextCursor)
@@ -44,7 +44,15 @@ struct ServersCommand: AsyncParsableCommand {
             if options.json { return Output.json(data) }
             let created = try HubDecoding.decode(ServerCreated.self, data)
             print("Added server \(created.server.name) (\(created.server.id)).")
-            print("Enroll its agent within the hour (the token works once, until \(Output.date(created.enrollment.enrollmentToken.expiresAt))):")
+            print("Enrollment token (works once, until \(Output.date(created.enrollment.enrollmentToken.expiresAt))):")
+            print("")
+            print("  " + created.enrollment.secret)
+            print("")
+            print("Install the agent on the server and enroll it (the script asks for the token):")
+            print("")
+            print("  " + created.enrollment.installCommand)
+            print("")
+            print("Or, where mzpanel-agent is already installed:")
             print("")
             print("  " + created.enrollment.command)
             print("")
@@ -97,6 +105,46 @@ struct ServersCommand: AsyncParsableCommand {
             if report.stacks.isEmpty && report.error == nil { print("No Docker Compose stacks on \(server).") }
             print(report.stacks.map { $0.textLines.joined(separator: "\n") }.joined(separator: "\n\n"))
             print("\nReported \(Output.date(reportedAt)).")
+        }
+    }
+
+    struct Upgrade: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "upgrade",
+            abstract: "Upgrade agents to the hub's build: each waits for its runs in progress, swaps its binary and restarts.")
+        @Argument(help: "Server id or name.") var server: String?
+        @Flag(name: .long, help: "Every server whose agent is outdated.") var all = false
+        @OptionGroup var options: ClientOptions
+
+        func validate() throws {
+            if (server == nil) == !all { throw ValidationError("name one server, or give --all") }
+        }
+
+        func run() async throws {
+            let client = try options.client()
+            var targets: [String] = []
+            if let server {
+                targets = [server]
+            } else {
+                var cursor: String?
+                repeat {
+                    let data = try await client.raw("GET", "/api/v1/servers", query: ["limit": "500", "cursor": cursor])
+                    let page = try HubDecoding.decode(ServerList.self, data)
+                    targets += page.servers.filter { $0.agentOutdated == true }.map(\.server.id)
+                    cursor = page.nextCursor
+                } while cursor != nil
+                if targets.isEmpty { return print("No outdated agents.") }
+            }
+            var started: [AgentUpgradeStarted] = []
+            for target in targets {
+                let data = try await client.raw("POST", "/api/v1/servers/\(target.pathSegment)/upgrade")
+                started.append(try HubDecoding.decode(AgentUpgradeStarted.self, data))
+            }
+            if options.json { return try Output.json(started) }
+            for item in started {
+                print("Upgrade sent to \(item.serverID): \(item.fromVersion ?? "unknown") → build \(item.toBuildID).")
+            }
+            print("Each agent upgrades once its runs in progress finish; `mzpanel servers list` shows the new version when it reconnects.")
         }
     }
 
