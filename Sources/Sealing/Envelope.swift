@@ -100,6 +100,11 @@ public enum Envelope {
 
 /// Key ids: the fingerprint of a server's raw public key (docs/sealing.md, "Keys").
 public enum KeyFingerprint {
+    /// A fingerprint as people copy it (any case, spaces, separators) reduced to its hex digits, to compare.
+    public static func normalized(_ fingerprint: String) -> String {
+        fingerprint.lowercased().filter { $0.isHexDigit }
+    }
+
     public static func of(_ publicKey: Data) -> String {
         let hex = SHA256.hash(data: publicKey).prefix(16).map { String(format: "%02x", $0) }
         return stride(from: 0, to: hex.count, by: 2).map { hex[$0] + hex[$0 + 1] }.joined(separator: ":")

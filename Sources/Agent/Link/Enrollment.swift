@@ -67,7 +67,7 @@ public struct Enrollment: Sendable {
         let manifests = ManifestTrust(state: state)
         let offered = response.accountKey.flatMap { Data(base64Encoded: $0) }.flatMap { $0.count == 32 ? $0 : nil }
         if let expected {
-            guard let offered, Self.normalized(KeyFingerprint.of(offered)) == Self.normalized(expected) else {
+            guard let offered, KeyFingerprint.normalized(KeyFingerprint.of(offered)) == KeyFingerprint.normalized(expected) else {
                 throw AgentError(
                     "the hub answered with account key \(offered.map(KeyFingerprint.of) ?? "(none)"), not \(expected) as the enrollment command says: this may not be your account's hub. Nothing was stored; check the hub URL and the fingerprint on your account page, then enroll with a new token"
                 )
@@ -105,8 +105,6 @@ public struct Enrollment: Sendable {
         }
         return result
     }
-
-    static func normalized(_ fingerprint: String) -> String { fingerprint.lowercased().filter(\.isHexDigit) }
 
     /// Keeps a copy of the CA file in the state (the original may move); no CA file removes an old copy.
     private func storeTrust(_ trust: HubTrust) throws {

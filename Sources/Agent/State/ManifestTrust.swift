@@ -55,7 +55,7 @@ public struct ManifestTrust: Sendable {
         guard pinnedKey() == nil, let offered, let key = Data(base64Encoded: offered), key.count == 32 else { return nil }
         if let data = try SecureFile.read(expectedFile) {
             let expected = String(decoding: data, as: UTF8.self)
-            guard Enrollment.normalized(expected) == Enrollment.normalized(KeyFingerprint.of(key)) else { return nil }
+            guard KeyFingerprint.normalized(expected) == KeyFingerprint.normalized(KeyFingerprint.of(key)) else { return nil }
             SecureFile.remove(expectedFile)
         }
         try pin(key)

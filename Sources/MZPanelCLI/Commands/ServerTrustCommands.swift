@@ -7,11 +7,6 @@ import Sealing
 /// Certifying a server's key with the account signing key (docs/sealing.md, "Server
 /// certificates"): the CLI seals only to certified keys, so a key the hub swapped gets nothing.
 enum CertifyServer {
-    /// Fingerprints compare without case, spaces or separators as people copy them.
-    static func normalized(_ fingerprint: String) -> String {
-        fingerprint.lowercased().filter { $0.isHexDigit }
-    }
-
     static func uncertified(_ server: Server, publicKey: Data) -> CLIError {
         let fingerprint = KeyFingerprint.of(publicKey)
         return CLIError(
@@ -44,7 +39,7 @@ struct TrustServer: AsyncParsableCommand {
             throw CLIError("server \(item.name) has not enrolled yet, so it has no key to certify; run `mzpanel-agent enroll` on it first")
         }
         let actual = KeyFingerprint.of(publicKey)
-        guard CertifyServer.normalized(fingerprint) == CertifyServer.normalized(actual) else {
+        guard KeyFingerprint.normalized(fingerprint) == KeyFingerprint.normalized(actual) else {
             throw CLIError(
                 """
                 the key the hub holds for \(item.name) has fingerprint \(actual), not \(fingerprint): nothing was certified. \
