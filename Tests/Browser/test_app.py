@@ -49,7 +49,8 @@ class AppTests(BrowserTestCase):
         self.open_app()
         self.css("#delete").click()
         self.wait(lambda: self.driver.execute_script("return document.querySelector('dialog[data-confirm-dialog]')?.open") is True, "no dialog")
-        self.assertIn("Delete job nightly?", self.css("dialog[data-confirm-dialog]").text)
+        # The dialog fades in (140 ms from opacity 0): its text is visible only once the animation ran.
+        self.wait(lambda: "Delete job nightly?" in self.css("dialog[data-confirm-dialog]").text, "the dialog did not ask the form's question")
         self.assertEqual(self.driver.switch_to.active_element.text, "Cancel")
         self.css("[data-confirm-cancel]").click()
         self.assertFalse(self.driver.execute_script("return document.querySelector('dialog[data-confirm-dialog]').open"))

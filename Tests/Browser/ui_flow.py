@@ -269,7 +269,8 @@ class Flow:
         self.shot("offsite-form")
         self.find("#destination-form button[type=submit]").click()
         dialog = self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "dialog[data-recovery-dialog][open]"))
-        recovery = self.find("[data-recovery-key]").text
+        # The dialog fades in from opacity 0: wait until its text is visible.
+        recovery = self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-recovery-key]").text)
         self.shot("recovery-key")
         dialog.find_element(By.CSS_SELECTOR, "[data-recovery-ack]").click()
         # The new vault has certified no server yet: the destination is saved, nothing is sealed.
