@@ -79,12 +79,14 @@ public struct Run: Sendable, Codable, Equatable {
     public var progress: RunProgress?
     /// Restore runs: what is restored, from where, to where.
     public var restore: RestorePlan?
+    /// Restore runs that need the account's signature (``RestorePlan/needsSignature(onto:)``).
+    public var signature: RunSignature?
 
     public init(
         id: String, accountID: String, serverID: String, jobID: String, trigger: RunTrigger, slot: Date? = nil,
         status: RunStatus, createdAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, bytesAdded: Int64 = 0,
         bytesProcessed: Int64 = 0, filesNew: Int64 = 0, results: [DestinationResult] = [], logExcerpt: String? = nil, progress: RunProgress? = nil,
-        restore: RestorePlan? = nil
+        restore: RestorePlan? = nil, signature: RunSignature? = nil
     ) {
         self.id = id
         self.accountID = accountID
@@ -103,6 +105,7 @@ public struct Run: Sendable, Codable, Equatable {
         self.logExcerpt = logExcerpt
         self.progress = progress
         self.restore = restore
+        self.signature = signature
     }
 
     /// Largest log excerpt kept per run.

@@ -61,6 +61,13 @@ public struct JobUpdate: Codable, Sendable {
     /// change in one write, so agents never see the change unsigned (docs/sealing.md).
     public let manifest: SignedManifest?
 
+    /// Whether the change touches a field the job's manifest signs (``JobManifest``): a new
+    /// signed field joins here too. Name, enabled and staleness are not signed.
+    public var touchesManifest: Bool {
+        kind != nil || sources != nil || schedule != nil || timeZone != nil || retention != nil || destinations != nil
+            || checkSubsets != nil || pingURL != nil
+    }
+
     public init(
         name: String? = nil, kind: String? = nil, sources: JobSources? = nil, schedule: String? = nil, timeZone: String? = nil,
         retention: RetentionPolicy? = nil, destinations: [String]? = nil, enabled: Bool? = nil, staleAfter: Int? = nil,

@@ -109,6 +109,8 @@ public protocol RunStore: Sendable {
     /// Queues a run and its agent command in one transaction; refused with `DomainError.conflict` while the job has a queued or running run.
     func queueRun(_ run: Run, command: AgentCommand) async throws
     func updateRun(_ run: Run) async throws
+    /// Stores a restore run's signed manifest and queues its order at once, while the run awaits it.
+    func approveRestore(_ run: Run, manifest: SignedManifest, command: AgentCommand) async throws -> Bool
     func run(accountID: String, id: String) async throws -> Run?
     func runs(accountID: String, filter: RunFilter, after: Cursor?, limit: Int) async throws -> Page<Run>
 }

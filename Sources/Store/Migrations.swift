@@ -234,6 +234,13 @@ enum Migrations {
                 """
             ]
         ),
+        (
+            11,
+            [
+                // A restore run's signature (docs/sealing.md, "Signed restore orders"): awaiting, or the signed manifest.
+                "ALTER TABLE runs ADD COLUMN signature TEXT"
+            ]
+        ),
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.

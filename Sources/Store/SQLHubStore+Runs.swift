@@ -21,12 +21,12 @@ extension SQLHubStore {
         try await db.raw(
             """
             INSERT INTO runs (id, account_id, server_id, job_id, trigger, slot, status, created_at, started_at, finished_at,
-                              bytes_added, bytes_processed, files_new, results, log_excerpt, restore)
+                              bytes_added, bytes_processed, files_new, results, log_excerpt, restore, signature)
             VALUES (\(bind: run.id), \(bind: run.accountID), \(bind: run.serverID), \(bind: run.jobID), \(bind: run.trigger.rawValue),
                     \(bind: run.slot.milliseconds), \(bind: run.status.rawValue), \(bind: run.createdAt.millisecondsSince1970),
                     \(bind: run.startedAt.milliseconds), \(bind: run.finishedAt.milliseconds), \(bind: run.bytesAdded),
                     \(bind: run.bytesProcessed), \(bind: run.filesNew), \(bind: try ColumnJSON.encode(run.results)), \(bind: run.logExcerpt),
-                    \(bind: try run.restore.map(ColumnJSON.encode)))
+                    \(bind: try run.restore.map(ColumnJSON.encode)), \(bind: try run.signature.map(ColumnJSON.encode)))
             """
         ).run()
     }
@@ -49,6 +49,24 @@ extension SQLHubStore {
             try await Self.writeRunDestinations(run, on: db)
             try await Self.recordLatestRun(id: run.id, on: db)
             try await Self.insertCommand(command, accountID: run.accountID, serverID: run.serverID, on: db)
+        }
+    }
+
+    /// Stores a restore run's signed manifest and queues its order in one transaction, only while
+    /// the run is queued and awaiting its signature (false otherwise: signed meanwhile, or cancelled).
+    public func approveRestore(_ run: Run, manifest: SignedManifest, command: AgentCommand) async throws -> Bool {
+        let signed = try ColumnJSON.encode(RunSignature(state: .signed, manifest: manifest))
+        return try await write { db in
+            guard
+                let row = try await db.raw(
+                    "SELECT status, signature FROM runs WHERE id = \(bind: run.id) AND account_id = \(bind: run.accountID)"
+                ).first(),
+                try row.text("status") == RunStatus.queued.rawValue,
+                try row.optionalText("signature").map({ try ColumnJSON.decode(RunSignature.self, $0, column: "signature") })?.state == .awaiting
+            else { return false }
+            try await db.raw("UPDATE runs SET signature = \(bind: signed) WHERE id = \(bind: run.id) AND account_id = \(bind: run.accountID)").run()
+            try await Self.insertCommand(command, accountID: run.accountID, serverID: run.serverID, on: db)
+            return true
         }
     }
 
@@ -143,7 +161,8 @@ extension SQLHubStore {
             bytesAdded: try row.integer("bytes_added"), bytesProcessed: try row.integer("bytes_processed"), filesNew: try row.integer("files_new"),
             results: try row.document("results", as: [DestinationResult].self), logExcerpt: try row.optionalText("log_excerpt"),
             progress: try row.optionalText("progress").flatMap { try? ColumnJSON.decode(RunProgress.self, $0, column: "progress") },
-            restore: try row.optionalText("restore").map { try ColumnJSON.decode(RestorePlan.self, $0, column: "restore") }
+            restore: try row.optionalText("restore").map { try ColumnJSON.decode(RestorePlan.self, $0, column: "restore") },
+            signature: try row.optionalText("signature").map { try ColumnJSON.decode(RunSignature.self, $0, column: "signature") }
         )
     }
 }

@@ -47,6 +47,43 @@ struct ManifestTrustTests {
         }
     }
 
+    @Test func aRestoreThatReplacesDataRunsOnlySignedForThisServerAndOnlyOnce() async throws {
+        try await withTemporaryDirectory { root in
+            let trust = ManifestTrust(state: try Fixtures.enrolledState(in: root, jobs: []))
+            let plan = RestorePlan(
+                snapshotID: "snp_1", sourceServerID: Fixtures.serverID, destinationID: "dst_1", resticSnapshotIDs: ["abc"], files: true,
+                target: nil, includes: [], databases: [], overwrite: true, dryRun: false)
+            var run = Run(
+                id: "run_restore1", accountID: Fixtures.accountID, serverID: Fixtures.serverID, jobID: "job_1", trigger: .restore,
+                status: .queued, createdAt: Date(), restore: plan)
+            #expect(trust.refusal(forRestore: run, identity: identity) == nil, "trust mode off")
+            let key = try AccountSigningKey.generate()
+            try trust.pin(key.publicKey)
+            #expect(trust.refusal(forRestore: run, identity: identity)?.contains("is not signed by your account key") == true)
+
+            var dry = run
+            dry.restore?.dryRun = true
+            #expect(trust.refusal(forRestore: dry, identity: identity) == nil, "a dry run writes nothing")
+            var fresh = run
+            fresh.restore?.overwrite = false
+            #expect(trust.refusal(forRestore: fresh, identity: identity) == nil, "new files onto the snapshot's own server replace nothing")
+            var foreign = fresh
+            foreign.restore?.sourceServerID = "srv_other"
+            #expect(trust.refusal(forRestore: foreign, identity: identity) != nil, "another server's data needs a signature")
+
+            var changed = run
+            changed.signature = RunSignature(
+                state: .signed, manifest: try ManifestSignature.sign(RestoreManifest(run: run, plan: plan, version: 5), with: key))
+            changed.restore?.target = "/elsewhere"
+            #expect(trust.refusal(forRestore: changed, identity: identity)?.contains("differs from what your account signed (plan)") == true)
+
+            run.signature = RunSignature(
+                state: .signed, manifest: try ManifestSignature.sign(RestoreManifest(run: run, plan: plan, version: 5), with: key))
+            #expect(trust.refusal(forRestore: run, identity: identity) == nil)
+            #expect(trust.refusal(forRestore: run, identity: identity)?.contains("already carried out") == true, "the same order again")
+        }
+    }
+
     @Test func anOlderSignedVersionIsRefusedOnceANewerOneWasAccepted() async throws {
         try await withTemporaryDirectory { root in
             let destination = Fixtures.localDestination(path: root + "/repo")

@@ -189,6 +189,13 @@ class Flow:
         self.type("#restore-target", target)
         self.find("#restore-submit").click()
         self.wait_path("/backups/runs/run_")
+        # A restore onto another server (or over existing data) waits for the account's signature.
+        if self.driver.find_elements(By.CSS_SELECTOR, "form[data-sign-kind=restore]"):
+            self.signed_restore = self.find("[data-restore-summary]").text
+            self.shot(shot + "-sign")
+            self.type("#s-vault", self.request["passphrase"])
+            self.find("#sign-form button[type=submit]").click()
+            self.wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "form[data-sign-kind=restore]"))
         deadline = time.time() + 120
         while time.time() < deadline and not self.driver.find_elements(By.CSS_SELECTOR, "table[data-results]"):
             time.sleep(0.1)
@@ -339,7 +346,7 @@ class Flow:
         self.wait_path("/backups/snapshots/snp_")
         Select(self.find("#restore-server")).select_by_value(new)
         status = self.submit_restore(target, "recover-restored")
-        return {"steps": steps, "snapshots": snapshots, "status": status}
+        return {"steps": steps, "snapshots": snapshots, "status": status, "signedRestore": getattr(self, "signed_restore", "")}
 
 
 def main() -> int:

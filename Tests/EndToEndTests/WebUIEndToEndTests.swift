@@ -120,6 +120,8 @@ struct WebUIEndToEndTests {
         let recover = seen["recover"] as? [String: Any] ?? [:]
         #expect((recover["snapshots"] as? [String])?.count == 1, "\(recover)")
         #expect(recover["status"] as? String == "succeeded", "\(recover)")
+        // Onto another server: the hub held the restore until it was signed on the run page.
+        #expect((recover["signedRestore"] as? String)?.contains("onto server web-2") == true, "\(recover)")
         let recovered = fleet.directory.appendingPathComponent("recovered").path + tree.path + "/sub/file-1.bin"
         #expect(try Data(contentsOf: URL(fileURLWithPath: recovered)) == Data(contentsOf: tree.appendingPathComponent("sub/file-1.bin")))
 

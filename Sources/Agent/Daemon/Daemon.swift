@@ -284,8 +284,12 @@ public actor Daemon {
     }
 
     private func startRestore(_ command: AgentCommand) async {
-        guard let order = command.restore, SafeName.isSafe(order.run.id), takenRunIDs.insert(order.run.id).inserted else { return }
-        if state.history.load().contains(where: { $0.id == order.run.id }) { return }
+        guard let order = command.restore, SafeName.isSafe(order.run.id) else { return }
+        // An order is carried out once: the hub sending it again (a retry, or a replay) changes nothing.
+        guard takenRunIDs.insert(order.run.id).inserted, !state.history.load().contains(where: { $0.id == order.run.id }) else {
+            logger.warning("ignored a restore order for a run this server already carried out", metadata: ["run.id": "\(order.run.id)"])
+            return
+        }
         do {
             try RestoreExecution.save(order, state: state)
             try children.startRestore(runID: order.run.id)

@@ -46,6 +46,7 @@ public struct RestoreExecution: Sendable {
         let (finished, _) = try await lifecycle.perform(run) { progress in
             var result = DestinationResult(destinationID: order.destination.id, status: .failed)
             do {
+                if let refused = ManifestTrust(state: state).refusal(forRestore: order.run, identity: identity) { throw AgentError(refused) }
                 result.bytesProcessed = try await perform(plan, destination: order.destination, access: access, progress: progress)
                 result.status = .succeeded
             } catch {

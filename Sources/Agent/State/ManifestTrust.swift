@@ -8,7 +8,8 @@ import Sealing
 ///
 /// ```
 /// account-key              0600  the account's Ed25519 public key (base64), pinned at enrollment
-/// manifest-versions.json   0600  the newest manifest version accepted per job and destination
+/// manifest-versions.json   0600  the newest manifest version accepted per job and destination,
+///                                and each signed restore run carried out (so it runs once)
 /// ```
 ///
 /// Without a pinned key the box runs what the hub sends (trust mode off). With one, a job runs,
@@ -97,6 +98,38 @@ public struct ManifestTrust: Sendable {
         var versions = loadVersions()
         defer { try? saveVersions(versions) }
         return refusal(for: destination, identity: identity, key: key, versions: &versions)
+    }
+
+    /// Why this box must not carry out a restore order, or nil. With a pinned key, a restore that
+    /// replaces data or brings another server's data here runs only with the account's signature
+    /// over exactly this run, and only once (the hub cannot send a signed order again).
+    public func refusal(forRestore run: Run, identity: AgentIdentity) -> String? {
+        guard let key = pinnedKey(), let plan = run.restore, plan.needsSignature(onto: identity.serverID) else { return nil }
+        var versions = loadVersions()
+        defer { try? saveVersions(versions) }
+        let slot = "restore:\(run.id)"
+        let sign = "sign it with `mzpanel runs sign \(run.id)` or on the run's page"
+        if versions[slot] != nil {
+            return
+                "restore run \(run.id) was already carried out on this server — the hub sent its signed order again (a replay); start a new restore"
+        }
+        switch check(
+            run.signature?.manifest, as: RestoreManifest.self, key: key, what: "restore run \(run.id)", sign: sign, versions: &versions, slot: slot)
+        {
+        case .failure(let refused): return refused.reason
+        case .success(let signed):
+            guard signed.accountID == identity.accountID, signed.serverID == identity.serverID else {
+                versions[slot] = nil
+                return "restore run \(run.id)'s order was signed for another server or account — someone moved it outside your browser/CLI"
+            }
+            let changed = signed.differences(from: run)
+            if !changed.isEmpty {
+                versions[slot] = nil
+                return
+                    "restore run \(run.id) differs from what your account signed (\(changed.joined(separator: ", "))) — someone changed it outside your browser/CLI; start the restore again"
+            }
+            return nil
+        }
     }
 
     private func refusal(for destination: Destination, identity: AgentIdentity, key: Data, versions: inout [String: Int64]) -> String? {

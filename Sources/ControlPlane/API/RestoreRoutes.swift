@@ -14,6 +14,10 @@ struct RestoreRoutes {
         api.on(
             .post, "/api/v1/restores", summary: "Restore a snapshot's files and databases (answers the queued restore run)", tag: "restores",
             body: "RestoreRequest", response: "Run", status: 202, restore)
+        api.on(
+            .put, "/api/v1/runs/{run}/manifest",
+            summary: "Sign a restore that waits for it (replaces data or goes to another server): the hub then sends the order to the agent",
+            tag: "restores", body: "ManifestRequest", response: "Run", sign)
     }
 
     @Sendable func restore(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
@@ -21,5 +25,13 @@ struct RestoreRoutes {
         let run = try await RestoreService(hub: hub).restore(
             try await request.decodeJSON(RestoreRequest.self, context: context), accountID: accountID)
         return JSONBody(run, status: .accepted)
+    }
+
+    @Sendable func sign(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
+        let id = try context.parameter("run")
+        let accountID = try context.accountID()
+        guard let run = try await hub.store.run(accountID: accountID, id: id) else { throw APIError.notFound(.run, id) }
+        let body = try await request.decodeJSON(ManifestRequest.self, context: context)
+        return JSONBody(try await RestoreService(hub: hub).sign(run, with: body.manifest))
     }
 }

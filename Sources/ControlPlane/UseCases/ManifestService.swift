@@ -65,7 +65,7 @@ struct ManifestService {
         return result
     }
 
-    private func requireKey(accountID: String) async throws -> Data {
+    func requireKey(accountID: String) async throws -> Data {
         guard let key = try await accountKey(accountID: accountID) else {
             throw DomainError(
                 .conflict, field: "manifest",
@@ -75,7 +75,7 @@ struct ManifestService {
         return key
     }
 
-    private func open<Document: Decodable>(_ manifest: SignedManifest, as type: Document.Type, key: Data, what: String) throws -> Document {
+    func open<Document: Decodable>(_ manifest: SignedManifest, as type: Document.Type, key: Data, what: String) throws -> Document {
         let manifest = try manifest.validated()
         switch ManifestSignature.open(manifest, as: type, accountKey: key) {
         case .success(let document): return document

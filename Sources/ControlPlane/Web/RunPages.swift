@@ -32,6 +32,14 @@ struct RunPages {
         let results: [Result]
         let log: String?
         let snapshotID: String?
+        let signature: String?
+        let awaitingSignature: AwaitingSignature?
+    }
+    /// A restore the hub holds until it is signed (docs/sealing.md, "Signed restore orders").
+    struct AwaitingSignature {
+        let id: String
+        let accountID: String
+        let summary: String
     }
     struct Result {
         let destination: String
@@ -146,6 +154,10 @@ struct RunPages {
                     added: WebFormat.bytes($0.bytesAdded), processed: WebFormat.bytes($0.bytesProcessed),
                     duration: $0.durationSeconds.map(WebFormat.duration) ?? "—")
             },
-            log: run.logExcerpt, snapshotID: snapshot?.id)
+            log: run.logExcerpt, snapshotID: snapshot?.id, signature: run.signature?.state.rawValue,
+            awaitingSignature: run.signature?.state == .awaiting && run.status == .queued
+                ? AwaitingSignature(
+                    id: run.id, accountID: accountID, summary: run.restore?.summary(onto: server?.name ?? run.serverID) ?? "restore \(run.id)")
+                : nil)
     }
 }

@@ -42,6 +42,12 @@ final class VaultSession {
         return ManifestSigner(client: client, vault: try await unlocked())
     }
 
+    /// The restore signer when the vault can be unlocked here; nil otherwise.
+    func restoreSigner() async throws -> RestoreSigner? {
+        guard opened != nil || access.options.canUnlock else { return nil }
+        return RestoreSigner(client: client, vault: try await unlocked())
+    }
+
     /// Refuses, before anything changes, a command that would leave a job unsigned in trust mode.
     func requireSigner(for what: String) async throws {
         guard try await trustMode(), opened == nil, !access.options.canUnlock else { return }

@@ -21,7 +21,7 @@ struct HistoryFilters: ParsableArguments {
 
 struct RunsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "runs", abstract: "List and show job runs.", subcommands: [List.self, Show.self], defaultSubcommand: List.self
+        commandName: "runs", abstract: "List and show job runs.", subcommands: [List.self, Show.self, SignRestore.self], defaultSubcommand: List.self
     )
 
     struct List: AsyncParsableCommand {
@@ -61,12 +61,13 @@ struct RunsCommand: AsyncParsableCommand {
             let data = try await options.client().raw("GET", "/api/v1/runs/\(run.pathSegment)")
             if options.json { return Output.json(data) }
             let item = try HubDecoding.decode(Run.self, data)
-            Output.fields([
-                ("ID", item.id), ("Job", item.jobID), ("Server", item.serverID), ("Status", item.status.rawValue),
-                ("Trigger", item.trigger.rawValue), ("Slot", Output.date(item.slot)), ("Started", Output.date(item.startedAt)),
-                ("Finished", Output.date(item.finishedAt)), ("Added", Output.bytes(item.bytesAdded)),
-                ("Processed", Output.bytes(item.bytesProcessed)),
-            ])
+            Output.fields(
+                [
+                    ("ID", item.id), ("Job", item.jobID), ("Server", item.serverID), ("Status", item.status.rawValue),
+                    ("Trigger", item.trigger.rawValue), ("Slot", Output.date(item.slot)), ("Started", Output.date(item.startedAt)),
+                    ("Finished", Output.date(item.finishedAt)), ("Added", Output.bytes(item.bytesAdded)),
+                    ("Processed", Output.bytes(item.bytesProcessed)),
+                ] + (item.signature.map { [("Signature", $0.state == .awaiting ? "awaiting: mzpanel runs sign \(item.id)" : "signed")] } ?? []))
             for result in item.results {
                 print("  \(result.destinationID): \(result.status.rawValue)" + (result.error.map { " — " + $0 } ?? ""))
             }

@@ -229,18 +229,13 @@ struct JobsCommand: AsyncParsableCommand {
             let enable: Bool? = enableJob ? true : disableJob ? false : nil
             let client = try options.client()
             let session = VaultSession(client: client, options: vault)
-            let signedFields: [Any?] = [
-                changes.kind, try changes.sources, changes.schedule, changes.tz, changes.retention, changes.destination.isEmpty ? nil : 1,
-                changes.checkSubsets, changes.pingURL,
-            ]
-            let touchesManifest = signedFields.contains { $0 != nil }
             var intended = JobUpdate(
                 name: name, kind: changes.kind, sources: try changes.sources, schedule: changes.schedule, timeZone: changes.tz,
                 retention: changes.retention, destinations: changes.destination.isEmpty ? nil : changes.destination, enabled: enable,
                 staleAfter: try changes.staleAfterSeconds, checkSubsets: changes.checkSubsets, pingURL: changes.pingURL)
             // In trust mode the change travels with its signature: agents never see it unsigned.
             var signedBy: String?
-            if touchesManifest {
+            if intended.touchesManifest {
                 try await session.requireSigner(for: "job")
                 if let signer = try await session.signer() {
                     let current = try await client.send("GET", "/api/v1/jobs/\(job.pathSegment)", query: ["server": server], as: JobView.self).job

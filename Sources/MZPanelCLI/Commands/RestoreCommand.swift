@@ -2,6 +2,7 @@ import ArgumentParser
 import BackupCore
 import Foundation
 import HubAPI
+import Sealing
 
 /// `mzpanel restore SNAPSHOT …`: restore files and databases, on the snapshot's server or another.
 struct RestoreCommand: AsyncParsableCommand {
@@ -15,6 +16,9 @@ struct RestoreCommand: AsyncParsableCommand {
               mzpanel restore snp_… --server new-web --destination offsite --wait onto another server (seal first)
             Restoring over existing files that differ, or into a non-empty database, needs --overwrite;
             --dry-run shows what would change (in the run's log) and writes nothing.
+            In an account with a vault, a restore that replaces data (--overwrite) or goes to another server
+            is signed with the account key before the server carries it out: give --vault-passphrase-file,
+            or sign it later with `mzpanel runs sign RUN` or on the run's page.
             """
     )
     @Argument(help: "The snapshot id.") var snapshot: String
@@ -29,6 +33,7 @@ struct RestoreCommand: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Only report what would be restored and replaced.") var dryRun = false
     @Flag(name: .long, help: "Wait for the restore to finish, showing progress.") var wait = false
     @Option(name: .long, help: "Give up waiting after this many seconds (the restore goes on).") var timeout: Int = 6 * 3600
+    @OptionGroup var vault: VaultOptions
     @OptionGroup var options: ClientOptions
 
     /// `ENGINE:NAME[=INTO][@CONNECTION]`.
@@ -58,7 +63,20 @@ struct RestoreCommand: AsyncParsableCommand {
             snapshot: snapshot, destination: destination, server: server, target: target, include: include,
             files: databases.isEmpty ? nil : files, databases: databases, overwrite: overwrite, dryRun: dryRun)
         let client = try options.client()
-        let queued = try HubDecoding.decode(Run.self, try await client.raw("POST", "/api/v1/restores", body: body))
+        var queued = try HubDecoding.decode(Run.self, try await client.raw("POST", "/api/v1/restores", body: body))
+        if queued.signature?.state == .awaiting {
+            let intent = RestoreSigner.Intent(
+                snapshot: snapshot, server: server, destination: destination, target: target, includes: include,
+                files: databases.isEmpty ? true : files, databases: databases, overwrite: overwrite, dryRun: dryRun)
+            guard let signer = try await VaultSession(client: client, options: vault).restoreSigner() else {
+                let note =
+                    "Restore run \(queued.id) waits for your signature (it replaces data or goes to another server): sign it with `mzpanel runs sign \(queued.id) --vault-passphrase-file FILE` or on the run's page."
+                if wait { throw CLIError(note, exitCode: 1) }
+                return options.json ? try Output.json(queued) : print(note)
+            }
+            queued = try await signer.sign(queued, intent: intent)
+            if !options.json { print("Signed the \(RestoreSigner.describe(queued)) with the account key \(signer.vault.signingKey.fingerprint).") }
+        }
         guard wait else {
             if options.json { return try Output.json(queued) }
             return print("Queued restore run \(queued.id) on \(queued.serverID). Follow it with: mzpanel runs show \(queued.id)")

@@ -77,3 +77,26 @@ struct SignDestination: AsyncParsableCommand {
         print("Signed \(signed.count) destination\(signed.count == 1 ? "" : "s") with the account key \(signer.vault.signingKey.fingerprint).")
     }
 }
+
+/// `mzpanel runs sign RUN`: sign a restore that waits for the account's signature (it replaces
+/// data or goes to another server), after showing what it does.
+struct SignRestore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sign", abstract: "Sign a restore run that waits for the account's signature, after showing what it does.")
+    @Argument(help: "The restore run's id.") var run: String
+    @OptionGroup var vault: VaultOptions
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        let client = try options.client()
+        let held = try await client.send("GET", "/api/v1/runs/\(run.pathSegment)", as: Run.self)
+        let server = try? await client.send("GET", "/api/v1/servers/\(held.serverID.pathSegment)", as: Server.self)
+        print("Signing the \(RestoreSigner.describe(held, serverName: server?.name)).")
+        let signer = RestoreSigner(client: client, vault: try await VaultSession(client: client, options: vault).unlocked())
+        let signed = try await signer.sign(held)
+        if options.json { return Output.json(try HubJSON.encoder().encode(signed)) }
+        print(
+            "Signed with the account key \(signer.vault.signingKey.fingerprint); server \(server?.name ?? held.serverID) carries it out now. Follow it with: mzpanel runs show \(signed.id)"
+        )
+    }
+}

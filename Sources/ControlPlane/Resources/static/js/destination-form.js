@@ -28,6 +28,7 @@ import {
   fingerprint,
   generatePeerLogin,
   jobManifest,
+  restoreManifest,
   MIN_PASSPHRASE_LENGTH,
   nextManifestVersion,
   openDestinationKey,
@@ -909,14 +910,18 @@ async function submitSign(form) {
     showErrors(form, "", [["vault", "Enter your vault passphrase"]]);
     return;
   }
-  if (!accountID || !id || (kind !== "job" && kind !== "destination")) {
+  if (!accountID || !id || !["job", "destination", "restore"].includes(kind)) {
     showFormError(form, "This page does not name what to sign; reload it.");
     return;
   }
   setBusy(form, "Signing…");
   const signingKey = await formSigningKey(form, accountID, passphrase);
   if (!signingKey) return;
-  if (kind === "job") {
+  if (kind === "restore") {
+    const run = await api("GET", `/api/v1/runs/${encodeURIComponent(id)}`);
+    const manifest = await signManifest(restoreManifest(run, nextManifestVersion(null)), signingKey);
+    await api("PUT", `/api/v1/runs/${encodeURIComponent(id)}/manifest`, { manifest });
+  } else if (kind === "job") {
     const job = await api("GET", `/api/v1/jobs/${encodeURIComponent(id)}`);
     const manifest = await signManifest(jobManifest(job, nextManifestVersion(job.manifest)), signingKey);
     await api("PUT", `/api/v1/jobs/${encodeURIComponent(id)}/manifest`, { manifest });

@@ -403,6 +403,11 @@ export function destinationManifest(destination, version) {
   return { type: "destination", version, accountID: destination.accountID, destinationID: destination.id, kind: destination.kind, settings: destination.settings };
 }
 
+/** A restore run's manifest document: the run, the server that carries it out and its whole plan. */
+export function restoreManifest(run, version) {
+  return { type: "restore", version, accountID: run.accountID, runID: run.id, serverID: run.serverID, jobID: run.jobID, plan: run.restore };
+}
+
 /** The next version after `previous` (a stored manifest or null): this clock in ms, always above the previous one. */
 export function nextManifestVersion(previous, now = Date.now()) {
   let last = 0;
