@@ -7,7 +7,8 @@ import Sealing
 struct DestinationsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "destinations", abstract: "List, add, show and remove destinations (where backups are stored).",
-        subcommands: [List.self, Add.self, Show.self, Attach.self, SignDestination.self, Remove.self], defaultSubcommand: List.self
+        subcommands: [List.self, Add.self, Show.self, Attach.self, RotateDestination.self, SignDestination.self, Remove.self],
+        defaultSubcommand: List.self
     )
 
     static func location(_ destination: Destination) -> String {

@@ -72,7 +72,7 @@ struct RevokeServer: AsyncParsableCommand {
         if !revoked.exposedDestinations.isEmpty {
             print(
                 "Its agent can still open the credentials of: \(revoked.exposedDestinations.map(\.name).joined(separator: ", ")). "
-                    + "Rotate those providers' keys if the server may be compromised.")
+                    + "Rotate them if the server may be compromised: mzpanel destinations rotate DESTINATION with the provider's new keys.")
         }
     }
 }
