@@ -237,6 +237,9 @@ class DestinationFormTests(BrowserTestCase):
         self.wait(lambda: self.driver.execute_script("return document.querySelector('[data-recovery-dialog]').open"), "the recovery key was not shown")
         self.css("[data-recovery-ack]").click()
         self.wait(lambda: "manifest" in self.hub.jobs["job_1"], "the existing job was not signed", timeout=60)
+        # The form may still move on (or navigate) after the last signature: verify in a freshly loaded page,
+        # so a navigation cannot swallow the verifying script.
+        self.open("/fixtures/destination-form.html")
         for item in (self.hub.destinations["dst_9"], self.hub.jobs["job_1"]):
             signed = self.js(MANIFEST_SCRIPT, {"manifest": item["manifest"], "accountKey": self.hub.vault["signingKey"]})
             self.assertTrue(signed["ok"])
