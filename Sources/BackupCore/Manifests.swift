@@ -45,6 +45,14 @@ public protocol VersionedManifest: Decodable {
     var version: Int64 { get }
 }
 
+/// A manifest body that vouches for one thing (a job, a destination, a restore run) and can say
+/// where that thing differs from what was signed.
+public protocol SubjectManifest: VersionedManifest {
+    associatedtype Subject
+    /// The fields where `subject` differs from what was signed (empty: it is as signed).
+    func differences(from subject: Subject) -> [String]
+}
+
 /// The fields every manifest body starts with.
 public struct ManifestHeader: Sendable, Codable, Equatable {
     public var type: String
@@ -55,7 +63,7 @@ public struct ManifestHeader: Sendable, Codable, Equatable {
 /// What a person decided about a job: where its data comes from and goes, when, and what is kept.
 /// The job's name, its enabled switch and the hub-side health rules are not in it (they decide
 /// nothing about where data goes).
-public struct JobManifest: Sendable, Codable, Equatable, VersionedManifest {
+public struct JobManifest: Sendable, Codable, Equatable, SubjectManifest {
     public static let type = "job"
     public var type: String
     public var version: Int64
@@ -106,7 +114,7 @@ public struct JobManifest: Sendable, Codable, Equatable, VersionedManifest {
 
 /// What a person decided about a destination: its kind and every non-secret setting (endpoint,
 /// bucket, prefix, path, peer server and address, quota).
-public struct DestinationManifest: Sendable, Codable, Equatable, VersionedManifest {
+public struct DestinationManifest: Sendable, Codable, Equatable, SubjectManifest {
     public static let type = "destination"
     public var type: String
     public var version: Int64

@@ -3,7 +3,7 @@ import Foundation
 /// What a person decided about one restore that replaces data or lands on another server
 /// (docs/sealing.md, "Signed restore orders"): the run it is for, the server that carries it out
 /// and the whole plan (so every field a plan gains is signed without a change here).
-public struct RestoreManifest: Sendable, Codable, Equatable, VersionedManifest {
+public struct RestoreManifest: Sendable, Codable, Equatable, SubjectManifest {
     public static let type = "restore"
     public var type: String
     public var version: Int64

@@ -28,20 +28,23 @@ public enum ManifestSignature {
 
     /// The state people see for a job: `off` without an account key.
     public static func state(of job: Job, accountKey: Data?) -> ManifestState {
-        guard let accountKey else { return .off }
-        guard let manifest = job.manifest else { return .unsigned }
-        guard case .success(let signed) = open(manifest, as: JobManifest.self, accountKey: accountKey),
-            signed.differences(from: job).isEmpty
-        else { return .changed }
-        return .signed
+        state(of: job, signed: job.manifest, as: JobManifest.self, accountKey: accountKey)
     }
 
     public static func state(of destination: Destination, accountKey: Data?) -> ManifestState {
+        state(of: destination, signed: destination.manifest, as: DestinationManifest.self, accountKey: accountKey)
+    }
+
+    /// `off` without an account key, `unsigned` without a manifest, `changed` when it does not
+    /// verify or `subject` differs from it, else `signed`.
+    static func state<Document: SubjectManifest>(
+        of subject: Document.Subject, signed manifest: SignedManifest?, as type: Document.Type, accountKey: Data?
+    ) -> ManifestState {
         guard let accountKey else { return .off }
-        guard let manifest = destination.manifest else { return .unsigned }
-        guard case .success(let signed) = open(manifest, as: DestinationManifest.self, accountKey: accountKey),
-            signed.differences(from: destination).isEmpty
-        else { return .changed }
+        guard let manifest else { return .unsigned }
+        guard case .success(let signed) = open(manifest, as: type, accountKey: accountKey), signed.differences(from: subject).isEmpty else {
+            return .changed
+        }
         return .signed
     }
 }
