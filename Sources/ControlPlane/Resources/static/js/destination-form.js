@@ -18,26 +18,38 @@
 
 import { api } from "./api.js";
 import {
-  addSigningKey,
-  base64Decode,
-  base64UrlEncode,
-  certifyServer,
   createDestinationKey,
   createVault,
-  destinationManifest,
-  fingerprint,
-  generatePeerLogin,
-  jobManifest,
-  restoreManifest,
   MIN_PASSPHRASE_LENGTH,
-  nextManifestVersion,
   openDestinationKey,
-  openSigningKey,
-  sealEnvelope,
-  signManifest,
   unlockVault,
-  verifyServerCertificate,
 } from "./sealing.js";
+import {
+  clearErrors,
+  destinationPath,
+  isShown,
+  labelOf,
+  q,
+  randomRepositoryPassword,
+  scoped,
+  sealToServer,
+  selectedKind,
+  setBusy,
+  setIdle,
+  showAPIError,
+  showErrors,
+  showFormError,
+  wireSubmit,
+} from "./form-kit.js";
+import {
+  signDestination,
+  signExisting,
+  submitSign,
+  submitTrust,
+  vaultSigningKey,
+} from "./trust-forms.js";
+
+export { selectedKind } from "./form-kit.js";
 
 /** The secrets each kind needs in its credential (besides `repositoryPassword`). */
 export const REQUIRED_SECRETS = Object.freeze({
@@ -58,7 +70,6 @@ const SECRET_LABELS = {
 };
 
 const wired = new WeakSet();
-let idCounter = 0;
 
 /** Wires every destination and attach form inside `root`. */
 export function init(root = document) {
@@ -82,231 +93,6 @@ export function init(root = document) {
     wired.add(form);
     wireSubmit(form, submitSign);
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers shared by both forms
-
-const q = (value) => (typeof CSS !== "undefined" && CSS.escape ? CSS.escape(value) : String(value).replace(/["\\]/g, "\\$&"));
-
-/** The kind chosen in the form (the checked `kind` radio, or a `kind` select). */
-export function selectedKind(form) {
-  const checked = form.querySelector('input[name="kind"]:checked');
-  if (checked) return checked.value;
-  const control = form.querySelector('select[name="kind"], input[name="kind"]:not([type="radio"])');
-  return control && control.value ? control.value : "local";
-}
-
-/** True when `element` sits in the fieldset of another kind than `kind`. */
-function inOtherKind(element, form, kind) {
-  const section = element.closest("[data-kind]");
-  return !!section && form.contains(section) && section.getAttribute("data-kind") !== kind;
-}
-
-/** The elements matching `selector` in `form`, except those in other kinds' fieldsets. */
-function scoped(form, kind, selector) {
-  return [...form.querySelectorAll(selector)].filter((element) => !inOtherKind(element, form, kind));
-}
-
-function isShown(element, form) {
-  for (let node = element; node && node !== form; node = node.parentElement) {
-    if (node.hidden) return false;
-  }
-  return true;
-}
-
-function uniqueId(prefix) {
-  idCounter += 1;
-  return `${prefix}-${Date.now().toString(36)}-${idCounter}`;
-}
-
-function labelOf(input, fallback) {
-  const label = input && input.labels && input.labels[0];
-  if (label) {
-    // The label's own text, without nested controls or hints.
-    const text = [...label.childNodes]
-      .filter((node) => node.nodeType === Node.TEXT_NODE || (node.nodeType === Node.ELEMENT_NODE && !node.matches("input, select, textarea, .hint, .optional, small")))
-      .map((node) => node.textContent)
-      .join(" ")
-      .replace(/\s+/g, " ")
-      .replace(/[*:]\s*$/, "")
-      .trim();
-    if (text) return text;
-  }
-  return fallback;
-}
-
-function formErrorBox(form) {
-  let box = form.querySelector("[data-form-error]");
-  if (!box) {
-    box = document.createElement("div");
-    box.className = "notice error";
-    box.setAttribute("role", "alert");
-    box.dataset.formError = "";
-    form.prepend(box);
-  }
-  return box;
-}
-
-function showFormError(form, message, ...extra) {
-  const box = formErrorBox(form);
-  box.replaceChildren(document.createTextNode(message), ...extra);
-  box.hidden = false;
-  box.scrollIntoView({ block: "nearest" });
-}
-
-function clearErrors(form) {
-  for (const paragraph of form.querySelectorAll("[data-error-for]")) {
-    paragraph.textContent = "";
-    paragraph.hidden = true;
-  }
-  for (const input of form.querySelectorAll('[aria-invalid="true"]')) input.removeAttribute("aria-invalid");
-  for (const input of form.querySelectorAll("[data-added-describedby]")) {
-    const added = input.getAttribute("data-added-describedby");
-    const rest = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter((id) => id && id !== added);
-    if (rest.length) input.setAttribute("aria-describedby", rest.join(" "));
-    else input.removeAttribute("aria-describedby");
-    input.removeAttribute("data-added-describedby");
-  }
-  const box = form.querySelector("[data-form-error]");
-  if (box) {
-    box.replaceChildren();
-    box.hidden = true;
-  }
-}
-
-/** The inputs an error field names. */
-function inputsFor(form, kind, field) {
-  if (field === "vault") return scoped(form, kind, "[data-vault-passphrase]");
-  if (field === "vault.confirm") return scoped(form, kind, "[data-vault-passphrase-confirm]");
-  if (field.startsWith("secret.")) return scoped(form, kind, `[data-secret="${q(field.slice("secret.".length))}"]`);
-  return scoped(form, kind, `[name="${q(field)}"]`);
-}
-
-/**
- * Shows `message` next to `field` (its `[data-error-for]` paragraph, else the nearest parent
- * field's, else the form's notice) and marks the field's inputs invalid. Returns the element to
- * focus.
- */
-function showFieldError(form, kind, field, message) {
-  const inputs = inputsFor(form, kind, field);
-  let paragraph = null;
-  for (let name = field; name && !paragraph; name = name.includes(".") ? name.slice(0, name.lastIndexOf(".")) : "") {
-    paragraph = scoped(form, kind, `[data-error-for="${q(name)}"]`)[0] || null;
-  }
-  for (const input of inputs) input.setAttribute("aria-invalid", "true");
-  if (!paragraph) {
-    showFormError(form, message);
-    return inputs[0] || null;
-  }
-  paragraph.textContent = message;
-  paragraph.hidden = false;
-  if (!paragraph.id) paragraph.id = uniqueId("error");
-  for (const input of inputs) {
-    const ids = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
-    if (!ids.includes(paragraph.id)) {
-      ids.push(paragraph.id);
-      input.setAttribute("aria-describedby", ids.join(" "));
-      input.setAttribute("data-added-describedby", paragraph.id);
-    }
-  }
-  return inputs[0] || paragraph;
-}
-
-/** Shows a list of [field, message] errors; focuses the first one. */
-function showErrors(form, kind, errors) {
-  let first = null;
-  for (const [field, message] of errors) {
-    const target = field ? showFieldError(form, kind, field, message) : (showFormError(form, message), null);
-    if (!first && target) first = target;
-  }
-  if (first && typeof first.focus === "function") {
-    if (!first.hasAttribute("tabindex") && !first.matches("input, select, textarea, button")) first.setAttribute("tabindex", "-1");
-    first.focus();
-  }
-}
-
-/** An API error next to its field (the hub names it: `settings.bucket`, `name`…), or in the notice. */
-function showAPIError(form, kind, error, prefix = "") {
-  const message = prefix + (error && error.message ? error.message : String(error));
-  showErrors(form, kind, [[error && error.field ? error.field : null, message]]);
-}
-
-function submitButton(form) {
-  return form.querySelector('button[type="submit"], button:not([type]), input[type="submit"]');
-}
-
-function setBusy(form, label) {
-  form.setAttribute("aria-busy", "true");
-  const button = submitButton(form);
-  if (!button) return;
-  if (button.dataset.idleLabel === undefined) button.dataset.idleLabel = button instanceof HTMLInputElement ? button.value : button.textContent;
-  button.disabled = true;
-  button.setAttribute("aria-busy", "true");
-  if (button instanceof HTMLInputElement) button.value = label;
-  else button.textContent = label;
-}
-
-function setIdle(form, { label, enabled = true } = {}) {
-  form.removeAttribute("aria-busy");
-  const button = submitButton(form);
-  if (!button) return;
-  const text = label ?? button.dataset.idleLabel ?? button.textContent;
-  if (button instanceof HTMLInputElement) button.value = text;
-  else button.textContent = text;
-  button.removeAttribute("aria-busy");
-  button.disabled = !enabled;
-}
-
-function randomRepositoryPassword() {
-  return base64UrlEncode(crypto.getRandomValues(new Uint8Array(32)));
-}
-
-function destinationPath(id) {
-  return `/api/v1/destinations/${encodeURIComponent(id)}`;
-}
-
-/**
- * Seals the destination's DDK to one server and stores the envelope. For a peer destination,
- * `recoverFrom` (a lost server's id) adds a fresh login as that server, so this server can read
- * its repository; the hub gets only the login's htpasswd line.
- */
-async function sealToServer({ accountID, destinationID, kind, serverID, signingKey, ddk, credentialBox, recoverFrom }) {
-  // The key as the hub holds it now, sealed to only when the account certified it.
-  const server = await api("GET", `/api/v1/servers/${encodeURIComponent(serverID)}`);
-  const { publicKey, keyFingerprint: keyID } = server;
-  if (!keyID || !publicKey) throw new Error("this server has no key yet; enroll it first");
-  if (!(await verifyServerCertificate(server.certificate, accountID, server.id, publicKey, signingKey.publicKey))) {
-    throw new Error(
-      `${server.name}'s key is not certified by your account key, so nothing was sealed to it. On ${server.name}, run ` +
-        `"mzpanel-agent fingerprint": if it prints ${await fingerprint(base64Decode(publicKey))}, trust the server on its page; ` +
-        `if not, the key the hub holds is not that server's`,
-    );
-  }
-  const login = kind === "peer" ? await generatePeerLogin(serverID) : null;
-  const recovery = kind === "peer" && recoverFrom ? await generatePeerLogin(recoverFrom) : null;
-  const secrets = login ? { restUser: login.restUser, restPassword: login.restPassword } : undefined;
-  if (secrets && recovery) {
-    secrets.recoverUser = recovery.restUser;
-    secrets.recoverPassword = recovery.restPassword;
-  }
-  const ciphertext = await sealEnvelope({
-    accountID,
-    destinationID,
-    serverID,
-    keyID,
-    serverPublicKey: publicKey,
-    ddk,
-    credentialBox,
-    serverSecrets: secrets,
-  });
-  await api("PUT", `${destinationPath(destinationID)}/envelopes/${encodeURIComponent(serverID)}`, {
-    keyID,
-    version: 1,
-    ciphertext,
-    peerLogin: login ? login.htpasswd : undefined,
-    recoveryLogin: recovery ? recovery.htpasswd : undefined,
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -703,28 +489,6 @@ async function submitDestination(form, state, { loadVault, markVaultNew }) {
 
 // ---------------------------------------------------------------------------------------------
 // The attach form: seal an existing destination to one more server
-
-/**
- * Runs `submit(form)` on submit, one at a time; whatever it throws is shown in the form's
- * notice and the form becomes usable again.
- */
-function wireSubmit(form, submit) {
-  let busy = false;
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (busy) return;
-    busy = true;
-    try {
-      await submit(form);
-    } catch (error) {
-      showFormError(form, error && error.message ? error.message : String(error));
-      setIdle(form);
-    } finally {
-      busy = false;
-    }
-  });
-}
-
 async function submitAttach(form) {
   clearErrors(form);
   const kind = form.dataset.destinationKind || "";
@@ -795,138 +559,6 @@ async function submitAttach(form) {
     setIdle(form);
     showAPIError(form, kind, error);
     return;
-  }
-  if (passphraseInput) passphraseInput.value = "";
-  location.reload();
-}
-
-// ---------------------------------------------------------------------------------------------
-// The account signing key, and the trust form: certify a server's key (docs/sealing.md)
-
-/**
- * The signing key inside an unlocked vault; a vault made before signing existed gets one now
- * (stored with PUT /api/v1/vault). Returns the (possibly new) vault document and the key.
- */
-async function vaultSigningKey(accountID, vault, vaultKey) {
-  const signingKey = await openSigningKey(accountID, vault, vaultKey);
-  if (signingKey) return { vault, signingKey };
-  const added = await addSigningKey(accountID, vault, vaultKey);
-  await api("PUT", "/api/v1/vault", { vault: added.vault, replace: true });
-  return added;
-}
-
-/**
- * The account signing key for a form that typed the vault passphrase; null (the error shown at
- * the passphrase, the form usable again) when the vault does not open with it.
- */
-async function formSigningKey(form, accountID, passphrase) {
-  let vault;
-  try {
-    vault = await api("GET", "/api/v1/vault");
-  } catch (error) {
-    if (error.status === 404) throw new Error("This account has no vault yet: it is made with the first offsite destination");
-    throw error;
-  }
-  try {
-    return (await vaultSigningKey(accountID, vault, await unlockVault(accountID, vault, passphrase))).signingKey;
-  } catch (error) {
-    setIdle(form);
-    showErrors(form, "", [["vault", error.message]]);
-    return null;
-  }
-}
-
-/** Fingerprints compare without case, spaces or separators, as people copy them. */
-function normalizedFingerprint(text) {
-  return String(text).toLowerCase().replace(/[^0-9a-f]/g, "");
-}
-
-async function submitTrust(form) {
-  clearErrors(form);
-  const accountID = form.dataset.accountId || "";
-  const serverID = form.dataset.serverId || "";
-  const typed = form.querySelector("[data-fingerprint]").value.trim();
-  const passphraseInput = form.querySelector("[data-vault-passphrase]");
-  const passphrase = passphraseInput ? passphraseInput.value : "";
-  const errors = [];
-  if (!normalizedFingerprint(typed)) errors.push(["fingerprint", "Type the fingerprint the server prints (mzpanel-agent fingerprint)"]);
-  if (!passphrase) errors.push(["vault", "Enter your vault passphrase"]);
-  if (errors.length) {
-    showErrors(form, "", errors);
-    return;
-  }
-  setBusy(form, "Certifying…");
-  const server = await api("GET", `/api/v1/servers/${encodeURIComponent(serverID)}`);
-  if (!server.publicKey) throw new Error(`${server.name} has not enrolled yet, so it has no key to certify`);
-  const actual = await fingerprint(base64Decode(server.publicKey));
-  if (normalizedFingerprint(typed) !== normalizedFingerprint(actual)) {
-    setIdle(form);
-    showErrors(form, "", [
-      ["fingerprint", `The key the hub holds for ${server.name} has fingerprint ${actual}, not the one you typed: nothing was certified`],
-    ]);
-    return;
-  }
-  const signingKey = await formSigningKey(form, accountID, passphrase);
-  if (!signingKey) return;
-  const certificate = await certifyServer(accountID, server.id, server.publicKey, signingKey);
-  await api("PUT", `/api/v1/servers/${encodeURIComponent(server.id)}/certificate`, { certificate, keyFingerprint: actual });
-  if (passphraseInput) passphraseInput.value = "";
-  location.reload();
-}
-
-// ---------------------------------------------------------------------------------------------
-// The sign form: sign a job or destination as the hub holds it now (docs/sealing.md)
-
-async function signDestination(destination, signingKey) {
-  const manifest = await signManifest(destinationManifest(destination, nextManifestVersion(destination.manifest)), signingKey);
-  await api("PUT", `${destinationPath(destination.id)}/manifest`, { manifest });
-}
-
-/** Signs every destination and job the account has that is not signed yet (right after the vault is made). */
-async function signExisting(signingKey) {
-  for (const destination of (await api("GET", "/api/v1/destinations")).destinations || []) {
-    if (!destination.manifest) await signDestination(destination, signingKey);
-  }
-  let cursor = "";
-  do {
-    const page = await api("GET", `/api/v1/jobs?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
-    for (const job of page.jobs || []) {
-      if (job.manifestState === "signed") continue;
-      const manifest = await signManifest(jobManifest(job, nextManifestVersion(job.manifest)), signingKey);
-      await api("PUT", `/api/v1/jobs/${encodeURIComponent(job.id)}/manifest`, { manifest });
-    }
-    cursor = page.nextCursor || "";
-  } while (cursor);
-}
-
-async function submitSign(form) {
-  clearErrors(form);
-  const accountID = form.dataset.accountId || "";
-  const kind = form.dataset.signKind || "";
-  const id = form.dataset.id || "";
-  const passphraseInput = form.querySelector("[data-vault-passphrase]");
-  const passphrase = passphraseInput ? passphraseInput.value : "";
-  if (!passphrase) {
-    showErrors(form, "", [["vault", "Enter your vault passphrase"]]);
-    return;
-  }
-  if (!accountID || !id || !["job", "destination", "restore"].includes(kind)) {
-    showFormError(form, "This page does not name what to sign; reload it.");
-    return;
-  }
-  setBusy(form, "Signing…");
-  const signingKey = await formSigningKey(form, accountID, passphrase);
-  if (!signingKey) return;
-  if (kind === "restore") {
-    const run = await api("GET", `/api/v1/runs/${encodeURIComponent(id)}`);
-    const manifest = await signManifest(restoreManifest(run, nextManifestVersion(null)), signingKey);
-    await api("PUT", `/api/v1/runs/${encodeURIComponent(id)}/manifest`, { manifest });
-  } else if (kind === "job") {
-    const job = await api("GET", `/api/v1/jobs/${encodeURIComponent(id)}`);
-    const manifest = await signManifest(jobManifest(job, nextManifestVersion(job.manifest)), signingKey);
-    await api("PUT", `/api/v1/jobs/${encodeURIComponent(id)}/manifest`, { manifest });
-  } else {
-    await signDestination(await api("GET", destinationPath(id)), signingKey);
   }
   if (passphraseInput) passphraseInput.value = "";
   location.reload();
