@@ -182,6 +182,7 @@ extension SQLHubStore {
 
     public func enqueueCommand(_ command: AgentCommand, accountID: String, serverID: String) async throws {
         try await write { db in try await Self.insertCommand(command, accountID: accountID, serverID: serverID, on: db) }
+        await commandBell.ring(serverID)
     }
 
     static func insertCommand(_ command: AgentCommand, accountID: String, serverID: String, on db: any SQLDatabase) async throws {

@@ -50,13 +50,14 @@ extension SQLHubStore {
             try await Self.recordLatestRun(id: run.id, on: db)
             try await Self.insertCommand(command, accountID: run.accountID, serverID: run.serverID, on: db)
         }
+        await commandBell.ring(run.serverID)
     }
 
     /// Stores a restore run's signed manifest and queues its order in one transaction, only while
     /// the run is queued and awaiting its signature (false otherwise: signed meanwhile, or cancelled).
     public func approveRestore(_ run: Run, manifest: SignedManifest, command: AgentCommand) async throws -> Bool {
         let signed = try ColumnJSON.encode(RunSignature(state: .signed, manifest: manifest))
-        return try await write { db in
+        let approved = try await write { db in
             guard
                 let row = try await db.raw(
                     "SELECT status, signature FROM runs WHERE id = \(bind: run.id) AND account_id = \(bind: run.accountID)"
@@ -68,6 +69,8 @@ extension SQLHubStore {
             try await Self.insertCommand(command, accountID: run.accountID, serverID: run.serverID, on: db)
             return true
         }
+        if approved { await commandBell.ring(run.serverID) }
+        return approved
     }
 
     public func updateRun(_ run: Run) async throws {

@@ -8,6 +8,8 @@ import SQLiteKit
 /// The SQL implementation of `HubStore`, on SQLite or PostgreSQL through SQLKit.
 public final class SQLHubStore: HubStore {
     public let backend: SQLBackend
+    /// Rung after a command for a server is committed (agents' long-polls wait on it).
+    public let commandBell = CommandBell()
 
     /// Opens the store and applies pending migrations.
     public init(backend: SQLBackend) async throws {

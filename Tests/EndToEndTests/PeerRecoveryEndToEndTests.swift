@@ -58,7 +58,10 @@ extension PeerEndToEndTests {
         // The storage server picks up the new login with its next job sync; the restore retries until then.
         var last = ""
         let restored = try await fleet.eventually(90) {
-            let attempt = try await fleet.cli.run(["restore", snapshot, "--server", "web-2", "--target", target.path, "--wait", "--json"])
+            // Onto another server: the CLI signs the restore order with the vault's key.
+            let attempt = try await fleet.cli.run([
+                "restore", snapshot, "--server", "web-2", "--target", target.path, "--wait", "--json", "--vault-passphrase-file", passphrase.path,
+            ])
             last = attempt.stdout + attempt.stderr
             return attempt.status == 0
         }

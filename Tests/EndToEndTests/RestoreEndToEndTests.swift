@@ -266,7 +266,11 @@ struct RestoreEndToEndTests {
         try await fleet.trust(agentB, vault: secrets.vaultArguments)
         let attached = try await fleet.cli.run(["destinations", "attach", "offsite", "--server", "web-2"] + secrets.vaultArguments)
         #expect(attached.status == 0, "\(attached.stderr)")
-        let restored = try await fleet.cli.run(["restore", snapshot, "--server", "web-2", "--target", target.path, "--wait", "--json"])
+        // Onto another server in an account with a vault: without the passphrase the order waits for a signature.
+        let held = try await fleet.cli.run(["restore", snapshot, "--server", "web-2", "--target", target.path, "--wait"])
+        #expect(held.status != 0 && held.stderr.contains("waits for your signature"), "\(held.stdout)\(held.stderr)")
+        let restored = try await fleet.cli.run(
+            ["restore", snapshot, "--server", "web-2", "--target", target.path, "--wait", "--json"] + secrets.vaultArguments)
         #expect(restored.status == 0, "\(restored.stdout)\(restored.stderr)")
         #expect(restored.object["serverID"] as? String == agentB.serverID)
         #expect(try Self.snapshot(of: URL(fileURLWithPath: target.path + tree.path)) == Self.snapshot(of: tree))

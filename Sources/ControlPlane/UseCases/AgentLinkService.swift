@@ -121,6 +121,9 @@ struct AgentLinkService {
         return report
     }
 
+    /// How long a waiting poll goes without asking the store when nothing wakes it.
+    static let safetyPoll: Duration = .seconds(2)
+
     /// The server's pending commands, waiting up to `wait` seconds for one.
     func commands(for server: Server, wait: Int) async throws -> CommandList {
         guard (0...Self.maxWaitSeconds).contains(wait) else {
@@ -128,6 +131,8 @@ struct AgentLinkService {
         }
         let deadline = ContinuousClock.now + .seconds(wait)
         let ticket = await hub.polls.begin(serverID: server.id)
+        // A newer poll of the same server wakes this one, which then answers empty.
+        await hub.store.commandBell.ring(server.id)
         while true {
             let commands = try await hub.store.pendingCommands(serverID: server.id)
             // A hub that is shutting down answers at once instead of holding the poll open.
@@ -135,11 +140,11 @@ struct AgentLinkService {
                 await hub.polls.end(serverID: server.id, ticket: ticket)
                 return CommandList(commands: commands)
             }
-            // The store is asked every 250 ms; a newer poll of the same server ends this one within 25 ms.
-            for _ in 0..<10 {
-                guard await hub.polls.isCurrent(serverID: server.id, ticket: ticket) else { return CommandList(commands: []) }
-                try await Task.sleep(for: .milliseconds(25))
-            }
+            guard await hub.polls.isCurrent(serverID: server.id, ticket: ticket) else { return CommandList(commands: []) }
+            // Woken when a command is queued in this process; the store is asked again at the latest
+            // after `safetyPoll` (a command queued by another process, or a lost wake-up).
+            await hub.store.commandBell.wait(for: server.id, upTo: min(Self.safetyPoll, max(deadline - ContinuousClock.now, .milliseconds(1))))
+            guard await hub.polls.isCurrent(serverID: server.id, ticket: ticket) else { return CommandList(commands: []) }
         }
     }
 
