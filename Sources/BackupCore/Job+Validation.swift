@@ -41,7 +41,8 @@ extension JobSources {
         case .hub where !clean.paths.isEmpty || !clean.databases.isEmpty || !clean.excludes.isEmpty || clean.stack != nil:
             throw .invalid(
                 "sources",
-                "a hub job backs up the hub's own state (database and data directory, as `mzpanel admin backup` does); give it no paths, databases or stack")
+                "a hub job backs up the hub's own state (database and data directory, as `mzpanel admin backup` does); give it no paths, databases or stack"
+            )
         case .check where !clean.paths.isEmpty || !clean.databases.isEmpty || !clean.excludes.isEmpty:
             throw .invalid("sources", "a check job reads the repositories this server already writes; give it no paths or databases")
         case .database where !clean.paths.isEmpty:
@@ -153,7 +154,9 @@ extension JobKind {
     public static func parse(_ text: String) throws(DomainError) -> JobKind {
         guard let kind = JobKind(rawValue: text.lowercased()) else {
             throw .invalid(
-                "kind", "\"\(text)\" is not a job kind; use full (paths and databases), database (databases only), check (verify the repositories) or hub (the hub's own state, from the hub's machine)")
+                "kind",
+                "\"\(text)\" is not a job kind; use full (paths and databases), database (databases only), check (verify the repositories) or hub (the hub's own state, from the hub's machine)"
+            )
         }
         return kind
     }

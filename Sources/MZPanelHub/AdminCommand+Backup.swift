@@ -44,7 +44,8 @@ extension AdminCommand {
         @OptionGroup var state: HubStateOptions
         @Option(
             name: .long,
-            help: ArgumentHelp("The backup file to write (mode 0600); - writes it to standard output (how hub jobs stream it into restic).", valueName: "FILE"))
+            help: ArgumentHelp(
+                "The backup file to write (mode 0600); - writes it to standard output (how hub jobs stream it into restic).", valueName: "FILE"))
         var to: String?
         @Option(
             name: .long,
@@ -52,15 +53,20 @@ extension AdminCommand {
                 "Instead of a file: back up to this destination through the agent on the hub's machine (its hub job, created the first time), now, and wait.",
                 valueName: "DESTINATION"))
         var destination: String?
-        @Option(name: .long, help: ArgumentHelp("With --destination: the server whose agent allows hub backups (default: the only one).", valueName: "SERVER"))
+        @Option(
+            name: .long,
+            help: ArgumentHelp("With --destination: the server whose agent allows hub backups (default: the only one).", valueName: "SERVER"))
         var server: String?
         @Option(name: .long, help: ArgumentHelp("With --destination: the hub job's name when it is created.", valueName: "NAME"))
         var job: String = "hub-backup"
         @Option(name: .long, help: ArgumentHelp("With --destination: the hub job's schedule when it is created.", valueName: "SCHEDULE"))
         var schedule: String = "daily"
-        @Option(name: .long, help: ArgumentHelp("With --destination: the account's vault passphrase, to sign the job it creates (trust mode).", valueName: "FILE"))
+        @Option(
+            name: .long,
+            help: ArgumentHelp("With --destination: the account's vault passphrase, to sign the job it creates (trust mode).", valueName: "FILE"))
         var vaultPassphraseFile: String?
-        @Option(name: .long, help: ArgumentHelp("With --destination: give up waiting after this many seconds (the run goes on).", valueName: "SECONDS"))
+        @Option(
+            name: .long, help: ArgumentHelp("With --destination: give up waiting after this many seconds (the run goes on).", valueName: "SECONDS"))
         var timeout: Int = 6 * 3600
         @Option(name: .long, help: ArgumentHelp("File holding the passphrase (- for standard input); without it, a prompt.", valueName: "FILE"))
         var passphraseFile: String?
@@ -72,7 +78,8 @@ extension AdminCommand {
             case (.some, .some): throw ValidationError("give either --to or --destination, not both")
             case (nil, .some) where passphraseFile != nil:
                 throw ValidationError(
-                    "with --destination the archive passphrase is the one the agent was given (mzpanel-agent hub-backup enable --passphrase-file); leave out --passphrase-file")
+                    "with --destination the archive passphrase is the one the agent was given (mzpanel-agent hub-backup enable --passphrase-file); leave out --passphrase-file"
+                )
             default: break
             }
         }
@@ -86,7 +93,9 @@ extension AdminCommand {
             }
             guard let to else { return }
             let toStandardOutput = to == "-"
-            if !toStandardOutput && FileManager.default.fileExists(atPath: to) && !force { throw CLIError("\(to) exists; pass --force to replace it") }
+            if !toStandardOutput && FileManager.default.fileExists(atPath: to) && !force {
+                throw CLIError("\(to) exists; pass --force to replace it")
+            }
             let passphrase = try AdminCommand.backupPassphrase(file: passphraseFile, confirm: !toStandardOutput)
             try HubBackupArchive.checkPassphrase(passphrase)
             let directory = state.resolvedDataDir

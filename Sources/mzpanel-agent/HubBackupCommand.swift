@@ -59,8 +59,9 @@ struct HubBackupCommand: ParsableCommand {
             guard let settings = try stateOptions.state.loadHubBackup() else {
                 return print("Hub backups are not allowed on this server (mzpanel-agent hub-backup enable allows them).")
             }
-            print("Hub backups allowed: data directory \(settings.dataDirectory), program \(settings.program), passphrase file \(settings.passphraseFile)"
-                + (settings.environmentFile.map { ", settings \($0)" } ?? ""))
+            print(
+                "Hub backups allowed: data directory \(settings.dataDirectory), program \(settings.program), passphrase file \(settings.passphraseFile)"
+                    + (settings.environmentFile.map { ", settings \($0)" } ?? ""))
         }
     }
 }

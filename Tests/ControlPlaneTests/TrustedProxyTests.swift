@@ -17,12 +17,16 @@ struct TrustedProxyTests {
         #expect(none.clientAddress(peer: "127.0.0.1", forwardedFor: ["203.0.113.9"]) == "127.0.0.1")
         let loopback = try TrustedProxies.parse(["127.0.0.1", "::1"])
         #expect(loopback.clientAddress(peer: "192.0.2.4", forwardedFor: ["203.0.113.9"]) == "192.0.2.4", "an untrusted peer's header is ignored")
-        #expect(loopback.clientAddress(peer: "127.0.0.1", forwardedFor: ["6.6.6.6, 203.0.113.9"]) == "203.0.113.9", "what the client wrote is left of its hop")
+        #expect(
+            loopback.clientAddress(peer: "127.0.0.1", forwardedFor: ["6.6.6.6, 203.0.113.9"]) == "203.0.113.9",
+            "what the client wrote is left of its hop")
         #expect(loopback.clientAddress(peer: "::1", forwardedFor: ["203.0.113.9"]) == "203.0.113.9")
         #expect(loopback.clientAddress(peer: "127.0.0.1", forwardedFor: []) == "127.0.0.1")
         #expect(loopback.clientAddress(peer: "127.0.0.1", forwardedFor: ["203.0.113.9, not-an-address"]) == "127.0.0.1")
         let chain = try TrustedProxies.parse(["127.0.0.1/32,10.0.0.0/8"])
-        #expect(chain.clientAddress(peer: "127.0.0.1", forwardedFor: ["6.6.6.6", "198.51.100.3, 10.1.2.3"]) == "198.51.100.3", "several headers are one list")
+        #expect(
+            chain.clientAddress(peer: "127.0.0.1", forwardedFor: ["6.6.6.6", "198.51.100.3, 10.1.2.3"]) == "198.51.100.3",
+            "several headers are one list")
         #expect(chain.clientAddress(peer: "127.0.0.1", forwardedFor: ["::ffff:198.51.100.3"]) == "198.51.100.3")
         let v6 = try TrustedProxies.parse(["fd00::/8"])
         #expect(v6.clientAddress(peer: "fd12::1", forwardedFor: ["2001:db8::7"]) == "2001:db8::7")
@@ -51,7 +55,9 @@ struct TrustedProxyTests {
     }
 
     @Test func behindATrustedProxyEachClientIsThrottledAndAuditedByItsOwnAddress() async throws {
-        try await withTestHub(testing: .live, configure: { $0.trustedProxies = try! TrustedProxies.parse(["127.0.0.1", "::1"]) }) { hub, client in
+        let proxies = try TrustedProxies.parse(["127.0.0.1", "::1"])
+        let configure: (inout HubConfiguration) -> Void = { $0.trustedProxies = proxies }
+        try await withTestHub(testing: .live, configure: configure) { hub, client in
             let account = try await hub.account("proxied@example.com")
             try await Self.failTwenty(client) { _ in "198.51.100.7" }
             let other = #"{"email":"fresh@example.com","password":"not the password"}"#

@@ -36,7 +36,8 @@ struct AgentUnitTests {
         defer { fleet.shutdown() }
         let (data, _) = try await URLSession.shared.data(from: try #require(URL(string: fleet.url + "/install.sh")))
         let installed = try Self.unitInScript(String(decoding: data, as: UTF8.self))
-        let render = CommandRunner(binary: Self.checkout.appendingPathComponent("scripts/render-agent-unit"), environment: ProcessInfo.processInfo.environment)
+        let render = CommandRunner(
+            binary: Self.checkout.appendingPathComponent("scripts/render-agent-unit"), environment: ProcessInfo.processInfo.environment)
         let packaged = try await render.run([])
         #expect(packaged.status == 0, "\(packaged.stderr)")
         #expect(!installed.contains("@") && !packaged.stdout.contains("@"), "every placeholder is filled")

@@ -70,7 +70,8 @@ struct InstallCAFileEndToEndTests {
         #expect(shown.object["enrolledAt"] != nil && shown.object["lastSeenAt"] != nil, "\(shown.stdout)")
 
         let missing = try await unshare.run([
-            "--mount", "--fork", "/bin/sh", "-c", "curl --cacert '\(work.path)/ca.pem' -fsSL '\(fleet.url)/install.sh' | sh -s -- --ca-file /nonexistent/ca.pem",
+            "--mount", "--fork", "/bin/sh", "-c",
+            "curl --cacert '\(work.path)/ca.pem' -fsSL '\(fleet.url)/install.sh' | sh -s -- --ca-file /nonexistent/ca.pem",
         ])
         #expect(missing.status != 0 && missing.stderr.contains("cannot read the CA file"), "\(missing.stderr)")
     }

@@ -189,7 +189,8 @@ struct DestinationCopy {
                 "this server has not allowed hub backups; on the hub's machine run `mzpanel-agent hub-backup enable --data-dir /var/lib/mzpanel --passphrase-file FILE` as root, or move the job to that server"
             )
         }
-        context.log("writing the hub's encrypted state (\(settings.dataDirectory)) with \(settings.program) admin backup into \(HubBackupSettings.filename)")
+        context.log(
+            "writing the hub's encrypted state (\(settings.dataDirectory)) with \(settings.program) admin backup into \(HubBackupSettings.filename)")
         var environment = try settings.hubEnvironment()
         environment[OrphanProcesses.marker] = context.runID
         let summary = try await restic.backupStdin(

@@ -32,7 +32,7 @@ enum OpenAPISchemas {
             "expiresInSeconds": {"type": "integer", "minimum": 60, "maximum": 63244800, "description": "absent: the token does not expire"}}},
           "TokenCreated": {"type": "object", "required": ["secret", "token"], "properties": {"token": {"$ref": "#/components/schemas/APIToken"},
             "secret": {"type": "string"}}},
-          "Server": {"type": "object", "required": ["accountID", "capabilities", "createdAt", "id", "name"], "properties": {"id": {"type": "string"},
+          "Server": {"type": "object", "required": ["accountID", "createdAt", "id", "name"], "properties": {"id": {"type": "string"},
             "accountID": {"type": "string"}, "name": {"type": "string"}, "publicKey": {"type": "string"}, "keyFingerprint": {"type": "string"},
             "certificate": {"type": "string", "format": "byte", "description": "the account's certificate of publicKey (docs/sealing.md)"},
             "agentVersion": {"type": "string"}, "enrolledAt": {"type": "string", "format": "date-time"}, "lastSeenAt": {"type": "string",

@@ -21,7 +21,8 @@ public struct TrustedProxies: Sendable, Equatable {
             let parts = trimmed.split(separator: "/", omittingEmptySubsequences: false)
             guard (1...2).contains(parts.count), let bytes = TrustedProxies.addressBytes(String(parts[0])) else {
                 throw TrustedProxyError(
-                    "\"\(text)\" is not an address or network; give a proxy's address (127.0.0.1, ::1) or a network in CIDR form (10.0.0.0/8, fd00::/8)")
+                    "\"\(text)\" is not an address or network; give a proxy's address (127.0.0.1, ::1) or a network in CIDR form (10.0.0.0/8, fd00::/8)"
+                )
             }
             let maximum = bytes.count * 8
             let prefix = parts.count == 2 ? Int(parts[1]) : maximum
@@ -47,7 +48,9 @@ public struct TrustedProxies: Sendable, Equatable {
         public var description: String {
             let family = bytes.count == 4 ? AF_INET : AF_INET6
             var buffer = [CChar](repeating: 0, count: 64)
-            let text = bytes.withUnsafeBytes { inet_ntop(family, $0.baseAddress, &buffer, socklen_t(buffer.count)) != nil ? String(cString: buffer) : "?" }
+            let text = bytes.withUnsafeBytes {
+                inet_ntop(family, $0.baseAddress, &buffer, socklen_t(buffer.count)) != nil ? String(cString: buffer) : "?"
+            }
             return "\(text)/\(prefix)"
         }
     }

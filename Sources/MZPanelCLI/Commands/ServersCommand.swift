@@ -88,7 +88,8 @@ struct ServersCommand: AsyncParsableCommand {
                 (
                     "Hub backups",
                     item.capabilities.contains(AgentCapability.hubBackup)
-                        ? "allowed (hub jobs run here: mzpanel admin backup --destination D)" : "not allowed (mzpanel-agent hub-backup enable on the box)"
+                        ? "allowed (hub jobs run here: mzpanel admin backup --destination D)"
+                        : "not allowed (mzpanel-agent hub-backup enable on the box)"
                 ),
                 ("Last seen", Output.date(item.lastSeenAt)), ("Created", Output.date(item.createdAt)),
             ])
