@@ -17,10 +17,14 @@ public struct AuditEvent: Sendable, Codable, Equatable {
     public var status: Int
     /// The resource created or acted on, when the path or the answer names one.
     public var resourceID: String?
+    /// The client's IP address (behind a trusted reverse proxy, the one it forwarded; nil in entries from before it was kept).
+    public var address: String?
 
     public init(
-        id: String, accountID: String, at: Date, actor: String, action: String, method: String, path: String, status: Int, resourceID: String?
+        id: String, accountID: String, at: Date, actor: String, action: String, method: String, path: String, status: Int, resourceID: String?,
+        address: String? = nil
     ) {
+        self.address = address
         self.id = id
         self.accountID = accountID
         self.at = at

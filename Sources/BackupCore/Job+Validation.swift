@@ -38,6 +38,11 @@ extension JobSources {
                 "sources.paths", "a full job backs up at least one path (and optionally databases); for databases only, use kind \"database\"")
         case .database where clean.databases.isEmpty:
             throw .invalid("sources.databases", "a database job needs at least one database, e.g. postgresql:shop")
+        case .hub where !clean.paths.isEmpty || !clean.databases.isEmpty || !clean.excludes.isEmpty || clean.stack != nil:
+            throw .invalid(
+                "sources",
+                "a hub job backs up the hub's own state (database and data directory, as `mzpanel admin backup` does); give it no paths, databases or stack"
+            )
         case .check where !clean.paths.isEmpty || !clean.databases.isEmpty || !clean.excludes.isEmpty:
             throw .invalid("sources", "a check job reads the repositories this server already writes; give it no paths or databases")
         case .database where !clean.paths.isEmpty:
@@ -149,7 +154,9 @@ extension JobKind {
     public static func parse(_ text: String) throws(DomainError) -> JobKind {
         guard let kind = JobKind(rawValue: text.lowercased()) else {
             throw .invalid(
-                "kind", "\"\(text)\" is not a job kind; use full (paths and databases), database (databases only) or check (verify the repositories)")
+                "kind",
+                "\"\(text)\" is not a job kind; use full (paths and databases), database (databases only), check (verify the repositories) or hub (the hub's own state, from the hub's machine)"
+            )
         }
         return kind
     }

@@ -2,9 +2,32 @@ import Foundation
 
 /// What a job does: `full` backs up paths and databases, `database` databases only, `check`
 /// verifies the server's repository at each destination (`restic check`, reading a rotating part
-/// of the data each time).
+/// of the data each time), `hub` backs up the hub itself: the agent on the hub's machine streams
+/// the encrypted archive of `mzpanel admin backup` into restic (only where that agent was allowed
+/// to, locally: `mzpanel-agent hub-backup enable`; docs/operations.md).
 public enum JobKind: String, Sendable, Codable, CaseIterable {
-    case full, database, check
+    case full, database, check, hub
+}
+
+/// What an agent can do beyond the basics, reported to the hub on every call
+/// (`X-MZPanel-Agent-Capabilities`). The hub uses it only to refuse jobs a server cannot run.
+public enum AgentCapability {
+    /// The box's administrator ran `mzpanel-agent hub-backup enable`: it may run `hub` jobs.
+    public static let hubBackup = "hub-backup"
+
+    /// The capabilities in a header value: comma-separated known names, unknown ones dropped; nil
+    /// without a header (an agent call that does not report them: the hub keeps what it knows).
+    public static func parse(_ header: String?) -> [String]? {
+        guard let header else { return nil }
+        guard header.count <= 200 else { return [] }
+        let known: Set<String> = [hubBackup]
+        var names: [String] = []
+        for part in header.split(separator: ",") {
+            let name = part.trimmingCharacters(in: .whitespaces)
+            if known.contains(name) && !names.contains(name) { names.append(name) }
+        }
+        return names.sorted()
+    }
 }
 
 /// A database engine the agent can dump and restore.

@@ -17,11 +17,14 @@ public struct Server: Sendable, Codable, Equatable {
     public var enrolledAt: Date?
     public var lastSeenAt: Date?
     public var createdAt: Date
+    /// What the agent reported it can do beyond the basics (`AgentCapability`), e.g. `hub-backup`.
+    public var capabilities: [String]
 
     public init(
         id: String, accountID: String, name: String, publicKey: String? = nil, keyFingerprint: String? = nil, certificate: String? = nil,
-        agentVersion: String? = nil, enrolledAt: Date? = nil, lastSeenAt: Date? = nil, createdAt: Date
+        agentVersion: String? = nil, enrolledAt: Date? = nil, lastSeenAt: Date? = nil, createdAt: Date, capabilities: [String] = []
     ) {
+        self.capabilities = capabilities
         self.id = id
         self.accountID = accountID
         self.name = name
@@ -32,6 +35,21 @@ public struct Server: Sendable, Codable, Equatable {
         self.enrolledAt = enrolledAt
         self.lastSeenAt = lastSeenAt
         self.createdAt = createdAt
+    }
+}
+
+extension Server {
+    /// Decodes a server; `capabilities` may be missing (a hub from before capabilities).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try c.decode(String.self, forKey: .id), accountID: try c.decode(String.self, forKey: .accountID),
+            name: try c.decode(String.self, forKey: .name), publicKey: try c.decodeIfPresent(String.self, forKey: .publicKey),
+            keyFingerprint: try c.decodeIfPresent(String.self, forKey: .keyFingerprint),
+            certificate: try c.decodeIfPresent(String.self, forKey: .certificate),
+            agentVersion: try c.decodeIfPresent(String.self, forKey: .agentVersion),
+            enrolledAt: try c.decodeIfPresent(Date.self, forKey: .enrolledAt), lastSeenAt: try c.decodeIfPresent(Date.self, forKey: .lastSeenAt),
+            createdAt: try c.decode(Date.self, forKey: .createdAt), capabilities: try c.decodeIfPresent([String].self, forKey: .capabilities) ?? [])
     }
 }
 

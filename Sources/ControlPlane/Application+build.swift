@@ -15,6 +15,7 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
     let router = Router(context: HubRequestContext.self)
     let actions = AuditMiddleware.ActionTable()
     router.add(middleware: ErrorMappingMiddleware(routes: actions))
+    router.add(middleware: ClientAddressMiddleware(proxies: hub.configuration.trustedProxies))
     router.add(middleware: Authenticator(store: hub.store, clock: hub.clock))
     router.add(middleware: AuditMiddleware(hub: hub, table: actions))
     var api = APIRouter(router: router)
@@ -43,7 +44,9 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: document)))
     }
     try registerWebRoutes(on: router, hub: hub)
+    let unitTemplate = try String(contentsOfFile: try WebAssets.resourceRoot() + "/agent/mzpanel-agent.service", encoding: .utf8)
     let installTemplate = try String(contentsOfFile: try WebAssets.resourceRoot() + "/agent/install.sh", encoding: .utf8)
+        .replacingOccurrences(of: "@AGENT_UNIT@\n", with: AgentBuilds.agentUnit(template: unitTemplate, binary: AgentBuilds.installedBinary))
     AgentDistributionRoutes(hub: hub, template: installTemplate).register(on: router)
     actions.fill(routes: api.docs + [openAPIRoute] + AgentDistributionRoutes.docs)
     return (router, api.docs + [openAPIRoute] + AgentDistributionRoutes.docs)

@@ -35,6 +35,8 @@ public struct HubConfiguration: Sendable {
     /// The directory with the agent builds the hub serves (`--agent-dir`, default DATA_DIR/agent;
     /// nil: none). `scripts/build-agent` writes them.
     public var agentDirectory: String?
+    /// Reverse proxies whose `X-Forwarded-For` names the client (none: the socket's peer is the client).
+    public var trustedProxies = TrustedProxies()
 
     public init() {}
 

@@ -88,7 +88,10 @@ public struct EnrollmentCreated: Codable, Sendable {
     public let command: String
     /// The one-liner that installs the agent from the hub (`curl -fsSL HUB/install.sh | sudo sh`) and asks for the token.
     public let installCommand: String
-    public init(enrollmentToken: EnrollmentToken, secret: String, command: String, installCommand: String) {
+    /// The one-liner for a hub certificate from a private CA (`curl --cacert ca.pem … | sudo sh -s -- --ca-file ca.pem`); https hubs only.
+    public let privateCAInstallCommand: String?
+    public init(enrollmentToken: EnrollmentToken, secret: String, command: String, installCommand: String, privateCAInstallCommand: String? = nil) {
+        self.privateCAInstallCommand = privateCAInstallCommand
         self.enrollmentToken = enrollmentToken
         self.secret = secret
         self.command = command

@@ -42,14 +42,61 @@ extension AdminCommand {
                 "SQLite is copied with VACUUM INTO (one consistent instant), PostgreSQL with pg_dump. The file is encrypted with AES-256-GCM under a key derived from the passphrase (PBKDF2-SHA256, 600,000 rounds); keep the passphrase apart from the file."
         )
         @OptionGroup var state: HubStateOptions
-        @Option(name: .long, help: ArgumentHelp("The backup file to write (mode 0600).", valueName: "FILE")) var to: String
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "The backup file to write (mode 0600); - writes it to standard output (how hub jobs stream it into restic).", valueName: "FILE"))
+        var to: String?
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Instead of a file: back up to this destination through the agent on the hub's machine (its hub job, created the first time), now, and wait.",
+                valueName: "DESTINATION"))
+        var destination: String?
+        @Option(
+            name: .long,
+            help: ArgumentHelp("With --destination: the server whose agent allows hub backups (default: the only one).", valueName: "SERVER"))
+        var server: String?
+        @Option(name: .long, help: ArgumentHelp("With --destination: the hub job's name when it is created.", valueName: "NAME"))
+        var job: String = "hub-backup"
+        @Option(name: .long, help: ArgumentHelp("With --destination: the hub job's schedule when it is created.", valueName: "SCHEDULE"))
+        var schedule: String = "daily"
+        @Option(
+            name: .long,
+            help: ArgumentHelp("With --destination: the account's vault passphrase, to sign the job it creates (trust mode).", valueName: "FILE"))
+        var vaultPassphraseFile: String?
+        @Option(
+            name: .long, help: ArgumentHelp("With --destination: give up waiting after this many seconds (the run goes on).", valueName: "SECONDS"))
+        var timeout: Int = 6 * 3600
         @Option(name: .long, help: ArgumentHelp("File holding the passphrase (- for standard input); without it, a prompt.", valueName: "FILE"))
         var passphraseFile: String?
         @Flag(name: .long, help: "Replace the file if it exists.") var force = false
 
+        func validate() throws {
+            switch (to, destination) {
+            case (nil, nil): throw ValidationError("give --to FILE (an encrypted file here) or --destination D (through the agent on this machine)")
+            case (.some, .some): throw ValidationError("give either --to or --destination, not both")
+            case (nil, .some) where passphraseFile != nil:
+                throw ValidationError(
+                    "with --destination the archive passphrase is the one the agent was given (mzpanel-agent hub-backup enable --passphrase-file); leave out --passphrase-file"
+                )
+            default: break
+            }
+        }
+
         func run() async throws {
-            if FileManager.default.fileExists(atPath: to) && !force { throw CLIError("\(to) exists; pass --force to replace it") }
-            let passphrase = try AdminCommand.backupPassphrase(file: passphraseFile, confirm: true)
+            if let destination {
+                return try await HubBackupClient.backupNow(
+                    .init(
+                        destination: destination, server: server, jobName: job, schedule: schedule, vaultPassphraseFile: vaultPassphraseFile,
+                        timeout: timeout))
+            }
+            guard let to else { return }
+            let toStandardOutput = to == "-"
+            if !toStandardOutput && FileManager.default.fileExists(atPath: to) && !force {
+                throw CLIError("\(to) exists; pass --force to replace it")
+            }
+            let passphrase = try AdminCommand.backupPassphrase(file: passphraseFile, confirm: !toStandardOutput)
             try HubBackupArchive.checkPassphrase(passphrase)
             let directory = state.resolvedDataDir
             var files: [HubBackupArchive.Contents.File] = []
@@ -64,12 +111,19 @@ extension AdminCommand {
             files += try AdminCommand.dataFiles(in: directory)
             let contents = HubBackupArchive.Contents(formatVersion: 1, hubVersion: hubVersion, created: Date(), engine: engine, files: files)
             let sealed = try HubBackupArchive.seal(contents, passphrase: passphrase)
+            let summary = "Backed up the hub (\(engine), \(files.count) file\(files.count == 1 ? "" : "s"), \(sealed.count) bytes encrypted)"
+            if toStandardOutput {
+                // The archive is the output; the summary goes to standard error.
+                try FileHandle.standardOutput.write(contentsOf: sealed)
+                FileHandle.standardError.write(Data((summary + ".\n").utf8))
+                return
+            }
             do {
                 try SecretFile.write(sealed, to: to, mode: 0o600)
             } catch {
                 throw CLIError("cannot write \(to): \(error)")
             }
-            print("Backed up the hub (\(engine), \(files.count) file\(files.count == 1 ? "" : "s"), \(sealed.count) bytes encrypted) to \(to).")
+            print(summary + " to \(to).")
         }
 
         /// A consistent copy of `hub.sqlite`, taken beside it and removed after reading.
@@ -142,7 +196,17 @@ extension AdminCommand {
             }
             // Opening the store runs the migrations a backup from an older version needs.
             let store = try await state.openStore(logger: Logger(label: "mzpanel.admin"))
+            let interrupted: Int
+            do {
+                interrupted = try await store.backend.interruptUnfinishedRuns(at: Date())
+            } catch {
+                await store.shutdown()
+                throw CLIError("restored, but the runs in progress at backup time could not be closed: \(error)")
+            }
             await store.shutdown()
+            if interrupted > 0 {
+                print("\(interrupted) run\(interrupted == 1 ? " was" : "s were") in progress when the backup was taken; marked interrupted.")
+            }
             print(
                 "Restored the hub's \(contents.engine) state of \(ISO8601DateFormatter().string(from: contents.created)) (hub \(contents.hubVersion)) into \(contents.engine == "sqlite" ? directory : "the PostgreSQL database"). Start the hub on the same public URL: agents reconnect with their credentials."
             )

@@ -88,6 +88,13 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
+        help: ArgumentHelp(
+            "A reverse proxy (address or CIDR network) whose X-Forwarded-For names the client, for the login throttle and the audit log; repeatable. Default: $MZPANEL_TRUSTED_PROXIES (comma-separated), else none.",
+            valueName: "CIDR"))
+    var trustedProxy: [String] = []
+
+    @Option(
+        name: .long,
         help:
             "Directory with the agent builds served at /agent/ and by /install.sh (scripts/build-agent writes them to dist/). Default: DATA_DIR/agent."
     )
@@ -109,6 +116,12 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.secureCookies = tls != nil || (publicURL?.hasPrefix("https://") ?? false)
         configuration.allowPrivateWebhooks = allowPrivateWebhooks || environment["MZPANEL_ALLOW_PRIVATE_WEBHOOKS"] == "1"
         configuration.agentDirectory = agentDir ?? (state.resolvedDataDir + "/agent")
+        do {
+            configuration.trustedProxies = try TrustedProxies.parse(
+                trustedProxy.isEmpty ? [environment["MZPANEL_TRUSTED_PROXIES"] ?? ""] : trustedProxy)
+        } catch {
+            throw CLIError("--trusted-proxy / MZPANEL_TRUSTED_PROXIES: \(error)")
+        }
         if let text = environment["MZPANEL_MISSED_GRACE_SECONDS"] {
             guard let seconds = TimeInterval(text), seconds >= 0 else {
                 throw CLIError("MZPANEL_MISSED_GRACE_SECONDS=\(text) is not a number of seconds")
@@ -128,7 +141,10 @@ struct ServeCommand: AsyncParsableCommand {
         let app = try buildApplication(hub: hub, logger: logger, server: server)
         logger.info(
             "hub starting",
-            metadata: ["hub.listen": "\(listen)", "hub.tls": "\(tls != nil)", "hub.database": "\(store.backend.dialect.rawValue)"])
+            metadata: [
+                "hub.listen": "\(listen)", "hub.tls": "\(tls != nil)", "hub.database": "\(store.backend.dialect.rawValue)",
+                "hub.trusted_proxies": "\(configuration.trustedProxies.networks.map(\.description).joined(separator: ","))",
+            ])
         do {
             try await app.runService()
         } catch {

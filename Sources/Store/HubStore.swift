@@ -150,6 +150,8 @@ public protocol AgentLinkStore: Sendable {
     func server(agentCredentialHash: String) async throws -> Server?
     /// Records that the agent called, and the version it reports (`User-Agent`) when given.
     func touchServer(id: String, at: Date, agentVersion: String?) async throws
+    /// The same, also recording the capabilities the agent reports when they changed (nil: unchanged).
+    func touchServer(id: String, at: Date, agentVersion: String?, capabilities: [String]?) async throws
     /// Applies an agent's run event once (per server and event id) as `RunLifecycle` decides; nil when it was applied before.
     func ingest(_ event: RunEvent, accountID: String, serverID: String, now: Date) async throws -> RunDecision?
     func enqueueCommand(_ command: AgentCommand, accountID: String, serverID: String) async throws

@@ -241,6 +241,15 @@ enum Migrations {
                 "ALTER TABLE runs ADD COLUMN signature TEXT"
             ]
         ),
+        (
+            12,
+            [
+                // What each server's agent reported it can do (AgentCapability), comma-separated; '' for none.
+                "ALTER TABLE servers ADD COLUMN capabilities TEXT NOT NULL DEFAULT ''",
+                // The client's address of each audit entry (behind a trusted proxy, the forwarded one).
+                "ALTER TABLE audit_events ADD COLUMN address TEXT",
+            ]
+        ),
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.

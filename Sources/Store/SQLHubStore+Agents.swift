@@ -29,13 +29,25 @@ extension SQLHubStore {
     }
 
     public func touchServer(id: String, at: Date, agentVersion: String?) async throws {
+        try await touchServer(id: id, at: at, agentVersion: agentVersion, capabilities: nil)
+    }
+
+    public func touchServer(id: String, at: Date, agentVersion: String?, capabilities: [String]?) async throws {
         try await read { db in
-            if let agentVersion {
+            let ms = at.millisecondsSince1970
+            switch (agentVersion, capabilities) {
+            case (let version?, let names?):
                 try await db.raw(
-                    "UPDATE servers SET last_seen_at = \(bind: at.millisecondsSince1970), agent_version = \(bind: agentVersion) WHERE id = \(bind: id)"
+                    "UPDATE servers SET last_seen_at = \(bind: ms), agent_version = \(bind: version), capabilities = \(bind: names.joined(separator: ",")) WHERE id = \(bind: id)"
                 ).run()
-            } else {
-                try await db.raw("UPDATE servers SET last_seen_at = \(bind: at.millisecondsSince1970) WHERE id = \(bind: id)").run()
+            case (let version?, nil):
+                try await db.raw("UPDATE servers SET last_seen_at = \(bind: ms), agent_version = \(bind: version) WHERE id = \(bind: id)").run()
+            case (nil, let names?):
+                try await db.raw(
+                    "UPDATE servers SET last_seen_at = \(bind: ms), capabilities = \(bind: names.joined(separator: ",")) WHERE id = \(bind: id)"
+                ).run()
+            case (nil, nil):
+                try await db.raw("UPDATE servers SET last_seen_at = \(bind: ms) WHERE id = \(bind: id)").run()
             }
         }
     }

@@ -7,9 +7,9 @@ extension SQLHubStore {
         try await write { db in
             try await db.raw(
                 """
-                INSERT INTO audit_events (id, account_id, at, actor, action, method, path, status, resource_id)
+                INSERT INTO audit_events (id, account_id, at, actor, action, method, path, status, resource_id, address)
                 VALUES (\(bind: event.id), \(bind: event.accountID), \(bind: event.at.millisecondsSince1970), \(bind: event.actor), \(bind: event.action),
-                        \(bind: event.method), \(bind: event.path), \(bind: event.status), \(bind: event.resourceID))
+                        \(bind: event.method), \(bind: event.path), \(bind: event.status), \(bind: event.resourceID), \(bind: event.address))
                 """
             ).run()
         }
@@ -32,7 +32,8 @@ extension SQLHubStore {
                 AuditEvent(
                     id: try row.text("id"), accountID: try row.text("account_id"), at: try row.date("at"), actor: try row.text("actor"),
                     action: try row.text("action"), method: try row.text("method"), path: try row.text("path"),
-                    status: Int(try row.integer("status")), resourceID: try row.optionalText("resource_id"))
+                    status: Int(try row.integer("status")), resourceID: try row.optionalText("resource_id"),
+                    address: try row.optionalText("address"))
             }
             return Self.page(events, limit: limit) { Cursor(createdAt: $0.at, id: $0.id) }
         }

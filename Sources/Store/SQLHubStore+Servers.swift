@@ -172,7 +172,8 @@ extension SQLHubStore {
             publicKey: try row.optionalText("public_key"), keyFingerprint: try row.optionalText("key_fingerprint"),
             certificate: try row.optionalText("certificate"), agentVersion: try row.optionalText("agent_version"),
             enrolledAt: try row.optionalDate("enrolled_at"),
-            lastSeenAt: try row.optionalDate("last_seen_at"), createdAt: try row.date("created_at")
+            lastSeenAt: try row.optionalDate("last_seen_at"), createdAt: try row.date("created_at"),
+            capabilities: (try row.optionalText("capabilities") ?? "").split(separator: ",").map(String.init)
         )
     }
 

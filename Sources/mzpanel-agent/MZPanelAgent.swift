@@ -9,7 +9,7 @@ struct MZPanelAgent: AsyncParsableCommand {
         abstract: "The MZPanel Backups agent: runs this server's backup jobs with restic and reports to the hub.",
         subcommands: [
             EnrollCommand.self, DaemonCommand.self, RunCommand.self, RestoreCommand.self, RestoreRunCommand.self, StatusCommand.self,
-            FingerprintCommand.self, TrustCommand.self, StacksCommand.self, UpgradeGuardCommand.self,
+            FingerprintCommand.self, TrustCommand.self, StacksCommand.self, HubBackupCommand.self, UpgradeGuardCommand.self,
         ]
     )
 

@@ -68,7 +68,7 @@ struct TestHub: Sendable {
 /// `allowPrivateWebhooks` as `mzpanel serve --allow-private-webhooks` (receivers on 127.0.0.1),
 /// `configure` changes any other setting.
 func withTestHub<T: Sendable>(
-    allowPrivateWebhooks: Bool = false, configure: (inout HubConfiguration) -> Void = { _ in },
+    allowPrivateWebhooks: Bool = false, testing: TestingSetup = .router, configure: (inout HubConfiguration) -> Void = { _ in },
     _ body: @Sendable (TestHub, any TestClientProtocol) async throws -> T
 ) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mzpanel-api-\(UUID().uuidString)")
@@ -85,7 +85,7 @@ func withTestHub<T: Sendable>(
     let hub = TestHub(store: store, clock: clock, services: HubServices(store: store, clock: clock, configuration: configuration))
     do {
         let app = try buildApplication(hub: hub.services, logger: TestHub.logger)
-        let result = try await app.test(.router) { client in try await body(hub, client) }
+        let result = try await app.test(testing) { client in try await body(hub, client) }
         await store.shutdown()
         return result
     } catch {

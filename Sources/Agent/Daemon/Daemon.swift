@@ -69,7 +69,8 @@ public actor Daemon {
         self.clock = clock
         self.logger = logger
         self.identity = try state.loadIdentity()
-        self.link = try HubLink(hubURL: identity.hubURL, credential: try state.loadCredential(), trust: state.hubTrust)
+        self.link = try HubLink(
+            hubURL: identity.hubURL, credential: try state.loadCredential(), trust: state.hubTrust, capabilities: { [state] in state.capabilities })
         self.sync = JobSync(state: state, settings: settings, agentBinary: agentBinary)
         self.options = options
         self.agentBinary = agentBinary

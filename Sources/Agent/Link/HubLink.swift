@@ -18,14 +18,22 @@ public final class HubLink: Sendable {
     private let session: URLSession
     private let trust: HubTrust
     private let timeout: TimeInterval
+    /// What the agent can do beyond the basics (`AgentCapability`), read at each call so that
+    /// `mzpanel-agent hub-backup enable` shows on the hub at the next poll. nil: no header (the hub
+    /// keeps what it knows).
+    private let capabilities: (@Sendable () -> [String])?
 
     /// - Parameters:
     ///   - hubURL: e.g. `https://hub.example.com` (a path prefix is kept).
     ///   - credential: the agent credential; nil only for enrollment.
     ///   - trust: the authorities the hub's certificate must chain to (the CA file stored at enrollment, or the system's).
     ///   - timeout: seconds for ordinary calls (long polls add their wait).
-    public init(hubURL: String, credential: String?, trust: HubTrust = .system, timeout: TimeInterval = 30) throws {
+    public init(
+        hubURL: String, credential: String?, trust: HubTrust = .system, timeout: TimeInterval = 30,
+        capabilities: (@Sendable () -> [String])? = nil
+    ) throws {
         self.baseURL = try Self.normalize(hubURL)
+        self.capabilities = capabilities
         self.credential = credential
         self.trust = trust
         self.timeout = timeout
@@ -154,6 +162,10 @@ public final class HubLink: Sendable {
         request.setValue("application/json", forHTTPHeaderField: "Accept")
         if let credential { request.setValue("Agent " + credential, forHTTPHeaderField: "Authorization") }
         request.setValue("mzpanel-agent/\(AgentVersion.current)", forHTTPHeaderField: "User-Agent")
+        if credential != nil, let capabilities {
+            // Sent even when empty, so that `hub-backup disable` shows as well.
+            request.setValue(capabilities().joined(separator: ","), forHTTPHeaderField: "X-MZPanel-Agent-Capabilities")
+        }
         if let body {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             request.httpBody = try HubJSON.encoder().encode(body)

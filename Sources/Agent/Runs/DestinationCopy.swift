@@ -121,6 +121,16 @@ struct DestinationCopy {
                 log("failed: stack \(stack.project): \(Self.words(error))")
             }
         }
+        if job.kind == .hub {
+            do {
+                summaries.append(try await backupHub())
+            } catch {
+                try Self.rethrowIfCancelled(error)
+                try Self.rethrowIfRepositoryMissing(error, nothingWritten: summaries.isEmpty)
+                failures.append("hub: \(Self.words(error))")
+                log("failed: hub: \(Self.words(error))")
+            }
+        }
         for database in job.sources.databases {
             do {
                 summaries.append(try await backup(database))
@@ -167,6 +177,28 @@ struct DestinationCopy {
             host: host, producer: producer,
             progress: progressHandler(phase: "\(destination.name) \(filename)"))
         report(summary, what: filename)
+        return summary
+    }
+
+    /// The hub's own state (a `hub` job): `mzpanel admin backup --to -` streams the encrypted
+    /// archive straight into `restic backup --stdin` (never a file here), with the data directory,
+    /// program and passphrase file this box's administrator allowed (`mzpanel-agent hub-backup enable`).
+    private func backupHub() async throws -> ResticBackupSummary {
+        guard let settings = try context.state.loadHubBackup() else {
+            throw AgentError(
+                "this server has not allowed hub backups; on the hub's machine run `mzpanel-agent hub-backup enable --data-dir /var/lib/mzpanel --passphrase-file FILE` as root, or move the job to that server"
+            )
+        }
+        context.log(
+            "writing the hub's encrypted state (\(settings.dataDirectory)) with \(settings.program) admin backup into \(HubBackupSettings.filename)")
+        var environment = try settings.hubEnvironment()
+        environment[OrphanProcesses.marker] = context.runID
+        let summary = try await restic.backupStdin(
+            repository, filename: HubBackupSettings.filename,
+            tags: SnapshotTags.tags(jobID: job.id, runID: context.runID, source: HubBackupSettings.sourceTag),
+            host: host, producer: ProducerCommand(executable: settings.program, arguments: settings.archiveArguments(), environment: environment),
+            progress: progressHandler(phase: "\(destination.name) \(HubBackupSettings.filename)"))
+        report(summary, what: HubBackupSettings.filename)
         return summary
     }
 

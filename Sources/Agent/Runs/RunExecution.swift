@@ -76,7 +76,9 @@ public struct RunExecution: Sendable {
 
         let lifecycle = RunSession(
             state: state,
-            link: try? HubLink(hubURL: identity.hubURL, credential: state.loadCredential(), trust: state.hubTrust, timeout: deliveryTimeout),
+            link: try? HubLink(
+                hubURL: identity.hubURL, credential: state.loadCredential(), trust: state.hubTrust, timeout: deliveryTimeout,
+                capabilities: { [state] in state.capabilities }),
             log: log, clock: clock, deliveryTimeout: deliveryTimeout)
         let started = clock.now()
         let run = Run(

@@ -37,7 +37,7 @@ struct AccountRoutes {
         let (secret, session) = try await hub.startSession(user: user)
         await hub.audit(
             accountID: user.accountID, caller: nil, actor: user.email, action: "Log in", method: "POST",
-            path: "/api/v1/session", status: 201, resourceID: nil)
+            path: "/api/v1/session", status: 201, resourceID: nil, address: context.clientAddress)
         var response = try JSONBody(LoginResponse(account: account, email: user.email, expiresAt: session.expiresAt), status: .created)
             .response(from: request, context: context)
         response.setCookie(hub.sessionCookie(secret, expires: session.expiresAt))

@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HTTPTypes
 import HubAPI
 import Hummingbird
 import LinkProtocol
@@ -75,6 +76,8 @@ struct AgentRoutes {
 
     /// The server whose agent is calling; 401 without a valid agent credential.
     func agent(_ request: Request) async throws -> Server {
-        try await link.authenticate(request.headers[.authorization], userAgent: request.headers[.userAgent])
+        try await link.authenticate(
+            request.headers[.authorization], userAgent: request.headers[.userAgent],
+            capabilities: request.headers[HTTPField.Name("X-MZPanel-Agent-Capabilities")!])
     }
 }

@@ -74,7 +74,7 @@ struct AuditMiddleware: RouterMiddleware {
         if resource?.isEmpty == true { resource = nil }
         await hub.audit(
             accountID: caller.accountID, caller: caller, action: table.action(request.method, path), method: request.method.rawValue,
-            path: path, status: Int(response.status.code), resourceID: resource)
+            path: path, status: Int(response.status.code), resourceID: resource, address: context.clientAddress)
         return response
     }
 
@@ -89,14 +89,15 @@ struct AuditMiddleware: RouterMiddleware {
 extension HubServices {
     /// Records an audit entry; a failure to record is logged and does not undo the change.
     func audit(
-        accountID: String, caller: Caller?, actor: String? = nil, action: String, method: String, path: String, status: Int, resourceID: String?
+        accountID: String, caller: Caller?, actor: String? = nil, action: String, method: String, path: String, status: Int, resourceID: String?,
+        address: String? = nil
     ) async {
         var who = actor ?? caller?.label ?? "unknown"
         if actor == nil, let userID = caller?.userID, let user = try? await store.user(id: userID) { who = user.email }
         let now = clock.now()
         let event = AuditEvent(
             id: AuditSequence.next(at: now), accountID: accountID, at: now, actor: who, action: action,
-            method: method, path: path, status: status, resourceID: resourceID)
+            method: method, path: path, status: status, resourceID: resourceID, address: address)
         do {
             try await store.insertAudit(event)
         } catch {

@@ -20,13 +20,17 @@ public struct Caller: Sendable {
 public struct HubRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var caller: Caller?
-    /// The client's IP address as the hub's socket sees it (a reverse proxy's, behind one).
-    public let clientAddress: String?
+    /// The client's IP address: the socket's peer, or behind a trusted reverse proxy the address
+    /// it forwarded (`ClientAddressMiddleware`, `--trusted-proxy`).
+    public var clientAddress: String?
+    /// The address of the socket's peer (a reverse proxy's, behind one).
+    public let peerAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.caller = nil
-        self.clientAddress = source.channel.remoteAddress?.ipAddress
+        self.peerAddress = source.channel.remoteAddress?.ipAddress
+        self.clientAddress = peerAddress
     }
 
     public var maxUploadSize: Int { BodyLimit.json }

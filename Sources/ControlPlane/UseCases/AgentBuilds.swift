@@ -61,6 +61,20 @@ public struct AgentBuilds: Sendable {
             .replacingOccurrences(of: "@SHA256_ARM64@", with: build(architecture: "arm64")?.sha256 ?? "")
     }
 
+    /// Where /install.sh puts the agent.
+    public static let installedBinary = "/usr/local/bin/mzpanel-agent"
+
+    /// The agent's systemd unit (`Resources/agent/mzpanel-agent.service`, its one source; the
+    /// package renders the same file with scripts/render-agent-unit) for a binary the hub upgrades
+    /// in place: its directory stays writable under `ProtectSystem=yes`.
+    public static func agentUnit(template: String, binary: String) -> String {
+        let directory = (binary as NSString).deletingLastPathComponent
+        return
+            template
+            .replacingOccurrences(of: "@AGENT_BINARY@", with: binary)
+            .replacingOccurrences(of: "\n@AGENT_UPGRADES@\n", with: "\nReadWritePaths=\(directory)\n")
+    }
+
     /// A POSIX shell single-quoted word.
     static func shellQuoted(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
@@ -70,5 +84,10 @@ public struct AgentBuilds: Sendable {
     /// With the account key's fingerprint, the installed agent pins that key and no other.
     public static func oneLiner(hubURL: String, accountKey: String? = nil) -> String {
         "curl -fsSL \(hubURL)/install.sh | sudo sh" + (accountKey.map { " -s -- --account-key \($0)" } ?? "")
+    }
+
+    /// The same line for a hub whose certificate comes from a private CA: curl and the agent trust `ca.pem` alone.
+    public static func privateCAOneLiner(hubURL: String, accountKey: String? = nil) -> String {
+        "curl --cacert ca.pem -fsSL \(hubURL)/install.sh | sudo sh -s -- --ca-file ca.pem" + (accountKey.map { " --account-key \($0)" } ?? "")
     }
 }

@@ -156,7 +156,7 @@ struct AgentLinkService {
     }
 
     /// The server whose agent presents this `Authorization` header; refused without a valid agent credential.
-    func authenticate(_ header: String?, userAgent: String? = nil) async throws -> Server {
+    func authenticate(_ header: String?, userAgent: String? = nil, capabilities capabilityHeader: String? = nil) async throws -> Server {
         guard let header, header.hasPrefix("Agent ") else {
             throw DomainError(.unauthorized, "agent calls need Authorization: Agent <credential> (from mzpanel-agent enroll)")
         }
@@ -168,7 +168,13 @@ struct AgentLinkService {
         let reported = Self.agentVersion(userAgent)
         var seen = server
         if let reported { seen.agentVersion = reported }
-        try await hub.store.touchServer(id: server.id, at: hub.clock.now(), agentVersion: reported == server.agentVersion ? nil : reported)
+        // The daemon names its capabilities on every call too (`X-MZPanel-Agent-Capabilities`), so
+        // `mzpanel-agent hub-backup enable`/`disable` shows at the next poll; a call without the header changes nothing.
+        let capabilities = AgentCapability.parse(capabilityHeader)
+        if let capabilities { seen.capabilities = capabilities }
+        try await hub.store.touchServer(
+            id: server.id, at: hub.clock.now(), agentVersion: reported == server.agentVersion ? nil : reported,
+            capabilities: capabilities == nil || capabilities == server.capabilities ? nil : capabilities)
         return seen
     }
 

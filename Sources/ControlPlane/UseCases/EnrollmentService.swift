@@ -21,7 +21,9 @@ struct EnrollmentService {
         let hubURL = hub.configuration.effectivePublicURL
         return EnrollmentCreated(
             enrollmentToken: token, secret: secret, command: Self.command(hubURL: hubURL, secret: secret, accountKey: accountKey),
-            installCommand: AgentBuilds.oneLiner(hubURL: hubURL, accountKey: accountKey))
+            installCommand: AgentBuilds.oneLiner(hubURL: hubURL, accountKey: accountKey),
+            privateCAInstallCommand: hubURL.lowercased().hasPrefix("https://")
+                ? AgentBuilds.privateCAOneLiner(hubURL: hubURL, accountKey: accountKey) : nil)
     }
 
     /// The line to paste on the box: the token reaches the agent on standard input through the

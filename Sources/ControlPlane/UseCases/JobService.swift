@@ -19,6 +19,7 @@ struct JobService {
         let retention = try (body.retention ?? .standard).validatedForRequest()
         let server = try await serverID(body.server, accountID: accountID, field: "server")
         let destinations = try await authorizedDestinations(body.destinations, accountID: accountID)
+        if kind == .hub { try await requireHubBackup(serverID: server, accountID: accountID, field: "server") }
         let now = hub.clock.now()
         let job = Job(
             id: ResourceID.make(.job), accountID: accountID, serverID: server, name: name, kind: kind, sources: sources,
@@ -35,6 +36,9 @@ struct JobService {
         var job = original
         if let name = body.name { job.name = try Name.validate(name) }
         if let kind = body.kind { job.kind = try JobKind.parse(kind) }
+        if job.kind == .hub && original.kind != .hub {
+            try await requireHubBackup(serverID: job.serverID, accountID: job.accountID, field: "kind")
+        }
         job.sources = try (body.sources ?? job.sources).validated(for: job.kind)
         if body.schedule != nil || body.timeZone != nil {
             job.schedule = try Schedule.validated(body.schedule ?? job.schedule.calendar, timeZone: body.timeZone ?? job.schedule.timeZone)
@@ -68,6 +72,7 @@ struct JobService {
         guard let server = try await hub.store.server(accountID: job.accountID, reference: job.serverID), server.enrolledAt != nil else {
             throw DomainError.conflict(nil, "the job's server has no agent enrolled yet; run the command printed by `mzpanel servers add` on it")
         }
+        if job.kind == .hub { try await requireHubBackup(serverID: job.serverID, accountID: job.accountID, field: nil) }
         let run = Run(
             id: ResourceID.make(.run), accountID: job.accountID, serverID: job.serverID, jobID: job.id, trigger: .manual,
             status: .queued, createdAt: hub.clock.now())
@@ -119,6 +124,18 @@ struct JobService {
             return JobView(
                 job, now: now, health: hub.health(status, serverOnline: online, now: now), lastRun: status.latestRun,
                 serverName: servers[job.serverID]?.name, manifestState: ManifestSignature.state(of: job, accountKey: accountKey))
+        }
+    }
+
+    /// Hub jobs run only where the box's administrator allowed them (`mzpanel-agent hub-backup enable`,
+    /// reported as a capability): the hub cannot make an arbitrary server read files for it.
+    func requireHubBackup(serverID: String, accountID: String, field: String?) async throws {
+        let server = try await hub.store.server(accountID: accountID, reference: serverID)
+        guard let server, server.capabilities.contains(AgentCapability.hubBackup) else {
+            throw DomainError.conflict(
+                field,
+                "server \(server?.name ?? serverID) has not allowed hub backups: on the hub's machine, run `mzpanel-agent hub-backup enable --data-dir /var/lib/mzpanel --passphrase-file FILE` (as root), then try again"
+            )
         }
     }
 

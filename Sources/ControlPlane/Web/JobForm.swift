@@ -57,6 +57,7 @@ struct JobForm {
             checkSubsetsError, pingURLError, generalError: String?
         let isDatabase: Bool
         let isCheck: Bool
+        let isHub: Bool
 
         init(
             layout: Layout, editing: Bool, action: String, jobID: String?, values: Values, servers: [Option], destinations: [Check],
@@ -70,7 +71,8 @@ struct JobForm {
             self.servers = servers
             self.destinations = destinations
             presets = JobForm.presets
-            isFull = values.kind != "database" && values.kind != "check"
+            isFull = !["database", "check", "hub"].contains(values.kind)
+            isHub = values.kind == "hub"
             isDatabase = values.kind == "database"
             isCheck = values.kind == "check"
             hasDestinations = !destinations.isEmpty

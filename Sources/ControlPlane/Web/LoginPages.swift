@@ -51,7 +51,7 @@ struct LoginPages {
                 let (sessionSecret, session) = try await pages.hub.startSession(user: user)
                 await pages.hub.audit(
                     accountID: user.accountID, caller: nil, actor: user.email, action: "Log in", method: "POST",
-                    path: "/backups/login", status: 303, resourceID: nil)
+                    path: "/backups/login", status: 303, resourceID: nil, address: context.clientAddress)
                 var response = WebResponses.redirect(next)
                 response.setCookie(pages.hub.sessionCookie(sessionSecret, expires: session.expiresAt))
                 response.setCookie(loginCookie("", maxAge: 0))

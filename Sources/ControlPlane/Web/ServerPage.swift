@@ -16,6 +16,7 @@ struct ServerPage {
         let snapshots: [SnapshotRow]
         let enrollCommand: String?
         let installCommand: String?
+        let privateCAInstallCommand: String?
         let enrollToken: String?
         let stacks: StacksView?
         let hasJobs: Bool
@@ -34,6 +35,7 @@ struct ServerPage {
             self.snapshots = snapshots
             enrollCommand = enrollment?.command
             installCommand = enrollment?.installCommand
+            privateCAInstallCommand = enrollment?.privateCAInstallCommand
             enrollToken = enrollment?.secret
             hasJobs = !jobs.isEmpty
             hasRuns = !runs.isEmpty

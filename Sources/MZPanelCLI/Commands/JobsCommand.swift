@@ -48,7 +48,9 @@ struct JobsCommand: AsyncParsableCommand {
     struct JobOptions: ParsableArguments {
         @Option(
             name: .long,
-            help: "full (paths and databases), database (databases only) or check (verify this server's repositories at the destinations).")
+            help:
+                "full (paths and databases), database (databases only), check (verify this server's repositories at the destinations) or hub (the hub's own state, on a server that ran mzpanel-agent hub-backup enable)."
+        )
         var kind: String?
         @Option(name: .long, help: "Check jobs: read the data in this many parts, one part per run (1 = all data every run; default 10).")
         var checkSubsets: Int?

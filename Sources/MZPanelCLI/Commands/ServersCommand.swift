@@ -52,6 +52,12 @@ struct ServersCommand: AsyncParsableCommand {
             print("")
             print("  " + created.enrollment.installCommand)
             print("")
+            if let privateCA = created.enrollment.privateCAInstallCommand {
+                print("If the hub's certificate is from your own CA, copy its PEM file to the server as ca.pem and run instead:")
+                print("")
+                print("  " + privateCA)
+                print("")
+            }
             print("Or, where mzpanel-agent is already installed:")
             print("")
             print("  " + created.enrollment.command)
@@ -79,6 +85,12 @@ struct ServersCommand: AsyncParsableCommand {
                         : "a certificate is stored (sealing verifies it against your vault)"
                 ),
                 ("Agent version", item.agentVersion ?? "-"),
+                (
+                    "Hub backups",
+                    item.capabilities.contains(AgentCapability.hubBackup)
+                        ? "allowed (hub jobs run here: mzpanel admin backup --destination D)"
+                        : "not allowed (mzpanel-agent hub-backup enable on the box)"
+                ),
                 ("Last seen", Output.date(item.lastSeenAt)), ("Created", Output.date(item.createdAt)),
             ])
         }

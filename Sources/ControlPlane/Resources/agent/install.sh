@@ -5,8 +5,10 @@
 #   curl -fsSL @HUB_URL@/install.sh | sudo sh -s -- --token-file FILE            # automation
 #   curl -fsSL @HUB_URL@/install.sh | sudo MZPANEL_ENROLL_TOKEN=… sh            # automation (environment)
 #   curl -fsSL @HUB_URL@/install.sh | sudo sh -s -- --uninstall [--purge]
+#   curl --cacert ca.pem -fsSL @HUB_URL@/install.sh | sudo sh -s -- --ca-file ca.pem   # a hub certificate from a private CA
 #
-# Options: --token-file FILE, --account-key FINGERPRINT (or MZPANEL_ACCOUNT_KEY), --uninstall, --purge.
+# Options: --token-file FILE, --account-key FINGERPRINT (or MZPANEL_ACCOUNT_KEY), --ca-file FILE (or
+# MZPANEL_CA_FILE: the hub's certificate authority, trusted alone for the download and by the agent), --uninstall, --purge.
 # The token is never accepted as an argument: arguments are visible in the process list.
 # Running it again is safe: the binary is replaced only when it differs, an enrolled server is not
 # enrolled again (unless a token is given), and the daemon is restarted.
@@ -27,6 +29,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 TOKEN_FILE=''
 ACCOUNT_KEY="${MZPANEL_ACCOUNT_KEY:-}"
+CA_FILE="${MZPANEL_CA_FILE:-}"
 ACTION=install
 PURGE=0
 while [ $# -gt 0 ]; do
@@ -35,13 +38,20 @@ while [ $# -gt 0 ]; do
     --token-file=*) TOKEN_FILE="${1#*=}"; shift ;;
     --account-key) [ $# -ge 2 ] || die "--account-key needs a FINGERPRINT"; ACCOUNT_KEY="$2"; shift 2 ;;
     --account-key=*) ACCOUNT_KEY="${1#*=}"; shift ;;
+    --ca-file) [ $# -ge 2 ] || die "--ca-file needs a FILE (the hub's CA certificate, PEM)"; CA_FILE="$2"; shift 2 ;;
+    --ca-file=*) CA_FILE="${1#*=}"; shift ;;
     --uninstall) ACTION=uninstall; shift ;;
     --purge) PURGE=1; shift ;;
     --token|--token=*) die "the token is not taken as an argument (the process list shows arguments); use --token-file FILE, MZPANEL_ENROLL_TOKEN or type it when asked" ;;
     -h|--help) sed -n '2,13p' "$0" 2>/dev/null || true; exit 0 ;;
-    *) die "unknown option $1 (options: --token-file FILE, --account-key FINGERPRINT, --uninstall, --purge)" ;;
+    *) die "unknown option $1 (options: --token-file FILE, --account-key FINGERPRINT, --ca-file FILE, --uninstall, --purge)" ;;
   esac
 done
+if [ -n "$CA_FILE" ]; then
+  [ -r "$CA_FILE" ] || die "cannot read the CA file $CA_FILE; give the PEM file of the CA that signed the hub's certificate"
+  grep -q 'BEGIN CERTIFICATE' "$CA_FILE" || die "$CA_FILE holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+  case "$CA_FILE" in /*) ;; *) CA_FILE="$(pwd)/$CA_FILE" ;; esac
+fi
 
 [ "$(id -u)" = 0 ] || die "run it as root: curl -fsSL $HUB_URL/install.sh | sudo sh"
 
@@ -130,9 +140,12 @@ if ! command -v restic >/dev/null 2>&1; then
   command -v restic >/dev/null 2>&1 || die "restic is not installed and no package manager installed it; install restic 0.16 or newer and run this again"
 fi
 
+# With --ca-file, the hub's certificate must chain to that CA (and to no other).
 download() {
-  if command -v curl >/dev/null 2>&1; then curl -fsSL -o "$2" "$1"
-  elif command -v wget >/dev/null 2>&1; then wget -q -O "$2" "$1"
+  if command -v curl >/dev/null 2>&1; then
+    if [ -n "$CA_FILE" ]; then curl -fsSL --cacert "$CA_FILE" -o "$2" "$1"; else curl -fsSL -o "$2" "$1"; fi
+  elif command -v wget >/dev/null 2>&1; then
+    if [ -n "$CA_FILE" ]; then wget -q --ca-certificate="$CA_FILE" -O "$2" "$1"; else wget -q -O "$2" "$1"; fi
   else die "neither curl nor wget is installed"; fi
 }
 
@@ -161,41 +174,9 @@ fi
 
 if has_systemd; then
   say "writing $UNIT"
-  cat >"$UNIT.tmp" <<UNIT
-# Written by the MZPanel Backups install script; rewritten when it runs again.
-[Unit]
-Description=MZPanel Backups agent
-Documentation=$HUB_URL
-After=network-online.target
-Wants=network-online.target
-
-[Service]
-Type=simple
-ExecStart=$BIN daemon
-Restart=always
-RestartSec=5
-# Runs in progress get a minute to finish (the daemon's --shutdown-grace) before they are stopped.
-TimeoutStopSec=90
-UMask=0077
-# Root, because backups read every path and restores write them back. The hardening keeps that:
-# /usr and /boot are read-only except the agent's own directory (upgrades swap the binary there);
-# no PrivateTmp and no ProtectHome, since database sockets often live in /tmp and homes are backed up.
-NoNewPrivileges=yes
-ProtectSystem=yes
-ReadWritePaths=/usr/local/bin
-PrivateTmp=no
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectKernelLogs=yes
-ProtectControlGroups=yes
-ProtectClock=yes
-ProtectHostname=yes
-RestrictRealtime=yes
-LockPersonality=yes
-SystemCallArchitectures=native
-
-[Install]
-WantedBy=multi-user.target
+  # The hub renders its one agent unit here (Resources/agent/mzpanel-agent.service; the package has the same).
+  cat >"$UNIT.tmp" <<'UNIT'
+@AGENT_UNIT@
 UNIT
   mv -f "$UNIT.tmp" "$UNIT"
   systemctl daemon-reload
@@ -226,6 +207,7 @@ if [ -n "$TOKEN" ]; then
   enrolled && set -- "$@" --force
   has_systemd || set -- "$@" --no-systemd
   [ -n "$ACCOUNT_KEY" ] && set -- "$@" --account-key "$ACCOUNT_KEY"
+  [ -n "$CA_FILE" ] && set -- "$@" --ca-file "$CA_FILE"
   # printf is the shell's built-in: the token reaches the agent on standard input, never in argv.
   printf '%s\n' "$TOKEN" | "$BIN" "$@"
   TOKEN=''
