@@ -234,6 +234,13 @@ enum Migrations {
                 """
             ]
         ),
+        (
+            11,
+            [
+                // What a stack job's snapshot holds (docs/stacks.md): project, volumes, services and dumps, as JSON.
+                "ALTER TABLE snapshots ADD COLUMN stack TEXT"
+            ]
+        ),
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.

@@ -33,7 +33,7 @@ struct DestinationCopy {
         }
         let log = context.log
         do {
-            let (summaries, failures, retention) = try await RepositoryLock.withLock(
+            let (summaries, failures, retention, stackContents) = try await RepositoryLock.withLock(
                 directory: context.state.locksDirectory, repository: repository.location
             ) {
                 let memory = RepositoryMemory(state: context.state)
@@ -54,6 +54,7 @@ struct DestinationCopy {
                 outcome.filesNew += Int64(summary.filesNew)
             }
             outcome.removedSnapshotIDs = retention.removed
+            result.stack = stackContents
             let retentionProblem = retention.problem
             if failures.isEmpty {
                 result.status = .succeeded
@@ -76,7 +77,7 @@ struct DestinationCopy {
     /// With `knownInitialized` (an earlier run saw the repository), no restic process checks for it;
     /// a backup that then finds none throws `.repositoryMissing` before writing anything.
     private func copyAndRetain(knownInitialized: Bool, memory: RepositoryMemory) async throws
-        -> ([ResticBackupSummary], [String], (problem: String?, removed: [String]))
+        -> ([ResticBackupSummary], [String], (problem: String?, removed: [String]), StackContents?)
     {
         let log = context.log
         log("destination \(destination.name) (\(destination.id)): repository \(repository.displayLocation)")
@@ -97,9 +98,10 @@ struct DestinationCopy {
         }
         var summaries: [ResticBackupSummary] = []
         var failures: [String] = []
+        var stackContents: StackContents?
         if let refusal {
             log(refusal)
-            return ([], [refusal], await applyRetention())
+            return ([], [refusal], await applyRetention(), nil)
         }
         if job.kind == .full && !job.sources.paths.isEmpty {
             do {
@@ -113,7 +115,9 @@ struct DestinationCopy {
         }
         if let stack = job.sources.stack {
             do {
-                summaries += try await backupStack(stack)
+                let (made, contents) = try await backupStack(stack)
+                summaries += made
+                stackContents = contents
             } catch {
                 try Self.rethrowIfCancelled(error)
                 try Self.rethrowIfRepositoryMissing(error, nothingWritten: summaries.isEmpty)
@@ -137,7 +141,7 @@ struct DestinationCopy {
         }
         var retention: (problem: String?, removed: [String]) = (nil, [])
         if !summaries.isEmpty { retention = await applyRetention() }
-        return (summaries, failures, retention)
+        return (summaries, failures, retention, stackContents)
     }
 
     private func backupFiles() async throws -> ResticBackupSummary {
@@ -173,7 +177,7 @@ struct DestinationCopy {
     /// A stack (docs/stacks.md): each database dumped live from inside its container, then the
     /// project directory and named volumes in one snapshot, with the chosen services stopped only
     /// for that copy. All or nothing: when a part fails, the parts already written are forgotten.
-    private func backupStack(_ source: StackSource) async throws -> [ResticBackupSummary] {
+    private func backupStack(_ source: StackSource) async throws -> ([ResticBackupSummary], StackContents) {
         let log: (String) -> Void = { context.log($0) }
         let docker = try DockerCLI.located()
         StoppedServices.repair(state: context.state, docker: docker, log: log)
@@ -217,7 +221,7 @@ struct DestinationCopy {
             for summary in made { try? await restic.forgetSnapshot(repository, id: summary.snapshotID) }
             throw error
         }
-        return made
+        return (made, plan.contents)
     }
 
     /// `forget --tag job=<id> --host <server> --group-by host,paths --keep-… --prune`: only this

@@ -26,6 +26,8 @@ struct StackPlan: Sendable, Equatable {
     var stop: [(service: String, container: String)]
     /// Services the plan leaves out, in words (for the run log).
     var notes: [String]
+    /// What the snapshot will hold, reported with it (the snapshot page, restore checks).
+    var contents: StackContents
 
     static func == (lhs: StackPlan, rhs: StackPlan) -> Bool {
         lhs.project == rhs.project && lhs.paths == rhs.paths && lhs.volumes == rhs.volumes && lhs.dumps == rhs.dumps
@@ -78,9 +80,18 @@ struct StackPlan: Sendable, Equatable {
         }
         let dumped = Set(dumps.map(\.service))
         let databaseVolumes = Set(stack.services.filter { dumped.contains($0.name) }.flatMap(\.volumes))
+        let taken = kind == .full ? volumes.map(\.name) : []
+        let contents = StackContents(
+            project: stack.project, directory: kind == .full ? stack.directory : nil, volumes: taken,
+            services: stack.services.map { service in
+                StackContents.Service(
+                    name: service.name, volumes: service.volumes.filter { taken.contains($0) },
+                    dump: dumps.first { $0.service == service.name }?.engine)
+            })
         return StackPlan(
             project: stack.project, paths: paths, volumes: volumes.map(\.name),
-            databaseVolumes: volumes.map(\.name).filter { databaseVolumes.contains($0) }, dumps: dumps, stop: stop, notes: notes)
+            databaseVolumes: volumes.map(\.name).filter { databaseVolumes.contains($0) }, dumps: dumps, stop: stop, notes: notes,
+            contents: contents)
     }
 
     /// The dump command line for an engine, run by `sh -c` inside the container; nil when the
