@@ -87,13 +87,16 @@ public struct RestoreExecution: Sendable {
             let staging = state.directory + "/restore-staging-" + ResourceID.make(.run)
             defer { try? FileManager.default.removeItem(atPath: staging) }
             let log = log
-            let project = try await StackRestore(restic: restic, repository: repository, docker: try DockerCLI.located(), log: { log($0) })
-                .perform(
-                    snapshots,
-                    options: .init(
-                        project: stack.project, projectDirectory: stack.projectDirectory, volumes: stack.volumes, databases: stack.databases,
-                        overwrite: plan.overwrite, dryRun: plan.dryRun),
-                    staging: staging)
+            let project = try await StackRestore(
+                restic: restic, repository: repository, docker: try DockerCLI.located(), log: { log($0) },
+                step: { phase, done in await progress(RunProgress(percentDone: done, phase: phase)) }
+            )
+            .perform(
+                snapshots,
+                options: .init(
+                    project: stack.project, projectDirectory: stack.projectDirectory, volumes: stack.volumes, databases: stack.databases,
+                    overwrite: plan.overwrite, dryRun: plan.dryRun),
+                staging: staging)
             log(plan.dryRun ? "dry run of the restore of stack \(project) done" : "stack \(project) restored")
             await progress(RunProgress(percentDone: 1, phase: "done"))
             return 0

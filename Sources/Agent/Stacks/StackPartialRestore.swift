@@ -73,6 +73,7 @@ extension StackRestore {
             log("restoring \(includes.count) volume\(includes.count == 1 ? "" : "s") of snapshot \(files.shortID) for staging")
             try await restic.restore(repository, snapshotID: files.id, target: staging, includes: includes)
             for planned in plannedVolumes {
+                await step("volume \(planned.name)", 0.5)
                 if !planned.exists { try createVolume(planned.name, project: project, volume: planned.volume) }
                 let mountpoint = try volumeMountpoint(planned.name)
                 // In place, so a volume still mounted by a (stopped or running) container is kept.
@@ -85,6 +86,7 @@ extension StackRestore {
         }
         for planned in plannedDatabases {
             guard let dump = layout.dumps[planned.database.service], let path = dump.paths.first else { continue }
+            await step("loading the database of service \(planned.database.service) into \(planned.target)", 0.7)
             try await load(
                 dump, path: path, service: planned.database.service, container: planned.container, into: planned.database.into,
                 timeout: options.databaseTimeout)

@@ -11,6 +11,8 @@ struct StackRestore: Sendable {
     let repository: ResticRepository
     let docker: DockerCLI
     let log: @Sendable (String) -> Void
+    /// Each step as it begins (a phase for the run's progress) with the share done so far.
+    var step: @Sendable (String, Double) async -> Void = { _, _ in }
 
     struct Options: Sendable {
         /// The project name to restore as (default: the one backed up).
@@ -119,6 +121,7 @@ struct StackRestore: Sendable {
 
         // 1. Everything into a staging directory, then the project directory in place.
         try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        await step("reading the stack's files", 0.05)
         log("restoring the stack files of snapshot \(files.shortID) for staging")
         try await restic.restore(repository, snapshotID: files.id, target: staging, includes: [])
         try Self.copyTree(from: staging + originalDirectory, to: directory)
@@ -126,8 +129,9 @@ struct StackRestore: Sendable {
 
         // 2. The named volumes, recreated with compose's labels and filled (a database's volume is
         //    left empty: its dump fills it once the service has started).
-        for volume in layout.volumes {
+        for (index, volume) in layout.volumes.enumerated() {
             let name = "\(project)_\(volume)"
+            await step("volume \(name)", 0.4 + 0.2 * Double(index) / Double(max(layout.volumes.count, 1)))
             if options.overwrite, (try? docker.run(["volume", "inspect", name])) != nil {
                 _ = try docker.run(["volume", "rm", "-f", name])
             }
@@ -150,11 +154,13 @@ struct StackRestore: Sendable {
         if !services.isEmpty {
             _ = try compose.run(["-p", project, "up", "-d"] + services, directory: directory)
         }
-        for service in services {
+        for (index, service) in services.enumerated() {
             guard let dump = layout.dumps[service], let path = dump.paths.first else { continue }
+            await step("loading the database of service \(service)", 0.6 + 0.3 * Double(index) / Double(max(services.count, 1)))
             let container = try compose.container(project: project, service: service, directory: directory)
             try await load(dump, path: path, service: service, container: container, into: nil, timeout: options.databaseTimeout)
         }
+        await step("starting stack \(project)", 0.95)
         _ = try compose.run(["-p", project, "up", "-d"], directory: directory)
         log("stack \(project) is up")
         return project
