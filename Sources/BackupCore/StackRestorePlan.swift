@@ -23,12 +23,26 @@ public struct StackContents: Sendable, Codable, Equatable {
     /// All named volumes the snapshot holds (a dumped database's volume is restored empty, then loaded).
     public var volumes: [String]
     public var services: [Service]
+    /// Host paths of bind mounts outside the project directory that the snapshot holds (`--include-bind`).
+    public var bindMounts: [String]
 
-    public init(project: String, directory: String?, volumes: [String], services: [Service]) {
+    public init(project: String, directory: String?, volumes: [String], services: [Service], bindMounts: [String] = []) {
         self.project = project
         self.directory = directory
         self.volumes = volumes
         self.services = services
+        self.bindMounts = bindMounts
+    }
+
+    enum CodingKeys: String, CodingKey { case project, directory, volumes, services, bindMounts }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        project = try c.decode(String.self, forKey: .project)
+        directory = try c.decodeIfPresent(String.self, forKey: .directory)
+        volumes = try c.decode([String].self, forKey: .volumes)
+        services = try c.decode([Service].self, forKey: .services)
+        bindMounts = try c.decodeIfPresent([String].self, forKey: .bindMounts) ?? []
     }
 
     /// Services whose database the snapshot holds as a dump.

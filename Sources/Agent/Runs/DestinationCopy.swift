@@ -207,12 +207,14 @@ struct DestinationCopy {
             if !plan.paths.isEmpty {
                 let stopped = try StoppedServices.stop(plan.stop.map(\.container), docker: docker, state: context.state, log: log)
                 defer { StoppedServices.start(stopped, docker: docker, state: context.state, log: log) }
-                log("backing up stack \(plan.project): the project directory and \(plan.volumes.count) volume\(plan.volumes.count == 1 ? "" : "s")")
+                log(
+                    "backing up stack \(plan.project): the project directory and \(plan.volumes.count) volume\(plan.volumes.count == 1 ? "" : "s")"
+                        + (plan.binds.isEmpty ? "" : ", bind mounts \(plan.binds.joined(separator: ", "))"))
                 let summary = try await restic.backup(
                     repository, paths: plan.paths, excludes: job.sources.excludes,
                     tags: SnapshotTags.tags(jobID: job.id, runID: context.runID, source: "stack-files") + stackTags
                         + plan.volumes.map { "volume=\($0)" }
-                        + plan.databaseVolumes.map { "dbvolume=\($0)" },
+                        + plan.databaseVolumes.map { "dbvolume=\($0)" } + plan.binds.map { "bind=\($0)" },
                     host: host, progress: progressHandler(phase: "\(destination.name) stack \(plan.project)"))
                 report(summary, what: "stack \(plan.project) files")
                 made.append(summary)

@@ -40,6 +40,8 @@ struct StackRestore: Sendable {
         var volumes: [String]
         var databaseVolumes: Set<String>
         var volumePaths: [String: String]
+        /// Host paths of bind mounts outside the project directory (tag `bind=`), restored where they were.
+        var binds: [String]
         var originalDirectory: String?
         /// Dump snapshots by service.
         var dumps: [String: ResticSnapshot]
@@ -58,7 +60,9 @@ struct StackRestore: Sendable {
                 if let path = files?.paths.first(where: { $0.hasSuffix("/\(original)_\(volume)/_data") }) { paths[volume] = path }
             }
             volumePaths = paths
-            originalDirectory = files?.paths.first { !paths.values.contains($0) }
+            let binds = files.map { tag($0, "bind") } ?? []
+            self.binds = binds
+            originalDirectory = files?.paths.first { !paths.values.contains($0) && !binds.contains($0) }
             var dumps: [String: ResticSnapshot] = [:]
             for snapshot in snapshots where snapshot.tags.contains("stack=\(original)") {
                 if let service = tag(snapshot, "service").first { dumps[service] = snapshot }
@@ -92,6 +96,12 @@ struct StackRestore: Sendable {
         // 0. Every target checked before anything is written.
         var occupied: [String] = []
         if Self.isNonEmpty(directory) { occupied.append("the project directory (\(directory))") }
+        for bind in layout.binds {
+            if Self.isNonEmpty(bind) { occupied.append("bind mount \(bind)") }
+            if options.dryRun {
+                log("dry run: bind mount \(bind) would be restored where it was\(Self.isNonEmpty(bind) ? " (it is not empty: replaced)" : "")")
+            }
+        }
         for volume in layout.volumes {
             let name = "\(project)_\(volume)"
             if let mountpoint = try? volumeMountpoint(name) {
@@ -126,6 +136,10 @@ struct StackRestore: Sendable {
         try await restic.restore(repository, snapshotID: files.id, target: staging, includes: [])
         try Self.copyTree(from: staging + originalDirectory, to: directory)
         log("project directory restored at \(directory)")
+        for bind in layout.binds {
+            try Self.copyTree(from: staging + bind, to: bind)
+            log("bind mount \(bind) restored")
+        }
 
         // 2. The named volumes, recreated with compose's labels and filled (a database's volume is
         //    left empty: its dump fills it once the service has started).

@@ -63,6 +63,10 @@ struct JobsCommand: AsyncParsableCommand {
         @Option(name: .long, help: "With --stack: a service to stop while the volumes are copied (repeatable).") var stop: [String] = []
         @Option(name: .customLong("exclude-volume"), help: "With --stack: a volume to leave out, by its compose name (repeatable).")
         var excludeVolume: [String] = []
+        @Option(
+            name: .customLong("include-bind"),
+            help: "With --stack: the host path of a bind mount outside the project directory to take too (repeatable).")
+        var includeBind: [String] = []
         @Option(name: .long, help: "A path to back up (repeatable).") var path: [String] = []
         @Option(name: .long, help: "A glob to exclude (repeatable).") var exclude: [String] = []
         @Option(name: .long, help: "A database, ENGINE:NAME[@CONNECTION] (repeatable), e.g. postgresql:shop@localhost:5432.") var database: [String] =
@@ -98,13 +102,13 @@ struct JobsCommand: AsyncParsableCommand {
         var sources: JobSources? {
             get throws {
                 if path.isEmpty && exclude.isEmpty && database.isEmpty && stack == nil { return nil }
-                if stack == nil && !(stop.isEmpty && excludeVolume.isEmpty) {
-                    throw CLIError("--stop and --exclude-volume belong to a stack job: add --stack PROJECT")
+                if stack == nil && !(stop.isEmpty && excludeVolume.isEmpty && includeBind.isEmpty) {
+                    throw CLIError("--stop, --exclude-volume and --include-bind belong to a stack job: add --stack PROJECT")
                 }
                 do {
                     return JobSources(
                         paths: path, excludes: exclude, databases: try database.map(DatabaseSource.parse),
-                        stack: stack.map { StackSource(project: $0, stop: stop, excludeVolumes: excludeVolume) })
+                        stack: stack.map { StackSource(project: $0, stop: stop, excludeVolumes: excludeVolume, includeBinds: includeBind) })
                 } catch {
                     throw CLIError("--database: \(error.message)")
                 }
@@ -139,6 +143,7 @@ struct JobsCommand: AsyncParsableCommand {
                     "Stack",
                     stack.project + (stack.stop.isEmpty ? "" : " (stops \(stack.stop.joined(separator: ", ")))")
                         + (stack.excludeVolumes.isEmpty ? "" : " (without volumes \(stack.excludeVolumes.joined(separator: ", ")))")
+                        + (stack.includeBinds.isEmpty ? "" : " (with bind mounts \(stack.includeBinds.joined(separator: ", ")))")
                 ))
         }
         for database in job.sources.databases {
