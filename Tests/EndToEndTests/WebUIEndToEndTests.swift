@@ -84,6 +84,9 @@ struct WebUIEndToEndTests {
                     StackVolume(
                         name: "uploads", engineName: "shop_uploads", mountpoint: "/var/lib/docker/volumes/shop_uploads/_data", sizeBytes: 1_200_000,
                         excluded: false),
+                    StackVolume(
+                        name: "scratch", engineName: "shop_scratch", mountpoint: "/var/lib/docker/volumes/shop_scratch/_data", sizeBytes: 0,
+                        excluded: false),
                 ],
                 bindMounts: [StackBindMount(service: "app", source: "/srv/shop/config", destination: "/etc/shop", insideProject: true)])
         ])
@@ -108,6 +111,19 @@ struct WebUIEndToEndTests {
             "jobs", "add", "stack", "--server", "web-1", "--stack", "shop", "--schedule", "daily", "--destination", "here", "--json",
         ])
         let jobID = try #require(job.object["id"] as? String, "\(job.stderr)")
+        // The site preset over Docker: the web service's volumes and the databases, the rest left out.
+        let site = try await fleet.cli.run([
+            "jobs", "add", "site", "--server", "web-1", "--stack", "shop", "--site", "app", "--schedule", "daily", "--destination", "here",
+        ])
+        #expect(
+            site.status == 0 && site.stdout.contains("Site preset: service app with the databases; volumes left out: scratch."),
+            "\(site.stdout)\(site.stderr)")
+        let siteJob = try await fleet.api("GET", "/api/v1/jobs/site")
+        #expect(((siteJob["sources"] as? [String: Any])?["stack"] as? [String: Any])?["excludeVolumes"] as? [String] == ["scratch"], "\(siteJob)")
+        let notWeb = try await fleet.cli.run([
+            "jobs", "add", "site2", "--server", "web-1", "--stack", "shop", "--site", "db", "--schedule", "daily", "--destination", "here",
+        ])
+        #expect(notWeb.status != 0 && notWeb.stderr.contains("service db of stack shop is a database"), "\(notWeb.stderr)")
         let snapshotID = ResourceID.make(.snapshot)
         try await fleet.tamper(
             """
@@ -120,7 +136,7 @@ struct WebUIEndToEndTests {
         #expect(seen["project"] as? String == "shop", "\(seen)")
         let services = seen["services"] as? [String] ?? []
         #expect(services.count == 2 && services[0].contains("postgres:16") && services[0].contains("postgresql"), "\(services)")
-        #expect(seen["volumes"] as? [String] == ["pgdata", "uploads"], "\(seen)")
+        #expect(seen["volumes"] as? [String] == ["pgdata", "uploads", "scratch"], "\(seen)")
         #expect((seen["protect"] as? String)?.contains("/backups/jobs/new") == true, "\(seen)")
         let tree = seen["tree"] as? [String] ?? []
         #expect(tree.count == 2 && tree[0].contains("database: postgresql dump") && tree[0].contains("volume pgdata"), "\(tree)")

@@ -156,7 +156,11 @@ struct JobsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a job to a server.")
         @Argument(help: "The job's name (unique on its server).") var name: String
         @Option(name: .long, help: "The server (id or name).") var server: String
-        @Option(name: .long, help: "Site preset: this web root with its caches excluded (plus any --database); implies --kind full.")
+        @Option(
+            name: .long,
+            help:
+                "Site preset: this web root with its caches excluded (plus any --database); implies --kind full. With --stack: the web service, whose volumes are kept with the databases, the other services' volumes left out."
+        )
         var site: String?
         @OptionGroup var job: JobOptions
         @Flag(name: .long, help: "Create the job disabled.") var disabled = false
@@ -165,7 +169,26 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             var sources = try job.sources ?? JobSources()
-            if let site {
+            let client = try options.client()
+            var siteNote: String?
+            if let site, var stack = sources.stack {
+                let report = try HubDecoding.decode(
+                    StackReport.self, try await client.raw("GET", "/api/v1/servers/\(server.pathSegment)/stacks"))
+                guard let found = report.stacks.first(where: { $0.project == stack.project.trimmingCharacters(in: .whitespaces) }) else {
+                    throw CLIError(
+                        "--site: the agent of \(server) has not reported a stack \(stack.project); see mzpanel servers stacks \(server) --refresh")
+                }
+                do {
+                    let excludes = try SitePreset.stackExcludes(found, web: site)
+                    stack.excludeVolumes += excludes.filter { !stack.excludeVolumes.contains($0) }
+                    sources.stack = stack
+                    siteNote =
+                        "Site preset: service \(site) with the databases"
+                        + (excludes.isEmpty ? "." : "; volumes left out: \(excludes.joined(separator: ", ")).")
+                } catch {
+                    throw CLIError("--site: \(error.message)")
+                }
+            } else if let site {
                 if let kind = job.kind, kind != JobKind.full.rawValue {
                     throw CLIError("--site backs up files and databases: use it with --kind full or without --kind")
                 }
@@ -189,7 +212,6 @@ struct JobsCommand: AsyncParsableCommand {
                 name: name, server: server, kind: kind, sources: sources, schedule: schedule, timeZone: job.tz,
                 retention: job.retention, destinations: job.destination, enabled: !disabled,
                 staleAfter: try job.staleAfterSeconds, checkSubsets: job.checkSubsets, pingURL: job.pingURL)
-            let client = try options.client()
             let session = VaultSession(client: client, options: vault)
             try await session.requireSigner(for: "job")
             let data = try await client.raw("POST", "/api/v1/jobs", body: body)
@@ -198,6 +220,7 @@ struct JobsCommand: AsyncParsableCommand {
             let signing = try await session.signAfterChange(info.job, intent: JobIntent(body))
             if options.json { return Output.json(data) }
             print("Added job \(info.job.name) (\(info.job.id)).")
+            if let siteNote { print(siteNote) }
             (sealing + signing).forEach { print($0) }
             JobsCommand.describe(info)
         }
