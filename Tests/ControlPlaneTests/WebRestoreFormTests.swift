@@ -73,7 +73,11 @@ struct WebRestoreFormTests {
             let snapshot = Snapshot(
                 id: ResourceID.make(.snapshot), accountID: account.id, serverID: world.serverID, jobID: world.jobID, runID: ResourceID.make(.run),
                 createdAt: hub.clock.now(), copies: [SnapshotCopy(destinationID: world.destinationID, resticSnapshotIDs: ["a1", "b2"])],
-                stack: APIStackRestoreTests.contents)
+                stack: {
+                    var contents = APIStackRestoreTests.contents
+                    contents.bindMounts = ["/srv/shared"]
+                    return contents
+                }())
             try await hub.store.insertSnapshot(snapshot)
             let login = try await client.call(
                 .post, "/api/v1/session", body: #"{"email":"stack-form@example.com","password":"\#(account.password)"}"#)
@@ -87,6 +91,7 @@ struct WebRestoreFormTests {
             #expect(html.contains(#"<li data-database="db">database: postgresql dump</li><li data-volume="pgdata">volume pgdata</li>"#), "\(html)")
             #expect(html.contains(#"data-stack-volume="uploads""#) && html.contains(#"data-stack-database="db""#), "\(html)")
             #expect(!html.contains(#"data-stack-database="app""#), "app has no dump")
+            #expect(html.contains(#"<li data-bind="/srv/shared">bind mount <code>/srv/shared</code>"#), "\(html)")
 
             func post(_ form: String) async throws -> TestResponse {
                 try await client.execute(

@@ -44,6 +44,8 @@ struct SnapshotPage {
         let project: String
         let directory: String?
         let services: [Service]
+        /// Bind mounts outside the project directory the snapshot holds.
+        let bindMounts: [String]
         let volumes: [String]
         let hasVolumes: Bool
         let dumped: [String]
@@ -53,6 +55,7 @@ struct SnapshotPage {
             project = contents.project
             directory = contents.directory
             services = contents.services.map { Service(name: $0.name, volumes: $0.volumes, dump: $0.dump?.rawValue) }
+            bindMounts = contents.bindMounts
             volumes = contents.volumes
             hasVolumes = !contents.volumes.isEmpty
             dumped = contents.dumpedServices

@@ -128,6 +128,7 @@ struct SnapshotsCommand: AsyncParsableCommand {
                     let parts = (service.dump.map { ["database: \($0.rawValue) dump"] } ?? []) + service.volumes.map { "volume \($0)" }
                     print("  service \(service.name)" + (parts.isEmpty ? "" : ": " + parts.joined(separator: ", ")))
                 }
+                for bind in stack.bindMounts { print("  bind mount \(bind)") }
             }
         }
     }
