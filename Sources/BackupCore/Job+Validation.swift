@@ -78,9 +78,23 @@ extension StackSource {
             }
             return clean
         }
+        var binds: [String] = []
+        for (index, bind) in includeBinds.enumerated() {
+            let trimmed = bind.trimmingSpaces
+            let parts = trimmed.split(separator: "/", omittingEmptySubsequences: true)
+            guard trimmed.hasPrefix("/"), !parts.isEmpty, !parts.contains(where: { $0 == "." || $0 == ".." }),
+                !trimmed.contains(where: { $0.isNewline || $0 == "\0" || $0 == "," })
+            else {
+                throw .invalid(
+                    "sources.stack.includeBinds[\(index)]",
+                    "\"\(bind)\" is not the absolute host path of a bind mount (no . or .. parts, no commas), e.g. /srv/shared")
+            }
+            let path = "/" + parts.joined(separator: "/")
+            if !binds.contains(path) { binds.append(path) }
+        }
         return StackSource(
             project: project, stop: try names(stop, field: "sources.stack.stop"),
-            excludeVolumes: try names(excludeVolumes, field: "sources.stack.excludeVolumes"))
+            excludeVolumes: try names(excludeVolumes, field: "sources.stack.excludeVolumes"), includeBinds: binds)
     }
 }
 

@@ -135,18 +135,34 @@ public struct StackSource: Sendable, Codable, Equatable {
     public var stop: [String]
     /// Volumes left out, by their name in the compose file (besides those labelled `mzpanel.backup.exclude=true`).
     public var excludeVolumes: [String]
+    /// Host paths of bind mounts outside the project directory to take too (inside it they are
+    /// part of the project directory already).
+    public var includeBinds: [String]
 
-    public init(project: String, stop: [String] = [], excludeVolumes: [String] = []) {
+    public init(project: String, stop: [String] = [], excludeVolumes: [String] = [], includeBinds: [String] = []) {
         self.project = project
         self.stop = stop
         self.excludeVolumes = excludeVolumes
+        self.includeBinds = includeBinds
     }
+
+    enum CodingKeys: String, CodingKey { case project, stop, excludeVolumes, includeBinds }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         project = try c.decode(String.self, forKey: .project)
         stop = try c.decodeIfPresent([String].self, forKey: .stop) ?? []
         excludeVolumes = try c.decodeIfPresent([String].self, forKey: .excludeVolumes) ?? []
+        includeBinds = try c.decodeIfPresent([String].self, forKey: .includeBinds) ?? []
+    }
+
+    /// `includeBinds` only when there are some, so a stack job without them encodes (and is signed) as before.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(project, forKey: .project)
+        try c.encode(stop, forKey: .stop)
+        try c.encode(excludeVolumes, forKey: .excludeVolumes)
+        if !includeBinds.isEmpty { try c.encode(includeBinds, forKey: .includeBinds) }
     }
 }
 

@@ -20,10 +20,12 @@ public struct RestorePlan: Sendable, Codable, Equatable {
     public var overwrite: Bool
     /// Only report what would change; nothing is written.
     public var dryRun: Bool
+    /// A Docker stack restore (docs/stacks.md) instead of files and databases.
+    public var stack: StackRestoreOptions?
 
     public init(
         snapshotID: String, sourceServerID: String, destinationID: String, resticSnapshotIDs: [String], files: Bool, target: String?,
-        includes: [String], databases: [DatabaseRestore], overwrite: Bool, dryRun: Bool
+        includes: [String], databases: [DatabaseRestore], overwrite: Bool, dryRun: Bool, stack: StackRestoreOptions? = nil
     ) {
         self.snapshotID = snapshotID
         self.sourceServerID = sourceServerID
@@ -35,11 +37,22 @@ public struct RestorePlan: Sendable, Codable, Equatable {
         self.databases = databases
         self.overwrite = overwrite
         self.dryRun = dryRun
+        self.stack = stack
     }
 
     /// Checks paths (absolute, no control characters) and what is asked for.
-    public func validated() throws(DomainError) -> RestorePlan {
+    public func validated(stackContents: StackContents? = nil) throws(DomainError) -> RestorePlan {
         var clean = self
+        if let stack {
+            guard !files, target == nil, includes.isEmpty, databases.isEmpty else {
+                throw .invalid(
+                    "stack",
+                    "a stack restore brings back the stack's project directory, volumes and databases; leave out files, target, include and databases (use stack.projectDirectory, stack.volumes, stack.databases)"
+                )
+            }
+            clean.stack = try stack.validated(contents: stackContents)
+            return clean
+        }
         if let target {
             let trimmed = target.trimmingSpaces
             guard trimmed.hasPrefix("/"), !trimmed.contains(where: \.isNewline), !trimmed.contains("\0") else {

@@ -41,10 +41,12 @@ public struct DestinationResult: Sendable, Codable, Equatable {
     public var bytesAdded: Int64
     public var bytesProcessed: Int64
     public var durationSeconds: Double?
+    /// What a stack job's copy holds (stack jobs only; carried into the snapshot).
+    public var stack: StackContents?
 
     public init(
         destinationID: String, status: CopyStatus, error: String? = nil, resticSnapshotIDs: [String] = [],
-        bytesAdded: Int64 = 0, bytesProcessed: Int64 = 0, durationSeconds: Double? = nil
+        bytesAdded: Int64 = 0, bytesProcessed: Int64 = 0, durationSeconds: Double? = nil, stack: StackContents? = nil
     ) {
         self.destinationID = destinationID
         self.status = status
@@ -53,6 +55,7 @@ public struct DestinationResult: Sendable, Codable, Equatable {
         self.bytesAdded = bytesAdded
         self.bytesProcessed = bytesProcessed
         self.durationSeconds = durationSeconds
+        self.stack = stack
     }
 }
 
@@ -137,8 +140,13 @@ public struct Snapshot: Sendable, Codable, Equatable {
     public var runID: String
     public var createdAt: Date
     public var copies: [SnapshotCopy]
+    /// A stack job's snapshot: the stack it holds (docs/stacks.md).
+    public var stack: StackContents?
 
-    public init(id: String, accountID: String, serverID: String, jobID: String, runID: String, createdAt: Date, copies: [SnapshotCopy]) {
+    public init(
+        id: String, accountID: String, serverID: String, jobID: String, runID: String, createdAt: Date, copies: [SnapshotCopy],
+        stack: StackContents? = nil
+    ) {
         self.id = id
         self.accountID = accountID
         self.serverID = serverID
@@ -146,5 +154,6 @@ public struct Snapshot: Sendable, Codable, Equatable {
         self.runID = runID
         self.createdAt = createdAt
         self.copies = copies
+        self.stack = stack
     }
 }

@@ -20,3 +20,22 @@ public enum SitePreset {
         return JobSources(paths: [clean], excludes: cacheDirectories.map { clean + "/" + $0 } + filePatterns, databases: databases)
     }
 }
+
+extension SitePreset {
+    /// The site preset over Docker (`--stack PROJECT --site SERVICE`): the web service's named
+    /// volumes and the database services (dumped, their volumes kept), the other services' volumes
+    /// left out. Answers the volumes to leave out, by compose name, sorted.
+    public static func stackExcludes(_ stack: DockerStack, web: String) throws(DomainError) -> [String] {
+        let service = web.trimmingSpaces
+        guard let found = stack.services.first(where: { $0.name == service }) else {
+            throw .invalid(
+                "site", "stack \(stack.project) has no service \"\(web)\"; its services: \(stack.services.map(\.name).joined(separator: ", "))")
+        }
+        guard found.database == nil else {
+            throw .invalid(
+                "site", "service \(service) of stack \(stack.project) is a database; name the web service (its databases are dumped anyway)")
+        }
+        let kept = Set(found.volumes + stack.services.filter { $0.database != nil }.flatMap(\.volumes))
+        return stack.volumes.map(\.name).filter { !kept.contains($0) }.sorted()
+    }
+}

@@ -12,9 +12,11 @@ public struct RestoreRequest: Codable, Sendable {
     public let databases: [DatabaseRestore]?
     public let overwrite: Bool?
     public let dryRun: Bool?
+    /// A Docker stack restore (docs/stacks.md): the whole stack, or only some volumes and databases.
+    public let stack: StackRestoreOptions?
     public init(
         snapshot: String, destination: String?, server: String?, target: String?, include: [String]?, files: Bool?,
-        databases: [DatabaseRestore]?, overwrite: Bool?, dryRun: Bool?
+        databases: [DatabaseRestore]?, overwrite: Bool?, dryRun: Bool?, stack: StackRestoreOptions? = nil
     ) {
         self.snapshot = snapshot
         self.destination = destination
@@ -25,5 +27,6 @@ public struct RestoreRequest: Codable, Sendable {
         self.databases = databases
         self.overwrite = overwrite
         self.dryRun = dryRun
+        self.stack = stack
     }
 }

@@ -250,6 +250,13 @@ enum Migrations {
                 "ALTER TABLE audit_events ADD COLUMN address TEXT",
             ]
         ),
+        (
+            13,
+            [
+                // What a stack job's snapshot holds (docs/stacks.md): project, volumes, services and dumps, as JSON.
+                "ALTER TABLE snapshots ADD COLUMN stack TEXT"
+            ]
+        ),
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.

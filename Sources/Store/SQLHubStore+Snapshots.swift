@@ -13,11 +13,12 @@ extension SQLHubStore {
 
     static func insertSnapshot(_ snapshot: Snapshot, on db: any SQLDatabase) async throws {
         let total = snapshot.copies.map(\.bytesTotal).max() ?? 0
+        let stack = try snapshot.stack.map(ColumnJSON.encode)
         try await db.raw(
             """
-            INSERT INTO snapshots (id, account_id, server_id, job_id, run_id, created_at, bytes_total)
+            INSERT INTO snapshots (id, account_id, server_id, job_id, run_id, created_at, bytes_total, stack)
             VALUES (\(bind: snapshot.id), \(bind: snapshot.accountID), \(bind: snapshot.serverID), \(bind: snapshot.jobID),
-                    \(bind: snapshot.runID), \(bind: snapshot.createdAt.millisecondsSince1970), \(bind: total))
+                    \(bind: snapshot.runID), \(bind: snapshot.createdAt.millisecondsSince1970), \(bind: total), \(bind: stack))
             """
         ).run()
         try await db.raw(
@@ -86,7 +87,8 @@ extension SQLHubStore {
             let id = try row.text("id")
             return Snapshot(
                 id: id, accountID: try row.text("account_id"), serverID: try row.text("server_id"), jobID: try row.text("job_id"),
-                runID: try row.text("run_id"), createdAt: try row.date("created_at"), copies: copies[id] ?? []
+                runID: try row.text("run_id"), createdAt: try row.date("created_at"), copies: copies[id] ?? [],
+                stack: try row.optionalText("stack").map { try ColumnJSON.decode(StackContents.self, $0, column: "stack") }
             )
         }
     }

@@ -44,6 +44,31 @@ struct StackPlanTests {
         #expect(plan.notes.contains("service cache: redis is not dumped (its volume is copied)"))
     }
 
+    @Test func bindMountsOutsideTheProjectAreTakenOnlyWhenIncludedAndKnown() throws {
+        var stack = Self.stack()
+        stack.bindMounts = [
+            StackBindMount(service: "app", source: "/srv/shared", destination: "/shared", insideProject: false),
+            StackBindMount(service: "app", source: "/srv/shop/config", destination: "/etc/app", insideProject: true),
+        ]
+        #expect(
+            try StackPlan.make(StackSource(project: "shop"), stack: stack, kind: .full).paths == ["/srv/shop", "/v/shop_pgdata", "/v/shop_uploads"])
+        let plan = try StackPlan.make(StackSource(project: "shop", includeBinds: ["/srv/shared", "/srv/shop/config"]), stack: stack, kind: .full)
+        #expect(plan.paths.last == "/srv/shared" && plan.binds == ["/srv/shared"] && plan.contents.bindMounts == ["/srv/shared"])
+        #expect(plan.notes.contains { $0.contains("/srv/shop/config is inside the project directory") })
+        #expect(try StackPlan.make(StackSource(project: "shop", includeBinds: ["/srv/shared"]), stack: stack, kind: .database).paths.isEmpty)
+        #expect {
+            try StackPlan.make(StackSource(project: "shop", includeBinds: ["/srv/other"]), stack: stack, kind: .full)
+        } throws: { error in
+            "\(error)".contains("no bind mount from /srv/other") && "\(error)".contains("/srv/shared")
+        }
+        // Without binds a stack source encodes as before (signed job documents stay the same).
+        let plain = String(decoding: try JSONEncoder().encode(StackSource(project: "shop")), as: UTF8.self)
+        #expect(!plain.contains("includeBinds"))
+        #expect(throws: DomainError.self) {
+            try JobSources(stack: StackSource(project: "shop", includeBinds: ["srv/shared"])).validated(for: .full)
+        }
+    }
+
     @Test func aDatabasePlanOnlyDumps() throws {
         let plan = try StackPlan.make(StackSource(project: "shop", stop: ["app"]), stack: Self.stack(), kind: .database)
         #expect(plan.paths.isEmpty && plan.stop.isEmpty)
@@ -76,9 +101,11 @@ struct StackPlanTests {
     "Stack backups (real engine, containers and restic)", .serialized,
     .enabled(if: DockerTestEngine.enabled && ResticPresence.usable, "no Docker test engine (scripts/docker-test-env) or no restic"))
 struct StackBackupTests {
-    static func job(_ stack: DockerTestStack, id: String, destination: Destination, stop: [String] = []) throws -> AgentJob {
+    static func job(_ stack: DockerTestStack, id: String, destination: Destination, stop: [String] = [], includeBinds: [String] = []) throws
+        -> AgentJob
+    {
         var job = try Fixtures.job(id: id, destinationIDs: [destination.id])
-        job.sources = JobSources(stack: StackSource(project: stack.project, stop: stop))
+        job.sources = JobSources(stack: StackSource(project: stack.project, stop: stop, includeBinds: includeBinds))
         return AgentJob(job: job, destinations: [destination], envelopes: [])
     }
 
@@ -236,12 +263,16 @@ struct StackRestoreTests {
 
         try await withTemporaryDirectory { root in
             let jobID = ResourceID.make(.job)
-            let setup = try JobRunnerTests.setup(root: root) { destination in [try StackBackupTests.job(stack, id: jobID, destination: destination)] }
+            let setup = try JobRunnerTests.setup(root: root) { destination in
+                [try StackBackupTests.job(stack, id: jobID, destination: destination, includeBinds: [stack.outside])]
+            }
             let (run, _) = try JobRunnerTests.finished(try await setup.execution().execute(.init(jobID: jobID, trigger: .manual)))
             #expect(run.status == .succeeded, "\(run.results) \(run.logExcerpt ?? "")")
+            #expect(run.results.first?.stack?.bindMounts == [stack.outside], "\(run.results)")
 
             try DockerTestEngine.shell("docker-compose -p \(stack.project) down -v 2>&1", directory: stack.directory)
             try FileManager.default.removeItem(atPath: stack.directory)
+            try FileManager.default.removeItem(atPath: stack.outside)
 
             let password = try setup.state.repositoryPasswordFile(destinationID: setup.destination.id)
             let repository = ResticRepository(
@@ -254,6 +285,7 @@ struct StackRestoreTests {
             // The same server, the same place.
             try await restore.perform(snapshots, options: .init(), staging: root + "/staging-1")
             #expect(try Self.fingerprint(stack) == before)
+            #expect(try String(contentsOfFile: stack.outside + "/shared.txt", encoding: .utf8) == "shared\n", "the included bind mount is back")
             let volumes = try DockerTestEngine.shell("docker volume ls -q --filter label=com.docker.compose.project=\(stack.project) | sort")
             #expect(volumes.split(separator: "\n").count == 4, "adopted, not duplicated: \(volumes)")
 
@@ -263,13 +295,15 @@ struct StackRestoreTests {
             }
 
             // As another project in another directory, through `mzpanel-agent restore SNAPSHOT --stack` (offline,
-            // from any one snapshot of the run).
+            // from any one snapshot of the run); the bind mount goes back to its host path, so it must be empty.
+            try FileManager.default.removeItem(atPath: stack.outside)
             let restored = try await OfflineRestore(state: setup.state, log: RunLog(echo: false)).restoreStack(
                 snapshot: try #require(snapshots.first).shortID, destination: setup.destination.name, project: other,
                 projectDirectory: otherDirectory, overwrite: false)
             #expect(restored == other)
             let copied = try Self.fingerprint(stack, project: other, directory: otherDirectory)
             #expect(copied == before)
+            #expect(try String(contentsOfFile: stack.outside + "/shared.txt", encoding: .utf8) == "shared\n")
         }
     }
 }

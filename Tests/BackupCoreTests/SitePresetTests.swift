@@ -22,3 +22,32 @@ struct SitePresetTests {
         }
     }
 }
+
+@Suite("Site preset over Docker")
+struct StackSitePresetTests {
+    static let stack = DockerStack(
+        project: "shop", directory: "/srv/shop", configFiles: [],
+        services: [
+            StackService(
+                name: "web", image: "wordpress:6", state: "running", containers: [], database: nil, stopForBackup: false, dumpDisabled: false,
+                volumes: ["html"]),
+            StackService(
+                name: "db", image: "mariadb:11", state: "running", containers: [], database: .mariadb, stopForBackup: false, dumpDisabled: false,
+                volumes: ["dbdata"]),
+            StackService(
+                name: "worker", image: "shop/worker", state: "running", containers: [], database: nil, stopForBackup: false, dumpDisabled: false,
+                volumes: ["queue", "html"]),
+        ],
+        volumes: ["html", "dbdata", "queue", "scratch"].map {
+            StackVolume(name: $0, engineName: "shop_\($0)", mountpoint: "/v/\($0)", sizeBytes: nil, excluded: false)
+        },
+        bindMounts: [])
+
+    @Test func theWebServicesVolumesAndTheDatabasesAreKeptTheRestLeftOut() throws {
+        #expect(try SitePreset.stackExcludes(Self.stack, web: " web ") == ["queue", "scratch"])
+        #expect(throws: DomainError.invalid("site", "stack shop has no service \"www\"; its services: web, db, worker")) {
+            try SitePreset.stackExcludes(Self.stack, web: "www")
+        }
+        #expect(throws: DomainError.self) { try SitePreset.stackExcludes(Self.stack, web: "db") }
+    }
+}

@@ -203,6 +203,39 @@ class Flow:
         self.shot(shot)
         return status
 
+    def stacks(self) -> dict:
+        """The server page's Stacks section (what the server's agent reported), then a stack
+        snapshot's page: its stack as services with volumes and databases, and the stack restore form."""
+        self.login()
+        self.go(f"/backups/servers/{self.request['serverID']}")
+        section = self.find("section[data-stacks]")
+        self.driver.execute_script("arguments[0].scrollIntoView()", section)
+        stack = self.find("article[data-stack]")
+        services = [row.text for row in stack.find_elements(By.CSS_SELECTOR, "tr[data-service]")]
+        volumes = [row.get_attribute("data-volume") for row in stack.find_elements(By.CSS_SELECTOR, "tr[data-volume]")]
+        protect = stack.find_element(By.LINK_TEXT, "Protect this stack").get_attribute("href")
+        project = stack.get_attribute("data-stack")
+        self.shot("server-stacks")
+        self.go(f"/backups/snapshots/{self.request['snapshotID']}")
+        # The page reloads itself while the server lists the snapshot: read it in one script, atomically,
+        # once the whole page (up to the stack restore form) is there.
+        seen = None
+        deadline = time.time() + 30
+        while seen is None and time.time() < deadline:
+            seen = self.driver.execute_script("""
+            const all = (css) => Array.from(document.querySelectorAll(css));
+            if (!document.querySelector('#stack-restore-submit')) return null;
+            document.querySelector('#stack-contents').scrollIntoView();
+            return {tree: all('#stack-contents li[data-service]').map((item) => item.textContent.replace(/\\s+/g, ' ').trim()),
+                    formVolumes: all('#stack-restore-form input[name=volume]').map((box) => box.value),
+                    formDatabases: all('#stack-restore-form input[name=stackDatabase]').map((box) => box.value),
+                    formServers: all('#stack-server option').map((option) => option.textContent)};""")
+            if seen is None:
+                time.sleep(0.1)
+        self.shot("snapshot-stack")
+        seen = seen or {}
+        return {"project": project, "services": services, "volumes": volumes, "protect": protect, **seen}
+
     def gated(self) -> dict:
         self.login()
         self.go("/backups/destinations/new")

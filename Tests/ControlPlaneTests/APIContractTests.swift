@@ -47,7 +47,8 @@ struct APIContractTests {
             ("EventBatch", EventBatch.self), ("EventAck", EventAck.self), ("AgentCommand", AgentCommand.self),
             ("CommandList", CommandList.self), ("RestorePlan", RestorePlan.self), ("RestoreOrder", RestoreOrder.self),
             ("ListingOrder", ListingOrder.self), ("DownloadOrder", DownloadOrder.self), ("SignedManifest", SignedManifest.self),
-            ("ManifestRequest", ManifestRequest.self),
+            ("ManifestRequest", ManifestRequest.self), ("StackContents", StackContents.self),
+            ("StackRestoreOptions", StackRestoreOptions.self),
         ]
     }
 

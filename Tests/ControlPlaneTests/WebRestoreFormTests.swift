@@ -65,4 +65,52 @@ struct WebRestoreFormTests {
             #expect(String(buffer: bad.body).contains("nothing to restore"))
         }
     }
+
+    @Test func aStackSnapshotShowsItsStackAndTheStackFormBecomesTheStackPlan() async throws {
+        try await withTestHub { hub, client in
+            let account = try await hub.account("stack-form@example.com", plan: .plus)
+            let world = try await AccountWorld.build(hub, client, account: account, prefix: "sf")
+            let snapshot = Snapshot(
+                id: ResourceID.make(.snapshot), accountID: account.id, serverID: world.serverID, jobID: world.jobID, runID: ResourceID.make(.run),
+                createdAt: hub.clock.now(), copies: [SnapshotCopy(destinationID: world.destinationID, resticSnapshotIDs: ["a1", "b2"])],
+                stack: {
+                    var contents = APIStackRestoreTests.contents
+                    contents.bindMounts = ["/srv/shared"]
+                    return contents
+                }())
+            try await hub.store.insertSnapshot(snapshot)
+            let login = try await client.call(
+                .post, "/api/v1/session", body: #"{"email":"stack-form@example.com","password":"\#(account.password)"}"#)
+            let secret = try #require(login.cookies["mzpanel_session"]?.value)
+            let csrf = PageCaller.csrfToken(sessionSecret: secret)
+            let page = try await client.execute(
+                uri: "/backups/snapshots/\(snapshot.id)", method: .get, headers: [.cookie: "mzpanel_session=\(secret)"])
+            let html = String(buffer: page.body)
+            #expect(page.status == .ok, "\(page.status)")
+            #expect(html.contains(#"data-stack="shop""#) && html.contains(#"<li data-service="db">"#), "\(html)")
+            #expect(html.contains(#"<li data-database="db">database: postgresql dump</li><li data-volume="pgdata">volume pgdata</li>"#), "\(html)")
+            #expect(html.contains(#"data-stack-volume="uploads""#) && html.contains(#"data-stack-database="db""#), "\(html)")
+            #expect(!html.contains(#"data-stack-database="app""#), "app has no dump")
+            #expect(html.contains(#"<li data-bind="/srv/shared">bind mount <code>/srv/shared</code>"#), "\(html)")
+
+            func post(_ form: String) async throws -> TestResponse {
+                try await client.execute(
+                    uri: "/backups/snapshots/\(snapshot.id)/restore", method: .post,
+                    headers: [.cookie: "mzpanel_session=\(secret)", .contentType: "application/x-www-form-urlencoded"],
+                    body: ByteBuffer(string: "csrf=\(csrf)&destination=\(world.destinationID)&server=\(world.serverID)&stack=1&" + form))
+            }
+            let posted = try await post("projectDirectory=%2Fsrv%2Fshop2&volume=uploads&stackDatabase=db&stack-into-db=shop_copy&dryRun=on")
+            #expect(posted.status == .seeOther || posted.status == .found, "\(posted.status) \(String(buffer: posted.body))")
+            let runID = try #require(posted.headers[.location]?.split(separator: "/").last.map(String.init))
+            let run = try await client.call(.get, "/api/v1/runs/\(runID)", token: account.token)
+            #expect(run.json["restore"]["files"].bool == false && run.json["restore"]["dryRun"].bool == true, "\(run)")
+            #expect(run.json["restore"]["stack"]["projectDirectory"].string == "/srv/shop2", "\(run)")
+            #expect(run.json["restore"]["stack"]["volumes"][0].string == "uploads", "\(run)")
+            #expect(run.json["restore"]["stack"]["databases"][0]["into"].string == "shop_copy", "\(run)")
+
+            let bad = try await post("volume=nosuch")
+            #expect(bad.status == .badRequest)
+            #expect(String(buffer: bad.body).contains("holds no volume nosuch"))
+        }
+    }
 }

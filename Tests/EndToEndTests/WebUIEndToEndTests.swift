@@ -1,3 +1,4 @@
+import BackupCore
 import Foundation
 import Sealing
 import Testing
@@ -54,6 +55,95 @@ struct WebUIEndToEndTests {
         #expect((seen["restore"] as? [String: Any])?["status"] as? String == "succeeded", "\(seen["restore"] ?? "")")
         let original = try Data(contentsOf: tree.appendingPathComponent("sub/file-1.bin"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: restorePath + tree.path + "/sub/file-1.bin")) == original)
+    }
+
+    @Test(
+        "the server page shows the Stacks section its agent reported; a stack snapshot shows stack → services → volumes/databases and its restore form"
+    )
+    func stacksFlow() async throws {
+        let fleet = try await Fleet()
+        defer { fleet.shutdown() }
+        let agent = try await fleet.enroll("web-1")
+        // What a daemon reports and what a stack run's snapshot holds (docs/stacks.md), put where the
+        // hub keeps them, so no Docker engine is needed here (StackEndToEndTests cover the real ones).
+        let report = StackReport(stacks: [
+            DockerStack(
+                project: "shop", directory: "/srv/shop", configFiles: ["/srv/shop/docker-compose.yml"],
+                services: [
+                    StackService(
+                        name: "db", image: "postgres:16", state: "running", containers: ["c1"], database: .postgresql, stopForBackup: false,
+                        dumpDisabled: false, volumes: ["pgdata"]),
+                    StackService(
+                        name: "app", image: "shop/app:2", state: "running", containers: ["c2"], database: nil, stopForBackup: true,
+                        dumpDisabled: false, volumes: ["uploads"]),
+                ],
+                volumes: [
+                    StackVolume(
+                        name: "pgdata", engineName: "shop_pgdata", mountpoint: "/var/lib/docker/volumes/shop_pgdata/_data", sizeBytes: 48_000_000,
+                        excluded: false),
+                    StackVolume(
+                        name: "uploads", engineName: "shop_uploads", mountpoint: "/var/lib/docker/volumes/shop_uploads/_data", sizeBytes: 1_200_000,
+                        excluded: false),
+                    StackVolume(
+                        name: "scratch", engineName: "shop_scratch", mountpoint: "/var/lib/docker/volumes/shop_scratch/_data", sizeBytes: 0,
+                        excluded: false),
+                ],
+                bindMounts: [StackBindMount(service: "app", source: "/srv/shop/config", destination: "/etc/shop", insideProject: true)])
+        ])
+        let contents = StackContents(
+            project: "shop", directory: "/srv/shop", volumes: ["pgdata", "uploads"],
+            services: [
+                StackContents.Service(name: "db", volumes: ["pgdata"], dump: .postgresql),
+                StackContents.Service(name: "app", volumes: ["uploads"], dump: nil),
+            ])
+        func json(_ value: some Encodable) throws -> String {
+            String(decoding: try JSONEncoder().encode(value), as: UTF8.self).replacingOccurrences(of: "'", with: "''")
+        }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        try await fleet.tamper(
+            "INSERT INTO stack_reports (server_id, account_id, report, reported_at) SELECT id, account_id, '\(try json(report))', \(now) FROM servers WHERE id = '\(agent.serverID)'"
+        )
+        let destination = try await fleet.cli.run([
+            "destinations", "add", "here", "--kind", "local", "--path", fleet.directory.appendingPathComponent("repos").path, "--json",
+        ])
+        let destinationID = try #require(destination.object["id"] as? String, "\(destination.stderr)")
+        let job = try await fleet.cli.run([
+            "jobs", "add", "stack", "--server", "web-1", "--stack", "shop", "--schedule", "daily", "--destination", "here", "--json",
+        ])
+        let jobID = try #require(job.object["id"] as? String, "\(job.stderr)")
+        // The site preset over Docker: the web service's volumes and the databases, the rest left out.
+        let site = try await fleet.cli.run([
+            "jobs", "add", "site", "--server", "web-1", "--stack", "shop", "--site", "app", "--schedule", "daily", "--destination", "here",
+        ])
+        #expect(
+            site.status == 0 && site.stdout.contains("Site preset: service app with the databases; volumes left out: scratch."),
+            "\(site.stdout)\(site.stderr)")
+        let siteJob = try await fleet.api("GET", "/api/v1/jobs/site")
+        #expect(((siteJob["sources"] as? [String: Any])?["stack"] as? [String: Any])?["excludeVolumes"] as? [String] == ["scratch"], "\(siteJob)")
+        let notWeb = try await fleet.cli.run([
+            "jobs", "add", "site2", "--server", "web-1", "--stack", "shop", "--site", "db", "--schedule", "daily", "--destination", "here",
+        ])
+        #expect(notWeb.status != 0 && notWeb.stderr.contains("service db of stack shop is a database"), "\(notWeb.stderr)")
+        let snapshotID = ResourceID.make(.snapshot)
+        try await fleet.tamper(
+            """
+            INSERT INTO snapshots (id, account_id, server_id, job_id, run_id, created_at, bytes_total, stack)
+              SELECT '\(snapshotID)', account_id, id, '\(jobID)', '\(ResourceID.make(.run))', \(now), 1000, '\(try json(contents))' FROM servers WHERE id = '\(agent.serverID)';
+            INSERT INTO snapshot_copies (snapshot_id, destination_id, account_id, created_at, restic_ids, bytes_added, bytes_total)
+              SELECT '\(snapshotID)', '\(destinationID)', account_id, \(now), '["a1b2c3d4","e5f6a7b8"]', 1000, 1000 FROM servers WHERE id = '\(agent.serverID)';
+            """)
+        let seen = try await browse("stacks", fleet: fleet, ["serverID": agent.serverID, "snapshotID": snapshotID])
+        #expect(seen["project"] as? String == "shop", "\(seen)")
+        let services = seen["services"] as? [String] ?? []
+        #expect(services.count == 2 && services[0].contains("postgres:16") && services[0].contains("postgresql"), "\(services)")
+        #expect(seen["volumes"] as? [String] == ["pgdata", "uploads", "scratch"], "\(seen)")
+        #expect((seen["protect"] as? String)?.contains("/backups/jobs/new") == true, "\(seen)")
+        let tree = seen["tree"] as? [String] ?? []
+        #expect(tree.count == 2 && tree[0].contains("database: postgresql dump") && tree[0].contains("volume pgdata"), "\(tree)")
+        #expect(tree.count == 2 && tree[1].contains("app") && tree[1].contains("volume uploads"), "\(tree)")
+        #expect(seen["formVolumes"] as? [String] == ["pgdata", "uploads"] && seen["formDatabases"] as? [String] == ["db"], "\(seen)")
+        #expect(seen["formServers"] as? [String] == ["web-1"], "\(seen)")
+        #expect((seen["consoleErrors"] as? [String])?.isEmpty == true, "\(seen["consoleErrors"] ?? "")")
     }
 
     @Test(

@@ -80,6 +80,28 @@ public struct RestoreExecution: Sendable {
             plan.resticSnapshotIDs.contains { $0.hasPrefix(snapshot.shortID) || snapshot.id.hasPrefix($0) }
         }
         var bytes: Int64 = 0
+        if let stack = plan.stack {
+            await progress(RunProgress(percentDone: 0, phase: plan.dryRun ? "checking the stack restore" : "restoring the stack"))
+            guard !snapshots.isEmpty else {
+                throw AgentError("snapshot \(plan.snapshotID) has no restic snapshots at \(destination.name) (this copy was pruned)")
+            }
+            let staging = state.directory + "/restore-staging-" + ResourceID.make(.run)
+            defer { try? FileManager.default.removeItem(atPath: staging) }
+            let log = log
+            let project = try await StackRestore(
+                restic: restic, repository: repository, docker: try DockerCLI.located(), log: { log($0) },
+                step: { phase, done in await progress(RunProgress(percentDone: done, phase: phase)) }
+            )
+            .perform(
+                snapshots,
+                options: .init(
+                    project: stack.project, projectDirectory: stack.projectDirectory, volumes: stack.volumes, databases: stack.databases,
+                    overwrite: plan.overwrite, dryRun: plan.dryRun),
+                staging: staging)
+            log(plan.dryRun ? "dry run of the restore of stack \(project) done" : "stack \(project) restored")
+            await progress(RunProgress(percentDone: 1, phase: "done"))
+            return 0
+        }
         if plan.files {
             guard let files = snapshots.first(where: { $0.tags.contains("source=files") }) else {
                 throw AgentError(

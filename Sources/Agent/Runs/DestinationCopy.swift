@@ -33,7 +33,7 @@ struct DestinationCopy {
         }
         let log = context.log
         do {
-            let (summaries, failures, retention) = try await RepositoryLock.withLock(
+            let (summaries, failures, retention, stackContents) = try await RepositoryLock.withLock(
                 directory: context.state.locksDirectory, repository: repository.location
             ) {
                 let memory = RepositoryMemory(state: context.state)
@@ -54,6 +54,7 @@ struct DestinationCopy {
                 outcome.filesNew += Int64(summary.filesNew)
             }
             outcome.removedSnapshotIDs = retention.removed
+            result.stack = stackContents
             let retentionProblem = retention.problem
             if failures.isEmpty {
                 result.status = .succeeded
@@ -76,7 +77,7 @@ struct DestinationCopy {
     /// With `knownInitialized` (an earlier run saw the repository), no restic process checks for it;
     /// a backup that then finds none throws `.repositoryMissing` before writing anything.
     private func copyAndRetain(knownInitialized: Bool, memory: RepositoryMemory) async throws
-        -> ([ResticBackupSummary], [String], (problem: String?, removed: [String]))
+        -> ([ResticBackupSummary], [String], (problem: String?, removed: [String]), StackContents?)
     {
         let log = context.log
         log("destination \(destination.name) (\(destination.id)): repository \(repository.displayLocation)")
@@ -97,9 +98,10 @@ struct DestinationCopy {
         }
         var summaries: [ResticBackupSummary] = []
         var failures: [String] = []
+        var stackContents: StackContents?
         if let refusal {
             log(refusal)
-            return ([], [refusal], await applyRetention())
+            return ([], [refusal], await applyRetention(), nil)
         }
         if job.kind == .full && !job.sources.paths.isEmpty {
             do {
@@ -113,7 +115,9 @@ struct DestinationCopy {
         }
         if let stack = job.sources.stack {
             do {
-                summaries += try await backupStack(stack)
+                let (made, contents) = try await backupStack(stack)
+                summaries += made
+                stackContents = contents
             } catch {
                 try Self.rethrowIfCancelled(error)
                 try Self.rethrowIfRepositoryMissing(error, nothingWritten: summaries.isEmpty)
@@ -147,7 +151,7 @@ struct DestinationCopy {
         }
         var retention: (problem: String?, removed: [String]) = (nil, [])
         if !summaries.isEmpty { retention = await applyRetention() }
-        return (summaries, failures, retention)
+        return (summaries, failures, retention, stackContents)
     }
 
     private func backupFiles() async throws -> ResticBackupSummary {
@@ -205,7 +209,7 @@ struct DestinationCopy {
     /// A stack (docs/stacks.md): each database dumped live from inside its container, then the
     /// project directory and named volumes in one snapshot, with the chosen services stopped only
     /// for that copy. All or nothing: when a part fails, the parts already written are forgotten.
-    private func backupStack(_ source: StackSource) async throws -> [ResticBackupSummary] {
+    private func backupStack(_ source: StackSource) async throws -> ([ResticBackupSummary], StackContents) {
         let log: (String) -> Void = { context.log($0) }
         let docker = try DockerCLI.located()
         StoppedServices.repair(state: context.state, docker: docker, log: log)
@@ -235,12 +239,14 @@ struct DestinationCopy {
             if !plan.paths.isEmpty {
                 let stopped = try StoppedServices.stop(plan.stop.map(\.container), docker: docker, state: context.state, log: log)
                 defer { StoppedServices.start(stopped, docker: docker, state: context.state, log: log) }
-                log("backing up stack \(plan.project): the project directory and \(plan.volumes.count) volume\(plan.volumes.count == 1 ? "" : "s")")
+                log(
+                    "backing up stack \(plan.project): the project directory and \(plan.volumes.count) volume\(plan.volumes.count == 1 ? "" : "s")"
+                        + (plan.binds.isEmpty ? "" : ", bind mounts \(plan.binds.joined(separator: ", "))"))
                 let summary = try await restic.backup(
                     repository, paths: plan.paths, excludes: job.sources.excludes,
                     tags: SnapshotTags.tags(jobID: job.id, runID: context.runID, source: "stack-files") + stackTags
                         + plan.volumes.map { "volume=\($0)" }
-                        + plan.databaseVolumes.map { "dbvolume=\($0)" },
+                        + plan.databaseVolumes.map { "dbvolume=\($0)" } + plan.binds.map { "bind=\($0)" },
                     host: host, progress: progressHandler(phase: "\(destination.name) stack \(plan.project)"))
                 report(summary, what: "stack \(plan.project) files")
                 made.append(summary)
@@ -249,7 +255,7 @@ struct DestinationCopy {
             for summary in made { try? await restic.forgetSnapshot(repository, id: summary.snapshotID) }
             throw error
         }
-        return made
+        return (made, plan.contents)
     }
 
     /// `forget --tag job=<id> --host <server> --group-by host,paths --keep-… --prune`: only this

@@ -185,6 +185,6 @@ public struct RunExecution: Sendable {
         guard !copies.isEmpty else { return nil }
         return Snapshot(
             id: ResourceID.make(.snapshot), accountID: run.accountID, serverID: run.serverID, jobID: run.jobID,
-            runID: run.id, createdAt: date, copies: copies)
+            runID: run.id, createdAt: date, copies: copies, stack: run.results.first { $0.stack != nil }?.stack)
     }
 }

@@ -26,6 +26,10 @@ struct StackPlan: Sendable, Equatable {
     var stop: [(service: String, container: String)]
     /// Services the plan leaves out, in words (for the run log).
     var notes: [String]
+    /// Host paths of the bind mounts outside the project directory taken (`includeBinds`).
+    var binds: [String] = []
+    /// What the snapshot will hold, reported with it (the snapshot page, restore checks).
+    var contents: StackContents
 
     static func == (lhs: StackPlan, rhs: StackPlan) -> Bool {
         lhs.project == rhs.project && lhs.paths == rhs.paths && lhs.volumes == rhs.volumes && lhs.dumps == rhs.dumps
@@ -78,9 +82,33 @@ struct StackPlan: Sendable, Equatable {
         }
         let dumped = Set(dumps.map(\.service))
         let databaseVolumes = Set(stack.services.filter { dumped.contains($0.name) }.flatMap(\.volumes))
+        let taken = kind == .full ? volumes.map(\.name) : []
+        var binds: [String] = []
+        for path in source.includeBinds {
+            guard let mount = stack.bindMounts.first(where: { $0.source == path }) else {
+                let known = stack.bindMounts.filter { !$0.insideProject }.map(\.source)
+                throw AgentError(
+                    "stack \(stack.project) has no bind mount from \(path); its bind mounts outside the project directory: \(known.isEmpty ? "none" : known.joined(separator: ", ")); fix --include-bind in the job"
+                )
+            }
+            if mount.insideProject {
+                notes.append("bind mount \(path) is inside the project directory, which is taken already")
+            } else if kind == .full && !binds.contains(path) {
+                binds.append(path)
+            }
+        }
+        paths += binds
+        let contents = StackContents(
+            project: stack.project, directory: kind == .full ? stack.directory : nil, volumes: taken,
+            services: stack.services.map { service in
+                StackContents.Service(
+                    name: service.name, volumes: service.volumes.filter { taken.contains($0) },
+                    dump: dumps.first { $0.service == service.name }?.engine)
+            }, bindMounts: binds)
         return StackPlan(
             project: stack.project, paths: paths, volumes: volumes.map(\.name),
-            databaseVolumes: volumes.map(\.name).filter { databaseVolumes.contains($0) }, dumps: dumps, stop: stop, notes: notes)
+            databaseVolumes: volumes.map(\.name).filter { databaseVolumes.contains($0) }, dumps: dumps, stop: stop, notes: notes,
+            binds: binds, contents: contents)
     }
 
     /// The dump command line for an engine, run by `sh -c` inside the container; nil when the

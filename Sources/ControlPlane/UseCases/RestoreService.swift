@@ -23,11 +23,18 @@ struct RestoreService {
         }
         let (envelope, peerCertificate) = try await copies.access(destination, snapshot: snapshot, server: server, accountID: accountID)
         let requested = body.databases ?? []
+        if body.stack != nil, snapshot.stack == nil, let job = try await hub.store.job(accountID: accountID, id: snapshot.jobID),
+            job.sources.stack == nil
+        {
+            throw DomainError.invalid(
+                "stack", "snapshot \(snapshot.id) is not a Docker stack snapshot (its job backs up no stack); restore its files or databases")
+        }
         let plan = try RestorePlan(
             snapshotID: snapshot.id, sourceServerID: snapshot.serverID, destinationID: destination.id,
-            resticSnapshotIDs: copy.resticSnapshotIDs, files: body.files ?? requested.isEmpty, target: body.target,
-            includes: body.include ?? [], databases: requested, overwrite: body.overwrite ?? false, dryRun: body.dryRun ?? false
-        ).validated()
+            resticSnapshotIDs: copy.resticSnapshotIDs, files: body.files ?? (requested.isEmpty && body.stack == nil), target: body.target,
+            includes: body.include ?? [], databases: requested, overwrite: body.overwrite ?? false, dryRun: body.dryRun ?? false,
+            stack: body.stack
+        ).validated(stackContents: snapshot.stack)
         let awaiting = try await ManifestService(hub: hub).accountKey(accountID: accountID) != nil && plan.needsSignature(onto: server.id)
         let now = hub.clock.now()
         let run = Run(

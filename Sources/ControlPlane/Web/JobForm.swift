@@ -13,7 +13,7 @@ struct JobForm {
         var excludes = ""
         var databases = ""
         /// A Docker Compose project backed up as a whole, the services stopped for its volume copy and the volumes left out (one a line).
-        var stack = "", stackStop = "", stackExcludeVolumes = ""
+        var stack = "", stackStop = "", stackExcludeVolumes = "", stackIncludeBinds = ""
         var schedule = "daily"
         var timeZone = "UTC"
         var keepLast = "", keepHourly = "", keepDaily = "7", keepWeekly = "4", keepMonthly = "", keepYearly = ""
@@ -112,6 +112,7 @@ struct JobForm {
         values.stack = form["stack"] ?? ""
         values.stackStop = form.lines("stackStop").joined(separator: "\n")
         values.stackExcludeVolumes = form.lines("stackExcludeVolumes").joined(separator: "\n")
+        values.stackIncludeBinds = form.lines("stackIncludeBinds").joined(separator: "\n")
         values.schedule = form["schedule"] ?? ""
         values.timeZone = form["timeZone"] ?? "UTC"
         values.keepLast = form["keepLast"] ?? ""
@@ -141,6 +142,7 @@ struct JobForm {
         values.stack = job.sources.stack?.project ?? ""
         values.stackStop = job.sources.stack?.stop.joined(separator: "\n") ?? ""
         values.stackExcludeVolumes = job.sources.stack?.excludeVolumes.joined(separator: "\n") ?? ""
+        values.stackIncludeBinds = job.sources.stack?.includeBinds.joined(separator: "\n") ?? ""
         values.schedule = job.schedule.calendar
         values.timeZone = job.schedule.timeZone
         let r = job.retention
@@ -198,7 +200,8 @@ struct JobForm {
                 ? nil
                 : StackSource(
                     project: values.stack, stop: values.stackStop.split(whereSeparator: \.isNewline).map(String.init),
-                    excludeVolumes: values.stackExcludeVolumes.split(whereSeparator: \.isNewline).map(String.init)))
+                    excludeVolumes: values.stackExcludeVolumes.split(whereSeparator: \.isNewline).map(String.init),
+                    includeBinds: values.stackIncludeBinds.split(whereSeparator: \.isNewline).map(String.init)))
         let retention = RetentionPolicy(
             keepLast: try number(values.keepLast, "keepLast"), keepHourly: try number(values.keepHourly, "keepHourly"),
             keepDaily: try number(values.keepDaily, "keepDaily"), keepWeekly: try number(values.keepWeekly, "keepWeekly"),

@@ -260,6 +260,7 @@ struct JobPages {
             stack: job.sources.stack.map { stack in
                 stack.project + (stack.stop.isEmpty ? "" : " — stops \(stack.stop.joined(separator: ", ")) for the volume copy")
                     + (stack.excludeVolumes.isEmpty ? "" : " — without volumes \(stack.excludeVolumes.joined(separator: ", "))")
+                    + (stack.includeBinds.isEmpty ? "" : " — with bind mounts \(stack.includeBinds.joined(separator: ", "))")
             })
     }
 }

@@ -31,7 +31,36 @@ struct SnapshotPage {
         /// The job's databases, each offered for restore (into its own name or another).
         let databases: [DatabaseChoice]
         let hasDatabases: Bool
+        /// A stack snapshot: its stack → services → volumes/databases, and the stack restore form.
+        let stack: StackView?
         let error: String?
+    }
+    struct StackView {
+        struct Service {
+            let name: String
+            let volumes: [String]
+            let dump: String?
+        }
+        let project: String
+        let directory: String?
+        let services: [Service]
+        /// Bind mounts outside the project directory the snapshot holds.
+        let bindMounts: [String]
+        let volumes: [String]
+        let hasVolumes: Bool
+        let dumped: [String]
+        let hasDumped: Bool
+
+        init(_ contents: StackContents) {
+            project = contents.project
+            directory = contents.directory
+            services = contents.services.map { Service(name: $0.name, volumes: $0.volumes, dump: $0.dump?.rawValue) }
+            bindMounts = contents.bindMounts
+            volumes = contents.volumes
+            hasVolumes = !contents.volumes.isEmpty
+            dumped = contents.dumpedServices
+            hasDumped = !dumped.isEmpty
+        }
     }
     struct DatabaseChoice {
         let index: Int
@@ -89,6 +118,11 @@ struct SnapshotPage {
             let target = (form["target"] ?? "").trimmingSpaces
             let include = (form["include"] ?? "").trimmingSpaces
             do {
+                if form.has("stack") {
+                    let run = try await RestoreService(hub: pages.hub).restore(
+                        Self.stackRequest(form, snapshot: snapshot), accountID: caller.account.id)
+                    return WebResponses.redirect("/backups/runs/\(run.id)")
+                }
                 let databases = try await chosenDatabases(form, snapshot: snapshot, accountID: caller.account.id)
                 let body = RestoreRequest(
                     snapshot: snapshot, destination: form["destination"], server: form["server"].flatMap { $0.isEmpty ? nil : $0 },
@@ -105,6 +139,20 @@ struct SnapshotPage {
                         caller: caller, error: error.message), status: .badRequest)
             }
         }
+    }
+
+    /// The stack restore form: no volume and no database ticked restores the whole stack.
+    static func stackRequest(_ form: FormData, snapshot: String) -> RestoreRequest {
+        func text(_ key: String) -> String? {
+            let value = (form[key] ?? "").trimmingSpaces
+            return value.isEmpty ? nil : value
+        }
+        let options = StackRestoreOptions(
+            project: text("project"), projectDirectory: text("projectDirectory"), volumes: form.all("volume"),
+            databases: form.all("stackDatabase").map { StackRestoreOptions.Database(service: $0, into: text("stack-into-\($0)")) })
+        return RestoreRequest(
+            snapshot: snapshot, destination: form["destination"], server: text("server"), target: nil, include: nil, files: nil,
+            databases: nil, overwrite: form.has("overwrite"), dryRun: form.has("dryRun"), stack: options)
     }
 
     /// The databases ticked in the restore form (`database` = index in the job's list, `into-N` = another name).
@@ -171,7 +219,7 @@ struct SnapshotPage {
             databases: (job?.sources.databases ?? []).enumerated().map {
                 DatabaseChoice(index: $0.offset, label: "\($0.element.engine.rawValue) \($0.element.name)")
             },
-            hasDatabases: !(job?.sources.databases.isEmpty ?? true), error: error)
+            hasDatabases: !(job?.sources.databases.isEmpty ?? true), stack: snapshot.stack.map(StackView.init), error: error)
     }
 
     static func escape(_ text: String) -> String {

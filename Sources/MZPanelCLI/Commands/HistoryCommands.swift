@@ -123,6 +123,14 @@ struct SnapshotsCommand: AsyncParsableCommand {
             for copy in item.copies {
                 print("  \(copy.destinationID): restic \(copy.resticSnapshotIDs.joined(separator: " ")), \(Output.bytes(copy.bytesTotal))")
             }
+            if let stack = item.stack {
+                print("Stack \(stack.project)" + (stack.directory.map { " (project directory \($0))" } ?? ""))
+                for service in stack.services {
+                    let parts = (service.dump.map { ["database: \($0.rawValue) dump"] } ?? []) + service.volumes.map { "volume \($0)" }
+                    print("  service \(service.name)" + (parts.isEmpty ? "" : ": " + parts.joined(separator: ", ")))
+                }
+                for bind in stack.bindMounts { print("  bind mount \(bind)") }
+            }
         }
     }
 }

@@ -65,6 +65,10 @@ struct JobsCommand: AsyncParsableCommand {
         @Option(name: .long, help: "With --stack: a service to stop while the volumes are copied (repeatable).") var stop: [String] = []
         @Option(name: .customLong("exclude-volume"), help: "With --stack: a volume to leave out, by its compose name (repeatable).")
         var excludeVolume: [String] = []
+        @Option(
+            name: .customLong("include-bind"),
+            help: "With --stack: the host path of a bind mount outside the project directory to take too (repeatable).")
+        var includeBind: [String] = []
         @Option(name: .long, help: "A path to back up (repeatable).") var path: [String] = []
         @Option(name: .long, help: "A glob to exclude (repeatable).") var exclude: [String] = []
         @Option(name: .long, help: "A database, ENGINE:NAME[@CONNECTION] (repeatable), e.g. postgresql:shop@localhost:5432.") var database: [String] =
@@ -100,13 +104,13 @@ struct JobsCommand: AsyncParsableCommand {
         var sources: JobSources? {
             get throws {
                 if path.isEmpty && exclude.isEmpty && database.isEmpty && stack == nil { return nil }
-                if stack == nil && !(stop.isEmpty && excludeVolume.isEmpty) {
-                    throw CLIError("--stop and --exclude-volume belong to a stack job: add --stack PROJECT")
+                if stack == nil && !(stop.isEmpty && excludeVolume.isEmpty && includeBind.isEmpty) {
+                    throw CLIError("--stop, --exclude-volume and --include-bind belong to a stack job: add --stack PROJECT")
                 }
                 do {
                     return JobSources(
                         paths: path, excludes: exclude, databases: try database.map(DatabaseSource.parse),
-                        stack: stack.map { StackSource(project: $0, stop: stop, excludeVolumes: excludeVolume) })
+                        stack: stack.map { StackSource(project: $0, stop: stop, excludeVolumes: excludeVolume, includeBinds: includeBind) })
                 } catch {
                     throw CLIError("--database: \(error.message)")
                 }
@@ -141,6 +145,7 @@ struct JobsCommand: AsyncParsableCommand {
                     "Stack",
                     stack.project + (stack.stop.isEmpty ? "" : " (stops \(stack.stop.joined(separator: ", ")))")
                         + (stack.excludeVolumes.isEmpty ? "" : " (without volumes \(stack.excludeVolumes.joined(separator: ", ")))")
+                        + (stack.includeBinds.isEmpty ? "" : " (with bind mounts \(stack.includeBinds.joined(separator: ", ")))")
                 ))
         }
         for database in job.sources.databases {
@@ -153,7 +158,11 @@ struct JobsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a job to a server.")
         @Argument(help: "The job's name (unique on its server).") var name: String
         @Option(name: .long, help: "The server (id or name).") var server: String
-        @Option(name: .long, help: "Site preset: this web root with its caches excluded (plus any --database); implies --kind full.")
+        @Option(
+            name: .long,
+            help:
+                "Site preset: this web root with its caches excluded (plus any --database); implies --kind full. With --stack: the web service, whose volumes are kept with the databases, the other services' volumes left out."
+        )
         var site: String?
         @OptionGroup var job: JobOptions
         @Flag(name: .long, help: "Create the job disabled.") var disabled = false
@@ -162,7 +171,26 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             var sources = try job.sources ?? JobSources()
-            if let site {
+            let client = try options.client()
+            var siteNote: String?
+            if let site, var stack = sources.stack {
+                let report = try HubDecoding.decode(
+                    StackReport.self, try await client.raw("GET", "/api/v1/servers/\(server.pathSegment)/stacks"))
+                guard let found = report.stacks.first(where: { $0.project == stack.project.trimmingCharacters(in: .whitespaces) }) else {
+                    throw CLIError(
+                        "--site: the agent of \(server) has not reported a stack \(stack.project); see mzpanel servers stacks \(server) --refresh")
+                }
+                do {
+                    let excludes = try SitePreset.stackExcludes(found, web: site)
+                    stack.excludeVolumes += excludes.filter { !stack.excludeVolumes.contains($0) }
+                    sources.stack = stack
+                    siteNote =
+                        "Site preset: service \(site) with the databases"
+                        + (excludes.isEmpty ? "." : "; volumes left out: \(excludes.joined(separator: ", ")).")
+                } catch {
+                    throw CLIError("--site: \(error.message)")
+                }
+            } else if let site {
                 if let kind = job.kind, kind != JobKind.full.rawValue {
                     throw CLIError("--site backs up files and databases: use it with --kind full or without --kind")
                 }
@@ -186,7 +214,6 @@ struct JobsCommand: AsyncParsableCommand {
                 name: name, server: server, kind: kind, sources: sources, schedule: schedule, timeZone: job.tz,
                 retention: job.retention, destinations: job.destination, enabled: !disabled,
                 staleAfter: try job.staleAfterSeconds, checkSubsets: job.checkSubsets, pingURL: job.pingURL)
-            let client = try options.client()
             let session = VaultSession(client: client, options: vault)
             try await session.requireSigner(for: "job")
             let data = try await client.raw("POST", "/api/v1/jobs", body: body)
@@ -195,6 +222,7 @@ struct JobsCommand: AsyncParsableCommand {
             let signing = try await session.signAfterChange(info.job, intent: JobIntent(body))
             if options.json { return Output.json(data) }
             print("Added job \(info.job.name) (\(info.job.id)).")
+            if let siteNote { print(siteNote) }
             (sealing + signing).forEach { print($0) }
             JobsCommand.describe(info)
         }

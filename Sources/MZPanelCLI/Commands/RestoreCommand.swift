@@ -14,7 +14,12 @@ struct RestoreCommand: AsyncParsableCommand {
               mzpanel restore snp_… --include /var/www/site/uploads --overwrite   in place, over existing files
               mzpanel restore snp_… --database postgresql:shop=shop_copy --wait   a dump into a new database
               mzpanel restore snp_… --server new-web --destination offsite --wait onto another server (seal first)
-            Restoring over existing files that differ, or into a non-empty database, needs --overwrite;
+            A Docker stack snapshot (docs/stacks.md), whole or in parts, on its server or another:
+              mzpanel restore snp_… --stack --wait                                 project directory, volumes, databases, up
+              mzpanel restore snp_… --stack --server web-2 --project-dir /srv/shop --wait
+              mzpanel restore snp_… --stack --volume uploads --overwrite --wait    one volume, in place
+              mzpanel restore snp_… --stack --database db=shop_copy --wait         one dump into a new database of the running stack
+            Restoring over existing files that differ, into a non-empty database or volume, needs --overwrite;
             --dry-run shows what would change (in the run's log) and writes nothing.
             In an account with a vault, a restore that replaces data (--overwrite) or goes to another server
             is signed with the account key before the server carries it out: give --vault-passphrase-file,
@@ -26,8 +31,17 @@ struct RestoreCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Restore onto this server (default: the snapshot's own).") var server: String?
     @Option(name: .long, help: "Restore below this directory; without it, files go back to their original paths.") var target: String?
     @Option(name: .long, help: "Restore only this path of the snapshot (repeatable).") var include: [String] = []
-    @Option(name: .long, help: "A database dump to restore, ENGINE:NAME[=INTO][@CONNECTION] (repeatable), e.g. postgresql:shop=shop_copy.")
+    @Option(
+        name: .long,
+        help:
+            "A database dump to restore, ENGINE:NAME[=INTO][@CONNECTION] (repeatable), e.g. postgresql:shop=shop_copy; with --stack: SERVICE[=INTO], e.g. db=shop_copy."
+    )
     var database: [String] = []
+    @Flag(name: .long, help: "Restore a Docker stack snapshot: the whole stack, or the --volume and --database parts named.") var stack = false
+    @Option(name: .long, help: "With --stack: restore as this compose project (default: the one backed up).") var project: String?
+    @Option(name: .customLong("project-dir"), help: "With --stack: the project directory goes here (default: where it was).")
+    var projectDir: String?
+    @Option(name: .long, help: "With --stack: restore only this named volume (repeatable), e.g. uploads.") var volume: [String] = []
     @Flag(name: .long, help: "Restore the files too when --database is given (without --database, files are restored).") var files = false
     @Flag(name: .long, help: "Confirm replacing existing files that differ, or a non-empty database.") var overwrite = false
     @Flag(name: .customLong("dry-run"), help: "Only report what would be restored and replaced.") var dryRun = false
@@ -58,10 +72,25 @@ struct RestoreCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let databases = try database.map(Self.parseDatabase)
-        let body = RestoreRequest(
-            snapshot: snapshot, destination: destination, server: server, target: target, include: include,
-            files: databases.isEmpty ? nil : files, databases: databases, overwrite: overwrite, dryRun: dryRun)
+        let body: RestoreRequest
+        if stack {
+            guard target == nil, include.isEmpty, !files else {
+                throw CLIError("--stack restores the stack's project directory, volumes and databases; leave out --target, --include and --files")
+            }
+            let options = StackRestoreOptions(
+                project: project, projectDirectory: projectDir, volumes: volume, databases: database.map(StackRestoreOptions.parseDatabase))
+            body = RestoreRequest(
+                snapshot: snapshot, destination: destination, server: server, target: nil, include: nil, files: nil, databases: nil,
+                overwrite: overwrite, dryRun: dryRun, stack: options)
+        } else {
+            guard project == nil, projectDir == nil, volume.isEmpty else {
+                throw CLIError("--project, --project-dir and --volume restore parts of a Docker stack; add --stack")
+            }
+            let databases = try database.map(Self.parseDatabase)
+            body = RestoreRequest(
+                snapshot: snapshot, destination: destination, server: server, target: target, include: include,
+                files: databases.isEmpty ? nil : files, databases: databases, overwrite: overwrite, dryRun: dryRun)
+        }
         let client = try options.client()
         var queued = try HubDecoding.decode(Run.self, try await client.raw("POST", "/api/v1/restores", body: body))
         if queued.signature?.state == .awaiting {
