@@ -135,7 +135,8 @@ struct StackRestoreEndToEndTests {
         let refused = try await fleet.cli.run(["restore", snapshot, "--stack", "--volume", "uploads", "--wait"])
         #expect(refused.status != 0 && refused.stdout.contains("volume \(project)_uploads is not empty"), "\(refused.stdout)\(refused.stderr)")
         #expect(try Self.fingerprint(project: project, directory: directory) == changed)
-        let volume = try await fleet.cli.run(["restore", snapshot, "--stack", "--volume", "uploads", "--overwrite", "--wait"])
+        let volume = try await fleet.cli.run(
+            ["restore", snapshot, "--stack", "--volume", "uploads", "--overwrite", "--wait"] + secrets.vaultArguments)
         #expect(volume.status == 0, "\(volume.stdout)\(volume.stderr)")
         #expect(try Self.fingerprint(project: project, directory: directory) == before)
 
@@ -152,9 +153,10 @@ struct StackRestoreEndToEndTests {
         try await fleet.trust(agentB, vault: secrets.vaultArguments)
         let attached = try await fleet.cli.run(["destinations", "attach", "offsite", "--server", "web-2"] + secrets.vaultArguments)
         #expect(attached.status == 0, "\(attached.stderr)")
-        let whole = try await fleet.cli.run([
-            "restore", snapshot, "--stack", "--server", "web-2", "--project", copy, "--project-dir", copyDirectory.path, "--wait", "--json",
-        ])
+        let whole = try await fleet.cli.run(
+            [
+                "restore", snapshot, "--stack", "--server", "web-2", "--project", copy, "--project-dir", copyDirectory.path, "--wait", "--json",
+            ] + secrets.vaultArguments)
         #expect(whole.status == 0, "\(whole.stdout)\(whole.stderr)")
         #expect(whole.object["serverID"] as? String == agentB.serverID, "\(whole.stdout)")
         let restored = try Self.fingerprint(project: copy, directory: copyDirectory)

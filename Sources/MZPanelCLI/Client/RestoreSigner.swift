@@ -12,15 +12,9 @@ struct RestoreSigner {
 
     /// The restore as the command asked for it (the hub resolves the snapshot's copy).
     struct Intent {
-        var snapshot: String
-        var server: String?
-        var destination: String?
-        var target: String?
-        var includes: [String]
-        var files: Bool
-        var databases: [DatabaseRestore]
-        var overwrite: Bool
-        var dryRun: Bool
+        var request: RestoreRequest
+        /// The hub's rule: without `files`, files are restored when nothing else is named.
+        var files: Bool { request.files ?? ((request.databases ?? []).isEmpty && request.stack == nil) }
     }
 
     /// Signs `run` once its plan is `intent` (when given) and its snapshot is the one the plan names; answers the run.
@@ -52,21 +46,23 @@ struct RestoreSigner {
 
     private func differences(_ plan: RestorePlan, run: Run, from intent: Intent) async throws -> [String] {
         var fields: [String] = []
-        if !(plan.snapshotID == intent.snapshot || plan.snapshotID.hasPrefix(intent.snapshot)) { fields.append("snapshot") }
-        let server = try await client.send("GET", "/api/v1/servers/\((intent.server ?? plan.sourceServerID).pathSegment)", as: Server.self)
+        let asked = intent.request
+        if !(plan.snapshotID == asked.snapshot || plan.snapshotID.hasPrefix(asked.snapshot)) { fields.append("snapshot") }
+        let server = try await client.send("GET", "/api/v1/servers/\((asked.server ?? plan.sourceServerID).pathSegment)", as: Server.self)
         if server.id != run.serverID { fields.append("server") }
-        if let destination = intent.destination {
+        if let destination = asked.destination {
             let chosen = try await client.send("GET", "/api/v1/destinations/\(destination.pathSegment)", as: DestinationView.self)
             if chosen.destination.id != plan.destinationID { fields.append("destination") }
         }
         let expected = try RestorePlan(
             snapshotID: plan.snapshotID, sourceServerID: plan.sourceServerID, destinationID: plan.destinationID,
-            resticSnapshotIDs: plan.resticSnapshotIDs, files: intent.files, target: intent.target, includes: intent.includes,
-            databases: intent.databases, overwrite: intent.overwrite, dryRun: intent.dryRun
+            resticSnapshotIDs: plan.resticSnapshotIDs, files: intent.files, target: asked.target, includes: asked.include ?? [],
+            databases: asked.databases ?? [], overwrite: asked.overwrite ?? false, dryRun: asked.dryRun ?? false, stack: asked.stack
         ).validated()
         if expected.files != plan.files || expected.includes != plan.includes { fields.append("files") }
         if expected.target != plan.target { fields.append("target") }
         if expected.databases != plan.databases { fields.append("databases") }
+        if expected.stack != plan.stack { fields.append("stack") }
         if expected.overwrite != plan.overwrite || expected.dryRun != plan.dryRun { fields.append("overwrite/dry run") }
         return fields
     }

@@ -94,9 +94,7 @@ struct RestoreCommand: AsyncParsableCommand {
         let client = try options.client()
         var queued = try HubDecoding.decode(Run.self, try await client.raw("POST", "/api/v1/restores", body: body))
         if queued.signature?.state == .awaiting {
-            let intent = RestoreSigner.Intent(
-                snapshot: snapshot, server: server, destination: destination, target: target, includes: include,
-                files: databases.isEmpty ? true : files, databases: databases, overwrite: overwrite, dryRun: dryRun)
+            let intent = RestoreSigner.Intent(request: body)
             guard let signer = try await VaultSession(client: client, options: vault).restoreSigner() else {
                 let note =
                     "Restore run \(queued.id) waits for your signature (it replaces data or goes to another server): sign it with `mzpanel runs sign \(queued.id) --vault-passphrase-file FILE` or on the run's page."
