@@ -57,7 +57,7 @@ extension RestorePlan {
 /// A restore run's signature: required (the hub holds the order until a client signs it), then
 /// the manifest that the agent verifies before it restores.
 public struct RunSignature: Sendable, Codable, Equatable {
-    public enum State: String, Sendable, Codable { case awaiting, signed }
+    public enum State: String, Sendable, Codable, CaseIterable { case awaiting, signed }
     public var state: State
     public var manifest: SignedManifest?
 

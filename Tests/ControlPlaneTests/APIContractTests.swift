@@ -48,7 +48,7 @@ struct APIContractTests {
             ("CommandList", CommandList.self), ("RestorePlan", RestorePlan.self), ("RestoreOrder", RestoreOrder.self),
             ("ListingOrder", ListingOrder.self), ("DownloadOrder", DownloadOrder.self), ("SignedManifest", SignedManifest.self),
             ("ManifestRequest", ManifestRequest.self), ("StackContents", StackContents.self),
-            ("StackRestoreOptions", StackRestoreOptions.self),
+            ("StackRestoreOptions", StackRestoreOptions.self), ("RunSignature", RunSignature.self),
         ]
     }
 
@@ -213,6 +213,7 @@ extension RunStatus: ProbeableEnum {}
 extension RunTrigger: ProbeableEnum {}
 extension CopyStatus: ProbeableEnum {}
 extension ManifestState: ProbeableEnum {}
+extension RunSignature.State: ProbeableEnum {}
 extension StackDatabaseEngine: ProbeableEnum {}
 extension JobKind: ProbeableEnum {}
 extension JobHealth: ProbeableEnum {}
