@@ -16,17 +16,26 @@ struct ManifestService {
 
     /// `manifest` when it verifies, is `job` exactly and is newer than `previous`; throws the reason otherwise.
     func checked(_ manifest: SignedManifest, for job: Job, replacing previous: SignedManifest?) async throws -> SignedManifest {
-        let key = try await requireKey(accountID: job.accountID)
-        let signed = try open(manifest, as: JobManifest.self, key: key, what: "job \(job.name)")
-        let changed = signed.differences(from: job)
-        guard signed.accountID == job.accountID, signed.jobID == job.id, changed.isEmpty else {
-            throw DomainError.invalid(
-                "manifest",
-                "the manifest does not match job \(job.name) as the hub holds it (\((changed.isEmpty ? ["job id"] : changed).joined(separator: ", "))); fetch the job again and sign what it holds"
-            )
-        }
+        let (signed, key) = try await verified(
+            manifest, as: JobManifest.self, for: job, accountID: job.accountID, what: "job \(job.name)",
+            again: "fetch the job again and sign what it holds")
         try checkNewer(signed.version, than: previous, as: JobManifest.self, key: key, same: manifest)
         return manifest
+    }
+
+    /// The signed document when `manifest` verifies under the account key and vouches for
+    /// `subject` exactly (a job, a destination, a restore run); the reason otherwise.
+    func verified<Document: SubjectManifest>(
+        _ manifest: SignedManifest, as type: Document.Type, for subject: Document.Subject, accountID: String, what: String, again: String
+    ) async throws -> (document: Document, key: Data) {
+        let key = try await requireKey(accountID: accountID)
+        let signed = try open(manifest, as: type, key: key, what: what)
+        let changed = signed.differences(from: subject)
+        guard changed.isEmpty else {
+            throw DomainError.invalid(
+                "manifest", "the manifest does not match \(what) as the hub holds it (\(changed.joined(separator: ", "))); \(again)")
+        }
+        return (signed, key)
     }
 
     func sign(_ job: Job, with manifest: SignedManifest) async throws -> Job {
@@ -41,15 +50,9 @@ struct ManifestService {
     }
 
     func sign(_ destination: Destination, with manifest: SignedManifest) async throws -> Destination {
-        let key = try await requireKey(accountID: destination.accountID)
-        let signed = try open(manifest, as: DestinationManifest.self, key: key, what: "destination \(destination.name)")
-        let changed = signed.differences(from: destination)
-        guard changed.isEmpty else {
-            throw DomainError.invalid(
-                "manifest",
-                "the manifest does not match destination \(destination.name) as the hub holds it (\(changed.joined(separator: ", "))); fetch it again and sign what it holds"
-            )
-        }
+        let (signed, key) = try await verified(
+            manifest, as: DestinationManifest.self, for: destination, accountID: destination.accountID,
+            what: "destination \(destination.name)", again: "fetch it again and sign what it holds")
         try checkNewer(signed.version, than: destination.manifest, as: DestinationManifest.self, key: key, same: manifest)
         guard
             try await hub.store.setDestinationManifest(
@@ -65,7 +68,7 @@ struct ManifestService {
         return result
     }
 
-    func requireKey(accountID: String) async throws -> Data {
+    private func requireKey(accountID: String) async throws -> Data {
         guard let key = try await accountKey(accountID: accountID) else {
             throw DomainError(
                 .conflict, field: "manifest",
@@ -75,7 +78,7 @@ struct ManifestService {
         return key
     }
 
-    func open<Document: Decodable>(_ manifest: SignedManifest, as type: Document.Type, key: Data, what: String) throws -> Document {
+    private func open<Document: Decodable>(_ manifest: SignedManifest, as type: Document.Type, key: Data, what: String) throws -> Document {
         let manifest = try manifest.validated()
         switch ManifestSignature.open(manifest, as: type, accountKey: key) {
         case .success(let document): return document

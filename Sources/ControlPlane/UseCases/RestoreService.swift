@@ -59,16 +59,9 @@ struct RestoreService {
                 "run \(run.id) does not wait for a signature (only a queued restore that replaces data or goes to another server does)",
                 reason: "not_awaiting_signature")
         }
-        let manifests = ManifestService(hub: hub)
-        let key = try await manifests.requireKey(accountID: run.accountID)
-        let signed = try manifests.open(manifest, as: RestoreManifest.self, key: key, what: "restore run \(run.id)")
-        let changed = signed.differences(from: run)
-        guard changed.isEmpty else {
-            throw DomainError.invalid(
-                "manifest",
-                "the manifest does not match restore run \(run.id) as the hub holds it (\(changed.joined(separator: ", "))); fetch the run again and sign what it holds"
-            )
-        }
+        _ = try await ManifestService(hub: hub).verified(
+            manifest, as: RestoreManifest.self, for: run, accountID: run.accountID, what: "restore run \(run.id)",
+            again: "fetch the run again and sign what it holds")
         let copies = SnapshotCopies(hub: hub)
         let (snapshot, _, destination) = try await copies.resolve(
             snapshot: plan.snapshotID, destination: plan.destinationID, accountID: run.accountID)

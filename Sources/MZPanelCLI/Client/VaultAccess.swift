@@ -135,6 +135,14 @@ struct DestinationSealer {
     let vault: UnlockedVault
     var accountID: String { vault.accountID }
 
+    /// Whether the server's key carries a valid certificate from the account key this vault holds
+    /// (the only keys a credential is sealed to).
+    func isCertified(_ server: Server) -> Bool {
+        guard let publicKey = server.publicKey.flatMap({ Data(base64Encoded: $0) }) else { return false }
+        return ServerCertificate.isValid(
+            server.certificate, accountID: accountID, serverID: server.id, publicKey: publicKey, accountKey: vault.signingKey.publicKey)
+    }
+
     /// `recoveringFrom`: a lost server's id whose peer repository this server may read (a new login as that server).
     func seal(_ destination: Destination, to serverReference: String, recoveringFrom lost: String? = nil) async throws -> Server {
         guard let record = destination.credentialKey else {
@@ -144,10 +152,7 @@ struct DestinationSealer {
         guard let publicKeyText = server.publicKey, let publicKey = Data(base64Encoded: publicKeyText), let keyID = server.keyFingerprint else {
             throw CLIError("server \(server.name) has not enrolled yet, so it has no key to seal to; run `mzpanel-agent enroll` on it first")
         }
-        guard
-            ServerCertificate.isValid(
-                server.certificate, accountID: accountID, serverID: server.id, publicKey: publicKey, accountKey: vault.signingKey.publicKey)
-        else { throw CertifyServer.uncertified(server, publicKey: publicKey) }
+        guard isCertified(server) else { throw CertifyServer.uncertified(server, publicKey: publicKey) }
         do {
             let dataKey = try DestinationKey.open(record, accountID: accountID, destinationID: destination.id, vaultKey: vault.vaultKey)
             var login: PeerLogin?

@@ -64,19 +64,15 @@ struct RotateDestination: AsyncParsableCommand {
         } catch let error as SealingError {
             throw CLIError(error.description)
         }
+        let sealer = DestinationSealer(client: client, vault: unlocked)
         var keep: [Server] = []
         var drop: [Server] = []
         for id in sealedTo {
             let server = try await client.send("GET", "/api/v1/servers/\(id.pathSegment)", as: Server.self)
-            let certified = server.publicKey.flatMap { Data(base64Encoded: $0) }.map {
-                ServerCertificate.isValid(
-                    server.certificate, accountID: accountID, serverID: server.id, publicKey: $0, accountKey: unlocked.signingKey.publicKey)
-            }
-            if certified == true { keep.append(server) } else { drop.append(server) }
+            if sealer.isCertified(server) { keep.append(server) } else { drop.append(server) }
         }
         // A new credential ends every envelope of the old one on the hub; the certified servers get new ones at once.
         _ = try await client.raw("PATCH", "/api/v1/destinations/\(item.id)", body: DestinationUpdate(credentialKey: rotated.credentialKey))
-        let sealer = DestinationSealer(client: client, vault: unlocked)
         for server in keep { _ = try await sealer.seal(rotated, to: server.id) }
         if options.json {
             return Output.json(
