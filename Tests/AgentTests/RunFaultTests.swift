@@ -94,6 +94,9 @@ struct RunFaultTests {
             let stuck = Process()
             stuck.executableURL = URL(fileURLWithPath: "/bin/sleep")
             stuck.arguments = ["600"]
+            // Not on the test's own output: a sleep left behind would hold `swift test`'s pipe open until it ends.
+            stuck.standardOutput = FileHandle.nullDevice
+            stuck.standardError = FileHandle.nullDevice
             try stuck.run()
             defer { if stuck.isRunning { kill(stuck.processIdentifier, SIGKILL) } }
             let started = Date().addingTimeInterval(-60)

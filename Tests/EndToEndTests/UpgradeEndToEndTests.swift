@@ -128,6 +128,9 @@ struct UpgradeEndToEndTests {
         let runProcess = Process()
         runProcess.executableURL = URL(fileURLWithPath: "/bin/sleep")
         runProcess.arguments = ["600"]
+        // Not on the test's own output: a sleep left behind would hold `swift test`'s pipe open until it ends.
+        runProcess.standardOutput = FileHandle.nullDevice
+        runProcess.standardError = FileHandle.nullDevice
         try runProcess.run()
         defer { if runProcess.isRunning { runProcess.terminate() } }
         let running = agent.stateDir.appendingPathComponent("running")
