@@ -132,7 +132,8 @@ struct UpgradeEndToEndTests {
         runProcess.standardOutput = FileHandle.nullDevice
         runProcess.standardError = FileHandle.nullDevice
         try runProcess.run()
-        defer { if runProcess.isRunning { runProcess.terminate() } }
+        // SIGKILL: a test process may pass SIGTERM on ignored (the in-process hubs take it for graceful shutdown).
+        defer { if runProcess.isRunning { kill(runProcess.processIdentifier, SIGKILL) } }
         let running = agent.stateDir.appendingPathComponent("running")
         try FileManager.default.createDirectory(at: running, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let now = "2026-12-04T12:00:00.000Z"
@@ -158,7 +159,7 @@ struct UpgradeEndToEndTests {
 
         // The run ends (it unregisters itself, then its process exits): the upgrade goes ahead.
         try FileManager.default.removeItem(at: entryFile)
-        runProcess.terminate()
+        kill(runProcess.processIdentifier, SIGKILL)
         let upgraded = try await fleet.eventually(60) {
             try await serverView(fleet, "web-1")["agentVersion"] as? String == "0.1.0+\(newer.prefix(12))"
         }
