@@ -103,6 +103,7 @@ extension Restic {
         noLock: Bool = false,
         stdoutLimit: Int = 64 * 1024 * 1024,
         extraEnvironment: [String: String] = [:],
+        stdin: Any? = nil,
         onStdoutLine: (@Sendable (String) -> Void)? = nil,
         onStderrLine: (@Sendable (String) -> Void)? = nil
     ) async throws -> CommandOutput {
@@ -116,7 +117,7 @@ extension Restic {
         )
         let grace = interruptGracePeriod
         let termination: Termination? = try await withTaskCancellationHandler {
-            guard try await running.start() else { return nil }
+            guard try await running.start(stdin: stdin) else { return nil }
             return await running.waitForEnd()
         } onCancel: {
             running.child.stop(grace: grace)

@@ -14,11 +14,16 @@ public struct ResticRepository: Sendable, Hashable {
     public var environment: [String: String]
     /// A PEM file of extra certificate authorities to trust (`--cacert`).
     public var caCertificatePath: String?
+    /// Passwords the repository may still be keyed with after its credential was rotated (newest
+    /// first): the agent replaces such a key with the current password (`RepositoryKeys`). Secrets,
+    /// like the environment: never in arguments or messages.
+    public var formerPasswords: [String]
 
-    public init(location: String, environment: [String: String] = [:], caCertificatePath: String? = nil) {
+    public init(location: String, environment: [String: String] = [:], caCertificatePath: String? = nil, formerPasswords: [String] = []) {
         self.location = location
         self.environment = environment
         self.caCertificatePath = caCertificatePath
+        self.formerPasswords = formerPasswords
     }
 
     /// True when the location must not appear in arguments or messages (it holds `user:pass@`).
@@ -32,6 +37,7 @@ public struct ResticRepository: Sendable, Hashable {
         for (key, value) in environment where !Self.nonSecretVariables.contains(key.uppercased()) {
             if !value.isEmpty { values.append(value) }
         }
+        values.append(contentsOf: formerPasswords.filter { !$0.isEmpty })
         if locationIsSecret {
             values.append(location)
             values.append(contentsOf: Redactor.credentialParts(in: location))

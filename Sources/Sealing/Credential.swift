@@ -11,6 +11,27 @@ public struct DestinationCredential: Sendable, Equatable {
 
     public var repositoryPassword: String? { fields["repositoryPassword"] }
 
+    /// At most this many former repository passwords travel in a rotated credential.
+    public static let formerPasswordLimit = 5
+
+    /// The passwords the repositories had before `destinations rotate` (newest first): agents
+    /// replace a repository key that only one of them opens (docs/sealing.md, "Rotating a
+    /// destination"). One field, one password a line.
+    public var formerRepositoryPasswords: [String] {
+        (fields["formerRepositoryPasswords"] ?? "").split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+    }
+
+    /// This credential with a new repository password; the current one leads the former ones.
+    public func rotatingRepositoryPassword(to newPassword: String) -> DestinationCredential {
+        var rotated = self
+        let former = ([repositoryPassword].compactMap { $0 } + formerRepositoryPasswords).filter { !$0.isEmpty && $0 != newPassword }
+        var seen: Set<String> = []
+        let kept = former.filter { seen.insert($0).inserted }.prefix(Self.formerPasswordLimit)
+        rotated.fields["repositoryPassword"] = newPassword
+        rotated.fields["formerRepositoryPasswords"] = kept.joined(separator: "\n")
+        return rotated
+    }
+
     /// The members each kind needs besides `repositoryPassword`.
     public static func requiredFields(for kind: DestinationKind) -> [String] {
         switch kind {

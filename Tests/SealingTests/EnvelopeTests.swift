@@ -91,3 +91,18 @@ import Testing
         #expect(SealingError.cannotOpen.description.hasPrefix("the credential cannot be opened on this server"))
     }
 }
+
+@Suite("rotating a credential's repository password")
+struct CredentialRotationTests {
+    @Test("the current password leads the former ones, without repeats, at most five")
+    func formerPasswords() {
+        var credential = DestinationCredential(fields: ["repositoryPassword": "p0", "accessKeyID": "id"])
+        for index in 1...7 { credential = credential.rotatingRepositoryPassword(to: "p\(index)") }
+        #expect(credential.repositoryPassword == "p7")
+        #expect(credential.formerRepositoryPasswords == ["p6", "p5", "p4", "p3", "p2"])
+        #expect(credential.fields["accessKeyID"] == "id")
+        let again = credential.rotatingRepositoryPassword(to: "p5")
+        #expect(again.formerRepositoryPasswords == ["p7", "p6", "p4", "p3", "p2"])
+        #expect(DestinationCredential(fields: ["repositoryPassword": "x"]).formerRepositoryPasswords.isEmpty)
+    }
+}

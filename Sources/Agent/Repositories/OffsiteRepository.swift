@@ -68,7 +68,7 @@ enum OffsiteRepository {
         case .peer:
             return try PeerRepository.make(destination: destination, access: context, environment: environment, login: opened.serverSecrets)
         }
-        return ResticRepository(location: location, environment: environment)
+        return ResticRepository(location: location, environment: environment, formerPasswords: credential.formerRepositoryPasswords)
     }
 
     /// Joins path parts with single slashes, skipping empty ones.

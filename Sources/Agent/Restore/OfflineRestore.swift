@@ -90,6 +90,7 @@ public struct OfflineRestore: Sendable {
         let access = RepositoryAccess(
             identity: identity, state: state, runID: "offline-restore", envelopes: jobs.flatMap(\.envelopes),
             peerCertificates: certificates, repositoryServerID: identity.serverID)
-        return (try await Restic.detect(), try JobRunner.repository(of: destination, access: access))
+        let restic = try await Restic.detect()
+        return (restic, try await JobRunner.open(destination, access: access, restic: restic) { log($0) })
     }
 }

@@ -74,7 +74,7 @@ public struct RestoreExecution: Sendable {
         // The agent applies the plan's rules itself (literal includes, database names), whatever the hub checked.
         let plan = try plan.validated()
         let restic = try await Restic.detect()
-        let repository = try JobRunner.repository(of: destination, access: access)
+        let repository = try await JobRunner.open(destination, access: access, restic: restic) { log($0) }
         log("restoring snapshot \(plan.snapshotID) of server \(plan.sourceServerID) from \(destination.name) (\(repository.displayLocation))")
         let snapshots = try await restic.snapshots(repository, tags: [], host: plan.sourceServerID).filter { snapshot in
             plan.resticSnapshotIDs.contains { $0.hasPrefix(snapshot.shortID) || snapshot.id.hasPrefix($0) }

@@ -20,8 +20,8 @@ struct SnapshotDownload: Sendable {
             let access = RepositoryAccess(
                 identity: identity, state: state, runID: "download-" + order.downloadID, destinationID: listing.destination.id,
                 envelope: listing.envelope, peerCertificate: listing.peerCertificate, repositoryServerID: listing.sourceServerID)
-            let repository = try JobRunner.repository(of: listing.destination, access: access)
             let restic = try await Restic.detect()
+            let repository = try await JobRunner.open(listing.destination, access: access, restic: restic) { logger.info("\($0)") }
             try await restic.dumpChunks(repository, snapshotID: order.resticSnapshotID, path: order.path, archive: order.archive) { chunk in
                 try await link.sendDownloadPart(downloadID: order.downloadID, sequence: sequence.next(), data: chunk, done: false)
             }

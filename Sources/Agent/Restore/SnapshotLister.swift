@@ -19,8 +19,8 @@ struct SnapshotLister: Sendable {
             let access = RepositoryAccess(
                 identity: identity, state: state, runID: "listing-" + order.snapshotID, destinationID: destinationID,
                 envelope: order.envelope, peerCertificate: order.peerCertificate, repositoryServerID: order.sourceServerID)
-            let repository = try JobRunner.repository(of: order.destination, access: access)
             let restic = try await Restic.detect()
+            let repository = try await JobRunner.open(order.destination, access: access, restic: restic) { logger.info("\($0)") }
             let buffer = Parts()
             for id in order.resticSnapshotIDs {
                 try await restic.ls(repository, snapshotID: id) { node in

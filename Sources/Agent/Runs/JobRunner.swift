@@ -84,12 +84,12 @@ public struct JobRunner: BackupEngine {
         }
         let repository: ResticRepository
         do {
-            repository = try Self.repository(of: destination, context)
+            repository = try await Self.open(destination, access: RepositoryAccess(context), restic: restic) { context.log($0) }
         } catch let error as SealingError {
             context.log("destination \(destination.name): \(error.description)")
             return failed(error.description)
         } catch {
-            return failed("\(error)")
+            return failed(DestinationCopy.words(error))
         }
         if context.job.job.kind == .check {
             return await RepositoryCheck(restic: restic, repository: repository, destination: destination, context: context).run()
@@ -102,9 +102,12 @@ public struct JobRunner: BackupEngine {
         return await copy.run()
     }
 
-    /// This server's repository at a destination (offsite credentials opened from their envelope).
-    static func repository(of destination: Destination, _ context: RunContext) throws -> ResticRepository {
-        try repository(of: destination, access: RepositoryAccess(context))
+    /// A server's repository, ready to use: opened as below, then (after `destinations rotate`)
+    /// re-keyed to the credential's new password (`RepositoryKeys`).
+    static func open(_ destination: Destination, access: RepositoryAccess, restic: Restic, log: (String) -> Void) async throws -> ResticRepository {
+        let repository = try repository(of: destination, access: access)
+        return try await RepositoryKeys.settle(
+            repository, restic: restic, state: access.state, own: access.repositoryServerID == access.identity.serverID, log: log)
     }
 
     /// A server's repository at a destination — this server's, or (restoring) another's. Every

@@ -39,7 +39,7 @@ struct LeftoverSnapshots {
         var pruned: [PrunedCopies] = []
         for destination in agentJob.destinations where job.destinationIDs.contains(destination.id) {
             do {
-                let repository = try JobRunner.repository(of: destination, access: access)
+                let repository = try await JobRunner.open(destination, access: access, restic: restic, log: log)
                 // The killed run's restic may have left its lock (an exclusive one while pruning): remove stale locks first.
                 _ = try? await restic.unlock(repository)
                 let all = try await restic.snapshots(repository, tags: ["job=\(job.id)"], host: identity.serverID)

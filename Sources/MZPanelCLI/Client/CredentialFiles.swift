@@ -14,17 +14,23 @@ struct CredentialFiles: ParsableArguments {
     @Option(name: .long, help: "File holding the restic repository password (default: a random one, kept in the sealed credential).")
     var repositoryPasswordFile: String?
 
-    var anyGiven: Bool {
-        [accessKeyIdFile, secretAccessKeyFile, accountIdFile, accountKeyFile, rcloneConfigFile, repositoryPasswordFile].contains { $0 != nil }
+    var anyGiven: Bool { providerKeysGiven || repositoryPasswordFile != nil }
+
+    /// True when any file of a provider's keys is given.
+    var providerKeysGiven: Bool {
+        [accessKeyIdFile, secretAccessKeyFile, accountIdFile, accountKeyFile, rcloneConfigFile].contains { $0 != nil }
+    }
+
+    /// The repository password from `--repository-password-file`, or a new random one.
+    func repositoryPassword() throws -> String {
+        try repositoryPasswordFile.map { try SecretInput.read(file: $0, what: "repository password") } ?? PeerLogin.randomPassword()
     }
 
     /// The credential for `kind`, or nil for local destinations.
     func credential(for kind: DestinationKind) throws -> DestinationCredential? {
         guard kind.isOffsite else { return nil }
         var fields: [String: String] = [:]
-        fields["repositoryPassword"] =
-            try repositoryPasswordFile.map { try SecretInput.read(file: $0, what: "repository password") }
-            ?? PeerLogin.randomPassword()
+        fields["repositoryPassword"] = try repositoryPassword()
         func required(_ path: String?, flag: String, what: String) throws -> String {
             guard let path else { throw CLIError("a \(kind.rawValue) destination needs --\(flag) FILE (\(what))") }
             return try SecretInput.read(file: path, what: what)
