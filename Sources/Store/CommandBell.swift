@@ -1,9 +1,14 @@
 /// Wakes whoever waits for a server's commands (an agent's long-poll) as soon as one is queued,
 /// so a waiting poll needs no query on a timer. The store rings it after the command's
-/// transaction commits; a poll rings it when it replaces an older poll of the same server.
-/// Only this process hears it: a waiter still asks the store now and then (a slow safety poll).
+/// transaction commits (and, on PostgreSQL, when another replica's commit is notified); a poll
+/// rings it when it replaces an older poll of the same server. Each ring counts a generation per
+/// server: a poll notes it before reading the store and waits only while it is unchanged, so a
+/// ring between the read and the wait is not lost. A waiter still asks the store now and then (a
+/// slow safety poll) for what no ring announced.
 public actor CommandBell {
     private var waiters: [String: [Int: CheckedContinuation<Void, Never>]] = [:]
+    private var generations: [String: UInt64] = [:]
+    private var allGeneration: UInt64 = 0
     /// Waits that ended (rung or timed out) before their continuation was registered.
     private var ended: Set<Int> = []
     private var issued = 0
@@ -12,11 +17,25 @@ public actor CommandBell {
 
     /// Wakes every waiter of `serverID`.
     public func ring(_ serverID: String) {
+        generations[serverID, default: 0] &+= 1
         for (_, waiter) in waiters.removeValue(forKey: serverID) ?? [:] { waiter.resume() }
     }
 
-    /// Returns when `serverID` is rung, or after `limit`.
-    public func wait(for serverID: String, upTo limit: Duration) async {
+    /// What a poll notes before it reads the store: `wait(for:since:upTo:)` returns at once when a
+    /// ring came after it.
+    public func generation(of serverID: String) -> UInt64 { (generations[serverID] ?? 0) &+ allGeneration }
+
+    /// Wakes every waiter (notifications may have been missed).
+    public func ringAll() {
+        allGeneration &+= 1
+        let all = waiters
+        waiters = [:]
+        for (_, list) in all { for (_, waiter) in list { waiter.resume() } }
+    }
+
+    /// Returns when `serverID` is rung, or after `limit` — at once when it was rung since `since`.
+    public func wait(for serverID: String, since: UInt64? = nil, upTo limit: Duration) async {
+        if let since, generation(of: serverID) != since { return }
         let id = next()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.suspend(serverID, id) }

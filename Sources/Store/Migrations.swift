@@ -260,17 +260,41 @@ enum Migrations {
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.
+    /// The PostgreSQL advisory lock hub replicas take while migrating ("mzpanel" in ASCII).
+    static let advisoryLockKey: Int64 = 0x6d7a_7061_6e65_6c
+
+    /// Applies the pending steps. Several hub replicas starting together on one PostgreSQL database
+    /// migrate one after another under a session advisory lock (released with the connection if a
+    /// replica dies): the first applies the steps, the others find them recorded.
     static func run(on backend: SQLBackend) async throws {
         try await backend.withDatabase { db in
-            try await db.raw("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)").run()
+            let postgres = db.dialect.name == "postgresql"
+            if postgres { try await db.raw("SELECT pg_advisory_lock(\(bind: advisoryLockKey))").run() }
+            do {
+                try await migrate(db)
+            } catch {
+                if postgres { _ = try? await db.raw("SELECT pg_advisory_unlock(\(bind: advisoryLockKey))").run() }
+                throw error
+            }
+            if postgres { try await db.raw("SELECT pg_advisory_unlock(\(bind: advisoryLockKey))").run() }
         }
+    }
+
+    /// Each pending step in its own transaction, on the one connection that holds the lock.
+    private static func migrate(_ db: any SQLDatabase) async throws {
+        try await db.raw("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)").run()
         for step in steps {
-            try await backend.transaction { db in
-                let done = try await db.raw("SELECT version FROM schema_migrations WHERE version = \(bind: step.version)").first()
-                guard done == nil else { return }
-                for statement in step.statements { try await db.raw(SQLQueryString(statement)).run() }
-                let now = Int64(Date().timeIntervalSince1970 * 1000)
-                try await db.raw("INSERT INTO schema_migrations (version, applied_at) VALUES (\(bind: step.version), \(bind: now))").run()
+            try await db.raw("BEGIN").run()
+            do {
+                if try await db.raw("SELECT version FROM schema_migrations WHERE version = \(bind: step.version)").first() == nil {
+                    for statement in step.statements { try await db.raw(SQLQueryString(statement)).run() }
+                    let now = Int64(Date().timeIntervalSince1970 * 1000)
+                    try await db.raw("INSERT INTO schema_migrations (version, applied_at) VALUES (\(bind: step.version), \(bind: now))").run()
+                }
+                try await db.raw("COMMIT").run()
+            } catch {
+                _ = try? await db.raw("ROLLBACK").run()
+                throw error
             }
         }
     }

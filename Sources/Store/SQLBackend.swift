@@ -17,13 +17,14 @@ public final class SQLBackend: @unchecked Sendable {
     public let dialect: Dialect
     private let sqlitePool: EventLoopConnectionPool<SQLiteConnectionSource>?
     private let postgresPool: EventLoopConnectionPool<PostgresConnectionSource>?
-    private let logger: Logger
+    private let postgresSource: PostgresConnectionSource?
+    let logger: Logger
 
     /// Opens (creating if needed) an SQLite database file.
     public static func sqlite(path: String, logger: Logger) async throws -> SQLBackend {
         let source = SQLiteConnectionSource(configuration: .init(storage: .file(path: path), enableForeignKeys: true))
         let pool = EventLoopConnectionPool(source: source, maxConnections: 1, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())
-        let backend = SQLBackend(dialect: .sqlite, sqlitePool: pool, postgresPool: nil, logger: logger)
+        let backend = SQLBackend(dialect: .sqlite, sqlitePool: pool, postgresPool: nil, postgresSource: nil, logger: logger)
         try await backend.withDatabase { db in
             try await db.raw("PRAGMA journal_mode = WAL").run()
             try await db.raw("PRAGMA synchronous = NORMAL").run()
@@ -40,11 +41,11 @@ public final class SQLBackend: @unchecked Sendable {
         } catch {
             throw StoreError.configuration("the database URL is not a valid postgres:// URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE)")
         }
+        let source = PostgresConnectionSource(sqlConfiguration: configuration)
         let pool = EventLoopConnectionPool(
-            source: PostgresConnectionSource(sqlConfiguration: configuration), maxConnections: maxConnections,
-            logger: logger, on: MultiThreadedEventLoopGroup.singleton.any()
+            source: source, maxConnections: maxConnections, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any()
         )
-        let backend = SQLBackend(dialect: .postgresql, sqlitePool: nil, postgresPool: pool, logger: logger)
+        let backend = SQLBackend(dialect: .postgresql, sqlitePool: nil, postgresPool: pool, postgresSource: source, logger: logger)
         do {
             try await backend.withDatabase { db in try await db.raw("SELECT 1").run() }
         } catch {
@@ -56,11 +57,12 @@ public final class SQLBackend: @unchecked Sendable {
 
     private init(
         dialect: Dialect, sqlitePool: EventLoopConnectionPool<SQLiteConnectionSource>?,
-        postgresPool: EventLoopConnectionPool<PostgresConnectionSource>?, logger: Logger
+        postgresPool: EventLoopConnectionPool<PostgresConnectionSource>?, postgresSource: PostgresConnectionSource?, logger: Logger
     ) {
         self.dialect = dialect
         self.sqlitePool = sqlitePool
         self.postgresPool = postgresPool
+        self.postgresSource = postgresSource
         self.logger = logger
     }
 
@@ -97,6 +99,26 @@ public final class SQLBackend: @unchecked Sendable {
                 throw error
             }
         }
+    }
+
+    /// PostgreSQL only: on a connection of its own (not the pool's), `LISTEN channel` and hand each
+    /// notification's payload to `receive`, after `ready` once listening. Returns when the task is
+    /// cancelled or the connection ends; throws when it cannot connect or listen.
+    func listen(
+        channel: String, ready: () async -> Void, receive: (String) async -> Void
+    ) async throws {
+        guard let source = postgresSource else { return }
+        let connection = try await source.makeConnection(logger: logger, on: MultiThreadedEventLoopGroup.singleton.any()).get()
+        do {
+            try await connection.listen(on: channel) { notifications in
+                await ready()
+                for try await notification in notifications { await receive(notification.payload) }
+            }
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        try? await connection.close()
     }
 
     public func shutdown() async {

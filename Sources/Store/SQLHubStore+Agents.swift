@@ -206,6 +206,8 @@ extension SQLHubStore {
                     \(bind: try Self.commandPayload(command)))
             """
         ).run()
+        // Other replicas' polls wake when this commits (this process's bell rings after the commit).
+        try await CommandNotifications.notify(serverID, on: db)
     }
 
     public func pendingCommands(serverID: String) async throws -> [AgentCommand] {

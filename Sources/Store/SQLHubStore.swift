@@ -10,11 +10,14 @@ public final class SQLHubStore: HubStore {
     public let backend: SQLBackend
     /// Rung after a command for a server is committed (agents' long-polls wait on it).
     public let commandBell = CommandBell()
+    /// PostgreSQL: rings the bell for commands queued by other hub replicas (LISTEN/NOTIFY).
+    private let notifications: CommandNotifications?
 
     /// Opens the store and applies pending migrations.
     public init(backend: SQLBackend) async throws {
         self.backend = backend
         try await Migrations.run(on: backend)
+        notifications = backend.dialect == .postgresql ? CommandNotifications(backend: backend, bell: commandBell) : nil
     }
 
     /// Opens the store named by a database setting: a `postgres://` URL, or else SQLite at `sqlitePath`.
@@ -36,7 +39,10 @@ public final class SQLHubStore: HubStore {
         }
     }
 
-    public func shutdown() async { await backend.shutdown() }
+    public func shutdown() async {
+        notifications?.stop()
+        await backend.shutdown()
+    }
 
     public var engineName: String { backend.dialect.rawValue }
 

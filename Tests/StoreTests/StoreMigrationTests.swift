@@ -49,4 +49,34 @@ struct StoreMigrationTests {
             #expect(store.backend.dialect.rawValue == kind.rawValue)
         }
     }
+
+    /// Three hub replicas starting together on one empty PostgreSQL database: each opens, the
+    /// schema is applied once (the others wait on the advisory lock and find it recorded).
+    @Test(.enabled(if: StoreKind.tested.contains(.postgresql)))
+    func replicasStartingTogetherMigrateOnce() async throws {
+        try await withStoreLocation(.postgresql) { location in
+            let opened = await withTaskGroup(of: Result<SQLHubStore, any Error>.self) { group in
+                for _ in 0..<3 {
+                    group.addTask {
+                        do { return .success(try await location.open()) } catch { return .failure(error) }
+                    }
+                }
+                return await group.reduce(into: [Result<SQLHubStore, any Error>]()) { $0.append($1) }
+            }
+            let stores = opened.compactMap { try? $0.get() }
+            for case .failure(let error) in opened { Issue.record("a replica failed to open: \(error)") }
+            #expect(stores.count == 3)
+            if let store = stores.first {
+                let versions = try await store.backend.withDatabase { db in
+                    try await db.raw("SELECT version FROM schema_migrations ORDER BY version").all().map {
+                        try $0.decode(column: "version", as: Int.self)
+                    }
+                }
+                #expect(versions == Array(1...versions.count), "every step recorded exactly once: \(versions)")
+                let account = try await StoreSeed(store: store).account("after-migration")
+                #expect(try await stores.last?.account(id: account.id) == account, "the replicas share one schema")
+            }
+            for store in stores { await store.shutdown() }
+        }
+    }
 }

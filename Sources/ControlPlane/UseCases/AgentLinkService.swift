@@ -121,8 +121,11 @@ struct AgentLinkService {
         return report
     }
 
+    /// The most often an agent's calls write its `last_seen_at`, in seconds.
+    static let heartbeatInterval: TimeInterval = 10
+
     /// How long a waiting poll goes without asking the store when nothing wakes it.
-    static let safetyPoll: Duration = .seconds(2)
+    static let safetyPoll: Duration = .seconds(10)
 
     /// The server's pending commands, waiting up to `wait` seconds for one.
     func commands(for server: Server, wait: Int) async throws -> CommandList {
@@ -134,6 +137,7 @@ struct AgentLinkService {
         // A newer poll of the same server wakes this one, which then answers empty.
         await hub.store.commandBell.ring(server.id)
         while true {
+            let generation = await hub.store.commandBell.generation(of: server.id)
             let commands = try await hub.store.pendingCommands(serverID: server.id)
             // A hub that is shutting down answers at once instead of holding the poll open.
             if !commands.isEmpty || ContinuousClock.now >= deadline || Task.isShuttingDownGracefully || Task.isCancelled {
@@ -141,9 +145,10 @@ struct AgentLinkService {
                 return CommandList(commands: commands)
             }
             guard await hub.polls.isCurrent(serverID: server.id, ticket: ticket) else { return CommandList(commands: []) }
-            // Woken when a command is queued in this process; the store is asked again at the latest
-            // after `safetyPoll` (a command queued by another process, or a lost wake-up).
-            await hub.store.commandBell.wait(for: server.id, upTo: min(Self.safetyPoll, max(deadline - ContinuousClock.now, .milliseconds(1))))
+            // Woken when a command is queued (in this process, or notified by another replica); the
+            // store is asked again at the latest after `safetyPoll` (a notification that never came).
+            await hub.store.commandBell.wait(
+                for: server.id, since: generation, upTo: min(Self.safetyPoll, max(deadline - ContinuousClock.now, .milliseconds(1))))
             guard await hub.polls.isCurrent(serverID: server.id, ticket: ticket) else { return CommandList(commands: []) }
         }
     }
@@ -172,9 +177,17 @@ struct AgentLinkService {
         // `mzpanel-agent hub-backup enable`/`disable` shows at the next poll; a call without the header changes nothing.
         let capabilities = AgentCapability.parse(capabilityHeader)
         if let capabilities { seen.capabilities = capabilities }
-        try await hub.store.touchServer(
-            id: server.id, at: hub.clock.now(), agentVersion: reported == server.agentVersion ? nil : reported,
-            capabilities: capabilities == nil || capabilities == server.capabilities ? nil : capabilities)
+        let now = hub.clock.now()
+        let version = reported == server.agentVersion ? nil : reported
+        let changed = capabilities == nil || capabilities == server.capabilities ? nil : capabilities
+        // Heartbeats coalesce: `last_seen_at` is written at most every `heartbeatInterval` per agent
+        // (online means seen within `Server.onlineWindow`, far longer), or at once when the
+        // version or capabilities changed.
+        let stale = server.lastSeenAt.map { now.timeIntervalSince($0) >= Self.heartbeatInterval || now < $0 } ?? true
+        if stale || version != nil || changed != nil {
+            try await hub.store.touchServer(id: server.id, at: now, agentVersion: version, capabilities: changed)
+            seen.lastSeenAt = now
+        }
         return seen
     }
 
