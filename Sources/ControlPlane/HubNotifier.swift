@@ -26,13 +26,30 @@ public struct HubNotifier: Service {
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                try await evaluate()
-                try await deliver()
+                try await pass()
             } catch {
                 logger.error("notifier pass failed", metadata: ["error.type": "\(type(of: error))"])
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(hub.configuration.notifyInterval * 1000))) }
         }
+        try? await hub.store.releaseLease(Self.lease, holder: hub.instanceID)
+    }
+
+    /// The lease that lets one hub replica at a time evaluate and deliver.
+    static let lease = "notifier"
+
+    /// One pass — evaluate, then deliver — when this replica holds the notifier's lease (taken
+    /// or renewed for three intervals, at least a minute). With several replicas on one database
+    /// only the holder sends, so no alert goes out twice; when it dies its lease expires and
+    /// another replica takes over. Returns whether this replica ran the pass.
+    @discardableResult
+    public func pass() async throws -> Bool {
+        let now = hub.clock.now()
+        let until = now.addingTimeInterval(max(3 * hub.configuration.notifyInterval, 60))
+        guard try await hub.store.acquireLease(Self.lease, holder: hub.instanceID, until: until, now: now) else { return false }
+        try await evaluate()
+        try await deliver()
+        return true
     }
 
     /// Evaluates every server and job for every channel and queues what the rules say.

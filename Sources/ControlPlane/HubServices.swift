@@ -37,6 +37,9 @@ public struct HubConfiguration: Sendable {
     public var agentDirectory: String?
     /// Reverse proxies whose `X-Forwarded-For` names the client (none: the socket's peer is the client).
     public var trustedProxies = TrustedProxies()
+    /// This process among the hub's replicas, the holder of leases (the notifier's). `serve` uses the
+    /// host name and listen address, so a restarted replica takes its own lease back at once; nil: random.
+    public var instanceName: String?
 
     public init() {}
 
@@ -56,6 +59,8 @@ public struct HubServices: Sendable {
     public let streams: EventStreamSlots
     /// Failed logins and the backoff they earned (web form and API).
     public let logins = LoginGuard()
+    /// This hub process among its replicas (the holder of leases such as the notifier's).
+    public let instanceID: String
 
     /// The agent builds served to servers (install script, upgrades).
     public var agentBuilds: AgentBuilds { AgentBuilds(directory: configuration.agentDirectory) }
@@ -67,6 +72,7 @@ public struct HubServices: Sendable {
         self.store = store
         self.clock = clock
         self.configuration = configuration
+        self.instanceID = configuration.instanceName ?? "hub-" + UUID().uuidString.lowercased()
         self.streams = EventStreamSlots(perSession: configuration.eventStreamsPerSession, total: configuration.eventStreams)
         self.passwords = passwords
     }

@@ -112,6 +112,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         configuration.host = String(listen[..<colon])
         configuration.port = port
+        configuration.instanceName = ProcessInfo.processInfo.hostName + " " + listen
         configuration.publicURL = publicURL ?? (tls == nil ? nil : "https://\(listen)")
         configuration.secureCookies = tls != nil || (publicURL?.hasPrefix("https://") ?? false)
         configuration.allowPrivateWebhooks = allowPrivateWebhooks || environment["MZPANEL_ALLOW_PRIVATE_WEBHOOKS"] == "1"

@@ -6,7 +6,7 @@ import LinkProtocol
 /// and PostgreSQL. Every method that reads or changes a tenant's resource takes the caller's
 /// `accountID` and never crosses it. A unique key refusing a write surfaces as `StoreError.duplicate`.
 public typealias HubStore = AccountStore & ServerStore & DestinationStore & JobStore & JobStatusStore & RunStore & SnapshotStore
-    & AgentLinkStore & AuditStore & NotificationStore & StoreEngine
+    & AgentLinkStore & AuditStore & NotificationStore & LeaseStore & StoreEngine
 
 /// Which database engine holds the hub's data (the health route names it).
 public protocol StoreEngine: Sendable {
@@ -180,6 +180,16 @@ public protocol NotificationStore: Sendable {
     func dueDeliveries(now: Date, limit: Int) async throws -> [NotificationDelivery]
     func updateDelivery(_ delivery: NotificationDelivery) async throws
     func deliveries(accountID: String, limit: Int) async throws -> [NotificationDelivery]
+}
+
+/// Work that one hub replica does at a time (the notifier's passes): a named lease in the
+/// database, held until it expires unless its holder renews it.
+public protocol LeaseStore: Sendable {
+    /// Takes or renews `name` for `holder` until `until`: true when `holder` has it now (it was
+    /// free, expired at `now`, or already its own).
+    func acquireLease(_ name: String, holder: String, until: Date, now: Date) async throws -> Bool
+    /// Gives `name` up if `holder` has it (a replica shutting down), so another takes it at once.
+    func releaseLease(_ name: String, holder: String) async throws
 }
 
 /// Scheduling and health reads.

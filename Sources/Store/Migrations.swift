@@ -257,6 +257,13 @@ enum Migrations {
                 "ALTER TABLE snapshots ADD COLUMN stack TEXT"
             ]
         ),
+        (
+            14,
+            [
+                // Work one hub replica does at a time (the notifier): who holds it, and until when.
+                "CREATE TABLE hub_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL)"
+            ]
+        ),
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.

@@ -75,4 +75,44 @@ struct NotifierPassTests {
             #expect(try await events(hub, account.id, channel: channelID).filter { $0 == "digest" }.count == 2, "the next day's")
         }
     }
+
+    /// Two hub replicas on one database: only the lease holder evaluates and delivers, so the
+    /// offline alert is queued once; when the holder stops renewing, the other takes over.
+    @Test func twoReplicasQueueEachAlertOnce() async throws {
+        try await withTestHub { hub, client in
+            let account = try await hub.account("replicas@example.com", plan: .plus)
+            _ = try await AccountWorld.build(hub, client, account: account, prefix: "rep")
+            let channel = try await client.call(
+                .post, "/api/v1/notifications/channels", token: account.token,
+                body: #"{"name":"pager","url":"http://127.0.0.1:9/hook","rules":{"offlineMinutes":30,"missed":false}}"#)
+            expectStatus(channel, .created)
+            let channelID = try #require(channel.json["channel"]["id"].string)
+            let first = HubNotifier(hub: hub.services, logger: TestHub.logger)
+            let other = HubServices(store: hub.store, clock: hub.clock, configuration: hub.services.configuration)
+            let second = HubNotifier(hub: other, logger: TestHub.logger)
+            #expect(hub.services.instanceID != other.instanceID)
+
+            hub.clock.advance(by: 35 * 60)
+            let ran = try await withThrowingTaskGroup(of: Bool.self) { group in
+                // Each replica's loop runs its passes one after another; the two replicas run at once.
+                for notifier in [first, second] { group.addTask { try await notifier.pass() } }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(ran.filter { $0 }.count == 1, "one replica holds the lease: \(ran)")
+            for notifier in [second, first, second] { try await notifier.pass() }
+            let sent = try await events(hub, account.id, channel: channelID)
+            #expect(sent == ["server.offline"], "one alert, whichever replica sent it: \(sent)")
+            let secondRuns = try await second.pass()
+            let firstRuns = try await first.pass()
+            #expect(secondRuns != firstRuns, "the lease stays with its holder while it renews")
+
+            // The holder stops (killed: no release); its lease expires and the other replica takes over.
+            hub.clock.advance(by: 10 * 60)
+            let holderIsFirst = try await first.pass()
+            let takeover = holderIsFirst ? second : first
+            #expect(try await !takeover.pass())
+            hub.clock.advance(by: max(3 * hub.services.configuration.notifyInterval, 60) + 1)
+            #expect(try await takeover.pass(), "an expired lease is taken over")
+        }
+    }
 }

@@ -80,3 +80,44 @@ struct StoreMigrationTests {
         }
     }
 }
+
+/// Leases: one hub replica at a time does the notifier's work.
+@Suite("Store conformance: leases")
+struct LeaseConformanceTests {
+    @Test(arguments: StoreKind.tested)
+    func oneHolderAtATimeUntilItExpiresOrIsReleased(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let t0 = StoreSeed.t0
+            #expect(try await store.acquireLease("notifier", holder: "a", until: t0.addingTimeInterval(60), now: t0))
+            #expect(try await !store.acquireLease("notifier", holder: "b", until: t0.addingTimeInterval(70), now: t0.addingTimeInterval(10)))
+            #expect(
+                try await store.acquireLease("notifier", holder: "a", until: t0.addingTimeInterval(90), now: t0.addingTimeInterval(30)), "renewed")
+            #expect(try await !store.acquireLease("notifier", holder: "b", until: t0.addingTimeInterval(120), now: t0.addingTimeInterval(80)))
+            #expect(try await store.acquireLease("other", holder: "b", until: t0.addingTimeInterval(60), now: t0), "leases are per name")
+            #expect(
+                try await store.acquireLease("notifier", holder: "b", until: t0.addingTimeInterval(150), now: t0.addingTimeInterval(90)), "expired")
+            #expect(try await !store.acquireLease("notifier", holder: "a", until: t0.addingTimeInterval(160), now: t0.addingTimeInterval(100)))
+            try await store.releaseLease("notifier", holder: "a")
+            #expect(
+                try await !store.acquireLease("notifier", holder: "a", until: t0.addingTimeInterval(160), now: t0.addingTimeInterval(100)),
+                "a cannot release b's lease")
+            try await store.releaseLease("notifier", holder: "b")
+            #expect(
+                try await store.acquireLease("notifier", holder: "a", until: t0.addingTimeInterval(160), now: t0.addingTimeInterval(100)), "released")
+        }
+    }
+
+    @Test(arguments: StoreKind.tested)
+    func concurrentTakersGetItOnce(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let t0 = StoreSeed.t0
+            let won = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<6 {
+                    group.addTask { try await store.acquireLease("race", holder: "replica-\(index)", until: t0.addingTimeInterval(60), now: t0) }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(won == 1)
+        }
+    }
+}
