@@ -174,8 +174,9 @@ def agent_headers(agent):
     return {"Authorization": "Agent " + agent["credential"], "User-Agent": "mzpanel-agent/0.1.0+bench"}
 
 
-async def run_agent(hub, agent, stop_at, figures, counters):
-    """The daemon's hub loop for one simulated agent until `stop_at`."""
+async def run_agent(hub, agent, start_at, stop_at, figures, counters):
+    """The daemon's hub loop for one simulated agent from `start_at` until `stop_at`."""
+    await asyncio.sleep(max(0, start_at - time.time()))
     conn = hub.connection()
     headers = agent_headers(agent)
     last_sync = 0.0
@@ -285,6 +286,7 @@ async def main():
     parser.add_argument("--seconds", type=float, default=60, help="how long the agents stay connected, measured")
     parser.add_argument("--hour-seconds", type=float, default=60, help="a simulated hour (one run per agent per hour)")
     parser.add_argument("--baseline-seconds", type=float, default=10)
+    parser.add_argument("--ramp-seconds", type=float, default=10, help="agents connect spread over this long; measured after it")
     parser.add_argument("--hub-pid", type=int, default=0)
     parser.add_argument("--database-url", default="", help="PostgreSQL: also count the database's transactions")
     options = parser.parse_args()
@@ -325,17 +327,20 @@ async def main():
     setup_seconds = time.time() - setup_started
 
     counters = {"polls": 0, "runs": 0}
+    ramp_from = time.time()
+    measured_from = ramp_from + options.ramp_seconds
+    stop_at = measured_from + options.seconds
+    tasks = [asyncio.create_task(run_agent(hub, a, ramp_from + random.uniform(0, options.ramp_seconds), stop_at, figures, counters))
+             for a in agents]
+    tasks += [asyncio.create_task(report_runs(hub, a, stop_at, options.hour_seconds, figures, counters)) for a in agents]
+    await asyncio.sleep(max(0, measured_from - time.time()))
     before = process_figures(options.hub_pid)
     transactions_before = database_transactions(options.database_url)
-    measured_from = time.time()
-    stop_at = measured_from + options.seconds
-    tasks = [asyncio.create_task(run_agent(hub, a, stop_at, figures, counters)) for a in agents]
-    tasks += [asyncio.create_task(report_runs(hub, a, stop_at, options.hour_seconds, figures, counters)) for a in agents]
     await person(hub, token, options.email, password, stop_at, figures, "with agents")
     await asyncio.gather(*tasks)
-    elapsed = time.time() - measured_from
     after = process_figures(options.hub_pid)
     transactions_after = database_transactions(options.database_url)
+    elapsed = time.time() - measured_from
 
     result = {
         "agents": len(agents), "agents_requested": options.agents, "setup_seconds": round(setup_seconds, 1),

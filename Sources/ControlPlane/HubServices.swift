@@ -21,6 +21,9 @@ public struct HubConfiguration: Sendable {
     public var runScheduler: Bool = true
     /// How long after a slot a run must have started before the slot counts as missed (health, alerts).
     public var missedGrace: TimeInterval = JobHealth.defaultGrace
+    /// How long an agent's waiting long-poll goes without asking the store when nothing wakes it
+    /// (`MZPANEL_SAFETY_POLL_SECONDS`, default 10): the catch-up for a lost wake-up.
+    public var safetyPoll: Duration = .seconds(10)
     /// How often the notifier evaluates job health and sends due notifications.
     public var notifyInterval: TimeInterval = 30
     /// Live run progress streams (server-sent events) one browser session may hold open (default 4).

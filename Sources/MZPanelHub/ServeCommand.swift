@@ -129,6 +129,12 @@ struct ServeCommand: AsyncParsableCommand {
             }
             configuration.missedGrace = seconds
         }
+        if let text = environment["MZPANEL_SAFETY_POLL_SECONDS"] {
+            guard let seconds = Int(text), (1...3600).contains(seconds) else {
+                throw CLIError("MZPANEL_SAFETY_POLL_SECONDS=\(text) is not a whole number of seconds from 1 to 3600")
+            }
+            configuration.safetyPoll = .seconds(seconds)
+        }
         if let text = environment["MZPANEL_NOTIFY_INTERVAL_SECONDS"] {
             guard let seconds = TimeInterval(text), seconds >= 0.2 else {
                 throw CLIError("MZPANEL_NOTIFY_INTERVAL_SECONDS=\(text) is not a number of seconds (at least 0.2)")

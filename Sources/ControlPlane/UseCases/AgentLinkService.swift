@@ -124,9 +124,6 @@ struct AgentLinkService {
     /// The most often an agent's calls write its `last_seen_at`, in seconds.
     static let heartbeatInterval: TimeInterval = 10
 
-    /// How long a waiting poll goes without asking the store when nothing wakes it.
-    static let safetyPoll: Duration = .seconds(10)
-
     /// The server's pending commands, waiting up to `wait` seconds for one.
     func commands(for server: Server, wait: Int) async throws -> CommandList {
         guard (0...Self.maxWaitSeconds).contains(wait) else {
@@ -146,9 +143,9 @@ struct AgentLinkService {
             }
             guard await hub.polls.isCurrent(serverID: server.id, ticket: ticket) else { return CommandList(commands: []) }
             // Woken when a command is queued (in this process, or notified by another replica); the
-            // store is asked again at the latest after `safetyPoll` (a notification that never came).
+            // store is asked again at the latest after the safety poll (a notification that never came).
             await hub.store.commandBell.wait(
-                for: server.id, since: generation, upTo: min(Self.safetyPoll, max(deadline - ContinuousClock.now, .milliseconds(1))))
+                for: server.id, since: generation, upTo: min(hub.configuration.safetyPoll, max(deadline - ContinuousClock.now, .milliseconds(1))))
             guard await hub.polls.isCurrent(serverID: server.id, ticket: ticket) else { return CommandList(commands: []) }
         }
     }

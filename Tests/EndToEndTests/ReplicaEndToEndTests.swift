@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+
+/// Two `mzpanel serve` processes on one PostgreSQL database (docs/operations.md, "Several hub
+/// replicas"): an agent connected to replica A gets a run-now issued through replica B at once,
+/// woken by LISTEN/NOTIFY. Both replicas run with a safety poll longer than the agents' long-poll,
+/// so a command reaches the agent quickly only when a notification wakes its poll.
+@Suite("hub replicas on one PostgreSQL database", .serialized)
+struct ReplicaEndToEndTests {
+    static var postgres: URLComponents? {
+        ProcessInfo.processInfo.environment["MZPANEL_TEST_POSTGRES_URL"].flatMap { URLComponents(string: $0) }
+    }
+
+    @Test(
+        "a run-now issued through one replica reaches the agent polling another at once, and the run succeeds",
+        .enabled(if: Fleet.available && postgres != nil, "needs the binaries, restic and MZPANEL_TEST_POSTGRES_URL"))
+    func runNowAcrossReplicas() async throws {
+        let base = try #require(Self.postgres)
+        let home = base.path.split(separator: "/").first.map(String.init) ?? "postgres"
+        let database = "mzpanel_replicas_" + UUID().uuidString.prefix(8).lowercased()
+        #expect(try await HubBackupPostgresTests.psql(base, database: home, "CREATE DATABASE \(database)").status == 0)
+        defer { Task { _ = try? await HubBackupPostgresTests.psql(base, database: home, "DROP DATABASE IF EXISTS \(database) WITH (FORCE)") } }
+        var url = base
+        url.path = "/" + database
+        let environment = ["MZPANEL_DATABASE_URL": url.string ?? "", "MZPANEL_SAFETY_POLL_SECONDS": "120"]
+        let fleet = try await Fleet(plan: "free", hubEnvironment: environment)
+        var replicaB: Process?
+        defer {
+            replicaB?.terminate()
+            replicaB?.waitUntilExit()
+            fleet.shutdown()
+        }
+        let started = try await fleet.cli.startHub(log: fleet.directory.appendingPathComponent("hub-b.log"))
+        replicaB = started.process
+        var throughB = fleet.cli
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: fleet.directory.appendingPathComponent("client.json"))) as? [String: Any]
+        throughB.environment["MZPANEL_URL"] = started.url
+        throughB.environment["MZPANEL_TOKEN"] = try #require(config?["token"] as? String)
+
+        let agent = try await fleet.enroll("web-1")
+        _ = try fleet.startDaemon(agent)
+        let tree = try fleet.makeTree("site")
+        let repository = fleet.directory.appendingPathComponent("repo")
+        #expect(try await fleet.cli.run(["destinations", "add", "nas", "--kind", "local", "--path", repository.path]).status == 0)
+        let job = try await fleet.cli.run([
+            "jobs", "add", "nightly", "--server", "web-1", "--kind", "full", "--path", tree.path, "--schedule", "daily 03:00",
+            "--destination", "nas",
+        ])
+        #expect(job.status == 0, "\(job.stderr)")
+        // Replica B sees what A wrote: one database.
+        #expect(try await throughB.run(["servers", "list"]).stdout.contains("web-1"))
+
+        // Three run-nows through B, each picked up by the agent (whose poll A holds) within 10 s:
+        // with a 120 s safety poll and 25 s long-polls, only a notification makes that likely three times.
+        for round in 1...3 {
+            let issued = Date()
+            let run = try await throughB.run(["jobs", "run", "nightly", "--json"])
+            let runID = try #require(run.object["id"] as? String, "\(run.stdout)\(run.stderr)")
+            var pickedUp: Date?
+            _ = try await fleet.eventually(60) {
+                let shown = try await throughB.run(["runs", "show", runID, "--json"]).object
+                if pickedUp == nil, (shown["status"] as? String) != "queued" { pickedUp = Date() }
+                return (shown["status"] as? String) == "succeeded"
+            }
+            let waited = try #require(pickedUp, "round \(round): the run never left queued").timeIntervalSince(issued)
+            #expect(waited < 10, "round \(round): the agent took \(waited) s to start a run queued through the other replica")
+            let finished = try await fleet.cli.run(["runs", "show", runID, "--json"]).object
+            #expect(finished["status"] as? String == "succeeded", "round \(round): \(finished)")
+        }
+    }
+}
