@@ -76,14 +76,24 @@ public final class SQLBackend: @unchecked Sendable {
     public func withDatabase<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         counterLock.withLock { counter += 1 }
         if let pool = sqlitePool {
-            let connection = try await pool.requestConnection(logger: logger).get()
+            let connection = try await Self.borrow(pool.requestConnection(logger: logger))
             defer { pool.releaseConnection(connection, logger: logger) }
             return try await body(connection.sql(queryLogLevel: .trace))
         }
         let pool = postgresPool!
-        let connection = try await pool.requestConnection(logger: logger).get()
+        let connection = try await Self.borrow(pool.requestConnection(logger: logger))
         defer { pool.releaseConnection(connection, logger: logger) }
         return try await body(connection.sql(queryLogLevel: .trace))
+    }
+
+    /// A pooled connection; a request that waited the pool's 10 s for one is `StoreError.busy`
+    /// (answered 503 with Retry-After), not an unexplained failure.
+    private static func borrow<C>(_ request: EventLoopFuture<C>) async throws -> C {
+        do {
+            return try await request.get()
+        } catch ConnectionPoolTimeoutError.connectionRequestTimeout {
+            throw StoreError.busy
+        }
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.

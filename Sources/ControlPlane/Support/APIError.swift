@@ -5,6 +5,7 @@ import HubAPI
 import Hummingbird
 import Logging
 import NIOCore
+import Store
 
 /// An error answered to an API client: a status, a stable code, a message a person can act on
 /// and, when it concerns one input, that input's name. Body: `{"error":{"code","message","field"}}`.
@@ -108,6 +109,11 @@ struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
                 error.status == .notFound
                 ? "not_found" : error.status == .contentTooLarge ? "too_large" : error.status.code < 500 ? "invalid" : "internal"
             throw APIError(error.status, code: code, message)
+        } catch StoreError.busy {
+            context.logger.warning("request refused: the database pool is exhausted", metadata: ["http.path": "\(request.uri.path)"])
+            var refused = APIError(.serviceUnavailable, code: "busy", StoreError.busy.description)
+            refused.headers[.retryAfter] = "5"
+            throw refused
         } catch {
             context.logger.error("request failed", metadata: ["error.type": "\(type(of: error))", "http.path": "\(request.uri.path)"])
             throw APIError(
