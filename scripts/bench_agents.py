@@ -307,8 +307,12 @@ async def main():
     destination = answer.get("destination", answer)["id"]
     api.close()
 
-    # The person's figures with no agent connected.
+    # The person's figures with no agent connected (and the database work the person alone causes).
+    baseline_from, baseline_transactions = time.time(), database_transactions(options.database_url)
     await person(hub, token, options.email, password, time.time() + options.baseline_seconds, figures, "baseline")
+    baseline_rate = None
+    if baseline_transactions is not None:
+        baseline_rate = (database_transactions(options.database_url) - baseline_transactions) / (time.time() - baseline_from)
 
     setup_started = time.time()
     agents = []
@@ -356,7 +360,11 @@ async def main():
         }
     if transactions_before is not None and transactions_after is not None:
         # pg_stat counters reach the statistics view within about a second: close enough over a minute.
-        result["database_transactions_per_second"] = round((transactions_after - transactions_before) / elapsed, 1)
+        rate = (transactions_after - transactions_before) / elapsed
+        result["database_transactions_per_second"] = round(rate, 1)
+        if baseline_rate is not None:
+            result["database_transactions_per_second_person_only"] = round(baseline_rate, 1)
+            result["database_transactions_per_agent_per_minute"] = round(60 * (rate - baseline_rate) / max(1, len(agents)), 2)
     print(json.dumps(result, indent=2, sort_keys=True))
 
 

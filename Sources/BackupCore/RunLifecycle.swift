@@ -104,6 +104,12 @@ public enum RunDecision: Sendable, Equatable {
     /// Store the live progress of a running run.
     case progress
     case write(RunWrite)
+
+    /// Whether the event changed the stored run (its watchers are woken).
+    public var changesRun: Bool {
+        if case .ignore = self { return false }
+        return true
+    }
 }
 
 /// A run's lifecycle: queued → running → succeeded | partial | failed | interrupted | cancelled.

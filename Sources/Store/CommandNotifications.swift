@@ -2,18 +2,20 @@ import Foundation
 import Logging
 import SQLKit
 
-/// The command bell across hub replicas on PostgreSQL: a command's transaction also runs
-/// `pg_notify('mzpanel_commands', <server id>)` (delivered when it commits), and every replica
-/// keeps one connection that LISTENs on that channel and rings its own bell for the server named.
-/// The row stays the truth: a notification only wakes a poll, which then reads the commands. A
-/// lost connection is opened again (1 s, doubling to 10 s); after that every waiting poll is woken
-/// once, since notifications sent meanwhile are gone. SQLite (one hub process) needs none of this.
+/// The hub's bells across replicas on PostgreSQL: a command's transaction also runs
+/// `pg_notify('mzpanel_events', 'c:<server id>')`, and a run change from an agent's event
+/// `pg_notify('mzpanel_events', 'r:<run id>')` (delivered when they commit). Every replica keeps
+/// one connection that LISTENs on that channel and rings its own command bell (agents' polls) or
+/// run bell (live progress streams). The rows stay the truth: a notification only wakes a waiter,
+/// which then reads them. A lost connection is opened again (1 s, doubling to 10 s); after that
+/// every waiter is woken once, since notifications sent meanwhile are gone. SQLite (one hub
+/// process) needs none of this.
 final class CommandNotifications: Sendable {
-    static let channel = "mzpanel_commands"
+    static let channel = "mzpanel_events"
 
     private let task: Task<Void, Never>
 
-    init(backend: SQLBackend, bell: CommandBell) {
+    init(backend: SQLBackend, commands: CommandBell, runs: CommandBell) {
         let logger = backend.logger
         task = Task {
             var delay = Duration.seconds(1)
@@ -26,11 +28,15 @@ final class CommandNotifications: Sendable {
                         ready: {
                             if connectedBefore {
                                 logger.info("listening for command notifications again")
-                                await bell.ringAll()
+                                await commands.ringAll()
+                                await runs.ringAll()
                             }
                             connectedBefore = true
                         },
-                        receive: { serverID in await bell.ring(serverID) })
+                        receive: { payload in
+                            if payload.hasPrefix("c:") { await commands.ring(String(payload.dropFirst(2))) }
+                            if payload.hasPrefix("r:") { await runs.ring(String(payload.dropFirst(2))) }
+                        })
                 } catch {
                     if Task.isCancelled { break }
                     logger.warning(
@@ -50,7 +56,16 @@ final class CommandNotifications: Sendable {
 
     /// The statement a command's transaction runs on PostgreSQL.
     static func notify(_ serverID: String, on db: any SQLDatabase) async throws {
+        try await send("c:" + serverID, on: db)
+    }
+
+    /// The statement a run change's transaction runs on PostgreSQL.
+    static func notify(run runID: String, on db: any SQLDatabase) async throws {
+        try await send("r:" + runID, on: db)
+    }
+
+    private static func send(_ payload: String, on db: any SQLDatabase) async throws {
         guard db.dialect.name == "postgresql" else { return }
-        try await db.raw("SELECT pg_notify(\(bind: channel), \(bind: serverID))").run()
+        try await db.raw("SELECT pg_notify(\(bind: channel), \(bind: payload))").run()
     }
 }

@@ -143,6 +143,8 @@ extension AgentLinkStore {
 public protocol AgentLinkStore: Sendable {
     /// Rung when a command for a server is committed; agents' long-polls wait on it.
     var commandBell: CommandBell { get }
+    /// Rung when an agent's event changed a run; live progress streams wait on it.
+    var runBell: CommandBell { get }
     /// Consumes an enrollment token and binds the agent's key and credential to its server.
     func enroll(tokenHash: String, publicKey: String, keyFingerprint: String, agentVersion: String, credentialHash: String, now: Date) async throws
         -> Server?

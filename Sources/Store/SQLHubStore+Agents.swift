@@ -71,7 +71,7 @@ extension SQLHubStore {
         let results = try ColumnJSON.encode(run.results)
         let report = reported
         do {
-            return try await write { db in
+            let decision = try await write { db -> RunDecision? in
                 if try await db.raw("SELECT id FROM agent_events WHERE server_id = \(bind: serverID) AND id = \(bind: event.id)").first() != nil {
                     return nil
                 }
@@ -90,6 +90,7 @@ extension SQLHubStore {
                         != nil
                 }
                 let decision = RunLifecycle.decide(report, sender: serverID, recorded: recorded, jobOwner: owner, slotTaken: slotTaken)
+                if decision.changesRun { try await CommandNotifications.notify(run: run.id, on: db) }
                 switch decision {
                 case .ignore: break
                 case .progress:
@@ -103,6 +104,8 @@ extension SQLHubStore {
                 }
                 return decision
             }
+            if decision?.changesRun == true { await runBell.ring(run.id) }
+            return decision
         } catch StoreError.duplicate {
             return nil  // the same event delivered twice at once (the run and the daemon both flush): stored by the other
         }

@@ -10,14 +10,16 @@ public final class SQLHubStore: HubStore {
     public let backend: SQLBackend
     /// Rung after a command for a server is committed (agents' long-polls wait on it).
     public let commandBell = CommandBell()
-    /// PostgreSQL: rings the bell for commands queued by other hub replicas (LISTEN/NOTIFY).
+    /// Rung after an agent's event changed a run (live progress streams wait on it).
+    public let runBell = CommandBell()
+    /// PostgreSQL: rings the bells for commands and run changes of other hub replicas (LISTEN/NOTIFY).
     private let notifications: CommandNotifications?
 
     /// Opens the store and applies pending migrations.
     public init(backend: SQLBackend) async throws {
         self.backend = backend
         try await Migrations.run(on: backend)
-        notifications = backend.dialect == .postgresql ? CommandNotifications(backend: backend, bell: commandBell) : nil
+        notifications = backend.dialect == .postgresql ? CommandNotifications(backend: backend, commands: commandBell, runs: runBell) : nil
     }
 
     /// Opens the store named by a database setting: a `postgres://` URL, or else SQLite at `sqlitePath`.

@@ -60,6 +60,40 @@ struct APIBoundsTests {
         }
     }
 
+    /// A run page's live stream is woken by the agent's events (the store's run bell), not by a
+    /// timer: both changes arrive long before the stream's 10 s re-read would have found them.
+    @Test func aLiveStreamWritesEachChangeAsTheAgentReportsIt() async throws {
+        try await withTestHub { hub, client in
+            let account = try await hub.account("live@example.com")
+            let world = try await AccountWorld.build(hub, client, account: account, prefix: "l")
+            let login = try await client.call(.post, "/api/v1/session", body: #"{"email":"live@example.com","password":"\#(TestHub.password)"}"#)
+            let session: HTTPFields = [.cookie: "mzpanel_session=\(try #require(login.cookies["mzpanel_session"]?.value))"]
+            // The world's job has a queued run (the agent has not started it yet).
+            let queued = try await hub.store.runs(accountID: account.id, filter: RunFilter(status: .queued), after: nil, limit: 10).items
+            var run = try #require(queued.first { $0.jobID == world.jobID })
+            let runID = run.id
+            let started = ContinuousClock.now
+            async let stream = client.call(.get, "/backups/runs/\(runID)/events", headers: session)
+            try await Task.sleep(for: .milliseconds(500))
+            run.status = .running
+            run.startedAt = hub.clock.now()
+            _ = try await hub.store.ingest(
+                RunEvent(id: "evt_live_1", kind: .started, run: run), accountID: account.id, serverID: world.serverID, now: hub.clock.now())
+            try await Task.sleep(for: .milliseconds(500))
+            run.status = .failed
+            run.finishedAt = hub.clock.now()
+            _ = try await hub.store.ingest(
+                RunEvent(id: "evt_live_2", kind: .finished, run: run), accountID: account.id, serverID: world.serverID, now: hub.clock.now())
+            let body = try await stream.text
+            let waited = ContinuousClock.now - started
+            let statuses = body.split(separator: "\n").filter { $0.hasPrefix("data: ") }.compactMap { line in
+                (try? JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any])?["status"] as? String
+            }
+            #expect(statuses == ["queued", "running", "failed"], "each change once: \(body)")
+            #expect(waited < .seconds(8), "woken by the events, not by the 10 s re-read: \(waited)")
+        }
+    }
+
     @Test func theHubsStreamTotalIsBounded() async throws {
         let slots = EventStreamSlots(perSession: 2, total: 3)
         #expect(await slots.take(session: "a"))

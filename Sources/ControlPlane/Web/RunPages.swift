@@ -51,7 +51,7 @@ struct RunPages {
     }
 
     /// One server-sent event: the run's status and live progress.
-    struct Event: Encodable {
+    struct Event: Encodable, Equatable {
         let status: String
         let finished: Bool
         let progress: RunProgress?
@@ -95,16 +95,25 @@ struct RunPages {
         }
     }
 
-    /// Writes the run's status once a second until it finishes (at most six hours).
+    /// Writes the run's status whenever it changes, until it finishes (at most six hours). Woken by
+    /// the store's run bell when an agent's event changes the run (on any replica, through
+    /// PostgreSQL notifications); it reads the run again at the latest every 10 s, and writes a
+    /// keep-alive comment then so proxies keep the stream open.
     static func stream(_ first: Run, accountID: String, store: any HubStore, to writer: inout any ResponseBodyWriter) async throws {
         var run = first
         let encoder = JSONEncoder()
-        // Polls the store once a second: any hub process can serve the stream, like the agent link.
-        for _ in 0..<(6 * 3600) {
+        let until = ContinuousClock.now + .seconds(6 * 3600)
+        var sent: Event?
+        var generation = await store.runBell.generation(of: run.id)
+        while ContinuousClock.now < until {
             let event = Event(status: run.status.rawValue, finished: run.status.isFinished, progress: run.progress)
-            try await writer.write(ByteBuffer(string: "data: " + String(decoding: try encoder.encode(event), as: UTF8.self) + "\n\n"))
+            let text = event == sent ? ": waiting\n\n" : "data: " + String(decoding: try encoder.encode(event), as: UTF8.self) + "\n\n"
+            try await writer.write(ByteBuffer(string: text))
+            sent = event
             if run.status.isFinished { break }
-            try await Task.sleep(for: .seconds(1))
+            await store.runBell.wait(for: run.id, since: generation, upTo: .seconds(10))
+            // Noted before the read: a change committed after it wakes the next wait at once.
+            generation = await store.runBell.generation(of: run.id)
             guard let next = try await store.run(accountID: accountID, id: run.id) else { break }
             run = next
         }
