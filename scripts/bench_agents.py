@@ -339,10 +339,12 @@ async def main():
     tasks += [asyncio.create_task(report_runs(hub, a, stop_at, options.hour_seconds, figures, counters)) for a in agents]
     await asyncio.sleep(max(0, measured_from - time.time()))
     before = process_figures(options.hub_pid)
+    own_before = resource.getrusage(resource.RUSAGE_SELF)
     transactions_before = database_transactions(options.database_url)
     await person(hub, token, options.email, password, stop_at, figures, "with agents")
     await asyncio.gather(*tasks)
     after = process_figures(options.hub_pid)
+    own_after = resource.getrusage(resource.RUSAGE_SELF)
     transactions_after = database_transactions(options.database_url)
     elapsed = time.time() - measured_from
 
@@ -352,6 +354,9 @@ async def main():
         "agent_requests": {name: figures.summary(name) for name in ("jobs", "events", "ack")},
         "person": {name: figures.summary(name) for name in sorted(figures.samples) if ":" in name},
         "errors": figures.errors,
+        # The generator's own CPU: near 100 % it is the bottleneck and the latencies include its lag.
+        "load_generator_cpu_percent_of_one_core": round(
+            100 * (own_after.ru_utime + own_after.ru_stime - own_before.ru_utime - own_before.ru_stime) / elapsed, 1),
     }
     if before and after:
         result["hub"] = {
