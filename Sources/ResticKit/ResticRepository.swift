@@ -14,11 +14,20 @@ public struct ResticRepository: Sendable, Hashable {
     public var environment: [String: String]
     /// A PEM file of extra certificate authorities to trust (`--cacert`).
     public var caCertificatePath: String?
+    /// Upload limit in KiB/s (`--limit-upload`; nil: none).
+    public var limitUploadKiB: Int?
+    /// Download limit in KiB/s (`--limit-download`; nil: none).
+    public var limitDownloadKiB: Int?
 
-    public init(location: String, environment: [String: String] = [:], caCertificatePath: String? = nil) {
+    public init(
+        location: String, environment: [String: String] = [:], caCertificatePath: String? = nil, limitUploadKiB: Int? = nil,
+        limitDownloadKiB: Int? = nil
+    ) {
         self.location = location
         self.environment = environment
         self.caCertificatePath = caCertificatePath
+        self.limitUploadKiB = limitUploadKiB
+        self.limitDownloadKiB = limitDownloadKiB
     }
 
     /// True when the location must not appear in arguments or messages (it holds `user:pass@`).

@@ -257,6 +257,13 @@ enum Migrations {
                 "ALTER TABLE snapshots ADD COLUMN stack TEXT"
             ]
         ),
+        (
+            14,
+            [
+                // A job's hooks (JobHooks as JSON: before/after/onFailure/finally commands, policy, timeout); NULL for none.
+                "ALTER TABLE jobs ADD COLUMN hooks TEXT"
+            ]
+        ),
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.

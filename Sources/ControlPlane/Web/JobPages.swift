@@ -89,7 +89,7 @@ struct JobPages {
                     name: values.name, server: values.server, kind: values.kind, sources: sources, schedule: values.schedule,
                     timeZone: values.timeZone, retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
                     staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
-                    pingURL: values.pingURL)
+                    pingURL: values.pingURL, hooks: try JobForm.hooks(values))
                 let job = try await jobs.create(body, accountID: caller.account.id)
                 return WebResponses.redirect("/backups/jobs/\(job.id)")
             } catch {
@@ -116,7 +116,7 @@ struct JobPages {
                     name: values.name, kind: values.kind, sources: sources, schedule: values.schedule, timeZone: values.timeZone,
                     retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
                     staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
-                    pingURL: values.pingURL)
+                    pingURL: values.pingURL, hooks: try JobForm.hooks(values))
                 _ = try await jobs.update(job, with: update)
                 return WebResponses.redirect("/backups/jobs/\(job.id)?notice=saved")
             } catch {

@@ -105,6 +105,7 @@ struct JobIntent {
     var destinations: [String]?
     var checkSubsets: Int?
     var pingURL: String?
+    var hooks: JobHooks?
 
     init(_ request: JobRequest) {
         server = request.server
@@ -116,6 +117,7 @@ struct JobIntent {
         destinations = request.destinations
         checkSubsets = request.checkSubsets
         pingURL = request.pingURL ?? ""
+        hooks = request.hooks ?? JobHooks()
     }
 
     init(_ update: JobUpdate) {
@@ -127,6 +129,7 @@ struct JobIntent {
         destinations = update.destinations
         checkSubsets = update.checkSubsets
         pingURL = update.pingURL
+        hooks = update.hooks
     }
 
     /// The manifest fields where the hub's `job` differs from this intent, checked with the same
@@ -146,6 +149,7 @@ struct JobIntent {
             }
             if let retention { expected.retention = try retention.validatedForRequest() }
             if let pingURL { expected.pingURL = try Job.validatedPingURL(pingURL) }
+            if let hooks { expected.hooks = try hooks.validated() }
             if checkSubsets != nil || kind != nil {
                 expected.checkSubsets = try Job.validatedCheckSubsets(
                     expected.kind == .check ? (checkSubsets ?? job.checkSubsets) : checkSubsets, kind: expected.kind)
@@ -170,6 +174,7 @@ extension JobUpdate {
     func with(manifest: SignedManifest) -> JobUpdate {
         JobUpdate(
             name: name, kind: kind, sources: sources, schedule: schedule, timeZone: timeZone, retention: retention, destinations: destinations,
-            enabled: enabled, staleAfter: staleAfter, checkSubsets: checkSubsets, pingURL: pingURL, manifest: manifest)
+            enabled: enabled, staleAfter: staleAfter, checkSubsets: checkSubsets, pingURL: pingURL, hooks: hooks,
+            manifest: manifest)
     }
 }
