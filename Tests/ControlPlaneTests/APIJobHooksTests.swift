@@ -1,10 +1,12 @@
 import BackupCore
-import ControlPlane
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import NIOCore
 import Store
 import Testing
+
+@testable import ControlPlane
 
 /// Job hooks through the API: stored, replaced as a whole, removed, validated with the field named.
 @Suite("API: job hooks")
@@ -140,6 +142,51 @@ struct APIRetentionPreviewTests {
             let other = try await hub.account("other-\(UUID().uuidString.prefix(6))@example.com")
             expectStatus(
                 try await client.call(.post, "/api/v1/jobs/\(jobID)/retention-preview", token: other.token, body: "{}"), .notFound)
+        }
+    }
+}
+
+/// The job form's Hooks section: saved through the same use case, shown on the job page, errors next to the field.
+@Suite("web: job hooks")
+struct WebJobHooksTests {
+    @Test func theFormSavesHooksAndShowsThemAndTheirErrors() async throws {
+        try await withTestHub { hub, client in
+            let account = try await APIJobTests.setUp(hub, client)
+            let login = try await client.call(
+                .post, "/api/v1/session", body: #"{"email":"\#(account.email)","password":"\#(TestHub.password)"}"#)
+            let secret = try #require(login.cookies["mzpanel_session"]?.value, "\(login)")
+            let server = try #require(try await client.call(.get, "/api/v1/servers/web1", token: account.token).json["id"].string)
+            let nas = try #require(try await client.call(.get, "/api/v1/destinations/nas", token: account.token).json["id"].string)
+            func post(_ path: String, _ extra: String) async throws -> (HTTPResponse.Status, String) {
+                let fields =
+                    "csrf=\(PageCaller.csrfToken(sessionSecret: secret))&name=site&server=\(server)&kind=full&paths=%2Fsrv&schedule=daily"
+                    + "&timeZone=UTC&keepDaily=7&destinations=\(nas)&enabled=on" + extra
+                let answer = try await client.execute(
+                    uri: path, method: .post,
+                    headers: [.cookie: "mzpanel_session=\(secret)", .contentType: "application/x-www-form-urlencoded"],
+                    body: ByteBuffer(string: fields))
+                return (answer.status, String(buffer: answer.body))
+            }
+            let (status, _) = try await post(
+                "/backups/jobs", "&hookBefore=systemctl+stop+worker&hookPolicy=cancel&hookFinally=systemctl+start+worker&hookTimeout=120")
+            #expect(status == .seeOther || status == .found)
+            let job = try await client.call(.get, "/api/v1/jobs/site", token: account.token)
+            #expect(job.json["hooks"]["before"].string == "systemctl stop worker")
+            #expect(job.json["hooks"]["beforePolicy"].string == "cancel")
+            #expect(job.json["hooks"]["timeoutSeconds"].int == 120)
+            let id = try #require(job.json["id"].string)
+            let page = try await client.call(.get, "/backups/jobs/\(id)", headers: [.cookie: "mzpanel_session=\(secret)"]).text
+            #expect(page.contains("before: systemctl stop worker — when it fails: cancel"), "\(page)")
+            let edit = try await client.call(.get, "/backups/jobs/\(id)/edit", headers: [.cookie: "mzpanel_session=\(secret)"]).text
+            #expect(edit.contains(#"name="hookFinally" type="text" value="systemctl start worker""#))
+            #expect(edit.contains(#"<option value="cancel" selected>"#))
+
+            let (refused, body) = try await post("/backups/jobs/\(id)", "&hookBefore=true&hookTimeout=soon")
+            #expect(refused == .badRequest)
+            #expect(body.contains(#"id="error-hooks""#) && body.contains("is not a whole number of seconds"), "\(body)")
+            let (cleared, _) = try await post("/backups/jobs/\(id)", "")
+            #expect(cleared == .seeOther || cleared == .found)
+            #expect(try await client.call(.get, "/api/v1/jobs/site", token: account.token).json["hooks"].isNull, "empty fields: no hooks")
         }
     }
 }

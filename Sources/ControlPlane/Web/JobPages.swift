@@ -63,6 +63,8 @@ struct JobPages {
         let signature: SignatureView
         /// The Docker stack the job backs up as a whole, in words (nil: none).
         let stack: String?
+        /// The job's hooks, one line each ("before: systemctl stop worker — cancel when it fails").
+        let hooks: [String]
     }
 
     func register(on router: Router<HubRequestContext>) {
@@ -261,6 +263,11 @@ struct JobPages {
                 stack.project + (stack.stop.isEmpty ? "" : " — stops \(stack.stop.joined(separator: ", ")) for the volume copy")
                     + (stack.excludeVolumes.isEmpty ? "" : " — without volumes \(stack.excludeVolumes.joined(separator: ", "))")
                     + (stack.includeBinds.isEmpty ? "" : " — with bind mounts \(stack.includeBinds.joined(separator: ", "))")
-            })
+            },
+            hooks: job.hooks.map { hooks in
+                hooks.commands.map { name, command in
+                    "\(name): \(command)" + (name == "before" ? " — when it fails: \(hooks.policy.rawValue)" : "")
+                } + ["each may run \(WebFormat.duration(Double(hooks.timeout)))"]
+            } ?? [])
     }
 }
