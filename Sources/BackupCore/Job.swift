@@ -217,13 +217,16 @@ public struct Job: Sendable, Codable, Equatable {
     public var manifest: SignedManifest?
     /// Shell commands run on the server around each backup (nil: none). Signed with the job.
     public var hooks: JobHooks?
+    /// Retention per destination, replacing `retention` there (nil: the job's everywhere). Signed with the job.
+    public var destinationRetention: [DestinationRetention]?
 
     public init(
         id: String, accountID: String, serverID: String, name: String, kind: JobKind, sources: JobSources,
         schedule: Schedule, retention: RetentionPolicy, destinationIDs: [String], enabled: Bool,
         createdAt: Date, updatedAt: Date, staleAfter: Int? = nil, checkSubsets: Int? = nil, pingURL: String? = nil,
-        manifest: SignedManifest? = nil, hooks: JobHooks? = nil
+        manifest: SignedManifest? = nil, hooks: JobHooks? = nil, destinationRetention: [DestinationRetention]? = nil
     ) {
+        self.destinationRetention = destinationRetention
         self.id = id
         self.accountID = accountID
         self.serverID = serverID

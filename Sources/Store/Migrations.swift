@@ -261,7 +261,9 @@ enum Migrations {
             14,
             [
                 // A job's hooks (JobHooks as JSON: before/after/onFailure/finally commands, policy, timeout); NULL for none.
-                "ALTER TABLE jobs ADD COLUMN hooks TEXT"
+                "ALTER TABLE jobs ADD COLUMN hooks TEXT",
+                // Retention per destination ([DestinationRetention] as JSON); NULL: the job's retention everywhere.
+                "ALTER TABLE jobs ADD COLUMN destination_retention TEXT",
             ]
         ),
     ]

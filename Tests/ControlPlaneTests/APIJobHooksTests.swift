@@ -190,3 +190,60 @@ struct WebJobHooksTests {
         }
     }
 }
+
+/// Retention per destination through the API: names resolved, validated, signed, previewed, dropped with its destination.
+@Suite("API: retention per destination")
+struct APIDestinationRetentionTests {
+    @Test func perDestinationRetentionIsResolvedValidatedPreviewedAndDroppedWithItsDestination() async throws {
+        try await withTestHub { hub, client in
+            let account = try await APIJobTests.setUp(hub, client)
+            let token = account.token
+            let created = try await client.call(
+                .post, "/api/v1/jobs", token: token,
+                body: """
+                    {"name":"site","server":"web1","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":["nas","usb"],
+                     "retention":{"keepDaily":7},"destinationRetention":[{"destination":"usb","retention":{"keepMonthly":12}}]}
+                    """)
+            expectStatus(created, .created)
+            let usb = try #require(try await client.call(.get, "/api/v1/destinations/usb", token: token).json["id"].string)
+            #expect(created.json["destinationRetention"][0]["destination"].string == usb, "the name is stored as the id")
+            #expect(created.json["destinationRetention"][0]["retention"]["keepMonthly"].int == 12)
+
+            for (body, field) in [
+                (#"{"destinationRetention":[{"destination":"nowhere","retention":{"keepLast":1}}]}"#, "destinationRetention[0].destination"),
+                (
+                    #"{"destinationRetention":[{"destination":"usb","retention":{"keepLast":1}},{"destination":"usb","retention":{"keepLast":2}}]}"#,
+                    "destinationRetention[1].destination"
+                ),
+                (#"{"destinationRetention":[{"destination":"usb","retention":{"keepLast":0}}]}"#, "destinationRetention[0].retention.keepLast"),
+                (
+                    #"{"destinations":["nas"],"destinationRetention":[{"destination":"usb","retention":{"keepLast":1}}]}"#,
+                    "destinationRetention[0].destination"
+                ),
+            ] {
+                expectError(try await client.call(.patch, "/api/v1/jobs/site", token: token, body: body), .badRequest, field: field)
+            }
+
+            let preview = try await client.call(
+                .post, "/api/v1/jobs/site/retention-preview", token: token,
+                body: #"{"destinationRetention":[{"destination":"nas","retention":{"keepLast":2}}]}"#)
+            expectStatus(preview, .ok)
+            let summaries = preview.json["destinations"].array.compactMap { $0["summary"].string }
+            #expect(summaries == ["keeps the last 2", "keeps 7 daily"], "nas: its new rule; usb: the job's own (the list is replaced)")
+
+            let moved = try await client.call(.patch, "/api/v1/jobs/site", token: token, body: #"{"destinations":["nas"]}"#)
+            expectStatus(moved, .ok)
+            #expect(moved.json["destinationRetention"].isNull, "the rule went with its destination")
+        }
+    }
+
+    @Test func theRulesAreSignedWithTheJob() throws {
+        var job = Job(
+            id: "job_1", accountID: "acc_1", serverID: "srv_1", name: "site", kind: .full, sources: JobSources(paths: ["/srv"]),
+            schedule: try Schedule.parse("daily"), retention: .standard, destinationIDs: ["dst_1", "dst_2"], enabled: true, createdAt: Date(),
+            updatedAt: Date(), destinationRetention: [DestinationRetention(destination: "dst_2", retention: RetentionPolicy(keepMonthly: 12))])
+        let manifest = JobManifest(job: job, version: 1)
+        job.destinationRetention?[0].retention = RetentionPolicy(keepLast: 1)
+        #expect(manifest.differences(from: job) == ["retention per destination"])
+    }
+}

@@ -78,6 +78,19 @@ struct HooksEndToEndTests {
         #expect((destinations.first?["keep"] as? [Any])?.count == 1)
         #expect((destinations.first?["remove"] as? [Any])?.count == 1, "two snapshots exist: the first and the one after the limit")
         #expect((try await fleet.api("GET", "/api/v1/jobs/nightly")["retention"] as? [String: Any])?["keepLast"] as? Int == 5)
+
+        // Retention per destination from the CLI: previewed, then signed with the edit.
+        let perDestination = try await fleet.cli.run(["jobs", "edit", "nightly", "--keep-last", "1@here", "--dry-run", "--json"])
+        #expect(
+            (perDestination.object["destinations"] as? [[String: Any]])?.first?["summary"] as? String == "keeps the last 1",
+            "\(perDestination.stdout)\(perDestination.stderr)")
+        let badCount = try await fleet.cli.run(["jobs", "edit", "nightly", "--keep-daily", "many@here", "--dry-run"])
+        #expect(badCount.status != 0 && badCount.stderr.contains("is not a whole number"), "\(badCount.stderr)")
+        let kept = try await fleet.cli.run(["jobs", "edit", "nightly", "--keep-last", "2@here"] + vault)
+        #expect(kept.stdout.contains("Signed job nightly") && kept.stdout.contains("keeps the last 2"), "\(kept.stdout)\(kept.stderr)")
+        let signedJob = try await fleet.api("GET", "/api/v1/jobs/nightly")
+        #expect(signedJob["manifestState"] as? String == "signed")
+        #expect(((signedJob["destinationRetention"] as? [[String: Any]])?.first?["retention"] as? [String: Any])?["keepLast"] as? Int == 2)
     }
 
     private func runNow(_ fleet: Fleet) async throws -> [String: Any] {

@@ -39,7 +39,7 @@ struct JobRoutes {
     @Sendable func retentionPreview(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<RetentionPreview> {
         let job = try await job(request, context)
         let body = try await request.decodeJSON(RetentionPreviewRequest.self, context: context)
-        return JSONBody(try await jobs.retentionPreview(job, retention: body.retention))
+        return JSONBody(try await jobs.retentionPreview(job, retention: body.retention, destinationRetention: body.destinationRetention))
     }
 
     @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<JobList> {

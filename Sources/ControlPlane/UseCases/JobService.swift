@@ -26,7 +26,8 @@ struct JobService {
             schedule: schedule, retention: retention, destinationIDs: destinations, enabled: body.enabled ?? true,
             createdAt: now, updatedAt: now, staleAfter: try Job.validatedStaleAfter(body.staleAfter, kind: kind),
             checkSubsets: try Job.validatedCheckSubsets(body.checkSubsets, kind: kind), pingURL: try Job.validatedPingURL(body.pingURL),
-            hooks: try body.hooks?.validated())
+            hooks: try body.hooks?.validated(),
+            destinationRetention: try await resolved(body.destinationRetention, accountID: accountID, destinationIDs: destinations))
         try await hub.store.createJob(job)
         try await hub.notifyAgent(serverID: job.serverID, accountID: accountID)
         return job
@@ -51,6 +52,13 @@ struct JobService {
         if job.kind == .check { job.staleAfter = nil }
         if let pingURL = body.pingURL { job.pingURL = try Job.validatedPingURL(pingURL) }
         if let hooks = body.hooks { job.hooks = try hooks.validated() }
+        if let list = body.destinationRetention {
+            job.destinationRetention = try await resolved(list, accountID: job.accountID, destinationIDs: job.destinationIDs)
+        } else if body.destinations != nil {
+            // Rules of destinations the job no longer writes to go with them.
+            job.destinationRetention = job.destinationRetention?.filter { job.destinationIDs.contains($0.destination) }
+            if job.destinationRetention?.isEmpty == true { job.destinationRetention = nil }
+        }
         job.checkSubsets = try Job.validatedCheckSubsets(
             job.kind == .check ? (body.checkSubsets ?? job.checkSubsets) : body.checkSubsets, kind: job.kind)
         if let manifest = body.manifest {
@@ -64,8 +72,15 @@ struct JobService {
 
     /// Which of the job's snapshots a retention policy would remove at each destination, computed
     /// from the hub's snapshot records with restic's own rules (`RetentionSimulator`). Changes nothing.
-    func retentionPreview(_ job: Job, retention: RetentionPolicy?) async throws -> RetentionPreview {
-        let policy = try (retention ?? job.retention).validatedForRequest()
+    func retentionPreview(_ job: Job, retention: RetentionPolicy?, destinationRetention: [DestinationRetention]? = nil) async throws
+        -> RetentionPreview
+    {
+        var job = job
+        job.retention = try (retention ?? job.retention).validatedForRequest()
+        if let destinationRetention {
+            job.destinationRetention = try await resolved(destinationRetention, accountID: job.accountID, destinationIDs: job.destinationIDs)
+        }
+        let policy = job.retention
         var snapshots: [Snapshot] = []
         var cursor: Cursor?
         repeat {
@@ -86,7 +101,7 @@ struct JobService {
             let applied = names[destinationID]?.kind != .peer
             let decisions =
                 applied
-                ? RetentionSimulator.apply(policy, to: copies.map { $0.0.createdAt }, timeZone: zone, now: now)
+                ? RetentionSimulator.apply(job.retention(for: destinationID), to: copies.map { $0.0.createdAt }, timeZone: zone, now: now)
                 : copies.map { _ in RetentionSimulator.Decision(keep: true, reasons: ["peer destinations are append-only"]) }
             var keep: [RetentionPreviewSnapshot] = []
             var remove: [RetentionPreviewSnapshot] = []
@@ -97,10 +112,25 @@ struct JobService {
             }
             results.append(
                 RetentionPreviewDestination(
-                    destinationID: destinationID, destinationName: names[destinationID]?.name ?? destinationID, applied: applied, keep: keep,
+                    destinationID: destinationID, destinationName: names[destinationID]?.name ?? destinationID,
+                    summary: job.retention(for: destinationID).summary, applied: applied, keep: keep,
                     remove: remove))
         }
         return RetentionPreview(retention: policy, summary: policy.summary, timeZone: zone.identifier, destinations: results)
+    }
+
+    /// Per-destination retention with destinations named by id or name, resolved and validated
+    /// against the job's destinations.
+    func resolved(_ list: [DestinationRetention]?, accountID: String, destinationIDs: [String]) async throws -> [DestinationRetention]? {
+        guard let list else { return nil }
+        var names: [String: String] = [:]
+        var resolved: [DestinationRetention] = []
+        for (index, item) in list.enumerated() {
+            let found = try await destinations([item.destination], accountID: accountID, field: "destinationRetention[\(index)].destination")[0]
+            names[found.id] = found.name
+            resolved.append(DestinationRetention(destination: found.id, retention: item.retention))
+        }
+        return try Job.validatedDestinationRetention(resolved, destinationIDs: destinationIDs, names: names)
     }
 
     /// Deletes a job (its runs and snapshots stay) and tells its agent.

@@ -106,6 +106,7 @@ struct JobIntent {
     var checkSubsets: Int?
     var pingURL: String?
     var hooks: JobHooks?
+    var destinationRetention: [DestinationRetention]?
 
     init(_ request: JobRequest) {
         server = request.server
@@ -118,6 +119,7 @@ struct JobIntent {
         checkSubsets = request.checkSubsets
         pingURL = request.pingURL ?? ""
         hooks = request.hooks ?? JobHooks()
+        destinationRetention = request.destinationRetention ?? []
     }
 
     init(_ update: JobUpdate) {
@@ -130,6 +132,7 @@ struct JobIntent {
         checkSubsets = update.checkSubsets
         pingURL = update.pingURL
         hooks = update.hooks
+        destinationRetention = update.destinationRetention
     }
 
     /// The manifest fields where the hub's `job` differs from this intent, checked with the same
@@ -165,6 +168,24 @@ struct JobIntent {
             }
             expected.destinationIDs = ids
         }
+        if let destinationRetention {
+            var resolved: [DestinationRetention] = []
+            var names: [String: String] = [:]
+            for item in destinationRetention {
+                let found = try await client.send("GET", "/api/v1/destinations/\(item.destination.pathSegment)", as: Destination.self)
+                names[found.id] = found.name
+                resolved.append(DestinationRetention(destination: found.id, retention: item.retention))
+            }
+            do {
+                expected.destinationRetention = try Job.validatedDestinationRetention(
+                    resolved, destinationIDs: expected.destinationIDs, names: names)
+            } catch {
+                throw CLIError(error.message)
+            }
+        } else if destinations != nil {
+            expected.destinationRetention = expected.destinationRetention?.filter { expected.destinationIDs.contains($0.destination) }
+            if expected.destinationRetention?.isEmpty == true { expected.destinationRetention = nil }
+        }
         return expected
     }
 }
@@ -175,6 +196,6 @@ extension JobUpdate {
         JobUpdate(
             name: name, kind: kind, sources: sources, schedule: schedule, timeZone: timeZone, retention: retention, destinations: destinations,
             enabled: enabled, staleAfter: staleAfter, checkSubsets: checkSubsets, pingURL: pingURL, hooks: hooks,
-            manifest: manifest)
+            destinationRetention: destinationRetention, manifest: manifest)
     }
 }
