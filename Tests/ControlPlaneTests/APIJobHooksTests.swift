@@ -247,3 +247,51 @@ struct APIDestinationRetentionTests {
         #expect(manifest.differences(from: job) == ["retention per destination"])
     }
 }
+
+/// The edit form's retention preview: shown in the form, nothing saved.
+@Suite("web: retention preview in the job form")
+struct WebRetentionPreviewTests {
+    @Test func theFormPreviewsWhatItsRetentionWouldRemoveAndSavesNothing() async throws {
+        try await withTestHub { hub, client in
+            let account = try await APIJobTests.setUp(hub, client)
+            let created = try await client.call(
+                .post, "/api/v1/jobs", token: account.token,
+                body:
+                    #"{"name":"site","server":"web1","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":["nas"],"retention":{"keepDaily":7}}"#
+            )
+            let jobID = try #require(created.json["id"].string)
+            let serverID = try #require(created.json["serverID"].string)
+            let nas = try #require(created.json["destinationIDs"][0].string)
+            var ids: [String] = []
+            for day in 0..<3 {
+                let at = Date(timeIntervalSince1970: 1_767_234_600 + Double(day) * 86_400)
+                let runID = ResourceID.make(.run)
+                try await hub.store.insertRun(
+                    Run(id: runID, accountID: account.id, serverID: serverID, jobID: jobID, trigger: .timer, status: .succeeded, createdAt: at))
+                let snapshot = Snapshot(
+                    id: ResourceID.make(.snapshot), accountID: account.id, serverID: serverID, jobID: jobID, runID: runID, createdAt: at,
+                    copies: [SnapshotCopy(destinationID: nas, resticSnapshotIDs: ["abcd\(day)"])])
+                try await hub.store.insertSnapshot(snapshot)
+                ids.append(snapshot.id)
+            }
+            let login = try await client.call(
+                .post, "/api/v1/session", body: #"{"email":"\#(account.email)","password":"\#(TestHub.password)"}"#)
+            let secret = try #require(login.cookies["mzpanel_session"]?.value, "\(login)")
+            let edit = try await client.call(.get, "/backups/jobs/\(jobID)/edit", headers: [.cookie: "mzpanel_session=\(secret)"]).text
+            #expect(edit.contains("formaction=\"/backups/jobs/\(jobID)/retention-preview\""))
+            let fields =
+                "csrf=\(PageCaller.csrfToken(sessionSecret: secret))&name=site&server=\(serverID)&kind=full&paths=%2Fsrv&schedule=daily"
+                + "&timeZone=UTC&keepLast=1&destinations=\(nas)&enabled=on"
+            let answer = try await client.execute(
+                uri: "/backups/jobs/\(jobID)/retention-preview", method: .post,
+                headers: [.cookie: "mzpanel_session=\(secret)", .contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: fields))
+            let page = String(buffer: answer.body)
+            #expect(answer.status == .ok, "\(page)")
+            #expect(page.contains("keeps the last 1): keeps 1, removes 2"), "\(page)")
+            #expect(page.contains(ids[0]) && page.contains(ids[1]) && page.contains("Preview only: nothing was saved"))
+            #expect(page.contains(#"name="keepLast" value="1""#), "the form keeps what was typed")
+            #expect(
+                try await client.call(.get, "/api/v1/jobs/site", token: account.token).json["retention"]["keepDaily"].int == 7, "nothing saved")
+        }
+    }
+}

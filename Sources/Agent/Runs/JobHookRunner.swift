@@ -10,6 +10,9 @@ struct JobHookRunner: Sendable {
     let job: Job
     let runID: String
     let log: RunLog
+    /// Called every 30 s while a hook runs: a hook quiet for longer than the run's stall limit
+    /// (it has its own timeout) is not a stuck run, so the daemon must not end it.
+    var heartbeat: @Sendable () -> Void = {}
     /// Lines of one hook's output kept in the log; the rest are counted.
     static let maxLoggedLines = 200
 
@@ -75,10 +78,18 @@ struct JobHookRunner: Sendable {
         if let status { environment["MZPANEL_RUN_STATUS"] = status.rawValue }
         let counter = LineCounter(limit: Self.maxLoggedLines)
         let log = self.log
+        let heartbeat = self.heartbeat
+        let beating = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(30))
+                heartbeat()
+            }
+        }
         let outcome = await ShellCommand.run(command, environment: environment, timeout: .seconds(timeout)) { line, isError in
             guard counter.take() else { return }
             log("hook \(name)\(isError ? " (stderr)" : ""): \(line)")
         }
+        beating.cancel()
         if counter.dropped > 0 { log("hook \(name): \(counter.dropped) more output lines not kept") }
         log("hook \(name) \(outcome.summary) in \(String(format: "%.1f", outcome.durationSeconds)) s")
         return outcome

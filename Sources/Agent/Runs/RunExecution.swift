@@ -106,7 +106,7 @@ public struct RunExecution: Sendable {
             }
             await pings?.started()
             // Hooks run only for a job that passed the trust check: their commands are signed with it.
-            let hooks = JobHookRunner(job: job, runID: runID, log: log)
+            let hooks = JobHookRunner(job: job, runID: runID, log: log, heartbeat: { watchdog.progressed() })
             if let stopped = await hooks.before() {
                 await hooks.afterRun(status: stopped.status ?? RunStatus.combining(stopped.results.map(\.status)))
                 return stopped

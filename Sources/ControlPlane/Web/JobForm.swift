@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import Store
 
@@ -38,6 +39,24 @@ struct JobForm {
         let checked: Bool
         let kind: String
     }
+    /// One destination of a retention preview, for the template.
+    struct PreviewDestination {
+        let name: String
+        let summary: String
+        let note: String
+        let removed: [String]
+        let removes: Bool
+
+        init(_ destination: RetentionPreviewDestination) {
+            name = destination.destinationName
+            summary = destination.summary
+            note =
+                destination.applied
+                ? "keeps \(destination.keep.count), removes \(destination.remove.count)" : "retention is not applied (append-only peer destination)"
+            removed = destination.remove.map { "\($0.createdAt.formatted(.iso8601)) (\($0.snapshotID))" }
+            removes = !removed.isEmpty
+        }
+    }
     struct FieldError {
         let field: String
         let message: String
@@ -61,6 +80,9 @@ struct JobForm {
         let isDatabase: Bool
         let isCheck: Bool
         let isHub: Bool
+        /// What the retention in the form would remove, per destination (after "Preview"; empty otherwise).
+        var retentionPreview: [PreviewDestination] = []
+        var hasRetentionPreview = false
 
         init(
             layout: Layout, editing: Bool, action: String, jobID: String?, values: Values, servers: [Option], destinations: [Check],

@@ -99,6 +99,21 @@ struct JobPages {
                 return try await self.form(values, caller: caller, job: nil, error: field, status: .badRequest)
             }
         }
+        // The edit form's "Preview": what the retention typed would remove, shown in the form; nothing is saved.
+        router.page(.post, "/backups/jobs/{job}/retention-preview", pages: pages) { request, context, caller in
+            let form = try await FormData.read(request)
+            try caller.checkCSRF(form)
+            guard let job = try await job(context, caller) else { return pages.notFound("The job", caller: caller) }
+            let values = JobForm.values(from: form)
+            do {
+                let (_, retention) = try JobForm.parts(values)
+                let preview = try await jobs.retentionPreview(job, retention: retention)
+                return try await self.form(values, caller: caller, job: job, error: nil, preview: preview)
+            } catch {
+                guard let field = JobForm.fieldError(error) else { throw error }
+                return try await self.form(values, caller: caller, job: job, error: field, status: .badRequest)
+            }
+        }
         router.page(.get, "/backups/jobs/{job}", pages: pages) { request, context, caller in
             guard let job = try await job(context, caller) else { return pages.notFound("The job", caller: caller) }
             return pages.render("job", try await detail(job, caller: caller, notice: request.uri.queryParameters.get("notice")))
@@ -165,13 +180,16 @@ struct JobPages {
         return try await pages.store.job(accountID: caller.account.id, id: id)
     }
 
-    func form(_ values: JobForm.Values, caller: PageCaller, job: Job?, error: JobForm.FieldError?, status: HTTPResponse.Status = .ok) async throws
-        -> Response
-    {
+    func form(
+        _ values: JobForm.Values, caller: PageCaller, job: Job?, error: JobForm.FieldError?, status: HTTPResponse.Status = .ok,
+        preview: RetentionPreview? = nil
+    ) async throws -> Response {
         let servers = try await pages.store.servers(accountID: caller.account.id)
         let destinations = try await pages.store.destinations(accountID: caller.account.id)
-        return pages.render(
-            "job-form", JobForm.model(values, caller: caller, servers: servers, destinations: destinations, job: job, error: error), status: status)
+        var model = JobForm.model(values, caller: caller, servers: servers, destinations: destinations, job: job, error: error)
+        model.retentionPreview = preview?.destinations.map(JobForm.PreviewDestination.init) ?? []
+        model.hasRetentionPreview = preview != nil
+        return pages.render("job-form", model, status: status)
     }
 
     /// The fleet's jobs, filtered and ordered from the narrow status rows; only the shown page's
