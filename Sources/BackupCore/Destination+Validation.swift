@@ -35,7 +35,28 @@ extension DestinationSettings {
             }
             if path != nil { clean.path = try Self.peerRoot(try Self.absolutePath(path, field: "path"), field: "path") }
         }
+        clean.limitUploadKiB = try Self.rateLimit(limitUploadKiB, field: "limitUploadKiB")
+        clean.limitDownloadKiB = try Self.rateLimit(limitDownloadKiB, field: "limitDownloadKiB")
+        if let table = bandwidthSchedule?.trimmingSpaces, !table.isEmpty {
+            guard kind == .rclone else {
+                throw .invalid(
+                    "bandwidthSchedule",
+                    "a time table of limits is rclone's --bwlimit, for rclone destinations only; use limitUploadKiB and limitDownloadKiB here")
+            }
+            clean.bandwidthSchedule = try BandwidthTable.validated(table)
+        }
         return clean
+    }
+
+    /// restic's limits are whole KiB/s: 1 KiB/s to 10 GiB/s; nil or 0 for none.
+    public static let rateLimitRange = 1...10_485_760
+
+    static func rateLimit(_ value: Int?, field: String) throws(DomainError) -> Int? {
+        guard let value, value != 0 else { return nil }
+        guard rateLimitRange.contains(value) else {
+            throw .invalid(field, "\(value) KiB/s is outside 1 to 10485760 (10 GiB/s); give KiB per second such as 512, or 0 for no limit")
+        }
+        return value
     }
 
     /// Directories a peer destination's storage root can be neither nor be inside: the system's
@@ -139,5 +160,61 @@ extension DestinationSettings {
             throw .invalid(field, "\"\(raw)\" may contain only letters, digits, '.', '-' and '_'")
         }
         return raw
+    }
+}
+
+/// rclone's `--bwlimit` value: one rate (`512k`, `10M`, `off`, `UP:DOWN`), or a time table of
+/// `[DAY-]HH:MM,RATE` entries separated by spaces (`08:00,512k 19:00,off`, `Mon-00:00,2M`).
+public enum BandwidthTable {
+    public static let maxLength = 500
+    static let days: Set<String> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+    public static func validated(_ text: String) throws(DomainError) -> String {
+        let field = "bandwidthSchedule"
+        let example = "e.g. 08:00,512k 19:00,off (times HH:MM, optionally Mon-…Sun-, rates like 512k, 10M, off, or UP:DOWN)"
+        guard text.count <= maxLength, !text.contains(where: { $0.isNewline || $0 == "\0" }) else {
+            throw .invalid(field, "give at most \(maxLength) characters on one line, \(example)")
+        }
+        let entries = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        if entries.count == 1, !entries[0].contains(",") {
+            guard isRate(entries[0]) else { throw .invalid(field, "\"\(entries[0])\" is not a rate; \(example)") }
+            return entries[0]
+        }
+        for entry in entries {
+            let parts = entry.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, isTime(parts[0]), isRate(parts[1]) else {
+                throw .invalid(field, "\"\(entry)\" is not a time and a rate; \(example)")
+            }
+        }
+        return entries.joined(separator: " ")
+    }
+
+    static func isTime(_ text: String) -> Bool {
+        var time = Substring(text)
+        if let dash = time.firstIndex(of: "-") {
+            guard days.contains(time[..<dash].lowercased()) else { return false }
+            time = time[time.index(after: dash)...]
+        }
+        let parts = time.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isASCII) }), let hour = Int(parts[0]), let minute = Int(parts[1])
+        else {
+            return false
+        }
+        return (0...23).contains(hour) && (0...59).contains(minute)
+    }
+
+    static func isRate(_ text: String) -> Bool {
+        let halves = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard (1...2).contains(halves.count) else { return false }
+        return halves.allSatisfy { half in
+            if half.lowercased() == "off" { return true }
+            var number = Substring(half)
+            if let last = number.last, "bBkKmMgGtTpP".contains(last) { number = number.dropLast() }
+            guard !number.isEmpty, number.count <= 12, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let value = Double(number)
+            else {
+                return false
+            }
+            return value > 0
+        }
     }
 }

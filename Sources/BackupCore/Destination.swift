@@ -43,12 +43,23 @@ public struct DestinationSettings: Sendable, Codable, Equatable {
     /// `peer`: how many bytes each source server may store; a source over it makes no new
     /// backups there (retention still runs, to free space) until it is under again.
     public var quotaBytes: Int64?
+    /// Every kind: restic's upload limit in KiB/s (`--limit-upload`) for backups, checks and
+    /// retention at this destination (nil: none).
+    public var limitUploadKiB: Int?
+    /// Every kind: restic's download limit in KiB/s (`--limit-download`), for restores, listings and downloads too.
+    public var limitDownloadKiB: Int?
+    /// `rclone`: rclone's `--bwlimit` time table, e.g. `08:00,512k 19:00,off` (rclone's own format).
+    public var bandwidthSchedule: String?
 
     public init(
         path: String? = nil, endpoint: String? = nil, bucket: String? = nil, prefix: String? = nil,
         region: String? = nil, pathStyle: Bool? = nil, remote: String? = nil, peerServerID: String? = nil,
-        peerAddress: String? = nil, quotaBytes: Int64? = nil
+        peerAddress: String? = nil, quotaBytes: Int64? = nil, limitUploadKiB: Int? = nil, limitDownloadKiB: Int? = nil,
+        bandwidthSchedule: String? = nil
     ) {
+        self.limitUploadKiB = limitUploadKiB
+        self.limitDownloadKiB = limitDownloadKiB
+        self.bandwidthSchedule = bandwidthSchedule
         self.path = path
         self.endpoint = endpoint
         self.bucket = bucket

@@ -28,8 +28,10 @@ public enum JobHealth: String, Sendable, Codable, CaseIterable {
         guard let lastRun else { return serverOnline ? (stale ? .stale : .neverRun) : .offline }
         switch lastRun.status {
         case .partial: return .partial
-        case .failed, .interrupted, .cancelled: return .failing
-        case .succeeded, .queued, .running: return serverOnline ? (stale ? .stale : .ok) : .offline
+        case .failed, .interrupted: return .failing
+        // Cancelled on purpose (a before hook with policy `cancel`, or the daemon stopping): no
+        // failure and no alert; the stale rule still catches a job that keeps being cancelled.
+        case .succeeded, .queued, .running, .cancelled: return serverOnline ? (stale ? .stale : .ok) : .offline
         }
     }
 

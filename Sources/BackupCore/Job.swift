@@ -215,13 +215,18 @@ public struct Job: Sendable, Codable, Equatable {
     /// The job as a person signed it with the account key (nil: never signed). Kept through edits
     /// made without signing, so an agent can tell the job was changed after it was signed.
     public var manifest: SignedManifest?
+    /// Shell commands run on the server around each backup (nil: none). Signed with the job.
+    public var hooks: JobHooks?
+    /// Retention per destination, replacing `retention` there (nil: the job's everywhere). Signed with the job.
+    public var destinationRetention: [DestinationRetention]?
 
     public init(
         id: String, accountID: String, serverID: String, name: String, kind: JobKind, sources: JobSources,
         schedule: Schedule, retention: RetentionPolicy, destinationIDs: [String], enabled: Bool,
         createdAt: Date, updatedAt: Date, staleAfter: Int? = nil, checkSubsets: Int? = nil, pingURL: String? = nil,
-        manifest: SignedManifest? = nil
+        manifest: SignedManifest? = nil, hooks: JobHooks? = nil, destinationRetention: [DestinationRetention]? = nil
     ) {
+        self.destinationRetention = destinationRetention
         self.id = id
         self.accountID = accountID
         self.serverID = serverID
@@ -238,5 +243,6 @@ public struct Job: Sendable, Codable, Equatable {
         self.checkSubsets = checkSubsets
         self.pingURL = pingURL
         self.manifest = manifest
+        self.hooks = hooks
     }
 }

@@ -77,6 +77,10 @@ public struct JobManifest: Sendable, Codable, Equatable, SubjectManifest {
     public var destinationIDs: [String]
     public var checkSubsets: Int?
     public var pingURL: String?
+    /// The job's hook commands, policy and timeout (absent when the job has none).
+    public var hooks: JobHooks?
+    /// Retention per destination (absent when the job's own applies everywhere).
+    public var destinationRetention: [DestinationRetention]?
 
     public init(job: Job, version: Int64) {
         type = Self.type
@@ -91,6 +95,8 @@ public struct JobManifest: Sendable, Codable, Equatable, SubjectManifest {
         destinationIDs = job.destinationIDs
         checkSubsets = job.checkSubsets
         pingURL = job.pingURL
+        hooks = job.hooks
+        destinationRetention = job.destinationRetention
     }
 
     /// The fields where `job` differs from what was signed (empty: the job is as signed).
@@ -108,6 +114,8 @@ public struct JobManifest: Sendable, Codable, Equatable, SubjectManifest {
         if destinationIDs != signed.destinationIDs { fields.append("destinations") }
         if checkSubsets != signed.checkSubsets { fields.append("check subsets") }
         if pingURL != signed.pingURL { fields.append("ping URL") }
+        if hooks != signed.hooks { fields.append("hooks") }
+        if destinationRetention != signed.destinationRetention { fields.append("retention per destination") }
         return fields
     }
 }

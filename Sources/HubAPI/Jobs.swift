@@ -20,12 +20,18 @@ public struct JobRequest: Codable, Sendable {
     public let checkSubsets: Int?
     /// Healthchecks-style ping URL called by the agent at each run ("" removes it).
     public let pingURL: String?
+    /// Shell commands run on the server around each backup (docs/operations.md, "Hooks").
+    public let hooks: JobHooks?
+    /// Retention per destination (id or name), replacing `retention` there.
+    public let destinationRetention: [DestinationRetention]?
 
     public init(
         name: String, server: String, kind: String, sources: JobSources?, schedule: String, timeZone: String?,
         retention: RetentionPolicy?, destinations: [String], enabled: Bool?, staleAfter: Int?,
-        checkSubsets: Int? = nil, pingURL: String? = nil
+        checkSubsets: Int? = nil, pingURL: String? = nil, hooks: JobHooks? = nil, destinationRetention: [DestinationRetention]? = nil
     ) {
+        self.hooks = hooks
+        self.destinationRetention = destinationRetention
         self.name = name
         self.server = server
         self.kind = kind
@@ -57,6 +63,10 @@ public struct JobUpdate: Codable, Sendable {
     public let checkSubsets: Int?
     /// Healthchecks-style ping URL called by the agent at each run ("" removes it).
     public let pingURL: String?
+    /// The job's hooks as they will be (replacing the whole set; `{}` removes every hook).
+    public let hooks: JobHooks?
+    /// Retention per destination (id or name) as it will be (replacing the whole list; `[]` removes it).
+    public let destinationRetention: [DestinationRetention]?
     /// The job as it will be after this change, signed with the account key: stored with the
     /// change in one write, so agents never see the change unsigned (docs/sealing.md).
     public let manifest: SignedManifest?
@@ -65,15 +75,19 @@ public struct JobUpdate: Codable, Sendable {
     /// signed field joins here too. Name, enabled and staleness are not signed.
     public var touchesManifest: Bool {
         kind != nil || sources != nil || schedule != nil || timeZone != nil || retention != nil || destinations != nil
-            || checkSubsets != nil || pingURL != nil
+            || checkSubsets != nil || pingURL != nil || hooks != nil
+            || destinationRetention != nil
     }
 
     public init(
         name: String? = nil, kind: String? = nil, sources: JobSources? = nil, schedule: String? = nil, timeZone: String? = nil,
         retention: RetentionPolicy? = nil, destinations: [String]? = nil, enabled: Bool? = nil, staleAfter: Int? = nil,
-        checkSubsets: Int? = nil, pingURL: String? = nil, manifest: SignedManifest? = nil
+        checkSubsets: Int? = nil, pingURL: String? = nil, hooks: JobHooks? = nil, destinationRetention: [DestinationRetention]? = nil,
+        manifest: SignedManifest? = nil
     ) {
         self.manifest = manifest
+        self.hooks = hooks
+        self.destinationRetention = destinationRetention
         self.name = name
         self.kind = kind
         self.sources = sources

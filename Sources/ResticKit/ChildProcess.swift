@@ -110,6 +110,8 @@ final class OutputReader: @unchecked Sendable {
     var allText: String { lock.withLock { String(decoding: all, as: UTF8.self) } }
     var allData: Data { lock.withLock { all } }
     var tailText: String { lock.withLock { String(decoding: tail, as: UTF8.self) } }
+    /// True once every holder of the writing end closed it (the output is complete).
+    var isFinished: Bool { lock.withLock { finished } }
     var wasTruncated: Bool { lock.withLock { truncated } }
 }
 
@@ -118,11 +120,11 @@ final class OutputReader: @unchecked Sendable {
 /// whole process group after a grace period). Foundation starts every child in its own group.
 final class ChildProcess: @unchecked Sendable {
     private let process = Process()
-    private let lock = NSLock()
+    fileprivate let lock = NSLock()
     private var termination: Termination?
     private var waiters: [CheckedContinuation<Termination, Never>] = []
-    private var pid: pid_t = 0
-    private var stopRequested = false
+    fileprivate var pid: pid_t = 0
+    fileprivate var stopRequested = false
 
     init(executable: String, arguments: [String], environment: [String: String]) {
         process.executableURL = URL(fileURLWithPath: executable)
@@ -150,6 +152,7 @@ final class ChildProcess: @unchecked Sendable {
     func setStandardInput(_ input: Any) { process.standardInput = input }
     func setStandardOutput(_ output: Any) { process.standardOutput = output }
     func setStandardError(_ output: Any) { process.standardError = output }
+    func setCurrentDirectory(_ path: String) { process.currentDirectoryURL = URL(fileURLWithPath: path, isDirectory: true) }
 
     /// Starts the process. Returns false when a stop was requested before it could start.
     ///
@@ -206,6 +209,24 @@ final class ChildProcess: @unchecked Sendable {
                 kill(-target, SIGKILL)
                 kill(target, SIGKILL)
             }
+        }
+    }
+}
+
+extension ChildProcess {
+    /// SIGTERM to the whole process group now, SIGKILL to it after `grace` (whether or not the
+    /// leader is gone): a shell's children go too (job hooks).
+    func stopGroup(grace: Duration) {
+        let target: pid_t? = lock.withLock {
+            stopRequested = true
+            return pid > 0 ? pid : nil
+        }
+        guard let target else { return }
+        kill(-target, SIGTERM)
+        kill(target, SIGTERM)
+        let seconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+            kill(-target, SIGKILL)
         }
     }
 }

@@ -70,6 +70,8 @@ extension Restic {
         var arguments: [String] = []
         if !repository.locationIsSecret { arguments.append("--repo=\(repository.location)") }
         if let ca = repository.caCertificatePath { arguments.append("--cacert=\(ca)") }
+        if let limit = repository.limitUploadKiB, limit > 0 { arguments.append("--limit-upload=\(limit)") }
+        if let limit = repository.limitDownloadKiB, limit > 0 { arguments.append("--limit-download=\(limit)") }
         if json { arguments.append("--json") }
         if noLock { arguments.append("--no-lock") }
         if let retryLock, version.supportsRetryLock, !noLock {

@@ -14,15 +14,24 @@ public struct ResticRepository: Sendable, Hashable {
     public var environment: [String: String]
     /// A PEM file of extra certificate authorities to trust (`--cacert`).
     public var caCertificatePath: String?
+    /// Upload limit in KiB/s (`--limit-upload`; nil: none).
+    public var limitUploadKiB: Int?
+    /// Download limit in KiB/s (`--limit-download`; nil: none).
+    public var limitDownloadKiB: Int?
     /// Passwords the repository may still be keyed with after its credential was rotated (newest
     /// first): the agent replaces such a key with the current password (`RepositoryKeys`). Secrets,
     /// like the environment: never in arguments or messages.
     public var formerPasswords: [String]
 
-    public init(location: String, environment: [String: String] = [:], caCertificatePath: String? = nil, formerPasswords: [String] = []) {
+    public init(
+        location: String, environment: [String: String] = [:], caCertificatePath: String? = nil, limitUploadKiB: Int? = nil,
+        limitDownloadKiB: Int? = nil, formerPasswords: [String] = []
+    ) {
         self.location = location
         self.environment = environment
         self.caCertificatePath = caCertificatePath
+        self.limitUploadKiB = limitUploadKiB
+        self.limitDownloadKiB = limitDownloadKiB
         self.formerPasswords = formerPasswords
     }
 

@@ -264,6 +264,15 @@ enum Migrations {
                 "CREATE TABLE hub_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL)"
             ]
         ),
+        (
+            15,
+            [
+                // A job's hooks (JobHooks as JSON: before/after/onFailure/finally commands, policy, timeout); NULL for none.
+                "ALTER TABLE jobs ADD COLUMN hooks TEXT",
+                // Retention per destination ([DestinationRetention] as JSON); NULL: the job's retention everywhere.
+                "ALTER TABLE jobs ADD COLUMN destination_retention TEXT",
+            ]
+        ),
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.

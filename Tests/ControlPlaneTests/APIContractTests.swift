@@ -36,7 +36,11 @@ struct APIContractTests {
             ("DestinationKeyRecord", DestinationKeyRecord.self), ("VaultDocument", VaultDocument.self),
             ("VaultRequest", VaultRequest.self), ("SealedEnvelope", SealedEnvelope.self), ("EnvelopeList", EnvelopeList.self),
             ("EnvelopeRequest", EnvelopeRequest.self), ("DatabaseSource", DatabaseSource.self), ("JobSources", JobSources.self),
-            ("Retention", RetentionPolicy.self), ("Schedule", Schedule.self), ("Job", Job.self), ("JobView", JobView.self), ("JobList", JobList.self),
+            ("Retention", RetentionPolicy.self), ("JobHooks", JobHooks.self), ("DestinationRetention", DestinationRetention.self),
+            ("RetentionPreviewRequest", RetentionPreviewRequest.self),
+            ("RetentionPreview", RetentionPreview.self), ("RetentionPreviewDestination", RetentionPreviewDestination.self),
+            ("RetentionPreviewSnapshot", RetentionPreviewSnapshot.self), ("Schedule", Schedule.self), ("Job", Job.self), ("JobView", JobView.self),
+            ("JobList", JobList.self),
             ("JobRequest", JobRequest.self), ("JobUpdate", JobUpdate.self), ("DestinationResult", DestinationResult.self),
             ("Run", Run.self), ("RunPage", RunPage.self), ("RunDetail", RunView.self), ("RunProgress", RunProgress.self),
             ("SnapshotCopy", SnapshotCopy.self), ("Snapshot", Snapshot.self), ("SnapshotPage", SnapshotPage.self),
@@ -216,6 +220,7 @@ extension ManifestState: ProbeableEnum {}
 extension RunSignature.State: ProbeableEnum {}
 extension StackDatabaseEngine: ProbeableEnum {}
 extension JobKind: ProbeableEnum {}
+extension HookFailurePolicy: ProbeableEnum {}
 extension JobHealth: ProbeableEnum {}
 extension ServerHealth: ProbeableEnum {}
 extension DatabaseEngine: ProbeableEnum {}

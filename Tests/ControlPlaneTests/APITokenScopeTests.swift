@@ -35,6 +35,7 @@ struct APITokenScopeTests {
             let expected: [String: TokenScope?] = [
                 "GET /metrics": .metrics,
                 "GET /api/v1/jobs": .read, "GET /api/v1/snapshots/{snapshot}/download": .read, "POST /api/v1/schedules/preview": .read,
+                "POST /api/v1/jobs/{job}/retention-preview": .read,
                 "GET /api/v1/audit": .read, "GET /api/v1/account": .read,
                 "POST /api/v1/jobs": .write, "POST /api/v1/restores": .write, "DELETE /api/v1/servers/{server}": .write,
                 "GET /api/v1/vault": .write, "PUT /api/v1/vault": .write,

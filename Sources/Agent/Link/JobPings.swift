@@ -25,6 +25,12 @@ struct JobPings: Sendable {
     }
 
     func finished(_ run: Run) async {
+        // Cancelled on purpose (a before hook's policy `cancel`): no backup, but no failure either;
+        // the monitor's own period notices a job that keeps being cancelled.
+        if run.status == .cancelled {
+            log("the run was cancelled: no ping (neither success nor /fail)")
+            return
+        }
         let ok = run.status == .succeeded
         var summary = "\(run.status.rawValue): " + run.results.map { "\($0.destinationID) \($0.status.rawValue)" }.joined(separator: ", ")
         if let error = run.results.compactMap(\.error).first { summary += " — " + error }

@@ -81,11 +81,14 @@ public struct EngineOutcome: Sendable, Equatable {
     /// Per destination, the restic snapshots (full ids) that retention removed. Not yet carried
     /// by the link protocol: the hub needs them to drop the snapshots it lists.
     public var removedSnapshotIDs: [String: [String]]
+    /// The run's status when not the one its copies combine to: `cancelled` by a before hook.
+    public var status: RunStatus?
 
     public init(
         results: [DestinationResult], filesNew: Int64 = 0, bytesAdded: Int64 = 0, bytesProcessed: Int64 = 0,
-        removedSnapshotIDs: [String: [String]] = [:]
+        removedSnapshotIDs: [String: [String]] = [:], status: RunStatus? = nil
     ) {
+        self.status = status
         self.results = results
         self.filesNew = filesNew
         self.bytesAdded = bytesAdded

@@ -262,7 +262,7 @@ struct DestinationCopy {
     /// job's snapshots, one group per source. A failure keeps the copy (the data is safe) and
     /// returns what went wrong.
     private func applyRetention() async -> (problem: String?, removed: [String]) {
-        let retention = job.retention
+        let retention = job.retention(for: destination.id)
         guard !retention.keepAll, !retention.resticArguments.isEmpty else {
             context.log("retention: keeping every snapshot")
             return (nil, [])

@@ -117,11 +117,26 @@ public struct JobRunner: BackupEngine {
         if let reason = ManifestTrust(state: access.state).refusal(for: destination, identity: access.identity) {
             throw AgentError("refused: \(reason)")
         }
-        if destination.kind.isOffsite { return try OffsiteRepository.make(destination: destination, access: access) }
-        guard let base = destination.settings.path, base.hasPrefix("/") else {
-            throw AgentError("the local destination \(destination.name) has no absolute path; set its path on the hub")
+        var repository: ResticRepository
+        if destination.kind.isOffsite {
+            repository = try OffsiteRepository.make(destination: destination, access: access)
+        } else {
+            guard let base = destination.settings.path, base.hasPrefix("/") else {
+                throw AgentError("the local destination \(destination.name) has no absolute path; set its path on the hub")
+            }
+            repository = try LocalRepository.make(base: base, destination: destination, access: access)
         }
-        return try LocalRepository.make(base: base, destination: destination, access: access)
+        return limited(repository, by: destination.settings, kind: destination.kind)
+    }
+
+    /// The destination's bandwidth limits (signed with its settings): restic's own for every
+    /// kind, and rclone's time table for rclone remotes (RCLONE_BWLIMIT reaches the rclone restic starts).
+    static func limited(_ repository: ResticRepository, by settings: DestinationSettings, kind: DestinationKind) -> ResticRepository {
+        var repository = repository
+        repository.limitUploadKiB = settings.limitUploadKiB
+        repository.limitDownloadKiB = settings.limitDownloadKiB
+        if kind == .rclone, let table = settings.bandwidthSchedule { repository.environment["RCLONE_BWLIMIT"] = table }
+        return repository
     }
 }
 

@@ -105,11 +105,23 @@ public struct RunExecution: Sendable {
                     results: job.destinationIDs.map { DestinationResult(destinationID: $0, status: .failed, error: "refused: \(refusal)") })
             }
             await pings?.started()
+            // Hooks run only for a job that passed the trust check: their commands are signed with it.
+            let hooks = JobHookRunner(job: job, runID: runID, log: log, heartbeat: { watchdog.progressed() })
+            if let stopped = await hooks.before() {
+                await hooks.afterRun(status: stopped.status ?? RunStatus.combining(stopped.results.map(\.status)))
+                return stopped
+            }
             let context = RunContext(job: agentJob, identity: identity, runID: runID, state: state, log: log) { step in
                 watchdog.observe(step)
                 await progress(step)
             }
-            return await Self.watched(by: watchdog) { await engine.perform(context) }
+            let outcome = await Self.watched(by: watchdog) { await engine.perform(context) }
+            if hooks.hooks != nil {
+                let stalled = watchdog.reason != nil
+                await hooks.afterRun(
+                    status: Task.isCancelled ? .cancelled : stalled ? .failed : outcome.status ?? RunStatus.combining(outcome.results.map(\.status)))
+            }
+            return outcome
         } finish: { run, outcome in
             var outcome = outcome
             if let reason = watchdog.reason {
@@ -120,7 +132,7 @@ public struct RunExecution: Sendable {
                 }
             }
             run.results = outcome.results
-            run.status = RunStatus.combining(outcome.results.map(\.status))
+            run.status = outcome.status ?? RunStatus.combining(outcome.results.map(\.status))
             run.filesNew = outcome.filesNew
             run.bytesAdded = outcome.bytesAdded
             run.bytesProcessed = outcome.bytesProcessed
@@ -130,7 +142,8 @@ public struct RunExecution: Sendable {
             let pruned = outcome.removedSnapshotIDs.sorted { $0.key < $1.key }.map {
                 PrunedCopies(destinationID: $0.key, resticSnapshotIDs: $0.value)
             }
-            return RunSession.Finish(snapshot: job.kind == .check ? nil : Self.snapshot(of: run, at: started), pruned: pruned)
+            return RunSession.Finish(
+                snapshot: job.kind == .check || run.status == .cancelled ? nil : Self.snapshot(of: run, at: started), pruned: pruned)
         }
         try? state.history.record(finished)
         state.running.unregister(runID: runID)

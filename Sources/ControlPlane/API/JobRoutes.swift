@@ -30,6 +30,16 @@ struct JobRoutes {
             .put, "/api/v1/jobs/{job}/manifest",
             summary: "Store the job's manifest, signed client-side with the account key; agents refuse unsigned or changed jobs",
             tag: "jobs", body: "ManifestRequest", response: "JobView", query: ["server"], sign)
+        api.on(
+            .post, "/api/v1/jobs/{job}/retention-preview",
+            summary: "Which existing snapshots a retention policy (absent: the job's own) would remove at each destination; changes nothing",
+            tag: "jobs", scope: .read, body: "RetentionPreviewRequest", response: "RetentionPreview", query: ["server"], retentionPreview)
+    }
+
+    @Sendable func retentionPreview(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<RetentionPreview> {
+        let job = try await job(request, context)
+        let body = try await request.decodeJSON(RetentionPreviewRequest.self, context: context)
+        return JSONBody(try await jobs.retentionPreview(job, retention: body.retention, destinationRetention: body.destinationRetention))
     }
 
     @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<JobList> {

@@ -54,7 +54,8 @@ struct AuditMiddleware: RouterMiddleware {
     static let webActions: [(HTTPRequest.Method, String, String)] = [
         (.post, "/backups/servers", "Add a server"), (.post, "/backups/servers/{server}/enroll", "Issue an enrollment token"),
         (.post, "/backups/servers/{server}/delete", "Remove a server"), (.post, "/backups/jobs", "Create a job"),
-        (.post, "/backups/jobs/{job}", "Change a job"), (.post, "/backups/jobs/{job}/run", "Run a job now"),
+        (.post, "/backups/jobs/{job}", "Change a job"), (.post, "/backups/jobs/{job}/retention-preview", "Preview a job's retention"),
+        (.post, "/backups/jobs/{job}/run", "Run a job now"),
         (.post, "/backups/jobs/{job}/enable", "Enable a job"), (.post, "/backups/jobs/{job}/disable", "Disable a job"),
         (.post, "/backups/jobs/{job}/delete", "Delete a job"), (.post, "/backups/destinations/{destination}", "Change a destination"),
         (.post, "/backups/destinations/{destination}/delete", "Delete a destination"), (.post, "/backups/account/tokens", "Create an API token"),

@@ -25,7 +25,9 @@ struct JobService {
             id: ResourceID.make(.job), accountID: accountID, serverID: server, name: name, kind: kind, sources: sources,
             schedule: schedule, retention: retention, destinationIDs: destinations, enabled: body.enabled ?? true,
             createdAt: now, updatedAt: now, staleAfter: try Job.validatedStaleAfter(body.staleAfter, kind: kind),
-            checkSubsets: try Job.validatedCheckSubsets(body.checkSubsets, kind: kind), pingURL: try Job.validatedPingURL(body.pingURL))
+            checkSubsets: try Job.validatedCheckSubsets(body.checkSubsets, kind: kind), pingURL: try Job.validatedPingURL(body.pingURL),
+            hooks: try body.hooks?.validated(),
+            destinationRetention: try await resolved(body.destinationRetention, accountID: accountID, destinationIDs: destinations))
         try await hub.store.createJob(job)
         try await hub.notifyAgent(serverID: job.serverID, accountID: accountID)
         return job
@@ -49,6 +51,14 @@ struct JobService {
         if let staleAfter = body.staleAfter { job.staleAfter = try Job.validatedStaleAfter(staleAfter, kind: job.kind) }
         if job.kind == .check { job.staleAfter = nil }
         if let pingURL = body.pingURL { job.pingURL = try Job.validatedPingURL(pingURL) }
+        if let hooks = body.hooks { job.hooks = try hooks.validated() }
+        if let list = body.destinationRetention {
+            job.destinationRetention = try await resolved(list, accountID: job.accountID, destinationIDs: job.destinationIDs)
+        } else if body.destinations != nil {
+            // Rules of destinations the job no longer writes to go with them.
+            job.destinationRetention = job.destinationRetention?.filter { job.destinationIDs.contains($0.destination) }
+            if job.destinationRetention?.isEmpty == true { job.destinationRetention = nil }
+        }
         job.checkSubsets = try Job.validatedCheckSubsets(
             job.kind == .check ? (body.checkSubsets ?? job.checkSubsets) : body.checkSubsets, kind: job.kind)
         if let manifest = body.manifest {
@@ -58,6 +68,69 @@ struct JobService {
         try await hub.store.updateJob(job)
         try await hub.notifyAgent(serverID: job.serverID, accountID: job.accountID)
         return job
+    }
+
+    /// Which of the job's snapshots a retention policy would remove at each destination, computed
+    /// from the hub's snapshot records with restic's own rules (`RetentionSimulator`). Changes nothing.
+    func retentionPreview(_ job: Job, retention: RetentionPolicy?, destinationRetention: [DestinationRetention]? = nil) async throws
+        -> RetentionPreview
+    {
+        var job = job
+        job.retention = try (retention ?? job.retention).validatedForRequest()
+        if let destinationRetention {
+            job.destinationRetention = try await resolved(destinationRetention, accountID: job.accountID, destinationIDs: job.destinationIDs)
+        }
+        let policy = job.retention
+        var snapshots: [Snapshot] = []
+        var cursor: Cursor?
+        repeat {
+            let page = try await hub.store.snapshots(
+                accountID: job.accountID, filter: SnapshotFilter(serverID: job.serverID, jobID: job.id), after: cursor, limit: 500)
+            snapshots += page.items
+            cursor = page.nextCursor
+        } while cursor != nil && snapshots.count < 100_000
+        let destinations = try await hub.store.destinations(accountID: job.accountID).filter { job.destinationIDs.contains($0.id) }
+        let names = Dictionary(destinations.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let zone = TimeZone(identifier: job.schedule.timeZone) ?? TimeZone(identifier: "UTC")!
+        let now = hub.clock.now()
+        var results: [RetentionPreviewDestination] = []
+        for destinationID in job.destinationIDs {
+            let copies = snapshots.compactMap { snapshot in
+                snapshot.copies.first { $0.destinationID == destinationID }.map { (snapshot, $0) }
+            }.sorted { $0.0.createdAt != $1.0.createdAt ? $0.0.createdAt > $1.0.createdAt : $0.0.id < $1.0.id }
+            let applied = names[destinationID]?.kind != .peer
+            let decisions =
+                applied
+                ? RetentionSimulator.apply(job.retention(for: destinationID), to: copies.map { $0.0.createdAt }, timeZone: zone, now: now)
+                : copies.map { _ in RetentionSimulator.Decision(keep: true, reasons: ["peer destinations are append-only"]) }
+            var keep: [RetentionPreviewSnapshot] = []
+            var remove: [RetentionPreviewSnapshot] = []
+            for ((snapshot, copy), decision) in zip(copies, decisions) {
+                let item = RetentionPreviewSnapshot(
+                    snapshotID: snapshot.id, createdAt: snapshot.createdAt, resticSnapshotIDs: copy.resticSnapshotIDs, reasons: decision.reasons)
+                if decision.keep { keep.append(item) } else { remove.append(item) }
+            }
+            results.append(
+                RetentionPreviewDestination(
+                    destinationID: destinationID, destinationName: names[destinationID]?.name ?? destinationID,
+                    summary: job.retention(for: destinationID).summary, applied: applied, keep: keep,
+                    remove: remove))
+        }
+        return RetentionPreview(retention: policy, summary: policy.summary, timeZone: zone.identifier, destinations: results)
+    }
+
+    /// Per-destination retention with destinations named by id or name, resolved and validated
+    /// against the job's destinations.
+    func resolved(_ list: [DestinationRetention]?, accountID: String, destinationIDs: [String]) async throws -> [DestinationRetention]? {
+        guard let list else { return nil }
+        var names: [String: String] = [:]
+        var resolved: [DestinationRetention] = []
+        for (index, item) in list.enumerated() {
+            let found = try await destinations([item.destination], accountID: accountID, field: "destinationRetention[\(index)].destination")[0]
+            names[found.id] = found.name
+            resolved.append(DestinationRetention(destination: found.id, retention: item.retention))
+        }
+        return try Job.validatedDestinationRetention(resolved, destinationIDs: destinationIDs, names: names)
     }
 
     /// Deletes a job (its runs and snapshots stay) and tells its agent.

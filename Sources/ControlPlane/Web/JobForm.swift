@@ -1,5 +1,6 @@
 import BackupCore
 import Foundation
+import HubAPI
 import Hummingbird
 import Store
 
@@ -24,6 +25,8 @@ struct JobForm {
         /// Check jobs: how many parts the data is read in.
         var checkSubsets = ""
         var pingURL = ""
+        /// Hook commands (docs/operations.md, "Hooks"), what a failing before hook does, the timeout in seconds.
+        var hookBefore = "", hookAfter = "", hookOnFailure = "", hookFinally = "", hookPolicy = "fail", hookTimeout = ""
     }
     struct Option {
         let value: String
@@ -35,6 +38,24 @@ struct JobForm {
         let label: String
         let checked: Bool
         let kind: String
+    }
+    /// One destination of a retention preview, for the template.
+    struct PreviewDestination {
+        let name: String
+        let summary: String
+        let note: String
+        let removed: [String]
+        let removes: Bool
+
+        init(_ destination: RetentionPreviewDestination) {
+            name = destination.destinationName
+            summary = destination.summary
+            note =
+                destination.applied
+                ? "keeps \(destination.keep.count), removes \(destination.remove.count)" : "retention is not applied (append-only peer destination)"
+            removed = destination.remove.map { "\($0.createdAt.formatted(.iso8601)) (\($0.snapshotID))" }
+            removes = !removed.isEmpty
+        }
     }
     struct FieldError {
         let field: String
@@ -54,10 +75,14 @@ struct JobForm {
         let hasDestinations: Bool
         // One message per field (nil when that field is fine), stored for the template.
         let nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError, staleError,
-            checkSubsetsError, pingURLError, generalError: String?
+            checkSubsetsError, pingURLError, hooksError, generalError: String?
+        let hookPolicies: [Option]
         let isDatabase: Bool
         let isCheck: Bool
         let isHub: Bool
+        /// What the retention in the form would remove, per destination (after "Preview"; empty otherwise).
+        var retentionPreview: [PreviewDestination] = []
+        var hasRetentionPreview = false
 
         init(
             layout: Layout, editing: Bool, action: String, jobID: String?, values: Values, servers: [Option], destinations: [Check],
@@ -91,9 +116,14 @@ struct JobForm {
             staleError = message("staleAfter")
             checkSubsetsError = message("checkSubsets")
             pingURLError = message("pingURL")
+            hooksError = message("hooks")
+            hookPolicies = [
+                ("fail", "fail: no backup, the run fails and alerts"), ("cancel", "cancel: no backup, the run is cancelled, no alert"),
+                ("ignore", "ignore: back up anyway"),
+            ].map { Option(value: $0.0, label: $0.1, selected: values.hookPolicy == $0.0) }
             let placed = [
                 nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError, staleError,
-                checkSubsetsError, pingURLError,
+                checkSubsetsError, pingURLError, hooksError,
             ].contains { $0 != nil }
             generalError = placed ? nil : error?.message
         }
@@ -126,6 +156,12 @@ struct JobForm {
         values.staleHours = form["staleHours"] ?? ""
         values.checkSubsets = form["checkSubsets"] ?? ""
         values.pingURL = form["pingURL"] ?? ""
+        values.hookBefore = form["hookBefore"] ?? ""
+        values.hookAfter = form["hookAfter"] ?? ""
+        values.hookOnFailure = form["hookOnFailure"] ?? ""
+        values.hookFinally = form["hookFinally"] ?? ""
+        values.hookPolicy = form["hookPolicy"] ?? "fail"
+        values.hookTimeout = form["hookTimeout"] ?? ""
         return values
     }
 
@@ -156,6 +192,12 @@ struct JobForm {
         values.enabled = job.enabled
         values.checkSubsets = job.checkSubsets.map(String.init) ?? ""
         values.pingURL = job.pingURL ?? ""
+        values.hookBefore = job.hooks?.before ?? ""
+        values.hookAfter = job.hooks?.after ?? ""
+        values.hookOnFailure = job.hooks?.onFailure ?? ""
+        values.hookFinally = job.hooks?.finally ?? ""
+        values.hookPolicy = job.hooks?.policy.rawValue ?? "fail"
+        values.hookTimeout = job.hooks?.timeoutSeconds.map(String.init) ?? ""
         values.staleHours = job.staleAfter.map { $0 % 3600 == 0 ? String($0 / 3600) : String(Double($0) / 3600) } ?? ""
         return values
     }
@@ -168,6 +210,23 @@ struct JobForm {
             throw DomainError.invalid("staleAfter", "\"\(text)\" is not a number of hours; e.g. 26 for a daily job, or leave it empty")
         }
         return Int((hours * 3600).rounded())
+    }
+
+    /// The hooks as the API takes them (the hub validates the commands); a field error when the
+    /// policy or timeout does not parse. The policy counts only with a before hook.
+    static func hooks(_ values: Values) throws -> JobHooks {
+        var hooks = JobHooks(before: values.hookBefore, after: values.hookAfter, onFailure: values.hookOnFailure, finally: values.hookFinally)
+        if !values.hookBefore.trimmingSpaces.isEmpty, values.hookPolicy != "fail" {
+            hooks.beforePolicy = try HookFailurePolicy.parse(values.hookPolicy)
+        }
+        let timeout = values.hookTimeout.trimmingSpaces
+        if !timeout.isEmpty {
+            guard let seconds = Int(timeout) else {
+                throw DomainError.invalid("hooks.timeoutSeconds", "\"\(timeout)\" is not a whole number of seconds; e.g. 300, or leave it empty")
+            }
+            hooks.timeoutSeconds = seconds
+        }
+        return hooks
     }
 
     /// The check rotation as the API takes it (nil when empty); a field error when it is not a number.

@@ -63,6 +63,8 @@ struct JobPages {
         let signature: SignatureView
         /// The Docker stack the job backs up as a whole, in words (nil: none).
         let stack: String?
+        /// The job's hooks, one line each ("before: systemctl stop worker — cancel when it fails").
+        let hooks: [String]
     }
 
     func register(on router: Router<HubRequestContext>) {
@@ -89,12 +91,27 @@ struct JobPages {
                     name: values.name, server: values.server, kind: values.kind, sources: sources, schedule: values.schedule,
                     timeZone: values.timeZone, retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
                     staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
-                    pingURL: values.pingURL)
+                    pingURL: values.pingURL, hooks: try JobForm.hooks(values))
                 let job = try await jobs.create(body, accountID: caller.account.id)
                 return WebResponses.redirect("/backups/jobs/\(job.id)")
             } catch {
                 guard let field = JobForm.fieldError(error) else { throw error }
                 return try await self.form(values, caller: caller, job: nil, error: field, status: .badRequest)
+            }
+        }
+        // The edit form's "Preview": what the retention typed would remove, shown in the form; nothing is saved.
+        router.page(.post, "/backups/jobs/{job}/retention-preview", pages: pages) { request, context, caller in
+            let form = try await FormData.read(request)
+            try caller.checkCSRF(form)
+            guard let job = try await job(context, caller) else { return pages.notFound("The job", caller: caller) }
+            let values = JobForm.values(from: form)
+            do {
+                let (_, retention) = try JobForm.parts(values)
+                let preview = try await jobs.retentionPreview(job, retention: retention)
+                return try await self.form(values, caller: caller, job: job, error: nil, preview: preview)
+            } catch {
+                guard let field = JobForm.fieldError(error) else { throw error }
+                return try await self.form(values, caller: caller, job: job, error: field, status: .badRequest)
             }
         }
         router.page(.get, "/backups/jobs/{job}", pages: pages) { request, context, caller in
@@ -116,7 +133,7 @@ struct JobPages {
                     name: values.name, kind: values.kind, sources: sources, schedule: values.schedule, timeZone: values.timeZone,
                     retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
                     staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
-                    pingURL: values.pingURL)
+                    pingURL: values.pingURL, hooks: try JobForm.hooks(values))
                 _ = try await jobs.update(job, with: update)
                 return WebResponses.redirect("/backups/jobs/\(job.id)?notice=saved")
             } catch {
@@ -163,13 +180,16 @@ struct JobPages {
         return try await pages.store.job(accountID: caller.account.id, id: id)
     }
 
-    func form(_ values: JobForm.Values, caller: PageCaller, job: Job?, error: JobForm.FieldError?, status: HTTPResponse.Status = .ok) async throws
-        -> Response
-    {
+    func form(
+        _ values: JobForm.Values, caller: PageCaller, job: Job?, error: JobForm.FieldError?, status: HTTPResponse.Status = .ok,
+        preview: RetentionPreview? = nil
+    ) async throws -> Response {
         let servers = try await pages.store.servers(accountID: caller.account.id)
         let destinations = try await pages.store.destinations(accountID: caller.account.id)
-        return pages.render(
-            "job-form", JobForm.model(values, caller: caller, servers: servers, destinations: destinations, job: job, error: error), status: status)
+        var model = JobForm.model(values, caller: caller, servers: servers, destinations: destinations, job: job, error: error)
+        model.retentionPreview = preview?.destinations.map(JobForm.PreviewDestination.init) ?? []
+        model.hasRetentionPreview = preview != nil
+        return pages.render("job-form", model, status: status)
     }
 
     /// The fleet's jobs, filtered and ordered from the narrow status rows; only the shown page's
@@ -261,6 +281,11 @@ struct JobPages {
                 stack.project + (stack.stop.isEmpty ? "" : " — stops \(stack.stop.joined(separator: ", ")) for the volume copy")
                     + (stack.excludeVolumes.isEmpty ? "" : " — without volumes \(stack.excludeVolumes.joined(separator: ", "))")
                     + (stack.includeBinds.isEmpty ? "" : " — with bind mounts \(stack.includeBinds.joined(separator: ", "))")
-            })
+            },
+            hooks: job.hooks.map { hooks in
+                hooks.commands.map { name, command in
+                    "\(name): \(command)" + (name == "before" ? " — when it fails: \(hooks.policy.rawValue)" : "")
+                } + ["each may run \(WebFormat.duration(Double(hooks.timeout)))"]
+            } ?? [])
     }
 }

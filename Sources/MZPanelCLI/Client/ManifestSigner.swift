@@ -105,6 +105,8 @@ struct JobIntent {
     var destinations: [String]?
     var checkSubsets: Int?
     var pingURL: String?
+    var hooks: JobHooks?
+    var destinationRetention: [DestinationRetention]?
 
     init(_ request: JobRequest) {
         server = request.server
@@ -116,6 +118,8 @@ struct JobIntent {
         destinations = request.destinations
         checkSubsets = request.checkSubsets
         pingURL = request.pingURL ?? ""
+        hooks = request.hooks ?? JobHooks()
+        destinationRetention = request.destinationRetention ?? []
     }
 
     init(_ update: JobUpdate) {
@@ -127,6 +131,8 @@ struct JobIntent {
         destinations = update.destinations
         checkSubsets = update.checkSubsets
         pingURL = update.pingURL
+        hooks = update.hooks
+        destinationRetention = update.destinationRetention
     }
 
     /// The manifest fields where the hub's `job` differs from this intent, checked with the same
@@ -146,6 +152,7 @@ struct JobIntent {
             }
             if let retention { expected.retention = try retention.validatedForRequest() }
             if let pingURL { expected.pingURL = try Job.validatedPingURL(pingURL) }
+            if let hooks { expected.hooks = try hooks.validated() }
             if checkSubsets != nil || kind != nil {
                 expected.checkSubsets = try Job.validatedCheckSubsets(
                     expected.kind == .check ? (checkSubsets ?? job.checkSubsets) : checkSubsets, kind: expected.kind)
@@ -161,6 +168,24 @@ struct JobIntent {
             }
             expected.destinationIDs = ids
         }
+        if let destinationRetention {
+            var resolved: [DestinationRetention] = []
+            var names: [String: String] = [:]
+            for item in destinationRetention {
+                let found = try await client.send("GET", "/api/v1/destinations/\(item.destination.pathSegment)", as: Destination.self)
+                names[found.id] = found.name
+                resolved.append(DestinationRetention(destination: found.id, retention: item.retention))
+            }
+            do {
+                expected.destinationRetention = try Job.validatedDestinationRetention(
+                    resolved, destinationIDs: expected.destinationIDs, names: names)
+            } catch {
+                throw CLIError(error.message)
+            }
+        } else if destinations != nil {
+            expected.destinationRetention = expected.destinationRetention?.filter { expected.destinationIDs.contains($0.destination) }
+            if expected.destinationRetention?.isEmpty == true { expected.destinationRetention = nil }
+        }
         return expected
     }
 }
@@ -170,6 +195,7 @@ extension JobUpdate {
     func with(manifest: SignedManifest) -> JobUpdate {
         JobUpdate(
             name: name, kind: kind, sources: sources, schedule: schedule, timeZone: timeZone, retention: retention, destinations: destinations,
-            enabled: enabled, staleAfter: staleAfter, checkSubsets: checkSubsets, pingURL: pingURL, manifest: manifest)
+            enabled: enabled, staleAfter: staleAfter, checkSubsets: checkSubsets, pingURL: pingURL, hooks: hooks,
+            destinationRetention: destinationRetention, manifest: manifest)
     }
 }

@@ -7,7 +7,7 @@ import Sealing
 struct DestinationsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "destinations", abstract: "List, add, show and remove destinations (where backups are stored).",
-        subcommands: [List.self, Add.self, Show.self, Attach.self, RotateDestination.self, SignDestination.self, Remove.self],
+        subcommands: [List.self, Add.self, Show.self, Edit.self, Attach.self, RotateDestination.self, SignDestination.self, Remove.self],
         defaultSubcommand: List.self
     )
 
@@ -59,6 +59,7 @@ struct DestinationsCommand: AsyncParsableCommand {
         @Option(name: .long, help: "peer: the storage server (id or name).") var server: String?
         @Option(name: .long, help: "peer: host:port where source servers reach the storage server.") var address: String?
         @Option(name: .long, help: "peer: what each source server may store, e.g. 200GiB (default: no quota).") var quota: String?
+        @OptionGroup var limits: BandwidthOptions
         @OptionGroup var credentials: CredentialFiles
         @Option(name: .long, help: "Seal the new destination to this server right away (repeatable).") var attach: [String] = []
         @OptionGroup var vault: VaultOptions
@@ -70,10 +71,11 @@ struct DestinationsCommand: AsyncParsableCommand {
                 guard let bytes = ByteSize.parse(quota) else { throw CLIError("--quota \(quota) is not a size; write it like 200GiB, 500G or 1TB") }
                 quotaBytes = bytes
             }
-            let settings = DestinationSettings(
+            var settings = DestinationSettings(
                 path: path, endpoint: endpoint, bucket: bucket, prefix: prefix, region: region,
                 pathStyle: pathStyle ? true : nil, remote: remote, peerServerID: server, peerAddress: address,
                 quotaBytes: quotaBytes)
+            try limits.apply(to: &settings)
             let parsedKind = DestinationKind(rawValue: kind.lowercased())
             let client = try options.client()
             if let parsedKind, parsedKind.isOffsite {
@@ -182,11 +184,57 @@ struct DestinationsCommand: AsyncParsableCommand {
             if options.json { return Output.json(data) }
             let detail = try HubDecoding.decode(DestinationView.self, data)
             let item = detail.destination
-            Output.fields([
+            var pairs: [(String, String)] = [
                 ("Name", item.name), ("ID", item.id), ("Kind", item.kind.title), ("Location", DestinationsCommand.location(item)),
                 ("Jobs", detail.jobs.isEmpty ? "none" : detail.jobs.map(\.name).joined(separator: ", ")),
                 ("Sealed to", detail.sealedTo.isEmpty ? "no server" : detail.sealedTo.joined(separator: ", ")),
-                ("Created", Output.date(item.createdAt)),
+                ("Upload limit", item.settings.limitUploadKiB.map { "\($0) KiB/s" } ?? "none"),
+                ("Download limit", item.settings.limitDownloadKiB.map { "\($0) KiB/s" } ?? "none"),
+            ]
+            if let table = item.settings.bandwidthSchedule { pairs.append(("rclone bwlimit", table)) }
+            pairs.append(("Created", Output.date(item.createdAt)))
+            Output.fields(pairs)
+        }
+    }
+
+    struct Edit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "edit", abstract: "Rename a destination or change its bandwidth limits (signed again in trust mode).")
+        @Argument(help: "Destination id or name.") var destination: String
+        @Option(name: .long, help: "A new name.") var name: String?
+        @OptionGroup var limits: BandwidthOptions
+        @OptionGroup var vault: VaultOptions
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            guard name != nil || limits.anyGiven else {
+                throw CLIError("nothing to change: give --name, --limit-upload, --limit-download or --bwlimit")
+            }
+            let client = try options.client()
+            let current = try await client.send("GET", "/api/v1/destinations/\(destination.pathSegment)", as: Destination.self)
+            var settings: DestinationSettings?
+            if limits.anyGiven {
+                var changed = current.settings
+                try limits.apply(to: &changed)
+                settings = changed
+            }
+            let session = VaultSession(client: client, options: vault)
+            if settings != nil { try await session.requireSigner(for: "destination") }
+            let data = try await client.raw(
+                "PATCH", "/api/v1/destinations/\(current.id)", body: DestinationUpdate(name: name, settings: settings))
+            var updated = try HubDecoding.decode(Destination.self, data)
+            var signing: String?
+            if let settings, let signer = try await session.signer() {
+                updated = try await signer.sign(updated, settings: settings).destination
+                signing = "Signed with the account key \(signer.vault.signingKey.fingerprint)."
+            }
+            if options.json { return Output.json(try HubJSON.encoder().encode(updated)) }
+            print("Updated destination \(updated.name) (\(updated.id)).")
+            signing.map { print($0) }
+            Output.fields([
+                ("Upload limit", updated.settings.limitUploadKiB.map { "\($0) KiB/s" } ?? "none"),
+                ("Download limit", updated.settings.limitDownloadKiB.map { "\($0) KiB/s" } ?? "none"),
+                ("rclone bwlimit", updated.settings.bandwidthSchedule ?? "none"),
             ])
         }
     }
@@ -204,5 +252,40 @@ struct DestinationsCommand: AsyncParsableCommand {
             if options.json { return Output.json(data) }
             print("Removed destination \(destination). Backups already stored there were not touched.")
         }
+    }
+}
+
+/// `--limit-upload 512KiB`, `--limit-download 2MiB` (per second; restic counts whole KiB/s) and
+/// rclone's `--bwlimit` time table. `off` or `0` removes a limit.
+struct BandwidthOptions: ParsableArguments {
+    @Option(name: .customLong("limit-upload"), help: "Upload limit per second, e.g. 512KiB or 2MiB (restic --limit-upload); off removes it.")
+    var limitUpload: String?
+    @Option(name: .customLong("limit-download"), help: "Download limit per second, e.g. 2MiB (restic --limit-download); off removes it.")
+    var limitDownload: String?
+    @Option(
+        name: .customLong("bwlimit"), help: "rclone: rclone's --bwlimit, a rate or a time table such as \"08:00,512k 19:00,off\"; off removes it.")
+    var bwlimit: String?
+
+    var anyGiven: Bool { limitUpload != nil || limitDownload != nil || bwlimit != nil }
+
+    func apply(to settings: inout DestinationSettings) throws {
+        if let limitUpload { settings.limitUploadKiB = try Self.kibPerSecond(limitUpload, option: "--limit-upload") }
+        if let limitDownload { settings.limitDownloadKiB = try Self.kibPerSecond(limitDownload, option: "--limit-download") }
+        if let bwlimit {
+            let table = bwlimit.trimmingCharacters(in: .whitespaces)
+            settings.bandwidthSchedule = table.isEmpty || table.lowercased() == "off" ? nil : table
+        }
+    }
+
+    /// A rate with a unit, in whole KiB/s; nil for off.
+    static func kibPerSecond(_ text: String, option: String) throws -> Int? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty || trimmed == "0" || trimmed.lowercased() == "off" { return nil }
+        let rate = trimmed.lowercased().hasSuffix("/s") ? String(trimmed.dropLast(2)) : trimmed
+        guard rate.contains(where: \.isLetter), let bytes = ByteSize.parse(rate), bytes >= 1024 else {
+            throw CLIError(
+                "\(option) \"\(text)\" is not a rate; give an amount per second with its unit, at least 1KiB: 512KiB, 2MiB, 10MB (off removes it)")
+        }
+        return Int(bytes / 1024)
     }
 }

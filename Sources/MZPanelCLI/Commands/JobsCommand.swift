@@ -76,17 +76,68 @@ struct JobsCommand: AsyncParsableCommand {
         @Option(name: .long, help: "When: a preset (hourly, daily 02:30, weekly sun 03:00…), a 5-field cron line or a systemd OnCalendar expression.")
         var schedule: String?
         @Option(name: .long, help: "IANA time zone for the schedule, e.g. Europe/Berlin (default UTC).") var tz: String?
-        @Option(name: .long) var keepLast: Int?
-        @Option(name: .long) var keepHourly: Int?
-        @Option(name: .long) var keepDaily: Int?
-        @Option(name: .long) var keepWeekly: Int?
-        @Option(name: .long) var keepMonthly: Int?
-        @Option(name: .long) var keepYearly: Int?
-        @Option(name: .long, help: "Keep everything younger than this, e.g. 7d, 2w, 1y2m.") var keepWithin: String?
+        @Option(name: .long, help: "Keep the last N snapshots; N@DEST for one destination only (repeatable, e.g. --keep-last 3@s3-eu).")
+        var keepLast: [String] = []
+        @Option(name: .long, help: "Keep N hourly snapshots (N or N@DEST).") var keepHourly: [String] = []
+        @Option(name: .long, help: "Keep N daily snapshots (N or N@DEST, e.g. --keep-daily 7@local).") var keepDaily: [String] = []
+        @Option(name: .long, help: "Keep N weekly snapshots (N or N@DEST).") var keepWeekly: [String] = []
+        @Option(name: .long, help: "Keep N monthly snapshots (N or N@DEST, e.g. --keep-monthly 12@s3-eu).") var keepMonthly: [String] = []
+        @Option(name: .long, help: "Keep N yearly snapshots (N or N@DEST).") var keepYearly: [String] = []
+        @Option(name: .long, help: "Keep everything younger than this, e.g. 7d, 2w, 1y2m (or 7d@DEST).") var keepWithin: [String] = []
         @Flag(name: .long, help: "Keep every snapshot (no retention).") var keepAll = false
         @Option(name: .long, help: "A destination (id or name, repeatable).") var destination: [String] = []
         @Option(name: .long, help: "Mark the job stale (and alert) when no snapshot is newer than this, e.g. 26h, 3d, 2w; 0 turns it off.")
         var staleAfter: String?
+        @Option(name: .long, help: "A shell command the agent runs (/bin/sh -c) before each backup; \"\" removes it.") var before: String?
+        @Option(name: .long, help: "A command run after a backup in which every copy succeeded; \"\" removes it.") var after: String?
+        @Option(name: .customLong("on-failure"), help: "A command run after a failed or partial backup; \"\" removes it.") var onFailure: String?
+        @Option(name: .long, help: "A command run after every run, whatever happened; \"\" removes it.") var finally: String?
+        @Option(
+            name: .customLong("before-policy"),
+            help: "When the before hook fails: cancel (no backup, run cancelled, no alert), fail (no backup, run fails; the default) or ignore.")
+        var beforePolicy: String?
+        @Option(name: .customLong("hook-timeout"), help: "How long each hook may run, e.g. 90s, 10m, 1h (default 5m).") var hookTimeout: String?
+
+        var touchesHooks: Bool {
+            before != nil || after != nil || onFailure != nil || finally != nil || beforePolicy != nil || hookTimeout != nil
+        }
+
+        /// The job's hooks after these options (`current`: the job's hooks before an edit); nil when no hook option is given.
+        func hooks(over current: JobHooks?) throws -> JobHooks? {
+            guard touchesHooks else { return nil }
+            var hooks = current ?? JobHooks()
+            if let before { hooks.before = before }
+            if let after { hooks.after = after }
+            if let onFailure { hooks.onFailure = onFailure }
+            if let finally { hooks.finally = finally }
+            if let beforePolicy {
+                do {
+                    hooks.beforePolicy = beforePolicy.isEmpty ? nil : try HookFailurePolicy.parse(beforePolicy)
+                } catch {
+                    throw CLIError("--before-policy: \(error.message)")
+                }
+            }
+            if let hookTimeout { hooks.timeoutSeconds = try Self.seconds(hookTimeout, option: "--hook-timeout") }
+            // What the hub will store: an empty command is no command.
+            for path in [\JobHooks.before, \.after, \.onFailure, \.finally]
+            where hooks[keyPath: path]?.trimmingCharacters(in: .whitespacesAndNewlines) == "" {
+                hooks[keyPath: path] = nil
+            }
+            if hooks.before == nil && before != nil && beforePolicy == nil { hooks.beforePolicy = nil }
+            if hooks.isEmpty && hookTimeout == nil { hooks.timeoutSeconds = nil }
+            return hooks
+        }
+
+        /// `90s`, `10m`, `1h` or a number of seconds.
+        static func seconds(_ text: String, option: String) throws -> Int {
+            let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+            let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600]
+            if let value = Int(trimmed), value > 0 { return value }
+            guard let unit = trimmed.last.flatMap({ units[$0] }), let count = Int(trimmed.dropLast()), count > 0 else {
+                throw CLIError("\(option) \"\(text)\" should be a count and a unit (s, m or h), e.g. 90s or 10m")
+            }
+            return count * unit
+        }
 
         /// `--stale-after` in seconds (0 = off).
         var staleAfterSeconds: Int? {
@@ -117,12 +168,50 @@ struct JobsCommand: AsyncParsableCommand {
             }
         }
 
-        var retention: RetentionPolicy? {
-            let policy = RetentionPolicy(
-                keepLast: keepLast, keepHourly: keepHourly, keepDaily: keepDaily, keepWeekly: keepWeekly,
-                keepMonthly: keepMonthly, keepYearly: keepYearly, keepWithin: keepWithin, keepAll: keepAll)
-            return policy == RetentionPolicy() ? nil : policy
+        /// The job's retention (plain values) and each destination's own (values with `@DEST`, one
+        /// policy per destination named); nil where no such option is given.
+        var retentionRules: (job: RetentionPolicy?, destinations: [DestinationRetention]?) {
+            get throws {
+                var job = RetentionPolicy(keepAll: keepAll)
+                var destinations: [DestinationRetention] = []
+                func apply(_ value: String, option: String, _ set: (inout RetentionPolicy, String) throws -> Void) throws {
+                    let parts = value.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+                    if parts.count == 2 && parts[1].trimmingCharacters(in: .whitespaces).isEmpty {
+                        throw CLIError("\(option) \(value): name the destination after @, e.g. \(parts[0])@local")
+                    }
+                    guard parts.count == 2 else { return try set(&job, parts[0]) }
+                    let name = parts[1].trimmingCharacters(in: .whitespaces)
+                    if let index = destinations.firstIndex(where: { $0.destination == name }) {
+                        try set(&destinations[index].retention, parts[0])
+                    } else {
+                        var policy = RetentionPolicy()
+                        try set(&policy, parts[0])
+                        destinations.append(DestinationRetention(destination: name, retention: policy))
+                    }
+                }
+                let counts: [(String, [String], WritableKeyPath<RetentionPolicy, Int?>)] = [
+                    ("--keep-last", keepLast, \.keepLast), ("--keep-hourly", keepHourly, \.keepHourly), ("--keep-daily", keepDaily, \.keepDaily),
+                    ("--keep-weekly", keepWeekly, \.keepWeekly), ("--keep-monthly", keepMonthly, \.keepMonthly),
+                    ("--keep-yearly", keepYearly, \.keepYearly),
+                ]
+                for (option, values, path) in counts {
+                    for value in values {
+                        try apply(value, option: option) { policy, count in
+                            guard let number = Int(count.trimmingCharacters(in: .whitespaces)) else {
+                                throw CLIError("\(option) \(value): \"\(count)\" is not a whole number; give N or N@DESTINATION, e.g. 7 or 7@local")
+                            }
+                            policy[keyPath: path] = number
+                        }
+                    }
+                }
+                for value in keepWithin {
+                    try apply(value, option: "--keep-within") { policy, duration in policy.keepWithin = duration }
+                }
+                return (job == RetentionPolicy() ? nil : job, destinations.isEmpty ? nil : destinations)
+            }
         }
+
+        var retention: RetentionPolicy? { get throws { try retentionRules.job } }
     }
 
     static func describe(_ info: JobView) {
@@ -132,10 +221,16 @@ struct JobsCommand: AsyncParsableCommand {
             ("Kind", job.kind.rawValue),
             ("Schedule", info.onCalendar), ("Next run", job.enabled ? Output.date(info.nextRunAt) : "disabled"),
             ("Retention", info.retentionSummary), ("Destinations", job.destinationIDs.joined(separator: ", ")),
-            ("Health", info.health?.rawValue ?? "-"),
         ]
+        for rule in job.destinationRetention ?? [] { pairs.append(("Retention at \(rule.destination)", rule.retention.summary)) }
+        pairs.append(("Health", info.health?.rawValue ?? "-"))
         if let staleAfter = job.staleAfter { pairs.append(("Stale after", "\(staleAfter / 3600) h")) }
         if job.pingURL != nil { pairs.append(("Pings", "on (start, success, fail)")) }
+        if let hooks = job.hooks {
+            for (name, command) in hooks.commands { pairs.append(("Hook \(name)", command.replacingOccurrences(of: "\n", with: " ⏎ "))) }
+            if hooks.before != nil { pairs.append(("Before fails", hooks.policy.rawValue)) }
+            pairs.append(("Hook timeout", "\(hooks.timeout) s"))
+        }
         if let subsets = job.checkSubsets { pairs.append(("Check", "reads 1/\(subsets) of the data per run; all of it every \(subsets) runs")) }
         if !job.sources.paths.isEmpty { pairs.append(("Paths", job.sources.paths.joined(separator: " "))) }
         if !job.sources.excludes.isEmpty { pairs.append(("Excludes", job.sources.excludes.joined(separator: " "))) }
@@ -212,8 +307,9 @@ struct JobsCommand: AsyncParsableCommand {
             }
             let body = JobRequest(
                 name: name, server: server, kind: kind, sources: sources, schedule: schedule, timeZone: job.tz,
-                retention: job.retention, destinations: job.destination, enabled: !disabled,
-                staleAfter: try job.staleAfterSeconds, checkSubsets: job.checkSubsets, pingURL: job.pingURL)
+                retention: try job.retention, destinations: job.destination, enabled: !disabled,
+                staleAfter: try job.staleAfterSeconds, checkSubsets: job.checkSubsets, pingURL: job.pingURL, hooks: try job.hooks(over: nil),
+                destinationRetention: try job.retentionRules.destinations)
             let session = VaultSession(client: client, options: vault)
             try await session.requireSigner(for: "job")
             let data = try await client.raw("POST", "/api/v1/jobs", body: body)
@@ -251,18 +347,30 @@ struct JobsCommand: AsyncParsableCommand {
         @OptionGroup var changes: JobOptions
         @Flag(name: .customLong("enable"), help: "Enable the job.") var enableJob = false
         @Flag(name: .customLong("disable"), help: "Disable the job (its timers stop; history stays).") var disableJob = false
+        @Flag(
+            name: .customLong("dry-run"),
+            help: "With --keep-… options: show which existing snapshots the new retention would remove at each destination; change nothing.")
+        var dryRun = false
         @OptionGroup var vault: VaultOptions
         @OptionGroup var options: ClientOptions
 
         func run() async throws {
+            if dryRun { return try await preview() }
             if enableJob && disableJob { throw CLIError("--enable and --disable contradict each other; give one") }
             let enable: Bool? = enableJob ? true : disableJob ? false : nil
             let client = try options.client()
             let session = VaultSession(client: client, options: vault)
+            // Hook options change single hooks: the others are kept from the job as the hub holds it.
+            var hooks: JobHooks?
+            if changes.touchesHooks {
+                let current = try await client.send("GET", "/api/v1/jobs/\(job.pathSegment)", query: ["server": server], as: JobView.self).job
+                hooks = try changes.hooks(over: current.hooks)
+            }
             var intended = JobUpdate(
                 name: name, kind: changes.kind, sources: try changes.sources, schedule: changes.schedule, timeZone: changes.tz,
-                retention: changes.retention, destinations: changes.destination.isEmpty ? nil : changes.destination, enabled: enable,
-                staleAfter: try changes.staleAfterSeconds, checkSubsets: changes.checkSubsets, pingURL: changes.pingURL)
+                retention: try changes.retention, destinations: changes.destination.isEmpty ? nil : changes.destination, enabled: enable,
+                staleAfter: try changes.staleAfterSeconds, checkSubsets: changes.checkSubsets, pingURL: changes.pingURL, hooks: hooks,
+                destinationRetention: try changes.retentionRules.destinations)
             // In trust mode the change travels with its signature: agents never see it unsigned.
             var signedBy: String?
             if intended.touchesManifest {
@@ -284,6 +392,42 @@ struct JobsCommand: AsyncParsableCommand {
             print("Updated job \(job).")
             (sealing + signing).forEach { print($0) }
             JobsCommand.describe(info)
+        }
+
+        /// `--dry-run`: the retention preview of the hub (`POST /jobs/{job}/retention-preview`); nothing changes.
+        func preview() async throws {
+            let rules = try changes.retentionRules
+            guard rules.job != nil || rules.destinations != nil else {
+                throw CLIError("--dry-run previews a retention change: give the new --keep-… options (e.g. --keep-daily 3 or --keep-daily 3@local)")
+            }
+            let sources = try changes.sources
+            let others =
+                name != nil || changes.kind != nil || sources != nil || changes.schedule != nil || changes.tz != nil
+                || !changes.destination.isEmpty || enableJob || disableJob || changes.staleAfter != nil || changes.checkSubsets != nil
+                || changes.pingURL != nil || changes.touchesHooks
+            if others { throw CLIError("--dry-run previews only the retention: give only --keep-… options with it") }
+            let data = try await options.client().raw(
+                "POST", "/api/v1/jobs/\(job.pathSegment)/retention-preview", query: ["server": server],
+                body: RetentionPreviewRequest(retention: rules.job, destinationRetention: rules.destinations))
+            if options.json { return Output.json(data) }
+            let preview = try HubDecoding.decode(RetentionPreview.self, data)
+            print("Dry run: nothing was changed (days counted in \(preview.timeZone)).")
+            for destination in preview.destinations {
+                guard destination.applied else {
+                    print("\n\(destination.destinationName): retention is not applied (peer destinations are append-only)")
+                    continue
+                }
+                print(
+                    "\n\(destination.destinationName) (\(destination.summary)): keeps \(destination.keep.count), removes \(destination.remove.count)")
+                let all = (destination.remove + destination.keep).sorted { $0.createdAt > $1.createdAt }
+                if !all.isEmpty {
+                    Output.table(
+                        ["", "TAKEN", "SNAPSHOT", "KEPT AS"],
+                        all.map {
+                            [$0.reasons.isEmpty ? "remove" : "keep", Output.date($0.createdAt), $0.snapshotID, $0.reasons.joined(separator: ", ")]
+                        })
+                }
+            }
         }
     }
 

@@ -395,6 +395,8 @@ export function jobManifest(job, version) {
   };
   if (job.checkSubsets !== undefined && job.checkSubsets !== null) document.checkSubsets = job.checkSubsets;
   if (job.pingURL !== undefined && job.pingURL !== null) document.pingURL = job.pingURL;
+  if (job.hooks !== undefined && job.hooks !== null) document.hooks = job.hooks;
+  if (job.destinationRetention !== undefined && job.destinationRetention !== null) document.destinationRetention = job.destinationRetention;
   return document;
 }
 
