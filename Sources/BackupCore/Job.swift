@@ -215,13 +215,16 @@ public struct Job: Sendable, Codable, Equatable {
     /// The job as a person signed it with the account key (nil: never signed). Kept through edits
     /// made without signing, so an agent can tell the job was changed after it was signed.
     public var manifest: SignedManifest?
+    /// Restore drills the hub's scheduler starts (nil: none; on-demand drills work either way).
+    public var drill: JobDrill?
 
     public init(
         id: String, accountID: String, serverID: String, name: String, kind: JobKind, sources: JobSources,
         schedule: Schedule, retention: RetentionPolicy, destinationIDs: [String], enabled: Bool,
         createdAt: Date, updatedAt: Date, staleAfter: Int? = nil, checkSubsets: Int? = nil, pingURL: String? = nil,
-        manifest: SignedManifest? = nil
+        manifest: SignedManifest? = nil, drill: JobDrill? = nil
     ) {
+        self.drill = drill
         self.id = id
         self.accountID = accountID
         self.serverID = serverID

@@ -77,6 +77,8 @@ public struct JobManifest: Sendable, Codable, Equatable, SubjectManifest {
     public var destinationIDs: [String]
     public var checkSubsets: Int?
     public var pingURL: String?
+    /// Scheduled restore drills (absent when the job has none, so older signatures still hold).
+    public var drill: JobDrill?
 
     public init(job: Job, version: Int64) {
         type = Self.type
@@ -91,6 +93,7 @@ public struct JobManifest: Sendable, Codable, Equatable, SubjectManifest {
         destinationIDs = job.destinationIDs
         checkSubsets = job.checkSubsets
         pingURL = job.pingURL
+        drill = job.drill
     }
 
     /// The fields where `job` differs from what was signed (empty: the job is as signed).
@@ -108,6 +111,7 @@ public struct JobManifest: Sendable, Codable, Equatable, SubjectManifest {
         if destinationIDs != signed.destinationIDs { fields.append("destinations") }
         if checkSubsets != signed.checkSubsets { fields.append("check subsets") }
         if pingURL != signed.pingURL { fields.append("ping URL") }
+        if drill != signed.drill { fields.append("drill") }
         return fields
     }
 }

@@ -105,8 +105,14 @@ struct JobIntent {
     var destinations: [String]?
     var checkSubsets: Int?
     var pingURL: String?
+    var drill: String?
+    var drillSample: String?
+    var drillAssertions: [String]?
 
     init(_ request: JobRequest) {
+        drill = request.drill
+        drillSample = request.drillSample
+        drillAssertions = request.drillAssertions
         server = request.server
         kind = request.kind
         sources = request.sources ?? JobSources()
@@ -119,6 +125,9 @@ struct JobIntent {
     }
 
     init(_ update: JobUpdate) {
+        drill = update.drill
+        drillSample = update.drillSample
+        drillAssertions = update.drillAssertions
         kind = update.kind
         sources = update.sources
         schedule = update.schedule
@@ -146,6 +155,8 @@ struct JobIntent {
             }
             if let retention { expected.retention = try retention.validatedForRequest() }
             if let pingURL { expected.pingURL = try Job.validatedPingURL(pingURL) }
+            expected.drill = try JobDrill.applying(
+                frequency: drill, sample: drillSample, assertions: drillAssertions, to: job.drill, kind: expected.kind)
             if checkSubsets != nil || kind != nil {
                 expected.checkSubsets = try Job.validatedCheckSubsets(
                     expected.kind == .check ? (checkSubsets ?? job.checkSubsets) : checkSubsets, kind: expected.kind)
@@ -170,6 +181,7 @@ extension JobUpdate {
     func with(manifest: SignedManifest) -> JobUpdate {
         JobUpdate(
             name: name, kind: kind, sources: sources, schedule: schedule, timeZone: timeZone, retention: retention, destinations: destinations,
-            enabled: enabled, staleAfter: staleAfter, checkSubsets: checkSubsets, pingURL: pingURL, manifest: manifest)
+            enabled: enabled, staleAfter: staleAfter, checkSubsets: checkSubsets, pingURL: pingURL, drill: drill, drillSample: drillSample,
+            drillAssertions: drillAssertions, manifest: manifest)
     }
 }

@@ -395,6 +395,7 @@ export function jobManifest(job, version) {
   };
   if (job.checkSubsets !== undefined && job.checkSubsets !== null) document.checkSubsets = job.checkSubsets;
   if (job.pingURL !== undefined && job.pingURL !== null) document.pingURL = job.pingURL;
+  if (job.drill !== undefined && job.drill !== null) document.drill = job.drill;
   return document;
 }
 
