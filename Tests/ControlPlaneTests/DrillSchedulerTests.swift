@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import LinkProtocol
+import Mustache
 import Store
 import Testing
 
@@ -32,6 +33,17 @@ struct DrillSchedulerTests {
             func finish(_ runID: String, _ status: RunStatus) async throws {
                 var run = try #require(try await hub.store.run(accountID: account.id, id: runID))
                 run.status = status
+                run.results = [
+                    DestinationResult(
+                        destinationID: world.destinationID, status: status == .succeeded ? .succeeded : .failed,
+                        error: status == .succeeded ? nil : "drill failed: file /var/www/a.html",
+                        drill: DrillEvidence(
+                            snapshotFiles: 40, snapshotBytes: 600_000_000, restoredFiles: 2, restoredBytes: 10_000_000, restoreSeconds: 2,
+                            checks: [
+                                DrillCheck(name: "file /var/www/a.html", passed: status == .succeeded, detail: "restic could not restore it"),
+                                DrillCheck(name: "files", passed: status == .succeeded),
+                            ]))
+                ]
                 run.startedAt = hub.clock.now()
                 run.finishedAt = hub.clock.now().addingTimeInterval(5)
                 let decision = try await hub.store.ingest(
@@ -67,6 +79,25 @@ struct DrillSchedulerTests {
             #expect(job.json["lastDrill"]["status"].string == "succeeded")
             #expect(job.json["provenAt"].string != nil, "\(job)")
             #expect(job.json["health"].string != "unproven", "\(job)")
+
+            // The job page says when the job was last proven restorable and offers a drill; the run page lists the checks.
+            let pages = WebPages(hub: hub.services, assets: try WebAssets.load())
+            let caller = PageCaller(account: try #require(try await hub.store.account(id: account.id)), csrf: "test")
+            let stored = try #require(try await hub.store.job(accountID: account.id, id: world.jobID))
+            let page = try await JobPages(pages: pages).detail(stored, caller: caller, notice: nil)
+            #expect(page.canDrill)
+            #expect(page.proven != nil)
+            #expect(page.lastDrill?.hasPrefix("passed — 2 of 40 files") == true, "\(page.lastDrill ?? "")")
+            #expect(page.lastDrill?.contains("restores in ~2 min") == true, "\(page.lastDrill ?? "")")
+            #expect(page.drillSetting == "daily, sample 5%")
+            let html = pages.assets.library.render(page, withTemplate: "job") ?? ""
+            #expect(html.contains("Last proven restorable") && html.contains("Run a drill"))
+            let firstRunID = try #require(first.runID)
+            let failedRun = try #require(try await hub.store.run(accountID: account.id, id: firstRunID))
+            let runPage = try await RunPages(pages: pages).detail(failedRun, caller)
+            #expect(runPage.drill?.checks.first?.passed == false)
+            let runHTML = pages.assets.library.render(runPage, withTemplate: "run") ?? ""
+            #expect(runHTML.contains("file /var/www/a.html") && runHTML.contains("Restore drill"))
 
             // Turned off: no more drills, and no unproven health.
             let off = try await client.call(.patch, "/api/v1/jobs/\(world.jobID)", token: account.token, body: #"{"drill":"off"}"#)
