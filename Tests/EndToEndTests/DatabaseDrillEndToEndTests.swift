@@ -56,4 +56,45 @@ extension DatabaseEndToEndTests {
             try? await PostgreSQL.exec("postgres", "drop database if exists \(name) with (force)")
         }
     }
+
+    @Test("MariaDB: a drill loads the dump into a throw-away database, counts it, asserts on it and drops it")
+    func mariadbDrill() async throws {
+        try await DatabaseTools.requireUsable()
+        let name = DatabaseTools.uniqueName()
+        try await withCleanup {
+            try await MariaDB.exec(nil, "create database \(name)")
+            try await MariaDB.exec(
+                name,
+                """
+                create table items (id int primary key, label varchar(40) not null);
+                insert into items values (1, 'one'), (2, 'two'), (3, 'three'), (4, 'four');
+                """)
+            let fleet = try await Fleet()
+            defer { fleet.shutdown() }
+            let agent = try await fleet.enroll("db-1")
+            _ = try fleet.startDaemon(agent)
+            _ = try await addLocalDestination(fleet)
+            _ = try await addJob(fleet, "stock", kind: "database", arguments: ["--database", "mariadb:\(name)@/run/mysqld/mysqld.sock"])
+            let run = try await fleet.cli.run(["jobs", "run", "stock", "--wait", "--json"])
+            try #require(run.object["status"] as? String == "succeeded", "\(run.stdout)\(run.stderr)")
+
+            let drill = try await fleet.cli.run([
+                "jobs", "drill", "stock", "--sql", "SELECT count(*) FROM items = 4", "--sql", "SELECT max(id) FROM items > 10", "--wait", "--json",
+            ])
+            #expect(drill.status == 1, "one of the two assertions fails: \(drill.stdout)\(drill.stderr)")
+            let evidence = (drill.object["results"] as? [[String: Any]])?.first?["drill"] as? [String: Any] ?? [:]
+            let database = (evidence["databases"] as? [[String: Any]])?.first ?? [:]
+            #expect(database["loaded"] as? Bool == true, "\(evidence)")
+            #expect(database["tables"] as? Int == 1, "\(database)")
+            let checks = evidence["checks"] as? [[String: Any]] ?? []
+            let count = checks.first { ($0["name"] as? String)?.hasSuffix("SELECT count(*) FROM items = 4") == true }
+            let maximum = checks.first { ($0["name"] as? String)?.hasSuffix("SELECT max(id) FROM items > 10") == true }
+            #expect(count?["passed"] as? Bool == true, "\(checks)")
+            #expect(maximum?["passed"] as? Bool == false, "\(checks)")
+            #expect((maximum?["detail"] as? String)?.contains("answered 4") == true, "\(String(describing: maximum))")
+            #expect(try await MariaDB.value(name, "select count(*) from information_schema.schemata where schema_name like 'mzpanel_drill_%'") == "0")
+        } cleanup: {
+            try? await MariaDB.exec(nil, "drop database if exists \(name)")
+        }
+    }
 }
