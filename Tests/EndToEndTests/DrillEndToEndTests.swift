@@ -77,6 +77,11 @@ struct DrillEndToEndTests {
         // The drill is a run of the job, listed with its trigger; the job's newest backup run stays the backup.
         let shown = try await fleet.cli.run(["jobs", "show", "site", "--json"])
         #expect((shown.object["lastRun"] as? [String: Any])?["id"] as? String != drill.object["id"] as? String)
+        #expect((shown.object["lastDrill"] as? [String: Any])?["status"] as? String == "succeeded", "\(shown.stdout)")
+        #expect(shown.object["provenAt"] as? String != nil, "\(shown.stdout)")
+        #expect(shown.object["health"] as? String == "ok", "no drill setting: health as before")
+        let described = try await fleet.cli.run(["jobs", "show", "site"])
+        #expect(described.stdout.contains("Proven restorable") && described.stdout.contains("Last drill"), "\(described.stdout)")
     }
 
     @Test("a damaged pack fails the drill, and the run names the damaged file")

@@ -154,6 +154,12 @@ struct JobsCommand: AsyncParsableCommand {
                         + (drill.assertions.isEmpty ? "" : ", \(drill.assertions.count) SQL assertions")
                 ))
         }
+        if let drill = info.lastDrill {
+            pairs.append(("Last drill", "\(drill.status.rawValue), \(Output.date(drill.createdAt)) (\(drill.id))"))
+        }
+        if job.drill != nil || info.lastDrill != nil {
+            pairs.append(("Proven restorable", info.provenAt.map { Output.date($0) } ?? "never (no drill passed yet)"))
+        }
         if let subsets = job.checkSubsets { pairs.append(("Check", "reads 1/\(subsets) of the data per run; all of it every \(subsets) runs")) }
         if !job.sources.paths.isEmpty { pairs.append(("Paths", job.sources.paths.joined(separator: " "))) }
         if !job.sources.excludes.isEmpty { pairs.append(("Excludes", job.sources.excludes.joined(separator: " "))) }
