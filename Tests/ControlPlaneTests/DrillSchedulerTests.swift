@@ -106,4 +106,20 @@ struct DrillSchedulerTests {
             #expect(try await scheduler.tick() == 0)
         }
     }
+
+    @Test func theJobFormCarriesTheDrillSetting() throws {
+        var values = JobForm.Values()
+        #expect(JobForm.drill(values).frequency == "off" && JobForm.drill(values).sample == nil)
+        values.drill = "weekly"
+        values.drillSample = " 2% "
+        #expect(JobForm.drill(values).frequency == "weekly" && JobForm.drill(values).sample == "2%")
+        values.drill = "off"
+        #expect(JobForm.drill(values).sample == nil, "a sample without drills is not sent (it would be refused)")
+        let job = Job(
+            id: "job_1", accountID: "acc_1", serverID: "srv_1", name: "site", kind: .full, sources: JobSources(paths: ["/srv"]),
+            schedule: try Schedule.parse("daily", timeZone: "UTC"), retention: RetentionPolicy(keepDaily: 7), destinationIDs: ["dst_1"],
+            enabled: true, createdAt: Date(), updatedAt: Date(), drill: JobDrill(frequency: .daily, sample: DrillSample(percent: 2)))
+        let shown = JobForm.values(of: job)
+        #expect(shown.drill == "daily" && shown.drillSample == "2%")
+    }
 }

@@ -24,6 +24,9 @@ struct JobForm {
         /// Check jobs: how many parts the data is read in.
         var checkSubsets = ""
         var pingURL = ""
+        /// Scheduled restore drills (`off`, `daily`, `weekly`) and their sample (`50` or `2%`; empty: 20 files).
+        var drill = "off"
+        var drillSample = ""
     }
     struct Option {
         let value: String
@@ -54,7 +57,8 @@ struct JobForm {
         let hasDestinations: Bool
         // One message per field (nil when that field is fine), stored for the template.
         let nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError, staleError,
-            checkSubsetsError, pingURLError, generalError: String?
+            checkSubsetsError, pingURLError, drillError, generalError: String?
+        let drillChoices: [Option]
         let isDatabase: Bool
         let isCheck: Bool
         let isHub: Bool
@@ -91,9 +95,13 @@ struct JobForm {
             staleError = message("staleAfter")
             checkSubsetsError = message("checkSubsets")
             pingURLError = message("pingURL")
+            drillError = message("drill") ?? message("drillSample") ?? message("drillAssertions")
+            drillChoices = [("off", "Off (on demand only)"), ("daily", "Daily"), ("weekly", "Weekly")].map {
+                Option(value: $0.0, label: $0.1, selected: $0.0 == values.drill)
+            }
             let placed = [
                 nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError, staleError,
-                checkSubsetsError, pingURLError,
+                checkSubsetsError, pingURLError, drillError,
             ].contains { $0 != nil }
             generalError = placed ? nil : error?.message
         }
@@ -126,6 +134,8 @@ struct JobForm {
         values.staleHours = form["staleHours"] ?? ""
         values.checkSubsets = form["checkSubsets"] ?? ""
         values.pingURL = form["pingURL"] ?? ""
+        values.drill = form["drill"] ?? "off"
+        values.drillSample = form["drillSample"] ?? ""
         return values
     }
 
@@ -156,6 +166,8 @@ struct JobForm {
         values.enabled = job.enabled
         values.checkSubsets = job.checkSubsets.map(String.init) ?? ""
         values.pingURL = job.pingURL ?? ""
+        values.drill = job.drill?.frequency.rawValue ?? "off"
+        values.drillSample = job.drill?.sample.text ?? ""
         values.staleHours = job.staleAfter.map { $0 % 3600 == 0 ? String($0 / 3600) : String(Double($0) / 3600) } ?? ""
         return values
     }
@@ -168,6 +180,13 @@ struct JobForm {
             throw DomainError.invalid("staleAfter", "\"\(text)\" is not a number of hours; e.g. 26 for a daily job, or leave it empty")
         }
         return Int((hours * 3600).rounded())
+    }
+
+    /// The drill setting as the API takes it: the frequency, and the sample only with drills on.
+    static func drill(_ values: Values) -> (frequency: String, sample: String?) {
+        let frequency = values.drill.trimmingSpaces.isEmpty ? "off" : values.drill
+        let sample = values.drillSample.trimmingSpaces
+        return (frequency, frequency == "off" || sample.isEmpty ? nil : sample)
     }
 
     /// The check rotation as the API takes it (nil when empty); a field error when it is not a number.

@@ -96,7 +96,7 @@ struct JobPages {
                     name: values.name, server: values.server, kind: values.kind, sources: sources, schedule: values.schedule,
                     timeZone: values.timeZone, retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
                     staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
-                    pingURL: values.pingURL)
+                    pingURL: values.pingURL, drill: JobForm.drill(values).frequency, drillSample: JobForm.drill(values).sample)
                 let job = try await jobs.create(body, accountID: caller.account.id)
                 return WebResponses.redirect("/backups/jobs/\(job.id)")
             } catch {
@@ -123,7 +123,7 @@ struct JobPages {
                     name: values.name, kind: values.kind, sources: sources, schedule: values.schedule, timeZone: values.timeZone,
                     retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
                     staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
-                    pingURL: values.pingURL)
+                    pingURL: values.pingURL, drill: JobForm.drill(values).frequency, drillSample: JobForm.drill(values).sample)
                 _ = try await jobs.update(job, with: update)
                 return WebResponses.redirect("/backups/jobs/\(job.id)?notice=saved")
             } catch {
