@@ -4,13 +4,16 @@ import Foundation
 /// values in the API, the CLI and (later) the web hub.
 public enum JobHealth: String, Sendable, Codable, CaseIterable {
     case ok, failing, partial, missed, stale, offline, neverRun = "never_run", disabled
+    /// The job has scheduled drills and its newest drill failed, or none passed within twice the drill's period.
+    case unproven
 
     /// How long after a slot a run must have started before the slot counts as missed.
     public static let defaultGrace: TimeInterval = 15 * 60
 
     /// Evaluates one job from its status (newest run, newest snapshot, stale threshold).
     /// Order of precedence: disabled, missed (offline when the agent is away), never run, failing,
-    /// partial, stale (no snapshot newer than the job's threshold), ok.
+    /// partial, stale (no snapshot newer than the job's threshold), unproven (jobs with scheduled
+    /// drills: the newest drill failed, or none passed within twice their period), ok.
     public static func evaluate(_ job: JobStatus, serverOnline: Bool, now: Date, grace: TimeInterval = defaultGrace) -> JobHealth {
         guard job.enabled else { return .disabled }
         let lastRun = job.latestRun
@@ -31,8 +34,22 @@ public enum JobHealth: String, Sendable, Codable, CaseIterable {
         case .failed, .interrupted: return .failing
         // Cancelled on purpose (a before hook with policy `cancel`, or the daemon stopping): no
         // failure and no alert; the stale rule still catches a job that keeps being cancelled.
-        case .succeeded, .queued, .running, .cancelled: return serverOnline ? (stale ? .stale : .ok) : .offline
+        case .succeeded, .queued, .running, .cancelled:
+            guard serverOnline else { return .offline }
+            if stale { return .stale }
+            return lacksProof(job, now: now) ? .unproven : .ok
         }
+    }
+
+    /// Whether a job with scheduled drills lacks a recent passing drill (a newly set drill gets one
+    /// period for its first drill, counted from the job's creation or its newest drill's creation).
+    public static func lacksProof(_ job: JobStatus, now: Date) -> Bool {
+        guard let every = job.drillEvery else { return false }
+        if let last = job.lastDrill, last.status.isFinished, last.status != .succeeded { return true }
+        let limit = now.addingTimeInterval(-2 * TimeInterval(every))
+        if let proven = job.provenAt { return proven < limit }
+        let since = job.lastDrill?.createdAt ?? job.createdAt
+        return since < now.addingTimeInterval(-TimeInterval(every)) && job.createdAt < limit
     }
 
     /// Evaluates a job given its newest run (callers that hold the full run).

@@ -219,14 +219,18 @@ public struct Job: Sendable, Codable, Equatable {
     public var hooks: JobHooks?
     /// Retention per destination, replacing `retention` there (nil: the job's everywhere). Signed with the job.
     public var destinationRetention: [DestinationRetention]?
+    /// Restore drills the hub's scheduler starts (nil: none; on-demand drills work either way).
+    public var drill: JobDrill?
 
     public init(
         id: String, accountID: String, serverID: String, name: String, kind: JobKind, sources: JobSources,
         schedule: Schedule, retention: RetentionPolicy, destinationIDs: [String], enabled: Bool,
         createdAt: Date, updatedAt: Date, staleAfter: Int? = nil, checkSubsets: Int? = nil, pingURL: String? = nil,
-        manifest: SignedManifest? = nil, hooks: JobHooks? = nil, destinationRetention: [DestinationRetention]? = nil
+        manifest: SignedManifest? = nil, hooks: JobHooks? = nil, destinationRetention: [DestinationRetention]? = nil,
+        drill: JobDrill? = nil
     ) {
         self.destinationRetention = destinationRetention
+        self.drill = drill
         self.id = id
         self.accountID = accountID
         self.serverID = serverID

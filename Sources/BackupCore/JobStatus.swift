@@ -39,6 +39,11 @@ public struct JobStatus: Sendable, Equatable {
     /// When the newest snapshot was taken, and its size.
     public var newestSnapshotAt: Date?
     public var protectedBytes: Int64
+    /// Jobs with scheduled drills: how often (seconds; nil: no drills), the newest drill in brief,
+    /// and when the newest drill that passed ended.
+    public var drillEvery: Int?
+    public var lastDrill: RunBrief?
+    public var provenAt: Date?
 
     public init(
         id: String, serverID: String, name: String, kind: JobKind = .full, enabled: Bool, schedule: Schedule, createdAt: Date, staleAfter: Int?,
@@ -63,5 +68,6 @@ public struct JobStatus: Sendable, Equatable {
             id: job.id, serverID: job.serverID, name: job.name, kind: job.kind, enabled: job.enabled, schedule: job.schedule,
             createdAt: job.createdAt,
             staleAfter: job.staleAfter, latestRun: latestRun, newestSnapshotAt: newestSnapshotAt, protectedBytes: protectedBytes)
+        drillEvery = job.drill.map { Int($0.frequency.interval) }
     }
 }

@@ -81,6 +81,8 @@ public struct JobManifest: Sendable, Codable, Equatable, SubjectManifest {
     public var hooks: JobHooks?
     /// Retention per destination (absent when the job's own applies everywhere).
     public var destinationRetention: [DestinationRetention]?
+    /// Scheduled restore drills (absent when the job has none, so older signatures still hold).
+    public var drill: JobDrill?
 
     public init(job: Job, version: Int64) {
         type = Self.type
@@ -97,6 +99,7 @@ public struct JobManifest: Sendable, Codable, Equatable, SubjectManifest {
         pingURL = job.pingURL
         hooks = job.hooks
         destinationRetention = job.destinationRetention
+        drill = job.drill
     }
 
     /// The fields where `job` differs from what was signed (empty: the job is as signed).
@@ -116,6 +119,7 @@ public struct JobManifest: Sendable, Codable, Equatable, SubjectManifest {
         if pingURL != signed.pingURL { fields.append("ping URL") }
         if hooks != signed.hooks { fields.append("hooks") }
         if destinationRetention != signed.destinationRetention { fields.append("retention per destination") }
+        if drill != signed.drill { fields.append("drill") }
         return fields
     }
 }

@@ -201,6 +201,7 @@ public enum AlertDecision: Equatable, Sendable {
             case .missed: rules.missed ? "missed" : nil
             case .stale: rules.stale ? "stale" : nil
             case .offline: rules.offlineMinutes.map { offlineFor >= Double($0) * 60 } == true ? "offline" : nil
+            case .unproven: "unproven"
             case .ok, .neverRun, .disabled: nil
             }
         let open = state.flatMap { $0.problem.isEmpty ? nil : $0 }

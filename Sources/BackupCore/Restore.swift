@@ -22,11 +22,16 @@ public struct RestorePlan: Sendable, Codable, Equatable {
     public var dryRun: Bool
     /// A Docker stack restore (docs/stacks.md) instead of files and databases.
     public var stack: StackRestoreOptions?
+    /// A restore drill: a sample of the files and every dump, restored into scratch places the
+    /// agent creates and removes (`target` and `databases[].into` stay nil), then checked.
+    public var drill: DrillOptions?
 
     public init(
         snapshotID: String, sourceServerID: String, destinationID: String, resticSnapshotIDs: [String], files: Bool, target: String?,
-        includes: [String], databases: [DatabaseRestore], overwrite: Bool, dryRun: Bool, stack: StackRestoreOptions? = nil
+        includes: [String], databases: [DatabaseRestore], overwrite: Bool, dryRun: Bool, stack: StackRestoreOptions? = nil,
+        drill: DrillOptions? = nil
     ) {
+        self.drill = drill
         self.snapshotID = snapshotID
         self.sourceServerID = sourceServerID
         self.destinationID = destinationID
@@ -43,6 +48,16 @@ public struct RestorePlan: Sendable, Codable, Equatable {
     /// Checks paths (absolute, no control characters) and what is asked for.
     public func validated(stackContents: StackContents? = nil) throws(DomainError) -> RestorePlan {
         var clean = self
+        if let drill {
+            guard stack == nil, target == nil, includes.isEmpty, !overwrite, !dryRun, databases.allSatisfy({ $0.into == nil }) else {
+                throw .invalid(
+                    "drill", "a drill restores into scratch places of its own; it takes no stack, target, include, into, overwrite or dry run")
+            }
+            clean.drill = try drill.validated()
+            for (index, database) in databases.enumerated() { clean.databases[index] = try database.validated(index: index) }
+            guard files || !clean.databases.isEmpty else { throw .invalid("drill", "the snapshot has neither files nor dumps to drill") }
+            return clean
+        }
         if let stack {
             guard !files, target == nil, includes.isEmpty, databases.isEmpty else {
                 throw .invalid(

@@ -10,6 +10,12 @@ public enum RunTrigger: String, Sendable, Codable, CaseIterable {
     case manual
     /// A restore (its plan is the run's `restore`).
     case restore
+    /// A restore drill: a sample of the job's newest snapshot restored into a scratch location and
+    /// checked, then removed (its plan is the run's `restore`, with `drill` set).
+    case drill
+
+    /// Restores and drills: planned by the hub, never the job's newest backup run.
+    public var restores: Bool { self == .restore || self == .drill }
 }
 
 /// A run's state. `succeeded` only when every destination got its copy.
@@ -43,11 +49,15 @@ public struct DestinationResult: Sendable, Codable, Equatable {
     public var durationSeconds: Double?
     /// What a stack job's copy holds (stack jobs only; carried into the snapshot).
     public var stack: StackContents?
+    /// Drill runs: what the drill restored and checked.
+    public var drill: DrillEvidence?
 
     public init(
         destinationID: String, status: CopyStatus, error: String? = nil, resticSnapshotIDs: [String] = [],
-        bytesAdded: Int64 = 0, bytesProcessed: Int64 = 0, durationSeconds: Double? = nil, stack: StackContents? = nil
+        bytesAdded: Int64 = 0, bytesProcessed: Int64 = 0, durationSeconds: Double? = nil, stack: StackContents? = nil,
+        drill: DrillEvidence? = nil
     ) {
+        self.drill = drill
         self.destinationID = destinationID
         self.status = status
         self.error = error

@@ -137,8 +137,8 @@ public enum RunLifecycle {
     public static func decide(_ event: RunEvent, sender: String, recorded: RecordedRun?, jobOwner: String?, slotTaken: Bool) -> RunDecision {
         let claimed = event.run
         if let recorded, recorded.serverID != sender { return .ignore(.otherServersRun) }
-        if recorded == nil && claimed.trigger == .restore { return .ignore(.unknownRestore) }
-        let restoring = recorded?.trigger == .restore
+        if recorded == nil && claimed.trigger.restores { return .ignore(.unknownRestore) }
+        let restoring = recorded?.trigger.restores == true
         // A restore run may read another server's snapshot (and so name its job); anything else is this server's own.
         if !restoring, let jobOwner, jobOwner != sender { return .ignore(.otherServersJob) }
         switch event.kind {

@@ -60,6 +60,7 @@ public func buildApplication(hub: HubServices, logger: Logger, server: HTTPServe
     if hub.configuration.runScheduler {
         services.append(HubScheduler(store: hub.store, clock: hub.clock, logger: logger))
         services.append(HubNotifier(hub: hub, logger: logger))
+        services.append(DrillScheduler(hub: hub, logger: logger))
     }
     return Application(
         router: router,

@@ -85,7 +85,8 @@ public struct HubNotifier: Service {
                     guard decision != .none || state != previous else { continue }
                     var delivery: NotificationDelivery?
                     if decision != .none {
-                        let run = try await job.latestRun.asyncFlatMap { try await hub.store.run(accountID: accountID, id: $0.id) }
+                        let brief = jobHealth == .unproven ? (job.lastDrill ?? job.latestRun) : job.latestRun
+                        let run = try await brief.asyncFlatMap { try await hub.store.run(accountID: accountID, id: $0.id) }
                         delivery = try jobMessage(
                             channel, decision: decision, job: job, server: servers[job.serverID], health: jobHealth, run: run, now: now)
                     }
@@ -128,6 +129,6 @@ public struct HubNotifier: Service {
     func consecutiveFailures(jobID: String, accountID: String) async throws -> Int {
         let runs = try await hub.store.runs(accountID: accountID, filter: RunFilter(jobID: jobID), after: nil, limit: 100).items
         // Restores are runs of the job too, but say nothing of its backups.
-        return runs.filter { $0.trigger != .restore }.prefix { [.failed, .interrupted, .cancelled].contains($0.status) }.count
+        return runs.filter { !$0.trigger.restores }.prefix { [.failed, .interrupted, .cancelled].contains($0.status) }.count
     }
 }

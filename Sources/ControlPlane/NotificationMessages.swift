@@ -26,6 +26,8 @@ extension HubNotifier {
                     "Backup job \(job.name) on \(serverName) missed its scheduled run (\(job.schedule.calendar), \(job.schedule.timeZone))."
                 case "stale":
                     "Backup job \(job.name) on \(serverName) has no snapshot newer than its limit of \(WebFormat.duration(Double(job.staleAfter ?? 0)))."
+                case "unproven":
+                    "Backup job \(job.name) on \(serverName) is not proven restorable: \(Self.drillWords(job.lastDrill))\(error.map { " (\($0))" } ?? "")."
                 default: "Backup job \(job.name) on \(serverName) is \(problem)."
                 }
         case .recovery(let problem):
@@ -40,6 +42,11 @@ extension HubNotifier {
         if case .recovery(let problem) = decision { details["resolved"] = problem }
         if let run { details["run"] = ["id": run.id, "status": run.status.rawValue] }
         return try Self.delivery(channel: channel, event: event, message: words, link: link, details: details, now: now)
+    }
+
+    static func drillWords(_ drill: RunBrief?) -> String {
+        guard let drill else { return "no restore drill passed yet" }
+        return drill.status == .succeeded ? "no restore drill passed recently" : "its last restore drill \(drill.status.rawValue)"
     }
 
     func serverMessage(_ channel: NotificationChannel, decision: AlertDecision, server: Server, offlineFor: TimeInterval, now: Date) throws
@@ -65,7 +72,7 @@ extension HubNotifier {
     {
         var counts: [String: Int] = [:]
         for job in jobs { counts[(health[job.id] ?? .ok).rawValue, default: 0] += 1 }
-        let trouble: [JobHealth] = [.failing, .partial, .missed, .stale, .offline]
+        let trouble: [JobHealth] = [.failing, .partial, .missed, .stale, .offline, .unproven]
         let attention = jobs.filter { trouble.contains(health[$0.id] ?? .ok) }
         let summary = JobHealth.allCases.compactMap { state in counts[state.rawValue].map { "\($0) \(WebFormat.healthLabel(state).lowercased())" } }
         var words =

@@ -24,14 +24,24 @@ public struct JobRequest: Codable, Sendable {
     public let hooks: JobHooks?
     /// Retention per destination (id or name), replacing `retention` there.
     public let destinationRetention: [DestinationRetention]?
+    /// Scheduled restore drills: `daily`, `weekly` or `off` (docs/operations.md, "Restore drills").
+    public let drill: String?
+    /// The drill's sample: `50` (files) or `2%` (of the bytes).
+    public let drillSample: String?
+    /// SQL assertions each drill runs on every database loaded, e.g. `SELECT count(*) FROM orders >= 10`.
+    public let drillAssertions: [String]?
 
     public init(
         name: String, server: String, kind: String, sources: JobSources?, schedule: String, timeZone: String?,
         retention: RetentionPolicy?, destinations: [String], enabled: Bool?, staleAfter: Int?,
-        checkSubsets: Int? = nil, pingURL: String? = nil, hooks: JobHooks? = nil, destinationRetention: [DestinationRetention]? = nil
+        checkSubsets: Int? = nil, pingURL: String? = nil, hooks: JobHooks? = nil, destinationRetention: [DestinationRetention]? = nil,
+        drill: String? = nil, drillSample: String? = nil, drillAssertions: [String]? = nil
     ) {
         self.hooks = hooks
         self.destinationRetention = destinationRetention
+        self.drill = drill
+        self.drillSample = drillSample
+        self.drillAssertions = drillAssertions
         self.name = name
         self.server = server
         self.kind = kind
@@ -67,6 +77,12 @@ public struct JobUpdate: Codable, Sendable {
     public let hooks: JobHooks?
     /// Retention per destination (id or name) as it will be (replacing the whole list; `[]` removes it).
     public let destinationRetention: [DestinationRetention]?
+    /// Scheduled restore drills: `daily`, `weekly` or `off`.
+    public let drill: String?
+    /// The drill's sample: `50` (files) or `2%` (of the bytes).
+    public let drillSample: String?
+    /// SQL assertions each drill runs on every database loaded ([] removes them).
+    public let drillAssertions: [String]?
     /// The job as it will be after this change, signed with the account key: stored with the
     /// change in one write, so agents never see the change unsigned (docs/sealing.md).
     public let manifest: SignedManifest?
@@ -77,14 +93,19 @@ public struct JobUpdate: Codable, Sendable {
         kind != nil || sources != nil || schedule != nil || timeZone != nil || retention != nil || destinations != nil
             || checkSubsets != nil || pingURL != nil || hooks != nil
             || destinationRetention != nil
+            || drill != nil || drillSample != nil || drillAssertions != nil
     }
 
     public init(
         name: String? = nil, kind: String? = nil, sources: JobSources? = nil, schedule: String? = nil, timeZone: String? = nil,
         retention: RetentionPolicy? = nil, destinations: [String]? = nil, enabled: Bool? = nil, staleAfter: Int? = nil,
         checkSubsets: Int? = nil, pingURL: String? = nil, hooks: JobHooks? = nil, destinationRetention: [DestinationRetention]? = nil,
+        drill: String? = nil, drillSample: String? = nil, drillAssertions: [String]? = nil,
         manifest: SignedManifest? = nil
     ) {
+        self.drill = drill
+        self.drillSample = drillSample
+        self.drillAssertions = drillAssertions
         self.manifest = manifest
         self.hooks = hooks
         self.destinationRetention = destinationRetention
@@ -114,10 +135,16 @@ public struct JobView: Codable, Sendable {
     public let serverName: String?
     /// Whether the job carries a signature that still matches it (docs/sealing.md).
     public let manifestState: ManifestState?
+    /// The newest restore drill in brief, and when the newest passing one ended ("last proven restorable").
+    public let lastDrill: LastRun?
+    public let provenAt: Date?
 
     public init(
-        _ job: Job, now: Date, health: JobHealth? = nil, lastRun: RunBrief? = nil, serverName: String? = nil, manifestState: ManifestState? = nil
+        _ job: Job, now: Date, health: JobHealth? = nil, lastRun: RunBrief? = nil, serverName: String? = nil, manifestState: ManifestState? = nil,
+        lastDrill: RunBrief? = nil, provenAt: Date? = nil
     ) {
+        self.lastDrill = lastDrill.map(LastRun.init)
+        self.provenAt = provenAt
         self.job = job
         self.manifestState = manifestState
         self.health = health
@@ -138,6 +165,8 @@ public struct JobView: Codable, Sendable {
         lastRun = try container.decodeIfPresent(LastRun.self, forKey: .lastRun)
         serverName = try container.decodeIfPresent(String.self, forKey: .serverName)
         manifestState = try container.decodeIfPresent(ManifestState.self, forKey: .manifestState)
+        lastDrill = try container.decodeIfPresent(LastRun.self, forKey: .lastDrill)
+        provenAt = try container.decodeIfPresent(Date.self, forKey: .provenAt)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -150,8 +179,10 @@ public struct JobView: Codable, Sendable {
         try container.encodeIfPresent(lastRun, forKey: .lastRun)
         try container.encodeIfPresent(serverName, forKey: .serverName)
         try container.encodeIfPresent(manifestState, forKey: .manifestState)
+        try container.encodeIfPresent(lastDrill, forKey: .lastDrill)
+        try container.encodeIfPresent(provenAt, forKey: .provenAt)
     }
-    enum Keys: String, CodingKey { case onCalendar, nextRunAt, retentionSummary, health, lastRun, serverName, manifestState }
+    enum Keys: String, CodingKey { case onCalendar, nextRunAt, retentionSummary, health, lastRun, serverName, manifestState, lastDrill, provenAt }
 }
 
 /// A job's newest run in brief.

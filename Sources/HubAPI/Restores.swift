@@ -30,3 +30,23 @@ public struct RestoreRequest: Codable, Sendable {
         self.stack = stack
     }
 }
+
+/// `POST /api/v1/jobs/{job}/drills`: a restore drill of the job's newest snapshot (docs/operations.md,
+/// "Restore drills"); every field is optional.
+public struct DrillRequest: Codable, Sendable {
+    /// Drill on this server (default: the job's own).
+    public let server: String?
+    /// Which copy (default: the first).
+    public let destination: String?
+    /// `50` (files) or `2%` (of the bytes); default: the job's drill setting, else 20 files.
+    public let sample: String?
+    /// SQL assertions for each database loaded, e.g. `SELECT count(*) FROM orders >= 10` (default: the job's).
+    public let assertions: [String]?
+
+    public init(server: String? = nil, destination: String? = nil, sample: String? = nil, assertions: [String]? = nil) {
+        self.server = server
+        self.destination = destination
+        self.sample = sample
+        self.assertions = assertions
+    }
+}

@@ -66,6 +66,55 @@ extension Restic {
         guard output.succeeded else { throw failure(output, repository, operation: "restoring snapshot \(snapshotID.prefix(8))") }
     }
 
+    /// Restores like `restore(_:snapshotID:target:includes:)`, but answers the entries restic could
+    /// not restore (snapshot path → restic's reason, from its `ignoring error for PATH: REASON`
+    /// lines: a damaged pack, a blob that fails its MAC or hash) instead of failing on them. A
+    /// failure that names no entry (no repository, wrong key) still throws.
+    public func restoreReportingDamage(_ repository: ResticRepository, snapshotID: String, target: String, includes: [String]) async throws
+        -> [String: String]
+    {
+        try ArgumentCheck.snapshotID(snapshotID)
+        guard target.hasPrefix("/"), !target.contains("\n") else {
+            throw ResticError.invalidArgument("the restore target \"\(target)\" is not an absolute path")
+        }
+        var command = ["restore", snapshotID, "--target=\(target)"]
+        for include in includes {
+            guard include.hasPrefix("/"), !include.contains("\n") else {
+                throw ResticError.invalidArgument("an include path is not absolute or has a line break")
+            }
+            command.append("--include=\(Self.literalPattern(include))")
+        }
+        let damage = DamageCollector()
+        let redactor = Redactor(secrets: repository.secretValues)
+        let output = try await run(
+            repository, command, json: false, stdoutLimit: 1024 * 1024,
+            onStderrLine: { line in
+                guard let entry = Self.damagedEntry(line) else { return }
+                damage.add(entry.path, redactor.redact(entry.reason))
+            })
+        let found = damage.entries
+        guard output.succeeded || !found.isEmpty else {
+            throw failure(output, repository, operation: "restoring snapshot \(snapshotID.prefix(8))")
+        }
+        return found
+    }
+
+    /// `ignoring error for /a/b: ciphertext verification failed` → (`/a/b`, the reason).
+    public static func damagedEntry(_ line: String) -> (path: String, reason: String)? {
+        let prefix = "ignoring error for "
+        guard let start = line.range(of: prefix) else { return nil }
+        let rest = line[start.upperBound...]
+        guard let separator = rest.range(of: ": ") else { return nil }
+        return (String(rest[..<separator.lowerBound]), String(rest[separator.upperBound...]).trimmingCharacters(in: .whitespaces))
+    }
+
+    final class DamageCollector: @unchecked Sendable {
+        private let lock = NSLock()
+        private var found: [String: String] = [:]
+        func add(_ path: String, _ reason: String) { lock.withLock { found[path] = found[path].map { $0 + "; " + reason } ?? reason } }
+        var entries: [String: String] { lock.withLock { found } }
+    }
+
     /// A path as a restic include/exclude pattern that matches only itself: restic splits patterns
     /// at `/` and matches each part with Go's `filepath.Match`, where `*`, `?`, `[`, `]` are
     /// pattern characters and `\\` escapes the next one.

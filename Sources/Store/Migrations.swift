@@ -273,6 +273,21 @@ enum Migrations {
                 "ALTER TABLE jobs ADD COLUMN destination_retention TEXT",
             ]
         ),
+        (
+            16,
+            [
+                // A job's scheduled restore drills (JobDrill as JSON; NULL: none).
+                "ALTER TABLE jobs ADD COLUMN drill TEXT",
+                // Its period in seconds (health reads it without the JSON), the newest drill run in
+                // brief and when the newest passing drill ended (kept like last_run_*).
+                "ALTER TABLE jobs ADD COLUMN drill_every BIGINT",
+                "ALTER TABLE jobs ADD COLUMN last_drill_id TEXT",
+                "ALTER TABLE jobs ADD COLUMN last_drill_status TEXT",
+                "ALTER TABLE jobs ADD COLUMN last_drill_created_at BIGINT",
+                "ALTER TABLE jobs ADD COLUMN last_drill_finished_at BIGINT",
+                "ALTER TABLE jobs ADD COLUMN proven_at BIGINT",
+            ]
+        ),
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.

@@ -9,12 +9,13 @@ extension SQLHubStore {
             try await Self.refuseDuplicateJobName(job, on: db)
             try await db.raw(
                 """
-                INSERT INTO jobs (id, account_id, server_id, name, kind, sources, schedule_calendar, schedule_time_zone, retention, enabled, created_at, updated_at, stale_after, check_subsets, ping_url, manifest, hooks, destination_retention)
+                INSERT INTO jobs (id, account_id, server_id, name, kind, sources, schedule_calendar, schedule_time_zone, retention, enabled, created_at, updated_at, stale_after, check_subsets, ping_url, manifest, hooks, destination_retention, drill, drill_every)
                 VALUES (\(bind: job.id), \(bind: job.accountID), \(bind: job.serverID), \(bind: job.name), \(bind: job.kind.rawValue), \(bind: documents.sources),
                         \(bind: job.schedule.calendar), \(bind: job.schedule.timeZone), \(bind: documents.retention), \(bind: job.enabled ? 1 : 0),
                         \(bind: job.createdAt.millisecondsSince1970), \(bind: job.updatedAt.millisecondsSince1970), \(bind: job.staleAfter), \(bind: job.checkSubsets), \(bind: job.pingURL),
                         \(bind: try job.manifest.map(ColumnJSON.encode)), \(bind: try job.hooks.map(ColumnJSON.encode)),
-                        \(bind: try job.destinationRetention.map(ColumnJSON.encode)))
+                        \(bind: try job.destinationRetention.map(ColumnJSON.encode)), \(bind: try job.drill.map(ColumnJSON.encode)),
+                        \(bind: job.drill.map { Int64($0.frequency.interval) }))
                 """
             ).run()
             try await Self.writeJobDestinations(job, on: db)
@@ -35,7 +36,8 @@ extension SQLHubStore {
                   retention = \(bind: documents.retention), enabled = \(bind: job.enabled ? 1 : 0), updated_at = \(bind: job.updatedAt.millisecondsSince1970),
                   stale_after = \(bind: job.staleAfter), check_subsets = \(bind: job.checkSubsets), ping_url = \(bind: job.pingURL),
                   manifest = \(bind: try job.manifest.map(ColumnJSON.encode)), hooks = \(bind: try job.hooks.map(ColumnJSON.encode)),
-                  destination_retention = \(bind: try job.destinationRetention.map(ColumnJSON.encode))
+                  destination_retention = \(bind: try job.destinationRetention.map(ColumnJSON.encode)),
+                  drill = \(bind: try job.drill.map(ColumnJSON.encode)), drill_every = \(bind: job.drill.map { Int64($0.frequency.interval) })
                 WHERE id = \(bind: job.id) AND account_id = \(bind: job.accountID)
                 """
             ).run()
@@ -153,7 +155,8 @@ extension SQLHubStore {
                 hooks: try row.optionalText("hooks").map { try ColumnJSON.decode(JobHooks.self, $0, column: "hooks") },
                 destinationRetention: try row.optionalText("destination_retention").map {
                     try ColumnJSON.decode([DestinationRetention].self, $0, column: "destination_retention")
-                }
+                },
+                drill: try row.optionalText("drill").map { try ColumnJSON.decode(JobDrill.self, $0, column: "drill") }
             )
         }
     }

@@ -40,7 +40,7 @@ extension SQLHubStore {
             if let active = try await db.raw(
                 """
                 SELECT id, status FROM runs WHERE job_id = \(bind: run.jobID) AND account_id = \(bind: run.accountID)
-                  AND status IN ('queued', 'running') AND trigger <> 'restore' LIMIT 1
+                  AND status IN ('queued', 'running') AND trigger NOT IN ('restore', 'drill') LIMIT 1
                 """
             ).first() {
                 throw DomainError.conflict("job", "already has a \(try active.text("status")) run (\(try active.text("id"))); wait for it to finish")

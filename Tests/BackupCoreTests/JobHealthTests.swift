@@ -89,6 +89,35 @@ import Testing
         #expect(throws: DomainError.self) { try Job.validatedStaleAfter(-3600) }
         #expect(throws: DomainError.self) { try Job.validatedStaleAfter(40_000_000) }
     }
+    /// A job with scheduled drills: `unproven` when its newest drill failed or none passed within
+    /// twice the period; jobs without a drill setting never are.
+    @Test func aJobWithDrillsIsUnprovenWithoutARecentPassingDrill() throws {
+        var job = try self.job(created: 24 * 30)
+        let backup = self.run(.succeeded, slotHoursAgo: 7.5, startedHoursAgo: 7.5)
+        func health(_ drill: RunBrief?, provenHoursAgo: Double?) -> JobHealth {
+            var status = JobStatus(job, latestRun: RunBrief(backup), newestSnapshotAt: nil)
+            status.lastDrill = drill
+            status.provenAt = provenHoursAgo.map { now.addingTimeInterval(-$0 * 3600) }
+            return JobHealth.evaluate(status, serverOnline: true, now: now)
+        }
+        func drill(_ status: RunStatus, hoursAgo: Double) -> RunBrief {
+            RunBrief(
+                id: "run_d", status: status, slot: nil, createdAt: now.addingTimeInterval(-hoursAgo * 3600),
+                finishedAt: now.addingTimeInterval(-hoursAgo * 3600 + 60))
+        }
+        #expect(health(nil, provenHoursAgo: nil) == .ok, "no drill setting: health as before")
+        job.drill = JobDrill(frequency: .weekly)
+        #expect(health(nil, provenHoursAgo: nil) == .unproven, "an old job with drills and none passed")
+        #expect(health(drill(.succeeded, hoursAgo: 24), provenHoursAgo: 24) == .ok)
+        #expect(health(drill(.failed, hoursAgo: 2), provenHoursAgo: 24) == .unproven, "the newest drill failed")
+        #expect(health(drill(.running, hoursAgo: 0.1), provenHoursAgo: 24) == .ok, "a drill under way changes nothing")
+        #expect(health(drill(.succeeded, hoursAgo: 15 * 24), provenHoursAgo: 15 * 24) == .unproven, "older than twice a week")
+        #expect(health(drill(.succeeded, hoursAgo: 13 * 24), provenHoursAgo: 13 * 24) == .ok)
+        // A new job gets one period for its first drill.
+        job = try self.job(created: 48)
+        job.drill = JobDrill(frequency: .weekly)
+        #expect(health(nil, provenHoursAgo: nil) != .unproven)
+    }
 }
 
 /// A server's health: its link first, then the worst of its jobs.
@@ -104,4 +133,5 @@ import Testing
         #expect(ServerHealth.evaluate(enrolled: true, online: true, jobs: [.neverRun, .ok]) == .ok)
         #expect(ServerHealth.evaluate(enrolled: true, online: true, jobs: [.neverRun]) == .neverRun)
     }
+
 }

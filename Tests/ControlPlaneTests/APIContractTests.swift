@@ -53,6 +53,8 @@ struct APIContractTests {
             ("ListingOrder", ListingOrder.self), ("DownloadOrder", DownloadOrder.self), ("SignedManifest", SignedManifest.self),
             ("ManifestRequest", ManifestRequest.self), ("StackContents", StackContents.self),
             ("StackRestoreOptions", StackRestoreOptions.self), ("RunSignature", RunSignature.self),
+            ("JobDrill", JobDrill.self), ("DrillSample", DrillSample.self), ("DrillOptions", DrillOptions.self), ("DrillCheck", DrillCheck.self),
+            ("DrillDatabase", DrillDatabase.self), ("DrillEvidence", DrillEvidence.self), ("DrillRequest", DrillRequest.self),
         ]
     }
 
@@ -223,6 +225,7 @@ extension JobKind: ProbeableEnum {}
 extension HookFailurePolicy: ProbeableEnum {}
 extension JobHealth: ProbeableEnum {}
 extension ServerHealth: ProbeableEnum {}
+extension JobDrill.Frequency: ProbeableEnum {}
 extension DatabaseEngine: ProbeableEnum {}
 extension DestinationKind: ProbeableEnum {}
 extension ChannelKind: ProbeableEnum {}

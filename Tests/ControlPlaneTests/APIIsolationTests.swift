@@ -58,6 +58,7 @@ struct APIIsolationTests {
         "ChannelRequest": #"{"name":"hijack","url":"https://example.com/hook"}"#,
         "ChannelUpdate": #"{"name":"renamed"}"#,
         "ListingUpload": #"{"destinationID":"dst_x","entries":[],"done":true}"#,
+        "DrillRequest": #"{"sample":"5"}"#,
         "JobUpdate": #"{"name":"hijacked-job","enabled":false,"destinations":["bravo-nas"]}"#,
         "ManifestRequest":
             #"{"manifest":{"body":"e30=","signature":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="}}"#,

@@ -232,6 +232,16 @@ struct APIValidationTests {
         Case(.get, "/api/v1/jobs?server=nope", nil, field: "server"),
         Case(.get, "/api/v1/jobs?destination=nope", nil, field: "destination"),
         Case(.get, "/api/v1/jobs/site?server=nope", nil, field: "server"),
+        // Restore drills: the sample, the assertions, the server; a job without a snapshot yet.
+        Case(.post, "/api/v1/jobs/site/drills", #"{"sample":"150%"}"#, field: "sample"),
+        Case(.post, "/api/v1/jobs/site/drills", #"{"sample":"many"}"#, field: "sample"),
+        Case(.post, "/api/v1/jobs/site/drills", #"{"assertions":["DELETE FROM orders >= 1"]}"#, field: "assertions[0]"),
+        Case(.post, "/api/v1/jobs/site/drills", #"{"assertions":["SELECT pg_read_file('/etc/passwd') >= 0"]}"#, field: "assertions[0]"),
+        Case(.post, "/api/v1/jobs/site/drills", #"{"sample":5}"#, field: "sample"),
+        Case(.post, "/api/v1/jobs/site/drills", #"{}"#, .conflict, code: "no_snapshot"),
+        Case(.patch, "/api/v1/jobs/site", #"{"drill":"hourly"}"#, field: "drill"),
+        Case(.patch, "/api/v1/jobs/site", #"{"drillSample":"5"}"#, field: "drillSample"),
+        Case(.patch, "/api/v1/jobs/site", #"{"drill":"weekly","drillAssertions":["SELECT 1"]}"#, field: "drillAssertions"),
         // Unknown routes answer JSON too.
         Case(.get, "/api/v1/nothing-here", nil, .notFound, code: "not_found"),
     ]

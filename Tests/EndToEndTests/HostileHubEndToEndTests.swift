@@ -109,6 +109,13 @@ struct SignedManifestEndToEndTests {
         #expect(error(of: rewritten).contains("job nightly differs from what your account signed (sources)"), "\(rewritten)")
         try await fleet.tamper("UPDATE jobs SET sources = '\(sources)' WHERE id = '\(jobID)'")
 
+        // Drill settings are signed with the job; a drill on the job's own server needs no signature of its own.
+        let drillSet = try await fleet.cli.run(["jobs", "edit", "nightly", "--drill", "weekly", "--drill-sample", "50%"] + vault)
+        #expect(drillSet.stdout.contains("Signed job nightly"), "\(drillSet.stdout)\(drillSet.stderr)")
+        #expect(try await fleet.api("GET", "/api/v1/jobs/nightly")["manifestState"] as? String == "signed")
+        let drill = try await fleet.cli.run(["jobs", "drill", "nightly", "--wait", "--json"])
+        #expect(drill.object["status"] as? String == "succeeded", "\(drill.stdout)\(drill.stderr)")
+
         // A new signed version; then the hub sends back the older one with its old retention.
         let oldManifest = try await fleet.sql("SELECT manifest FROM jobs WHERE id = '\(jobID)'")
         let oldRetention = try await fleet.sql("SELECT retention FROM jobs WHERE id = '\(jobID)'")

@@ -47,6 +47,20 @@ public struct RestoreExecution: Sendable {
             var result = DestinationResult(destinationID: order.destination.id, status: .failed)
             do {
                 if let refused = ManifestTrust(state: state).refusal(forRestore: order.run, identity: identity) { throw AgentError(refused) }
+                if plan.drill != nil {
+                    let evidence = try await DrillExecution(state: state, identity: identity, runID: runID, log: log)
+                        .perform(plan, destination: order.destination, access: access, progress: progress)
+                    result.drill = evidence
+                    result.bytesProcessed = evidence.restoredBytes
+                    result.status = evidence.passed ? .succeeded : .failed
+                    if !evidence.passed {
+                        result.error =
+                            "drill failed: "
+                            + evidence.failures.prefix(3).map { $0.name + ($0.detail.map { " (\($0))" } ?? "") }.joined(separator: "; ")
+                            + (evidence.failures.count > 3 ? "; and \(evidence.failures.count - 3) more" : "")
+                    }
+                    return result
+                }
                 result.bytesProcessed = try await perform(plan, destination: order.destination, access: access, progress: progress)
                 result.status = .succeeded
             } catch {

@@ -33,7 +33,7 @@ final class RunWatchdog: Sendable {
     static func limit(for job: Job, history: [Run]) -> Duration {
         let base: Double = job.kind == .check ? 7200 : 1800
         let longest =
-            history.filter { $0.jobID == job.id && $0.trigger != .restore }.compactMap { run in
+            history.filter { $0.jobID == job.id && !$0.trigger.restores }.compactMap { run in
                 run.finishedAt.map { $0.timeIntervalSince(run.startedAt ?? run.createdAt) }
             }.max() ?? 0
         return .seconds(Int(min(max(base, longest), 12 * 3600)))

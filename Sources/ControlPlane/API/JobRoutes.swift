@@ -27,6 +27,11 @@ struct JobRoutes {
             .post, "/api/v1/jobs/{job}/run", summary: "Run a job now; answers the queued run (follow it with GET /runs/{run})",
             tag: "jobs", response: "Run", status: 202, query: ["server"], runNow)
         api.on(
+            .post, "/api/v1/jobs/{job}/drills",
+            summary:
+                "Start a restore drill: a sample of the newest snapshot's files and every dump restored into scratch places, checked, removed; answers the queued drill run",
+            tag: "jobs", body: "DrillRequest", response: "Run", status: 202, query: ["server"], drill)
+        api.on(
             .put, "/api/v1/jobs/{job}/manifest",
             summary: "Store the job's manifest, signed client-side with the account key; agents refuse unsigned or changed jobs",
             tag: "jobs", body: "ManifestRequest", response: "JobView", query: ["server"], sign)
@@ -81,6 +86,12 @@ struct JobRoutes {
 
     @Sendable func runNow(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<Run> {
         JSONBody(try await jobs.runNow(try await job(request, context)), status: .accepted)
+    }
+
+    @Sendable func drill(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<Run> {
+        let job = try await job(request, context)
+        let body = try await request.decodeJSON(DrillRequest.self, context: context)
+        return JSONBody(try await DrillService(hub: hub).drill(job, request: body), status: .accepted)
     }
 
     /// The job the path names (`?server=` tells jobs of the same name apart).

@@ -27,7 +27,9 @@ struct JobService {
             createdAt: now, updatedAt: now, staleAfter: try Job.validatedStaleAfter(body.staleAfter, kind: kind),
             checkSubsets: try Job.validatedCheckSubsets(body.checkSubsets, kind: kind), pingURL: try Job.validatedPingURL(body.pingURL),
             hooks: try body.hooks?.validated(),
-            destinationRetention: try await resolved(body.destinationRetention, accountID: accountID, destinationIDs: destinations))
+            destinationRetention: try await resolved(body.destinationRetention, accountID: accountID, destinationIDs: destinations),
+            drill: try JobDrill.applying(
+                frequency: body.drill, sample: body.drillSample, assertions: body.drillAssertions, to: nil, kind: kind))
         try await hub.store.createJob(job)
         try await hub.notifyAgent(serverID: job.serverID, accountID: accountID)
         return job
@@ -61,6 +63,8 @@ struct JobService {
         }
         job.checkSubsets = try Job.validatedCheckSubsets(
             job.kind == .check ? (body.checkSubsets ?? job.checkSubsets) : body.checkSubsets, kind: job.kind)
+        job.drill = try JobDrill.applying(
+            frequency: body.drill, sample: body.drillSample, assertions: body.drillAssertions, to: original.drill, kind: job.kind)
         if let manifest = body.manifest {
             job.manifest = try await ManifestService(hub: hub).checked(manifest, for: job, replacing: original.manifest)
         }
@@ -196,7 +200,8 @@ struct JobService {
             let status = statuses[job.id] ?? JobStatus(job, latestRun: nil, newestSnapshotAt: nil)
             return JobView(
                 job, now: now, health: hub.health(status, serverOnline: online, now: now), lastRun: status.latestRun,
-                serverName: servers[job.serverID]?.name, manifestState: ManifestSignature.state(of: job, accountKey: accountKey))
+                serverName: servers[job.serverID]?.name, manifestState: ManifestSignature.state(of: job, accountKey: accountKey),
+                lastDrill: status.lastDrill, provenAt: status.provenAt)
         }
     }
 

@@ -53,7 +53,7 @@ struct RestoreService {
     /// `PUT /api/v1/runs/{run}/manifest`: stores the signed order of a restore that awaits it and
     /// sends it to the agent, which verifies it under the key it pinned.
     func sign(_ run: Run, with manifest: SignedManifest) async throws -> Run {
-        guard run.trigger == .restore, let plan = run.restore, run.signature?.state == .awaiting, run.status == .queued else {
+        guard run.trigger.restores, let plan = run.restore, run.signature?.state == .awaiting, run.status == .queued else {
             throw DomainError(
                 .conflict, field: "run",
                 "run \(run.id) does not wait for a signature (only a queued restore that replaces data or goes to another server does)",

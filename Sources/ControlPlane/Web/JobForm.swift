@@ -27,6 +27,9 @@ struct JobForm {
         var pingURL = ""
         /// Hook commands (docs/operations.md, "Hooks"), what a failing before hook does, the timeout in seconds.
         var hookBefore = "", hookAfter = "", hookOnFailure = "", hookFinally = "", hookPolicy = "fail", hookTimeout = ""
+        /// Scheduled restore drills (`off`, `daily`, `weekly`) and their sample (`50` or `2%`; empty: 20 files).
+        var drill = "off"
+        var drillSample = ""
     }
     struct Option {
         let value: String
@@ -75,8 +78,9 @@ struct JobForm {
         let hasDestinations: Bool
         // One message per field (nil when that field is fine), stored for the template.
         let nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError, staleError,
-            checkSubsetsError, pingURLError, hooksError, generalError: String?
+            checkSubsetsError, pingURLError, hooksError, drillError, generalError: String?
         let hookPolicies: [Option]
+        let drillChoices: [Option]
         let isDatabase: Bool
         let isCheck: Bool
         let isHub: Bool
@@ -121,9 +125,13 @@ struct JobForm {
                 ("fail", "fail: no backup, the run fails and alerts"), ("cancel", "cancel: no backup, the run is cancelled, no alert"),
                 ("ignore", "ignore: back up anyway"),
             ].map { Option(value: $0.0, label: $0.1, selected: values.hookPolicy == $0.0) }
+            drillError = message("drill") ?? message("drillSample") ?? message("drillAssertions")
+            drillChoices = [("off", "Off (on demand only)"), ("daily", "Daily"), ("weekly", "Weekly")].map {
+                Option(value: $0.0, label: $0.1, selected: $0.0 == values.drill)
+            }
             let placed = [
                 nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError, staleError,
-                checkSubsetsError, pingURLError, hooksError,
+                checkSubsetsError, pingURLError, hooksError, drillError,
             ].contains { $0 != nil }
             generalError = placed ? nil : error?.message
         }
@@ -162,6 +170,8 @@ struct JobForm {
         values.hookFinally = form["hookFinally"] ?? ""
         values.hookPolicy = form["hookPolicy"] ?? "fail"
         values.hookTimeout = form["hookTimeout"] ?? ""
+        values.drill = form["drill"] ?? "off"
+        values.drillSample = form["drillSample"] ?? ""
         return values
     }
 
@@ -198,6 +208,8 @@ struct JobForm {
         values.hookFinally = job.hooks?.finally ?? ""
         values.hookPolicy = job.hooks?.policy.rawValue ?? "fail"
         values.hookTimeout = job.hooks?.timeoutSeconds.map(String.init) ?? ""
+        values.drill = job.drill?.frequency.rawValue ?? "off"
+        values.drillSample = job.drill?.sample.text ?? ""
         values.staleHours = job.staleAfter.map { $0 % 3600 == 0 ? String($0 / 3600) : String(Double($0) / 3600) } ?? ""
         return values
     }
@@ -227,6 +239,13 @@ struct JobForm {
             hooks.timeoutSeconds = seconds
         }
         return hooks
+    }
+
+    /// The drill setting as the API takes it: the frequency, and the sample only with drills on.
+    static func drill(_ values: Values) -> (frequency: String, sample: String?) {
+        let frequency = values.drill.trimmingSpaces.isEmpty ? "off" : values.drill
+        let sample = values.drillSample.trimmingSpaces
+        return (frequency, frequency == "off" || sample.isEmpty ? nil : sample)
     }
 
     /// The check rotation as the API takes it (nil when empty); a field error when it is not a number.

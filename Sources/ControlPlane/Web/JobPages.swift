@@ -65,6 +65,13 @@ struct JobPages {
         let stack: String?
         /// The job's hooks, one line each ("before: systemctl stop worker — cancel when it fails").
         let hooks: [String]
+        /// Restore drills: whether the job can be drilled, its drill setting, and its newest drill in words.
+        let canDrill: Bool
+        let drillSetting: String?
+        let lastDrill: String?
+        let lastDrillRunID: String?
+        let lastDrillPassed: Bool
+        let proven: TimeView?
     }
 
     func register(on router: Router<HubRequestContext>) {
@@ -91,7 +98,8 @@ struct JobPages {
                     name: values.name, server: values.server, kind: values.kind, sources: sources, schedule: values.schedule,
                     timeZone: values.timeZone, retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
                     staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
-                    pingURL: values.pingURL, hooks: try JobForm.hooks(values))
+                    pingURL: values.pingURL, hooks: try JobForm.hooks(values),
+                    drill: JobForm.drill(values).frequency, drillSample: JobForm.drill(values).sample)
                 let job = try await jobs.create(body, accountID: caller.account.id)
                 return WebResponses.redirect("/backups/jobs/\(job.id)")
             } catch {
@@ -133,7 +141,8 @@ struct JobPages {
                     name: values.name, kind: values.kind, sources: sources, schedule: values.schedule, timeZone: values.timeZone,
                     retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
                     staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
-                    pingURL: values.pingURL, hooks: try JobForm.hooks(values))
+                    pingURL: values.pingURL, hooks: try JobForm.hooks(values),
+                    drill: JobForm.drill(values).frequency, drillSample: JobForm.drill(values).sample)
                 _ = try await jobs.update(job, with: update)
                 return WebResponses.redirect("/backups/jobs/\(job.id)?notice=saved")
             } catch {
@@ -152,6 +161,20 @@ struct JobPages {
                     "message",
                     MessageModel(
                         layout: Layout("Run now", section: "jobs", caller: caller), title: "The job did not start",
+                        message: error.message, back: "/backups/jobs/\(job.id)"), status: .conflict)
+            }
+        }
+        router.page(.post, "/backups/jobs/{job}/drill", pages: pages) { request, context, caller in
+            try caller.checkCSRF(try await FormData.read(request, limit: 4096))
+            guard let job = try await job(context, caller) else { return pages.notFound("The job", caller: caller) }
+            do {
+                let run = try await DrillService(hub: pages.hub).drill(job, request: DrillRequest())
+                return WebResponses.redirect("/backups/runs/\(run.id)")
+            } catch let error as DomainError {
+                return pages.render(
+                    "message",
+                    MessageModel(
+                        layout: Layout("Run a drill", section: "jobs", caller: caller), title: "The drill did not start",
                         message: error.message, back: "/backups/jobs/\(job.id)"), status: .conflict)
             }
         }
@@ -257,6 +280,8 @@ struct JobPages {
             try await pages.store.jobStatuses(accountID: accountID, jobIDs: [job.id]).first ?? JobStatus(job, latestRun: nil, newestSnapshotAt: nil)
         let health = pages.hub.health(status, serverOnline: server?.isOnline(now: now) ?? false, now: now)
         let charts = JobChart.charts(runs: runs)
+        let drillRun = try await status.lastDrill.asyncFlatMap { try await pages.store.run(accountID: accountID, id: $0.id) }
+        let evidence = drillRun?.results.first?.drill
         let names = Dictionary(uniqueKeysWithValues: destinations.map { ($0.id, $0.name) })
         let notices = [
             "saved": "Saved. The agent has been told.", "enabled": "Enabled: its schedule runs again.",
@@ -286,6 +311,22 @@ struct JobPages {
                 hooks.commands.map { name, command in
                     "\(name): \(command)" + (name == "before" ? " — when it fails: \(hooks.policy.rawValue)" : "")
                 } + ["each may run \(WebFormat.duration(Double(hooks.timeout)))"]
-            } ?? [])
+            } ?? [],
+            canDrill: (job.kind == .full || job.kind == .database) && job.sources.stack == nil,
+            drillSetting: job.drill.map {
+                "\($0.frequency.rawValue), sample \($0.sample.text)" + ($0.assertions.isEmpty ? "" : ", \($0.assertions.count) SQL assertions")
+            },
+            lastDrill: drillRun.map { run in
+                var words = run.status.isFinished ? (run.status == .succeeded ? "passed" : run.status.rawValue) : run.status.rawValue
+                if let evidence {
+                    words +=
+                        " — \(evidence.restoredFiles) of \(evidence.snapshotFiles) files, \(evidence.databases.count) databases, \(evidence.checks.filter(\.passed).count) of \(evidence.checks.count) checks passed"
+                    if let estimate = evidence.estimateText { words += "; this job \(estimate)" }
+                } else if let error = run.results.first?.error {
+                    words += " — \(error)"
+                }
+                return words
+            },
+            lastDrillRunID: drillRun?.id, lastDrillPassed: drillRun?.status == .succeeded, proven: status.provenAt.map { TimeView($0, now: now) })
     }
 }

@@ -34,6 +34,18 @@ struct RunPages {
         let snapshotID: String?
         let signature: String?
         let awaitingSignature: AwaitingSignature?
+        /// Drill runs: what was restored and each check.
+        let drill: Drill?
+    }
+    struct Drill {
+        let summary: String
+        let checks: [Check]
+        let databases: [String]
+    }
+    struct Check {
+        let name: String
+        let passed: Bool
+        let detail: String?
     }
     /// A restore the hub holds until it is signed (docs/sealing.md, "Signed restore orders").
     struct AwaitingSignature {
@@ -167,6 +179,17 @@ struct RunPages {
             awaitingSignature: run.signature?.state == .awaiting && run.status == .queued
                 ? AwaitingSignature(
                     id: run.id, accountID: accountID, summary: run.restore?.summary(onto: server?.name ?? run.serverID) ?? "restore \(run.id)")
-                : nil)
+                : nil,
+            drill: run.results.first?.drill.map { evidence in
+                Drill(
+                    summary:
+                        "Restored \(evidence.restoredFiles) of \(evidence.snapshotFiles) files (\(WebFormat.bytes(evidence.restoredBytes)) of \(WebFormat.bytes(evidence.snapshotBytes))) in \(WebFormat.duration(evidence.restoreSeconds))"
+                        + (evidence.estimateText.map { "; this job \($0)" } ?? "") + ".",
+                    checks: evidence.checks.map { Check(name: $0.name, passed: $0.passed, detail: $0.detail) },
+                    databases: evidence.databases.map { database in
+                        "\(database.engine.rawValue) \(database.name): " + (database.loaded ? "loaded" : "did not load")
+                            + (database.tables.map { ", \($0) tables" } ?? "") + (database.rows.map { ", \($0.values.reduce(0, +)) rows" } ?? "")
+                    })
+            })
     }
 }

@@ -88,6 +88,7 @@ enum WebFormat {
         case .offline: "Offline"
         case .neverRun: "Never run"
         case .disabled: "Disabled"
+        case .unproven: "Unproven"
         }
     }
 }

@@ -107,8 +107,14 @@ struct JobIntent {
     var pingURL: String?
     var hooks: JobHooks?
     var destinationRetention: [DestinationRetention]?
+    var drill: String?
+    var drillSample: String?
+    var drillAssertions: [String]?
 
     init(_ request: JobRequest) {
+        drill = request.drill
+        drillSample = request.drillSample
+        drillAssertions = request.drillAssertions
         server = request.server
         kind = request.kind
         sources = request.sources ?? JobSources()
@@ -123,6 +129,9 @@ struct JobIntent {
     }
 
     init(_ update: JobUpdate) {
+        drill = update.drill
+        drillSample = update.drillSample
+        drillAssertions = update.drillAssertions
         kind = update.kind
         sources = update.sources
         schedule = update.schedule
@@ -153,6 +162,8 @@ struct JobIntent {
             if let retention { expected.retention = try retention.validatedForRequest() }
             if let pingURL { expected.pingURL = try Job.validatedPingURL(pingURL) }
             if let hooks { expected.hooks = try hooks.validated() }
+            expected.drill = try JobDrill.applying(
+                frequency: drill, sample: drillSample, assertions: drillAssertions, to: job.drill, kind: expected.kind)
             if checkSubsets != nil || kind != nil {
                 expected.checkSubsets = try Job.validatedCheckSubsets(
                     expected.kind == .check ? (checkSubsets ?? job.checkSubsets) : checkSubsets, kind: expected.kind)
@@ -196,6 +207,7 @@ extension JobUpdate {
         JobUpdate(
             name: name, kind: kind, sources: sources, schedule: schedule, timeZone: timeZone, retention: retention, destinations: destinations,
             enabled: enabled, staleAfter: staleAfter, checkSubsets: checkSubsets, pingURL: pingURL, hooks: hooks,
-            destinationRetention: destinationRetention, manifest: manifest)
+            destinationRetention: destinationRetention, drill: drill, drillSample: drillSample, drillAssertions: drillAssertions,
+            manifest: manifest)
     }
 }

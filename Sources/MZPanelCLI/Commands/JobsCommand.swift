@@ -7,7 +7,8 @@ import Sealing
 struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jobs", abstract: "List, add, show, edit and remove backup jobs.",
-        subcommands: [List.self, Add.self, Show.self, Edit.self, Remove.self, JobsRunCommand.self, SignJob.self], defaultSubcommand: List.self
+        subcommands: [List.self, Add.self, Show.self, Edit.self, Remove.self, JobsRunCommand.self, JobsDrillCommand.self, SignJob.self],
+        defaultSubcommand: List.self
     )
 
     struct List: AsyncParsableCommand {
@@ -138,6 +139,15 @@ struct JobsCommand: AsyncParsableCommand {
             }
             return count * unit
         }
+        @Option(name: .long, help: "Scheduled restore drills: daily, weekly or off (docs/operations.md, Restore drills).") var drill: String?
+        @Option(name: .customLong("drill-sample"), help: "What each drill restores: a number of files (50) or a share of the bytes (2%).")
+        var drillSample: String?
+        @Option(
+            name: .customLong("drill-sql"),
+            help:
+                "An SQL assertion each drill runs on every database it loads, e.g. \"SELECT count(*) FROM orders >= 10\" (repeatable; replaces the list)."
+        )
+        var drillSQL: [String] = []
 
         /// `--stale-after` in seconds (0 = off).
         var staleAfterSeconds: Int? {
@@ -231,6 +241,20 @@ struct JobsCommand: AsyncParsableCommand {
             if hooks.before != nil { pairs.append(("Before fails", hooks.policy.rawValue)) }
             pairs.append(("Hook timeout", "\(hooks.timeout) s"))
         }
+        if let drill = job.drill {
+            pairs.append(
+                (
+                    "Drills",
+                    "\(drill.frequency.rawValue), sample \(drill.sample.text)"
+                        + (drill.assertions.isEmpty ? "" : ", \(drill.assertions.count) SQL assertions")
+                ))
+        }
+        if let drill = info.lastDrill {
+            pairs.append(("Last drill", "\(drill.status.rawValue), \(Output.date(drill.createdAt)) (\(drill.id))"))
+        }
+        if job.drill != nil || info.lastDrill != nil {
+            pairs.append(("Proven restorable", info.provenAt.map { Output.date($0) } ?? "never (no drill passed yet)"))
+        }
         if let subsets = job.checkSubsets { pairs.append(("Check", "reads 1/\(subsets) of the data per run; all of it every \(subsets) runs")) }
         if !job.sources.paths.isEmpty { pairs.append(("Paths", job.sources.paths.joined(separator: " "))) }
         if !job.sources.excludes.isEmpty { pairs.append(("Excludes", job.sources.excludes.joined(separator: " "))) }
@@ -309,7 +333,8 @@ struct JobsCommand: AsyncParsableCommand {
                 name: name, server: server, kind: kind, sources: sources, schedule: schedule, timeZone: job.tz,
                 retention: try job.retention, destinations: job.destination, enabled: !disabled,
                 staleAfter: try job.staleAfterSeconds, checkSubsets: job.checkSubsets, pingURL: job.pingURL, hooks: try job.hooks(over: nil),
-                destinationRetention: try job.retentionRules.destinations)
+                destinationRetention: try job.retentionRules.destinations, drill: job.drill, drillSample: job.drillSample,
+                drillAssertions: job.drillSQL.isEmpty ? nil : job.drillSQL)
             let session = VaultSession(client: client, options: vault)
             try await session.requireSigner(for: "job")
             let data = try await client.raw("POST", "/api/v1/jobs", body: body)
@@ -370,7 +395,8 @@ struct JobsCommand: AsyncParsableCommand {
                 name: name, kind: changes.kind, sources: try changes.sources, schedule: changes.schedule, timeZone: changes.tz,
                 retention: try changes.retention, destinations: changes.destination.isEmpty ? nil : changes.destination, enabled: enable,
                 staleAfter: try changes.staleAfterSeconds, checkSubsets: changes.checkSubsets, pingURL: changes.pingURL, hooks: hooks,
-                destinationRetention: try changes.retentionRules.destinations)
+                destinationRetention: try changes.retentionRules.destinations, drill: changes.drill, drillSample: changes.drillSample,
+                drillAssertions: changes.drillSQL.isEmpty ? nil : changes.drillSQL)
             // In trust mode the change travels with its signature: agents never see it unsigned.
             var signedBy: String?
             if intended.touchesManifest {

@@ -397,6 +397,7 @@ export function jobManifest(job, version) {
   if (job.pingURL !== undefined && job.pingURL !== null) document.pingURL = job.pingURL;
   if (job.hooks !== undefined && job.hooks !== null) document.hooks = job.hooks;
   if (job.destinationRetention !== undefined && job.destinationRetention !== null) document.destinationRetention = job.destinationRetention;
+  if (job.drill !== undefined && job.drill !== null) document.drill = job.drill;
   return document;
 }
 
