@@ -31,6 +31,26 @@ public protocol AccountStore: Sendable {
     /// The unexpired session with this hash.
     func session(hash: String, now: Date) async throws -> WebSession?
     func deleteSession(hash: String) async throws
+    /// The account's members, oldest first.
+    func members(accountID: String) async throws -> [User]
+    /// Changes a member's role; nil when there is no such member. Throws a conflict when it would leave the account without an owner.
+    func setMemberRole(accountID: String, userID: String, role: MemberRole) async throws -> User?
+    /// Removes a member, ends their sessions and revokes their API tokens in one transaction; false when there is no such member.
+    /// Throws a conflict when the member is the account's last owner.
+    func removeMember(accountID: String, userID: String, at: Date) async throws -> Bool
+    /// The account's browser sessions (unexpired) of one member, or of all members when `userID` is nil.
+    func sessions(accountID: String, userID: String?, now: Date) async throws -> [WebSession]
+    /// Ends one session of the account (of one member when `userID` is given); false when there is none.
+    func deleteSession(accountID: String, id: String, userID: String?) async throws -> Bool
+    func createInvitation(_ invitation: Invitation, hash: String) async throws
+    /// The account's invitations not yet accepted, newest first.
+    func invitations(accountID: String) async throws -> [Invitation]
+    /// The unaccepted, unexpired invitation with this hash.
+    func invitation(hash: String, now: Date) async throws -> Invitation?
+    /// Accepts the invitation with this hash: creates `user` (with the invitation's account, email and role) once.
+    /// Nil when the invitation is used, expired or unknown; a conflict when the email became a member meanwhile.
+    func acceptInvitation(hash: String, user: User, now: Date) async throws -> User?
+    func deleteInvitation(accountID: String, id: String) async throws -> Bool
 }
 
 /// Servers and their enrollment tokens.

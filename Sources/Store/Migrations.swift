@@ -257,6 +257,27 @@ enum Migrations {
                 "ALTER TABLE snapshots ADD COLUMN stack TEXT"
             ]
         ),
+        (
+            14,
+            [
+                // Teams (issue 19): each user is a member with a role; the person an account had is its owner.
+                "ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'owner'",
+                // API tokens belong to a member (the account's first member for tokens made before members).
+                "ALTER TABLE api_tokens ADD COLUMN user_id TEXT",
+                """
+                UPDATE api_tokens SET user_id = (SELECT u.id FROM users u WHERE u.account_id = api_tokens.account_id
+                  ORDER BY u.created_at, u.id LIMIT 1)
+                """,
+                "CREATE INDEX api_tokens_user ON api_tokens (user_id)",
+                "CREATE INDEX web_sessions_user ON web_sessions (user_id)",
+                """
+                CREATE TABLE invitations (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                  email TEXT NOT NULL, role TEXT NOT NULL, invited_by TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
+                  created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, accepted_at BIGINT)
+                """,
+                "CREATE INDEX invitations_account ON invitations (account_id, created_at)",
+            ]
+        ),
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.
