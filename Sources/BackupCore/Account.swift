@@ -25,6 +25,8 @@ public struct User: Sendable, Codable, Equatable {
     public var createdAt: Date
     /// What the member may do (`RolePermissions.table`); an account's first person is its owner.
     public var role: MemberRole
+    /// Whether the member signs in with a TOTP code besides the password.
+    public var twoFactor: Bool = false
 
     public init(id: String, accountID: String, email: String, passwordHash: String, createdAt: Date, role: MemberRole = .owner) {
         self.id = id

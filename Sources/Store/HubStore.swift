@@ -51,6 +51,18 @@ public protocol AccountStore: Sendable {
     /// Nil when the invitation is used, expired or unknown; a conflict when the email became a member meanwhile.
     func acceptInvitation(hash: String, user: User, now: Date) async throws -> User?
     func deleteInvitation(accountID: String, id: String) async throws -> Bool
+    /// A member's two-factor settings.
+    func twoFactor(userID: String) async throws -> TwoFactorState
+    /// Keeps a secret being set up (nil: forget it) until the member confirms a code.
+    func setPendingTwoFactor(userID: String, secret: String?) async throws
+    /// Turns two-factor sign-in on with `secret`, the step of the confirming code and the recovery codes' hashes; nil secret turns it off.
+    func setTwoFactor(userID: String, secret: String?, step: Int64?, recoveryHashes: [String]) async throws
+    /// Records `step` as used when it is newer than the last one used; false when it is not (a code works once).
+    func useTwoFactorStep(userID: String, step: Int64) async throws -> Bool
+    /// Removes one recovery code's hash; false when the member has no such code.
+    func useRecoveryCode(userID: String, hash: String) async throws -> Bool
+    func twoFactorRequired(accountID: String) async throws -> Bool
+    func setTwoFactorRequired(accountID: String, required: Bool) async throws
 }
 
 /// Servers and their enrollment tokens.

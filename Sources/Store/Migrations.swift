@@ -276,6 +276,13 @@ enum Migrations {
                   created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, accepted_at BIGINT)
                 """,
                 "CREATE INDEX invitations_account ON invitations (account_id, created_at)",
+                // Two-factor sign-in: the TOTP secret (base32; the hub must know it to check codes), one being set up,
+                // the last step used (a code works once), the recovery codes' SHA-256 hashes (JSON), and the owner's policy.
+                "ALTER TABLE users ADD COLUMN totp_secret TEXT",
+                "ALTER TABLE users ADD COLUMN totp_pending TEXT",
+                "ALTER TABLE users ADD COLUMN totp_last_step BIGINT",
+                "ALTER TABLE users ADD COLUMN recovery_codes TEXT",
+                "ALTER TABLE accounts ADD COLUMN require_two_factor INTEGER NOT NULL DEFAULT 0",
             ]
         ),
     ]

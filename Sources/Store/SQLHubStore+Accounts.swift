@@ -137,8 +137,10 @@ extension SQLHubStore {
 
     static func user(_ row: any SQLRow) throws -> User {
         guard let role = MemberRole(rawValue: try row.text("role")) else { throw StoreError.corrupt("users.role holds an unknown role") }
-        return User(
+        var user = User(
             id: try row.text("id"), accountID: try row.text("account_id"), email: try row.text("email"),
             passwordHash: try row.text("password_hash"), createdAt: try row.date("created_at"), role: role)
+        user.twoFactor = try row.optionalText("totp_secret") != nil
+        return user
     }
 }

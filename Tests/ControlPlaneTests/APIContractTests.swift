@@ -20,6 +20,8 @@ struct APIContractTests {
             ("MemberView", MemberView.self), ("InvitationView", InvitationView.self), ("MemberList", MemberList.self),
             ("InvitationRequest", InvitationRequest.self), ("InvitationCreated", InvitationCreated.self), ("MemberUpdate", MemberUpdate.self),
             ("SessionView", SessionView.self), ("SessionList", SessionList.self),
+            ("TwoFactorStatus", TwoFactorStatus.self), ("TwoFactorEnrolment", TwoFactorEnrolment.self), ("TwoFactorCode", TwoFactorCode.self),
+            ("TwoFactorEnabled", TwoFactorEnabled.self), ("TwoFactorPolicy", TwoFactorPolicy.self),
             ("Server", Server.self), ("ServerView", ServerView.self), ("ServerList", ServerList.self), ("ServerRequest", ServerRequest.self),
             ("ServerUpdate", ServerUpdate.self), ("ServerCreated", ServerCreated.self), ("ServerDeleted", ServerDeleted.self),
             ("CertificateRequest", CertificateRequest.self), ("CertificateRevoked", CertificateRevoked.self),

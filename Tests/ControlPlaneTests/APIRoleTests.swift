@@ -67,6 +67,8 @@ struct APIRoleTests {
         "GET /api/v1/sessions": .ownCredentials, "DELETE /api/v1/sessions/{session}": .ownCredentials,
         "POST /api/v1/members/invitations": .manageMembers, "DELETE /api/v1/members/invitations/{invitation}": .manageMembers,
         "PATCH /api/v1/members/{member}": .manageMembers, "DELETE /api/v1/members/{member}": .manageMembers,
+        "POST /api/v1/account/two-factor": .ownCredentials, "POST /api/v1/account/two-factor/confirm": .ownCredentials,
+        "POST /api/v1/account/two-factor/disable": .ownCredentials, "PUT /api/v1/account/two-factor-policy": .manageMembers,
     ]
     /// Changes every member may make.
     static let everyone: Set<String> = ["POST /api/v1/schedules/preview"]
@@ -94,7 +96,7 @@ struct APIRoleTests {
             "JobUpdate": #"{"enabled":true}"#, "ChannelRequest": #"{"name":"matrix-hook","url":"https://hooks.example.com/matrix"}"#,
             "ChannelUpdate": #"{"name":"\#(world.channelName)"}"#, "RestoreRequest": #"{"snapshot":"\#(world.snapshotID)","target":"/srv/restored"}"#,
             "TokenRequest": #"{"name":"matrix"}"#, "InvitationRequest": #"{"email":"matrix-invitee@example.com","role":"viewer"}"#,
-            "MemberUpdate": #"{"role":"owner"}"#,
+            "MemberUpdate": #"{"role":"owner"}"#, "TwoFactorCode": #"{"code":"000000"}"#, "TwoFactorPolicy": #"{"required":false}"#,
         ]
     }
 

@@ -146,6 +146,23 @@ struct WebUIEndToEndTests {
         #expect((seen["consoleErrors"] as? [String])?.isEmpty == true, "\(seen["consoleErrors"] ?? "")")
     }
 
+    @Test("two-factor sign-in: enrol TOTP on the account page, sign in with a code computed in the test (once only) and with a recovery code")
+    func twoFactor() async throws {
+        let fleet = try await Fleet()
+        defer { fleet.shutdown() }
+        let seen = try await browse("twofactor", fleet: fleet)
+        let secret = seen["secret"] as? String ?? ""
+        #expect(secret.count == 32, "a 160-bit base32 secret: \(seen)")
+        #expect((seen["uri"] as? String)?.hasPrefix("otpauth://totp/MZPanel%20Backups:ops@example.com?secret=\(secret)") == true, "\(seen)")
+        #expect((seen["recoveryCodes"] as? [String])?.count == 10, "\(seen)")
+        #expect((seen["state"] as? String)?.hasPrefix("On") == true, "\(seen)")
+        #expect(seen["wrongRefused"] as? Bool == true)
+        #expect(seen["signedInWithCode"] as? Bool == true, "\(seen)")
+        #expect(seen["reusedRefused"] as? Bool == true, "a code works once: \(seen)")
+        #expect(seen["signedInWithRecoveryCode"] as? Bool == true, "\(seen)")
+        #expect((seen["consoleErrors"] as? [String])?.isEmpty == true, "\(seen["consoleErrors"] ?? "")")
+    }
+
     @Test(
         "a Free account sees the offsite kinds gated, with what Plus unlocks; the alerts page adds and tests a channel; the account page makes and revokes a scoped token"
     )

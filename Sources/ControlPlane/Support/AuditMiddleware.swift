@@ -66,6 +66,7 @@ struct AuditMiddleware: RouterMiddleware {
         (.post, "/backups/account/members/{member}/remove", "Remove a member"),
         (.post, "/backups/account/invitations/{invitation}/withdraw", "Withdraw an invitation"),
         (.post, "/backups/account/sessions/{session}/end", "End a browser session"),
+        (.post, "/backups/account/two-factor/{action}", "Change two-factor sign-in"),
     ]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

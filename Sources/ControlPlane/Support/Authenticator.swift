@@ -16,6 +16,11 @@ struct Authenticator: RouterMiddleware {
     static let sessionCookie = "mzpanel_session"
     static let csrfHeader = HTTPField.Name("X-MZPanel-Request")!
 
+    /// What a member without two-factor sign-in may open in an account that requires it: setting it up, and leaving.
+    static func allowedBeforeTwoFactor(_ path: String) -> Bool {
+        ["/backups/account", "/api/v1/account/two-factor", "/backups/logout", "/api/v1/session", "/backups/static/"].contains { path.hasPrefix($0) }
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         if let authorization = request.headers[.authorization], !authorization.hasPrefix("Agent ") {
@@ -45,6 +50,14 @@ struct Authenticator: RouterMiddleware {
                 // Web pages' forms carry their own CSRF token (checked by the page handlers).
                 if request.uri.path.hasPrefix("/api/"), ![.get, .head, .options].contains(request.method), request.headers[Self.csrfHeader] != "1" {
                     throw APIError(.forbidden, code: "csrf", "browser requests that change data must send the header X-MZPanel-Request: 1")
+                }
+                if !member.twoFactor, try await store.twoFactorRequired(accountID: member.accountID), !Self.allowedBeforeTwoFactor(request.uri.path) {
+                    if request.uri.path.hasPrefix("/api/") {
+                        throw APIError(
+                            .forbidden, code: "two_factor_required",
+                            "this account requires two-factor sign-in; set it up first (the account page, or mzpanel two-factor enable)")
+                    }
+                    return WebResponses.redirect("/backups/account")
                 }
                 context.caller = Caller(
                     accountID: session.accountID, method: .session(id: session.id), label: member.email, userID: session.userID, role: member.role)

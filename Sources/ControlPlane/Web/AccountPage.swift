@@ -37,6 +37,16 @@ struct AccountPage {
         let newInvitationEmail: String?
         let memberError: String?
         let sessions: [SessionRow]
+        let twoFactorOn: Bool
+        let twoFactorRequired: Bool
+        let recoveryLeft: Int
+        /// A set-up in progress: the secret and the otpauth URI to put in the app.
+        let enrolSecret: String?
+        let enrolURI: String?
+        /// The recovery codes, shown once when two-factor sign-in was turned on.
+        let recoveryCodes: [String]
+        let hasRecoveryCodes: Bool
+        let twoFactorError: String?
     }
     struct MemberRow {
         let id: String
@@ -100,6 +110,7 @@ struct AccountPage {
         }
         router.page(.post, "/backups/account/tokens", pages: pages, createToken)
         router.page(.post, "/backups/account/members/invite", pages: pages, invite)
+        router.page(.post, "/backups/account/two-factor/{action}", pages: pages, twoFactor)
         router.page(.post, "/backups/account/members/{member}/role", pages: pages) { request, context, caller in
             let form = try await FormData.read(request, limit: 4096)
             try caller.checkCSRF(form)
@@ -173,6 +184,40 @@ struct AccountPage {
         }
     }
 
+    /// Two-factor sign-in of the caller: `begin` (a secret for the app), `confirm` (its first code: on, recovery codes shown once),
+    /// `disable` (a code), `policy` (owners: required of every member).
+    @Sendable func twoFactor(_ request: Request, _ context: HubRequestContext, _ caller: PageCaller) async throws -> Response {
+        let form = try await FormData.read(request, limit: 4096)
+        try caller.checkCSRF(form)
+        guard let member = try await pages.store.user(id: Access.current?.memberID ?? ""), member.accountID == caller.account.id else {
+            return WebResponses.redirect("/backups/account")
+        }
+        let service = TwoFactorService(hub: pages.hub)
+        do {
+            switch context.parameters.get("action") ?? "" {
+            case "begin":
+                let enrolment = try await service.begin(member: member)
+                return pages.render("account", try await model(caller, sessionID: context.sessionID, enrolment: enrolment))
+            case "confirm":
+                let enabled = try await service.confirm(member: member, code: form["code"] ?? "")
+                return pages.render("account", try await model(caller, sessionID: context.sessionID, recovery: enabled))
+            case "disable":
+                try await service.disable(member: member, code: form["code"] ?? "")
+            case "policy":
+                try await service.setRequired(form["required"] == "on", accountID: caller.account.id)
+            default:
+                return pages.notFound("page", caller: caller)
+            }
+            return WebResponses.redirect("/backups/account")
+        } catch let error as DomainError where error.code != .forbidden {
+            return pages.render(
+                "account",
+                try await model(
+                    caller, sessionID: context.sessionID, twoFactorError: error.message.prefix(1).uppercased() + error.message.dropFirst() + "."),
+                status: .badRequest)
+        }
+    }
+
     /// Runs a change of the members or sessions; back to the page, or the page with the refusal (the last owner, a missing member).
     func memberChange(_ caller: PageCaller, sessionID: String?, _ change: () async throws -> Void) async throws -> Response {
         do {
@@ -188,8 +233,11 @@ struct AccountPage {
 
     func model(
         _ caller: PageCaller, sessionID: String?, created: TokenCreated? = nil, error: String? = nil, invitation: InvitationCreated? = nil,
-        memberError: String? = nil
+        memberError: String? = nil, enrolment: TwoFactorEnrolment? = nil, recovery: TwoFactorEnabled? = nil, twoFactorError: String? = nil
     ) async throws -> Model {
+        let member = try await pages.store.user(id: Access.current?.memberID ?? "")
+        var twoFactor: TwoFactorStatus?
+        if let member { twoFactor = try await TwoFactorService(hub: pages.hub).status(member: member) }
         let service = MemberService(hub: pages.hub)
         let team = try await service.list(accountID: caller.account.id)
         let me = Access.current?.memberID
@@ -223,6 +271,9 @@ struct AccountPage {
             memberError: memberError,
             sessions: mySessions.sessions.map {
                 SessionRow(id: $0.id, started: TimeView($0.createdAt, now: now), expires: TimeView($0.expiresAt, now: now), current: $0.current)
-            })
+            },
+            twoFactorOn: twoFactor?.enabled ?? false, twoFactorRequired: twoFactor?.required ?? false,
+            recoveryLeft: twoFactor?.recoveryCodesLeft ?? 0, enrolSecret: enrolment?.secret, enrolURI: enrolment?.uri,
+            recoveryCodes: recovery?.recoveryCodes ?? [], hasRecoveryCodes: recovery != nil, twoFactorError: twoFactorError)
     }
 }
