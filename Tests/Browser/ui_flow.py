@@ -5,7 +5,7 @@ and check the results on their side.
 
     python3 Tests/Browser/ui_flow.py < request.json
 
-request.json: {"scenario": "local" | "gated" | "offsite" | "twofactor", "url": "http://127.0.0.1:PORT",
+request.json: {"scenario": "local" | "gated" | "offsite" | "twofactor" | "invite", "url": "http://127.0.0.1:PORT",
 "email", "password", "screenshots": "DIR", ...scenario fields}. Secrets come on stdin, never argv.
 Prints one JSON object with what the browser saw; exit 1 with the error on stderr if a step fails
 (a screenshot of the failing page is saved as `failure.png`).
@@ -359,6 +359,38 @@ class Flow:
         return {"secret": secret, "uri": uri, "recoveryCodes": recovery, "state": state, "wrongRefused": wrong_first,
                 "signedInWithCode": signed_in, "reusedRefused": not reused, "reusedError": reused_error,
                 "signedInWithRecoveryCode": with_recovery}
+
+    def invite(self) -> dict:
+        """The owner invites a member on the account page; the invitee opens the one-time link, sets a password, is signed
+        in as an operator; the link does not work twice."""
+        self.login()
+        self.go("/backups/account")
+        self.type("#invite-email", self.request["invitee"])
+        Select(self.find("#invite-role")).select_by_value("operator")
+        self.find("#invite-form button[type=submit]").click()
+        link = self.find("#new-invitation").text.strip()
+        waiting = [row.text for row in self.driver.find_elements(By.CSS_SELECTOR, "#invitations li")]
+        self.shot("invitation-created")
+        self.logout()
+        path = link[link.index("/backups/join"):]
+        self.go(path)
+        invited_as = self.find("#join-role").text
+        self.type("#password", self.request["inviteePassword"])
+        self.type("#confirm", self.request["inviteePassword"])
+        self.shot("join")
+        self.find("#join-form button[type=submit]").click()
+        self.wait.until(lambda d: d.current_url.rstrip("/").endswith("/backups"))
+        self.go("/backups/account")
+        role = self.find("#my-role").text
+        members = self.driver.execute_script(
+            "return [...document.querySelectorAll('#members tr[data-member]')].map(r => r.querySelector('td').textContent.trim())")
+        manage = bool(self.driver.find_elements(By.CSS_SELECTOR, "#invite-form"))
+        self.shot("member-account")
+        self.logout()
+        self.go(path)
+        reused = self.find("#join-error").text
+        return {"link": link, "waiting": waiting, "invitedAs": invited_as, "role": role, "members": members,
+                "memberCanInvite": manage, "reused": reused}
 
     def offsite(self) -> dict:
         r = self.request
