@@ -19,9 +19,12 @@ public struct TwoFactorEnrolment: Codable, Sendable {
     public let secret: String
     /// The `otpauth://totp/…` URI an authenticator app reads.
     public let uri: String
-    public init(secret: String, uri: String) {
+    /// The QR code of `uri`, an SVG document drawn by the hub.
+    public let qrSVG: String?
+    public init(secret: String, uri: String, qrSVG: String? = nil) {
         self.secret = secret
         self.uri = uri
+        self.qrSVG = qrSVG
     }
 }
 

@@ -334,6 +334,8 @@ class Flow:
         self.find("#two-factor-begin").click()
         secret = self.find("#totp-secret").text.strip()
         uri = self.find("#totp-uri").text.strip()
+        qr = self.driver.execute_script(
+            "const s = document.querySelector('#totp-qr svg'); return s ? s.getBoundingClientRect().width : 0")
         self.shot("two-factor-setup")
         code, used = self.totp(secret)
         self.type("#totp-code", code)
@@ -356,7 +358,7 @@ class Flow:
         reused_error = self.find("#login-error").text if not reused else ""
         with_recovery = self.login_with_code(recovery[0])
         self.shot("signed-in-with-recovery-code")
-        return {"secret": secret, "uri": uri, "recoveryCodes": recovery, "state": state, "wrongRefused": wrong_first,
+        return {"secret": secret, "uri": uri, "qrWidth": qr, "recoveryCodes": recovery, "state": state, "wrongRefused": wrong_first,
                 "signedInWithCode": signed_in, "reusedRefused": not reused, "reusedError": reused_error,
                 "signedInWithRecoveryCode": with_recovery}
 

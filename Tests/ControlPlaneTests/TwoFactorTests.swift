@@ -40,6 +40,45 @@ struct TwoFactorTests {
         #expect(TOTP.normalizedRecoveryCode(codes[0].uppercased().replacingOccurrences(of: "-", with: " ")) == codes[0])
     }
 
+    /// The QR encoder against an independent one (python-qrcode 8.2, level M, byte mode): for each of the eight masks
+    /// the SHA-256 of the module rows ("0"/"1", one line per row) matches, for a version 1 and a version 8 code
+    /// (four Reed–Solomon blocks of two lengths, version bits).
+    @Test func qrCodesMatchAnIndependentEncoder() throws {
+        let vectors: [(String, Int, [String])] = [
+            (
+                "HELLO hello", 1,
+                [
+                    "365d08b499dbd24f8a2f0964cac9f336", "333cc57ff9b2a7ac8ee828b09bfff61b", "90d016caca6c4882a6ba4046a195ea0f",
+                    "74624112e900ff7e844aa665060a41a6", "5282a23112449372995cd4b9fcb222ab", "35dbfcdd5bacf9441b61b6c620df2c95",
+                    "0771e3bbe5a3e61504cbff0a90044aa5", "5c45c32de8ec555b92acd35fa103d2f1",
+                ]
+            ),
+            (
+                "otpauth://totp/MZPanel%20Backups:ops@example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=MZPanel%20Backups&algorithm=SHA1&digits=6&period=30",
+                8,
+                [
+                    "6752c485ad663a89bfb47eaf7de8794a", "72a88f983001b62e7c8ce60239d85335", "2cd68da7d57f0d8e9f1d3155bc69ffbf",
+                    "ad6771aa293570de04cfe8373e6a7c01", "ffb7332f50cb315cd4b5d84572b10630", "0cd24b922e76c15742a40b43664fd567",
+                    "439aa002efafd3b3dd947da043be60e7", "9ef73ec942a8ca929530e815aa3d42ab",
+                ]
+            ),
+        ]
+        for (text, version, hashes) in vectors {
+            for (mask, expected) in hashes.enumerated() {
+                let code = try #require(QRCode(text, mask: mask))
+                #expect(code.version == version && code.size == version * 4 + 17)
+                let rows = code.modules.map { $0.map { $0 ? "1" : "0" }.joined() }.joined(separator: "\n")
+                #expect(Secrets.hash(rows).prefix(32) == expected, "\(text.prefix(12))… mask \(mask)")
+            }
+            let chosen = try #require(QRCode(text))
+            #expect(chosen.modules == QRCode(text, mask: chosen.mask)?.modules)
+            let svg = chosen.svg()
+            #expect(svg.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(chosen.size + 8) \(chosen.size + 8)\""))
+            #expect(svg.components(separatedBy: "h1v1h-1z").count - 1 == chosen.modules.joined().filter { $0 }.count)
+        }
+        #expect(QRCode(String(repeating: "x", count: 700)) == nil, "beyond version 20 at level M")
+    }
+
     static func login(_ client: any TestClientProtocol, _ email: String, _ password: String, code: String? = nil) async throws -> APIResponse {
         let codeField = code.map { #","code":"\#($0)""# } ?? ""
         return try await client.call(.post, "/api/v1/session", body: #"{"email":"\#(email)","password":"\#(password)"\#(codeField)}"#)

@@ -176,6 +176,7 @@ struct WebUIEndToEndTests {
         #expect(secret.count == 32, "a 160-bit base32 secret: \(seen)")
         #expect((seen["uri"] as? String)?.hasPrefix("otpauth://totp/MZPanel%20Backups:ops@example.com?secret=\(secret)") == true, "\(seen)")
         #expect((seen["recoveryCodes"] as? [String])?.count == 10, "\(seen)")
+        #expect((seen["qrWidth"] as? Double ?? Double(seen["qrWidth"] as? Int ?? 0)) > 100, "the QR code is drawn: \(seen)")
         #expect((seen["state"] as? String)?.hasPrefix("On") == true, "\(seen)")
         #expect(seen["wrongRefused"] as? Bool == true)
         #expect(seen["signedInWithCode"] as? Bool == true, "\(seen)")

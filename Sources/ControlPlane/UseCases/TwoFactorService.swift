@@ -25,7 +25,7 @@ struct TwoFactorService {
         let secret = TOTP.newSecret()
         try await hub.store.setPendingTwoFactor(userID: member.id, secret: secret)
         let uri = TOTP.uri(secret: secret, account: member.email)
-        return TwoFactorEnrolment(secret: secret, uri: uri)
+        return TwoFactorEnrolment(secret: secret, uri: uri, qrSVG: QRCode(uri)?.svg())
     }
 
     /// Turns two-factor sign-in on when `code` is the app's current code: answers the recovery codes (shown once).

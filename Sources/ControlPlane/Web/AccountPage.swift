@@ -43,6 +43,8 @@ struct AccountPage {
         /// A set-up in progress: the secret and the otpauth URI to put in the app.
         let enrolSecret: String?
         let enrolURI: String?
+        /// The QR code of `enrolURI`, SVG drawn here (no user text in it: only the module grid).
+        let enrolQR: String?
         /// The recovery codes, shown once when two-factor sign-in was turned on.
         let recoveryCodes: [String]
         let hasRecoveryCodes: Bool
@@ -273,7 +275,7 @@ struct AccountPage {
                 SessionRow(id: $0.id, started: TimeView($0.createdAt, now: now), expires: TimeView($0.expiresAt, now: now), current: $0.current)
             },
             twoFactorOn: twoFactor?.enabled ?? false, twoFactorRequired: twoFactor?.required ?? false,
-            recoveryLeft: twoFactor?.recoveryCodesLeft ?? 0, enrolSecret: enrolment?.secret, enrolURI: enrolment?.uri,
+            recoveryLeft: twoFactor?.recoveryCodesLeft ?? 0, enrolSecret: enrolment?.secret, enrolURI: enrolment?.uri, enrolQR: enrolment?.qrSVG,
             recoveryCodes: recovery?.recoveryCodes ?? [], hasRecoveryCodes: recovery != nil, twoFactorError: twoFactorError)
     }
 }
