@@ -33,7 +33,7 @@ struct TwoFactorRoutes {
     func member(_ context: HubRequestContext) async throws -> User {
         let accountID = try context.accountID()
         guard let id = context.caller?.userID, let user = try await hub.store.user(id: id), user.accountID == accountID else {
-            throw APIError(.conflict, code: "conflict", "this API token belongs to no member; make one as a member (mzpanel tokens create)")
+            throw APIError(.forbidden, code: "no_member", "this API token belongs to no member; make one as a member (mzpanel tokens create)")
         }
         return user
     }
