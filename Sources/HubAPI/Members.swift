@@ -44,7 +44,7 @@ public struct MemberList: Codable, Sendable {
     }
 }
 
-/// `POST /api/v1/members/invitations`: who to invite and with which role.
+/// `POST /api/v1/invitations`: who to invite and with which role.
 public struct InvitationRequest: Codable, Sendable {
     public let email: String
     public let role: MemberRole

@@ -94,7 +94,7 @@ struct AccountWorld: Sendable {
         let members = try await client.call(.get, "/api/v1/members", token: token)
         try #require(members.status == .ok, "\(members)")
         let invitation = try await client.call(
-            .post, "/api/v1/members/invitations", token: token, body: #"{"email":"\#(prefix)-invitee@example.com","role":"viewer"}"#)
+            .post, "/api/v1/invitations", token: token, body: #"{"email":"\#(prefix)-invitee@example.com","role":"viewer"}"#)
         try #require(invitation.status == .created, "\(invitation)")
         let login = try await client.call(
             .post, "/api/v1/session", body: #"{"email":"\#(account.email)","password":"\#(account.password)"}"#)

@@ -26,7 +26,7 @@ struct APIRoleTests {
     /// member an admin-scope token (made directly, so the matrix tests roles and not scopes).
     static func member(_ hub: TestHub, _ client: any TestClientProtocol, owner: TestAccount, email: String, role: MemberRole) async throws -> Member {
         let invited = try await client.call(
-            .post, "/api/v1/members/invitations", token: owner.token, body: #"{"email":"\#(email)","role":"\#(role.rawValue)"}"#)
+            .post, "/api/v1/invitations", token: owner.token, body: #"{"email":"\#(email)","role":"\#(role.rawValue)"}"#)
         try #require(invited.status == .created, "\(invited)")
         let url = try #require(invited.json["url"].string)
         #expect(url.contains("/backups/join?invitation=mzi_"), "\(url)")
@@ -65,7 +65,7 @@ struct APIRoleTests {
         "GET /api/v1/snapshots/{snapshot}/tree": .browse, "GET /api/v1/snapshots/{snapshot}/download": .download,
         "GET /api/v1/tokens": .ownCredentials, "POST /api/v1/tokens": .ownCredentials, "DELETE /api/v1/tokens/{token}": .ownCredentials,
         "GET /api/v1/sessions": .ownCredentials, "DELETE /api/v1/sessions/{session}": .ownCredentials,
-        "POST /api/v1/members/invitations": .manageMembers, "DELETE /api/v1/members/invitations/{invitation}": .manageMembers,
+        "POST /api/v1/invitations": .manageMembers, "DELETE /api/v1/invitations/{invitation}": .manageMembers,
         "PATCH /api/v1/members/{member}": .manageMembers, "DELETE /api/v1/members/{member}": .manageMembers,
         "POST /api/v1/account/two-factor": .ownCredentials, "POST /api/v1/account/two-factor/confirm": .ownCredentials,
         "POST /api/v1/account/two-factor/disable": .ownCredentials, "PUT /api/v1/account/two-factor-policy": .manageMembers,
@@ -75,7 +75,7 @@ struct APIRoleTests {
 
     /// Deletions go last, the dependent resources first, so each route still finds its resources.
     static let deletionOrder = [
-        "DELETE /api/v1/tokens/{token}", "DELETE /api/v1/sessions/{session}", "DELETE /api/v1/members/invitations/{invitation}",
+        "DELETE /api/v1/tokens/{token}", "DELETE /api/v1/sessions/{session}", "DELETE /api/v1/invitations/{invitation}",
         "DELETE /api/v1/members/{member}", "DELETE /api/v1/notifications/channels/{channel}",
         "DELETE /api/v1/servers/{server}/enrollment-tokens/{token}", "DELETE /api/v1/servers/{server}/certificate",
         "DELETE /api/v1/destinations/{destination}/envelopes/{server}", "DELETE /api/v1/jobs/{job}",
@@ -273,18 +273,18 @@ struct APIRoleTests {
                 try await client.call(.patch, "/api/v1/members/second@example.com", token: second.token, body: #"{"role":"admin"}"#), .conflict,
                 field: "role")
             expectError(
-                try await client.call(.post, "/api/v1/members/invitations", token: owner.token, body: #"{"email":"x@example.com","role":"viewer"}"#),
+                try await client.call(.post, "/api/v1/invitations", token: owner.token, body: #"{"email":"x@example.com","role":"viewer"}"#),
                 .forbidden, code: "forbidden_role")
             // Invitations: one email, one member on the hub; a bad role is refused; a link works once.
             expectError(
                 try await client.call(
-                    .post, "/api/v1/members/invitations", token: second.token, body: #"{"email":"owner@example.com","role":"viewer"}"#), .conflict,
+                    .post, "/api/v1/invitations", token: second.token, body: #"{"email":"owner@example.com","role":"viewer"}"#), .conflict,
                 field: "email")
             expectError(
-                try await client.call(.post, "/api/v1/members/invitations", token: second.token, body: #"{"email":"y@example.com","role":"root"}"#),
+                try await client.call(.post, "/api/v1/invitations", token: second.token, body: #"{"email":"y@example.com","role":"root"}"#),
                 .badRequest)
             let invited = try await client.call(
-                .post, "/api/v1/members/invitations", token: second.token, body: #"{"email":"z@example.com","role":"operator"}"#)
+                .post, "/api/v1/invitations", token: second.token, body: #"{"email":"z@example.com","role":"operator"}"#)
             let secret = String(try #require(invited.json["url"].string?.split(separator: "=").last))
             _ = try await MemberService(hub: hub.services).accept(secret: secret, password: "another long password")
             await #expect(throws: DomainError.self) {
@@ -298,7 +298,7 @@ struct APIRoleTests {
         try await withTestHub { hub, client in
             let owner = try await hub.account("owner@example.com")
             let invited = try await client.call(
-                .post, "/api/v1/members/invitations", token: owner.token, body: #"{"email":"web@example.com","role":"operator"}"#)
+                .post, "/api/v1/invitations", token: owner.token, body: #"{"email":"web@example.com","role":"operator"}"#)
             let url = try #require(invited.json["url"].string)
             let path = String(url[try #require(url.range(of: "/backups/join")).lowerBound...])
             let page = try await client.call(.get, path)

@@ -14,10 +14,10 @@ struct MemberRoutes {
             .get, "/api/v1/members", summary: "List the account's members (and, for owners, the invitations waiting)", tag: "account",
             response: "MemberList", list)
         api.on(
-            .post, "/api/v1/members/invitations", summary: "Invite a member; the one-time link is in this response only (owners)",
+            .post, "/api/v1/invitations", summary: "Invite a member; the one-time link is in this response only (owners)",
             tag: "account", scope: .admin, body: "InvitationRequest", response: "InvitationCreated", status: 201, invite)
         api.on(
-            .delete, "/api/v1/members/invitations/{invitation}", summary: "Withdraw an invitation (owners)", tag: "account", scope: .admin,
+            .delete, "/api/v1/invitations/{invitation}", summary: "Withdraw an invitation (owners)", tag: "account", scope: .admin,
             response: "Deleted", withdraw)
         api.on(
             .patch, "/api/v1/members/{member}", summary: "Change a member's role (owners; the last owner cannot be demoted)", tag: "account",

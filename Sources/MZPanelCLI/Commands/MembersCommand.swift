@@ -42,7 +42,7 @@ struct MembersCommand: AsyncParsableCommand {
         func run() async throws {
             let parsed: MemberRole
             do throws(DomainError) { parsed = try MemberRole.parse(role) } catch { throw CLIError("--role: \(error.message)") }
-            let data = try await options.client().raw("POST", "/api/v1/members/invitations", body: InvitationRequest(email: email, role: parsed))
+            let data = try await options.client().raw("POST", "/api/v1/invitations", body: InvitationRequest(email: email, role: parsed))
             if options.json { return Output.json(data) }
             let created = try HubDecoding.decode(InvitationCreated.self, data)
             print("Invited \(created.invitation.email) as \(created.invitation.role.rawValue) (\(created.invitation.id)).")
@@ -88,7 +88,7 @@ struct MembersCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
 
         func run() async throws {
-            let data = try await options.client().raw("DELETE", "/api/v1/members/invitations/\(invitation.pathSegment)")
+            let data = try await options.client().raw("DELETE", "/api/v1/invitations/\(invitation.pathSegment)")
             if options.json { return Output.json(data) }
             print("Withdrew invitation \(invitation); its link no longer works.")
         }
