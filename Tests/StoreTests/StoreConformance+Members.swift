@@ -28,7 +28,7 @@ struct MemberConformanceTests {
             try await store.createInvitation(invitation, hash: "invite-hash")
             #expect(try await store.invitations(accountID: account.id).map(\.id) == [invitation.id])
             #expect(try await store.invitation(hash: "invite-hash", now: seed.now.addingTimeInterval(Invitation.lifetime + 1)) == nil)
-            let blank = User(id: ResourceID.make(.user), accountID: "", email: "", passwordHash: "y", createdAt: seed.now)
+            let blank = User(id: ResourceID.make(.user), accountID: "", email: "", passwordHash: "y", createdAt: seed.now.addingTimeInterval(1))
             let member = try #require(try await store.acceptInvitation(hash: "invite-hash", user: blank, now: seed.now))
             #expect(member.accountID == account.id && member.email == "ops@team.example" && member.role == .operator)
             #expect(try await store.acceptInvitation(hash: "invite-hash", user: blank, now: seed.now) == nil)
