@@ -15,20 +15,26 @@ public struct Account: Sendable, Codable, Equatable {
     }
 }
 
-/// A person who logs in to an account with an email and a password (stored as a bcrypt hash).
+/// A person who logs in to an account with an email and a password (stored as a bcrypt hash): a
+/// member of the account, with a role. An email belongs to one member on the whole hub.
 public struct User: Sendable, Codable, Equatable {
     public var id: String
     public var accountID: String
     public var email: String
     public var passwordHash: String
     public var createdAt: Date
+    /// What the member may do (`RolePermissions.table`); an account's first person is its owner.
+    public var role: MemberRole
+    /// Whether the member signs in with a TOTP code besides the password.
+    public var twoFactor: Bool = false
 
-    public init(id: String, accountID: String, email: String, passwordHash: String, createdAt: Date) {
+    public init(id: String, accountID: String, email: String, passwordHash: String, createdAt: Date, role: MemberRole = .owner) {
         self.id = id
         self.accountID = accountID
         self.email = email
         self.passwordHash = passwordHash
         self.createdAt = createdAt
+        self.role = role
     }
 
     /// Lower-cases and checks an email address's shape.
@@ -69,11 +75,14 @@ public struct APIToken: Sendable, Codable, Equatable {
     /// The last request made with it, to the minute (the hub records a use at most once a minute).
     public var lastUsedAt: Date?
     public var revokedAt: Date?
+    /// The member the token belongs to: it acts with at most that member's role, and ends when the member is removed.
+    public var userID: String?
 
     public init(
         id: String, accountID: String, name: String, prefix: String, scope: TokenScope, createdAt: Date, expiresAt: Date? = nil,
-        lastUsedAt: Date? = nil, revokedAt: Date? = nil
+        lastUsedAt: Date? = nil, revokedAt: Date? = nil, userID: String? = nil
     ) {
+        self.userID = userID
         self.id = id
         self.accountID = accountID
         self.name = name

@@ -13,6 +13,8 @@ public struct DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         /// Another machine (a server's agent) did not answer in time.
         case timeout = "timeout"
         case unauthorized = "unauthorized"
+        /// The caller's role does not include what was asked (`RolePermissions.table`).
+        case forbidden = "forbidden"
     }
 
     public let code: Code

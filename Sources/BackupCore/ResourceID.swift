@@ -21,6 +21,8 @@ public enum ResourceKind: String, Sendable, CaseIterable {
     case download = "dwn"
     /// An agent's report about a run (outbox events; the hub applies each id once per server).
     case event = "evt"
+    /// An invitation to join an account as a member.
+    case invitation = "inv"
 
     /// The resource's name in messages ("server", "destination"…).
     public var noun: String {
@@ -41,6 +43,7 @@ public enum ResourceKind: String, Sendable, CaseIterable {
         case .delivery: "notification delivery"
         case .download: "download"
         case .event: "agent event"
+        case .invitation: "invitation"
         }
     }
 }

@@ -40,6 +40,14 @@ extension RestorePlan {
     /// Whether carrying this plan out on `serverID` needs the account's signature when the account
     /// has a signing key: it replaces data, or it puts one server's data on another. A dry run
     /// writes nothing; a restore of new files onto the same server replaces nothing.
+    /// Whether the restore may write over existing data: with overwrite, a whole stack, files to their
+    /// original paths (no target) or a database into its own name. A dry run writes nothing. Members who
+    /// may only restore to a new location (operators) are refused these.
+    public var writesInPlace: Bool {
+        guard !dryRun else { return false }
+        return overwrite || stack != nil || (files && target == nil) || databases.contains { $0.into == nil || $0.into == $0.name }
+    }
+
     public func needsSignature(onto serverID: String) -> Bool {
         !dryRun && (overwrite || serverID != sourceServerID)
     }

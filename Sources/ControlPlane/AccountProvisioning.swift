@@ -35,21 +35,21 @@ public struct AccountProvisioning: Sendable {
         if user == nil, try await store.user(email: email) != nil {
             throw DomainError.conflict("email", "an account with the email \(email) already exists")
         }
-        try await store.createAccount(
-            account, user: user ?? User(id: ResourceID.make(.user), accountID: account.id, email: email, passwordHash: "!", createdAt: now))
-        let secret = try await issueAPIToken(accountID: account.id, name: "created with the account", scope: .admin).secret
+        let owner = user ?? User(id: ResourceID.make(.user), accountID: account.id, email: email, passwordHash: "!", createdAt: now)
+        try await store.createAccount(account, user: owner)
+        let secret = try await issueAPIToken(accountID: account.id, userID: owner.id, name: "created with the account", scope: .admin).secret
         return Created(account: account, email: email, apiToken: secret)
     }
 
     /// Issues an API token; the secret is returned once and stored only as a hash.
-    public func issueAPIToken(accountID: String, name: String, scope: TokenScope, lifetime: TimeInterval? = nil) async throws -> (
+    public func issueAPIToken(accountID: String, userID: String?, name: String, scope: TokenScope, lifetime: TimeInterval? = nil) async throws -> (
         token: APIToken, secret: String
     ) {
         let secret = Secrets.make(prefix: Secrets.apiTokenPrefix)
         let now = clock.now()
         let token = APIToken(
             id: ResourceID.make(.apiToken), accountID: accountID, name: name, prefix: String(secret.prefix(10)), scope: scope, createdAt: now,
-            expiresAt: lifetime.map { now.addingTimeInterval($0) })
+            expiresAt: lifetime.map { now.addingTimeInterval($0) }, userID: userID)
         try await store.createAPIToken(token, hash: Secrets.hash(secret))
         return (token, secret)
     }

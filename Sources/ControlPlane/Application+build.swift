@@ -20,6 +20,8 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
     router.add(middleware: AuditMiddleware(hub: hub, table: actions))
     var api = APIRouter(router: router)
     AccountRoutes(hub: hub).register(on: &api)
+    MemberRoutes(hub: hub).register(on: &api)
+    TwoFactorRoutes(hub: hub).register(on: &api)
     ServerRoutes(hub: hub).register(on: &api)
     DestinationRoutes(hub: hub).register(on: &api)
     VaultRoutes(hub: hub).register(on: &api)

@@ -5,9 +5,12 @@ import Foundation
 public struct LoginRequest: Codable, Sendable {
     public let email: String
     public let password: String
-    public init(email: String, password: String) {
+    /// The authenticator app's code (or a recovery code) when the member has two-factor sign-in on.
+    public let code: String?
+    public init(email: String, password: String, code: String? = nil) {
         self.email = email
         self.password = password
+        self.code = code
     }
 }
 

@@ -31,6 +31,38 @@ public protocol AccountStore: Sendable {
     /// The unexpired session with this hash.
     func session(hash: String, now: Date) async throws -> WebSession?
     func deleteSession(hash: String) async throws
+    /// The account's members, oldest first.
+    func members(accountID: String) async throws -> [User]
+    /// Changes a member's role; nil when there is no such member. Throws a conflict when it would leave the account without an owner.
+    func setMemberRole(accountID: String, userID: String, role: MemberRole) async throws -> User?
+    /// Removes a member, ends their sessions and revokes their API tokens in one transaction; false when there is no such member.
+    /// Throws a conflict when the member is the account's last owner.
+    func removeMember(accountID: String, userID: String, at: Date) async throws -> Bool
+    /// The account's browser sessions (unexpired) of one member, or of all members when `userID` is nil.
+    func sessions(accountID: String, userID: String?, now: Date) async throws -> [WebSession]
+    /// Ends one session of the account (of one member when `userID` is given); false when there is none.
+    func deleteSession(accountID: String, id: String, userID: String?) async throws -> Bool
+    func createInvitation(_ invitation: Invitation, hash: String) async throws
+    /// The account's invitations not yet accepted, newest first.
+    func invitations(accountID: String) async throws -> [Invitation]
+    /// The unaccepted, unexpired invitation with this hash.
+    func invitation(hash: String, now: Date) async throws -> Invitation?
+    /// Accepts the invitation with this hash: creates `user` (with the invitation's account, email and role) once.
+    /// Nil when the invitation is used, expired or unknown; a conflict when the email became a member meanwhile.
+    func acceptInvitation(hash: String, user: User, now: Date) async throws -> User?
+    func deleteInvitation(accountID: String, id: String) async throws -> Bool
+    /// A member's two-factor settings.
+    func twoFactor(userID: String) async throws -> TwoFactorState
+    /// Keeps a secret being set up (nil: forget it) until the member confirms a code.
+    func setPendingTwoFactor(userID: String, secret: String?) async throws
+    /// Turns two-factor sign-in on with `secret`, the step of the confirming code and the recovery codes' hashes; nil secret turns it off.
+    func setTwoFactor(userID: String, secret: String?, step: Int64?, recoveryHashes: [String]) async throws
+    /// Records `step` as used when it is newer than the last one used; false when it is not (a code works once).
+    func useTwoFactorStep(userID: String, step: Int64) async throws -> Bool
+    /// Removes one recovery code's hash; false when the member has no such code.
+    func useRecoveryCode(userID: String, hash: String) async throws -> Bool
+    func twoFactorRequired(accountID: String) async throws -> Bool
+    func setTwoFactorRequired(accountID: String, required: Bool) async throws
 }
 
 /// Servers and their enrollment tokens.

@@ -288,6 +288,34 @@ enum Migrations {
                 "ALTER TABLE jobs ADD COLUMN proven_at BIGINT",
             ]
         ),
+        (
+            17,
+            [
+                // Teams (issue 19): each user is a member with a role; the person an account had is its owner.
+                "ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'owner'",
+                // API tokens belong to a member (the account's first member for tokens made before members).
+                "ALTER TABLE api_tokens ADD COLUMN user_id TEXT",
+                """
+                UPDATE api_tokens SET user_id = (SELECT u.id FROM users u WHERE u.account_id = api_tokens.account_id
+                  ORDER BY u.created_at, u.id LIMIT 1)
+                """,
+                "CREATE INDEX api_tokens_user ON api_tokens (user_id)",
+                "CREATE INDEX web_sessions_user ON web_sessions (user_id)",
+                """
+                CREATE TABLE invitations (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                  email TEXT NOT NULL, role TEXT NOT NULL, invited_by TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
+                  created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, accepted_at BIGINT)
+                """,
+                "CREATE INDEX invitations_account ON invitations (account_id, created_at)",
+                // Two-factor sign-in: the TOTP secret (base32; the hub must know it to check codes), one being set up,
+                // the last step used (a code works once), the recovery codes' SHA-256 hashes (JSON), and the owner's policy.
+                "ALTER TABLE users ADD COLUMN totp_secret TEXT",
+                "ALTER TABLE users ADD COLUMN totp_pending TEXT",
+                "ALTER TABLE users ADD COLUMN totp_last_step BIGINT",
+                "ALTER TABLE users ADD COLUMN recovery_codes TEXT",
+                "ALTER TABLE accounts ADD COLUMN require_two_factor INTEGER NOT NULL DEFAULT 0",
+            ]
+        ),
     ]
 
     /// Applies the steps not yet recorded; safe to call on every start.

@@ -17,8 +17,9 @@ extension SQLHubStore {
             if let user {
                 try await db.raw(
                     """
-                    INSERT INTO users (id, account_id, email, password_hash, created_at)
-                    VALUES (\(bind: user.id), \(bind: user.accountID), \(bind: user.email), \(bind: user.passwordHash), \(bind: user.createdAt.millisecondsSince1970))
+                    INSERT INTO users (id, account_id, email, password_hash, created_at, role)
+                    VALUES (\(bind: user.id), \(bind: user.accountID), \(bind: user.email), \(bind: user.passwordHash), \(bind: user.createdAt.millisecondsSince1970),
+                            \(bind: user.role.rawValue))
                     """
                 ).run()
             }
@@ -41,21 +42,13 @@ extension SQLHubStore {
 
     public func user(id: String) async throws -> User? {
         try await read { db in
-            try await db.raw("SELECT * FROM users WHERE id = \(bind: id)").first().map { row in
-                User(
-                    id: try row.text("id"), accountID: try row.text("account_id"), email: try row.text("email"),
-                    passwordHash: try row.text("password_hash"), createdAt: try row.date("created_at"))
-            }
+            try await db.raw("SELECT * FROM users WHERE id = \(bind: id)").first().map(Self.user)
         }
     }
 
     public func user(email: String) async throws -> User? {
         try await read { db in
-            try await db.raw("SELECT * FROM users WHERE email = \(bind: email)").first().map { row in
-                User(
-                    id: try row.text("id"), accountID: try row.text("account_id"), email: try row.text("email"),
-                    passwordHash: try row.text("password_hash"), createdAt: try row.date("created_at"))
-            }
+            try await db.raw("SELECT * FROM users WHERE email = \(bind: email)").first().map(Self.user)
         }
     }
 
@@ -63,9 +56,10 @@ extension SQLHubStore {
         try await write { db in
             try await db.raw(
                 """
-                INSERT INTO api_tokens (id, account_id, name, prefix, token_hash, created_at, scope, expires_at)
+                INSERT INTO api_tokens (id, account_id, name, prefix, token_hash, created_at, scope, expires_at, user_id)
                 VALUES (\(bind: token.id), \(bind: token.accountID), \(bind: token.name), \(bind: token.prefix), \(bind: hash),
-                        \(bind: token.createdAt.millisecondsSince1970), \(bind: token.scope.rawValue), \(bind: token.expiresAt?.millisecondsSince1970))
+                        \(bind: token.createdAt.millisecondsSince1970), \(bind: token.scope.rawValue), \(bind: token.expiresAt?.millisecondsSince1970),
+                        \(bind: token.userID))
                 """
             ).run()
         }
@@ -138,6 +132,15 @@ extension SQLHubStore {
         return APIToken(
             id: try row.text("id"), accountID: try row.text("account_id"), name: try row.text("name"), prefix: try row.text("prefix"),
             scope: scope, createdAt: try row.date("created_at"), expiresAt: try row.optionalDate("expires_at"),
-            lastUsedAt: try row.optionalDate("last_used_at"), revokedAt: try row.optionalDate("revoked_at"))
+            lastUsedAt: try row.optionalDate("last_used_at"), revokedAt: try row.optionalDate("revoked_at"), userID: try row.optionalText("user_id"))
+    }
+
+    static func user(_ row: any SQLRow) throws -> User {
+        guard let role = MemberRole(rawValue: try row.text("role")) else { throw StoreError.corrupt("users.role holds an unknown role") }
+        var user = User(
+            id: try row.text("id"), accountID: try row.text("account_id"), email: try row.text("email"),
+            passwordHash: try row.text("password_hash"), createdAt: try row.date("created_at"), role: role)
+        user.twoFactor = try row.optionalText("totp_secret") != nil
+        return user
     }
 }

@@ -5,7 +5,7 @@ and check the results on their side.
 
     python3 Tests/Browser/ui_flow.py < request.json
 
-request.json: {"scenario": "local" | "gated" | "offsite", "url": "http://127.0.0.1:PORT",
+request.json: {"scenario": "local" | "gated" | "offsite" | "twofactor" | "invite", "url": "http://127.0.0.1:PORT",
 "email", "password", "screenshots": "DIR", ...scenario fields}. Secrets come on stdin, never argv.
 Prints one JSON object with what the browser saw; exit 1 with the error on stderr if a step fails
 (a screenshot of the failing page is saved as `failure.png`).
@@ -290,6 +290,109 @@ class Flow:
         deliveries = [row.text for row in self.driver.find_elements(By.CSS_SELECTOR, "table[data-deliveries] tbody tr")]
         self.shot("alerts-tested")
         return {"secret": secret, "channels": channels, "deliveries": deliveries}
+
+    # Two-factor sign-in ------------------------------------------------------------------
+
+    @staticmethod
+    def totp(secret: str, at: float | None = None) -> tuple[str, int]:
+        """RFC 6238 (HMAC-SHA1, 30 s, 6 digits), computed here as an authenticator app would: (code, step)."""
+        import base64
+        import hashlib
+        import hmac
+        import struct
+        key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+        step = int((time.time() if at is None else at) // 30)
+        mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+        offset = mac[-1] & 0x0F
+        value = (struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000
+        return f"{value:06d}", step
+
+    def login_with_code(self, code: str) -> bool:
+        """Logs in with email and password; when the page asks for the code, types the password again with `code`."""
+        self.go("/backups/login")
+        self.type("#email", self.request["email"])
+        self.type("#password", self.request["password"])
+        self.find("#login-form button[type=submit]").click()
+        self.find("#code")  # the form asks for the code
+        self.shot("login-asks-code")
+        self.type("#password", self.request["password"])
+        self.type("#code", code)
+        self.find("#login-form button[type=submit]").click()
+        self.wait.until(lambda d: d.current_url.rstrip("/").endswith("/backups") or d.find_elements(By.CSS_SELECTOR, "#login-error"))
+        return self.driver.current_url.rstrip("/").endswith("/backups")
+
+    def logout(self) -> None:
+        self.go("/backups/account")
+        self.find("form[action='/backups/logout'] button").click()
+        self.wait_path("/backups/login")
+
+    def twofactor(self) -> dict:
+        """Enrols TOTP on the account page (secret read from the page, code computed here), then signs in with a code
+        (waiting for a fresh 30-second step: a code works once) and with a recovery code."""
+        self.login()
+        self.go("/backups/account")
+        self.find("#two-factor-begin").click()
+        secret = self.find("#totp-secret").text.strip()
+        uri = self.find("#totp-uri").text.strip()
+        qr = self.driver.execute_script(
+            "const s = document.querySelector('#totp-qr svg'); return s ? s.getBoundingClientRect().width : 0")
+        self.shot("two-factor-setup")
+        code, used = self.totp(secret)
+        self.type("#totp-code", code)
+        self.find("#two-factor-confirm button[type=submit]").click()
+        recovery = [line.strip() for line in self.find("#recovery-codes").text.splitlines() if line.strip()]
+        state = self.find("#two-factor-state").text if self.driver.find_elements(By.CSS_SELECTOR, "#two-factor-state") else ""
+        self.shot("two-factor-on")
+        self.go("/backups/account")
+        state = self.find("#two-factor-state").text
+        self.logout()
+        # The confirming code is spent: sign in with the next step's code.
+        while self.totp(secret)[1] <= used:
+            time.sleep(1)
+        fresh, _ = self.totp(secret)
+        wrong_first = not self.login_with_code("000000") if fresh != "000000" else True
+        signed_in = self.login_with_code(fresh)
+        self.shot("signed-in-with-code")
+        self.logout()
+        reused = self.login_with_code(fresh)
+        reused_error = self.find("#login-error").text if not reused else ""
+        with_recovery = self.login_with_code(recovery[0])
+        self.shot("signed-in-with-recovery-code")
+        return {"secret": secret, "uri": uri, "qrWidth": qr, "recoveryCodes": recovery, "state": state, "wrongRefused": wrong_first,
+                "signedInWithCode": signed_in, "reusedRefused": not reused, "reusedError": reused_error,
+                "signedInWithRecoveryCode": with_recovery}
+
+    def invite(self) -> dict:
+        """The owner invites a member on the account page; the invitee opens the one-time link, sets a password, is signed
+        in as an operator; the link does not work twice."""
+        self.login()
+        self.go("/backups/account")
+        self.type("#invite-email", self.request["invitee"])
+        Select(self.find("#invite-role")).select_by_value("operator")
+        self.find("#invite-form button[type=submit]").click()
+        link = self.find("#new-invitation").text.strip()
+        waiting = [row.text for row in self.driver.find_elements(By.CSS_SELECTOR, "#invitations li")]
+        self.shot("invitation-created")
+        self.logout()
+        path = link[link.index("/backups/join"):]
+        self.go(path)
+        invited_as = self.find("#join-role").text
+        self.type("#password", self.request["inviteePassword"])
+        self.type("#confirm", self.request["inviteePassword"])
+        self.shot("join")
+        self.find("#join-form button[type=submit]").click()
+        self.wait.until(lambda d: d.current_url.rstrip("/").endswith("/backups"))
+        self.go("/backups/account")
+        role = self.find("#my-role").text
+        members = self.driver.execute_script(
+            "return [...document.querySelectorAll('#members tr[data-member]')].map(r => r.querySelector('td').textContent.trim())")
+        manage = bool(self.driver.find_elements(By.CSS_SELECTOR, "#invite-form"))
+        self.shot("member-account")
+        self.logout()
+        self.go(path)
+        reused = self.find("#join-error").text
+        return {"link": link, "waiting": waiting, "invitedAs": invited_as, "role": role, "members": members,
+                "memberCanInvite": manage, "reused": reused}
 
     def offsite(self) -> dict:
         r = self.request

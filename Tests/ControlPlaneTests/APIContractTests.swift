@@ -17,6 +17,11 @@ struct APIContractTests {
             ("LoginRequest", LoginRequest.self), ("LoginResponse", LoginResponse.self), ("Account", Account.self),
             ("AccountView", AccountView.self), ("APIToken", APIToken.self), ("TokenList", TokenList.self),
             ("TokenRequest", TokenRequest.self), ("TokenCreated", TokenCreated.self),
+            ("MemberView", MemberView.self), ("InvitationView", InvitationView.self), ("MemberList", MemberList.self),
+            ("InvitationRequest", InvitationRequest.self), ("InvitationCreated", InvitationCreated.self), ("MemberUpdate", MemberUpdate.self),
+            ("SessionView", SessionView.self), ("SessionList", SessionList.self),
+            ("TwoFactorStatus", TwoFactorStatus.self), ("TwoFactorEnrolment", TwoFactorEnrolment.self), ("TwoFactorCode", TwoFactorCode.self),
+            ("TwoFactorEnabled", TwoFactorEnabled.self), ("TwoFactorPolicy", TwoFactorPolicy.self),
             ("Server", Server.self), ("ServerView", ServerView.self), ("ServerList", ServerList.self), ("ServerRequest", ServerRequest.self),
             ("ServerUpdate", ServerUpdate.self), ("ServerCreated", ServerCreated.self), ("ServerDeleted", ServerDeleted.self),
             ("CertificateRequest", CertificateRequest.self), ("CertificateRevoked", CertificateRevoked.self),
@@ -216,6 +221,7 @@ struct SchemaCheck {
 }
 
 extension RunStatus: ProbeableEnum {}
+extension MemberRole: ProbeableEnum {}
 extension RunTrigger: ProbeableEnum {}
 extension CopyStatus: ProbeableEnum {}
 extension ManifestState: ProbeableEnum {}

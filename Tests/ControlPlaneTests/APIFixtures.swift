@@ -21,6 +21,10 @@ struct AccountWorld: Sendable {
     let agentCredential: String?
     let commandID: String?
     let channelID: String, channelName: String
+    /// The account's owner (its first member), an invitation waiting, and a browser session of the owner.
+    let memberID: String
+    let invitationID: String
+    let sessionID: String
 
     static func build(_ hub: TestHub, _ client: any TestClientProtocol, account: TestAccount, prefix: String) async throws -> AccountWorld {
         let token = account.token
@@ -87,20 +91,31 @@ struct AccountWorld: Sendable {
             .post, "/api/v1/notifications/channels", token: token,
             body: #"{"name":"\#(prefix)-hook","url":"https://hooks.example.com/\#(prefix)"}"#)
         try #require(channel.status == .created, "\(channel)")
+        let members = try await client.call(.get, "/api/v1/members", token: token)
+        try #require(members.status == .ok, "\(members)")
+        let invitation = try await client.call(
+            .post, "/api/v1/invitations", token: token, body: #"{"email":"\#(prefix)-invitee@example.com","role":"viewer"}"#)
+        try #require(invitation.status == .created, "\(invitation)")
+        let login = try await client.call(
+            .post, "/api/v1/session", body: #"{"email":"\#(account.email)","password":"\#(account.password)"}"#)
+        try #require(login.status == .created, "\(login)")
+        let sessions = try await hub.store.sessions(accountID: account.id, userID: nil, now: hub.clock.now())
         return AccountWorld(
             account: account, serverID: serverID, serverName: "\(prefix)-web",
             enrollmentTokenID: try #require(enrollment.json["enrollmentToken"]["id"].string),
             destinationID: destinationID, destinationName: "\(prefix)-nas", jobID: jobID, jobName: "\(prefix)-site",
             apiTokenID: try #require(apiToken.json["token"]["id"].string), apiTokenSecret: try #require(apiToken.json["secret"].string),
             runID: run.id, snapshotID: snapshot.id, agentCredential: agentCredential, commandID: commandID,
-            channelID: try #require(channel.json["channel"]["id"].string), channelName: "\(prefix)-hook"
+            channelID: try #require(channel.json["channel"]["id"].string), channelName: "\(prefix)-hook",
+            memberID: try #require(members.json["members"][0]["id"].string),
+            invitationID: try #require(invitation.json["invitation"]["id"].string), sessionID: try #require(sessions.first?.id)
         )
     }
 
     /// Every id and name of this world: none may appear in another account's answers.
     var identifiers: [String] {
         [serverID, serverName, enrollmentTokenID, destinationID, destinationName, jobID, jobName, apiTokenID, runID, snapshotID, account.id]
-            + [commandID].compactMap { $0 }
+            + [commandID].compactMap { $0 } + [memberID, invitationID, sessionID]
     }
 
     /// What the owner sees of everything, to compare before and after another account's attempts.
@@ -110,7 +125,7 @@ struct AccountWorld: Sendable {
             "/api/v1/servers/\(serverID)", "/api/v1/servers/\(serverID)/enrollment-tokens", "/api/v1/destinations/\(destinationID)",
             "/api/v1/destinations/\(destinationID)/envelopes", "/api/v1/destinations/\(destinationID)/envelopes/\(serverID)",
             "/api/v1/jobs/\(jobID)", "/api/v1/runs/\(runID)", "/api/v1/snapshots/\(snapshotID)", "/api/v1/servers", "/api/v1/destinations",
-            "/api/v1/jobs", "/api/v1/runs", "/api/v1/snapshots", "/api/v1/fleet", "/api/v1/account",
+            "/api/v1/jobs", "/api/v1/runs", "/api/v1/snapshots", "/api/v1/fleet", "/api/v1/account", "/api/v1/members", "/api/v1/sessions",
         ] {
             let response = try await client.call(.get, path, token: account.token)
             #expect(response.status == .ok, "\(path): \(response)")

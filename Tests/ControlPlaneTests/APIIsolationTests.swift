@@ -27,6 +27,9 @@ struct APIIsolationTests {
         case channel = "channels"
         case listing = "listings"
         case download = "downloads"
+        case member = "members"
+        case invitation = "invitations"
+        case session = "sessions"
 
         func value(in world: AccountWorld, byName: Bool) -> String? {
             switch self {
@@ -41,6 +44,9 @@ struct APIIsolationTests {
             case .snapshot, .listing: world.snapshotID
             // Downloads live only while a browser waits (DownloadRelayTests checks their owner).
             case .download: ResourceID.make(.download)
+            case .member: byName ? world.account.email : world.memberID
+            case .invitation: world.invitationID
+            case .session: world.sessionID
             }
         }
     }
@@ -57,6 +63,7 @@ struct APIIsolationTests {
         "VaultRequest": #"{"vault":{}}"#,
         "ChannelRequest": #"{"name":"hijack","url":"https://example.com/hook"}"#,
         "ChannelUpdate": #"{"name":"renamed"}"#,
+        "MemberUpdate": #"{"role":"viewer"}"#,
         "ListingUpload": #"{"destinationID":"dst_x","entries":[],"done":true}"#,
         "DrillRequest": #"{"sample":"5"}"#,
         "JobUpdate": #"{"name":"hijacked-job","enabled":false,"destinations":["bravo-nas"]}"#,

@@ -146,6 +146,65 @@ struct WebUIEndToEndTests {
         #expect((seen["consoleErrors"] as? [String])?.isEmpty == true, "\(seen["consoleErrors"] ?? "")")
     }
 
+    @Test("an owner invites a member on the account page; the invitee sets a password through the one-time link and is an operator")
+    func invitation() async throws {
+        let fleet = try await Fleet()
+        defer { fleet.shutdown() }
+        let seen = try await browse("invite", fleet: fleet, ["invitee": "new@example.com", "inviteePassword": "the invitee's passphrase"])
+        #expect((seen["link"] as? String)?.contains("/backups/join?invitation=mzi_") == true, "\(seen)")
+        #expect((seen["waiting"] as? [String])?.first?.contains("new@example.com") == true, "\(seen)")
+        #expect(seen["invitedAs"] as? String == "operator")
+        #expect(seen["role"] as? String == "operator", "\(seen)")
+        #expect(Set(seen["members"] as? [String] ?? []) == ["ops@example.com", "new@example.com (you)"], "\(seen)")
+        #expect(seen["memberCanInvite"] as? Bool == false, "an operator does not manage members")
+        #expect((seen["reused"] as? String)?.contains("used") == true, "the link works once: \(seen)")
+        #expect((seen["consoleErrors"] as? [String])?.isEmpty == true, "\(seen["consoleErrors"] ?? "")")
+        let members = try await fleet.cli.run(["members", "list", "--json"])
+        let listed = (members.object["members"] as? [[String: Any]] ?? []).map { "\($0["email"] ?? "") \($0["role"] ?? "")" }
+        #expect(Set(listed) == ["ops@example.com owner", "new@example.com operator"], "\(members.stdout)")
+        let audit = try await fleet.cli.run(["audit", "--json"])
+        #expect(audit.stdout.contains("Invite a member") && audit.stdout.contains("Join the account as operator"), "audited")
+        #expect(!audit.stdout.contains("mzi_"), "the link's secret is not in the audit log")
+    }
+
+    @Test("two-factor sign-in: enrol TOTP on the account page, sign in with a code computed in the test (once only) and with a recovery code")
+    func twoFactor() async throws {
+        let fleet = try await Fleet()
+        defer { fleet.shutdown() }
+        let seen = try await browse("twofactor", fleet: fleet)
+        let secret = seen["secret"] as? String ?? ""
+        #expect(secret.count == 32, "a 160-bit base32 secret: \(seen)")
+        #expect((seen["uri"] as? String)?.hasPrefix("otpauth://totp/MZPanel%20Backups:ops@example.com?secret=\(secret)") == true, "\(seen)")
+        #expect((seen["recoveryCodes"] as? [String])?.count == 10, "\(seen)")
+        #expect((seen["qrWidth"] as? Double ?? Double(seen["qrWidth"] as? Int ?? 0)) > 100, "the QR code is drawn: \(seen)")
+        #expect((seen["state"] as? String)?.hasPrefix("On") == true, "\(seen)")
+        #expect(seen["wrongRefused"] as? Bool == true)
+        #expect(seen["signedInWithCode"] as? Bool == true, "\(seen)")
+        #expect(seen["reusedRefused"] as? Bool == true, "a code works once: \(seen)")
+        #expect(seen["signedInWithRecoveryCode"] as? Bool == true, "\(seen)")
+        // The CLI signs in as the member too: password, then the code the hub asks for (here a recovery code), and
+        // saves an API token it made with that session.
+        var cli = fleet.cli
+        cli.environment["MZPANEL_CONFIG"] = fleet.directory.appendingPathComponent("member-client.json").path
+        let password = fleet.directory.appendingPathComponent("password").path
+        let noCode = try await cli.run(["login", "--url", fleet.url, "--email", "ops@example.com", "--password-file", password])
+        #expect(noCode.status != 0 && noCode.stderr.contains("--code-file"), "the hub asked for a code: \(noCode.stderr)")
+        let recovery = try #require((seen["recoveryCodes"] as? [String])?.last)
+        let codeFile = fleet.directory.appendingPathComponent("code")
+        try recovery.write(to: codeFile, atomically: true, encoding: .utf8)
+        let login = try await cli.run([
+            "login", "--url", fleet.url, "--email", "ops@example.com", "--password-file", password, "--code-file", codeFile.path,
+        ])
+        #expect(login.status == 0, "\(login.stderr)")
+        let tokens = try await cli.run(["tokens", "list", "--json"])
+        #expect(tokens.stdout.contains("mzpanel CLI on"), "\(tokens.stdout)")
+        let again = try await cli.run([
+            "login", "--url", fleet.url, "--email", "ops@example.com", "--password-file", password, "--code-file", codeFile.path,
+        ])
+        #expect(again.status != 0 && again.stderr.contains("two-factor code is wrong"), "a recovery code works once: \(again.stderr)")
+        #expect((seen["consoleErrors"] as? [String])?.isEmpty == true, "\(seen["consoleErrors"] ?? "")")
+    }
+
     @Test(
         "a Free account sees the offsite kinds gated, with what Plus unlocks; the alerts page adds and tests a channel; the account page makes and revokes a scoped token"
     )

@@ -29,8 +29,16 @@ struct AccountRoutes {
 
     @Sendable func login(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
         let body = try await request.decodeJSON(LoginRequest.self, context: context)
-        let outcome = try await LoginService(hub: hub).attempt(email: body.email, password: body.password, address: context.clientAddress)
+        let outcome = try await LoginService(hub: hub).attempt(
+            email: body.email, password: body.password, code: body.code, address: context.clientAddress)
         if case .throttled(let seconds) = outcome { throw LoginService.throttledError(seconds) }
+        if case .codeNeeded = outcome {
+            throw APIError(
+                .unauthorized, code: "two_factor_required", "this member signs in with a two-factor code: send code (or a recovery code) too")
+        }
+        if case .wrongCode = outcome {
+            throw APIError(.unauthorized, code: "wrong_code", "the two-factor code is wrong or was used already; type the code the app shows now")
+        }
         guard case .loggedIn(let user) = outcome, let account = try await hub.store.account(id: user.accountID) else {
             throw APIError(.unauthorized, code: "unauthorized", "the email or the password is wrong")
         }

@@ -77,7 +77,7 @@ struct DestinationRoutes {
 
     @Sendable func envelopes(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<EnvelopeList> {
         let destination = try await destination(context)
-        return JSONBody(EnvelopeList(envelopes: try await hub.store.envelopes(accountID: destination.accountID, destinationID: destination.id)))
+        return JSONBody(EnvelopeList(envelopes: try await DestinationService(hub: hub).envelopes(of: destination)))
     }
 
     @Sendable func envelope(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<SealedEnvelope> {

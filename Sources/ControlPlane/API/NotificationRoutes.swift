@@ -29,7 +29,7 @@ struct NotificationRoutes {
     }
 
     @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<ChannelList> {
-        JSONBody(ChannelList(channels: try await hub.store.channels(accountID: try context.accountID())))
+        JSONBody(ChannelList(channels: try await notifications.list(accountID: try context.accountID())))
     }
 
     @Sendable func create(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<ChannelCreated> {

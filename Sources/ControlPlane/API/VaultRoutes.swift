@@ -19,7 +19,7 @@ struct VaultRoutes {
     }
 
     @Sendable func vault(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
-        guard let vault = try await hub.store.vault(accountID: try context.accountID()) else {
+        guard let vault = try await VaultService(hub: hub).document(accountID: try context.accountID()) else {
             throw APIError(
                 .notFound, code: "not_found",
                 "this account has no vault yet; it is created with the first offsite destination (`mzpanel destinations add`, or the web form)")
@@ -30,13 +30,7 @@ struct VaultRoutes {
     @Sendable func putVault(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
         let accountID = try context.accountID()
         let body = try await request.decodeJSON(VaultRequest.self, context: context)
-        let document: VaultDocument
-        do throws(DomainError) {
-            document = try body.vault.validated()
-        } catch {
-            throw error.prefixed("vault")
-        }
-        try await hub.store.putVault(accountID: accountID, document: document, replacing: body.replace ?? false, now: hub.clock.now())
+        let document = try await VaultService(hub: hub).put(body, accountID: accountID)
         return JSONBody(document)
     }
 }

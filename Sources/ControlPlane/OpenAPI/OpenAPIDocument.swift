@@ -37,7 +37,9 @@ enum OpenAPIDocument {
             if let scope = route.scope {
                 operation["description"] = "Needs an API token with the \(scope.rawValue) scope or a wider one (metrics < read < write < admin)."
                 operation["x-required-scope"] = scope.rawValue
-                responses["403"] = errorResponse("The API token's scope does not include this (insufficient_scope)")
+                responses["403"] = errorResponse(
+                    "The API token's scope (insufficient_scope) or the member's role (forbidden_role) does not include this, or the account requires two-factor sign-in first (two_factor_required)"
+                )
             }
             if route.authenticated {
                 responses["401"] = errorResponse("Missing, invalid, revoked or expired credentials")

@@ -65,6 +65,7 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
             case .notFound: .notFound
             case .conflict, .ambiguous: .conflict
             case .unauthorized: .unauthorized
+            case .forbidden: .forbidden
             case .timeout: .init(code: 504, reasonPhrase: "Gateway Timeout")
             }
         self.init(status, code: error.wireCode, error.message, field: error.field)

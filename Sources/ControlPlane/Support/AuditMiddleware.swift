@@ -63,6 +63,11 @@ struct AuditMiddleware: RouterMiddleware {
         (.post, "/backups/snapshots/{snapshot}/restore", "Restore a snapshot"),
         (.post, "/backups/notifications", "Add a notification channel"), (.post, "/backups/notifications/{channel}/test", "Send a test notification"),
         (.post, "/backups/notifications/{channel}/delete", "Remove a notification channel"),
+        (.post, "/backups/account/members/invite", "Invite a member"), (.post, "/backups/account/members/{member}/role", "Change a member's role"),
+        (.post, "/backups/account/members/{member}/remove", "Remove a member"),
+        (.post, "/backups/account/invitations/{invitation}/withdraw", "Withdraw an invitation"),
+        (.post, "/backups/account/sessions/{session}/end", "End a browser session"),
+        (.post, "/backups/account/two-factor/{action}", "Change two-factor sign-in"),
     ]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -93,8 +98,9 @@ extension HubServices {
         accountID: String, caller: Caller?, actor: String? = nil, action: String, method: String, path: String, status: Int, resourceID: String?,
         address: String? = nil
     ) async {
+        // The member's email, or the token's name and its member's email (the Authenticator wrote the label).
         var who = actor ?? caller?.label ?? "unknown"
-        if actor == nil, let userID = caller?.userID, let user = try? await store.user(id: userID) { who = user.email }
+        if who.isEmpty, let userID = caller?.userID, let user = try? await store.user(id: userID) { who = user.email }
         let now = clock.now()
         let event = AuditEvent(
             id: AuditSequence.next(at: now), accountID: accountID, at: now, actor: who, action: action,

@@ -14,6 +14,11 @@ public struct Caller: Sendable {
     public var userID: String?
     /// What the caller may do: an API token's scope; a browser session is the account's person (admin).
     public var scope: TokenScope = .admin
+    /// The member's role (a token acts with its member's role, within its scope).
+    public var role: MemberRole = .owner
+
+    /// What use cases check (`Access.require`).
+    public var access: Access { Access(accountID: accountID, memberID: userID, role: role) }
 }
 
 /// The hub's request context: the core context plus the authenticated caller.

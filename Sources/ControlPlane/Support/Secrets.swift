@@ -22,4 +22,6 @@ public enum Secrets {
     public static let enrollmentPrefix = "mze"
     /// The login form's cookie (a CSRF secret before any session exists).
     public static let loginFormPrefix = "mzl"
+    /// A one-time invitation link's secret.
+    public static let invitationPrefix = "mzi"
 }

@@ -18,6 +18,8 @@ struct BrowseService {
         do { folder = try SnapshotEntry.normalized(path) } catch { throw error }
         let copies = SnapshotCopies(hub: hub)
         let (snapshot, copy, target) = try await copies.resolve(snapshot: reference, destination: destination, accountID: accountID, inPath: true)
+        // After the lookup: another account's snapshot stays 404 whatever the role.
+        try Access.require(.browse)
         var listing = try await hub.store.listing(accountID: accountID, snapshotID: snapshot.id, destinationID: target.id)
         // A listing that has not moved for ten minutes (agent gone) may be asked again.
         let stuck = listing.map { $0.status == .listing && hub.clock.now().timeIntervalSince($0.requestedAt) > 600 } ?? false

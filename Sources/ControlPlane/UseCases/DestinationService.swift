@@ -11,6 +11,7 @@ struct DestinationService {
 
     /// Validates and stores a new destination (offsite kinds need Plus).
     func create(_ body: DestinationRequest, account: Account) async throws -> Destination {
+        try Access.require(.editDestinations)
         let name = try Name.validate(body.name)
         let kind = try Self.kind(body.kind)
         try account.plan.authorize(kind)
@@ -36,6 +37,7 @@ struct DestinationService {
 
     /// Renames, changes settings or gives a new credential (whose old envelopes stop being valid); tells the agents.
     func update(_ original: Destination, with body: DestinationUpdate, account: Account) async throws -> Destination {
+        try Access.require(.editDestinations)
         if let kind = body.kind, kind != original.kind.rawValue {
             throw DomainError.invalid("kind", "a destination's kind cannot change; create a new destination of kind \(kind)")
         }
@@ -54,13 +56,21 @@ struct DestinationService {
 
     /// Deletes a destination no job uses (stored backups are not touched).
     func delete(_ destination: Destination) async throws {
+        try Access.require(.deleteDestinations)
         guard try await hub.store.deleteDestination(accountID: destination.accountID, id: destination.id) else {
             throw DomainError(.notFound, "no destination \"\(destination.id)\" in this account")
         }
     }
 
     /// The envelope sealed to one server.
+    /// The envelopes sealed to each server (ciphertext a member who may not read secrets does not get).
+    func envelopes(of destination: Destination) async throws -> [SealedEnvelope] {
+        try Access.require(.readSecrets)
+        return try await hub.store.envelopes(accountID: destination.accountID, destinationID: destination.id)
+    }
+
     func envelope(_ destination: Destination, server: Server) async throws -> SealedEnvelope {
+        try Access.require(.readSecrets)
         guard
             let envelope = try await hub.store.envelopes(accountID: destination.accountID, destinationID: destination.id)
                 .first(where: { $0.serverID == server.id })
@@ -72,6 +82,7 @@ struct DestinationService {
 
     /// Stores (or replaces) the envelope sealed to one server, and tells that server and the peer storage server.
     func seal(_ destination: Destination, to server: Server, with body: EnvelopeRequest) async throws -> SealedEnvelope {
+        try Access.require(.editDestinations)
         let envelope = try await validatedEnvelope(body, destination: destination, server: server)
         try await hub.store.putEnvelope(envelope)
         try await notify(destination, server: server)
@@ -80,6 +91,7 @@ struct DestinationService {
 
     /// Removes the envelope sealed to one server.
     func unseal(_ destination: Destination, from server: Server) async throws {
+        try Access.require(.editDestinations)
         guard try await hub.store.deleteEnvelope(accountID: destination.accountID, destinationID: destination.id, serverID: server.id) else {
             throw DomainError(.notFound, "destination \(destination.name) is not sealed to server \(server.name)")
         }

@@ -22,6 +22,8 @@ struct DownloadService {
         do { path = try SnapshotEntry.normalized(text) } catch { throw error }
         let copies = SnapshotCopies(hub: hub)
         let (snapshot, copy, target) = try await copies.resolve(snapshot: reference, destination: destination, accountID: accountID, inPath: true)
+        // After the lookup: another account's snapshot stays 404 whatever the role.
+        try Access.require(.download)
         guard try await hub.store.listing(accountID: accountID, snapshotID: snapshot.id, destinationID: target.id)?.status == .ready else {
             throw DomainError(
                 .conflict, field: "path", "browse the snapshot first (mzpanel snapshots browse \(snapshot.id)): a download needs its listing",

@@ -11,6 +11,7 @@ struct EnrollmentService {
 
     /// A one-time enrollment token for the server and the command that uses it on the box.
     func issue(for server: Server, lifetime: Int) async throws -> EnrollmentCreated {
+        try Access.require(.manageServers)
         let secret = Secrets.make(prefix: Secrets.enrollmentPrefix)
         let now = hub.clock.now()
         let token = EnrollmentToken(

@@ -12,6 +12,7 @@ struct JobService {
 
     /// Validates and stores a new job, then tells its agent.
     func create(_ body: JobRequest, accountID: String) async throws -> Job {
+        try Access.require(.editJobs)
         let name = try Name.validate(body.name)
         let kind = try JobKind.parse(body.kind)
         let sources = try (body.sources ?? JobSources()).validated(for: kind)
@@ -37,6 +38,7 @@ struct JobService {
 
     /// Applies a change to a job, stores it and tells its agent.
     func update(_ original: Job, with body: JobUpdate) async throws -> Job {
+        try Access.require(.editJobs)
         var job = original
         if let name = body.name { job.name = try Name.validate(name) }
         if let kind = body.kind { job.kind = try JobKind.parse(kind) }
@@ -139,6 +141,7 @@ struct JobService {
 
     /// Deletes a job (its runs and snapshots stay) and tells its agent.
     func delete(_ job: Job) async throws {
+        try Access.require(.deleteJobs)
         guard try await hub.store.deleteJob(accountID: job.accountID, id: job.id) else { throw DomainError.notFound("job", job.id) }
         try await hub.notifyAgent(serverID: job.serverID, accountID: job.accountID)
     }
@@ -146,6 +149,7 @@ struct JobService {
     /// Queues a manual run and its agent command in one transaction; refused when the agent is not
     /// enrolled or the job already has a queued or running run.
     func runNow(_ job: Job) async throws -> Run {
+        try Access.require(.runNow)
         guard let server = try await hub.store.server(accountID: job.accountID, reference: job.serverID), server.enrolledAt != nil else {
             throw DomainError.conflict(nil, "the job's server has no agent enrolled yet; run the command printed by `mzpanel servers add` on it")
         }

@@ -12,11 +12,15 @@ struct LoginService {
     enum Outcome {
         case loggedIn(User)
         case wrong
+        /// The password was right and the member signs in with a code too: ask for it.
+        case codeNeeded
+        /// The password was right, the code was not (counted as a failed login).
+        case wrongCode
         /// Too many failures: wait this many seconds.
         case throttled(Int)
     }
 
-    func attempt(email rawEmail: String, password: String, address: String?) async throws -> Outcome {
+    func attempt(email rawEmail: String, password: String, code: String? = nil, address: String?) async throws -> Outcome {
         let email = rawEmail.trimmingSpaces.lowercased()
         if case .wait(let seconds) = hub.logins.check(email: email, address: address, now: hub.clock.now()) { return .throttled(seconds) }
         let user = try await hub.store.user(email: email)
@@ -24,6 +28,13 @@ struct LoginService {
         guard let user, matched else {
             hub.logins.failed(email: email, address: address, now: hub.clock.now())
             return .wrong
+        }
+        if user.twoFactor {
+            guard let code = code?.trimmingSpaces, !code.isEmpty else { return .codeNeeded }
+            guard try await TwoFactorService(hub: hub).verify(member: user, code: code) else {
+                hub.logins.failed(email: email, address: address, now: hub.clock.now())
+                return .wrongCode
+            }
         }
         hub.logins.succeeded(email: email)
         return .loggedIn(user)

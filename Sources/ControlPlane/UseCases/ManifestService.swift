@@ -39,6 +39,7 @@ struct ManifestService {
     }
 
     func sign(_ job: Job, with manifest: SignedManifest) async throws -> Job {
+        try Access.require(.editJobs)
         _ = try await checked(manifest, for: job, replacing: job.manifest)
         guard try await hub.store.setJobManifest(accountID: job.accountID, id: job.id, manifest: manifest, unchangedSince: job.updatedAt) else {
             throw DomainError.conflict("manifest", "job \(job.name) changed while it was being signed; fetch it again and sign it")
@@ -50,6 +51,7 @@ struct ManifestService {
     }
 
     func sign(_ destination: Destination, with manifest: SignedManifest) async throws -> Destination {
+        try Access.require(.editDestinations)
         let (signed, key) = try await verified(
             manifest, as: DestinationManifest.self, for: destination, accountID: destination.accountID,
             what: "destination \(destination.name)", again: "fetch it again and sign what it holds")

@@ -8,7 +8,14 @@ struct NotificationService {
     let hub: HubServices
 
     /// Validates and stores a new channel; the webhook signing secret is answered once.
+    /// The account's channels with their addresses (a webhook URL is often a credential itself).
+    func list(accountID: String) async throws -> [NotificationChannel] {
+        try Access.require(.readSecrets)
+        return try await hub.store.channels(accountID: accountID)
+    }
+
     func create(_ body: ChannelRequest, accountID: String) async throws -> ChannelCreated {
+        try Access.require(.manageNotifications)
         let kindText = body.kind ?? "webhook"
         guard let kind = ChannelKind(rawValue: kindText.lowercased()) else {
             throw DomainError.invalid("kind", "\"\(kindText)\" is not a channel kind; use webhook, slack, discord or email")
@@ -25,6 +32,7 @@ struct NotificationService {
 
     /// Changes a channel's name, address, rules or email settings; omitted fields stay.
     func update(_ reference: String, with body: ChannelUpdate, accountID: String) async throws -> NotificationChannel {
+        try Access.require(.manageNotifications)
         var channel = try await channel(reference, accountID: accountID)
         if let name = body.name { channel.name = try Name.validate(name) }
         if let url = body.url { channel.url = try NotificationChannel.validatedURL(url, kind: channel.kind) }
@@ -38,11 +46,13 @@ struct NotificationService {
     }
 
     func delete(_ reference: String, accountID: String) async throws {
+        try Access.require(.manageNotifications)
         guard try await hub.store.deleteChannel(accountID: accountID, reference: reference) else { throw Self.notFound(reference) }
     }
 
     /// Queues a test notification to the channel.
     func queueTest(_ channel: NotificationChannel) async throws -> NotificationDelivery {
+        try Access.require(.manageNotifications)
         let delivery = try HubNotifier.delivery(
             channel: channel, event: "test", message: "A test notification from MZPanel Backups for channel \(channel.name).",
             link: nil, now: hub.clock.now())

@@ -15,6 +15,7 @@ struct RestoreService {
     /// Checks the request against the account (snapshot, copy, server, sealing), records the run
     /// and sends the order to the server's agent, or holds it until it is signed.
     func restore(_ body: RestoreRequest, accountID: String) async throws -> Run {
+        try Access.require(.restore)
         let copies = SnapshotCopies(hub: hub)
         let (snapshot, copy, destination) = try await copies.resolve(snapshot: body.snapshot, destination: body.destination, accountID: accountID)
         let serverReference = body.server ?? snapshot.serverID
@@ -35,6 +36,7 @@ struct RestoreService {
             includes: body.include ?? [], databases: requested, overwrite: body.overwrite ?? false, dryRun: body.dryRun ?? false,
             stack: body.stack
         ).validated(stackContents: snapshot.stack)
+        if plan.writesInPlace { try Access.require(.restoreInPlace) }
         let awaiting = try await ManifestService(hub: hub).accountKey(accountID: accountID) != nil && plan.needsSignature(onto: server.id)
         let now = hub.clock.now()
         let run = Run(
@@ -53,12 +55,14 @@ struct RestoreService {
     /// `PUT /api/v1/runs/{run}/manifest`: stores the signed order of a restore that awaits it and
     /// sends it to the agent, which verifies it under the key it pinned.
     func sign(_ run: Run, with manifest: SignedManifest) async throws -> Run {
+        try Access.require(.restore)
         guard run.trigger.restores, let plan = run.restore, run.signature?.state == .awaiting, run.status == .queued else {
             throw DomainError(
                 .conflict, field: "run",
                 "run \(run.id) does not wait for a signature (only a queued restore that replaces data or goes to another server does)",
                 reason: "not_awaiting_signature")
         }
+        if plan.writesInPlace { try Access.require(.restoreInPlace) }
         _ = try await ManifestService(hub: hub).verified(
             manifest, as: RestoreManifest.self, for: run, accountID: run.accountID, what: "restore run \(run.id)",
             again: "fetch the run again and sign what it holds")

@@ -12,6 +12,7 @@ struct ServerService {
 
     /// Adds a server and issues its first enrollment token.
     func add(_ body: ServerRequest, accountID: String) async throws -> ServerCreated {
+        try Access.require(.manageServers)
         let server = Server(id: ResourceID.make(.server), accountID: accountID, name: try Name.validate(body.name), createdAt: hub.clock.now())
         try await hub.store.createServer(server)
         let enrollment = try await EnrollmentService(hub: hub).issue(for: server, lifetime: EnrollmentToken.defaultLifetimeSeconds)
@@ -45,6 +46,7 @@ struct ServerService {
 
     /// Asks the server's agent to look for Docker stacks now; the last report meanwhile.
     func discoverStacks(on server: Server) async throws -> StackReport {
+        try Access.require(.manageServers)
         guard server.enrolledAt != nil else {
             throw DomainError(
                 .conflict, field: "server", "server \(server.name) is not enrolled yet; enroll its agent first", reason: "not_enrolled")
@@ -57,6 +59,7 @@ struct ServerService {
     /// Sends the agent the hub's builds to upgrade to. Refused when there is no build, the agent is
     /// not enrolled, already runs it, or predates upgrades (its version has no build id).
     func upgrade(_ server: Server) async throws -> AgentUpgradeStarted {
+        try Access.require(.manageServers)
         let builds = hub.agentBuilds.all
         guard let first = builds.first else {
             throw DomainError(.conflict, "this hub serves no agent build; run scripts/build-agent and start mzpanel serve with --agent-dir")
@@ -79,6 +82,7 @@ struct ServerService {
     }
 
     func rename(_ original: Server, with body: ServerUpdate) async throws -> Server {
+        try Access.require(.manageServers)
         var server = original
         if let name = body.name { server.name = try Name.validate(name) }
         try await hub.store.updateServer(server)
@@ -87,6 +91,7 @@ struct ServerService {
 
     /// Removes a server, its jobs and sealed credentials (history stays); answers the destinations it could open.
     func remove(_ server: Server) async throws -> ServerDeleted {
+        try Access.require(.deleteServers)
         guard let exposed = try await hub.store.deleteServer(accountID: server.accountID, id: server.id) else {
             throw DomainError(.notFound, "no server \"\(server.id)\" in this account")
         }
@@ -97,6 +102,7 @@ struct ServerService {
     /// signing key lives in the vault); it checks it against the vault's public signing key so a
     /// mistake is refused with a reason instead of stored.
     func certify(_ server: Server, with body: CertificateRequest) async throws -> Server {
+        try Access.require(.manageServers)
         guard let publicKeyText = server.publicKey, let publicKey = Data(base64Encoded: publicKeyText), let fingerprint = server.keyFingerprint else {
             throw DomainError(
                 .conflict, field: "keyFingerprint", "server \(server.name) is not enrolled yet, so it has no key to certify; enroll its agent first",
@@ -133,6 +139,7 @@ struct ServerService {
     /// Removes the server's certificate: clients no longer seal to it. Its agent can still open
     /// what was sealed to it before; the answer names those destinations to rotate.
     func revoke(_ server: Server) async throws -> CertificateRevoked {
+        try Access.require(.manageServers)
         if let publicKey = server.publicKey {
             _ = try await hub.store.certifyServer(accountID: server.accountID, id: server.id, publicKey: publicKey, certificate: nil)
         }
@@ -144,6 +151,7 @@ struct ServerService {
 
     /// Withdraws one of the server's enrollment tokens.
     func withdraw(token id: String, of server: Server) async throws {
+        try Access.require(.manageServers)
         let tokens = try await hub.store.enrollmentTokens(accountID: server.accountID, serverID: server.id)
         guard tokens.contains(where: { $0.id == id }), try await hub.store.deleteEnrollmentToken(accountID: server.accountID, id: id) else {
             throw DomainError(.notFound, "no enrollment token \"\(id)\" in this account")

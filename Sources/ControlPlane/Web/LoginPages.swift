@@ -17,6 +17,8 @@ struct LoginPages {
         let email: String
         let next: String
         let csrf: String
+        /// The password was right; the member signs in with a code too.
+        var askCode = false
     }
 
     func register(on router: Router<HubRequestContext>) {
@@ -37,7 +39,20 @@ struct LoginPages {
                 return render(page, fresh, true, status: .forbidden)
             }
             let password = form.pairs.first(where: { $0.0 == "password" })?.1 ?? ""
-            switch try await LoginService(hub: pages.hub).attempt(email: email, password: password, address: context.clientAddress) {
+            let code = form["code"]
+            switch try await LoginService(hub: pages.hub).attempt(email: email, password: password, code: code, address: context.clientAddress) {
+            case .codeNeeded:
+                var page = LoginPage(
+                    error: "Enter your password again with the 6-digit code your authenticator app shows (or a recovery code).", email: email,
+                    next: next, csrf: "")
+                page.askCode = true
+                return render(page, secret, false, status: .unauthorized)
+            case .wrongCode:
+                var page = LoginPage(
+                    error: "The two-factor code is wrong or was used already; type the code the app shows now.", email: email, next: next,
+                    csrf: "")
+                page.askCode = true
+                return render(page, secret, false, status: .unauthorized)
             case .throttled(let seconds):
                 var response = render(
                     LoginPage(error: "Too many failed logins; try again in \(seconds) seconds.", email: email, next: next, csrf: ""), secret, false,
@@ -79,7 +94,8 @@ struct LoginPages {
 
     /// The login page with its form token (an HMAC of the cookie's secret), setting the cookie when it is new.
     func render(_ page: LoginPage, _ secret: String, _ setCookie: Bool, status: HTTPResponse.Status = .ok) -> Response {
-        let model = LoginPage(error: page.error, email: page.email, next: page.next, csrf: PageCaller.csrfToken(sessionSecret: secret))
+        var model = LoginPage(error: page.error, email: page.email, next: page.next, csrf: PageCaller.csrfToken(sessionSecret: secret))
+        model.askCode = page.askCode
         var response = pages.render("login", model, status: status)
         if setCookie { response.setCookie(loginCookie(secret, maxAge: 12 * 3600)) }
         return response

@@ -73,7 +73,15 @@ extension Router where Context == HubRequestContext {
     ) {
         on(path, method: method) { request, context in
             guard let caller = try await PageCaller.from(request, context: context, store: pages.store) else { return pages.loginRedirect(request) }
-            return try await handler(request, context, caller)
+            do {
+                return try await handler(request, context, caller)
+            } catch let error as DomainError where error.code == .forbidden {
+                // A member's role does not include this (`RolePermissions.table`): say so, with the way back.
+                let model = MessageModel(
+                    layout: Layout("Not allowed", section: "", caller: caller), title: "Not allowed",
+                    message: error.message.prefix(1).uppercased() + error.message.dropFirst() + ".", back: "/backups")
+                return pages.render("message", model, status: .forbidden)
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ func registerWebRoutes(on router: Router<HubRequestContext>, hub: HubServices) t
             searchForIndexHtml: false))
     let pages = WebPages(hub: hub, assets: assets)
     LoginPages(pages: pages).register(on: router)
+    JoinPage(pages: pages).register(on: router)
     HubPage(pages: pages).register(on: router)
     ServerPage(pages: pages).register(on: router)
     JobPages(pages: pages).register(on: router)

@@ -6,7 +6,9 @@ public enum ClientCommands {
     public static var all: [any ParsableCommand.Type] {
         [
             LoginCommand.self, ServersCommand.self, DestinationsCommand.self, JobsCommand.self, RunsCommand.self, SnapshotsCommand.self,
-            RestoreCommand.self, ScheduleCommand.self, NotificationsCommand.self, AuditCommand.self, TokensCommand.self,
+            RestoreCommand.self, ScheduleCommand.self, NotificationsCommand.self, AuditCommand.self, TokensCommand.self, MembersCommand.self,
+            TwoFactorCommand.self,
+            SessionsCommand.self,
         ]
     }
 
