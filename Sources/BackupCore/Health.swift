@@ -41,15 +41,16 @@ public enum JobHealth: String, Sendable, Codable, CaseIterable {
         }
     }
 
-    /// Whether a job with scheduled drills lacks a recent passing drill (a newly set drill gets one
-    /// period for its first drill, counted from the job's creation or its newest drill's creation).
+    /// Whether a job with scheduled drills lacks a recent passing drill: its newest drill failed, or
+    /// none passed within twice the period (a new setting gets one period for its first drill,
+    /// counted from when drills were turned on or the newest drill started).
     public static func lacksProof(_ job: JobStatus, now: Date) -> Bool {
         guard let every = job.drillEvery else { return false }
         if let last = job.lastDrill, last.status.isFinished, last.status != .succeeded { return true }
-        let limit = now.addingTimeInterval(-2 * TimeInterval(every))
-        if let proven = job.provenAt { return proven < limit }
-        let since = job.lastDrill?.createdAt ?? job.createdAt
-        return since < now.addingTimeInterval(-TimeInterval(every)) && job.createdAt < limit
+        if let proven = job.provenAt, proven >= now.addingTimeInterval(-2 * TimeInterval(every)) { return false }
+        // No passing drill lately: still fine while drills were turned on (or the newest drill started) less than a period ago.
+        let since = max(job.drillSince ?? job.createdAt, job.lastDrill?.createdAt ?? .distantPast)
+        return since < now.addingTimeInterval(-TimeInterval(every))
     }
 
     /// Evaluates a job given its newest run (callers that hold the full run).

@@ -44,6 +44,8 @@ public struct JobStatus: Sendable, Equatable {
     public var drillEvery: Int?
     public var lastDrill: RunBrief?
     public var provenAt: Date?
+    /// When drills were turned on (nil: with the job, or unknown).
+    public var drillSince: Date?
 
     public init(
         id: String, serverID: String, name: String, kind: JobKind = .full, enabled: Bool, schedule: Schedule, createdAt: Date, staleAfter: Int?,

@@ -286,6 +286,8 @@ enum Migrations {
                 "ALTER TABLE jobs ADD COLUMN last_drill_created_at BIGINT",
                 "ALTER TABLE jobs ADD COLUMN last_drill_finished_at BIGINT",
                 "ALTER TABLE jobs ADD COLUMN proven_at BIGINT",
+                // When drills were turned on (a new setting gets one period before the job counts as unproven).
+                "ALTER TABLE jobs ADD COLUMN drill_since BIGINT",
             ]
         ),
         (

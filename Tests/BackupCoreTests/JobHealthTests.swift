@@ -94,8 +94,9 @@ import Testing
     @Test func aJobWithDrillsIsUnprovenWithoutARecentPassingDrill() throws {
         var job = try self.job(created: 24 * 30)
         let backup = self.run(.succeeded, slotHoursAgo: 7.5, startedHoursAgo: 7.5)
-        func health(_ drill: RunBrief?, provenHoursAgo: Double?) -> JobHealth {
+        func health(_ drill: RunBrief?, provenHoursAgo: Double?, drillSinceHoursAgo: Double? = nil) -> JobHealth {
             var status = JobStatus(job, latestRun: RunBrief(backup), newestSnapshotAt: nil)
+            status.drillSince = drillSinceHoursAgo.map { now.addingTimeInterval(-$0 * 3600) }
             status.lastDrill = drill
             status.provenAt = provenHoursAgo.map { now.addingTimeInterval(-$0 * 3600) }
             return JobHealth.evaluate(status, serverOnline: true, now: now)
@@ -108,6 +109,8 @@ import Testing
         #expect(health(nil, provenHoursAgo: nil) == .ok, "no drill setting: health as before")
         job.drill = JobDrill(frequency: .weekly)
         #expect(health(nil, provenHoursAgo: nil) == .unproven, "an old job with drills and none passed")
+        #expect(health(nil, provenHoursAgo: nil, drillSinceHoursAgo: 1) == .ok, "drills turned on an hour ago: one period for the first")
+        #expect(health(nil, provenHoursAgo: nil, drillSinceHoursAgo: 8 * 24) == .unproven)
         #expect(health(drill(.succeeded, hoursAgo: 24), provenHoursAgo: 24) == .ok)
         #expect(health(drill(.failed, hoursAgo: 2), provenHoursAgo: 24) == .unproven, "the newest drill failed")
         #expect(health(drill(.running, hoursAgo: 0.1), provenHoursAgo: 24) == .ok, "a drill under way changes nothing")
