@@ -59,6 +59,7 @@ struct APIIsolationTests {
         "ChannelUpdate": #"{"name":"renamed"}"#,
         "ListingUpload": #"{"destinationID":"dst_x","entries":[],"done":true}"#,
         "JobUpdate": #"{"name":"hijacked-job","enabled":false,"destinations":["bravo-nas"]}"#,
+        "RetentionPreviewRequest": #"{"retention":{"keepLast":1}}"#,
         "ManifestRequest":
             #"{"manifest":{"body":"e30=","signature":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="}}"#,
     ]
