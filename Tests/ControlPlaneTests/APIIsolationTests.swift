@@ -67,6 +67,7 @@ struct APIIsolationTests {
         "ListingUpload": #"{"destinationID":"dst_x","entries":[],"done":true}"#,
         "DrillRequest": #"{"sample":"5"}"#,
         "JobUpdate": #"{"name":"hijacked-job","enabled":false,"destinations":["bravo-nas"]}"#,
+        "RetentionPreviewRequest": #"{"retention":{"keepLast":1}}"#,
         "ManifestRequest":
             #"{"manifest":{"body":"e30=","signature":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="}}"#,
     ]

@@ -295,3 +295,38 @@ struct WebRetentionPreviewTests {
         }
     }
 }
+
+/// The destination edit page's bandwidth fields: saved, shown, refused with the field named.
+@Suite("web: destination bandwidth limits")
+struct WebDestinationLimitsTests {
+    @Test func theEditFormSavesAndShowsLimits() async throws {
+        try await withTestHub { hub, client in
+            let account = try await APIJobTests.setUp(hub, client)
+            let login = try await client.call(
+                .post, "/api/v1/session", body: #"{"email":"\#(account.email)","password":"\#(TestHub.password)"}"#)
+            let secret = try #require(login.cookies["mzpanel_session"]?.value, "\(login)")
+            let nas = try #require(try await client.call(.get, "/api/v1/destinations/nas", token: account.token).json["id"].string)
+            func post(_ extra: String) async throws -> (HTTPResponse.Status, String) {
+                let fields = "csrf=\(PageCaller.csrfToken(sessionSecret: secret))&name=nas&settings.path=%2Fsrv%2Fnas" + extra
+                let answer = try await client.execute(
+                    uri: "/backups/destinations/\(nas)", method: .post,
+                    headers: [.cookie: "mzpanel_session=\(secret)", .contentType: "application/x-www-form-urlencoded"],
+                    body: ByteBuffer(string: fields))
+                return (answer.status, String(buffer: answer.body))
+            }
+            let (saved, _) = try await post("&settings.limitUploadKiB=512&settings.limitDownloadKiB=")
+            #expect(saved == .seeOther || saved == .found)
+            let shown = try await client.call(.get, "/api/v1/destinations/nas", token: account.token)
+            #expect(shown.json["settings"]["limitUploadKiB"].int == 512)
+            #expect(shown.json["settings"]["limitDownloadKiB"].isNull)
+            let edit = try await client.call(.get, "/backups/destinations/\(nas)/edit", headers: [.cookie: "mzpanel_session=\(secret)"]).text
+            #expect(edit.contains(#"name="settings.limitUploadKiB" type="number" min="1" inputmode="numeric" value="512""#), "\(edit)")
+            let (refused, body) = try await post("&settings.limitUploadKiB=fast")
+            #expect(refused == .badRequest)
+            #expect(body.contains("is not a whole number of KiB per second"), "\(body)")
+            let (outOfRange, _) = try await post("&settings.limitUploadKiB=99999999")
+            #expect(outOfRange == .badRequest)
+            #expect(try await client.call(.get, "/api/v1/destinations/nas", token: account.token).json["settings"]["limitUploadKiB"].int == 512)
+        }
+    }
+}

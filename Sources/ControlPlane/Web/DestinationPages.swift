@@ -119,15 +119,19 @@ struct DestinationPages {
             let form = try await FormData.read(request, limit: 64 * 1024)
             try caller.checkCSRF(form)
             guard let original = try await destination(context, caller) else { return pages.notFound("The destination", caller: caller) }
-            let settings = DestinationSettings(
+            var settings = DestinationSettings(
                 path: form["settings.path"], endpoint: form["settings.endpoint"], bucket: form["settings.bucket"],
                 prefix: form["settings.prefix"], region: form["settings.region"],
                 pathStyle: original.kind == .s3 ? form.has("settings.pathStyle") : nil, remote: form["settings.remote"],
-                peerServerID: original.settings.peerServerID, peerAddress: form["settings.peerAddress"])
+                peerServerID: original.settings.peerServerID, peerAddress: form["settings.peerAddress"],
+                quotaBytes: original.settings.quotaBytes, bandwidthSchedule: original.kind == .rclone ? form["settings.bandwidthSchedule"] : nil)
             var draft = original
             draft.name = form["name"] ?? ""
             draft.settings = settings
             do {
+                settings.limitUploadKiB = try Self.kibPerSecond(form["settings.limitUploadKiB"], field: "limitUploadKiB")
+                settings.limitDownloadKiB = try Self.kibPerSecond(form["settings.limitDownloadKiB"], field: "limitDownloadKiB")
+                draft.settings = settings
                 let changed = try await DestinationService(hub: pages.hub).update(
                     original, with: DestinationUpdate(name: form["name"] ?? "", settings: settings),
                     account: caller.account)
@@ -169,6 +173,15 @@ struct DestinationPages {
             kindTitle: destination.kind.title, settings: destination.settings, isLocal: destination.kind == .local, isS3: destination.kind == .s3,
             isB2: destination.kind == .b2, isRclone: destination.kind == .rclone, isPeer: destination.kind == .peer,
             pathStyle: destination.settings.pathStyle ?? false, error: error?.message, errorField: error?.field)
+    }
+
+    /// A limit typed in the edit form: whole KiB per second, empty for none.
+    static func kibPerSecond(_ text: String?, field: String) throws -> Int? {
+        guard let text = text?.trimmingSpaces, !text.isEmpty else { return nil }
+        guard let value = Int(text) else {
+            throw DomainError.invalid(field, "\"\(text)\" is not a whole number of KiB per second; e.g. 512, or leave it empty for no limit")
+        }
+        return value
     }
 
     static func choice(_ server: Server) -> ServerChoice? {
