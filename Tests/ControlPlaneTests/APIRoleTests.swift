@@ -189,6 +189,34 @@ struct APIRoleTests {
         }
     }
 
+    /// The web hub offers only what the role allows (the use cases refuse the rest anyway).
+    @Test func pagesOfferOnlyWhatTheRoleAllows() async throws {
+        try await withTestHub { hub, client in
+            let owner = try await hub.account("owner@example.com", plan: .plus)
+            let world = try await AccountWorld.build(hub, client, account: owner, prefix: "alpha")
+            var pages: [MemberRole: String] = [:]
+            for role in [MemberRole.viewer, .operator, .admin] {
+                let member = try await Self.member(hub, client, owner: owner, email: "\(role.rawValue)-web@example.com", role: role)
+                let login = try await client.call(.post, "/api/v1/session", body: #"{"email":"\#(member.email)","password":"\#(member.password)"}"#)
+                let cookie = try #require(login.cookies[Authenticator.sessionCookie]?.value)
+                let page = try await client.call(.get, "/backups/jobs/\(world.jobID)", headers: [.cookie: "\(Authenticator.sessionCookie)=\(cookie)"])
+                expectStatus(page, .ok)
+                pages[role] = page.text
+                let csrf = page.text.firstMatch(of: #/name="csrf" value="([^"]+)"/#).map { String($0.1) } ?? ""
+                let refused = try await client.execute(
+                    uri: "/backups/jobs/\(world.jobID)/delete", method: .post,
+                    headers: [.cookie: "\(Authenticator.sessionCookie)=\(cookie)", .contentType: "application/x-www-form-urlencoded"],
+                    body: ByteBuffer(string: "csrf=" + csrf))
+                #expect((refused.status == .forbidden) == (role != .admin), "\(role): \(refused.status)")
+            }
+            let delete = "/jobs/\(world.jobID)/delete"
+            let run = "/jobs/\(world.jobID)/run"
+            #expect(pages[.viewer]?.contains(delete) == false && pages[.viewer]?.contains(run) == false)
+            #expect(pages[.operator]?.contains(run) == true && pages[.operator]?.contains(delete) == false)
+            #expect(pages[.admin]?.contains(delete) == true && pages[.admin]?.contains(run) == true)
+        }
+    }
+
     @Test func anOperatorsTokenCannotDeleteAndAViewerCannotDownload() async throws {
         try await withTestHub { hub, client in
             let owner = try await hub.account("owner@example.com", plan: .plus)

@@ -147,6 +147,12 @@ struct TwoFactorTests {
             let cookie = try #require(login.cookies[Authenticator.sessionCookie]?.value)
             let headers: HTTPFields = [.cookie: "\(Authenticator.sessionCookie)=\(cookie)", .mzpanelRequest: "1"]
             expectError(try await client.call(.get, "/api/v1/servers", headers: headers), .forbidden, code: "two_factor_required")
+            expectError(
+                try await client.call(.post, "/api/v1/tokens", body: #"{"name":"around"}"#, headers: headers), .forbidden, code: "two_factor_required"
+            )
+            #expect(
+                Authenticator.allowedBeforeTwoFactor("/backups/account") && Authenticator.allowedBeforeTwoFactor("/backups/account/two-factor/begin"))
+            #expect(!Authenticator.allowedBeforeTwoFactor("/backups/account/tokens") && !Authenticator.allowedBeforeTwoFactor("/backups/jobs"))
             let begun = try await client.call(.post, "/api/v1/account/two-factor", headers: headers)
             expectStatus(begun, .created)
             let secret = try #require(begun.json["secret"].string)

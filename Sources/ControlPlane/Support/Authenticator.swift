@@ -16,9 +16,11 @@ struct Authenticator: RouterMiddleware {
     static let sessionCookie = "mzpanel_session"
     static let csrfHeader = HTTPField.Name("X-MZPanel-Request")!
 
-    /// What a member without two-factor sign-in may open in an account that requires it: setting it up, and leaving.
+    /// What a member without two-factor sign-in may open in an account that requires it: the account page and its
+    /// two-factor set-up, and leaving (not the page's other forms: an API token made then would go around the rule).
     static func allowedBeforeTwoFactor(_ path: String) -> Bool {
-        ["/backups/account", "/api/v1/account/two-factor", "/backups/logout", "/api/v1/session", "/backups/static/"].contains { path.hasPrefix($0) }
+        ["/backups/account", "/backups/logout", "/api/v1/session"].contains(path)
+            || ["/backups/account/two-factor/", "/api/v1/account/two-factor", "/backups/static/"].contains { path.hasPrefix($0) }
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -15,6 +15,22 @@ struct Layout: Sendable {
     let onHub, onJobs, onSnapshots, onRuns, onDestinations, onAccount, onNotifications: Bool
     /// Seconds after which the page reloads itself (a listing under way); nil: never.
     let refresh: Int?
+    /// What the member's role allows, so pages offer only those actions (the use cases refuse the rest anyway).
+    let can: Can
+
+    struct Can: Sendable {
+        let runNow, editJobs, deleteJobs, editDestinations, deleteDestinations, manageServers, deleteServers: Bool
+
+        init() {
+            runNow = Access.allows(.runNow)
+            editJobs = Access.allows(.editJobs)
+            deleteJobs = Access.allows(.deleteJobs)
+            editDestinations = Access.allows(.editDestinations)
+            deleteDestinations = Access.allows(.deleteDestinations)
+            manageServers = Access.allows(.manageServers)
+            deleteServers = Access.allows(.deleteServers)
+        }
+    }
 
     init(_ title: String, section: String, caller: PageCaller, refresh: Int? = nil) {
         self.title = title
@@ -30,6 +46,7 @@ struct Layout: Sendable {
         planTitle = caller.account.plan.title
         planClass = "plan-" + caller.account.plan.rawValue
         csrf = caller.csrf
+        can = Can()
     }
 }
 
