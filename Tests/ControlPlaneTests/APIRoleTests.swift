@@ -56,7 +56,7 @@ struct APIRoleTests {
         "DELETE /api/v1/destinations/{destination}/envelopes/{server}": .editDestinations,
         "GET /api/v1/vault": .readSecrets, "PUT /api/v1/vault": .editDestinations,
         "POST /api/v1/jobs": .editJobs, "PATCH /api/v1/jobs/{job}": .editJobs, "DELETE /api/v1/jobs/{job}": .deleteJobs,
-        "POST /api/v1/jobs/{job}/run": .runNow, "PUT /api/v1/jobs/{job}/manifest": .editJobs,
+        "POST /api/v1/jobs/{job}/run": .runNow, "POST /api/v1/jobs/{job}/drills": .runNow, "PUT /api/v1/jobs/{job}/manifest": .editJobs,
         "GET /api/v1/notifications/channels": .readSecrets, "POST /api/v1/notifications/channels": .manageNotifications,
         "PATCH /api/v1/notifications/channels/{channel}": .manageNotifications,
         "DELETE /api/v1/notifications/channels/{channel}": .manageNotifications,
@@ -71,7 +71,7 @@ struct APIRoleTests {
         "POST /api/v1/account/two-factor/disable": .ownCredentials, "PUT /api/v1/account/two-factor-policy": .manageMembers,
     ]
     /// Changes every member may make.
-    static let everyone: Set<String> = ["POST /api/v1/schedules/preview"]
+    static let everyone: Set<String> = ["POST /api/v1/schedules/preview", "POST /api/v1/jobs/{job}/retention-preview"]
 
     /// Deletions go last, the dependent resources first, so each route still finds its resources.
     static let deletionOrder = [
@@ -96,6 +96,8 @@ struct APIRoleTests {
             "JobUpdate": #"{"enabled":true}"#, "ChannelRequest": #"{"name":"matrix-hook","url":"https://hooks.example.com/matrix"}"#,
             "ChannelUpdate": #"{"name":"\#(world.channelName)"}"#, "RestoreRequest": #"{"snapshot":"\#(world.snapshotID)","target":"/srv/restored"}"#,
             "TokenRequest": #"{"name":"matrix"}"#, "InvitationRequest": #"{"email":"matrix-invitee@example.com","role":"viewer"}"#,
+            "DrillRequest": APIIsolationTests.bodies["DrillRequest"]!,
+            "RetentionPreviewRequest": APIIsolationTests.bodies["RetentionPreviewRequest"]!,
             "MemberUpdate": #"{"role":"owner"}"#, "TwoFactorCode": #"{"code":"000000"}"#, "TwoFactorPolicy": #"{"required":false}"#,
         ]
     }

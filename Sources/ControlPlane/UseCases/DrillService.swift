@@ -14,6 +14,8 @@ struct DrillService {
     /// Checks the request against the job and account, records the drill run and sends the order
     /// to the server's agent (or holds it for a signature where a restore there would need one).
     func drill(_ job: Job, request body: DrillRequest, runID: String = ResourceID.make(.run)) async throws -> Run {
+        // A drill restores into a scratch place and removes it: whoever may run a job now may drill it.
+        try Access.require(.runNow)
         guard job.kind == .full || job.kind == .database else {
             throw DomainError.conflict("job", "job \(job.name) is a \(job.kind.rawValue) job: it makes no restorable snapshot to drill")
         }
