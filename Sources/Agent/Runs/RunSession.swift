@@ -1,6 +1,7 @@
 import BackupCore
 import Foundation
 import LinkProtocol
+import ResticKit
 
 /// The skeleton every run on the box follows, backup or restore: record it started in the outbox
 /// and tell the hub at once (without delaying the work), send live progress straight to the hub,
@@ -62,10 +63,27 @@ struct RunSession: Sendable {
     /// reported or forgotten (`LeftoverSnapshots`), and the run recorded. Runs whose process is
     /// alive but went past its stall limit and `stallMargin` without progress are ended and
     /// reported failed. Returns how many runs were recorded (the caller delivers them at once).
+    ///
+    /// One finder at a time on this box (a file lock): the daemon and a run starting at the same
+    /// moment must not both reap a dead run, or the one that found the registry already emptied
+    /// would start its backup while the other still waits for the dead run's restic to exit — and
+    /// meet its repository lock.
     @discardableResult
     static func reportInterruptedRuns(_ state: AgentState, clock: any HubClock, stallMargin: TimeInterval = 300, log: (String) -> Void) async
         -> Int
     {
+        do {
+            return try await RepositoryLock.withLock(directory: state.locksDirectory, repository: "mzpanel:interrupted-runs") {
+                await reportInterruptedRunsHoldingLock(state, clock: clock, stallMargin: stallMargin, log: log)
+            }
+        } catch {
+            return await reportInterruptedRunsHoldingLock(state, clock: clock, stallMargin: stallMargin, log: log)
+        }
+    }
+
+    private static func reportInterruptedRunsHoldingLock(
+        _ state: AgentState, clock: any HubClock, stallMargin: TimeInterval, log: (String) -> Void
+    ) async -> Int {
         var recorded = 0
         for entry in state.running.reapStalled(now: clock.now(), margin: stallMargin) {
             let stopped = await OrphanProcesses.stop(runID: entry.runID, grace: .seconds(5))
