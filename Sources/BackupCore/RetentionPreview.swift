@@ -88,7 +88,7 @@ public enum RetentionSimulator {
     static func goAddDate(_ date: Date, years: Int, months: Int, days: Int, calendar: Calendar) -> Date {
         var c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .nanosecond], from: date)
         var month = (c.month ?? 1) - 1 + months
-        var year = (c.year ?? 1970) + years + Int((Double(month) / 12).rounded(.down))
+        let year = (c.year ?? 1970) + years + Int((Double(month) / 12).rounded(.down))
         month = ((month % 12) + 12) % 12
         c.year = year
         c.month = month + 1

@@ -320,7 +320,6 @@ enum Migrations {
         ),
     ]
 
-    /// Applies the steps not yet recorded; safe to call on every start.
     /// The PostgreSQL advisory lock hub replicas take while migrating ("mzpanel" in ASCII).
     static let advisoryLockKey: Int64 = 0x6d7a_7061_6e65_6c
 
