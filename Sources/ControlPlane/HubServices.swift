@@ -54,14 +54,15 @@ public struct HubServices: Sendable {
     public let store: any HubStore
     public let clock: any HubClock
     public let configuration: HubConfiguration
-    /// Downloads being relayed from agents to browsers.
-    public let downloads = DownloadRelay()
+    /// Downloads being relayed from agents to browsers (through the database on PostgreSQL, where
+    /// the agent's posts may reach another replica than the browser's request).
+    public let downloads: DownloadRelay
     /// The command long-poll each agent holds (one per server).
     public let polls = CommandPolls()
     /// The live progress streams browsers hold.
     public let streams: EventStreamSlots
     /// Failed logins and the backoff they earned (web form and API).
-    public let logins = LoginGuard()
+    public let logins: LoginGuard
     /// This hub process among its replicas (the holder of leases such as the notifier's).
     public let instanceID: String
 
@@ -78,6 +79,8 @@ public struct HubServices: Sendable {
         self.instanceID = configuration.instanceName ?? "hub-" + UUID().uuidString.lowercased()
         self.streams = EventStreamSlots(perSession: configuration.eventStreamsPerSession, total: configuration.eventStreams)
         self.passwords = passwords
+        self.downloads = DownloadRelay(shared: store.engineName == "postgresql" ? store : nil)
+        self.logins = LoginGuard(store: store)
     }
 }
 

@@ -4,7 +4,8 @@ import SQLKit
 
 /// The hub's bells across replicas on PostgreSQL: a command's transaction also runs
 /// `pg_notify('mzpanel_events', 'c:<server id>')`, and a run change from an agent's event
-/// `pg_notify('mzpanel_events', 'r:<run id>')` (delivered when they commit). Every replica keeps
+/// `pg_notify('mzpanel_events', 'r:<run id>')`, a download part `'d:p:<id>'` or `'d:t:<id>'` (delivered when
+/// they commit). Every replica keeps
 /// one connection that LISTENs on that channel and rings its own command bell (agents' polls) or
 /// run bell (live progress streams). The rows stay the truth: a notification only wakes a waiter,
 /// which then reads them. A lost connection is opened again (1 s, doubling to 10 s); after that
@@ -15,7 +16,7 @@ final class CommandNotifications: Sendable {
 
     private let task: Task<Void, Never>
 
-    init(backend: SQLBackend, commands: CommandBell, runs: CommandBell) {
+    init(backend: SQLBackend, commands: CommandBell, runs: CommandBell, downloads: CommandBell) {
         let logger = backend.logger
         task = Task {
             var delay = Duration.seconds(1)
@@ -30,12 +31,14 @@ final class CommandNotifications: Sendable {
                                 logger.info("listening for command notifications again")
                                 await commands.ringAll()
                                 await runs.ringAll()
+                                await downloads.ringAll()
                             }
                             connectedBefore = true
                         },
                         receive: { payload in
                             if payload.hasPrefix("c:") { await commands.ring(String(payload.dropFirst(2))) }
                             if payload.hasPrefix("r:") { await runs.ring(String(payload.dropFirst(2))) }
+                            if payload.hasPrefix("d:") { await downloads.ring(String(payload.dropFirst(2))) }
                         })
                 } catch {
                     if Task.isCancelled { break }
@@ -62,6 +65,11 @@ final class CommandNotifications: Sendable {
     /// The statement a run change's transaction runs on PostgreSQL.
     static func notify(run runID: String, on db: any SQLDatabase) async throws {
         try await send("r:" + runID, on: db)
+    }
+
+    /// The statement a download part's transaction runs on PostgreSQL (`p:<id>` queued, `t:<id>` taken).
+    static func notify(download key: String, on db: any SQLDatabase) async throws {
+        try await send("d:" + key, on: db)
     }
 
     private static func send(_ payload: String, on db: any SQLDatabase) async throws {

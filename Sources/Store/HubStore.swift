@@ -6,7 +6,7 @@ import LinkProtocol
 /// and PostgreSQL. Every method that reads or changes a tenant's resource takes the caller's
 /// `accountID` and never crosses it. A unique key refusing a write surfaces as `StoreError.duplicate`.
 public typealias HubStore = AccountStore & ServerStore & DestinationStore & JobStore & JobStatusStore & RunStore & SnapshotStore
-    & AgentLinkStore & AuditStore & NotificationStore & LeaseStore & StoreEngine
+    & AgentLinkStore & AuditStore & NotificationStore & LeaseStore & DownloadPartStore & LoginFailureStore & StoreEngine
 
 /// Which database engine holds the hub's data (the health route names it).
 public protocol StoreEngine: Sendable {
@@ -224,6 +224,71 @@ public protocol LeaseStore: Sendable {
     func acquireLease(_ name: String, holder: String, until: Date, now: Date) async throws -> Bool
     /// Gives `name` up if `holder` has it (a replica shutting down), so another takes it at once.
     func releaseLease(_ name: String, holder: String) async throws
+}
+
+/// A part of a download on its way from an agent's post to the replica holding the browser.
+public struct DownloadPart: Sendable, Equatable {
+    public var sequence: Int
+    public var data: Data
+    public var done: Bool
+    public var error: String?
+
+    public init(sequence: Int, data: Data, done: Bool, error: String?) {
+        self.sequence = sequence
+        self.data = data
+        self.done = done
+        self.error = error
+    }
+}
+
+/// What became of a part an agent posted.
+public enum DownloadPartOutcome: Sendable, Equatable {
+    case queued
+    /// As many parts wait as the transfer allows: try again once one is taken.
+    case full
+    /// No such transfer waits for that server (finished, or the browser left).
+    case gone
+    /// The part is not the next one; `expected` is.
+    case outOfOrder(expected: Int)
+}
+
+/// Downloads across hub replicas: the agent's posts may reach a replica other than the one holding
+/// the browser's request, so the parts pass through the database, a few at a time, in order.
+public protocol DownloadPartStore: Sendable {
+    /// Rung with `p:<download>` when a part was queued and `t:<download>` when parts were taken or
+    /// the transfer ended (this replica's changes, and other replicas' through LISTEN/NOTIFY).
+    var downloadBell: CommandBell { get }
+    func openDownloadTransfer(id: String, serverID: String, now: Date) async throws
+    /// Queues the next part unless `maxWaiting` parts wait already.
+    func pushDownloadPart(_ part: DownloadPart, downloadID: String, serverID: String, maxWaiting: Int) async throws -> DownloadPartOutcome
+    /// Takes (removes) up to `limit` waiting parts, in order.
+    func takeDownloadParts(downloadID: String, limit: Int) async throws -> [DownloadPart]
+    /// Ends the transfer: its waiting parts are dropped and further posts are refused.
+    func closeDownloadTransfer(id: String) async throws
+}
+
+/// Failed logins per key, shared by every replica (the login throttle's state).
+public struct LoginFailureRecord: Sendable, Equatable {
+    public var failures: Int
+    public var lastFailure: Date
+    public var blockedUntil: Date?
+
+    public init(failures: Int, lastFailure: Date, blockedUntil: Date?) {
+        self.failures = failures
+        self.lastFailure = lastFailure
+        self.blockedUntil = blockedUntil
+    }
+}
+
+public protocol LoginFailureStore: Sendable {
+    func loginFailures(keys: [String]) async throws -> [String: LoginFailureRecord]
+    /// Reads the records of `keys`, lets `change` compute their new values and writes them, in one
+    /// transaction with the rows locked (two replicas counting one key's failures lose none).
+    func updateLoginFailures(
+        keys: [String], _ change: @Sendable ([String: LoginFailureRecord]) -> [String: LoginFailureRecord]) async throws
+    func clearLoginFailures(key: String) async throws
+    /// Drops records whose last failure is older than `before`.
+    func forgetLoginFailures(before: Date) async throws
 }
 
 /// Scheduling and health reads.

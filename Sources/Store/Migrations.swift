@@ -318,6 +318,27 @@ enum Migrations {
                 "ALTER TABLE accounts ADD COLUMN require_two_factor INTEGER NOT NULL DEFAULT 0",
             ]
         ),
+        (
+            18,
+            [
+                // Downloads whose agent posts and browser request reach different hub replicas: the parts pass
+                // through here (base64 in TEXT, at most a few per transfer), taken in order by the replica holding the browser.
+                """
+                CREATE TABLE download_transfers (id TEXT PRIMARY KEY, server_id TEXT NOT NULL, next_seq INTEGER NOT NULL DEFAULT 0,
+                  created_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE download_parts (download_id TEXT NOT NULL REFERENCES download_transfers(id) ON DELETE CASCADE,
+                  seq INTEGER NOT NULL, data TEXT NOT NULL, done INTEGER NOT NULL, error TEXT, PRIMARY KEY (download_id, seq))
+                """,
+                // Failed logins per key (account:EMAIL, address:IP), shared by every replica.
+                """
+                CREATE TABLE login_failures (throttle_key TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_failure BIGINT NOT NULL,
+                  blocked_until BIGINT)
+                """,
+                "CREATE INDEX login_failures_last ON login_failures (last_failure)",
+            ]
+        ),
     ]
 
     /// The PostgreSQL advisory lock hub replicas take while migrating ("mzpanel" in ASCII).

@@ -12,6 +12,8 @@ public final class SQLHubStore: HubStore {
     public let commandBell = CommandBell()
     /// Rung after an agent's event changed a run (live progress streams wait on it).
     public let runBell = CommandBell()
+    /// Rung when a download part is queued (`p:<id>`) or taken (`t:<id>`), here or on another replica.
+    public let downloadBell = CommandBell()
     /// PostgreSQL: rings the bells for commands and run changes of other hub replicas (LISTEN/NOTIFY).
     private let notifications: CommandNotifications?
 
@@ -19,7 +21,9 @@ public final class SQLHubStore: HubStore {
     public init(backend: SQLBackend) async throws {
         self.backend = backend
         try await Migrations.run(on: backend)
-        notifications = backend.dialect == .postgresql ? CommandNotifications(backend: backend, commands: commandBell, runs: runBell) : nil
+        notifications =
+            backend.dialect == .postgresql
+            ? CommandNotifications(backend: backend, commands: commandBell, runs: runBell, downloads: downloadBell) : nil
     }
 
     /// Opens the store named by a database setting: a `postgres://` URL, or else SQLite at `sqlitePath`.

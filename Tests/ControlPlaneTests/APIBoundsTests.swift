@@ -116,7 +116,7 @@ struct APIBoundsTests {
             let server = try await client.call(.post, "/api/v1/servers", token: account.token, body: #"{"name":"\#(big)"}"#)
             expectError(server, .contentTooLarge, code: "too_large")
             // A download part: its number is required, and it is at most 1 MiB.
-            let stream = await hub.services.downloads.open(id: "dl_x", serverID: world.serverID)
+            let stream = try await hub.services.downloads.open(id: "dl_x", serverID: world.serverID)
             let nobody = try await client.call(.post, "/api/agent/v1/downloads/dl_other?seq=0", body: "part", headers: agent)
             expectError(nobody, .notFound)
             let unnumbered = try await client.call(.post, "/api/agent/v1/downloads/dl_x", body: "part", headers: agent)

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 /// Two `mzpanel serve` processes on one PostgreSQL database (docs/operations.md, "Several hub
 /// replicas"): an agent connected to replica A gets a run-now issued through replica B at once,
 /// woken by LISTEN/NOTIFY. Both replicas run with a safety poll longer than the agents' long-poll,
@@ -40,6 +44,10 @@ struct ReplicaEndToEndTests {
         let agent = try await fleet.enroll("web-1")
         _ = try fleet.startDaemon(agent)
         let tree = try fleet.makeTree("site")
+        // Several download parts' worth of bytes that do not compress.
+        var generator = SystemRandomNumberGenerator()
+        let large = Data((0..<(3 * 1024 * 1024 + 4321)).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        try large.write(to: tree.appendingPathComponent("large.bin"))
         let repository = fleet.directory.appendingPathComponent("repo")
         #expect(try await fleet.cli.run(["destinations", "add", "nas", "--kind", "local", "--path", repository.path]).status == 0)
         let job = try await fleet.cli.run([
@@ -67,5 +75,32 @@ struct ReplicaEndToEndTests {
             let finished = try await fleet.cli.run(["runs", "show", runID, "--json"]).object
             #expect(finished["status"] as? String == "succeeded", "round \(round): \(finished)")
         }
+
+        // A download asked through B, whose parts the agent posts to A: they pass through the
+        // database to B, in order, byte for byte.
+        let snapshots = try await throughB.run(["snapshots", "list", "--json"])
+        let snapshot = try #require(
+            (snapshots.object["snapshots"] as? [[String: Any]])?.first?["id"] as? String,
+            "\(snapshots.stdout)")
+        let browse = try await throughB.run(["snapshots", "browse", snapshot, tree.path, "--json"])
+        #expect(browse.status == 0, "\(browse.stdout)\(browse.stderr)")
+        let downloaded = fleet.directory.appendingPathComponent("large.downloaded")
+        let download = try await throughB.run(["snapshots", "download", snapshot, tree.path + "/large.bin", "-o", downloaded.path])
+        #expect(download.status == 0, "\(download.stdout)\(download.stderr)")
+        #expect(try Data(contentsOf: downloaded) == large, "the download through B differs from the file backed up")
+
+        // Failed logins counted on A hold on B: the throttle's state is in the database.
+        for _ in 0..<5 { #expect(try await Self.login(fleet.url, "fleet@example.com", "wrong password") == 401) }
+        #expect(try await Self.login(started.url, "fleet@example.com", "wrong password") == 429, "B did not see A's failures")
+    }
+
+    /// `POST /api/v1/session` with a password; the answer's status.
+    static func login(_ hub: String, _ email: String, _ password: String) async throws -> Int {
+        var request = URLRequest(url: try #require(URL(string: hub + "/api/v1/session")))
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = try JSONSerialization.data(withJSONObject: ["email": email, "password": password])
+        let (_, response) = try await URLSession.shared.data(for: request)
+        return (response as? HTTPURLResponse)?.statusCode ?? 0
     }
 }

@@ -37,7 +37,7 @@ struct DownloadRoutes {
     @Sendable func uploadPart(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
         let server = try await AgentRoutes(hub: hub).agent(request)
         let id = try context.parameter("download")
-        guard await hub.downloads.isWaiting(id: id, serverID: server.id) else { throw Self.gone }
+        guard await hub.downloads.mayWait(id: id, serverID: server.id) else { throw Self.gone }
         let query = QueryParameters(request: request)
         guard let sequence = try query.int("seq"), sequence >= 0 else {
             throw APIError.badRequest("seq (the part's number, from 0) is required", field: "seq")
@@ -49,7 +49,7 @@ struct DownloadRoutes {
         } catch {
             throw APIError(.contentTooLarge, code: "too_large", "a download part is at most \(BodyLimit.downloadPart / 1024) KiB")
         }
-        let outcome = await hub.downloads.push(
+        let outcome = try await hub.downloads.push(
             id: id, serverID: server.id, sequence: sequence, part: part, done: query.string("done") == "1",
             error: query.string("error"))
         switch outcome {
@@ -57,6 +57,11 @@ struct DownloadRoutes {
             return JSONBody(Deleted())
         case .gone:
             throw Self.gone
+        case .stalled:
+            throw APIError(
+                .serviceUnavailable, code: "stalled",
+                "the hub replica holding the browser's download took no part for a minute (it stopped, or the browser stalled); the download must be started again"
+            )
         case .outOfOrder(let expected):
             throw APIError(.conflict, code: "out_of_order", "part \(sequence) is out of order; the download expects part \(expected)", field: "seq")
         }

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Store
 
 /// Failed logins per key (`account:EMAIL`, `address:IP`) and the backoff they earn: a pure state
 /// machine, tested with a hand-moved clock. Each failure from the policy's `freeFailures`-th on
@@ -18,11 +18,7 @@ struct LoginThrottle: Sendable {
     /// One client address (several people may share it): 20 failures, then 1 s, 2 s… up to 15 minutes.
     static let perAddress = Policy(freeFailures: 20, baseDelay: 1, maxDelay: 900, forgetAfter: 3600)
 
-    struct Entry: Sendable {
-        var failures: Int
-        var lastFailure: Date
-        var blockedUntil: Date?
-    }
+    typealias Entry = LoginFailureRecord
 
     enum Decision: Equatable, Sendable {
         case allowed
@@ -34,7 +30,10 @@ struct LoginThrottle: Sendable {
     /// Keys kept at most; when full, forgotten keys go first, then the oldest failures.
     let capacity: Int
 
-    init(capacity: Int = 50_000) { self.capacity = capacity }
+    init(capacity: Int = 50_000, entries: [String: Entry] = [:]) {
+        self.capacity = capacity
+        self.entries = entries
+    }
 
     /// Whether an attempt with these keys may be checked now.
     func check(_ keys: [(key: String, policy: Policy)], now: Date) -> Decision {
@@ -51,8 +50,8 @@ struct LoginThrottle: Sendable {
     /// A wrong email or password: counts against every key.
     mutating func failed(_ keys: [(key: String, policy: Policy)], now: Date) {
         for (key, policy) in keys {
-            var entry = entries[key] ?? Entry(failures: 0, lastFailure: now)
-            if now.timeIntervalSince(entry.lastFailure) >= policy.forgetAfter { entry = Entry(failures: 0, lastFailure: now) }
+            var entry = entries[key] ?? Entry(failures: 0, lastFailure: now, blockedUntil: nil)
+            if now.timeIntervalSince(entry.lastFailure) >= policy.forgetAfter { entry = Entry(failures: 0, lastFailure: now, blockedUntil: nil) }
             entry.failures += 1
             entry.lastFailure = now
             if entry.failures >= policy.freeFailures {
@@ -77,26 +76,38 @@ struct LoginThrottle: Sendable {
     }
 }
 
-/// The hub's login throttle, shared by the web form and `POST /api/v1/session`.
+/// The hub's login throttle, shared by the web form and `POST /api/v1/session`, and by every hub
+/// replica: the failures live in the database (`LoginFailureStore`), and `LoginThrottle` decides.
 public final class LoginGuard: Sendable {
-    private let state: Mutex<LoginThrottle>
+    private let store: any LoginFailureStore
 
-    public init() { state = Mutex(LoginThrottle()) }
-    init(capacity: Int) { state = Mutex(LoginThrottle(capacity: capacity)) }
+    public init(store: any LoginFailureStore) { self.store = store }
 
     static func keys(email: String, address: String?) -> [(key: String, policy: LoginThrottle.Policy)] {
         [("account:" + email, LoginThrottle.perAccount), ("address:" + (address ?? "unknown"), LoginThrottle.perAddress)]
     }
 
-    func check(email: String, address: String?, now: Date) -> LoginThrottle.Decision {
-        state.withLock { $0.check(Self.keys(email: email, address: address), now: now) }
+    func check(email: String, address: String?, now: Date) async throws -> LoginThrottle.Decision {
+        let keys = Self.keys(email: email, address: address)
+        let entries = try await store.loginFailures(keys: keys.map(\.key))
+        return LoginThrottle(entries: entries).check(keys, now: now)
     }
 
-    func failed(email: String, address: String?, now: Date) {
-        state.withLock { $0.failed(Self.keys(email: email, address: address), now: now) }
+    func failed(email: String, address: String?, now: Date) async throws {
+        let keys = Self.keys(email: email, address: address)
+        try await store.updateLoginFailures(keys: keys.map(\.key)) { entries in
+            var throttle = LoginThrottle(entries: entries)
+            throttle.failed(keys, now: now)
+            return throttle.entries
+        }
+        // Now and then, failures nobody repeated for the longest forget period go.
+        if Int.random(in: 0..<64) == 0 {
+            let longest = max(LoginThrottle.perAccount.forgetAfter, LoginThrottle.perAddress.forgetAfter)
+            try await store.forgetLoginFailures(before: now.addingTimeInterval(-longest))
+        }
     }
 
-    func succeeded(email: String) {
-        state.withLock { $0.succeeded("account:" + email) }
+    func succeeded(email: String) async throws {
+        try await store.clearLoginFailures(key: "account:" + email)
     }
 }

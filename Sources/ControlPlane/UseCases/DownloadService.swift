@@ -51,7 +51,7 @@ struct DownloadService {
         }
         let (envelope, certificate) = try await copies.access(target, snapshot: snapshot, server: server, accountID: accountID)
         let id = ResourceID.make(.download)
-        let stream = await hub.downloads.open(id: id, serverID: server.id)
+        let stream = try await hub.downloads.open(id: id, serverID: server.id)
         let listing = ListingOrder(
             snapshotID: snapshot.id, sourceServerID: snapshot.serverID, destination: target, resticSnapshotIDs: copy.resticSnapshotIDs,
             envelope: envelope, peerCertificate: certificate)

@@ -22,21 +22,21 @@ struct LoginService {
 
     func attempt(email rawEmail: String, password: String, code: String? = nil, address: String?) async throws -> Outcome {
         let email = rawEmail.trimmingSpaces.lowercased()
-        if case .wait(let seconds) = hub.logins.check(email: email, address: address, now: hub.clock.now()) { return .throttled(seconds) }
+        if case .wait(let seconds) = try await hub.logins.check(email: email, address: address, now: hub.clock.now()) { return .throttled(seconds) }
         let user = try await hub.store.user(email: email)
         let matched = try await hub.passwords.verify(password, hash: user?.passwordHash, cost: hub.configuration.bcryptCost)
         guard let user, matched else {
-            hub.logins.failed(email: email, address: address, now: hub.clock.now())
+            try await hub.logins.failed(email: email, address: address, now: hub.clock.now())
             return .wrong
         }
         if user.twoFactor {
             guard let code = code?.trimmingSpaces, !code.isEmpty else { return .codeNeeded }
             guard try await TwoFactorService(hub: hub).verify(member: user, code: code) else {
-                hub.logins.failed(email: email, address: address, now: hub.clock.now())
+                try await hub.logins.failed(email: email, address: address, now: hub.clock.now())
                 return .wrongCode
             }
         }
-        hub.logins.succeeded(email: email)
+        try await hub.logins.succeeded(email: email)
         return .loggedIn(user)
     }
 
