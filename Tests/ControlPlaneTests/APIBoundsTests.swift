@@ -94,6 +94,39 @@ struct APIBoundsTests {
         }
     }
 
+    /// `GET /runs/{run}?wait=N` (how `jobs run --wait` follows a run): an unfinished run answers
+    /// at its next change, woken by the agent's event, not after its N seconds; a finished one at once.
+    @Test func aRunWaitAnswersAtTheRunsNextChange() async throws {
+        try await withTestHub { hub, client in
+            let account = try await hub.account("follow@example.com")
+            let world = try await AccountWorld.build(hub, client, account: account, prefix: "f")
+            let queued = try await hub.store.runs(accountID: account.id, filter: RunFilter(status: .queued), after: nil, limit: 10).items
+            var run = try #require(queued.first { $0.jobID == world.jobID })
+            let runID = run.id
+            expectError(try await client.call(.get, "/api/v1/runs/\(runID)?wait=31", token: account.token), .badRequest, field: "wait")
+            let started = ContinuousClock.now
+            async let answer = client.call(.get, "/api/v1/runs/\(runID)?wait=30", token: account.token)
+            // The request waits on the run's bell before the agent reports.
+            for _ in 0..<200 where await hub.store.runBell.waiting == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(await hub.store.runBell.waiting == 1)
+            run.status = .running
+            run.startedAt = hub.clock.now()
+            _ = try await hub.store.ingest(
+                RunEvent(id: "evt_follow_1", kind: .started, run: run), accountID: account.id, serverID: world.serverID, now: hub.clock.now())
+            let woken = try await answer
+            #expect(woken.json["status"].string == "running", "\(woken)")
+            #expect(ContinuousClock.now - started < .seconds(20), "woken by the event, not after the 30 s wait")
+            run.status = .failed
+            run.finishedAt = hub.clock.now()
+            _ = try await hub.store.ingest(
+                RunEvent(id: "evt_follow_2", kind: .finished, run: run), accountID: account.id, serverID: world.serverID, now: hub.clock.now())
+            let finishedAt = ContinuousClock.now
+            let finished = try await client.call(.get, "/api/v1/runs/\(runID)?wait=30", token: account.token)
+            #expect(finished.json["status"].string == "failed", "\(finished)")
+            #expect(ContinuousClock.now - finishedAt < .seconds(20), "a finished run answers at once")
+        }
+    }
+
     @Test func theHubsStreamTotalIsBounded() async throws {
         let slots = EventStreamSlots(perSession: 2, total: 3)
         #expect(await slots.take(session: "a"))

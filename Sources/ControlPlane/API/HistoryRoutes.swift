@@ -16,8 +16,10 @@ struct HistoryRoutes {
             .get, "/api/v1/runs", summary: "List runs, newest first, with filters and cursor pagination", tag: "history",
             response: "RunPage", query: Self.listQuery + ["status"], runs)
         api.on(
-            .get, "/api/v1/runs/{run}", summary: "Show a run with its per-destination results, live progress and snapshot", tag: "history",
-            response: "RunDetail", run)
+            .get, "/api/v1/runs/{run}",
+            summary:
+                "Show a run with its per-destination results, live progress and snapshot; wait=1–30: an unfinished run answers at its next change",
+            tag: "history", response: "RunDetail", query: ["wait"], run)
         api.on(
             .get, "/api/v1/snapshots", summary: "List snapshots, newest first, with filters and cursor pagination", tag: "history",
             response: "SnapshotPage", query: Self.listQuery, snapshots)
@@ -43,7 +45,18 @@ struct HistoryRoutes {
     @Sendable func run(_ request: Request, _ context: HubRequestContext) async throws -> some ResponseGenerator {
         let id = try context.parameter("run")
         let accountID = try context.accountID()
-        guard let run = try await hub.store.run(accountID: accountID, id: id) else { throw APIError.notFound(.run, id) }
+        let wait = try QueryParameters(request: request).int("wait") ?? 0
+        guard (0...30).contains(wait) else {
+            throw APIError.badRequest("wait is 0 to 30 seconds (how long an unfinished run may be waited for)", field: "wait")
+        }
+        // Noted before the read: a change between the read and the wait is not missed.
+        let generation = await hub.store.runBell.generation(of: id)
+        guard var run = try await hub.store.run(accountID: accountID, id: id) else { throw APIError.notFound(.run, id) }
+        if wait > 0 && !run.status.isFinished {
+            // Woken by the agent's next event for this run (on any replica), or after `wait` seconds.
+            await hub.store.runBell.wait(for: id, since: generation, upTo: .seconds(wait))
+            run = try await hub.store.run(accountID: accountID, id: id) ?? run
+        }
         return JSONBody(RunView(run: run, snapshot: try await hub.store.snapshot(accountID: accountID, runID: run.id)))
     }
 

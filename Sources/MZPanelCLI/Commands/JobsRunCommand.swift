@@ -46,9 +46,12 @@ enum RunFollower {
         let deadline = Date().addingTimeInterval(TimeInterval(timeout))
         var last = Data()
         var detail: RunView
+        var first = true
         repeat {
-            try await Task.sleep(for: .milliseconds(500))
-            last = try await client.raw("GET", "/api/v1/runs/\(runID)")
+            // The hub answers at the run's next change (or after 25 s), so the bar moves with the run
+            // and the command ends as soon as it does, without polling on a timer.
+            last = try await client.raw("GET", "/api/v1/runs/\(runID)", query: ["wait": first ? nil : "25"])
+            first = false
             detail = try HubDecoding.decode(RunView.self, last)
             bar.show(detail.run)
             if Date() > deadline {
