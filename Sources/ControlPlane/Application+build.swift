@@ -60,7 +60,7 @@ public func buildApplication(hub: HubServices, logger: Logger, server: HTTPServe
     let (router, _) = try buildRouter(hub: hub)
     var services: [any Service] = []
     if hub.configuration.runScheduler {
-        services.append(HubScheduler(store: hub.store, clock: hub.clock, logger: logger))
+        services.append(HubScheduler(store: hub.store, clock: hub.clock, configuration: hub.configuration.scheduler, logger: logger))
         services.append(HubNotifier(hub: hub, logger: logger))
         services.append(DrillScheduler(hub: hub, logger: logger))
     }

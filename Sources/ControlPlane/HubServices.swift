@@ -19,6 +19,9 @@ public struct HubConfiguration: Sendable {
     public var bcryptCost: UInt8 = 12
     /// Run the scheduler that triggers due slots (default on; router-only tests turn it off).
     public var runScheduler: Bool = true
+    /// The scheduler's timing: how long after a slot it waits for the box's own timer
+    /// (`MZPANEL_SCHEDULER_DELAY_SECONDS`, default 120) and how often it looks (default 20 s).
+    public var scheduler = HubScheduler.Configuration()
     /// How long after a slot a run must have started before the slot counts as missed (health, alerts).
     public var missedGrace: TimeInterval = JobHealth.defaultGrace
     /// How long an agent's waiting long-poll goes without asking the store when nothing wakes it

@@ -135,6 +135,14 @@ struct ServeCommand: AsyncParsableCommand {
             }
             configuration.safetyPoll = .seconds(seconds)
         }
+        if let text = environment["MZPANEL_SCHEDULER_DELAY_SECONDS"] {
+            guard let seconds = Int(text), (1...3600).contains(seconds) else {
+                throw CLIError("MZPANEL_SCHEDULER_DELAY_SECONDS=\(text) is not a whole number of seconds from 1 to 3600")
+            }
+            configuration.scheduler.triggerDelay = TimeInterval(seconds)
+            // Look for due slots at least as often as the delay, so a slot fires soon after it.
+            configuration.scheduler.interval = .seconds(min(20, max(1, seconds / 2)))
+        }
         if let text = environment["MZPANEL_NOTIFY_INTERVAL_SECONDS"] {
             guard let seconds = TimeInterval(text), seconds >= 0.2 else {
                 throw CLIError("MZPANEL_NOTIFY_INTERVAL_SECONDS=\(text) is not a number of seconds (at least 0.2)")

@@ -19,14 +19,9 @@ struct ReplicaEndToEndTests {
         "a run-now issued through one replica reaches the agent polling another at once, and the run succeeds",
         .enabled(if: Fleet.available && postgres != nil, "needs the binaries, restic and MZPANEL_TEST_POSTGRES_URL"))
     func runNowAcrossReplicas() async throws {
-        let base = try #require(Self.postgres)
-        let home = base.path.split(separator: "/").first.map(String.init) ?? "postgres"
-        let database = "mzpanel_replicas_" + UUID().uuidString.prefix(8).lowercased()
-        #expect(try await HubBackupPostgresTests.psql(base, database: home, "CREATE DATABASE \(database)").status == 0)
-        defer { Task { _ = try? await HubBackupPostgresTests.psql(base, database: home, "DROP DATABASE IF EXISTS \(database) WITH (FORCE)") } }
-        var url = base
-        url.path = "/" + database
-        let environment = ["MZPANEL_DATABASE_URL": url.string ?? "", "MZPANEL_SAFETY_POLL_SECONDS": "120"]
+        let (url, drop) = try await Self.freshDatabase()
+        defer { drop() }
+        let environment = ["MZPANEL_DATABASE_URL": url, "MZPANEL_SAFETY_POLL_SECONDS": "120"]
         let fleet = try await Fleet(plan: "free", hubEnvironment: environment)
         var replicaB: Process?
         defer {
@@ -94,6 +89,20 @@ struct ReplicaEndToEndTests {
         #expect(try await Self.login(started.url, "fleet@example.com", "wrong password") == 429, "B did not see A's failures")
     }
 
+    /// An empty PostgreSQL database for one test's replicas, and what drops it.
+    static func freshDatabase() async throws -> (url: String, drop: @Sendable () -> Void) {
+        let base = try #require(Self.postgres)
+        let home = base.path.split(separator: "/").first.map(String.init) ?? "postgres"
+        let database = "mzpanel_replicas_" + UUID().uuidString.prefix(8).lowercased()
+        #expect(try await HubBackupPostgresTests.psql(base, database: home, "CREATE DATABASE \(database)").status == 0)
+        var url = base
+        url.path = "/" + database
+        return (
+            url.string ?? "",
+            { Task { _ = try? await HubBackupPostgresTests.psql(base, database: home, "DROP DATABASE IF EXISTS \(database) WITH (FORCE)") } }
+        )
+    }
+
     /// `POST /api/v1/session` with a password; the answer's status.
     static func login(_ hub: String, _ email: String, _ password: String) async throws -> Int {
         var request = URLRequest(url: try #require(URL(string: hub + "/api/v1/session")))
@@ -102,5 +111,11 @@ struct ReplicaEndToEndTests {
         request.httpBody = try JSONSerialization.data(withJSONObject: ["email": email, "password": password])
         let (_, response) = try await URLSession.shared.data(for: request)
         return (response as? HTTPURLResponse)?.statusCode ?? 0
+    }
+
+    /// A GET's status (0 when nothing answered).
+    static func status(_ url: String) async throws -> Int {
+        let request = URLRequest(url: try #require(URL(string: url)), timeoutInterval: 5)
+        return ((try? await URLSession.shared.data(for: request))?.1 as? HTTPURLResponse)?.statusCode ?? 0
     }
 }
