@@ -25,8 +25,10 @@ public struct HubConfiguration: Sendable {
     /// How long after a slot a run must have started before the slot counts as missed (health, alerts).
     public var missedGrace: TimeInterval = JobHealth.defaultGrace
     /// How long an agent's waiting long-poll goes without asking the store when nothing wakes it
-    /// (`MZPANEL_SAFETY_POLL_SECONDS`, default 10): the catch-up for a lost wake-up.
-    public var safetyPoll: Duration = .seconds(10)
+    /// (`MZPANEL_SAFETY_POLL_SECONDS`, default 30: longer than an agent's 25 s poll, so an idle poll
+    /// reads the store once): the catch-up for a lost wake-up. Every ring this process misses is
+    /// either its own (rung in memory) or notified; a lost listener connection wakes every poll.
+    public var safetyPoll: Duration = .seconds(30)
     /// How often the notifier evaluates job health and sends due notifications.
     public var notifyInterval: TimeInterval = 30
     /// Live run progress streams (server-sent events) one browser session may hold open (default 4).
@@ -60,6 +62,8 @@ public struct HubServices: Sendable {
     /// Downloads being relayed from agents to browsers (through the database on PostgreSQL, where
     /// the agent's posts may reach another replica than the browser's request).
     public let downloads: DownloadRelay
+    /// Agent credentials checked lately (the command long-poll's lookup).
+    let credentials = AgentCredentialCache()
     /// The command long-poll each agent holds (one per server).
     public let polls = CommandPolls()
     /// The live progress streams browsers hold.

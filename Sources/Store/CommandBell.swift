@@ -9,6 +9,8 @@ public actor CommandBell {
     private var waiters: [String: [Int: CheckedContinuation<Void, Never>]] = [:]
     private var generations: [String: UInt64] = [:]
     private var allGeneration: UInt64 = 0
+    /// Rings of any key so far: a reader that cannot name its key before it reads notes this instead.
+    public private(set) var rings: UInt64 = 0
     /// Waits that ended (rung or timed out) before their continuation was registered.
     private var ended: Set<Int> = []
     private var issued = 0
@@ -17,6 +19,7 @@ public actor CommandBell {
 
     /// Wakes every waiter of `serverID`.
     public func ring(_ serverID: String) {
+        rings &+= 1
         generations[serverID, default: 0] &+= 1
         for (_, waiter) in waiters.removeValue(forKey: serverID) ?? [:] { waiter.resume() }
     }
@@ -27,6 +30,7 @@ public actor CommandBell {
 
     /// Wakes every waiter (notifications may have been missed).
     public func ringAll() {
+        rings &+= 1
         allGeneration &+= 1
         let all = waiters
         waiters = [:]

@@ -16,7 +16,7 @@ final class CommandNotifications: Sendable {
 
     private let task: Task<Void, Never>
 
-    init(backend: SQLBackend, commands: CommandBell, runs: CommandBell, downloads: CommandBell) {
+    init(backend: SQLBackend, commands: CommandBell, runs: CommandBell, downloads: CommandBell, credentials: CommandBell) {
         let logger = backend.logger
         task = Task {
             var delay = Duration.seconds(1)
@@ -32,6 +32,7 @@ final class CommandNotifications: Sendable {
                                 await commands.ringAll()
                                 await runs.ringAll()
                                 await downloads.ringAll()
+                                await credentials.ringAll()
                             }
                             connectedBefore = true
                         },
@@ -39,6 +40,7 @@ final class CommandNotifications: Sendable {
                             if payload.hasPrefix("c:") { await commands.ring(String(payload.dropFirst(2))) }
                             if payload.hasPrefix("r:") { await runs.ring(String(payload.dropFirst(2))) }
                             if payload.hasPrefix("d:") { await downloads.ring(String(payload.dropFirst(2))) }
+                            if payload.hasPrefix("k:") { await credentials.ring(String(payload.dropFirst(2))) }
                         })
                 } catch {
                     if Task.isCancelled { break }
@@ -70,6 +72,11 @@ final class CommandNotifications: Sendable {
     /// The statement a download part's transaction runs on PostgreSQL (`p:<id>` queued, `t:<id>` taken).
     static func notify(download key: String, on db: any SQLDatabase) async throws {
         try await send("d:" + key, on: db)
+    }
+
+    /// The statement run where a server's agent credential changes or goes (`k:<server id>`).
+    static func notify(credential serverID: String, on db: any SQLDatabase) async throws {
+        try await send("k:" + serverID, on: db)
     }
 
     private static func send(_ payload: String, on db: any SQLDatabase) async throws {

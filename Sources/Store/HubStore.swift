@@ -177,6 +177,9 @@ public protocol AgentLinkStore: Sendable {
     var commandBell: CommandBell { get }
     /// Rung when an agent's event changed a run; live progress streams wait on it.
     var runBell: CommandBell { get }
+    /// Rung with a server id when its agent credential changed or went (enrolment, removal), here or
+    /// on another replica: a cache of credentials forgets that server.
+    var credentialBell: CommandBell { get }
     /// Consumes an enrollment token and binds the agent's key and credential to its server.
     func enroll(tokenHash: String, publicKey: String, keyFingerprint: String, agentVersion: String, credentialHash: String, now: Date) async throws
         -> Server?

@@ -7,7 +7,7 @@ extension SQLHubStore {
     public func enroll(tokenHash: String, publicKey: String, keyFingerprint: String, agentVersion: String, credentialHash: String, now: Date)
         async throws -> Server?
     {
-        try await write { db in
+        let enrolled: Server? = try await write { db in
             let ms = now.millisecondsSince1970
             guard let token = try await Self.consumeEnrollmentToken(hash: tokenHash, now: now, on: db) else { return nil }
             try await db.raw(
@@ -18,8 +18,11 @@ extension SQLHubStore {
                 WHERE id = \(bind: token.serverID) AND account_id = \(bind: token.accountID)
                 """
             ).run()
+            try await CommandNotifications.notify(credential: token.serverID, on: db)
             return try await db.raw("SELECT * FROM servers WHERE id = \(bind: token.serverID)").first().map(Self.server)
         }
+        if let enrolled { await credentialBell.ring(enrolled.id) }
+        return enrolled
     }
 
     public func server(agentCredentialHash: String) async throws -> Server? {

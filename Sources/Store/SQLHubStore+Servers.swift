@@ -100,7 +100,7 @@ extension SQLHubStore {
     }
 
     public func deleteServer(accountID: String, id: String) async throws -> [Destination]? {
-        try await write { db in
+        let exposed: [Destination]? = try await write { db in
             guard try await db.raw("SELECT id FROM servers WHERE id = \(bind: id) AND account_id = \(bind: accountID)").first() != nil else {
                 return nil
             }
@@ -111,8 +111,11 @@ extension SQLHubStore {
             try await db.raw("DELETE FROM enrollment_tokens WHERE server_id = \(bind: id)").run()
             try await db.raw("DELETE FROM stack_reports WHERE server_id = \(bind: id)").run()
             try await db.raw("DELETE FROM servers WHERE id = \(bind: id)").run()
+            try await CommandNotifications.notify(credential: id, on: db)
             return exposed
         }
+        if exposed != nil { await credentialBell.ring(id) }
+        return exposed
     }
 
     public func createEnrollmentToken(_ token: EnrollmentToken, hash: String) async throws {

@@ -14,6 +14,8 @@ public final class SQLHubStore: HubStore {
     public let runBell = CommandBell()
     /// Rung when a download part is queued (`p:<id>`) or taken (`t:<id>`), here or on another replica.
     public let downloadBell = CommandBell()
+    /// Rung with a server id when its agent credential changed or went (`credentialBell` in `AgentLinkStore`).
+    public let credentialBell = CommandBell()
     /// PostgreSQL: rings the bells for commands and run changes of other hub replicas (LISTEN/NOTIFY).
     private let notifications: CommandNotifications?
 
@@ -23,7 +25,7 @@ public final class SQLHubStore: HubStore {
         try await Migrations.run(on: backend)
         notifications =
             backend.dialect == .postgresql
-            ? CommandNotifications(backend: backend, commands: commandBell, runs: runBell, downloads: downloadBell) : nil
+            ? CommandNotifications(backend: backend, commands: commandBell, runs: runBell, downloads: downloadBell, credentials: credentialBell) : nil
     }
 
     /// Opens the store named by a database setting: a `postgres://` URL, or else SQLite at `sqlitePath`.

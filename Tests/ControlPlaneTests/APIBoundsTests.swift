@@ -94,6 +94,22 @@ struct APIBoundsTests {
         }
     }
 
+    /// The command poll takes a credential it checked lately from the replica's cache, but a server
+    /// removed (or enrolled again) is refused at its next poll, not after the cache's lifetime.
+    @Test func aCachedAgentCredentialGoesWithItsServer() async throws {
+        try await withTestHub { hub, client in
+            let account = try await hub.account("cache@example.com")
+            let world = try await AccountWorld.build(hub, client, account: account, prefix: "k")
+            let agent: HTTPFields = [.authorization: "Agent \(try #require(world.agentCredential))"]
+            #expect(try await client.call(.get, "/api/agent/v1/commands?wait=0", headers: agent).status == .ok)
+            #expect(await hub.services.credentials.count == 1, "the poll's credential is remembered")
+            #expect(try await client.call(.get, "/api/agent/v1/commands?wait=0", headers: agent).status == .ok)
+            let removed = try await client.call(.delete, "/api/v1/servers/\(world.serverID)", token: account.token)
+            #expect(removed.status == .ok, "\(removed)")
+            expectError(try await client.call(.get, "/api/agent/v1/commands?wait=0", headers: agent), .unauthorized)
+        }
+    }
+
     /// `GET /runs/{run}?wait=N` (how `jobs run --wait` follows a run): an unfinished run answers
     /// at its next change, woken by the agent's event, not after its N seconds; a finished one at once.
     @Test func aRunWaitAnswersAtTheRunsNextChange() async throws {

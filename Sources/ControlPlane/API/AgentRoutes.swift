@@ -65,7 +65,8 @@ struct AgentRoutes {
     }
 
     @Sendable func commands(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<CommandList> {
-        let server = try await agent(request)
+        // The poll reads only the server's id: its credential may come from this replica's cache.
+        let server = try await agent(request, cached: true)
         return JSONBody(try await link.commands(for: server, wait: try QueryParameters(request: request).int("wait") ?? 0))
     }
 
@@ -75,9 +76,9 @@ struct AgentRoutes {
     }
 
     /// The server whose agent is calling; 401 without a valid agent credential.
-    func agent(_ request: Request) async throws -> Server {
+    func agent(_ request: Request, cached: Bool = false) async throws -> Server {
         try await link.authenticate(
             request.headers[.authorization], userAgent: request.headers[.userAgent],
-            capabilities: request.headers[HTTPField.Name("X-MZPanel-Agent-Capabilities")!])
+            capabilities: request.headers[HTTPField.Name("X-MZPanel-Agent-Capabilities")!], cached: cached)
     }
 }

@@ -158,11 +158,27 @@ struct AgentLinkService {
     }
 
     /// The server whose agent presents this `Authorization` header; refused without a valid agent credential.
-    func authenticate(_ header: String?, userAgent: String? = nil, capabilities capabilityHeader: String? = nil) async throws -> Server {
+    /// `cached`: the caller reads only the server's id and account (the command poll), so a credential
+    /// this replica checked lately is taken from `AgentCredentialCache` instead of the store.
+    func authenticate(_ header: String?, userAgent: String? = nil, capabilities capabilityHeader: String? = nil, cached: Bool = false)
+        async throws -> Server
+    {
         guard let header, header.hasPrefix("Agent ") else {
             throw DomainError(.unauthorized, "agent calls need Authorization: Agent <credential> (from mzpanel-agent enroll)")
         }
-        guard let server = try await hub.store.server(agentCredentialHash: Secrets.hash(String(header.dropFirst(6)).trimmingSpaces)) else {
+        let hash = Secrets.hash(String(header.dropFirst(6)).trimmingSpaces)
+        var known = cached ? await hub.credentials.server(hash: hash, bell: hub.store.credentialBell) : nil
+        if known == nil {
+            // Noted before the lookup: if any credential changed meanwhile, this one is not remembered.
+            let bell = hub.store.credentialBell
+            let rings = await bell.rings
+            known = try await hub.store.server(agentCredentialHash: hash)
+            if let found = known {
+                let generation = await bell.generation(of: found.id)
+                if await bell.rings == rings { await hub.credentials.remember(found, hash: hash, generation: generation) }
+            }
+        }
+        guard let server = known else {
             throw DomainError(.unauthorized, "the agent credential is not valid (the server may have been removed); enroll the agent again")
         }
         // The agent names its version on every call (`User-Agent: mzpanel-agent/0.1.0+<build>`), so an
@@ -184,6 +200,7 @@ struct AgentLinkService {
         if stale || version != nil || changed != nil {
             try await hub.store.touchServer(id: server.id, at: now, agentVersion: version, capabilities: changed)
             seen.lastSeenAt = now
+            await hub.credentials.seen(hash: hash, server: seen)
         }
         return seen
     }
