@@ -16,7 +16,7 @@ public final class SQLBackend: @unchecked Sendable {
 
     public let dialect: Dialect
     private let sqlitePool: EventLoopConnectionPool<SQLiteConnectionSource>?
-    private let postgresPool: EventLoopConnectionPool<PostgresConnectionSource>?
+    private let postgresPool: EventLoopGroupConnectionPool<PostgresConnectionSource>?
     private let postgresSource: PostgresConnectionSource?
     let logger: Logger
 
@@ -34,7 +34,9 @@ public final class SQLBackend: @unchecked Sendable {
     }
 
     /// Connects to PostgreSQL given a `postgres://user:pass@host:port/db` URL (`?sslmode=…` honoured).
-    public static func postgres(url: String, maxConnections: Int = 8, logger: Logger) async throws -> SQLBackend {
+    /// The pool spreads `maxConnections` over every event loop of the process (one per core), so
+    /// the connections' I/O is not all on one thread.
+    public static func postgres(url: String, maxConnections: Int = 16, logger: Logger) async throws -> SQLBackend {
         let configuration: SQLPostgresConfiguration
         do {
             configuration = try SQLPostgresConfiguration(url: url)
@@ -42,9 +44,10 @@ public final class SQLBackend: @unchecked Sendable {
             throw StoreError.configuration("the database URL is not a valid postgres:// URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE)")
         }
         let source = PostgresConnectionSource(sqlConfiguration: configuration)
-        let pool = EventLoopConnectionPool(
-            source: source, maxConnections: maxConnections, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any()
-        )
+        let loops = MultiThreadedEventLoopGroup.singleton
+        let loopCount = max(1, Array(loops.makeIterator()).count)
+        let perLoop = max(2, (maxConnections + loopCount - 1) / loopCount)
+        let pool = EventLoopGroupConnectionPool(source: source, maxConnectionsPerEventLoop: perLoop, logger: logger, on: loops)
         let backend = SQLBackend(dialect: .postgresql, sqlitePool: nil, postgresPool: pool, postgresSource: source, logger: logger)
         do {
             try await backend.withDatabase { db in try await db.raw("SELECT 1").run() }
@@ -57,7 +60,7 @@ public final class SQLBackend: @unchecked Sendable {
 
     private init(
         dialect: Dialect, sqlitePool: EventLoopConnectionPool<SQLiteConnectionSource>?,
-        postgresPool: EventLoopConnectionPool<PostgresConnectionSource>?, postgresSource: PostgresConnectionSource?, logger: Logger
+        postgresPool: EventLoopGroupConnectionPool<PostgresConnectionSource>?, postgresSource: PostgresConnectionSource?, logger: Logger
     ) {
         self.dialect = dialect
         self.sqlitePool = sqlitePool
@@ -133,6 +136,6 @@ public final class SQLBackend: @unchecked Sendable {
 
     public func shutdown() async {
         try? await sqlitePool?.close().get()
-        try? await postgresPool?.close().get()
+        try? await postgresPool?.shutdownAsync()
     }
 }

@@ -122,7 +122,7 @@ struct AgentLinkService {
     }
 
     /// The most often an agent's calls write its `last_seen_at`, in seconds.
-    static let heartbeatInterval: TimeInterval = 10
+    static let heartbeatInterval: TimeInterval = 30
 
     /// The server's pending commands, waiting up to `wait` seconds for one.
     func commands(for server: Server, wait: Int) async throws -> CommandList {
