@@ -96,6 +96,15 @@ public final class LoginGuard: Sendable {
         state.withLock { $0.failed(Self.keys(email: email, address: address), now: now) }
     }
 
+    /// Single sign-on callbacks: counted per client address only (a state or code has no email until it is verified).
+    func check(address: String?, now: Date) -> LoginThrottle.Decision {
+        state.withLock { $0.check([("address:" + (address ?? "unknown"), LoginThrottle.perAddress)], now: now) }
+    }
+
+    func failed(address: String?, now: Date) {
+        state.withLock { $0.failed([("address:" + (address ?? "unknown"), LoginThrottle.perAddress)], now: now) }
+    }
+
     func succeeded(email: String) {
         state.withLock { $0.succeeded("account:" + email) }
     }
