@@ -416,13 +416,14 @@ class Flow:
         owner = self.sso_sign_in(self.request["email"], "sso-owner")
         self.go("/backups/account")
         owner_role = self.find("#my-role").text
+        sso_state = self.find("#sso-state").text
         self.logout()
         newcomer = self.sso_sign_in(self.request["newcomer"], "sso-newcomer")
         self.go("/backups/account")
         new_role = self.find("#my-role").text
         self.shot("sso-newcomer-account")
         self.logout()
-        return {"ownerSignedIn": owner, "ownerRole": owner_role, "newcomerSignedIn": newcomer, "newcomerRole": new_role}
+        return {"ownerSignedIn": owner, "ownerRole": owner_role, "ssoState": sso_state, "newcomerSignedIn": newcomer, "newcomerRole": new_role}
 
     def offsite(self) -> dict:
         r = self.request

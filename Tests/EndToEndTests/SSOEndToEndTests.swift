@@ -66,6 +66,7 @@ struct SSOEndToEndTests {
         let seen = result.object
         #expect(seen["ownerSignedIn"] as? Bool == true, "\(seen)")
         #expect(seen["ownerRole"] as? String == "owner", "\(seen)")
+        #expect((seen["ssoState"] as? String)?.contains("join as operator") == true, "the account page says who joins: \(seen)")
         #expect(seen["newcomerSignedIn"] as? Bool == true, "\(seen)")
         #expect(seen["newcomerRole"] as? String == "operator", "\(seen)")
         #expect((seen["consoleErrors"] as? [String])?.isEmpty == true, "\(seen["consoleErrors"] ?? "")")
