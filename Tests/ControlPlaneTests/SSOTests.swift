@@ -102,7 +102,7 @@ struct SSOTests {
     /// browser cookie (or another, or a changed state). Answers the callback's response.
     static func signIn(
         _ client: any TestClientProtocol, _ provider: Provider, start: String, email: String, mode: String? = nil, otherBrowser: Bool = false,
-        changeState: Bool = false, startHeaders: HTTPFields = [:], method: HTTPRequest.Method = .get, body: String? = nil
+        changeState: Bool = false, extraQuery: String = "", startHeaders: HTTPFields = [:], method: HTTPRequest.Method = .get, body: String? = nil
     ) async throws -> APIResponse {
         let begun = try await client.execute(
             uri: start, method: method, headers: startHeaders, body: body.map { ByteBuffer(string: $0) })
@@ -126,6 +126,7 @@ struct SSOTests {
         var callback = try provider.authorize(location)
         try #require(callback.hasPrefix(redirectURI + "?"), "the provider redirects to the hub: \(callback)")
         if changeState { callback = callback.replacingOccurrences(of: "state=", with: "state=x") }
+        callback += extraQuery
         let path = String(callback.dropFirst("http://127.0.0.1:8780".count))
         let cookie = otherBrowser ? Secrets.make(prefix: Secrets.ssoPrefix) : browser
         return try await client.call(.get, path, headers: [.cookie: "\(SSOPages.cookie)=\(cookie)"])
@@ -193,6 +194,7 @@ struct SSOTests {
 
             let audit = try await client.call(.get, "/api/v1/audit", token: owner.token)
             #expect(audit.text.contains("Log in with single sign-on"), "\(audit)")
+            #expect(audit.text.contains("Join the account as operator through single sign-on"), "\(audit)")
             #expect(!audit.text.contains(Self.clientSecret))
 
             // Turned off: a sign-in cannot start.
@@ -230,6 +232,10 @@ struct SSOTests {
                 #expect(answer.text.contains(words), "\(mode ?? email): \(answer)")
                 #expect(answer.cookies[Authenticator.sessionCookie] == nil, "\(mode ?? email): no session")
             }
+            // RFC 9207: a response naming another issuer is refused (mix-up).
+            let mixedUp = try await Self.signIn(
+                client, provider, start: start, email: "owner@example.com", extraQuery: "&iss=https%3A%2F%2Fevil.example")
+            #expect(mixedUp.status == .unauthorized && mixedUp.text.contains("another provider"), "\(mixedUp)")
             try provider.control(["unverified": ["owner@example.com"]])
             let unverified = try await Self.signIn(client, provider, start: start, email: "owner@example.com")
             #expect(unverified.status == .unauthorized && unverified.text.contains("not verified"), "\(unverified)")

@@ -30,6 +30,23 @@ final class SSOLogins: Sendable {
     static let capacity = 10_000
 
     private let state = Mutex<(pending: [String: Pending], codes: [String: AwaitingCode])>(([:], [:]))
+    /// Providers' discovery documents by issuer, with when they were read (kept 5 minutes).
+    private let discoveries = Mutex<[String: (document: OIDCClient.Discovery, readAt: Date)]>([:])
+    static let discoveryLifetime: TimeInterval = 300
+
+    func discovery(issuer: String, now: Date) -> OIDCClient.Discovery? {
+        discoveries.withLock { known in
+            guard let entry = known[issuer], now.timeIntervalSince(entry.readAt) < Self.discoveryLifetime, now >= entry.readAt else { return nil }
+            return entry.document
+        }
+    }
+
+    func remember(_ document: OIDCClient.Discovery, at now: Date) {
+        discoveries.withLock { known in
+            if known.count >= 1_000 { known.removeAll() }
+            known[document.issuer] = (document, now)
+        }
+    }
 
     /// Keeps a sign-in under its state (the oldest go first when full).
     func add(state key: String, _ pending: Pending) {

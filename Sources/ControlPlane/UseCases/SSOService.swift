@@ -53,7 +53,7 @@ struct SSOService {
             secret = previous?.clientSecret
         }
         do {
-            _ = try await client.discover(issuer: issuer)
+            hub.ssoLogins.remember(try await client.discover(issuer: issuer), at: hub.clock.now())
         } catch {
             throw DomainError.invalid("issuer", error.description)
         }
@@ -71,6 +71,14 @@ struct SSOService {
         }
     }
 
+    /// The issuer's discovery document, read at most every 5 minutes (a sign-in's start needs no outbound request then).
+    func discovery(issuer: String) async throws(OIDCClient.Failure) -> OIDCClient.Discovery {
+        if let known = hub.ssoLogins.discovery(issuer: issuer, now: hub.clock.now()) { return known }
+        let fresh = try await client.discover(issuer: issuer)
+        hub.ssoLogins.remember(fresh, at: hub.clock.now())
+        return fresh
+    }
+
     /// The provider an email signs in with: its member's account's, or the one of the account that claims its domain.
     func settings(forEmail email: String) async throws -> SSOSettings? {
         let clean = email.trimmingSpaces.lowercased()
@@ -86,7 +94,7 @@ struct SSOService {
         }
         let discovery: OIDCClient.Discovery
         do {
-            discovery = try await client.discover(issuer: settings.issuer)
+            discovery = try await self.discovery(issuer: settings.issuer)
         } catch {
             throw Refused("the identity provider cannot be reached: \(error.description)", accountID: accountID)
         }
@@ -115,7 +123,7 @@ struct SSOService {
     }
 
     /// Finishes a sign-in at the callback: the member it signs in (and where to go next).
-    func finish(state: String, code: String, browser: String?) async throws -> (member: User, next: String) {
+    func finish(state: String, code: String, issuer: String?, browser: String?) async throws -> (member: User, next: String, joined: Bool) {
         let now = hub.clock.now()
         guard let pending = hub.ssoLogins.take(state: state, now: now) else {
             throw Refused("this sign-in expired or was already used; start it again from the login page")
@@ -126,9 +134,13 @@ struct SSOService {
         guard let settings = try await hub.store.ssoSettings(accountID: pending.accountID) else {
             throw Refused("single sign-on was turned off for this account meanwhile; sign in with your password", accountID: pending.accountID)
         }
+        // RFC 9207: a provider that names itself in the response must be this account's provider.
+        if let issuer, issuer != settings.issuer {
+            throw Refused("the answer came from another provider (\(issuer)) than this account's", accountID: pending.accountID)
+        }
         let token: IDToken
         do {
-            let discovery = try await client.discover(issuer: settings.issuer)
+            let discovery = try await self.discovery(issuer: settings.issuer)
             let idToken = try await client.idToken(
                 discovery, code: code, verifier: pending.verifier, redirectURI: redirectURI, clientID: settings.clientID,
                 clientSecret: settings.clientSecret)
@@ -139,11 +151,13 @@ struct SSOService {
         } catch let refused as IDToken.Refused {
             throw Refused(refused.description, accountID: pending.accountID)
         }
-        return (try await member(for: token, settings: settings, invitation: pending.invitation, now: now), pending.next)
+        let (member, joined) = try await member(for: token, settings: settings, invitation: pending.invitation, now: now)
+        return (member, pending.next, joined)
     }
 
     /// The member a verified email is: an invitee, an existing member of this account, or a new one with the default role.
-    func member(for token: IDToken, settings: SSOSettings, invitation: String?, now: Date) async throws -> User {
+    /// Answers whether the person joined the account now (an invitation accepted or a new member).
+    func member(for token: IDToken, settings: SSOSettings, invitation: String?, now: Date) async throws -> (User, joined: Bool) {
         let accountID = settings.accountID
         if let invitation {
             guard let found = try await MemberService(hub: hub).invitation(secret: invitation), found.accountID == accountID else {
@@ -158,13 +172,13 @@ struct SSOService {
             guard let member = try await hub.store.acceptInvitation(hash: Secrets.hash(invitation), user: user, now: now) else {
                 throw Refused("this invitation link was used, has expired or was withdrawn; ask for a new one", accountID: accountID)
             }
-            return member
+            return (member, true)
         }
         if let existing = try await hub.store.user(email: token.email) {
             guard existing.accountID == accountID else {
                 throw Refused("\(token.email) belongs to another account on this hub; sign in with that account's password or provider")
             }
-            return existing
+            return (existing, false)
         }
         guard settings.allowJoin, settings.domains.isEmpty || settings.domains.contains(SSOSettings.domain(of: token.email)) else {
             throw Refused("\(token.email) is not a member of this account; ask one of its owners for an invitation", accountID: accountID)
@@ -172,6 +186,6 @@ struct SSOService {
         let user = User(
             id: ResourceID.make(.user), accountID: accountID, email: token.email, passwordHash: "!", createdAt: now, role: settings.defaultRole)
         try await hub.store.addMember(user)
-        return user
+        return (user, true)
     }
 }

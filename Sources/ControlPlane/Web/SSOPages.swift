@@ -100,8 +100,10 @@ struct SSOPages {
         }
         let member: User
         let next: String
+        let joined: Bool
         do {
-            (member, next) = try await service.finish(state: state, code: String((query.get("code") ?? "").prefix(2048)), browser: browser)
+            (member, next, joined) = try await service.finish(
+                state: state, code: String((query.get("code") ?? "").prefix(2048)), issuer: query.get("iss"), browser: browser)
         } catch let refused as SSOService.Refused {
             pages.hub.logins.failed(address: context.clientAddress, now: now)
             if let accountID = refused.accountID { await audit(accountID, "Single sign-on refused: \(refused.description)", context, status: 401) }
@@ -111,6 +113,11 @@ struct SSOPages {
         } catch let error as DomainError {
             pages.hub.logins.failed(address: context.clientAddress, now: now)
             return page(error: Self.sentence(error.message), status: .conflict)
+        }
+        if joined {
+            await audit(
+                member.accountID, "Join the account as \(member.role.rawValue) through single sign-on", context, status: 200, actor: member.email,
+                resource: member.id)
         }
         if member.twoFactor {
             let ticket = Secrets.make(prefix: Secrets.ssoPrefix)
