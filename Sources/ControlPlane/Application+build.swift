@@ -22,6 +22,7 @@ public func buildRouter(hub: HubServices) throws -> (router: Router<HubRequestCo
     AccountRoutes(hub: hub).register(on: &api)
     MemberRoutes(hub: hub).register(on: &api)
     TwoFactorRoutes(hub: hub).register(on: &api)
+    SSORoutes(hub: hub).register(on: &api)
     ServerRoutes(hub: hub).register(on: &api)
     DestinationRoutes(hub: hub).register(on: &api)
     VaultRoutes(hub: hub).register(on: &api)

@@ -70,6 +70,8 @@ public struct HubServices: Sendable {
     public let streams: EventStreamSlots
     /// Failed logins and the backoff they earned (web form and API).
     public let logins: LoginGuard
+    /// Single sign-ons under way (state, nonce, PKCE verifier), in this process's memory.
+    let ssoLogins = SSOLogins()
     /// This hub process among its replicas (the holder of leases such as the notifier's).
     public let instanceID: String
 

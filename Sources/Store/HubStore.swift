@@ -63,6 +63,15 @@ public protocol AccountStore: Sendable {
     func useRecoveryCode(userID: String, hash: String) async throws -> Bool
     func twoFactorRequired(accountID: String) async throws -> Bool
     func setTwoFactorRequired(accountID: String, required: Bool) async throws
+    /// The account's single sign-on settings (with the client secret), if an owner set them.
+    func ssoSettings(accountID: String) async throws -> SSOSettings?
+    /// The settings of the account that claims this email domain, if any.
+    func ssoSettings(domain: String) async throws -> SSOSettings?
+    /// Creates or replaces the account's single sign-on settings; a conflict when another account claims one of its domains.
+    func putSSOSettings(_ settings: SSOSettings) async throws
+    func deleteSSOSettings(accountID: String) async throws -> Bool
+    /// Adds a member (someone who joined through single sign-on); a conflict when the email is a member already.
+    func addMember(_ user: User) async throws
 }
 
 /// Servers and their enrollment tokens.

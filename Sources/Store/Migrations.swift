@@ -339,6 +339,19 @@ enum Migrations {
                 "CREATE INDEX login_failures_last ON login_failures (last_failure)",
             ]
         ),
+        (
+            19,
+            [
+                // Single sign-on (OpenID Connect) per account: the provider's issuer, the hub's client id and secret
+                // (the hub must send it to the provider; never returned by the API), the role people join with,
+                // whether they may join, and the email domains that find the provider from the login page (JSON).
+                """
+                CREATE TABLE sso_providers (account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+                  issuer TEXT NOT NULL, client_id TEXT NOT NULL, client_secret TEXT, default_role TEXT NOT NULL,
+                  allow_join INTEGER NOT NULL DEFAULT 0, domains TEXT NOT NULL, updated_at BIGINT NOT NULL)
+                """
+            ]
+        ),
     ]
 
     /// The PostgreSQL advisory lock hub replicas take while migrating ("mzpanel" in ASCII).

@@ -5,7 +5,7 @@ and check the results on their side.
 
     python3 Tests/Browser/ui_flow.py < request.json
 
-request.json: {"scenario": "local" | "gated" | "offsite" | "twofactor" | "invite", "url": "http://127.0.0.1:PORT",
+request.json: {"scenario": "local" | "gated" | "offsite" | "twofactor" | "invite" | "sso", "url": "http://127.0.0.1:PORT",
 "email", "password", "screenshots": "DIR", ...scenario fields}. Secrets come on stdin, never argv.
 Prints one JSON object with what the browser saw; exit 1 with the error on stderr if a step fails
 (a screenshot of the failing page is saved as `failure.png`).
@@ -393,6 +393,37 @@ class Flow:
         reused = self.find("#join-error").text
         return {"link": link, "waiting": waiting, "invitedAs": invited_as, "role": role, "members": members,
                 "memberCanInvite": manage, "reused": reused}
+
+    # Single sign-on ----------------------------------------------------------------------
+
+    def sso_sign_in(self, email: str, shot: str) -> bool:
+        """Signs in from the login page's SSO form: the hub sends the browser to the provider, whose page (the email
+        filled in from login_hint) signs the person in; the hub's callback page continues to the hub."""
+        self.go("/backups/login")
+        self.type("#sso-email", email)
+        self.find("#sso-form button[type=submit]").click()
+        self.find("#provider-form")
+        hinted = self.find("#provider-email").get_attribute("value")
+        self.shot(shot + "-provider")
+        self.find("#provider-sign-in").click()
+        self.wait.until(lambda d: d.current_url.startswith(self.url) and (
+            d.current_url.rstrip("/").endswith("/backups") or d.find_elements(By.CSS_SELECTOR, "#sso-error")))
+        self.shot(shot)
+        return hinted == email and self.driver.current_url.rstrip("/").endswith("/backups")
+
+    def sso(self) -> dict:
+        """The owner signs in with SSO (an existing member); then a new person of the account's domain joins through it."""
+        owner = self.sso_sign_in(self.request["email"], "sso-owner")
+        self.go("/backups/account")
+        owner_role = self.find("#my-role").text
+        sso_state = self.find("#sso-state").text
+        self.logout()
+        newcomer = self.sso_sign_in(self.request["newcomer"], "sso-newcomer")
+        self.go("/backups/account")
+        new_role = self.find("#my-role").text
+        self.shot("sso-newcomer-account")
+        self.logout()
+        return {"ownerSignedIn": owner, "ownerRole": owner_role, "ssoState": sso_state, "newcomerSignedIn": newcomer, "newcomerRole": new_role}
 
     def offsite(self) -> dict:
         r = self.request

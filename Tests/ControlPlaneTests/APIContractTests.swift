@@ -22,6 +22,7 @@ struct APIContractTests {
             ("SessionView", SessionView.self), ("SessionList", SessionList.self),
             ("TwoFactorStatus", TwoFactorStatus.self), ("TwoFactorEnrolment", TwoFactorEnrolment.self), ("TwoFactorCode", TwoFactorCode.self),
             ("TwoFactorEnabled", TwoFactorEnabled.self), ("TwoFactorPolicy", TwoFactorPolicy.self),
+            ("SSOSettingsView", SSOSettingsView.self), ("SSOSettingsRequest", SSOSettingsRequest.self),
             ("Server", Server.self), ("ServerView", ServerView.self), ("ServerList", ServerList.self), ("ServerRequest", ServerRequest.self),
             ("ServerUpdate", ServerUpdate.self), ("ServerCreated", ServerCreated.self), ("ServerDeleted", ServerDeleted.self),
             ("CertificateRequest", CertificateRequest.self), ("CertificateRevoked", CertificateRevoked.self),

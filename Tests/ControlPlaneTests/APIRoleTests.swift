@@ -69,6 +69,7 @@ struct APIRoleTests {
         "PATCH /api/v1/members/{member}": .manageMembers, "DELETE /api/v1/members/{member}": .manageMembers,
         "POST /api/v1/account/two-factor": .ownCredentials, "POST /api/v1/account/two-factor/confirm": .ownCredentials,
         "POST /api/v1/account/two-factor/disable": .ownCredentials, "PUT /api/v1/account/two-factor-policy": .manageMembers,
+        "PUT /api/v1/account/sso": .manageMembers, "DELETE /api/v1/account/sso": .manageMembers,
     ]
     /// Changes every member may make.
     static let everyone: Set<String> = ["POST /api/v1/schedules/preview", "POST /api/v1/jobs/{job}/retention-preview"]
@@ -76,7 +77,7 @@ struct APIRoleTests {
     /// Deletions go last, the dependent resources first, so each route still finds its resources.
     static let deletionOrder = [
         "DELETE /api/v1/tokens/{token}", "DELETE /api/v1/sessions/{session}", "DELETE /api/v1/invitations/{invitation}",
-        "DELETE /api/v1/members/{member}", "DELETE /api/v1/notifications/channels/{channel}",
+        "DELETE /api/v1/members/{member}", "DELETE /api/v1/account/sso", "DELETE /api/v1/notifications/channels/{channel}",
         "DELETE /api/v1/servers/{server}/enrollment-tokens/{token}", "DELETE /api/v1/servers/{server}/certificate",
         "DELETE /api/v1/destinations/{destination}/envelopes/{server}", "DELETE /api/v1/jobs/{job}",
         "DELETE /api/v1/destinations/{destination}", "DELETE /api/v1/servers/{server}",
@@ -99,6 +100,7 @@ struct APIRoleTests {
             "DrillRequest": APIIsolationTests.bodies["DrillRequest"]!,
             "RetentionPreviewRequest": APIIsolationTests.bodies["RetentionPreviewRequest"]!,
             "MemberUpdate": #"{"role":"owner"}"#, "TwoFactorCode": #"{"code":"000000"}"#, "TwoFactorPolicy": #"{"required":false}"#,
+            "SSOSettingsRequest": #"{"issuer":"https://sso.example.invalid","clientID":"mzpanel"}"#,
         ]
     }
 

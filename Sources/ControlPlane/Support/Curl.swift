@@ -20,9 +20,9 @@ enum Curl {
             .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\t", with: "\\t")
     }
 
-    /// Runs curl to its end with `config` on its standard input; its exit status and standard output
-    /// (standard error is dropped: it can quote what the remote server said).
-    static func run(_ arguments: [String], config: String) async -> (status: Int32, output: String) {
+    /// Runs curl to its end with `config` on its standard input; its exit status and standard output, at most `limit`
+    /// bytes (standard error is dropped: it can quote what the remote server said).
+    static func run(_ arguments: [String], config: String, limit: Int = 4096) async -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments + ["--config", "-"]
@@ -33,7 +33,7 @@ enum Curl {
         process.standardError = FileHandle.nullDevice
         return await withCheckedContinuation { continuation in
             process.terminationHandler = { finished in
-                let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile().prefix(4096), as: UTF8.self)
+                let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile().prefix(limit), as: UTF8.self)
                 continuation.resume(returning: (finished.terminationStatus, text))
             }
             do {

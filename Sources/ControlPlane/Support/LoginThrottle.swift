@@ -88,13 +88,28 @@ public final class LoginGuard: Sendable {
     }
 
     func check(email: String, address: String?, now: Date) async throws -> LoginThrottle.Decision {
-        let keys = Self.keys(email: email, address: address)
+        try await check(Self.keys(email: email, address: address), now: now)
+    }
+
+    func failed(email: String, address: String?, now: Date) async throws {
+        try await failed(Self.keys(email: email, address: address), now: now)
+    }
+
+    /// Single sign-on callbacks: counted per client address only (a state or code has no email until it is verified).
+    func check(address: String?, now: Date) async throws -> LoginThrottle.Decision {
+        try await check([("address:" + (address ?? "unknown"), LoginThrottle.perAddress)], now: now)
+    }
+
+    func failed(address: String?, now: Date) async throws {
+        try await failed([("address:" + (address ?? "unknown"), LoginThrottle.perAddress)], now: now)
+    }
+
+    private func check(_ keys: [(key: String, policy: LoginThrottle.Policy)], now: Date) async throws -> LoginThrottle.Decision {
         let entries = try await store.loginFailures(keys: keys.map(\.key))
         return LoginThrottle(entries: entries).check(keys, now: now)
     }
 
-    func failed(email: String, address: String?, now: Date) async throws {
-        let keys = Self.keys(email: email, address: address)
+    private func failed(_ keys: [(key: String, policy: LoginThrottle.Policy)], now: Date) async throws {
         try await store.updateLoginFailures(keys: keys.map(\.key)) { entries in
             var throttle = LoginThrottle(entries: entries)
             throttle.failed(keys, now: now)

@@ -24,4 +24,6 @@ public enum Secrets {
     public static let loginFormPrefix = "mzl"
     /// A one-time invitation link's secret.
     public static let invitationPrefix = "mzi"
+    /// The browser cookie binding a single sign-on to the browser that started it, and the ticket of its code step.
+    public static let ssoPrefix = "mzo"
 }

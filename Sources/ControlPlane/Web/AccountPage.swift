@@ -49,6 +49,11 @@ struct AccountPage {
         let recoveryCodes: [String]
         let hasRecoveryCodes: Bool
         let twoFactorError: String?
+        /// Single sign-on: the provider's issuer and client id (nil: off), who may join, the redirect URI to register.
+        let ssoIssuer: String?
+        let ssoClient: String?
+        let ssoJoin: String
+        let ssoRedirect: String
     }
     struct MemberRow {
         let id: String
@@ -242,6 +247,12 @@ struct AccountPage {
         if let member { twoFactor = try await TwoFactorService(hub: pages.hub).status(member: member) }
         let service = MemberService(hub: pages.hub)
         let team = try await service.list(accountID: caller.account.id)
+        let sso = try await SSOService(hub: pages.hub).view(accountID: caller.account.id)
+        let domains = sso.domains.isEmpty ? "" : " at " + sso.domains.joined(separator: ", ")
+        let ssoJoin =
+            sso.allowJoin
+            ? "People with a verified email\(domains) join as \(sso.defaultRole?.rawValue ?? "viewer")."
+            : "Only members and invitees sign in through it."
         let me = Access.current?.memberID
         let manage = Access.allows(.manageMembers)
         let mySessions = try await service.sessions(accountID: caller.account.id, memberID: me, currentSession: sessionID)
@@ -276,6 +287,9 @@ struct AccountPage {
             },
             twoFactorOn: twoFactor?.enabled ?? false, twoFactorRequired: twoFactor?.required ?? false,
             recoveryLeft: twoFactor?.recoveryCodesLeft ?? 0, enrolSecret: enrolment?.secret, enrolURI: enrolment?.uri, enrolQR: enrolment?.qrSVG,
-            recoveryCodes: recovery?.recoveryCodes ?? [], hasRecoveryCodes: recovery != nil, twoFactorError: twoFactorError)
+            recoveryCodes: recovery?.recoveryCodes ?? [], hasRecoveryCodes: recovery != nil, twoFactorError: twoFactorError,
+            ssoIssuer: sso.issuer, ssoClient: sso.clientID,
+            ssoJoin: ssoJoin,
+            ssoRedirect: sso.redirectURI)
     }
 }

@@ -19,6 +19,8 @@ struct JoinPage {
         let error: String?
         let csrf: String
         let valid: Bool
+        /// The account signs in with single sign-on: the invitee may join through the provider instead.
+        var sso = false
     }
 
     func register(on router: Router<HubRequestContext>) {
@@ -26,10 +28,11 @@ struct JoinPage {
             let secret = request.uri.queryParameters.get("invitation") ?? ""
             let invitation = try await MemberService(hub: pages.hub).invitation(secret: secret)
             let (formSecret, isNew) = Self.formSecret(request)
-            let model = Model(
+            var model = Model(
                 invitation: invitation == nil ? "" : secret, email: invitation?.email ?? "", role: invitation?.role.rawValue ?? "",
                 error: invitation == nil ? "This invitation link was used, has expired or was withdrawn; ask for a new one." : nil,
                 csrf: PageCaller.csrfToken(sessionSecret: formSecret), valid: invitation != nil)
+            if let invitation { model.sso = try await pages.store.ssoSettings(accountID: invitation.accountID) != nil }
             var response = pages.render("join", model, status: invitation == nil ? .notFound : .ok)
             if isNew { response.setCookie(cookie(formSecret, maxAge: 3600)) }
             return response

@@ -12,6 +12,7 @@ func registerWebRoutes(on router: Router<HubRequestContext>, hub: HubServices) t
     let pages = WebPages(hub: hub, assets: assets)
     LoginPages(pages: pages).register(on: router)
     JoinPage(pages: pages).register(on: router)
+    SSOPages(pages: pages).register(on: router)
     HubPage(pages: pages).register(on: router)
     ServerPage(pages: pages).register(on: router)
     JobPages(pages: pages).register(on: router)
