@@ -70,8 +70,8 @@ public struct HubServices: Sendable {
     public let streams: EventStreamSlots
     /// Failed logins and the backoff they earned (web form and API).
     public let logins: LoginGuard
-    /// Single sign-ons under way (state, nonce, PKCE verifier), in this process's memory.
-    let ssoLogins = SSOLogins()
+    /// Single sign-ons under way (state, nonce, PKCE verifier), as tickets in the database.
+    let ssoLogins: SSOLogins
     /// This hub process among its replicas (the holder of leases such as the notifier's).
     public let instanceID: String
 
@@ -90,6 +90,7 @@ public struct HubServices: Sendable {
         self.passwords = passwords
         self.downloads = DownloadRelay(shared: store.engineName == "postgresql" ? store : nil)
         self.logins = LoginGuard(store: store)
+        self.ssoLogins = SSOLogins(store: store)
     }
 }
 

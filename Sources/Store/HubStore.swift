@@ -6,7 +6,7 @@ import LinkProtocol
 /// and PostgreSQL. Every method that reads or changes a tenant's resource takes the caller's
 /// `accountID` and never crosses it. A unique key refusing a write surfaces as `StoreError.duplicate`.
 public typealias HubStore = AccountStore & ServerStore & DestinationStore & JobStore & JobStatusStore & RunStore & SnapshotStore
-    & AgentLinkStore & AuditStore & NotificationStore & LeaseStore & DownloadPartStore & LoginFailureStore & StoreEngine
+    & AgentLinkStore & AuditStore & NotificationStore & LeaseStore & DownloadPartStore & LoginFailureStore & TicketStore & StoreEngine
 
 /// Which database engine holds the hub's data (the health route names it).
 public protocol StoreEngine: Sendable {
@@ -290,6 +290,16 @@ public struct LoginFailureRecord: Sendable, Equatable {
         self.lastFailure = lastFailure
         self.blockedUntil = blockedUntil
     }
+}
+
+/// Short-lived tickets any replica may be asked for (single sign-ons under way): a payload under a
+/// kind and a key (a hash of the secret the browser holds), kept until taken or too old.
+public protocol TicketStore: Sendable {
+    /// Keeps a ticket; tickets older than `dropBefore` go at the same time.
+    func putTicket(kind: String, key: String, payload: String, createdAt: Date, dropBefore: Date) async throws
+    /// The ticket's payload if it was made at `notBefore` or later; `take` removes it (once: a second take finds nothing).
+    func ticket(kind: String, key: String, notBefore: Date, take: Bool) async throws -> String?
+    func deleteTicket(kind: String, key: String) async throws
 }
 
 public protocol LoginFailureStore: Sendable {

@@ -352,6 +352,18 @@ enum Migrations {
                 """
             ]
         ),
+        (
+            20,
+            [
+                // Short-lived tickets every replica must find (a single sign-on under way, keyed by the SHA-256 of
+                // its state or ticket): a JSON payload, taken once.
+                """
+                CREATE TABLE hub_tickets (kind TEXT NOT NULL, ticket_key TEXT NOT NULL, payload TEXT NOT NULL,
+                  created_at BIGINT NOT NULL, PRIMARY KEY (kind, ticket_key))
+                """,
+                "CREATE INDEX hub_tickets_created ON hub_tickets (created_at)",
+            ]
+        ),
     ]
 
     /// The PostgreSQL advisory lock hub replicas take while migrating ("mzpanel" in ASCII).

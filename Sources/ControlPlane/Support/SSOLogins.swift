@@ -1,12 +1,16 @@
 import Foundation
+import HubAPI
+import Store
 import Synchronization
 
-/// Single sign-ons under way, in this hub process's memory: for each `state` sent to a provider,
-/// the account, the nonce, the PKCE verifier, the browser that started it (the hash of its
-/// `mzpanel_sso` cookie) and what it is for. Each is taken once and lives 10 minutes; after a
-/// verified sign-in of a member with two-factor sign-in on, the code step waits here the same way.
+/// Single sign-ons under way: for each `state` sent to a provider, the account, the nonce, the
+/// PKCE verifier, the browser that started it (the hash of its `mzpanel_sso` cookie) and what it
+/// is for. They are tickets in the database (`TicketStore`, keyed by the SHA-256 of the state), so
+/// the provider may send the browser back to any hub replica. Each is taken once and lives 10
+/// minutes; after a verified sign-in of a member with two-factor sign-in on, the code step waits
+/// the same way (keyed by the hash of its ticket cookie).
 final class SSOLogins: Sendable {
-    struct Pending: Sendable {
+    struct Pending: Codable, Sendable {
         let accountID: String
         let nonce: String
         let verifier: String
@@ -19,7 +23,7 @@ final class SSOLogins: Sendable {
     }
 
     /// A verified sign-in waiting for the member's two-factor code.
-    struct AwaitingCode: Sendable {
+    struct AwaitingCode: Codable, Sendable {
         let userID: String
         let browser: String
         let next: String
@@ -27,9 +31,13 @@ final class SSOLogins: Sendable {
     }
 
     static let lifetime: TimeInterval = 600
-    static let capacity = 10_000
+    private static let pendingKind = "sso-state"
+    private static let codeKind = "sso-code"
 
-    private let state = Mutex<(pending: [String: Pending], codes: [String: AwaitingCode])>(([:], [:]))
+    private let store: any TicketStore
+
+    init(store: any TicketStore) { self.store = store }
+
     /// Providers' discovery documents by issuer, with when they were read (kept 5 minutes).
     private let discoveries = Mutex<[String: (document: OIDCClient.Discovery, readAt: Date)]>([:])
     static let discoveryLifetime: TimeInterval = 300
@@ -48,44 +56,45 @@ final class SSOLogins: Sendable {
         }
     }
 
-    /// Keeps a sign-in under its state (the oldest go first when full).
-    func add(state key: String, _ pending: Pending) {
-        state.withLock { table in
-            table.pending = table.pending.filter { pending.createdAt.timeIntervalSince($0.value.createdAt) < Self.lifetime }
-            if table.pending.count >= Self.capacity, let oldest = table.pending.min(by: { $0.value.createdAt < $1.value.createdAt })?.key {
-                table.pending[oldest] = nil
-            }
-            table.pending[key] = pending
-        }
+    /// Keeps a sign-in under its state.
+    func add(state key: String, _ pending: Pending) async throws {
+        try await store.putTicket(
+            kind: Self.pendingKind, key: Secrets.hash(key), payload: try Self.encode(pending), createdAt: pending.createdAt,
+            dropBefore: pending.createdAt.addingTimeInterval(-Self.lifetime))
     }
 
     /// Takes the sign-in of this state (once), if it is young enough.
-    func take(state key: String, now: Date) -> Pending? {
-        state.withLock { table in
-            guard let found = table.pending.removeValue(forKey: key), now.timeIntervalSince(found.createdAt) < Self.lifetime else { return nil }
-            return found
-        }
+    func take(state key: String, now: Date) async throws -> Pending? {
+        guard
+            let payload = try await store.ticket(
+                kind: Self.pendingKind, key: Secrets.hash(key), notBefore: now.addingTimeInterval(-Self.lifetime), take: true)
+        else { return nil }
+        return try? Self.decode(Pending.self, payload)
     }
 
-    func awaitCode(ticket: String, _ waiting: AwaitingCode) {
-        state.withLock { table in
-            table.codes = table.codes.filter { waiting.createdAt.timeIntervalSince($0.value.createdAt) < Self.lifetime }
-            if table.codes.count >= Self.capacity, let oldest = table.codes.min(by: { $0.value.createdAt < $1.value.createdAt })?.key {
-                table.codes[oldest] = nil
-            }
-            table.codes[ticket] = waiting
-        }
+    /// `ticket` is already a hash (of the code step's cookie).
+    func awaitCode(ticket: String, _ waiting: AwaitingCode) async throws {
+        try await store.putTicket(
+            kind: Self.codeKind, key: ticket, payload: try Self.encode(waiting), createdAt: waiting.createdAt,
+            dropBefore: waiting.createdAt.addingTimeInterval(-Self.lifetime))
     }
 
     /// The sign-in waiting for a code under this ticket (kept until `finish`, so a wrong code can be typed again).
-    func awaiting(ticket: String, now: Date) -> AwaitingCode? {
-        state.withLock { table in
-            guard let found = table.codes[ticket], now.timeIntervalSince(found.createdAt) < Self.lifetime else { return nil }
-            return found
-        }
+    func awaiting(ticket: String, now: Date) async throws -> AwaitingCode? {
+        guard let payload = try await store.ticket(kind: Self.codeKind, key: ticket, notBefore: now.addingTimeInterval(-Self.lifetime), take: false)
+        else { return nil }
+        return try? Self.decode(AwaitingCode.self, payload)
     }
 
-    func finish(ticket: String) {
-        state.withLock { table in _ = table.codes.removeValue(forKey: ticket) }
+    func finish(ticket: String) async throws {
+        try await store.deleteTicket(kind: Self.codeKind, key: ticket)
+    }
+
+    private static func encode<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try HubJSON.encoder().encode(value), as: UTF8.self)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        try HubJSON.decoder().decode(type, from: Data(text.utf8))
     }
 }

@@ -102,11 +102,15 @@ struct SSOService {
         let nonce = PKCE.random()
         let verifier = PKCE.random()
         let browser = Secrets.make(prefix: Secrets.ssoPrefix)
-        hub.ssoLogins.add(
-            state: state,
-            SSOLogins.Pending(
-                accountID: accountID, nonce: nonce, verifier: verifier, browser: Secrets.hash(browser), invitation: invitation, next: next,
-                createdAt: hub.clock.now()))
+        do {
+            try await hub.ssoLogins.add(
+                state: state,
+                SSOLogins.Pending(
+                    accountID: accountID, nonce: nonce, verifier: verifier, browser: Secrets.hash(browser), invitation: invitation, next: next,
+                    createdAt: hub.clock.now()))
+        } catch {
+            throw Refused("the sign-in could not be recorded (the hub's database did not answer); try again", accountID: accountID)
+        }
         var components = URLComponents(string: discovery.authorizationEndpoint)
         var query = components?.queryItems ?? []
         query += [
@@ -125,7 +129,7 @@ struct SSOService {
     /// Finishes a sign-in at the callback: the member it signs in (and where to go next).
     func finish(state: String, code: String, issuer: String?, browser: String?) async throws -> (member: User, next: String, joined: Bool) {
         let now = hub.clock.now()
-        guard let pending = hub.ssoLogins.take(state: state, now: now) else {
+        guard let pending = try await hub.ssoLogins.take(state: state, now: now) else {
             throw Refused("this sign-in expired or was already used; start it again from the login page")
         }
         guard let browser, IDToken.constantTimeEqual(Secrets.hash(browser), pending.browser) else {

@@ -92,7 +92,7 @@ struct SSOPages {
         let state = String((query.get("state") ?? "").prefix(256))
         let browser = request.cookies[Self.cookie]?.value
         if let error = query.get("error") {
-            let pending = pages.hub.ssoLogins.take(state: state, now: now)
+            let pending = try await pages.hub.ssoLogins.take(state: state, now: now)
             try await pages.hub.logins.failed(address: context.clientAddress, now: now)
             let code = String(error.filter { $0.isLetter || $0 == "_" }.prefix(40))
             if let accountID = pending?.accountID { await audit(accountID, "Single sign-on refused by the provider (\(code))", context, status: 401) }
@@ -121,7 +121,7 @@ struct SSOPages {
         }
         if member.twoFactor {
             let ticket = Secrets.make(prefix: Secrets.ssoPrefix)
-            pages.hub.ssoLogins.awaitCode(
+            try await pages.hub.ssoLogins.awaitCode(
                 ticket: Secrets.hash(ticket), SSOLogins.AwaitingCode(userID: member.id, browser: Secrets.hash(ticket), next: next, createdAt: now))
             var response = pages.render("sso", Model(error: nil, askCode: true, csrf: PageCaller.csrfToken(sessionSecret: ticket), next: nil))
             response.setCookie(cookie(ticket, maxAge: Int(SSOLogins.lifetime)))
@@ -135,7 +135,7 @@ struct SSOPages {
         let now = pages.hub.clock.now()
         let form = try await FormData.read(request, limit: 4096)
         guard let ticket = request.cookies[Self.cookie]?.value, PageCaller.formCarries(form, csrf: PageCaller.csrfToken(sessionSecret: ticket)),
-            let waiting = pages.hub.ssoLogins.awaiting(ticket: Secrets.hash(ticket), now: now),
+            let waiting = try await pages.hub.ssoLogins.awaiting(ticket: Secrets.hash(ticket), now: now),
             let member = try await pages.store.user(id: waiting.userID)
         else {
             return page(error: "This sign-in expired or did not come from this site; start it again from the login page.", status: .forbidden)
@@ -154,7 +154,7 @@ struct SSOPages {
             return again("The two-factor code is wrong or was used already; type the code the app shows now.", status: .unauthorized)
         }
         try await pages.hub.logins.succeeded(email: member.email)
-        pages.hub.ssoLogins.finish(ticket: Secrets.hash(ticket))
+        try await pages.hub.ssoLogins.finish(ticket: Secrets.hash(ticket))
         return try await signIn(member, next: waiting.next, context)
     }
 

@@ -87,3 +87,32 @@ struct LoginFailureConformanceTests {
         }
     }
 }
+
+/// Tickets any replica may be asked for (single sign-ons under way).
+@Suite("Store conformance: tickets")
+struct TicketConformanceTests {
+    @Test(arguments: StoreKind.tested)
+    func aTicketIsTakenOnceAndExpires(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let t0 = StoreSeed.t0
+            try await store.putTicket(kind: "sso-state", key: "k1", payload: #"{"a":1}"#, createdAt: t0, dropBefore: t0.addingTimeInterval(-600))
+            try await store.putTicket(kind: "sso-code", key: "k1", payload: "other kind", createdAt: t0, dropBefore: t0.addingTimeInterval(-600))
+            #expect(try await store.ticket(kind: "sso-state", key: "k1", notBefore: t0, take: false) == #"{"a":1}"#)
+            // Five replicas take it at once: one gets it.
+            let taken = try await withThrowingTaskGroup(of: String?.self) { group in
+                for _ in 0..<5 { group.addTask { try await store.ticket(kind: "sso-state", key: "k1", notBefore: t0, take: true) } }
+                return try await group.reduce(into: [String]()) { if let found = $1 { $0.append(found) } }
+            }
+            #expect(taken == [#"{"a":1}"#])
+            #expect(try await store.ticket(kind: "sso-code", key: "k1", notBefore: t0, take: false) == "other kind", "kinds are apart")
+            #expect(try await store.ticket(kind: "sso-code", key: "k1", notBefore: t0.addingTimeInterval(1), take: false) == nil, "too old")
+            try await store.deleteTicket(kind: "sso-code", key: "k1")
+            #expect(try await store.ticket(kind: "sso-code", key: "k1", notBefore: t0, take: false) == nil)
+            // Putting a ticket drops those older than its bound.
+            try await store.putTicket(kind: "sso-state", key: "old", payload: "x", createdAt: t0, dropBefore: t0)
+            try await store.putTicket(
+                kind: "sso-state", key: "new", payload: "y", createdAt: t0.addingTimeInterval(700), dropBefore: t0.addingTimeInterval(100))
+            #expect(try await store.ticket(kind: "sso-state", key: "old", notBefore: .distantPast, take: false) == nil)
+        }
+    }
+}
