@@ -319,6 +319,8 @@ public protocol JobStatusStore: Sendable {
     func lastRuns(accountID: String, jobIDs: [String]) async throws -> [String: Run]
     /// Each job's status (newest run in brief, newest snapshot, stale threshold), by name; all jobs or these.
     func jobStatuses(accountID: String, jobIDs: [String]?) async throws -> [JobStatus]
+    /// The statuses of these servers' jobs only (a page of servers reads its own jobs, not the fleet's).
+    func jobStatuses(accountID: String, serverIDs: [String]) async throws -> [JobStatus]
     func jobs(accountID: String, ids: [String]) async throws -> [Job]
     func unfinishedRunCounts(accountID: String) async throws -> [RunStatus: Int]
     func jobIDs(accountID: String, destinationID: String) async throws -> Set<String>

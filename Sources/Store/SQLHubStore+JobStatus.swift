@@ -7,7 +7,17 @@ extension SQLHubStore {
     /// `jobIDs`, only those jobs.
     public func jobStatuses(accountID: String, jobIDs: [String]? = nil) async throws -> [JobStatus] {
         if let jobIDs, jobIDs.isEmpty { return [] }
-        return try await read { db in
+        return try await jobStatuses(accountID: accountID, filter: jobIDs.map { ("id", $0) })
+    }
+
+    public func jobStatuses(accountID: String, serverIDs: [String]) async throws -> [JobStatus] {
+        if serverIDs.isEmpty { return [] }
+        return try await jobStatuses(accountID: accountID, filter: ("server_id", serverIDs))
+    }
+
+    /// `filter`: a column (`id` or `server_id`) and the values it may have.
+    private func jobStatuses(accountID: String, filter: (column: String, values: [String])?) async throws -> [JobStatus] {
+        try await read { db in
             var query = SQLQueryString(
                 """
                 SELECT id, server_id, name, kind, enabled, schedule_calendar, schedule_time_zone, created_at, stale_after,
@@ -15,7 +25,7 @@ extension SQLHubStore {
                        drill_every, drill_since, last_drill_id, last_drill_status, last_drill_created_at, last_drill_finished_at, proven_at
                 FROM jobs WHERE account_id = \(bind: accountID)
                 """)
-            if let jobIDs { query = query + " AND id IN (\(binds: jobIDs))" }
+            if let filter { query = query + " AND \(unsafeRaw: filter.column) IN (\(binds: filter.values))" }
             return try await db.raw(query + " ORDER BY name, id").all().map(Self.jobStatus)
         }
     }

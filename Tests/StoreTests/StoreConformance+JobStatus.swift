@@ -15,6 +15,13 @@ struct JobStatusConformanceTests {
             let job = try await seed.job(account, server, "site", destinations: [nas])
             let other = try await seed.job(account, server, "db", destinations: [nas])
             #expect(try await store.jobStatuses(accountID: account.id, jobIDs: [job.id]).first?.latestRun == nil, "no run yet")
+            // A page of servers reads its own servers' jobs only, never another account's.
+            let lone = try await seed.server(account, "web2")
+            let loneJob = try await seed.job(account, lone, "lone", destinations: [nas])
+            #expect(Set(try await store.jobStatuses(accountID: account.id, serverIDs: [server.id]).map(\.id)) == [job.id, other.id])
+            #expect(try await store.jobStatuses(accountID: account.id, serverIDs: [lone.id]).map(\.id) == [loneJob.id])
+            #expect(try await store.jobStatuses(accountID: account.id, serverIDs: []).isEmpty)
+            #expect(try await store.jobStatuses(accountID: "acct_other", serverIDs: [server.id]).isEmpty)
 
             var newer = Run(
                 id: ResourceID.make(.run), accountID: account.id, serverID: server.id, jobID: job.id, trigger: .timer,

@@ -25,10 +25,10 @@ struct ServerService {
         return ServerList(servers: try await views(page.items, accountID: accountID), nextCursor: page.nextCursor?.token)
     }
 
-    /// Views with health: one narrow query for all the account's job statuses, whatever the page size.
+    /// Views with health: one narrow query for the job statuses of these servers only.
     func views(_ servers: [Server], accountID: String) async throws -> [ServerView] {
         let now = hub.clock.now()
-        let byServer = Dictionary(grouping: try await hub.store.jobStatuses(accountID: accountID, jobIDs: nil), by: \.serverID)
+        let byServer = Dictionary(grouping: try await hub.store.jobStatuses(accountID: accountID, serverIDs: servers.map(\.id)), by: \.serverID)
         let builds = hub.agentBuilds.all
         return servers.map { server in
             let online = server.isOnline(now: now)

@@ -131,7 +131,7 @@ struct ServerPage {
     func model(_ server: Server, caller: PageCaller, enrollment: EnrollmentCreated?) async throws -> Model {
         let now = pages.now
         let accountID = caller.account.id
-        let jobs = try await pages.store.jobStatuses(accountID: accountID, jobIDs: nil).filter { $0.serverID == server.id }
+        let jobs = try await pages.store.jobStatuses(accountID: accountID, serverIDs: [server.id])
         let runs = try await pages.store.runs(accountID: accountID, filter: RunFilter(serverID: server.id), after: nil, limit: 10).items
         let stackReport = try await pages.store.stackReport(accountID: accountID, serverID: server.id)
         let snapshots = try await pages.store.snapshots(accountID: accountID, filter: SnapshotFilter(serverID: server.id), after: nil, limit: 10)
