@@ -63,11 +63,16 @@ struct CommandBellTests {
     /// one wakes a poll waiting on the other, through LISTEN/NOTIFY.
     @Test(.enabled(if: StoreKind.tested.contains(.postgresql)))
     func aCommandQueuedOnOneReplicaWakesAPollOnAnother() async throws {
+        try await Self.withTwoReplicas { replicaA, replicaB in try await Self.wakeAcross(replicaA, replicaB) }
+    }
+
+    /// Two stores on one fresh PostgreSQL database, shut down however `body` ends.
+    static func withTwoReplicas(_ body: (SQLHubStore, SQLHubStore) async throws -> Void) async throws {
         try await withStoreLocation(.postgresql) { location in
             let replicaA = try await location.open()
             let replicaB = try await location.open()
             do {
-                try await Self.wakeAcross(replicaA, replicaB)
+                try await body(replicaA, replicaB)
             } catch {
                 await replicaA.shutdown()
                 await replicaB.shutdown()
@@ -112,36 +117,26 @@ struct CommandBellTests {
     /// agent credentials forgets the server at once instead of after its lifetime.
     @Test(.enabled(if: StoreKind.tested.contains(.postgresql)))
     func aServerRemovedOnOneReplicaRingsTheOthersCredentialBell() async throws {
-        try await withStoreLocation(.postgresql) { location in
-            let replicaA = try await location.open()
-            let replicaB = try await location.open()
-            do {
-                let seed = StoreSeed(store: replicaB)
-                let account = try await seed.account("credentials")
-                let other = try await seed.server(account, "web-0")
-                // Each listener connects in the background: wait until A hears B at all.
-                var listening = false
-                for _ in 0..<50 where !listening {
-                    let noted = await replicaA.commandBell.generation(of: other.id)
-                    try await replicaB.enqueueCommand(
-                        AgentCommand(id: ResourceID.make(.command), kind: .syncJobs, createdAt: StoreSeed.t0), accountID: account.id,
-                        serverID: other.id)
-                    await replicaA.commandBell.wait(for: other.id, since: noted, upTo: .milliseconds(200))
-                    listening = await replicaA.commandBell.generation(of: other.id) != noted
-                }
-                #expect(listening)
-                let server = try await seed.server(account, "web-1")
-                let noted = await replicaA.credentialBell.generation(of: server.id)
-                #expect(try await replicaB.deleteServer(accountID: account.id, id: server.id) != nil)
-                await replicaA.credentialBell.wait(for: server.id, since: noted, upTo: .seconds(20))
-                #expect(await replicaA.credentialBell.generation(of: server.id) != noted, "A never heard that B removed the server")
-            } catch {
-                await replicaA.shutdown()
-                await replicaB.shutdown()
-                throw error
+        try await Self.withTwoReplicas { replicaA, replicaB in
+            let seed = StoreSeed(store: replicaB)
+            let account = try await seed.account("credentials")
+            let other = try await seed.server(account, "web-0")
+            // Each listener connects in the background: wait until A hears B at all.
+            var listening = false
+            for _ in 0..<50 where !listening {
+                let noted = await replicaA.commandBell.generation(of: other.id)
+                try await replicaB.enqueueCommand(
+                    AgentCommand(id: ResourceID.make(.command), kind: .syncJobs, createdAt: StoreSeed.t0), accountID: account.id,
+                    serverID: other.id)
+                await replicaA.commandBell.wait(for: other.id, since: noted, upTo: .milliseconds(200))
+                listening = await replicaA.commandBell.generation(of: other.id) != noted
             }
-            await replicaA.shutdown()
-            await replicaB.shutdown()
+            #expect(listening)
+            let server = try await seed.server(account, "web-1")
+            let noted = await replicaA.credentialBell.generation(of: server.id)
+            #expect(try await replicaB.deleteServer(accountID: account.id, id: server.id) != nil)
+            await replicaA.credentialBell.wait(for: server.id, since: noted, upTo: .seconds(20))
+            #expect(await replicaA.credentialBell.generation(of: server.id) != noted, "A never heard that B removed the server")
         }
     }
 }
