@@ -258,9 +258,10 @@ struct DestinationCopy {
         return (made, plan.contents)
     }
 
-    /// `forget --tag job=<id> --host <server> --group-by host,paths --keep-… --prune`: only this
-    /// job's snapshots, one group per source. A failure keeps the copy (the data is safe) and
-    /// returns what went wrong.
+    /// `forget --tag job=<id> --host <server> --group-by host,paths --keep-…`: only this job's
+    /// snapshots, one group per source. No `--prune`: the data they used is removed by the
+    /// repository's scheduled prune (a `prune` job), so a backup never holds the exclusive lock.
+    /// A failure keeps the copy (the data is safe) and returns what went wrong.
     private func applyRetention() async -> (problem: String?, removed: [String]) {
         let retention = job.retention(for: destination.id)
         guard !retention.keepAll, !retention.resticArguments.isEmpty else {
@@ -276,7 +277,7 @@ struct DestinationCopy {
         do {
             let result = try await restic.forget(
                 repository, tags: ["job=\(job.id)"], host: host, groupBy: "host,paths",
-                keep: retention.resticArguments, prune: true)
+                keep: retention.resticArguments, prune: false)
             let removed = result.removedIDs
             context.log(
                 "retention (\(retention.summary)): \(removed.count) snapshot\(removed.count == 1 ? "" : "s") removed"

@@ -131,6 +131,11 @@ struct DestinationPages {
             do {
                 settings.limitUploadKiB = try Self.kibPerSecond(form["settings.limitUploadKiB"], field: "limitUploadKiB")
                 settings.limitDownloadKiB = try Self.kibPerSecond(form["settings.limitDownloadKiB"], field: "limitDownloadKiB")
+                if original.kind != .peer {
+                    settings.pruneMaxUnused = form["settings.pruneMaxUnused"]
+                    settings.pruneMaxRepackSize = form["settings.pruneMaxRepackSize"]
+                }
+                settings.lockWaitSeconds = try Self.seconds(form["settings.lockWaitSeconds"], field: "lockWaitSeconds")
                 draft.settings = settings
                 let changed = try await DestinationService(hub: pages.hub).update(
                     original, with: DestinationUpdate(name: form["name"] ?? "", settings: settings),
@@ -160,6 +165,15 @@ struct DestinationPages {
             }
             return WebResponses.redirect("/backups/destinations")
         }
+    }
+
+    /// A whole number of seconds from a form field; empty: not set.
+    static func seconds(_ text: String?, field: String) throws -> Int? {
+        guard let text = text?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        guard let value = Int(text) else {
+            throw DomainError.invalid(field, "\"\(text.prefix(20))\" is not a whole number of seconds; give e.g. 600, or 0 to fail at once")
+        }
+        return value
     }
 
     func destination(_ context: HubRequestContext, _ caller: PageCaller) async throws -> Destination? {

@@ -83,6 +83,7 @@ struct JobForm {
         let drillChoices: [Option]
         let isDatabase: Bool
         let isCheck: Bool
+        let isPrune: Bool
         let isHub: Bool
         /// What the retention in the form would remove, per destination (after "Preview"; empty otherwise).
         var retentionPreview: [PreviewDestination] = []
@@ -100,10 +101,11 @@ struct JobForm {
             self.servers = servers
             self.destinations = destinations
             presets = JobForm.presets
-            isFull = !["database", "check", "hub"].contains(values.kind)
+            isFull = !["database", "check", "hub", "prune"].contains(values.kind)
             isHub = values.kind == "hub"
             isDatabase = values.kind == "database"
             isCheck = values.kind == "check"
+            isPrune = values.kind == "prune"
             hasDestinations = !destinations.isEmpty
             func message(_ field: String) -> String? {
                 guard let error, error.field == field || error.field.hasPrefix(field + ".") || error.field.hasPrefix(field + "[") else { return nil }

@@ -246,7 +246,9 @@ struct JobPages {
                 id: status.id, name: status.name, server: serverByID[status.serverID]?.name ?? status.serverID, health: health.rawValue,
                 healthLabel: WebFormat.healthLabel(health), schedule: status.schedule.calendar + " (" + status.schedule.timeZone + ")",
                 retention: job.map {
-                    $0.kind == .check ? "check, 1/\($0.checkSubsets ?? Job.defaultCheckSubsets) of the data per run" : $0.retention.summary
+                    $0.kind == .check
+                        ? "check, 1/\($0.checkSubsets ?? Job.defaultCheckSubsets) of the data per run"
+                        : $0.kind == .prune ? "prune (unused data removed)" : $0.retention.summary
                 } ?? "",
                 destinations: (job?.destinationIDs ?? []).compactMap { destinationNames[$0] }.joined(separator: ", "),
                 lastSnapshot: status.newestSnapshotAt.map { TimeView($0, now: now) })
@@ -292,7 +294,8 @@ struct JobPages {
             serverID: job.serverID, health: health.rawValue, healthLabel: WebFormat.healthLabel(health), enabled: job.enabled,
             schedule: job.schedule.calendar, timeZone: job.schedule.timeZone,
             nextRuns: job.enabled ? job.schedule.nextElapses(after: now, count: 5).map { TimeView($0, now: now) } : [],
-            retention: job.kind == .check ? "nothing (a check job makes no snapshots)" : job.retention.summary, sources: job.sources.paths,
+            retention: job.kind.isMaintenance ? "nothing (a \(job.kind.rawValue) job makes no snapshots)" : job.retention.summary,
+            sources: job.sources.paths,
             excludes: job.sources.excludes,
             databases: job.sources.databases.map { "\($0.engine.rawValue) \($0.name)" },
             destinations: job.destinationIDs.map { names[$0] ?? $0 },
