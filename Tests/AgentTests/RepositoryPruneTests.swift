@@ -40,6 +40,10 @@ struct RepositoryPruneTests {
                 try Data(bytes).write(to: URL(fileURLWithPath: root + "/site/data.bin"))
                 let (run, _) = try JobRunnerTests.finished(try await execution.execute(.init(jobID: backupID, trigger: .manual)))
                 #expect(run.status == .succeeded, "\(run.results)")
+                // Measured after retention: one snapshot left, its data counted once.
+                let measured = try #require(run.results.first?.repository, "the backup reports the repository's statistics")
+                #expect(measured.snapshotCount == 1)
+                #expect(measured.storedBytes >= 300 * 1024 && measured.totalBytes >= 300 * 1024, "\(measured)")
                 sizes.append(Self.diskUsage(repository.location + "/data"))
             }
             // Retention forgot the older snapshots, but no backup pruned: the repository only grew.
@@ -50,6 +54,7 @@ struct RepositoryPruneTests {
             let (pruneRun, record) = try JobRunnerTests.finished(try await execution.execute(.init(jobID: pruneID, trigger: .manual)))
             #expect(pruneRun.status == .succeeded, "\(pruneRun.results) \(pruneRun.logExcerpt ?? "")")
             #expect(record == nil, "a prune makes no snapshot")
+            #expect(pruneRun.results.first?.repository?.snapshotCount == 1)
             #expect(pruneRun.logExcerpt?.contains("restic prune --max-unused 0%") == true, "\(pruneRun.logExcerpt ?? "")")
             #expect(pruneRun.logExcerpt?.contains("total prune:") == true)
             let after = try await restic.stats(repository)

@@ -56,6 +56,7 @@ struct DestinationCopy {
             outcome.removedSnapshotIDs = retention.removed
             result.stack = stackContents
             let retentionProblem = retention.problem
+            if !summaries.isEmpty { result.repository = await measure() }
             if failures.isEmpty {
                 result.status = .succeeded
                 result.error = retentionProblem
@@ -288,6 +289,19 @@ struct DestinationCopy {
             let text = "the copy was made, but old snapshots were not removed: \(Self.words(error))"
             context.log(text)
             return (text, [])
+        }
+    }
+
+    /// The repository's sizes and snapshot count after the copy, for the hub's statistics; nil
+    /// (and a log line) when restic cannot tell: the copy stands either way.
+    func measure() async -> RepositoryStats? {
+        do {
+            let stats = try await restic.stats(repository)
+            context.log("repository: \(stats.rawDataSize) bytes stored (deduplicated), \(stats.totalSize) bytes in \(stats.snapshotCount) snapshots")
+            return RepositoryStats(totalBytes: stats.totalSize, storedBytes: stats.rawDataSize, snapshotCount: stats.snapshotCount)
+        } catch {
+            context.log("the repository's statistics could not be read: \(Self.words(error))")
+            return nil
         }
     }
 

@@ -36,6 +36,7 @@ struct RepositoryPrune {
             for line in pruned.report { log(line) }
             if let after = try? await restic.stats(repository) {
                 log("repository after the prune: \(after.rawDataSize) bytes in its \(after.snapshotCount) snapshots (deduplicated)")
+                result.repository = RepositoryStats(totalBytes: after.totalSize, storedBytes: after.rawDataSize, snapshotCount: after.snapshotCount)
             }
             result.status = .succeeded
         } catch {

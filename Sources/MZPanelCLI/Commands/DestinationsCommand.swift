@@ -9,7 +9,7 @@ struct DestinationsCommand: AsyncParsableCommand {
         commandName: "destinations", abstract: "List, add, show and remove destinations (where backups are stored).",
         subcommands: [
             List.self, Add.self, Show.self, Edit.self, Attach.self, RotateDestination.self, SignDestination.self, DestinationsPruneCommand.self,
-            Remove.self,
+            DestinationsStatsCommand.self, Remove.self,
         ],
         defaultSubcommand: List.self
     )
