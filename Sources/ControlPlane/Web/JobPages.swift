@@ -99,6 +99,7 @@ struct JobPages {
                     timeZone: values.timeZone, retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
                     staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
                     pingURL: values.pingURL, hooks: try JobForm.hooks(values),
+                    destinationRetention: try JobForm.destinationRetention(values.destinationRetention).nilIfEmpty,
                     drill: JobForm.drill(values).frequency, drillSample: JobForm.drill(values).sample)
                 let job = try await jobs.create(body, accountID: caller.account.id)
                 return WebResponses.redirect("/backups/jobs/\(job.id)")
@@ -115,7 +116,8 @@ struct JobPages {
             let values = JobForm.values(from: form)
             do {
                 let (_, retention) = try JobForm.parts(values)
-                let preview = try await jobs.retentionPreview(job, retention: retention)
+                let preview = try await jobs.retentionPreview(
+                    job, retention: retention, destinationRetention: try JobForm.destinationRetention(values.destinationRetention))
                 return try await self.form(values, caller: caller, job: job, error: nil, preview: preview)
             } catch {
                 guard let field = JobForm.fieldError(error) else { throw error }
@@ -142,6 +144,7 @@ struct JobPages {
                     retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
                     staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
                     pingURL: values.pingURL, hooks: try JobForm.hooks(values),
+                    destinationRetention: try JobForm.destinationRetention(values.destinationRetention),
                     drill: JobForm.drill(values).frequency, drillSample: JobForm.drill(values).sample)
                 _ = try await jobs.update(job, with: update)
                 return WebResponses.redirect("/backups/jobs/\(job.id)?notice=saved")
@@ -332,4 +335,9 @@ struct JobPages {
             },
             lastDrillRunID: drillRun?.id, lastDrillPassed: drillRun?.status == .succeeded, proven: status.provenAt.map { TimeView($0, now: now) })
     }
+}
+
+extension Array {
+    /// nil for an empty array (a create leaves the setting out).
+    var nilIfEmpty: Self? { isEmpty ? nil : self }
 }
