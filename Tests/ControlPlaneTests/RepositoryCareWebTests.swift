@@ -96,7 +96,8 @@ struct WebDestinationRetentionFormTests {
             }
             let (missingAt, page) = try await post("/backups/jobs", "--keep-daily 3")
             #expect(missingAt == .badRequest)
-            #expect(page.contains(#"id="error-destinationRetention""#) && page.contains("name the destination after @, e.g. --keep-daily 3@nas"), "\(page)")
+            #expect(page.contains(#"id="error-destinationRetention""#), "\(page)")
+            #expect(page.contains("name the destination after @, e.g. --keep-daily 3@nas"))
             let (unknown, unknownPage) = try await post("/backups/jobs", "--keep-daily 3@nowhere")
             #expect(unknown == .badRequest)
             #expect(unknownPage.contains(#"id="error-destinationRetention""#), "\(unknownPage)")
