@@ -45,6 +45,7 @@ extension DestinationSettings {
             }
             clean.bandwidthSchedule = try BandwidthTable.validated(table)
         }
+        try RepositoryCare.validate(self, into: &clean, kind: kind)
         return clean
     }
 

@@ -50,13 +50,23 @@ public struct DestinationSettings: Sendable, Codable, Equatable {
     public var limitDownloadKiB: Int?
     /// `rclone`: rclone's `--bwlimit` time table, e.g. `08:00,512k 19:00,off` (rclone's own format).
     public var bandwidthSchedule: String?
+    /// Every kind but peer: restic prune's `--max-unused` for prune jobs here (`5%`, `2GiB`, `unlimited`; nil: restic's 5%).
+    public var pruneMaxUnused: String?
+    /// Every kind but peer: restic prune's `--max-repack-size` (`2GiB`; nil: no limit), which bounds one prune's work.
+    public var pruneMaxRepackSize: String?
+    /// Every kind: how long a backup, forget or prune waits for a lock another operation holds on
+    /// the repository (a prune's exclusive lock) before it fails, in seconds (nil: 10 minutes).
+    public var lockWaitSeconds: Int?
 
     public init(
         path: String? = nil, endpoint: String? = nil, bucket: String? = nil, prefix: String? = nil,
         region: String? = nil, pathStyle: Bool? = nil, remote: String? = nil, peerServerID: String? = nil,
         peerAddress: String? = nil, quotaBytes: Int64? = nil, limitUploadKiB: Int? = nil, limitDownloadKiB: Int? = nil,
-        bandwidthSchedule: String? = nil
+        bandwidthSchedule: String? = nil, pruneMaxUnused: String? = nil, pruneMaxRepackSize: String? = nil, lockWaitSeconds: Int? = nil
     ) {
+        self.pruneMaxUnused = pruneMaxUnused
+        self.pruneMaxRepackSize = pruneMaxRepackSize
+        self.lockWaitSeconds = lockWaitSeconds
         self.limitUploadKiB = limitUploadKiB
         self.limitDownloadKiB = limitDownloadKiB
         self.bandwidthSchedule = bandwidthSchedule

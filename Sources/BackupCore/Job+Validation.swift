@@ -27,8 +27,8 @@ extension JobSources {
             clean.databases.append(try database.validated(index: index))
         }
         clean.stack = try stack?.validated()
-        if clean.stack != nil && kind == .check {
-            throw .invalid("sources.stack", "a check job reads repositories; give the stack to a full or database job")
+        if clean.stack != nil && kind.isMaintenance {
+            throw .invalid("sources.stack", "a \(kind.rawValue) job cares for repositories; give the stack to a full or database job")
         }
         switch kind {
         case .full where clean.paths.isEmpty && clean.stack != nil, .database where clean.databases.isEmpty && clean.stack != nil:
@@ -45,6 +45,8 @@ extension JobSources {
             )
         case .check where !clean.paths.isEmpty || !clean.databases.isEmpty || !clean.excludes.isEmpty:
             throw .invalid("sources", "a check job reads the repositories this server already writes; give it no paths or databases")
+        case .prune where !clean.paths.isEmpty || !clean.databases.isEmpty || !clean.excludes.isEmpty:
+            throw .invalid("sources", "a prune job cleans the repositories this server already writes; give it no paths or databases")
         case .database where !clean.paths.isEmpty:
             throw .invalid("sources.paths", "a database job backs up databases only; remove the paths or use kind \"full\"")
         default:
@@ -156,8 +158,8 @@ extension Job {
 
     /// The stale threshold, for backup jobs only (a check job makes no snapshots).
     public static func validatedStaleAfter(_ seconds: Int?, kind: JobKind) throws(DomainError) -> Int? {
-        if kind == .check, let seconds, seconds != 0 {
-            throw .invalid("staleAfter", "a check job makes no snapshots, so it cannot be stale; set staleAfter on the backup jobs")
+        if kind.isMaintenance, let seconds, seconds != 0 {
+            throw .invalid("staleAfter", "a \(kind.rawValue) job makes no snapshots, so it cannot be stale; set staleAfter on the backup jobs")
         }
         return try validatedStaleAfter(seconds)
     }
@@ -169,7 +171,7 @@ extension JobKind {
         guard let kind = JobKind(rawValue: text.lowercased()) else {
             throw .invalid(
                 "kind",
-                "\"\(text)\" is not a job kind; use full (paths and databases), database (databases only), check (verify the repositories) or hub (the hub's own state, from the hub's machine)"
+                "\"\(text)\" is not a job kind; use full (paths and databases), database (databases only), check (verify the repositories), prune (remove data no snapshot uses) or hub (the hub's own state, from the hub's machine)"
             )
         }
         return kind

@@ -7,6 +7,12 @@ import Foundation
 /// to, locally: `mzpanel-agent hub-backup enable`; docs/operations.md).
 public enum JobKind: String, Sendable, Codable, CaseIterable {
     case full, database, check, hub
+    /// Repository maintenance: `restic prune` of this server's repository at each destination
+    /// (the destination's `pruneMaxUnused`/`pruneMaxRepackSize`), apart from backups, which only forget.
+    case prune
+
+    /// Check and prune jobs care for repositories: they take no sources and make no snapshots.
+    public var isMaintenance: Bool { self == .check || self == .prune }
 }
 
 /// What an agent can do beyond the basics, reported to the hub on every call

@@ -51,6 +51,8 @@ public struct DestinationResult: Sendable, Codable, Equatable {
     public var stack: StackContents?
     /// Drill runs: what the drill restored and checked.
     public var drill: DrillEvidence?
+    /// Backups and prunes: this server's repository at the destination afterwards (`restic stats`).
+    public var repository: RepositoryStats?
 
     public init(
         destinationID: String, status: CopyStatus, error: String? = nil, resticSnapshotIDs: [String] = [],

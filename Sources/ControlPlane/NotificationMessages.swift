@@ -20,6 +20,8 @@ extension HubNotifier {
                 switch problem {
                 case "failing" where job.kind == .check:
                     "The repository check \(job.name) on \(serverName) found a problem: \(error ?? "the last check failed")."
+                case "failing" where job.kind == .prune:
+                    "The repository prune \(job.name) on \(serverName) failed: \(error ?? "the last prune failed")."
                 case "failing": "Backup job \(job.name) on \(serverName) is failing: \(error ?? "the last run failed")."
                 case "partial": "Backup job \(job.name) on \(serverName) only partly succeeded: \(error ?? "a destination failed")."
                 case "missed":

@@ -14,7 +14,8 @@ public struct Restic: Sendable {
     public let version: ResticVersion
     /// How long restic gets to exit (and remove its lock) after SIGINT before it is killed.
     public var interruptGracePeriod: Duration
-    /// With restic 0.16+, wait up to this long for a lock held by another restic (`--retry-lock`).
+    /// Wait up to this long for a lock held by another restic: restic's own `--retry-lock` from
+    /// 0.16, a retry every 2 s before (except for commands fed on standard input).
     /// nil (the default) fails at once with `.locked`.
     public var retryLock: Duration?
     /// With restic 0.17+, let restic run the producer of `backupStdin` itself (`--stdin-from-command`).

@@ -109,6 +109,36 @@ extension Restic {
         onStdoutLine: (@Sendable (String) -> Void)? = nil,
         onStderrLine: (@Sendable (String) -> Void)? = nil
     ) async throws -> CommandOutput {
+        let deadline = ContinuousClock.now + (retryLock ?? .zero)
+        while true {
+            let output = try await runOnce(
+                repository, command, json: json, noLock: noLock, stdoutLimit: stdoutLimit, extraEnvironment: extraEnvironment, stdin: stdin,
+                onStdoutLine: onStdoutLine, onStderrLine: onStderrLine)
+            // restic before 0.16 has no --retry-lock: wait for the other operation's lock ourselves
+            // (not with a standard input, which the first attempt consumed).
+            guard !output.succeeded, retryLock != nil, !version.supportsRetryLock, !noLock, stdin == nil,
+                failure(output, repository, operation: "").kind == .locked, ContinuousClock.now < deadline
+            else { return output }
+            let pause = min(Duration.seconds(2), deadline - ContinuousClock.now)
+            do {
+                try await Task.sleep(for: pause)
+            } catch {
+                throw ResticError.interrupted("waiting for another operation's lock on the repository")
+            }
+        }
+    }
+
+    private func runOnce(
+        _ repository: ResticRepository,
+        _ command: [String],
+        json: Bool,
+        noLock: Bool,
+        stdoutLimit: Int,
+        extraEnvironment: [String: String],
+        stdin: Any?,
+        onStdoutLine: (@Sendable (String) -> Void)?,
+        onStderrLine: (@Sendable (String) -> Void)?
+    ) async throws -> CommandOutput {
         if Task.isCancelled { throw ResticError.interrupted() }
         let running = RunningCommand(
             executable: executablePath,

@@ -6,7 +6,8 @@ import LinkProtocol
 /// and PostgreSQL. Every method that reads or changes a tenant's resource takes the caller's
 /// `accountID` and never crosses it. A unique key refusing a write surfaces as `StoreError.duplicate`.
 public typealias HubStore = AccountStore & ServerStore & DestinationStore & JobStore & JobStatusStore & RunStore & SnapshotStore
-    & AgentLinkStore & AuditStore & NotificationStore & LeaseStore & DownloadPartStore & LoginFailureStore & TicketStore & StoreEngine
+    & AgentLinkStore & AuditStore & NotificationStore & LeaseStore & DownloadPartStore & LoginFailureStore & TicketStore & RepositoryStatsStore
+    & StoreEngine
 
 /// Which database engine holds the hub's data (the health route names it).
 public protocol StoreEngine: Sendable {
@@ -206,6 +207,14 @@ public protocol AgentLinkStore: Sendable {
 }
 
 /// The audit log.
+/// Repository statistics over time, per destination (one point per measurement of one server's repository).
+public protocol RepositoryStatsStore: Sendable {
+    /// Records one measurement; the same run and destination twice is `StoreError.duplicate`.
+    func recordRepositoryStats(_ point: RepositoryStatsPoint, accountID: String, destinationID: String) async throws
+    /// The measurements since `since`, oldest first (the newest `limit`).
+    func repositoryStats(accountID: String, destinationID: String, since: Date, limit: Int) async throws -> [RepositoryStatsPoint]
+}
+
 public protocol AuditStore: Sendable {
     func insertAudit(_ event: AuditEvent) async throws
     /// One page of audit entries, newest first.

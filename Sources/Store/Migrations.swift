@@ -364,6 +364,20 @@ enum Migrations {
                 "CREATE INDEX hub_tickets_created ON hub_tickets (created_at)",
             ]
         ),
+        (
+            21,
+            [
+                // Repository statistics (issue 18): one row per measurement of one server's repository at a
+                // destination, reported with a backup's or prune's result (restic stats; docs/operations.md).
+                """
+                CREATE TABLE repository_stats (account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                  destination_id TEXT NOT NULL, server_id TEXT NOT NULL, run_id TEXT NOT NULL, measured_at BIGINT NOT NULL,
+                  total_bytes BIGINT NOT NULL, stored_bytes BIGINT NOT NULL, snapshot_count BIGINT NOT NULL,
+                  PRIMARY KEY (run_id, destination_id))
+                """,
+                "CREATE INDEX repository_stats_destination ON repository_stats (account_id, destination_id, measured_at)",
+            ]
+        ),
     ]
 
     /// The PostgreSQL advisory lock hub replicas take while migrating ("mzpanel" in ASCII).

@@ -48,6 +48,8 @@ struct APIContractTests {
             ("RetentionPreviewSnapshot", RetentionPreviewSnapshot.self), ("Schedule", Schedule.self), ("Job", Job.self), ("JobView", JobView.self),
             ("JobList", JobList.self),
             ("JobRequest", JobRequest.self), ("JobUpdate", JobUpdate.self), ("DestinationResult", DestinationResult.self),
+            ("RepositoryStats", RepositoryStats.self), ("RepositoryStatsPoint", RepositoryStatsPoint.self),
+            ("DestinationStats", DestinationStats.self),
             ("Run", Run.self), ("RunPage", RunPage.self), ("RunDetail", RunView.self), ("RunProgress", RunProgress.self),
             ("SnapshotCopy", SnapshotCopy.self), ("Snapshot", Snapshot.self), ("SnapshotPage", SnapshotPage.self),
             ("FleetSummary", FleetSummary.self), ("PreviewRequest", PreviewRequest.self), ("SchedulePreview", SchedulePreview.self),

@@ -56,6 +56,7 @@ struct DestinationCopy {
             outcome.removedSnapshotIDs = retention.removed
             result.stack = stackContents
             let retentionProblem = retention.problem
+            if !summaries.isEmpty { result.repository = await measure() }
             if failures.isEmpty {
                 result.status = .succeeded
                 result.error = retentionProblem
@@ -258,9 +259,10 @@ struct DestinationCopy {
         return (made, plan.contents)
     }
 
-    /// `forget --tag job=<id> --host <server> --group-by host,paths --keep-… --prune`: only this
-    /// job's snapshots, one group per source. A failure keeps the copy (the data is safe) and
-    /// returns what went wrong.
+    /// `forget --tag job=<id> --host <server> --group-by host,paths --keep-…`: only this job's
+    /// snapshots, one group per source. No `--prune`: the data they used is removed by the
+    /// repository's scheduled prune (a `prune` job), so a backup never holds the exclusive lock.
+    /// A failure keeps the copy (the data is safe) and returns what went wrong.
     private func applyRetention() async -> (problem: String?, removed: [String]) {
         let retention = job.retention(for: destination.id)
         guard !retention.keepAll, !retention.resticArguments.isEmpty else {
@@ -276,7 +278,7 @@ struct DestinationCopy {
         do {
             let result = try await restic.forget(
                 repository, tags: ["job=\(job.id)"], host: host, groupBy: "host,paths",
-                keep: retention.resticArguments, prune: true)
+                keep: retention.resticArguments, prune: false)
             let removed = result.removedIDs
             context.log(
                 "retention (\(retention.summary)): \(removed.count) snapshot\(removed.count == 1 ? "" : "s") removed"
@@ -287,6 +289,19 @@ struct DestinationCopy {
             let text = "the copy was made, but old snapshots were not removed: \(Self.words(error))"
             context.log(text)
             return (text, [])
+        }
+    }
+
+    /// The repository's sizes and snapshot count after the copy, for the hub's statistics; nil
+    /// (and a log line) when restic cannot tell: the copy stands either way.
+    func measure() async -> RepositoryStats? {
+        do {
+            let stats = try await restic.stats(repository)
+            context.log("repository: \(stats.rawDataSize) bytes stored (deduplicated), \(stats.totalSize) bytes in \(stats.snapshotCount) snapshots")
+            return RepositoryStats(totalBytes: stats.totalSize, storedBytes: stats.rawDataSize, snapshotCount: stats.snapshotCount)
+        } catch {
+            context.log("the repository's statistics could not be read: \(Self.words(error))")
+            return nil
         }
     }
 

@@ -25,8 +25,8 @@ public struct JobRunner: BackupEngine {
             } else {
                 restic = try await Restic.detect()
             }
-            // restic 0.16+ waits for another process's lock itself; older versions rely on our lock.
-            if restic.version.supportsRetryLock { restic.retryLock = .seconds(600) }
+            // Every operation waits for another's restic lock (a prune's) up to the destination's lock wait.
+            restic.retryLock = .seconds(RepositoryCare.defaultLockWaitSeconds)
             return JobRunner(restic: .success(restic))
         } catch let error as ResticError {
             return JobRunner(restic: .failure(error))
@@ -72,16 +72,18 @@ public struct JobRunner: BackupEngine {
         )
     }
 
-    /// One destination's part of the run: a backup copy, or a check for check jobs.
+    /// One destination's part of the run: a backup copy, or a check or prune for those jobs.
     private func copy(to destination: Destination, _ context: RunContext) async -> DestinationCopy.Outcome {
         let failed = { (message: String) in
             DestinationCopy.Outcome(result: DestinationResult(destinationID: destination.id, status: .failed, error: message))
         }
-        let restic: Restic
+        var restic: Restic
         switch self.restic {
         case .success(let found): restic = found
         case .failure(let error): return failed(error.message)
         }
+        let lockWait = RepositoryCare.lockWait(destination.settings)
+        restic.retryLock = lockWait > 0 ? .seconds(lockWait) : nil
         let repository: ResticRepository
         do {
             repository = try await Self.open(destination, access: RepositoryAccess(context), restic: restic) { context.log($0) }
@@ -93,6 +95,9 @@ public struct JobRunner: BackupEngine {
         }
         if context.job.job.kind == .check {
             return await RepositoryCheck(restic: restic, repository: repository, destination: destination, context: context).run()
+        }
+        if context.job.job.kind == .prune {
+            return await RepositoryPrune(restic: restic, repository: repository, destination: destination, context: context).run()
         }
         var copy = DestinationCopy(restic: restic, repository: repository, destination: destination, context: context)
         if let usage = context.job.peerUsage?[destination.id], usage.isOver {

@@ -20,7 +20,7 @@ struct LeftoverSnapshots {
     func reconcile(_ event: inout AgentEvent, log: (String) -> Void) async {
         let runID = event.run.id
         guard let jobs = try? state.loadJobs(), let agentJob = jobs.jobs.first(where: { $0.job.id == event.run.jobID }),
-            agentJob.job.kind != .check, let identity = try? state.loadIdentity()
+            !agentJob.job.kind.isMaintenance, let identity = try? state.loadIdentity()
         else { return }
         let job = agentJob.job
         let restic: Restic

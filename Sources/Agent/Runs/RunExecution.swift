@@ -143,7 +143,7 @@ public struct RunExecution: Sendable {
                 PrunedCopies(destinationID: $0.key, resticSnapshotIDs: $0.value)
             }
             return RunSession.Finish(
-                snapshot: job.kind == .check || run.status == .cancelled ? nil : Self.snapshot(of: run, at: started), pruned: pruned)
+                snapshot: job.kind.isMaintenance || run.status == .cancelled ? nil : Self.snapshot(of: run, at: started), pruned: pruned)
         }
         try? state.history.record(finished)
         state.running.unregister(runID: runID)

@@ -31,7 +31,7 @@ final class RunWatchdog: Sendable {
     /// long), repository checks 2 hours; never less than the job's longest recent run on this box
     /// (a job that takes hours may be silent for long), and at most 12 hours.
     static func limit(for job: Job, history: [Run]) -> Duration {
-        let base: Double = job.kind == .check ? 7200 : 1800
+        let base: Double = job.kind.isMaintenance ? 7200 : 1800
         let longest =
             history.filter { $0.jobID == job.id && !$0.trigger.restores }.compactMap { run in
                 run.finishedAt.map { $0.timeIntervalSince(run.startedAt ?? run.createdAt) }

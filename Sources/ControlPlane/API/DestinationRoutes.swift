@@ -29,6 +29,10 @@ struct DestinationRoutes {
             summary: "Store the destination's manifest, signed client-side with the account key; agents refuse unsigned or changed destinations",
             tag: "destinations", body: "ManifestRequest", response: "DestinationDetail", sign)
         api.on(
+            .get, "/api/v1/destinations/{destination}/stats",
+            summary: "Repository statistics over time: total and deduplicated size, snapshot count, growth per day",
+            tag: "destinations", response: "DestinationStats", query: ["since"], stats)
+        api.on(
             .get, "/api/v1/destinations/{destination}/envelopes", summary: "List the sealed credential envelopes of a destination",
             tag: "destinations", response: "EnvelopeList", envelopes)
         api.on(
@@ -51,6 +55,14 @@ struct DestinationRoutes {
         let account = try await account(context)
         let body = try await request.decodeJSON(DestinationRequest.self, context: context)
         return JSONBody(try await destinations.create(body, account: account), status: .created)
+    }
+
+    @Sendable func stats(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<DestinationStats> {
+        let query = QueryParameters(request: request)
+        try query.refuseEmptyValues()
+        let destination = try await destination(context)
+        let since = try query.date("since") ?? hub.clock.now().addingTimeInterval(-90 * 86_400)
+        return JSONBody(try await destinations.stats(destination, since: since))
     }
 
     @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<DestinationView> {

@@ -78,10 +78,31 @@ struct AgentLinkService {
             guard event.run.serverID == server.id else {
                 throw DomainError.invalid("events.run.serverID", "event \(event.id) is about another server's run")
             }
-            _ = try await hub.store.ingest(event.runEvent, accountID: server.accountID, serverID: server.id, now: hub.clock.now())
+            let decision = try await hub.store.ingest(event.runEvent, accountID: server.accountID, serverID: server.id, now: hub.clock.now())
+            if case .write(let write)? = decision, write.finishes, !write.trigger.restores {
+                try await recordRepositoryStats(of: event.run, server: server)
+            }
             acknowledged.append(event.id)
         }
         return EventAck(acknowledged: acknowledged)
+    }
+
+    /// Keeps the repository measurements a finished backup or prune reported, for the destinations of
+    /// this account it names (a repeated delivery records nothing twice).
+    private func recordRepositoryStats(of run: Run, server: Server) async throws {
+        for result in run.results {
+            guard let stats = result.repository, stats.isPlausible,
+                try await hub.store.destination(accountID: server.accountID, reference: result.destinationID)?.id == result.destinationID
+            else { continue }
+            // When the run ended, never later than the hub's clock (an agent's clock cannot date a point into the future).
+            let now = hub.clock.now()
+            let point = RepositoryStatsPoint(serverID: server.id, runID: run.id, measuredAt: min(run.finishedAt ?? now, now), stats: stats)
+            do {
+                try await hub.store.recordRepositoryStats(point, accountID: server.accountID, destinationID: result.destinationID)
+            } catch StoreError.duplicate {
+                continue
+            }
+        }
     }
 
     /// Stores what a server's agent found on its Docker engine (bounded: at most 500 stacks).

@@ -241,4 +241,12 @@ struct DestinationService {
         }
         return line
     }
+
+    /// A destination's repository statistics since `since` (at most 2000 measurements, the newest).
+    func stats(_ destination: Destination, since: Date) async throws -> DestinationStats {
+        let points = try await hub.store.repositoryStats(accountID: destination.accountID, destinationID: destination.id, since: since, limit: 2000)
+        return DestinationStats(
+            destinationID: destination.id, current: RepositoryGrowth.current(points), storedBytesPerDay: RepositoryGrowth.storedPerDay(points),
+            points: points)
+    }
 }

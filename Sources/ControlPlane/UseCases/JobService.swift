@@ -53,7 +53,7 @@ struct JobService {
         if let destinations = body.destinations { job.destinationIDs = try await authorizedDestinations(destinations, accountID: job.accountID) }
         if let enabled = body.enabled { job.enabled = enabled }
         if let staleAfter = body.staleAfter { job.staleAfter = try Job.validatedStaleAfter(staleAfter, kind: job.kind) }
-        if job.kind == .check { job.staleAfter = nil }
+        if job.kind.isMaintenance { job.staleAfter = nil }
         if let pingURL = body.pingURL { job.pingURL = try Job.validatedPingURL(pingURL) }
         if let hooks = body.hooks { job.hooks = try hooks.validated() }
         if let list = body.destinationRetention {

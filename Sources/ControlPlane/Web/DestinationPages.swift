@@ -65,6 +65,15 @@ struct DestinationPages {
         let hasAttachable: Bool
         let peer: PeerView?
         let signature: SignatureView
+        /// Repository statistics (nil before the first measurement).
+        let stats: StatsView?
+    }
+    struct StatsView {
+        let total: String
+        let stored: String
+        let growth: String
+        let snapshots: Int
+        let chart: String
     }
     struct EditModel {
         let layout: Layout
@@ -131,6 +140,11 @@ struct DestinationPages {
             do {
                 settings.limitUploadKiB = try Self.kibPerSecond(form["settings.limitUploadKiB"], field: "limitUploadKiB")
                 settings.limitDownloadKiB = try Self.kibPerSecond(form["settings.limitDownloadKiB"], field: "limitDownloadKiB")
+                if original.kind != .peer {
+                    settings.pruneMaxUnused = form["settings.pruneMaxUnused"]
+                    settings.pruneMaxRepackSize = form["settings.pruneMaxRepackSize"]
+                }
+                settings.lockWaitSeconds = try Self.seconds(form["settings.lockWaitSeconds"], field: "lockWaitSeconds")
                 draft.settings = settings
                 let changed = try await DestinationService(hub: pages.hub).update(
                     original, with: DestinationUpdate(name: form["name"] ?? "", settings: settings),
@@ -160,6 +174,15 @@ struct DestinationPages {
             }
             return WebResponses.redirect("/backups/destinations")
         }
+    }
+
+    /// A whole number of seconds from a form field; empty: not set.
+    static func seconds(_ text: String?, field: String) throws -> Int? {
+        guard let text = text?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        guard let value = Int(text) else {
+            throw DomainError.invalid(field, "\"\(text.prefix(20))\" is not a whole number of seconds; give e.g. 600, or 0 to fail at once")
+        }
+        return value
     }
 
     func destination(_ context: HubRequestContext, _ caller: PageCaller) async throws -> Destination? {
@@ -248,6 +271,22 @@ struct DestinationPages {
             location: Self.location(destination, servers: names), jobs: jobs.map(\.name), sealedTo: sealed.map { names[$0] ?? $0 }.sorted(),
             attachable: attachable, recoverable: recoverable, hasRecoverable: !recoverable.isEmpty,
             hasAttachable: destination.kind.isOffsite && destination.credentialKey != nil && !attachable.isEmpty, peer: peer,
-            signature: try await SignatureView.destination(destination, pages: pages))
+            signature: try await SignatureView.destination(destination, pages: pages),
+            stats: try await Self.statsView(
+                DestinationService(hub: pages.hub).stats(destination, since: pages.now.addingTimeInterval(-90 * 86_400))))
+    }
+
+    /// Sizes, growth and a chart of the stored (deduplicated) bytes over time, in the house's chart style.
+    static func statsView(_ stats: DestinationStats) -> StatsView? {
+        guard let current = stats.current else { return nil }
+        let series = RepositoryGrowth.storedSeries(stats.points).suffix(60)
+        let chart = JobChart.bars(
+            title: "Stored bytes over the last \(series.count) measurements",
+            points: series.map { JobChart.Point(value: Double($0.1), label: WebFormat.utc($0.0)) }, unit: { WebFormat.bytes(Int64($0)) })
+        return StatsView(
+            total: WebFormat.bytes(current.totalBytes), stored: WebFormat.bytes(current.storedBytes),
+            growth: stats.storedBytesPerDay.map { "\($0 < 0 ? "−" : "")\(WebFormat.bytes(abs($0))) per day" }
+                ?? "not known yet (less than a day of history)",
+            snapshots: current.snapshotCount, chart: chart)
     }
 }

@@ -18,6 +18,8 @@ struct JobForm {
         var schedule = "daily"
         var timeZone = "UTC"
         var keepLast = "", keepHourly = "", keepDaily = "7", keepWeekly = "4", keepMonthly = "", keepYearly = ""
+        /// Each destination's own retention, as the CLI writes it: `--keep-daily 7@nas --keep-monthly 12@s3-eu`.
+        var destinationRetention = ""
         var destinations: Set<String> = []
         var enabled = true
         /// Hours without a new snapshot before the job is stale (empty: no such rule).
@@ -78,11 +80,12 @@ struct JobForm {
         let hasDestinations: Bool
         // One message per field (nil when that field is fine), stored for the template.
         let nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError, staleError,
-            checkSubsetsError, pingURLError, hooksError, drillError, generalError: String?
+            checkSubsetsError, pingURLError, hooksError, drillError, destinationRetentionError, generalError: String?
         let hookPolicies: [Option]
         let drillChoices: [Option]
         let isDatabase: Bool
         let isCheck: Bool
+        let isPrune: Bool
         let isHub: Bool
         /// What the retention in the form would remove, per destination (after "Preview"; empty otherwise).
         var retentionPreview: [PreviewDestination] = []
@@ -100,10 +103,11 @@ struct JobForm {
             self.servers = servers
             self.destinations = destinations
             presets = JobForm.presets
-            isFull = !["database", "check", "hub"].contains(values.kind)
+            isFull = !["database", "check", "hub", "prune"].contains(values.kind)
             isHub = values.kind == "hub"
             isDatabase = values.kind == "database"
             isCheck = values.kind == "check"
+            isPrune = values.kind == "prune"
             hasDestinations = !destinations.isEmpty
             func message(_ field: String) -> String? {
                 guard let error, error.field == field || error.field.hasPrefix(field + ".") || error.field.hasPrefix(field + "[") else { return nil }
@@ -126,12 +130,13 @@ struct JobForm {
                 ("ignore", "ignore: back up anyway"),
             ].map { Option(value: $0.0, label: $0.1, selected: values.hookPolicy == $0.0) }
             drillError = message("drill") ?? message("drillSample") ?? message("drillAssertions")
+            destinationRetentionError = message("destinationRetention")
             drillChoices = [("off", "Off (on demand only)"), ("daily", "Daily"), ("weekly", "Weekly")].map {
                 Option(value: $0.0, label: $0.1, selected: $0.0 == values.drill)
             }
             let placed = [
                 nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError, staleError,
-                checkSubsetsError, pingURLError, hooksError, drillError,
+                checkSubsetsError, pingURLError, hooksError, drillError, destinationRetentionError,
             ].contains { $0 != nil }
             generalError = placed ? nil : error?.message
         }
@@ -159,6 +164,7 @@ struct JobForm {
         values.keepWeekly = form["keepWeekly"] ?? ""
         values.keepMonthly = form["keepMonthly"] ?? ""
         values.keepYearly = form["keepYearly"] ?? ""
+        values.destinationRetention = form["destinationRetention"] ?? ""
         values.destinations = Set(form.all("destinations"))
         values.enabled = form.has("enabled")
         values.staleHours = form["staleHours"] ?? ""
@@ -198,6 +204,7 @@ struct JobForm {
         values.keepWeekly = r.keepWeekly.map(String.init) ?? ""
         values.keepMonthly = r.keepMonthly.map(String.init) ?? ""
         values.keepYearly = r.keepYearly.map(String.init) ?? ""
+        values.destinationRetention = destinationRetentionText(job.destinationRetention ?? [], names: [:])
         values.destinations = Set(job.destinationIDs)
         values.enabled = job.enabled
         values.checkSubsets = job.checkSubsets.map(String.init) ?? ""
@@ -254,6 +261,63 @@ struct JobForm {
         guard !text.isEmpty else { return nil }
         guard let parts = Int(text) else { throw DomainError.invalid("checkSubsets", "\"\(text)\" is not a whole number of parts") }
         return parts
+    }
+
+    /// The `@destination` rules as the CLI writes them, one destination a line (names where known).
+    static func destinationRetentionText(_ rules: [DestinationRetention], names: [String: String]) -> String {
+        rules.map { rule in
+            let name = names[rule.destination] ?? rule.destination
+            let r = rule.retention
+            let options: [(String, Int?)] = [
+                ("last", r.keepLast), ("hourly", r.keepHourly), ("daily", r.keepDaily), ("weekly", r.keepWeekly), ("monthly", r.keepMonthly),
+                ("yearly", r.keepYearly),
+            ]
+            return options.compactMap { option in option.1.map { "--keep-\(option.0) \($0)@\(name)" } }.joined(separator: " ")
+        }.joined(separator: "\n")
+    }
+
+    /// Per-destination retention typed as the CLI takes it (`--keep-daily 7@nas --keep-monthly 12@s3-eu`; the
+    /// dashes may be left out, spaces and lines are free): one rule per destination named, [] when empty
+    /// (which removes the rules). Destinations are resolved and checked by the job service.
+    static func destinationRetention(_ text: String) throws -> [DestinationRetention] {
+        let words = text.split(whereSeparator: { $0.isWhitespace }).map(String.init)
+        var rules: [DestinationRetention] = []
+        var index = 0
+        while index < words.count {
+            let option = words[index].hasPrefix("--") ? String(words[index].dropFirst(2)) : words[index]
+            let keys: [String: WritableKeyPath<RetentionPolicy, Int?>] = [
+                "keep-last": \.keepLast, "keep-hourly": \.keepHourly, "keep-daily": \.keepDaily, "keep-weekly": \.keepWeekly,
+                "keep-monthly": \.keepMonthly, "keep-yearly": \.keepYearly,
+            ]
+            guard let key = keys[option.lowercased()] else {
+                throw DomainError.invalid(
+                    "destinationRetention",
+                    "\"\(words[index].prefix(40))\" is not a retention option; write e.g. --keep-daily 7@nas --keep-monthly 12@s3-eu (keep-last, -hourly, -daily, -weekly, -monthly, -yearly)"
+                )
+            }
+            guard index + 1 < words.count else {
+                throw DomainError.invalid("destinationRetention", "\(words[index]) needs a count and a destination, e.g. \(words[index]) 7@nas")
+            }
+            let value = words[index + 1]
+            let parts = value.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, !parts[1].isEmpty else {
+                throw DomainError.invalid(
+                    "destinationRetention", "\(words[index]) \(value.prefix(40)): name the destination after @, e.g. \(words[index]) \(parts[0])@nas")
+            }
+            guard let count = Int(parts[0]), count >= 0 else {
+                throw DomainError.invalid(
+                    "destinationRetention", "\(words[index]) \(value.prefix(40)): \"\(parts[0].prefix(20))\" is not a whole number")
+            }
+            if let existing = rules.firstIndex(where: { $0.destination == parts[1] }) {
+                rules[existing].retention[keyPath: key] = count
+            } else {
+                var policy = RetentionPolicy()
+                policy[keyPath: key] = count
+                rules.append(DestinationRetention(destination: parts[1], retention: policy))
+            }
+            index += 2
+        }
+        return rules
     }
 
     /// The form's sources and retention as the API takes them; a field error when one does not parse.

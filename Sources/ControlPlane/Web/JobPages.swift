@@ -99,6 +99,7 @@ struct JobPages {
                     timeZone: values.timeZone, retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
                     staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
                     pingURL: values.pingURL, hooks: try JobForm.hooks(values),
+                    destinationRetention: try JobForm.destinationRetention(values.destinationRetention).nilIfEmpty,
                     drill: JobForm.drill(values).frequency, drillSample: JobForm.drill(values).sample)
                 let job = try await jobs.create(body, accountID: caller.account.id)
                 return WebResponses.redirect("/backups/jobs/\(job.id)")
@@ -115,7 +116,8 @@ struct JobPages {
             let values = JobForm.values(from: form)
             do {
                 let (_, retention) = try JobForm.parts(values)
-                let preview = try await jobs.retentionPreview(job, retention: retention)
+                let preview = try await jobs.retentionPreview(
+                    job, retention: retention, destinationRetention: try JobForm.destinationRetention(values.destinationRetention))
                 return try await self.form(values, caller: caller, job: job, error: nil, preview: preview)
             } catch {
                 guard let field = JobForm.fieldError(error) else { throw error }
@@ -142,6 +144,7 @@ struct JobPages {
                     retention: retention, destinations: Array(values.destinations).sorted(), enabled: values.enabled,
                     staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
                     pingURL: values.pingURL, hooks: try JobForm.hooks(values),
+                    destinationRetention: try JobForm.destinationRetention(values.destinationRetention),
                     drill: JobForm.drill(values).frequency, drillSample: JobForm.drill(values).sample)
                 _ = try await jobs.update(job, with: update)
                 return WebResponses.redirect("/backups/jobs/\(job.id)?notice=saved")
@@ -246,7 +249,9 @@ struct JobPages {
                 id: status.id, name: status.name, server: serverByID[status.serverID]?.name ?? status.serverID, health: health.rawValue,
                 healthLabel: WebFormat.healthLabel(health), schedule: status.schedule.calendar + " (" + status.schedule.timeZone + ")",
                 retention: job.map {
-                    $0.kind == .check ? "check, 1/\($0.checkSubsets ?? Job.defaultCheckSubsets) of the data per run" : $0.retention.summary
+                    $0.kind == .check
+                        ? "check, 1/\($0.checkSubsets ?? Job.defaultCheckSubsets) of the data per run"
+                        : $0.kind == .prune ? "prune (unused data removed)" : $0.retention.summary
                 } ?? "",
                 destinations: (job?.destinationIDs ?? []).compactMap { destinationNames[$0] }.joined(separator: ", "),
                 lastSnapshot: status.newestSnapshotAt.map { TimeView($0, now: now) })
@@ -292,7 +297,8 @@ struct JobPages {
             serverID: job.serverID, health: health.rawValue, healthLabel: WebFormat.healthLabel(health), enabled: job.enabled,
             schedule: job.schedule.calendar, timeZone: job.schedule.timeZone,
             nextRuns: job.enabled ? job.schedule.nextElapses(after: now, count: 5).map { TimeView($0, now: now) } : [],
-            retention: job.kind == .check ? "nothing (a check job makes no snapshots)" : job.retention.summary, sources: job.sources.paths,
+            retention: job.kind.isMaintenance ? "nothing (a \(job.kind.rawValue) job makes no snapshots)" : job.retention.summary,
+            sources: job.sources.paths,
             excludes: job.sources.excludes,
             databases: job.sources.databases.map { "\($0.engine.rawValue) \($0.name)" },
             destinations: job.destinationIDs.map { names[$0] ?? $0 },
@@ -329,4 +335,9 @@ struct JobPages {
             },
             lastDrillRunID: drillRun?.id, lastDrillPassed: drillRun?.status == .succeeded, proven: status.provenAt.map { TimeView($0, now: now) })
     }
+}
+
+extension Array {
+    /// nil for an empty array (a create leaves the setting out).
+    var nilIfEmpty: Self? { isEmpty ? nil : self }
 }

@@ -7,7 +7,10 @@ import Sealing
 struct DestinationsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "destinations", abstract: "List, add, show and remove destinations (where backups are stored).",
-        subcommands: [List.self, Add.self, Show.self, Edit.self, Attach.self, RotateDestination.self, SignDestination.self, Remove.self],
+        subcommands: [
+            List.self, Add.self, Show.self, Edit.self, Attach.self, RotateDestination.self, SignDestination.self, DestinationsPruneCommand.self,
+            DestinationsStatsCommand.self, Remove.self,
+        ],
         defaultSubcommand: List.self
     )
 
@@ -20,6 +23,15 @@ struct DestinationsCommand: AsyncParsableCommand {
         case .rclone: return "rclone:" + (s.remote ?? "") + ":" + (s.prefix ?? "")
         case .peer: return "peer " + (s.peerServerID ?? "-")
         }
+    }
+
+    /// The repository care settings, for people.
+    static func care(_ settings: DestinationSettings) -> [(String, String)] {
+        [
+            ("Prune max unused", settings.pruneMaxUnused ?? "5% (restic's default)"),
+            ("Prune max repack", settings.pruneMaxRepackSize.flatMap { Int64($0) }.map { Output.bytes($0) } ?? "no limit"),
+            ("Lock wait", "\(RepositoryCare.lockWait(settings)) s"),
+        ]
     }
 
     struct List: AsyncParsableCommand {
@@ -60,6 +72,7 @@ struct DestinationsCommand: AsyncParsableCommand {
         @Option(name: .long, help: "peer: host:port where source servers reach the storage server.") var address: String?
         @Option(name: .long, help: "peer: what each source server may store, e.g. 200GiB (default: no quota).") var quota: String?
         @OptionGroup var limits: BandwidthOptions
+        @OptionGroup var care: RepositoryCareOptions
         @OptionGroup var credentials: CredentialFiles
         @Option(name: .long, help: "Seal the new destination to this server right away (repeatable).") var attach: [String] = []
         @OptionGroup var vault: VaultOptions
@@ -76,6 +89,7 @@ struct DestinationsCommand: AsyncParsableCommand {
                 pathStyle: pathStyle ? true : nil, remote: remote, peerServerID: server, peerAddress: address,
                 quotaBytes: quotaBytes)
             try limits.apply(to: &settings)
+            try care.apply(to: &settings)
             let parsedKind = DestinationKind(rawValue: kind.lowercased())
             let client = try options.client()
             if let parsedKind, parsedKind.isOffsite {
@@ -192,6 +206,7 @@ struct DestinationsCommand: AsyncParsableCommand {
                 ("Download limit", item.settings.limitDownloadKiB.map { "\($0) KiB/s" } ?? "none"),
             ]
             if let table = item.settings.bandwidthSchedule { pairs.append(("rclone bwlimit", table)) }
+            pairs += DestinationsCommand.care(item.settings)
             pairs.append(("Created", Output.date(item.createdAt)))
             Output.fields(pairs)
         }
@@ -199,23 +214,26 @@ struct DestinationsCommand: AsyncParsableCommand {
 
     struct Edit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "edit", abstract: "Rename a destination or change its bandwidth limits (signed again in trust mode).")
+            commandName: "edit", abstract: "Rename a destination or change its bandwidth limits or repository care (signed again in trust mode).")
         @Argument(help: "Destination id or name.") var destination: String
         @Option(name: .long, help: "A new name.") var name: String?
         @OptionGroup var limits: BandwidthOptions
+        @OptionGroup var care: RepositoryCareOptions
         @OptionGroup var vault: VaultOptions
         @OptionGroup var options: ClientOptions
 
         func run() async throws {
-            guard name != nil || limits.anyGiven else {
-                throw CLIError("nothing to change: give --name, --limit-upload, --limit-download or --bwlimit")
+            guard name != nil || limits.anyGiven || care.anyGiven else {
+                throw CLIError(
+                    "nothing to change: give --name, --limit-upload, --limit-download, --bwlimit, --max-unused, --max-repack-size or --lock-wait")
             }
             let client = try options.client()
             let current = try await client.send("GET", "/api/v1/destinations/\(destination.pathSegment)", as: Destination.self)
             var settings: DestinationSettings?
-            if limits.anyGiven {
+            if limits.anyGiven || care.anyGiven {
                 var changed = current.settings
                 try limits.apply(to: &changed)
+                try care.apply(to: &changed)
                 settings = changed
             }
             let session = VaultSession(client: client, options: vault)
@@ -231,11 +249,12 @@ struct DestinationsCommand: AsyncParsableCommand {
             if options.json { return Output.json(try HubJSON.encoder().encode(updated)) }
             print("Updated destination \(updated.name) (\(updated.id)).")
             signing.map { print($0) }
-            Output.fields([
-                ("Upload limit", updated.settings.limitUploadKiB.map { "\($0) KiB/s" } ?? "none"),
-                ("Download limit", updated.settings.limitDownloadKiB.map { "\($0) KiB/s" } ?? "none"),
-                ("rclone bwlimit", updated.settings.bandwidthSchedule ?? "none"),
-            ])
+            Output.fields(
+                [
+                    ("Upload limit", updated.settings.limitUploadKiB.map { "\($0) KiB/s" } ?? "none"),
+                    ("Download limit", updated.settings.limitDownloadKiB.map { "\($0) KiB/s" } ?? "none"),
+                    ("rclone bwlimit", updated.settings.bandwidthSchedule ?? "none"),
+                ] + DestinationsCommand.care(updated.settings))
         }
     }
 
