@@ -30,6 +30,9 @@ struct JobForm {
         /// Scheduled restore drills (`off`, `daily`, `weekly`) and their sample (`50` or `2%`; empty: 20 files).
         var drill = "off"
         var drillSample = ""
+        /// The backup window (`01:00-05:00`) and spread (`30m`); empty: none.
+        var window = ""
+        var spread = ""
     }
     struct Option {
         let value: String
@@ -78,7 +81,7 @@ struct JobForm {
         let hasDestinations: Bool
         // One message per field (nil when that field is fine), stored for the template.
         let nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError, staleError,
-            checkSubsetsError, pingURLError, hooksError, drillError, generalError: String?
+            checkSubsetsError, pingURLError, hooksError, drillError, windowError, spreadError, generalError: String?
         let hookPolicies: [Option]
         let drillChoices: [Option]
         let isDatabase: Bool
@@ -126,12 +129,14 @@ struct JobForm {
                 ("ignore", "ignore: back up anyway"),
             ].map { Option(value: $0.0, label: $0.1, selected: values.hookPolicy == $0.0) }
             drillError = message("drill") ?? message("drillSample") ?? message("drillAssertions")
+            windowError = message("window")
+            spreadError = message("spread")
             drillChoices = [("off", "Off (on demand only)"), ("daily", "Daily"), ("weekly", "Weekly")].map {
                 Option(value: $0.0, label: $0.1, selected: $0.0 == values.drill)
             }
             let placed = [
                 nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError, staleError,
-                checkSubsetsError, pingURLError, hooksError, drillError,
+                checkSubsetsError, pingURLError, hooksError, drillError, windowError, spreadError,
             ].contains { $0 != nil }
             generalError = placed ? nil : error?.message
         }
@@ -172,6 +177,8 @@ struct JobForm {
         values.hookTimeout = form["hookTimeout"] ?? ""
         values.drill = form["drill"] ?? "off"
         values.drillSample = form["drillSample"] ?? ""
+        values.window = form["window"] ?? ""
+        values.spread = form["spread"] ?? ""
         return values
     }
 
@@ -210,6 +217,8 @@ struct JobForm {
         values.hookTimeout = job.hooks?.timeoutSeconds.map(String.init) ?? ""
         values.drill = job.drill?.frequency.rawValue ?? "off"
         values.drillSample = job.drill?.sample.text ?? ""
+        values.window = job.window?.text ?? ""
+        values.spread = job.spreadSeconds.map(ScheduleSpread.text) ?? ""
         values.staleHours = job.staleAfter.map { $0 % 3600 == 0 ? String($0 / 3600) : String(Double($0) / 3600) } ?? ""
         return values
     }
