@@ -53,7 +53,8 @@ extension Server {
             certificate: try c.decodeIfPresent(String.self, forKey: .certificate),
             agentVersion: try c.decodeIfPresent(String.self, forKey: .agentVersion),
             enrolledAt: try c.decodeIfPresent(Date.self, forKey: .enrolledAt), lastSeenAt: try c.decodeIfPresent(Date.self, forKey: .lastSeenAt),
-            createdAt: try c.decode(Date.self, forKey: .createdAt), capabilities: try c.decodeIfPresent([String].self, forKey: .capabilities) ?? [])
+            createdAt: try c.decode(Date.self, forKey: .createdAt), capabilities: try c.decodeIfPresent([String].self, forKey: .capabilities) ?? [],
+            maxConcurrentRuns: try c.decodeIfPresent(Int.self, forKey: .maxConcurrentRuns))
     }
 }
 

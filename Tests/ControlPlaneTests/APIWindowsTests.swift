@@ -48,8 +48,9 @@ struct APIWindowsTests {
                 .post, "/api/v1/schedules/preview", token: token,
                 body: #"{"schedule":"daily 23:00","timeZone":"UTC","window":"01:00-05:00","count":2,"from":"2026-06-01T00:00:00.000Z"}"#)
             expectStatus(preview, .ok)
-            #expect(preview.json["next"][0].string == "2026-06-02T01:00:00.000Z", "\(preview)")
-            #expect(preview.json["slots"][0].string == "2026-06-01T23:00:00.000Z")
+            #expect(preview.json["next"][0].string == "2026-06-01T01:00:00.000Z", "the slot before `from` is held until after it: \(preview)")
+            #expect(preview.json["slots"][0].string == "2026-05-31T23:00:00.000Z")
+            #expect(preview.json["next"][1].string == "2026-06-02T01:00:00.000Z")
             #expect(preview.json["plan"].string?.contains("window 01:00-05:00") == true)
             expectError(
                 try await client.call(.post, "/api/v1/schedules/preview", token: token, body: #"{"schedule":"daily","spread":"x"}"#),
@@ -121,5 +122,54 @@ enum HubJSONDate {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.date(from: text)
+    }
+}
+
+@Suite("web: windows, spread and destination caps")
+struct WebWindowsTests {
+    @Test func theFormsSaveWindowSpreadAndCapAndShowTheirErrors() async throws {
+        try await withTestHub { hub, client in
+            let account = try await APIJobTests.setUp(hub, client)
+            let login = try await client.call(
+                .post, "/api/v1/session", body: #"{"email":"\#(account.email)","password":"\#(TestHub.password)"}"#)
+            let secret = try #require(login.cookies["mzpanel_session"]?.value, "\(login)")
+            let server = try #require(try await client.call(.get, "/api/v1/servers/web1", token: account.token).json["id"].string)
+            let nas = try #require(try await client.call(.get, "/api/v1/destinations/nas", token: account.token).json["id"].string)
+            let cookie: HTTPFields = [.cookie: "mzpanel_session=\(secret)"]
+            func post(_ path: String, _ fields: String) async throws -> (HTTPResponse.Status, String) {
+                let answer = try await client.execute(
+                    uri: path, method: .post,
+                    headers: [.cookie: "mzpanel_session=\(secret)", .contentType: "application/x-www-form-urlencoded"],
+                    body: ByteBuffer(string: "csrf=\(PageCaller.csrfToken(sessionSecret: secret))" + fields))
+                return (answer.status, String(buffer: answer.body))
+            }
+            let job =
+                "&name=site&server=\(server)&kind=full&paths=%2Fsrv&schedule=daily&timeZone=UTC&keepDaily=7&destinations=\(nas)&enabled=on"
+            let (status, _) = try await post("/backups/jobs", job + "&window=22%3A00-04%3A00&spread=30m")
+            #expect(status == .seeOther || status == .found)
+            let saved = try await client.call(.get, "/api/v1/jobs/site", token: account.token)
+            #expect(saved.json["window"].string == "22:00-04:00" && saved.json["spreadSeconds"].int == 1800, "\(saved)")
+            let id = try #require(saved.json["id"].string)
+            let page = try await client.call(.get, "/backups/jobs/\(id)", headers: cookie).text
+            #expect(page.contains("window 22:00-04:00 UTC, spread 30m"), "\(page)")
+            let edit = try await client.call(.get, "/backups/jobs/\(id)/edit", headers: cookie).text
+            #expect(edit.contains(#"name="window" value="22:00-04:00""#) && edit.contains(#"name="spread" value="30m""#))
+            #expect(edit.contains(#"data-job-id="\#(id)""#), "the preview uses the job's own spread offset")
+            let (refused, body) = try await post("/backups/jobs/\(id)", job + "&window=26%3A00-04%3A00")
+            #expect(refused == .badRequest)
+            #expect(body.contains(#"id="error-window""#) && body.contains("is not a time of day"), "\(body)")
+            let (cleared, _) = try await post("/backups/jobs/\(id)", job)
+            #expect(cleared == .seeOther || cleared == .found)
+            let plain = try await client.call(.get, "/api/v1/jobs/site", token: account.token)
+            #expect(plain.json["window"].isNull && plain.json["spreadSeconds"].isNull, "empty fields: none")
+
+            let (capped, _) = try await post("/backups/destinations/\(nas)", "&name=nas&settings.path=%2Fsrv%2Fnas&maxConcurrentRuns=2")
+            #expect(capped == .seeOther || capped == .found)
+            #expect(try await client.call(.get, "/api/v1/destinations/nas", token: account.token).json["maxConcurrentRuns"].int == 2)
+            let detail = try await client.call(.get, "/backups/destinations/\(nas)", headers: cookie).text
+            #expect(detail.contains("at most 2 runs at once, across all servers"), "\(detail)")
+            let (badCap, capBody) = try await post("/backups/destinations/\(nas)", "&name=nas&settings.path=%2Fsrv%2Fnas&maxConcurrentRuns=many")
+            #expect(badCap == .badRequest && capBody.contains("is not a whole number of runs"), "\(capBody)")
+        }
     }
 }

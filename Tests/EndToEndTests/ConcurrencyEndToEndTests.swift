@@ -51,7 +51,7 @@ struct ConcurrencyEndToEndTests {
         ])
         #expect((preview["next"] as? [String])?.count == 2, "\(preview)")
         #expect(offline.object["next"] as? [String] == preview["next"] as? [String], "\(offline.stdout)")
-        #expect((preview["next"] as? [String])?.first?.hasPrefix("2026-06-02T01:") == true, "held for the window: \(preview)")
+        #expect((preview["next"] as? [String])?.first?.hasPrefix("2026-06-01T01:") == true, "held for the window: \(preview)")
 
         _ = try fleet.startDaemon(web1)
         _ = try fleet.startDaemon(web2)
