@@ -22,7 +22,7 @@ struct ConcurrencyEndToEndTests {
         let repositories = fleet.directory.appendingPathComponent("repositories")
         let added = try await fleet.cli.run(
             ["destinations", "add", "shared", "--kind", "local", "--path", repositories.path, "--max-concurrent-runs", "1"])
-        #expect(added.status == 0 && added.stdout.contains("at most 1"), "\(added.stdout)\(added.stderr)")
+        #expect(added.status == 0 && added.stdout.contains("At most 1 run at once"), "\(added.stdout)\(added.stderr)")
         let refused = try await fleet.cli.run(["destinations", "edit", "shared", "--max-concurrent-runs", "5000"])
         #expect(refused.status != 0 && refused.stderr.contains("is not a cap on concurrent runs"), "\(refused.stderr)")
         let tree = try fleet.makeTree("site")
