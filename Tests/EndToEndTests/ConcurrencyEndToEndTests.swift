@@ -122,3 +122,45 @@ extension Array {
         return result
     }
 }
+
+@Suite("windows and spread in trust mode, end to end", .serialized)
+struct SignedWindowEndToEndTests {
+    @Test(
+        "the window and spread are signed with the job; a window changed in the hub's database is refused on the box",
+        .enabled(if: Fleet.available, "mzpanel, mzpanel-agent or restic is missing"))
+    func windowIsSigned() async throws {
+        let secrets = try OffsiteEndToEndTests.Secrets()
+        let vault = secrets.vaultArguments
+        let fleet = try await Fleet(plan: "plus")
+        defer { fleet.shutdown() }
+        let first = try await fleet.enroll("web-1")
+        try await fleet.trust(first, vault: vault)
+        let agent = try await fleet.enroll("web-2")  // pins the account key
+        let repositories = fleet.directory.appendingPathComponent("repositories")
+        _ = try await fleet.cli.run(["destinations", "add", "here", "--kind", "local", "--path", repositories.path] + vault)
+        let tree = try fleet.makeTree("site")
+        let added = try await fleet.cli.run(
+            [
+                "jobs", "add", "nightly", "--server", "web-2", "--kind", "full", "--path", tree.path, "--schedule", "daily",
+                "--destination", "here", "--keep-last", "5", "--window", "01:00-05:00", "--spread", "20m",
+            ] + vault)
+        #expect(added.stdout.contains("Signed job nightly"), "\(added.stdout)\(added.stderr)")
+        let edited = try await fleet.cli.run(["jobs", "edit", "nightly", "--spread", "10m"] + vault)
+        #expect(edited.stdout.contains("Signed job nightly"), "\(edited.stdout)\(edited.stderr)")
+        let job = try await fleet.api("GET", "/api/v1/jobs/nightly")
+        let jobID = try #require(job["id"] as? String)
+        #expect(job["manifestState"] as? String == "signed" && job["spreadSeconds"] as? Int == 600, "\(job)")
+        _ = try fleet.startDaemon(agent)
+        let ran = try await fleet.cli.run(["jobs", "run", "nightly", "--wait", "--json"]).object
+        #expect(ran["status"] as? String == "succeeded", "run now is not held by the window: \(ran)")
+        // The hub widens the window on its own: the box refuses the job.
+        try await fleet.tamper("UPDATE jobs SET backup_window = '00:00-23:59' WHERE id = '\(jobID)'")
+        #expect(try await fleet.api("GET", "/api/v1/jobs/nightly")["manifestState"] as? String == "changed")
+        _ = try await fleet.api("PATCH", "/api/v1/jobs/nightly", body: ["staleAfter": 100_000])
+        let jobs = agent.stateDir.appendingPathComponent("jobs.json")
+        #expect(try await fleet.eventually(30) { ((try? String(contentsOf: jobs, encoding: .utf8)) ?? "").contains("23:59") })
+        let refused = try await fleet.cli.run(["jobs", "run", "nightly", "--wait", "--json"]).object
+        let errors = ((refused["results"] as? [[String: Any]])?.compactMap { $0["error"] as? String } ?? []).joined()
+        #expect(refused["status"] as? String == "failed" && errors.contains("(window)"), "\(refused)")
+    }
+}
