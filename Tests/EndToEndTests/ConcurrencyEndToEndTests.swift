@@ -112,6 +112,44 @@ struct ConcurrencyEndToEndTests {
         #expect(Date().timeIntervalSince(started) >= 5, "it waited for the claim to expire")
         let nextLog = try await fleet.api("GET", "/api/v1/runs/\(next)")["logExcerpt"] as? String ?? ""
         #expect(nextLog.contains("waiting for slot"), "\(nextLog)")
+
+        // A scheduled slot outside its window waits (waiting for window); a person's run now of the
+        // same job is not held by it and runs beside it.
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        let hour = utc.component(.hour, from: Date())
+        let two = { (value: Int) in (value < 10 ? "0" : "") + String(value) }
+        let repositoriesFree = fleet.directory.appendingPathComponent("free")
+        _ = try await fleet.cli.run(["destinations", "add", "free", "--kind", "local", "--path", repositoriesFree.path])
+        let three = try await fleet.cli.run([
+            "jobs", "add", "three", "--server", "web-1", "--kind", "full", "--path", tree.path, "--schedule", "daily \(two(hour)):00",
+            "--tz", "UTC", "--destination", "free", "--keep-last", "3", "--window", "\(two((hour + 2) % 24)):00-\(two((hour + 3) % 24)):00",
+        ])
+        #expect(three.status == 0, "\(three.stdout)\(three.stderr)")
+        let threeID = try #require(try await fleet.api("GET", "/api/v1/jobs/three")["id"] as? String)
+        let jobsFile = web1.stateDir.appendingPathComponent("jobs.json")
+        #expect(try await fleet.eventually(30) { ((try? String(contentsOf: jobsFile, encoding: .utf8)) ?? "").contains(threeID) })
+        let slot = utc.date(bySettingHour: hour, minute: 0, second: 0, of: Date())!
+        let formatter = ISO8601DateFormatter()
+        let scheduled = try web1.runner.start(
+            ["run", threeID, "--trigger", "hub", "--slot", formatter.string(from: slot), "--state-dir", web1.stateDir.path],
+            log: fleet.directory.appendingPathComponent("scheduled-three.log"))
+        defer { if scheduled.isRunning { scheduled.terminate() } }
+        var held = false
+        _ = try await fleet.eventually(60) {
+            let page = try await fleet.api("GET", "/api/v1/runs?job=\(threeID)")
+            held = (page["runs"] as? [[String: Any]] ?? []).contains {
+                (($0["progress"] as? [String: Any])?["waiting"] as? [String: Any])?["reason"] as? String == "window"
+            }
+            return held
+        }
+        #expect(held, "the scheduled run waits for its window")
+        let now = try #require(try await fleet.api("POST", "/api/v1/jobs/three/run")["id"] as? String)
+        let besides = try await fleet.eventually(90) {
+            try await fleet.api("GET", "/api/v1/runs/\(now)")["status"] as? String == "succeeded"
+        }
+        #expect(besides, "run now ran while the scheduled run waited for its window")
+        #expect(scheduled.isRunning, "the scheduled run still waits")
     }
 }
 

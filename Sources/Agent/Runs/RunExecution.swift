@@ -121,7 +121,9 @@ public struct RunExecution: Sendable {
                 results: job.destinationIDs.map { DestinationResult(destinationID: $0, status: .skipped, error: "cancelled while waiting") },
                 status: .cancelled)
             if let slot, scheduled, !plan.isImmediate {
-                guard await gate.waitUntil(plan.start(forSlot: slot), held: plan.isHeld(slot: slot)) else { return cancelledWhileWaiting }
+                guard await gate.waitUntil(plan.start(forSlot: slot), held: plan.isHeld(slot: slot), jobID: job.id) else {
+                    return cancelledWhileWaiting
+                }
             }
             // Concurrency caps: the server's (file locks on the box), then each capped destination's (from the hub).
             var serverSlot: ServerSlot?

@@ -35,9 +35,27 @@ struct RunGate: Sendable {
         ProcessInfo.processInfo.environment["MZPANEL_AGENT_SLOT_POLL"].flatMap(TimeInterval.init) ?? 5
     }
 
-    /// Sleeps until `start`, reporting `waiting for window`. False when cancelled.
-    func waitUntil(_ start: Date, held: Bool) async -> Bool {
+    /// Sleeps until `start`, reporting `waiting for window`, then lets a person's run now of the
+    /// same job that started meanwhile finish first. False when cancelled.
+    func waitUntil(_ start: Date, held: Bool, jobID: String? = nil) async -> Bool {
         guard start > clock.now() else { return true }
+        state.running.setWaitingForWindow(runID: runID, true)
+        defer { state.running.setWaitingForWindow(runID: runID, false) }
+        guard await sleepUntil(start, held: held) else { return false }
+        guard let jobID else { return true }
+        var announced = false
+        while state.running.alive().contains(where: { $0.jobID == jobID && $0.runID != runID }) {
+            if !announced {
+                announced = true
+                log("waiting for the job's other run (a run now) to finish first")
+            }
+            heartbeat()
+            do { try await Task.sleep(for: .seconds(poll)) } catch { return false }
+        }
+        return true
+    }
+
+    private func sleepUntil(_ start: Date, held: Bool) async -> Bool {
         log(
             held
                 ? "waiting for window: the job's window opens; the run starts at \(HubJSON.format(start))"
