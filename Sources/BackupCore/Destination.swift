@@ -96,11 +96,16 @@ public struct Destination: Sendable, Codable, Equatable {
     public var updatedAt: Date
     /// The kind and settings as a person signed them with the account key (nil: never signed).
     public var manifest: SignedManifest?
+    /// At most this many runs use the destination at once, across all servers of the account (nil:
+    /// no cap). A hub-side setting, not signed: it decides when, not where, data goes.
+    public var maxConcurrentRuns: Int?
 
     public init(
         id: String, accountID: String, name: String, kind: DestinationKind, settings: DestinationSettings,
-        credentialKey: DestinationKeyRecord? = nil, createdAt: Date, updatedAt: Date, manifest: SignedManifest? = nil
+        credentialKey: DestinationKeyRecord? = nil, createdAt: Date, updatedAt: Date, manifest: SignedManifest? = nil,
+        maxConcurrentRuns: Int? = nil
     ) {
+        self.maxConcurrentRuns = maxConcurrentRuns
         self.id = id
         self.accountID = accountID
         self.name = name
@@ -128,5 +133,19 @@ public enum ByteSize {
         guard let factor = units[unit] else { return nil }
         let bytes = value * factor
         return bytes < Double(Int64.max) ? Int64(bytes) : nil
+    }
+}
+
+/// Concurrency caps (docs/schedules.md, "Windows, spread and concurrency").
+public enum ConcurrencyCap {
+    public static let maximum = 1000
+
+    /// A cap from a request: 1–1000, or 0 for none (nil).
+    public static func validated(_ value: Int?, field: String) throws(DomainError) -> Int? {
+        guard let value, value != 0 else { return nil }
+        guard value >= 1, value <= maximum else {
+            throw .invalid(field, "\(value) is not a cap on concurrent runs; give 1 to \(maximum), or 0 for no cap")
+        }
+        return value
     }
 }

@@ -21,8 +21,16 @@ public enum JobHealth: String, Sendable, Codable, CaseIterable {
         // run, at or after the job's creation. Searching forward from that point is one step of the
         // schedule engine, cheaper than searching back from now (pages evaluate thousands of jobs).
         let covered = lastRun.map { max($0.slot ?? $0.createdAt, $0.createdAt) } ?? job.createdAt.addingTimeInterval(-0.001)
-        if let slot = job.schedule.nextElapse(after: covered), slot <= now.addingTimeInterval(-grace) {
-            return serverOnline ? .missed : .offline
+        if var slot = job.schedule.nextElapse(after: covered), slot <= now.addingTimeInterval(-grace) {
+            // With a window or spread the slot's run starts later, and slots held outside the window merge into the last one.
+            let plan = StartPlan(jobID: job.id, timeZone: job.schedule.timeZone, window: job.window, spreadSeconds: job.spreadSeconds)
+            if plan.isImmediate { return serverOnline ? .missed : .offline }
+            var steps = 0
+            while plan.isSuperseded(slot: slot, schedule: job.schedule), steps < 2000, let next = job.schedule.nextElapse(after: slot) {
+                slot = next
+                steps += 1
+            }
+            if plan.start(forSlot: slot) <= now.addingTimeInterval(-grace) { return serverOnline ? .missed : .offline }
         }
         let stale =
             job.staleAfter.map { limit in

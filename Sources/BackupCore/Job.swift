@@ -227,14 +227,21 @@ public struct Job: Sendable, Codable, Equatable {
     public var destinationRetention: [DestinationRetention]?
     /// Restore drills the hub's scheduler starts (nil: none; on-demand drills work either way).
     public var drill: JobDrill?
+    /// The hours scheduled runs may start, in the schedule's time zone (nil: any time). Signed with the job.
+    public var window: BackupWindow?
+    /// Scheduled starts are delayed by a stable offset below this many seconds, derived from the
+    /// job id (nil: none). Signed with the job.
+    public var spreadSeconds: Int?
 
     public init(
         id: String, accountID: String, serverID: String, name: String, kind: JobKind, sources: JobSources,
         schedule: Schedule, retention: RetentionPolicy, destinationIDs: [String], enabled: Bool,
         createdAt: Date, updatedAt: Date, staleAfter: Int? = nil, checkSubsets: Int? = nil, pingURL: String? = nil,
         manifest: SignedManifest? = nil, hooks: JobHooks? = nil, destinationRetention: [DestinationRetention]? = nil,
-        drill: JobDrill? = nil
+        drill: JobDrill? = nil, window: BackupWindow? = nil, spreadSeconds: Int? = nil
     ) {
+        self.window = window
+        self.spreadSeconds = spreadSeconds
         self.destinationRetention = destinationRetention
         self.drill = drill
         self.id = id

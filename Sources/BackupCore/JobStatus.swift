@@ -46,6 +46,9 @@ public struct JobStatus: Sendable, Equatable {
     public var provenAt: Date?
     /// When drills were turned on (nil: with the job, or unknown).
     public var drillSince: Date?
+    /// The job's window and spread (docs/schedules.md): a slot is missed only once its shifted start plus the grace has passed.
+    public var window: BackupWindow?
+    public var spreadSeconds: Int?
 
     public init(
         id: String, serverID: String, name: String, kind: JobKind = .full, enabled: Bool, schedule: Schedule, createdAt: Date, staleAfter: Int?,
@@ -71,5 +74,7 @@ public struct JobStatus: Sendable, Equatable {
             createdAt: job.createdAt,
             staleAfter: job.staleAfter, latestRun: latestRun, newestSnapshotAt: newestSnapshotAt, protectedBytes: protectedBytes)
         drillEvery = job.drill.map { Int($0.frequency.interval) }
+        window = job.window
+        spreadSeconds = job.spreadSeconds
     }
 }

@@ -83,6 +83,9 @@ public struct JobManifest: Sendable, Codable, Equatable, SubjectManifest {
     public var destinationRetention: [DestinationRetention]?
     /// Scheduled restore drills (absent when the job has none, so older signatures still hold).
     public var drill: JobDrill?
+    /// The backup window and spread (absent when the job has none, so older signatures still hold).
+    public var window: BackupWindow?
+    public var spreadSeconds: Int?
 
     public init(job: Job, version: Int64) {
         type = Self.type
@@ -100,6 +103,8 @@ public struct JobManifest: Sendable, Codable, Equatable, SubjectManifest {
         hooks = job.hooks
         destinationRetention = job.destinationRetention
         drill = job.drill
+        window = job.window
+        spreadSeconds = job.spreadSeconds
     }
 
     /// The fields where `job` differs from what was signed (empty: the job is as signed).
@@ -120,6 +125,8 @@ public struct JobManifest: Sendable, Codable, Equatable, SubjectManifest {
         if hooks != signed.hooks { fields.append("hooks") }
         if destinationRetention != signed.destinationRetention { fields.append("retention per destination") }
         if drill != signed.drill { fields.append("drill") }
+        if window != signed.window { fields.append("window") }
+        if spreadSeconds != signed.spreadSeconds { fields.append("spread") }
         return fields
     }
 }

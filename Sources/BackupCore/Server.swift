@@ -19,11 +19,15 @@ public struct Server: Sendable, Codable, Equatable {
     public var createdAt: Date
     /// What the agent reported it can do beyond the basics (`AgentCapability`), e.g. `hub-backup`.
     public var capabilities: [String]
+    /// At most this many runs at once on the server (nil: no cap). Enforced on the box.
+    public var maxConcurrentRuns: Int?
 
     public init(
         id: String, accountID: String, name: String, publicKey: String? = nil, keyFingerprint: String? = nil, certificate: String? = nil,
-        agentVersion: String? = nil, enrolledAt: Date? = nil, lastSeenAt: Date? = nil, createdAt: Date, capabilities: [String] = []
+        agentVersion: String? = nil, enrolledAt: Date? = nil, lastSeenAt: Date? = nil, createdAt: Date, capabilities: [String] = [],
+        maxConcurrentRuns: Int? = nil
     ) {
+        self.maxConcurrentRuns = maxConcurrentRuns
         self.capabilities = capabilities
         self.id = id
         self.accountID = accountID
@@ -49,7 +53,8 @@ extension Server {
             certificate: try c.decodeIfPresent(String.self, forKey: .certificate),
             agentVersion: try c.decodeIfPresent(String.self, forKey: .agentVersion),
             enrolledAt: try c.decodeIfPresent(Date.self, forKey: .enrolledAt), lastSeenAt: try c.decodeIfPresent(Date.self, forKey: .lastSeenAt),
-            createdAt: try c.decode(Date.self, forKey: .createdAt), capabilities: try c.decodeIfPresent([String].self, forKey: .capabilities) ?? [])
+            createdAt: try c.decode(Date.self, forKey: .createdAt), capabilities: try c.decodeIfPresent([String].self, forKey: .capabilities) ?? [],
+            maxConcurrentRuns: try c.decodeIfPresent(Int.self, forKey: .maxConcurrentRuns))
     }
 }
 

@@ -6,7 +6,9 @@ import ServiceLifecycle
 import Store
 
 /// The hub's half of "schedules fire twice, run once": shortly after each slot, if no run for it
-/// has arrived, ask the server's agent to run it. The agent claims each slot once, so a box timer
+/// has arrived, ask the server's agent to run it. A job's window and spread do not move the
+/// slot: the run (box timer or this trigger) records itself at once and waits on the box for its
+/// start (`StartPlan`), shown as `waiting for window`. The agent claims each slot once, so a box timer
 /// and this trigger for the same slot give one run. Command ids are derived from (job, slot), so
 /// several hub processes sharing one database enqueue a slot once.
 public struct HubScheduler: Service {
@@ -52,6 +54,8 @@ public struct HubScheduler: Service {
         for job in try await store.schedulableJobs() {
             guard let slot = job.schedule.previousElapse(atOrBefore: now.addingTimeInterval(-configuration.triggerDelay)),
                 slot >= job.createdAt, now.timeIntervalSince(slot) <= configuration.maximumAge,
+                // A slot held outside the job's window merges into a later one (the box skips it too).
+                !job.startPlan.isSuperseded(slot: slot, schedule: job.schedule),
                 try await !store.hasRun(jobID: job.id, slot: slot)
             else { continue }
             let command = AgentCommand(id: Self.commandID(jobID: job.id, slot: slot), kind: .runNow, jobID: job.id, slot: slot, createdAt: now)

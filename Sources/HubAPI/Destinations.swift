@@ -7,7 +7,10 @@ public struct DestinationRequest: Codable, Sendable {
     public let name: String
     public let kind: String
     public let settings: DestinationSettings?
-    public init(name: String, kind: String, settings: DestinationSettings?) {
+    /// At most this many runs at once across the account's servers (absent or 0: no cap).
+    public let maxConcurrentRuns: Int?
+    public init(name: String, kind: String, settings: DestinationSettings?, maxConcurrentRuns: Int? = nil) {
+        self.maxConcurrentRuns = maxConcurrentRuns
         self.name = name
         self.kind = kind
         self.settings = settings
@@ -20,7 +23,13 @@ public struct DestinationUpdate: Codable, Sendable {
     public let kind: String?
     public let settings: DestinationSettings?
     public let credentialKey: DestinationKeyRecord?
-    public init(name: String? = nil, kind: String? = nil, settings: DestinationSettings? = nil, credentialKey: DestinationKeyRecord? = nil) {
+    /// At most this many runs at once across the account's servers (0 removes the cap).
+    public let maxConcurrentRuns: Int?
+    public init(
+        name: String? = nil, kind: String? = nil, settings: DestinationSettings? = nil, credentialKey: DestinationKeyRecord? = nil,
+        maxConcurrentRuns: Int? = nil
+    ) {
+        self.maxConcurrentRuns = maxConcurrentRuns
         self.name = name
         self.kind = kind
         self.settings = settings

@@ -30,13 +30,19 @@ public struct JobRequest: Codable, Sendable {
     public let drillSample: String?
     /// SQL assertions each drill runs on every database loaded, e.g. `SELECT count(*) FROM orders >= 10`.
     public let drillAssertions: [String]?
+    /// Hours scheduled runs may start, `01:00-05:00` in the schedule's time zone (absent or "off": any time).
+    public let window: String?
+    /// Stable spread of scheduled starts, `30m` (absent or "off": none).
+    public let spread: String?
 
     public init(
         name: String, server: String, kind: String, sources: JobSources?, schedule: String, timeZone: String?,
         retention: RetentionPolicy?, destinations: [String], enabled: Bool?, staleAfter: Int?,
         checkSubsets: Int? = nil, pingURL: String? = nil, hooks: JobHooks? = nil, destinationRetention: [DestinationRetention]? = nil,
-        drill: String? = nil, drillSample: String? = nil, drillAssertions: [String]? = nil
+        drill: String? = nil, drillSample: String? = nil, drillAssertions: [String]? = nil, window: String? = nil, spread: String? = nil
     ) {
+        self.window = window
+        self.spread = spread
         self.hooks = hooks
         self.destinationRetention = destinationRetention
         self.drill = drill
@@ -83,6 +89,10 @@ public struct JobUpdate: Codable, Sendable {
     public let drillSample: String?
     /// SQL assertions each drill runs on every database loaded ([] removes them).
     public let drillAssertions: [String]?
+    /// Hours scheduled runs may start, `01:00-05:00` ("off" removes the window).
+    public let window: String?
+    /// Stable spread of scheduled starts, `30m` ("off" removes it).
+    public let spread: String?
     /// The job as it will be after this change, signed with the account key: stored with the
     /// change in one write, so agents never see the change unsigned (docs/sealing.md).
     public let manifest: SignedManifest?
@@ -94,6 +104,7 @@ public struct JobUpdate: Codable, Sendable {
             || checkSubsets != nil || pingURL != nil || hooks != nil
             || destinationRetention != nil
             || drill != nil || drillSample != nil || drillAssertions != nil
+            || window != nil || spread != nil
     }
 
     public init(
@@ -101,8 +112,11 @@ public struct JobUpdate: Codable, Sendable {
         retention: RetentionPolicy? = nil, destinations: [String]? = nil, enabled: Bool? = nil, staleAfter: Int? = nil,
         checkSubsets: Int? = nil, pingURL: String? = nil, hooks: JobHooks? = nil, destinationRetention: [DestinationRetention]? = nil,
         drill: String? = nil, drillSample: String? = nil, drillAssertions: [String]? = nil,
+        window: String? = nil, spread: String? = nil,
         manifest: SignedManifest? = nil
     ) {
+        self.window = window
+        self.spread = spread
         self.drill = drill
         self.drillSample = drillSample
         self.drillAssertions = drillAssertions
@@ -150,7 +164,7 @@ public struct JobView: Codable, Sendable {
         self.health = health
         self.lastRun = lastRun.map(LastRun.init)
         self.onCalendar = job.schedule.onCalendarLine
-        self.nextRunAt = job.enabled ? job.schedule.nextElapse(after: now) : nil
+        self.nextRunAt = job.enabled ? job.nextStart(after: now) : nil
         self.retentionSummary = job.retention.summary
         self.serverName = serverName
     }

@@ -10,7 +10,12 @@ public struct ServerRequest: Codable, Sendable {
 /// `PATCH /api/v1/servers/{server}`: a new name.
 public struct ServerUpdate: Codable, Sendable {
     public let name: String?
-    public init(name: String?) { self.name = name }
+    /// At most this many runs at once on the server (0 removes the cap).
+    public let maxConcurrentRuns: Int?
+    public init(name: String?, maxConcurrentRuns: Int? = nil) {
+        self.name = name
+        self.maxConcurrentRuns = maxConcurrentRuns
+    }
 }
 
 /// One page of servers.

@@ -126,8 +126,13 @@ public struct AgentJobSet: Codable, Sendable, Equatable {
     /// The account's public signing key (base64), for an agent that pinned none yet (trust on
     /// first use); an agent with a pinned key ignores it.
     public var accountKey: String?
+    /// At most this many runs at once on this server (absent: no cap).
+    public var maxConcurrentRuns: Int?
 
-    public init(serverID: String, jobs: [AgentJob], peerStores: [PeerStore]? = nil, accountKey: String? = nil) {
+    public init(
+        serverID: String, jobs: [AgentJob], peerStores: [PeerStore]? = nil, accountKey: String? = nil, maxConcurrentRuns: Int? = nil
+    ) {
+        self.maxConcurrentRuns = maxConcurrentRuns
         self.serverID = serverID
         self.jobs = jobs
         self.peerStores = peerStores
@@ -319,5 +324,39 @@ public struct CommandList: Codable, Sendable {
 public enum SnapshotTags {
     public static func tags(jobID: String, runID: String, source: String) -> [String] {
         ["mzpanel", "job=\(jobID)", "run=\(runID)", "source=\(source)"]
+    }
+}
+
+/// `POST /api/agent/v1/destination-slots`: a run asks for (or renews, or with `release` gives up)
+/// its slot at a destination capped by `maxConcurrentRuns`.
+public struct SlotRequest: Codable, Sendable, Equatable {
+    public var destinationID: String
+    public var jobID: String
+    public var runID: String
+    /// True: the run ended (or stops waiting); its slot or place in line is freed.
+    public var release: Bool?
+
+    public init(destinationID: String, jobID: String, runID: String, release: Bool? = nil) {
+        self.destinationID = destinationID
+        self.jobID = jobID
+        self.runID = runID
+        self.release = release
+    }
+}
+
+/// The hub's answer: the slot is the run's (`granted`), or the run waits at `position` (1 = next).
+/// Renew before `expiresAt`; an unrenewed slot is freed then.
+public struct SlotAnswer: Codable, Sendable, Equatable {
+    public var granted: Bool
+    public var position: Int
+    public var expiresAt: Date
+    /// The destination's cap (nil: no cap any more: go ahead).
+    public var limit: Int?
+
+    public init(granted: Bool, position: Int, expiresAt: Date, limit: Int?) {
+        self.granted = granted
+        self.position = position
+        self.expiresAt = expiresAt
+        self.limit = limit
     }
 }

@@ -7,7 +7,7 @@ import LinkProtocol
 /// `accountID` and never crosses it. A unique key refusing a write surfaces as `StoreError.duplicate`.
 public typealias HubStore = AccountStore & ServerStore & DestinationStore & JobStore & JobStatusStore & RunStore & SnapshotStore
     & AgentLinkStore & AuditStore & NotificationStore & LeaseStore & DownloadPartStore & LoginFailureStore & TicketStore & RepositoryStatsStore
-    & StoreEngine
+    & DestinationSlotStore & StoreEngine
 
 /// Which database engine holds the hub's data (the health route names it).
 public protocol StoreEngine: Sendable {
@@ -320,6 +320,19 @@ public protocol LoginFailureStore: Sendable {
     func clearLoginFailures(key: String) async throws
     /// Drops records whose last failure is older than `before`.
     func forgetLoginFailures(before: Date) async throws
+}
+
+/// Concurrency caps per destination across all servers of an account: a run claims a slot before
+/// it touches the destination and renews it while it runs; a slot whose expiry passed (its agent
+/// crashed or lost the hub) is free again. Runs over the cap wait in line, first come first served.
+public protocol DestinationSlotStore: Sendable {
+    /// Joins the line (or renews a place or a held slot) for `until`; grants the slot when fewer
+    /// than `limit` runs hold one and no run asked earlier is still waiting.
+    func claimDestinationSlot(_ claim: DestinationSlotClaim, limit: Int, until: Date, now: Date) async throws -> DestinationSlotGrant
+    /// Leaves the line or frees the slot (a run that ended).
+    func releaseDestinationSlot(accountID: String, destinationID: String, runID: String) async throws
+    /// Runs holding or waiting for the destination's slots now, holders first, then the line in order.
+    func destinationSlots(accountID: String, destinationID: String, now: Date) async throws -> [DestinationSlotGrant]
 }
 
 /// Scheduling and health reads.

@@ -378,6 +378,25 @@ enum Migrations {
                 "CREATE INDEX repository_stats_destination ON repository_stats (account_id, destination_id, measured_at)",
             ]
         ),
+        (
+            22,
+            [
+                // Backup windows and spread (signed with the job), concurrency caps (hub-side settings, not signed),
+                // and the destination slots agents claim before touching a capped destination: a run holds a
+                // slot or waits in line (requested_at, run_id); a row whose expiry passed (a crashed agent) is free.
+                "ALTER TABLE jobs ADD COLUMN backup_window TEXT",
+                "ALTER TABLE jobs ADD COLUMN spread_seconds BIGINT",
+                "ALTER TABLE destinations ADD COLUMN max_concurrent_runs INTEGER",
+                "ALTER TABLE servers ADD COLUMN max_concurrent_runs INTEGER",
+                """
+                CREATE TABLE destination_slots (destination_id TEXT NOT NULL REFERENCES destinations(id) ON DELETE CASCADE,
+                  run_id TEXT NOT NULL, account_id TEXT NOT NULL, server_id TEXT NOT NULL, job_id TEXT NOT NULL,
+                  holding INTEGER NOT NULL DEFAULT 0, requested_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,
+                  PRIMARY KEY (destination_id, run_id))
+                """,
+                "CREATE INDEX destination_slots_line ON destination_slots (destination_id, holding, requested_at, run_id)",
+            ]
+        ),
     ]
 
     /// The PostgreSQL advisory lock hub replicas take while migrating ("mzpanel" in ASCII).

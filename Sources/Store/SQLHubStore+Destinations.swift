@@ -15,10 +15,10 @@ extension SQLHubStore {
             }
             try await db.raw(
                 """
-                INSERT INTO destinations (id, account_id, name, kind, settings, credential_key, created_at, updated_at, manifest)
+                INSERT INTO destinations (id, account_id, name, kind, settings, credential_key, created_at, updated_at, manifest, max_concurrent_runs)
                 VALUES (\(bind: destination.id), \(bind: destination.accountID), \(bind: destination.name), \(bind: destination.kind.rawValue),
                         \(bind: settings), \(bind: key), \(bind: destination.createdAt.millisecondsSince1970), \(bind: destination.updatedAt.millisecondsSince1970),
-                        \(bind: try destination.manifest.map(ColumnJSON.encode)))
+                        \(bind: try destination.manifest.map(ColumnJSON.encode)), \(bind: destination.maxConcurrentRuns))
                 """
             ).run()
         }
@@ -51,7 +51,8 @@ extension SQLHubStore {
             }
             try await db.raw(
                 """
-                UPDATE destinations SET name = \(bind: destination.name), settings = \(bind: settings), credential_key = \(bind: key), updated_at = \(bind: destination.updatedAt.millisecondsSince1970)
+                UPDATE destinations SET name = \(bind: destination.name), settings = \(bind: settings), credential_key = \(bind: key), updated_at = \(bind: destination.updatedAt.millisecondsSince1970),
+                  max_concurrent_runs = \(bind: destination.maxConcurrentRuns)
                 WHERE id = \(bind: destination.id) AND account_id = \(bind: destination.accountID)
                 """
             ).run()
@@ -155,7 +156,8 @@ extension SQLHubStore {
                 try ColumnJSON.decode(DestinationKeyRecord.self, $0, column: "credential_key")
             },
             createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"),
-            manifest: try row.optionalText("manifest").map { try ColumnJSON.decode(SignedManifest.self, $0, column: "manifest") }
+            manifest: try row.optionalText("manifest").map { try ColumnJSON.decode(SignedManifest.self, $0, column: "manifest") },
+            maxConcurrentRuns: try row.optionalInteger("max_concurrent_runs").map(Int.init)
         )
     }
 

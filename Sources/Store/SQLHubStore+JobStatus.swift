@@ -22,7 +22,8 @@ extension SQLHubStore {
                 """
                 SELECT id, server_id, name, kind, enabled, schedule_calendar, schedule_time_zone, created_at, stale_after,
                        last_run_id, last_run_status, last_run_slot, last_run_created_at, last_run_finished_at, protected_at, protected_bytes,
-                       drill_every, drill_since, last_drill_id, last_drill_status, last_drill_created_at, last_drill_finished_at, proven_at
+                       drill_every, drill_since, last_drill_id, last_drill_status, last_drill_created_at, last_drill_finished_at, proven_at,
+                       backup_window, spread_seconds
                 FROM jobs WHERE account_id = \(bind: accountID)
                 """)
             if let filter { query = query + " AND \(unsafeRaw: filter.column) IN (\(binds: filter.values))" }
@@ -49,6 +50,8 @@ extension SQLHubStore {
         status.drillEvery = try row.optionalInteger("drill_every").map(Int.init)
         status.provenAt = try row.optionalDate("proven_at")
         status.drillSince = try row.optionalDate("drill_since")
+        status.window = try row.optionalText("backup_window").flatMap { try? BackupWindow.parse($0) }
+        status.spreadSeconds = try row.optionalInteger("spread_seconds").map(Int.init)
         if let id = try row.optionalText("last_drill_id"), let created = try row.optionalDate("last_drill_created_at"),
             let drillStatus = RunStatus(rawValue: try row.text("last_drill_status"))
         {

@@ -9,13 +9,14 @@ extension SQLHubStore {
             try await Self.refuseDuplicateJobName(job, on: db)
             try await db.raw(
                 """
-                INSERT INTO jobs (id, account_id, server_id, name, kind, sources, schedule_calendar, schedule_time_zone, retention, enabled, created_at, updated_at, stale_after, check_subsets, ping_url, manifest, hooks, destination_retention, drill, drill_every, drill_since)
+                INSERT INTO jobs (id, account_id, server_id, name, kind, sources, schedule_calendar, schedule_time_zone, retention, enabled, created_at, updated_at, stale_after, check_subsets, ping_url, manifest, hooks, destination_retention, drill, drill_every, drill_since, backup_window, spread_seconds)
                 VALUES (\(bind: job.id), \(bind: job.accountID), \(bind: job.serverID), \(bind: job.name), \(bind: job.kind.rawValue), \(bind: documents.sources),
                         \(bind: job.schedule.calendar), \(bind: job.schedule.timeZone), \(bind: documents.retention), \(bind: job.enabled ? 1 : 0),
                         \(bind: job.createdAt.millisecondsSince1970), \(bind: job.updatedAt.millisecondsSince1970), \(bind: job.staleAfter), \(bind: job.checkSubsets), \(bind: job.pingURL),
                         \(bind: try job.manifest.map(ColumnJSON.encode)), \(bind: try job.hooks.map(ColumnJSON.encode)),
                         \(bind: try job.destinationRetention.map(ColumnJSON.encode)), \(bind: try job.drill.map(ColumnJSON.encode)),
-                        \(bind: job.drill.map { Int64($0.frequency.interval) }), \(bind: job.drill.map { _ in job.createdAt.millisecondsSince1970 }))
+                        \(bind: job.drill.map { Int64($0.frequency.interval) }), \(bind: job.drill.map { _ in job.createdAt.millisecondsSince1970 }),
+                        \(bind: job.window?.text), \(bind: job.spreadSeconds.map(Int64.init)))
                 """
             ).run()
             try await Self.writeJobDestinations(job, on: db)
@@ -39,7 +40,8 @@ extension SQLHubStore {
                   destination_retention = \(bind: try job.destinationRetention.map(ColumnJSON.encode)),
                   drill = \(bind: try job.drill.map(ColumnJSON.encode)), drill_every = \(bind: job.drill.map { Int64($0.frequency.interval) }),
                   drill_since = CASE WHEN \(bind: job.drill == nil ? 0 : 1) = 0 THEN NULL
-                                     WHEN drill_since IS NULL THEN \(bind: job.updatedAt.millisecondsSince1970) ELSE drill_since END
+                                     WHEN drill_since IS NULL THEN \(bind: job.updatedAt.millisecondsSince1970) ELSE drill_since END,
+                  backup_window = \(bind: job.window?.text), spread_seconds = \(bind: job.spreadSeconds.map(Int64.init))
                 WHERE id = \(bind: job.id) AND account_id = \(bind: job.accountID)
                 """
             ).run()
@@ -158,7 +160,12 @@ extension SQLHubStore {
                 destinationRetention: try row.optionalText("destination_retention").map {
                     try ColumnJSON.decode([DestinationRetention].self, $0, column: "destination_retention")
                 },
-                drill: try row.optionalText("drill").map { try ColumnJSON.decode(JobDrill.self, $0, column: "drill") }
+                drill: try row.optionalText("drill").map { try ColumnJSON.decode(JobDrill.self, $0, column: "drill") },
+                window: try row.optionalText("backup_window").map { text in
+                    guard let window = try? BackupWindow.parse(text) else { throw StoreError.corrupt("jobs.backup_window holds \"\(text)\"") }
+                    return window
+                },
+                spreadSeconds: try row.optionalInteger("spread_seconds").map(Int.init)
             )
         }
     }

@@ -36,11 +36,13 @@ extension SQLHubStore {
             // The check and the insert in one transaction: two clicks cannot queue two runs. Touching the
             // job's row first holds its lock on PostgreSQL until commit, so a concurrent run-now waits
             // here and then sees this run (each statement reads what is committed); SQLite has one writer.
+            // A scheduled run that waits for its window does not count: run now is never held by the window.
             try await db.raw("UPDATE jobs SET updated_at = updated_at WHERE id = \(bind: run.jobID) AND account_id = \(bind: run.accountID)").run()
             if let active = try await db.raw(
                 """
                 SELECT id, status FROM runs WHERE job_id = \(bind: run.jobID) AND account_id = \(bind: run.accountID)
-                  AND status IN ('queued', 'running') AND trigger NOT IN ('restore', 'drill') LIMIT 1
+                  AND status IN ('queued', 'running') AND trigger NOT IN ('restore', 'drill')
+                  AND NOT (trigger <> 'manual' AND progress IS NOT NULL AND progress LIKE '%"reason":"window"%') LIMIT 1
                 """
             ).first() {
                 throw DomainError.conflict("job", "already has a \(try active.text("status")) run (\(try active.text("id"))); wait for it to finish")

@@ -64,7 +64,8 @@ extension SQLHubStore {
             try await db.raw(
                 """
                 UPDATE servers SET name = \(bind: server.name), public_key = \(bind: server.publicKey), key_fingerprint = \(bind: server.keyFingerprint),
-                  agent_version = \(bind: server.agentVersion), enrolled_at = \(bind: server.enrolledAt.milliseconds), last_seen_at = \(bind: server.lastSeenAt.milliseconds)
+                  agent_version = \(bind: server.agentVersion), enrolled_at = \(bind: server.enrolledAt.milliseconds), last_seen_at = \(bind: server.lastSeenAt.milliseconds),
+                  max_concurrent_runs = \(bind: server.maxConcurrentRuns)
                 WHERE id = \(bind: server.id) AND account_id = \(bind: server.accountID)
                 """
             ).run()
@@ -176,7 +177,8 @@ extension SQLHubStore {
             certificate: try row.optionalText("certificate"), agentVersion: try row.optionalText("agent_version"),
             enrolledAt: try row.optionalDate("enrolled_at"),
             lastSeenAt: try row.optionalDate("last_seen_at"), createdAt: try row.date("created_at"),
-            capabilities: (try row.optionalText("capabilities") ?? "").split(separator: ",").map(String.init)
+            capabilities: (try row.optionalText("capabilities") ?? "").split(separator: ",").map(String.init),
+            maxConcurrentRuns: try row.optionalInteger("max_concurrent_runs").map(Int.init)
         )
     }
 

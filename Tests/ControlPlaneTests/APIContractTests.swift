@@ -63,6 +63,7 @@ struct APIContractTests {
             ("StackRestoreOptions", StackRestoreOptions.self), ("RunSignature", RunSignature.self),
             ("JobDrill", JobDrill.self), ("DrillSample", DrillSample.self), ("DrillOptions", DrillOptions.self), ("DrillCheck", DrillCheck.self),
             ("DrillDatabase", DrillDatabase.self), ("DrillEvidence", DrillEvidence.self), ("DrillRequest", DrillRequest.self),
+            ("RunWait", RunWait.self), ("SlotRequest", SlotRequest.self), ("SlotAnswer", SlotAnswer.self),
         ]
     }
 
@@ -224,6 +225,7 @@ struct SchemaCheck {
 }
 
 extension RunStatus: ProbeableEnum {}
+extension RunWait.Reason: ProbeableEnum {}
 extension MemberRole: ProbeableEnum {}
 extension RunTrigger: ProbeableEnum {}
 extension CopyStatus: ProbeableEnum {}

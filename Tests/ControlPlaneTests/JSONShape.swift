@@ -40,7 +40,7 @@ struct ShapeField: Equatable, Sendable {
 }
 
 /// Strings the probe hands to validating decoders (a schedule must parse).
-private let sampleStrings = ["calendar": "daily", "timeZone": "UTC", "kdf": "PBKDF2-SHA256"]
+private let sampleStrings = ["calendar": "daily", "timeZone": "UTC", "kdf": "PBKDF2-SHA256", "window": "01:00-05:00"]
 
 /// String-backed enums: the probe answers the first case and records them all.
 protocol ProbeableEnum {

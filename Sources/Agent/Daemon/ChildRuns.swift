@@ -33,9 +33,11 @@ public final class ChildRuns: Sendable {
 
     /// Starts a run of `jobID` unless one of this daemon's children already runs it.
     @discardableResult
-    public func start(jobID: String, trigger: RunTrigger, runID: String?, slot: Date?) throws -> Bool {
-        guard !isRunning(jobID: jobID) else { return false }
-        let pid = try spawn(key: jobID, Self.arguments(jobID: jobID, trigger: trigger, runID: runID, slot: slot, stateDirectory: stateDirectory))
+    public func start(jobID: String, trigger: RunTrigger, runID: String?, slot: Date?, besideWaiting: Bool = false) throws -> Bool {
+        // A person's run now beside a run that waits for its window gets a key of its own.
+        let key = besideWaiting ? "now:" + jobID : jobID
+        guard !isRunning(jobID: key) else { return false }
+        let pid = try spawn(key: key, Self.arguments(jobID: jobID, trigger: trigger, runID: runID, slot: slot, stateDirectory: stateDirectory))
         var metadata: Logger.Metadata = ["job.id": "\(jobID)", "trigger": "\(trigger.rawValue)", "pid": "\(pid)"]
         if let runID { metadata["run.id"] = "\(runID)" }
         logger.info("run started", metadata: metadata)

@@ -338,15 +338,26 @@ public actor Daemon {
         return state.running.alive().contains { $0.jobID == jobID }
     }
 
+    /// A person's run now is never held by the window: when every live run of the job is only
+    /// waiting for its window, it starts beside them (the waiting run then waits for it to end).
+    private func onlyWaitingForWindow(jobID: String) -> Bool {
+        let live = state.running.alive().filter { $0.jobID == jobID }
+        return !live.isEmpty && live.allSatisfy { state.running.isWaitingForWindow(runID: $0.runID) }
+            && !children.isRunning(jobID: "now:" + jobID)
+    }
+
     private func startQueued() async {
         for (jobID, commands) in queued {
-            guard let command = commands.first, !(await isRunning(jobID: jobID)) else { continue }
+            guard let command = commands.first else { continue }
+            let beside = command.slot == nil && onlyWaitingForWindow(jobID: jobID)
+            let busy = await isRunning(jobID: jobID)
+            guard beside || !busy else { continue }
             // A job created a moment ago: wait for the job sync that is under way.
             if syncRequested, !((try? state.loadJobs())?.jobs.contains { $0.job.id == jobID } ?? false) { continue }
             queued[jobID] = commands.count > 1 ? Array(commands.dropFirst()) : nil
             let trigger: RunTrigger = command.slot == nil ? .manual : .hub
             do {
-                try children.start(jobID: jobID, trigger: trigger, runID: command.runID, slot: command.slot)
+                try children.start(jobID: jobID, trigger: trigger, runID: command.runID, slot: command.slot, besideWaiting: beside)
             } catch {
                 logger.error("could not start a run", metadata: ["job.id": "\(jobID)", "error": "\(error)"])
             }

@@ -25,22 +25,25 @@ public struct TimerUnits: Sendable {
     public static func serviceName(jobID: String) -> String { prefix + jobID + ".service" }
 
     public func timerContent(for job: Job) -> String {
-        """
-        # Written by mzpanel-agent; rewritten whenever the job changes. Do not edit.
-        [Unit]
-        Description=Schedule of MZPanel backup job \(Self.escapeText(job.name)) (\(job.id))
+        // The timer fires at the slot; the run then waits on the box for its start (window and
+        // spread, `StartPlan`), so the box, the hub's scheduler and the previews agree.
+        let plan = job.startPlan.summary.map { "# Runs start later than the slot: \(Self.escapeText($0)).\n" } ?? ""
+        return """
+            # Written by mzpanel-agent; rewritten whenever the job changes. Do not edit.
+            \(plan)[Unit]
+            Description=Schedule of MZPanel backup job \(Self.escapeText(job.name)) (\(job.id))
 
-        [Timer]
-        OnCalendar=\(job.schedule.onCalendarLine)
-        Persistent=true
-        RandomizedDelaySec=\(max(0, randomizedDelaySeconds))
-        AccuracySec=1s
-        Unit=\(Self.serviceName(jobID: job.id))
+            [Timer]
+            OnCalendar=\(job.schedule.onCalendarLine)
+            Persistent=true
+            RandomizedDelaySec=\(max(0, randomizedDelaySeconds))
+            AccuracySec=1s
+            Unit=\(Self.serviceName(jobID: job.id))
 
-        [Install]
-        WantedBy=timers.target
+            [Install]
+            WantedBy=timers.target
 
-        """
+            """
     }
 
     /// The service runs as root (it must read every backed-up path and reach database sockets), at

@@ -113,6 +113,11 @@ public final class HubLink: Sendable {
         _ = try await call("PUT", "/api/agent/v1/peer-stores/\(report.destinationID)", body: report, as: Ignored.self)
     }
 
+    /// `POST /api/agent/v1/destination-slots`: claim, renew or release a run's slot at a capped destination.
+    public func destinationSlot(_ request: SlotRequest) async throws -> SlotAnswer {
+        try await call("POST", "/api/agent/v1/destination-slots", body: request, as: SlotAnswer.self, timeout: 20)
+    }
+
     /// `PUT /api/agent/v1/stacks`: what this server's agent found on its Docker engine.
     public func reportStacks(_ report: StackReport) async throws {
         _ = try await call("PUT", "/api/agent/v1/stacks", body: report, as: Ignored.self, timeout: 60)

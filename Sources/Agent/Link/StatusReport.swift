@@ -44,7 +44,7 @@ public struct StatusReport: Codable, Sendable {
             let job = agentJob.job
             return JobLine(
                 id: job.id, name: job.name, kind: job.kind, enabled: job.enabled, schedule: job.schedule.onCalendarLine,
-                nextRun: job.enabled ? job.schedule.nextElapse(after: now) : nil,
+                nextRun: job.enabled ? job.nextStart(after: now) : nil,
                 destinations: agentJob.destinations.map { "\($0.name) (\($0.kind.rawValue))" })
         }
         let running = state.running.entries().map {

@@ -68,6 +68,14 @@ public struct RunExecution: Sendable {
         if slot == nil && request.trigger == .timer { slot = SlotClaims.currentSlot(for: job.schedule, now: now) }
         let runID = request.runID ?? ResourceID.make(.run)
         try SafeName.check(runID, what: "run id")
+        // Scheduled slots start when the job's window and spread say; slots held outside the window
+        // merge into the last of them (the hub's scheduler skips the same ones).
+        let plan = job.startPlan
+        let scheduled = slot != nil && request.trigger != .manual
+        if let slot, scheduled, plan.isSuperseded(slot: slot, schedule: job.schedule) {
+            return .skipped(
+                "slot \(HubJSON.format(slot)) is outside the job's window and merges into a later slot that starts at the same time")
+        }
         if let slot {
             guard try state.slots.claim(jobID: job.id, slot: slot, note: "run=\(runID)") else { return .slotAlreadyRan(slot) }
         }
@@ -104,11 +112,35 @@ public struct RunExecution: Sendable {
                 return EngineOutcome(
                     results: job.destinationIDs.map { DestinationResult(destinationID: $0, status: .failed, error: "refused: \(refusal)") })
             }
+            // Waiting comes after the trust check (the window and spread are signed with the job) and
+            // before anything reaches a destination, a ping URL or a hook.
+            let gate = RunGate(
+                state: state, link: lifecycle.link, log: log, clock: clock, runID: runID, heartbeat: { watchdog.progressed() },
+                progress: progress)
+            let cancelledWhileWaiting = EngineOutcome(
+                results: job.destinationIDs.map { DestinationResult(destinationID: $0, status: .skipped, error: "cancelled while waiting") },
+                status: .cancelled)
+            if let slot, scheduled, !plan.isImmediate {
+                guard await gate.waitUntil(plan.start(forSlot: slot), held: plan.isHeld(slot: slot), jobID: job.id) else {
+                    return cancelledWhileWaiting
+                }
+            }
+            // Concurrency caps: the server's (file locks on the box), then each capped destination's (from the hub).
+            var serverSlot: ServerSlot?
+            if let cap = jobSet.maxConcurrentRuns {
+                serverSlot = await gate.serverSlot(cap: cap)
+                if serverSlot == nil { return cancelledWhileWaiting }
+            }
+            guard let destinationSlots = await gate.destinationSlots(job: job, destinations: agentJob.destinations) else {
+                return cancelledWhileWaiting
+            }
+            defer { withExtendedLifetime(serverSlot) {} }
             await pings?.started()
             // Hooks run only for a job that passed the trust check: their commands are signed with it.
             let hooks = JobHookRunner(job: job, runID: runID, log: log, heartbeat: { watchdog.progressed() })
             if let stopped = await hooks.before() {
                 await hooks.afterRun(status: stopped.status ?? RunStatus.combining(stopped.results.map(\.status)))
+                await destinationSlots.release()
                 return stopped
             }
             let context = RunContext(job: agentJob, identity: identity, runID: runID, state: state, log: log) { step in
@@ -121,6 +153,7 @@ public struct RunExecution: Sendable {
                 await hooks.afterRun(
                     status: Task.isCancelled ? .cancelled : stalled ? .failed : outcome.status ?? RunStatus.combining(outcome.results.map(\.status)))
             }
+            await destinationSlots.release()
             return outcome
         } finish: { run, outcome in
             var outcome = outcome

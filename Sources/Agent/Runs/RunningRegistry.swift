@@ -54,7 +54,25 @@ public struct RunningRegistry: Sendable {
     public func unregister(runID: String) {
         guard SafeName.isSafe(runID) else { return }
         SecureFile.remove(path(runID))
+        SecureFile.remove(waitingPath(runID))
     }
+
+    /// Marks a run as waiting for its window (`<run>.waiting`): the daemon may start a person's
+    /// run now of the same job beside it (run now is never held by the window).
+    public func setWaitingForWindow(runID: String, _ waiting: Bool) {
+        guard SafeName.isSafe(runID) else { return }
+        if waiting {
+            _ = try? SecureFile.createExclusive(waitingPath(runID))
+        } else {
+            SecureFile.remove(waitingPath(runID))
+        }
+    }
+
+    public func isWaitingForWindow(runID: String) -> Bool {
+        SafeName.isSafe(runID) && FileManager.default.fileExists(atPath: waitingPath(runID))
+    }
+
+    func waitingPath(_ runID: String) -> String { directory + "/" + runID + ".waiting" }
 
     public func entries() -> [Entry] {
         let decoder = HubJSON.decoder()

@@ -29,6 +29,10 @@ struct AgentRoutes {
             .put, "/api/agent/v1/stacks", summary: "The agent reports the Docker Compose stacks it found on its server",
             tag: "agent", body: "StackReport", response: "StackReport", stackReport)
         api.on(
+            .post, "/api/agent/v1/destination-slots",
+            summary: "A run claims, renews or releases its slot at a destination with a cap on concurrent runs (or learns its place in line)",
+            tag: "agent", body: "SlotRequest", response: "SlotAnswer", destinationSlot)
+        api.on(
             .get, "/api/agent/v1/commands", summary: "Long-poll for commands (run now, sync jobs); wait=0–30 seconds",
             tag: "agent", response: "CommandList", query: ["wait"], commands)
         api.on(
@@ -62,6 +66,11 @@ struct AgentRoutes {
         return JSONBody(
             try await link.report(
                 try await request.decodeJSON(StackReport.self, context: context, limit: BodyLimit.stackReport), from: server))
+    }
+
+    @Sendable func destinationSlot(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<SlotAnswer> {
+        let server = try await agent(request)
+        return JSONBody(try await DestinationSlots(hub: hub).claim(try await request.decodeJSON(SlotRequest.self, context: context), from: server))
     }
 
     @Sendable func commands(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<CommandList> {

@@ -89,8 +89,10 @@ struct HistoryRoutes {
         let count = body.count ?? 5
         guard (1...100).contains(count) else { throw APIError.badRequest("count \(count) is out of range; ask for 1 to 100 elapses", field: "count") }
         let schedule = try Schedule.validated(body.schedule, timeZone: body.timeZone ?? "UTC")
-        let next = schedule.nextElapses(after: body.from ?? hub.clock.now(), count: count)
-        return JSONBody(SchedulePreview(calendar: schedule.calendar, timeZone: schedule.timeZone, onCalendar: schedule.onCalendarLine, next: next))
+        let plan = StartPlan(
+            jobID: try SchedulePreview.jobReference(body.job), timeZone: schedule.timeZone,
+            window: try body.window.flatMap { try Job.validatedWindow($0) }, spreadSeconds: try body.spread.flatMap { try ScheduleSpread.parse($0) })
+        return JSONBody(SchedulePreview(schedule, plan: plan, after: body.from ?? hub.clock.now(), count: count))
     }
 
     /// The names of a listing's jobs and servers (and the account's destinations), by id: one query each.

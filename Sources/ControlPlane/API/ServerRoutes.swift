@@ -17,7 +17,9 @@ struct ServerRoutes {
             .post, "/api/v1/servers", summary: "Add a server; answers its first enrollment token and the agent command",
             tag: "servers", body: "ServerRequest", response: "ServerCreated", status: 201, add)
         api.on(.get, "/api/v1/servers/{server}", summary: "Show a server (by id or name)", tag: "servers", response: "ServerView", show)
-        api.on(.patch, "/api/v1/servers/{server}", summary: "Rename a server", tag: "servers", body: "ServerUpdate", response: "ServerView", rename)
+        api.on(
+            .patch, "/api/v1/servers/{server}", summary: "Rename a server or set its cap on concurrent runs", tag: "servers", body: "ServerUpdate",
+            response: "ServerView", rename)
         api.on(
             .delete, "/api/v1/servers/{server}", summary: "Remove a server, its jobs and sealed credentials (history stays)",
             tag: "servers", response: "ServerDeleted", remove)

@@ -66,7 +66,7 @@ struct AgentLinkService {
         }
         return AgentJobSet(
             serverID: server.id, jobs: agentJobs, peerStores: stores.isEmpty ? nil : stores,
-            accountKey: try await hub.store.vault(accountID: server.accountID)?.signingKey)
+            accountKey: try await hub.store.vault(accountID: server.accountID)?.signingKey, maxConcurrentRuns: server.maxConcurrentRuns)
     }
 
     /// Applies a batch of outbox events, each once, as the run lifecycle decides; acknowledges every event it read.

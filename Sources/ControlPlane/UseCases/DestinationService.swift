@@ -19,7 +19,8 @@ struct DestinationService {
         let now = hub.clock.now()
         let destination = Destination(
             id: ResourceID.make(.destination), accountID: account.id, name: name, kind: kind,
-            settings: settings, createdAt: now, updatedAt: now)
+            settings: settings, createdAt: now, updatedAt: now,
+            maxConcurrentRuns: try ConcurrencyCap.validated(body.maxConcurrentRuns, field: "maxConcurrentRuns"))
         try await hub.store.createDestination(destination)
         return destination
     }
@@ -42,6 +43,7 @@ struct DestinationService {
             throw DomainError.invalid("kind", "a destination's kind cannot change; create a new destination of kind \(kind)")
         }
         var destination = try await applying(name: body.name, settings: body.settings, to: original, account: account)
+        if let cap = body.maxConcurrentRuns { destination.maxConcurrentRuns = try ConcurrencyCap.validated(cap, field: "maxConcurrentRuns") }
         if let key = body.credentialKey {
             destination.credentialKey = try Self.validated(key, kind: destination.kind)
             for envelope in try await hub.store.envelopes(accountID: destination.accountID, destinationID: destination.id) {

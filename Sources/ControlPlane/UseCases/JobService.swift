@@ -30,7 +30,9 @@ struct JobService {
             hooks: try body.hooks?.validated(),
             destinationRetention: try await resolved(body.destinationRetention, accountID: accountID, destinationIDs: destinations),
             drill: try JobDrill.applying(
-                frequency: body.drill, sample: body.drillSample, assertions: body.drillAssertions, to: nil, kind: kind))
+                frequency: body.drill, sample: body.drillSample, assertions: body.drillAssertions, to: nil, kind: kind),
+            window: try body.window.flatMap { try Job.validatedWindow($0) },
+            spreadSeconds: try body.spread.flatMap { try ScheduleSpread.parse($0) })
         try await hub.store.createJob(job)
         try await hub.notifyAgent(serverID: job.serverID, accountID: accountID)
         return job
@@ -67,6 +69,8 @@ struct JobService {
             job.kind == .check ? (body.checkSubsets ?? job.checkSubsets) : body.checkSubsets, kind: job.kind)
         job.drill = try JobDrill.applying(
             frequency: body.drill, sample: body.drillSample, assertions: body.drillAssertions, to: original.drill, kind: job.kind)
+        if let window = body.window { job.window = try Job.validatedWindow(window) }
+        if let spread = body.spread { job.spreadSeconds = try ScheduleSpread.parse(spread) }
         if let manifest = body.manifest {
             job.manifest = try await ManifestService(hub: hub).checked(manifest, for: job, replacing: original.manifest)
         }

@@ -85,7 +85,9 @@ struct ServerService {
         try Access.require(.manageServers)
         var server = original
         if let name = body.name { server.name = try Name.validate(name) }
+        if let cap = body.maxConcurrentRuns { server.maxConcurrentRuns = try ConcurrencyCap.validated(cap, field: "maxConcurrentRuns") }
         try await hub.store.updateServer(server)
+        if server.maxConcurrentRuns != original.maxConcurrentRuns { try await hub.notifyAgent(serverID: server.id, accountID: server.accountID) }
         return server
     }
 

@@ -65,6 +65,9 @@ struct DestinationPages {
         let hasAttachable: Bool
         let peer: PeerView?
         let signature: SignatureView
+        /// The cap on concurrent runs and who holds or waits for its slots now, in words (nil: no cap).
+        let concurrency: String?
+        let slots: [String]
         /// Repository statistics (nil before the first measurement).
         let stats: StatsView?
     }
@@ -83,6 +86,8 @@ struct DestinationPages {
         let settings: DestinationSettings
         let isLocal, isS3, isB2, isRclone, isPeer: Bool
         let pathStyle: Bool
+        /// The cap on concurrent runs as typed ("" = none).
+        let maxConcurrentRuns: String
         let error: String?
         let errorField: String?
     }
@@ -137,7 +142,13 @@ struct DestinationPages {
             var draft = original
             draft.name = form["name"] ?? ""
             draft.settings = settings
+            let capText = form["maxConcurrentRuns"]?.trimmingSpaces ?? ""
             do {
+                guard let cap = capText.isEmpty ? 0 : Int(capText) else {
+                    throw DomainError.invalid(
+                        "maxConcurrentRuns", "\"\(capText)\" is not a whole number of runs; e.g. 1, or leave it empty for no cap")
+                }
+                draft.maxConcurrentRuns = cap == 0 ? nil : cap
                 settings.limitUploadKiB = try Self.kibPerSecond(form["settings.limitUploadKiB"], field: "limitUploadKiB")
                 settings.limitDownloadKiB = try Self.kibPerSecond(form["settings.limitDownloadKiB"], field: "limitDownloadKiB")
                 if original.kind != .peer {
@@ -147,7 +158,7 @@ struct DestinationPages {
                 settings.lockWaitSeconds = try Self.seconds(form["settings.lockWaitSeconds"], field: "lockWaitSeconds")
                 draft.settings = settings
                 let changed = try await DestinationService(hub: pages.hub).update(
-                    original, with: DestinationUpdate(name: form["name"] ?? "", settings: settings),
+                    original, with: DestinationUpdate(name: form["name"] ?? "", settings: settings, maxConcurrentRuns: cap),
                     account: caller.account)
                 return WebResponses.redirect("/backups/destinations/\(changed.id)")
             } catch {
@@ -195,7 +206,8 @@ struct DestinationPages {
             layout: Layout("Edit \(destination.name)", section: "destinations", caller: caller), id: destination.id, name: destination.name,
             kindTitle: destination.kind.title, settings: destination.settings, isLocal: destination.kind == .local, isS3: destination.kind == .s3,
             isB2: destination.kind == .b2, isRclone: destination.kind == .rclone, isPeer: destination.kind == .peer,
-            pathStyle: destination.settings.pathStyle ?? false, error: error?.message, errorField: error?.field)
+            pathStyle: destination.settings.pathStyle ?? false, maxConcurrentRuns: destination.maxConcurrentRuns.map(String.init) ?? "",
+            error: error?.message, errorField: error?.field)
     }
 
     /// A limit typed in the edit form: whole KiB per second, empty for none.
@@ -272,6 +284,10 @@ struct DestinationPages {
             attachable: attachable, recoverable: recoverable, hasRecoverable: !recoverable.isEmpty,
             hasAttachable: destination.kind.isOffsite && destination.credentialKey != nil && !attachable.isEmpty, peer: peer,
             signature: try await SignatureView.destination(destination, pages: pages),
+            concurrency: destination.maxConcurrentRuns.map { "at most \($0) run\($0 == 1 ? "" : "s") at once, across all servers" },
+            slots: try await pages.store.destinationSlots(accountID: accountID, destinationID: destination.id, now: pages.hub.clock.now()).map {
+                ($0.granted ? "running: " : "waiting for slot, position \($0.position): ") + "run \($0.runID) on \(names[$0.serverID] ?? $0.serverID)"
+            },
             stats: try await Self.statsView(
                 DestinationService(hub: pages.hub).stats(destination, since: pages.now.addingTimeInterval(-90 * 86_400))))
     }

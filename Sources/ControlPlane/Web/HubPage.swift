@@ -94,7 +94,7 @@ struct HubPage {
             self.init(
                 id: job.id, name: job.name, health: health.rawValue, healthLabel: WebFormat.healthLabel(health),
                 lastSnapshot: job.newestSnapshotAt.map { TimeView($0, now: now) },
-                nextRun: job.enabled ? job.schedule.nextElapse(after: now).map { TimeView($0, now: now) } : nil,
+                nextRun: job.enabled ? job.nextStart(after: now).map { TimeView($0, now: now) } : nil,
                 lastRunStatus: job.latestRun?.status.rawValue)
         }
 

@@ -32,6 +32,9 @@ struct JobForm {
         /// Scheduled restore drills (`off`, `daily`, `weekly`) and their sample (`50` or `2%`; empty: 20 files).
         var drill = "off"
         var drillSample = ""
+        /// The backup window (`01:00-05:00`) and spread (`30m`); empty: none.
+        var window = ""
+        var spread = ""
     }
     struct Option {
         let value: String
@@ -80,7 +83,7 @@ struct JobForm {
         let hasDestinations: Bool
         // One message per field (nil when that field is fine), stored for the template.
         let nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError, staleError,
-            checkSubsetsError, pingURLError, hooksError, drillError, destinationRetentionError, generalError: String?
+            checkSubsetsError, pingURLError, hooksError, drillError, destinationRetentionError, windowError, spreadError, generalError: String?
         let hookPolicies: [Option]
         let drillChoices: [Option]
         let isDatabase: Bool
@@ -131,12 +134,14 @@ struct JobForm {
             ].map { Option(value: $0.0, label: $0.1, selected: values.hookPolicy == $0.0) }
             drillError = message("drill") ?? message("drillSample") ?? message("drillAssertions")
             destinationRetentionError = message("destinationRetention")
+            windowError = message("window")
+            spreadError = message("spread")
             drillChoices = [("off", "Off (on demand only)"), ("daily", "Daily"), ("weekly", "Weekly")].map {
                 Option(value: $0.0, label: $0.1, selected: $0.0 == values.drill)
             }
             let placed = [
                 nameError, serverError, kindError, sourcesError, scheduleError, timeZoneError, retentionError, destinationsError, staleError,
-                checkSubsetsError, pingURLError, hooksError, drillError, destinationRetentionError,
+                checkSubsetsError, pingURLError, hooksError, drillError, destinationRetentionError, windowError, spreadError,
             ].contains { $0 != nil }
             generalError = placed ? nil : error?.message
         }
@@ -178,6 +183,8 @@ struct JobForm {
         values.hookTimeout = form["hookTimeout"] ?? ""
         values.drill = form["drill"] ?? "off"
         values.drillSample = form["drillSample"] ?? ""
+        values.window = form["window"] ?? ""
+        values.spread = form["spread"] ?? ""
         return values
     }
 
@@ -217,6 +224,8 @@ struct JobForm {
         values.hookTimeout = job.hooks?.timeoutSeconds.map(String.init) ?? ""
         values.drill = job.drill?.frequency.rawValue ?? "off"
         values.drillSample = job.drill?.sample.text ?? ""
+        values.window = job.window?.text ?? ""
+        values.spread = job.spreadSeconds.map(ScheduleSpread.text) ?? ""
         values.staleHours = job.staleAfter.map { $0 % 3600 == 0 ? String($0 / 3600) : String(Double($0) / 3600) } ?? ""
         return values
     }

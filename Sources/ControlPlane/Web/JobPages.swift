@@ -72,6 +72,8 @@ struct JobPages {
         let lastDrillRunID: String?
         let lastDrillPassed: Bool
         let proven: TimeView?
+        /// The job's window and spread in words (nil: scheduled runs start at their slot).
+        let timing: String?
     }
 
     func register(on router: Router<HubRequestContext>) {
@@ -100,7 +102,9 @@ struct JobPages {
                     staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
                     pingURL: values.pingURL, hooks: try JobForm.hooks(values),
                     destinationRetention: try JobForm.destinationRetention(values.destinationRetention).nilIfEmpty,
-                    drill: JobForm.drill(values).frequency, drillSample: JobForm.drill(values).sample)
+                    drill: JobForm.drill(values).frequency, drillSample: JobForm.drill(values).sample,
+                    window: values.window.trimmingSpaces.isEmpty ? "off" : values.window,
+                    spread: values.spread.trimmingSpaces.isEmpty ? "off" : values.spread)
                 let job = try await jobs.create(body, accountID: caller.account.id)
                 return WebResponses.redirect("/backups/jobs/\(job.id)")
             } catch {
@@ -145,7 +149,9 @@ struct JobPages {
                     staleAfter: try JobForm.staleAfter(values), checkSubsets: try JobForm.checkSubsets(values),
                     pingURL: values.pingURL, hooks: try JobForm.hooks(values),
                     destinationRetention: try JobForm.destinationRetention(values.destinationRetention),
-                    drill: JobForm.drill(values).frequency, drillSample: JobForm.drill(values).sample)
+                    drill: JobForm.drill(values).frequency, drillSample: JobForm.drill(values).sample,
+                    window: values.window.trimmingSpaces.isEmpty ? "off" : values.window,
+                    spread: values.spread.trimmingSpaces.isEmpty ? "off" : values.spread)
                 _ = try await jobs.update(job, with: update)
                 return WebResponses.redirect("/backups/jobs/\(job.id)?notice=saved")
             } catch {
@@ -333,7 +339,8 @@ struct JobPages {
                 }
                 return words
             },
-            lastDrillRunID: drillRun?.id, lastDrillPassed: drillRun?.status == .succeeded, proven: status.provenAt.map { TimeView($0, now: now) })
+            lastDrillRunID: drillRun?.id, lastDrillPassed: drillRun?.status == .succeeded, proven: status.provenAt.map { TimeView($0, now: now) },
+            timing: job.startPlan.summary.map { $0 + " — scheduled runs wait for it; run now does not" })
     }
 }
 

@@ -24,6 +24,8 @@ struct RunPages {
         let jobName: String
         let serverName: String
         let status: String
+        /// The status in words (what a run waits for, with its place in line).
+        let statusText: String
         let live: Bool
         let percent: Int
         let trigger: String
@@ -167,6 +169,7 @@ struct RunPages {
         return DetailModel(
             layout: Layout("Run of \(job?.name ?? "a deleted job")", section: "runs", caller: caller), id: run.id, jobID: run.jobID,
             jobName: job?.name ?? "deleted job", serverName: server?.name ?? "removed server", status: run.status.rawValue,
+            statusText: run.progress?.waiting != nil && !run.status.isFinished ? (run.progress?.phase ?? run.statusText) : run.statusText,
             live: !run.status.isFinished, percent: Int(((run.progress?.percentDone ?? 0) * 100).rounded()), trigger: run.trigger.rawValue,
             created: TimeView(run.createdAt, now: now), duration: duration,
             results: run.results.map {

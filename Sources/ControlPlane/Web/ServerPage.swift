@@ -222,12 +222,15 @@ struct RunRow {
     let created: TimeView
     let duration: String
     let added: String
+    /// The status in words: what a run waits for (`waiting for slot (position 1 …)`), or its status.
+    let statusText: String
 
     init(_ run: Run, jobName: String, serverName: String, now: Date) {
         id = run.id
         self.jobName = jobName
         self.serverName = serverName
         status = run.status.rawValue
+        statusText = run.statusText
         trigger = run.trigger.rawValue
         created = TimeView(run.createdAt, now: now)
         if let started = run.startedAt, let finished = run.finishedAt {

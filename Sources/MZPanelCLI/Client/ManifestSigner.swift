@@ -110,8 +110,12 @@ struct JobIntent {
     var drill: String?
     var drillSample: String?
     var drillAssertions: [String]?
+    var window: String?
+    var spread: String?
 
     init(_ request: JobRequest) {
+        window = request.window ?? ""
+        spread = request.spread ?? ""
         drill = request.drill
         drillSample = request.drillSample
         drillAssertions = request.drillAssertions
@@ -129,6 +133,8 @@ struct JobIntent {
     }
 
     init(_ update: JobUpdate) {
+        window = update.window
+        spread = update.spread
         drill = update.drill
         drillSample = update.drillSample
         drillAssertions = update.drillAssertions
@@ -162,6 +168,8 @@ struct JobIntent {
             if let retention { expected.retention = try retention.validatedForRequest() }
             if let pingURL { expected.pingURL = try Job.validatedPingURL(pingURL) }
             if let hooks { expected.hooks = try hooks.validated() }
+            if let window { expected.window = try Job.validatedWindow(window) }
+            if let spread { expected.spreadSeconds = try ScheduleSpread.parse(spread) }
             expected.drill = try JobDrill.applying(
                 frequency: drill, sample: drillSample, assertions: drillAssertions, to: job.drill, kind: expected.kind)
             if checkSubsets != nil || kind != nil {
@@ -208,6 +216,6 @@ extension JobUpdate {
             name: name, kind: kind, sources: sources, schedule: schedule, timeZone: timeZone, retention: retention, destinations: destinations,
             enabled: enabled, staleAfter: staleAfter, checkSubsets: checkSubsets, pingURL: pingURL, hooks: hooks,
             destinationRetention: destinationRetention, drill: drill, drillSample: drillSample, drillAssertions: drillAssertions,
-            manifest: manifest)
+            window: window, spread: spread, manifest: manifest)
     }
 }

@@ -74,6 +74,10 @@ struct DestinationsCommand: AsyncParsableCommand {
         @OptionGroup var limits: BandwidthOptions
         @OptionGroup var care: RepositoryCareOptions
         @OptionGroup var credentials: CredentialFiles
+        @Option(
+            name: .customLong("max-concurrent-runs"),
+            help: "At most this many runs use the destination at once, across all servers (default: no cap); the others wait for a slot.")
+        var maxConcurrentRuns: Int?
         @Option(name: .long, help: "Seal the new destination to this server right away (repeatable).") var attach: [String] = []
         @OptionGroup var vault: VaultOptions
         @OptionGroup var options: ClientOptions
@@ -104,7 +108,9 @@ struct DestinationsCommand: AsyncParsableCommand {
             }
             let session = VaultSession(client: client, options: vault)
             try await session.requireSigner(for: "destination")
-            let data = try await client.raw("POST", "/api/v1/destinations", body: DestinationRequest(name: name, kind: kind, settings: settings))
+            let data = try await client.raw(
+                "POST", "/api/v1/destinations",
+                body: DestinationRequest(name: name, kind: kind, settings: settings, maxConcurrentRuns: maxConcurrentRuns))
             var destination = try HubDecoding.decode(Destination.self, data)
             var sealedTo: [String] = []
             if let credential {
@@ -141,6 +147,7 @@ struct DestinationsCommand: AsyncParsableCommand {
                         : "Sealed to \(sealedTo.joined(separator: ", ")).")
             }
             signing.map { print($0) }
+            if let cap = destination.maxConcurrentRuns { print("At most \(cap) run\(cap == 1 ? "" : "s") at once across all servers.") }
         }
     }
 
@@ -207,6 +214,7 @@ struct DestinationsCommand: AsyncParsableCommand {
             ]
             if let table = item.settings.bandwidthSchedule { pairs.append(("rclone bwlimit", table)) }
             pairs += DestinationsCommand.care(item.settings)
+            pairs.append(("Concurrent runs", item.maxConcurrentRuns.map { "at most \($0) (across all servers)" } ?? "no cap"))
             pairs.append(("Created", Output.date(item.createdAt)))
             Output.fields(pairs)
         }
@@ -219,13 +227,17 @@ struct DestinationsCommand: AsyncParsableCommand {
         @Option(name: .long, help: "A new name.") var name: String?
         @OptionGroup var limits: BandwidthOptions
         @OptionGroup var care: RepositoryCareOptions
+        @Option(
+            name: .customLong("max-concurrent-runs"),
+            help: "At most this many runs use the destination at once, across all servers (0 removes the cap).")
+        var maxConcurrentRuns: Int?
         @OptionGroup var vault: VaultOptions
         @OptionGroup var options: ClientOptions
 
         func run() async throws {
-            guard name != nil || limits.anyGiven || care.anyGiven else {
+            guard name != nil || limits.anyGiven || care.anyGiven || maxConcurrentRuns != nil else {
                 throw CLIError(
-                    "nothing to change: give --name, --limit-upload, --limit-download, --bwlimit, --max-unused, --max-repack-size or --lock-wait")
+                    "nothing to change: give --name, --limit-upload, --limit-download, --bwlimit, --max-unused, --max-repack-size, --lock-wait or --max-concurrent-runs")
             }
             let client = try options.client()
             let current = try await client.send("GET", "/api/v1/destinations/\(destination.pathSegment)", as: Destination.self)
@@ -239,7 +251,8 @@ struct DestinationsCommand: AsyncParsableCommand {
             let session = VaultSession(client: client, options: vault)
             if settings != nil { try await session.requireSigner(for: "destination") }
             let data = try await client.raw(
-                "PATCH", "/api/v1/destinations/\(current.id)", body: DestinationUpdate(name: name, settings: settings))
+                "PATCH", "/api/v1/destinations/\(current.id)",
+                body: DestinationUpdate(name: name, settings: settings, maxConcurrentRuns: maxConcurrentRuns))
             var updated = try HubDecoding.decode(Destination.self, data)
             var signing: String?
             if let settings, let signer = try await session.signer() {
@@ -254,7 +267,8 @@ struct DestinationsCommand: AsyncParsableCommand {
                     ("Upload limit", updated.settings.limitUploadKiB.map { "\($0) KiB/s" } ?? "none"),
                     ("Download limit", updated.settings.limitDownloadKiB.map { "\($0) KiB/s" } ?? "none"),
                     ("rclone bwlimit", updated.settings.bandwidthSchedule ?? "none"),
-                ] + DestinationsCommand.care(updated.settings))
+                ] + DestinationsCommand.care(updated.settings)
+                    + [("Concurrent runs", updated.maxConcurrentRuns.map { "at most \($0) (across all servers)" } ?? "no cap")])
         }
     }
 

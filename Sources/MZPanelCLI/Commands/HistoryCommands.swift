@@ -46,7 +46,7 @@ struct RunsCommand: AsyncParsableCommand {
     static func rows(_ page: RunPage) -> [[String]] {
         page.runs.map {
             [
-                $0.id, page.names[$0.jobID] ?? $0.jobID, $0.status.rawValue, $0.trigger.rawValue, Output.date($0.startedAt ?? $0.createdAt),
+                $0.id, page.names[$0.jobID] ?? $0.jobID, $0.statusText, $0.trigger.rawValue, Output.date($0.startedAt ?? $0.createdAt),
                 Output.bytes($0.bytesAdded),
             ]
         }
@@ -63,7 +63,7 @@ struct RunsCommand: AsyncParsableCommand {
             let item = try HubDecoding.decode(Run.self, data)
             Output.fields(
                 [
-                    ("ID", item.id), ("Job", item.jobID), ("Server", item.serverID), ("Status", item.status.rawValue),
+                    ("ID", item.id), ("Job", item.jobID), ("Server", item.serverID), ("Status", item.statusText),
                     ("Trigger", item.trigger.rawValue), ("Slot", Output.date(item.slot)), ("Started", Output.date(item.startedAt)),
                     ("Finished", Output.date(item.finishedAt)), ("Added", Output.bytes(item.bytesAdded)),
                     ("Processed", Output.bytes(item.bytesProcessed)),

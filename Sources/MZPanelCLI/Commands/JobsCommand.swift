@@ -148,6 +148,13 @@ struct JobsCommand: AsyncParsableCommand {
                 "An SQL assertion each drill runs on every database it loads, e.g. \"SELECT count(*) FROM orders >= 10\" (repeatable; replaces the list)."
         )
         var drillSQL: [String] = []
+        @Option(
+            name: .long,
+            help: "Hours scheduled runs may start, HH:MM-HH:MM in the schedule's time zone (e.g. 01:00-05:00; off removes it). Run now is not held."
+        )
+        var window: String?
+        @Option(name: .long, help: "Spread scheduled starts by a stable offset up to this long, derived from the job id (e.g. 30m; off removes it).")
+        var spread: String?
 
         /// `--stale-after` in seconds (0 = off).
         var staleAfterSeconds: Int? {
@@ -255,6 +262,16 @@ struct JobsCommand: AsyncParsableCommand {
         if job.drill != nil || info.lastDrill != nil {
             pairs.append(("Proven restorable", info.provenAt.map { Output.date($0) } ?? "never (no drill passed yet)"))
         }
+        if let window = job.window {
+            pairs.append(("Window", "\(window.text) \(job.schedule.timeZone) (scheduled runs wait for it; run now does not)"))
+        }
+        if let spread = job.spreadSeconds {
+            pairs.append(
+                (
+                    "Spread",
+                    "\(ScheduleSpread.text(spread)) (this job starts \(ScheduleSpread.offset(jobID: job.id, seconds: spread)) s after each slot)"
+                ))
+        }
         if let subsets = job.checkSubsets { pairs.append(("Check", "reads 1/\(subsets) of the data per run; all of it every \(subsets) runs")) }
         if !job.sources.paths.isEmpty { pairs.append(("Paths", job.sources.paths.joined(separator: " "))) }
         if !job.sources.excludes.isEmpty { pairs.append(("Excludes", job.sources.excludes.joined(separator: " "))) }
@@ -334,7 +351,7 @@ struct JobsCommand: AsyncParsableCommand {
                 retention: try job.retention, destinations: job.destination, enabled: !disabled,
                 staleAfter: try job.staleAfterSeconds, checkSubsets: job.checkSubsets, pingURL: job.pingURL, hooks: try job.hooks(over: nil),
                 destinationRetention: try job.retentionRules.destinations, drill: job.drill, drillSample: job.drillSample,
-                drillAssertions: job.drillSQL.isEmpty ? nil : job.drillSQL)
+                drillAssertions: job.drillSQL.isEmpty ? nil : job.drillSQL, window: job.window, spread: job.spread)
             let session = VaultSession(client: client, options: vault)
             try await session.requireSigner(for: "job")
             let data = try await client.raw("POST", "/api/v1/jobs", body: body)
@@ -396,7 +413,7 @@ struct JobsCommand: AsyncParsableCommand {
                 retention: try changes.retention, destinations: changes.destination.isEmpty ? nil : changes.destination, enabled: enable,
                 staleAfter: try changes.staleAfterSeconds, checkSubsets: changes.checkSubsets, pingURL: changes.pingURL, hooks: hooks,
                 destinationRetention: try changes.retentionRules.destinations, drill: changes.drill, drillSample: changes.drillSample,
-                drillAssertions: changes.drillSQL.isEmpty ? nil : changes.drillSQL)
+                drillAssertions: changes.drillSQL.isEmpty ? nil : changes.drillSQL, window: changes.window, spread: changes.spread)
             // In trust mode the change travels with its signature: agents never see it unsigned.
             var signedBy: String?
             if intended.touchesManifest {

@@ -72,7 +72,9 @@ final class ProgressBar {
     func show(_ run: Run) {
         guard enabled else { return }
         let line: String
-        if let progress = run.progress {
+        if let phase = run.progress?.phase, run.progress?.waiting != nil {
+            line = "run \(run.id): \(phase)…"
+        } else if let progress = run.progress {
             let width = 24
             let filled = max(0, min(width, Int((progress.percentDone * Double(width)).rounded(.down))))
             let rate = progress.secondsElapsed > 0 ? Double(progress.bytesDone) / progress.secondsElapsed : 0

@@ -18,6 +18,10 @@ struct ScheduleCommand: AsyncParsableCommand {
         @Option(name: .long, help: "IANA time zone (default UTC).") var tz = "UTC"
         @Option(name: .long, help: "How many elapses (1–1000).") var count = 5
         @Option(name: .long, help: "Start from this ISO-8601 time instead of now.") var from: String?
+        @Option(name: .long, help: "A backup window, HH:MM-HH:MM in the schedule's time zone: starts outside it wait for it.")
+        var window: String?
+        @Option(name: .long, help: "A spread such as 30m: each start moves by the job's stable offset.") var spread: String?
+        @Option(name: .long, help: "The job id whose spread offset to use (default: the id \"new-job\").") var job: String?
         @Flag(name: .long, help: "Print JSON.") var json = false
 
         func run() async throws {
@@ -33,18 +37,30 @@ struct ScheduleCommand: AsyncParsableCommand {
             } catch {
                 throw CLIError("\(error)")
             }
-            let next = schedule.nextElapses(after: start, count: count)
-            if json {
-                return try Output.json(
-                    SchedulePreview(calendar: schedule.calendar, timeZone: schedule.timeZone, onCalendar: schedule.onCalendarLine, next: next))
+            let plan: StartPlan
+            do {
+                plan = StartPlan(
+                    jobID: try SchedulePreview.jobReference(job), timeZone: schedule.timeZone,
+                    window: try window.flatMap { try Job.validatedWindow($0, field: "--window") },
+                    spreadSeconds: try spread.flatMap { try ScheduleSpread.parse($0, field: "--spread") })
+            } catch let error as DomainError {
+                throw CLIError("\(error.field.map { $0 + ": " } ?? "")\(error.message)")
             }
+            let preview = SchedulePreview(schedule, plan: plan, after: start, count: count)
+            let next = preview.next
+            if json { return try Output.json(preview) }
             print("OnCalendar=\(schedule.onCalendarLine)")
+            if let summary = preview.plan { print("Starts shifted: \(summary)") }
             let zone = TimeZone(identifier: schedule.timeZone) ?? .gmt
             let formatter = DateFormatter()
             formatter.timeZone = zone
             formatter.locale = Locale(identifier: "en_US_POSIX")
             formatter.dateFormat = "EEE yyyy-MM-dd HH:mm:ss zzz"
-            for date in next { print("  \(formatter.string(from: date))   (\(HubJSON.format(date)))") }
+            for (index, date) in next.enumerated() {
+                let slot = preview.slots?[index]
+                let note = slot.map { $0 == date ? "" : "   slot \(formatter.string(from: $0))" } ?? ""
+                print("  \(formatter.string(from: date))   (\(HubJSON.format(date)))" + note)
+            }
             if next.isEmpty { print("  (never elapses again)") }
         }
     }

@@ -6,7 +6,7 @@ import HubAPI
 struct ServersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "servers", abstract: "List, add, show and remove servers.",
-        subcommands: [List.self, Add.self, Show.self, Remove.self, TrustServer.self, RevokeServer.self, Stacks.self, Upgrade.self],
+        subcommands: [List.self, Add.self, Show.self, Edit.self, Remove.self, TrustServer.self, RevokeServer.self, Stacks.self, Upgrade.self],
         defaultSubcommand: List.self
     )
 
@@ -91,8 +91,30 @@ struct ServersCommand: AsyncParsableCommand {
                         ? "allowed (hub jobs run here: mzpanel admin backup --destination D)"
                         : "not allowed (mzpanel-agent hub-backup enable on the box)"
                 ),
+                ("Concurrent runs", item.maxConcurrentRuns.map { "at most \($0) at once (the others wait for a slot)" } ?? "no cap"),
                 ("Last seen", Output.date(item.lastSeenAt)), ("Created", Output.date(item.createdAt)),
             ])
+        }
+    }
+
+    struct Edit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "edit", abstract: "Rename a server or cap its concurrent runs.")
+        @Argument(help: "Server id or name.") var server: String
+        @Option(name: .long, help: "A new name.") var name: String?
+        @Option(
+            name: .customLong("max-concurrent-runs"),
+            help: "At most this many runs at once on the server; the others wait for a slot (0 removes the cap; default: no cap).")
+        var maxConcurrentRuns: Int?
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            guard name != nil || maxConcurrentRuns != nil else { throw CLIError("nothing to change: give --name or --max-concurrent-runs") }
+            let data = try await options.client().raw(
+                "PATCH", "/api/v1/servers/\(server.pathSegment)", body: ServerUpdate(name: name, maxConcurrentRuns: maxConcurrentRuns))
+            if options.json { return Output.json(data) }
+            let item = try HubDecoding.decode(Server.self, data)
+            print("Updated server \(item.name) (\(item.id)).")
+            Output.fields([("Concurrent runs", item.maxConcurrentRuns.map { "at most \($0) at once" } ?? "no cap")])
         }
     }
 

@@ -297,6 +297,9 @@ function wireSchedulePreview(root) {
     if (!once(box)) continue;
     const scheduleInput = box.querySelector('[name="schedule"]');
     const zoneInput = box.querySelector('[name="timeZone"]');
+    const windowInput = box.querySelector('[name="window"]');
+    const spreadInput = box.querySelector('[name="spread"]');
+    const jobID = box.dataset.jobId || undefined;
     const output = box.querySelector("[data-preview-output]");
     const onCalendar = box.querySelector("[data-preview-oncalendar]");
     const errorBox = box.querySelector("[data-preview-error]");
@@ -305,7 +308,7 @@ function wireSchedulePreview(root) {
     let sequence = 0;
 
     const setInvalid = (field) => {
-      for (const input of [scheduleInput, zoneInput]) {
+      for (const input of [scheduleInput, zoneInput, windowInput, spreadInput]) {
         if (!input) continue;
         if (input === field) input.setAttribute("aria-invalid", "true");
         else if (input.dataset.previewInvalid === "yes") input.removeAttribute("aria-invalid");
@@ -323,7 +326,7 @@ function wireSchedulePreview(root) {
         errorBox.textContent = message;
         errorBox.hidden = false;
       }
-      setInvalid(field === "timeZone" ? zoneInput : scheduleInput);
+      setInvalid(field === "timeZone" ? zoneInput : field === "window" ? windowInput : field === "spread" ? spreadInput : scheduleInput);
     };
     const clearError = () => {
       if (errorBox) {
@@ -345,7 +348,12 @@ function wireSchedulePreview(root) {
       }
       output.setAttribute("aria-busy", "true");
       try {
-        const answer = await api("POST", "/api/v1/schedules/preview", { schedule, timeZone: timeZone || undefined, count: 5 });
+        const windowText = windowInput ? windowInput.value.trim() : "";
+        const spreadText = spreadInput ? spreadInput.value.trim() : "";
+        const answer = await api("POST", "/api/v1/schedules/preview", {
+          schedule, timeZone: timeZone || undefined, count: 5,
+          window: windowText || undefined, spread: spreadText || undefined, job: jobID,
+        });
         if (mine !== sequence) return; // a newer request is on its way
         clearError();
         const zone = answer && answer.timeZone ? answer.timeZone : timeZone || undefined;
@@ -371,7 +379,7 @@ function wireSchedulePreview(root) {
     };
 
     const later = debounce(refresh, 300);
-    for (const input of [scheduleInput, zoneInput]) {
+    for (const input of [scheduleInput, zoneInput, windowInput, spreadInput]) {
       if (!input) continue;
       input.addEventListener("input", later);
       input.addEventListener("change", later);
@@ -424,7 +432,9 @@ export function applyRunUpdate(section, update) {
   if (status) {
     const badge = $("[data-run-status]");
     if (badge) {
-      const label = status.replace(/_/g, " ");
+      // A run waiting for its window or a slot says so (with its place in line) instead of "running".
+      const waiting = progress && progress.waiting && !update.finished && typeof progress.phase === "string";
+      const label = waiting ? progress.phase : status.replace(/_/g, " ");
       if (badge.textContent.trim() !== label) {
         badge.textContent = label;
         if (section.dataset.liveStatus && section.dataset.liveStatus !== status) announce(`Run ${label}`);

@@ -398,6 +398,8 @@ export function jobManifest(job, version) {
   if (job.hooks !== undefined && job.hooks !== null) document.hooks = job.hooks;
   if (job.destinationRetention !== undefined && job.destinationRetention !== null) document.destinationRetention = job.destinationRetention;
   if (job.drill !== undefined && job.drill !== null) document.drill = job.drill;
+  if (job.window !== undefined && job.window !== null) document.window = job.window;
+  if (job.spreadSeconds !== undefined && job.spreadSeconds !== null) document.spreadSeconds = job.spreadSeconds;
   return document;
 }
 
