@@ -173,3 +173,38 @@ func diskUsage(_ path: String) -> Int64 {
     }
     return total
 }
+
+/// `restic copy` from a local repository into an S3 one (moto; MZPANEL_TEST_S3_URL): local → offsite
+/// without reading the source again, the S3 credentials and both passwords only in restic's environment.
+@Suite(
+    "restic copy into S3",
+    .enabled(
+        if: ResticAvailability.isInstalled && ProcessInfo.processInfo.environment["MZPANEL_TEST_S3_URL"] != nil, "MZPANEL_TEST_S3_URL is not set"))
+struct S3CopyTests {
+    @Test("a job's snapshots copied local → S3 restore byte for byte")
+    func copyIntoS3() async throws {
+        let url = try #require(ProcessInfo.processInfo.environment["MZPANEL_TEST_S3_URL"])
+        try await RepoFixture.with { fixture in
+            let tree = try fixture.makeTree("site", files: 4, size: 30_000)
+            _ = try await fixture.restic.backup(fixture.repository, paths: [tree.path], excludes: [], tags: ["job=A"], host: "h", progress: { _ in })
+            let targetPassword = fixture.root.appendingPathComponent("s3-password")
+            try writeSecretFile(targetPassword, "s3-\(UUID().uuidString)")
+            let target = ResticRepository(
+                location: "s3:\(url)/copy-\(UUID().uuidString.prefix(8).lowercased())/repo",
+                environment: [
+                    "RESTIC_PASSWORD_FILE": targetPassword.path, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret",
+                    "AWS_DEFAULT_REGION": "us-east-1", "RESTIC_CACHE_DIR": fixture.root.appendingPathComponent("cache-s3").path,
+                ])
+            #expect(try await fixture.restic.initialize(target, copyingChunkerParametersFrom: fixture.repository))
+            let copied = try await fixture.restic.copy(from: fixture.repository, to: target, tags: ["job=A"])
+            #expect(copied.count == 1)
+            let restored = fixture.root.appendingPathComponent("from-s3").path
+            try await fixture.restic.restore(target, snapshotID: try #require(copied.first?.id), target: restored, includes: [])
+            for file in try FileManager.default.subpathsOfDirectory(atPath: tree.path) where file.hasSuffix(".bin") {
+                #expect(
+                    try Data(contentsOf: tree.appendingPathComponent(file))
+                        == Data(contentsOf: URL(fileURLWithPath: restored + tree.path + "/" + file)))
+            }
+        }
+    }
+}
