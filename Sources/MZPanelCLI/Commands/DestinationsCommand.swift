@@ -237,7 +237,8 @@ struct DestinationsCommand: AsyncParsableCommand {
         func run() async throws {
             guard name != nil || limits.anyGiven || care.anyGiven || maxConcurrentRuns != nil else {
                 throw CLIError(
-                    "nothing to change: give --name, --limit-upload, --limit-download, --bwlimit, --max-unused, --max-repack-size, --lock-wait or --max-concurrent-runs")
+                    "nothing to change: give --name, --limit-upload, --limit-download, --bwlimit, --max-unused, --max-repack-size, --lock-wait or --max-concurrent-runs"
+                )
             }
             let client = try options.client()
             let current = try await client.send("GET", "/api/v1/destinations/\(destination.pathSegment)", as: Destination.self)
