@@ -170,6 +170,18 @@ struct WebWindowsTests {
             #expect(detail.contains("at most 2 runs at once, across all servers"), "\(detail)")
             let (badCap, capBody) = try await post("/backups/destinations/\(nas)", "&name=nas&settings.path=%2Fsrv%2Fnas&maxConcurrentRuns=many")
             #expect(badCap == .badRequest && capBody.contains("is not a whole number of runs"), "\(capBody)")
+
+            // The server page sets the server's own cap (enforced on the box).
+            let (serverCap, _) = try await post("/backups/servers/\(server)/concurrency", "&maxConcurrentRuns=1")
+            #expect(serverCap == .seeOther || serverCap == .found)
+            #expect(try await client.call(.get, "/api/v1/servers/web1", token: account.token).json["maxConcurrentRuns"].int == 1)
+            let serverPage = try await client.call(.get, "/backups/servers/\(server)", headers: cookie).text
+            #expect(serverPage.contains(#"name="maxConcurrentRuns" type="number" min="1" max="1000" inputmode="numeric" value="1""#), "\(serverPage)")
+            let (badServerCap, badServerBody) = try await post("/backups/servers/\(server)/concurrency", "&maxConcurrentRuns=1001")
+            #expect(badServerCap == .badRequest && badServerBody.contains("give 1 to 1000"), "\(badServerBody)")
+            let (noCap, _) = try await post("/backups/servers/\(server)/concurrency", "&maxConcurrentRuns=")
+            #expect(noCap == .seeOther || noCap == .found)
+            #expect(try await client.call(.get, "/api/v1/servers/web1", token: account.token).json["maxConcurrentRuns"].isNull, "empty: no cap")
         }
     }
 }

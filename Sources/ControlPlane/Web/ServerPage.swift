@@ -55,6 +55,8 @@ struct ServerPage {
         let certified: Bool
         let accountID: String
         let lastSeen: TimeView?
+        /// The cap on concurrent runs on this server ("" for none), for its form.
+        let maxConcurrentRuns: String
     }
 
     func register(on router: Router<HubRequestContext>) {
@@ -104,6 +106,25 @@ struct ServerPage {
                     layout: Layout("Upgrade agent", section: "hub", caller: caller), title: status == .accepted ? "Upgrade sent" : "No upgrade",
                     message: message, back: "/backups/servers/\(server.id)"), status: status)
         }
+        router.page(.post, "/backups/servers/{server}/concurrency", pages: pages) { request, context, caller in
+            let form = try await FormData.read(request, limit: 4096)
+            try caller.checkCSRF(form)
+            guard let server = try await server(context, caller) else { return pages.notFound("The server", caller: caller) }
+            let text = (form["maxConcurrentRuns"] ?? "").trimmingSpaces
+            do {
+                guard let cap = text.isEmpty ? 0 : Int(text) else {
+                    throw DomainError.invalid("maxConcurrentRuns", "\"\(text)\" is not a whole number of runs; give 1 to 1000, or leave it empty for no cap")
+                }
+                _ = try await ServerService(hub: pages.hub).rename(server, with: ServerUpdate(name: nil, maxConcurrentRuns: cap))
+            } catch let error as DomainError {
+                return pages.render(
+                    "message",
+                    MessageModel(
+                        layout: Layout("Concurrent runs", section: "hub", caller: caller), title: "The cap was not changed", message: error.message,
+                        back: "/backups/servers/\(server.id)"), status: .badRequest)
+            }
+            return WebResponses.redirect("/backups/servers/\(server.id)")
+        }
         router.page(.post, "/backups/servers/{server}/delete", pages: pages) { request, context, caller in
             try caller.checkCSRF(try await FormData.read(request, limit: 4096))
             guard let server = try await server(context, caller) else { return pages.notFound("The server", caller: caller) }
@@ -148,7 +169,8 @@ struct ServerPage {
                 agentVersion: server.agentVersion ?? "—",
                 outdated: server.enrolledAt != nil && pages.hub.agentBuilds.isOutdated(agentVersion: server.agentVersion) == true,
                 fingerprint: server.keyFingerprint ?? "—",
-                certified: server.certificate != nil, accountID: accountID, lastSeen: server.lastSeenAt.map { TimeView($0, now: now) }),
+                certified: server.certificate != nil, accountID: accountID, lastSeen: server.lastSeenAt.map { TimeView($0, now: now) },
+                maxConcurrentRuns: server.maxConcurrentRuns.map(String.init) ?? ""),
             jobs: rows,
             runs: runs.map { RunRow($0, jobName: names[$0.jobID] ?? "deleted job", serverName: server.name, now: now) },
             snapshots: snapshots.map {
