@@ -113,7 +113,8 @@ struct ServerPage {
             let text = (form["maxConcurrentRuns"] ?? "").trimmingSpaces
             do {
                 guard let cap = text.isEmpty ? 0 : Int(text) else {
-                    throw DomainError.invalid("maxConcurrentRuns", "\"\(text)\" is not a whole number of runs; give 1 to 1000, or leave it empty for no cap")
+                    throw DomainError.invalid(
+                        "maxConcurrentRuns", "\"\(text)\" is not a whole number of runs; give 1 to 1000, or leave it empty for no cap")
                 }
                 _ = try await ServerService(hub: pages.hub).rename(server, with: ServerUpdate(name: nil, maxConcurrentRuns: cap))
             } catch let error as DomainError {
