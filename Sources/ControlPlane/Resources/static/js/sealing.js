@@ -331,7 +331,9 @@ export async function addSigningKey(accountID, vault, vaultKey) {
   const seed = randomBytes(32);
   const signingKey = await signingKeyFromSeed(seed);
   const signing = await sealBox(vaultKey, vaultAAD(accountID, "signing"), seed);
-  return { vault: { ...vault, signing, signingKey: base64Encode(signingKey.publicKey) }, signingKey };
+  // `member` is the caller's own member key the hub adds to GET /api/v1/vault; it is not part of the document.
+  const { member: _member, ...stored } = vault;
+  return { vault: { ...stored, signing, signingKey: base64Encode(signingKey.publicKey) }, signingKey };
 }
 
 /**
