@@ -9,7 +9,7 @@ import Foundation
 /// `info` and `aad` binding account, member and key fingerprint). The shared vault passphrase is
 /// then no longer needed to seal, removing a member removes their key and wrapping, and the
 /// recovery key is unchanged. The hub keeps keys and wrappings (`member_vault_keys`, `/api/v1/vault/member*`); the
-/// CLI makes, grants and opens them (`mzpanel vault`); the browser does not use them yet.
+/// CLI makes, grants and opens them (`mzpanel vault`); the browser's sealing forms open them (`sealing.js`).
 public enum MemberVault {
     public static let version = 1
 
