@@ -52,6 +52,9 @@ public struct MemberWrappingRequest: Codable, Sendable {
 
     /// Checks the form `1.<keyID>.<base64 32-byte enc>.<base64 48-byte ciphertext>` and that it names `keyID`.
     public func validated() throws(DomainError) -> MemberWrappingRequest {
+        guard keyID.count <= 64, wrapping.utf8.count <= 512 else {
+            throw .invalid(keyID.count > 64 ? "keyID" : "wrapping", "is too long: a key id has 39 characters, a wrapping about 200")
+        }
         let parts = wrapping.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "1" else {
             throw .invalid("wrapping", "must be 1.<keyID>.<enc>.<ciphertext>, as `mzpanel vault grant` or the web form makes it")

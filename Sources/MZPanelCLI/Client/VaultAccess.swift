@@ -127,7 +127,16 @@ struct VaultAccess {
     /// their own passphrase can be had (a file, or a prompt when no vault passphrase file was given). Nil to fall back to
     /// the shared vault passphrase: no wrapping, or a wrong own passphrase typed at the prompt.
     func openOwnWrapping(_ member: MemberVaultEntry?, accountID: String) throws -> Data? {
-        guard let member, let wrapping = member.wrapping else { return nil }
+        guard let member, let wrapping = member.wrapping else {
+            if options.memberFile != nil, options.passphraseFile == nil, isatty(STDIN_FILENO) != 1 {
+                throw CLIError(
+                    member == nil
+                        ? "you have no member key yet: make one with `mzpanel vault member-key`, then ask someone who can open the vault to grant it (or give --vault-passphrase-file)"
+                        : "the vault is not granted to your member key \(member!.keyID) yet: ask someone who can open it to run `mzpanel vault grant YOUR-EMAIL --fingerprint \(member!.keyID)` (or give --vault-passphrase-file)"
+                )
+            }
+            return nil
+        }
         let passphrase: String
         if let file = options.memberFile {
             passphrase = try SecretInput.read(file: file, what: "member passphrase")
