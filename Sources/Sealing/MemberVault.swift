@@ -8,23 +8,13 @@ import Foundation
 /// someone who can already open the vault seals the vault key to that public key (HPKE base mode,
 /// `info` and `aad` binding account, member and key fingerprint). The shared vault passphrase is
 /// then no longer needed to seal, removing a member removes their key and wrapping, and the
-/// recovery key is unchanged. Not yet wired to the store, the API, the CLI or the browser.
+/// recovery key is unchanged. The hub keeps keys and wrappings (`member_vault_keys`, `/api/v1/vault/member*`); the
+/// CLI makes, grants and opens them (`mzpanel vault`); the browser's sealing forms open them (`sealing.js`).
 public enum MemberVault {
     public static let version = 1
 
-    /// A member's key as the hub would keep it: the public half and the private half boxed under their passphrase.
-    public struct Key: Sendable, Codable, Equatable {
-        public var v: Int
-        public var memberID: String
-        /// The raw X25519 public key, base64.
-        public var publicKey: String
-        public var iterations: Int
-        public var salt: String
-        public var privateKey: SealedBox
-
-        /// The key id a wrapping names (the public key's fingerprint).
-        public var keyID: String { KeyFingerprint.of(Data(base64Encoded: publicKey) ?? Data()) }
-    }
+    /// A member's key as the hub keeps it: the public half and the private half boxed under their passphrase.
+    public typealias Key = MemberKeyDocument
 
     /// A new member key under `passphrase`, and its private half (to unwrap at once).
     public static func createKey(
@@ -100,4 +90,9 @@ public enum MemberVault {
     static func wrapBinding(accountID: String, memberID: String, keyID: String) -> Data {
         Data("mzpanel-member-vault/v1\n\(accountID)\n\(memberID)\n\(keyID)".utf8)
     }
+}
+
+extension MemberKeyDocument {
+    /// The key id a wrapping names (the public key's fingerprint).
+    public var keyID: String { KeyFingerprint.of(Data(base64Encoded: publicKey) ?? Data()) }
 }

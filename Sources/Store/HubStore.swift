@@ -123,6 +123,15 @@ public protocol DestinationStore: Sendable {
     func vault(accountID: String) async throws -> VaultDocument?
     /// Creates the vault (`replacing: false`; a second one is a conflict) or replaces it (`true`).
     func putVault(accountID: String, document: VaultDocument, replacing: Bool, now: Date) async throws
+    /// Every member key of the account with its wrapping, if granted (docs/sealing.md, "Member wrappings").
+    func memberVaultRecords(accountID: String) async throws -> [MemberVaultRecord]
+    func memberVaultRecord(accountID: String, memberID: String) async throws -> MemberVaultRecord?
+    /// Sets a member's key; a new key (another `keyID`) drops the wrapping sealed to the old one. False when the
+    /// member is not the account's.
+    func putMemberVaultKey(accountID: String, memberID: String, key: String, keyID: String, now: Date) async throws -> Bool
+    /// Sets (or with nil removes) the wrapping of the member's key `keyID`; false when the member has no key or
+    /// another one (replaced meanwhile).
+    func setMemberVaultWrapping(accountID: String, memberID: String, keyID: String, wrapping: String?, now: Date) async throws -> Bool
     /// Stores a storage server's report on a peer destination it stores.
     func putPeerReport(_ report: PeerReport, accountID: String, serverID: String, now: Date) async throws
     /// The latest reports on the account's peer destinations, by destination id.

@@ -397,6 +397,19 @@ enum Migrations {
                 "CREATE INDEX destination_slots_line ON destination_slots (destination_id, holding, requested_at, run_id)",
             ]
         ),
+        (
+            23,
+            [
+                // Per-member vault access (docs/sealing.md, "Member wrappings"): each member's key (public key and private
+                // key boxed under their own passphrase, JSON), its fingerprint, and the vault key sealed to it once granted.
+                // Removing the member deletes the row in the removal's transaction.
+                """
+                CREATE TABLE member_vault_keys (member_id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                  key_document TEXT NOT NULL, key_id TEXT NOT NULL, wrapping TEXT, updated_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX member_vault_keys_account ON member_vault_keys (account_id)",
+            ]
+        ),
     ]
 
     /// The PostgreSQL advisory lock hub replicas take while migrating ("mzpanel" in ASCII).

@@ -37,6 +37,7 @@ extension SQLHubStore {
             else { return false }
             if user.role == .owner { try MemberRules.checkOwners(remaining: try await Self.owners(db, accountID: accountID) - 1) }
             try await db.raw("DELETE FROM web_sessions WHERE user_id = \(bind: userID)").run()
+            try await db.raw("DELETE FROM member_vault_keys WHERE member_id = \(bind: userID)").run()
             try await db.raw(
                 "UPDATE api_tokens SET revoked_at = \(bind: at.millisecondsSince1970) WHERE user_id = \(bind: userID) AND revoked_at IS NULL"
             ).run()

@@ -64,6 +64,7 @@ struct APIIsolationTests {
         "ChannelRequest": #"{"name":"hijack","url":"https://example.com/hook"}"#,
         "ChannelUpdate": #"{"name":"renamed"}"#,
         "MemberUpdate": #"{"role":"viewer"}"#,
+        "MemberWrappingRequest": #"{"keyID":"hijack","wrapping":"1.hijack.a.b"}"#,
         "ListingUpload": #"{"destinationID":"dst_x","entries":[],"done":true}"#,
         "DrillRequest": #"{"sample":"5"}"#,
         "JobUpdate": #"{"name":"hijacked-job","enabled":false,"destinations":["bravo-nas"]}"#,

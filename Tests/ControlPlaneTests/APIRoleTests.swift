@@ -55,6 +55,9 @@ struct APIRoleTests {
         "PUT /api/v1/destinations/{destination}/envelopes/{server}": .editDestinations,
         "DELETE /api/v1/destinations/{destination}/envelopes/{server}": .editDestinations,
         "GET /api/v1/vault": .readSecrets, "PUT /api/v1/vault": .editDestinations,
+        "GET /api/v1/vault/member-key": .readSecrets, "PUT /api/v1/vault/member-key": .editDestinations,
+        "GET /api/v1/vault/members": .readSecrets, "PUT /api/v1/vault/members/{member}/wrapping": .editDestinations,
+        "DELETE /api/v1/vault/members/{member}/wrapping": .editDestinations,
         "POST /api/v1/jobs": .editJobs, "PATCH /api/v1/jobs/{job}": .editJobs, "DELETE /api/v1/jobs/{job}": .deleteJobs,
         "POST /api/v1/jobs/{job}/run": .runNow, "POST /api/v1/jobs/{job}/drills": .runNow, "PUT /api/v1/jobs/{job}/manifest": .editJobs,
         "GET /api/v1/notifications/channels": .readSecrets, "POST /api/v1/notifications/channels": .manageNotifications,
@@ -77,6 +80,7 @@ struct APIRoleTests {
     /// Deletions go last, the dependent resources first, so each route still finds its resources.
     static let deletionOrder = [
         "DELETE /api/v1/tokens/{token}", "DELETE /api/v1/sessions/{session}", "DELETE /api/v1/invitations/{invitation}",
+        "DELETE /api/v1/vault/members/{member}/wrapping",
         "DELETE /api/v1/members/{member}", "DELETE /api/v1/account/sso", "DELETE /api/v1/notifications/channels/{channel}",
         "DELETE /api/v1/servers/{server}/enrollment-tokens/{token}", "DELETE /api/v1/servers/{server}/certificate",
         "DELETE /api/v1/destinations/{destination}/envelopes/{server}", "DELETE /api/v1/jobs/{job}",
@@ -92,6 +96,9 @@ struct APIRoleTests {
             "ManifestRequest": APIIsolationTests.bodies["ManifestRequest"]!,
             "EnvelopeRequest": #"{"keyID":"key-alpha","version":1,"ciphertext":"\#(Data("matrix".utf8).base64EncodedString())"}"#,
             "VaultRequest": vault,
+            "MemberKeyRequest":
+                #"{"key":{"v":1,"memberID":"mbr_matrix","publicKey":"AAAA","iterations":600000,"salt":"AAAA","privateKey":{"nonce":"AAAA","ct":"AAAA"}}}"#,
+            "MemberWrappingRequest": #"{"keyID":"matrix","wrapping":"1.matrix.a.b"}"#,
             "JobRequest":
                 #"{"name":"matrix-job","server":"\#(world.serverName)","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":["\#(world.destinationName)"]}"#,
             "JobUpdate": #"{"enabled":true}"#, "ChannelRequest": #"{"name":"matrix-hook","url":"https://hooks.example.com/matrix"}"#,

@@ -92,6 +92,51 @@ struct BrowserSealingTests {
     }
 
     @Test(
+        "a member's own wrapping made in Swift opens in Chromium with their own passphrase; the shared one still works",
+        .enabled(if: Chromium.available))
+    func memberWrappingOpensInChromium() async throws {
+        let vault = try Vault.create(accountID: "acc_7", passphrase: "the shared vault passphrase")
+        let (key, _) = try MemberVault.createKey(accountID: "acc_7", memberID: "usr_7", passphrase: "the member's own passphrase")
+        let wrapping = String(decoding: try MemberVault.wrap(vaultKey: vault.vaultKey, accountID: "acc_7", for: key), as: UTF8.self)
+        let encoder = JSONEncoder()
+        var document = try #require(try JSONSerialization.jsonObject(with: encoder.encode(vault.document)) as? [String: Any])
+        document["member"] = [
+            "memberID": "usr_7", "key": try JSONSerialization.jsonObject(with: encoder.encode(key)), "keyID": key.keyID, "wrapped": true,
+            "wrapping": wrapping, "updatedAt": "2026-12-05T04:00:00Z",
+        ]
+        let script = """
+            const s = bridge.sealing;
+            const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+            const own = hex(await s.unlockVaultWithPassphrase(args.account, args.vault, args.own));
+            const shared = hex(await s.unlockVaultWithPassphrase(args.account, args.vault, args.shared));
+            const none = await s.unlockVaultAsMember(args.account, args.vault.member, args.shared);
+            let wrong = "opened";
+            try { await s.unlockVaultWithPassphrase(args.account, args.vault, "neither passphrase"); } catch (error) { wrong = error.message; }
+            let altered = "opened";
+            const tampered = { ...args.vault.member, wrapping: args.vault.member.wrapping.slice(0, -6) + "AAAAAA" };
+            try { await s.unlockVaultAsMember(args.account, tampered, args.own); } catch (error) { altered = error.message; }
+            const signed = await s.addSigningKey(args.account, args.vault, await s.unlockVault(args.account, args.vault, args.shared));
+            return { own, shared, none, wrong, altered, stripped: !("member" in signed.vault) };
+            """
+        let output = try #require(
+            try await Chromium.run([
+                (
+                    script,
+                    [
+                        "account": "acc_7", "vault": document, "own": "the member's own passphrase", "shared": "the shared vault passphrase",
+                    ] as [String: Any]
+                )
+            ]).first as? [String: Any])
+        let expected = vault.vaultKey.map { String(format: "%02x", $0) }.joined()
+        #expect(output["own"] as? String == expected)
+        #expect(output["shared"] as? String == expected)
+        #expect(output["none"] is NSNull)
+        #expect((output["wrong"] as? String)?.hasPrefix("the vault passphrase is wrong") == true, "\(output)")
+        #expect((output["altered"] as? String)?.contains("does not open") == true, "\(output)")
+        #expect(output["stripped"] as? Bool == true, "a vault document sent back carries no member field")
+    }
+
+    @Test(
         "made by the CLI's Swift code, unlocked in Chromium and sealed there to a second server without the credential",
         .enabled(if: Chromium.available))
     func swiftSealsBrowserAddsServer() async throws {

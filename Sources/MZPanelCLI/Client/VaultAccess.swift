@@ -16,13 +16,23 @@ struct VaultOptions: ParsableArguments {
     var vaultRecoveryKeyFile: String?
     @Option(name: .long, help: "When this command creates the vault: also write the recovery key to this new file (mode 0600).")
     var recoveryKeyOut: String?
+    @Option(
+        name: .long,
+        help:
+            "A file holding your own member passphrase (or -), to open the vault through your own wrapping (`mzpanel vault member-key`). Default: $MZPANEL_MEMBER_PASSPHRASE_FILE, else a prompt when you have a wrapping."
+    )
+    var memberPassphraseFile: String?
 
     var passphraseFile: String? {
         vaultPassphraseFile ?? ProcessInfo.processInfo.environment["MZPANEL_VAULT_PASSPHRASE_FILE"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
+    var memberFile: String? {
+        memberPassphraseFile ?? ProcessInfo.processInfo.environment["MZPANEL_MEMBER_PASSPHRASE_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     /// True when a passphrase or recovery key can be had without asking (or a terminal can ask).
-    var canUnlock: Bool { passphraseFile != nil || vaultRecoveryKeyFile != nil || isatty(STDIN_FILENO) == 1 }
+    var canUnlock: Bool { passphraseFile != nil || vaultRecoveryKeyFile != nil || memberFile != nil || isatty(STDIN_FILENO) == 1 }
 }
 
 /// An unlocked vault: its key and the account signing key inside it.
@@ -47,8 +57,11 @@ struct VaultAccess {
     /// is true; gives a vault made before signing existed its signing key.
     func open(accountID: String, create: Bool) async throws -> UnlockedVault {
         let document: VaultDocument
+        let member: MemberVaultEntry?
         do {
-            document = try await client.send("GET", "/api/v1/vault", as: VaultDocument.self)
+            let view = try await client.send("GET", "/api/v1/vault", as: VaultView.self)
+            document = view.vault
+            member = view.member
         } catch let error as CLIError where error.exitCode == 3 {
             guard create else {
                 throw CLIError(
@@ -61,6 +74,8 @@ struct VaultAccess {
             vaultKey = try wrap {
                 try Vault.unlock(document, accountID: accountID, recoveryKey: try SecretInput.read(file: file, what: "recovery key"))
             }
+        } else if let own = try openOwnWrapping(member, accountID: accountID) {
+            vaultKey = own
         } else {
             let passphrase = try readPassphrase(confirm: false)
             vaultKey = try wrap { try Vault.unlock(document, accountID: accountID, passphrase: passphrase) }
@@ -106,6 +121,39 @@ struct VaultAccess {
                         + signed.map { "  \($0)\n" }.joined()).utf8))
         }
         return unlocked
+    }
+
+    /// The vault key through the caller's own wrapping (docs/sealing.md, "Member wrappings"), when they have one and
+    /// their own passphrase can be had (a file, or a prompt when no vault passphrase file was given). Nil to fall back to
+    /// the shared vault passphrase: no wrapping, or a wrong own passphrase typed at the prompt.
+    func openOwnWrapping(_ member: MemberVaultEntry?, accountID: String) throws -> Data? {
+        guard let member, let wrapping = member.wrapping else {
+            if options.memberFile != nil, options.passphraseFile == nil, isatty(STDIN_FILENO) != 1 {
+                throw CLIError(
+                    member == nil
+                        ? "you have no member key yet: make one with `mzpanel vault member-key`, then ask someone who can open the vault to grant it (or give --vault-passphrase-file)"
+                        : "the vault is not granted to your member key \(member!.keyID) yet: ask someone who can open it to run `mzpanel vault grant YOUR-EMAIL --fingerprint \(member!.keyID)` (or give --vault-passphrase-file)"
+                )
+            }
+            return nil
+        }
+        let passphrase: String
+        if let file = options.memberFile {
+            passphrase = try SecretInput.read(file: file, what: "member passphrase")
+        } else if options.passphraseFile == nil, isatty(STDIN_FILENO) == 1 {
+            passphrase = try SecretInput.prompt("Your own passphrase (member key \(member.keyID))", flag: "--member-passphrase-file")
+        } else {
+            return nil
+        }
+        do {
+            let privateKey = try MemberVault.unlockKey(member.key, accountID: accountID, memberID: member.memberID, passphrase: passphrase)
+            return try MemberVault.unwrap(Data(wrapping.utf8), accountID: accountID, memberID: member.memberID, privateKey: privateKey)
+        } catch SealingError.wrongPassphrase where options.memberFile == nil {
+            FileHandle.standardError.write(Data("That is not your own passphrase; trying the shared vault passphrase.\n".utf8))
+            return nil
+        } catch let error as SealingError {
+            throw CLIError("your own wrapping of the vault did not open: \(error.description)")
+        }
     }
 
     private func readPassphrase(confirm: Bool) throws -> String {

@@ -7,7 +7,7 @@ public enum ClientCommands {
         [
             LoginCommand.self, ServersCommand.self, DestinationsCommand.self, JobsCommand.self, RunsCommand.self, SnapshotsCommand.self,
             RestoreCommand.self, ScheduleCommand.self, NotificationsCommand.self, AuditCommand.self, TokensCommand.self, MembersCommand.self,
-            TwoFactorCommand.self, SSOCommand.self,
+            TwoFactorCommand.self, SSOCommand.self, VaultCommand.self,
             SessionsCommand.self,
         ]
     }

@@ -22,7 +22,7 @@ import {
   createVault,
   MIN_PASSPHRASE_LENGTH,
   openDestinationKey,
-  unlockVault,
+  unlockVaultWithPassphrase,
 } from "./sealing.js";
 import {
   clearErrors,
@@ -372,7 +372,7 @@ async function submitDestination(form, state, { loadVault, markVaultNew }) {
   let signingKey;
   if (state.vault) {
     try {
-      vaultKey = await unlockVault(accountID, state.vault, passphrase);
+      vaultKey = await unlockVaultWithPassphrase(accountID, state.vault, passphrase);
       ({ vault: state.vault, signingKey } = await vaultSigningKey(accountID, state.vault, vaultKey));
     } catch (error) {
       setIdle(form);
@@ -525,7 +525,7 @@ async function submitAttach(form) {
     let vaultKey;
     let signingKey;
     try {
-      vaultKey = await unlockVault(accountID, vault, passphrase);
+      vaultKey = await unlockVaultWithPassphrase(accountID, vault, passphrase);
       ({ signingKey } = await vaultSigningKey(accountID, vault, vaultKey));
     } catch (error) {
       setIdle(form);

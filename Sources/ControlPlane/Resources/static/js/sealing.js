@@ -6,7 +6,7 @@
 // wrapped under the vault key for the hub to store, and HPKE-sealed to every server that uses
 // the destination. The hub only ever sees the results. WebCrypto only, no libraries.
 
-import { setupBaseS, setupBaseR } from "./hpke.js";
+import { publicKeyOf, setupBaseS, setupBaseR } from "./hpke.js";
 
 const subtle = globalThis.crypto.subtle;
 const encoder = new TextEncoder();
@@ -275,6 +275,58 @@ export async function unlockVault(accountID, vault, passphrase) {
   return vaultKey;
 }
 
+/** aad of a member's boxed private key (docs/sealing.md, "Member wrappings"). */
+function memberKeyAAD(accountID, memberID) {
+  return `mzpanel-member-key/v1\n${accountID}\n${memberID}`;
+}
+
+/**
+ * The vault key through the caller's own wrapping (`vault.member`, which GET /api/v1/vault adds
+ * when they have a member key): their private key opened with their own passphrase, then the
+ * vault key HPKE-opened from the wrapping. Returns null when the passphrase is not theirs (the
+ * caller then tries the shared vault passphrase); throws when the key or wrapping was altered.
+ */
+export async function unlockVaultAsMember(accountID, member, passphrase) {
+  const key = member?.key;
+  if (!key || typeof member.wrapping !== "string" || key.v !== 1 || key.memberID !== member.memberID) return null;
+  checkIterations(key.iterations);
+  let salt;
+  try {
+    salt = base64Decode(key.salt);
+  } catch {
+    return null;
+  }
+  if (salt.length !== 16 || typeof passphrase !== "string") return null;
+  const privateKey = await openBox(key.privateKey, await passphraseKey(passphrase, salt, key.iterations), memberKeyAAD(accountID, member.memberID));
+  if (!privateKey || privateKey.length !== 32) return null;
+  const publicKey = await publicKeyOf(privateKey);
+  if (base64Encode(publicKey) !== key.publicKey) throw new Error("your member key's public half is not its private key's: the member key was altered");
+  const keyID = await fingerprint(publicKey);
+  const parts = member.wrapping.split(".");
+  if (parts.length !== 4 || parts[0] !== "1" || parts[1] !== keyID) throw new Error("your wrapping of the vault is not for your member key; ask to be granted again");
+  const context = utf8(`mzpanel-member-vault/v1\n${accountID}\n${member.memberID}\n${keyID}`);
+  try {
+    const recipient = await setupBaseR(base64Decode(parts[2]), privateKey, context);
+    const vaultKey = new Uint8Array(await recipient.open(context, base64Decode(parts[3])));
+    if (vaultKey.length !== 32) throw new Error("not a vault key");
+    return vaultKey;
+  } catch {
+    throw new Error("your wrapping of the vault does not open: it was altered; ask to be granted again");
+  }
+}
+
+/**
+ * Unlocks the vault with what was typed: the member's own passphrase when they have a wrapping
+ * (tried first), else the shared vault passphrase. Returns the 32-byte vault key.
+ */
+export async function unlockVaultWithPassphrase(accountID, vault, passphrase) {
+  if (vault?.member?.wrapping) {
+    const vaultKey = await unlockVaultAsMember(accountID, vault.member, passphrase);
+    if (vaultKey) return vaultKey;
+  }
+  return unlockVault(accountID, vault, passphrase);
+}
+
 /** Unlocks the vault with the recovery key as the user typed it; returns the 32-byte vault key. */
 export async function unlockVaultWithRecoveryKey(accountID, vault, recoveryKeyText) {
   checkVault(vault);
@@ -331,7 +383,9 @@ export async function addSigningKey(accountID, vault, vaultKey) {
   const seed = randomBytes(32);
   const signingKey = await signingKeyFromSeed(seed);
   const signing = await sealBox(vaultKey, vaultAAD(accountID, "signing"), seed);
-  return { vault: { ...vault, signing, signingKey: base64Encode(signingKey.publicKey) }, signingKey };
+  // `member` is the caller's own member key the hub adds to GET /api/v1/vault; it is not part of the document.
+  const { member: _member, ...stored } = vault;
+  return { vault: { ...stored, signing, signingKey: base64Encode(signingKey.publicKey) }, signingKey };
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   openSigningKey,
   restoreManifest,
   signManifest,
-  unlockVault,
+  unlockVaultWithPassphrase,
 } from "./sealing.js";
 import {
   clearErrors,
@@ -51,7 +51,7 @@ export async function formSigningKey(form, accountID, passphrase) {
     throw error;
   }
   try {
-    return (await vaultSigningKey(accountID, vault, await unlockVault(accountID, vault, passphrase))).signingKey;
+    return (await vaultSigningKey(accountID, vault, await unlockVaultWithPassphrase(accountID, vault, passphrase))).signingKey;
   } catch (error) {
     setIdle(form);
     showErrors(form, "", [["vault", error.message]]);
