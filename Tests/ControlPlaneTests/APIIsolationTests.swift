@@ -66,6 +66,7 @@ struct APIIsolationTests {
         "MemberUpdate": #"{"role":"viewer"}"#,
         "ListingUpload": #"{"destinationID":"dst_x","entries":[],"done":true}"#,
         "DrillRequest": #"{"sample":"5"}"#,
+        "CopyRequest": #"{"from":"bravo-nas","to":"bravo-nas"}"#,
         "JobUpdate": #"{"name":"hijacked-job","enabled":false,"destinations":["bravo-nas"]}"#,
         "RetentionPreviewRequest": #"{"retention":{"keepLast":1}}"#,
         "ManifestRequest":
