@@ -13,6 +13,9 @@ public enum RunTrigger: String, Sendable, Codable, CaseIterable {
     /// A restore drill: a sample of the job's newest snapshot restored into a scratch location and
     /// checked, then removed (its plan is the run's `restore`, with `drill` set).
     case drill
+    /// A copy of the job's snapshots from one of its destinations to another (`restic copy`,
+    /// docs/operations.md "Repository care"); its one result is the target's, with `copiedFrom` set.
+    case copy
 
     /// Restores and drills: planned by the hub, never the job's newest backup run.
     public var restores: Bool { self == .restore || self == .drill }
@@ -53,12 +56,18 @@ public struct DestinationResult: Sendable, Codable, Equatable {
     public var drill: DrillEvidence?
     /// Backups and prunes: this server's repository at the destination afterwards (`restic stats`).
     public var repository: RepositoryStats?
+    /// Copy runs: the destination the snapshots were copied from (this result is the target's).
+    public var copiedFrom: String?
+    /// Copy runs: the job's snapshots the target holds after the copy, by the run that made each.
+    public var copiedSnapshots: [CopiedSnapshot]?
 
     public init(
         destinationID: String, status: CopyStatus, error: String? = nil, resticSnapshotIDs: [String] = [],
         bytesAdded: Int64 = 0, bytesProcessed: Int64 = 0, durationSeconds: Double? = nil, stack: StackContents? = nil,
-        drill: DrillEvidence? = nil
+        drill: DrillEvidence? = nil, copiedFrom: String? = nil, copiedSnapshots: [CopiedSnapshot]? = nil
     ) {
+        self.copiedFrom = copiedFrom
+        self.copiedSnapshots = copiedSnapshots
         self.drill = drill
         self.destinationID = destinationID
         self.status = status
@@ -68,6 +77,30 @@ public struct DestinationResult: Sendable, Codable, Equatable {
         self.bytesProcessed = bytesProcessed
         self.durationSeconds = durationSeconds
         self.stack = stack
+    }
+}
+
+/// A copy run's report of one of the job's snapshots at the target: the run that made it (its
+/// `run=` tag, which `restic copy` keeps) and its restic snapshots there.
+public struct CopiedSnapshot: Sendable, Codable, Equatable {
+    public var runID: String
+    public var resticSnapshotIDs: [String]
+
+    public init(runID: String, resticSnapshotIDs: [String]) {
+        self.runID = runID
+        self.resticSnapshotIDs = resticSnapshotIDs
+    }
+}
+
+/// What a copy run copies: the job's snapshots from one of its destinations to another.
+public struct CopyPlan: Sendable, Codable, Equatable {
+    /// Destination ids.
+    public var from: String
+    public var to: String
+
+    public init(from: String, to: String) {
+        self.from = from
+        self.to = to
     }
 }
 

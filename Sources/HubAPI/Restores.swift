@@ -50,3 +50,16 @@ public struct DrillRequest: Codable, Sendable {
         self.assertions = assertions
     }
 }
+
+/// `POST /api/v1/jobs/{job}/copies`: copy the job's snapshots from one of its destinations to another.
+public struct CopyRequest: Codable, Sendable {
+    /// The destination (id or name) that holds the snapshots.
+    public let from: String
+    /// Another destination of the job; its repository is created with the source's chunker parameters.
+    public let to: String
+
+    public init(from: String, to: String) {
+        self.from = from
+        self.to = to
+    }
+}

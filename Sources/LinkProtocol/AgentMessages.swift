@@ -214,11 +214,15 @@ public struct AgentCommand: Codable, Sendable, Equatable {
     public var download: DownloadOrder?
     /// `upgradeAgent`: the builds the hub serves.
     public var upgrade: UpgradeOrder?
+    /// `runNow` of a copy run: copy the job's snapshots between two of its destinations.
+    public var copy: CopyPlan?
 
     public init(
         id: String, kind: Kind, jobID: String? = nil, runID: String? = nil, slot: Date? = nil, createdAt: Date,
-        restore: RestoreOrder? = nil, listing: ListingOrder? = nil, download: DownloadOrder? = nil, upgrade: UpgradeOrder? = nil
+        restore: RestoreOrder? = nil, listing: ListingOrder? = nil, download: DownloadOrder? = nil, upgrade: UpgradeOrder? = nil,
+        copy: CopyPlan? = nil
     ) {
+        self.copy = copy
         self.id = id
         self.kind = kind
         self.jobID = jobID

@@ -168,6 +168,49 @@ extension SQLHubStore {
         for pruned in event.pruned {
             try await removePrunedCopies(pruned, jobID: run.jobID, accountID: accountID, on: db)
         }
+        if run.trigger == .copy {
+            for result in run.results where result.status == .succeeded {
+                try await recordCopies(result, jobID: run.jobID, accountID: accountID, on: db)
+            }
+        }
+    }
+
+    /// A copy run's target: each of the job's snapshots it reports there gets a copy row at that
+    /// destination (replacing one the same snapshot had there), when the snapshot is this job's
+    /// and the destination one of the job's. Snapshots the hub does not list are left out.
+    static func recordCopies(_ result: DestinationResult, jobID: String, accountID: String, on db: any SQLDatabase) async throws {
+        guard let copied = result.copiedSnapshots, !copied.isEmpty,
+            try await db.raw(
+                """
+                SELECT destination_id FROM job_destinations WHERE job_id = \(bind: jobID) AND account_id = \(bind: accountID)
+                  AND destination_id = \(bind: result.destinationID)
+                """
+            ).first() != nil
+        else { return }
+        for copy in copied where !copy.resticSnapshotIDs.isEmpty {
+            guard
+                let row = try await db.raw(
+                    """
+                    SELECT id, created_at FROM snapshots WHERE account_id = \(bind: accountID) AND job_id = \(bind: jobID)
+                      AND run_id = \(bind: copy.runID)
+                    """
+                ).first()
+            else { continue }
+            let snapshotID = try row.text("id")
+            let total =
+                try await db.raw("SELECT MAX(bytes_total) AS total FROM snapshot_copies WHERE snapshot_id = \(bind: snapshotID)").first()?
+                .optionalInteger("total") ?? 0
+            try await db.raw(
+                "DELETE FROM snapshot_copies WHERE snapshot_id = \(bind: snapshotID) AND destination_id = \(bind: result.destinationID)"
+            ).run()
+            try await db.raw(
+                """
+                INSERT INTO snapshot_copies (snapshot_id, destination_id, account_id, created_at, restic_ids, bytes_added, bytes_total)
+                VALUES (\(bind: snapshotID), \(bind: result.destinationID), \(bind: accountID), \(bind: try row.integer("created_at")),
+                        \(bind: try ColumnJSON.encode(copy.resticSnapshotIDs)), 0, \(bind: total))
+                """
+            ).run()
+        }
     }
 
     /// Drops the copies whose restic snapshots retention removed, and snapshots left with no copy.
@@ -226,7 +269,7 @@ extension SQLHubStore {
                     id: try row.text("id"), kind: kind, jobID: try row.optionalText("job_id"), runID: try row.optionalText("run_id"),
                     slot: try row.optionalDate("slot"), createdAt: try row.date("created_at"),
                     restore: try payload(row)?.restore, listing: try payload(row)?.listing, download: try payload(row)?.download,
-                    upgrade: try payload(row)?.upgrade)
+                    upgrade: try payload(row)?.upgrade, copy: try payload(row)?.copy)
             }
         }
     }
@@ -249,13 +292,16 @@ struct CommandPayload: Codable {
     var listing: ListingOrder?
     var download: DownloadOrder?
     var upgrade: UpgradeOrder?
+    var copy: CopyPlan?
 }
 
 extension SQLHubStore {
     static func commandPayload(_ command: AgentCommand) throws -> String? {
-        guard command.restore != nil || command.listing != nil || command.download != nil || command.upgrade != nil else { return nil }
+        guard command.restore != nil || command.listing != nil || command.download != nil || command.upgrade != nil || command.copy != nil
+        else { return nil }
         return try ColumnJSON.encode(
-            CommandPayload(restore: command.restore, listing: command.listing, download: command.download, upgrade: command.upgrade))
+            CommandPayload(
+                restore: command.restore, listing: command.listing, download: command.download, upgrade: command.upgrade, copy: command.copy))
     }
 }
 

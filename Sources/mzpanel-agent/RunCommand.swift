@@ -31,11 +31,22 @@ struct RunCommand: AsyncParsableCommand {
             valueName: "SECONDS"))
     var stallLimit: Int?
 
+    @Option(
+        name: .customLong("copy-from"),
+        help: ArgumentHelp("With --trigger copy: the destination id to copy the job's snapshots from.", valueName: "ID"))
+    var copyFrom: String?
+
+    @Option(name: .customLong("copy-to"), help: ArgumentHelp("With --trigger copy: the destination id to copy them to.", valueName: "ID"))
+    var copyTo: String?
+
     @OptionGroup var stateOptions: StateOptions
 
     func validate() throws {
         guard let parsed = RunTrigger(rawValue: trigger) else {
-            throw ValidationError("--trigger must be timer, manual or hub, not \"\(trigger)\"")
+            throw ValidationError("--trigger must be timer, manual, hub or copy, not \"\(trigger)\"")
+        }
+        if (parsed == .copy) != (copyFrom != nil && copyTo != nil) || (copyFrom == nil) != (copyTo == nil) {
+            throw ValidationError("--trigger copy goes with both --copy-from and --copy-to (destination ids), and they only with it")
         }
         if parsed == .hub && slot == nil && runID == nil { throw ValidationError("--trigger hub needs --slot or --run-id") }
         if let stallLimit, stallLimit < 1 { throw ValidationError("--stall-limit must be at least 1 second") }
@@ -50,7 +61,7 @@ struct RunCommand: AsyncParsableCommand {
         let execution = configured
         let request = RunExecution.Request(
             jobID: jobID, trigger: RunTrigger(rawValue: trigger) ?? .manual, runID: runID,
-            slot: slot.flatMap(HubJSON.parse))
+            slot: slot.flatMap(HubJSON.parse), copy: copyFrom.flatMap { from in copyTo.map { CopyPlan(from: from, to: $0) } })
         let outcome = try await Signals.runUntilTerminated { try await execution.execute(request) }
         switch outcome {
         case .slotAlreadyRan(let slot):

@@ -65,6 +65,7 @@ struct APIContractTests {
             ("StackRestoreOptions", StackRestoreOptions.self), ("RunSignature", RunSignature.self),
             ("JobDrill", JobDrill.self), ("DrillSample", DrillSample.self), ("DrillOptions", DrillOptions.self), ("DrillCheck", DrillCheck.self),
             ("DrillDatabase", DrillDatabase.self), ("DrillEvidence", DrillEvidence.self), ("DrillRequest", DrillRequest.self),
+            ("CopyRequest", CopyRequest.self), ("CopiedSnapshot", CopiedSnapshot.self), ("CopyPlan", CopyPlan.self),
             ("RunWait", RunWait.self), ("SlotRequest", SlotRequest.self), ("SlotAnswer", SlotAnswer.self),
         ]
     }

@@ -67,6 +67,7 @@ struct APIIsolationTests {
         "MemberWrappingRequest": #"{"keyID":"hijack","wrapping":"1.hijack.a.b"}"#,
         "ListingUpload": #"{"destinationID":"dst_x","entries":[],"done":true}"#,
         "DrillRequest": #"{"sample":"5"}"#,
+        "CopyRequest": #"{"from":"bravo-nas","to":"bravo-nas"}"#,
         "JobUpdate": #"{"name":"hijacked-job","enabled":false,"destinations":["bravo-nas"]}"#,
         "RetentionPreviewRequest": #"{"retention":{"keepLast":1}}"#,
         "ManifestRequest":

@@ -24,20 +24,26 @@ public final class ChildRuns: Sendable {
     public var count: Int { children.withLock { $0.count } }
 
     /// The arguments of a child run.
-    public static func arguments(jobID: String, trigger: RunTrigger, runID: String?, slot: Date?, stateDirectory: String) -> [String] {
+    public static func arguments(
+        jobID: String, trigger: RunTrigger, runID: String?, slot: Date?, stateDirectory: String, copy: CopyPlan? = nil
+    ) -> [String] {
         var arguments = ["run", jobID, "--trigger", trigger.rawValue, "--state-dir", stateDirectory]
         if let runID { arguments += ["--run-id", runID] }
+        if let copy { arguments += ["--copy-from", copy.from, "--copy-to", copy.to] }
         if let slot { arguments += ["--slot", HubJSON.format(slot)] }
         return arguments
     }
 
     /// Starts a run of `jobID` unless one of this daemon's children already runs it.
     @discardableResult
-    public func start(jobID: String, trigger: RunTrigger, runID: String?, slot: Date?, besideWaiting: Bool = false) throws -> Bool {
+    public func start(jobID: String, trigger: RunTrigger, runID: String?, slot: Date?, besideWaiting: Bool = false, copy: CopyPlan? = nil) throws
+        -> Bool
+    {
         // A person's run now beside a run that waits for its window gets a key of its own.
         let key = besideWaiting ? "now:" + jobID : jobID
         guard !isRunning(jobID: key) else { return false }
-        let pid = try spawn(key: key, Self.arguments(jobID: jobID, trigger: trigger, runID: runID, slot: slot, stateDirectory: stateDirectory))
+        let pid = try spawn(
+            key: key, Self.arguments(jobID: jobID, trigger: trigger, runID: runID, slot: slot, stateDirectory: stateDirectory, copy: copy))
         var metadata: Logger.Metadata = ["job.id": "\(jobID)", "trigger": "\(trigger.rawValue)", "pid": "\(pid)"]
         if let runID { metadata["run.id"] = "\(runID)" }
         logger.info("run started", metadata: metadata)

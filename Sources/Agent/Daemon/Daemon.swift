@@ -354,10 +354,19 @@ public actor Daemon {
             guard beside || !busy else { continue }
             // A job created a moment ago: wait for the job sync that is under way.
             if syncRequested, !((try? state.loadJobs())?.jobs.contains { $0.job.id == jobID } ?? false) { continue }
+            // A copy to a destination added to the job a moment ago: wait for that sync too.
+            if syncRequested, let copy = command.copy,
+                !((try? state.loadJobs())?.jobs.contains { $0.job.id == jobID && $0.job.destinationIDs.contains(copy.to) } ?? false)
+            {
+                continue
+            }
             queued[jobID] = commands.count > 1 ? Array(commands.dropFirst()) : nil
-            let trigger: RunTrigger = command.slot == nil ? .manual : .hub
+            // A copy run's destinations are checked by the run itself (ids the job names, SafeName).
+            let copy = command.copy.flatMap { SafeName.isSafe($0.from) && SafeName.isSafe($0.to) ? $0 : nil }
+            let trigger: RunTrigger = copy != nil ? .copy : command.slot == nil ? .manual : .hub
             do {
-                try children.start(jobID: jobID, trigger: trigger, runID: command.runID, slot: command.slot, besideWaiting: beside)
+                try children.start(
+                    jobID: jobID, trigger: trigger, runID: command.runID, slot: command.slot, besideWaiting: beside && copy == nil, copy: copy)
             } catch {
                 logger.error("could not start a run", metadata: ["job.id": "\(jobID)", "error": "\(error)"])
             }

@@ -15,6 +15,8 @@ public struct RunContext: Sendable {
     public var log: RunLog
     /// Called with live progress (throttled by the receiver).
     public var progress: @Sendable (RunProgress) async -> Void
+    /// A copy run: copy the job's snapshots between these destinations instead of backing up.
+    public var copy: CopyPlan?
 
     public init(
         job: AgentJob, identity: AgentIdentity, runID: String, state: AgentState, log: RunLog,

@@ -36,6 +36,7 @@ public struct JobRunner: BackupEngine {
     }
 
     public func perform(_ context: RunContext) async -> EngineOutcome {
+        if let plan = context.copy { return await RepositoryCopy(restic: restic, plan: plan, context: context).run() }
         let job = context.job.job
         var results: [DestinationResult] = []
         var filesNew: Int64 = 0

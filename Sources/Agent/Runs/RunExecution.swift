@@ -12,8 +12,11 @@ public struct RunExecution: Sendable {
         public var trigger: RunTrigger
         public var runID: String?
         public var slot: Date?
+        /// A copy run (`trigger: copy`): which destinations of the job to copy between.
+        public var copy: CopyPlan?
 
-        public init(jobID: String, trigger: RunTrigger, runID: String? = nil, slot: Date? = nil) {
+        public init(jobID: String, trigger: RunTrigger, runID: String? = nil, slot: Date? = nil, copy: CopyPlan? = nil) {
+            self.copy = copy
             self.jobID = jobID
             self.trigger = trigger
             self.runID = runID
@@ -64,6 +67,10 @@ public struct RunExecution: Sendable {
             return .skipped("job \(job.name) (\(job.id)) is disabled; its timer will be removed at the next sync")
         }
 
+        if let copy = request.copy {
+            try SafeName.check(copy.from, what: "destination id")
+            try SafeName.check(copy.to, what: "destination id")
+        }
         var slot = request.slot?.wholeMilliseconds
         if slot == nil && request.trigger == .timer { slot = SlotClaims.currentSlot(for: job.schedule, now: now) }
         let runID = request.runID ?? ResourceID.make(.run)
@@ -92,7 +99,8 @@ public struct RunExecution: Sendable {
         let run = Run(
             id: runID, accountID: identity.accountID, serverID: identity.serverID, jobID: job.id, trigger: request.trigger,
             slot: slot, status: .running, createdAt: started, startedAt: started,
-            results: job.destinationIDs.map { DestinationResult(destinationID: $0, status: .pending) })
+            results: request.copy.map { [DestinationResult(destinationID: $0.to, status: .pending, copiedFrom: $0.from)] }
+                ?? job.destinationIDs.map { DestinationResult(destinationID: $0, status: .pending) })
         let watchdog = RunWatchdog(
             limit: stallLimit ?? RunWatchdog.limit(for: job, history: state.history.load()), registry: state.running, runID: runID)
         try state.running.register(run, stallLimit: watchdog.limit)
@@ -104,13 +112,15 @@ public struct RunExecution: Sendable {
         // Checked before anything reaches a destination or a ping URL: a job the account did not
         // sign runs nothing and fails with the reason (so the hub alerts like any failure).
         let refusal = ManifestTrust(state: state).refusal(for: agentJob, identity: identity)
-        let pings = refusal == nil ? JobPings(job: job, log: log) : nil
+        // A copy run reads the job's repositories only: no ping URL, no hook.
+        let pings = refusal == nil && request.copy == nil ? JobPings(job: job, log: log) : nil
+        let resultIDs = request.copy.map { [$0.to] } ?? job.destinationIDs
 
         let (finished, record) = try await lifecycle.perform(run) { progress in
             if let refusal {
                 log("refused: \(refusal)")
                 return EngineOutcome(
-                    results: job.destinationIDs.map { DestinationResult(destinationID: $0, status: .failed, error: "refused: \(refusal)") })
+                    results: resultIDs.map { DestinationResult(destinationID: $0, status: .failed, error: "refused: \(refusal)") })
             }
             // Waiting comes after the trust check (the window and spread are signed with the job) and
             // before anything reaches a destination, a ping URL or a hook.
@@ -118,7 +128,7 @@ public struct RunExecution: Sendable {
                 state: state, link: lifecycle.link, log: log, clock: clock, runID: runID, heartbeat: { watchdog.progressed() },
                 progress: progress)
             let cancelledWhileWaiting = EngineOutcome(
-                results: job.destinationIDs.map { DestinationResult(destinationID: $0, status: .skipped, error: "cancelled while waiting") },
+                results: resultIDs.map { DestinationResult(destinationID: $0, status: .skipped, error: "cancelled while waiting") },
                 status: .cancelled)
             if let slot, scheduled, !plan.isImmediate {
                 guard await gate.waitUntil(plan.start(forSlot: slot), held: plan.isHeld(slot: slot), jobID: job.id) else {
@@ -137,17 +147,21 @@ public struct RunExecution: Sendable {
             defer { withExtendedLifetime(serverSlot) {} }
             await pings?.started()
             // Hooks run only for a job that passed the trust check: their commands are signed with it.
-            let hooks = JobHookRunner(job: job, runID: runID, log: log, heartbeat: { watchdog.progressed() })
+            var hookedJob = job
+            if request.copy != nil { hookedJob.hooks = nil }
+            let hooks = JobHookRunner(job: hookedJob, runID: runID, log: log, heartbeat: { watchdog.progressed() })
             if let stopped = await hooks.before() {
                 await hooks.afterRun(status: stopped.status ?? RunStatus.combining(stopped.results.map(\.status)))
                 await destinationSlots.release()
                 return stopped
             }
-            let context = RunContext(job: agentJob, identity: identity, runID: runID, state: state, log: log) { step in
+            var context = RunContext(job: agentJob, identity: identity, runID: runID, state: state, log: log) { step in
                 watchdog.observe(step)
                 await progress(step)
             }
-            let outcome = await Self.watched(by: watchdog) { await engine.perform(context) }
+            context.copy = request.copy
+            let engineContext = context
+            let outcome = await Self.watched(by: watchdog) { await engine.perform(engineContext) }
             if hooks.hooks != nil {
                 let stalled = watchdog.reason != nil
                 await hooks.afterRun(
@@ -176,7 +190,8 @@ public struct RunExecution: Sendable {
                 PrunedCopies(destinationID: $0.key, resticSnapshotIDs: $0.value)
             }
             return RunSession.Finish(
-                snapshot: job.kind.isMaintenance || run.status == .cancelled ? nil : Self.snapshot(of: run, at: started), pruned: pruned)
+                snapshot: job.kind.isMaintenance || request.copy != nil || run.status == .cancelled ? nil : Self.snapshot(of: run, at: started),
+                pruned: pruned)
         }
         try? state.history.record(finished)
         state.running.unregister(runID: runID)

@@ -32,6 +32,11 @@ struct JobRoutes {
                 "Start a restore drill: a sample of the newest snapshot's files and every dump restored into scratch places, checked, removed; answers the queued drill run",
             tag: "jobs", body: "DrillRequest", response: "Run", status: 202, query: ["server"], drill)
         api.on(
+            .post, "/api/v1/jobs/{job}/copies",
+            summary:
+                "Copy the job's snapshots from one of its destinations to another (restic copy, the target created with the source's chunker parameters); answers the queued copy run",
+            tag: "jobs", body: "CopyRequest", response: "Run", status: 202, query: ["server"], copy)
+        api.on(
             .put, "/api/v1/jobs/{job}/manifest",
             summary: "Store the job's manifest, signed client-side with the account key; agents refuse unsigned or changed jobs",
             tag: "jobs", body: "ManifestRequest", response: "JobView", query: ["server"], sign)
@@ -92,6 +97,12 @@ struct JobRoutes {
         let job = try await job(request, context)
         let body = try await request.decodeJSON(DrillRequest.self, context: context)
         return JSONBody(try await DrillService(hub: hub).drill(job, request: body), status: .accepted)
+    }
+
+    @Sendable func copy(_ request: Request, _ context: HubRequestContext) async throws -> JSONBody<Run> {
+        let job = try await job(request, context)
+        let body = try await request.decodeJSON(CopyRequest.self, context: context)
+        return JSONBody(try await CopyService(hub: hub).copy(job, request: body), status: .accepted)
     }
 
     /// The job the path names (`?server=` tells jobs of the same name apart).

@@ -7,7 +7,9 @@ import Sealing
 struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jobs", abstract: "List, add, show, edit and remove backup jobs.",
-        subcommands: [List.self, Add.self, Show.self, Edit.self, Remove.self, JobsRunCommand.self, JobsDrillCommand.self, SignJob.self],
+        subcommands: [
+            List.self, Add.self, Show.self, Edit.self, Remove.self, JobsRunCommand.self, JobsDrillCommand.self, JobsCopyCommand.self, SignJob.self,
+        ],
         defaultSubcommand: List.self
     )
 
