@@ -84,9 +84,11 @@ extension Restic {
     /// (of `host`) that the target does not hold yet. Both passwords and locations reach restic only
     /// through its environment (RESTIC_FROM_REPOSITORY, RESTIC_FROM_PASSWORD_FILE…), never its arguments.
     /// Returns the target's snapshots carrying `tags` after the copy.
-    public func copy(from source: ResticRepository, to repository: ResticRepository, tags: [String], host: String? = nil) async throws
-        -> [ResticSnapshot]
-    {
+    /// `onLine`: each line restic prints (a line per snapshot it copies), for a watchdog or a log.
+    public func copy(
+        from source: ResticRepository, to repository: ResticRepository, tags: [String], host: String? = nil,
+        onLine: (@Sendable (String) -> Void)? = nil
+    ) async throws -> [ResticSnapshot] {
         try ArgumentCheck.tags(tags)
         var command = ["copy"]
         if !tags.isEmpty { command.append("--tag=\(tags.joined(separator: ","))") }
@@ -95,7 +97,7 @@ extension Restic {
             command.append("--host=\(host)")
         }
         let environment = try Self.fromEnvironment(source, target: repository)
-        let output = try await run(repository, command, json: false, extraEnvironment: environment)
+        let output = try await run(repository, command, json: false, extraEnvironment: environment, onStdoutLine: onLine)
         guard output.succeeded else {
             throw failure(output, repository, operation: "copying snapshots", extraSecrets: source.secretValues)
         }

@@ -200,6 +200,8 @@ struct RunFaultTests {
         let check = try Fixtures.job(kind: .check)
         #expect(RunWatchdog.limit(for: backup, history: []) == .seconds(1800))
         #expect(RunWatchdog.limit(for: check, history: []) == .seconds(7200))
+        #expect(
+            RunWatchdog.limit(for: backup, trigger: .copy, history: []) == .seconds(7200), "a copy prints nothing while one snapshot's data moves")
         let start = Date(timeIntervalSince1970: 1_700_000_000)
         let long = Run(
             id: ResourceID.make(.run), accountID: Fixtures.accountID, serverID: Fixtures.serverID, jobID: backup.id, trigger: .timer,

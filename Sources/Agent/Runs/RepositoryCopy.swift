@@ -74,7 +74,11 @@ struct RepositoryCopy {
                     log("created the repository at \(target.name) with the chunker parameters of \(source.name)")
                     RepositoryMemory(state: context.state).rememberInitialized(to)
                 }
-                return try await restic.copy(from: from, to: to, tags: ["job=\(job.id)"], host: host)
+                // restic prints a line per snapshot it copies: into the run's log, which the watchdog counts as progress.
+                return try await restic.copy(from: from, to: to, tags: ["job=\(job.id)"], host: host) { line in
+                    let text = line.trimmingCharacters(in: .whitespaces)
+                    if !text.isEmpty { log("restic: " + text) }
+                }
             }
         }
         var byRun: [String: [String]] = [:]

@@ -102,7 +102,8 @@ public struct RunExecution: Sendable {
             results: request.copy.map { [DestinationResult(destinationID: $0.to, status: .pending, copiedFrom: $0.from)] }
                 ?? job.destinationIDs.map { DestinationResult(destinationID: $0, status: .pending) })
         let watchdog = RunWatchdog(
-            limit: stallLimit ?? RunWatchdog.limit(for: job, history: state.history.load()), registry: state.running, runID: runID)
+            limit: stallLimit ?? RunWatchdog.limit(for: job, trigger: request.trigger, history: state.history.load()), registry: state.running,
+            runID: runID)
         try state.running.register(run, stallLimit: watchdog.limit)
         log.observe { watchdog.progressed() }
         log.annotate(jobID: job.id, runID: runID)

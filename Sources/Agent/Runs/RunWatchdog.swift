@@ -28,10 +28,12 @@ final class RunWatchdog: Sendable {
 
     /// How long a run of `job` may go without progress. Backups 30 minutes (restic waits up to 10
     /// minutes for another process's lock, and pruning a large repository prints nothing for
-    /// long), repository checks 2 hours; never less than the job's longest recent run on this box
-    /// (a job that takes hours may be silent for long), and at most 12 hours.
-    static func limit(for job: Job, history: [Run]) -> Duration {
-        let base: Double = job.kind.isMaintenance ? 7200 : 1800
+    /// long), repository checks and copies between destinations 2 hours (`restic copy` prints a
+    /// line per snapshot, nothing while one snapshot's data moves); never less than the job's
+    /// longest recent run on this box (a job that takes hours may be silent for long), and at most
+    /// 12 hours.
+    static func limit(for job: Job, trigger: RunTrigger = .timer, history: [Run]) -> Duration {
+        let base: Double = job.kind.isMaintenance || trigger == .copy ? 7200 : 1800
         let longest =
             history.filter { $0.jobID == job.id && !$0.trigger.restores }.compactMap { run in
                 run.finishedAt.map { $0.timeIntervalSince(run.startedAt ?? run.createdAt) }
