@@ -1,10 +1,12 @@
 import BackupCore
-import ControlPlane
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import NIOCore
 import Store
 import Testing
+
+@testable import ControlPlane
 
 /// `POST /api/v1/jobs/{job}/copies`: both destinations must be the job's and different, the plan
 /// must still include their kinds, the server must have an agent; each refusal names the field
@@ -61,6 +63,36 @@ struct APICopyTests {
 
             let runs = try await client.call(.get, "/api/v1/runs", token: token)
             #expect(runs.json["runs"].array.isEmpty, "a refused copy queues no run: \(runs)")
+        }
+    }
+
+    /// The job page offers the copy between its destinations; the form's refusal is a page that says why.
+    @Test func theJobPageOffersTheCopyAndSaysWhyItDidNotStart() async throws {
+        try await withTestHub { hub, client in
+            let account = try await hub.account("copy-page@example.com", plan: .plus)
+            let token = account.token
+            expectStatus(try await client.call(.post, "/api/v1/servers", token: token, body: #"{"name":"web1"}"#), .created)
+            for (name, path) in [("nas", "/srv/nas"), ("usb", "/srv/usb")] {
+                expectStatus(
+                    try await client.call(
+                        .post, "/api/v1/destinations", token: token, body: #"{"name":"\#(name)","kind":"local","settings":{"path":"\#(path)"}}"#),
+                    .created)
+            }
+            let job = try await client.call(
+                .post, "/api/v1/jobs", token: token,
+                body: #"{"name":"site","server":"web1","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":["nas","usb"]}"#)
+            let jobID = try #require(job.json["id"].string, "\(job)")
+            let login = try await client.call(
+                .post, "/api/v1/session", body: #"{"email":"copy-page@example.com","password":"\#(TestHub.password)"}"#)
+            let secret = try #require(login.cookies["mzpanel_session"]?.value, "\(login)")
+            let page = try await client.call(.get, "/backups/jobs/\(jobID)", headers: [.cookie: "mzpanel_session=\(secret)"]).text
+            #expect(page.contains(#"action="/backups/jobs/\#(jobID)/copy""#) && page.contains(#"id="copy-to""#), "\(page)")
+            let answer = try await client.execute(
+                uri: "/backups/jobs/\(jobID)/copy", method: .post,
+                headers: [.cookie: "mzpanel_session=\(secret)", .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "csrf=\(PageCaller.csrfToken(sessionSecret: secret))&from=nas&to=nas"))
+            #expect(answer.status == .badRequest)
+            #expect(String(buffer: answer.body).contains("The copy did not start") && String(buffer: answer.body).contains("same destination"))
         }
     }
 }

@@ -74,6 +74,16 @@ struct JobPages {
         let proven: TimeView?
         /// The job's window and spread in words (nil: scheduled runs start at their slot).
         let timing: String?
+        /// Copies between the job's destinations (`restic copy`): offered when it has two or more.
+        let copyChoices: [CopyChoice]
+        let canCopy: Bool
+    }
+
+    struct CopyChoice {
+        let id: String
+        let name: String
+        /// The default target: the second destination.
+        let target: Bool
     }
 
     func register(on router: Router<HubRequestContext>) {
@@ -171,6 +181,21 @@ struct JobPages {
                     MessageModel(
                         layout: Layout("Run now", section: "jobs", caller: caller), title: "The job did not start",
                         message: error.message, back: "/backups/jobs/\(job.id)"), status: .conflict)
+            }
+        }
+        router.page(.post, "/backups/jobs/{job}/copy", pages: pages) { request, context, caller in
+            let form = try await FormData.read(request, limit: 4096)
+            try caller.checkCSRF(form)
+            guard let job = try await job(context, caller) else { return pages.notFound("The job", caller: caller) }
+            do {
+                let run = try await CopyService(hub: pages.hub).copy(job, request: CopyRequest(from: form["from"] ?? "", to: form["to"] ?? ""))
+                return WebResponses.redirect("/backups/runs/\(run.id)")
+            } catch let error as DomainError {
+                return pages.render(
+                    "message",
+                    MessageModel(
+                        layout: Layout("Copy snapshots", section: "jobs", caller: caller), title: "The copy did not start",
+                        message: error.message, back: "/backups/jobs/\(job.id)"), status: error.code == .invalid ? .badRequest : .conflict)
             }
         }
         router.page(.post, "/backups/jobs/{job}/drill", pages: pages) { request, context, caller in
@@ -340,7 +365,9 @@ struct JobPages {
                 return words
             },
             lastDrillRunID: drillRun?.id, lastDrillPassed: drillRun?.status == .succeeded, proven: status.provenAt.map { TimeView($0, now: now) },
-            timing: job.startPlan.summary.map { $0 + " — scheduled runs wait for it; run now does not" })
+            timing: job.startPlan.summary.map { $0 + " — scheduled runs wait for it; run now does not" },
+            copyChoices: job.destinationIDs.enumerated().map { CopyChoice(id: $1, name: names[$1] ?? $1, target: $0 == 1) },
+            canCopy: job.destinationIDs.count > 1 && (job.kind == .full || job.kind == .database))
     }
 }
 
