@@ -82,17 +82,12 @@ struct APICopyTests {
                 .post, "/api/v1/jobs", token: token,
                 body: #"{"name":"site","server":"web1","kind":"full","sources":{"paths":["/srv"]},"schedule":"daily","destinations":["nas","usb"]}"#)
             let jobID = try #require(job.json["id"].string, "\(job)")
-            let login = try await client.call(
-                .post, "/api/v1/session", body: #"{"email":"copy-page@example.com","password":"\#(TestHub.password)"}"#)
-            let secret = try #require(login.cookies["mzpanel_session"]?.value, "\(login)")
-            let page = try await client.call(.get, "/backups/jobs/\(jobID)", headers: [.cookie: "mzpanel_session=\(secret)"]).text
+            let browser = try await WebFormSession.signIn(client, email: "copy-page@example.com")
+            let page = try await browser.page("/backups/jobs/\(jobID)")
             #expect(page.contains(#"action="/backups/jobs/\#(jobID)/copy""#) && page.contains(#"id="copy-to""#), "\(page)")
-            let answer = try await client.execute(
-                uri: "/backups/jobs/\(jobID)/copy", method: .post,
-                headers: [.cookie: "mzpanel_session=\(secret)", .contentType: "application/x-www-form-urlencoded"],
-                body: ByteBuffer(string: "csrf=\(PageCaller.csrfToken(sessionSecret: secret))&from=nas&to=nas"))
+            let answer = try await browser.post("/backups/jobs/\(jobID)/copy", "&from=nas&to=nas")
             #expect(answer.status == .badRequest)
-            #expect(String(buffer: answer.body).contains("The copy did not start") && String(buffer: answer.body).contains("same destination"))
+            #expect(answer.body.contains("The copy did not start") && answer.body.contains("same destination"), "\(answer.body)")
         }
     }
 }

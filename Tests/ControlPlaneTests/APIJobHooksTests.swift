@@ -302,17 +302,11 @@ struct WebDestinationLimitsTests {
     @Test func theEditFormSavesAndShowsLimits() async throws {
         try await withTestHub { hub, client in
             let account = try await APIJobTests.setUp(hub, client)
-            let login = try await client.call(
-                .post, "/api/v1/session", body: #"{"email":"\#(account.email)","password":"\#(TestHub.password)"}"#)
-            let secret = try #require(login.cookies["mzpanel_session"]?.value, "\(login)")
+            let browser = try await WebFormSession.signIn(client, email: account.email)
+            let secret = browser.secret
             let nas = try #require(try await client.call(.get, "/api/v1/destinations/nas", token: account.token).json["id"].string)
             func post(_ extra: String) async throws -> (HTTPResponse.Status, String) {
-                let fields = "csrf=\(PageCaller.csrfToken(sessionSecret: secret))&name=nas&settings.path=%2Fsrv%2Fnas" + extra
-                let answer = try await client.execute(
-                    uri: "/backups/destinations/\(nas)", method: .post,
-                    headers: [.cookie: "mzpanel_session=\(secret)", .contentType: "application/x-www-form-urlencoded"],
-                    body: ByteBuffer(string: fields))
-                return (answer.status, String(buffer: answer.body))
+                try await browser.post("/backups/destinations/\(nas)", "&name=nas&settings.path=%2Fsrv%2Fnas" + extra)
             }
             let (saved, _) = try await post("&settings.limitUploadKiB=512&settings.limitDownloadKiB=")
             #expect(saved == .seeOther || saved == .found)

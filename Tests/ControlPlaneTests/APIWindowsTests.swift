@@ -130,19 +130,11 @@ struct WebWindowsTests {
     @Test func theFormsSaveWindowSpreadAndCapAndShowTheirErrors() async throws {
         try await withTestHub { hub, client in
             let account = try await APIJobTests.setUp(hub, client)
-            let login = try await client.call(
-                .post, "/api/v1/session", body: #"{"email":"\#(account.email)","password":"\#(TestHub.password)"}"#)
-            let secret = try #require(login.cookies["mzpanel_session"]?.value, "\(login)")
+            let browser = try await WebFormSession.signIn(client, email: account.email)
             let server = try #require(try await client.call(.get, "/api/v1/servers/web1", token: account.token).json["id"].string)
             let nas = try #require(try await client.call(.get, "/api/v1/destinations/nas", token: account.token).json["id"].string)
-            let cookie: HTTPFields = [.cookie: "mzpanel_session=\(secret)"]
-            func post(_ path: String, _ fields: String) async throws -> (HTTPResponse.Status, String) {
-                let answer = try await client.execute(
-                    uri: path, method: .post,
-                    headers: [.cookie: "mzpanel_session=\(secret)", .contentType: "application/x-www-form-urlencoded"],
-                    body: ByteBuffer(string: "csrf=\(PageCaller.csrfToken(sessionSecret: secret))" + fields))
-                return (answer.status, String(buffer: answer.body))
-            }
+            let cookie = browser.cookie
+            func post(_ path: String, _ fields: String) async throws -> (HTTPResponse.Status, String) { try await browser.post(path, fields) }
             let job =
                 "&name=site&server=\(server)&kind=full&paths=%2Fsrv&schedule=daily&timeZone=UTC&keepDaily=7&destinations=\(nas)&enabled=on"
             let (status, _) = try await post("/backups/jobs", job + "&window=22%3A00-04%3A00&spread=30m")

@@ -33,12 +33,8 @@ struct RepositoryCareWebTests {
             #expect(edit.contains(#"name="settings.pruneMaxUnused" value="10%""#), "\(edit)")
             #expect(edit.contains(#"name="settings.lockWaitSeconds""#))
             func post(_ extra: String) async throws -> (HTTPResponse.Status, String) {
-                let fields = "csrf=\(PageCaller.csrfToken(sessionSecret: secret))&name=nas&settings.path=%2Fsrv%2Fnas" + extra
-                let answer = try await client.execute(
-                    uri: "/backups/destinations/\(nas)", method: .post,
-                    headers: [.cookie: "mzpanel_session=\(secret)", .contentType: "application/x-www-form-urlencoded"],
-                    body: ByteBuffer(string: fields))
-                return (answer.status, String(buffer: answer.body))
+                try await WebFormSession(client: client, secret: secret).post(
+                    "/backups/destinations/\(nas)", "&name=nas&settings.path=%2Fsrv%2Fnas" + extra)
             }
             let (saved, _) = try await post("&settings.pruneMaxUnused=2%25&settings.pruneMaxRepackSize=&settings.lockWaitSeconds=0")
             #expect(saved == .seeOther || saved == .found)
