@@ -149,6 +149,24 @@ struct AgentEndToEndTests {
         #expect(daemon.isRunning, "the daemon survives the hub's outage")
     }
 
+    @Test("a stopping hub answers the agent's held long-poll at once and exits in seconds, not when the poll runs out")
+    func stopWhilePolled() async throws {
+        let fleet = try await Fleet()
+        defer { fleet.shutdown() }
+        let agent = try await fleet.enroll("web-1")
+        let daemon = try fleet.startDaemon(agent)
+        let log = fleet.directory.appendingPathComponent("daemon-\(agent.serverID).log")
+        let connected = try await fleet.eventually(30) { (try? String(contentsOf: log, encoding: .utf8))?.contains("connected to the hub") == true }
+        try #require(connected, "the daemon never connected")
+        // The daemon's poll now waits up to 25 s on the hub; a stop must not wait for it.
+        try await Task.sleep(for: .seconds(1))
+        let started = ContinuousClock.now
+        fleet.stopHub()
+        let took = ContinuousClock.now - started
+        #expect(took < .seconds(10), "the hub took \(took) to stop while a poll was held")
+        #expect(daemon.isRunning, "the daemon outlives the hub")
+    }
+
     @Test("a timer and a hub trigger for the same slot give one run")
     func slotDedupe() async throws {
         let (fleet, agent, jobID) = try await nightlyJob()

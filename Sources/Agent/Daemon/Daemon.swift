@@ -128,7 +128,11 @@ public actor Daemon {
         while !Task.isCancelled {
             do {
                 try await deliverOutbox()
-                if syncRequested || clock.now().timeIntervalSince(lastSync) >= options.jobSyncInterval { try await syncJobs() }
+                if syncRequested || clock.now().timeIntervalSince(lastSync) >= options.jobSyncInterval {
+                    try await syncJobs()
+                    // Said as soon as the hub answered, not when the first poll (up to 25 s) ends.
+                    markConnected(true, nil)
+                }
                 if stackReportRequested || clock.now().timeIntervalSince(lastStackReport) >= options.stackReportInterval { reportStacks() }
                 let list = try await link.commands(wait: options.pollWaitSeconds)
                 markConnected(true, nil)

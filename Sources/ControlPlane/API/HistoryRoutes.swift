@@ -54,7 +54,7 @@ struct HistoryRoutes {
         guard var run = try await hub.store.run(accountID: accountID, id: id) else { throw APIError.notFound(.run, id) }
         if wait > 0 && !run.status.isFinished {
             // Woken by the agent's next event for this run (on any replica), or after `wait` seconds.
-            await hub.store.runBell.wait(for: id, since: generation, upTo: .seconds(wait))
+            await hub.store.runBell.waitWhileServing(for: id, since: generation, upTo: .seconds(wait))
             run = try await hub.store.run(accountID: accountID, id: id) ?? run
         }
         return JSONBody(RunView(run: run, snapshot: try await hub.store.snapshot(accountID: accountID, runID: run.id)))

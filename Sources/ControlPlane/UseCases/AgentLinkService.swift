@@ -165,7 +165,7 @@ struct AgentLinkService {
             guard await hub.polls.isCurrent(serverID: server.id, ticket: ticket) else { return CommandList(commands: []) }
             // Woken when a command is queued (in this process, or notified by another replica); the
             // store is asked again at the latest after the safety poll (a notification that never came).
-            await hub.store.commandBell.wait(
+            await hub.store.commandBell.waitWhileServing(
                 for: server.id, since: generation, upTo: min(hub.configuration.safetyPoll, max(deadline - ContinuousClock.now, .milliseconds(1))))
             guard await hub.polls.isCurrent(serverID: server.id, ticket: ticket) else { return CommandList(commands: []) }
         }

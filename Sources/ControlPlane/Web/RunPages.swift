@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import HubAPI
 import Hummingbird
+import ServiceLifecycle
 import Store
 
 /// Runs: the fleet list, a run's page (live progress while it runs, then results and log), and
@@ -125,7 +126,8 @@ struct RunPages {
             try await writer.write(ByteBuffer(string: text))
             sent = event
             if run.status.isFinished { break }
-            await store.runBell.wait(for: run.id, since: generation, upTo: .seconds(10))
+            await store.runBell.waitWhileServing(for: run.id, since: generation, upTo: .seconds(10))
+            if Task.isShuttingDownGracefully { break }
             // Noted before the read: a change committed after it wakes the next wait at once.
             generation = await store.runBell.generation(of: run.id)
             guard let next = try await store.run(accountID: accountID, id: run.id) else { break }
