@@ -93,9 +93,14 @@ class Figures:
     def __init__(self):
         self.samples = {}
         self.errors = {}
+        # Agent requests that start before this moment (the connect ramp) count apart, as "connect: NAME".
+        self.steady_from = float("inf")
 
     def add(self, name, seconds):
         self.samples.setdefault(name, []).append(seconds * 1000)
+
+    def add_agent(self, name, started_at, seconds):
+        self.add(name if started_at >= self.steady_from else "connect: " + name, seconds)
 
     def error(self, name, text):
         self.errors[name] = self.errors.get(name, 0) + 1
@@ -156,7 +161,7 @@ async def setup_agent(hub, token, index, figures):
 
 async def timed_request(conn, headers, figures, name, method, path, body=None, timeout=60):
     """One agent request; its latency counts unless it is a long-poll. (status, payload), or Nones on failure."""
-    started = time.monotonic()
+    started, started_at = time.monotonic(), time.time()
     try:
         status, _, payload = await conn.request(method, path, headers, body, timeout=timeout)
     except Exception as error:  # a failed request counts, and the loop goes on like the daemon's backoff
@@ -164,7 +169,7 @@ async def timed_request(conn, headers, figures, name, method, path, body=None, t
         await asyncio.sleep(1)
         return None, None
     if name != "commands":
-        figures.add(name, time.monotonic() - started)
+        figures.add_agent(name, started_at, time.monotonic() - started)
     if status >= 400:
         figures.error(name, f"HTTP {status}: {payload[:200]!r}")
     return status, payload
@@ -286,7 +291,9 @@ async def main():
     parser.add_argument("--seconds", type=float, default=60, help="how long the agents stay connected, measured")
     parser.add_argument("--hour-seconds", type=float, default=60, help="a simulated hour (one run per agent per hour)")
     parser.add_argument("--baseline-seconds", type=float, default=10)
-    parser.add_argument("--ramp-seconds", type=float, default=10, help="agents connect spread over this long; measured after it")
+    parser.add_argument("--ramp-seconds", type=float, default=60,
+                        help="agents connect spread over this long (as daemons started at different times: their minute job syncs"
+                             " spread evenly); the steady figures are measured after it, the ramp's apart as 'connect'")
     parser.add_argument("--hub-pid", type=int, default=0)
     parser.add_argument("--database-url", default="", help="PostgreSQL: also count the database's transactions")
     options = parser.parse_args()
@@ -324,6 +331,8 @@ async def main():
                 agent = await setup_agent(hub, token, index, figures)
                 agent["destination"] = destination
                 agents.append(agent)
+                if len(agents) % 1000 == 0:
+                    print(f"bench-agents: {len(agents)} of {options.agents} agents enrolled", file=sys.stderr)
             except Exception as error:
                 figures.error("setup", repr(error))
 
@@ -333,6 +342,9 @@ async def main():
     counters = {"polls": 0, "runs": 0}
     ramp_from = time.time()
     measured_from = ramp_from + options.ramp_seconds
+    figures.steady_from = measured_from
+    print(f"bench-agents: {len(agents)} agents enrolled in {setup_seconds:.0f} s; connecting over {options.ramp_seconds:.0f} s,"
+          f" then measuring {options.seconds:.0f} s", file=sys.stderr)
     stop_at = measured_from + options.seconds
     tasks = [asyncio.create_task(run_agent(hub, a, ramp_from + random.uniform(0, options.ramp_seconds), stop_at, figures, counters))
              for a in agents]
@@ -352,7 +364,9 @@ async def main():
         "agents": len(agents), "agents_requested": options.agents, "setup_seconds": round(setup_seconds, 1),
         "measured_seconds": round(elapsed, 1), "polls": counters["polls"], "runs_reported": counters["runs"],
         "agent_requests": {name: figures.summary(name) for name in ("jobs", "events", "ack")},
-        "person": {name: figures.summary(name) for name in sorted(figures.samples) if ":" in name},
+        # The connect ramp: every agent's first job sync (a hub restart looks like this, or worse).
+        "agent_requests_while_connecting": {name: figures.summary("connect: " + name) for name in ("jobs", "events", "ack")},
+        "person": {name: figures.summary(name) for name in sorted(figures.samples) if ":" in name and not name.startswith("connect: ")},
         "errors": figures.errors,
         # The generator's own CPU: near 100 % it is the bottleneck and the latencies include its lag.
         "load_generator_cpu_percent_of_one_core": round(

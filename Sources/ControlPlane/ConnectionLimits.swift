@@ -2,9 +2,15 @@ import Foundation
 
 /// One command long-poll per agent: a new poll from the same server replaces the one waiting,
 /// which answers at once (empty) — a restarted or duplicated agent cannot pile up held requests.
+///
+/// It also remembers, per server, the command bell's generation at the last read that found no
+/// command, and when: while the generation is unchanged (no command committed since, in this
+/// process or notified by another replica) and the read is younger than the safety poll, a poll
+/// needs no read — an idle agent's polls cost one read per safety poll instead of two per poll.
 public actor CommandPolls {
     private var current: [String: UInt64] = [:]
     private var issued: UInt64 = 0
+    private var emptyReads: [String: (generation: UInt64, at: ContinuousClock.Instant)] = [:]
 
     public init() {}
 
@@ -19,6 +25,19 @@ public actor CommandPolls {
 
     func end(serverID: String, ticket: UInt64) {
         if current[serverID] == ticket { current[serverID] = nil }
+    }
+
+    /// A read at bell `generation` found no command for `serverID`.
+    func noteEmpty(serverID: String, generation: UInt64, at instant: ContinuousClock.Instant) {
+        emptyReads[serverID] = (generation, instant)
+    }
+
+    /// True when a read at this very `generation`, younger than `freshness`, found nothing.
+    func knownEmpty(serverID: String, generation: UInt64, now: ContinuousClock.Instant, freshness: Duration) -> Bool {
+        guard let read = emptyReads[serverID] else { return false }
+        if read.generation == generation && now - read.at < freshness { return true }
+        emptyReads[serverID] = nil
+        return false
     }
 }
 

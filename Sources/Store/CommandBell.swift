@@ -24,6 +24,12 @@ public actor CommandBell {
         for (_, waiter) in waiters.removeValue(forKey: serverID) ?? [:] { waiter.resume() }
     }
 
+    /// Wakes every waiter of `key` without counting a ring: what a waiter read stays valid (a newer
+    /// long-poll of the same server ends the older one this way).
+    public func wake(_ key: String) {
+        for (_, waiter) in waiters.removeValue(forKey: key) ?? [:] { waiter.resume() }
+    }
+
     /// What a poll notes before it reads the store: `wait(for:since:upTo:)` returns at once when a
     /// ring came after it.
     public func generation(of serverID: String) -> UInt64 { (generations[serverID] ?? 0) &+ allGeneration }

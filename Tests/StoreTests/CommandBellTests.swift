@@ -41,6 +41,19 @@ struct CommandBellTests {
         #expect(await bell.waiting == 0)
     }
 
+    @Test func aWakeEndsTheWaitsButCountsNoRing() async throws {
+        let bell = CommandBell()
+        let before = await bell.generation(of: "srv_a")
+        async let woken: Void = bell.wait(for: "srv_a", upTo: .seconds(120))
+        while await bell.waiting < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        await bell.wake("srv_a")
+        await woken
+        #expect(await bell.generation(of: "srv_a") == before, "what a waiter read before the wake is still valid")
+        #expect(await bell.rings == 0)
+        await bell.ring("srv_a")
+        #expect(await bell.generation(of: "srv_a") != before)
+    }
+
     @Test func aRingBetweenTheReadAndTheWaitIsNotLost() async throws {
         let bell = CommandBell()
         let noted = await bell.generation(of: "srv_a")

@@ -153,10 +153,17 @@ struct AgentLinkService {
         let deadline = ContinuousClock.now + .seconds(wait)
         let ticket = await hub.polls.begin(serverID: server.id)
         // A newer poll of the same server wakes this one, which then answers empty.
-        await hub.store.commandBell.ring(server.id)
+        await hub.store.commandBell.wake(server.id)
         while true {
             let generation = await hub.store.commandBell.generation(of: server.id)
-            let commands = try await hub.store.pendingCommands(serverID: server.id)
+            // No read while the last one found nothing and no command was rung since (within the safety poll).
+            let commands: [AgentCommand]
+            if await hub.polls.knownEmpty(serverID: server.id, generation: generation, now: .now, freshness: hub.configuration.safetyPoll) {
+                commands = []
+            } else {
+                commands = try await hub.store.pendingCommands(serverID: server.id)
+                if commands.isEmpty { await hub.polls.noteEmpty(serverID: server.id, generation: generation, at: .now) }
+            }
             // A hub that is shutting down answers at once instead of holding the poll open.
             if !commands.isEmpty || ContinuousClock.now >= deadline || Task.isShuttingDownGracefully || Task.isCancelled {
                 await hub.polls.end(serverID: server.id, ticket: ticket)
