@@ -2,7 +2,7 @@
 """Simulated agents against a running hub (scripts/bench-agents starts the hub and calls this).
 
 Each simulated agent enrolls like `mzpanel-agent enroll`, then behaves like the daemon's hub loop
-(Sources/Agent/Daemon/Daemon.swift): deliver its outbox, sync jobs every 60 s, long-poll commands
+(Sources/Agent/Daemon/Daemon.swift): deliver its outbox, sync jobs every 300 s (--sync-seconds), long-poll commands
 with wait=25, acknowledge what it gets; once per simulated hour it reports a finished run with a
 snapshot (runStarted + runFinished). One kept-alive HTTP/1.1 connection per agent, as URLSession
 keeps one. Meanwhile a person lists servers (API) and opens /backups (web), before the agents
@@ -179,14 +179,14 @@ def agent_headers(agent):
     return {"Authorization": "Agent " + agent["credential"], "User-Agent": "mzpanel-agent/0.1.0+bench"}
 
 
-async def run_agent(hub, agent, start_at, stop_at, figures, counters):
+async def run_agent(hub, agent, start_at, stop_at, figures, counters, sync_seconds):
     """The daemon's hub loop for one simulated agent from `start_at` until `stop_at`."""
     await asyncio.sleep(max(0, start_at - time.time()))
     conn = hub.connection()
     headers = agent_headers(agent)
     last_sync = 0.0
     while time.time() < stop_at:
-        if time.time() - last_sync >= 60:
+        if time.time() - last_sync >= sync_seconds:
             status, _ = await timed_request(conn, headers, figures, "jobs", "GET", "/api/agent/v1/jobs")
             if status is not None:
                 last_sync = time.time()
@@ -294,6 +294,7 @@ async def main():
     parser.add_argument("--ramp-seconds", type=float, default=60,
                         help="agents connect spread over this long (as daemons started at different times: their minute job syncs"
                              " spread evenly); the steady figures are measured after it, the ramp's apart as 'connect'")
+    parser.add_argument("--sync-seconds", type=float, default=300, help="the daemon's periodic job sync (Daemon.Options.jobSyncInterval)")
     parser.add_argument("--hub-pid", type=int, default=0)
     parser.add_argument("--database-url", default="", help="PostgreSQL: also count the database's transactions")
     options = parser.parse_args()
@@ -347,7 +348,8 @@ async def main():
     print(f"bench-agents: {len(agents)} agents enrolled in {setup_seconds:.0f} s; connecting over {options.ramp_seconds:.0f} s,"
           f" then measuring {options.seconds:.0f} s", file=sys.stderr)
     stop_at = measured_from + options.seconds
-    tasks = [asyncio.create_task(run_agent(hub, a, ramp_from + random.uniform(0, options.ramp_seconds), stop_at, figures, counters))
+    tasks = [asyncio.create_task(run_agent(hub, a, ramp_from + random.uniform(0, options.ramp_seconds), stop_at, figures, counters,
+                                           options.sync_seconds))
              for a in agents]
     tasks += [asyncio.create_task(report_runs(hub, a, stop_at, options.hour_seconds, figures, counters)) for a in agents]
     await asyncio.sleep(max(0, measured_from - time.time()))

@@ -16,6 +16,42 @@ struct APIManifestTests {
         String(decoding: try JSONEncoder().encode(ManifestRequest(manifest: manifest)), as: UTF8.self)
     }
 
+    @Test("a new account key is pushed: every enrolled server is told to sync its jobs; a passphrase change is not")
+    func aNewAccountKeyTellsEveryAgentToSync() async throws {
+        try await withTestHub { hub, client in
+            let account = try await hub.account("key@example.com")
+            let world = try await AccountWorld.build(hub, client, account: account, prefix: "k")
+            let agent: HTTPFields = [.authorization: "Agent \(try #require(world.agentCredential))"]
+            func pending() async throws -> [(id: String, kind: String)] {
+                let listed = try await client.call(.get, "/api/agent/v1/commands?wait=0", headers: agent)
+                expectStatus(listed, .ok)
+                return (listed.json["commands"].array ?? []).compactMap { command in
+                    guard let id = command["id"].string, let kind = command["kind"].string else { return nil }
+                    return (id, kind)
+                }
+            }
+            for command in try await pending() {
+                expectStatus(try await client.call(.post, "/api/agent/v1/commands/\(command.id)/ack", headers: agent), .ok)
+            }
+            #expect(try await pending().isEmpty)
+
+            let key = try Vault.create(accountID: account.id, passphrase: "a long passphrase")
+            let created = String(decoding: try JSONEncoder().encode(VaultRequest(vault: key.document, replace: nil)), as: UTF8.self)
+            expectStatus(try await client.call(.put, "/api/v1/vault", token: account.token, body: created), .ok)
+            let told = try await pending()
+            #expect(told.map(\.kind) == ["syncJobs"], "the agent must learn the account key at once: \(told)")
+            for command in told {
+                expectStatus(try await client.call(.post, "/api/agent/v1/commands/\(command.id)/ack", headers: agent), .ok)
+            }
+
+            // The same key wrapped under another passphrase changes nothing the agents hold.
+            let rewrapped = try Vault.changePassphrase(key.document, accountID: account.id, vaultKey: key.vaultKey, to: "another long passphrase")
+            let replaced = String(decoding: try JSONEncoder().encode(VaultRequest(vault: rewrapped, replace: true)), as: UTF8.self)
+            expectStatus(try await client.call(.put, "/api/v1/vault", token: account.token, body: replaced), .ok)
+            #expect(try await pending().isEmpty)
+        }
+    }
+
     @Test func aJobsManifestIsStoredOnlyWhenItVerifiesMatchesAndIsNewer() async throws {
         try await withTestHub { hub, client in
             let account = try await APIJobTests.setUp(hub, client)

@@ -4,14 +4,17 @@ import LinkProtocol
 import Logging
 
 /// `mzpanel-agent daemon`: keeps the box in step with the hub. One loop talks to the hub (deliver
-/// the outbox, long-poll commands, sync jobs every minute or when told, reconnect with backoff and
+/// the outbox, long-poll commands, sync jobs when told and every five minutes, reconnect with backoff and
 /// jitter); another looks after the box every few seconds (report interrupted runs, start queued
 /// runs, and — without systemd — fire due slots with the same slot claims as the timers). Each
 /// runs as a service of one `ServiceGroup` (`serviceGroup(logger:)`, Daemon+Services.swift).
 public actor Daemon {
     public struct Options: Sendable {
         public var pollWaitSeconds = 25
-        public var jobSyncInterval: TimeInterval = 60
+        /// The hub sends a sync command whenever a server's job set changes (jobs, destinations,
+        /// envelopes, peer reports, the account key, the server's cap): this periodic sync only
+        /// catches a command that never came, so it can be slow (docs/architecture.md, "The agent link").
+        public var jobSyncInterval: TimeInterval = 300
         public var tickInterval: TimeInterval = 5
         /// Fire slots from the daemon (no systemd, or --no-systemd).
         public var firesSlots: Bool
