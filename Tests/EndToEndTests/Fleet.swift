@@ -72,7 +72,7 @@ final class Fleet: @unchecked Sendable {
     }
 
     func stopHub() {
-        hub?.terminate()
+        if hub?.isRunning == true { hub?.terminate() }
         hub?.waitUntilExit()
         hub = nil
     }

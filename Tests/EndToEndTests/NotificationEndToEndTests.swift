@@ -21,11 +21,13 @@ struct NotificationEndToEndTests {
         }
     }
 
-    func startReceiver(in directory: URL, failFirst: Int) async throws -> Receiver {
+    /// Tests/Support/webhook_receiver.py: refuses the first `failFirst` posts; holds the answer to the first for `holdFirst` seconds.
+    static func startReceiver(in directory: URL, failFirst: Int = 0, holdFirst: Int = 0) async throws -> Receiver {
         let log = directory.appendingPathComponent("webhook.jsonl")
         let portFile = directory.appendingPathComponent("webhook.port")
         let script = Chromium.repository.appendingPathComponent("Tests/Support/webhook_receiver.py").path
-        let process = try CommandRunner.startPython(script, [log.path, "--fail-first", String(failFirst)], log: portFile)
+        let process = try CommandRunner.startPython(
+            script, [log.path, "--fail-first", String(failFirst), "--hold-first", String(holdFirst)], log: portFile)
         for _ in 0..<100 {
             if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
                 return Receiver(process: process, url: "http://127.0.0.1:\(port)/hook", log: log)
@@ -52,7 +54,7 @@ struct NotificationEndToEndTests {
     func missedAndRecovered() async throws {
         let fleet = try await Fleet(hubEnvironment: ["MZPANEL_MISSED_GRACE_SECONDS": "5", "MZPANEL_NOTIFY_INTERVAL_SECONDS": "1"])
         defer { fleet.shutdown() }
-        let receiver = try await startReceiver(in: fleet.directory, failFirst: 2)
+        let receiver = try await Self.startReceiver(in: fleet.directory, failFirst: 2)
         defer { receiver.process.terminate() }
         let agent = try await fleet.enroll("web-1")
         _ = try await fleet.cli.run([

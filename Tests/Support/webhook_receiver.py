@@ -3,8 +3,10 @@
 JSON line, answers 500 to the first N requests (a receiver that is down), then 204. Whatever N,
 a path under /redirect answers 302 to /landed, and a path under /broken answers 500 with a body
 (RECEIVER-BODY-…) that the hub must not repeat; every GET is recorded too (a followed redirect).
+With --hold-first S, the first POST is recorded when it arrives and answered only S seconds later
+(a delivery in flight, for a hub killed while it waits).
 
-    python3 Tests/Support/webhook_receiver.py LOG_FILE [--fail-first N]
+    python3 Tests/Support/webhook_receiver.py LOG_FILE [--fail-first N] [--hold-first S]
 
 Prints the port it listens on (127.0.0.1, chosen by the system) as its first line.
 """
@@ -13,11 +15,13 @@ import http.server
 import json
 import sys
 import threading
+import time
 
 
 def main() -> None:
     log = sys.argv[1]
     fail_first = int(sys.argv[sys.argv.index("--fail-first") + 1]) if "--fail-first" in sys.argv else 0
+    hold_first = float(sys.argv[sys.argv.index("--hold-first") + 1]) if "--hold-first" in sys.argv else 0
     lock = threading.Lock()
     state = {"seen": 0}
 
@@ -31,8 +35,17 @@ def main() -> None:
                     status = 302
                 elif self.path.startswith("/broken"):
                     status = 500
+                hold = hold_first if state["seen"] == 1 else 0
                 with open(log, "a") as out:
                     out.write(json.dumps({"method": "POST", "path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "status": status}) + "\n")
+            if hold:
+                time.sleep(hold)
+            try:
+                self.reply(status)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the sender died while the answer was held
+
+        def reply(self, status: int) -> None:
             self.send_response(status)
             reply = b""
             if status == 302:
