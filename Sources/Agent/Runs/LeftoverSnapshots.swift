@@ -16,6 +16,25 @@ import ResticKit
 struct LeftoverSnapshots {
     let state: AgentState
 
+    /// `reconcile` bounded in time. It runs while holding the box's interrupted-runs lock, which
+    /// every run and the daemon take before they start: a restic call that never returns must not
+    /// stop all backups on the box. Past `limit` the run is reported without its snapshots (and
+    /// the lines logged so far), as when a repository cannot be read.
+    func reconciled(_ event: AgentEvent, within limit: Duration, log: (String) -> Void) async -> AgentEvent {
+        let lines = LineBuffer()
+        let finished = await FirstOf.value(orAfter: limit) { [self] in
+            var completed = event
+            await reconcile(&completed) { lines.append($0) }
+            return completed
+        }
+        lines.drain().forEach(log)
+        guard let finished else {
+            log("run \(event.run.id): looking for its snapshots took longer than \(limit); it is reported without them")
+            return event
+        }
+        return finished
+    }
+
     /// Completes the interrupted run's event with the complete copies its repositories hold.
     func reconcile(_ event: inout AgentEvent, log: (String) -> Void) async {
         let runID = event.run.id

@@ -100,8 +100,8 @@ struct RunSession: Sendable {
             if stopped > 0 { log("stopped \(stopped) leftover process\(stopped == 1 ? "" : "es") of run \(entry.runID)") }
             // The run recorded its own end before it died (only the registry was left): nothing to add.
             if state.history.load().contains(where: { $0.id == entry.runID && $0.status.isFinished }) { continue }
-            var event = RunningRegistry.interruptedEvent(for: entry, now: clock.now())
-            await LeftoverSnapshots(state: state).reconcile(&event, log: log)
+            let interrupted = RunningRegistry.interruptedEvent(for: entry, now: clock.now())
+            let event = await LeftoverSnapshots(state: state).reconciled(interrupted, within: .seconds(180), log: log)
             if record(event, state: state, log: log) {
                 recorded += 1
                 log("run \(entry.runID) of job \(entry.jobID) was interrupted (process \(entry.pid) is gone); reported as interrupted")
