@@ -102,9 +102,15 @@ extension HubServices {
 
     /// Tells an enrolled server's agent to fetch its job list again (jobs, destinations or envelopes changed).
     func notifyAgent(serverID: String, accountID: String) async throws {
-        guard try await store.server(accountID: accountID, reference: serverID)?.enrolledAt != nil else { return }
+        guard let server = try await store.server(accountID: accountID, reference: serverID) else { return }
+        try await notifyAgent(of: server)
+    }
+
+    /// The same for a server already read: an enrolled server's agent gets a sync command.
+    func notifyAgent(of server: Server) async throws {
+        guard server.enrolledAt != nil else { return }
         let command = AgentCommand(id: ResourceID.make(.command), kind: .syncJobs, createdAt: clock.now())
-        try await store.enqueueCommand(command, accountID: accountID, serverID: serverID)
+        try await store.enqueueCommand(command, accountID: server.accountID, serverID: server.id)
     }
 
     /// Notifies every server that runs a job writing to this destination, and its peer storage server.

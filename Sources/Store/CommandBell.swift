@@ -21,7 +21,7 @@ public actor CommandBell {
     public func ring(_ serverID: String) {
         rings &+= 1
         generations[serverID, default: 0] &+= 1
-        for (_, waiter) in waiters.removeValue(forKey: serverID) ?? [:] { waiter.resume() }
+        wake(serverID)
     }
 
     /// Wakes every waiter of `key` without counting a ring: what a waiter read stays valid (a newer

@@ -27,9 +27,7 @@ struct VaultService {
         try await hub.store.putVault(accountID: accountID, document: document, replacing: body.replace ?? false, now: hub.clock.now())
         // Agents check signed jobs against the account key in their job set: a new key reaches every box at once.
         if previous?.signingKey != document.signingKey {
-            for server in try await hub.store.servers(accountID: accountID) where server.enrolledAt != nil {
-                try await hub.notifyAgent(serverID: server.id, accountID: accountID)
-            }
+            for server in try await hub.store.servers(accountID: accountID) { try await hub.notifyAgent(of: server) }
         }
         return document
     }
