@@ -18,6 +18,8 @@ public final class SQLBackend: @unchecked Sendable {
     private let sqlitePool: EventLoopConnectionPool<SQLiteConnectionSource>?
     private let postgresPool: EventLoopGroupConnectionPool<PostgresConnectionSource>?
     private let postgresSource: PostgresConnectionSource?
+    private let loopLock = NSLock()
+    nonisolated(unsafe) private var lastReleasedLoop: (any EventLoop)?
     let logger: Logger
 
     /// Opens (creating if needed) an SQLite database file.
@@ -79,23 +81,43 @@ public final class SQLBackend: @unchecked Sendable {
     public func withDatabase<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         counterLock.withLock { counter += 1 }
         if let pool = sqlitePool {
-            let connection = try await Self.borrow(pool.requestConnection(logger: logger))
+            let connection = try await Self.borrow { _ in pool.requestConnection(logger: logger) }
             defer { pool.releaseConnection(connection, logger: logger) }
             return try await body(connection.sql(queryLogLevel: .trace))
         }
         let pool = postgresPool!
-        let connection = try await Self.borrow(pool.requestConnection(logger: logger))
-        defer { pool.releaseConnection(connection, logger: logger) }
+        // Each event loop has its own pool. A retry asks the pool that last had a connection back —
+        // it may hold one idle that this loop's pool, refused a new one, cannot see.
+        let connection = try await Self.borrow { retry in
+            pool.requestConnection(logger: logger, on: retry == 0 ? nil : loopLock.withLock { lastReleasedLoop })
+        }
+        defer {
+            loopLock.withLock { lastReleasedLoop = connection.eventLoop }
+            pool.releaseConnection(connection, logger: logger)
+        }
         return try await body(connection.sql(queryLogLevel: .trace))
     }
 
     /// A pooled connection; a request that waited the pool's 10 s for one is `StoreError.busy`
-    /// (answered 503 with Retry-After), not an unexplained failure.
-    private static func borrow<C>(_ request: EventLoopFuture<C>) async throws -> C {
-        do {
-            return try await request.get()
-        } catch ConnectionPoolTimeoutError.connectionRequestTimeout {
-            throw StoreError.busy
+    /// (answered 503 with Retry-After), not an unexplained failure. When the pool had to open a
+    /// connection and the server refused it for now (no free slot, restarting) or it broke, the
+    /// request asks again after 0.1, 0.3 and 0.7 s — an idle connection serves it — and then fails
+    /// as `StoreError.unavailable` saying why. `request` gets the retry's number (0 at first).
+    private static func borrow<C>(_ request: (Int) -> EventLoopFuture<C>) async throws -> C {
+        let pauses: [Duration] = [.milliseconds(100), .milliseconds(300), .milliseconds(700)]
+        var retry = 0
+        while true {
+            do {
+                return try await request(retry).get()
+            } catch ConnectionPoolTimeoutError.connectionRequestTimeout {
+                throw StoreError.busy
+            } catch  where DatabaseFailure.isPassingConnectionFailure(error) {
+                guard retry < pauses.count else {
+                    throw StoreError.unavailable("the hub could not open a database connection (\(DatabaseFailure.describe(error)))")
+                }
+                try await Task.sleep(for: pauses[retry])
+                retry += 1
+            }
         }
     }
 

@@ -115,8 +115,16 @@ struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
             var refused = APIError(.serviceUnavailable, code: "busy", StoreError.busy.description)
             refused.headers[.retryAfter] = "5"
             throw refused
+        } catch StoreError.unavailable(let reason) {
+            context.logger.error(
+                "request refused: the database is unavailable", metadata: ["error": "\(reason)", "http.path": "\(request.uri.path)"])
+            var refused = APIError(.serviceUnavailable, code: "unavailable", "the hub cannot reach its database just now; try again in a few seconds")
+            refused.headers[.retryAfter] = "5"
+            throw refused
         } catch {
-            context.logger.error("request failed", metadata: ["error.type": "\(type(of: error))", "http.path": "\(request.uri.path)"])
+            context.logger.error(
+                "request failed",
+                metadata: ["error.type": "\(type(of: error))", "error": "\(DatabaseFailure.describe(error))", "http.path": "\(request.uri.path)"])
             throw APIError(
                 .internalServerError, code: "internal",
                 "the hub could not complete the request; it has been logged. Try again, and report it if it persists.")
