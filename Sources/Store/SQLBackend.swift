@@ -85,6 +85,45 @@ public final class SQLBackend: @unchecked Sendable {
             defer { pool.releaseConnection(connection, logger: logger) }
             return try await body(connection.sql(queryLogLevel: .trace))
         }
+        return try await withPostgresConnection { connection in try await body(connection.sql(queryLogLevel: .trace)) }
+    }
+
+    /// Runs `query` and decodes its rows with `decode`. On PostgreSQL the rows are PostgresNIO's
+    /// own, decoded by static type (`StoreRow`), for the listings that read thousands of rows; a
+    /// query whose values are not text or integers goes the usual way.
+    func rows<T: Sendable>(_ query: SQLQueryString, _ decode: @escaping @Sendable (any StoreRow) throws -> T) async throws -> [T] {
+        guard postgresPool != nil else {
+            return try await withDatabase { db in try await db.raw(query).all().map { try decode(SQLKitRow(row: $0)) } }
+        }
+        counterLock.withLock { counter += 1 }
+        return try await withPostgresConnection { connection in
+            let sql = connection.sql(queryLogLevel: .trace)
+            let (text, values) = sql.serialize(query)
+            guard let binds = Self.bindings(values) else { return try await sql.raw(query).all().map { try decode(SQLKitRow(row: $0)) } }
+            var decoded: [T] = []
+            for try await row in try await connection.query(PostgresQuery(unsafeSQL: text, binds: binds), logger: logger) {
+                decoded.append(try decode(row.makeRandomAccess()))
+            }
+            return decoded
+        }
+    }
+
+    /// The values of a serialized query as PostgreSQL binds, when each is text or an integer.
+    private static func bindings(_ values: [any Encodable & Sendable]) -> PostgresBindings? {
+        var binds = PostgresBindings(capacity: values.count)
+        for value in values {
+            switch value {
+            case let text as String: binds.append(text)
+            case let number as Int64: binds.append(number)
+            case let number as Int: binds.append(Int64(number))
+            default: return nil
+            }
+        }
+        return binds
+    }
+
+    /// A pooled PostgreSQL connection, held while `body` runs.
+    private func withPostgresConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         let pool = postgresPool!
         // Each event loop has its own pool. A retry asks the pool that last had a connection back —
         // it may hold one idle that this loop's pool, refused a new one, cannot see.
@@ -95,7 +134,7 @@ public final class SQLBackend: @unchecked Sendable {
             loopLock.withLock { lastReleasedLoop = connection.eventLoop }
             pool.releaseConnection(connection, logger: logger)
         }
-        return try await body(connection.sql(queryLogLevel: .trace))
+        return try await body(connection)
     }
 
     /// A pooled connection; a request that waited the pool's 10 s for one is `StoreError.busy`

@@ -17,21 +17,19 @@ extension SQLHubStore {
 
     /// `filter`: a column (`id` or `server_id`) and the values it may have.
     private func jobStatuses(accountID: String, filter: (column: String, values: [String])?) async throws -> [JobStatus] {
-        try await read { db in
-            var query = SQLQueryString(
-                """
-                SELECT id, server_id, name, kind, enabled, schedule_calendar, schedule_time_zone, created_at, stale_after,
-                       last_run_id, last_run_status, last_run_slot, last_run_created_at, last_run_finished_at, protected_at, protected_bytes,
-                       drill_every, drill_since, last_drill_id, last_drill_status, last_drill_created_at, last_drill_finished_at, proven_at,
-                       backup_window, spread_seconds
-                FROM jobs WHERE account_id = \(bind: accountID)
-                """)
-            if let filter { query = query + " AND \(unsafeRaw: filter.column) IN (\(binds: filter.values))" }
-            return try await db.raw(query + " ORDER BY name, id").all().map(Self.jobStatus)
-        }
+        var query = SQLQueryString(
+            """
+            SELECT id, server_id, name, kind, enabled, schedule_calendar, schedule_time_zone, created_at, stale_after,
+                   last_run_id, last_run_status, last_run_slot, last_run_created_at, last_run_finished_at, protected_at, protected_bytes,
+                   drill_every, drill_since, last_drill_id, last_drill_status, last_drill_created_at, last_drill_finished_at, proven_at,
+                   backup_window, spread_seconds
+            FROM jobs WHERE account_id = \(bind: accountID)
+            """)
+        if let filter { query = query + " AND \(unsafeRaw: filter.column) IN (\(binds: filter.values))" }
+        return try await readRows(query + " ORDER BY name, id") { try Self.jobStatus($0) }
     }
 
-    static func jobStatus(_ row: any SQLRow) throws -> JobStatus {
+    static func jobStatus(_ row: any StoreRow) throws -> JobStatus {
         var latest: RunBrief?
         if let id = try row.optionalText("last_run_id"), let created = try row.optionalDate("last_run_created_at") {
             guard let status = RunStatus(rawValue: try row.text("last_run_status")) else {

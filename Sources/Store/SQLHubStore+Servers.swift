@@ -30,9 +30,7 @@ extension SQLHubStore {
     }
 
     public func servers(accountID: String) async throws -> [Server] {
-        try await read { db in
-            try await db.raw("SELECT * FROM servers WHERE account_id = \(bind: accountID) ORDER BY name").all().map(Self.server)
-        }
+        try await readRows("SELECT * FROM servers WHERE account_id = \(bind: accountID) ORDER BY name") { try Self.server($0) }
     }
 
     public func servers(accountID: String, after cursor: Cursor?, limit: Int) async throws -> Page<Server> {
@@ -170,7 +168,9 @@ extension SQLHubStore {
         return try enrollmentToken(row)
     }
 
-    static func server(_ row: any SQLRow) throws -> Server {
+    static func server(_ row: any SQLRow) throws -> Server { try server(SQLKitRow(row: row)) }
+
+    static func server(_ row: any StoreRow) throws -> Server {
         Server(
             id: try row.text("id"), accountID: try row.text("account_id"), name: try row.text("name"),
             publicKey: try row.optionalText("public_key"), keyFingerprint: try row.optionalText("key_fingerprint"),

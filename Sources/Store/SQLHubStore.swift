@@ -58,6 +58,11 @@ public final class SQLHubStore: HubStore {
         try await backend.withDatabase(body)
     }
 
+    /// Rows of one read decoded by `decode`, by static type on PostgreSQL (`SQLBackend.rows`).
+    func readRows<T: Sendable>(_ query: SQLQueryString, _ decode: @escaping @Sendable (any StoreRow) throws -> T) async throws -> [T] {
+        try await backend.rows(query, decode)
+    }
+
     /// Runs `body` in one transaction; a unique-constraint violation surfaces as `StoreError.duplicate`.
     func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         do {

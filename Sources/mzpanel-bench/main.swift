@@ -127,6 +127,15 @@ func bench(_ name: String, store: SQLHubStore) async throws {
             _ = try encode(page.items)
             return page.items.count
         }
+        // The hub page reads the whole fleet: on PostgreSQL the store decodes these rows by static
+        // type; the same rows through SQLKit's generic decoding are timed next to it for the ratio.
+        try await measure("servers: whole fleet") { try await store.servers(accountID: account).count }
+        try await measure("servers: whole fleet, SQLKit decoding") {
+            try await store.backend.withDatabase { db in
+                try await db.raw("SELECT * FROM servers WHERE account_id = \(bind: account) ORDER BY name").all().map(GenericDecoding.server).count
+            }
+        }
+        try await measure("job statuses: whole fleet") { try await store.jobStatuses(accountID: account).count }
         try await measure("fleet summary") {
             let summary = try await store.fleetSummary(accountID: account, now: Date())
             _ = try encode(summary)

@@ -21,6 +21,34 @@ struct ServerConformanceTests {
         }
     }
 
+    /// The fleet listing decodes rows its own way on PostgreSQL (by static type): every column of an
+    /// enrolled server reads back as the single-server read, which goes through SQLKit, has it.
+    @Test(arguments: StoreKind.tested)
+    func theFleetListingReadsEveryColumnAsTheSingleReadDoes(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let seed = StoreSeed(store: store)
+            let account = try await seed.account("columns")
+            var server = try await seed.server(account, "web1")
+            try await seed.server(account, "bare")
+            server.publicKey = "pk-web1"
+            server.keyFingerprint = "fp-web1"
+            server.agentVersion = "mzpanel-agent/9.9.9"
+            server.enrolledAt = StoreSeed.at(5)
+            server.lastSeenAt = StoreSeed.at(6)
+            server.maxConcurrentRuns = 3
+            try await store.updateServer(server)
+            try await store.touchServer(id: server.id, at: StoreSeed.at(7), agentVersion: nil, capabilities: ["docker", "mysql"])
+            #expect(try await store.certifyServer(accountID: account.id, id: server.id, publicKey: "pk-web1", certificate: "cert-web1"))
+
+            let single = try #require(try await store.server(accountID: account.id, reference: server.id))
+            #expect(single.capabilities == ["docker", "mysql"] && single.certificate == "cert-web1" && single.maxConcurrentRuns == 3)
+            let listed = try await store.servers(accountID: account.id)
+            #expect(listed.map(\.name) == ["bare", "web1"])
+            #expect(listed.last == single)
+            #expect(listed.first == (try await store.server(accountID: account.id, reference: "bare")))
+        }
+    }
+
     @Test(arguments: StoreKind.tested)
     func serverNamesAreUniquePerAccount(kind: StoreKind) async throws {
         try await withStore(kind) { store in
