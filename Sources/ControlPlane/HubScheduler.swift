@@ -37,8 +37,12 @@ public struct HubScheduler: Service {
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                let fired = try await tick()
-                if fired > 0 { logger.info("hub triggered due slots", metadata: ["scheduler.fired": "\(fired)"]) }
+                let fired = try await fireDueSlots()
+                if !fired.isEmpty {
+                    logger.info(
+                        "hub triggered due slots",
+                        metadata: ["scheduler.fired": "\(fired.count)", "scheduler.slots": "\(fired.joined(separator: ","))"])
+                }
             } catch {
                 logger.error("scheduler pass failed", metadata: ["error.type": "\(type(of: error))"])
             }
@@ -48,9 +52,12 @@ public struct HubScheduler: Service {
 
     /// One pass: enqueue a run-now command for every due slot without a run. Returns how many.
     @discardableResult
-    public func tick() async throws -> Int {
+    public func tick() async throws -> Int { try await fireDueSlots().count }
+
+    /// One pass, naming what it enqueued: `JOB@SLOT` (the slot in ISO 8601, UTC) per slot; logged comma-separated.
+    func fireDueSlots() async throws -> [String] {
         let now = clock.now()
-        var fired = 0
+        var fired: [String] = []
         for job in try await store.schedulableJobs() {
             guard let slot = job.schedule.previousElapse(atOrBefore: now.addingTimeInterval(-configuration.triggerDelay)),
                 slot >= job.createdAt, now.timeIntervalSince(slot) <= configuration.maximumAge,
@@ -61,7 +68,7 @@ public struct HubScheduler: Service {
             let command = AgentCommand(id: Self.commandID(jobID: job.id, slot: slot), kind: .runNow, jobID: job.id, slot: slot, createdAt: now)
             do {
                 try await store.enqueueCommand(command, accountID: job.accountID, serverID: job.serverID)
-                fired += 1
+                fired.append("\(job.id)@\(slot.formatted(.iso8601))")
             } catch StoreError.duplicate {
                 continue  // already enqueued by an earlier pass or another hub process
             }
