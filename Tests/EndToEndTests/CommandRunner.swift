@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import TrustedHTTP
 
 #if canImport(FoundationNetworking)
@@ -134,5 +135,16 @@ extension CommandRunner {
         let runner = CommandRunner(
             binary: URL(fileURLWithPath: direct ? "/usr/bin/python3" : "/usr/bin/env"), environment: ProcessInfo.processInfo.environment)
         return try runner.start((direct ? [] : ["python3"]) + [script] + arguments, log: log)
+    }
+
+    /// Ends a helper from `startPython` and checks it ended: SIGTERM, then SIGKILL after 5 s with an
+    /// issue recorded — a helper that ignores SIGTERM would outlive the test run unnoticed.
+    static func stop(_ process: Process) {
+        guard process.isRunning else { return }
+        process.terminate()
+        for _ in 0..<100 where process.isRunning { usleep(50_000) }
+        guard process.isRunning else { return }
+        Issue.record("the helper \(process.processIdentifier) ignored SIGTERM for 5 s; killed")
+        kill(process.processIdentifier, SIGKILL)
     }
 }

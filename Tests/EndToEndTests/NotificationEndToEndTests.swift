@@ -55,7 +55,7 @@ struct NotificationEndToEndTests {
         let fleet = try await Fleet(hubEnvironment: ["MZPANEL_MISSED_GRACE_SECONDS": "5", "MZPANEL_NOTIFY_INTERVAL_SECONDS": "1"])
         defer { fleet.shutdown() }
         let receiver = try await Self.startReceiver(in: fleet.directory, failFirst: 2)
-        defer { receiver.process.terminate() }
+        defer { CommandRunner.stop(receiver.process) }
         let agent = try await fleet.enroll("web-1")
         _ = try await fleet.cli.run([
             "destinations", "add", "here", "--kind", "local", "--path", fleet.directory.appendingPathComponent("repos").path,

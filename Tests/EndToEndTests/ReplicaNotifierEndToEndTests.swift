@@ -24,7 +24,7 @@ struct ReplicaNotifierEndToEndTests {
             fleet.shutdown()
         }
         let receiver = try await NotificationEndToEndTests.startReceiver(in: fleet.directory, holdFirst: 8)
-        defer { receiver.process.terminate() }
+        defer { CommandRunner.stop(receiver.process) }
         _ = try await fleet.api("POST", "/api/v1/notifications/channels", body: ["name": "ops-hook", "url": receiver.url])
 
         // A run that fails (its folder does not exist): the job is failing, one alert is due.

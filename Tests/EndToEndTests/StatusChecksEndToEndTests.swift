@@ -42,7 +42,7 @@ struct StatusChecksEndToEndTests {
         let fleet = try await Fleet(hubEnvironment: ["MZPANEL_NOTIFY_INTERVAL_SECONDS": "1"])
         defer { fleet.shutdown() }
         let receiver = try await Recorder.start("webhook_receiver.py", in: fleet.directory)
-        defer { receiver.process.terminate() }
+        defer { CommandRunner.stop(receiver.process) }
         let base = "http://127.0.0.1:\(receiver.port)"
         let agent = try await fleet.enroll("web-1")
         _ = try fleet.startDaemon(agent)
@@ -111,7 +111,7 @@ struct StatusChecksEndToEndTests {
         let fleet = try await Fleet(hubEnvironment: ["MZPANEL_NOTIFY_INTERVAL_SECONDS": "1"])
         defer { fleet.shutdown() }
         let smtp = try await Recorder.start("smtp_receiver.py", in: fleet.directory)
-        defer { smtp.process.terminate() }
+        defer { CommandRunner.stop(smtp.process) }
         let hour = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date()).hour!
         // Through the CLI, as an operator would.
         let added = try await fleet.cli.run([

@@ -28,6 +28,7 @@ import html
 import json
 import os
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -44,6 +45,10 @@ except ImportError:  # re-run with the tests' virtualenv, which has `cryptograph
     raise
 
 import http.server
+
+# The test process starts helpers from threads that block most signals, and a blocked mask
+# survives exec: unblock them, or the test's terminate() (SIGTERM) never ends this helper.
+signal.pthread_sigmask(signal.SIG_SETMASK, set())
 
 
 def b64url(data: bytes) -> str:

@@ -9,12 +9,17 @@ Prints the port it listens on (127.0.0.1, chosen by the system) as its first lin
 
 
 import json
+import signal
 import sys
 import warnings
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 import asyncore  # noqa: E402
 import smtpd  # noqa: E402 - Python 3.11's standard SMTP server (Debian 12)
+
+# The test process starts helpers from threads that block most signals, and a blocked mask
+# survives exec: unblock them, or the test's terminate() (SIGTERM) never ends this helper.
+signal.pthread_sigmask(signal.SIG_SETMASK, set())
 
 
 class Recorder(smtpd.SMTPServer):

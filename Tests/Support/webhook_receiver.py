@@ -13,9 +13,14 @@ Prints the port it listens on (127.0.0.1, chosen by the system) as its first lin
 
 import http.server
 import json
+import signal
 import sys
 import threading
 import time
+
+# The test process starts helpers from threads that block most signals, and a blocked mask
+# survives exec: unblock them, or the test's terminate() (SIGTERM) never ends this helper.
+signal.pthread_sigmask(signal.SIG_SETMASK, set())
 
 
 def main() -> None:
