@@ -19,14 +19,14 @@ extension StoreRow {
     func optionalDate(_ column: String) throws -> Date? { try optionalInteger(column).map(Date.init(millisecondsSince1970:)) }
 }
 
-/// Any SQLKit row, through its generic decoding.
+/// Any SQLKit row, through the store's `SQLRow` accessors (SQLHubStore.swift).
 struct SQLKitRow: StoreRow {
     let row: any SQLRow
 
-    func text(_ column: String) throws -> String { try row.decode(column: column, as: String.self) }
-    func optionalText(_ column: String) throws -> String? { try row.decode(column: column, as: String?.self) }
-    func integer(_ column: String) throws -> Int64 { try row.decode(column: column, as: Int64.self) }
-    func optionalInteger(_ column: String) throws -> Int64? { try row.decode(column: column, as: Int64?.self) }
+    func text(_ column: String) throws -> String { try row.text(column) }
+    func optionalText(_ column: String) throws -> String? { try row.optionalText(column) }
+    func integer(_ column: String) throws -> Int64 { try row.integer(column) }
+    func optionalInteger(_ column: String) throws -> Int64? { try row.optionalInteger(column) }
 }
 
 /// A PostgresNIO row, each cell decoded as the type asked for (the store's columns are TEXT and

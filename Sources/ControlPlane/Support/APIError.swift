@@ -112,15 +112,11 @@ struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
             throw APIError(error.status, code: code, message)
         } catch StoreError.busy {
             context.logger.warning("request refused: the database pool is exhausted", metadata: ["http.path": "\(request.uri.path)"])
-            var refused = APIError(.serviceUnavailable, code: "busy", StoreError.busy.description)
-            refused.headers[.retryAfter] = "5"
-            throw refused
+            throw Self.retryLater(code: "busy", StoreError.busy.description)
         } catch StoreError.unavailable(let reason) {
             context.logger.error(
                 "request refused: the database is unavailable", metadata: ["error": "\(reason)", "http.path": "\(request.uri.path)"])
-            var refused = APIError(.serviceUnavailable, code: "unavailable", "the hub cannot reach its database just now; try again in a few seconds")
-            refused.headers[.retryAfter] = "5"
-            throw refused
+            throw Self.retryLater(code: "unavailable", "the hub cannot reach its database just now; try again in a few seconds")
         } catch {
             context.logger.error(
                 "request failed",
@@ -129,5 +125,12 @@ struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
                 .internalServerError, code: "internal",
                 "the hub could not complete the request; it has been logged. Try again, and report it if it persists.")
         }
+    }
+
+    /// 503 with `Retry-After: 5`: the database cannot serve the request now, but may shortly.
+    private static func retryLater(code: String, _ message: String) -> APIError {
+        var refused = APIError(.serviceUnavailable, code: code, message)
+        refused.headers[.retryAfter] = "5"
+        return refused
     }
 }
